@@ -8,8 +8,8 @@
 #include <stdint.h>
 
 /* Limits named in API.md. */
-#define HTTP_NAME_MAX 255           /* bytes in a lock or election name */
-#define HTTP_VALUE_MAX (64 * 1024)  /* bytes in a lock or election value */
+#define HTTP_NAME_MAX        255         /* bytes in a lock or election name */
+#define HTTP_VALUE_MAX       (64 * 1024) /* bytes in a lock or election value */
 #define HTTP_DURATION_MAX_MS (10ULL * 365 * 24 * 3600 * 1000) /* parse ceiling */
 
 /* True when NAME (LEN bytes, not necessarily NUL-terminated) is a valid lock

@@ -92,8 +92,17 @@ static void test_durations(void **state)
 static void test_durations_refused(void **state)
 {
 	uint64_t ms = 77;
-	const char *bad[] = {"", "-5s", "+5s", "1.5s", "5x", "s", "5 s", "5sec", "5s ",
-	                     "99999999999999999999", "999999999999h"};
+	const char *bad[] = {"",
+	                     "-5s",
+	                     "+5s",
+	                     "1.5s",
+	                     "5x",
+	                     "s",
+	                     "5 s",
+	                     "5sec",
+	                     "5s ",
+	                     "99999999999999999999",
+	                     "999999999999h"};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -106,9 +115,9 @@ static void test_durations_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names_accepted),   cmocka_unit_test(test_names_refused),
-		cmocka_unit_test(test_name_length_limit), cmocka_unit_test(test_values),
-		cmocka_unit_test(test_durations),        cmocka_unit_test(test_durations_refused),
+	    cmocka_unit_test(test_names_accepted),    cmocka_unit_test(test_names_refused),
+	    cmocka_unit_test(test_name_length_limit), cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_durations),         cmocka_unit_test(test_durations_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,53 @@
+/* The error table of API.md and the JSON error body. */
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static const struct {
+	unsigned status;
+	const char *code;
+} error_table[HTTP_ERR_COUNT] = {
+    [HTTP_OK] = {200, ""},
+    [HTTP_ERR_INVALID_JSON] = {400, "invalid_json"},
+    [HTTP_ERR_INVALID_ARGUMENT] = {400, "invalid_argument"},
+    [HTTP_ERR_NOT_FOUND] = {404, "not_found"},
+    [HTTP_ERR_SESSION_NOT_FOUND] = {404, "session_not_found"},
+    [HTTP_ERR_METHOD_NOT_ALLOWED] = {405, "method_not_allowed"},
+    [HTTP_ERR_LOCK_HELD] = {409, "lock_held"},
+    [HTTP_ERR_NOT_HOLDER] = {409, "not_holder"},
+    [HTTP_ERR_STALE_TOKEN] = {409, "stale_token"},
+    [HTTP_ERR_TOO_LARGE] = {413, "too_large"},
+    [HTTP_ERR_LOCK_DELAY] = {423, "lock_delay"},
+    [HTTP_ERR_TOO_MANY] = {429, "too_many"},
+    [HTTP_ERR_NO_LEADER] = {503, "no_leader"},
+    [HTTP_ERR_UNAVAILABLE] = {503, "unavailable"},
+    [HTTP_ERR_TIMEOUT] = {504, "timeout"},
+};
+
+unsigned http_error_status(enum http_error code)
+{
+	return code < HTTP_ERR_COUNT ? error_table[code].status : 500;
+}
+
+const char *http_error_code(enum http_error code)
+{
+	return code < HTTP_ERR_COUNT ? error_table[code].code : "internal";
+}
+
+enum http_error http_err_set(struct http_err *err, enum http_error code, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+json_t *http_error_json(const struct http_err *err)
+{
+	return json_pack("{s:s, s:s}", "error", http_error_code(err->code), "message",
+	                 err->message);
+}

@@ -1,0 +1,293 @@
+/* Request decoding: every route, and a table of malformed requests with the
+ * exact error each must get (API.md error table). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "request.h"
+
+#define SID "0123456789abcdef0123456789abcdef"
+
+struct q2 {
+	struct http_query q[4];
+	size_t n;
+};
+
+/* Decodes "METHOD PATH" with an optional query "k=v&k2" and BODY. */
+static enum http_error decode(const char *method, const char *target, const char *body,
+                              struct http_request *req, struct http_err *err, const char **allow)
+{
+	static char buf[4096];
+	struct http_query q[HTTP_QUERY_MAX + 4];
+	size_t n = 0;
+	char *qs;
+
+	strncpy(buf, target, sizeof(buf) - 1);
+	qs = strchr(buf, '?');
+	if (qs) {
+		*qs++ = '\0';
+		for (char *tok = strtok(qs, "&"); tok && n < sizeof(q) / sizeof(q[0]);
+		     tok = strtok(NULL, "&")) {
+			char *eq = strchr(tok, '=');
+
+			if (eq)
+				*eq++ = '\0';
+			q[n].key = tok;
+			q[n].value = eq;
+			n++;
+		}
+	}
+	return http_request_decode(method, buf, q, n, body, body ? strlen(body) : 0, req, err,
+	                           allow);
+}
+
+static void test_routes(void **state)
+{
+	static const struct {
+		const char *method, *target, *body;
+		enum http_op op;
+	} cases[] = {
+	    {"POST", "/v1/sessions", NULL, HTTP_OP_SESSION_CREATE},
+	    {"GET", "/v1/sessions", NULL, HTTP_OP_SESSION_LIST},
+	    {"GET", "/v1/sessions/" SID, NULL, HTTP_OP_SESSION_GET},
+	    {"DELETE", "/v1/sessions/" SID, NULL, HTTP_OP_SESSION_CLOSE},
+	    {"POST", "/v1/sessions/" SID "/keepalive", NULL, HTTP_OP_SESSION_KEEPALIVE},
+	    {"GET", "/v1/locks", NULL, HTTP_OP_LOCK_LIST},
+	    {"GET", "/v1/locks/jobs/nightly", NULL, HTTP_OP_LOCK_GET},
+	    {"PUT", "/v1/locks/jobs/nightly", "{\"session\":\"" SID "\"}", HTTP_OP_LOCK_ACQUIRE},
+	    {"DELETE", "/v1/locks/a?session=" SID, NULL, HTTP_OP_LOCK_RELEASE},
+	    {"GET", "/v1/fence?lock=a&token=7", NULL, HTTP_OP_FENCE},
+	    {"GET", "/v1/elections/e", NULL, HTTP_OP_ELECTION_GET},
+	    {"PUT", "/v1/elections/e", "{\"session\":\"" SID "\"}", HTTP_OP_ELECTION_CAMPAIGN},
+	    {"PATCH", "/v1/elections/e", "{\"session\":\"" SID "\",\"value\":\"v\"}",
+	     HTTP_OP_ELECTION_PROCLAIM},
+	    {"DELETE", "/v1/elections/e", "{\"session\":\"" SID "\"}", HTTP_OP_ELECTION_RESIGN},
+	    {"GET", "/v1/status", NULL, HTTP_OP_STATUS},
+	    {"GET", "/v1/health", NULL, HTTP_OP_HEALTH},
+	    {"GET", "/metrics", NULL, HTTP_OP_METRICS},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_request req;
+		struct http_err err;
+
+		if (decode(cases[i].method, cases[i].target, cases[i].body, &req, &err, NULL) !=
+		    HTTP_OK)
+			fail_msg("%s %s: %s", cases[i].method, cases[i].target, err.message);
+		assert_int_equal(req.op, cases[i].op);
+		http_request_free(&req);
+	}
+}
+
+static void test_acquire_fields(void **state)
+{
+	struct http_request req;
+	struct http_err err;
+
+	(void)state;
+	assert_int_equal(decode("PUT", "/v1/locks/db/primary",
+	                        "{\"session\":\"" SID "\",\"mode\":\"shared\",\"wait_ms\":2500,"
+	                        "\"value\":\"10.0.0.5:5432\"}",
+	                        &req, &err, NULL),
+	                 HTTP_OK);
+	assert_string_equal(req.name, "db/primary");
+	assert_string_equal(req.session, SID);
+	assert_true(req.shared);
+	assert_int_equal(req.wait_ms, 2500);
+	assert_true(req.has_value);
+	assert_string_equal(req.value, "10.0.0.5:5432");
+	assert_true(req.is_write);
+	http_request_free(&req);
+	assert_null(req.value);
+}
+
+static void test_session_defaults_and_fields(void **state)
+{
+	struct http_request req;
+	struct http_err err;
+
+	(void)state;
+	assert_int_equal(decode("POST", "/v1/sessions", NULL, &req, &err, NULL), HTTP_OK);
+	assert_int_equal(req.ttl_ms, HTTP_TTL_DEFAULT_MS);
+	assert_int_equal(req.lock_delay_ms, 0);
+	assert_int_equal(decode("POST", "/v1/sessions",
+	                        "{\"ttl_ms\":1000,\"name\":\"backup job\",\"lock_delay_ms\":60000}",
+	                        &req, &err, NULL),
+	                 HTTP_OK);
+	assert_int_equal(req.ttl_ms, 1000);
+	assert_int_equal(req.lock_delay_ms, 60000);
+	assert_string_equal(req.label, "backup job");
+}
+
+static void test_query(void **state)
+{
+	struct http_request req;
+	struct http_err err;
+
+	(void)state;
+	assert_int_equal(decode("GET", "/v1/locks/a?index=42&wait=30s&consistency=stale&pretty",
+	                        NULL, &req, &err, NULL),
+	                 HTTP_OK);
+	assert_true(req.has_index);
+	assert_int_equal(req.index, 42);
+	assert_int_equal(req.poll_wait_ms, 30000);
+	assert_true(req.stale);
+	assert_true(req.pretty);
+	assert_int_equal(decode("GET", "/v1/locks?index=5", NULL, &req, &err, NULL), HTTP_OK);
+	assert_int_equal(req.poll_wait_ms, HTTP_POLL_WAIT_DEFAULT_MS);
+	assert_int_equal(decode("GET", "/v1/locks?prefix=jobs/", NULL, &req, &err, NULL), HTTP_OK);
+	assert_string_equal(req.prefix, "jobs/");
+	assert_int_equal(
+	    decode("GET", "/v1/fence?lock=a/b&token=18446744073709551615", NULL, &req, &err, NULL),
+	    HTTP_OK);
+	assert_string_equal(req.name, "a/b");
+	assert_true(req.token == UINT64_MAX);
+	assert_int_equal(decode("POST", "/v1/sessions?redirect", NULL, &req, &err, NULL), HTTP_OK);
+	assert_true(req.redirect);
+}
+
+/* Every malformed request gets exactly its status and code. */
+static void test_error_table(void **state)
+{
+	static char big_name[400], deep[200], long_value[HTTP_VALUE_MAX + 64];
+	struct {
+		const char *method, *target, *body;
+		unsigned status;
+		const char *code;
+	} cases[] = {
+	    {"PUT", "/v1/locks/a", "{\"session\":", 400, "invalid_json"},
+	    {"PUT", "/v1/locks/a", "[1,2]", 400, "invalid_json"},
+	    {"PUT", "/v1/locks/a", "\"str\"", 400, "invalid_json"},
+	    {"PUT", "/v1/locks/a", "{\"session\":\"" SID "\",\"session\":\"" SID "\"}", 400,
+	     "invalid_json"},
+	    {"PUT", "/v1/locks/a", "{\"session\":5}", 400, "invalid_argument"},
+	    {"PUT", "/v1/locks/a", "{\"session\":\"nope\"}", 400, "invalid_argument"},
+	    {"PUT", "/v1/locks/a", "{}", 400, "invalid_argument"},
+	    {"PUT", "/v1/locks/a", NULL, 400, "invalid_argument"},
+	    {"PUT", "/v1/locks/a", "{\"session\":\"" SID "\",\"colour\":1}", 400,
+	     "invalid_argument"},
+	    {"PUT", "/v1/locks/a", "{\"session\":\"" SID "\",\"mode\":\"both\"}", 400,
+	     "invalid_argument"},
+	    {"PUT", "/v1/locks/a", "{\"session\":\"" SID "\",\"wait_ms\":-1}", 400,
+	     "invalid_argument"},
+	    {"PUT", "/v1/locks/a", "{\"session\":\"" SID "\",\"wait_ms\":1.5}", 400,
+	     "invalid_argument"},
+	    {"PUT", "/v1/locks/a", "{\"session\":\"" SID "\",\"wait_ms\":99999999999999}", 400,
+	     "invalid_argument"},
+	    {"PUT", "/v1/locks/a", "{\"session\":\"" SID "\",\"wait_ms\":1e400}", 400,
+	     "invalid_json"},
+	    {"PUT", "/v1/locks/a", "{\"session\":\"" SID "\",\"value\":7}", 400,
+	     "invalid_argument"},
+	    {"PUT", "/v1/locks/a", long_value, 400, "invalid_argument"},
+	    {"PUT", "/v1/locks/a//b", "{\"session\":\"" SID "\"}", 400, "invalid_argument"},
+	    {"PUT", "/v1/locks//a", "{\"session\":\"" SID "\"}", 400, "invalid_argument"},
+	    {"PUT", "/v1/locks/a/", "{\"session\":\"" SID "\"}", 400, "invalid_argument"},
+	    {"PUT", "/v1/locks/a\x01", "{\"session\":\"" SID "\"}", 400, "invalid_argument"},
+	    {"PUT", big_name, "{\"session\":\"" SID "\"}", 400, "invalid_argument"},
+	    {"PUT", "/v1/locks/a", deep, 400, "invalid_json"},
+	    {"POST", "/v1/sessions", "{\"ttl_ms\":999}", 400, "invalid_argument"},
+	    {"POST", "/v1/sessions", "{\"ttl_ms\":3600001}", 400, "invalid_argument"},
+	    {"POST", "/v1/sessions", "{\"ttl_ms\":\"10s\"}", 400, "invalid_argument"},
+	    {"POST", "/v1/sessions", "{\"lock_delay_ms\":60001}", 400, "invalid_argument"},
+	    {"POST", "/v1/sessions", "{\"name\":\"a\\nb\"}", 400, "invalid_argument"},
+	    {"POST", "/v1/sessions", "{\"ttl_ms\":null}", 400, "invalid_argument"},
+	    {"POST", "/v1/sessions", "{\"ttl_ms\":true}", 400, "invalid_argument"},
+	    {"PATCH", "/v1/elections/e", "{\"session\":\"" SID "\"}", 400, "invalid_argument"},
+	    {"DELETE", "/v1/locks/a", NULL, 400, "invalid_argument"},
+	    {"GET", "/v1/locks/a?consistency=eventual", NULL, 400, "invalid_argument"},
+	    {"GET", "/v1/locks/a?wait=5x", NULL, 400, "invalid_argument"},
+	    {"GET", "/v1/locks/a?wait=11m", NULL, 400, "invalid_argument"},
+	    {"GET", "/v1/locks/a?index=-1", NULL, 400, "invalid_argument"},
+	    {"GET", "/v1/locks/a?frobnicate=1", NULL, 400, "invalid_argument"},
+	    {"GET", "/v1/fence?lock=a", NULL, 400, "invalid_argument"},
+	    {"GET", "/v1/fence?token=1", NULL, 400, "invalid_argument"},
+	    {"GET", "/v1/fence?lock=a&token=x", NULL, 400, "invalid_argument"},
+	    {"GET", "/v1/nothing", NULL, 404, "not_found"},
+	    {"GET", "/", NULL, 404, "not_found"},
+	    {"GET", "/v1/sessions/xyz", NULL, 404, "session_not_found"},
+	    {"POST", "/v1/sessions/xyz/keepalive", NULL, 404, "session_not_found"},
+	    {"POST", "/v1/locks/a", NULL, 405, "method_not_allowed"},
+	    {"DELETE", "/v1/sessions", NULL, 405, "method_not_allowed"},
+	    {"BREW", "/v1/status", NULL, 405, "method_not_allowed"},
+	};
+
+	(void)state;
+	strcpy(big_name, "/v1/locks/");
+	memset(big_name + 10, 'n', 300);
+	for (int i = 0; i < 40; i++)
+		deep[i] = '[';
+	snprintf(long_value, sizeof(long_value), "{\"session\":\"" SID "\",\"value\":\"");
+	memset(long_value + strlen(long_value), 'v', HTTP_VALUE_MAX + 1);
+	strcat(long_value, "\"}");
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_request req;
+		struct http_err err;
+		const char *allow = NULL;
+		enum http_error e =
+		    decode(cases[i].method, cases[i].target, cases[i].body, &req, &err, &allow);
+
+		if (http_error_status(e) != cases[i].status ||
+		    strcmp(http_error_code(e), cases[i].code) != 0)
+			fail_msg("case %zu (%s %.40s): got %u %s (%s), want %u %s", i,
+			         cases[i].method, cases[i].target, http_error_status(e),
+			         http_error_code(e), err.message, cases[i].status, cases[i].code);
+		assert_true(err.message[0] != '\0');
+		assert_null(req.value); /* nothing is kept from a refused request */
+		if (e == HTTP_ERR_METHOD_NOT_ALLOWED)
+			assert_non_null(allow);
+	}
+}
+
+static void test_too_large(void **state)
+{
+	struct http_request req;
+	struct http_err err;
+	size_t len = HTTP_BODY_MAX + 1;
+	char *body = malloc(len);
+
+	(void)state;
+	assert_non_null(body);
+	memset(body, ' ', len);
+	assert_int_equal(
+	    http_request_decode("PUT", "/v1/locks/a", NULL, 0, body, len, &req, &err, NULL),
+	    HTTP_ERR_TOO_LARGE);
+	assert_int_equal(http_error_status(HTTP_ERR_TOO_LARGE), 413);
+	free(body);
+}
+
+static void test_error_json_shape(void **state)
+{
+	struct http_err err;
+	json_t *j;
+
+	(void)state;
+	http_err_set(&err, HTTP_ERR_LOCK_DELAY, "lock %s is in its lock-delay", "a");
+	j = http_error_json(&err);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "error")), "lock_delay");
+	assert_string_equal(json_string_value(json_object_get(j, "message")),
+	                    "lock a is in its lock-delay");
+	assert_int_equal(http_error_status(err.code), 423);
+	json_decref(j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_routes),
+	    cmocka_unit_test(test_acquire_fields),
+	    cmocka_unit_test(test_session_defaults_and_fields),
+	    cmocka_unit_test(test_query),
+	    cmocka_unit_test(test_error_table),
+	    cmocka_unit_test(test_too_large),
+	    cmocka_unit_test(test_error_json_shape),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
