@@ -1,0 +1,127 @@
+/* The state machine's commands and their binary encoding: versioned,
+ * little-endian, every length checked before use (DESIGN.md rule 11).
+ *
+ * Layout (all integers little-endian):
+ *
+ *   u8 version (COORD_CMD_VERSION) | u8 type | u64 now_ms
+ *   | session id (16 bytes; every type but WAKE)
+ *   | body:
+ *       OPEN      u32 ttl_ms | u32 lock_delay_ms | u16 len | label
+ *       CLOSE     (empty)
+ *       EXPIRE    (empty)
+ *       ACQUIRE   u8 kind | u8 mode | u8 flags | u16 len | name | u32 len | value
+ *       RELEASE   u8 kind | u16 len | name
+ *       CANCEL    u8 kind | u16 len | name
+ *       PROCLAIM  u16 len | name | u32 len | value        (kind is election)
+ *       WAKE      (empty)
+ *
+ * Nothing may follow the body. now_ms is the leader's wall-clock stamp: the
+ * only time the state machine knows (DESIGN.md, The state machine). */
+#ifndef COORD_COMMAND_H
+#define COORD_COMMAND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define COORD_CMD_VERSION 1
+
+/* Limits of API.md, Conventions and Sessions. */
+#define COORD_NAME_MAX          255         /* bytes in a lock or election name */
+#define COORD_LABEL_MAX         255         /* bytes in a session's label */
+#define COORD_VALUE_MAX         (64 * 1024) /* bytes in a lock or election value */
+#define COORD_TTL_MIN_MS        1000u       /* session TTL: 1 s ... */
+#define COORD_TTL_MAX_MS        3600000u    /* ... to 1 h */
+#define COORD_LOCK_DELAY_MAX_MS 60000u      /* lock-delay: 0 to 60 s */
+/* Entry stamps above this are refused, so now_ms + any delay fits SQLite's
+ * signed 64-bit INTEGER on every node alike. */
+#define COORD_NOW_MAX_MS (UINT64_C(1) << 62)
+
+#define COORD_SESSION_ID_LEN 16
+#define COORD_SESSION_ID_HEX (2 * COORD_SESSION_ID_LEN) /* chars, without NUL */
+
+/* Byte sizes of the encoding, for callers that size buffers. */
+#define COORD_CMD_HEADER_LEN (1 + 1 + 8 + COORD_SESSION_ID_LEN)
+#define COORD_CMD_MAX_LEN    (COORD_CMD_HEADER_LEN + 3 + 2 + COORD_NAME_MAX + 4 + COORD_VALUE_MAX)
+
+enum coord_cmd_type {
+	COORD_CMD_OPEN = 1, /* open a session (id drawn by the leader) */
+	COORD_CMD_CLOSE,    /* close a session: frees its locks, no lock-delay */
+	COORD_CMD_EXPIRE,   /* expire a session (leader's lease keeper, rule 8) */
+	COORD_CMD_ACQUIRE,  /* acquire a lock or campaign in an election */
+	COORD_CMD_RELEASE,  /* release a lock or resign/withdraw from an election */
+	COORD_CMD_CANCEL,   /* withdraw a queued wait whose wait_ms passed */
+	COORD_CMD_PROCLAIM, /* the election leader sets a new value */
+	COORD_CMD_WAKE,     /* lock-delays ended: grant their queued waiters */
+	COORD_CMD_TYPE_MAX = COORD_CMD_WAKE
+};
+
+/* Locks and elections live in separate namespaces. */
+enum coord_kind { COORD_KIND_LOCK = 0, COORD_KIND_ELECTION = 1 };
+
+/* Elections are always exclusive. */
+enum coord_mode { COORD_MODE_EXCLUSIVE = 0, COORD_MODE_SHARED = 1 };
+
+/* ACQUIRE flags on the wire. */
+#define COORD_ACQ_QUEUE 0x01u /* join the FIFO queue instead of a try-lock */
+#define COORD_ACQ_VALUE 0x02u /* a value is present (else value is null) */
+
+struct coord_session_id {
+	uint8_t bytes[COORD_SESSION_ID_LEN];
+};
+
+/* A decoded (or to-be-encoded) command. Which fields matter depends on type,
+ * as in the layout above. name/value are NOT NUL-terminated: after
+ * coord_cmd_decode() they point into the decoded buffer and are borrowed for
+ * as long as that buffer lives. name is the session's label for OPEN. */
+struct coord_cmd {
+	enum coord_cmd_type type;
+	uint64_t now_ms;
+	struct coord_session_id session;
+	uint32_t ttl_ms;
+	uint32_t lock_delay_ms;
+	enum coord_kind kind;
+	enum coord_mode mode;
+	bool queue;
+	bool has_value;
+	const char *name;
+	size_t name_len;
+	const char *value;
+	size_t value_len;
+};
+
+/* Checks C against every rule of the encoding: known type, kind and mode
+ * (elections exclusive), name 1..COORD_NAME_MAX bytes (label 0..LABEL_MAX),
+ * value up to COORD_VALUE_MAX, strings valid UTF-8 without NUL, TTL and
+ * lock-delay in range, now_ms at most COORD_NOW_MAX_MS. Returns 0 or
+ * COORD_EMALFORMED. */
+int coord_cmd_validate(const struct coord_cmd *c);
+
+/* Bytes that encoding C takes. Needs a valid C. */
+size_t coord_cmd_encoded_len(const struct coord_cmd *c);
+
+/* Encodes C into BUF (CAP bytes) and stores the length in *LEN. Returns 0,
+ * COORD_EMALFORMED if C is not valid, COORD_ETOOSMALL if CAP is short. */
+int coord_cmd_encode(const struct coord_cmd *c, void *buf, size_t cap, size_t *len);
+
+/* Like coord_cmd_encode() into a malloc'd buffer: *BUF is the caller's, to
+ * free(). Returns 0, COORD_EMALFORMED or COORD_ENOMEM. */
+int coord_cmd_encode_alloc(const struct coord_cmd *c, void **buf, size_t *len);
+
+/* Decodes LEN bytes at BUF into *C without trusting any length or count:
+ * returns 0 or COORD_EMALFORMED (truncated, trailing bytes, unknown version,
+ * type, kind or mode, or anything coord_cmd_validate() refuses). Strings in
+ * *C borrow BUF. */
+int coord_cmd_decode(const void *buf, size_t len, struct coord_cmd *c);
+
+/* Writes ID as COORD_SESSION_ID_HEX lowercase hex digits and a NUL into OUT. */
+void coord_session_id_format(const struct coord_session_id *id, char out[COORD_SESSION_ID_HEX + 1]);
+
+/* Parses exactly COORD_SESSION_ID_HEX hex digits (either case) of TEXT (LEN
+ * bytes) into *ID. Returns 0 or COORD_EMALFORMED. */
+int coord_session_id_parse(const char *text, size_t len, struct coord_session_id *id);
+
+/* True when A and B are the same id. */
+bool coord_session_id_equal(const struct coord_session_id *a, const struct coord_session_id *b);
+
+#endif

@@ -1,0 +1,147 @@
+/* The lock, session and election state machine: applies decoded log entries
+ * to SQLite tables, deterministically (DESIGN.md, The state machine).
+ *
+ * Invariants (numbered; the code refers to them as SM-n):
+ *   SM-1 Applying is a pure function of the tables, the entry's index and
+ *        the entry's bytes: no clock (time is the entry's now_ms), no
+ *        randomness, an explicit ORDER BY on every iteration.
+ *   SM-2 A lock has either one exclusive holder or any number of shared
+ *        holders; an election only ever has one (exclusive) holder.
+ *   SM-3 The fencing token of a grant is the index of the granting entry, so
+ *        tokens grow strictly with every grant of every lock.
+ *   SM-4 Holders and waiters belong to live sessions: a session's end
+ *        releases its locks and drops its waits in the same entry, and a
+ *        waiter is re-checked when its turn comes (DESIGN.md rule 9).
+ *   SM-5 Waiters are granted in FIFO order (queue position = index of the
+ *        entry that queued them). After every entry the head of every queue
+ *        is not grantable unless the lock is in its lock-delay: one
+ *        exclusive, or a run of consecutive shared waiters, is granted as
+ *        soon as the holders allow it. A shared request queues behind a
+ *        queued exclusive one.
+ *   SM-6 A lock freed by a session's EXPIRY is granted to nobody before
+ *        entry time + that session's lock_delay_ms; a CLOSE sets no delay.
+ *   SM-7 At a named limit a command changes nothing and says which limit.
+ *   SM-8 Every object carries the index of its last change (modify_index).
+ *
+ * Tables (created by coord_sm_schema): coord_meta, coord_sessions,
+ * coord_locks, coord_holders, coord_waiters; see sm_schema.c. */
+#ifndef COORD_SM_H
+#define COORD_SM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "command.h"
+#include "sm_error.h"
+
+/* Named limits (SM-7). Every node must use the same values. */
+#define COORD_SESSIONS_MAX        10000 /* live sessions in total */
+#define COORD_SESSION_OBJECTS_MAX 64    /* locks+elections held plus waits, per session */
+#define COORD_LOCK_WAITERS_MAX    256   /* queued waiters per lock or election */
+
+/* The answer to one command, computed by applying it (identical on every
+ * node). */
+enum coord_status {
+	COORD_ST_OK = 0,            /* done (acquire: granted, token set) */
+	COORD_ST_QUEUED,            /* acquire joined (or is already in) the queue */
+	COORD_ST_LOCK_HELD,         /* not granted; holders lists the holders */
+	COORD_ST_NOT_HOLDER,        /* proclaim by a session that does not lead */
+	COORD_ST_LOCK_DELAY,        /* in lock-delay; retry_after_ms says how long */
+	COORD_ST_SESSION_NOT_FOUND, /* the command's session does not exist */
+	COORD_ST_NOT_FOUND,         /* cancel: nothing queued for that session */
+	COORD_ST_LIMIT,             /* a named limit; limit names which; no change */
+	COORD_ST_EXISTS,            /* open: the id is taken */
+	COORD_ST_INVALID,           /* malformed entry, refused (same on every node) */
+	COORD_ST_COUNT
+};
+
+/* A static name for STATUS ("ok", "lock_held", ...), as API.md spells the
+ * error codes where one exists. */
+const char *coord_status_name(enum coord_status status);
+
+struct coord_holder {
+	struct coord_session_id session;
+	enum coord_mode mode;
+	uint64_t token;
+};
+
+/* A grant this entry made to a queued waiter (not to the command's own
+ * session): the node runtime answers that waiter's HTTP request with it. */
+struct coord_grant {
+	struct coord_session_id session;
+	enum coord_kind kind;
+	enum coord_mode mode;
+	uint64_t token;
+	char name[COORD_NAME_MAX + 1];
+};
+
+/* A lock or election released by the end of the command's session. */
+struct coord_lockref {
+	enum coord_kind kind;
+	char name[COORD_NAME_MAX + 1];
+};
+
+/* The typed result of coord_sm_apply(). Owns its arrays: initialise with
+ * coord_result_init() once, reuse across applies (each apply resets it),
+ * release with coord_result_free(). */
+struct coord_result {
+	enum coord_status status;
+	enum coord_cmd_type type;        /* 0 when the entry did not decode */
+	struct coord_session_id session; /* the command's session (zero for WAKE) */
+	uint64_t token;                  /* acquire/cancel/proclaim: the grant's token */
+	uint64_t retry_after_ms;         /* COORD_ST_LOCK_DELAY */
+	bool released;                   /* release: the session held the lock */
+	bool session_ended;              /* close/expire ended a live session */
+	const char *limit;               /* COORD_ST_LIMIT: a static phrase */
+	struct coord_holder *holders;    /* COORD_ST_LOCK_HELD: current holders */
+	size_t n_holders;
+	struct coord_grant *grants; /* grants to other sessions, in grant order */
+	size_t n_grants;
+	struct coord_lockref *released_locks; /* close/expire, in (kind, name) order */
+	size_t n_released;
+	size_t cap_holders, cap_grants, cap_released;
+};
+
+void coord_result_init(struct coord_result *r);
+void coord_result_free(struct coord_result *r);
+
+/* Creates the state machine's tables and indexes if missing (idempotent).
+ * Returns 0 or COORD_EDB. */
+int coord_sm_schema(sqlite3 *db);
+
+/* Applies the log entry INDEX (> every index applied before), whose payload is
+ * CMD (LEN bytes), inside a transaction the CALLER opened and will commit
+ * together with its applied index (DESIGN.md rule 6). Fills *OUT (see
+ * struct coord_result). A malformed payload is refused with
+ * COORD_ST_INVALID and changes nothing. Returns 0, COORD_ENOMEM or
+ * COORD_EDB; on an error the tables may be half-changed: the caller rolls
+ * the transaction back and stops (DESIGN.md rule 7). */
+int coord_sm_apply(sqlite3 *db, uint64_t index, const void *cmd, size_t len,
+                   struct coord_result *out);
+
+/* A 64-bit hash of every row of every state-machine table, read in primary
+ * key order: equal states give equal hashes on every node. Returns 0 or
+ * COORD_EDB. */
+int coord_sm_hash(sqlite3 *db, uint64_t *out);
+
+/* A live session and its TTL, for the lease keeper's reset on becoming leader. */
+struct coord_session_ttl {
+	struct coord_session_id id;
+	uint32_t ttl_ms;
+};
+
+/* Lists every live session in id order into a malloc'd array (*OUT, caller
+ * frees; NULL when *N is 0). At most COORD_SESSIONS_MAX entries. Returns 0,
+ * COORD_ENOMEM or COORD_EDB. */
+int coord_sm_session_ttls(sqlite3 *db, struct coord_session_ttl **out, size_t *n);
+
+/* The earliest end (entry-time ms) of any lock-delay still recorded. The
+ * leader proposes a WAKE entry stamped at or after it, so queued waiters get
+ * their grant and delay-only rows are dropped. Sets *HAS false when no lock
+ * is in lock-delay. Returns 0 or COORD_EDB. */
+int coord_sm_next_wake(sqlite3 *db, bool *has, uint64_t *at_ms);
+
+#endif

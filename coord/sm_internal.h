@@ -1,0 +1,130 @@
+/* Private to the state machine's files (sm_*.c): the apply context, SQLite
+ * statement helpers and the row operations every command is built from. */
+#ifndef COORD_SM_INTERNAL_H
+#define COORD_SM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "sm.h"
+
+/* Keys of coord_meta: the modify index of each list (SM-8). */
+#define SM_META_SESSIONS      "sessions_index"      /* last change of any session */
+#define SM_META_LOCKS         "locks_index"         /* last change of any lock */
+#define SM_META_ELECTIONS     "elections_index"     /* last change of any election */
+#define SM_META_ELECTION_GONE "election_gone_index" /* last election left empty */
+
+/* One entry being applied. */
+struct sm_apply {
+	sqlite3 *db;
+	uint64_t index;              /* the entry's log index: every token it grants */
+	const struct coord_cmd *cmd; /* decoded, validated */
+	struct coord_result *out;
+};
+
+/* A lock or election, named by a borrowed, not NUL-terminated name. */
+struct sm_lock {
+	enum coord_kind kind;
+	const char *name;
+	size_t name_len;
+};
+
+/* --- sm_db.c: statements --------------------------------------------- */
+
+/* Prepares SQL on DB into *ST. Returns 0 or COORD_EDB (*ST is NULL then). */
+int sm_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st);
+/* Steps ST, which must produce no row, and finalizes it: 0 or COORD_EDB. */
+int sm_finish(sqlite3_stmt *st);
+/* Steps ST: 1 for a row, 0 when done, -1 on an error. */
+int sm_row(sqlite3_stmt *st);
+void sm_bind_session(sqlite3_stmt *st, int col, const struct coord_session_id *id);
+void sm_bind_lock(sqlite3_stmt *st, int col, const struct sm_lock *l); /* binds col, col+1 */
+void sm_bind_u64(sqlite3_stmt *st, int col, uint64_t v);
+/* Copies the 16-byte blob of column COL into *ID (zero if not 16 bytes). */
+void sm_column_session(sqlite3_stmt *st, int col, struct coord_session_id *id);
+/* Sets or reads a coord_meta value (a missing key reads as 0). */
+int sm_meta_set(sqlite3 *db, const char *key, uint64_t value);
+int sm_meta_get(sqlite3 *db, const char *key, uint64_t *value);
+/* Runs a single-value query with one session bound at 1 (or none if ID is
+ * NULL) into *OUT (0 when no row). */
+int sm_count(sqlite3 *db, const char *sql, const struct coord_session_id *id, uint64_t *out);
+
+/* --- sm_store.c: rows, each change stamping modify indexes (SM-8) ----- */
+
+/* Whether session ID exists; with its lock_delay_ms if DELAY is not NULL. */
+int sm_session_find(struct sm_apply *a, const struct coord_session_id *id, bool *found,
+                    uint32_t *delay);
+/* Stamps session ID (if it exists) and the session list with the entry index. */
+int sm_touch_session(struct sm_apply *a, const struct coord_session_id *id);
+/* Creates L's row if missing and stamps it and its list with the entry index. */
+int sm_touch_lock(struct sm_apply *a, const struct sm_lock *l);
+/* Finds ID's hold on L: *FOUND, its mode and token. */
+int sm_holder_find(struct sm_apply *a, const struct sm_lock *l, const struct coord_session_id *id,
+                   bool *found, enum coord_mode *mode, uint64_t *token);
+/* Finds ID's queued wait on L: *FOUND and its mode. */
+int sm_waiter_find(struct sm_apply *a, const struct sm_lock *l, const struct coord_session_id *id,
+                   bool *found, enum coord_mode *mode);
+/* Makes ID a holder of L with token = entry index (SM-3). VALUE may be NULL. */
+int sm_holder_add(struct sm_apply *a, const struct sm_lock *l, const struct coord_session_id *id,
+                  enum coord_mode mode, const char *value, size_t value_len);
+/* Queues ID on L at position = entry index (SM-5). VALUE may be NULL. */
+int sm_waiter_add(struct sm_apply *a, const struct sm_lock *l, const struct coord_session_id *id,
+                  enum coord_mode mode, const char *value, size_t value_len);
+int sm_holder_remove(struct sm_apply *a, const struct sm_lock *l,
+                     const struct coord_session_id *id);
+int sm_waiter_remove(struct sm_apply *a, const struct sm_lock *l,
+                     const struct coord_session_id *id);
+/* Counts L's holders (all, and exclusive ones) and waiters. */
+int sm_lock_counts(struct sm_apply *a, const struct sm_lock *l, uint64_t *holders,
+                   uint64_t *exclusive, uint64_t *waiters);
+/* L's lock-delay end (0 if none or no row). */
+int sm_lock_delay(struct sm_apply *a, const struct sm_lock *l, uint64_t *until);
+int sm_lock_set_delay(struct sm_apply *a, const struct sm_lock *l, uint64_t until);
+/* Drops L's row when nobody holds or waits and no lock-delay is running. */
+int sm_lock_gc(struct sm_apply *a, const struct sm_lock *l);
+/* Fills out->holders with L's holders in token order. */
+int sm_result_holders(struct sm_apply *a, const struct sm_lock *l);
+
+/* --- sm_grant.c ------------------------------------------------------ */
+
+/* Grants L's queue head (one exclusive or a run of shared) while the
+ * holders allow it and no lock-delay runs; ends a lock-delay that is over;
+ * drops the row if L is left empty (SM-4, SM-5, SM-6). */
+int sm_promote(struct sm_apply *a, const struct sm_lock *l);
+
+/* --- sm_result.c ----------------------------------------------------- */
+
+void sm_result_reset(struct coord_result *r);
+int sm_result_push_holder(struct coord_result *r, const struct coord_holder *h);
+int sm_result_push_grant(struct coord_result *r, const struct coord_grant *g);
+int sm_result_push_released(struct coord_result *r, const struct coord_lockref *l);
+
+/* --- commands: sm_session.c, sm_lock.c ------------------------------- */
+
+int sm_apply_open(struct sm_apply *a);
+int sm_apply_end(struct sm_apply *a); /* CLOSE and EXPIRE */
+int sm_apply_acquire(struct sm_apply *a);
+int sm_apply_release(struct sm_apply *a);
+int sm_apply_cancel(struct sm_apply *a);
+int sm_apply_proclaim(struct sm_apply *a);
+int sm_apply_wake(struct sm_apply *a);
+
+/* --- sm_json.c: row-to-JSON helpers of the queries ------------------ */
+
+/* Each returns a new reference, or NULL when out of memory. */
+json_t *sm_json_text(sqlite3_stmt *st, int col);    /* string, or null if NULL */
+json_t *sm_json_session(sqlite3_stmt *st, int col); /* hex id string */
+json_t *sm_json_mode(int mode);                     /* "exclusive" | "shared" */
+json_t *sm_json_int(sqlite3_stmt *st, int col);     /* integer */
+/* Sets OBJ[KEY] = V, stealing V. Returns 0 or COORD_ENOMEM (V NULL too). */
+int sm_json_set(json_t *obj, const char *key, json_t *v);
+/* Builds one JSON value from the current row of a statement. */
+typedef json_t *(*sm_row_fn)(sqlite3_stmt *st);
+/* Steps ST to the end, appending FN(row) to a new array *ARR, and finalizes
+ * ST (also on errors). Returns 0, COORD_ENOMEM or COORD_EDB. */
+int sm_json_rows(sqlite3_stmt *st, sm_row_fn fn, json_t **arr);
+
+#endif

@@ -1,0 +1,62 @@
+/* Helpers that turn state-machine rows into the JSON of API.md. */
+#include "sm_internal.h"
+
+json_t *sm_json_text(sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return json_null();
+	/* Stored text passed coord_cmd_validate(): UTF-8 without NUL, so
+	 * json_stringn() accepts it. */
+	return json_stringn((const char *)sqlite3_column_text(st, col),
+	                    (size_t)sqlite3_column_bytes(st, col));
+}
+
+json_t *sm_json_session(sqlite3_stmt *st, int col)
+{
+	struct coord_session_id id;
+	char hex[COORD_SESSION_ID_HEX + 1];
+
+	sm_column_session(st, col, &id);
+	coord_session_id_format(&id, hex);
+	return json_string(hex);
+}
+
+json_t *sm_json_mode(int mode)
+{
+	return json_string(mode == COORD_MODE_SHARED ? "shared" : "exclusive");
+}
+
+json_t *sm_json_int(sqlite3_stmt *st, int col)
+{
+	return json_integer((json_int_t)sqlite3_column_int64(st, col));
+}
+
+int sm_json_set(json_t *obj, const char *key, json_t *v)
+{
+	if (v == NULL)
+		return COORD_ENOMEM;
+	return json_object_set_new(obj, key, v) == 0 ? 0 : COORD_ENOMEM;
+}
+
+int sm_json_rows(sqlite3_stmt *st, sm_row_fn fn, json_t **arr)
+{
+	int row = 0, rv = 0;
+
+	*arr = json_array();
+	if (*arr == NULL)
+		rv = COORD_ENOMEM;
+	while (rv == 0 && (row = sm_row(st)) == 1) {
+		json_t *v = fn(st);
+
+		if (v == NULL || json_array_append_new(*arr, v) != 0)
+			rv = COORD_ENOMEM;
+	}
+	if (rv == 0 && row < 0)
+		rv = COORD_EDB;
+	sqlite3_finalize(st);
+	if (rv != 0) {
+		json_decref(*arr);
+		*arr = NULL;
+	}
+	return rv;
+}

@@ -1,0 +1,67 @@
+/* Reads of the state machine for every GET of API.md: jansson objects shaped
+ * exactly like the response bodies, read from the same tables the commands
+ * write, each carrying modify_index (the index of its last change). */
+#ifndef COORD_SM_QUERY_H
+#define COORD_SM_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "command.h"
+#include "sm_error.h"
+
+/* Every function below: DB is a handle on a database set up by
+ * coord_sm_schema() (any connection, read-only is enough); names are LEN
+ * bytes, not NUL-terminated; on 0, *OUT is a new reference the caller drops
+ * with json_decref(); on an error *OUT is NULL. Errors: COORD_EDB,
+ * COORD_ENOMEM, and where said COORD_ENOTFOUND. Arrays are in a stated
+ * order so every node renders the same state identically. */
+
+/* GET /v1/locks/{name}: {"name", "mode": "exclusive"|"shared"|null,
+ * "holders":[{"session","fencing_token","value","since_index"}] (token
+ * order), "waiters":[{"session","mode","since_index"}] (queue order),
+ * "modify_index"}. COORD_ENOTFOUND when nobody holds or waits. */
+int coord_sm_query_lock(sqlite3 *db, const char *name, size_t len, json_t **out);
+
+/* GET /v1/locks?prefix=P: {"locks":[<lock>...]} in name (byte) order, only
+ * locks with holders or waiters whose name starts with the LEN bytes of
+ * PREFIX (LEN 0: every lock). */
+int coord_sm_query_locks(sqlite3 *db, const char *prefix, size_t len, json_t **out);
+
+/* GET /v1/sessions/{id}: {"id","ttl_ms","lock_delay_ms","name",
+ * "modify_index", "locks":[{"name","mode","fencing_token"}],
+ * "waiting":[{"name","mode","since_index"}], "elections":[{"name",
+ * "leader":bool,"value","fencing_token"|"since_index"}]} (name order).
+ * COORD_ENOTFOUND for a session that does not exist (or ended). */
+int coord_sm_query_session(sqlite3 *db, const struct coord_session_id *id, json_t **out);
+
+/* GET /v1/sessions: {"sessions":[<session>...]} in id order. */
+int coord_sm_query_sessions(sqlite3 *db, json_t **out);
+
+/* GET /v1/elections/{name}: {"name", "leader":{"session","value",
+ * "fencing_token"}|null, "candidates":[{"session","value","since_index"}]
+ * (queue order), "modify_index"}. Every name answers; an empty election's
+ * modify_index is the index at which the last election was left empty. */
+int coord_sm_query_election(sqlite3 *db, const char *name, size_t len, json_t **out);
+
+/* GET /v1/fence?lock=NAME&token=T: *VALID says whether T is the token of a
+ * current holder; *OUT is {"valid":true} or {"valid":false,"current":[...]}
+ * (current holders' tokens, ascending). */
+int coord_sm_query_fence(sqlite3 *db, const char *name, size_t len, uint64_t token, bool *valid,
+                         json_t **out);
+
+/* The lists that long-polls watch (SM-8). */
+enum coord_list {
+	COORD_LIST_SESSIONS, /* any session changed (opened, ended, its locks) */
+	COORD_LIST_LOCKS,    /* any lock changed */
+};
+
+/* The index of the last change of LIST into *OUT (0 if never). Returns 0 or
+ * COORD_EDB. */
+int coord_sm_list_index(sqlite3 *db, enum coord_list list, uint64_t *out);
+
+#endif

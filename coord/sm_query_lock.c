@@ -1,0 +1,320 @@
+/* Queries of locks, elections and fencing tokens (API.md, Locks and
+ * Elections), read from coord_locks, coord_holders and coord_waiters. */
+#include <string.h>
+
+#include "sm_internal.h"
+#include "sm_query.h"
+
+/* Prepares SQL with the lock (kind, name) bound at ?1, ?2. */
+static int qLockStmt(sqlite3 *db, const char *sql, enum coord_kind kind, const char *name,
+                     size_t len, sqlite3_stmt **st)
+{
+	struct sm_lock l = {kind, name, len};
+
+	if (sm_prepare(db, sql, st) != 0)
+		return COORD_EDB;
+	sm_bind_lock(*st, 1, &l);
+	return 0;
+}
+
+/* {"session","fencing_token","value","since_index"} from (session, token, value). */
+static json_t *qHolder(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+
+	if (o == NULL || sm_json_set(o, "session", sm_json_session(st, 0)) != 0 ||
+	    sm_json_set(o, "fencing_token", sm_json_int(st, 1)) != 0 ||
+	    sm_json_set(o, "value", sm_json_text(st, 2)) != 0 ||
+	    sm_json_set(o, "since_index", sm_json_int(st, 1)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* {"session","mode","since_index"} from (session, mode, since_index). */
+static json_t *qWaiter(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+
+	if (o == NULL || sm_json_set(o, "session", sm_json_session(st, 0)) != 0 ||
+	    sm_json_set(o, "mode", sm_json_mode(sqlite3_column_int(st, 1))) != 0 ||
+	    sm_json_set(o, "since_index", sm_json_int(st, 2)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The mode of L's holders (SM-2: one mode at a time) as JSON, null when
+ * nobody holds it. */
+static json_t *qLockMode(sqlite3 *db, const char *name, size_t len, int *rv)
+{
+	sqlite3_stmt *st;
+	json_t *mode;
+	int row;
+
+	if ((*rv = qLockStmt(db,
+	                     "SELECT mode FROM coord_holders WHERE kind = ?1 AND name = ?2"
+	                     " ORDER BY token, session LIMIT 1",
+	                     COORD_KIND_LOCK, name, len, &st)) != 0)
+		return NULL;
+	row = sm_row(st);
+	mode = row == 1 ? sm_json_mode(sqlite3_column_int(st, 0)) : json_null();
+	sqlite3_finalize(st);
+	*rv = row < 0 ? COORD_EDB : mode == NULL ? COORD_ENOMEM : 0;
+	if (*rv != 0) {
+		json_decref(mode);
+		return NULL;
+	}
+	return mode;
+}
+
+/* The lock object of NAME whose modify index is MODIFY, or NULL with *RV
+ * set; *RV is COORD_ENOTFOUND when nobody holds or waits. */
+static json_t *qLockObject(sqlite3 *db, const char *name, size_t len, uint64_t modify, int *rv)
+{
+	json_t *o = NULL, *holders = NULL, *waiters = NULL;
+	sqlite3_stmt *st;
+
+	*rv = qLockStmt(db,
+	                "SELECT session, token, value FROM coord_holders"
+	                " WHERE kind = ?1 AND name = ?2 ORDER BY token, session",
+	                COORD_KIND_LOCK, name, len, &st);
+	if (*rv == 0)
+		*rv = sm_json_rows(st, qHolder, &holders);
+	if (*rv == 0)
+		*rv = qLockStmt(db,
+		                "SELECT session, mode, since_index FROM coord_waiters"
+		                " WHERE kind = ?1 AND name = ?2 ORDER BY since_index, session",
+		                COORD_KIND_LOCK, name, len, &st);
+	if (*rv == 0)
+		*rv = sm_json_rows(st, qWaiter, &waiters);
+	if (*rv == 0 && json_array_size(holders) == 0 && json_array_size(waiters) == 0)
+		*rv = COORD_ENOTFOUND;
+	if (*rv == 0)
+		*rv = (o = json_object()) == NULL ? COORD_ENOMEM : 0;
+	if (*rv == 0)
+		*rv = sm_json_set(o, "name", json_stringn(name, len));
+	if (*rv == 0) {
+		json_t *mode = qLockMode(db, name, len, rv);
+
+		if (*rv == 0)
+			*rv = sm_json_set(o, "mode", mode);
+	}
+	if (*rv == 0) {
+		*rv = sm_json_set(o, "holders", holders);
+		holders = NULL;
+	}
+	if (*rv == 0) {
+		*rv = sm_json_set(o, "waiters", waiters);
+		waiters = NULL;
+	}
+	if (*rv == 0)
+		*rv = sm_json_set(o, "modify_index", json_integer((json_int_t)modify));
+	json_decref(holders);
+	json_decref(waiters);
+	if (*rv == 0)
+		return o;
+	json_decref(o);
+	return NULL;
+}
+
+int coord_sm_query_lock(sqlite3 *db, const char *name, size_t len, json_t **out)
+{
+	sqlite3_stmt *st;
+	uint64_t modify;
+	int row, rv;
+
+	*out = NULL;
+	if ((rv =
+	         qLockStmt(db, "SELECT modify_index FROM coord_locks WHERE kind = ?1 AND name = ?2",
+	                   COORD_KIND_LOCK, name, len, &st)) != 0)
+		return rv;
+	row = sm_row(st);
+	modify = row == 1 ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (row < 0)
+		return COORD_EDB;
+	if (row == 0)
+		return COORD_ENOTFOUND;
+	*out = qLockObject(db, name, len, modify, &rv);
+	return rv;
+}
+
+int coord_sm_query_locks(sqlite3 *db, const char *prefix, size_t len, json_t **out)
+{
+	json_t *locks = json_array(), *lock;
+	sqlite3_stmt *st;
+	int row = 0, rv = locks == NULL ? COORD_ENOMEM : 0;
+
+	*out = NULL;
+	/* Compared as bytes: name order and prefix are byte-wise (SM-1). */
+	if (rv == 0 && sm_prepare(db,
+	                          "SELECT name, modify_index FROM coord_locks WHERE kind = 0"
+	                          " AND substr(CAST(name AS BLOB), 1, ?2) = CAST(?1 AS BLOB)"
+	                          " ORDER BY CAST(name AS BLOB)",
+	                          &st) != 0)
+		rv = COORD_EDB;
+	if (rv != 0) {
+		json_decref(locks);
+		return rv;
+	}
+	sqlite3_bind_text(st, 1, len > 0 ? prefix : "", (int)len, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)len);
+	while (rv == 0 && (row = sm_row(st)) == 1) {
+		lock = qLockObject(db, (const char *)sqlite3_column_text(st, 0),
+		                   (size_t)sqlite3_column_bytes(st, 0),
+		                   (uint64_t)sqlite3_column_int64(st, 1), &rv);
+		if (rv == COORD_ENOTFOUND) /* only a lock-delay left: not a lock */
+			rv = 0;
+		else if (rv == 0 && json_array_append_new(locks, lock) != 0)
+			rv = COORD_ENOMEM;
+	}
+	if (rv == 0 && row < 0)
+		rv = COORD_EDB;
+	sqlite3_finalize(st);
+	if (rv == 0 && (*out = json_object()) == NULL)
+		rv = COORD_ENOMEM;
+	if (rv == 0)
+		return sm_json_set(*out, "locks", locks);
+	json_decref(locks);
+	return rv;
+}
+
+/* {"session","value","fencing_token"|"since_index"} from (session, value, n). */
+static json_t *qCandidate(sqlite3_stmt *st, const char *number)
+{
+	json_t *o = json_object();
+
+	if (o == NULL || sm_json_set(o, "session", sm_json_session(st, 0)) != 0 ||
+	    sm_json_set(o, "value", sm_json_text(st, 1)) != 0 ||
+	    sm_json_set(o, number, sm_json_int(st, 2)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *qLeader(sqlite3_stmt *st)
+{
+	return qCandidate(st, "fencing_token");
+}
+
+static json_t *qWaiting(sqlite3_stmt *st)
+{
+	return qCandidate(st, "since_index");
+}
+
+/* The election's modify index: its row's, or if it has none the index at
+ * which the last election was left empty (so an observer of a resigned
+ * election wakes). */
+static int qElectionIndex(sqlite3 *db, const char *name, size_t len, uint64_t *modify)
+{
+	sqlite3_stmt *st;
+	int row, rv;
+
+	if ((rv =
+	         qLockStmt(db, "SELECT modify_index FROM coord_locks WHERE kind = ?1 AND name = ?2",
+	                   COORD_KIND_ELECTION, name, len, &st)) != 0)
+		return rv;
+	row = sm_row(st);
+	*modify = row == 1 ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (row < 0)
+		return COORD_EDB;
+	return row == 1 ? 0 : sm_meta_get(db, SM_META_ELECTION_GONE, modify);
+}
+
+int coord_sm_query_election(sqlite3 *db, const char *name, size_t len, json_t **out)
+{
+	json_t *leaders = NULL, *candidates = NULL, *leader;
+	sqlite3_stmt *st;
+	uint64_t modify = 0;
+	int rv;
+
+	*out = NULL;
+	rv = qElectionIndex(db, name, len, &modify);
+	if (rv == 0)
+		rv = qLockStmt(db,
+		               "SELECT session, value, token FROM coord_holders"
+		               " WHERE kind = ?1 AND name = ?2 ORDER BY token, session",
+		               COORD_KIND_ELECTION, name, len, &st);
+	if (rv == 0)
+		rv = sm_json_rows(st, qLeader, &leaders);
+	if (rv == 0)
+		rv = qLockStmt(db,
+		               "SELECT session, value, since_index FROM coord_waiters"
+		               " WHERE kind = ?1 AND name = ?2 ORDER BY since_index, session",
+		               COORD_KIND_ELECTION, name, len, &st);
+	if (rv == 0)
+		rv = sm_json_rows(st, qWaiting, &candidates);
+	if (rv == 0 && (*out = json_object()) == NULL)
+		rv = COORD_ENOMEM;
+	if (rv == 0)
+		rv = sm_json_set(*out, "name", json_stringn(name, len));
+	if (rv == 0) {
+		/* SM-2: an election has at most one holder. */
+		leader = json_array_get(leaders, 0);
+		rv =
+		    sm_json_set(*out, "leader", leader != NULL ? json_incref(leader) : json_null());
+	}
+	if (rv == 0) {
+		rv = sm_json_set(*out, "candidates", candidates);
+		candidates = NULL;
+	}
+	if (rv == 0)
+		rv = sm_json_set(*out, "modify_index", json_integer((json_int_t)modify));
+	json_decref(leaders);
+	json_decref(candidates);
+	if (rv != 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rv;
+}
+
+static json_t *qToken(sqlite3_stmt *st)
+{
+	return sm_json_int(st, 0);
+}
+
+int coord_sm_query_fence(sqlite3 *db, const char *name, size_t len, uint64_t token, bool *valid,
+                         json_t **out)
+{
+	json_t *current = NULL;
+	sqlite3_stmt *st;
+	int rv;
+
+	*out = NULL;
+	*valid = false;
+	rv = qLockStmt(
+	    db, "SELECT token FROM coord_holders WHERE kind = ?1 AND name = ?2 ORDER BY token",
+	    COORD_KIND_LOCK, name, len, &st);
+	if (rv == 0)
+		rv = sm_json_rows(st, qToken, &current);
+	if (rv != 0)
+		return rv;
+	for (size_t i = 0; i < json_array_size(current); i++)
+		if ((uint64_t)json_integer_value(json_array_get(current, i)) == token)
+			*valid = true;
+	if ((*out = json_object()) == NULL)
+		rv = COORD_ENOMEM;
+	if (rv == 0)
+		rv = sm_json_set(*out, "valid", json_boolean(*valid));
+	if (rv == 0 && !*valid) {
+		rv = sm_json_set(*out, "current", current);
+		current = NULL;
+	}
+	json_decref(current);
+	if (rv != 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rv;
+}
+
+int coord_sm_list_index(sqlite3 *db, enum coord_list list, uint64_t *out)
+{
+	return sm_meta_get(db, list == COORD_LIST_SESSIONS ? SM_META_SESSIONS : SM_META_LOCKS, out);
+}

@@ -1,0 +1,156 @@
+/* Queries of sessions (API.md, Sessions): a session with the locks it holds,
+ * the waits it has queued and the elections it leads or stands in. */
+#include <string.h>
+
+#include "sm_internal.h"
+#include "sm_query.h"
+
+/* Runs SQL with the session id bound at ?1 and builds an array with FN. */
+static int qSessionRows(sqlite3 *db, const char *sql, const void *id, size_t id_len, sm_row_fn fn,
+                        json_t **arr)
+{
+	sqlite3_stmt *st;
+
+	if (sm_prepare(db, sql, &st) != 0)
+		return COORD_EDB;
+	sqlite3_bind_blob(st, 1, id, (int)id_len, SQLITE_TRANSIENT);
+	return sm_json_rows(st, fn, arr);
+}
+
+/* {"name","mode","fencing_token"} from (name, mode, token). */
+static json_t *qHeld(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+
+	if (o == NULL || sm_json_set(o, "name", sm_json_text(st, 0)) != 0 ||
+	    sm_json_set(o, "mode", sm_json_mode(sqlite3_column_int(st, 1))) != 0 ||
+	    sm_json_set(o, "fencing_token", sm_json_int(st, 2)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* {"name","mode","since_index"} from (name, mode, since_index). */
+static json_t *qWait(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+
+	if (o == NULL || sm_json_set(o, "name", sm_json_text(st, 0)) != 0 ||
+	    sm_json_set(o, "mode", sm_json_mode(sqlite3_column_int(st, 1))) != 0 ||
+	    sm_json_set(o, "since_index", sm_json_int(st, 2)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* {"name","leader":bool,"value", "fencing_token" (leader) or "since_index"
+ * (candidate)} from (name, leader, value, number). */
+static json_t *qElection(sqlite3_stmt *st)
+{
+	bool leader = sqlite3_column_int(st, 1) != 0;
+	json_t *o = json_object();
+
+	if (o == NULL || sm_json_set(o, "name", sm_json_text(st, 0)) != 0 ||
+	    sm_json_set(o, "leader", json_boolean(leader)) != 0 ||
+	    sm_json_set(o, "value", sm_json_text(st, 2)) != 0 ||
+	    sm_json_set(o, leader ? "fencing_token" : "since_index", sm_json_int(st, 3)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Adds "locks", "waiting" and "elections" of the session ID to O. */
+static int qSessionParts(sqlite3 *db, const void *id, size_t id_len, json_t *o)
+{
+	json_t *arr;
+	int rv;
+
+	rv = qSessionRows(
+	    db,
+	    "SELECT name, mode, token FROM coord_holders WHERE session = ?1 AND kind = 0"
+	    " ORDER BY CAST(name AS BLOB)",
+	    id, id_len, qHeld, &arr);
+	if (rv == 0)
+		rv = sm_json_set(o, "locks", arr);
+	if (rv == 0)
+		rv = qSessionRows(db,
+		                  "SELECT name, mode, since_index FROM coord_waiters"
+		                  " WHERE session = ?1 AND kind = 0 ORDER BY CAST(name AS BLOB)",
+		                  id, id_len, qWait, &arr);
+	if (rv == 0)
+		rv = sm_json_set(o, "waiting", arr);
+	if (rv == 0)
+		rv = qSessionRows(db,
+		                  "SELECT name, 1, value, token FROM coord_holders"
+		                  " WHERE session = ?1 AND kind = 1"
+		                  " UNION ALL SELECT name, 0, value, since_index FROM coord_waiters"
+		                  " WHERE session = ?1 AND kind = 1 ORDER BY 1",
+		                  id, id_len, qElection, &arr);
+	if (rv == 0)
+		rv = sm_json_set(o, "elections", arr);
+	return rv;
+}
+
+/* The session object of the current row of
+ * (id, ttl_ms, lock_delay_ms, name, modify_index), or NULL. */
+static json_t *qSession(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+
+	if (o == NULL || sm_json_set(o, "id", sm_json_session(st, 0)) != 0 ||
+	    sm_json_set(o, "ttl_ms", sm_json_int(st, 1)) != 0 ||
+	    sm_json_set(o, "lock_delay_ms", sm_json_int(st, 2)) != 0 ||
+	    sm_json_set(o, "name", sm_json_text(st, 3)) != 0 ||
+	    sm_json_set(o, "modify_index", sm_json_int(st, 4)) != 0 ||
+	    qSessionParts(sqlite3_db_handle(st), sqlite3_column_blob(st, 0),
+	                  (size_t)sqlite3_column_bytes(st, 0), o) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+#define Q_SESSION_COLUMNS "SELECT id, ttl_ms, lock_delay_ms, name, modify_index FROM coord_sessions"
+
+int coord_sm_query_session(sqlite3 *db, const struct coord_session_id *id, json_t **out)
+{
+	json_t *found = NULL;
+	int rv;
+
+	*out = NULL;
+	rv = qSessionRows(db, Q_SESSION_COLUMNS " WHERE id = ?1", id->bytes, COORD_SESSION_ID_LEN,
+	                  qSession, &found);
+	if (rv != 0)
+		return rv;
+	if (json_array_size(found) == 0)
+		rv = COORD_ENOTFOUND;
+	else
+		*out = json_incref(json_array_get(found, 0));
+	json_decref(found);
+	return rv;
+}
+
+int coord_sm_query_sessions(sqlite3 *db, json_t **out)
+{
+	json_t *sessions;
+	sqlite3_stmt *st;
+	int rv;
+
+	*out = NULL;
+	if (sm_prepare(db, Q_SESSION_COLUMNS " ORDER BY id", &st) != 0)
+		return COORD_EDB;
+	if ((rv = sm_json_rows(st, qSession, &sessions)) != 0)
+		return rv;
+	if ((*out = json_object()) == NULL) {
+		json_decref(sessions);
+		return COORD_ENOMEM;
+	}
+	if ((rv = sm_json_set(*out, "sessions", sessions)) != 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rv;
+}

@@ -1,0 +1,41 @@
+/* The state machine's tables. Every table has a primary key, and every
+ * reader iterates in an explicit order (SM-1), so two nodes holding the same
+ * rows answer and hash identically.
+ *
+ *   coord_meta      key -> value: modify indexes of the lists (SM-8)
+ *   coord_sessions  one row per live session
+ *   coord_locks     one row per lock or election that has holders, waiters
+ *                   or a running lock-delay (delay_until_ms, entry time)
+ *   coord_holders   who holds what; token = granting entry's index (SM-3)
+ *   coord_waiters   FIFO queues; since_index = the queuing entry (SM-5)
+ *
+ * Values are NULL when absent. Session ids are 16-byte blobs. */
+#include "sm_internal.h"
+
+static const char sm_schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS coord_meta ("
+    " key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS coord_sessions ("
+    " id BLOB PRIMARY KEY, ttl_ms INTEGER NOT NULL, lock_delay_ms INTEGER NOT NULL,"
+    " name TEXT NOT NULL, create_index INTEGER NOT NULL, modify_index INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS coord_locks ("
+    " kind INTEGER NOT NULL, name TEXT NOT NULL, modify_index INTEGER NOT NULL,"
+    " delay_until_ms INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (kind, name));"
+    "CREATE TABLE IF NOT EXISTS coord_holders ("
+    " kind INTEGER NOT NULL, name TEXT NOT NULL, session BLOB NOT NULL,"
+    " mode INTEGER NOT NULL, token INTEGER NOT NULL, value TEXT,"
+    " PRIMARY KEY (kind, name, session));"
+    "CREATE INDEX IF NOT EXISTS coord_holders_by_session ON coord_holders (session);"
+    "CREATE TABLE IF NOT EXISTS coord_waiters ("
+    " kind INTEGER NOT NULL, name TEXT NOT NULL, session BLOB NOT NULL,"
+    " mode INTEGER NOT NULL, since_index INTEGER NOT NULL, value TEXT,"
+    " PRIMARY KEY (kind, name, session));"
+    "CREATE INDEX IF NOT EXISTS coord_waiters_by_queue ON coord_waiters (kind, name, since_index);"
+    "CREATE INDEX IF NOT EXISTS coord_waiters_by_session ON coord_waiters (session);"
+    "CREATE INDEX IF NOT EXISTS coord_locks_by_delay ON coord_locks (delay_until_ms)"
+    " WHERE delay_until_ms != 0;";
+
+int coord_sm_schema(sqlite3 *db)
+{
+	return sqlite3_exec(db, sm_schema_sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : COORD_EDB;
+}

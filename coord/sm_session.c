@@ -1,0 +1,177 @@
+/* The session commands: open, close and expire (API.md, Sessions).
+ *
+ * A session's end releases every lock it holds, drops every wait, and grants
+ * the freed locks' waiters in the same entry (SM-4). Only an expiry starts
+ * the lock-delay of the locks it frees (SM-6): a client that closes its
+ * session knows it stopped using them; one whose session expired may not. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sm_internal.h"
+
+int sm_apply_open(struct sm_apply *a)
+{
+	const struct coord_cmd *c = a->cmd;
+	sqlite3_stmt *st;
+	uint64_t sessions;
+	bool exists;
+	int rv;
+
+	if ((rv = sm_session_find(a, &c->session, &exists, NULL)) != 0)
+		return rv;
+	if (exists) {
+		a->out->status = COORD_ST_EXISTS;
+		return 0;
+	}
+	if ((rv = sm_count(a->db, "SELECT count(*) FROM coord_sessions", NULL, &sessions)) != 0)
+		return rv;
+	if (sessions >= COORD_SESSIONS_MAX) {
+		a->out->status = COORD_ST_LIMIT;
+		a->out->limit = "sessions";
+		return 0;
+	}
+	if (sm_prepare(a->db,
+	               "INSERT INTO coord_sessions(id, ttl_ms, lock_delay_ms, name, create_index,"
+	               " modify_index) VALUES(?1, ?2, ?3, ?4, ?5, ?5)",
+	               &st) != 0)
+		return COORD_EDB;
+	sm_bind_session(st, 1, &c->session);
+	sqlite3_bind_int64(st, 2, c->ttl_ms);
+	sqlite3_bind_int64(st, 3, c->lock_delay_ms);
+	sqlite3_bind_text(st, 4, c->name_len > 0 ? c->name : "", (int)c->name_len,
+	                  SQLITE_TRANSIENT);
+	sm_bind_u64(st, 5, a->index);
+	if ((rv = sm_finish(st)) != 0)
+		return rv;
+	a->out->status = COORD_ST_OK;
+	return sm_meta_set(a->db, SM_META_SESSIONS, a->index);
+}
+
+/* A lock the ending session holds (HELD) or waits for. */
+struct end_lock {
+	struct coord_lockref ref;
+	bool held;
+};
+
+/* Reads the session's holds and waits, in (kind, name) order, into *OUT
+ * (malloc'd; at most COORD_SESSION_OBJECTS_MAX by SM-7). */
+static int endCollect(struct sm_apply *a, struct end_lock **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int row, rv = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (sm_prepare(a->db,
+	               "SELECT kind, name, max(held) FROM ("
+	               " SELECT kind, name, 1 AS held FROM coord_holders WHERE session = ?1"
+	               " UNION ALL SELECT kind, name, 0 FROM coord_waiters WHERE session = ?1)"
+	               " GROUP BY kind, name ORDER BY kind, name",
+	               &st) != 0)
+		return COORD_EDB;
+	sm_bind_session(st, 1, &a->cmd->session);
+	while ((row = sm_row(st)) == 1) {
+		const unsigned char *name = sqlite3_column_text(st, 1);
+		struct end_lock *e;
+
+		if (*n == cap) {
+			size_t want = cap == 0 ? 8 : 2 * cap;
+			void *p = realloc(*out, want * sizeof(**out));
+
+			if (p == NULL) {
+				rv = COORD_ENOMEM;
+				break;
+			}
+			*out = p;
+			cap = want;
+		}
+		e = &(*out)[(*n)++];
+		memset(e, 0, sizeof(*e));
+		e->ref.kind = (enum coord_kind)sqlite3_column_int(st, 0);
+		if (name != NULL)
+			strncpy(e->ref.name, (const char *)name, COORD_NAME_MAX);
+		e->held = sqlite3_column_int(st, 2) != 0;
+	}
+	if (rv == 0 && row < 0)
+		rv = COORD_EDB;
+	sqlite3_finalize(st);
+	return rv;
+}
+
+/* Deletes the session and its holds and waits (SM-4). */
+static int endDelete(struct sm_apply *a)
+{
+	static const char *const sql[] = {
+	    "DELETE FROM coord_holders WHERE session = ?1",
+	    "DELETE FROM coord_waiters WHERE session = ?1",
+	    "DELETE FROM coord_sessions WHERE id = ?1",
+	};
+	sqlite3_stmt *st;
+	int rv;
+
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if (sm_prepare(a->db, sql[i], &st) != 0)
+			return COORD_EDB;
+		sm_bind_session(st, 1, &a->cmd->session);
+		if ((rv = sm_finish(st)) != 0)
+			return rv;
+	}
+	return sm_meta_set(a->db, SM_META_SESSIONS, a->index);
+}
+
+/* After the session is gone: each lock it held or waited for is stamped,
+ * given its lock-delay if this is an expiry and the lock was held, and its
+ * queue is granted (unless the delay holds it). */
+static int endLock(struct sm_apply *a, const struct end_lock *e, uint32_t delay_ms)
+{
+	struct sm_lock l = {e->ref.kind, e->ref.name, strlen(e->ref.name)};
+	uint64_t until;
+	int rv;
+
+	if ((rv = sm_touch_lock(a, &l)) != 0)
+		return rv;
+	if (e->held) {
+		if ((rv = sm_result_push_released(a->out, &e->ref)) != 0)
+			return rv;
+		if (a->cmd->type == COORD_CMD_EXPIRE && delay_ms > 0) {
+			if ((rv = sm_lock_delay(a, &l, &until)) != 0)
+				return rv;
+			if (a->cmd->now_ms + delay_ms > until)
+				until = a->cmd->now_ms + delay_ms;
+			if ((rv = sm_lock_set_delay(a, &l, until)) != 0)
+				return rv;
+		}
+	}
+	return sm_promote(a, &l);
+}
+
+int sm_apply_end(struct sm_apply *a)
+{
+	struct end_lock *locks;
+	uint32_t delay_ms = 0;
+	size_t n;
+	bool live;
+	int rv;
+
+	if ((rv = sm_session_find(a, &a->cmd->session, &live, &delay_ms)) != 0)
+		return rv;
+	if (!live) {
+		/* Closing is idempotent (API.md); an expiry of a session that
+		 * is gone is a stale proposal. Neither changes anything. */
+		a->out->status =
+		    a->cmd->type == COORD_CMD_CLOSE ? COORD_ST_OK : COORD_ST_SESSION_NOT_FOUND;
+		return 0;
+	}
+	if ((rv = endCollect(a, &locks, &n)) != 0)
+		goto out_locks;
+	if ((rv = endDelete(a)) != 0)
+		goto out_locks;
+	for (size_t i = 0; rv == 0 && i < n; i++)
+		rv = endLock(a, &locks[i], delay_ms);
+	a->out->status = COORD_ST_OK;
+	a->out->session_ended = true;
+out_locks:
+	free(locks);
+	return rv;
+}

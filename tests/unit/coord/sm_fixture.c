@@ -1,0 +1,255 @@
+/* The state-machine test fixture (see sm_fixture.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sm_fixture.h"
+
+int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_int_equal(sqlite3_open(":memory:", &f->db), SQLITE_OK);
+	assert_int_equal(coord_sm_schema(f->db), 0);
+	f->now_ms = 1000000;
+	coord_result_init(&f->r);
+	*state = f;
+	return 0;
+}
+
+int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	coord_result_free(&f->r);
+	sqlite3_close(f->db);
+	free(f);
+	return 0;
+}
+
+struct coord_session_id fx_sid(unsigned n)
+{
+	struct coord_session_id id;
+
+	memset(&id, 0, sizeof(id));
+	id.bytes[0] = 0xc0;
+	id.bytes[12] = (uint8_t)(n >> 24);
+	id.bytes[13] = (uint8_t)(n >> 16);
+	id.bytes[14] = (uint8_t)(n >> 8);
+	id.bytes[15] = (uint8_t)n;
+	return id;
+}
+
+enum coord_status fx_apply_raw(struct fx *f, const void *buf, size_t len)
+{
+	assert_int_equal(sqlite3_exec(f->db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(coord_sm_apply(f->db, ++f->index, buf, len, &f->r), 0);
+	assert_int_equal(sqlite3_exec(f->db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	return f->r.status;
+}
+
+enum coord_status fx_apply(struct fx *f, const struct coord_cmd *c)
+{
+	void *buf;
+	size_t len;
+	enum coord_status st;
+
+	assert_int_equal(coord_cmd_encode_alloc(c, &buf, &len), 0);
+	st = fx_apply_raw(f, buf, len);
+	free(buf);
+	return st;
+}
+
+static struct coord_cmd fxCmd(struct fx *f, enum coord_cmd_type type, unsigned s)
+{
+	struct coord_cmd c;
+
+	memset(&c, 0, sizeof(c));
+	c.type = type;
+	c.now_ms = f->now_ms;
+	c.session = fx_sid(s);
+	return c;
+}
+
+static void fxName(struct coord_cmd *c, const char *name)
+{
+	c->name = name;
+	c->name_len = strlen(name);
+}
+
+enum coord_status fx_open(struct fx *f, unsigned s, uint32_t ttl_ms, uint32_t lock_delay_ms)
+{
+	struct coord_cmd c = fxCmd(f, COORD_CMD_OPEN, s);
+
+	c.ttl_ms = ttl_ms;
+	c.lock_delay_ms = lock_delay_ms;
+	fxName(&c, "test");
+	return fx_apply(f, &c);
+}
+
+enum coord_status fx_close(struct fx *f, unsigned s)
+{
+	struct coord_cmd c = fxCmd(f, COORD_CMD_CLOSE, s);
+
+	return fx_apply(f, &c);
+}
+
+enum coord_status fx_expire(struct fx *f, unsigned s)
+{
+	struct coord_cmd c = fxCmd(f, COORD_CMD_EXPIRE, s);
+
+	return fx_apply(f, &c);
+}
+
+enum coord_status fx_lock(struct fx *f, unsigned s, const char *name, enum coord_mode mode,
+                          bool queue)
+{
+	struct coord_cmd c = fxCmd(f, COORD_CMD_ACQUIRE, s);
+
+	c.kind = COORD_KIND_LOCK;
+	c.mode = mode;
+	c.queue = queue;
+	fxName(&c, name);
+	return fx_apply(f, &c);
+}
+
+enum coord_status fx_unlock(struct fx *f, unsigned s, const char *name)
+{
+	struct coord_cmd c = fxCmd(f, COORD_CMD_RELEASE, s);
+
+	c.kind = COORD_KIND_LOCK;
+	fxName(&c, name);
+	return fx_apply(f, &c);
+}
+
+enum coord_status fx_cancel(struct fx *f, unsigned s, enum coord_kind kind, const char *name)
+{
+	struct coord_cmd c = fxCmd(f, COORD_CMD_CANCEL, s);
+
+	c.kind = kind;
+	fxName(&c, name);
+	return fx_apply(f, &c);
+}
+
+enum coord_status fx_campaign(struct fx *f, unsigned s, const char *name, const char *value,
+                              bool queue)
+{
+	struct coord_cmd c = fxCmd(f, COORD_CMD_ACQUIRE, s);
+
+	c.kind = COORD_KIND_ELECTION;
+	c.mode = COORD_MODE_EXCLUSIVE;
+	c.queue = queue;
+	c.has_value = true;
+	c.value = value;
+	c.value_len = strlen(value);
+	fxName(&c, name);
+	return fx_apply(f, &c);
+}
+
+enum coord_status fx_resign(struct fx *f, unsigned s, const char *name)
+{
+	struct coord_cmd c = fxCmd(f, COORD_CMD_RELEASE, s);
+
+	c.kind = COORD_KIND_ELECTION;
+	fxName(&c, name);
+	return fx_apply(f, &c);
+}
+
+enum coord_status fx_proclaim(struct fx *f, unsigned s, const char *name, const char *value)
+{
+	struct coord_cmd c = fxCmd(f, COORD_CMD_PROCLAIM, s);
+
+	c.kind = COORD_KIND_ELECTION;
+	c.has_value = true;
+	c.value = value;
+	c.value_len = strlen(value);
+	fxName(&c, name);
+	return fx_apply(f, &c);
+}
+
+enum coord_status fx_wake(struct fx *f)
+{
+	struct coord_cmd c = fxCmd(f, COORD_CMD_WAKE, 0);
+
+	memset(&c.session, 0, sizeof(c.session));
+	return fx_apply(f, &c);
+}
+
+json_t *fx_lock_json(struct fx *f, const char *name)
+{
+	json_t *o = NULL;
+	int rv = coord_sm_query_lock(f->db, name, strlen(name), &o);
+
+	if (rv == COORD_ENOTFOUND)
+		return NULL;
+	assert_int_equal(rv, 0);
+	return o;
+}
+
+/* The element of the array KEY of lock NAME whose "session" is S. */
+static json_t *fxFindIn(json_t *lock, const char *key, unsigned s)
+{
+	struct coord_session_id id = fx_sid(s);
+	char hex[COORD_SESSION_ID_HEX + 1];
+	json_t *arr = json_object_get(lock, key), *e;
+	size_t i;
+
+	coord_session_id_format(&id, hex);
+	json_array_foreach(arr, i, e)
+	{
+		if (strcmp(json_string_value(json_object_get(e, "session")), hex) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+uint64_t fx_token(struct fx *f, unsigned s, const char *name)
+{
+	json_t *lock = fx_lock_json(f, name), *h;
+	uint64_t token = 0;
+
+	if (lock == NULL)
+		return 0;
+	h = fxFindIn(lock, "holders", s);
+	if (h != NULL)
+		token = (uint64_t)json_integer_value(json_object_get(h, "fencing_token"));
+	json_decref(lock);
+	return token;
+}
+
+bool fx_waiting(struct fx *f, unsigned s, const char *name)
+{
+	json_t *lock = fx_lock_json(f, name);
+	bool found;
+
+	if (lock == NULL)
+		return false;
+	found = fxFindIn(lock, "waiters", s) != NULL;
+	json_decref(lock);
+	return found;
+}
+
+bool fx_granted(const struct fx *f, unsigned s, const char *name)
+{
+	struct coord_session_id id = fx_sid(s);
+
+	for (size_t i = 0; i < f->r.n_grants; i++)
+		if (coord_session_id_equal(&f->r.grants[i].session, &id) &&
+		    strcmp(f->r.grants[i].name, name) == 0) {
+			assert_int_equal(f->r.grants[i].token, f->index); /* SM-3 */
+			return true;
+		}
+	return false;
+}
+
+uint64_t fx_hash(struct fx *f)
+{
+	uint64_t h = 0;
+
+	assert_int_equal(coord_sm_hash(f->db, &h), 0);
+	return h;
+}

@@ -1,0 +1,69 @@
+/* Shared fixture of the state-machine tests: an in-memory database with the
+ * schema, an entry counter, a leader clock, and one helper per command so a
+ * test reads as scenario -> action -> expected outcome. */
+#ifndef COORD_TEST_SM_FIXTURE_H
+#define COORD_TEST_SM_FIXTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "command.h"
+#include "sm.h"
+#include "sm_query.h"
+
+#define FX_TTL 10000u /* default session TTL in the tests */
+
+struct fx {
+	sqlite3 *db;
+	uint64_t index;        /* index of the last applied entry */
+	uint64_t now_ms;       /* the leader's stamp for the next entry */
+	struct coord_result r; /* result of the last entry */
+};
+
+/* cmocka setup/teardown: *STATE becomes a struct fx. */
+int fx_setup(void **state);
+int fx_teardown(void **state);
+
+/* Session number N as an id (distinct for distinct N). */
+struct coord_session_id fx_sid(unsigned n);
+
+/* Encodes C, applies it as the next entry in its own transaction, asserts
+ * the apply succeeded, and returns the status (also in f->r). */
+enum coord_status fx_apply(struct fx *f, const struct coord_cmd *c);
+/* Applies LEN raw bytes as the next entry. */
+enum coord_status fx_apply_raw(struct fx *f, const void *buf, size_t len);
+
+enum coord_status fx_open(struct fx *f, unsigned s, uint32_t ttl_ms, uint32_t lock_delay_ms);
+enum coord_status fx_close(struct fx *f, unsigned s);
+enum coord_status fx_expire(struct fx *f, unsigned s);
+/* Lock acquire: mode exclusive or shared, QUEUE false is a try-lock. */
+enum coord_status fx_lock(struct fx *f, unsigned s, const char *name, enum coord_mode mode,
+                          bool queue);
+enum coord_status fx_unlock(struct fx *f, unsigned s, const char *name);
+enum coord_status fx_cancel(struct fx *f, unsigned s, enum coord_kind kind, const char *name);
+/* Election campaign with VALUE (queued unless TRY). */
+enum coord_status fx_campaign(struct fx *f, unsigned s, const char *name, const char *value,
+                              bool queue);
+enum coord_status fx_resign(struct fx *f, unsigned s, const char *name);
+enum coord_status fx_proclaim(struct fx *f, unsigned s, const char *name, const char *value);
+enum coord_status fx_wake(struct fx *f);
+
+/* The fencing token S holds on lock NAME, or 0 when it holds none (read
+ * through coord_sm_query_lock). */
+uint64_t fx_token(struct fx *f, unsigned s, const char *name);
+/* Whether S waits on lock NAME. */
+bool fx_waiting(struct fx *f, unsigned s, const char *name);
+/* True when the last entry granted NAME to S (in f->r.grants). */
+bool fx_granted(const struct fx *f, unsigned s, const char *name);
+
+/* coord_sm_query_lock on NAME; NULL when it does not exist. Caller decrefs. */
+json_t *fx_lock_json(struct fx *f, const char *name);
+
+/* The state hash. */
+uint64_t fx_hash(struct fx *f);
+
+#endif
