@@ -1,0 +1,100 @@
+/* persist/snapshot.h: snapshots of state.db: create, read, receive, restore.
+ *
+ * A snapshot is a complete SQLite database file, a copy of state.db as of its
+ * applied index, named snap-<index>-<term>.db in the data folder. It carries
+ * its own metadata (index, term and the membership configuration) in table
+ * persist_snapshot, so a received file is self-describing; its size and
+ * CRC32C travel beside it so a receiver can check what arrived.
+ *
+ * Every snapshot file in the folder is durable: it is written under a
+ * temporary name, fsynced, renamed and the folder fsynced (reliability P10).
+ * The log may be compacted behind a snapshot only after that.
+ *
+ * All calls here run on the node loop, the owner of the state handle.
+ */
+#ifndef PERSIST_SNAPSHOT_H
+#define PERSIST_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "persist/dir.h"
+#include "persist/error.h"
+#include "persist/state.h"
+
+#define PERSIST_SNAPSHOT_CHUNK_MAX (1u << 20)   /* bytes per read or received chunk */
+#define PERSIST_SNAPSHOT_SIZE_MAX  (1ull << 34) /* bytes of one snapshot file */
+
+struct persist_snapshot_meta {
+	uint64_t index; /* last entry the snapshot covers */
+	uint64_t term;  /* that entry's term */
+	uint64_t size;  /* bytes of the file */
+	uint32_t crc;   /* CRC32C of the whole file */
+	void *config;   /* owned; free with persist_snapshot_meta_free() */
+	size_t config_len;
+};
+
+/* Writes a durable snapshot of st at its applied index with the given
+ * membership configuration (copied; len <= PERSIST_CONFIG_MAX). Needs: at
+ * least one entry applied. Returns 0 and *out (free with
+ * persist_snapshot_meta_free()), or PERSIST_ELIMIT, PERSIST_EIO (fatal). */
+int persist_snapshot_create(struct persist_state *st, const void *config, size_t config_len,
+                            struct persist_snapshot_meta *out, struct persist_error *err);
+
+/* Finds the newest snapshot in dir and checks it (database check, recorded
+ * index and term match the name, CRC computed). Returns 0 and *out (free
+ * with persist_snapshot_meta_free()), PERSIST_ENOENT if there is none, or
+ * PERSIST_ECORRUPT (refuse to start), PERSIST_EIO. */
+int persist_snapshot_latest(struct persist_dir *dir, struct persist_snapshot_meta *out,
+                            struct persist_error *err);
+
+/* Reads up to len (<= PERSIST_SNAPSHOT_CHUNK_MAX) bytes at offset of the
+ * snapshot m into buf, for sending; *got is 0 at the end of the file.
+ * Returns 0, PERSIST_ENOENT (pruned meanwhile), PERSIST_EIO. */
+int persist_snapshot_read(struct persist_dir *dir, const struct persist_snapshot_meta *m,
+                          uint64_t offset, void *buf, size_t len, size_t *got,
+                          struct persist_error *err);
+
+/* Deletes every snapshot older than keep_index and any unfinished temporary
+ * file. Returns 0 or PERSIST_EIO. */
+int persist_snapshot_prune(struct persist_dir *dir, uint64_t keep_index, struct persist_error *err);
+
+/* Replaces state.db's contents with snapshot m (in one transaction) and
+ * makes it durable. Refuses (PERSIST_ESTALE) an index at or below the
+ * applied index: state never goes back. Returns 0, PERSIST_ESTALE,
+ * PERSIST_ECORRUPT, PERSIST_EIO (fatal). */
+int persist_snapshot_restore(struct persist_state *st, const struct persist_snapshot_meta *m,
+                             struct persist_error *err);
+
+/* Frees what a meta owns; m may be zeroed. */
+void persist_snapshot_meta_free(struct persist_snapshot_meta *m);
+
+/* Receiving a snapshot in chunks (InstallSnapshot). */
+struct persist_snapshot_recv;
+
+/* Starts receiving snapshot (index, term) of size bytes and CRC32C crc into a
+ * temporary file. Returns 0 and *out (finish or abort it), PERSIST_ESTALE if
+ * index <= the applied index, PERSIST_ELIMIT, PERSIST_EIO. */
+int persist_snapshot_recv_begin(struct persist_state *st, uint64_t index, uint64_t term,
+                                uint64_t size, uint32_t crc, struct persist_snapshot_recv **out,
+                                struct persist_error *err);
+
+/* Writes the chunk at offset. Chunks must arrive in order: offset must equal
+ * the bytes received so far, and the total must stay within size. Returns 0,
+ * PERSIST_EINVAL (out of order or too long: abort), PERSIST_EIO. */
+int persist_snapshot_recv_chunk(struct persist_snapshot_recv *r, uint64_t offset, const void *data,
+                                size_t len, struct persist_error *err);
+
+/* Checks size and CRC, makes the file durable under its final name, checks
+ * it as a database, and restores state.db from it. Always frees r. Returns 0
+ * and *out (free with persist_snapshot_meta_free(); its config is the one
+ * inside the snapshot), PERSIST_ECORRUPT (nothing installed), PERSIST_ESTALE,
+ * PERSIST_EIO (fatal). The caller then calls persist_log_reset() or
+ * persist_log_compact() so raft.db agrees. */
+int persist_snapshot_recv_finish(struct persist_snapshot_recv *r, struct persist_snapshot_meta *out,
+                                 struct persist_error *err);
+
+/* Abandons r and removes its temporary file; r may be NULL. */
+void persist_snapshot_recv_abort(struct persist_snapshot_recv *r);
+
+#endif /* PERSIST_SNAPSHOT_H */

@@ -1,0 +1,270 @@
+/* persist/snapshot_file.c: naming, checking, finding, reading and pruning
+ * snapshot files. A snapshot file is trusted only after inspection: the
+ * database check, its own metadata agreeing with its name, and (when the
+ * caller needs it) a CRC over every byte (DESIGN.md safety rule 11). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "persist/snapshot_impl.h"
+
+#define SNAPSHOT_IO_BUF   (64u << 10) /* read buffer for checksumming */
+#define SNAPSHOT_NAME_LEN (sizeof(SNAPSHOT_PREFIX) - 1 + 20 + 1 + 20 + sizeof(SNAPSHOT_SUFFIX) - 1)
+
+int persist_snapshot_path(const struct persist_dir *dir, uint64_t index, uint64_t term,
+                          const char *suffix, char *buf, struct persist_error *err)
+{
+	char name[SNAPSHOT_NAME_LEN + 32];
+
+	/* Zero-padded, so names sort like the numbers they carry. */
+	snprintf(name, sizeof(name), SNAPSHOT_PREFIX "%020llu-%020llu" SNAPSHOT_SUFFIX "%s",
+	         (unsigned long long)index, (unsigned long long)term, suffix);
+	return persist_dir_join(dir, name, buf, PERSIST_PATH_MAX, err);
+}
+
+/* Parses a final snapshot file name; 0 if name is anything else. */
+static int snapshotParse(const char *name, uint64_t *index, uint64_t *term)
+{
+	unsigned long long i;
+	unsigned long long t;
+	int end = 0;
+
+	if (strlen(name) != SNAPSHOT_NAME_LEN ||
+	    sscanf(name, SNAPSHOT_PREFIX "%20llu-%20llu" SNAPSHOT_SUFFIX "%n", &i, &t, &end) != 2 ||
+	    (size_t)end != SNAPSHOT_NAME_LEN) {
+		return 0;
+	}
+	*index = i;
+	*term = t;
+	return 1;
+}
+
+static int fileCrc(const char *path, uint64_t *size, uint32_t *crc, int with_crc,
+                   struct persist_error *err)
+{
+	unsigned char *buf;
+	struct stat sb;
+	ssize_t n = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) != 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return persist_errf(err, errno == ENOENT ? PERSIST_ENOENT : PERSIST_EIO,
+		                    "cannot open snapshot %s: %s", path, strerror(errno));
+	}
+	*size = (uint64_t)sb.st_size;
+	*crc = 0;
+	buf = with_crc ? malloc(SNAPSHOT_IO_BUF) : NULL;
+	while (buf != NULL && (n = read(fd, buf, SNAPSHOT_IO_BUF)) > 0) {
+		*crc = persist_crc32c(*crc, buf, (size_t)n);
+	}
+	close(fd);
+	free(buf);
+	if (with_crc && buf == NULL) {
+		return persist_errf(err, PERSIST_ENOMEM, "no memory to check %s", path);
+	}
+	if (n < 0) {
+		return persist_errf(err, PERSIST_EIO, "cannot read snapshot %s: %s", path,
+		                    strerror(errno));
+	}
+	return 0;
+}
+
+/* Reads and checks the snapshot's own metadata row and applied index. */
+static int inspectRows(sqlite3 *db, const char *path, uint64_t index, uint64_t term,
+                       struct persist_snapshot_meta *out, struct persist_error *err)
+{
+	static const char sql[] =
+	    "SELECT s.idx, s.term, s.config, m.applied_index FROM " PERSIST_SNAPSHOT_TABLE
+	    " s, persist_meta m";
+	sqlite3_stmt *stmt;
+	size_t len;
+	int rv = 0;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+	if (rc != SQLITE_OK) {
+		return persist_errf(err, PERSIST_ECORRUPT, "snapshot %s: no metadata: %s", path,
+		                    sqlite3_errmsg(db));
+	}
+	rc = sqlite3_step(stmt);
+	len = rc == SQLITE_ROW ? (size_t)sqlite3_column_bytes(stmt, 2) : 0;
+	if (rc != SQLITE_ROW || (uint64_t)sqlite3_column_int64(stmt, 0) != index ||
+	    (uint64_t)sqlite3_column_int64(stmt, 1) != term ||
+	    (uint64_t)sqlite3_column_int64(stmt, 3) != index || len > PERSIST_CONFIG_MAX) {
+		rv = persist_errf(err, PERSIST_ECORRUPT,
+		                  "snapshot %s: its metadata does not say index %llu term %llu",
+		                  path, (unsigned long long)index, (unsigned long long)term);
+	} else if ((out->config = malloc(len + 1)) == NULL) {
+		rv = persist_errf(err, PERSIST_ENOMEM, "no memory for a configuration");
+	} else {
+		memcpy(out->config, sqlite3_column_blob(stmt, 2), len);
+		out->config_len = len;
+	}
+	sqlite3_finalize(stmt);
+	return rv;
+}
+
+int persist_snapshot_inspect(const char *path, uint64_t index, uint64_t term, int with_crc,
+                             struct persist_snapshot_meta *out, struct persist_error *err)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	int rv;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->index = index;
+	out->term = term;
+	rv = fileCrc(path, &out->size, &out->crc, with_crc, err);
+	if (rv != 0) {
+		return rv;
+	}
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &stmt, NULL);
+	}
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(stmt);
+	}
+	if (rc != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(stmt, 0), "ok") != 0) {
+		rv = persist_errf(err, PERSIST_ECORRUPT, "snapshot %s is not a sound database: %s",
+		                  path,
+		                  rc == SQLITE_ROW ? (const char *)sqlite3_column_text(stmt, 0)
+		                                   : sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(stmt);
+	if (rv == 0) {
+		rv = inspectRows(db, path, index, term, out, err);
+	}
+	sqlite3_close_v2(db);
+	if (rv != 0) {
+		persist_snapshot_meta_free(out);
+	}
+	return rv;
+}
+
+int persist_snapshot_latest(struct persist_dir *dir, struct persist_snapshot_meta *out,
+                            struct persist_error *err)
+{
+	char path[PERSIST_PATH_MAX];
+	uint64_t best_index = 0;
+	uint64_t best_term = 0;
+	struct dirent *de;
+	int found = 0;
+	DIR *d;
+	int rv;
+
+	memset(out, 0, sizeof(*out));
+	d = opendir(persist_dir_path(dir));
+	if (d == NULL) {
+		return persist_errf(err, PERSIST_EIO, "cannot list %s: %s", persist_dir_path(dir),
+		                    strerror(errno));
+	}
+	while ((de = readdir(d)) != NULL) {
+		uint64_t i;
+		uint64_t t;
+
+		if (snapshotParse(de->d_name, &i, &t) && (!found || i > best_index)) {
+			best_index = i;
+			best_term = t;
+			found = 1;
+		}
+	}
+	closedir(d);
+	if (!found) {
+		return persist_errf(err, PERSIST_ENOENT, "no snapshot in %s",
+		                    persist_dir_path(dir));
+	}
+	rv = persist_snapshot_path(dir, best_index, best_term, "", path, err);
+	if (rv == 0) {
+		rv = persist_snapshot_inspect(path, best_index, best_term, 1, out, err);
+	}
+	return rv;
+}
+
+int persist_snapshot_read(struct persist_dir *dir, const struct persist_snapshot_meta *m,
+                          uint64_t offset, void *buf, size_t len, size_t *got,
+                          struct persist_error *err)
+{
+	char path[PERSIST_PATH_MAX];
+	ssize_t n;
+	int fd;
+	int rv;
+
+	assert(len <= PERSIST_SNAPSHOT_CHUNK_MAX && got != NULL);
+	*got = 0;
+	rv = persist_snapshot_path(dir, m->index, m->term, "", path, err);
+	if (rv != 0) {
+		return rv;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return persist_errf(err, errno == ENOENT ? PERSIST_ENOENT : PERSIST_EIO,
+		                    "cannot open snapshot %s: %s", path, strerror(errno));
+	}
+	n = pread(fd, buf, len, (off_t)offset);
+	close(fd);
+	if (n < 0) {
+		return persist_errf(err, PERSIST_EIO, "cannot read snapshot %s: %s", path,
+		                    strerror(errno));
+	}
+	*got = (size_t)n;
+	return 0;
+}
+
+static int isTemporary(const char *name)
+{
+	size_t n = strlen(name);
+	size_t s = sizeof(SNAPSHOT_TMP_SUFFIX) - 1;
+
+	return strncmp(name, SNAPSHOT_PREFIX, sizeof(SNAPSHOT_PREFIX) - 1) == 0 && n > s &&
+	       strcmp(name + n - s, SNAPSHOT_TMP_SUFFIX) == 0;
+}
+
+int persist_snapshot_prune(struct persist_dir *dir, uint64_t keep_index, struct persist_error *err)
+{
+	struct dirent *de;
+	int removed = 0;
+	int rv = 0;
+	DIR *d;
+
+	d = opendir(persist_dir_path(dir));
+	if (d == NULL) {
+		return persist_errf(err, PERSIST_EIO, "cannot list %s: %s", persist_dir_path(dir),
+		                    strerror(errno));
+	}
+	while (rv == 0 && (de = readdir(d)) != NULL) {
+		uint64_t i;
+		uint64_t t;
+
+		if ((snapshotParse(de->d_name, &i, &t) && i < keep_index) ||
+		    isTemporary(de->d_name)) {
+			if (unlinkat(dirfd(d), de->d_name, 0) != 0) {
+				rv = persist_errf(err, PERSIST_EIO, "cannot remove %s/%s: %s",
+				                  persist_dir_path(dir), de->d_name,
+				                  strerror(errno));
+			}
+			removed++;
+		}
+	}
+	closedir(d);
+	if (rv == 0 && removed > 0) {
+		rv = persist_dir_sync(dir, err);
+	}
+	return rv;
+}
+
+void persist_snapshot_meta_free(struct persist_snapshot_meta *m)
+{
+	free(m->config);
+	memset(m, 0, sizeof(*m));
+}

@@ -1,0 +1,72 @@
+/* persist/state.h: state.db, the state machine's database.
+ *
+ * The state machine (coord/) owns its own tables in state.db; persist owns
+ * the table persist_meta (applied_index, applied_term) and persist_snapshot.
+ * persist_state_apply() runs a batch of committed entries and records the new
+ * applied index in ONE transaction (DESIGN.md safety rule 6; etcd #13766).
+ *
+ * WAL mode, synchronous=NORMAL: a crash may lose the latest applies but never
+ * tears one; the node replays them from raft.db. If raft.db was compacted
+ * past what state.db kept, persist_state_open() restores the newest snapshot
+ * (which is always fsynced) before returning.
+ *
+ * The write handle belongs to one thread (the node loop). Other threads read
+ * through their own handles from persist_state_open_reader().
+ */
+#ifndef PERSIST_STATE_H
+#define PERSIST_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "persist/dir.h"
+#include "persist/error.h"
+#include "persist/log.h"
+
+#define PERSIST_STATE_FILE "state.db"
+
+/* Applies one committed entry with SQL on db, inside the batch transaction.
+ * Returns 0, or non-zero to roll the whole batch back. Must not begin, commit
+ * or roll back itself. */
+typedef int (*persist_apply_fn)(void *ctx, sqlite3 *db, const struct persist_entry *e);
+
+struct persist_state;
+
+/* Opens (creating if new) state.db in dir and checks it; restores the newest
+ * snapshot first if it is ahead of the applied index. Needs: dir open.
+ * Returns 0 with *out (close with persist_state_close()), or
+ * PERSIST_ECORRUPT (one line in err; refuse to start), PERSIST_ENOMEM,
+ * PERSIST_EIO. */
+int persist_state_open(struct persist_dir *dir, struct persist_state **out,
+                       struct persist_error *err);
+
+/* Closes st; st may be NULL. Close every reader handle first. */
+void persist_state_close(struct persist_state *st);
+
+/* The write handle, borrowed until close, for the state machine's schema and
+ * its reads on the node loop. Writes belong inside persist_state_apply(). */
+sqlite3 *persist_state_db(struct persist_state *st);
+
+/* The data folder st lives in; borrowed. */
+struct persist_dir *persist_state_dir(struct persist_state *st);
+
+/* Index and term of the last applied entry (0, 0 before any). */
+uint64_t persist_state_applied_index(const struct persist_state *st);
+uint64_t persist_state_applied_term(const struct persist_state *st);
+
+/* Applies entries[0..n) in one transaction: fn once per entry in order, then
+ * applied_index = entries[n-1].index. Needs (asserted): entries contiguous
+ * from applied_index + 1, n <= PERSIST_BATCH_MAX. Returns 0, PERSIST_EAPPLY
+ * (fn failed: nothing of the batch is applied; the caller decides whether to
+ * stop), PERSIST_EIO (fatal), PERSIST_EFAILED. */
+int persist_state_apply(struct persist_state *st, const struct persist_entry *entries, size_t n,
+                        persist_apply_fn fn, void *ctx, struct persist_error *err);
+
+/* Opens a read-only handle on state.db for another thread (stale reads). It
+ * sees every committed apply; the caller owns it and closes it with
+ * sqlite3_close_v2() before persist_state_close(). Returns 0 or PERSIST_EIO. */
+int persist_state_open_reader(struct persist_dir *dir, sqlite3 **out, struct persist_error *err);
+
+#endif /* PERSIST_STATE_H */

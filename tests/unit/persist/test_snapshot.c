@@ -1,0 +1,255 @@
+/* Snapshots (persist/snapshot.h): created from state.db at its applied
+ * index, read in chunks, received in chunks by another node, installed
+ * without ever going back, and pruned. Two data folders play leader and
+ * follower. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fixture.h"
+#include "persist/snapshot.h"
+#include "state_fixture.h"
+
+#define CHUNK 1000 /* small, so that a snapshot takes many chunks */
+
+static const char config[] = "voters=1,2,3";
+
+struct pair {
+	struct fx *leader;
+	struct fx *follower;
+	struct persist_state *lst; /* leader's state, 120 entries applied */
+	struct persist_state *fst; /* follower's state, 10 entries applied */
+};
+
+static int pair_setup(void **state)
+{
+	struct pair *p = calloc(1, sizeof(*p));
+	void *fx;
+
+	assert_non_null(p);
+	fx_setup(&fx);
+	p->leader = fx;
+	fx_setup(&fx);
+	p->follower = fx;
+	assert_int_equal(persist_state_open(p->leader->dir, &p->lst, NULL), 0);
+	assert_int_equal(persist_state_open(p->follower->dir, &p->fst, NULL), 0);
+	sm_schema(p->lst);
+	sm_schema(p->fst);
+	sm_apply_range(p->lst, 1, 120);
+	sm_apply_range(p->fst, 1, 10);
+	*state = p;
+	return 0;
+}
+
+static int pair_teardown(void **state)
+{
+	struct pair *p = *state;
+	void *fx;
+
+	persist_state_close(p->lst);
+	persist_state_close(p->fst);
+	fx = p->leader;
+	fx_teardown(&fx);
+	fx = p->follower;
+	fx_teardown(&fx);
+	free(p);
+	return 0;
+}
+
+/* Streams snapshot m from the leader's folder to r, CHUNK bytes at a time. */
+static void stream(struct pair *p, const struct persist_snapshot_meta *m,
+                   struct persist_snapshot_recv *r)
+{
+	char buf[CHUNK];
+	uint64_t off = 0;
+	size_t got;
+
+	for (;;) {
+		assert_int_equal(
+		    persist_snapshot_read(p->leader->dir, m, off, buf, sizeof(buf), &got, NULL), 0);
+		if (got == 0) {
+			break;
+		}
+		assert_int_equal(persist_snapshot_recv_chunk(r, off, buf, got, NULL), 0);
+		off += got;
+	}
+	assert_int_equal(off, m->size);
+}
+
+static void test_create_at_applied_index(void **state)
+{
+	struct pair *p = *state;
+	struct persist_snapshot_meta m;
+	struct persist_snapshot_meta latest;
+
+	assert_int_equal(persist_snapshot_create(p->lst, config, sizeof(config), &m, NULL), 0);
+	assert_int_equal(m.index, 120);
+	assert_int_equal(m.term, 1);
+	assert_true(m.size > 0);
+	assert_int_equal(m.config_len, sizeof(config));
+	assert_memory_equal(m.config, config, sizeof(config));
+	assert_int_equal(
+	    access(fx_path(p->leader, "snap-00000000000000000120-00000000000000000001.db"), F_OK),
+	    0);
+	/* Self-contained: no WAL beside it, so its bytes are the whole state. */
+	assert_int_not_equal(
+	    access(fx_path(p->leader, "snap-00000000000000000120-00000000000000000001.db-wal"),
+	           F_OK),
+	    0);
+	assert_int_equal(persist_snapshot_latest(p->leader->dir, &latest, NULL), 0);
+	assert_int_equal(latest.index, 120);
+	assert_int_equal(latest.size, m.size);
+	assert_int_equal(latest.crc, m.crc);
+	persist_snapshot_meta_free(&latest);
+	persist_snapshot_meta_free(&m);
+}
+
+static void test_no_snapshot_is_enoent(void **state)
+{
+	struct pair *p = *state;
+	struct persist_snapshot_meta m;
+
+	assert_int_equal(persist_snapshot_latest(p->follower->dir, &m, NULL), PERSIST_ENOENT);
+}
+
+/* The follower installs the leader's snapshot: it then holds the leader's
+ * state and applied index, and the configuration carried inside. */
+static void test_install_received_in_chunks(void **state)
+{
+	struct pair *p = *state;
+	struct persist_snapshot_meta m;
+	struct persist_snapshot_meta got;
+	struct persist_snapshot_recv *r;
+
+	assert_int_equal(persist_snapshot_create(p->lst, config, sizeof(config), &m, NULL), 0);
+	assert_int_equal(
+	    persist_snapshot_recv_begin(p->fst, m.index, m.term, m.size, m.crc, &r, NULL), 0);
+	stream(p, &m, r);
+	assert_int_equal(persist_snapshot_recv_finish(r, &got, NULL), 0);
+	assert_int_equal(got.index, 120);
+	assert_memory_equal(got.config, config, sizeof(config));
+	assert_int_equal(persist_state_applied_index(p->fst), 120);
+	assert_int_equal(sm_rows(persist_state_db(p->fst)), 120);
+	/* The state machine carries on from the snapshot. */
+	sm_apply_range(p->fst, 121, 2);
+	assert_int_equal(sm_rows(persist_state_db(p->fst)), 122);
+	persist_snapshot_meta_free(&got);
+	persist_snapshot_meta_free(&m);
+}
+
+/* Reliability P10: a snapshot at or below the applied index is refused. */
+static void test_stale_snapshot_refused(void **state)
+{
+	struct pair *p = *state;
+	struct persist_snapshot_recv *r = NULL;
+	struct persist_snapshot_meta m;
+	struct persist_error err;
+
+	assert_int_equal(persist_snapshot_recv_begin(p->fst, 10, 1, 4096, 0, &r, &err),
+	                 PERSIST_ESTALE);
+	assert_null(r);
+	assert_int_equal(persist_snapshot_create(p->fst, NULL, 0, &m, NULL), 0);
+	assert_int_equal(persist_snapshot_restore(p->fst, &m, &err), PERSIST_ESTALE);
+	assert_int_equal(persist_state_applied_index(p->fst), 10);
+	persist_snapshot_meta_free(&m);
+}
+
+static void test_out_of_order_chunk_refused(void **state)
+{
+	struct pair *p = *state;
+	struct persist_snapshot_recv *r;
+	char buf[16] = {0};
+
+	assert_int_equal(persist_snapshot_recv_begin(p->fst, 50, 2, 32, 0, &r, NULL), 0);
+	assert_int_equal(persist_snapshot_recv_chunk(r, 16, buf, 16, NULL), PERSIST_EINVAL);
+	assert_int_equal(persist_snapshot_recv_chunk(r, 0, buf, 16, NULL), 0);
+	assert_int_equal(persist_snapshot_recv_chunk(r, 16, buf, 16, NULL), 0);
+	assert_int_equal(persist_snapshot_recv_chunk(r, 32, buf, 1, NULL), PERSIST_EINVAL);
+	persist_snapshot_recv_abort(r);
+}
+
+/* A damaged transfer is caught by the CRC; nothing is installed or kept. */
+static void test_damaged_transfer_not_installed(void **state)
+{
+	struct pair *p = *state;
+	struct persist_snapshot_meta m;
+	struct persist_snapshot_meta got;
+	struct persist_snapshot_meta latest;
+	struct persist_snapshot_recv *r;
+	struct persist_error err;
+
+	assert_int_equal(persist_snapshot_create(p->lst, NULL, 0, &m, NULL), 0);
+	assert_int_equal(
+	    persist_snapshot_recv_begin(p->fst, m.index, m.term, m.size, m.crc ^ 1, &r, NULL), 0);
+	stream(p, &m, r);
+	assert_int_equal(persist_snapshot_recv_finish(r, &got, &err), PERSIST_ECORRUPT);
+	assert_non_null(strstr(err.msg, "CRC"));
+	assert_int_equal(persist_state_applied_index(p->fst), 10);
+	assert_int_equal(sm_rows(persist_state_db(p->fst)), 10);
+	assert_int_equal(persist_snapshot_latest(p->follower->dir, &latest, NULL), PERSIST_ENOENT);
+	persist_snapshot_meta_free(&m);
+}
+
+/* state.db lost its latest applies (synchronous=NORMAL) while raft.db was
+ * compacted behind a snapshot: opening state.db restores the snapshot. */
+static void test_open_restores_newer_snapshot(void **state)
+{
+	struct pair *p = *state;
+	struct persist_snapshot_meta m;
+	const char *lost[] = {"state.db", "state.db-wal", "state.db-shm"};
+
+	assert_int_equal(persist_snapshot_create(p->lst, NULL, 0, &m, NULL), 0);
+	persist_state_close(p->lst);
+	for (size_t i = 0; i < sizeof(lost) / sizeof(lost[0]); i++) {
+		unlink(fx_path(p->leader, lost[i]));
+	}
+	assert_int_equal(persist_state_open(p->leader->dir, &p->lst, NULL), 0);
+	assert_int_equal(persist_state_applied_index(p->lst), 120);
+	assert_int_equal(sm_rows(persist_state_db(p->lst)), 120);
+	persist_snapshot_meta_free(&m);
+}
+
+static void test_prune_keeps_newest(void **state)
+{
+	struct pair *p = *state;
+	struct persist_snapshot_meta old;
+	struct persist_snapshot_meta cur;
+	struct persist_snapshot_meta latest;
+
+	assert_int_equal(persist_snapshot_create(p->lst, NULL, 0, &old, NULL), 0);
+	sm_apply_range(p->lst, 121, 30);
+	assert_int_equal(persist_snapshot_create(p->lst, NULL, 0, &cur, NULL), 0);
+	assert_int_equal(persist_snapshot_prune(p->leader->dir, cur.index, NULL), 0);
+	assert_int_equal(persist_snapshot_latest(p->leader->dir, &latest, NULL), 0);
+	assert_int_equal(latest.index, 150);
+	{
+		char buf[16];
+		size_t got;
+
+		assert_int_equal(
+		    persist_snapshot_read(p->leader->dir, &old, 0, buf, sizeof(buf), &got, NULL),
+		    PERSIST_ENOENT);
+	}
+	persist_snapshot_meta_free(&latest);
+	persist_snapshot_meta_free(&cur);
+	persist_snapshot_meta_free(&old);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, pair_setup, pair_teardown)
+	const struct CMUnitTest tests[] = {
+	    T(test_create_at_applied_index),      T(test_no_snapshot_is_enoent),
+	    T(test_install_received_in_chunks),   T(test_stale_snapshot_refused),
+	    T(test_out_of_order_chunk_refused),   T(test_damaged_transfer_not_installed),
+	    T(test_open_restores_newer_snapshot), T(test_prune_keeps_newest),
+	};
+#undef T
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
