@@ -1,0 +1,91 @@
+/* server.h: the HTTP front of a node, on libmicrohttpd.
+ *
+ * MHD runs its own threads. For each request the server collects the body
+ * (refusing one over HTTP_BODY_MAX with 413 before reading it), decodes it
+ * into a typed request (request.h; a refused request is answered at once and
+ * changes nothing), suspends the connection and hands the call to the node
+ * through the submit callback. Whoever owns the call then answers it exactly
+ * once with http_call_answer*(), from any thread; that resumes the
+ * connection and sends the answer.
+ *
+ * Ownership: a call belongs to the node from submit until it is answered;
+ * after answering, the node must not touch it again. The server frees it when
+ * MHD is done with the connection's request.
+ */
+#ifndef COORD_HTTP_SERVER_H
+#define COORD_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "error.h"
+#include "request.h"
+
+/* Named limits (docs/API.md, Limits). */
+#define HTTP_MAX_CONNECTIONS 1024        /* open client connections */
+#define HTTP_CONN_MEMORY     (64u << 10) /* per connection: URL + headers (414/431 above) */
+#define HTTP_IDLE_TIMEOUT_S  30          /* a slow or idle client is cut after this */
+#define HTTP_THREADS         2           /* MHD worker threads */
+
+struct http_server;
+struct http_call;
+
+/* Headers every answer may carry (API.md, Conventions). Zero/empty fields
+ * are left out, except the three X-Coord-* that are always sent. */
+struct http_meta {
+	uint64_t index;  /* X-Coord-Index */
+	uint64_t term;   /* X-Coord-Term */
+	uint64_t leader; /* X-Coord-Leader (0: empty) */
+	bool has_last_contact;
+	uint64_t last_contact_ms; /* X-Coord-Last-Contact, on stale reads */
+	unsigned retry_after_s;   /* Retry-After (0: none) */
+	char location[128];       /* Location, for 307 */
+};
+
+/* Called in an MHD thread with a decoded request. The connection is already
+ * suspended; the callee must eventually answer CALL (possibly at once). */
+typedef void (*http_submit_fn)(void *ctx, struct http_call *call);
+
+struct http_server_config {
+	const char *listen_addr; /* "host:port" */
+	http_submit_fn submit;
+	void *ctx;
+	void (*log)(void *ctx, const char *line); /* may be NULL */
+};
+
+enum http_server_err { HTTP_SERVER_OK = 0, HTTP_SERVER_EADDR, HTTP_SERVER_ELISTEN };
+
+/* Starts serving; returns HTTP_SERVER_ELISTEN if the port is in use. */
+int http_server_start(const struct http_server_config *cfg, struct http_server **out);
+/* Stops accepting, closes every connection and joins MHD's threads. Calls
+ * still owned by the node must have been answered before. */
+void http_server_stop(struct http_server *s);
+
+/* The decoded request of CALL (borrowed for the call's life). */
+const struct http_request *http_call_request(const struct http_call *call);
+/* The client socket of a suspended CALL, to notice a client that hung up
+ * (http_call_client_gone). */
+bool http_call_client_gone(const struct http_call *call);
+
+/* Answers CALL with STATUS and BODY (a reference is stolen; NULL for no
+ * body). May be called from any thread, once. */
+void http_call_answer(struct http_call *call, unsigned status, json_t *body,
+                      const struct http_meta *meta);
+/* Answers CALL with ERR in the API's error shape; DETAILS (stolen, may be
+ * NULL) are merged into the error object. */
+void http_call_answer_error(struct http_call *call, const struct http_err *err, json_t *details,
+                            const struct http_meta *meta);
+/* Answers CALL with a text/plain body (for /metrics). TEXT is copied. */
+void http_call_answer_text(struct http_call *call, unsigned status, const char *text,
+                           const struct http_meta *meta);
+
+/* Counters, for /metrics: answers by status class. */
+struct http_server_stats {
+	uint64_t by_status[6];  /* [1..5]: 1xx..5xx */
+	uint64_t refused_early; /* answered without reaching the node */
+};
+void http_server_stats(struct http_server *s, struct http_server_stats *out);
+
+#endif
