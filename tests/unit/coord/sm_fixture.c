@@ -105,16 +105,25 @@ enum coord_status fx_expire(struct fx *f, unsigned s)
 	return fx_apply(f, &c);
 }
 
-enum coord_status fx_lock(struct fx *f, unsigned s, const char *name, enum coord_mode mode,
-                          bool queue)
+enum coord_status fx_acquire(struct fx *f, unsigned s, enum coord_kind kind, const char *name,
+                             enum coord_mode mode, bool queue, const char *value)
 {
 	struct coord_cmd c = fxCmd(f, COORD_CMD_ACQUIRE, s);
 
-	c.kind = COORD_KIND_LOCK;
+	c.kind = kind;
 	c.mode = mode;
 	c.queue = queue;
+	c.has_value = value != NULL;
+	c.value = value;
+	c.value_len = value != NULL ? strlen(value) : 0;
 	fxName(&c, name);
 	return fx_apply(f, &c);
+}
+
+enum coord_status fx_lock(struct fx *f, unsigned s, const char *name, enum coord_mode mode,
+                          bool queue)
+{
+	return fx_acquire(f, s, COORD_KIND_LOCK, name, mode, queue, NULL);
 }
 
 enum coord_status fx_unlock(struct fx *f, unsigned s, const char *name)
@@ -138,16 +147,7 @@ enum coord_status fx_cancel(struct fx *f, unsigned s, enum coord_kind kind, cons
 enum coord_status fx_campaign(struct fx *f, unsigned s, const char *name, const char *value,
                               bool queue)
 {
-	struct coord_cmd c = fxCmd(f, COORD_CMD_ACQUIRE, s);
-
-	c.kind = COORD_KIND_ELECTION;
-	c.mode = COORD_MODE_EXCLUSIVE;
-	c.queue = queue;
-	c.has_value = true;
-	c.value = value;
-	c.value_len = strlen(value);
-	fxName(&c, name);
-	return fx_apply(f, &c);
+	return fx_acquire(f, s, COORD_KIND_ELECTION, name, COORD_MODE_EXCLUSIVE, queue, value);
 }
 
 enum coord_status fx_resign(struct fx *f, unsigned s, const char *name)

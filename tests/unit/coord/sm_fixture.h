@@ -40,6 +40,9 @@ enum coord_status fx_apply_raw(struct fx *f, const void *buf, size_t len);
 enum coord_status fx_open(struct fx *f, unsigned s, uint32_t ttl_ms, uint32_t lock_delay_ms);
 enum coord_status fx_close(struct fx *f, unsigned s);
 enum coord_status fx_expire(struct fx *f, unsigned s);
+/* Acquire of any kind; VALUE NULL for none. */
+enum coord_status fx_acquire(struct fx *f, unsigned s, enum coord_kind kind, const char *name,
+                             enum coord_mode mode, bool queue, const char *value);
 /* Lock acquire: mode exclusive or shared, QUEUE false is a try-lock. */
 enum coord_status fx_lock(struct fx *f, unsigned s, const char *name, enum coord_mode mode,
                           bool queue);

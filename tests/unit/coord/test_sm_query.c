@@ -1,0 +1,214 @@
+/* Queries: every GET of API.md answers JSON shaped exactly like its body,
+ * read from the tables the commands write, with modify_index (SM-8). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sm_fixture.h"
+
+#define EX COORD_MODE_EXCLUSIVE
+#define SH COORD_MODE_SHARED
+
+/* Session ids as the API shows them (fx_sid). */
+#define S1 "c0000000000000000000000000000001"
+#define S2 "c0000000000000000000000000000002"
+#define S3 "c0000000000000000000000000000003"
+
+/* Asserts that GOT equals WANT (both dropped), printing both if not. */
+static void assertJson(json_t *got, json_t *want)
+{
+	assert_non_null(got);
+	assert_non_null(want);
+	if (!json_equal(got, want)) {
+		char *g = json_dumps(got, JSON_SORT_KEYS), *w = json_dumps(want, JSON_SORT_KEYS);
+
+		print_error("got  %s\nwant %s\n", g, w);
+		free(g);
+		free(w);
+		fail();
+	}
+	json_decref(got);
+	json_decref(want);
+}
+
+/* The scenario of every test here: entries 1-3 open S1..S3; 4: S1 holds
+ * jobs/a shared with value "v1"; 5: S2 queues for jobs/a exclusive;
+ * 6: S3 holds jobs/b; 7: S3 holds other; 8: S1 leads election "db";
+ * 9: S2 stands in "db". */
+static void scenario(struct fx *f)
+{
+	for (unsigned s = 1; s <= 3; s++)
+		fx_open(f, s, FX_TTL, 0);
+	fx_acquire(f, 1, COORD_KIND_LOCK, "jobs/a", SH, false, "v1");
+	fx_lock(f, 2, "jobs/a", EX, true);
+	fx_lock(f, 3, "jobs/b", EX, false);
+	fx_lock(f, 3, "other", EX, false);
+	fx_campaign(f, 1, "db", "host1", true);
+	fx_campaign(f, 2, "db", "host2", true);
+	assert_int_equal(f->index, 9);
+}
+
+static json_t *lockA(void)
+{
+	return json_pack("{s:s, s:s, s:[{s:s, s:i, s:s, s:i}], s:[{s:s, s:s, s:i}], s:i}", "name",
+	                 "jobs/a", "mode", "shared", "holders", "session", S1, "fencing_token", 4,
+	                 "value", "v1", "since_index", 4, "waiters", "session", S2, "mode",
+	                 "exclusive", "since_index", 5, "modify_index", 5);
+}
+
+static json_t *lockB(void)
+{
+	return json_pack("{s:s, s:s, s:[{s:s, s:i, s:n, s:i}], s:[], s:i}", "name", "jobs/b",
+	                 "mode", "exclusive", "holders", "session", S3, "fencing_token", 6, "value",
+	                 "since_index", 6, "waiters", "modify_index", 6);
+}
+
+static void test_lock_shape(void **state)
+{
+	struct fx *f = *state;
+
+	scenario(f);
+	assertJson(fx_lock_json(f, "jobs/a"), lockA());
+	assert_null(fx_lock_json(f, "jobs/none"));
+}
+
+static void test_locks_by_prefix_in_name_order(void **state)
+{
+	struct fx *f = *state;
+	json_t *got;
+
+	scenario(f);
+	assert_int_equal(coord_sm_query_locks(f->db, "jobs/", 5, &got), 0);
+	assertJson(got, json_pack("{s:[o,o]}", "locks", lockA(), lockB()));
+	assert_int_equal(coord_sm_query_locks(f->db, "", 0, &got), 0);
+	assert_int_equal(json_array_size(json_object_get(got, "locks")), 3);
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_array_get(json_object_get(got, "locks"), 2), "name")),
+	                    "other");
+	json_decref(got);
+	assert_int_equal(coord_sm_query_locks(f->db, "jobs/c", 6, &got), 0);
+	assertJson(got, json_pack("{s:[]}", "locks"));
+}
+
+static void test_session_shape(void **state)
+{
+	struct fx *f = *state;
+	struct coord_session_id id = fx_sid(2);
+	json_t *got;
+
+	scenario(f);
+	assert_int_equal(coord_sm_query_session(f->db, &id, &got), 0);
+	assertJson(got, json_pack("{s:s, s:i, s:i, s:s, s:i, s:[], s:[{s:s, s:s, s:i}],"
+	                          " s:[{s:s, s:b, s:s, s:i}]}",
+	                          "id", S2, "ttl_ms", FX_TTL, "lock_delay_ms", 0, "name", "test",
+	                          "modify_index", 9, "locks", "waiting", "name", "jobs/a", "mode",
+	                          "exclusive", "since_index", 5, "elections", "name", "db",
+	                          "leader", 0, "value", "host2", "since_index", 9));
+	id = fx_sid(1);
+	assert_int_equal(coord_sm_query_session(f->db, &id, &got), 0);
+	assertJson(json_incref(json_object_get(got, "elections")),
+	           json_pack("[{s:s, s:b, s:s, s:i}]", "name", "db", "leader", 1, "value", "host1",
+	                     "fencing_token", 8));
+	assertJson(
+	    json_incref(json_object_get(got, "locks")),
+	    json_pack("[{s:s, s:s, s:i}]", "name", "jobs/a", "mode", "shared", "fencing_token", 4));
+	json_decref(got);
+	id = fx_sid(7);
+	assert_int_equal(coord_sm_query_session(f->db, &id, &got), COORD_ENOTFOUND);
+	assert_null(got);
+}
+
+static void test_sessions_list_in_id_order(void **state)
+{
+	struct fx *f = *state;
+	json_t *got, *list;
+
+	scenario(f);
+	assert_int_equal(coord_sm_query_sessions(f->db, &got), 0);
+	list = json_object_get(got, "sessions");
+	assert_int_equal(json_array_size(list), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "id")), S1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 2), "id")), S3);
+	assert_non_null(json_object_get(json_array_get(list, 2), "locks"));
+	json_decref(got);
+}
+
+static void test_election_shape(void **state)
+{
+	struct fx *f = *state;
+	json_t *got;
+
+	scenario(f);
+	assert_int_equal(coord_sm_query_election(f->db, "db", 2, &got), 0);
+	assertJson(got, json_pack("{s:s, s:{s:s, s:s, s:i}, s:[{s:s, s:s, s:i}], s:i}", "name",
+	                          "db", "leader", "session", S1, "value", "host1", "fencing_token",
+	                          8, "candidates", "session", S2, "value", "host2", "since_index",
+	                          9, "modify_index", 9));
+	assert_int_equal(coord_sm_query_election(f->db, "none", 4, &got), 0);
+	assertJson(got, json_pack("{s:s, s:n, s:[], s:i}", "name", "none", "leader", "candidates",
+	                          "modify_index", 0));
+}
+
+static void test_fence(void **state)
+{
+	struct fx *f = *state;
+	json_t *got;
+	bool valid;
+
+	scenario(f);
+	assert_int_equal(coord_sm_query_fence(f->db, "jobs/a", 6, 4, &valid, &got), 0);
+	assert_true(valid);
+	assertJson(got, json_pack("{s:b}", "valid", 1));
+	assert_int_equal(coord_sm_query_fence(f->db, "jobs/a", 6, 3, &valid, &got), 0);
+	assert_false(valid);
+	assertJson(got, json_pack("{s:b, s:[i]}", "valid", 0, "current", 4));
+	/* A token of another lock is not valid here. */
+	assert_int_equal(coord_sm_query_fence(f->db, "jobs/a", 6, 6, &valid, &got), 0);
+	assert_false(valid);
+	json_decref(got);
+}
+
+static void test_modify_indexes_follow_changes(void **state)
+{
+	struct fx *f = *state;
+	uint64_t locks, sessions;
+	json_t *got;
+
+	scenario(f);
+	assert_int_equal(coord_sm_list_index(f->db, COORD_LIST_LOCKS, &locks), 0);
+	assert_int_equal(coord_sm_list_index(f->db, COORD_LIST_SESSIONS, &sessions), 0);
+	assert_int_equal(locks, 7);    /* elections are not in the lock list */
+	assert_int_equal(sessions, 9); /* S2's candidacy changed S2 */
+	fx_unlock(f, 1, "jobs/a");     /* 10: S2 is granted jobs/a */
+	assert_int_equal(coord_sm_list_index(f->db, COORD_LIST_LOCKS, &locks), 0);
+	assert_int_equal(locks, 10);
+	got = fx_lock_json(f, "jobs/a");
+	assert_int_equal(json_integer_value(json_object_get(got, "modify_index")), 10);
+	json_decref(got);
+	got = fx_lock_json(f, "jobs/b"); /* untouched */
+	assert_int_equal(json_integer_value(json_object_get(got, "modify_index")), 6);
+	json_decref(got);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_lock_shape),
+	    T(test_locks_by_prefix_in_name_order),
+	    T(test_session_shape),
+	    T(test_sessions_list_in_id_order),
+	    T(test_election_shape),
+	    T(test_fence),
+	    T(test_modify_indexes_follow_changes),
+	};
+
+	return cmocka_run_group_tests_name("coord_sm_query", tests, NULL, NULL);
+}

@@ -1,0 +1,272 @@
+/* Sessions: open, close, expire; what a session's end does to its locks and
+ * waits; lock-delay and the wake command; named limits (API.md, Sessions;
+ * sm.h SM-4, SM-6, SM-7; DESIGN.md rule 9). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sm_fixture.h"
+
+#define EX COORD_MODE_EXCLUSIVE
+#define SH COORD_MODE_SHARED
+
+static void test_open_twice_is_refused(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(fx_open(f, 1, FX_TTL, 0), COORD_ST_OK);
+	assert_int_equal(fx_open(f, 1, FX_TTL, 0), COORD_ST_EXISTS);
+}
+
+static void test_close_releases_locks_and_grants_waiters_without_delay(void **state)
+{
+	struct fx *f = *state;
+
+	fx_open(f, 1, FX_TTL, 5000);
+	fx_open(f, 2, FX_TTL, 0);
+	fx_lock(f, 1, "a", EX, false);
+	fx_lock(f, 1, "b", EX, false);
+	fx_lock(f, 2, "a", EX, true);
+	assert_int_equal(fx_close(f, 1), COORD_ST_OK);
+	assert_true(f->r.session_ended);
+	assert_int_equal(f->r.n_released, 2);
+	assert_string_equal(f->r.released_locks[0].name, "a");
+	assert_string_equal(f->r.released_locks[1].name, "b");
+	/* Granted in the same entry; a close sets no lock-delay. */
+	assert_true(fx_granted(f, 2, "a"));
+	assert_null(fx_lock_json(f, "b"));
+	fx_open(f, 3, FX_TTL, 0);
+	assert_int_equal(fx_lock(f, 3, "b", EX, false), COORD_ST_OK);
+}
+
+static void test_close_is_idempotent(void **state)
+{
+	struct fx *f = *state;
+
+	fx_open(f, 1, FX_TTL, 0);
+	fx_close(f, 1);
+	assert_int_equal(fx_close(f, 1), COORD_ST_OK);
+	assert_false(f->r.session_ended);
+	assert_int_equal(fx_expire(f, 1), COORD_ST_SESSION_NOT_FOUND);
+}
+
+static void test_end_drops_waits(void **state)
+{
+	struct fx *f = *state;
+
+	fx_open(f, 1, FX_TTL, 0);
+	fx_open(f, 2, FX_TTL, 0);
+	fx_lock(f, 1, "a", EX, false);
+	fx_lock(f, 2, "a", EX, true);
+	fx_close(f, 2);
+	assert_int_equal(f->r.n_released, 0);
+	assert_false(fx_waiting(f, 2, "a"));
+	fx_unlock(f, 1, "a");
+	assert_int_equal(f->r.n_grants, 0);
+	assert_null(fx_lock_json(f, "a"));
+}
+
+static void test_expiry_frees_lock_into_lock_delay(void **state)
+{
+	struct fx *f = *state;
+
+	fx_open(f, 1, FX_TTL, 5000);
+	fx_open(f, 2, FX_TTL, 0);
+	fx_lock(f, 1, "a", EX, false);
+	assert_int_equal(fx_expire(f, 1), COORD_ST_OK);
+	assert_true(f->r.session_ended);
+	assert_int_equal(f->r.n_released, 1);
+	assert_null(fx_lock_json(f, "a")); /* nobody holds or waits */
+	f->now_ms += 2000;
+	assert_int_equal(fx_lock(f, 2, "a", EX, true), COORD_ST_LOCK_DELAY);
+	assert_int_equal(f->r.retry_after_ms, 3000);
+	f->now_ms += 3000; /* the delay ends at expiry time + 5000 */
+	assert_int_equal(fx_lock(f, 2, "a", EX, false), COORD_ST_OK);
+}
+
+static void test_lock_delay_holds_queued_waiters_until_wake(void **state)
+{
+	struct fx *f = *state;
+	uint64_t at;
+	bool has;
+
+	fx_open(f, 1, FX_TTL, 5000);
+	fx_open(f, 2, FX_TTL, 0);
+	fx_lock(f, 1, "a", EX, false);
+	fx_lock(f, 2, "a", EX, true);
+	fx_expire(f, 1);
+	assert_int_equal(f->r.n_grants, 0);
+	assert_true(fx_waiting(f, 2, "a"));
+	assert_int_equal(coord_sm_next_wake(f->db, &has, &at), 0);
+	assert_true(has);
+	assert_int_equal(at, f->now_ms + 5000);
+
+	f->now_ms += 4999; /* a wake stamped too early grants nothing */
+	fx_wake(f);
+	assert_int_equal(f->r.n_grants, 0);
+	f->now_ms += 1;
+	assert_int_equal(fx_wake(f), COORD_ST_OK);
+	assert_true(fx_granted(f, 2, "a"));
+	assert_int_equal(coord_sm_next_wake(f->db, &has, &at), 0);
+	assert_false(has);
+}
+
+static void test_wake_drops_delay_only_locks(void **state)
+{
+	struct fx *f = *state;
+	uint64_t at;
+	bool has;
+
+	fx_open(f, 1, FX_TTL, 1000);
+	fx_lock(f, 1, "a", EX, false);
+	fx_expire(f, 1);
+	f->now_ms += 1000;
+	fx_wake(f);
+	assert_int_equal(coord_sm_next_wake(f->db, &has, &at), 0);
+	assert_false(has);
+}
+
+static void test_expiry_with_zero_lock_delay_grants_at_once(void **state)
+{
+	struct fx *f = *state;
+
+	fx_open(f, 1, FX_TTL, 0);
+	fx_open(f, 2, FX_TTL, 0);
+	fx_lock(f, 1, "a", EX, false);
+	fx_lock(f, 2, "a", EX, true);
+	fx_expire(f, 1);
+	assert_true(fx_granted(f, 2, "a"));
+}
+
+static void test_no_grant_to_a_dead_session(void **state)
+{
+	struct fx *f = *state;
+
+	for (unsigned s = 1; s <= 3; s++)
+		fx_open(f, s, FX_TTL, 0);
+	fx_lock(f, 1, "a", EX, false);
+	fx_lock(f, 2, "a", EX, true);
+	fx_lock(f, 3, "a", EX, true);
+	fx_expire(f, 2);
+	fx_unlock(f, 1, "a");
+	assert_false(fx_granted(f, 2, "a"));
+	assert_true(fx_granted(f, 3, "a"));
+	assert_int_equal(f->r.n_grants, 1);
+}
+
+static void test_session_limit(void **state)
+{
+	struct fx *f = *state;
+	uint64_t hash;
+
+	assert_int_equal(sqlite3_exec(f->db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	for (unsigned s = 1; s <= COORD_SESSIONS_MAX; s++) {
+		struct coord_cmd c = {.type = COORD_CMD_OPEN,
+		                      .now_ms = f->now_ms,
+		                      .session = fx_sid(s),
+		                      .ttl_ms = FX_TTL};
+		uint8_t buf[COORD_CMD_HEADER_LEN + 16];
+		size_t len;
+
+		assert_int_equal(coord_cmd_encode(&c, buf, sizeof(buf), &len), 0);
+		assert_int_equal(coord_sm_apply(f->db, ++f->index, buf, len, &f->r), 0);
+		assert_int_equal(f->r.status, COORD_ST_OK);
+	}
+	assert_int_equal(sqlite3_exec(f->db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	hash = fx_hash(f);
+	assert_int_equal(fx_open(f, COORD_SESSIONS_MAX + 1, FX_TTL, 0), COORD_ST_LIMIT);
+	assert_string_equal(f->r.limit, "sessions");
+	assert_int_equal(fx_hash(f), hash);
+	fx_close(f, 1);
+	assert_int_equal(fx_open(f, COORD_SESSIONS_MAX + 1, FX_TTL, 0), COORD_ST_OK);
+}
+
+static void test_objects_per_session_limit(void **state)
+{
+	struct fx *f = *state;
+	char name[32];
+	uint64_t hash;
+
+	fx_open(f, 1, FX_TTL, 0);
+	fx_open(f, 2, FX_TTL, 0);
+	fx_lock(f, 2, "busy", EX, false);
+	for (int i = 0; i < COORD_SESSION_OBJECTS_MAX - 1; i++) {
+		snprintf(name, sizeof(name), "l%d", i);
+		assert_int_equal(fx_lock(f, 1, name, EX, false), COORD_ST_OK);
+	}
+	assert_int_equal(fx_lock(f, 1, "busy", EX, true), COORD_ST_QUEUED); /* the last one */
+	hash = fx_hash(f);
+	assert_int_equal(fx_lock(f, 1, "more", EX, false), COORD_ST_LIMIT);
+	assert_string_equal(f->r.limit, "locks and waits per session");
+	assert_int_equal(fx_hash(f), hash);
+	/* A retry of what it holds is no new object. */
+	assert_int_equal(fx_lock(f, 1, "l0", EX, false), COORD_ST_OK);
+}
+
+static void test_waiters_per_lock_limit(void **state)
+{
+	struct fx *f = *state;
+	unsigned s;
+	uint64_t hash;
+
+	fx_open(f, 1, FX_TTL, 0);
+	fx_lock(f, 1, "a", EX, false);
+	for (s = 2; s < 2 + COORD_LOCK_WAITERS_MAX; s++) {
+		fx_open(f, s, FX_TTL, 0);
+		assert_int_equal(fx_lock(f, s, "a", EX, true), COORD_ST_QUEUED);
+	}
+	fx_open(f, s, FX_TTL, 0);
+	hash = fx_hash(f);
+	assert_int_equal(fx_lock(f, s, "a", EX, true), COORD_ST_LIMIT);
+	assert_string_equal(f->r.limit, "waiters per lock");
+	assert_int_equal(fx_hash(f), hash);
+	assert_int_equal(fx_lock(f, s, "a", EX, false), COORD_ST_LOCK_HELD);
+}
+
+static void test_session_ttls_for_the_lease_keeper(void **state)
+{
+	struct fx *f = *state;
+	struct coord_session_ttl *ttls;
+	struct coord_session_id two = fx_sid(2);
+	size_t n;
+
+	fx_open(f, 2, 2000, 0);
+	fx_open(f, 1, 1000, 0);
+	fx_open(f, 3, 3000, 0);
+	fx_expire(f, 3);
+	assert_int_equal(coord_sm_session_ttls(f->db, &ttls, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(ttls[0].ttl_ms, 1000); /* id order */
+	assert_true(coord_session_id_equal(&ttls[1].id, &two));
+	assert_int_equal(ttls[1].ttl_ms, 2000);
+	free(ttls);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_open_twice_is_refused),
+	    T(test_close_releases_locks_and_grants_waiters_without_delay),
+	    T(test_close_is_idempotent),
+	    T(test_end_drops_waits),
+	    T(test_expiry_frees_lock_into_lock_delay),
+	    T(test_lock_delay_holds_queued_waiters_until_wake),
+	    T(test_wake_drops_delay_only_locks),
+	    T(test_expiry_with_zero_lock_delay_grants_at_once),
+	    T(test_no_grant_to_a_dead_session),
+	    T(test_session_limit),
+	    T(test_objects_per_session_limit),
+	    T(test_waiters_per_lock_limit),
+	    T(test_session_ttls_for_the_lease_keeper),
+	};
+
+	return cmocka_run_group_tests_name("coord_sm_sessions", tests, NULL, NULL);
+}
