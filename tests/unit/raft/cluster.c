@@ -1,0 +1,479 @@
+/* cluster.c: the in-memory cluster fixture (see cluster.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cluster.h"
+
+/* Snapshot bytes the fixture attaches to SNAPSHOT messages. */
+static const uint8_t cl_zeros[RAFT_SNAPSHOT_CHUNK];
+
+static struct raft_entry cl_entry_copy(const struct raft_entry *e)
+{
+	struct raft_entry c = *e;
+
+	c.data = NULL;
+	if (e->len > 0) {
+		c.data = malloc(e->len);
+		assert_non_null(c.data);
+		memcpy(c.data, e->data, e->len);
+	}
+	return c;
+}
+
+static void cl_msg_free(struct raft_msg *m)
+{
+	for (uint32_t i = 0; i < m->n_entries; i++) {
+		free(m->entries[i].data);
+	}
+	free(m->entries);
+	m->entries = NULL;
+}
+
+static struct raft_conf cl_bootstrap_conf(size_t n, size_t voters)
+{
+	struct raft_conf conf;
+
+	memset(&conf, 0, sizeof(conf));
+	conf.n = (uint32_t)n;
+	for (size_t i = 0; i < n; i++) {
+		conf.servers[i].id = i + 1;
+		conf.servers[i].role = i < voters ? RAFT_VOTER : RAFT_LEARNER;
+		conf.servers[i].old_role = conf.servers[i].role;
+		snprintf(conf.servers[i].addr, RAFT_ADDR_MAX, "node%zu", i + 1);
+	}
+	return conf;
+}
+
+static void cl_start(struct cluster *c, uint64_t id)
+{
+	struct cl_node *nd = &c->nodes[id];
+	struct raft_restore rs = {
+	    .hs = nd->hs, .snapshot = nd->snap, .n_entries = nd->n_log, .entries = nd->log};
+
+	nd->r = raft_new(&nd->cfg, &rs);
+	assert_non_null(nd->r);
+	nd->up = true;
+	nd->n_applied = 0;
+	nd->applied_index = nd->snap.index;
+	nd->n_reads = 0;
+}
+
+static void cl_config(struct cluster *c, uint64_t id, const struct cl_options *opt)
+{
+	struct cl_node *nd = &c->nodes[id];
+
+	memset(&nd->cfg, 0, sizeof(nd->cfg));
+	nd->cfg.id = id;
+	nd->cfg.election_ticks = CL_ELECTION_TICKS;
+	nd->cfg.heartbeat_ticks = CL_HEARTBEAT_TICKS;
+	nd->cfg.seed = 1000 + id;
+	nd->cfg.pre_vote = opt->pre_vote;
+	nd->cfg.check_quorum = opt->check_quorum;
+	nd->cfg.max_inflight = opt->max_inflight;
+	nd->cfg.max_msg_bytes = opt->max_msg_bytes;
+}
+
+void cl_init(struct cluster *c, size_t n, const struct cl_options *opt)
+{
+	static const struct cl_options defaults;
+	uint8_t buf[RAFT_CONF_MAX_BYTES];
+	struct raft_entry boot;
+
+	assert_true(n >= 1 && n <= CL_MAX_NODES);
+	opt = opt ? opt : &defaults;
+	memset(c, 0, sizeof(*c));
+	c->n = n;
+	c->queue = calloc(CL_MAX_QUEUE, sizeof(*c->queue));
+	assert_non_null(c->queue);
+	struct raft_conf conf = cl_bootstrap_conf(n, opt->voters ? opt->voters : n);
+	assert_int_equal(raft_bootstrap_entry(&conf, buf, &boot), RAFT_OK);
+	for (uint64_t id = 1; id <= n; id++) {
+		struct cl_node *nd = &c->nodes[id];
+		cl_config(c, id, opt);
+		nd->hs.term = 1;
+		nd->log = calloc(1, sizeof(*nd->log));
+		nd->log[0] = cl_entry_copy(&boot);
+		nd->n_log = 1;
+		cl_start(c, id);
+	}
+}
+
+void cl_add_node(struct cluster *c, uint64_t id)
+{
+	static const struct cl_options defaults;
+
+	assert_true(id == c->n + 1 && id <= CL_MAX_NODES);
+	c->n = id;
+	cl_config(c, id, &defaults);
+	c->nodes[id].cfg.pre_vote = c->nodes[1].cfg.pre_vote;
+	c->nodes[id].cfg.check_quorum = c->nodes[1].cfg.check_quorum;
+	cl_start(c, id);
+}
+
+static void cl_log_free(struct cl_node *nd)
+{
+	for (size_t i = 0; i < nd->n_log; i++) {
+		free(nd->log[i].data);
+	}
+	free(nd->log);
+	nd->log = NULL;
+	nd->n_log = 0;
+}
+
+void cl_free(struct cluster *c)
+{
+	for (uint64_t id = 1; id <= c->n; id++) {
+		raft_free(c->nodes[id].r);
+		cl_log_free(&c->nodes[id]);
+	}
+	for (size_t i = 0; i < c->nq; i++) {
+		cl_msg_free(&c->queue[i].m);
+	}
+	free(c->queue);
+}
+
+struct raft *cl_raft(struct cluster *c, uint64_t id)
+{
+	assert_true(id >= 1 && id <= c->n && c->nodes[id].up);
+	return c->nodes[id].r;
+}
+
+/* Persist step of the host loop: the durable store follows the ready. */
+static void cl_persist(struct cl_node *nd, const struct raft_ready *rd)
+{
+	if (rd->hs_changed) {
+		nd->hs = rd->hs;
+	}
+	if (rd->snap_chunk != NULL) {
+		nd->chunks++;
+	}
+	if (rd->snapshot != NULL) {
+		const struct raft_snapshot_meta *s = rd->snapshot;
+		size_t keep = 0;
+		for (size_t i = 0; i < nd->n_log; i++) {
+			if (nd->log[i].index == s->index && nd->log[i].term == s->term) {
+				keep = i + 1;
+			}
+		}
+		for (size_t i = 0; i < keep; i++) {
+			free(nd->log[i].data);
+		}
+		if (keep == 0) {
+			cl_log_free(nd);
+		} else {
+			memmove(nd->log, nd->log + keep, (nd->n_log - keep) * sizeof(*nd->log));
+			nd->n_log -= keep;
+		}
+		nd->snap = *s;
+	}
+	if (rd->n_entries == 0) {
+		return;
+	}
+	uint64_t first = rd->entries[0].index;
+	while (nd->n_log > 0 && nd->log[nd->n_log - 1].index >= first) {
+		free(nd->log[--nd->n_log].data);
+	}
+	assert_int_equal(first, nd->n_log ? nd->log[nd->n_log - 1].index + 1 : nd->snap.index + 1);
+	nd->log = realloc(nd->log, (nd->n_log + rd->n_entries) * sizeof(*nd->log));
+	assert_non_null(nd->log);
+	for (size_t i = 0; i < rd->n_entries; i++) {
+		nd->log[nd->n_log++] = cl_entry_copy(&rd->entries[i]);
+	}
+}
+
+static void cl_enqueue(struct cluster *c, const struct raft_msg *m)
+{
+	struct raft_msg copy = *m;
+
+	if (c->cut[m->from][m->to] || c->nq >= CL_MAX_QUEUE) {
+		return;
+	}
+	if (m->n_entries > 0) {
+		copy.entries = calloc(m->n_entries, sizeof(*copy.entries));
+		assert_non_null(copy.entries);
+		for (uint32_t i = 0; i < m->n_entries; i++) {
+			copy.entries[i] = cl_entry_copy(&m->entries[i]);
+		}
+	}
+	if (m->type == RAFT_MSG_APPEND) {
+		uint64_t bytes = 0;
+		for (uint32_t i = 0; i < m->n_entries; i++) {
+			bytes += m->entries[i].len;
+		}
+		if (m->n_entries > c->max_append_entries) {
+			c->max_append_entries = m->n_entries;
+		}
+		if (m->n_entries > 1 && bytes > c->max_append_bytes) {
+			c->max_append_bytes = bytes; /* one entry may exceed the cap */
+		}
+	}
+	if (m->type == RAFT_MSG_SNAPSHOT) {
+		copy.data = cl_zeros; /* the host attaches the chunk's bytes */
+	}
+	c->queue[c->nq++].m = copy;
+}
+
+static void cl_apply(struct cl_node *nd, const struct raft_ready *rd)
+{
+	if (rd->snapshot != NULL) {
+		nd->applied_index = rd->snapshot->index;
+		nd->n_applied = 0; /* the state machine is replaced */
+	}
+	for (size_t i = 0; i < rd->n_committed; i++) {
+		const struct raft_entry *e = &rd->committed[i];
+		if (e->index <= nd->applied_index) {
+			continue; /* replayed after a restart */
+		}
+		assert_int_equal(e->index, nd->applied_index + 1);
+		if (nd->n_applied < CL_MAX_APPLIED) {
+			nd->applied[nd->n_applied] = *e;
+			nd->applied[nd->n_applied].data = NULL;
+			nd->n_applied++;
+		}
+		nd->applied_index = e->index;
+	}
+	for (size_t i = 0; i < rd->n_reads && nd->n_reads < CL_MAX_READS; i++) {
+		nd->reads[nd->n_reads++] = rd->reads[i];
+	}
+}
+
+void cl_ready(struct cluster *c, uint64_t id)
+{
+	struct cl_node *nd = &c->nodes[id];
+	struct raft_ready rd;
+
+	if (!nd->up || c->hold[id]) {
+		return;
+	}
+	while (raft_has_ready(nd->r)) {
+		raft_ready(nd->r, &rd);
+		cl_persist(nd, &rd);
+		for (size_t i = 0; i < rd.n_msgs; i++) {
+			cl_enqueue(c, &rd.msgs[i]);
+		}
+		cl_apply(nd, &rd);
+		raft_advance(nd->r, &rd);
+	}
+}
+
+void cl_ready_all(struct cluster *c)
+{
+	for (uint64_t id = 1; id <= c->n; id++) {
+		cl_ready(c, id);
+	}
+}
+
+static bool cl_match(const struct raft_msg *m, int type, uint64_t from, uint64_t to)
+{
+	return (type == 0 || m->type == type) && (from == 0 || m->from == from) &&
+	       (to == 0 || m->to == to);
+}
+
+static void cl_remove(struct cluster *c, size_t i)
+{
+	cl_msg_free(&c->queue[i].m);
+	memmove(&c->queue[i], &c->queue[i + 1], (c->nq - i - 1) * sizeof(*c->queue));
+	c->nq--;
+}
+
+bool cl_deliver_one(struct cluster *c, int type, uint64_t from, uint64_t to)
+{
+	cl_ready_all(c);
+	for (size_t i = 0; i < c->nq; i++) {
+		struct raft_msg m = c->queue[i].m;
+		if (!cl_match(&m, type, from, to)) {
+			continue;
+		}
+		c->queue[i].m.entries = NULL;
+		c->queue[i].m.n_entries = 0;
+		cl_remove(c, i);
+		if (c->nodes[m.to].up && !c->cut[m.from][m.to]) {
+			c->delivered[m.type]++;
+			c->rejected[m.type] += m.reject;
+			raft_step(c->nodes[m.to].r, &m);
+			cl_ready(c, m.to);
+		}
+		cl_msg_free(&m);
+		return true;
+	}
+	return false;
+}
+
+size_t cl_deliver_all(struct cluster *c)
+{
+	size_t n = 0;
+
+	while (cl_deliver_one(c, 0, 0, 0)) {
+		n++;
+		assert_true(n < 100000); /* no message storm */
+	}
+	return n;
+}
+
+size_t cl_drop(struct cluster *c, int type, uint64_t from, uint64_t to)
+{
+	size_t n = 0;
+
+	cl_ready_all(c);
+	for (size_t i = 0; i < c->nq;) {
+		if (cl_match(&c->queue[i].m, type, from, to)) {
+			cl_remove(c, i);
+			n++;
+		} else {
+			i++;
+		}
+	}
+	return n;
+}
+
+size_t cl_count(const struct cluster *c, int type, uint64_t from, uint64_t to)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->nq; i++) {
+		n += cl_match(&c->queue[i].m, type, from, to);
+	}
+	return n;
+}
+
+const struct raft_msg *cl_find(const struct cluster *c, int type, uint64_t from, uint64_t to)
+{
+	for (size_t i = 0; i < c->nq; i++) {
+		if (cl_match(&c->queue[i].m, type, from, to)) {
+			return &c->queue[i].m;
+		}
+	}
+	return NULL;
+}
+
+void cl_tick(struct cluster *c, uint64_t id, unsigned ticks)
+{
+	for (unsigned i = 0; i < ticks; i++) {
+		raft_tick(cl_raft(c, id));
+		cl_ready(c, id);
+	}
+}
+
+void cl_tick_all(struct cluster *c, unsigned ticks)
+{
+	for (unsigned t = 0; t < ticks; t++) {
+		for (uint64_t id = 1; id <= c->n; id++) {
+			if (c->nodes[id].up) {
+				raft_tick(c->nodes[id].r);
+			}
+		}
+		cl_deliver_all(c);
+	}
+}
+
+void cl_elect(struct cluster *c, uint64_t id)
+{
+	struct raft *r = cl_raft(c, id);
+
+	for (unsigned i = 0; i < 4 * CL_ELECTION_TICKS && raft_role(r) == RAFT_FOLLOWER; i++) {
+		raft_tick(r);
+	}
+	cl_deliver_all(c);
+	assert_int_equal(raft_role(r), RAFT_LEADER);
+}
+
+uint64_t cl_leader(const struct cluster *c)
+{
+	uint64_t best = 0, term = 0;
+
+	for (uint64_t id = 1; id <= c->n; id++) {
+		const struct cl_node *nd = &c->nodes[id];
+		if (nd->up && raft_role(nd->r) == RAFT_LEADER && raft_term(nd->r) >= term) {
+			best = id;
+			term = raft_term(nd->r);
+		}
+	}
+	return best;
+}
+
+uint64_t cl_propose(struct cluster *c, uint64_t id, const char *text)
+{
+	uint64_t index = 0;
+
+	assert_int_equal(raft_propose(cl_raft(c, id), text, strlen(text), &index, NULL), RAFT_OK);
+	cl_ready(c, id);
+	return index;
+}
+
+void cl_cut(struct cluster *c, uint64_t a, uint64_t b)
+{
+	c->cut[a][b] = true;
+	c->cut[b][a] = true;
+}
+
+void cl_isolate(struct cluster *c, uint64_t id)
+{
+	for (uint64_t other = 1; other <= CL_MAX_NODES; other++) {
+		if (other != id) {
+			cl_cut(c, id, other);
+		}
+	}
+}
+
+void cl_heal(struct cluster *c)
+{
+	memset(c->cut, 0, sizeof(c->cut));
+}
+
+void cl_crash(struct cluster *c, uint64_t id)
+{
+	struct cl_node *nd = &c->nodes[id];
+
+	assert_true(nd->up);
+	raft_free(nd->r);
+	nd->r = NULL;
+	nd->up = false;
+}
+
+void cl_restart(struct cluster *c, uint64_t id)
+{
+	assert_false(c->nodes[id].up);
+	cl_start(c, id);
+}
+
+void cl_check_applied(const struct cluster *c)
+{
+	for (uint64_t a = 1; a <= c->n; a++) {
+		for (uint64_t b = a + 1; b <= c->n; b++) {
+			const struct cl_node *x = &c->nodes[a], *y = &c->nodes[b];
+			for (size_t i = 0; i < x->n_applied; i++) {
+				for (size_t j = 0; j < y->n_applied; j++) {
+					if (x->applied[i].index == y->applied[j].index) {
+						assert_int_equal(x->applied[i].term,
+						                 y->applied[j].term);
+					}
+				}
+			}
+		}
+	}
+}
+
+uint64_t cl_durable_term(const struct cluster *c, uint64_t id, uint64_t index)
+{
+	const struct cl_node *nd = &c->nodes[id];
+
+	for (size_t i = 0; i < nd->n_log; i++) {
+		if (nd->log[i].index == index) {
+			return nd->log[i].term;
+		}
+	}
+	return index == nd->snap.index ? nd->snap.term : 0;
+}
+
+uint64_t cl_durable_last(const struct cluster *c, uint64_t id)
+{
+	const struct cl_node *nd = &c->nodes[id];
+
+	return nd->n_log ? nd->log[nd->n_log - 1].index : nd->snap.index;
+}

@@ -1,0 +1,340 @@
+/* Log replication and commitment (figure 3.1 AppendEntries, thesis 3.5,
+ * 3.6.2, 5.3, 10.2.1) and DESIGN.md safety rules 2 and 3. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cluster.h"
+
+static struct cluster c;
+
+static const struct cl_options plain = {0};
+
+/* Ticks ID alone until it campaigns, then runs its election by hand (only
+ * vote traffic is delivered, so the test controls what follows). */
+static void campaign(uint64_t id)
+{
+	for (unsigned i = 0; i < 4 * CL_ELECTION_TICKS; i++) {
+		if (raft_role(cl_raft(&c, id)) != RAFT_FOLLOWER) {
+			break;
+		}
+		cl_tick(&c, id, 1);
+	}
+	while (cl_deliver_one(&c, RAFT_MSG_VOTE, 0, 0) ||
+	       cl_deliver_one(&c, RAFT_MSG_VOTE_RESP, 0, 0)) {
+	}
+	assert_int_equal(raft_role(cl_raft(&c, id)), RAFT_LEADER);
+}
+
+/* Scenario: a leader and two followers. Action: three proposals. Expected:
+ * every server commits and applies the same five entries (bootstrap
+ * configuration, the leader's no-op, the three commands). */
+static void test_proposals_commit_and_apply_everywhere(void **state)
+{
+	(void)state;
+	cl_init(&c, 3, &plain);
+	cl_elect(&c, 1);
+	cl_propose(&c, 1, "a");
+	cl_propose(&c, 1, "b");
+	cl_propose(&c, 1, "c");
+	cl_deliver_all(&c);
+	cl_tick_all(&c, CL_HEARTBEAT_TICKS);
+	for (uint64_t id = 1; id <= 3; id++) {
+		assert_int_equal(raft_commit_index(cl_raft(&c, id)), 5);
+		assert_int_equal(c.nodes[id].applied_index, 5);
+	}
+	assert_int_equal(c.nodes[2].applied[1].type, RAFT_ENTRY_NOOP); /* thesis 3.6.2 */
+	assert_int_equal(c.nodes[2].applied[1].term, 2);
+	cl_check_applied(&c);
+	cl_free(&c);
+}
+
+/* Rule 2: a follower acknowledges index i only in a ready whose entries (or
+ * earlier ones) make i durable. */
+static void test_follower_ack_travels_with_the_entries(void **state)
+{
+	struct raft_ready rd;
+
+	(void)state;
+	cl_init(&c, 3, &plain);
+	cl_elect(&c, 1);
+	c.hold[2] = true;
+	cl_propose(&c, 1, "durable first");
+	assert_true(cl_deliver_one(&c, RAFT_MSG_APPEND, 1, 2));
+	raft_ready(cl_raft(&c, 2), &rd);
+	uint64_t durable = cl_durable_last(&c, 2);
+	if (rd.n_entries > 0) {
+		durable = rd.entries[rd.n_entries - 1].index;
+	}
+	bool acked = false;
+	for (size_t i = 0; i < rd.n_msgs; i++) {
+		if (rd.msgs[i].type == RAFT_MSG_APPEND_RESP && !rd.msgs[i].reject) {
+			acked = true;
+			assert_true(rd.msgs[i].index <= durable);
+			assert_int_equal(rd.msgs[i].index, 3);
+		}
+	}
+	assert_true(acked);
+	raft_advance(cl_raft(&c, 2), &rd);
+	c.hold[2] = false;
+	cl_free(&c);
+}
+
+/* Rule 2: the leader counts itself only once its own entries are durable,
+ * i.e. in raft_advance() after the host persisted the ready. */
+static void test_leader_counts_itself_after_its_fsync(void **state)
+{
+	struct raft_ready rd;
+	uint64_t index = 0;
+
+	(void)state;
+	cl_init(&c, 1, &plain);
+	cl_elect(&c, 1);
+	struct raft *r = cl_raft(&c, 1);
+	uint64_t before = raft_commit_index(r);
+	assert_int_equal(raft_propose(r, "x", 1, &index, NULL), RAFT_OK);
+	raft_ready(r, &rd);
+	assert_int_equal(rd.n_entries, 1);
+	assert_int_equal(raft_commit_index(r), before);
+	for (size_t i = 0; i < rd.n_committed; i++) {
+		assert_true(rd.committed[i].index < index);
+	}
+	raft_advance(r, &rd);
+	assert_int_equal(raft_commit_index(r), index);
+	cl_free(&c);
+}
+
+/* Trap (paper figure 8, thesis 3.6.2): an entry of an earlier term stored on
+ * a majority is not committed by counting; it commits only with an entry of
+ * the current term. */
+static void test_figure8_previous_term_entry_not_committed_by_counting(void **state)
+{
+	const struct cl_options one_entry = {.max_msg_bytes = 1};
+
+	(void)state;
+	cl_init(&c, 3, &one_entry);
+	cl_elect(&c, 1);
+	cl_tick_all(&c, CL_HEARTBEAT_TICKS);
+	/* Entry 3 of term 2 reaches server 2 only; no one learns it is stored. */
+	cl_propose(&c, 1, "xx");
+	assert_true(cl_deliver_one(&c, RAFT_MSG_APPEND, 1, 2));
+	cl_drop(&c, 0, 1, 0);
+	cl_drop(&c, 0, 0, 1);
+	cl_crash(&c, 1);
+
+	campaign(2); /* term 3, no-op at 4 */
+	/* Server 3 gets entry 3 (term 2) alone first: {2, 3} store it. */
+	assert_true(cl_deliver_one(&c, RAFT_MSG_APPEND, 2, 3));
+	assert_true(cl_deliver_one(&c, RAFT_MSG_APPEND_RESP, 3, 2));
+	assert_true(cl_deliver_one(&c, RAFT_MSG_APPEND, 2, 3));
+	assert_int_equal(raft_last_index(cl_raft(&c, 3)), 3);
+	assert_true(cl_deliver_one(&c, RAFT_MSG_APPEND_RESP, 3, 2));
+	assert_int_equal(raft_commit_index(cl_raft(&c, 2)), 2);
+
+	/* Once the no-op of term 3 is on a majority, both commit. */
+	cl_drop(&c, 0, 0, 1);
+	while (cl_deliver_one(&c, 0, 2, 3) || cl_deliver_one(&c, 0, 3, 2)) {
+	}
+	assert_int_equal(raft_commit_index(cl_raft(&c, 2)), 4);
+	cl_free(&c);
+}
+
+/* Figure 3.1 AppendEntries rule 3: a conflicting uncommitted suffix is
+ * replaced from the first conflicting entry on. */
+static void test_conflicting_suffix_is_replaced(void **state)
+{
+	(void)state;
+	cl_init(&c, 3, &plain);
+	cl_elect(&c, 1);
+	cl_deliver_all(&c);
+	cl_isolate(&c, 1);
+	cl_propose(&c, 1, "lost-1");
+	cl_propose(&c, 1, "lost-2");
+	cl_deliver_all(&c);
+	assert_int_equal(raft_last_index(cl_raft(&c, 1)), 4);
+	cl_elect(&c, 2);
+	cl_propose(&c, 2, "kept");
+	cl_deliver_all(&c);
+	cl_heal(&c);
+	cl_tick_all(&c, 2 * CL_HEARTBEAT_TICKS);
+	assert_int_equal(raft_role(cl_raft(&c, 1)), RAFT_FOLLOWER);
+	for (uint64_t i = 1; i <= raft_last_index(cl_raft(&c, 2)); i++) {
+		assert_int_equal(cl_durable_term(&c, 1, i), cl_durable_term(&c, 2, i));
+	}
+	assert_int_equal(raft_last_index(cl_raft(&c, 1)), raft_last_index(cl_raft(&c, 2)));
+	cl_check_applied(&c);
+	cl_free(&c);
+}
+
+static struct raft_entry entry(uint64_t index, uint64_t term)
+{
+	struct raft_entry e = {.index = index, .term = term, .type = RAFT_ENTRY_NORMAL};
+	return e;
+}
+
+/* Rule 3: a follower never truncates at or below its commit index; an
+ * AppendEntries that starts below it is answered with the commit index. */
+static void test_no_truncation_at_or_below_commit(void **state)
+{
+	(void)state;
+	cl_init(&c, 3, &plain);
+	cl_elect(&c, 1);
+	cl_propose(&c, 1, "a");
+	cl_deliver_all(&c);
+	cl_tick_all(&c, CL_HEARTBEAT_TICKS);
+	struct raft *f = cl_raft(&c, 2);
+	assert_int_equal(raft_commit_index(f), 3);
+	struct raft_entry forged[2] = {entry(2, 2), entry(3, 2)};
+	struct raft_msg m = {.type = RAFT_MSG_APPEND,
+	                     .from = 1,
+	                     .to = 2,
+	                     .term = 2,
+	                     .index = 1,
+	                     .log_term = 1,
+	                     .n_entries = 2,
+	                     .entries = forged};
+	forged[1].term = 2;
+	forged[1].type = RAFT_ENTRY_NOOP; /* differs from the stored "a" */
+	assert_int_equal(raft_step(f, &m), RAFT_OK);
+	assert_int_equal(raft_last_index(f), 3);
+	assert_int_equal(raft_entry_at(f, 3)->type, RAFT_ENTRY_NORMAL);
+	cl_ready(&c, 2);
+	const struct raft_msg *resp = cl_find(&c, RAFT_MSG_APPEND_RESP, 2, 1);
+	assert_non_null(resp);
+	assert_false(resp->reject);
+	assert_int_equal(resp->index, 3);
+	cl_free(&c);
+}
+
+static struct raft_msg append_msg(uint64_t from, uint64_t to, uint64_t term, uint64_t index,
+                                  uint64_t log_term, struct raft_entry *entries, uint32_t n,
+                                  uint64_t commit)
+{
+	struct raft_msg m = {.type = RAFT_MSG_APPEND,
+	                     .from = from,
+	                     .to = to,
+	                     .term = term,
+	                     .index = index,
+	                     .log_term = log_term,
+	                     .n_entries = n,
+	                     .entries = entries,
+	                     .commit = commit};
+	return m;
+}
+
+/* Rule 3 / figure 3.1 rule 5: commitIndex = min(leaderCommit, index of the
+ * last new entry), never beyond what the message vouched for: the entries
+ * after it may be a stale suffix. */
+static void test_commit_bounded_by_last_new_entry(void **state)
+{
+	(void)state;
+	cl_init(&c, 3, &plain);
+	cl_elect(&c, 1);
+	cl_deliver_all(&c);
+	struct raft *f = cl_raft(&c, 3);
+	/* Entries 3..4 of term 2 reach server 3 only. */
+	struct raft_entry old[2] = {entry(3, 2), entry(4, 2)};
+	struct raft_msg a = append_msg(1, 3, 2, 2, 2, old, 2, 2);
+	assert_int_equal(raft_step(f, &a), RAFT_OK);
+	assert_int_equal(raft_last_index(f), 4);
+	/* Leader 2 of term 3 (whose 3..4 differ) vouches only up to 2. */
+	struct raft_msg b = append_msg(2, 3, 3, 2, 2, NULL, 0, 4);
+	assert_int_equal(raft_step(f, &b), RAFT_OK);
+	assert_int_equal(raft_commit_index(f), 2);
+	cl_free(&c);
+}
+
+/* Thesis 5.3: on a conflict the follower names the conflicting term and its
+ * first index there, so the leader skips the whole term in one round trip
+ * instead of one entry per round trip. */
+static void test_fast_backup_skips_conflicting_term(void **state)
+{
+	(void)state;
+	cl_init(&c, 3, &plain);
+	cl_elect(&c, 1);
+	cl_deliver_all(&c);
+	cl_isolate(&c, 1);
+	for (int i = 0; i < 20; i++) {
+		cl_propose(&c, 1, "doomed");
+	}
+	cl_deliver_all(&c);
+	cl_elect(&c, 2);
+	for (int i = 0; i < 20; i++) {
+		cl_propose(&c, 2, "kept");
+	}
+	cl_deliver_all(&c);
+	memset(c.rejected, 0, sizeof(c.rejected));
+	cl_heal(&c);
+	cl_tick_all(&c, 2 * CL_HEARTBEAT_TICKS);
+	assert_int_equal(raft_last_index(cl_raft(&c, 1)), raft_last_index(cl_raft(&c, 2)));
+	assert_true(c.rejected[RAFT_MSG_APPEND_RESP] >= 1);
+	assert_true(c.rejected[RAFT_MSG_APPEND_RESP] <= 2);
+	cl_check_applied(&c);
+	cl_free(&c);
+}
+
+/* Flow control (thesis 10.2.1): a follower in REPLICATE has at most
+ * max_inflight AppendEntries outstanding, however many proposals come. */
+static void test_inflight_window_bounds_pipelining(void **state)
+{
+	const struct cl_options window = {.max_inflight = 2};
+
+	(void)state;
+	cl_init(&c, 3, &window);
+	cl_elect(&c, 1);
+	cl_deliver_all(&c);
+	for (int i = 0; i < 10; i++) {
+		cl_propose(&c, 1, "pipelined");
+	}
+	assert_int_equal(cl_count(&c, RAFT_MSG_APPEND, 1, 2), 2);
+	assert_int_equal(cl_count(&c, RAFT_MSG_APPEND, 1, 3), 2);
+	cl_deliver_all(&c);
+	assert_int_equal(raft_commit_index(cl_raft(&c, 1)), 12);
+	cl_free(&c);
+}
+
+/* Batching: one AppendEntries carries at most max_msg_bytes of payload (a
+ * single larger entry still goes alone) and at most RAFT_MAX_MSG_ENTRIES. */
+static void test_batches_bounded_by_bytes(void **state)
+{
+	const struct cl_options small = {.max_msg_bytes = 10};
+
+	(void)state;
+	cl_init(&c, 3, &small);
+	cl_elect(&c, 1);
+	cl_deliver_all(&c);
+	cl_isolate(&c, 3);
+	for (int i = 0; i < 12; i++) {
+		cl_propose(&c, 1, "four");
+	}
+	cl_deliver_all(&c);
+	c.max_append_entries = 0;
+	c.max_append_bytes = 0;
+	cl_heal(&c);
+	cl_tick_all(&c, 2 * CL_HEARTBEAT_TICKS);
+	assert_int_equal(raft_last_index(cl_raft(&c, 3)), 14);
+	assert_true(c.max_append_bytes <= 10);
+	assert_int_equal(c.max_append_entries, 2);
+	cl_free(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_proposals_commit_and_apply_everywhere),
+	    cmocka_unit_test(test_follower_ack_travels_with_the_entries),
+	    cmocka_unit_test(test_leader_counts_itself_after_its_fsync),
+	    cmocka_unit_test(test_figure8_previous_term_entry_not_committed_by_counting),
+	    cmocka_unit_test(test_conflicting_suffix_is_replaced),
+	    cmocka_unit_test(test_no_truncation_at_or_below_commit),
+	    cmocka_unit_test(test_commit_bounded_by_last_new_entry),
+	    cmocka_unit_test(test_fast_backup_skips_conflicting_term),
+	    cmocka_unit_test(test_inflight_window_bounds_pipelining),
+	    cmocka_unit_test(test_batches_bounded_by_bytes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
