@@ -137,14 +137,16 @@ static int dbConfigure(sqlite3 *db, const char *path, const struct persist_db_op
 {
 	char sql[64];
 	int rv;
+	int rc;
 
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS);
 	/* Refuse a file that is not a database before anything writes to it. */
-	rv = persist_db_run(db, path, "SELECT count(*) FROM sqlite_schema", err);
-	if (rv == 0) {
-		rv = dbEnableWal(db, path, o->readonly, err);
+	rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		return persist_db_error(db, rc, path, "read schema", err);
 	}
+	rv = dbEnableWal(db, path, o->readonly, err);
 	if (rv == 0) {
 		snprintf(sql, sizeof(sql), "PRAGMA synchronous=%s", o->synchronous);
 		rv = persist_db_run(db, path, sql, err);

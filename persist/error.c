@@ -39,5 +39,11 @@ int persist_errf(struct persist_error *err, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+	/* One line, always: SQLite's integrity reports span several. */
+	for (char *p = err->msg; *p != '\0'; p++) {
+		if (*p == '\n' || *p == '\r') {
+			*p = ' ';
+		}
+	}
 	return code;
 }

@@ -130,7 +130,9 @@ static int loadConfig(struct persist_log *log, struct persist_log_state *s,
 		rv = persist_errf(err, PERSIST_ENOMEM, "no memory for the configuration");
 		goto out;
 	}
-	memcpy(copy, sqlite3_column_blob(stmt, 1), len);
+	if (len > 0) { /* an empty blob reads back as NULL */
+		memcpy(copy, sqlite3_column_blob(stmt, 1), len);
+	}
 	s->config.index = colU64(stmt, 0);
 	s->config.data = copy;
 	s->config.len = len;
@@ -223,7 +225,9 @@ static int readRow(struct persist_log *log, sqlite3_stmt *stmt, struct persist_e
 	e->type = (uint8_t)type;
 	e->len = len;
 	e->data = out->arena + *used;
-	memcpy(out->arena + *used, sqlite3_column_blob(stmt, 3), len);
+	if (len > 0) { /* an empty blob reads back as NULL */
+		memcpy(out->arena + *used, sqlite3_column_blob(stmt, 3), len);
+	}
 	*used += len;
 	if (persist_log_entry_crc(e) != colU64(stmt, 4)) {
 		return persist_errf(err, PERSIST_ECORRUPT, "%s: entry %llu fails its checksum",

@@ -106,7 +106,9 @@ static int inspectRows(sqlite3 *db, const char *path, uint64_t index, uint64_t t
 	} else if ((out->config = malloc(len + 1)) == NULL) {
 		rv = persist_errf(err, PERSIST_ENOMEM, "no memory for a configuration");
 	} else {
-		memcpy(out->config, sqlite3_column_blob(stmt, 2), len);
+		if (len > 0) { /* an empty blob reads back as NULL */
+			memcpy(out->config, sqlite3_column_blob(stmt, 2), len);
+		}
 		out->config_len = len;
 	}
 	sqlite3_finalize(stmt);

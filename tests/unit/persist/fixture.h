@@ -37,7 +37,8 @@ void fx_assert_entry(const struct persist_entry *e, uint64_t index, uint64_t ter
 /* Appends entries first..first+n-1 of the given term in one write. */
 void fx_append(struct persist_log *log, uint64_t first, size_t n, uint64_t term);
 
-/* Path of a file in the data folder, in a static buffer. */
+/* Path of a file in the data folder, in a static buffer that the next call
+ * overwrites. */
 const char *fx_path(const struct fx *f, const char *name);
 
 /* Removes a folder tree. */
