@@ -383,6 +383,21 @@ void cl_elect(struct cluster *c, uint64_t id)
 	assert_int_equal(raft_role(r), RAFT_LEADER);
 }
 
+void cl_campaign(struct cluster *c, uint64_t id)
+{
+	struct raft *r = cl_raft(c, id);
+
+	for (unsigned i = 0; i < 4 * CL_ELECTION_TICKS && raft_role(r) == RAFT_FOLLOWER; i++) {
+		cl_tick(c, id, 1);
+	}
+	while (cl_deliver_one(c, RAFT_MSG_PREVOTE, 0, 0) ||
+	       cl_deliver_one(c, RAFT_MSG_PREVOTE_RESP, 0, 0) ||
+	       cl_deliver_one(c, RAFT_MSG_VOTE, 0, 0) ||
+	       cl_deliver_one(c, RAFT_MSG_VOTE_RESP, 0, 0)) {
+	}
+	assert_int_equal(raft_role(r), RAFT_LEADER);
+}
+
 uint64_t cl_leader(const struct cluster *c)
 {
 	uint64_t best = 0, term = 0;

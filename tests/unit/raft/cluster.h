@@ -97,6 +97,9 @@ void cl_tick(struct cluster *c, uint64_t id, unsigned ticks);
 void cl_tick_all(struct cluster *c, unsigned ticks);
 /* Makes ID the leader: ticks it alone until it campaigns, then delivers. */
 void cl_elect(struct cluster *c, uint64_t id);
+/* Makes ID the leader delivering only vote traffic, so that the test
+ * controls what happens to the new leader's first AppendEntries. */
+void cl_campaign(struct cluster *c, uint64_t id);
 /* The leader among live nodes with the highest term, or 0. */
 uint64_t cl_leader(const struct cluster *c);
 

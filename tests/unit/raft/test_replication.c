@@ -14,22 +14,6 @@ static struct cluster c;
 
 static const struct cl_options plain = {0};
 
-/* Ticks ID alone until it campaigns, then runs its election by hand (only
- * vote traffic is delivered, so the test controls what follows). */
-static void campaign(uint64_t id)
-{
-	for (unsigned i = 0; i < 4 * CL_ELECTION_TICKS; i++) {
-		if (raft_role(cl_raft(&c, id)) != RAFT_FOLLOWER) {
-			break;
-		}
-		cl_tick(&c, id, 1);
-	}
-	while (cl_deliver_one(&c, RAFT_MSG_VOTE, 0, 0) ||
-	       cl_deliver_one(&c, RAFT_MSG_VOTE_RESP, 0, 0)) {
-	}
-	assert_int_equal(raft_role(cl_raft(&c, id)), RAFT_LEADER);
-}
-
 /* Scenario: a leader and two followers. Action: three proposals. Expected:
  * every server commits and applies the same five entries (bootstrap
  * configuration, the leader's no-op, the three commands). */
@@ -126,7 +110,7 @@ static void test_figure8_previous_term_entry_not_committed_by_counting(void **st
 	cl_drop(&c, 0, 0, 1);
 	cl_crash(&c, 1);
 
-	campaign(2); /* term 3, no-op at 4 */
+	cl_campaign(&c, 2); /* term 3, no-op at 4 */
 	/* Server 3 gets entry 3 (term 2) alone first: {2, 3} store it. */
 	assert_true(cl_deliver_one(&c, RAFT_MSG_APPEND, 2, 3));
 	assert_true(cl_deliver_one(&c, RAFT_MSG_APPEND_RESP, 3, 2));

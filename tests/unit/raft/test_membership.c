@@ -1,0 +1,214 @@
+/* Membership changes (thesis 4.2.1, 4.3) and DESIGN.md safety rule 10:
+ * learners catch up without voting or counting, voters change by joint
+ * consensus, one change at a time, only after an own-term commit, and a
+ * leader left out of C_new steps down once C_new commits. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cluster.h"
+
+static struct cluster c;
+
+static const struct cl_options plain = {0};
+
+static void leader_of_three(void)
+{
+	cl_init(&c, 3, &plain);
+	cl_elect(&c, 1);
+	cl_deliver_all(&c);
+}
+
+static void add_learner_4(void)
+{
+	cl_add_node(&c, 4);
+	assert_int_equal(raft_add_learner(cl_raft(&c, 1), 4, "node4"), RAFT_OK);
+	cl_ready(&c, 1);
+	cl_tick_all(&c, 2 * CL_HEARTBEAT_TICKS);
+}
+
+static bool voter(uint64_t on, uint64_t id)
+{
+	const struct raft_conf *conf = raft_conf(cl_raft(&c, on));
+
+	for (uint32_t i = 0; i < conf->n; i++) {
+		if (conf->servers[i].id == id) {
+			return conf->servers[i].role == RAFT_VOTER;
+		}
+	}
+	return false;
+}
+
+/* Scenario: a new empty server. Action: add it as a learner. Expected: it
+ * receives the whole log but is not a voter. */
+static void test_learner_catches_up_without_voting(void **state)
+{
+	(void)state;
+	leader_of_three();
+	add_learner_4();
+	assert_int_equal(raft_last_index(cl_raft(&c, 4)), raft_last_index(cl_raft(&c, 1)));
+	assert_int_equal(raft_conf(cl_raft(&c, 4))->n, 4);
+	assert_false(voter(4, 4));
+	/* A learner never campaigns. */
+	cl_isolate(&c, 4);
+	cl_tick(&c, 4, 5 * CL_ELECTION_TICKS);
+	assert_int_equal(raft_role(cl_raft(&c, 4)), RAFT_FOLLOWER);
+	assert_int_equal(raft_term(cl_raft(&c, 4)), 2);
+	cl_free(&c);
+}
+
+/* Learners never count toward commitment. */
+static void test_learner_ack_does_not_commit(void **state)
+{
+	(void)state;
+	leader_of_three();
+	add_learner_4();
+	cl_isolate(&c, 2);
+	cl_isolate(&c, 3);
+	cl_cut(&c, 2, 3);
+	c.cut[1][4] = c.cut[4][1] = false;
+	uint64_t before = raft_commit_index(cl_raft(&c, 1));
+	uint64_t index = cl_propose(&c, 1, "needs a voter");
+	cl_deliver_all(&c);
+	assert_int_equal(raft_last_index(cl_raft(&c, 4)), index);
+	assert_int_equal(raft_commit_index(cl_raft(&c, 1)), before);
+	cl_free(&c);
+}
+
+/* Joint consensus: promoting the learner goes through C_old,new, then the
+ * leader appends C_new itself. */
+static void test_promotion_through_joint_consensus(void **state)
+{
+	const uint64_t voters[] = {1, 2, 3, 4};
+
+	(void)state;
+	leader_of_three();
+	add_learner_4();
+	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, 4), RAFT_OK);
+	assert_true(raft_conf(cl_raft(&c, 1))->joint);
+	cl_ready(&c, 1);
+	cl_tick_all(&c, 2 * CL_HEARTBEAT_TICKS);
+	for (uint64_t id = 1; id <= 4; id++) {
+		assert_false(raft_conf(cl_raft(&c, id))->joint);
+		assert_true(voter(id, 4));
+	}
+	/* Four voters: commitment now needs three. */
+	cl_isolate(&c, 3);
+	cl_isolate(&c, 4);
+	uint64_t before = raft_commit_index(cl_raft(&c, 1));
+	cl_propose(&c, 1, "two of four is not enough");
+	cl_deliver_all(&c);
+	assert_int_equal(raft_commit_index(cl_raft(&c, 1)), before);
+	cl_free(&c);
+}
+
+/* Rule 10: at most one change in flight. */
+static void test_one_change_at_a_time(void **state)
+{
+	(void)state;
+	leader_of_three();
+	cl_add_node(&c, 4);
+	assert_int_equal(raft_add_learner(cl_raft(&c, 1), 4, "node4"), RAFT_OK);
+	assert_int_equal(raft_add_learner(cl_raft(&c, 1), 5, "node5"), RAFT_EBUSY);
+	cl_deliver_all(&c);
+	cl_tick_all(&c, CL_HEARTBEAT_TICKS);
+	assert_int_equal(raft_add_learner(cl_raft(&c, 1), 5, "node5"), RAFT_OK);
+	cl_free(&c);
+}
+
+/* Rule 10: a new leader changes nothing before its no-op commits. */
+static void test_no_change_before_own_term_commit(void **state)
+{
+	(void)state;
+	cl_init(&c, 3, &plain);
+	cl_campaign(&c, 1);
+	assert_false(raft_leader_ready(cl_raft(&c, 1)));
+	assert_int_equal(raft_add_learner(cl_raft(&c, 1), 4, "node4"), RAFT_EBUSY);
+	cl_deliver_all(&c);
+	assert_int_equal(raft_add_learner(cl_raft(&c, 1), 4, "node4"), RAFT_OK);
+	cl_free(&c);
+}
+
+/* A learner that has not caught up is not promoted. */
+static void test_lagging_learner_not_promoted(void **state)
+{
+	const uint64_t voters[] = {1, 2, 3, 4};
+
+	(void)state;
+	leader_of_three();
+	cl_add_node(&c, 4);
+	cl_isolate(&c, 4);
+	assert_int_equal(raft_add_learner(cl_raft(&c, 1), 4, "node4"), RAFT_OK);
+	cl_deliver_all(&c);
+	cl_tick_all(&c, CL_HEARTBEAT_TICKS);
+	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, 4), RAFT_ENOTCAUGHTUP);
+	cl_free(&c);
+}
+
+/* Trap (anchor P9): the leader removes itself. It keeps leading C_old,new,
+ * steps down once C_new commits, and the remaining voters elect a leader. */
+static void test_removed_leader_steps_down(void **state)
+{
+	const uint64_t voters[] = {2, 3};
+
+	(void)state;
+	leader_of_three();
+	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, 2), RAFT_OK);
+	cl_ready(&c, 1);
+	assert_int_equal(raft_role(cl_raft(&c, 1)), RAFT_LEADER);
+	cl_deliver_all(&c);
+	cl_tick_all(&c, CL_HEARTBEAT_TICKS);
+	assert_int_equal(raft_role(cl_raft(&c, 1)), RAFT_FOLLOWER);
+	assert_false(raft_conf(cl_raft(&c, 1))->joint);
+	assert_false(voter(1, 1));
+	cl_tick_all(&c, 4 * CL_ELECTION_TICKS);
+	uint64_t leader = cl_leader(&c);
+	assert_true(leader == 2 || leader == 3);
+	cl_propose(&c, leader, "after removal");
+	cl_deliver_all(&c);
+	assert_int_equal(raft_commit_index(cl_raft(&c, leader)),
+	                 raft_last_index(cl_raft(&c, leader)));
+	cl_free(&c);
+}
+
+/* While joint, a decision needs a majority of C_old AND of C_new. */
+static void test_joint_needs_both_majorities(void **state)
+{
+	const uint64_t voters[] = {1, 4, 5};
+
+	(void)state;
+	cl_init(&c, 5, &(struct cl_options){.voters = 3});
+	cl_elect(&c, 1);
+	cl_deliver_all(&c);
+	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, 3), RAFT_OK);
+	/* C_old = {1,2,3}, C_new = {1,4,5}; 4 and 5 answer, 2 and 3 do not. */
+	cl_isolate(&c, 2);
+	cl_isolate(&c, 3);
+	cl_deliver_all(&c);
+	cl_tick_all(&c, CL_HEARTBEAT_TICKS);
+	assert_true(raft_conf(cl_raft(&c, 1))->joint);
+	assert_true(raft_commit_index(cl_raft(&c, 1)) < raft_last_index(cl_raft(&c, 1)));
+	cl_heal(&c);
+	cl_tick_all(&c, 2 * CL_HEARTBEAT_TICKS);
+	assert_false(raft_conf(cl_raft(&c, 1))->joint);
+	cl_free(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_learner_catches_up_without_voting),
+	    cmocka_unit_test(test_learner_ack_does_not_commit),
+	    cmocka_unit_test(test_promotion_through_joint_consensus),
+	    cmocka_unit_test(test_one_change_at_a_time),
+	    cmocka_unit_test(test_no_change_before_own_term_commit),
+	    cmocka_unit_test(test_lagging_learner_not_promoted),
+	    cmocka_unit_test(test_removed_leader_steps_down),
+	    cmocka_unit_test(test_joint_needs_both_majorities),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
