@@ -18,8 +18,11 @@
  *        exclusive, or a run of consecutive shared waiters, is granted as
  *        soon as the holders allow it. A shared request queues behind a
  *        queued exclusive one.
- *   SM-6 A lock freed by a session's EXPIRY is granted to nobody before
- *        entry time + that session's lock_delay_ms; a CLOSE sets no delay.
+ *   SM-6 A lock that a session held when its EXPIRY applied is granted to
+ *        nobody (new or queued) before entry time + that session's
+ *        lock_delay_ms; remaining shared holders keep their hold. A CLOSE
+ *        sets no delay. The delay ends with the first entry stamped at or
+ *        after its end (an acquire, or the leader's WAKE).
  *   SM-7 At a named limit a command changes nothing and says which limit.
  *   SM-8 Every object carries the index of its last change (modify_index).
  *

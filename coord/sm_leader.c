@@ -3,7 +3,12 @@
  * earliest lock-delay end (when to propose a WAKE entry, SM-6). */
 #include <stdlib.h>
 
+#include "lease.h"
 #include "sm_internal.h"
+
+/* The lease keeper must be able to track every session the state machine
+ * admits. */
+_Static_assert(COORD_LEASE_MAX == COORD_SESSIONS_MAX, "lease keeper sized for every session");
 
 int coord_sm_session_ttls(sqlite3 *db, struct coord_session_ttl **out, size_t *n)
 {

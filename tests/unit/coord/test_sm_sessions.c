@@ -160,6 +160,29 @@ static void test_no_grant_to_a_dead_session(void **state)
 	assert_int_equal(f->r.n_grants, 1);
 }
 
+/* Rule 9's re-check at the head of the queue: even tables in which a dead
+ * session still waits (its row removed behind the state machine's back)
+ * never yield a grant to it; the wait is dropped and the next one served. */
+static void test_waiter_is_rechecked_when_its_turn_comes(void **state)
+{
+	struct fx *f = *state;
+
+	for (unsigned s = 1; s <= 3; s++)
+		fx_open(f, s, FX_TTL, 0);
+	fx_lock(f, 1, "a", EX, false);
+	fx_lock(f, 2, "a", EX, true);
+	fx_lock(f, 3, "a", EX, true);
+	assert_int_equal(sqlite3_exec(f->db,
+	                              "DELETE FROM coord_sessions WHERE id = "
+	                              "x'c0000000000000000000000000000002'",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	fx_unlock(f, 1, "a");
+	assert_false(fx_granted(f, 2, "a"));
+	assert_false(fx_waiting(f, 2, "a"));
+	assert_true(fx_granted(f, 3, "a"));
+}
+
 static void test_session_limit(void **state)
 {
 	struct fx *f = *state;
@@ -262,6 +285,7 @@ int main(void)
 	    T(test_wake_drops_delay_only_locks),
 	    T(test_expiry_with_zero_lock_delay_grants_at_once),
 	    T(test_no_grant_to_a_dead_session),
+	    T(test_waiter_is_rechecked_when_its_turn_comes),
 	    T(test_session_limit),
 	    T(test_objects_per_session_limit),
 	    T(test_waiters_per_lock_limit),
