@@ -30,6 +30,7 @@ struct http_call {
 	size_t body_len, body_cap;
 	struct http_request req;
 	bool have_req;
+	char *target; /* path?query, for redirects */
 	/* The answer. */
 	unsigned status;
 	char *resp;
@@ -62,6 +63,11 @@ static void slog(struct http_server *s, const char *fmt, ...)
 const struct http_request *http_call_request(const struct http_call *call)
 {
 	return &call->req;
+}
+
+const char *http_call_target(const struct http_call *call)
+{
+	return call->target ? call->target : "/";
 }
 
 bool http_call_client_gone(const struct http_call *call)
@@ -146,6 +152,20 @@ void http_call_answer_error(struct http_call *call, const struct http_err *err, 
 		json_object_update(body, details);
 	json_decref(details);
 	http_call_answer(call, http_error_status(err->code), body, meta);
+}
+
+void http_call_answer_raw(struct http_call *call, unsigned status, const char *body, size_t len,
+                          const struct http_meta *meta)
+{
+	char *copy = malloc(len + 2);
+
+	if (copy) {
+		memcpy(copy, body, len);
+		if (len)
+			copy[len++] = '\n';
+		copy[len] = '\0';
+	}
+	set_answer(call, copy ? status : 503, copy, copy ? len : 0, "application/json", meta);
 }
 
 void http_call_answer_text(struct http_call *call, unsigned status, const char *text,
@@ -262,6 +282,51 @@ static bool body_append(struct http_call *call, const char *data, size_t len)
 	return true;
 }
 
+/* Appends S percent-encoded (RFC 3986 unreserved bytes and '/' kept). */
+static size_t pct_encode(char *out, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("-._~/:", ch)) {
+			out[n++] = (char)ch;
+		} else {
+			out[n++] = '%';
+			out[n++] = hex[ch >> 4];
+			out[n++] = hex[ch & 15];
+		}
+	}
+	return n;
+}
+
+/* "path?k=v&k2" from the decoded pieces; NULL on ENOMEM. */
+static char *build_target(const char *url, const struct http_query *q, size_t n)
+{
+	size_t cap = 3 * strlen(url) + 2, len;
+	char *t;
+
+	for (size_t i = 0; i < n; i++)
+		cap += 3 * (strlen(q[i].key) + (q[i].value ? strlen(q[i].value) : 0)) + 2;
+	t = malloc(cap + 1);
+	if (!t)
+		return NULL;
+	len = pct_encode(t, url);
+	for (size_t i = 0; i < n; i++) {
+		t[len++] = i ? '&' : '?';
+		len += pct_encode(t + len, q[i].key);
+		if (q[i].value) {
+			t[len++] = '=';
+			len += pct_encode(t + len, q[i].value);
+		}
+	}
+	t[len] = '\0';
+	return t;
+}
+
 static enum MHD_Result first_call(struct http_server *s, struct MHD_Connection *conn,
                                   void **con_cls)
 {
@@ -317,6 +382,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	                        &err, &call->allow) != HTTP_OK)
 		return answer_now(call, &err);
 	call->have_req = true;
+	call->target = build_target(url, acc.q, acc.n);
 	free(call->body);
 	call->body = NULL;
 	/* Suspend before handing over, so that an answer from another thread
@@ -343,6 +409,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		http_request_free(&call->req);
 	free(call->body);
 	free(call->resp);
+	free(call->target);
 	free(call);
 	*con_cls = NULL;
 }

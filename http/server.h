@@ -65,6 +65,9 @@ void http_server_stop(struct http_server *s);
 
 /* The decoded request of CALL (borrowed for the call's life). */
 const struct http_request *http_call_request(const struct http_call *call);
+/* The request's path and query as the client sent them (decoded, then
+ * re-encoded), for a redirect's Location. Borrowed for the call's life. */
+const char *http_call_target(const struct http_call *call);
 /* The client socket of a suspended CALL, to notice a client that hung up
  * (http_call_client_gone). */
 bool http_call_client_gone(const struct http_call *call);
@@ -77,6 +80,10 @@ void http_call_answer(struct http_call *call, unsigned status, json_t *body,
  * NULL) are merged into the error object. */
 void http_call_answer_error(struct http_call *call, const struct http_err *err, json_t *details,
                             const struct http_meta *meta);
+/* Answers CALL with STATUS and an already encoded JSON BODY of LEN bytes
+ * (copied; a newline is added), as relayed from the leader. */
+void http_call_answer_raw(struct http_call *call, unsigned status, const char *body, size_t len,
+                          const struct http_meta *meta);
 /* Answers CALL with a text/plain body (for /metrics). TEXT is copied. */
 void http_call_answer_text(struct http_call *call, unsigned status, const char *text,
                            const struct http_meta *meta);
