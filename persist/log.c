@@ -33,6 +33,7 @@ static const struct {
 		offsetof(struct persist_log, stmt.field), sql                                      \
 	}
     S(begin, "BEGIN IMMEDIATE"),
+    S(begin_read, "BEGIN"),
     S(commit, "COMMIT"),
     S(rollback, "ROLLBACK"),
     S(put_hardstate, "INSERT OR REPLACE INTO hardstate VALUES (0, ?1, ?2, ?3)"),

@@ -35,7 +35,7 @@ struct persist_log {
 	uint64_t first; /* see L1 */
 	uint64_t last;
 	struct {
-		sqlite3_stmt *begin, *commit, *rollback;
+		sqlite3_stmt *begin, *begin_read, *commit, *rollback;
 		sqlite3_stmt *put_hardstate, *put_snapshot, *put_config;
 		sqlite3_stmt *insert, *truncate, *delete_upto, *delete_all, *term_at;
 		sqlite3_stmt *read_size, *read_rows;

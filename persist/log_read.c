@@ -253,7 +253,7 @@ int persist_log_read(struct persist_log *log, uint64_t from, size_t max_n,
 		return persist_errf(err, PERSIST_EFAILED, "%s: failed earlier", log->path);
 	}
 	/* The count and the rows must come from the same snapshot of the file. */
-	rc = persist_db_exec(log->stmt.begin);
+	rc = persist_db_exec(log->stmt.begin_read);
 	if (rc != SQLITE_DONE) {
 		return persist_db_error(log->db, rc, log->path, "begin read", err);
 	}

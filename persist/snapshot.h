@@ -1,9 +1,10 @@
 /* persist/snapshot.h: snapshots of state.db: create, read, receive, restore.
  *
  * A snapshot is a complete SQLite database file, a copy of state.db as of its
- * applied index, named snap-<index>-<term>.db in the data folder. It carries
- * its own metadata (index, term and the membership configuration) in table
- * persist_snapshot, so a received file is self-describing; its size and
+ * applied index, named snap-<index>-<term>-<crc>.db in the data folder, where
+ * crc is the CRC32C of the whole file, checked whenever the file is found. It
+ * carries its own metadata (index, term and the membership configuration) in
+ * table persist_snapshot, so a received file is self-describing; its size and
  * CRC32C travel beside it so a receiver can check what arrived.
  *
  * Every snapshot file in the folder is durable: it is written under a
@@ -41,8 +42,9 @@ struct persist_snapshot_meta {
 int persist_snapshot_create(struct persist_state *st, const void *config, size_t config_len,
                             struct persist_snapshot_meta *out, struct persist_error *err);
 
-/* Finds the newest snapshot in dir and checks it (database check, recorded
- * index and term match the name, CRC computed). Returns 0 and *out (free
+/* Finds the newest snapshot in dir and checks it (CRC of every byte against
+ * the name, database check, recorded index and term against the name).
+ * Returns 0 and *out (free
  * with persist_snapshot_meta_free()), PERSIST_ENOENT if there is none, or
  * PERSIST_ECORRUPT (refuse to start), PERSIST_EIO. */
 int persist_snapshot_latest(struct persist_dir *dir, struct persist_snapshot_meta *out,

@@ -105,17 +105,22 @@ int persist_snapshot_create(struct persist_state *st, const void *config, size_t
 	if (st->failed) {
 		return persist_errf(err, PERSIST_EFAILED, "%s: a write failed earlier", st->path);
 	}
-	rv = persist_snapshot_path(st->dir, st->applied_index, st->applied_term, "", path, err);
-	if (rv == 0) {
-		rv = persist_snapshot_path(st->dir, st->applied_index, st->applied_term,
-		                           SNAPSHOT_TMP_SUFFIX, tmp, err);
-	}
+	rv = persist_snapshot_tmp_path(st->dir, st->applied_index, st->applied_term,
+	                               SNAPSHOT_TMP_SUFFIX, tmp, err);
 	if (rv == 0) {
 		rv = writeCopy(st, tmp, config, config_len, err);
 	}
 	/* Durable before it exists under its final name (reliability P10). */
 	if (rv == 0) {
 		rv = persist_file_sync(tmp, err);
+	}
+	if (rv == 0) {
+		out->index = st->applied_index;
+		out->term = st->applied_term;
+		rv = persist_snapshot_file_crc(tmp, &out->size, &out->crc, err);
+	}
+	if (rv == 0) {
+		rv = persist_snapshot_path(st->dir, out, path, err);
 	}
 	if (rv == 0 && rename(tmp, path) != 0) {
 		rv = persist_errf(err, PERSIST_EIO, "cannot rename %s: %s", tmp, strerror(errno));
@@ -125,9 +130,10 @@ int persist_snapshot_create(struct persist_state *st, const void *config, size_t
 	}
 	if (rv != 0) {
 		unlink(tmp);
+		memset(out, 0, sizeof(*out));
 		return rv;
 	}
-	return persist_snapshot_inspect(path, st->applied_index, st->applied_term, 1, out, err);
+	return persist_snapshot_inspect(path, out->index, out->term, out->crc, out, err);
 }
 
 int persist_snapshot_restore(struct persist_state *st, const struct persist_snapshot_meta *m,
@@ -146,7 +152,7 @@ int persist_snapshot_restore(struct persist_state *st, const struct persist_snap
 		    err, PERSIST_ESTALE, "snapshot %llu is not ahead of applied index %llu",
 		    (unsigned long long)m->index, (unsigned long long)st->applied_index);
 	}
-	rv = persist_snapshot_path(st->dir, m->index, m->term, "", path, err);
+	rv = persist_snapshot_path(st->dir, m, path, err);
 	if (rv != 0) {
 		return rv;
 	}

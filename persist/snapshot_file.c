@@ -1,7 +1,7 @@
 /* persist/snapshot_file.c: naming, checking, finding, reading and pruning
- * snapshot files. A snapshot file is trusted only after inspection: the
- * database check, its own metadata agreeing with its name, and (when the
- * caller needs it) a CRC over every byte (DESIGN.md safety rule 11). */
+ * snapshot files. A snapshot file is trusted only after inspection: a CRC32C
+ * over every byte equal to the one in its name, the database check, and its
+ * own metadata agreeing with its name (DESIGN.md safety rule 11). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,38 +14,56 @@
 #include "persist/snapshot_impl.h"
 
 #define SNAPSHOT_IO_BUF   (64u << 10) /* read buffer for checksumming */
-#define SNAPSHOT_NAME_LEN (sizeof(SNAPSHOT_PREFIX) - 1 + 20 + 1 + 20 + sizeof(SNAPSHOT_SUFFIX) - 1)
+#define SNAPSHOT_NAME_MAX 96          /* longer than any name we make */
 
-int persist_snapshot_path(const struct persist_dir *dir, uint64_t index, uint64_t term,
-                          const char *suffix, char *buf, struct persist_error *err)
+int persist_snapshot_path(const struct persist_dir *dir, const struct persist_snapshot_meta *m,
+                          char *buf, struct persist_error *err)
 {
-	char name[SNAPSHOT_NAME_LEN + 32];
+	char name[SNAPSHOT_NAME_MAX];
 
 	/* Zero-padded, so names sort like the numbers they carry. */
-	snprintf(name, sizeof(name), SNAPSHOT_PREFIX "%020llu-%020llu" SNAPSHOT_SUFFIX "%s",
-	         (unsigned long long)index, (unsigned long long)term, suffix);
+	snprintf(name, sizeof(name), SNAPSHOT_PREFIX "%020llu-%020llu-%08x" SNAPSHOT_SUFFIX,
+	         (unsigned long long)m->index, (unsigned long long)m->term, (unsigned)m->crc);
 	return persist_dir_join(dir, name, buf, PERSIST_PATH_MAX, err);
 }
 
-/* Parses a final snapshot file name; 0 if name is anything else. */
-static int snapshotParse(const char *name, uint64_t *index, uint64_t *term)
+int persist_snapshot_tmp_path(const struct persist_dir *dir, uint64_t index, uint64_t term,
+                              const char *suffix, char *buf, struct persist_error *err)
 {
+	char name[SNAPSHOT_NAME_MAX];
+
+	snprintf(name, sizeof(name), SNAPSHOT_PREFIX "%020llu-%020llu%s", (unsigned long long)index,
+	         (unsigned long long)term, suffix);
+	return persist_dir_join(dir, name, buf, PERSIST_PATH_MAX, err);
+}
+
+/* Parses a final snapshot file name into m's index, term and crc; 0 if the
+ * name is anything else. Only the exact form we write is accepted: the
+ * parsed values must print back to the same name. */
+static int snapshotParse(const char *name, struct persist_snapshot_meta *m)
+{
+	char again[SNAPSHOT_NAME_MAX];
 	unsigned long long i;
 	unsigned long long t;
-	int end = 0;
+	unsigned c;
 
-	if (strlen(name) != SNAPSHOT_NAME_LEN ||
-	    sscanf(name, SNAPSHOT_PREFIX "%20llu-%20llu" SNAPSHOT_SUFFIX "%n", &i, &t, &end) != 2 ||
-	    (size_t)end != SNAPSHOT_NAME_LEN) {
+	if (strlen(name) >= sizeof(again) ||
+	    sscanf(name, SNAPSHOT_PREFIX "%20llu-%20llu-%8x", &i, &t, &c) != 3) {
 		return 0;
 	}
-	*index = i;
-	*term = t;
+	snprintf(again, sizeof(again), SNAPSHOT_PREFIX "%020llu-%020llu-%08x" SNAPSHOT_SUFFIX, i, t,
+	         c);
+	if (strcmp(again, name) != 0) {
+		return 0;
+	}
+	m->index = i;
+	m->term = t;
+	m->crc = c;
 	return 1;
 }
 
-static int fileCrc(const char *path, uint64_t *size, uint32_t *crc, int with_crc,
-                   struct persist_error *err)
+int persist_snapshot_file_crc(const char *path, uint64_t *size, uint32_t *crc,
+                              struct persist_error *err)
 {
 	unsigned char *buf;
 	struct stat sb;
@@ -54,26 +72,32 @@ static int fileCrc(const char *path, uint64_t *size, uint32_t *crc, int with_crc
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &sb) != 0) {
+		int e = errno;
+
 		if (fd >= 0) {
 			close(fd);
 		}
-		return persist_errf(err, errno == ENOENT ? PERSIST_ENOENT : PERSIST_EIO,
-		                    "cannot open snapshot %s: %s", path, strerror(errno));
+		return persist_errf(err, e == ENOENT ? PERSIST_ENOENT : PERSIST_EIO,
+		                    "cannot open snapshot %s: %s", path, strerror(e));
+	}
+	buf = malloc(SNAPSHOT_IO_BUF);
+	if (buf == NULL) {
+		close(fd);
+		return persist_errf(err, PERSIST_ENOMEM, "no memory to check %s", path);
 	}
 	*size = (uint64_t)sb.st_size;
 	*crc = 0;
-	buf = with_crc ? malloc(SNAPSHOT_IO_BUF) : NULL;
-	while (buf != NULL && (n = read(fd, buf, SNAPSHOT_IO_BUF)) > 0) {
+	while ((n = read(fd, buf, SNAPSHOT_IO_BUF)) > 0) {
 		*crc = persist_crc32c(*crc, buf, (size_t)n);
+	}
+	if (n < 0) {
+		n = -errno;
 	}
 	close(fd);
 	free(buf);
-	if (with_crc && buf == NULL) {
-		return persist_errf(err, PERSIST_ENOMEM, "no memory to check %s", path);
-	}
 	if (n < 0) {
 		return persist_errf(err, PERSIST_EIO, "cannot read snapshot %s: %s", path,
-		                    strerror(errno));
+		                    strerror((int)-n));
 	}
 	return 0;
 }
@@ -115,7 +139,7 @@ static int inspectRows(sqlite3 *db, const char *path, uint64_t index, uint64_t t
 	return rv;
 }
 
-int persist_snapshot_inspect(const char *path, uint64_t index, uint64_t term, int with_crc,
+int persist_snapshot_inspect(const char *path, uint64_t index, uint64_t term, uint32_t crc,
                              struct persist_snapshot_meta *out, struct persist_error *err)
 {
 	sqlite3 *db = NULL;
@@ -126,9 +150,14 @@ int persist_snapshot_inspect(const char *path, uint64_t index, uint64_t term, in
 	memset(out, 0, sizeof(*out));
 	out->index = index;
 	out->term = term;
-	rv = fileCrc(path, &out->size, &out->crc, with_crc, err);
+	rv = persist_snapshot_file_crc(path, &out->size, &out->crc, err);
 	if (rv != 0) {
 		return rv;
+	}
+	if (out->crc != crc) {
+		return persist_errf(err, PERSIST_ECORRUPT,
+		                    "snapshot %s fails its checksum (content %08x, name %08x)",
+		                    path, (unsigned)out->crc, (unsigned)crc);
 	}
 	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
 	if (rc == SQLITE_OK) {
@@ -158,8 +187,7 @@ int persist_snapshot_latest(struct persist_dir *dir, struct persist_snapshot_met
                             struct persist_error *err)
 {
 	char path[PERSIST_PATH_MAX];
-	uint64_t best_index = 0;
-	uint64_t best_term = 0;
+	struct persist_snapshot_meta best = {0};
 	struct dirent *de;
 	int found = 0;
 	DIR *d;
@@ -172,12 +200,10 @@ int persist_snapshot_latest(struct persist_dir *dir, struct persist_snapshot_met
 		                    strerror(errno));
 	}
 	while ((de = readdir(d)) != NULL) {
-		uint64_t i;
-		uint64_t t;
+		struct persist_snapshot_meta m;
 
-		if (snapshotParse(de->d_name, &i, &t) && (!found || i > best_index)) {
-			best_index = i;
-			best_term = t;
+		if (snapshotParse(de->d_name, &m) && (!found || m.index > best.index)) {
+			best = m;
 			found = 1;
 		}
 	}
@@ -186,9 +212,9 @@ int persist_snapshot_latest(struct persist_dir *dir, struct persist_snapshot_met
 		return persist_errf(err, PERSIST_ENOENT, "no snapshot in %s",
 		                    persist_dir_path(dir));
 	}
-	rv = persist_snapshot_path(dir, best_index, best_term, "", path, err);
+	rv = persist_snapshot_path(dir, &best, path, err);
 	if (rv == 0) {
-		rv = persist_snapshot_inspect(path, best_index, best_term, 1, out, err);
+		rv = persist_snapshot_inspect(path, best.index, best.term, best.crc, out, err);
 	}
 	return rv;
 }
@@ -204,7 +230,7 @@ int persist_snapshot_read(struct persist_dir *dir, const struct persist_snapshot
 
 	assert(len <= PERSIST_SNAPSHOT_CHUNK_MAX && got != NULL);
 	*got = 0;
-	rv = persist_snapshot_path(dir, m->index, m->term, "", path, err);
+	rv = persist_snapshot_path(dir, m, path, err);
 	if (rv != 0) {
 		return rv;
 	}
@@ -245,10 +271,9 @@ int persist_snapshot_prune(struct persist_dir *dir, uint64_t keep_index, struct 
 		                    strerror(errno));
 	}
 	while (rv == 0 && (de = readdir(d)) != NULL) {
-		uint64_t i;
-		uint64_t t;
+		struct persist_snapshot_meta m;
 
-		if ((snapshotParse(de->d_name, &i, &t) && i < keep_index) ||
+		if ((snapshotParse(de->d_name, &m) && m.index < keep_index) ||
 		    isTemporary(de->d_name)) {
 			if (unlinkat(dirfd(d), de->d_name, 0) != 0) {
 				rv = persist_errf(err, PERSIST_EIO, "cannot remove %s/%s: %s",

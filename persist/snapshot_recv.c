@@ -52,7 +52,7 @@ int persist_snapshot_recv_begin(struct persist_state *st, uint64_t index, uint64
 	}
 	*r = (struct persist_snapshot_recv){
 	    .st = st, .fd = -1, .index = index, .term = term, .size = size, .crc = crc};
-	rv = persist_snapshot_path(st->dir, index, term, RECV_TMP_SUFFIX, r->tmp, err);
+	rv = persist_snapshot_tmp_path(st->dir, index, term, RECV_TMP_SUFFIX, r->tmp, err);
 	if (rv == 0) {
 		r->fd = open(r->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (r->fd < 0) {
@@ -132,18 +132,19 @@ static int recvSeal(struct persist_snapshot_recv *r, const char *path, struct pe
 int persist_snapshot_recv_finish(struct persist_snapshot_recv *r, struct persist_snapshot_meta *out,
                                  struct persist_error *err)
 {
+	const struct persist_snapshot_meta id = {.index = r->index, .term = r->term, .crc = r->crc};
 	char path[PERSIST_PATH_MAX];
 	int sealed = 0;
 	int rv;
 
 	memset(out, 0, sizeof(*out));
-	rv = persist_snapshot_path(r->st->dir, r->index, r->term, "", path, err);
+	rv = persist_snapshot_path(r->st->dir, &id, path, err);
 	if (rv == 0) {
 		rv = recvSeal(r, path, err);
 		sealed = rv == 0;
 	}
 	if (rv == 0) {
-		rv = persist_snapshot_inspect(path, r->index, r->term, 1, out, err);
+		rv = persist_snapshot_inspect(path, r->index, r->term, r->crc, out, err);
 	}
 	if (rv == 0) {
 		rv = persist_snapshot_restore(r->st, out, err);

@@ -1,11 +1,13 @@
 /* tests/unit/persist/fixture.c: see fixture.h. */
 #define _GNU_SOURCE
 #include <ftw.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -100,6 +102,24 @@ const char *fx_path(const struct fx *f, const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", f->data, name);
 	return path;
+}
+
+static struct rlimit savedFsize;
+
+void fx_limit_file_size(size_t bytes)
+{
+	struct rlimit low;
+
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &savedFsize), 0);
+	low = savedFsize;
+	low.rlim_cur = bytes;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
+}
+
+void fx_unlimit_file_size(void)
+{
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &savedFsize), 0);
 }
 
 static int rmOne(const char *path, const struct stat *sb, int flag, struct FTW *ftw)

@@ -41,6 +41,12 @@ void fx_append(struct persist_log *log, uint64_t first, size_t n, uint64_t term)
  * overwrites. */
 const char *fx_path(const struct fx *f, const char *name);
 
+/* Makes every write past `bytes` of any file fail with EFBIG, a real I/O
+ * error on SQLite's write path (RLIMIT_FSIZE, SIGXFSZ ignored), until
+ * fx_unlimit_file_size(). */
+void fx_limit_file_size(size_t bytes);
+void fx_unlimit_file_size(void);
+
 /* Removes a folder tree. */
 void fx_rmtree(const char *path);
 

@@ -188,24 +188,37 @@ static void test_damaged_state_page_refuses_open(void **state)
 	assert_one_line(&f->err, "state.db");
 }
 
-/* A snapshot whose database is damaged is refused at start. */
-static void test_damaged_snapshot_refuses_open(void **state)
+/* A snapshot whose bytes changed on disk is refused at start: the CRC in
+ * its name no longer matches, whether the damage hit a page header or
+ * only the data in a row. */
+static void damage_snapshot_and_open(struct fx *f, size_t offset)
 {
-	struct fx *f = *state;
 	struct persist_snapshot_meta m;
 	struct persist_state *st;
-	char name[64];
+	char name[96];
 
 	assert_int_equal(persist_state_open(f->dir, &st, &f->err), 0);
 	sm_schema(st);
 	sm_apply_range(st, 1, 200);
 	assert_int_equal(persist_snapshot_create(st, NULL, 0, &m, &f->err), 0);
-	persist_snapshot_meta_free(&m);
 	persist_state_close(st);
-	snprintf(name, sizeof(name), "snap-%020llu-%020llu.db", 200ull, 1ull);
-	damage(fx_path(f, name), 3 * PAGE, 12, 0xA5);
+	snprintf(name, sizeof(name), "snap-%020d-%020d-%08x.db", 200, 1, (unsigned)m.crc);
+	damage(fx_path(f, name), offset, 1, 0x04);
+	persist_snapshot_meta_free(&m);
 	assert_int_equal(persist_snapshot_latest(f->dir, &m, &f->err), PERSIST_ECORRUPT);
-	assert_one_line(&f->err, "is not a sound database");
+	assert_one_line(&f->err, "fails its checksum");
+	/* ... and so is the node: opening state.db checks the newest snapshot. */
+	assert_int_equal(persist_state_open(f->dir, &st, &f->err), PERSIST_ECORRUPT);
+}
+
+static void test_damaged_snapshot_page_refuses_open(void **state)
+{
+	damage_snapshot_and_open(*state, 3 * PAGE);
+}
+
+static void test_damaged_snapshot_row_refuses_open(void **state)
+{
+	damage_snapshot_and_open(*state, 4 * PAGE - 3); /* the end of page 4: row data */
 }
 
 static void test_not_a_database_refuses_open(void **state)
@@ -224,9 +237,10 @@ int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
-	    T(test_flipped_entry_byte_refuses_open), T(test_flipped_term_refuses_open),
-	    T(test_damaged_log_page_refuses_open),   T(test_damaged_state_page_refuses_open),
-	    T(test_damaged_snapshot_refuses_open),   T(test_not_a_database_refuses_open),
+	    T(test_flipped_entry_byte_refuses_open),    T(test_flipped_term_refuses_open),
+	    T(test_damaged_log_page_refuses_open),      T(test_damaged_state_page_refuses_open),
+	    T(test_damaged_snapshot_page_refuses_open), T(test_damaged_snapshot_row_refuses_open),
+	    T(test_not_a_database_refuses_open),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

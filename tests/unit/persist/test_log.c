@@ -2,12 +2,10 @@
  * Each test: a scenario, an action, the outcome after reopening the file,
  * since only what survives a reopen counts as persisted. */
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include <cmocka.h>
 
@@ -294,15 +292,13 @@ static void test_limits_refused_without_failing(void **state)
 	persist_log_close(log);
 }
 
-/* Safety rule 7: a write error is fatal. A file-size limit makes the kernel
- * refuse the WAL write (EFBIG), a real I/O error on the commit path. */
+/* Safety rule 7: a write error is fatal, and nothing of the batch is
+ * durable. */
 static void test_write_error_fails_handle(void **state)
 {
 	struct fx *f = *state;
 	struct persist_log_state s;
 	struct persist_log *log;
-	struct rlimit old;
-	struct rlimit low;
 	struct persist_entry e[64];
 	static char big[64][16384];
 	struct persist_write w = {.entries = e, .n_entries = 64};
@@ -314,13 +310,9 @@ static void test_write_error_fails_handle(void **state)
 		e[i] = (struct persist_entry){
 		    .index = 6 + (uint64_t)i, .term = 1, .data = big[i], .len = sizeof(big[i])};
 	}
-	signal(SIGXFSZ, SIG_IGN);
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-	low = old;
-	low.rlim_cur = 256 * 1024;
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
+	fx_limit_file_size(256 * 1024);
 	rv = persist_log_write(log, &w, &f->err);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	fx_unlimit_file_size();
 	assert_int_equal(rv, PERSIST_EIO);
 	assert_non_null(strstr(f->err.msg, "raft.db"));
 	assert_int_equal(persist_log_write(log, &w, &f->err), PERSIST_EFAILED);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "persist/internal.h" /* persist_crc32c, to forge a transfer */
 #include "persist/snapshot.h"
 #include "state_fixture.h"
 
@@ -87,6 +89,7 @@ static void test_create_at_applied_index(void **state)
 	struct pair *p = *state;
 	struct persist_snapshot_meta m;
 	struct persist_snapshot_meta latest;
+	char name[96];
 
 	assert_int_equal(persist_snapshot_create(p->lst, config, sizeof(config), &m, NULL), 0);
 	assert_int_equal(m.index, 120);
@@ -94,14 +97,11 @@ static void test_create_at_applied_index(void **state)
 	assert_true(m.size > 0);
 	assert_int_equal(m.config_len, sizeof(config));
 	assert_memory_equal(m.config, config, sizeof(config));
-	assert_int_equal(
-	    access(fx_path(p->leader, "snap-00000000000000000120-00000000000000000001.db"), F_OK),
-	    0);
+	snprintf(name, sizeof(name), "snap-%020d-%020d-%08x.db", 120, 1, (unsigned)m.crc);
+	assert_int_equal(access(fx_path(p->leader, name), F_OK), 0);
 	/* Self-contained: no WAL beside it, so its bytes are the whole state. */
-	assert_int_not_equal(
-	    access(fx_path(p->leader, "snap-00000000000000000120-00000000000000000001.db-wal"),
-	           F_OK),
-	    0);
+	strcat(name, "-wal");
+	assert_int_not_equal(access(fx_path(p->leader, name), F_OK), 0);
 	assert_int_equal(persist_snapshot_latest(p->leader->dir, &latest, NULL), 0);
 	assert_int_equal(latest.index, 120);
 	assert_int_equal(latest.size, m.size);
@@ -196,6 +196,41 @@ static void test_damaged_transfer_not_installed(void **state)
 	persist_snapshot_meta_free(&m);
 }
 
+/* The transfer is intact (its CRC matches) but the database it carries is
+ * not sound, as if the leader's disk had damaged it: nothing is installed. */
+static void test_unsound_database_not_installed(void **state)
+{
+	struct pair *p = *state;
+	struct persist_snapshot_meta m;
+	struct persist_snapshot_meta got;
+	struct persist_snapshot_recv *r;
+	struct persist_error err;
+	unsigned char *file;
+	size_t n;
+
+	assert_int_equal(persist_snapshot_create(p->lst, NULL, 0, &m, NULL), 0);
+	file = malloc(m.size);
+	assert_non_null(file);
+	assert_int_equal(persist_snapshot_read(p->leader->dir, &m, 0, file, m.size, &n, NULL), 0);
+	assert_int_equal(n, m.size);
+	assert_true(m.size > 4 * 4096);
+	memset(file + 3 * 4096, 0xA5, 12); /* page 4's b-tree header */
+	assert_int_equal(persist_snapshot_recv_begin(p->fst, m.index, m.term, m.size,
+	                                             persist_crc32c(0, file, n), &r, NULL),
+	                 0);
+	for (size_t off = 0; off < n; off += CHUNK) {
+		size_t len = n - off < CHUNK ? n - off : CHUNK;
+
+		assert_int_equal(persist_snapshot_recv_chunk(r, off, file + off, len, NULL), 0);
+	}
+	assert_int_equal(persist_snapshot_recv_finish(r, &got, &err), PERSIST_ECORRUPT);
+	assert_non_null(strstr(err.msg, "not a sound database"));
+	assert_int_equal(persist_state_applied_index(p->fst), 10);
+	assert_int_equal(persist_snapshot_latest(p->follower->dir, &got, NULL), PERSIST_ENOENT);
+	free(file);
+	persist_snapshot_meta_free(&m);
+}
+
 /* state.db lost its latest applies (synchronous=NORMAL) while raft.db was
  * compacted behind a snapshot: opening state.db restores the snapshot. */
 static void test_open_restores_newer_snapshot(void **state)
@@ -245,10 +280,15 @@ int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, pair_setup, pair_teardown)
 	const struct CMUnitTest tests[] = {
-	    T(test_create_at_applied_index),      T(test_no_snapshot_is_enoent),
-	    T(test_install_received_in_chunks),   T(test_stale_snapshot_refused),
-	    T(test_out_of_order_chunk_refused),   T(test_damaged_transfer_not_installed),
-	    T(test_open_restores_newer_snapshot), T(test_prune_keeps_newest),
+	    T(test_create_at_applied_index),
+	    T(test_no_snapshot_is_enoent),
+	    T(test_install_received_in_chunks),
+	    T(test_stale_snapshot_refused),
+	    T(test_out_of_order_chunk_refused),
+	    T(test_damaged_transfer_not_installed),
+	    T(test_unsound_database_not_installed),
+	    T(test_open_restores_newer_snapshot),
+	    T(test_prune_keeps_newest),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

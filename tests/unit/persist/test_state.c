@@ -86,14 +86,42 @@ static void test_reader_sees_commits_and_cannot_write(void **state)
 	persist_state_close(st);
 }
 
+/* Safety rule 7: a failed commit fails the handle; nothing of the batch,
+ * nor its applied index, is kept. */
+static void test_write_error_fails_handle(void **state)
+{
+	struct fx *f = *state;
+	struct persist_state *st = open_state(f);
+	static char big[32][16384];
+	struct persist_entry e[32];
+	int rv;
+
+	sm_apply_range(st, 1, 2);
+	for (int i = 0; i < 32; i++) {
+		e[i] = (struct persist_entry){
+		    .index = 3 + (uint64_t)i, .term = 1, .data = big[i], .len = sizeof(big[i])};
+	}
+	fx_limit_file_size(256 * 1024);
+	rv = persist_state_apply(st, e, 32, sm_apply, NULL, &f->err);
+	fx_unlimit_file_size();
+	assert_int_equal(rv, PERSIST_EIO);
+	assert_non_null(strstr(f->err.msg, "state.db"));
+	assert_int_equal(persist_state_apply(st, e, 32, sm_apply, NULL, &f->err), PERSIST_EFAILED);
+	persist_state_close(st);
+
+	st = open_state(f);
+	assert_int_equal(persist_state_applied_index(st), 2);
+	assert_int_equal(sm_rows(persist_state_db(st)), 2);
+	persist_state_close(st);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
-	    T(test_fresh_state_applied_nothing),
-	    T(test_apply_batch_records_applied_index),
-	    T(test_failed_callback_rolls_back_batch),
-	    T(test_reader_sees_commits_and_cannot_write),
+	    T(test_fresh_state_applied_nothing),      T(test_apply_batch_records_applied_index),
+	    T(test_failed_callback_rolls_back_batch), T(test_reader_sees_commits_and_cannot_write),
+	    T(test_write_error_fails_handle),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
