@@ -125,6 +125,24 @@ int coord_sm_schema(sqlite3 *db);
 int coord_sm_apply(sqlite3 *db, uint64_t index, const void *cmd, size_t len,
                    struct coord_result *out);
 
+/* A state machine bound to one database, keeping the apply path's prepared
+ * statements from one entry to the next (coord_sm_apply() prepares them
+ * anew for every entry). The node runtime and the simulator apply through
+ * one of these per database. */
+struct coord_sm;
+
+/* Binds a new state machine to DB (borrowed: DB must outlive it; its schema
+ * is created if missing). Returns 0, COORD_ENOMEM or COORD_EDB. */
+int coord_sm_open(sqlite3 *db, struct coord_sm **out);
+
+/* Finalizes the statements and frees SM (NULL is a no-op); DB stays open
+ * and is the caller's to close afterwards. */
+void coord_sm_close(struct coord_sm *sm);
+
+/* coord_sm_apply() on SM's database, with its statements kept. */
+int coord_sm_apply_entry(struct coord_sm *sm, uint64_t index, const void *cmd, size_t len,
+                         struct coord_result *out);
+
 /* A 64-bit hash of every row of every state-machine table, read in primary
  * key order: equal states give equal hashes on every node. Returns 0 or
  * COORD_EDB. */

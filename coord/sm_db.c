@@ -6,13 +6,63 @@
 
 #include "sm_internal.h"
 
-int sm_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+int sm_prepare(sqlite3 *db, struct sm_stmt_cache *cache, const char *sql, sqlite3_stmt **st)
 {
-	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
+	size_t i;
+
+	if (cache != NULL) {
+		for (i = 0; i < cache->n; i++)
+			if (cache->e[i].sql == sql && !cache->e[i].busy) {
+				cache->e[i].busy = true;
+				*st = cache->e[i].st;
+				return 0;
+			}
+	}
+	if (sqlite3_prepare_v3(db, sql, -1, cache != NULL ? SQLITE_PREPARE_PERSISTENT : 0, st,
+	                       NULL) != SQLITE_OK) {
 		*st = NULL;
 		return COORD_EDB;
 	}
+	/* A statement wanted twice at once (or a full cache) stays uncached. */
+	if (cache != NULL && cache->n < SM_STMT_CACHE_MAX) {
+		for (i = 0; i < cache->n && cache->e[i].sql != sql; i++)
+			;
+		if (i == cache->n) {
+			cache->e[i].sql = sql;
+			cache->e[i].st = *st;
+			cache->e[i].busy = true;
+			cache->n++;
+		}
+	}
 	return 0;
+}
+
+void sm_release(struct sm_stmt_cache *cache, sqlite3_stmt *st)
+{
+	if (cache != NULL)
+		for (size_t i = 0; i < cache->n; i++)
+			if (cache->e[i].st == st) {
+				assert(cache->e[i].busy);
+				sqlite3_reset(st);
+				sqlite3_clear_bindings(st);
+				cache->e[i].busy = false;
+				return;
+			}
+	sqlite3_finalize(st);
+}
+
+void sm_cache_clear(struct sm_stmt_cache *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		assert(!c->e[i].busy);
+		sqlite3_finalize(c->e[i].st);
+	}
+	c->n = 0;
+}
+
+int sm_stmt(struct sm_apply *a, const char *sql, sqlite3_stmt **st)
+{
+	return sm_prepare(a->db, a->cache, sql, st);
 }
 
 int sm_row(sqlite3_stmt *st)
@@ -24,11 +74,11 @@ int sm_row(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int sm_finish(sqlite3_stmt *st)
+int sm_done(struct sm_apply *a, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
-	sqlite3_finalize(st);
+	sm_release(a->cache, st);
 	return rc == SQLITE_DONE ? 0 : COORD_EDB;
 }
 
@@ -60,18 +110,18 @@ void sm_column_session(sqlite3_stmt *st, int col, struct coord_session_id *id)
 		memcpy(id->bytes, b, COORD_SESSION_ID_LEN);
 }
 
-int sm_meta_set(sqlite3 *db, const char *key, uint64_t value)
+int sm_meta_set(struct sm_apply *a, const char *key, uint64_t value)
 {
 	sqlite3_stmt *st;
 
-	if (sm_prepare(db,
-	               "INSERT INTO coord_meta(key, value) VALUES(?1, ?2) "
-	               "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-	               &st) != 0)
+	if (sm_stmt(a,
+	            "INSERT INTO coord_meta(key, value) VALUES(?1, ?2) "
+	            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	            &st) != 0)
 		return COORD_EDB;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sm_bind_u64(st, 2, value);
-	return sm_finish(st);
+	return sm_done(a, st);
 }
 
 int sm_meta_get(sqlite3 *db, const char *key, uint64_t *value)
@@ -80,7 +130,7 @@ int sm_meta_get(sqlite3 *db, const char *key, uint64_t *value)
 	int row;
 
 	*value = 0;
-	if (sm_prepare(db, "SELECT value FROM coord_meta WHERE key = ?1", &st) != 0)
+	if (sm_prepare(db, NULL, "SELECT value FROM coord_meta WHERE key = ?1", &st) != 0)
 		return COORD_EDB;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	row = sm_row(st);
@@ -90,19 +140,20 @@ int sm_meta_get(sqlite3 *db, const char *key, uint64_t *value)
 	return row < 0 ? COORD_EDB : 0;
 }
 
-int sm_count(sqlite3 *db, const char *sql, const struct coord_session_id *id, uint64_t *out)
+int sm_count(sqlite3 *db, struct sm_stmt_cache *cache, const char *sql,
+             const struct coord_session_id *id, uint64_t *out)
 {
 	sqlite3_stmt *st;
 	int row;
 
 	*out = 0;
-	if (sm_prepare(db, sql, &st) != 0)
+	if (sm_prepare(db, cache, sql, &st) != 0)
 		return COORD_EDB;
 	if (id != NULL)
 		sm_bind_session(st, 1, id);
 	row = sm_row(st);
 	if (row == 1)
 		*out = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sm_release(cache, st);
 	return row < 0 ? COORD_EDB : 0;
 }

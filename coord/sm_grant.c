@@ -24,12 +24,11 @@ static int grantHead(struct sm_apply *a, const struct sm_lock *l, struct grant_h
 	sqlite3_stmt *st;
 	int row;
 
-	if (sm_prepare(
-	        a->db,
-	        "SELECT w.session, w.mode, s.id IS NOT NULL FROM coord_waiters w"
-	        " LEFT JOIN coord_sessions s ON s.id = w.session"
-	        " WHERE w.kind = ?1 AND w.name = ?2 ORDER BY w.since_index, w.session LIMIT 1",
-	        &st) != 0)
+	if (sm_stmt(a,
+	            "SELECT w.session, w.mode, s.id IS NOT NULL FROM coord_waiters w"
+	            " LEFT JOIN coord_sessions s ON s.id = w.session"
+	            " WHERE w.kind = ?1 AND w.name = ?2 ORDER BY w.since_index, w.session LIMIT 1",
+	            &st) != 0)
 		return COORD_EDB;
 	sm_bind_lock(st, 1, l);
 	row = sm_row(st);
@@ -39,7 +38,7 @@ static int grantHead(struct sm_apply *a, const struct sm_lock *l, struct grant_h
 		h->mode = (enum coord_mode)sqlite3_column_int(st, 1);
 		h->live = sqlite3_column_int(st, 2) != 0;
 	}
-	sqlite3_finalize(st);
+	sm_release_in(a, st);
 	return row < 0 ? COORD_EDB : 0;
 }
 
@@ -51,16 +50,16 @@ static int grantOne(struct sm_apply *a, const struct sm_lock *l, const struct gr
 	sqlite3_stmt *st;
 	int rv;
 
-	if (sm_prepare(a->db,
-	               "INSERT INTO coord_holders(kind, name, session, mode, token, value)"
-	               " SELECT kind, name, session, mode, ?4, value FROM coord_waiters"
-	               " WHERE kind = ?1 AND name = ?2 AND session = ?3",
-	               &st) != 0)
+	if (sm_stmt(a,
+	            "INSERT INTO coord_holders(kind, name, session, mode, token, value)"
+	            " SELECT kind, name, session, mode, ?4, value FROM coord_waiters"
+	            " WHERE kind = ?1 AND name = ?2 AND session = ?3",
+	            &st) != 0)
 		return COORD_EDB;
 	sm_bind_lock(st, 1, l);
 	sm_bind_session(st, 3, &h->session);
 	sm_bind_u64(st, 4, a->index);
-	rv = sm_finish(st);
+	rv = sm_done(a, st);
 	if (rv == 0)
 		rv = sm_waiter_remove(a, l, &h->session); /* stamps lock and session */
 	if (rv != 0)

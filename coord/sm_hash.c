@@ -68,7 +68,7 @@ int coord_sm_hash(sqlite3 *db, uint64_t *out)
 	int row;
 
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
-		if (sm_prepare(db, tables[t], &st) != 0)
+		if (sm_prepare(db, NULL, tables[t], &st) != 0)
 			return COORD_EDB;
 		hashU64(&h, t);
 		while ((row = sm_row(st)) == 1) {

@@ -17,9 +17,27 @@
 #define SM_META_ELECTIONS     "elections_index"     /* last change of any election */
 #define SM_META_ELECTION_GONE "election_gone_index" /* last election left empty */
 
+/* Prepared statements of the apply path, reused across the statements of
+ * one entry and, through struct coord_sm, across entries. Keyed by the SQL
+ * string's address (every SQL text is a literal). */
+#define SM_STMT_CACHE_MAX 48
+
+struct sm_stmt_cache {
+	size_t n;
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+		bool busy; /* handed out and not yet released */
+	} e[SM_STMT_CACHE_MAX];
+};
+
+/* Finalizes every cached statement and empties C. */
+void sm_cache_clear(struct sm_stmt_cache *c);
+
 /* One entry being applied. */
 struct sm_apply {
 	sqlite3 *db;
+	struct sm_stmt_cache *cache;
 	uint64_t index;              /* the entry's log index: every token it grants */
 	const struct coord_cmd *cmd; /* decoded, validated */
 	struct coord_result *out;
@@ -34,10 +52,17 @@ struct sm_lock {
 
 /* --- sm_db.c: statements --------------------------------------------- */
 
-/* Prepares SQL on DB into *ST. Returns 0 or COORD_EDB (*ST is NULL then). */
-int sm_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st);
-/* Steps ST, which must produce no row, and finalizes it: 0 or COORD_EDB. */
-int sm_finish(sqlite3_stmt *st);
+/* Prepares SQL on DB into *ST, from CACHE when it is not NULL and holds a
+ * free one (reset, bindings cleared). Returns 0 or COORD_EDB (*ST NULL).
+ * Give *ST back with sm_release() on the same CACHE. */
+int sm_prepare(sqlite3 *db, struct sm_stmt_cache *cache, const char *sql, sqlite3_stmt **st);
+/* Returns ST to CACHE (or finalizes it when it is not cached there). */
+void sm_release(struct sm_stmt_cache *cache, sqlite3_stmt *st);
+/* The apply path's shorthands for the two above, on a->cache. */
+int sm_stmt(struct sm_apply *a, const char *sql, sqlite3_stmt **st);
+#define sm_release_in(a, st) sm_release((a)->cache, (st))
+/* Steps ST, which must produce no row, and releases it: 0 or COORD_EDB. */
+int sm_done(struct sm_apply *a, sqlite3_stmt *st);
 /* Steps ST: 1 for a row, 0 when done, -1 on an error. */
 int sm_row(sqlite3_stmt *st);
 void sm_bind_session(sqlite3_stmt *st, int col, const struct coord_session_id *id);
@@ -45,12 +70,14 @@ void sm_bind_lock(sqlite3_stmt *st, int col, const struct sm_lock *l); /* binds 
 void sm_bind_u64(sqlite3_stmt *st, int col, uint64_t v);
 /* Copies the 16-byte blob of column COL into *ID (zero if not 16 bytes). */
 void sm_column_session(sqlite3_stmt *st, int col, struct coord_session_id *id);
-/* Sets or reads a coord_meta value (a missing key reads as 0). */
-int sm_meta_set(sqlite3 *db, const char *key, uint64_t value);
+/* Sets a coord_meta value in the entry being applied. */
+int sm_meta_set(struct sm_apply *a, const char *key, uint64_t value);
+/* Reads a coord_meta value (a missing key reads as 0). */
 int sm_meta_get(sqlite3 *db, const char *key, uint64_t *value);
 /* Runs a single-value query with one session bound at 1 (or none if ID is
- * NULL) into *OUT (0 when no row). */
-int sm_count(sqlite3 *db, const char *sql, const struct coord_session_id *id, uint64_t *out);
+ * NULL) into *OUT (0 when no row); CACHE may be NULL. */
+int sm_count(sqlite3 *db, struct sm_stmt_cache *cache, const char *sql,
+             const struct coord_session_id *id, uint64_t *out);
 
 /* --- sm_store.c: rows, each change stamping modify indexes (SM-8) ----- */
 

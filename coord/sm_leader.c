@@ -18,7 +18,7 @@ int coord_sm_session_ttls(sqlite3 *db, struct coord_session_ttl **out, size_t *n
 
 	*out = NULL;
 	*n = 0;
-	if ((rv = sm_count(db, "SELECT count(*) FROM coord_sessions", NULL, &count)) != 0)
+	if ((rv = sm_count(db, NULL, "SELECT count(*) FROM coord_sessions", NULL, &count)) != 0)
 		return rv;
 	if (count == 0)
 		return 0;
@@ -28,7 +28,7 @@ int coord_sm_session_ttls(sqlite3 *db, struct coord_session_ttl **out, size_t *n
 	*out = calloc((size_t)count, sizeof(**out));
 	if (*out == NULL)
 		return COORD_ENOMEM;
-	if (sm_prepare(db, "SELECT id, ttl_ms FROM coord_sessions ORDER BY id", &st) != 0) {
+	if (sm_prepare(db, NULL, "SELECT id, ttl_ms FROM coord_sessions ORDER BY id", &st) != 0) {
 		rv = COORD_EDB;
 		goto err_out;
 	}
@@ -55,7 +55,8 @@ int coord_sm_next_wake(sqlite3 *db, bool *has, uint64_t *at_ms)
 
 	*has = false;
 	*at_ms = 0;
-	if (sm_prepare(db, "SELECT min(delay_until_ms) FROM coord_locks WHERE delay_until_ms != 0",
+	if (sm_prepare(db, NULL,
+	               "SELECT min(delay_until_ms) FROM coord_locks WHERE delay_until_ms != 0",
 	               &st) != 0)
 		return COORD_EDB;
 	row = sm_row(st);

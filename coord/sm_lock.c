@@ -37,10 +37,11 @@ static int lockSessionRoom(struct sm_apply *a, bool *room)
 	uint64_t held, waits;
 	int rv;
 
-	rv = sm_count(a->db, "SELECT count(*) FROM coord_holders WHERE session = ?1",
+	rv = sm_count(a->db, a->cache, "SELECT count(*) FROM coord_holders WHERE session = ?1",
 	              &a->cmd->session, &held);
 	if (rv == 0)
-		rv = sm_count(a->db, "SELECT count(*) FROM coord_waiters WHERE session = ?1",
+		rv = sm_count(a->db, a->cache,
+		              "SELECT count(*) FROM coord_waiters WHERE session = ?1",
 		              &a->cmd->session, &waits);
 	*room = held + waits < COORD_SESSION_OBJECTS_MAX;
 	if (rv == 0 && !*room) {
@@ -223,15 +224,15 @@ int sm_apply_proclaim(struct sm_apply *a)
 		a->out->status = COORD_ST_NOT_HOLDER;
 		return 0;
 	}
-	if (sm_prepare(a->db,
-	               "UPDATE coord_holders SET value = ?4 WHERE kind = ?1 AND name = ?2"
-	               " AND session = ?3",
-	               &st) != 0)
+	if (sm_stmt(a,
+	            "UPDATE coord_holders SET value = ?4 WHERE kind = ?1 AND name = ?2"
+	            " AND session = ?3",
+	            &st) != 0)
 		return COORD_EDB;
 	sm_bind_lock(st, 1, &l);
 	sm_bind_session(st, 3, &a->cmd->session);
 	sqlite3_bind_text(st, 4, a->cmd->value, (int)a->cmd->value_len, SQLITE_TRANSIENT);
-	if ((rv = sm_finish(st)) != 0 || (rv = sm_touch_lock(a, &l)) != 0 ||
+	if ((rv = sm_done(a, st)) != 0 || (rv = sm_touch_lock(a, &l)) != 0 ||
 	    (rv = sm_touch_session(a, &a->cmd->session)) != 0)
 		return rv;
 	a->out->status = COORD_ST_OK;
@@ -248,10 +249,10 @@ int sm_apply_wake(struct sm_apply *a)
 	sqlite3_stmt *st;
 	int row, rv = 0;
 
-	if (sm_prepare(a->db,
-	               "SELECT kind, name FROM coord_locks WHERE delay_until_ms != 0"
-	               " AND delay_until_ms <= ?1 ORDER BY kind, name",
-	               &st) != 0)
+	if (sm_stmt(a,
+	            "SELECT kind, name FROM coord_locks WHERE delay_until_ms != 0"
+	            " AND delay_until_ms <= ?1 ORDER BY kind, name",
+	            &st) != 0)
 		return COORD_EDB;
 	sm_bind_u64(st, 1, a->cmd->now_ms);
 	while ((row = sm_row(st)) == 1) {
@@ -276,7 +277,7 @@ int sm_apply_wake(struct sm_apply *a)
 	}
 	if (rv == 0 && row < 0)
 		rv = COORD_EDB;
-	sqlite3_finalize(st);
+	sm_release_in(a, st);
 	for (size_t i = 0; rv == 0 && i < n; i++) {
 		struct sm_lock l = {due[i].kind, due[i].name, strlen(due[i].name)};
 

@@ -11,7 +11,7 @@ static int qLockStmt(sqlite3 *db, const char *sql, enum coord_kind kind, const c
 {
 	struct sm_lock l = {kind, name, len};
 
-	if (sm_prepare(db, sql, st) != 0)
+	if (sm_prepare(db, NULL, sql, st) != 0)
 		return COORD_EDB;
 	sm_bind_lock(*st, 1, &l);
 	return 0;
@@ -150,7 +150,7 @@ int coord_sm_query_locks(sqlite3 *db, const char *prefix, size_t len, json_t **o
 
 	*out = NULL;
 	/* Compared as bytes: name order and prefix are byte-wise (SM-1). */
-	if (rv == 0 && sm_prepare(db,
+	if (rv == 0 && sm_prepare(db, NULL,
 	                          "SELECT name, modify_index FROM coord_locks WHERE kind = 0"
 	                          " AND substr(CAST(name AS BLOB), 1, ?2) = CAST(?1 AS BLOB)"
 	                          " ORDER BY CAST(name AS BLOB)",

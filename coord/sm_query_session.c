@@ -11,7 +11,7 @@ static int qSessionRows(sqlite3 *db, const char *sql, const void *id, size_t id_
 {
 	sqlite3_stmt *st;
 
-	if (sm_prepare(db, sql, &st) != 0)
+	if (sm_prepare(db, NULL, sql, &st) != 0)
 		return COORD_EDB;
 	sqlite3_bind_blob(st, 1, id, (int)id_len, SQLITE_TRANSIENT);
 	return sm_json_rows(st, fn, arr);
@@ -140,7 +140,7 @@ int coord_sm_query_sessions(sqlite3 *db, json_t **out)
 	int rv;
 
 	*out = NULL;
-	if (sm_prepare(db, Q_SESSION_COLUMNS " ORDER BY id", &st) != 0)
+	if (sm_prepare(db, NULL, Q_SESSION_COLUMNS " ORDER BY id", &st) != 0)
 		return COORD_EDB;
 	if ((rv = sm_json_rows(st, qSession, &sessions)) != 0)
 		return rv;

@@ -23,17 +23,18 @@ int sm_apply_open(struct sm_apply *a)
 		a->out->status = COORD_ST_EXISTS;
 		return 0;
 	}
-	if ((rv = sm_count(a->db, "SELECT count(*) FROM coord_sessions", NULL, &sessions)) != 0)
+	if ((rv = sm_count(a->db, a->cache, "SELECT count(*) FROM coord_sessions", NULL,
+	                   &sessions)) != 0)
 		return rv;
 	if (sessions >= COORD_SESSIONS_MAX) {
 		a->out->status = COORD_ST_LIMIT;
 		a->out->limit = "sessions";
 		return 0;
 	}
-	if (sm_prepare(a->db,
-	               "INSERT INTO coord_sessions(id, ttl_ms, lock_delay_ms, name, create_index,"
-	               " modify_index) VALUES(?1, ?2, ?3, ?4, ?5, ?5)",
-	               &st) != 0)
+	if (sm_stmt(a,
+	            "INSERT INTO coord_sessions(id, ttl_ms, lock_delay_ms, name, create_index,"
+	            " modify_index) VALUES(?1, ?2, ?3, ?4, ?5, ?5)",
+	            &st) != 0)
 		return COORD_EDB;
 	sm_bind_session(st, 1, &c->session);
 	sqlite3_bind_int64(st, 2, c->ttl_ms);
@@ -41,10 +42,10 @@ int sm_apply_open(struct sm_apply *a)
 	sqlite3_bind_text(st, 4, c->name_len > 0 ? c->name : "", (int)c->name_len,
 	                  SQLITE_TRANSIENT);
 	sm_bind_u64(st, 5, a->index);
-	if ((rv = sm_finish(st)) != 0)
+	if ((rv = sm_done(a, st)) != 0)
 		return rv;
 	a->out->status = COORD_ST_OK;
-	return sm_meta_set(a->db, SM_META_SESSIONS, a->index);
+	return sm_meta_set(a, SM_META_SESSIONS, a->index);
 }
 
 /* A lock the ending session holds (HELD) or waits for. */
@@ -63,12 +64,12 @@ static int endCollect(struct sm_apply *a, struct end_lock **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	if (sm_prepare(a->db,
-	               "SELECT kind, name, max(held) FROM ("
-	               " SELECT kind, name, 1 AS held FROM coord_holders WHERE session = ?1"
-	               " UNION ALL SELECT kind, name, 0 FROM coord_waiters WHERE session = ?1)"
-	               " GROUP BY kind, name ORDER BY kind, name",
-	               &st) != 0)
+	if (sm_stmt(a,
+	            "SELECT kind, name, max(held) FROM ("
+	            " SELECT kind, name, 1 AS held FROM coord_holders WHERE session = ?1"
+	            " UNION ALL SELECT kind, name, 0 FROM coord_waiters WHERE session = ?1)"
+	            " GROUP BY kind, name ORDER BY kind, name",
+	            &st) != 0)
 		return COORD_EDB;
 	sm_bind_session(st, 1, &a->cmd->session);
 	while ((row = sm_row(st)) == 1) {
@@ -95,7 +96,7 @@ static int endCollect(struct sm_apply *a, struct end_lock **out, size_t *n)
 	}
 	if (rv == 0 && row < 0)
 		rv = COORD_EDB;
-	sqlite3_finalize(st);
+	sm_release_in(a, st);
 	return rv;
 }
 
@@ -111,13 +112,13 @@ static int endDelete(struct sm_apply *a)
 	int rv;
 
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
-		if (sm_prepare(a->db, sql[i], &st) != 0)
+		if (sm_stmt(a, sql[i], &st) != 0)
 			return COORD_EDB;
 		sm_bind_session(st, 1, &a->cmd->session);
-		if ((rv = sm_finish(st)) != 0)
+		if ((rv = sm_done(a, st)) != 0)
 			return rv;
 	}
-	return sm_meta_set(a->db, SM_META_SESSIONS, a->index);
+	return sm_meta_set(a, SM_META_SESSIONS, a->index);
 }
 
 /* After the session is gone: each lock it held or waited for is stamped,

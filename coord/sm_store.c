@@ -11,14 +11,14 @@ int sm_session_find(struct sm_apply *a, const struct coord_session_id *id, bool 
 	sqlite3_stmt *st;
 	int row;
 
-	if (sm_prepare(a->db, "SELECT lock_delay_ms FROM coord_sessions WHERE id = ?1", &st) != 0)
+	if (sm_stmt(a, "SELECT lock_delay_ms FROM coord_sessions WHERE id = ?1", &st) != 0)
 		return COORD_EDB;
 	sm_bind_session(st, 1, id);
 	row = sm_row(st);
 	*found = row == 1;
 	if (row == 1 && delay != NULL)
 		*delay = (uint32_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sm_release_in(a, st);
 	return row < 0 ? COORD_EDB : 0;
 }
 
@@ -27,14 +27,13 @@ int sm_touch_session(struct sm_apply *a, const struct coord_session_id *id)
 	sqlite3_stmt *st;
 	int rv;
 
-	if (sm_prepare(a->db, "UPDATE coord_sessions SET modify_index = ?2 WHERE id = ?1", &st) !=
-	    0)
+	if (sm_stmt(a, "UPDATE coord_sessions SET modify_index = ?2 WHERE id = ?1", &st) != 0)
 		return COORD_EDB;
 	sm_bind_session(st, 1, id);
 	sm_bind_u64(st, 2, a->index);
-	rv = sm_finish(st);
+	rv = sm_done(a, st);
 	if (rv == 0)
-		rv = sm_meta_set(a->db, SM_META_SESSIONS, a->index);
+		rv = sm_meta_set(a, SM_META_SESSIONS, a->index);
 	return rv;
 }
 
@@ -43,17 +42,16 @@ int sm_touch_lock(struct sm_apply *a, const struct sm_lock *l)
 	sqlite3_stmt *st;
 	int rv;
 
-	if (sm_prepare(a->db,
-	               "INSERT INTO coord_locks(kind, name, modify_index) VALUES(?1, ?2, ?3) "
-	               "ON CONFLICT(kind, name) DO UPDATE SET modify_index = excluded.modify_index",
-	               &st) != 0)
+	if (sm_stmt(a,
+	            "INSERT INTO coord_locks(kind, name, modify_index) VALUES(?1, ?2, ?3) "
+	            "ON CONFLICT(kind, name) DO UPDATE SET modify_index = excluded.modify_index",
+	            &st) != 0)
 		return COORD_EDB;
 	sm_bind_lock(st, 1, l);
 	sm_bind_u64(st, 3, a->index);
-	rv = sm_finish(st);
+	rv = sm_done(a, st);
 	if (rv == 0)
-		rv = sm_meta_set(a->db,
-		                 l->kind == COORD_KIND_LOCK ? SM_META_LOCKS : SM_META_ELECTIONS,
+		rv = sm_meta_set(a, l->kind == COORD_KIND_LOCK ? SM_META_LOCKS : SM_META_ELECTIONS,
 		                 a->index);
 	return rv;
 }
@@ -64,10 +62,10 @@ int sm_holder_find(struct sm_apply *a, const struct sm_lock *l, const struct coo
 	sqlite3_stmt *st;
 	int row;
 
-	if (sm_prepare(a->db,
-	               "SELECT mode, token FROM coord_holders"
-	               " WHERE kind = ?1 AND name = ?2 AND session = ?3",
-	               &st) != 0)
+	if (sm_stmt(a,
+	            "SELECT mode, token FROM coord_holders"
+	            " WHERE kind = ?1 AND name = ?2 AND session = ?3",
+	            &st) != 0)
 		return COORD_EDB;
 	sm_bind_lock(st, 1, l);
 	sm_bind_session(st, 3, id);
@@ -77,7 +75,7 @@ int sm_holder_find(struct sm_apply *a, const struct sm_lock *l, const struct coo
 		*mode = (enum coord_mode)sqlite3_column_int(st, 0);
 		*token = (uint64_t)sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	sm_release_in(a, st);
 	return row < 0 ? COORD_EDB : 0;
 }
 
@@ -87,10 +85,9 @@ int sm_waiter_find(struct sm_apply *a, const struct sm_lock *l, const struct coo
 	sqlite3_stmt *st;
 	int row;
 
-	if (sm_prepare(
-	        a->db,
-	        "SELECT mode FROM coord_waiters WHERE kind = ?1 AND name = ?2 AND session = ?3",
-	        &st) != 0)
+	if (sm_stmt(a,
+	            "SELECT mode FROM coord_waiters WHERE kind = ?1 AND name = ?2 AND session = ?3",
+	            &st) != 0)
 		return COORD_EDB;
 	sm_bind_lock(st, 1, l);
 	sm_bind_session(st, 3, id);
@@ -98,7 +95,7 @@ int sm_waiter_find(struct sm_apply *a, const struct sm_lock *l, const struct coo
 	*found = row == 1;
 	if (row == 1)
 		*mode = (enum coord_mode)sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	sm_release_in(a, st);
 	return row < 0 ? COORD_EDB : 0;
 }
 
@@ -111,7 +108,7 @@ static int smRowAdd(struct sm_apply *a, const char *sql, const struct sm_lock *l
 	sqlite3_stmt *st;
 	int rv;
 
-	if (sm_prepare(a->db, sql, &st) != 0)
+	if (sm_stmt(a, sql, &st) != 0)
 		return COORD_EDB;
 	sm_bind_lock(st, 1, l);
 	sm_bind_session(st, 3, id);
@@ -119,7 +116,7 @@ static int smRowAdd(struct sm_apply *a, const char *sql, const struct sm_lock *l
 	sm_bind_u64(st, 5, a->index);
 	if (value != NULL)
 		sqlite3_bind_text(st, 6, value, (int)value_len, SQLITE_TRANSIENT);
-	rv = sm_finish(st);
+	rv = sm_done(a, st);
 	if (rv == 0)
 		rv = sm_touch_lock(a, l);
 	if (rv == 0)
@@ -151,11 +148,11 @@ static int smRowRemove(struct sm_apply *a, const char *sql, const struct sm_lock
 	sqlite3_stmt *st;
 	int rv;
 
-	if (sm_prepare(a->db, sql, &st) != 0)
+	if (sm_stmt(a, sql, &st) != 0)
 		return COORD_EDB;
 	sm_bind_lock(st, 1, l);
 	sm_bind_session(st, 3, id);
-	rv = sm_finish(st);
+	rv = sm_done(a, st);
 	if (rv == 0)
 		rv = sm_touch_lock(a, l);
 	if (rv == 0)
@@ -181,12 +178,12 @@ int sm_lock_counts(struct sm_apply *a, const struct sm_lock *l, uint64_t *holder
 	sqlite3_stmt *st;
 	int row;
 
-	if (sm_prepare(a->db,
-	               "SELECT (SELECT count(*) FROM coord_holders WHERE kind = ?1 AND name = ?2),"
-	               " (SELECT count(*) FROM coord_holders WHERE kind = ?1 AND name = ?2"
-	               "  AND mode = 0),"
-	               " (SELECT count(*) FROM coord_waiters WHERE kind = ?1 AND name = ?2)",
-	               &st) != 0)
+	if (sm_stmt(a,
+	            "SELECT (SELECT count(*) FROM coord_holders WHERE kind = ?1 AND name = ?2),"
+	            " (SELECT count(*) FROM coord_holders WHERE kind = ?1 AND name = ?2"
+	            "  AND mode = 0),"
+	            " (SELECT count(*) FROM coord_waiters WHERE kind = ?1 AND name = ?2)",
+	            &st) != 0)
 		return COORD_EDB;
 	sm_bind_lock(st, 1, l);
 	row = sm_row(st);
@@ -195,7 +192,7 @@ int sm_lock_counts(struct sm_apply *a, const struct sm_lock *l, uint64_t *holder
 		*exclusive = (uint64_t)sqlite3_column_int64(st, 1);
 		*waiters = (uint64_t)sqlite3_column_int64(st, 2);
 	}
-	sqlite3_finalize(st);
+	sm_release_in(a, st);
 	return row == 1 ? 0 : COORD_EDB;
 }
 
@@ -205,15 +202,14 @@ int sm_lock_delay(struct sm_apply *a, const struct sm_lock *l, uint64_t *until)
 	int row;
 
 	*until = 0;
-	if (sm_prepare(a->db,
-	               "SELECT delay_until_ms FROM coord_locks WHERE kind = ?1 AND name = ?2",
-	               &st) != 0)
+	if (sm_stmt(a, "SELECT delay_until_ms FROM coord_locks WHERE kind = ?1 AND name = ?2",
+	            &st) != 0)
 		return COORD_EDB;
 	sm_bind_lock(st, 1, l);
 	row = sm_row(st);
 	if (row == 1)
 		*until = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sm_release_in(a, st);
 	return row < 0 ? COORD_EDB : 0;
 }
 
@@ -221,13 +217,12 @@ int sm_lock_set_delay(struct sm_apply *a, const struct sm_lock *l, uint64_t unti
 {
 	sqlite3_stmt *st;
 
-	if (sm_prepare(a->db,
-	               "UPDATE coord_locks SET delay_until_ms = ?3 WHERE kind = ?1 AND name = ?2",
-	               &st) != 0)
+	if (sm_stmt(a, "UPDATE coord_locks SET delay_until_ms = ?3 WHERE kind = ?1 AND name = ?2",
+	            &st) != 0)
 		return COORD_EDB;
 	sm_bind_lock(st, 1, l);
 	sm_bind_u64(st, 3, until);
-	return sm_finish(st);
+	return sm_done(a, st);
 }
 
 int sm_lock_gc(struct sm_apply *a, const struct sm_lock *l)
@@ -235,23 +230,22 @@ int sm_lock_gc(struct sm_apply *a, const struct sm_lock *l)
 	sqlite3_stmt *st;
 	int rv;
 
-	if (sm_prepare(
-	        a->db,
-	        "DELETE FROM coord_locks WHERE kind = ?1 AND name = ?2 AND delay_until_ms <= ?3"
-	        " AND NOT EXISTS (SELECT 1 FROM coord_holders h"
-	        "  WHERE h.kind = ?1 AND h.name = ?2)"
-	        " AND NOT EXISTS (SELECT 1 FROM coord_waiters w"
-	        "  WHERE w.kind = ?1 AND w.name = ?2)",
-	        &st) != 0)
+	if (sm_stmt(a,
+	            "DELETE FROM coord_locks WHERE kind = ?1 AND name = ?2 AND delay_until_ms <= ?3"
+	            " AND NOT EXISTS (SELECT 1 FROM coord_holders h"
+	            "  WHERE h.kind = ?1 AND h.name = ?2)"
+	            " AND NOT EXISTS (SELECT 1 FROM coord_waiters w"
+	            "  WHERE w.kind = ?1 AND w.name = ?2)",
+	            &st) != 0)
 		return COORD_EDB;
 	sm_bind_lock(st, 1, l);
 	sm_bind_u64(st, 3, a->cmd->now_ms);
-	rv = sm_finish(st);
+	rv = sm_done(a, st);
 	/* An election always answers (API.md, Elections): once its row is gone
 	 * it reports the index at which it was left empty, so an observer's
 	 * long-poll wakes with "leader": null. */
 	if (rv == 0 && l->kind == COORD_KIND_ELECTION && sqlite3_changes(a->db) > 0)
-		rv = sm_meta_set(a->db, SM_META_ELECTION_GONE, a->index);
+		rv = sm_meta_set(a, SM_META_ELECTION_GONE, a->index);
 	return rv;
 }
 
@@ -260,11 +254,10 @@ int sm_result_holders(struct sm_apply *a, const struct sm_lock *l)
 	sqlite3_stmt *st;
 	int row = 0, rv = 0;
 
-	if (sm_prepare(
-	        a->db,
-	        "SELECT session, mode, token FROM coord_holders WHERE kind = ?1 AND name = ?2"
-	        " ORDER BY token, session",
-	        &st) != 0)
+	if (sm_stmt(a,
+	            "SELECT session, mode, token FROM coord_holders WHERE kind = ?1 AND name = ?2"
+	            " ORDER BY token, session",
+	            &st) != 0)
 		return COORD_EDB;
 	sm_bind_lock(st, 1, l);
 	while (rv == 0 && (row = sm_row(st)) == 1) {
@@ -277,6 +270,6 @@ int sm_result_holders(struct sm_apply *a, const struct sm_lock *l)
 	}
 	if (rv == 0 && row < 0)
 		rv = COORD_EDB;
-	sqlite3_finalize(st);
+	sm_release_in(a, st);
 	return rv;
 }

@@ -26,7 +26,8 @@ int fx_teardown(void **state)
 	struct fx *f = *state;
 
 	coord_result_free(&f->r);
-	sqlite3_close(f->db);
+	coord_sm_close(f->sm);
+	assert_int_equal(sqlite3_close(f->db), SQLITE_OK); /* no statement left open */
 	free(f);
 	return 0;
 }
@@ -44,10 +45,18 @@ struct coord_session_id fx_sid(unsigned n)
 	return id;
 }
 
+void fx_use_coord_sm(struct fx *f)
+{
+	assert_int_equal(coord_sm_open(f->db, &f->sm), 0);
+}
+
 enum coord_status fx_apply_raw(struct fx *f, const void *buf, size_t len)
 {
 	assert_int_equal(sqlite3_exec(f->db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(coord_sm_apply(f->db, ++f->index, buf, len, &f->r), 0);
+	if (f->sm != NULL)
+		assert_int_equal(coord_sm_apply_entry(f->sm, ++f->index, buf, len, &f->r), 0);
+	else
+		assert_int_equal(coord_sm_apply(f->db, ++f->index, buf, len, &f->r), 0);
 	assert_int_equal(sqlite3_exec(f->db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 	return f->r.status;
 }

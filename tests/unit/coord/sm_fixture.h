@@ -22,6 +22,7 @@ struct fx {
 	uint64_t index;        /* index of the last applied entry */
 	uint64_t now_ms;       /* the leader's stamp for the next entry */
 	struct coord_result r; /* result of the last entry */
+	struct coord_sm *sm;   /* when set, entries apply through it */
 };
 
 /* cmocka setup/teardown: *STATE becomes a struct fx. */
@@ -30,6 +31,10 @@ int fx_teardown(void **state);
 
 /* Session number N as an id (distinct for distinct N). */
 struct coord_session_id fx_sid(unsigned n);
+
+/* Makes F apply through a struct coord_sm (statements kept across entries)
+ * instead of coord_sm_apply(); fx_teardown closes it. */
+void fx_use_coord_sm(struct fx *f);
 
 /* Encodes C, applies it as the next entry in its own transaction, asserts
  * the apply succeeded, and returns the status (also in f->r). */

@@ -1,5 +1,6 @@
 /* Determinism and safety under random command streams: two databases fed
- * the same stream answer the same and hash the same after every entry, and
+ * the same stream (one through coord_sm_apply, one through a struct
+ * coord_sm) answer the same and hash the same after every entry, and
  * after every entry the lock invariants of sm.h hold (SM-1..SM-5). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -357,6 +358,9 @@ static int pairSetup(void **state)
 
 	fx_setup((void **)&pair[0]);
 	fx_setup((void **)&pair[1]);
+	/* The two ways to apply must agree: per-call statements on one side,
+	 * a struct coord_sm keeping them on the other. */
+	fx_use_coord_sm(pair[1]);
 	*state = pair;
 	return 0;
 }
