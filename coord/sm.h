@@ -27,7 +27,23 @@
  *   SM-8 Every object carries the index of its last change (modify_index).
  *
  * Tables (created by coord_sm_schema): coord_meta, coord_sessions,
- * coord_locks, coord_holders, coord_waiters; see sm_schema.c. */
+ * coord_locks, coord_holders, coord_waiters; see sm_schema.c.
+ *
+ * Driving it (node runtime or simulator):
+ *   - The leader turns a request into a struct coord_cmd stamped with its
+ *     wall clock (now_ms), draws an OPEN's 128-bit id itself, encodes it
+ *     (command.h) and proposes the bytes.
+ *   - Every node, for each committed entry in order: BEGIN; apply it with
+ *     coord_sm_apply_entry() (or coord_sm_apply()); record applied_index;
+ *     COMMIT (DESIGN.md rule 6). The result answers the request that
+ *     proposed it, and its grants answer other sessions' waiting requests.
+ *   - The leader's lease keeper (lease.h) follows the results: add on an
+ *     applied OPEN, remove when session_ended. On becoming leader, once an
+ *     entry of its term has committed (rule 4), it loads
+ *     coord_sm_session_ttls() and calls coord_lease_reset_all(). Its due
+ *     sessions become EXPIRE proposals; coord_sm_next_wake() says when to
+ *     propose a WAKE.
+ *   - coord_sm_hash() compares nodes at the same applied index. */
 #ifndef COORD_SM_H
 #define COORD_SM_H
 
@@ -136,7 +152,10 @@ struct coord_sm;
 int coord_sm_open(sqlite3 *db, struct coord_sm **out);
 
 /* Finalizes the statements and frees SM (NULL is a no-op); DB stays open
- * and is the caller's to close afterwards. */
+ * and is the caller's to close afterwards (close SM first: SQLite refuses
+ * to close a handle with statements). Statements re-prepare by themselves
+ * when the schema changes under them (e.g. a snapshot restored through the
+ * same handle). */
 void coord_sm_close(struct coord_sm *sm);
 
 /* coord_sm_apply() on SM's database, with its statements kept. */
