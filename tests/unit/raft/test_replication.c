@@ -48,6 +48,8 @@ static void test_follower_ack_travels_with_the_entries(void **state)
 	cl_elect(&c, 1);
 	c.hold[2] = true;
 	cl_propose(&c, 1, "durable first");
+	cl_propose(&c, 1, "and second");
+	assert_true(cl_deliver_one(&c, RAFT_MSG_APPEND, 1, 2));
 	assert_true(cl_deliver_one(&c, RAFT_MSG_APPEND, 1, 2));
 	raft_ready(cl_raft(&c, 2), &rd);
 	uint64_t durable = cl_durable_last(&c, 2);
@@ -59,7 +61,7 @@ static void test_follower_ack_travels_with_the_entries(void **state)
 		if (rd.msgs[i].type == RAFT_MSG_APPEND_RESP && !rd.msgs[i].reject) {
 			acked = true;
 			assert_true(rd.msgs[i].index <= durable);
-			assert_int_equal(rd.msgs[i].index, 3);
+			assert_true(rd.msgs[i].index >= 3);
 		}
 	}
 	assert_true(acked);
@@ -172,22 +174,22 @@ static void test_no_truncation_at_or_below_commit(void **state)
 	cl_tick_all(&c, CL_HEARTBEAT_TICKS);
 	struct raft *f = cl_raft(&c, 2);
 	assert_int_equal(raft_commit_index(f), 3);
-	struct raft_entry forged[2] = {entry(2, 2), entry(3, 2)};
+	/* A message of term 3 whose entries 2..3 conflict with committed ones. */
+	struct raft_entry forged[2] = {entry(2, 3), entry(3, 3)};
 	struct raft_msg m = {.type = RAFT_MSG_APPEND,
-	                     .from = 1,
+	                     .from = 3,
 	                     .to = 2,
-	                     .term = 2,
+	                     .term = 3,
 	                     .index = 1,
 	                     .log_term = 1,
 	                     .n_entries = 2,
 	                     .entries = forged};
-	forged[1].term = 2;
-	forged[1].type = RAFT_ENTRY_NOOP; /* differs from the stored "a" */
 	assert_int_equal(raft_step(f, &m), RAFT_OK);
 	assert_int_equal(raft_last_index(f), 3);
-	assert_int_equal(raft_entry_at(f, 3)->type, RAFT_ENTRY_NORMAL);
+	assert_int_equal(raft_entry_at(f, 2)->term, 2);
+	assert_int_equal(raft_entry_at(f, 3)->term, 2);
 	cl_ready(&c, 2);
-	const struct raft_msg *resp = cl_find(&c, RAFT_MSG_APPEND_RESP, 2, 1);
+	const struct raft_msg *resp = cl_find(&c, RAFT_MSG_APPEND_RESP, 2, 3);
 	assert_non_null(resp);
 	assert_false(resp->reject);
 	assert_int_equal(resp->index, 3);
@@ -234,11 +236,14 @@ static void test_commit_bounded_by_last_new_entry(void **state)
 
 /* Thesis 5.3: on a conflict the follower names the conflicting term and its
  * first index there, so the leader skips the whole term in one round trip
- * instead of one entry per round trip. */
+ * instead of one entry per round trip.
+ * Scenario: server 1 holds 20 uncommitted entries of term 2; the cluster
+ * moved on (terms 3 and 4, 30 more entries). Expected: at most two refusals
+ * (log too short, then the term-2 conflict) bring 1 in line. */
 static void test_fast_backup_skips_conflicting_term(void **state)
 {
 	(void)state;
-	cl_init(&c, 3, &plain);
+	cl_init(&c, 5, &plain);
 	cl_elect(&c, 1);
 	cl_deliver_all(&c);
 	cl_isolate(&c, 1);
@@ -247,14 +252,19 @@ static void test_fast_backup_skips_conflicting_term(void **state)
 	}
 	cl_deliver_all(&c);
 	cl_elect(&c, 2);
-	for (int i = 0; i < 20; i++) {
+	for (int i = 0; i < 30; i++) {
 		cl_propose(&c, 2, "kept");
 	}
 	cl_deliver_all(&c);
+	cl_crash(&c, 2);
+	cl_elect(&c, 3); /* its next index for 1 starts past all of this */
+	cl_deliver_all(&c);
+	cl_crash(&c, 1); /* back as a plain follower: no stale heartbeats */
+	cl_restart(&c, 1);
 	memset(c.rejected, 0, sizeof(c.rejected));
 	cl_heal(&c);
 	cl_tick_all(&c, 2 * CL_HEARTBEAT_TICKS);
-	assert_int_equal(raft_last_index(cl_raft(&c, 1)), raft_last_index(cl_raft(&c, 2)));
+	assert_int_equal(raft_last_index(cl_raft(&c, 1)), raft_last_index(cl_raft(&c, 3)));
 	assert_true(c.rejected[RAFT_MSG_APPEND_RESP] >= 1);
 	assert_true(c.rejected[RAFT_MSG_APPEND_RESP] <= 2);
 	cl_check_applied(&c);
