@@ -196,6 +196,18 @@ static void test_modify_indexes_follow_changes(void **state)
 	json_decref(got);
 }
 
+static void test_schema_is_idempotent(void **state)
+{
+	struct fx *f = *state;
+	uint64_t hash;
+
+	scenario(f);
+	hash = fx_hash(f);
+	assert_int_equal(coord_sm_schema(f->db), 0);
+	assert_int_equal(fx_hash(f), hash);
+	assertJson(fx_lock_json(f, "jobs/a"), lockA());
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 
 int main(void)
@@ -208,6 +220,7 @@ int main(void)
 	    T(test_election_shape),
 	    T(test_fence),
 	    T(test_modify_indexes_follow_changes),
+	    T(test_schema_is_idempotent),
 	};
 
 	return cmocka_run_group_tests_name("coord_sm_query", tests, NULL, NULL);
