@@ -167,6 +167,9 @@ int coord_sm_apply_entry(struct coord_sm *sm, uint64_t index, const void *cmd, s
  * COORD_EDB. */
 int coord_sm_hash(sqlite3 *db, uint64_t *out);
 
+/* coord_sm_hash() of SM's database, with its statements kept. */
+int coord_sm_hash_state(struct coord_sm *sm, uint64_t *out);
+
 /* A live session and its TTL, for the lease keeper's reset on becoming leader. */
 struct coord_session_ttl {
 	struct coord_session_id id;

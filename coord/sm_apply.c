@@ -9,6 +9,16 @@ struct coord_sm {
 	struct sm_stmt_cache cache;
 };
 
+sqlite3 *sm_handle_db(struct coord_sm *sm)
+{
+	return sm->db;
+}
+
+struct sm_stmt_cache *sm_handle_cache(struct coord_sm *sm)
+{
+	return &sm->cache;
+}
+
 static int applyCmd(struct sm_apply *a, const void *cmd, size_t len)
 {
 	struct coord_result *out = a->out;

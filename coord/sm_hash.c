@@ -54,7 +54,7 @@ static void hashColumn(uint64_t *h, sqlite3_stmt *st, int col)
 	}
 }
 
-int coord_sm_hash(sqlite3 *db, uint64_t *out)
+static int hashTables(sqlite3 *db, struct sm_stmt_cache *cache, uint64_t *out)
 {
 	static const char *const tables[] = {
 	    "SELECT * FROM coord_meta ORDER BY key",
@@ -68,7 +68,7 @@ int coord_sm_hash(sqlite3 *db, uint64_t *out)
 	int row;
 
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
-		if (sm_prepare(db, NULL, tables[t], &st) != 0)
+		if (sm_prepare(db, cache, tables[t], &st) != 0)
 			return COORD_EDB;
 		hashU64(&h, t);
 		while ((row = sm_row(st)) == 1) {
@@ -78,10 +78,20 @@ int coord_sm_hash(sqlite3 *db, uint64_t *out)
 			for (int c = 0; c < cols; c++)
 				hashColumn(&h, st, c);
 		}
-		sqlite3_finalize(st);
+		sm_release(cache, st);
 		if (row < 0)
 			return COORD_EDB;
 	}
 	*out = h;
 	return 0;
+}
+
+int coord_sm_hash(sqlite3 *db, uint64_t *out)
+{
+	return hashTables(db, NULL, out);
+}
+
+int coord_sm_hash_state(struct coord_sm *sm, uint64_t *out)
+{
+	return hashTables(sm_handle_db(sm), sm_handle_cache(sm), out);
 }

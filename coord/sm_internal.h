@@ -31,6 +31,10 @@ struct sm_stmt_cache {
 	} e[SM_STMT_CACHE_MAX];
 };
 
+/* The database and the statement cache of SM (sm_apply.c). */
+sqlite3 *sm_handle_db(struct coord_sm *sm);
+struct sm_stmt_cache *sm_handle_cache(struct coord_sm *sm);
+
 /* Finalizes every cached statement and empties C. */
 void sm_cache_clear(struct sm_stmt_cache *c);
 

@@ -259,6 +259,9 @@ uint64_t fx_hash(struct fx *f)
 {
 	uint64_t h = 0;
 
-	assert_int_equal(coord_sm_hash(f->db, &h), 0);
+	if (f->sm != NULL)
+		assert_int_equal(coord_sm_hash_state(f->sm, &h), 0);
+	else
+		assert_int_equal(coord_sm_hash(f->db, &h), 0);
 	return h;
 }
