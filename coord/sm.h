@@ -23,7 +23,9 @@
  *        lock_delay_ms; remaining shared holders keep their hold. A CLOSE
  *        sets no delay. The delay ends with the first entry stamped at or
  *        after its end (an acquire, or the leader's WAKE).
- *   SM-7 At a named limit a command changes nothing and says which limit.
+ *   SM-7 At a named limit a command changes nothing and says which limit
+ *        (an acquire still ends a lock-delay that is over by its time, and
+ *        the grants that follow are in its result as usual).
  *   SM-8 Every object carries the index of its last change (modify_index).
  *
  * Tables (created by coord_sm_schema): coord_meta, coord_sessions,
