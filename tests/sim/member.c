@@ -1,0 +1,113 @@
+/* member.c: membership changes as a workload (thesis 4.3, DESIGN.md rule
+ * 10), during the fault phase.
+ *
+ * A fresh server starts empty in a free slot and is added as a learner; a
+ * learner is promoted with change_voters (the core refuses a lagging one);
+ * a voter, the leader included, is removed. A server that was in a
+ * committed configuration and is no longer in the newest one is shut down
+ * for good, as an operator would. The checker (I11) watches that at most
+ * one configuration entry is uncommitted on a leader.
+ */
+#include <stdio.h>
+
+#include "sim.h"
+
+#define MEMBER_MIN_VOTERS 3 /* never shrink below a fault-tolerant cluster */
+
+static void member_voters(const struct raft_conf *conf, uint64_t *ids, size_t *n)
+{
+	*n = 0;
+	for (uint32_t i = 0; i < conf->n; i++) {
+		if (conf->servers[i].role == RAFT_VOTER)
+			ids[(*n)++] = conf->servers[i].id;
+	}
+}
+
+static int member_learner(const struct raft_conf *conf)
+{
+	for (uint32_t i = 0; i < conf->n; i++) {
+		if (conf->servers[i].role == RAFT_LEARNER)
+			return (int)i;
+	}
+	return -1;
+}
+
+static void member_add(struct sim_world *w, int leader)
+{
+	char addr[RAFT_ADDR_MAX];
+	int slot = w->n_slots;
+	int rv;
+
+	if (slot == SIM_MAX_SLOTS)
+		return;
+	snprintf(addr, sizeof(addr), "sim-n%d", slot + 1);
+	rv = raft_add_learner(w->nodes[leader].r, (uint64_t)slot + 1, addr);
+	sim_trace(w, "add learner n%d via n%d: %s", slot + 1, leader + 1, raft_strerror(rv));
+	if (rv != RAFT_OK)
+		return;
+	w->n_slots++;
+	sim_host_join(w, slot);
+}
+
+static void member_change(struct sim_world *w, int leader, const uint64_t *ids, size_t n,
+                          const char *what)
+{
+	int rv;
+
+	/* Check commits decided under the configuration being replaced. */
+	sim_check_observe(w, leader);
+	rv = raft_change_voters(w->nodes[leader].r, ids, n);
+
+	sim_trace(w, "%s via n%d (%zu voters): %s", what, leader + 1, n, raft_strerror(rv));
+}
+
+void sim_member_step(struct sim_world *w, int leader)
+{
+	const struct raft_conf *conf = raft_conf(w->nodes[leader].r);
+	uint64_t ids[RAFT_MAX_SERVERS + 1];
+	size_t n;
+	int learner = member_learner(conf);
+
+	if (conf->joint || !raft_leader_ready(w->nodes[leader].r))
+		return;
+	member_voters(conf, ids, &n);
+	if (learner >= 0) {
+		ids[n++] = conf->servers[learner].id;
+		member_change(w, leader, ids, n, "promote learner");
+	} else if (n > MEMBER_MIN_VOTERS && (n > w->p.nodes || sim_chance(&w->rng, 500))) {
+		size_t victim = (size_t)sim_below(&w->rng, n);
+
+		sim_trace(w, "remove voter n%llu", (unsigned long long)ids[victim]);
+		ids[victim] = ids[--n];
+		member_change(w, leader, ids, n, "remove voter");
+	} else if (conf->n < RAFT_MAX_SERVERS) {
+		member_add(w, leader);
+	}
+}
+
+static bool member_in(const struct raft_conf *conf, uint64_t id)
+{
+	for (uint32_t i = 0; i < conf->n; i++) {
+		if (conf->servers[i].id == id)
+			return true;
+	}
+	return false;
+}
+
+void sim_member_retire(struct sim_world *w)
+{
+	const struct raft_conf *conf = &w->check.conf;
+
+	if (w->check.conf_index == 0 || conf->joint)
+		return;
+	for (int s = 0; s < w->n_slots; s++) {
+		struct sim_node *n = &w->nodes[s];
+
+		if (!n->used || n->retired)
+			continue;
+		if (member_in(conf, n->id))
+			n->member = true;
+		else if (n->member)
+			sim_host_retire(w, s);
+	}
+}
