@@ -133,7 +133,7 @@ static int codec_check(const struct raft_msg *m, size_t *size)
 		rv = codec_check_snap(m);
 		if (rv != RAFT_CODEC_OK)
 			return rv;
-		body += 24 + 4 + raft_conf_encode(&m->snap.conf, conf, sizeof(conf));
+		body += 24 + 4 + 4 + raft_conf_encode(&m->snap.conf, conf, sizeof(conf));
 		body += 8 + 4 + 1 + m->len;
 	}
 	if (body > RAFT_CODEC_MAX_BODY)
@@ -189,6 +189,7 @@ static void codec_encode_snap(struct codec_wr *w, const struct raft_msg *m)
 	wr_u64(w, m->snap.index);
 	wr_u64(w, m->snap.term);
 	wr_u64(w, m->snap.size);
+	wr_u32(w, m->snap.crc);
 	wr_u32(w, (uint32_t)clen);
 	wr_bytes(w, conf, clen);
 	wr_u64(w, m->offset);
@@ -374,6 +375,7 @@ static void codec_decode_snap(struct codec_rd *r, struct raft_msg *m)
 	m->snap.index = rd_u64(r);
 	m->snap.term = rd_u64(r);
 	m->snap.size = rd_u64(r);
+	m->snap.crc = rd_u32(r);
 	clen = rd_u32(r);
 	if (clen > RAFT_CONF_MAX_BYTES) {
 		rd_fail(r, RAFT_CODEC_ELIMIT);

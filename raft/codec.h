@@ -9,7 +9,7 @@
  *            8  body: from u64, to u64, term u64, then the fields the type
  *               uses (raft.h names them per type), in the order of
  *               struct raft_msg; entries as {term u64, index u64, type u8,
- *               len u32, data}; a snapshot's meta as {index, term, size u64,
+ *               len u32, data}; a snapshot's meta as {index, term, size u64, crc u32,
  *               conf_len u32, conf as raft_conf_encode()}.
  *
  * Decoding trusts nothing (DESIGN.md safety rule 11): every length and count

@@ -115,6 +115,7 @@ struct raft_snapshot_meta {
 	uint64_t index; /* last entry the snapshot covers; 0 means "no snapshot" */
 	uint64_t term;  /* term of that entry */
 	uint64_t size;  /* bytes of the snapshot file */
+	uint32_t crc;   /* CRC32C of the snapshot file, computed by the host; opaque to the core */
 	struct raft_conf conf; /* the configuration as of index */
 };
 

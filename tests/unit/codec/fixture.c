@@ -95,6 +95,7 @@ const struct raft_msg *fixture_msg(int type)
 		m->snap.index = 500;
 		m->snap.term = 6;
 		m->snap.size = 1000;
+		m->snap.crc = 0xC0FFEE42u;
 		fixture_conf(&m->snap.conf, true);
 		for (size_t i = 0; i < sizeof(fixture_chunk); i++)
 			fixture_chunk[i] = (uint8_t)(i * 7);
@@ -173,6 +174,7 @@ void fixture_assert_msg_equal(const struct raft_msg *a, const struct raft_msg *b
 	assert_int_equal(a->snap.index, b->snap.index);
 	assert_int_equal(a->snap.term, b->snap.term);
 	assert_int_equal(a->snap.size, b->snap.size);
+	assert_int_equal(a->snap.crc, b->snap.crc);
 	fixture_assert_conf_equal(&a->snap.conf, &b->snap.conf);
 	assert_int_equal(a->offset, b->offset);
 	assert_int_equal(a->len, b->len);

@@ -19,9 +19,9 @@
 #define OFF_APPEND_N       56 /* after index, log_term, commit */
 #define OFF_ENTRY0_TYPE    76
 #define OFF_ENTRY0_LEN     77
-#define OFF_SNAP_CONF_LEN  56 /* after snap index, term, size */
-#define OFF_SNAP_CONF_N    62
-#define OFF_SNAP_ADDR0_LEN 76
+#define OFF_SNAP_CONF_LEN  60 /* after snap index, term, size, crc */
+#define OFF_SNAP_CONF_N    66
+#define OFF_SNAP_ADDR0_LEN 80
 #define MUTATION_ROUNDS    20000
 
 static uint8_t frame[FIXTURE_FRAME_MAX + 16];
