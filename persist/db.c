@@ -170,6 +170,12 @@ int persist_db_open(const struct persist_dir *dir, const struct persist_db_opts 
 	if (rv == 0 && !o->readonly) {
 		rv = dbCreateFile(path, err);
 	}
+	/* SQLite fsyncs the folder when it creates a WAL, not when it finds the
+	 * database file already there (we made it, for its mode): make the
+	 * name durable, or a power loss could keep a WAL without its database. */
+	if (rv == 0 && !o->readonly) {
+		rv = persist_dir_sync(dir, err);
+	}
 	if (rv != 0) {
 		return rv;
 	}

@@ -96,6 +96,12 @@ int persist_snapshot_recv_chunk(struct persist_snapshot_recv *r, uint64_t offset
 int persist_snapshot_recv_finish(struct persist_snapshot_recv *r, struct persist_snapshot_meta *out,
                                  struct persist_error *err);
 
+/* Restart after a crash between persist_snapshot_recv_finish() and the
+ * persist_log_reset()/persist_log_compact() that should follow it: state.db
+ * is then ahead of raft.db's snapshot index (persist_state_applied_index() >
+ * persist_log_snap_index()). The node finishes the step at start: compact if
+ * the log holds the snapshot's entry with its term, else reset. */
+
 /* Abandons r and removes its temporary file; r may be NULL. */
 void persist_snapshot_recv_abort(struct persist_snapshot_recv *r);
 

@@ -157,6 +157,20 @@ int persist_state_fail(struct persist_state *st, int rc, const char *what,
 	return rv;
 }
 
+static bool stateIoError(int rc)
+{
+	switch (rc & 0xFF) {
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_CANTOPEN:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int applyEntries(struct persist_state *st, const struct persist_entry *entries, size_t n,
                         persist_apply_fn fn, void *ctx, size_t *failed_at)
 {
@@ -189,6 +203,12 @@ int persist_state_apply(struct persist_state *st, const struct persist_entry *en
 		return persist_state_fail(st, rc, "begin apply", err);
 	}
 	if (applyEntries(st, entries, n, fn, ctx, &failed_at) != 0) {
+		/* The callback may have failed because SQLite could not write:
+		 * that is an I/O error like any other (rule 7), not a refusal. */
+		if (stateIoError(sqlite3_extended_errcode(st->db))) {
+			return persist_state_fail(st, sqlite3_extended_errcode(st->db),
+			                          "apply (write failed inside the callback)", err);
+		}
 		rc = persist_db_exec(st->stmt.rollback);
 		if (rc != SQLITE_DONE) {
 			return persist_state_fail(st, rc, "roll back apply", err);

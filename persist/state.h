@@ -60,7 +60,8 @@ uint64_t persist_state_applied_term(const struct persist_state *st);
  * applied_index = entries[n-1].index. Needs (asserted): entries contiguous
  * from applied_index + 1, n <= PERSIST_BATCH_MAX. Returns 0, PERSIST_EAPPLY
  * (fn failed: nothing of the batch is applied; the caller decides whether to
- * stop), PERSIST_EIO (fatal), PERSIST_EFAILED. */
+ * stop), PERSIST_EIO (fatal, also when fn failed because SQLite could not
+ * write), PERSIST_EFAILED. */
 int persist_state_apply(struct persist_state *st, const struct persist_entry *entries, size_t n,
                         persist_apply_fn fn, void *ctx, struct persist_error *err);
 

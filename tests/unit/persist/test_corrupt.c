@@ -148,6 +148,42 @@ static void test_flipped_term_refuses_open(void **state)
 	assert_one_line(&f->err, "hard state (term, vote) fails its checksum");
 }
 
+/* Runs sql on the closed database at path, as a buggy tool would. */
+static void tamper(const char *path, const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+/* Rows that each pass their checksum but do not form a log: a hole, or a
+ * log that no longer reaches the snapshot. */
+static void test_missing_entry_refuses_open(void **state)
+{
+	struct fx *f = *state;
+	char buf[512];
+	const char *path = path_of(f, "raft.db", buf);
+
+	write_log(f, NULL);
+	tamper(path, "DELETE FROM entries WHERE idx = 30");
+	assert_int_equal(open_log(f), PERSIST_ECORRUPT);
+	assert_one_line(&f->err, "entry 31 follows entry 29");
+}
+
+static void test_log_detached_from_snapshot_refuses_open(void **state)
+{
+	struct fx *f = *state;
+	char buf[512];
+	const char *path = path_of(f, "raft.db", buf);
+
+	write_log(f, NULL);
+	tamper(path, "DELETE FROM entries WHERE idx <= 10");
+	assert_int_equal(open_log(f), PERSIST_ECORRUPT);
+	assert_one_line(&f->err, "entries 1..10 are missing after snapshot 0");
+}
+
 /* A damaged b-tree page of raft.db (the entries table's root). */
 static void test_damaged_log_page_refuses_open(void **state)
 {
@@ -237,9 +273,14 @@ int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
-	    T(test_flipped_entry_byte_refuses_open),    T(test_flipped_term_refuses_open),
-	    T(test_damaged_log_page_refuses_open),      T(test_damaged_state_page_refuses_open),
-	    T(test_damaged_snapshot_page_refuses_open), T(test_damaged_snapshot_row_refuses_open),
+	    T(test_flipped_entry_byte_refuses_open),
+	    T(test_flipped_term_refuses_open),
+	    T(test_missing_entry_refuses_open),
+	    T(test_log_detached_from_snapshot_refuses_open),
+	    T(test_damaged_log_page_refuses_open),
+	    T(test_damaged_state_page_refuses_open),
+	    T(test_damaged_snapshot_page_refuses_open),
+	    T(test_damaged_snapshot_row_refuses_open),
 	    T(test_not_a_database_refuses_open),
 	};
 #undef T
