@@ -54,7 +54,8 @@ static bool fuzz_msg_equal(const struct raft_msg *a, const struct raft_msg *b)
 	    a->hint_term != b->hint_term || a->ctx != b->ctx || a->transfer != b->transfer ||
 	    a->n_entries != b->n_entries || a->offset != b->offset || a->len != b->len ||
 	    a->last != b->last || a->snap.index != b->snap.index || a->snap.term != b->snap.term ||
-	    a->snap.size != b->snap.size || !fuzz_conf_equal(&a->snap.conf, &b->snap.conf))
+	    a->snap.size != b->snap.size || a->snap.crc != b->snap.crc ||
+	    !fuzz_conf_equal(&a->snap.conf, &b->snap.conf))
 		return false;
 	for (uint32_t i = 0; i < a->n_entries; i++) {
 		const struct raft_entry *x = &a->entries[i], *y = &b->entries[i];

@@ -225,6 +225,13 @@ static void host_persist_snapshot(struct sim_world *w, int slot, const struct ra
 		         (unsigned long long)m->index, (unsigned long long)m->size);
 		return;
 	}
+	/* The host checks the file against the sender's checksum, which the
+	 * core must carry unchanged (persist_snapshot_recv_finish does the same). */
+	if (m->crc != (uint32_t)sim_hash_bytes(st->tmp, (size_t)m->size)) {
+		sim_fail(w, slot, "snapshot", "snapshot %llu does not match its checksum",
+		         (unsigned long long)m->index);
+		return;
+	}
 	free(st->snap_bytes);
 	st->snap_bytes = st->tmp;
 	st->tmp = NULL;
@@ -439,6 +446,7 @@ void sim_host_maybe_snapshot(struct sim_world *w, int slot)
 	if (w->sm_ops->snapshot(n->sm, &bytes, &len) != 0)
 		return;
 	meta.size = len;
+	meta.crc = (uint32_t)sim_hash_bytes(bytes, len); /* opaque to the core */
 	free(st->snap_bytes);
 	st->snap_bytes = bytes;
 	st->snap = meta;

@@ -104,8 +104,8 @@ static const char *net_diff(const struct raft_msg *m, const struct raft_msg *d)
 			return "entries";
 	}
 	if (m->snap.index != d->snap.index || m->snap.term != d->snap.term ||
-	    m->snap.size != d->snap.size || m->snap.conf.n != d->snap.conf.n ||
-	    m->snap.conf.joint != d->snap.conf.joint)
+	    m->snap.size != d->snap.size || m->snap.crc != d->snap.crc ||
+	    m->snap.conf.n != d->snap.conf.n || m->snap.conf.joint != d->snap.conf.joint)
 		return "snap";
 	if (m->offset != d->offset || m->len != d->len || m->last != d->last ||
 	    !net_bytes_equal(m->data, d->data, m->len))
@@ -239,15 +239,23 @@ static void net_trace_groups(struct sim_world *w, const char *kind, const int *g
 		sim_trace(w, "partition %s %s", kind, buf);
 }
 
-void sim_net_partition(struct sim_world *w)
+void sim_net_partition(struct sim_world *w, int target)
 {
 	int group[SIM_MAX_SLOTS] = {0};
 	int kind = (int)sim_below(&w->rng, 4), x = (int)sim_below(&w->rng, (uint64_t)w->n_slots);
+
+	if (target >= 0)
+		x = target;
 
 	sim_net_heal(w);
 	w->net.partitioned = true;
 	for (int s = 0; s < w->n_slots; s++)
 		group[s] = (int)sim_below(&w->rng, 2);
+	/* Aimed at a target (the leader): a symmetric split isolates it. */
+	if (target >= 0 && kind == 0) {
+		for (int s = 0; s < w->n_slots; s++)
+			group[s] = s == target;
+	}
 	switch (kind) {
 	case 0: /* symmetric split */
 	case 1: /* bridge: x talks to both sides */

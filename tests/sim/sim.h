@@ -258,7 +258,9 @@ void sim_host_free(struct sim_world *w, int slot);
 void sim_net_send(struct sim_world *w, const struct raft_msg *msg);
 /* Delivers every packet due at w->now. */
 void sim_net_deliver(struct sim_world *w);
-void sim_net_partition(struct sim_world *w);
+/* Starts a random partition; TARGET (a slot, or -1) is the node it is
+ * aimed at: isolated, deaf, mute, or the bridge. */
+void sim_net_partition(struct sim_world *w, int target);
 void sim_net_heal(struct sim_world *w);
 void sim_net_free(struct sim_net *net);
 

@@ -95,17 +95,38 @@ static void world_boot(struct sim_world *w)
 	}
 }
 
+/* The current leader's slot (the highest term), or -1. */
+static int world_leader(struct sim_world *w)
+{
+	int best = -1;
+
+	for (int s = 0; s < w->n_slots; s++) {
+		struct sim_node *n = &w->nodes[s];
+
+		if (n->used && n->up && raft_role(n->r) == RAFT_LEADER &&
+		    (best < 0 || raft_term(n->r) > raft_term(w->nodes[best].r)))
+			best = s;
+	}
+	return best;
+}
+
+/* Faults aim at the leader half of the time (Jepsen's "primaries"
+ * nemesis): that is where elections, truncations and stale reads happen. */
 static void world_faults(struct sim_world *w)
 {
+	int leader = world_leader(w);
+
 	if (!w->net.partitioned && sim_chance(&w->rng, w->p.partition))
-		sim_net_partition(w);
+		sim_net_partition(w, sim_chance(&w->rng, 500) ? leader : -1);
 	else if (w->net.partitioned && sim_chance(&w->rng, 15))
 		sim_net_heal(w);
 	for (int s = 0; s < w->n_slots; s++) {
 		struct sim_node *n = &w->nodes[s];
+		int victim = leader >= 0 && sim_chance(&w->rng, 500) ? leader : s;
 
-		if (n->used && n->up && !n->retired && sim_chance(&w->rng, w->p.crash))
-			sim_host_crash(w, s);
+		if (n->used && n->up && !n->retired && sim_chance(&w->rng, w->p.crash) &&
+		    w->nodes[victim].up)
+			sim_host_crash(w, victim);
 	}
 }
 
