@@ -1,0 +1,65 @@
+/* config.h: coordd's flags (API.md, "coordd"), parsed and checked before
+ * anything is opened, so a bad flag costs one line and a non-zero exit. */
+#ifndef COORD_CONFIG_H
+#define COORD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define COORD_CONFIG_MAX_MEMBERS 9    /* voters named by --cluster */
+#define COORD_CONFIG_ADDR_MAX    64   /* "host:port" with NUL */
+#define COORD_CONFIG_PATH_MAX    1024 /* --data */
+#define COORD_CONFIG_ERR_MAX     256
+
+#define COORD_DEFAULT_DATA             "./coord-data"
+#define COORD_DEFAULT_HTTP             "127.0.0.1:7070"
+#define COORD_DEFAULT_RAFT             "127.0.0.1:7170"
+#define COORD_DEFAULT_HEARTBEAT_MS     100
+#define COORD_DEFAULT_ELECTION_MS      1000
+#define COORD_HEARTBEAT_MIN_MS         10
+#define COORD_ELECTION_MAX_MS          60000
+#define COORD_DEFAULT_SNAPSHOT_ENTRIES 20000 /* applied entries between snapshots */
+#define COORD_DEFAULT_LOG_TAIL         5000  /* entries kept behind a snapshot */
+#define COORD_SNAPSHOT_ENTRIES_MIN     10
+
+enum coord_log_level { COORD_LOG_DEBUG, COORD_LOG_INFO, COORD_LOG_WARN, COORD_LOG_ERROR };
+
+struct coord_member {
+	uint64_t id;
+	char raft[COORD_CONFIG_ADDR_MAX];
+};
+
+struct coord_config {
+	uint64_t id;
+	char data[COORD_CONFIG_PATH_MAX];
+	char http[COORD_CONFIG_ADDR_MAX];
+	char raft[COORD_CONFIG_ADDR_MAX];
+	size_t n_members; /* --cluster, or this node alone */
+	struct coord_member members[COORD_CONFIG_MAX_MEMBERS];
+	bool cluster_given;
+	bool raft_given; /* else taken from --cluster's entry for this id */
+	unsigned heartbeat_ms;
+	unsigned election_ms;
+	enum coord_log_level log_level;
+	unsigned snapshot_entries; /* --snapshot-entries */
+	unsigned log_tail;         /* --log-tail */
+	bool help;
+};
+
+enum coord_config_result { COORD_CONFIG_OK = 0, COORD_CONFIG_HELP, COORD_CONFIG_BAD };
+
+/* Parses ARGV (ARGC entries, argv[0] the program) into *CFG, defaults first.
+ * On COORD_CONFIG_BAD, ERR holds one sentence naming the flag. */
+enum coord_config_result coord_config_parse(int argc, const char *const argv[],
+                                            struct coord_config *cfg,
+                                            char err[COORD_CONFIG_ERR_MAX]);
+
+/* The usage text printed by --help. */
+const char *coord_config_usage(void);
+
+/* A stable text of the founding membership ("1=host:port,2=..." sorted by
+ * id), from which the cluster id is derived. */
+void coord_config_members_text(const struct coord_config *cfg, char *buf, size_t cap);
+
+#endif

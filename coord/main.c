@@ -1,0 +1,25 @@
+/* coordd: a coord server. Flags are in API.md ("coordd") and --help. */
+#include <stdio.h>
+
+#include "config.h"
+#include "log.h"
+#include "node.h"
+
+int main(int argc, char **argv)
+{
+	struct coord_config cfg;
+	char err[COORD_CONFIG_ERR_MAX];
+
+	switch (coord_config_parse(argc, (const char *const *)argv, &cfg, err)) {
+	case COORD_CONFIG_HELP:
+		fputs(coord_config_usage(), stdout);
+		return 0;
+	case COORD_CONFIG_BAD:
+		fprintf(stderr, "coordd: %s\n", err);
+		return 2;
+	case COORD_CONFIG_OK:
+		break;
+	}
+	coord_log_set_level(cfg.log_level);
+	return coord_node_run(&cfg) == 0 ? 0 : 1;
+}

@@ -1,0 +1,527 @@
+/* The node: opens storage (bootstrapping a new cluster), builds the Raft core
+ * from what was durable, starts the peer transport and the HTTP server, runs
+ * the loop, and shuts down cleanly on SIGTERM or SIGINT. */
+#include "node.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "log.h"
+#include "node_internal.h"
+
+#define NODE_TICK_MS    10u
+#define CLUSTER_ID_FILE "cluster-id"
+
+_Static_assert(TRANSPORT_FRAME_MAX > RAFT_CODEC_MAX_FRAME + 1, "a Raft frame must fit");
+
+uint64_t node_now_ms(void)
+{
+	return uv_hrtime() / 1000000u;
+}
+
+uint64_t node_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void node_fatal(struct node *n, const char *what, const char *detail)
+{
+	(void)n;
+	LOG_ERROR("fatal: %s: %s; stopping (fail-stop)", what, detail ? detail : "");
+	_exit(70);
+}
+
+struct http_meta node_meta(const struct node *n)
+{
+	struct http_meta m = {0};
+
+	m.index = persist_state_applied_index(n->pstate);
+	m.term = raft_term(n->raft);
+	m.leader = raft_leader(n->raft);
+	return m;
+}
+
+const char *node_peer_http(const struct node *n, uint64_t id)
+{
+	if (id == n->cfg.id)
+		return n->cfg.http;
+	for (size_t i = 0; i < n->n_peers; i++)
+		if (n->peers[i].id == id)
+			return n->peers[i].http[0] ? n->peers[i].http : NULL;
+	return NULL;
+}
+
+/* Transport callbacks ----------------------------------------------------------- */
+
+static void on_peer_hello(void *ctx, uint64_t from, const char *http, const char *raft)
+{
+	struct node *n = ctx;
+	struct peer_info *p = NULL;
+
+	for (size_t i = 0; i < n->n_peers; i++)
+		if (n->peers[i].id == from)
+			p = &n->peers[i];
+	if (!p && n->n_peers < RAFT_MAX_SERVERS) {
+		p = &n->peers[n->n_peers++];
+		p->id = from;
+	}
+	if (!p)
+		return;
+	if (strcmp(p->http, http) != 0)
+		LOG_INFO("peer %llu: http %s, raft %s", (unsigned long long)from, http, raft);
+	snprintf(p->http, sizeof(p->http), "%s", http);
+	snprintf(p->raft, sizeof(p->raft), "%s", raft);
+}
+
+static void on_peer_frame(void *ctx, uint64_t from, enum transport_kind kind, uint8_t *p,
+                          size_t len)
+{
+	struct node *n = ctx;
+	static struct raft_codec_msg msg; /* only the loop's thread decodes */
+	int rc;
+
+	switch (kind) {
+	case TRANSPORT_RAFT:
+		rc = raft_codec_decode(p, len, &msg);
+		if (rc != RAFT_CODEC_OK || msg.msg.from != from) {
+			LOG_WARN("dropped a Raft message from peer %llu: %s",
+			         (unsigned long long)from,
+			         rc ? raft_codec_strerror(rc) : "sender does not match");
+			return;
+		}
+		raft_step(n->raft, &msg.msg);
+		break;
+	case TRANSPORT_FORWARD:
+		node_on_forward(n, from, p, len);
+		break;
+	case TRANSPORT_REPLY:
+		node_on_reply(n, from, p, len);
+		break;
+	default:
+		return;
+	}
+	node_drive(n);
+}
+
+/* Keeps the transport's peers equal to the configuration's servers. */
+static void sync_peers(struct node *n)
+{
+	const struct raft_conf *conf = raft_conf(n->raft);
+
+	for (uint32_t i = 0; i < conf->n; i++) {
+		const struct raft_server *s = &conf->servers[i];
+
+		if (s->id != n->cfg.id && s->addr[0])
+			transport_add_peer(n->transport, s->id, s->addr);
+	}
+}
+
+/* Timers and signals ------------------------------------------------------------ */
+
+static void on_tick(uv_timer_t *t)
+{
+	struct node *n = t->data;
+	uint64_t now = node_now_ms();
+
+	raft_tick(n->raft);
+	node_lease_tick(n, now);
+	node_expire_calls(n, now);
+	node_drive(n);
+	sync_peers(n);
+}
+
+static void closed_cb(uv_handle_t *h)
+{
+	(void)h;
+}
+
+static void transport_stopped(void *ctx)
+{
+	struct node *n = ctx;
+
+	uv_close((uv_handle_t *)&n->tick, closed_cb);
+	uv_close((uv_handle_t *)&n->wake, closed_cb);
+	uv_close((uv_handle_t *)&n->sigint, closed_cb);
+	uv_close((uv_handle_t *)&n->sigterm, closed_cb);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct node *n = s->data;
+
+	if (n->stopping)
+		return;
+	LOG_INFO("signal %d: shutting down", signum);
+	n->stopping = true;
+	pthread_mutex_lock(&n->inbox_mu);
+	n->inbox_closed = true;
+	pthread_mutex_unlock(&n->inbox_mu);
+	node_take_inbox(&n->wake); /* answers what was handed over */
+	node_fail_all(n);
+	http_server_stop(n->http); /* joins the HTTP threads */
+	n->http = NULL;
+	uv_timer_stop(&n->tick);
+	transport_stop(n->transport, transport_stopped, n);
+}
+
+/* Storage ----------------------------------------------------------------------- */
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* The cluster id is fixed at bootstrap and kept in the data folder; peers
+ * from another cluster are refused at HELLO. */
+static int cluster_id_load_or_write(struct node *n, bool bootstrap)
+{
+	char path[COORD_CONFIG_PATH_MAX + 32], members[1024], want[TRANSPORT_CLUSTER_MAX];
+	FILE *f;
+
+	coord_config_members_text(&n->cfg, members, sizeof(members));
+	snprintf(want, sizeof(want), "%016llx", (unsigned long long)fnv1a(members));
+	snprintf(path, sizeof(path), "%s/%s", persist_dir_path(n->dir), CLUSTER_ID_FILE);
+	if (bootstrap) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (fd < 0 || write(fd, want, strlen(want)) != (ssize_t)strlen(want) ||
+		    fsync(fd) != 0) {
+			LOG_ERROR("cannot write %s: %s", path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+		snprintf(n->cluster_id, sizeof(n->cluster_id), "%s", want);
+		return 0;
+	}
+	f = fopen(path, "r");
+	if (!f || !fgets(n->cluster_id, sizeof(n->cluster_id), f)) {
+		LOG_ERROR("%s is missing or empty: the data folder is incomplete", path);
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	if (n->cfg.cluster_given && strcmp(n->cluster_id, want) != 0)
+		LOG_WARN("--cluster differs from the cluster this data folder was bootstrapped "
+		         "with; it is ignored");
+	return 0;
+}
+
+/* A new data folder: every founding server writes the same first entry. */
+static int bootstrap(struct node *n)
+{
+	struct raft_conf conf = {0};
+	uint8_t buf[RAFT_CONF_MAX_BYTES];
+	struct raft_entry e;
+	struct persist_hardstate hs = {.term = 1, .vote = 0};
+	struct persist_entry pe;
+	struct persist_write w = {0};
+	struct persist_error err;
+
+	conf.n = (uint32_t)n->cfg.n_members;
+	for (size_t i = 0; i < n->cfg.n_members; i++) {
+		conf.servers[i].id = n->cfg.members[i].id;
+		conf.servers[i].role = RAFT_VOTER;
+		snprintf(conf.servers[i].addr, sizeof(conf.servers[i].addr), "%s",
+		         n->cfg.members[i].raft);
+	}
+	if (raft_bootstrap_entry(&conf, buf, &e) != RAFT_OK)
+		return -1;
+	pe = (struct persist_entry){e.index, e.term, e.type, e.data, e.len};
+	w.hardstate = &hs;
+	w.entries = &pe;
+	w.n_entries = 1;
+	if (persist_log_write(n->plog, &w, &err) != 0) {
+		LOG_ERROR("bootstrap: %s", err.msg);
+		return -1;
+	}
+	LOG_INFO("bootstrapped a new cluster of %zu voters", n->cfg.n_members);
+	return cluster_id_load_or_write(n, true);
+}
+
+static int open_storage(struct node *n, struct persist_log_state *st)
+{
+	struct persist_error err;
+	bool fresh;
+
+	if (persist_dir_open(n->cfg.data, &n->dir, &err) != 0 ||
+	    persist_log_open(n->dir, &n->plog, st, &err) != 0) {
+		LOG_ERROR("cannot use data folder %s: %s", n->cfg.data, err.msg);
+		return -1;
+	}
+	fresh = st->hardstate.term == 0 && st->entries.n == 0 && st->snap_index == 0;
+	if (fresh) {
+		persist_log_state_free(st);
+		persist_log_close(n->plog);
+		n->plog = NULL;
+		if (persist_log_open(n->dir, &n->plog, st, &err) != 0 || bootstrap(n) != 0)
+			return -1;
+		persist_log_state_free(st);
+		persist_log_close(n->plog);
+		if (persist_log_open(n->dir, &n->plog, st, &err) != 0) {
+			LOG_ERROR("cannot reopen raft.db: %s", err.msg);
+			return -1;
+		}
+	} else if (cluster_id_load_or_write(n, false) != 0) {
+		return -1;
+	}
+	if (persist_state_open(n->dir, &n->pstate, &err) != 0) {
+		LOG_ERROR("cannot open state.db: %s", err.msg);
+		return -1;
+	}
+	n->db = persist_state_db(n->pstate);
+	if (coord_sm_open(n->db, &n->sm) != 0) {
+		LOG_ERROR("cannot create the state machine's tables in state.db");
+		return -1;
+	}
+	if (persist_snapshot_latest(n->dir, &n->snap, &err) != 0)
+		memset(&n->snap, 0, sizeof(n->snap));
+	return 0;
+}
+
+/* Builds the core from what was durable. */
+static int start_raft(struct node *n, const struct persist_log_state *st)
+{
+	struct raft_config rc = {
+	    .id = n->cfg.id,
+	    .election_ticks = n->election_ticks,
+	    .heartbeat_ticks = n->heartbeat_ticks,
+	    .pre_vote = true,
+	    .check_quorum = true,
+	};
+	struct raft_restore rs = {0};
+	struct raft_entry *ents = calloc(st->entries.n ? st->entries.n : 1, sizeof(*ents));
+
+	if (!ents)
+		return -1;
+	if (getrandom(&rc.seed, sizeof(rc.seed), 0) != sizeof(rc.seed))
+		rc.seed = node_wall_ms() ^ ((uint64_t)getpid() << 32);
+	rs.hs.term = st->hardstate.term;
+	rs.hs.vote = st->hardstate.vote;
+	rs.snapshot.index = st->snap_index;
+	rs.snapshot.term = st->snap_term;
+	if (st->snap_index && st->config.len &&
+	    raft_conf_decode(st->config.data, st->config.len, &rs.snapshot.conf) != RAFT_OK) {
+		LOG_ERROR("raft.db: the stored configuration does not decode");
+		free(ents);
+		return -1;
+	}
+	for (size_t i = 0; i < st->entries.n; i++) {
+		const struct persist_entry *e = &st->entries.v[i];
+
+		ents[i] = (struct raft_entry){.term = e->term,
+		                              .index = e->index,
+		                              .type = e->type,
+		                              .len = (uint32_t)e->len,
+		                              .data = (uint8_t *)(uintptr_t)e->data};
+	}
+	rs.entries = ents;
+	rs.n_entries = st->entries.n;
+	n->raft = raft_new(&rc, &rs);
+	free(ents);
+	if (!n->raft) {
+		LOG_ERROR("raft.db holds an inconsistent log; refusing to start");
+		return -1;
+	}
+	LOG_INFO("node %llu: term %llu, log %llu..%llu, applied %llu",
+	         (unsigned long long)n->cfg.id, (unsigned long long)raft_term(n->raft),
+	         (unsigned long long)raft_first_index(n->raft),
+	         (unsigned long long)raft_last_index(n->raft),
+	         (unsigned long long)persist_state_applied_index(n->pstate));
+	return 0;
+}
+
+static void http_submit(void *ctx, struct http_call *call)
+{
+	struct node *n = ctx;
+	bool taken = false;
+
+	pthread_mutex_lock(&n->inbox_mu);
+	if (!n->inbox_closed && n->inbox_n < NODE_INBOX_MAX) {
+		n->inbox[n->inbox_n++] = call;
+		taken = true;
+	}
+	pthread_mutex_unlock(&n->inbox_mu);
+	if (taken) {
+		uv_async_send(&n->wake);
+	} else {
+		struct http_err err;
+		struct http_meta meta = {.retry_after_s = 1};
+
+		http_err_set(&err, HTTP_ERR_UNAVAILABLE,
+		             n->inbox_closed ? "the node is shutting down"
+		                             : "the node is overloaded; retry");
+		http_call_answer_error(call, &err, NULL, &meta);
+	}
+}
+
+static void http_log(void *ctx, const char *line)
+{
+	(void)ctx;
+	LOG_INFO("%s", line);
+}
+
+static void transport_log(void *ctx, const char *line)
+{
+	(void)ctx;
+	LOG_INFO("%s", line);
+}
+
+static int start_io(struct node *n)
+{
+	struct transport_config tc = {
+	    .id = n->cfg.id,
+	    .cluster = n->cluster_id,
+	    .listen_addr = n->cfg.raft,
+	    .http_addr = n->cfg.http,
+	    .on_frame = on_peer_frame,
+	    .on_hello = on_peer_hello,
+	    .ctx = n,
+	    .log = transport_log,
+	};
+	struct http_server_config hc = {
+	    .listen_addr = n->cfg.http,
+	    .submit = http_submit,
+	    .ctx = n,
+	    .log = http_log,
+	};
+	int rc;
+
+	if ((rc = transport_start(&n->loop, &tc, &n->transport)) != TRANSPORT_OK) {
+		LOG_ERROR("cannot listen for peers on %s: %s", n->cfg.raft, transport_strerror(rc));
+		return -1;
+	}
+	sync_peers(n);
+	uv_async_init(&n->loop, &n->wake, node_take_inbox);
+	n->wake.data = n;
+	if (http_server_start(&hc, &n->http) != HTTP_SERVER_OK) {
+		LOG_ERROR("cannot listen for HTTP on %s (port in use?)", n->cfg.http);
+		return -1;
+	}
+	uv_timer_init(&n->loop, &n->tick);
+	n->tick.data = n;
+	uv_timer_start(&n->tick, on_tick, NODE_TICK_MS, NODE_TICK_MS);
+	uv_signal_init(&n->loop, &n->sigint);
+	uv_signal_init(&n->loop, &n->sigterm);
+	n->sigint.data = n->sigterm.data = n;
+	uv_signal_start(&n->sigint, on_signal, SIGINT);
+	uv_signal_start(&n->sigterm, on_signal, SIGTERM);
+	return 0;
+}
+
+static void node_close(struct node *n)
+{
+	if (n->transport)
+		transport_free(n->transport);
+	if (n->raft)
+		raft_free(n->raft);
+	coord_lease_free(&n->lease);
+	coord_result_free(&n->result);
+	for (size_t i = 0; i < n->results_cap; i++)
+		coord_result_free(&n->results[i]);
+	free(n->results);
+	persist_snapshot_recv_abort(n->recv);
+	persist_snapshot_meta_free(&n->snap);
+	coord_sm_close(n->sm);
+	persist_state_close(n->pstate);
+	persist_log_close(n->plog);
+	persist_dir_close(n->dir);
+	uv_loop_close(&n->loop);
+	pthread_mutex_destroy(&n->inbox_mu);
+}
+
+/* Refuses early, before the data folder is touched, when a port is taken. */
+static bool port_free(const char *addr)
+{
+	struct sockaddr_storage sa;
+	char host[COORD_CONFIG_ADDR_MAX];
+	const char *colon = strrchr(addr, ':');
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+	int fd, one = 1;
+	bool ok;
+
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+	if (host[0] == '[') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	if (getaddrinfo(host, colon + 1, &hints, &res) != 0 || !res)
+		return true; /* the listener reports the address itself */
+	memcpy(&sa, res->ai_addr, res->ai_addrlen);
+	fd = socket(res->ai_family, SOCK_STREAM, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, res->ai_addrlen) == 0;
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(res);
+	return ok;
+}
+
+int coord_node_run(const struct coord_config *cfg)
+{
+	struct node *n = calloc(1, sizeof(*n));
+	struct persist_log_state st = {0};
+	int rc = 1;
+
+	if (!n)
+		return 1;
+	n->cfg = *cfg;
+	n->heartbeat_ticks = cfg->heartbeat_ms / NODE_TICK_MS;
+	n->election_ticks = cfg->election_ms / NODE_TICK_MS;
+	if (n->heartbeat_ticks == 0)
+		n->heartbeat_ticks = 1;
+	if (n->election_ticks <= n->heartbeat_ticks)
+		n->election_ticks = n->heartbeat_ticks + 1;
+	pthread_mutex_init(&n->inbox_mu, NULL);
+	uv_loop_init(&n->loop);
+	coord_result_init(&n->result);
+	if (coord_lease_init(&n->lease, COORD_LEASE_MAX) != 0)
+		goto out;
+	if (!port_free(cfg->http) || !port_free(cfg->raft)) {
+		LOG_ERROR("cannot listen on %s: the %s port is in use",
+		          port_free(cfg->http) ? cfg->raft : cfg->http,
+		          port_free(cfg->http) ? "Raft" : "HTTP");
+		goto out;
+	}
+	if (open_storage(n, &st) != 0 || start_raft(n, &st) != 0)
+		goto out;
+	persist_log_state_free(&st);
+	if (start_io(n) != 0)
+		goto out;
+	LOG_INFO("coordd %llu serving: http %s, raft %s", (unsigned long long)cfg->id, cfg->http,
+	         cfg->raft);
+	node_drive(n);
+	uv_run(&n->loop, UV_RUN_DEFAULT);
+	LOG_INFO("stopped cleanly");
+	rc = 0;
+out:
+	persist_log_state_free(&st);
+	if (rc != 0) {
+		/* Refusing to start: the process exits next, which releases
+		 * everything, including the data folder's lock. */
+		if (n->http)
+			http_server_stop(n->http);
+		return rc;
+	}
+	node_close(n);
+	free(n);
+	return rc;
+}

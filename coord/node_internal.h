@@ -1,0 +1,202 @@
+/* node_internal.h: the node runtime's state, shared by the node_*.c files.
+ *
+ * One libuv loop owns everything here: the Raft core, raft.db and the write
+ * handle of state.db, the lease keeper, the peer transport, the timers and
+ * every call in flight. No other thread touches them; HTTP threads only
+ * push calls into the inbox (under inbox_mu) and wake the loop.
+ *
+ * Invariants:
+ *  N-1 The outputs of the core are executed in node_drive() only, in the
+ *      order persist, then send, then apply (DESIGN.md, STYLE.md rule 2);
+ *      everything one ready asks to persist goes in one transaction.
+ *  N-2 A call is answered exactly once, and removed from every list first.
+ *  N-3 A write is answered from the result of applying its own entry (same
+ *      index and term); an entry at its index with another term means the
+ *      proposal was lost (503); no entry in time means unknown (504, rule 12).
+ *  N-4 Reads and keepalives are answered only after a ReadIndex round that
+ *      started after they arrived, once applied >= the read index (rule 5).
+ *  N-5 Any storage error stops the process (rule 7): node_fatal() never
+ *      returns.
+ */
+#ifndef COORD_NODE_INTERNAL_H
+#define COORD_NODE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+#include <uv.h>
+
+#include "config.h"
+#include "lease.h"
+#include "raft.h"
+#include "server.h"
+#include "sm.h"
+#include "transport.h"
+
+#include "persist/dir.h"
+#include "persist/log.h"
+#include "persist/snapshot.h"
+#include "persist/state.h"
+
+/* Named limits of the runtime. */
+#define NODE_INBOX_MAX        4096  /* calls handed over by HTTP threads, not yet taken */
+#define NODE_CALLS_MAX        16384 /* calls in flight on this node (waits included) */
+#define NODE_POLLS_MAX        4096  /* long-polls waiting at once */
+#define NODE_WRITE_TIMEOUT_MS 5000  /* a proposal not applied by then: 504 */
+#define NODE_READ_TIMEOUT_MS  5000  /* a read or keepalive not confirmed by then: 503 */
+#define NODE_FORWARD_SLACK_MS 1000  /* a forwarded call waits the leader's time + this */
+#define NODE_EXPIRE_BATCH     64    /* expiries proposed per tick */
+#define NODE_APPLY_BATCH      1024  /* committed entries per state transaction */
+#define NODE_GONE_CHECK_MS    500   /* how often waiting clients are checked */
+
+enum ncall_wait {
+	W_NONE = 0,
+	W_LEADER,  /* no leader known: waits up to an election timeout */
+	W_FORWARD, /* sent to the leader; waits for its reply */
+	W_WRITE,   /* proposed; waits for its entry to apply */
+	W_GRANT,   /* queued in the state machine; waits for a grant */
+	W_READ,    /* waits for its ReadIndex round */
+	W_APPLY,   /* read point known; waits for applied >= read_index */
+	W_POLL,    /* long-poll: waits for a change or its wait to pass */
+};
+
+/* One request in flight: from a local HTTP client, or forwarded by a peer. */
+struct ncall {
+	struct node *n;
+	struct http_call *http;   /* local call, or NULL */
+	uint64_t peer, peer_call; /* forwarded: the follower and its call id */
+	struct http_request own;  /* forwarded: the decoded request (owned) */
+	const struct http_request *req;
+	uint64_t id;          /* this node's id for the call (forwarding, reads) */
+	uint64_t arrived_ms;  /* monotonic */
+	uint64_t deadline_ms; /* for the current wait */
+	enum ncall_wait wait;
+	/* W_WRITE */
+	uint64_t index, term;
+	bool cancelling; /* W_WRITE: the proposal withdraws this call's wait */
+	/* W_READ / W_APPLY */
+	uint64_t read_index;
+	struct ncall *prev, *next; /* in the list of its wait */
+};
+
+struct ncall_list {
+	struct ncall *head, *tail;
+	size_t n;
+};
+
+struct peer_info {
+	uint64_t id;
+	char http[TRANSPORT_ADDR_MAX];
+	char raft[TRANSPORT_ADDR_MAX];
+};
+
+struct node_metrics {
+	uint64_t proposals, forwarded, applied_entries, expiries, snapshots;
+	uint64_t commit_latency_bucket[12]; /* proposal to apply, le 1,2,5,10,...ms */
+	uint64_t commit_latency_count, commit_latency_sum_us;
+};
+
+struct node {
+	struct coord_config cfg;
+	char cluster_id[TRANSPORT_CLUSTER_MAX];
+	uv_loop_t loop;
+	uv_signal_t sigint, sigterm;
+	uv_timer_t tick;
+	uv_async_t wake;
+	unsigned election_ticks, heartbeat_ticks;
+
+	struct raft *raft;
+	struct persist_dir *dir;
+	struct persist_log *plog;
+	struct persist_state *pstate;
+	sqlite3 *db;
+	struct coord_sm *sm;                /* the state machine's prepared statements on db */
+	struct persist_snapshot_meta snap;  /* newest local snapshot (index 0: none) */
+	struct persist_snapshot_recv *recv; /* snapshot being received */
+	struct transport *transport;
+	struct http_server *http;
+	struct coord_lease lease;
+	bool lease_live; /* the lease keeper tracks sessions: leader, ready */
+	uint64_t lease_term;
+	bool wake_inflight;
+
+	/* Inbox from the HTTP threads. */
+	pthread_mutex_t inbox_mu;
+	struct http_call *inbox[NODE_INBOX_MAX];
+	size_t inbox_n;
+	bool inbox_closed;
+
+	/* Calls in flight, by wait. */
+	struct ncall_list waits[W_POLL + 1];
+	size_t n_calls;
+	uint64_t next_call_id;
+	uint64_t last_gone_check_ms;
+
+	/* What the node knows of its peers. */
+	struct peer_info peers[RAFT_MAX_SERVERS];
+	size_t n_peers;
+	uint64_t leader; /* last known leader (0: none) */
+	enum raft_role role;
+
+	struct coord_result result;
+	struct coord_result *results; /* one per entry of an apply batch */
+	size_t results_cap;
+	uint64_t since_snapshot;
+
+	struct node_metrics metrics;
+	bool stopping;
+	int exit_code;
+};
+
+/* node.c */
+void node_fatal(struct node *n, const char *what, const char *detail) __attribute__((noreturn));
+uint64_t node_now_ms(void);  /* monotonic */
+uint64_t node_wall_ms(void); /* wall clock, stamped into entries */
+struct http_meta node_meta(const struct node *n);
+const char *node_peer_http(const struct node *n, uint64_t id);
+
+/* node_ready.c: persist, send, apply (N-1). */
+void node_drive(struct node *n);
+void node_maybe_snapshot(struct node *n);
+
+/* node_calls.c: taking calls, their lists and timeouts. */
+void ncall_list_push(struct ncall_list *l, struct ncall *c);
+void ncall_list_remove(struct ncall_list *l, struct ncall *c);
+void ncall_wait(struct node *n, struct ncall *c, enum ncall_wait w, uint64_t deadline_ms);
+void ncall_unwait(struct node *n, struct ncall *c);
+void node_answer(struct node *n, struct ncall *c, unsigned status, json_t *body);
+void node_answer_text(struct node *n, struct ncall *c, unsigned status, const char *text);
+void node_answer_error(struct node *n, struct ncall *c, enum http_error code, json_t *details,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void node_take_inbox(uv_async_t *a);
+void node_dispatch(struct node *n, struct ncall *c);
+void node_expire_calls(struct node *n, uint64_t now);
+void node_fail_all(struct node *n);
+void node_leader_changed(struct node *n);
+
+/* node_leader.c: what the leader does with a call. */
+void node_handle_on_leader(struct node *n, struct ncall *c);
+void node_on_applied(struct node *n, uint64_t index, uint64_t term, const struct coord_result *r,
+                     const void *data, size_t len);
+void node_on_read(struct node *n, const struct raft_read *rd);
+void node_after_apply(struct node *n);
+void node_lease_tick(struct node *n, uint64_t now);
+void node_cancel_wait(struct node *n, struct ncall *c);
+void node_answer_query(struct node *n, struct ncall *c);
+
+/* node_forward.c: follower to leader and back. */
+void node_forward(struct node *n, struct ncall *c);
+void node_forward_cancel(struct node *n, struct ncall *c);
+void node_on_forward(struct node *n, uint64_t from, const uint8_t *p, size_t len);
+void node_on_reply(struct node *n, uint64_t from, const uint8_t *p, size_t len);
+bool node_reply_remote(struct node *n, struct ncall *c, unsigned status, const char *body,
+                       size_t len, const struct http_meta *meta);
+
+/* node_status.c: status, health and metrics. */
+void node_answer_status(struct node *n, struct ncall *c);
+void node_answer_health(struct node *n, struct ncall *c);
+void node_answer_metrics(struct node *n, struct ncall *c);
+
+#endif

@@ -1,0 +1,270 @@
+/* Executing the Raft core's outputs: persist, then send, then apply (N-1),
+ * and taking snapshots. The only place that calls raft_ready/raft_advance. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "log.h"
+#include "node_internal.h"
+
+/* 1. Persist ----------------------------------------------------------------- */
+
+static void conf_blob(const struct raft_conf *conf, uint8_t *buf, size_t *len)
+{
+	*len = raft_conf_encode(conf, buf, RAFT_CONF_MAX_BYTES);
+	if (*len == 0)
+		node_fatal(NULL, "encoding the configuration", "buffer too small");
+}
+
+/* A chunk of a snapshot from the leader, written before its acknowledgement
+ * leaves. The core checks the order of chunks; storage failing to keep one
+ * is a storage error, and so stops the node (rule 7): the restarted node
+ * asks for the snapshot again from its start. */
+static void persist_snap_chunk(struct node *n, const struct raft_snapshot_chunk *ch)
+{
+	struct persist_error err;
+	struct persist_snapshot_meta got = {0};
+	int rc;
+
+	if (ch->offset == 0) {
+		persist_snapshot_recv_abort(n->recv);
+		n->recv = NULL;
+		rc = persist_snapshot_recv_begin(n->pstate, ch->meta.index, ch->meta.term,
+		                                 ch->meta.size, ch->meta.crc, &n->recv, &err);
+		if (rc == PERSIST_ESTALE) /* state.db is past it: only the log is reset */
+			LOG_INFO("snapshot %llu is behind state.db; keeping the state",
+			         (unsigned long long)ch->meta.index);
+		else if (rc != 0)
+			node_fatal(n, "receiving a snapshot", err.msg);
+	}
+	if (n->recv && persist_snapshot_recv_chunk(n->recv, ch->offset, ch->data, ch->len, &err))
+		node_fatal(n, "writing a snapshot chunk", err.msg);
+	if (!ch->last || !n->recv)
+		return;
+	rc = persist_snapshot_recv_finish(n->recv, &got, &err);
+	n->recv = NULL;
+	/* The core has moved its log to this snapshot already: a file that
+	 * fails its checks cannot be refused quietly. */
+	if (rc != 0)
+		node_fatal(n, "installing a received snapshot", err.msg);
+	persist_snapshot_meta_free(&n->snap);
+	n->snap = got;
+	LOG_INFO("installed snapshot %llu (term %llu, %llu bytes)", (unsigned long long)got.index,
+	         (unsigned long long)got.term, (unsigned long long)got.size);
+}
+
+/* The log's base moved to a snapshot received from the leader. */
+static void persist_snapshot_base(struct node *n, const struct raft_snapshot_meta *m)
+{
+	uint8_t buf[RAFT_CONF_MAX_BYTES];
+	struct persist_config pc = {.index = m->index};
+	struct persist_error err;
+	size_t len;
+
+	conf_blob(&m->conf, buf, &len);
+	pc.data = buf;
+	pc.len = len;
+	if (persist_log_reset(n->plog, m->index, m->term, &pc, &err) != 0 &&
+	    err.code != PERSIST_ESTALE)
+		node_fatal(n, "resetting raft.db to a snapshot", err.msg);
+}
+
+static void persist_entries(struct node *n, const struct raft_ready *rd)
+{
+	struct persist_entry pe[256];
+	struct persist_hardstate hs = {rd->hs.term, rd->hs.vote};
+	struct persist_write w = {0};
+	struct persist_error err;
+	size_t done = 0;
+
+	w.hardstate = rd->hs_changed ? &hs : NULL;
+	if (rd->n_entries && rd->entries[0].index <= persist_log_last_index(n->plog))
+		w.truncate_from = rd->entries[0].index;
+	do {
+		size_t k = rd->n_entries - done;
+
+		if (k > sizeof(pe) / sizeof(pe[0]))
+			k = sizeof(pe) / sizeof(pe[0]);
+		for (size_t i = 0; i < k; i++) {
+			const struct raft_entry *e = &rd->entries[done + i];
+
+			pe[i] = (struct persist_entry){e->index, e->term, e->type, e->data, e->len};
+		}
+		w.entries = pe;
+		w.n_entries = k;
+		if (persist_log_write(n->plog, &w, &err) != 0)
+			node_fatal(n, "writing raft.db", err.msg);
+		done += k;
+		w.hardstate = NULL;
+		w.truncate_from = 0;
+	} while (done < rd->n_entries);
+}
+
+/* 2. Send ---------------------------------------------------------------------- */
+
+static void send_msg(struct node *n, const struct raft_msg *m)
+{
+	static uint8_t frame[RAFT_CODEC_MAX_FRAME];
+	static uint8_t chunk[RAFT_SNAPSHOT_CHUNK];
+	struct raft_msg copy;
+	size_t len;
+
+	if (m->type == RAFT_MSG_SNAPSHOT && !m->data && m->len) {
+		struct persist_error err;
+		size_t got = 0;
+
+		if (m->snap.index != n->snap.index || m->len > sizeof(chunk) ||
+		    persist_snapshot_read(n->dir, &n->snap, m->offset, chunk, m->len, &got, &err) !=
+		        0 ||
+		    got != m->len)
+			return; /* the core retries, with a newer snapshot if one exists */
+		copy = *m;
+		copy.data = chunk;
+		m = &copy;
+	}
+	if (raft_codec_encode(m, frame, sizeof(frame), &len) != RAFT_CODEC_OK) {
+		LOG_WARN("cannot encode a %s for %llu", raft_msg_type_name(m->type),
+		         (unsigned long long)m->to);
+		return;
+	}
+	transport_send(n->transport, m->to, TRANSPORT_RAFT, frame, len);
+}
+
+/* 3. Apply --------------------------------------------------------------------- */
+
+struct apply_ctx {
+	struct node *n;
+	uint64_t first;
+};
+
+static int apply_one(void *ctx, sqlite3 *db, const struct persist_entry *e)
+{
+	struct apply_ctx *a = ctx;
+	struct coord_result *r = &a->n->results[e->index - a->first];
+
+	if (e->type != RAFT_ENTRY_NORMAL) {
+		r->type = 0;
+		r->status = COORD_ST_OK;
+		return 0;
+	}
+	(void)db;
+	return coord_sm_apply_entry(a->n->sm, e->index, e->data, e->len, r);
+}
+
+static void ensure_results(struct node *n, size_t k)
+{
+	if (k <= n->results_cap)
+		return;
+	n->results = realloc(n->results, k * sizeof(*n->results));
+	if (!n->results)
+		node_fatal(n, "allocating results", "out of memory");
+	for (size_t i = n->results_cap; i < k; i++)
+		coord_result_init(&n->results[i]);
+	n->results_cap = k;
+}
+
+static void apply_committed(struct node *n, const struct raft_ready *rd)
+{
+	struct persist_entry pe[NODE_APPLY_BATCH];
+	size_t i = 0;
+
+	/* After a restart the core hands out entries state.db already has. */
+	while (i < rd->n_committed &&
+	       rd->committed[i].index <= persist_state_applied_index(n->pstate))
+		i++;
+	while (i < rd->n_committed) {
+		struct apply_ctx a = {n, rd->committed[i].index};
+		struct persist_error err;
+		size_t k = rd->n_committed - i;
+
+		if (k > NODE_APPLY_BATCH)
+			k = NODE_APPLY_BATCH;
+		ensure_results(n, k);
+		for (size_t j = 0; j < k; j++) {
+			const struct raft_entry *e = &rd->committed[i + j];
+
+			pe[j] = (struct persist_entry){e->index, e->term, e->type, e->data, e->len};
+		}
+		if (persist_state_apply(n->pstate, pe, k, apply_one, &a, &err) != 0)
+			node_fatal(n, "applying to state.db", err.msg);
+		n->metrics.applied_entries += k;
+		n->since_snapshot += k;
+		for (size_t j = 0; j < k; j++)
+			node_on_applied(n, pe[j].index, pe[j].term,
+			                pe[j].type == RAFT_ENTRY_NORMAL ? &n->results[j] : NULL,
+			                pe[j].data, pe[j].len);
+		i += k;
+	}
+}
+
+/* Snapshots -------------------------------------------------------------------- */
+
+void node_maybe_snapshot(struct node *n)
+{
+	uint8_t buf[RAFT_CONF_MAX_BYTES];
+	struct persist_snapshot_meta meta = {0};
+	struct raft_snapshot_meta rm = {0};
+	struct persist_config pc;
+	struct persist_write w = {0};
+	struct persist_error err;
+	uint64_t applied = persist_state_applied_index(n->pstate), dropped;
+	size_t len;
+
+	if (n->since_snapshot < n->cfg.snapshot_entries || applied <= n->snap.index)
+		return;
+	n->since_snapshot = 0;
+	conf_blob(raft_conf(n->raft), buf, &len);
+	if (persist_snapshot_create(n->pstate, buf, len, &meta, &err) != 0)
+		node_fatal(n, "creating a snapshot", err.msg);
+	rm.index = meta.index;
+	rm.term = meta.term;
+	rm.size = meta.size;
+	rm.crc = meta.crc;
+	rm.conf = *raft_conf(n->raft);
+	dropped = raft_snapshot_taken(n->raft, &rm, n->cfg.log_tail);
+	pc = (struct persist_config){.index = meta.index, .data = buf, .len = len};
+	w.config = &pc;
+	if (persist_log_write(n->plog, &w, &err) != 0 ||
+	    persist_log_compact(n->plog, meta.index, meta.term, n->cfg.log_tail, &err) != 0)
+		node_fatal(n, "compacting raft.db", err.msg);
+	persist_snapshot_prune(n->dir, meta.index, &err);
+	persist_snapshot_meta_free(&n->snap);
+	n->snap = meta;
+	n->metrics.snapshots++;
+	LOG_INFO("snapshot at %llu (%llu bytes); log kept from %llu",
+	         (unsigned long long)meta.index, (unsigned long long)meta.size,
+	         (unsigned long long)dropped + 1);
+}
+
+/* The loop ----------------------------------------------------------------------- */
+
+void node_drive(struct node *n)
+{
+	struct raft_ready rd;
+
+	while (raft_has_ready(n->raft)) {
+		raft_ready(n->raft, &rd);
+		if (rd.snap_chunk)
+			persist_snap_chunk(n, rd.snap_chunk);
+		if (rd.snapshot)
+			persist_snapshot_base(n, rd.snapshot);
+		if (rd.hs_changed || rd.n_entries)
+			persist_entries(n, &rd);
+		for (size_t i = 0; i < rd.n_msgs; i++)
+			send_msg(n, &rd.msgs[i]);
+		apply_committed(n, &rd);
+		for (size_t i = 0; i < rd.n_reads; i++)
+			node_on_read(n, &rd.reads[i]);
+		raft_advance(n->raft, &rd);
+		if (rd.role != n->role || rd.leader != n->leader) {
+			if (rd.leader != n->leader || rd.role == RAFT_LEADER)
+				LOG_INFO("term %llu: %s, leader %llu", (unsigned long long)rd.term,
+				         raft_role_name(rd.role), (unsigned long long)rd.leader);
+			n->role = rd.role;
+			n->leader = rd.leader;
+			node_leader_changed(n);
+		}
+		node_after_apply(n);
+	}
+	node_maybe_snapshot(n);
+}

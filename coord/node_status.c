@@ -1,0 +1,130 @@
+/* GET /v1/status, /v1/health and /metrics: always answered by this node from
+ * its own view. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node_internal.h"
+
+static json_t *members_json(const struct node *n)
+{
+	const struct raft_conf *conf = raft_conf(n->raft);
+	json_t *a = json_array();
+
+	for (uint32_t i = 0; a && i < conf->n; i++) {
+		const struct raft_server *s = &conf->servers[i];
+		const char *http = node_peer_http(n, s->id);
+
+		json_array_append_new(a, json_pack("{s:I, s:s, s:s?, s:b}", "id", (json_int_t)s->id,
+		                                   "raft", s->addr, "http", http, "voter",
+		                                   s->role == RAFT_VOTER));
+	}
+	return a;
+}
+
+void node_answer_status(struct node *n, struct ncall *c)
+{
+	uint64_t leader = raft_leader(n->raft);
+	const char *http = leader ? node_peer_http(n, leader) : NULL;
+	json_t *lj =
+	    leader ? json_pack("{s:I, s:s?}", "id", (json_int_t)leader, "http", http) : json_null();
+
+	node_answer(n, c, 200,
+	            json_pack("{s:I, s:s, s:I, s:o, s:I, s:I, s:o}", "id", (json_int_t)n->cfg.id,
+	                      "role", raft_role_name(raft_role(n->raft)), "term",
+	                      (json_int_t)raft_term(n->raft), "leader", lj, "commit_index",
+	                      (json_int_t)raft_commit_index(n->raft), "applied_index",
+	                      (json_int_t)persist_state_applied_index(n->pstate), "members",
+	                      members_json(n)));
+}
+
+void node_answer_health(struct node *n, struct ncall *c)
+{
+	bool ok = raft_leader(n->raft) != 0 && !n->stopping;
+
+	if (!ok)
+		return node_answer_error(n, c, HTTP_ERR_NO_LEADER, NULL, "no leader is known");
+	node_answer(n, c, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+struct text {
+	char *p;
+	size_t len, cap;
+};
+
+static void emit(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	for (;;) {
+		va_start(ap, fmt);
+		k = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+		if (k < 0)
+			return;
+		if ((size_t)k < t->cap - t->len) {
+			t->len += (size_t)k;
+			return;
+		}
+		t->cap = (t->cap + (size_t)k) * 2;
+		t->p = realloc(t->p, t->cap);
+		if (!t->p)
+			return;
+	}
+}
+
+static void metric(struct text *t, const char *name, const char *type, const char *help, uint64_t v)
+{
+	emit(t, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
+	     (unsigned long long)v);
+}
+
+void node_answer_metrics(struct node *n, struct ncall *c)
+{
+	struct text t = {malloc(4096), 0, 4096};
+	struct http_server_stats hs = {0};
+	const struct node_metrics *m = &n->metrics;
+
+	if (!t.p)
+		return node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL, "out of memory");
+	metric(&t, "coord_is_leader", "gauge", "1 if this node is the leader",
+	       raft_role(n->raft) == RAFT_LEADER);
+	metric(&t, "coord_term", "gauge", "current Raft term", raft_term(n->raft));
+	metric(&t, "coord_commit_index", "gauge", "Raft commit index", raft_commit_index(n->raft));
+	metric(&t, "coord_applied_index", "gauge", "applied index",
+	       persist_state_applied_index(n->pstate));
+	metric(&t, "coord_proposals_total", "counter", "entries proposed by this node",
+	       m->proposals);
+	metric(&t, "coord_forwarded_total", "counter", "requests forwarded to the leader",
+	       m->forwarded);
+	metric(&t, "coord_applied_entries_total", "counter", "entries applied", m->applied_entries);
+	metric(&t, "coord_session_expiries_total", "counter", "session expiries proposed",
+	       m->expiries);
+	metric(&t, "coord_snapshots_total", "counter", "snapshots taken", m->snapshots);
+	metric(&t, "coord_sessions", "gauge", "sessions tracked by the lease keeper (leader)",
+	       coord_lease_count(&n->lease));
+	metric(&t, "coord_waiters", "gauge", "requests waiting for a grant on this node",
+	       n->waits[W_GRANT].n);
+	metric(&t, "coord_long_polls", "gauge", "long-polls waiting on this node",
+	       n->waits[W_POLL].n);
+	emit(&t,
+	     "# HELP coord_commit_latency_seconds proposal to apply on the leader\n"
+	     "# TYPE coord_commit_latency_seconds summary\n"
+	     "coord_commit_latency_seconds_sum %.6f\ncoord_commit_latency_seconds_count %llu\n",
+	     (double)m->commit_latency_sum_us / 1e6, (unsigned long long)m->commit_latency_count);
+	if (n->http) {
+		http_server_stats(n->http, &hs);
+		emit(&t, "# HELP coord_http_responses_total HTTP answers by status class\n"
+		         "# TYPE coord_http_responses_total counter\n");
+		for (int i = 1; i <= 5; i++)
+			emit(&t, "coord_http_responses_total{code=\"%dxx\"} %llu\n", i,
+			     (unsigned long long)hs.by_status[i]);
+	}
+	if (!t.p)
+		return node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL, "out of memory");
+	node_answer_text(n, c, 200, t.p);
+	free(t.p);
+}

@@ -1,0 +1,709 @@
+/* The peer transport: framing, HELLO, dialling with backoff, bounded write
+ * queues. See transport.h for the invariants this file keeps. */
+#include "transport.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HELLO_VERSION 1
+#define READ_CHUNK    (64u << 10)
+#define SWEEP_MS      1000
+
+struct conn {
+	uv_tcp_t tcp; /* first: handle pointers are conn pointers */
+	struct transport *t;
+	struct peer *peer; /* outgoing: the peer it dials; inbound: NULL */
+	bool inbound;
+	bool hello_ok;
+	bool closing;
+	uint64_t from; /* inbound: the peer id its HELLO named */
+	uint64_t accepted_at;
+	uint8_t *rbuf;
+	size_t rlen, rcap;
+	uv_connect_t connect_req;
+	struct conn *next_inbound;
+};
+
+struct peer {
+	uint64_t id;
+	char addr[TRANSPORT_ADDR_MAX];
+	struct sockaddr_storage sa;
+	struct transport *t;
+	struct conn *out; /* current outgoing connection, or NULL */
+	bool connected;   /* out finished its connect and sent HELLO */
+	uv_timer_t timer; /* redial backoff */
+	bool timer_live;
+	unsigned backoff_ms;
+	size_t queued; /* bytes handed to uv_write and not yet written */
+};
+
+struct wreq {
+	uv_write_t req;
+	struct transport *t;
+	uint64_t peer_id;
+	size_t len;
+	uint8_t data[];
+};
+
+struct transport {
+	uv_loop_t *loop;
+	struct transport_config cfg;
+	char cluster[TRANSPORT_CLUSTER_MAX];
+	char http_addr[TRANSPORT_ADDR_MAX];
+	char listen_addr[TRANSPORT_ADDR_MAX];
+	uv_tcp_t listener;
+	uv_timer_t sweep;
+	struct peer *peers[TRANSPORT_MAX_PEERS];
+	struct conn *inbound;
+	unsigned n_inbound;
+	uint64_t rng;
+	struct transport_stats stats;
+	/* Shutdown. */
+	bool stopping;
+	unsigned open_handles;
+	void (*stop_cb)(void *ctx);
+	void *stop_ctx;
+};
+
+static const char *const err_text[] = {
+    [TRANSPORT_OK] = "ok",
+    [TRANSPORT_EADDR] = "address is not host:port",
+    [TRANSPORT_ELISTEN] = "cannot listen on the Raft address (in use?)",
+    [TRANSPORT_EPEER] = "unknown peer, or too many peers",
+    [TRANSPORT_EFULL] = "the peer's write queue is full",
+    [TRANSPORT_ENOTCONN] = "not connected to the peer",
+    [TRANSPORT_ETOOBIG] = "frame too large",
+    [TRANSPORT_ENOMEM] = "out of memory",
+};
+
+const char *transport_strerror(int err)
+{
+	if (err < 0 || (size_t)err >= sizeof(err_text) / sizeof(err_text[0]))
+		return "unknown transport error";
+	return err_text[err];
+}
+
+static void logf_(struct transport *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(struct transport *t, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	if (!t->cfg.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	t->cfg.log(t->cfg.ctx, line);
+}
+
+/* Addresses ----------------------------------------------------------------- */
+
+/* Resolves "host:port" or "[v6]:port" (numeric or a name, resolved once,
+ * synchronously: addresses are resolved when peers are configured). */
+static int parse_addr(uv_loop_t *loop, const char *text, struct sockaddr_storage *out)
+{
+	char host[TRANSPORT_ADDR_MAX];
+	const char *colon, *port;
+	size_t hlen;
+	uv_getaddrinfo_t req;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	int rc;
+
+	if (!text || strlen(text) >= TRANSPORT_ADDR_MAX || !(colon = strrchr(text, ':')))
+		return TRANSPORT_EADDR;
+	port = colon + 1;
+	if (text[0] == '[') {
+		if (colon == text || colon[-1] != ']')
+			return TRANSPORT_EADDR;
+		hlen = (size_t)(colon - text) - 2;
+		memcpy(host, text + 1, hlen);
+	} else {
+		hlen = (size_t)(colon - text);
+		memcpy(host, text, hlen);
+	}
+	host[hlen] = '\0';
+	if (hlen == 0 || !*port || strspn(port, "0123456789") != strlen(port) || atoi(port) > 65535)
+		return TRANSPORT_EADDR;
+	rc = uv_getaddrinfo(loop, &req, NULL, host, port, &hints);
+	if (rc != 0 || !req.addrinfo)
+		return TRANSPORT_EADDR;
+	memcpy(out, req.addrinfo->ai_addr, req.addrinfo->ai_addrlen);
+	uv_freeaddrinfo(req.addrinfo);
+	return TRANSPORT_OK;
+}
+
+/* Handles ------------------------------------------------------------------- */
+
+static void handle_closed(struct transport *t)
+{
+	assert(t->open_handles > 0);
+	if (--t->open_handles == 0 && t->stopping && t->stop_cb)
+		t->stop_cb(t->stop_ctx);
+}
+
+static void conn_closed_cb(uv_handle_t *h)
+{
+	struct conn *c = (struct conn *)h;
+	struct transport *t = c->t;
+
+	free(c->rbuf);
+	free(c);
+	handle_closed(t);
+}
+
+static void schedule_redial(struct peer *p);
+
+static void conn_close(struct conn *c)
+{
+	struct transport *t = c->t;
+
+	if (c->closing)
+		return;
+	c->closing = true;
+	if (c->inbound) {
+		for (struct conn **pp = &t->inbound; *pp; pp = &(*pp)->next_inbound)
+			if (*pp == c) {
+				*pp = c->next_inbound;
+				t->n_inbound--;
+				break;
+			}
+	} else if (c->peer && c->peer->out == c) {
+		c->peer->out = NULL;
+		c->peer->connected = false;
+		if (!t->stopping)
+			schedule_redial(c->peer);
+	}
+	uv_close((uv_handle_t *)&c->tcp, conn_closed_cb);
+}
+
+static struct conn *conn_new(struct transport *t)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->t = t;
+	if (uv_tcp_init(t->loop, &c->tcp) != 0) {
+		free(c);
+		return NULL;
+	}
+	t->open_handles++;
+	uv_tcp_nodelay(&c->tcp, 1);
+	return c;
+}
+
+/* Sending ------------------------------------------------------------------- */
+
+static struct peer *peer_find(const struct transport *t, uint64_t id)
+{
+	for (int i = 0; i < TRANSPORT_MAX_PEERS; i++)
+		if (t->peers[i] && t->peers[i]->id == id)
+			return t->peers[i];
+	return NULL;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void write_cb(uv_write_t *req, int status)
+{
+	struct wreq *w = (struct wreq *)req;
+	struct peer *p = peer_find(w->t, w->peer_id);
+
+	if (p) {
+		assert(p->queued >= w->len);
+		p->queued -= w->len;
+		if (status < 0 && p->out && (uv_stream_t *)&p->out->tcp == req->handle)
+			conn_close(p->out);
+	}
+	free(w);
+}
+
+/* Writes one frame on the peer's outgoing connection (invariant 2). */
+static int frame_write(struct transport *t, struct peer *p, enum transport_kind kind,
+                       const void *payload, size_t len)
+{
+	struct wreq *w;
+	uv_buf_t buf;
+	size_t total = 5 + len;
+
+	if (len + 1 > TRANSPORT_FRAME_MAX)
+		return TRANSPORT_ETOOBIG;
+	if (!p->out || p->out->closing)
+		return TRANSPORT_ENOTCONN;
+	if (p->queued + total > TRANSPORT_QUEUE_MAX_BYTES) {
+		t->stats.frames_refused_full++;
+		return TRANSPORT_EFULL;
+	}
+	w = malloc(sizeof(*w) + total);
+	if (!w)
+		return TRANSPORT_ENOMEM;
+	w->t = t;
+	w->peer_id = p->id;
+	w->len = total;
+	put_le32(w->data, (uint32_t)(len + 1));
+	w->data[4] = (uint8_t)kind;
+	if (len)
+		memcpy(w->data + 5, payload, len);
+	buf = uv_buf_init((char *)w->data, (unsigned)total);
+	if (uv_write(&w->req, (uv_stream_t *)&p->out->tcp, &buf, 1, write_cb) != 0) {
+		free(w);
+		conn_close(p->out);
+		return TRANSPORT_ENOTCONN;
+	}
+	p->queued += total;
+	t->stats.frames_sent++;
+	return TRANSPORT_OK;
+}
+
+int transport_send(struct transport *t, uint64_t to, enum transport_kind kind, const void *payload,
+                   size_t len)
+{
+	struct peer *p = peer_find(t, to);
+
+	assert(kind > TRANSPORT_HELLO && kind <= TRANSPORT_KIND_MAX);
+	if (!p)
+		return TRANSPORT_EPEER;
+	if (!p->connected)
+		return TRANSPORT_ENOTCONN;
+	return frame_write(t, p, kind, payload, len);
+}
+
+bool transport_connected(const struct transport *t, uint64_t id)
+{
+	const struct peer *p = peer_find(t, id);
+
+	return p && p->connected;
+}
+
+/* HELLO --------------------------------------------------------------------- */
+
+/* HELLO payload: u8 version | u64 id (LE) | u8 n + cluster | u8 n + http | u8 n + raft. */
+static size_t hello_encode(const struct transport *t, uint8_t *buf, size_t cap)
+{
+	const char *fields[3] = {t->cluster, t->http_addr, t->listen_addr};
+	size_t n = 0;
+
+	assert(cap >= 10 + 3 * 256);
+	buf[n++] = HELLO_VERSION;
+	for (int i = 0; i < 8; i++)
+		buf[n++] = (uint8_t)(t->cfg.id >> (8 * i));
+	for (int i = 0; i < 3; i++) {
+		size_t len = strlen(fields[i]);
+
+		buf[n++] = (uint8_t)len;
+		memcpy(buf + n, fields[i], len);
+		n += len;
+	}
+	return n;
+}
+
+/* Reads a u8-length-prefixed string into OUT (CAP bytes with NUL). */
+static bool hello_string(const uint8_t *p, size_t len, size_t *pos, char *out, size_t cap)
+{
+	size_t n;
+
+	if (*pos >= len)
+		return false;
+	n = p[(*pos)++];
+	if (n >= cap || n > len - *pos || memchr(p + *pos, '\0', n))
+		return false;
+	memcpy(out, p + *pos, n);
+	out[n] = '\0';
+	*pos += n;
+	return true;
+}
+
+static bool hello_accept(struct conn *c, const uint8_t *p, size_t len)
+{
+	struct transport *t = c->t;
+	char cluster[TRANSPORT_CLUSTER_MAX], http[TRANSPORT_ADDR_MAX], raft[TRANSPORT_ADDR_MAX];
+	uint64_t id = 0;
+	size_t pos = 9;
+
+	if (len < 9 || p[0] != HELLO_VERSION)
+		return false;
+	for (int i = 0; i < 8; i++)
+		id |= (uint64_t)p[1 + i] << (8 * i);
+	if (!hello_string(p, len, &pos, cluster, sizeof(cluster)) ||
+	    !hello_string(p, len, &pos, http, sizeof(http)) ||
+	    !hello_string(p, len, &pos, raft, sizeof(raft)) || pos != len)
+		return false;
+	if (id == 0 || id == t->cfg.id || strcmp(cluster, t->cluster) != 0) {
+		logf_(t, "peer refused: HELLO from node %llu of cluster '%s'",
+		      (unsigned long long)id, cluster);
+		return false;
+	}
+	c->hello_ok = true;
+	c->from = id;
+	if (t->cfg.on_hello)
+		t->cfg.on_hello(t->cfg.ctx, id, http, raft);
+	return true;
+}
+
+/* Receiving ----------------------------------------------------------------- */
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct conn *c = (struct conn *)h;
+
+	(void)suggested;
+	if (c->rcap - c->rlen < READ_CHUNK) {
+		size_t cap = c->rlen + READ_CHUNK;
+		uint8_t *nb = realloc(c->rbuf, cap);
+
+		if (!nb) {
+			*buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS */
+			return;
+		}
+		c->rbuf = nb;
+		c->rcap = cap;
+	}
+	*buf = uv_buf_init((char *)c->rbuf + c->rlen, (unsigned)(c->rcap - c->rlen));
+}
+
+/* Parses every complete frame in the buffer. Returns false if the peer broke
+ * the protocol (invariant 1). */
+static bool drain_frames(struct conn *c)
+{
+	struct transport *t = c->t;
+	size_t off = 0;
+
+	while (c->rlen - off >= 4) {
+		uint32_t flen = get_le32(c->rbuf + off);
+		uint8_t *body = c->rbuf + off + 4;
+		uint8_t kind;
+
+		if (flen == 0 || flen > TRANSPORT_FRAME_MAX)
+			return false;
+		if (c->rlen - off - 4 < flen)
+			break;
+		kind = body[0];
+		if (kind < TRANSPORT_HELLO || kind > TRANSPORT_KIND_MAX)
+			return false;
+		if (!c->hello_ok) {
+			if (kind != TRANSPORT_HELLO || !hello_accept(c, body + 1, flen - 1))
+				return false;
+		} else if (kind == TRANSPORT_HELLO) {
+			return false;
+		} else {
+			t->stats.frames_received++;
+			t->cfg.on_frame(t->cfg.ctx, c->from, (enum transport_kind)kind, body + 1,
+			                flen - 1);
+			if (c->closing)
+				return true;
+		}
+		off += 4 + flen;
+	}
+	memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+	c->rlen -= off;
+	/* Shrink a buffer grown for one large frame. */
+	if (c->rcap > 4 * READ_CHUNK && c->rlen < READ_CHUNK) {
+		uint8_t *nb = realloc(c->rbuf, READ_CHUNK);
+
+		if (nb) {
+			c->rbuf = nb;
+			c->rcap = READ_CHUNK;
+		}
+	}
+	return true;
+}
+
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct conn *c = (struct conn *)s;
+
+	(void)buf;
+	if (n < 0) {
+		if (n != UV_EOF && c->inbound)
+			logf_(c->t, "peer connection from node %llu lost: %s",
+			      (unsigned long long)c->from, uv_strerror((int)n));
+		conn_close(c);
+		return;
+	}
+	if (!c->inbound) {
+		/* Nobody writes on a connection we dialled: ignore what comes. */
+		c->rlen = 0;
+		return;
+	}
+	c->rlen += (size_t)n;
+	if (!drain_frames(c)) {
+		c->t->stats.bad_peers++;
+		logf_(c->t, "peer disconnected: protocol violation (node %llu)",
+		      (unsigned long long)c->from);
+		conn_close(c);
+	}
+}
+
+static void accept_cb(uv_stream_t *server, int status)
+{
+	struct transport *t = server->data;
+	struct conn *c;
+
+	if (status < 0 || t->stopping)
+		return;
+	c = conn_new(t);
+	if (!c)
+		return;
+	c->inbound = true;
+	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
+	    t->n_inbound >= TRANSPORT_MAX_INBOUND ||
+	    uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0) {
+		c->inbound = false; /* not linked yet */
+		uv_close((uv_handle_t *)&c->tcp, conn_closed_cb);
+		return;
+	}
+	c->accepted_at = uv_now(t->loop);
+	c->next_inbound = t->inbound;
+	t->inbound = c;
+	t->n_inbound++;
+}
+
+/* Dialling ------------------------------------------------------------------ */
+
+static void connect_cb(uv_connect_t *req, int status)
+{
+	struct conn *c = req->data;
+	struct peer *p = c->peer;
+	uint8_t hello[10 + 3 * 256];
+	size_t n;
+
+	if (c->closing)
+		return;
+	if (status < 0) {
+		conn_close(c);
+		return;
+	}
+	if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0) {
+		conn_close(c);
+		return;
+	}
+	n = hello_encode(c->t, hello, sizeof(hello));
+	if (frame_write(c->t, p, TRANSPORT_HELLO, hello, n) != TRANSPORT_OK) {
+		conn_close(c);
+		return;
+	}
+	p->connected = true;
+	p->backoff_ms = 0;
+	c->t->stats.connects++;
+	logf_(c->t, "connected to peer %llu at %s", (unsigned long long)p->id, p->addr);
+}
+
+static void dial(struct peer *p)
+{
+	struct transport *t = p->t;
+	struct conn *c;
+
+	if (t->stopping || p->out)
+		return;
+	c = conn_new(t);
+	if (!c) {
+		schedule_redial(p);
+		return;
+	}
+	c->peer = p;
+	p->out = c;
+	c->connect_req.data = c;
+	if (uv_tcp_connect(&c->connect_req, &c->tcp, (struct sockaddr *)&p->sa, connect_cb) != 0)
+		conn_close(c);
+}
+
+static void redial_cb(uv_timer_t *timer)
+{
+	dial(timer->data);
+}
+
+/* Invariant 3: exponential backoff with +-25% jitter. */
+static void schedule_redial(struct peer *p)
+{
+	struct transport *t = p->t;
+	uint64_t delay, x;
+
+	p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : TRANSPORT_BACKOFF_MIN_MS;
+	if (p->backoff_ms > TRANSPORT_BACKOFF_MAX_MS)
+		p->backoff_ms = TRANSPORT_BACKOFF_MAX_MS;
+	t->rng ^= t->rng << 13;
+	t->rng ^= t->rng >> 7;
+	t->rng ^= t->rng << 17;
+	x = t->rng % (p->backoff_ms / 2 + 1);
+	delay = p->backoff_ms - p->backoff_ms / 4 + x;
+	uv_timer_start(&p->timer, redial_cb, delay, 0);
+}
+
+/* Life cycle ---------------------------------------------------------------- */
+
+static void sweep_cb(uv_timer_t *timer)
+{
+	struct transport *t = timer->data;
+	uint64_t now = uv_now(t->loop);
+	struct conn *c = t->inbound, *next;
+
+	for (; c; c = next) {
+		next = c->next_inbound;
+		if (!c->hello_ok && now - c->accepted_at > TRANSPORT_HELLO_TIMEOUT_MS) {
+			logf_(t, "peer disconnected: no HELLO within %d ms",
+			      TRANSPORT_HELLO_TIMEOUT_MS);
+			conn_close(c);
+		}
+	}
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src ? src : "");
+}
+
+int transport_start(uv_loop_t *loop, const struct transport_config *config, struct transport **out)
+{
+	struct transport *t = calloc(1, sizeof(*t));
+	struct sockaddr_storage sa;
+	int rc;
+
+	if (!t)
+		return TRANSPORT_ENOMEM;
+	t->loop = loop;
+	t->cfg = *config;
+	copy_str(t->cluster, sizeof(t->cluster), config->cluster);
+	copy_str(t->http_addr, sizeof(t->http_addr), config->http_addr);
+	copy_str(t->listen_addr, sizeof(t->listen_addr), config->listen_addr);
+	t->rng = (config->id * 0x9E3779B97F4A7C15ull) ^ uv_hrtime();
+	if (!t->rng)
+		t->rng = 1;
+	if ((rc = parse_addr(loop, config->listen_addr, &sa)) != TRANSPORT_OK) {
+		free(t);
+		return rc;
+	}
+	uv_tcp_init(loop, &t->listener);
+	t->listener.data = t;
+	t->open_handles++;
+	if (uv_tcp_bind(&t->listener, (struct sockaddr *)&sa, 0) != 0 ||
+	    uv_listen((uv_stream_t *)&t->listener, 128, accept_cb) != 0) {
+		uv_close((uv_handle_t *)&t->listener, NULL);
+		/* Let the close complete before freeing: the loop runs it next. */
+		uv_run(loop, UV_RUN_NOWAIT);
+		free(t);
+		return TRANSPORT_ELISTEN;
+	}
+	uv_timer_init(loop, &t->sweep);
+	t->sweep.data = t;
+	t->open_handles++;
+	uv_timer_start(&t->sweep, sweep_cb, SWEEP_MS, SWEEP_MS);
+	*out = t;
+	return TRANSPORT_OK;
+}
+
+int transport_add_peer(struct transport *t, uint64_t id, const char *raft_addr)
+{
+	struct peer *p = peer_find(t, id);
+	struct sockaddr_storage sa;
+	int slot = -1;
+
+	if (id == 0 || id == t->cfg.id)
+		return TRANSPORT_EPEER;
+	if (parse_addr(t->loop, raft_addr, &sa) != TRANSPORT_OK)
+		return TRANSPORT_EADDR;
+	if (p) {
+		if (strcmp(p->addr, raft_addr) == 0)
+			return TRANSPORT_OK;
+		copy_str(p->addr, sizeof(p->addr), raft_addr);
+		p->sa = sa;
+		if (p->out)
+			conn_close(p->out); /* redials the new address */
+		return TRANSPORT_OK;
+	}
+	for (int i = 0; i < TRANSPORT_MAX_PEERS && slot < 0; i++)
+		if (!t->peers[i])
+			slot = i;
+	if (slot < 0)
+		return TRANSPORT_EPEER;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return TRANSPORT_ENOMEM;
+	p->id = id;
+	p->t = t;
+	p->sa = sa;
+	copy_str(p->addr, sizeof(p->addr), raft_addr);
+	uv_timer_init(t->loop, &p->timer);
+	p->timer.data = p;
+	p->timer_live = true;
+	t->open_handles++;
+	t->peers[slot] = p;
+	dial(p);
+	return TRANSPORT_OK;
+}
+
+static void peer_timer_closed_cb(uv_handle_t *h)
+{
+	struct peer *p = h->data;
+	struct transport *t = p->t;
+
+	free(p);
+	handle_closed(t);
+}
+
+static void peer_free(struct transport *t, int slot)
+{
+	struct peer *p = t->peers[slot];
+
+	t->peers[slot] = NULL;
+	if (p->out) {
+		p->out->peer = NULL;
+		conn_close(p->out);
+		p->out = NULL;
+	}
+	uv_timer_stop(&p->timer);
+	uv_close((uv_handle_t *)&p->timer, peer_timer_closed_cb);
+}
+
+void transport_remove_peer(struct transport *t, uint64_t id)
+{
+	for (int i = 0; i < TRANSPORT_MAX_PEERS; i++)
+		if (t->peers[i] && t->peers[i]->id == id)
+			peer_free(t, i);
+}
+
+void transport_stats(const struct transport *t, struct transport_stats *out)
+{
+	*out = t->stats;
+}
+
+static void plain_closed_cb(uv_handle_t *h)
+{
+	handle_closed(h->data);
+}
+
+void transport_stop(struct transport *t, void (*cb)(void *ctx), void *ctx)
+{
+	t->stopping = true;
+	t->stop_cb = cb;
+	t->stop_ctx = ctx;
+	for (int i = 0; i < TRANSPORT_MAX_PEERS; i++)
+		if (t->peers[i])
+			peer_free(t, i);
+	while (t->inbound)
+		conn_close(t->inbound);
+	t->sweep.data = t;
+	uv_close((uv_handle_t *)&t->sweep, plain_closed_cb);
+	t->listener.data = t;
+	uv_close((uv_handle_t *)&t->listener, plain_closed_cb);
+}
+
+void transport_free(struct transport *t)
+{
+	assert(t->open_handles == 0);
+	free(t);
+}

@@ -1,0 +1,115 @@
+/* transport.h: the peer transport of a node, on the node's libuv loop.
+ *
+ * Each node dials every peer it knows and sends on that connection; it
+ * receives on the connections peers dialed to it (one TCP connection each
+ * way). A connection starts with a HELLO frame (cluster id, node id, HTTP and
+ * Raft addresses); the acceptor checks it before it believes anything else
+ * on that connection. After that, frames carry Raft messages (the raft/
+ * codec), forwarded client requests and their answers.
+ *
+ * Frame: u32 length of what follows (little-endian) | u8 kind | payload.
+ *
+ * Invariants:
+ *  1. A frame longer than TRANSPORT_FRAME_MAX, a kind out of range, or a
+ *     first frame that is not a valid HELLO of this cluster closes the
+ *     connection: a peer that sends garbage is disconnected, never trusted
+ *     (DESIGN.md safety rule 11).
+ *  2. Each peer's write queue holds at most TRANSPORT_QUEUE_MAX_BYTES; a frame
+ *     that does not fit is refused (Raft tolerates loss; the caller fails
+ *     forwarded requests) and counted.
+ *  3. A dropped outgoing connection is redialled after a backoff that doubles
+ *     from TRANSPORT_BACKOFF_MIN_MS to TRANSPORT_BACKOFF_MAX_MS, with jitter.
+ *
+ * Ownership: everything here belongs to the loop's thread. Payloads passed to
+ * transport_send() are copied; payloads passed to the frame callback are
+ * borrowed for the call.
+ */
+#ifndef COORD_TRANSPORT_H
+#define COORD_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#define TRANSPORT_FRAME_MAX        (5u << 19)  /* 2.5 MiB: a full Raft frame + slack */
+#define TRANSPORT_QUEUE_MAX_BYTES  (16u << 20) /* queued bytes per peer */
+#define TRANSPORT_MAX_PEERS        16          /* peers one node dials */
+#define TRANSPORT_MAX_INBOUND      64          /* accepted connections at once */
+#define TRANSPORT_BACKOFF_MIN_MS   50
+#define TRANSPORT_BACKOFF_MAX_MS   2000
+#define TRANSPORT_ADDR_MAX         64   /* "host:port" with NUL */
+#define TRANSPORT_CLUSTER_MAX      64   /* cluster id bytes with NUL */
+#define TRANSPORT_HELLO_TIMEOUT_MS 5000 /* an inbound peer must say HELLO by then */
+
+enum transport_kind {
+	TRANSPORT_HELLO = 1,   /* handshake; handled inside the transport */
+	TRANSPORT_RAFT = 2,    /* a raft/codec message */
+	TRANSPORT_FORWARD = 3, /* a client request forwarded to the leader */
+	TRANSPORT_REPLY = 4,   /* the leader's answer to a forwarded request */
+	TRANSPORT_KIND_MAX = TRANSPORT_REPLY
+};
+
+enum transport_err {
+	TRANSPORT_OK = 0,
+	TRANSPORT_EADDR,    /* an address could not be parsed */
+	TRANSPORT_ELISTEN,  /* bind or listen failed (port in use?) */
+	TRANSPORT_EPEER,    /* unknown peer or too many peers */
+	TRANSPORT_EFULL,    /* the peer's write queue is full */
+	TRANSPORT_ENOTCONN, /* no connection to the peer now */
+	TRANSPORT_ETOOBIG,  /* the frame is over TRANSPORT_FRAME_MAX */
+	TRANSPORT_ENOMEM
+};
+const char *transport_strerror(int err);
+
+struct transport;
+
+/* Called for every frame of kind RAFT, FORWARD or REPLY from a peer that
+ * completed its HELLO. FROM is the peer's node id. */
+typedef void (*transport_frame_fn)(void *ctx, uint64_t from, enum transport_kind kind,
+                                   uint8_t *payload, size_t len);
+/* Called when a peer's HELLO is accepted, with the addresses it announced. */
+typedef void (*transport_hello_fn)(void *ctx, uint64_t from, const char *http_addr,
+                                   const char *raft_addr);
+
+struct transport_config {
+	uint64_t id;             /* this node */
+	const char *cluster;     /* cluster id, checked in every HELLO */
+	const char *listen_addr; /* "host:port" for inbound Raft connections */
+	const char *http_addr;   /* announced in HELLO */
+	transport_frame_fn on_frame;
+	transport_hello_fn on_hello;
+	void *ctx;
+	void (*log)(void *ctx, const char *line); /* one line per event; may be NULL */
+};
+
+/* Starts listening on CONFIG->listen_addr. Returns TRANSPORT_OK and *OUT, or
+ * an error (TRANSPORT_ELISTEN when the port is in use). */
+int transport_start(uv_loop_t *loop, const struct transport_config *config, struct transport **out);
+
+/* Adds (or re-addresses) peer ID at RAFT_ADDR ("host:port") and dials it. */
+int transport_add_peer(struct transport *t, uint64_t id, const char *raft_addr);
+/* Forgets peer ID and closes its connection. */
+void transport_remove_peer(struct transport *t, uint64_t id);
+
+/* Queues a frame of KIND with PAYLOAD (copied) for peer TO. */
+int transport_send(struct transport *t, uint64_t to, enum transport_kind kind, const void *payload,
+                   size_t len);
+
+/* True when the outgoing connection to ID has completed its connect. */
+bool transport_connected(const struct transport *t, uint64_t id);
+
+/* Counters, for /metrics. */
+struct transport_stats {
+	uint64_t frames_sent, frames_received, frames_refused_full, bad_peers, connects;
+};
+void transport_stats(const struct transport *t, struct transport_stats *out);
+
+/* Closes every connection and the listener; CB runs once all handles are
+ * closed (the loop must keep running until then). */
+void transport_stop(struct transport *t, void (*cb)(void *ctx), void *ctx);
+/* Frees T after transport_stop()'s callback has run. */
+void transport_free(struct transport *t);
+
+#endif

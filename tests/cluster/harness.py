@@ -1,0 +1,245 @@
+"""A real coord cluster on 127.0.0.1 for tests: coordd processes started,
+paused, killed and restarted by pid, and a small JSON/HTTP client.
+
+Only processes this harness started are ever signalled, and every node is
+stopped when the cluster is closed (also on a failing test)."""
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+
+def free_port_base(count):
+    """A base port such that base+1..base+count and base+101..base+100+count
+    are free now (probed by binding)."""
+    for _ in range(200):
+        base = 20000 + (os.getpid() * 37 + int(time.time() * 1000)) % 30000
+        base -= base % 10
+        ok = True
+        for off in list(range(1, count + 1)) + list(range(101, 101 + count)):
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", base + off))
+            except OSError:
+                ok = False
+            finally:
+                s.close()
+            if not ok:
+                break
+        if ok:
+            return base
+        time.sleep(0.01)
+    raise RuntimeError("no free ports")
+
+
+class Reply:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.raw = body
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    def __repr__(self):
+        return "Reply(%d, %r)" % (self.status, self.raw[:200])
+
+
+def request(addr, method, path, body=None, timeout=5.0):
+    """One HTTP request; returns a Reply, or None on a connection error or
+    time-out (an indeterminate outcome)."""
+    host, port = addr.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        data = None if body is None else json.dumps(body)
+        conn.request(method, path, body=data,
+                     headers={"Content-Type": "application/json"} if data else {})
+        r = conn.getresponse()
+        raw = r.read().decode()
+        return Reply(r.status, {k.lower(): v for k, v in r.getheaders()}, raw)
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
+
+
+class Node:
+    def __init__(self, cluster, nid):
+        self.cluster = cluster
+        self.id = nid
+        self.http = "127.0.0.1:%d" % (cluster.base + nid)
+        self.raft = "127.0.0.1:%d" % (cluster.base + 100 + nid)
+        self.data = os.path.join(cluster.dir, "n%d" % nid)
+        self.log = os.path.join(cluster.dir, "n%d.log" % nid)
+        self.proc = None
+        self.paused = False
+
+    def start(self):
+        assert self.proc is None
+        args = [self.cluster.coordd, "--id", str(self.id), "--data", self.data,
+                "--http", self.http, "--raft", self.raft,
+                "--cluster", self.cluster.members,
+                "--heartbeat-ms", str(self.cluster.heartbeat_ms),
+                "--election-timeout-ms", str(self.cluster.election_ms)]
+        args += self.cluster.extra_args
+        with open(self.log, "a") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=log)
+        self.paused = False
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self):
+        """kill -9 of the process this harness started."""
+        if self.proc is not None:
+            if self.paused:
+                self.proc.send_signal(signal.SIGCONT)
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def stop(self, timeout=10):
+        """SIGTERM and wait: a clean shutdown; returns the exit status."""
+        if self.proc is None:
+            return None
+        if self.paused:
+            self.resume()
+        self.proc.terminate()
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.proc = None
+        return rc
+
+    def pause(self):
+        self.proc.send_signal(signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self):
+        self.proc.send_signal(signal.SIGCONT)
+        self.paused = False
+
+    def call(self, method, path, body=None, timeout=5.0):
+        return request(self.http, method, path, body, timeout)
+
+    def status(self):
+        r = self.call("GET", "/v1/status", timeout=1.0)
+        return r.json if r is not None and r.status == 200 else None
+
+    def rss_kib(self):
+        """Peak resident set size (VmHWM) of the node, in KiB."""
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        return 0
+
+    def log_text(self):
+        with open(self.log) as f:
+            return f.read()
+
+
+class Cluster:
+    def __init__(self, coordd, size, heartbeat_ms=50, election_ms=500, extra_args=()):
+        self.coordd = coordd
+        self.dir = tempfile.mkdtemp(prefix="coord-cluster-")
+        self.base = free_port_base(size)
+        self.heartbeat_ms = heartbeat_ms
+        self.election_ms = election_ms
+        self.extra_args = list(extra_args)
+        self.nodes = [Node(self, i) for i in range(1, size + 1)]
+        self.members = ",".join("%d=%s" % (n.id, n.raft) for n in self.nodes)
+
+    def __enter__(self):
+        for n in self.nodes:
+            n.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.close(keep=exc[0] is not None)
+
+    def close(self, keep=False):
+        for n in self.nodes:
+            n.kill()
+        if keep:
+            for n in self.nodes:
+                try:
+                    print("---- log of node %d ----" % n.id)
+                    print(n.log_text()[-4000:])
+                except OSError:
+                    pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def node(self, nid):
+        return self.nodes[nid - 1]
+
+    def live(self):
+        return [n for n in self.nodes if n.alive() and not n.paused]
+
+    def leader(self, timeout=10.0, among=None):
+        """The node that every live node (or AMONG) names as leader, once they
+        agree on one leader in one term; raises after TIMEOUT."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            nodes = among if among is not None else self.live()
+            views = [n.status() for n in nodes]
+            if all(v is not None for v in views):
+                leaders = {(v["term"], v["leader"]["id"] if v["leader"] else None)
+                           for v in views}
+                roles = [v["role"] for v in views]
+                if len(leaders) == 1 and roles.count("leader") == 1:
+                    (term, lid), = leaders
+                    if lid is not None:
+                        return self.node(lid)
+            time.sleep(0.05)
+        raise AssertionError("no agreed leader within %.1fs: %r" % (
+            timeout, [n.status() for n in (among or self.live())]))
+
+    def followers(self, leader):
+        return [n for n in self.live() if n.id != leader.id]
+
+    def wait_applied(self, index, nodes=None, timeout=10.0):
+        deadline = time.time() + timeout
+        nodes = nodes or self.live()
+        while time.time() < deadline:
+            views = [n.status() for n in nodes]
+            if all(v is not None and v["applied_index"] >= index for v in views):
+                return
+            time.sleep(0.05)
+        raise AssertionError("applied index %d not reached: %r" % (
+            index, [n.status() for n in nodes]))
+
+
+def coordd_path():
+    path = os.environ.get("COORDD")
+    if not path or not os.access(path, os.X_OK):
+        raise SystemExit("set COORDD to the coordd binary")
+    return path
+
+
+def run(tests):
+    """Runs the test functions in order; prints one line each and a closing
+    'N passed, F failed'; exits non-zero on any failure."""
+    import traceback
+    passed = failed = 0
+    for t in tests:
+        t0 = time.time()
+        try:
+            t()
+            passed += 1
+            print("PASS %s (%.1fs)" % (t.__name__, time.time() - t0), flush=True)
+        except Exception:
+            failed += 1
+            print("FAIL %s (%.1fs)" % (t.__name__, time.time() - t0), flush=True)
+            traceback.print_exc()
+    print("%d passed, %d failed" % (passed, failed))
+    raise SystemExit(1 if failed else 0)

@@ -1,0 +1,116 @@
+/* coordd's flags: defaults, every flag, and each refusal (API.md, coordd). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+#define ARGV(...)                                                                                  \
+	(const char *const[])                                                                      \
+	{                                                                                          \
+		"coordd", __VA_ARGS__                                                              \
+	}
+#define ARGC(...)            ((int)(sizeof((const char *const[]){"coordd", __VA_ARGS__}) / sizeof(char *)))
+#define PARSE(cfg, err, ...) coord_config_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), cfg, err)
+
+static void test_defaults_are_a_single_node(void **state)
+{
+	struct coord_config cfg;
+	char err[COORD_CONFIG_ERR_MAX];
+	const char *const argv[] = {"coordd"};
+
+	(void)state;
+	assert_int_equal(coord_config_parse(1, argv, &cfg, err), COORD_CONFIG_OK);
+	assert_int_equal(cfg.id, 1);
+	assert_string_equal(cfg.data, "./coord-data");
+	assert_string_equal(cfg.http, "127.0.0.1:7070");
+	assert_string_equal(cfg.raft, "127.0.0.1:7170");
+	assert_int_equal(cfg.n_members, 1);
+	assert_int_equal(cfg.members[0].id, 1);
+	assert_string_equal(cfg.members[0].raft, "127.0.0.1:7170");
+	assert_false(cfg.cluster_given);
+	assert_int_equal(cfg.log_level, COORD_LOG_INFO);
+}
+
+static void test_every_flag(void **state)
+{
+	struct coord_config cfg;
+	char err[COORD_CONFIG_ERR_MAX], text[256];
+
+	(void)state;
+	assert_int_equal(
+	    PARSE(&cfg, err, "--id", "2", "--data", "/tmp/d2", "--http", "127.0.0.1:7072",
+	          "--cluster", "3=127.0.0.1:7173,1=127.0.0.1:7171,2=127.0.0.1:7172",
+	          "--heartbeat-ms=50", "--election-timeout-ms", "500", "--log-level", "debug"),
+	    COORD_CONFIG_OK);
+	assert_int_equal(cfg.id, 2);
+	assert_string_equal(cfg.data, "/tmp/d2");
+	assert_string_equal(cfg.http, "127.0.0.1:7072");
+	assert_string_equal(cfg.raft, "127.0.0.1:7172"); /* from --cluster */
+	assert_int_equal(cfg.n_members, 3);
+	assert_int_equal(cfg.heartbeat_ms, 50);
+	assert_int_equal(cfg.election_ms, 500);
+	assert_int_equal(cfg.log_level, COORD_LOG_DEBUG);
+	coord_config_members_text(&cfg, text, sizeof(text));
+	assert_string_equal(text, "1=127.0.0.1:7171,2=127.0.0.1:7172,3=127.0.0.1:7173");
+}
+
+static void test_help(void **state)
+{
+	struct coord_config cfg;
+	char err[COORD_CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(PARSE(&cfg, err, "--help"), COORD_CONFIG_HELP);
+	assert_non_null(strstr(coord_config_usage(), "--cluster"));
+}
+
+static void test_refusals(void **state)
+{
+	struct coord_config cfg;
+	char err[COORD_CONFIG_ERR_MAX];
+
+	(void)state;
+#define REFUSED(...)                                                                               \
+	do {                                                                                       \
+		assert_int_equal(PARSE(&cfg, err, __VA_ARGS__), COORD_CONFIG_BAD);                 \
+		assert_true(strlen(err) > 0 && strchr(err, '\n') == NULL);                         \
+	} while (0)
+	REFUSED("--bogus", "1");
+	REFUSED("--id");
+	REFUSED("--id", "0");
+	REFUSED("--id", "-3");
+	REFUSED("--id", "x");
+	REFUSED("--http", "nohost");
+	REFUSED("--http", "127.0.0.1:0");
+	REFUSED("--raft", "127.0.0.1:70000");
+	REFUSED("--http", ":80");
+	REFUSED("--data", "");
+	REFUSED("--heartbeat-ms", "5");
+	REFUSED("--heartbeat-ms", "600", "--election-timeout-ms", "1000");
+	REFUSED("--election-timeout-ms", "0");
+	REFUSED("--log-level", "loud");
+	REFUSED("--cluster", "");
+	REFUSED("--cluster", "1=127.0.0.1:7170,1=127.0.0.1:7171");
+	REFUSED("--cluster", "2=127.0.0.1:7172"); /* does not name this node (id 1) */
+	REFUSED("--cluster", "1=nowhere");
+	REFUSED("--cluster", "one=127.0.0.1:7170");
+	REFUSED("--raft", "127.0.0.1:7999", "--cluster", "1=127.0.0.1:7170");
+	REFUSED("--cluster", "1=a:1,2=a:2,3=a:3,4=a:4,5=a:5,6=a:6,7=a:7,8=a:8,9=a:9,10=a:10");
+#undef REFUSED
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults_are_a_single_node),
+	    cmocka_unit_test(test_every_flag),
+	    cmocka_unit_test(test_help),
+	    cmocka_unit_test(test_refusals),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

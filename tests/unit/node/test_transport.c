@@ -1,0 +1,292 @@
+/* The peer transport over real loopback TCP, on one libuv loop: HELLO,
+ * frames, refusal of other clusters and of garbage, port in use, redial. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <uv.h>
+
+#include "transport.h"
+
+struct node {
+	struct transport *t;
+	uint64_t id;
+	char listen[32];
+	char http[32];
+	/* What arrived. */
+	unsigned hellos, frames;
+	uint64_t last_from;
+	enum transport_kind last_kind;
+	char last_payload[64];
+	char peer_http[TRANSPORT_ADDR_MAX];
+	bool stopped;
+};
+
+static uv_loop_t loop;
+static int base_port;
+
+static void on_frame(void *ctx, uint64_t from, enum transport_kind kind, uint8_t *p, size_t len)
+{
+	struct node *n = ctx;
+
+	n->frames++;
+	n->last_from = from;
+	n->last_kind = kind;
+	snprintf(n->last_payload, sizeof(n->last_payload), "%.*s", (int)len, (const char *)p);
+}
+
+static void on_hello(void *ctx, uint64_t from, const char *http, const char *raft)
+{
+	struct node *n = ctx;
+
+	(void)from;
+	(void)raft;
+	n->hellos++;
+	snprintf(n->peer_http, sizeof(n->peer_http), "%s", http);
+}
+
+static int node_start(struct node *n, uint64_t id, const char *cluster)
+{
+	struct transport_config cfg = {
+	    .id = id,
+	    .cluster = cluster,
+	    .listen_addr = n->listen,
+	    .http_addr = n->http,
+	    .on_frame = on_frame,
+	    .on_hello = on_hello,
+	    .ctx = n,
+	};
+
+	n->id = id;
+	snprintf(n->listen, sizeof(n->listen), "127.0.0.1:%d", base_port + (int)id);
+	snprintf(n->http, sizeof(n->http), "127.0.0.1:%d", base_port + 100 + (int)id);
+	n->stopped = false;
+	return transport_start(&loop, &cfg, &n->t);
+}
+
+static void stopped_cb(void *ctx)
+{
+	((struct node *)ctx)->stopped = true;
+}
+
+static void node_stop(struct node *n)
+{
+	transport_stop(n->t, stopped_cb, n);
+	while (!n->stopped)
+		uv_run(&loop, UV_RUN_ONCE);
+	transport_free(n->t);
+	n->t = NULL;
+}
+
+/* Runs the loop until *COUNTER reaches WANT or MS pass. */
+static bool run_until(const unsigned *counter, unsigned want, unsigned ms)
+{
+	uint64_t deadline;
+
+	uv_update_time(&loop);
+	deadline = uv_now(&loop) + ms;
+	while (*counter < want && uv_now(&loop) < deadline) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		usleep(1000);
+		uv_update_time(&loop);
+	}
+	return *counter >= want;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	base_port = 21000 + (int)(getpid() % 2000) * 4;
+	return uv_loop_init(&loop);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	uv_run(&loop, UV_RUN_NOWAIT);
+	return uv_loop_close(&loop) == 0 ? 0 : -1;
+}
+
+static void test_hello_then_frames(void **state)
+{
+	struct node a = {0}, b = {0};
+
+	(void)state;
+	assert_int_equal(node_start(&a, 1, "c1"), TRANSPORT_OK);
+	assert_int_equal(node_start(&b, 2, "c1"), TRANSPORT_OK);
+	assert_int_equal(transport_send(a.t, 2, TRANSPORT_RAFT, "x", 1), TRANSPORT_EPEER);
+	assert_int_equal(transport_add_peer(a.t, 2, b.listen), TRANSPORT_OK);
+	assert_true(run_until(&b.hellos, 1, 3000));
+	assert_string_equal(b.peer_http, a.http); /* B learns A's HTTP address */
+	assert_true(transport_connected(a.t, 2));
+	assert_int_equal(transport_send(a.t, 2, TRANSPORT_RAFT, "append", 6), TRANSPORT_OK);
+	assert_int_equal(transport_send(a.t, 2, TRANSPORT_FORWARD, "put", 3), TRANSPORT_OK);
+	assert_true(run_until(&b.frames, 2, 3000));
+	assert_int_equal(b.last_from, 1);
+	assert_int_equal(b.last_kind, TRANSPORT_FORWARD);
+	assert_string_equal(b.last_payload, "put");
+	node_stop(&a);
+	node_stop(&b);
+}
+
+static void test_other_cluster_refused(void **state)
+{
+	struct node a = {0}, b = {0};
+	struct transport_stats st;
+
+	(void)state;
+	assert_int_equal(node_start(&a, 1, "cluster-a"), TRANSPORT_OK);
+	assert_int_equal(node_start(&b, 2, "cluster-b"), TRANSPORT_OK);
+	assert_int_equal(transport_add_peer(a.t, 2, b.listen), TRANSPORT_OK);
+	(void)run_until(&b.hellos, 1, 300);
+	(void)transport_send(a.t, 2, TRANSPORT_RAFT, "append", 6);
+	(void)run_until(&b.frames, 1, 300);
+	assert_int_equal(b.hellos, 0);
+	assert_int_equal(b.frames, 0);
+	transport_stats(b.t, &st);
+	assert_true(st.bad_peers >= 1);
+	node_stop(&a);
+	node_stop(&b);
+}
+
+/* A raw client that writes BYTES to ADDR's port and closes. */
+struct raw {
+	uv_tcp_t tcp;
+	uv_connect_t creq;
+	uv_write_t wreq;
+	uint8_t bytes[16];
+	size_t len;
+	unsigned closed;
+};
+
+static void raw_closed(uv_handle_t *h)
+{
+	((struct raw *)h->data)->closed = 1;
+}
+
+static void raw_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	free(buf->base);
+	if (n < 0) /* the server hung up on us */
+		uv_close((uv_handle_t *)s, raw_closed);
+}
+
+static void raw_alloc(uv_handle_t *h, size_t sz, uv_buf_t *buf)
+{
+	(void)h;
+	*buf = uv_buf_init(malloc(sz), (unsigned)sz);
+}
+
+static void raw_connected(uv_connect_t *req, int status)
+{
+	struct raw *r = req->data;
+	uv_buf_t buf = uv_buf_init((char *)r->bytes, (unsigned)r->len);
+
+	assert_int_equal(status, 0);
+	uv_write(&r->wreq, (uv_stream_t *)&r->tcp, &buf, 1, NULL);
+	uv_read_start((uv_stream_t *)&r->tcp, raw_alloc, raw_read);
+}
+
+static void send_raw(int port, const uint8_t *bytes, size_t len, struct raw *r)
+{
+	struct sockaddr_in sa;
+
+	memset(r, 0, sizeof(*r));
+	assert_true(len <= sizeof(r->bytes));
+	memcpy(r->bytes, bytes, len);
+	r->len = len;
+	uv_ip4_addr("127.0.0.1", port, &sa);
+	uv_tcp_init(&loop, &r->tcp);
+	r->tcp.data = r;
+	r->creq.data = r;
+	uv_tcp_connect(&r->creq, &r->tcp, (struct sockaddr *)&sa, raw_connected);
+}
+
+static void test_garbage_disconnected(void **state)
+{
+	static const uint8_t huge_len[] = {0xff, 0xff, 0xff, 0x7f, 2, 'x'};
+	static const uint8_t raft_before_hello[] = {2, 0, 0, 0, TRANSPORT_RAFT, 'x'};
+	static const uint8_t bad_kind[] = {2, 0, 0, 0, 99, 'x'};
+	const uint8_t *cases[] = {huge_len, raft_before_hello, bad_kind};
+	struct node b = {0};
+	struct transport_stats st;
+
+	(void)state;
+	assert_int_equal(node_start(&b, 2, "c1"), TRANSPORT_OK);
+	for (size_t i = 0; i < 3; i++) {
+		struct raw r;
+
+		send_raw(base_port + 2, cases[i], 6, &r);
+		assert_true(run_until(&r.closed, 1, 3000)); /* the node hung up */
+	}
+	transport_stats(b.t, &st);
+	assert_int_equal(st.bad_peers, 3);
+	assert_int_equal(b.frames, 0);
+	node_stop(&b);
+}
+
+static void test_port_in_use(void **state)
+{
+	struct node a = {0}, a2 = {0};
+
+	(void)state;
+	assert_int_equal(node_start(&a, 1, "c1"), TRANSPORT_OK);
+	assert_int_equal(node_start(&a2, 1, "c1"), TRANSPORT_ELISTEN);
+	node_stop(&a);
+}
+
+static void test_limits(void **state)
+{
+	struct node a = {0};
+
+	(void)state;
+	assert_int_equal(node_start(&a, 1, "c1"), TRANSPORT_OK);
+	assert_int_equal(transport_add_peer(a.t, 1, "127.0.0.1:1"), TRANSPORT_EPEER); /* itself */
+	assert_int_equal(transport_add_peer(a.t, 5, "no-port"), TRANSPORT_EADDR);
+	assert_int_equal(transport_add_peer(a.t, 5, "127.0.0.1:99999"), TRANSPORT_EADDR);
+	/* Nobody listens there: not connected, so nothing is queued. */
+	assert_int_equal(transport_add_peer(a.t, 3, "127.0.0.1:1"), TRANSPORT_OK);
+	assert_int_equal(transport_send(a.t, 3, TRANSPORT_RAFT, "x", 1), TRANSPORT_ENOTCONN);
+	node_stop(&a);
+}
+
+static void test_redial_after_restart(void **state)
+{
+	struct node a = {0}, b = {0};
+	unsigned frames_before;
+
+	(void)state;
+	assert_int_equal(node_start(&a, 1, "c1"), TRANSPORT_OK);
+	assert_int_equal(node_start(&b, 2, "c1"), TRANSPORT_OK);
+	assert_int_equal(transport_add_peer(a.t, 2, b.listen), TRANSPORT_OK);
+	assert_true(run_until(&b.hellos, 1, 3000));
+	node_stop(&b);
+	b.hellos = 0;
+	frames_before = b.frames;
+	assert_int_equal(node_start(&b, 2, "c1"), TRANSPORT_OK);
+	assert_true(run_until(&b.hellos, 1, 5000)); /* A dialled again by itself */
+	assert_int_equal(transport_send(a.t, 2, TRANSPORT_RAFT, "again", 5), TRANSPORT_OK);
+	assert_true(run_until(&b.frames, frames_before + 1, 3000));
+	assert_string_equal(b.last_payload, "again");
+	node_stop(&a);
+	node_stop(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_hello_then_frames, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_other_cluster_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_garbage_disconnected, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_port_in_use, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_redial_after_restart, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
