@@ -58,7 +58,8 @@ int persist_snapshot_read(struct persist_dir *dir, const struct persist_snapshot
                           struct persist_error *err);
 
 /* Deletes every snapshot older than keep_index and any unfinished temporary
- * file. Returns 0 or PERSIST_EIO. */
+ * file, so never while a persist_snapshot_recv is open. Keep the newest
+ * snapshot: persist_state_open() may need it. Returns 0 or PERSIST_EIO. */
 int persist_snapshot_prune(struct persist_dir *dir, uint64_t keep_index, struct persist_error *err);
 
 /* Replaces state.db's contents with snapshot m (in one transaction) and

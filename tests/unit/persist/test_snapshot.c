@@ -89,7 +89,9 @@ static void test_create_at_applied_index(void **state)
 	struct pair *p = *state;
 	struct persist_snapshot_meta m;
 	struct persist_snapshot_meta latest;
+	unsigned char header[100];
 	char name[96];
+	size_t got;
 
 	assert_int_equal(persist_snapshot_create(p->lst, config, sizeof(config), &m, NULL), 0);
 	assert_int_equal(m.index, 120);
@@ -99,9 +101,17 @@ static void test_create_at_applied_index(void **state)
 	assert_memory_equal(m.config, config, sizeof(config));
 	snprintf(name, sizeof(name), "snap-%020d-%020d-%08x.db", 120, 1, (unsigned)m.crc);
 	assert_int_equal(access(fx_path(p->leader, name), F_OK), 0);
-	/* Self-contained: no WAL beside it, so its bytes are the whole state. */
+	/* Self-contained: a rollback-journal database (header bytes 18 and 19
+	 * are 1, not WAL's 2) with no WAL beside it, so its bytes are the whole
+	 * state and a receiver can open it read-only. */
 	strcat(name, "-wal");
 	assert_int_not_equal(access(fx_path(p->leader, name), F_OK), 0);
+	assert_int_equal(
+	    persist_snapshot_read(p->leader->dir, &m, 0, header, sizeof(header), &got, NULL), 0);
+	assert_int_equal(got, sizeof(header));
+	assert_memory_equal(header, "SQLite format 3", 16);
+	assert_int_equal(header[18], 1);
+	assert_int_equal(header[19], 1);
 	assert_int_equal(persist_snapshot_latest(p->leader->dir, &latest, NULL), 0);
 	assert_int_equal(latest.index, 120);
 	assert_int_equal(latest.size, m.size);
@@ -119,14 +129,18 @@ static void test_no_snapshot_is_enoent(void **state)
 }
 
 /* The follower installs the leader's snapshot: it then holds the leader's
- * state and applied index, and the configuration carried inside. */
+ * state and applied index, and the configuration carried inside; a stale
+ * reader open meanwhile sees the new state too. */
 static void test_install_received_in_chunks(void **state)
 {
 	struct pair *p = *state;
 	struct persist_snapshot_meta m;
 	struct persist_snapshot_meta got;
 	struct persist_snapshot_recv *r;
+	sqlite3 *reader;
 
+	assert_int_equal(persist_state_open_reader(p->follower->dir, &reader, NULL), 0);
+	assert_int_equal(sm_rows(reader), 10);
 	assert_int_equal(persist_snapshot_create(p->lst, config, sizeof(config), &m, NULL), 0);
 	assert_int_equal(
 	    persist_snapshot_recv_begin(p->fst, m.index, m.term, m.size, m.crc, &r, NULL), 0);
@@ -136,6 +150,8 @@ static void test_install_received_in_chunks(void **state)
 	assert_memory_equal(got.config, config, sizeof(config));
 	assert_int_equal(persist_state_applied_index(p->fst), 120);
 	assert_int_equal(sm_rows(persist_state_db(p->fst)), 120);
+	assert_int_equal(sm_rows(reader), 120);
+	sqlite3_close_v2(reader);
 	/* The state machine carries on from the snapshot. */
 	sm_apply_range(p->fst, 121, 2);
 	assert_int_equal(sm_rows(persist_state_db(p->fst)), 122);
