@@ -1,5 +1,6 @@
 /* persist/internal.h: private to persist/; helpers shared by its files.
- * Nothing outside persist/ includes this header. */
+ * Nothing outside persist/ includes this header, except its white-box unit
+ * tests (tests/unit/persist/). */
 #ifndef PERSIST_INTERNAL_H
 #define PERSIST_INTERNAL_H
 
