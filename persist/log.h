@@ -99,9 +99,9 @@ void persist_log_state_free(struct persist_log_state *s);
 /* Makes w durable in one transaction. Programmer errors (asserted): entries
  * not contiguous, not starting right after the log's last index (after the
  * truncation, if any), or a truncation at or below the snapshot index (a
- * compacted prefix is never a conflict). Returns 0 only after the fsync, or
- * PERSIST_ELIMIT (nothing written), PERSIST_EIO (fatal; nothing may be
- * assumed durable), PERSIST_EFAILED. */
+ * compacted prefix is never a conflict). An empty w costs nothing. Returns 0
+ * only after the fsync, or PERSIST_ELIMIT (nothing written), PERSIST_EIO
+ * (fatal; nothing may be assumed durable), PERSIST_EFAILED. */
 int persist_log_write(struct persist_log *log, const struct persist_write *w,
                       struct persist_error *err);
 

@@ -177,6 +177,10 @@ int persist_log_write(struct persist_log *log, const struct persist_write *w,
 		return rv;
 	}
 	writeAssertShape(log, w);
+	if (w->hardstate == NULL && w->truncate_from == 0 && w->config == NULL &&
+	    w->n_entries == 0) {
+		return 0; /* an empty ready: nothing to make durable, no fsync */
+	}
 	rc = persist_db_exec(log->stmt.begin);
 	if (rc == SQLITE_DONE) {
 		rc = writeRows(log, w, &what);

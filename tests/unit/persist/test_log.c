@@ -271,6 +271,25 @@ static void test_reset_discards_log(void **state)
 	persist_log_close(log);
 }
 
+/* An empty ready (nothing to persist) is accepted and changes nothing. */
+static void test_empty_write_is_a_no_op(void **state)
+{
+	struct fx *f = *state;
+	struct persist_write empty = {0};
+	struct persist_log_state s;
+	struct persist_log *log;
+
+	assert_int_equal(persist_log_open(f->dir, &log, &s, &f->err), 0);
+	fx_append(log, 1, 3, 2);
+	assert_int_equal(persist_log_write(log, &empty, &f->err), 0);
+	assert_int_equal(persist_log_last_index(log), 3);
+
+	log = reopen(f, log, &s);
+	assert_loaded_range(&s, 1, 3, 2);
+	persist_log_state_free(&s);
+	persist_log_close(log);
+}
+
 static void test_limits_refused_without_failing(void **state)
 {
 	struct fx *f = *state;
@@ -339,6 +358,7 @@ int main(void)
 	    T(test_compact_everything_then_append),
 	    T(test_compact_backwards_refused),
 	    T(test_reset_discards_log),
+	    T(test_empty_write_is_a_no_op),
 	    T(test_limits_refused_without_failing),
 	    T(test_write_error_fails_handle),
 	};
