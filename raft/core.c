@@ -175,13 +175,6 @@ struct raft *raft_new(const struct raft_config *config, const struct raft_restor
 	}
 	r->prng = config->seed ^ (config->id * 0xd1342543de82ef95ull);
 	log_init(&r->log);
-	r->out = calloc(RAFT_MAX_OUTBOX, sizeof(*r->out));
-	r->rd_msgs = calloc(RAFT_MAX_OUTBOX, sizeof(*r->rd_msgs));
-	r->reads = calloc(RAFT_MAX_PENDING_READS, sizeof(*r->reads));
-	r->done_reads = calloc(RAFT_MAX_PENDING_READS, sizeof(*r->done_reads));
-	if (r->out == NULL || r->rd_msgs == NULL || r->reads == NULL || r->done_reads == NULL) {
-		goto err_free;
-	}
 	if (restore != NULL && !core_restore(r, restore)) {
 		goto err_free;
 	}

@@ -19,8 +19,9 @@
 
 /* Messages queued for the next ready: bounded so a flood of input cannot grow
  * the outbox without limit; past it messages are dropped (like a lossy
- * network, which Raft tolerates). */
-#define RAFT_MAX_OUTBOX 4096
+ * network, which Raft tolerates). The outbox starts small and doubles. */
+#define RAFT_MAX_OUTBOX     1024
+#define RAFT_OUTBOX_INITIAL 16
 /* Ticks a snapshot chunk may go unanswered before it is sent again. */
 #define RAFT_SNAPSHOT_RESEND_TICKS_FACTOR 1
 
@@ -113,7 +114,8 @@ struct raft {
 	uint64_t transfer_target; /* 0: none (thesis 3.10) */
 	unsigned transfer_elapsed;
 
-	/* ReadIndex (thesis 6.4): a FIFO of pending requests. */
+	/* ReadIndex (thesis 6.4): a FIFO of pending requests. Both arrays hold
+	 * RAFT_MAX_PENDING_READS and are allocated by the first request. */
 	struct raft_pending_read *reads;
 	size_t reads_start;
 	size_t reads_n;
@@ -135,7 +137,8 @@ struct raft {
 	/* Outbox for the next ready. */
 	struct raft_out *out;
 	size_t out_n;
-	struct raft_msg *rd_msgs;
+	size_t out_cap;
+	struct raft_msg *rd_msgs; /* out_cap of them, filled by raft_ready */
 
 	/* What the outstanding ready handed out (I4). */
 	bool in_ready;

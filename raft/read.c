@@ -10,6 +10,7 @@
  * Requests that arrive between two readies share one round (batching).
  */
 #include <assert.h>
+#include <stdlib.h>
 
 #include "raft_private.h"
 
@@ -26,6 +27,17 @@ int raft_read_index(struct raft *r, uint64_t ctx)
 	}
 	if (ctx == 0) {
 		return RAFT_EINVAL;
+	}
+	if (r->reads == NULL) {
+		r->reads = calloc(RAFT_MAX_PENDING_READS, sizeof(*r->reads));
+		r->done_reads = calloc(RAFT_MAX_PENDING_READS, sizeof(*r->done_reads));
+		if (r->reads == NULL || r->done_reads == NULL) {
+			free(r->reads);
+			free(r->done_reads);
+			r->reads = NULL;
+			r->done_reads = NULL;
+			return RAFT_ENOMEM;
+		}
 	}
 	if (r->reads_n + r->done_n >= RAFT_MAX_PENDING_READS) {
 		return RAFT_EBUSY;

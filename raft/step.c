@@ -4,6 +4,7 @@
  * by type and role.
  */
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "raft_private.h"
@@ -13,9 +14,34 @@ void step_send(struct raft *r, struct raft_msg *m)
 	step_send_append(r, m, 0);
 }
 
+/* Doubles the outbox (and the ready's copy of it) up to RAFT_MAX_OUTBOX. */
+static bool step_grow_outbox(struct raft *r)
+{
+	size_t cap = r->out_cap ? r->out_cap * 2 : RAFT_OUTBOX_INITIAL;
+	struct raft_out *out;
+	struct raft_msg *msgs;
+
+	if (r->out_cap >= RAFT_MAX_OUTBOX) {
+		return false;
+	}
+	cap = cap < RAFT_MAX_OUTBOX ? cap : RAFT_MAX_OUTBOX;
+	out = realloc(r->out, cap * sizeof(*out));
+	if (out == NULL) {
+		return false;
+	}
+	r->out = out;
+	msgs = realloc(r->rd_msgs, cap * sizeof(*msgs));
+	if (msgs == NULL) {
+		return false; /* r->out is larger than needed: harmless */
+	}
+	r->rd_msgs = msgs;
+	r->out_cap = cap;
+	return true;
+}
+
 void step_send_append(struct raft *r, struct raft_msg *m, uint64_t last_term)
 {
-	if (r->out_n >= RAFT_MAX_OUTBOX) {
+	if (r->out_n == r->out_cap && !step_grow_outbox(r)) {
 		return; /* the outbox is full: dropped, as a lossy network would */
 	}
 	m->from = r->cfg.id;

@@ -219,7 +219,7 @@ static void cl_enqueue(struct cluster *c, const struct raft_msg *m)
 	c->queue[c->nq++].m = copy;
 }
 
-static void cl_apply(struct cl_node *nd, const struct raft_ready *rd)
+static void cl_apply(struct cluster *c, struct cl_node *nd, const struct raft_ready *rd)
 {
 	if (rd->snapshot != NULL) {
 		nd->applied_index = rd->snapshot->index;
@@ -231,6 +231,12 @@ static void cl_apply(struct cl_node *nd, const struct raft_ready *rd)
 			continue; /* replayed after a restart */
 		}
 		assert_int_equal(e->index, nd->applied_index + 1);
+		if (e->index < CL_MAX_CANON) {
+			if (c->canon[e->index] == 0) {
+				c->canon[e->index] = e->term;
+			}
+			assert_int_equal(c->canon[e->index], e->term);
+		}
 		if (nd->n_applied < CL_MAX_APPLIED) {
 			nd->applied[nd->n_applied] = *e;
 			nd->applied[nd->n_applied].data = NULL;
@@ -257,7 +263,7 @@ void cl_ready(struct cluster *c, uint64_t id)
 		for (size_t i = 0; i < rd.n_msgs; i++) {
 			cl_enqueue(c, &rd.msgs[i]);
 		}
-		cl_apply(nd, &rd);
+		cl_apply(c, nd, &rd);
 		raft_advance(nd->r, &rd);
 	}
 }
@@ -282,25 +288,37 @@ static void cl_remove(struct cluster *c, size_t i)
 	c->nq--;
 }
 
+void cl_deliver_at(struct cluster *c, size_t i)
+{
+	struct raft_msg m = c->queue[i].m;
+
+	assert_true(i < c->nq);
+	c->queue[i].m.entries = NULL;
+	c->queue[i].m.n_entries = 0;
+	cl_remove(c, i);
+	if (c->nodes[m.to].up && !c->cut[m.from][m.to]) {
+		c->delivered[m.type]++;
+		c->rejected[m.type] += m.reject;
+		raft_step(c->nodes[m.to].r, &m);
+		cl_ready(c, m.to);
+	}
+	cl_msg_free(&m);
+}
+
+void cl_duplicate_at(struct cluster *c, size_t i)
+{
+	assert_true(i < c->nq);
+	cl_enqueue(c, &c->queue[i].m);
+}
+
 bool cl_deliver_one(struct cluster *c, int type, uint64_t from, uint64_t to)
 {
 	cl_ready_all(c);
 	for (size_t i = 0; i < c->nq; i++) {
-		struct raft_msg m = c->queue[i].m;
-		if (!cl_match(&m, type, from, to)) {
-			continue;
+		if (cl_match(&c->queue[i].m, type, from, to)) {
+			cl_deliver_at(c, i);
+			return true;
 		}
-		c->queue[i].m.entries = NULL;
-		c->queue[i].m.n_entries = 0;
-		cl_remove(c, i);
-		if (c->nodes[m.to].up && !c->cut[m.from][m.to]) {
-			c->delivered[m.type]++;
-			c->rejected[m.type] += m.reject;
-			raft_step(c->nodes[m.to].r, &m);
-			cl_ready(c, m.to);
-		}
-		cl_msg_free(&m);
-		return true;
 	}
 	return false;
 }
@@ -419,6 +437,33 @@ uint64_t cl_propose(struct cluster *c, uint64_t id, const char *text)
 	assert_int_equal(raft_propose(cl_raft(c, id), text, strlen(text), &index, NULL), RAFT_OK);
 	cl_ready(c, id);
 	return index;
+}
+
+/* Drops durable entries <= INDEX (they are in the snapshot). */
+static void cl_log_drop_to(struct cl_node *nd, uint64_t index)
+{
+	size_t drop = 0;
+
+	while (drop < nd->n_log && nd->log[drop].index <= index) {
+		free(nd->log[drop++].data);
+	}
+	memmove(nd->log, nd->log + drop, (nd->n_log - drop) * sizeof(*nd->log));
+	nd->n_log -= drop;
+}
+
+uint64_t cl_snapshot(struct cluster *c, uint64_t id, uint64_t size, uint64_t keep)
+{
+	struct raft *r = cl_raft(c, id);
+	struct raft_snapshot_meta meta = {.index = raft_applied_index(r), .size = size};
+
+	if (meta.index <= c->nodes[id].snap.index) {
+		return raft_first_index(r) - 1;
+	}
+	assert_true(raft_term_at(r, meta.index, &meta.term));
+	meta.conf = *raft_conf(r);
+	c->nodes[id].snap = meta; /* durable before the core hears of it */
+	cl_log_drop_to(&c->nodes[id], meta.index);
+	return raft_snapshot_taken(r, &meta, keep);
 }
 
 void cl_cut(struct cluster *c, uint64_t a, uint64_t b)

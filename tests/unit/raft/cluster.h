@@ -22,6 +22,7 @@
 #define CL_MAX_READS       256
 #define CL_ELECTION_TICKS  10
 #define CL_HEARTBEAT_TICKS 2
+#define CL_MAX_CANON       16384 /* indexes tracked by the state machine safety check */
 
 struct cl_node {
 	struct raft *r;
@@ -57,6 +58,9 @@ struct cluster {
 	/* Statistics of delivered messages, by type. */
 	size_t delivered[RAFT_MSG_TYPE_MAX + 1];
 	size_t rejected[RAFT_MSG_TYPE_MAX + 1];
+	/* State machine safety: the term of the entry applied at each index,
+	 * by whichever node applied it first; every later apply must match. */
+	uint64_t canon[CL_MAX_CANON];
 	/* The largest AppendEntries sent: entries and payload bytes. */
 	uint32_t max_append_entries;
 	uint64_t max_append_bytes;
@@ -85,6 +89,9 @@ size_t cl_deliver_all(struct cluster *c);
 /* Delivers the first queued message matching (type, from, to), 0 = any;
  * returns false if there is none. */
 bool cl_deliver_one(struct cluster *c, int type, uint64_t from, uint64_t to);
+/* Delivers, or queues a second copy of, the I-th queued message (I < nq). */
+void cl_deliver_at(struct cluster *c, size_t i);
+void cl_duplicate_at(struct cluster *c, size_t i);
 /* Drops queued messages matching (type, from, to); returns how many. */
 size_t cl_drop(struct cluster *c, int type, uint64_t from, uint64_t to);
 /* Counts queued messages matching (type, from, to). */
@@ -105,6 +112,11 @@ uint64_t cl_leader(const struct cluster *c);
 
 /* Proposes a NORMAL entry with TEXT on ID; asserts success; returns index. */
 uint64_t cl_propose(struct cluster *c, uint64_t id, const char *text);
+
+/* The host of ID takes a snapshot of SIZE bytes at its applied index
+ * (durably, dropping its stored entries up to it) and tells the core,
+ * which keeps KEEP entries; returns the core's new base. */
+uint64_t cl_snapshot(struct cluster *c, uint64_t id, uint64_t size, uint64_t keep);
 
 void cl_cut(struct cluster *c, uint64_t a, uint64_t b); /* both directions */
 void cl_isolate(struct cluster *c, uint64_t id);

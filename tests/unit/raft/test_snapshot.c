@@ -14,18 +14,6 @@ static struct cluster c;
 
 static const struct cl_options plain = {0};
 
-/* Takes a snapshot of SIZE bytes at ID's applied index, keeping KEEP. */
-static uint64_t take_snapshot(uint64_t id, uint64_t size, uint64_t keep)
-{
-	struct raft *r = cl_raft(&c, id);
-	struct raft_snapshot_meta meta = {.index = raft_applied_index(r), .size = size};
-
-	assert_true(raft_term_at(r, meta.index, &meta.term));
-	meta.conf = *raft_conf(r);
-	c.nodes[id].snap = meta; /* the host made it durable */
-	return raft_snapshot_taken(r, &meta, keep);
-}
-
 /* Scenario: ten applied entries. Action: a snapshot at the applied index
  * keeping 3. Expected: the log starts 3 entries before the snapshot. */
 static void test_snapshot_compacts_keeping_a_tail(void **state)
@@ -39,7 +27,7 @@ static void test_snapshot_compacts_keeping_a_tail(void **state)
 	cl_deliver_all(&c);
 	uint64_t applied = raft_applied_index(cl_raft(&c, 1));
 	assert_int_equal(applied, 12);
-	assert_int_equal(take_snapshot(1, 100, 3), 9);
+	assert_int_equal(cl_snapshot(&c, 1, 100, 3), 9);
 	assert_int_equal(raft_first_index(cl_raft(&c, 1)), 10);
 	uint64_t term;
 	assert_true(raft_term_at(cl_raft(&c, 1), 9, &term)); /* the base stays known */
@@ -65,7 +53,7 @@ static void test_lagging_follower_installs_snapshot_in_chunks(void **state)
 		cl_propose(&c, 1, "entry");
 	}
 	cl_deliver_all(&c);
-	take_snapshot(1, 2 * RAFT_SNAPSHOT_CHUNK + 5, 0);
+	cl_snapshot(&c, 1, 2 * RAFT_SNAPSHOT_CHUNK + 5, 0);
 	cl_propose(&c, 1, "after the snapshot");
 	cl_deliver_all(&c);
 	cl_heal(&c);
