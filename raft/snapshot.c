@@ -178,8 +178,10 @@ int snapshot_recv(struct raft *r, const struct raft_msg *m)
 		r->snap_recv = m->snap;
 		r->snap_recv_offset = 0;
 	}
+	/* Chunks of two different files never mix (same index, other bytes:
+	 * the crc tells them apart). */
 	bool same = r->snap_recv.index == m->snap.index && r->snap_recv.term == m->snap.term &&
-	            r->snap_recv.size == m->snap.size;
+	            r->snap_recv.size == m->snap.size && r->snap_recv.crc == m->snap.crc;
 	if (!same || m->offset != r->snap_recv_offset) {
 		snapshot_respond(r, m, same ? r->snap_recv_offset : 0);
 		return RAFT_OK;

@@ -456,6 +456,7 @@ uint64_t cl_snapshot(struct cluster *c, uint64_t id, uint64_t size, uint64_t kee
 	struct raft *r = cl_raft(c, id);
 	struct raft_snapshot_meta meta = {.index = raft_applied_index(r), .size = size};
 
+	meta.crc = (uint32_t)(meta.index * 2654435761u); /* opaque to the core */
 	if (meta.index <= c->nodes[id].snap.index) {
 		return raft_first_index(r) - 1;
 	}

@@ -74,6 +74,7 @@ static void test_lagging_follower_installs_snapshot_in_chunks(void **state)
 	assert_int_equal(max_inflight_chunks, 1);
 	assert_int_equal(c.nodes[3].chunks, 3);
 	assert_int_equal(c.nodes[3].snap.index, 12);
+	assert_int_equal(c.nodes[3].snap.crc, c.nodes[1].snap.crc); /* carried unchanged */
 	assert_int_equal(raft_first_index(cl_raft(&c, 3)), 13);
 	assert_int_equal(raft_applied_index(cl_raft(&c, 3)), 13);
 	assert_int_equal(c.nodes[3].applied_index, 13);
@@ -117,10 +118,12 @@ static void test_chunk_acknowledged_with_its_persistence(void **state)
 	struct raft *f = cl_raft(&c, 3);
 	struct raft_msg first = chunk(50, 2, 0, 16, 20), last = chunk(50, 2, 16, 4, 20);
 	first.snap.conf = *raft_conf(f);
-	last.snap.conf = first.snap.conf;
+	first.snap.crc = 0xc0ffee;
+	last.snap = first.snap;
 	assert_int_equal(raft_step(f, &first), RAFT_OK);
 	raft_ready(f, &rd);
 	assert_non_null(rd.snap_chunk);
+	assert_int_equal(rd.snap_chunk->meta.crc, 0xc0ffee);
 	assert_null(rd.snapshot);
 	assert_int_equal(rd.n_msgs, 1);
 	assert_int_equal(rd.msgs[0].type, RAFT_MSG_SNAPSHOT_RESP);
@@ -132,6 +135,7 @@ static void test_chunk_acknowledged_with_its_persistence(void **state)
 	assert_true(rd.snap_chunk->last);
 	assert_non_null(rd.snapshot);
 	assert_int_equal(rd.snapshot->index, 50);
+	assert_int_equal(rd.snapshot->crc, 0xc0ffee);
 	assert_int_equal(rd.msgs[0].offset, 20);
 	assert_int_equal(rd.n_committed, 0);
 	raft_advance(f, &rd);
@@ -187,6 +191,30 @@ static void test_out_of_order_chunk_asks_for_expected_offset(void **state)
 	cl_free(&c);
 }
 
+/* A chunk of another file with the same index (another crc) is not mixed
+ * into the one being received. */
+static void test_chunk_of_other_file_not_mixed(void **state)
+{
+	(void)state;
+	cl_init(&c, 3, &plain);
+	cl_elect(&c, 1);
+	cl_deliver_all(&c);
+	struct raft *f = cl_raft(&c, 3);
+	struct raft_msg first = chunk(50, 2, 0, 8, 20), other = chunk(50, 2, 8, 8, 20);
+	first.snap.crc = 1;
+	other.snap.crc = 2;
+	assert_int_equal(raft_step(f, &first), RAFT_OK);
+	cl_ready(&c, 3);
+	cl_drop(&c, 0, 3, 1);
+	assert_int_equal(raft_step(f, &other), RAFT_OK);
+	cl_ready(&c, 3);
+	assert_int_equal(c.nodes[3].chunks, 1);
+	const struct raft_msg *resp = cl_find(&c, RAFT_MSG_SNAPSHOT_RESP, 3, 1);
+	assert_non_null(resp);
+	assert_int_equal(resp->offset, 0);
+	cl_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +223,7 @@ int main(void)
 	    cmocka_unit_test(test_chunk_acknowledged_with_its_persistence),
 	    cmocka_unit_test(test_snapshot_below_commit_ignored),
 	    cmocka_unit_test(test_out_of_order_chunk_asks_for_expected_offset),
+	    cmocka_unit_test(test_chunk_of_other_file_not_mixed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
