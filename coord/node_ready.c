@@ -71,7 +71,7 @@ static void persist_snapshot_base(struct node *n, const struct raft_snapshot_met
 
 static void persist_entries(struct node *n, const struct raft_ready *rd)
 {
-	struct persist_entry pe[256];
+	static struct persist_entry pe[PERSIST_BATCH_MAX]; /* only the loop's thread */
 	struct persist_hardstate hs = {rd->hs.term, rd->hs.vote};
 	struct persist_write w = {0};
 	struct persist_error err;

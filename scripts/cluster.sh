@@ -16,10 +16,6 @@ done
 bash scripts/build.sh
 
 coordd=build/coord/coordd
-if [ ! -x "$coordd" ]; then
-	echo "coordd is not built in this version; running the simulator instead." >&2
-	exec build/tests/sim/coord-sim --seeds 20 --nodes "$nodes"
-fi
 
 [ "$fresh" -eq 1 ] && rm -rf .cluster
 mkdir -p .cluster
@@ -49,7 +45,7 @@ echo "coord: $nodes nodes running (Ctrl-C stops them)"
 for i in $(seq 1 "$nodes"); do
 	echo "  node $i: http://127.0.0.1:$((7070 + i))"
 done
-echo "try:  curl -s http://127.0.0.1:7071/v1/status"
+echo "try:  curl -s 'http://127.0.0.1:7071/v1/status?pretty'"
 wait -n "${pids[@]}" || true
 echo "a node exited; stopping the others" >&2
 stop

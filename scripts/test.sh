@@ -9,16 +9,24 @@ jobs=$(nproc)
 
 step() { printf '\n== %s\n' "$*"; }
 
+# build DIR [cmake options]: configures and builds quietly; on failure shows
+# the compiler's output and stops.
+build() {
+	local dir=$1
+	shift
+	cmake -S . -B "$dir" "$@" >/dev/null || exit 1
+	if ! cmake --build "$dir" -j "$jobs" >"$dir/build.log" 2>&1; then
+		grep -vE '^\[ *[0-9]+(%|/[0-9]+)\]' "$dir/build.log" | tail -n 60
+		echo "build failed in $dir"
+		exit 1
+	fi
+}
+
 step "build (warnings are errors)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOORD_WERROR=ON >/dev/null || exit 1
-cmake --build build -j "$jobs" -- --no-print-directory 2>&1 | grep -vE '^\[ *[0-9]+%\]' || true
-[ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
+build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOORD_WERROR=ON
 
 step "build of the unit tests with ASan+UBSan"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCOORD_WERROR=ON -DCOORD_SANITIZE=ON \
-	-DCOORD_UNIT_ONLY=ON >/dev/null || exit 1
-cmake --build build-asan -j "$jobs" -- --no-print-directory 2>&1 | grep -vE '^\[ *[0-9]+%\]' || true
-[ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
+build build-asan -DCMAKE_BUILD_TYPE=Debug -DCOORD_WERROR=ON -DCOORD_SANITIZE=ON -DCOORD_UNIT_ONLY=ON
 
 passed=0 failed=0 status=0
 run_ctest() {
