@@ -18,18 +18,21 @@
 
 #include "sim.h"
 
+/* A node that believes it is leader, chosen at random: clients cut off
+ * with a deposed leader keep talking to it, which is how stale reads and
+ * lost writes happen (P1 in reliability-anchors.md). */
 static int client_leader(struct sim_world *w)
 {
-	int best = -1;
+	int leaders[SIM_MAX_SLOTS];
+	int n = 0;
 
 	for (int s = 0; s < w->n_slots; s++) {
-		struct sim_node *n = &w->nodes[s];
+		struct sim_node *node = &w->nodes[s];
 
-		if (n->used && n->up && raft_role(n->r) == RAFT_LEADER &&
-		    (best < 0 || raft_term(n->r) > raft_term(w->nodes[best].r)))
-			best = s;
+		if (node->used && node->up && raft_role(node->r) == RAFT_LEADER)
+			leaders[n++] = s;
 	}
-	return best;
+	return n == 0 ? -1 : leaders[sim_below(&w->rng, (uint64_t)n)];
 }
 
 static int client_random_up(struct sim_world *w)

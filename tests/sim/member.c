@@ -32,7 +32,17 @@ static int member_learner(const struct raft_conf *conf)
 	return -1;
 }
 
-static void member_add(struct sim_world *w, int leader)
+/* Rule 10: a change is accepted only by a leader that has committed an
+ * entry of its term (READY, sampled before the call) and has no other
+ * change in flight. */
+static void member_check_refused(struct sim_world *w, int leader, int rv, bool ready)
+{
+	if (rv == RAFT_OK && !ready)
+		sim_fail(w, leader, "one membership change",
+		         "accepts a change before an entry of its term committed (rule 10)");
+}
+
+static void member_add(struct sim_world *w, int leader, bool ready)
 {
 	char addr[RAFT_ADDR_MAX];
 	int slot = w->n_slots;
@@ -42,6 +52,7 @@ static void member_add(struct sim_world *w, int leader)
 		return;
 	snprintf(addr, sizeof(addr), "sim-n%d", slot + 1);
 	rv = raft_add_learner(w->nodes[leader].r, (uint64_t)slot + 1, addr);
+	member_check_refused(w, leader, rv, ready);
 	sim_trace(w, "add learner n%d via n%d: %s", slot + 1, leader + 1, raft_strerror(rv));
 	if (rv != RAFT_OK)
 		return;
@@ -52,11 +63,14 @@ static void member_add(struct sim_world *w, int leader)
 static void member_change(struct sim_world *w, int leader, const uint64_t *ids, size_t n,
                           const char *what)
 {
+	bool ready;
 	int rv;
 
 	/* Check commits decided under the configuration being replaced. */
 	sim_check_observe(w, leader);
+	ready = raft_leader_ready(w->nodes[leader].r);
 	rv = raft_change_voters(w->nodes[leader].r, ids, n);
+	member_check_refused(w, leader, rv, ready);
 
 	sim_trace(w, "%s via n%d (%zu voters): %s", what, leader + 1, n, raft_strerror(rv));
 }
@@ -68,7 +82,9 @@ void sim_member_step(struct sim_world *w, int leader)
 	size_t n;
 	int learner = member_learner(conf);
 
-	if (conf->joint || !raft_leader_ready(w->nodes[leader].r))
+	/* Asked even when the leader is not ready or a change is in flight:
+	 * the core must refuse then. */
+	if (conf->joint && !sim_chance(&w->rng, 100))
 		return;
 	member_voters(conf, ids, &n);
 	if (learner >= 0) {
@@ -81,7 +97,7 @@ void sim_member_step(struct sim_world *w, int leader)
 		ids[victim] = ids[--n];
 		member_change(w, leader, ids, n, "remove voter");
 	} else if (conf->n < RAFT_MAX_SERVERS) {
-		member_add(w, leader);
+		member_add(w, leader, raft_leader_ready(w->nodes[leader].r));
 	}
 }
 
