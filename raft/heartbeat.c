@@ -89,12 +89,15 @@ void heartbeat_recv_resp(struct raft *r, const struct raft_msg *m)
 	if (pr->match >= log_last(&r->log)) {
 		return;
 	}
-	/* The follower is alive but behind: a probe or the tail of a window
-	 * was lost. Retry from what it acknowledged. */
+	/* The follower is alive but behind: a probe may have been lost, or the
+	 * window is full of messages still in flight or lost. Let one more
+	 * message go (as etcd does): if an earlier one was lost, the follower
+	 * refuses this one and the leader backs up; a full window on a slow
+	 * link keeps moving at one message per heartbeat. */
 	if (pr->state == PROGRESS_PROBE) {
 		pr->paused = false;
 	} else if (pr->state == PROGRESS_REPLICATE && progress_full(r, pr)) {
-		progress_become_probe(r, pr, pr->match + 1);
+		progress_inflight_free_first(pr);
 	}
 	replication_send_append(r, pr, true);
 }

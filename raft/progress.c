@@ -97,6 +97,14 @@ void progress_inflight_free_to(struct raft_progress *pr, uint64_t index)
 	}
 }
 
+void progress_inflight_free_first(struct raft_progress *pr)
+{
+	if (pr->inflight_n > 0) {
+		pr->inflight_start = (pr->inflight_start + 1) % RAFT_MAX_INFLIGHT;
+		pr->inflight_n--;
+	}
+}
+
 /* Whether a message to PR may go now (flow control). */
 bool progress_can_send(const struct raft *r, const struct raft_progress *pr)
 {

@@ -197,6 +197,7 @@ void progress_become_replicate(struct raft_progress *pr);
 bool progress_full(const struct raft *r, const struct raft_progress *pr);
 void progress_inflight_add(struct raft *r, struct raft_progress *pr, uint64_t last);
 void progress_inflight_free_to(struct raft_progress *pr, uint64_t index);
+void progress_inflight_free_first(struct raft_progress *pr);
 bool progress_can_send(const struct raft *r, const struct raft_progress *pr);
 uint64_t progress_quorum_match(const struct raft *r);
 bool progress_quorum_active(const struct raft *r);
