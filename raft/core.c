@@ -134,6 +134,9 @@ static bool core_restore(struct raft *r, const struct raft_restore *rs)
 	r->log.base_term = rs->snapshot.term;
 	for (size_t i = 0; i < rs->n_entries; i++) {
 		const struct raft_entry *e = &rs->entries[i];
+		if (e->index <= rs->snapshot.index) {
+			continue; /* a tail the store kept behind its snapshot */
+		}
 		if (e->index != log_last(&r->log) + 1 || e->term < log_last_term(&r->log) ||
 		    e->len > RAFT_MAX_ENTRY_BYTES || (e->len > 0 && e->data == NULL)) {
 			return false;

@@ -22,9 +22,15 @@ uint64_t raft_snapshot_taken(struct raft *r, const struct raft_snapshot_meta *me
 	uint64_t term, upto;
 
 	assert(!r->in_ready);
-	assert(meta->index <= r->applied);
+	/* The host's state machine may be ahead of what this core handed out
+	 * (after a restart it skips entries it had applied), never ahead of
+	 * commit. Entries up to the snapshot need not be handed out again. */
+	assert(meta->index <= r->hs.commit);
 	if (meta->index <= r->snapshot.index || meta->index <= r->log.base) {
 		return r->log.base; /* never move backwards (anchor P10) */
+	}
+	if (meta->index > r->applied) {
+		r->applied = meta->index;
 	}
 	bool held = log_term_at(&r->log, meta->index, &term);
 	assert(held && term == meta->term);

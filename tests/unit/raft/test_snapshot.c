@@ -215,6 +215,63 @@ static void test_chunk_of_other_file_not_mixed(void **state)
 	cl_free(&c);
 }
 
+/* After a restart the host's state machine may be ahead of the core (it
+ * skips entries it had applied): a snapshot at the commit index is taken,
+ * and those entries are not handed out for apply again. */
+static void test_snapshot_ahead_of_core_after_restart(void **state)
+{
+	struct raft_ready rd;
+
+	(void)state;
+	cl_init(&c, 3, &plain);
+	cl_elect(&c, 1);
+	for (int i = 0; i < 4; i++) {
+		cl_propose(&c, 1, "entry");
+	}
+	cl_deliver_all(&c);
+	cl_tick_all(&c, CL_HEARTBEAT_TICKS);
+	cl_crash(&c, 2);
+	cl_restart(&c, 2);
+	struct raft *r = cl_raft(&c, 2);
+	assert_int_equal(raft_commit_index(r), 6);
+	assert_int_equal(raft_applied_index(r), 0);
+	struct raft_snapshot_meta meta = {.index = 6, .term = 2, .size = 10};
+	meta.conf = *raft_conf(r);
+	assert_int_equal(raft_snapshot_taken(r, &meta, 2), 4);
+	assert_int_equal(raft_applied_index(r), 6);
+	raft_ready(r, &rd);
+	assert_int_equal(rd.n_committed, 0);
+	raft_advance(r, &rd);
+	cl_free(&c);
+}
+
+/* A log store may keep a tail behind its snapshot; a restore skips it. */
+static void test_restore_skips_tail_behind_snapshot(void **state)
+{
+	struct raft_entry tail[6];
+	struct raft_config cfg = {.id = 1, .election_ticks = 10, .heartbeat_ticks = 1};
+	struct raft_restore rs = {.hs = {.term = 2, .commit = 8}, .n_entries = 6, .entries = tail};
+
+	(void)state;
+	for (uint64_t i = 0; i < 6; i++) {
+		tail[i] = (struct raft_entry){.index = 3 + i, .term = 2, .type = RAFT_ENTRY_NOOP};
+	}
+	rs.snapshot.index = 5;
+	rs.snapshot.term = 2;
+	rs.snapshot.conf.n = 1;
+	rs.snapshot.conf.servers[0] = (struct raft_server){.id = 1, .role = RAFT_VOTER};
+	struct raft *r = raft_new(&cfg, &rs);
+	assert_non_null(r);
+	assert_int_equal(raft_first_index(r), 6);
+	assert_int_equal(raft_last_index(r), 8);
+	assert_int_equal(raft_applied_index(r), 5);
+	raft_free(r);
+	/* A gap after the snapshot is refused. */
+	rs.entries = tail + 4;
+	rs.n_entries = 2;
+	assert_null(raft_new(&cfg, &rs));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +281,8 @@ int main(void)
 	    cmocka_unit_test(test_snapshot_below_commit_ignored),
 	    cmocka_unit_test(test_out_of_order_chunk_asks_for_expected_offset),
 	    cmocka_unit_test(test_chunk_of_other_file_not_mixed),
+	    cmocka_unit_test(test_snapshot_ahead_of_core_after_restart),
+	    cmocka_unit_test(test_restore_skips_tail_behind_snapshot),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
