@@ -18,6 +18,11 @@
 
 #include "sim.h"
 
+#define CLIENT_HEALED_PROPOSE 30 /* per mille per step once healed */
+/* Clients hold back while this many entries wait to commit on the leader
+ * (back-pressure, as a real client would see in its latency). */
+#define CLIENT_MAX_BACKLOG 64
+
 /* A node that believes it is leader, chosen at random: clients cut off
  * with a deposed leader keep talking to it, which is how stale reads and
  * lost writes happen (P1 in reliability-anchors.md). */
@@ -48,8 +53,13 @@ static void client_propose(struct sim_world *w, int slot)
 	struct sim_node *n = &w->nodes[slot];
 	struct sim_proposal *p;
 	uint64_t index = 0, term = 0;
-	size_t len = w->sm_ops->command(&w->rng, ++w->payload_seq, buf, w->p.payload_max);
-	int rv = raft_propose(n->r, buf, len, &index, &term);
+	size_t len;
+	int rv;
+
+	if (raft_last_index(n->r) > raft_commit_index(n->r) + CLIENT_MAX_BACKLOG)
+		return;
+	len = w->sm_ops->command(&w->rng, ++w->payload_seq, buf, w->p.payload_max);
+	rv = raft_propose(n->r, buf, len, &index, &term);
 
 	if (rv != RAFT_OK) {
 		sim_trace(w, "propose to n%d refused: %s", slot + 1, raft_strerror(rv));
@@ -125,7 +135,12 @@ void sim_client_step(struct sim_world *w)
 	int any = client_random_up(w);
 	bool faults = w->phase == SIM_FAULTS;
 
-	if (sim_chance(&w->rng, w->p.propose)) {
+	/* Healed: a load any configuration drains in time (with one append in
+	 * flight and large entries, the fault-phase rate can outrun it). */
+	unsigned propose =
+	    faults || w->p.propose < CLIENT_HEALED_PROPOSE ? w->p.propose : CLIENT_HEALED_PROPOSE;
+
+	if (sim_chance(&w->rng, propose)) {
 		/* Mostly the leader; sometimes anyone, who must refuse if not. */
 		int to = sim_chance(&w->rng, 850) ? leader : any;
 
