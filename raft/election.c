@@ -24,6 +24,7 @@ void election_become_follower(struct raft *r, uint64_t term, uint64_t leader)
 	if (term > r->hs.term) {
 		r->hs.term = term;
 		r->hs.vote = 0;
+		step_drop_stale_votes(r);
 	}
 	if (r->role == RAFT_LEADER) {
 		/* Pending reads fail: this node can no longer prove it leads. */
@@ -114,6 +115,7 @@ void election_start(struct raft *r, bool pre_vote, bool transfer)
 		r->role = RAFT_CANDIDATE;
 		r->hs.term++;
 		r->hs.vote = r->cfg.id;
+		step_drop_stale_votes(r);
 	}
 	r->leader = 0;
 	election_reset_timeout(r);

@@ -250,5 +250,7 @@ void snapshot_recv_resp(struct raft *r, const struct raft_msg *m);
 /* Queues M for the next ready (from is filled in). */
 void step_send(struct raft *r, struct raft_msg *m);
 void step_send_append(struct raft *r, struct raft_msg *m, uint64_t last_term);
+/* Drops queued votes and vote requests of terms older than the current. */
+void step_drop_stale_votes(struct raft *r);
 
 #endif

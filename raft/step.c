@@ -50,6 +50,28 @@ void step_send_append(struct raft *r, struct raft_msg *m, uint64_t last_term)
 	r->out_n++;
 }
 
+/* The term just moved on: queued vote requests and granted votes of older
+ * terms no longer match the hard state this ready will persist. Sending them
+ * would be safe (the durable term is past theirs, so this server never votes
+ * in those terms again) but useless, and it would break the plain reading
+ * of rule 1 that every vote leaves with its own term and vote durable.
+ * They are dropped, as a lossy network might. */
+void step_drop_stale_votes(struct raft *r)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < r->out_n; i++) {
+		const struct raft_msg *m = &r->out[i].m;
+		bool vote =
+		    m->type == RAFT_MSG_VOTE || (m->type == RAFT_MSG_VOTE_RESP && !m->reject);
+		if (vote && m->term < r->hs.term) {
+			continue;
+		}
+		r->out[kept++] = r->out[i];
+	}
+	r->out_n = kept;
+}
+
 static bool step_from_leader(uint8_t type)
 {
 	return type == RAFT_MSG_APPEND || type == RAFT_MSG_HEARTBEAT || type == RAFT_MSG_SNAPSHOT ||

@@ -118,6 +118,30 @@ static struct raft_msg vote_request(uint64_t from, uint64_t to, uint64_t term, u
 	return m;
 }
 
+/* Rule 1, two terms in one ready: a vote granted in term 5 and superseded by
+ * term 9 before the ready is not sent; the term-9 vote is, with its hard
+ * state. */
+static void test_superseded_vote_not_sent(void **state)
+{
+	struct raft_ready rd;
+
+	(void)state;
+	cl_init(&c, 3, &plain);
+	c.hold[3] = true;
+	struct raft_msg a = vote_request(1, 3, 5, 1, 1), b = vote_request(2, 3, 9, 1, 1);
+	assert_int_equal(raft_step(cl_raft(&c, 3), &a), RAFT_OK);
+	assert_int_equal(raft_step(cl_raft(&c, 3), &b), RAFT_OK);
+	raft_ready(cl_raft(&c, 3), &rd);
+	assert_int_equal(rd.hs.term, 9);
+	assert_int_equal(rd.hs.vote, 2);
+	assert_int_equal(rd.n_msgs, 1);
+	assert_int_equal(rd.msgs[0].to, 2);
+	assert_false(rd.msgs[0].reject);
+	raft_advance(cl_raft(&c, 3), &rd);
+	c.hold[3] = false;
+	cl_free(&c);
+}
+
 /* Figure 3.1 RequestVote: at most one vote per term, kept across a crash. */
 static void test_one_vote_per_term_survives_restart(void **state)
 {
@@ -296,6 +320,43 @@ static void test_new_leader_after_crash(void **state)
 	cl_free(&c);
 }
 
+/* Figure 3.1 Candidates: an AppendEntries from a leader of the same term
+ * makes a candidate a follower of that leader. */
+static void test_candidate_yields_to_leader_of_its_term(void **state)
+{
+	(void)state;
+	cl_init(&c, 3, &plain);
+	c.hold[3] = true;
+	cl_tick(&c, 3, 2 * CL_ELECTION_TICKS);
+	assert_int_equal(raft_role(cl_raft(&c, 3)), RAFT_CANDIDATE);
+	uint64_t term = raft_term(cl_raft(&c, 3));
+	struct raft_msg hb = {.type = RAFT_MSG_HEARTBEAT, .from = 1, .to = 3, .term = term};
+	assert_int_equal(raft_step(cl_raft(&c, 3), &hb), RAFT_OK);
+	assert_int_equal(raft_role(cl_raft(&c, 3)), RAFT_FOLLOWER);
+	assert_int_equal(raft_leader(cl_raft(&c, 3)), 1);
+	assert_int_equal(raft_term(cl_raft(&c, 3)), term);
+	c.hold[3] = false;
+	cl_free(&c);
+}
+
+/* Figure 3.1 Candidates: if the election timeout elapses without a winner
+ * (a split vote, here no answers at all), start a new election in a new
+ * term. */
+static void test_candidate_retries_in_a_new_term(void **state)
+{
+	(void)state;
+	cl_init(&c, 3, &plain);
+	cl_isolate(&c, 1);
+	cl_tick(&c, 1, 2 * CL_ELECTION_TICKS);
+	assert_int_equal(raft_role(cl_raft(&c, 1)), RAFT_CANDIDATE);
+	uint64_t term = raft_term(cl_raft(&c, 1));
+	cl_tick(&c, 1, 2 * CL_ELECTION_TICKS);
+	assert_int_equal(raft_role(cl_raft(&c, 1)), RAFT_CANDIDATE);
+	assert_true(raft_term(cl_raft(&c, 1)) > term);
+	assert_int_equal(raft_vote(cl_raft(&c, 1)), 1);
+	cl_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +364,7 @@ int main(void)
 	    cmocka_unit_test(test_timeouts_randomized_in_range),
 	    cmocka_unit_test(test_vote_request_and_vote_carry_their_hard_state),
 	    cmocka_unit_test(test_one_vote_per_term_survives_restart),
+	    cmocka_unit_test(test_superseded_vote_not_sent),
 	    cmocka_unit_test(test_vote_refused_to_stale_log),
 	    cmocka_unit_test(test_higher_term_deposes_leader),
 	    cmocka_unit_test(test_pre_vote_keeps_term_when_isolated),
@@ -312,6 +374,8 @@ int main(void)
 	    cmocka_unit_test(test_sticky_follower_ignores_vote_unless_transfer),
 	    cmocka_unit_test(test_partial_partition_does_not_disrupt),
 	    cmocka_unit_test(test_new_leader_after_crash),
+	    cmocka_unit_test(test_candidate_yields_to_leader_of_its_term),
+	    cmocka_unit_test(test_candidate_retries_in_a_new_term),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -316,6 +316,70 @@ static void test_batches_bounded_by_bytes(void **state)
 	cl_free(&c);
 }
 
+/* Figure 3.1 AppendEntries rule 1: a message of an older term is refused,
+ * and the answer carries the current term so the stale leader steps down. */
+static void test_stale_append_refused_with_current_term(void **state)
+{
+	(void)state;
+	cl_init(&c, 3, &plain);
+	cl_elect(&c, 1);
+	cl_deliver_all(&c);
+	struct raft *f = cl_raft(&c, 2);
+	struct raft_entry e = entry(3, 1);
+	struct raft_msg old = append_msg(3, 2, 1, 2, 2, &e, 1, 3);
+	assert_int_equal(raft_step(f, &old), RAFT_OK);
+	assert_int_equal(raft_last_index(f), 2);
+	assert_int_equal(raft_leader(f), 1);
+	cl_ready(&c, 2);
+	const struct raft_msg *resp = cl_find(&c, RAFT_MSG_APPEND_RESP, 2, 3);
+	assert_non_null(resp);
+	assert_true(resp->reject);
+	assert_int_equal(resp->term, 2);
+	cl_free(&c);
+}
+
+/* Rule 11: counts and lengths in a message are checked before use; a
+ * malformed message is refused and changes nothing. */
+static void test_malformed_messages_refused(void **state)
+{
+	(void)state;
+	cl_init(&c, 3, &plain);
+	cl_elect(&c, 1);
+	cl_deliver_all(&c);
+	struct raft *f = cl_raft(&c, 2);
+	struct raft_entry gap[2] = {entry(3, 2), entry(5, 2)};
+	struct raft_msg bad = append_msg(1, 2, 2, 2, 2, gap, 2, 2);
+	assert_int_equal(raft_step(f, &bad), RAFT_EINVAL); /* indexes not contiguous */
+	bad = append_msg(1, 2, 2, 2, 2, NULL, 3, 2);
+	assert_int_equal(raft_step(f, &bad), RAFT_EINVAL); /* count without entries */
+	struct raft_entry big = entry(3, 2);
+	big.len = RAFT_MAX_ENTRY_BYTES + 1;
+	static uint8_t one[1];
+	big.data = one;
+	bad = append_msg(1, 2, 2, 2, 2, &big, 1, 2);
+	assert_int_equal(raft_step(f, &bad), RAFT_EINVAL); /* payload over the limit */
+	struct raft_entry future = entry(3, 7);
+	bad = append_msg(1, 2, 2, 2, 2, &future, 1, 2);
+	assert_int_equal(raft_step(f, &bad), RAFT_EINVAL); /* entry newer than its leader */
+	bad = append_msg(1, 2, 2, 2, 2, NULL, 0, 2);
+	bad.type = 99;
+	assert_int_equal(raft_step(f, &bad), RAFT_EINVAL);
+	bad.type = RAFT_MSG_APPEND;
+	bad.to = 3;
+	assert_int_equal(raft_step(f, &bad), RAFT_EINVAL); /* not for this server */
+	struct raft_msg chunk = {.type = RAFT_MSG_SNAPSHOT, .from = 1, .to = 2, .term = 2};
+	chunk.snap.index = 9;
+	chunk.snap.term = 2;
+	chunk.snap.size = 10;
+	chunk.offset = 8;
+	chunk.len = 4; /* past the end of the file */
+	chunk.data = (const uint8_t *)"abcd";
+	assert_int_equal(raft_step(f, &chunk), RAFT_EINVAL);
+	assert_int_equal(raft_last_index(f), 2);
+	assert_int_equal(raft_term(f), 2);
+	cl_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +393,8 @@ int main(void)
 	    cmocka_unit_test(test_fast_backup_skips_conflicting_term),
 	    cmocka_unit_test(test_inflight_window_bounds_pipelining),
 	    cmocka_unit_test(test_batches_bounded_by_bytes),
+	    cmocka_unit_test(test_stale_append_refused_with_current_term),
+	    cmocka_unit_test(test_malformed_messages_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
