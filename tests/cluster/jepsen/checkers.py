@@ -1,0 +1,283 @@
+"""Checkers over a recorded history (see history.py for the format). Each
+returns {"valid": True|False|"unknown", ...details}; only True passes.
+
+The bounds are conservative (reliability-anchors.md section 4): a client's
+lease from an acknowledged keepalive or session creation invoked at t with
+TTL runs until t + TTL*(1-RHO) - SLACK, and an operation's completion time
+is an upper bound on its linearization point, so a flagged violation is a
+definite one."""
+
+import bisect
+
+import linear
+
+RHO = 1e-3      # permitted clock drift rate
+SLACK = 0.05    # seconds of scheduling slack taken off every client lease
+
+GRANT_KINDS = ("acquire", "campaign")
+RELEASE_KINDS = ("release", "resign")
+
+
+def _granted(o):
+    return o["f"] in GRANT_KINDS and o["type"] == "ok" and "token" in o["value"]
+
+
+def _ttls(ops):
+    return {o["session"]: o["value"]["ttl"] for o in ops
+            if o["f"] == "create_session" and o["type"] == "ok"}
+
+
+def _lease_acks(ops):
+    """session -> [(invoke, completion)] of acknowledged lease extensions."""
+    acks = {}
+    for o in ops:
+        if o["type"] != "ok" or o["value"].get("error"):
+            continue
+        if o["f"] in ("create_session", "keepalive"):
+            acks.setdefault(o["session"], []).append((o["inv"], o["cmp"]))
+    for v in acks.values():
+        v.sort(key=lambda a: a[1])
+    return acks
+
+
+def _lease_end(acks, ttl, start):
+    """The end of the lease a client believes in from time START: walks the
+    acknowledgements in completion order, extending while each one arrives
+    before the lease it knows of has run out."""
+    safe = ttl * (1 - RHO) - SLACK
+    end = None
+    for inv, cmp in acks:
+        if cmp <= start:
+            end = inv + safe if end is None else max(end, inv + safe)
+        elif end is not None and cmp < end:
+            end = max(end, inv + safe)
+        elif end is None:
+            break
+    return end if end is not None else start
+
+
+def beliefs(ops):
+    """(key, session, start, end, token) for every grant a client believed
+    it held: from the grant's answer until its release or close was sent or
+    its own lease ran out, whichever was first."""
+    ttls, acks = _ttls(ops), _lease_acks(ops)
+    ends = {}
+    for o in ops:
+        if o["f"] in RELEASE_KINDS and o["type"] != "fail":
+            ends.setdefault((o["key"], o["session"]), []).append(o["inv"])
+        if o["f"] == "close_session" and o["type"] != "fail":
+            ends.setdefault((None, o["session"]), []).append(o["inv"])
+    out = []
+    for o in ops:
+        if not _granted(o) or o["session"] not in ttls:
+            continue
+        start = o["cmp"]
+        end = _lease_end(acks.get(o["session"], []), ttls[o["session"]], start)
+        for t in ends.get((o["key"], o["session"]), []) + ends.get((None, o["session"]), []):
+            if t >= o["inv"]:
+                end = min(end, t)
+        if end > start:
+            out.append((o["key"], o["session"], start, end, o["value"]["token"]))
+    return out
+
+
+def mutual_exclusion(ops):
+    """No two sessions believed they held the same exclusive lock (or led the
+    same election) at one instant."""
+    per = {}
+    for b in beliefs(ops):
+        per.setdefault(b[0], []).append(b)
+    bad = []
+    for key, bs in per.items():
+        bs.sort(key=lambda b: b[2])
+        for i, a in enumerate(bs):
+            for b in bs[i + 1:]:
+                if b[2] >= a[3]:
+                    break
+                if b[1] != a[1]:
+                    bad.append({"key": key, "a": a, "b": b})
+    return {"valid": not bad, "beliefs": sum(len(v) for v in per.values()),
+            "overlaps": bad[:5]}
+
+
+def token_order(ops):
+    """Tokens rise in grant order: a grant answered before another was asked
+    for has the smaller token; two different grants never share one."""
+    grants = {}
+    for o in ops:
+        if _granted(o):
+            g = (o["key"], o["session"], o["value"]["token"])
+            if g not in grants or o["cmp"] < grants[g]["cmp"]:
+                grants[g] = o
+    gs = list(grants.values())
+    bad = []
+    owners = {}
+    for g in gs:
+        t = g["value"]["token"]
+        if t in owners and (owners[t]["key"], owners[t]["session"]) != (g["key"], g["session"]):
+            bad.append({"duplicate_token": t, "a": owners[t], "b": g})
+        owners[t] = g
+    by_cmp = sorted(gs, key=lambda g: g["cmp"])
+    cmps = [g["cmp"] for g in by_cmp]
+    prefix_max = []
+    best = None
+    for g in by_cmp:
+        if best is None or g["value"]["token"] > best["value"]["token"]:
+            best = g
+        prefix_max.append(best)
+    for g in gs:
+        k = bisect.bisect_left(cmps, g["inv"])
+        if k and prefix_max[k - 1]["value"]["token"] >= g["value"]["token"] \
+                and prefix_max[k - 1] is not g:
+            bad.append({"earlier": prefix_max[k - 1], "later": g})
+    return {"valid": not bad, "grants": len(gs), "violations": bad[:5]}
+
+
+def fenced_store(ops):
+    """The fenced store never accepted a lower token after a higher one, and
+    no accepted write was lost: each accepted read-modify-write read the
+    value the previous accepted write left."""
+    writes = sorted((o for o in ops if o["f"] == "store_write"), key=lambda o: o["value"]["seq"])
+    bad = []
+    top = None
+    value = 0
+    accepted = rejected = 0
+    for w in writes:
+        v = w["value"]
+        if not v["accepted"]:
+            rejected += 1
+            continue
+        accepted += 1
+        if top is not None and v["token"] < top:
+            bad.append({"lower_token_accepted": v, "after": top})
+        top = v["token"] if top is None else max(top, v["token"])
+        if v["read"] != value:
+            bad.append({"lost_update": v, "store_held": value})
+        value = v["wrote"]
+    return {"valid": not bad, "accepted": accepted, "rejected": rejected,
+            "violations": bad[:5]}
+
+
+def lease_timing(ops):
+    """No session was seen expired before TTL after the last acknowledged
+    keepalive (or creation) was sent, unless its client closed it."""
+    ttls = _ttls(ops)
+    sends = {}
+    closed = {}
+    for o in ops:
+        if o["type"] == "ok" and not o["value"].get("error") and \
+                o["f"] in ("create_session", "keepalive"):
+            sends.setdefault(o["session"], []).append(o["inv"])
+        if o["f"] == "close_session" and o["type"] != "fail":
+            closed[o["session"]] = min(closed.get(o["session"], o["inv"]), o["inv"])
+    bad = []
+    seen = 0
+    for o in ops:
+        if o["type"] != "ok" or o["session"] not in ttls:
+            continue
+        gone = o["value"].get("error") == "session_not_found" or \
+            (o["f"] == "session_read" and o["value"].get("exists") is False)
+        if not gone:
+            continue
+        seen += 1
+        if o["session"] in closed and closed[o["session"]] < o["cmp"]:
+            continue
+        safe = ttls[o["session"]] * (1 - RHO) - SLACK
+        lease = max((t + safe for t in sends.get(o["session"], []) if t < o["cmp"]), default=None)
+        if lease is not None and o["cmp"] < lease:
+            bad.append({"op": o, "lease_until": lease})
+    return {"valid": not bad, "expiries_seen": seen, "early": bad[:5]}
+
+
+def durability(ops, final):
+    """Nothing acknowledged is lost. FINAL is the read-back after healing:
+    {"locks": {key: [[session, token], ...]}, "sessions": {id: exists},
+    "at": time}. An acknowledged acquire not released (nor its session
+    closed) is still held with its token, an acknowledged release stays
+    released, and every acknowledged session whose client lease still runs
+    at the read-back exists."""
+    ttls, acks = _ttls(ops), _lease_acks(ops)
+    at = final["at"]
+    lease_ok = {s: _lease_end(acks.get(s, []), ttls[s], at) > at for s in ttls}
+    let_go = {}
+    for o in ops:
+        if o["f"] in RELEASE_KINDS + ("close_session",) and o["type"] != "fail":
+            let_go.setdefault((o["key"] if o["f"] != "close_session" else None, o["session"]),
+                              []).append(o)
+    bad = []
+    checked = 0
+    for o in ops:
+        if o["key"] not in final["locks"]:
+            continue
+        held = final["locks"][o["key"]]
+        if _granted(o):
+            if let_go.get((o["key"], o["session"])) or let_go.get((None, o["session"])):
+                continue
+            if not lease_ok.get(o["session"]):
+                continue
+            checked += 1
+            if [o["session"], o["value"]["token"]] not in [list(h) for h in held]:
+                bad.append({"lost_acquire": o, "final": held})
+        elif o["f"] in RELEASE_KINDS and o["type"] == "ok" and o["value"].get("released"):
+            checked += 1
+            if any(h[0] == o["session"] for h in held):
+                later = [g for g in ops if _granted(g) and g["key"] == o["key"] and
+                         g["session"] == o["session"] and g["inv"] > o["inv"]]
+                if not later:
+                    bad.append({"lost_release": o, "final": held})
+    for sid, exists in final["sessions"].items():
+        if sid in ttls and lease_ok.get(sid) and not let_go.get((None, sid)):
+            checked += 1
+            if not exists:
+                bad.append({"lost_session": sid})
+    return {"valid": not bad, "checked": checked, "lost": bad[:5]}
+
+
+def linearizability(ops, keys, max_states=linear.MAX_STATES):
+    results = {k: linear.check(ops, k, max_states) for k in keys}
+    valid = True
+    for r in results.values():
+        if r["valid"] is False:
+            valid = False
+        elif r["valid"] == "unknown" and valid is True:
+            valid = "unknown"
+    return {"valid": valid, "keys": results}
+
+
+def liveness(probe, election_s, slack_s=0.5, write_s=5.0):
+    """After the faults healed at probe["heal"]: one leader within two
+    election timeouts (plus SLACK for restarted processes to bind), a write
+    acknowledged within WRITE_S, and every session whose client stopped
+    keepaliving gone by probe["abandoned_deadline"]."""
+    bad = []
+    if probe.get("leader") is None or probe["leader"] - probe["heal"] > 2 * election_s + slack_s:
+        bad.append("no leader within %.2fs (got %r)" % (2 * election_s + slack_s,
+                                                         None if probe.get("leader") is None
+                                                         else probe["leader"] - probe["heal"]))
+    if probe.get("write") is None or probe["write"] - probe["heal"] > write_s:
+        bad.append("no write acknowledged within %.1fs of healing" % write_s)
+    left = [s for s, exists in probe.get("abandoned", {}).items() if exists]
+    if left:
+        bad.append("abandoned sessions still live: %r" % left[:3])
+    return {"valid": not bad, "problems": bad,
+            "leader_after_s": None if probe.get("leader") is None
+            else round(probe["leader"] - probe["heal"], 3)}
+
+
+def stale_reads(ops):
+    """A stale read may lag, but it never shows a grant that no acquire could
+    have produced (a token nobody was granted, or granted to someone else)."""
+    possible = {(o["key"], o["session"], o["value"].get("token")) for o in ops
+                if o["f"] in GRANT_KINDS and o["type"] == "ok"}
+    maybe = {(o["key"], o["session"]) for o in ops
+             if o["f"] in GRANT_KINDS and o["type"] == "info"}
+    bad = []
+    n = 0
+    for o in ops:
+        if o["f"] in ("read", "observe") and o["type"] == "ok" and \
+                o["value"].get("consistency") == "stale":
+            n += 1
+            for sid, tok in o["value"]["holders"]:
+                if (o["key"], sid, tok) not in possible and (o["key"], sid) not in maybe:
+                    bad.append({"phantom": [sid, tok], "op": o})
+    return {"valid": not bad, "reads": n, "phantoms": bad[:5]}

@@ -1,0 +1,247 @@
+"""Linearizability of one lock's (or election's) history against a
+sequential model of sessions and one exclusive lock, by a Wing-Gong search
+with Lowe's memoisation (the Knossos / Porcupine algorithm, as specified in
+reliability-anchors.md section 4).
+
+The model state is (holder, token, last_token, live, dead):
+  holder      session that holds the lock, or None
+  token       its fencing token, or None when the grant was indeterminate
+  last_token  the highest token known to be issued for this lock
+  live, dead  frozensets of session ids
+
+Indeterminate ("info") operations have no return event: the search may
+place them anywhere after their invocation, or never. Session expiry is a
+synthetic info operation per session, invoked when the session is created:
+it happens at an unknown time, or never (DESIGN.md rule 8). Operations that
+cannot change the state (info reads and keepalives, failed operations) are
+left out before the search."""
+
+import sys
+
+LOCK_KINDS = ("acquire", "release", "read", "campaign", "resign", "observe")
+SESSION_KINDS = ("create_session", "keepalive", "close_session", "session_read")
+
+# A search that visits more states than this gives up: "unknown", which the
+# runner counts as not passing (section 4: a checker time-out is no pass).
+MAX_STATES = 2000000
+
+
+def _release_if(state, sid):
+    holder, token, last, live, dead = state
+    if holder == sid:
+        holder, token = None, None
+    return holder, token, last, live - {sid}, dead | {sid}
+
+
+def step(state, op):
+    """The model's answer to OP in STATE: the list of possible next states
+    (empty: OP cannot happen here). An info op offers its effect; leaving it
+    out is the search's other choice."""
+    holder, token, last, live, dead = state
+    f, sid, v, t = op["f"], op["session"], op["value"], op["type"]
+    err = v.get("error")
+    if f == "create_session":
+        if sid in live or sid in dead:
+            return []
+        return [(holder, token, last, live | {sid}, dead)]
+    if f == "expire":
+        return [_release_if(state, sid)] if sid in live else [state]
+    if f in ("keepalive", "session_read"):
+        alive = v.get("exists", err is None)
+        return [state] if alive == (sid in live) else []
+    if f == "close_session":
+        nxt = _release_if(state, sid)
+        if t == "ok" and "released" in v:
+            if (holder == sid) != (op["key"] in v["released"]):
+                return []
+        return [nxt]
+    if f in ("acquire", "campaign"):
+        if t == "info":
+            if sid not in live:
+                return [state]
+            if holder == sid:
+                return [state]
+            if holder is None:
+                return [(sid, None, last, live, dead)]
+            return [state]
+        if err == "session_not_found":
+            return [state] if sid not in live else []
+        if err == "lock_held":
+            return [state] if sid in live and holder not in (None, sid) else []
+        if err is not None:  # lock_delay, too_many: no change of state
+            return [state]
+        tok = v["token"]
+        if sid not in live:
+            return []
+        if holder == sid:  # the same grant answered again (a retry is safe)
+            return [state] if token in (None, tok) else []
+        if holder is None and tok > last:
+            return [(sid, tok, tok, live, dead)]
+        return []
+    if f in ("release", "resign"):
+        if t == "info":
+            return [(None, None, last, live, dead)] if holder == sid else [state]
+        if v.get("released"):
+            return [(None, None, last, live, dead)] if holder == sid else []
+        return [state] if holder != sid else []
+    if f in ("read", "observe"):
+        holders = v["holders"]
+        if holder is None:
+            return [state] if not holders else []
+        if len(holders) != 1 or holders[0][0] != holder:
+            return []
+        got = holders[0][1]
+        if token is None:
+            return [(holder, got, max(last, got), live, dead)] if got > last or got == last else []
+        return [state] if got == token else []
+    raise ValueError("unknown kind %r" % f)
+
+
+def prepare(ops, key):
+    """The ops of KEY's partition: the lock's ops, the ops of every session
+    that touched it, and one synthetic expiry per such session."""
+    mine = [o for o in ops if o["key"] == key and o["f"] in LOCK_KINDS
+            and o["type"] != "fail"
+            and not (o["f"] in ("read", "observe") and
+                     (o["type"] == "info" or o["value"].get("consistency") == "stale"))]
+    sids = {o["session"] for o in mine if o["session"]}
+    out = list(mine)
+    for o in ops:
+        if o["session"] in sids and o["f"] in SESSION_KINDS and o["type"] != "fail":
+            if o["f"] in ("keepalive", "session_read") and o["type"] == "info":
+                continue
+            if o["f"] == "close_session":
+                o = dict(o, key=key)
+            out.append(o)
+            if o["f"] == "create_session" and o["type"] == "ok":
+                out.append({"p": "expire", "f": "expire", "key": key, "session": o["session"],
+                            "inv": o["inv"], "cmp": None, "type": "info", "value": {}})
+    return out
+
+
+def check(ops, key, max_states=MAX_STATES):
+    """{"valid": True|False|"unknown", ...} for KEY's partition of OPS."""
+    part = prepare(ops, key)
+    if not part:
+        return {"valid": True, "ops": 0}
+    # Events: (time, order, index, is_call). A return sorts after calls at
+    # the same instant only if it is strictly later; ties favour returns
+    # first so that touching intervals do not count as concurrent.
+    events = []
+    for i, o in enumerate(part):
+        events.append((o["inv"], 1, i, True))
+        if o["cmp"] is not None:
+            events.append((o["cmp"], 0, i, False))
+    events.sort()
+    n = len(part)
+    # Doubly linked list over events.
+    nxt = list(range(1, len(events) + 1))
+    prv = list(range(-1, len(events) - 1))
+    head = [0 if events else None]
+    ret_pos = {}
+    call_pos = {}
+    for pos, e in enumerate(events):
+        (call_pos if e[3] else ret_pos)[e[2]] = pos
+    nev = len(events)
+
+    def unlink(pos):
+        p, q = prv[pos], nxt[pos]
+        if p >= 0:
+            nxt[p] = q
+        else:
+            head[0] = q if q < nev else None
+        if q < nev:
+            prv[q] = p
+
+    def relink(pos):
+        p, q = prv[pos], nxt[pos]
+        if p >= 0:
+            nxt[p] = pos
+        else:
+            head[0] = pos
+        if q < nev:
+            prv[q] = pos
+
+    returns_left = sum(1 for o in part if o["cmp"] is not None)
+    state = (None, None, 0, frozenset(), frozenset())
+    linearized = 0  # bitset over part indices
+    seen = set()
+    stack = []  # (index, previous state, choice list, choice position)
+    visited = 0
+    pos = head[0]
+    while True:
+        if returns_left == 0:
+            return {"valid": True, "ops": n, "states": visited}
+        if pos is None or pos >= nev:
+            pos = None
+        if pos is not None and events[pos][3]:
+            i = events[pos][2]
+            choices = step(state, part[i])
+            advanced = False
+            for c, nstate in enumerate(choices):
+                key_ = (linearized | (1 << i), nstate)
+                if key_ in seen:
+                    continue
+                seen.add(key_)
+                visited += 1
+                if visited > max_states:
+                    return {"valid": "unknown", "ops": n, "states": visited}
+                stack.append((i, state, choices, c))
+                state = nstate
+                linearized |= 1 << i
+                unlink(call_pos[i])
+                if i in ret_pos:
+                    unlink(ret_pos[i])
+                    returns_left -= 1
+                advanced = True
+                break
+            pos = head[0] if advanced else (nxt[pos] if nxt[pos] < nev else None)
+            continue
+        # A return event of an unlinearized op (or the end): backtrack.
+        while True:
+            if not stack:
+                return {"valid": False, "ops": n, "states": visited,
+                        "stuck_at": _describe(part, events, pos)}
+            i, pstate, choices, c = stack.pop()
+            if i in ret_pos:
+                relink(ret_pos[i])
+                returns_left += 1
+            relink(call_pos[i])
+            linearized &= ~(1 << i)
+            state = pstate
+            # Try this op's remaining choices, else move past it.
+            moved = False
+            for c2 in range(c + 1, len(choices)):
+                key_ = (linearized | (1 << i), choices[c2])
+                if key_ in seen:
+                    continue
+                seen.add(key_)
+                stack.append((i, state, choices, c2))
+                state = choices[c2]
+                linearized |= 1 << i
+                unlink(call_pos[i])
+                if i in ret_pos:
+                    unlink(ret_pos[i])
+                    returns_left -= 1
+                moved = True
+                break
+            if moved:
+                pos = head[0]
+                break
+            q = nxt[call_pos[i]]
+            pos = q if q < nev else None
+            if pos is not None:
+                break
+
+
+def _describe(part, events, pos):
+    if pos is None or pos >= len(events):
+        return None
+    o = part[events[pos][2]]
+    return {k: o[k] for k in ("p", "f", "session", "inv", "cmp", "type", "value")}
+
+
+if __name__ == "__main__":
+    import history
+    h = history.load(sys.argv[1])
+    print(check(h, sys.argv[2]))

@@ -1,0 +1,234 @@
+"""Each checker on hand-made histories: a good one it accepts and a bad one
+it must reject, so that no checker can pass by accident.
+Run: python3 tests/cluster/jepsen/test_checkers.py"""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import checkers  # noqa: E402
+import linear  # noqa: E402
+from history import op  # noqa: E402
+
+L = "jepsen/lock"
+
+
+def session(p, sid, t, ttl=10.0):
+    """Client P opens session SID at time T (answered 0.01 s later)."""
+    return op(p, "create_session", t, t + 0.01, session=sid, ttl=ttl)
+
+
+def grant(p, sid, inv, cmp, token, key=L):
+    return op(p, "acquire", inv, cmp, key=key, session=sid, token=token)
+
+
+def refused(p, sid, inv, cmp, error="lock_held", key=L):
+    return op(p, "acquire", inv, cmp, key=key, session=sid, error=error)
+
+
+def release(p, sid, inv, cmp, released=True, type_="ok", key=L):
+    return op(p, "release", inv, cmp, type_, key=key, session=sid, released=released)
+
+
+def read(p, inv, cmp, holders, consistency="linearizable", key=L):
+    return op(p, "read", inv, cmp, key=key, holders=holders, consistency=consistency)
+
+
+def keepalive(p, sid, inv, cmp, error=None):
+    if error:
+        return op(p, "keepalive", inv, cmp, session=sid, error=error)
+    return op(p, "keepalive", inv, cmp, session=sid)
+
+
+def handover():
+    """A holds the lock, releases it, then B is granted it: a clean history."""
+    return [session(1, "A", 0), session(2, "B", 0),
+            grant(1, "A", 1, 1.1, 10), refused(2, "B", 1.2, 1.3),
+            release(1, "A", 2, 2.1), grant(2, "B", 2.2, 2.3, 12),
+            read(3, 2.4, 2.5, [["B", 12]])]
+
+
+class MutualExclusion(unittest.TestCase):
+    def test_a_release_before_the_next_grant_is_exclusive(self):
+        self.assertTrue(checkers.mutual_exclusion(handover())["valid"])
+
+    def test_two_overlapping_believed_grants_are_caught(self):
+        h = [session(1, "A", 0), session(2, "B", 0),
+             grant(1, "A", 1, 1.1, 10), grant(2, "B", 1.5, 1.6, 12)]
+        r = checkers.mutual_exclusion(h)
+        self.assertFalse(r["valid"])
+        self.assertEqual(r["overlaps"][0]["b"][1], "B")
+
+    def test_a_belief_ends_when_the_clients_own_lease_runs_out(self):
+        # A's lease (TTL 2 s from 0) ends before B is granted at 3 s.
+        h = [session(1, "A", 0, ttl=2.0), session(2, "B", 0),
+             grant(1, "A", 1, 1.1, 10), grant(2, "B", 2.9, 3.0, 12)]
+        self.assertTrue(checkers.mutual_exclusion(h)["valid"])
+        # A keepalive sent at 1.5 and answered extends A's lease past 3 s.
+        h.append(keepalive(1, "A", 1.5, 1.6))
+        self.assertFalse(checkers.mutual_exclusion(h)["valid"])
+
+
+class TokenOrder(unittest.TestCase):
+    def test_tokens_rising_in_grant_order_pass(self):
+        self.assertTrue(checkers.token_order(handover())["valid"])
+
+    def test_a_later_grant_with_a_lower_token_is_caught(self):
+        h = handover() + [grant(1, "A", 3, 3.1, 11)]
+        self.assertFalse(checkers.token_order(h)["valid"])
+
+    def test_one_token_for_two_grants_is_caught(self):
+        h = [session(1, "A", 0), session(2, "B", 0),
+             grant(1, "A", 1, 1.1, 10), grant(2, "B", 1.0, 1.2, 10, key="other")]
+        self.assertFalse(checkers.token_order(h)["valid"])
+
+
+def store_write(seq, token, read_, wrote, accepted):
+    return op(9, "store_write", seq, seq, seq=seq, token=token, read=read_,
+              wrote=wrote, accepted=accepted)
+
+
+class FencedStore(unittest.TestCase):
+    def test_a_chain_of_fenced_increments_passes(self):
+        h = [store_write(1, 10, 0, 1, True), store_write(2, 9, 1, 2, False),
+             store_write(3, 12, 1, 2, True)]
+        r = checkers.fenced_store(h)
+        self.assertTrue(r["valid"])
+        self.assertEqual((r["accepted"], r["rejected"]), (2, 1))
+
+    def test_a_lower_token_accepted_after_a_higher_is_caught(self):
+        h = [store_write(1, 12, 0, 1, True), store_write(2, 10, 1, 2, True)]
+        self.assertFalse(checkers.fenced_store(h)["valid"])
+
+    def test_a_lost_update_is_caught(self):
+        # Two holders both read 0: the second accepted write loses the first.
+        h = [store_write(1, 10, 0, 1, True), store_write(2, 12, 0, 1, True)]
+        self.assertFalse(checkers.fenced_store(h)["valid"])
+
+
+class LeaseTiming(unittest.TestCase):
+    def test_expiry_after_the_ttl_passes(self):
+        h = [session(1, "A", 0, ttl=2.0), keepalive(1, "A", 1, 1.1),
+             keepalive(1, "A", 3.5, 3.6, error="session_not_found")]
+        self.assertTrue(checkers.lease_timing(h)["valid"])
+
+    def test_expiry_before_the_ttl_after_an_acknowledged_keepalive_is_caught(self):
+        h = [session(1, "A", 0, ttl=2.0), keepalive(1, "A", 1, 1.1),
+             keepalive(1, "A", 2.5, 2.6, error="session_not_found")]
+        r = checkers.lease_timing(h)
+        self.assertFalse(r["valid"])
+        self.assertAlmostEqual(r["early"][0]["lease_until"], 1 + 2 * (1 - checkers.RHO) - checkers.SLACK)
+
+    def test_a_session_the_client_closed_is_not_an_early_expiry(self):
+        h = [session(1, "A", 0, ttl=2.0), op(1, "close_session", 0.5, 0.6, session="A", released=[]),
+             keepalive(1, "A", 0.7, 0.8, error="session_not_found")]
+        self.assertTrue(checkers.lease_timing(h)["valid"])
+
+
+class Durability(unittest.TestCase):
+    def final(self, locks, sessions, at=5.0):
+        return {"locks": locks, "sessions": sessions, "at": at}
+
+    def test_every_acknowledged_grant_release_and_session_is_found(self):
+        h = [session(1, "A", 0, ttl=60), grant(1, "A", 1, 1.1, 7, key="ledger/1"),
+             grant(1, "A", 1.2, 1.3, 8, key="ledger/2"), release(1, "A", 1.4, 1.5, key="ledger/2")]
+        f = self.final({"ledger/1": [["A", 7]], "ledger/2": []}, {"A": True})
+        r = checkers.durability(h, f)
+        self.assertTrue(r["valid"])
+        self.assertEqual(r["checked"], 3)
+
+    def test_a_lost_acquire_is_caught(self):
+        h = [session(1, "A", 0, ttl=60), grant(1, "A", 1, 1.1, 7, key="ledger/1")]
+        f = self.final({"ledger/1": []}, {"A": True})
+        self.assertFalse(checkers.durability(h, f)["valid"])
+
+    def test_a_lost_release_is_caught(self):
+        h = [session(1, "A", 0, ttl=60), grant(1, "A", 1, 1.1, 7, key="ledger/1"),
+             release(1, "A", 1.4, 1.5, key="ledger/1")]
+        f = self.final({"ledger/1": [["A", 7]]}, {"A": True})
+        self.assertFalse(checkers.durability(h, f)["valid"])
+
+    def test_a_lost_session_is_caught(self):
+        h = [session(1, "A", 0, ttl=60)]
+        self.assertFalse(checkers.durability(h, self.final({}, {"A": False}))["valid"])
+
+
+class Linearizability(unittest.TestCase):
+    def test_a_clean_handover_is_linearizable(self):
+        self.assertIs(linear.check(handover(), L)["valid"], True)
+
+    def test_a_read_showing_a_released_holder_is_caught(self):
+        # The read starts after A's release was answered, yet shows A.
+        h = [session(1, "A", 0), grant(1, "A", 1, 1.1, 10), release(1, "A", 2, 2.1),
+             read(3, 2.2, 2.3, [["A", 10]])]
+        self.assertIs(linear.check(h, L)["valid"], False)
+
+    def test_a_grant_to_a_second_session_while_held_is_caught(self):
+        # A's later release proves A still held the lock (its session had
+        # not expired) when B was granted it.
+        h = [session(1, "A", 0), session(2, "B", 0),
+             grant(1, "A", 1, 1.1, 10), grant(2, "B", 2, 2.1, 12)]
+        self.assertIs(linear.check(h, L)["valid"], True)  # A may have expired
+        h.append(release(1, "A", 3, 3.1))
+        self.assertIs(linear.check(h, L)["valid"], False)
+
+    def test_expiry_at_an_unknown_time_explains_a_later_grant(self):
+        # A never releases; its session expires at some unknown time, and the
+        # expiry is what lets B in. Then A's keepalive must answer 404.
+        h = [session(1, "A", 0, ttl=2), session(2, "B", 0),
+             grant(1, "A", 1, 1.1, 10), grant(2, "B", 5, 5.1, 12),
+             keepalive(1, "A", 6, 6.1, error="session_not_found")]
+        self.assertIs(linear.check(h, L)["valid"], True)
+        # ...but a keepalive acknowledged after B's grant contradicts it.
+        h[-1] = keepalive(1, "A", 6, 6.1)
+        self.assertIs(linear.check(h, L)["valid"], False)
+
+    def test_a_timed_out_acquire_may_take_effect_late(self):
+        # A's acquire timed out (info); a later read shows A holding it.
+        h = [session(1, "A", 0), op(1, "acquire", 1, None, "info", key=L, session="A"),
+             read(3, 4, 4.1, [["A", 10]]), read(3, 4.2, 4.3, [["A", 10]])]
+        self.assertIs(linear.check(h, L)["valid"], True)
+        # The unknown grant is then fixed: a read with another token is stale.
+        h.append(read(3, 4.4, 4.5, [["A", 11]]))
+        self.assertIs(linear.check(h, L)["valid"], False)
+
+    def test_a_token_not_above_the_last_is_caught(self):
+        h = [session(1, "A", 0), grant(1, "A", 1, 1.1, 10), release(1, "A", 2, 2.1),
+             grant(1, "A", 3, 3.1, 9)]
+        self.assertIs(linear.check(h, L)["valid"], False)
+
+    def test_concurrent_operations_may_take_either_order(self):
+        # The read overlaps both A's release and B's grant: both orders fit.
+        h = [session(1, "A", 0), session(2, "B", 0), grant(1, "A", 1, 1.1, 10),
+             release(1, "A", 2, 3), grant(2, "B", 2.5, 3.5, 12), read(3, 1.9, 3.6, [])]
+        self.assertIs(linear.check(h, L)["valid"], True)
+
+    def test_a_search_over_its_budget_is_unknown_not_a_pass(self):
+        h = handover()
+        self.assertEqual(linear.check(h, L, max_states=2)["valid"], "unknown")
+        r = checkers.linearizability(h, [L], max_states=2)
+        self.assertEqual(r["valid"], "unknown")
+
+
+class StaleReadsAndLiveness(unittest.TestCase):
+    def test_a_stale_read_may_lag_but_shows_no_phantom_grant(self):
+        h = handover() + [read(4, 3, 3.1, [["A", 10]], consistency="stale")]
+        self.assertTrue(checkers.stale_reads(h)["valid"])
+        h.append(read(4, 3, 3.1, [["A", 13]], consistency="stale"))
+        self.assertFalse(checkers.stale_reads(h)["valid"])
+
+    def test_a_leader_within_two_election_timeouts_and_a_write_pass(self):
+        probe = {"heal": 10.0, "leader": 10.8, "write": 11.0, "abandoned": {"X": False}}
+        self.assertTrue(checkers.liveness(probe, election_s=0.5)["valid"])
+
+    def test_a_slow_leader_a_failed_write_or_a_surviving_session_fail(self):
+        for probe in ({"heal": 10.0, "leader": 12.0, "write": 12.1, "abandoned": {}},
+                      {"heal": 10.0, "leader": 10.5, "write": None, "abandoned": {}},
+                      {"heal": 10.0, "leader": 10.5, "write": 10.6, "abandoned": {"X": True}}):
+            self.assertFalse(checkers.liveness(probe, election_s=0.5)["valid"], probe)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=1)
