@@ -1,0 +1,161 @@
+/* libcoord's typed calls: sessions, locks and elections as thin wrappers of
+ * coordc_call (libcoord.h), and the library's error table. */
+#include "libcoord.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const errors[COORDC_ERR_COUNT] = {
+    [COORDC_OK] = "ok",
+    [COORDC_ERR_NOMEM] = "out of memory",
+    [COORDC_ERR_INVALID] = "invalid argument (endpoint list, URL or name too long)",
+    [COORDC_ERR_CURL] = "libcurl could not be initialised",
+    [COORDC_ERR_THREAD] = "the keepalive thread could not be started",
+};
+
+const char *coordc_strerror(int err)
+{
+	if (err < 0 || err >= COORDC_ERR_COUNT)
+		return "unknown error";
+	return errors[err];
+}
+
+void coordc_reply_clear(struct coordc_reply *reply)
+{
+	json_decref(reply->body);
+	memset(reply, 0, sizeof(*reply));
+}
+
+/* PATH = PREFIX + NAME (+ SUFFIX), refusing what does not fit. */
+static int make_path(char *path, const char *prefix, const char *name, const char *suffix)
+{
+	int n = snprintf(path, COORDC_URL_MAX, "%s%s%s", prefix, name, suffix);
+
+	return n < 0 || n >= COORDC_URL_MAX ? COORDC_ERR_INVALID : COORDC_OK;
+}
+
+/* Sends BODY (reference taken over), then releases it. */
+static int call_owned(struct coordc *c, const char *method, const char *path, json_t *body,
+                      unsigned flags, uint32_t timeout_ms, struct coordc_reply *reply)
+{
+	int rc;
+
+	if (body == NULL)
+		return COORDC_ERR_NOMEM;
+	rc = coordc_call(c, method, path, body, flags, timeout_ms, reply);
+	json_decref(body);
+	return rc;
+}
+
+/* A long wait needs an attempt time-out beyond it. */
+static uint32_t wait_timeout(uint64_t wait_ms)
+{
+	return wait_ms == 0 ? 0 : (uint32_t)(wait_ms + 5000);
+}
+
+static uint64_t reply_u64(const struct coordc_reply *reply, const char *outer, const char *key)
+{
+	const json_t *o = outer ? json_object_get(reply->body, outer) : reply->body;
+
+	return (uint64_t)json_integer_value(json_object_get(o, key));
+}
+
+int coordc_session_create(struct coordc *c, uint32_t ttl_ms, const char *label, char *id,
+                          uint64_t *sent_ms, struct coordc_reply *reply)
+{
+	json_t *body = json_pack("{s:I}", "ttl_ms", (json_int_t)ttl_ms);
+	const char *got;
+	int rc;
+
+	if (body && label && json_object_set_new(body, "name", json_string(label)) != 0) {
+		json_decref(body);
+		return COORDC_ERR_NOMEM;
+	}
+	/* The lease starts no earlier than the send of the first attempt that
+	 * could have created the session; the last attempt's send is later
+	 * than that, and an earlier time only makes the client more careful. */
+	*sent_ms = coordc_now_ms();
+	rc = call_owned(c, "POST", "/v1/sessions", body, 0, 0, reply);
+	if (rc != COORDC_OK || reply->kind != COORDC_DONE_OK)
+		return rc;
+	got = json_string_value(json_object_get(reply->body, "id"));
+	if (got == NULL || strlen(got) >= COORDC_SESSION_MAX) {
+		reply->kind = COORDC_DONE_UNKNOWN;
+		snprintf(reply->error, sizeof(reply->error), "bad_answer");
+		snprintf(reply->message, sizeof(reply->message), "no usable session id");
+		return COORDC_OK;
+	}
+	snprintf(id, COORDC_SESSION_MAX, "%s", got);
+	return COORDC_OK;
+}
+
+int coordc_session_close(struct coordc *c, const char *id, struct coordc_reply *reply)
+{
+	char path[COORDC_URL_MAX];
+
+	if (make_path(path, "/v1/sessions/", id, "") != COORDC_OK)
+		return COORDC_ERR_INVALID;
+	return coordc_call(c, "DELETE", path, NULL, COORDC_IDEMPOTENT, 0, reply);
+}
+
+int coordc_lock_acquire(struct coordc *c, const char *name, const char *session, bool shared,
+                        uint64_t wait_ms, const char *value, uint64_t *token,
+                        struct coordc_reply *reply)
+{
+	char path[COORDC_URL_MAX];
+	json_t *body;
+	int rc;
+
+	if (make_path(path, "/v1/locks/", name, "") != COORDC_OK)
+		return COORDC_ERR_INVALID;
+	body = json_pack("{s:s, s:s, s:I}", "session", session, "mode",
+	                 shared ? "shared" : "exclusive", "wait_ms", (json_int_t)wait_ms);
+	if (body && value && json_object_set_new(body, "value", json_string(value)) != 0) {
+		json_decref(body);
+		return COORDC_ERR_NOMEM;
+	}
+	/* Idempotent: acquiring again in the same mode answers the same grant. */
+	rc = call_owned(c, "PUT", path, body, COORDC_IDEMPOTENT, wait_timeout(wait_ms), reply);
+	if (rc == COORDC_OK && reply->kind == COORDC_DONE_OK)
+		*token = reply_u64(reply, NULL, "fencing_token");
+	return rc;
+}
+
+int coordc_lock_release(struct coordc *c, const char *name, const char *session,
+                        struct coordc_reply *reply)
+{
+	char path[COORDC_URL_MAX];
+
+	if (make_path(path, "/v1/locks/", name, "") != COORDC_OK)
+		return COORDC_ERR_INVALID;
+	return call_owned(c, "DELETE", path, json_pack("{s:s}", "session", session),
+	                  COORDC_IDEMPOTENT, 0, reply);
+}
+
+int coordc_campaign(struct coordc *c, const char *name, const char *session, const char *value,
+                    uint64_t wait_ms, uint64_t *token, struct coordc_reply *reply)
+{
+	char path[COORDC_URL_MAX];
+	int rc;
+
+	if (make_path(path, "/v1/elections/", name, "") != COORDC_OK)
+		return COORDC_ERR_INVALID;
+	rc = call_owned(c, "PUT", path,
+	                json_pack("{s:s, s:s, s:I}", "session", session, "value", value, "wait_ms",
+	                          (json_int_t)wait_ms),
+	                COORDC_IDEMPOTENT, wait_timeout(wait_ms), reply);
+	if (rc == COORDC_OK && reply->kind == COORDC_DONE_OK)
+		*token = reply_u64(reply, "leader", "fencing_token");
+	return rc;
+}
+
+int coordc_resign(struct coordc *c, const char *name, const char *session,
+                  struct coordc_reply *reply)
+{
+	char path[COORDC_URL_MAX];
+
+	if (make_path(path, "/v1/elections/", name, "") != COORDC_OK)
+		return COORDC_ERR_INVALID;
+	return call_owned(c, "DELETE", path, json_pack("{s:s}", "session", session),
+	                  COORDC_IDEMPOTENT, 0, reply);
+}

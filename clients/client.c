@@ -1,0 +1,388 @@
+/* libcoord's request loop: endpoints, leader discovery, one libcurl easy
+ * handle per client (its connection cache gives keep-alive reuse), retries
+ * with backoff and jitter, and the outcome of every call (libcoord.h). */
+#include "libcoord.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "policy.h"
+
+#define DISCOVERY_TIMEOUT_MS 1000 /* one /v1/status probe, at most */
+#define CONNECT_TIMEOUT_MS   1000 /* TCP connect of one attempt */
+
+struct coordc {
+	struct coordc_config cfg;
+	char endpoints[COORDC_ENDPOINTS_MAX][COORDC_URL_MAX];
+	unsigned n_endpoints;
+	unsigned cur;                /* endpoint used while no leader is known */
+	char leader[COORDC_URL_MAX]; /* the leader's base URL, "" if unknown */
+	uint64_t leader_id;          /* its node id, 0 if unknown */
+	bool rediscover;             /* look for the leader before the next attempt */
+	uint64_t rng;
+	CURL *curl;
+	struct curl_slist *headers;
+	/* The answer of the attempt in progress. */
+	char *buf;
+	size_t len;
+	bool too_big;
+	uint64_t hdr_index;
+	uint64_t hdr_leader;
+	uint64_t hdr_retry_after_s;
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc;
+
+static void global_init(void)
+{
+	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+uint64_t coordc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(uint64_t ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static void config_defaults(struct coordc_config *cfg)
+{
+	if (cfg->request_timeout_ms == 0)
+		cfg->request_timeout_ms = 5000;
+	if (cfg->max_attempts == 0)
+		cfg->max_attempts = 8;
+	if (cfg->max_attempts > COORDC_ATTEMPTS_MAX)
+		cfg->max_attempts = COORDC_ATTEMPTS_MAX;
+	if (cfg->retry_budget_ms == 0)
+		cfg->retry_budget_ms = 15000;
+	if (cfg->backoff_base_ms == 0)
+		cfg->backoff_base_ms = 50;
+	if (cfg->backoff_cap_ms == 0)
+		cfg->backoff_cap_ms = 2000;
+	if (cfg->backoff_cap_ms < cfg->backoff_base_ms)
+		cfg->backoff_cap_ms = cfg->backoff_base_ms;
+	if (cfg->seed == 0) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		cfg->seed = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)getpid();
+	}
+	if (cfg->seed == 0)
+		cfg->seed = 1;
+}
+
+/* Splits "u1,u2" into c->endpoints, dropping trailing slashes. */
+static int parse_endpoints(struct coordc *c, const char *list)
+{
+	const char *p = list;
+
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		while (n > 0 && p[n - 1] == '/')
+			n--;
+		if (n > 0) {
+			if (c->n_endpoints == COORDC_ENDPOINTS_MAX || n >= COORDC_URL_MAX)
+				return COORDC_ERR_INVALID;
+			memcpy(c->endpoints[c->n_endpoints], p, n);
+			c->endpoints[c->n_endpoints][n] = '\0';
+			c->n_endpoints++;
+		}
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return c->n_endpoints > 0 ? COORDC_OK : COORDC_ERR_INVALID;
+}
+
+int coordc_open(const struct coordc_config *cfg, struct coordc **out)
+{
+	struct coordc *c;
+	int rc;
+
+	if (cfg->endpoints == NULL)
+		return COORDC_ERR_INVALID;
+	pthread_once(&global_once, global_init);
+	if (global_rc != CURLE_OK)
+		return COORDC_ERR_CURL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return COORDC_ERR_NOMEM;
+	c->cfg = *cfg;
+	c->cfg.endpoints = NULL; /* not kept: parsed below */
+	config_defaults(&c->cfg);
+	c->rng = c->cfg.seed;
+	c->rediscover = true;
+	rc = parse_endpoints(c, cfg->endpoints);
+	if (rc != COORDC_OK)
+		goto fail_client;
+	c->curl = curl_easy_init();
+	if (c->curl == NULL) {
+		rc = COORDC_ERR_CURL;
+		goto fail_client;
+	}
+	c->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	if (c->headers == NULL || !curl_slist_append(c->headers, "Expect:")) {
+		rc = COORDC_ERR_NOMEM;
+		goto fail_curl;
+	}
+	*out = c;
+	return COORDC_OK;
+fail_curl:
+	curl_slist_free_all(c->headers);
+	curl_easy_cleanup(c->curl);
+fail_client:
+	free(c);
+	return rc;
+}
+
+void coordc_close(struct coordc *c)
+{
+	if (c == NULL)
+		return;
+	curl_slist_free_all(c->headers);
+	curl_easy_cleanup(c->curl);
+	free(c->buf);
+	free(c);
+}
+
+const char *coordc_target(const struct coordc *c)
+{
+	return c->leader[0] ? c->leader : c->endpoints[c->cur];
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct coordc *c = arg;
+	size_t n = size * nmemb;
+	char *grown;
+
+	if (c->len + n > COORDC_BODY_MAX) {
+		c->too_big = true;
+		return 0; /* aborts the transfer */
+	}
+	grown = realloc(c->buf, c->len + n + 1);
+	if (grown == NULL)
+		return 0;
+	c->buf = grown;
+	memcpy(c->buf + c->len, data, n);
+	c->len += n;
+	c->buf[c->len] = '\0';
+	return n;
+}
+
+/* Reads the unsigned number of header NAME from LINE (LEN bytes) into *OUT. */
+static void header_u64(const char *line, size_t len, const char *name, uint64_t *out)
+{
+	size_t n = strlen(name);
+	char digits[24];
+	size_t i = 0;
+
+	if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+		return;
+	for (line += n + 1, len -= n + 1; len > 0 && *line == ' '; line++, len--)
+		;
+	while (i < len && i + 1 < sizeof(digits) && line[i] >= '0' && line[i] <= '9') {
+		digits[i] = line[i];
+		i++;
+	}
+	digits[i] = '\0';
+	if (i > 0)
+		*out = strtoull(digits, NULL, 10);
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct coordc *c = arg;
+	size_t n = size * nmemb;
+
+	header_u64(data, n, "X-Coord-Index", &c->hdr_index);
+	header_u64(data, n, "X-Coord-Leader", &c->hdr_leader);
+	header_u64(data, n, "Retry-After", &c->hdr_retry_after_s);
+	return n;
+}
+
+/* One HTTP exchange with BASE. Returns what the transport saw; on
+ * COORDC_ANSWERED *STATUS is the HTTP status and c->buf the body. */
+static enum coordc_transport attempt(struct coordc *c, const char *base, const char *method,
+                                     const char *path, const char *body, uint32_t timeout_ms,
+                                     long *status)
+{
+	char url[COORDC_URL_MAX * 2];
+	curl_off_t pretransfer = 0;
+	CURLcode res;
+
+	c->len = 0;
+	c->too_big = false;
+	c->hdr_index = c->hdr_leader = c->hdr_retry_after_s = 0;
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	curl_easy_reset(c->curl); /* keeps the connection cache */
+	curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS,
+	                 (long)(timeout_ms < CONNECT_TIMEOUT_MS ? timeout_ms : CONNECT_TIMEOUT_MS));
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, c);
+	curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, c->cfg.follow_redirects ? 1L : 0L);
+	curl_easy_setopt(c->curl, CURLOPT_MAXREDIRS, 3L);
+	if (c->cfg.follow_redirects)
+		curl_easy_setopt(c->curl, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
+	if (strcmp(method, "GET") != 0) {
+		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
+	}
+	res = curl_easy_perform(c->curl);
+	if (res == CURLE_OK) {
+		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
+		if (*status >= 100 && *status < 600)
+			return COORDC_ANSWERED;
+	}
+	/* Once connected, the request may have reached the node. */
+	curl_easy_getinfo(c->curl, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+	return pretransfer > 0 ? COORDC_LOST_AFTER_SEND : COORDC_NOT_SENT;
+}
+
+/* Asks the endpoints, starting at the current one, for the leader's HTTP
+ * address (/v1/status, always answered locally). */
+static void discover(struct coordc *c, uint32_t timeout_ms)
+{
+	if (timeout_ms > DISCOVERY_TIMEOUT_MS)
+		timeout_ms = DISCOVERY_TIMEOUT_MS;
+	c->rediscover = false;
+	c->leader[0] = '\0';
+	c->leader_id = 0;
+	for (unsigned i = 0; i < c->n_endpoints; i++) {
+		unsigned e = (c->cur + i) % c->n_endpoints;
+		json_t *st, *http;
+		long status = 0;
+
+		if (attempt(c, c->endpoints[e], "GET", "/v1/status", NULL, timeout_ms, &status) !=
+		        COORDC_ANSWERED ||
+		    status != 200)
+			continue;
+		c->cur = e;
+		st = json_loadb(c->buf ? c->buf : "", c->len, 0, NULL);
+		http = json_object_get(json_object_get(st, "leader"), "http");
+		if (json_is_string(http) && json_string_length(http) + 8 < COORDC_URL_MAX) {
+			snprintf(c->leader, sizeof(c->leader), "http://%s",
+			         json_string_value(http));
+			c->leader_id = (uint64_t)json_integer_value(
+			    json_object_get(json_object_get(st, "leader"), "id"));
+		}
+		json_decref(st);
+		if (c->leader[0])
+			return;
+	}
+}
+
+/* Fills REPLY from the attempt just made. */
+static void record(struct coordc *c, enum coordc_transport t, long status, struct coordc_verdict v,
+                   struct coordc_reply *reply)
+{
+	json_t *err, *ra;
+
+	json_decref(reply->body);
+	reply->body = NULL;
+	reply->kind = v.kind;
+	reply->status = t == COORDC_ANSWERED ? status : 0;
+	reply->error[0] = reply->message[0] = '\0';
+	reply->index = c->hdr_index;
+	reply->retry_after_ms = c->hdr_retry_after_s * 1000;
+	if (t == COORDC_NOT_SENT) {
+		snprintf(reply->error, sizeof(reply->error), "unreachable");
+		snprintf(reply->message, sizeof(reply->message), "%.200s: no connection",
+		         coordc_target(c));
+		return;
+	}
+	if (t == COORDC_LOST_AFTER_SEND) {
+		snprintf(reply->error, sizeof(reply->error), "timeout");
+		snprintf(reply->message, sizeof(reply->message), "%.200s: no answer in time",
+		         coordc_target(c));
+		return;
+	}
+	if (c->len > 0)
+		reply->body = json_loadb(c->buf, c->len, 0, NULL);
+	err = json_object_get(reply->body, "error");
+	if (v.kind != COORDC_DONE_OK && json_is_string(err)) {
+		snprintf(reply->error, sizeof(reply->error), "%s", json_string_value(err));
+		snprintf(reply->message, sizeof(reply->message), "%s",
+		         json_string_value(json_object_get(reply->body, "message"))
+		             ? json_string_value(json_object_get(reply->body, "message"))
+		             : "");
+	} else if (v.kind != COORDC_DONE_OK) {
+		snprintf(reply->error, sizeof(reply->error), "http_%ld", status);
+	}
+	ra = json_object_get(reply->body, "retry_after_ms");
+	if (json_is_integer(ra) && json_integer_value(ra) > 0)
+		reply->retry_after_ms = (uint64_t)json_integer_value(ra);
+}
+
+int coordc_call(struct coordc *c, const char *method, const char *path, const json_t *body,
+                unsigned flags, uint32_t timeout_ms, struct coordc_reply *reply)
+{
+	uint64_t deadline = coordc_now_ms() + c->cfg.retry_budget_ms;
+	char *text = NULL;
+
+	assert(path[0] == '/');
+	memset(reply, 0, sizeof(*reply));
+	if (strlen(path) >= COORDC_URL_MAX)
+		return COORDC_ERR_INVALID;
+	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL)
+		return COORDC_ERR_NOMEM;
+	if (timeout_ms == 0)
+		timeout_ms = c->cfg.request_timeout_ms;
+	for (unsigned n = 1;; n++) {
+		enum coordc_transport t;
+		struct coordc_verdict v;
+		long status = 0;
+		uint64_t delay;
+
+		if (c->rediscover)
+			discover(c, timeout_ms);
+		t = attempt(c, coordc_target(c), method, path, text, timeout_ms, &status);
+		v = coordc_classify(t, status, flags & COORDC_IDEMPOTENT);
+		reply->attempts = n;
+		record(c, t, status, v, reply);
+		/* An answer naming another leader: find its address next time. */
+		if (t == COORDC_ANSWERED && c->hdr_leader != 0 && c->hdr_leader != c->leader_id)
+			c->rediscover = true;
+		if (!v.retry || (flags & COORDC_NO_RETRY) || n >= c->cfg.max_attempts)
+			break;
+		if (v.rediscover) {
+			c->leader[0] = '\0';
+			c->cur = (c->cur + 1) % c->n_endpoints;
+			c->rediscover = true;
+		}
+		delay = coordc_backoff_ms(n, c->cfg.backoff_base_ms, c->cfg.backoff_cap_ms,
+		                          reply->retry_after_ms, &c->rng);
+		if (coordc_now_ms() + delay >= deadline)
+			break;
+		sleep_ms(delay);
+	}
+	free(text);
+	return COORDC_OK;
+}

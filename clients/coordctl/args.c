@@ -1,0 +1,176 @@
+/* coordctl's option parsing, durations and exit codes (see args.h). */
+#include "args.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "names.h"
+
+int ctl_duration(const char *option, const char *text, uint64_t min_ms, uint64_t max_ms,
+                 uint64_t *out_ms, char err[CTL_ERR_MAX])
+{
+	uint64_t ms;
+
+	/* http_duration_parse is the server's own rule for query strings, so
+	 * coordctl accepts exactly the durations the API does. */
+	if (!http_duration_parse(text, &ms)) {
+		snprintf(err, CTL_ERR_MAX, "%s: '%s' is not a duration (e.g. 250ms, 10s, 2m)",
+		         option, text);
+		return CTL_EXIT_USAGE;
+	}
+	if (ms < min_ms || ms > max_ms) {
+		snprintf(err, CTL_ERR_MAX, "%s: %s is outside %llums..%llums", option, text,
+		         (unsigned long long)min_ms, (unsigned long long)max_ms);
+		return CTL_EXIT_USAGE;
+	}
+	*out_ms = ms;
+	return 0;
+}
+
+struct spec {
+	const char *flag;
+	enum ctl_opt bit;
+	bool takes_value;
+};
+
+static const struct spec specs[] = {
+    {"--shared", CTL_OPT_SHARED, false},  {"--wait", CTL_OPT_WAIT, true},
+    {"--ttl", CTL_OPT_TTL, true},         {"--value", CTL_OPT_VALUE, true},
+    {"--session", CTL_OPT_SESSION, true}, {"--prefix", CTL_OPT_PREFIX, true},
+    {"--name", CTL_OPT_NAME, true},       {"--watch", CTL_OPT_WATCH, false},
+};
+
+/* Stores VALUE of the option BIT in A. */
+static int take(struct ctl_args *a, const struct spec *s, const char *value, char err[CTL_ERR_MAX])
+{
+	switch (s->bit) {
+	case CTL_OPT_SHARED:
+		a->shared = true;
+		return 0;
+	case CTL_OPT_WATCH:
+		a->watch = true;
+		return 0;
+	case CTL_OPT_WAIT:
+		a->has_wait = true;
+		return ctl_duration("--wait", value, 0, CTL_WAIT_MAX_MS, &a->wait_ms, err);
+	case CTL_OPT_TTL:
+		return ctl_duration("--ttl", value, CTL_TTL_MIN_MS, CTL_TTL_MAX_MS, &a->ttl_ms,
+		                    err);
+	case CTL_OPT_VALUE:
+		a->value = value;
+		return 0;
+	case CTL_OPT_SESSION:
+		a->session = value;
+		return 0;
+	case CTL_OPT_PREFIX:
+		a->prefix = value;
+		return 0;
+	case CTL_OPT_NAME:
+		a->name = value;
+		return 0;
+	case CTL_OPT_CMD:
+		break;
+	}
+	return CTL_EXIT_USAGE;
+}
+
+/* Handles the option word ARGV[*I] (and its value); advances *I. */
+static int option(int argc, char **argv, int *i, unsigned allowed, struct ctl_args *a,
+                  char err[CTL_ERR_MAX])
+{
+	const char *word = argv[*i];
+	const char *eq = strchr(word, '=');
+	size_t len = eq ? (size_t)(eq - word) : strlen(word);
+
+	for (size_t k = 0; k < sizeof(specs) / sizeof(specs[0]); k++) {
+		const struct spec *s = &specs[k];
+		const char *value = NULL;
+
+		if (strlen(s->flag) != len || strncmp(word, s->flag, len) != 0)
+			continue;
+		if (!(allowed & s->bit))
+			break;
+		if (s->takes_value) {
+			if (eq)
+				value = eq + 1;
+			else if (*i + 1 < argc)
+				value = argv[++*i];
+			else {
+				snprintf(err, CTL_ERR_MAX, "%s needs a value", s->flag);
+				return CTL_EXIT_USAGE;
+			}
+		} else if (eq) {
+			snprintf(err, CTL_ERR_MAX, "%s takes no value", s->flag);
+			return CTL_EXIT_USAGE;
+		}
+		return take(a, s, value, err);
+	}
+	snprintf(err, CTL_ERR_MAX, "unknown option %.*s (see --help)", (int)len, word);
+	return CTL_EXIT_USAGE;
+}
+
+int ctl_parse(int argc, char **argv, unsigned allowed, int npos, struct ctl_args *a,
+              char err[CTL_ERR_MAX])
+{
+	memset(a, 0, sizeof(*a));
+	a->ttl_ms = CTL_TTL_DEFAULT_MS;
+	err[0] = '\0';
+	for (int i = 0; i < argc; i++) {
+		const char *w = argv[i];
+		int rc;
+
+		if (strcmp(w, "--help") == 0 || strcmp(w, "-h") == 0) {
+			a->help = true;
+			return 0;
+		}
+		if (strcmp(w, "--") == 0) {
+			if (!(allowed & CTL_OPT_CMD)) {
+				snprintf(err, CTL_ERR_MAX, "this command runs no CMD");
+				return CTL_EXIT_USAGE;
+			}
+			a->cmd = &argv[i + 1];
+			break;
+		}
+		if (strncmp(w, "--", 2) == 0) {
+			rc = option(argc, argv, &i, allowed, a, err);
+			if (rc != 0)
+				return rc;
+			continue;
+		}
+		if (a->npos == npos || a->npos == CTL_POSITIONAL_MAX) {
+			snprintf(err, CTL_ERR_MAX, "unexpected argument '%s'", w);
+			return CTL_EXIT_USAGE;
+		}
+		a->pos[a->npos++] = w;
+	}
+	if (a->npos != npos) {
+		snprintf(err, CTL_ERR_MAX, "missing argument (see --help)");
+		return CTL_EXIT_USAGE;
+	}
+	if ((allowed & CTL_OPT_CMD) && (a->cmd == NULL || a->cmd[0] == NULL)) {
+		snprintf(err, CTL_ERR_MAX, "missing -- CMD [ARG...]");
+		return CTL_EXIT_USAGE;
+	}
+	return 0;
+}
+
+int ctl_child_status(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return CTL_EXIT_FAIL;
+}
+
+int ctl_exit_for(enum coordc_kind kind, long status, const char *error)
+{
+	if (kind == COORDC_DONE_UNKNOWN || status == 0 || status == 503)
+		return CTL_EXIT_UNREACHABLE;
+	if (strcmp(error, "lock_held") == 0)
+		return CTL_EXIT_NOT_ACQUIRED;
+	if (status == 400)
+		return CTL_EXIT_USAGE;
+	return CTL_EXIT_FAIL;
+}

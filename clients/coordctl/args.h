@@ -1,0 +1,74 @@
+/* coordctl's pure parts: option parsing, durations with units, and the exit
+ * codes (docs/API.md, coordctl). No I/O, so unit tests pin them. */
+#ifndef COORD_CLIENTS_COORDCTL_ARGS_H
+#define COORD_CLIENTS_COORDCTL_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "libcoord.h"
+
+/* Exit codes of coordctl itself (sysexits.h numbers; API.md names 69/75/76). */
+#define CTL_EXIT_OK           0
+#define CTL_EXIT_FAIL         1  /* the cluster refused (the message says why) */
+#define CTL_EXIT_USAGE        64 /* a bad command line or argument */
+#define CTL_EXIT_UNREACHABLE  69 /* cluster unreachable, or outcome unknown */
+#define CTL_EXIT_NOT_ACQUIRED 75 /* not acquired within --wait */
+#define CTL_EXIT_LOST         76 /* lock lost while CMD ran */
+
+#define CTL_TTL_DEFAULT_MS 10000ULL
+#define CTL_TTL_MIN_MS     1000ULL             /* API.md, Limits: session TTL */
+#define CTL_TTL_MAX_MS     (3600ULL * 1000)    /* 1 h */
+#define CTL_WAIT_MAX_MS    (10ULL * 60 * 1000) /* API.md, Limits: wait_ms */
+#define CTL_POSITIONAL_MAX 2                   /* e.g. "session keepalive ID" */
+#define CTL_ERR_MAX        160                 /* bytes of a parse error */
+
+/* Options a command accepts (a bit set). */
+enum ctl_opt {
+	CTL_OPT_SHARED = 1u << 0,  /* --shared */
+	CTL_OPT_WAIT = 1u << 1,    /* --wait D */
+	CTL_OPT_TTL = 1u << 2,     /* --ttl D */
+	CTL_OPT_VALUE = 1u << 3,   /* --value V */
+	CTL_OPT_SESSION = 1u << 4, /* --session ID */
+	CTL_OPT_PREFIX = 1u << 5,  /* --prefix P */
+	CTL_OPT_NAME = 1u << 6,    /* --name N */
+	CTL_OPT_WATCH = 1u << 7,   /* --watch */
+	CTL_OPT_CMD = 1u << 8      /* -- CMD [ARG...] (then required) */
+};
+
+/* A parsed command line. Strings are borrowed from argv. */
+struct ctl_args {
+	const char *pos[CTL_POSITIONAL_MAX];
+	int npos;
+	bool shared, watch, help;
+	bool has_wait;
+	uint64_t wait_ms;
+	uint64_t ttl_ms; /* CTL_TTL_DEFAULT_MS unless given */
+	const char *value, *session, *prefix, *name;
+	char **cmd; /* argv after "--", NULL-terminated; NULL if none */
+};
+
+/* Parses ARGV[0..ARGC) (the words after the command name) accepting the
+ * options in ALLOWED and exactly NPOS positional words. "--help"/"-h" sets
+ * help and stops. Durations take units ("250ms", "10s", "2m"; a bare number
+ * is milliseconds): --ttl within [CTL_TTL_MIN_MS, CTL_TTL_MAX_MS], --wait at
+ * most CTL_WAIT_MAX_MS. Returns 0, or CTL_EXIT_USAGE with a sentence in ERR. */
+int ctl_parse(int argc, char **argv, unsigned allowed, int npos, struct ctl_args *a,
+              char err[CTL_ERR_MAX]);
+
+/* Parses TEXT as a duration within [MIN_MS, MAX_MS] into *OUT_MS; returns 0
+ * or CTL_EXIT_USAGE with a sentence naming OPTION in ERR. */
+int ctl_duration(const char *option, const char *text, uint64_t min_ms, uint64_t max_ms,
+                 uint64_t *out_ms, char err[CTL_ERR_MAX]);
+
+/* coordctl's exit status for a child's wait status: its exit code, or
+ * 128 + the signal that ended it. */
+int ctl_child_status(int wstatus);
+
+/* The exit code for a call that did not succeed: KIND is the reply's kind, STATUS its HTTP status
+ * (0 if none), ERROR its code. Unknown outcomes, no connection and 503 give CTL_EXIT_UNREACHABLE;
+ * lock_held CTL_EXIT_NOT_ACQUIRED; 400 CTL_EXIT_USAGE; others CTL_EXIT_FAIL. */
+int ctl_exit_for(enum coordc_kind kind, long status, const char *error);
+
+#endif

@@ -1,0 +1,179 @@
+/* libcoord: a small C client of coord's HTTP API (docs/API.md).
+ *
+ * What it promises:
+ * - A client is given a list of endpoints (base URLs). It finds the leader
+ *   through /v1/status (the leader's HTTP address) and sends requests there;
+ *   when the leader named in X-Coord-Leader changes, or an endpoint cannot be
+ *   reached, it looks again. Followers forward to the leader anyway, so
+ *   discovery only saves a hop. A 307 is followed only when asked
+ *   (coordc_config.follow_redirects).
+ * - A request that got 503, or could not be sent, is retried with exponential
+ *   backoff and jitter, within a bounded number of attempts and a bounded total
+ *   time. A request whose answer was lost after it may have been sent (504, or
+ *   a transport time-out after connecting) is retried only when the caller
+ *   says it is idempotent.
+ * - Every call reports one of three outcomes (DESIGN.md, safety rule 12):
+ *   ok; a definite error (the API's error code and HTTP status: the request
+ *   did not take effect, or was refused); or unknown (it may have taken
+ *   effect).
+ * - A keeper (coordc_keeper_*) keeps a session alive from a background thread
+ *   and tracks the client's own lease: the time the last successful keepalive
+ *   was SENT + TTL (API.md, Sessions). It reports when the lease is about to
+ *   run out, a margin before that deadline, so a caller can stop the work the
+ *   lease protects before the server could give the lock to a successor.
+ *
+ * Threads: a struct coordc (one libcurl easy handle) is used by one thread at
+ * a time. The keeper has its own. Times are CLOCK_MONOTONIC milliseconds
+ * (coordc_now_ms). */
+#ifndef COORD_CLIENTS_LIBCOORD_H
+#define COORD_CLIENTS_LIBCOORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* Limits. */
+#define COORDC_ENDPOINTS_MAX 16         /* endpoints in one client */
+#define COORDC_URL_MAX       512        /* bytes in one endpoint URL or request URL */
+#define COORDC_ERROR_MAX     32         /* bytes in an API error code */
+#define COORDC_MESSAGE_MAX   256        /* bytes in an error message */
+#define COORDC_SESSION_MAX   64         /* bytes in a session id */
+#define COORDC_BODY_MAX      (4u << 20) /* bytes of a response body kept */
+#define COORDC_ATTEMPTS_MAX  64         /* ceiling of coordc_config.max_attempts */
+
+/* Errors of the library itself (not of the API: those are outcomes). */
+enum coordc_err {
+	COORDC_OK = 0,
+	COORDC_ERR_NOMEM,   /* out of memory */
+	COORDC_ERR_INVALID, /* a bad argument: endpoint list, URL too long */
+	COORDC_ERR_CURL,    /* libcurl could not be initialised */
+	COORDC_ERR_THREAD,  /* the keeper thread could not be started */
+	COORDC_ERR_COUNT
+};
+
+/* A static sentence for ERR. */
+const char *coordc_strerror(int err);
+
+/* The three outcomes of a request. */
+enum coordc_kind {
+	COORDC_DONE_OK = 0, /* 2xx: it took effect (or the read answered) */
+	COORDC_DONE_ERROR,  /* refused, or definitely not executed */
+	COORDC_DONE_UNKNOWN /* may or may not have taken effect */
+};
+
+/* The answer to one call. ERROR is the API's code ("lock_held"), or
+ * "unreachable" when no endpoint could be reached, or "timeout" for a lost
+ * answer; "" when ok. BODY is the parsed answer (NULL if none or not JSON),
+ * owned by the reply: release it with coordc_reply_clear(). */
+struct coordc_reply {
+	enum coordc_kind kind;
+	long status; /* HTTP status, 0 when no answer came */
+	char error[COORDC_ERROR_MAX];
+	char message[COORDC_MESSAGE_MAX];
+	json_t *body;
+	uint64_t index;          /* X-Coord-Index of the answer */
+	uint64_t retry_after_ms; /* from retry_after_ms or Retry-After, else 0 */
+	unsigned attempts;       /* requests sent for this call */
+};
+
+/* Releases REPLY's body and zeroes it. Safe on a zeroed reply. */
+void coordc_reply_clear(struct coordc_reply *reply);
+
+/* How a client behaves. Zeroed fields take the defaults shown. */
+struct coordc_config {
+	const char *endpoints;       /* "http://h:p,http://h2:p" (required) */
+	uint32_t request_timeout_ms; /* one attempt, default 5000 */
+	uint32_t max_attempts;       /* per call, default 8, <= COORDC_ATTEMPTS_MAX */
+	uint32_t retry_budget_ms;    /* total time of one call's retries, default 15000 */
+	uint32_t backoff_base_ms;    /* first retry delay, default 50 */
+	uint32_t backoff_cap_ms;     /* largest retry delay, default 2000 */
+	bool follow_redirects;       /* follow a 307 to the leader (default no) */
+	uint64_t seed;               /* jitter seed; 0 picks one from the clock */
+};
+
+struct coordc;
+
+/* Opens a client on CFG's endpoints (copied). Returns 0 and *OUT (free with
+ * coordc_close), COORDC_ERR_INVALID for an empty or over-long list or URL, or
+ * COORDC_ERR_NOMEM / COORDC_ERR_CURL. */
+int coordc_open(const struct coordc_config *cfg, struct coordc **out);
+void coordc_close(struct coordc *c);
+
+/* Flags of coordc_call. */
+#define COORDC_IDEMPOTENT 1u /* safe to resend after an unknown outcome */
+#define COORDC_NO_RETRY   2u /* one attempt only (the keeper schedules its own) */
+
+/* Sends METHOD PATH (starting "/v1/...", query allowed) with BODY (borrowed,
+ * may be NULL) and fills *REPLY (zeroed first). TIMEOUT_MS bounds one attempt
+ * (0: the config's); long-polls pass their wait plus a slack. Always returns
+ * an outcome in REPLY; returns 0, or COORDC_ERR_NOMEM / COORDC_ERR_INVALID
+ * when the request could not even be formed (REPLY then says unknown with
+ * status 0 if anything might have been sent, which it never is). */
+int coordc_call(struct coordc *c, const char *method, const char *path, const json_t *body,
+                unsigned flags, uint32_t timeout_ms, struct coordc_reply *reply);
+
+/* The base URL the next request goes to (borrowed until the next call). */
+const char *coordc_target(const struct coordc *c);
+
+/* Current CLOCK_MONOTONIC time in milliseconds. */
+uint64_t coordc_now_ms(void);
+
+/* ---- Sessions and locks: thin wrappers of coordc_call ---------------------- */
+
+/* POST /v1/sessions. On ok copies the id into ID (COORDC_SESSION_MAX bytes)
+ * and stores in *SENT_MS the time the request was sent, where the client's
+ * lease starts. Not idempotent: an unknown outcome is reported, not resent. */
+int coordc_session_create(struct coordc *c, uint32_t ttl_ms, const char *label, char *id,
+                          uint64_t *sent_ms, struct coordc_reply *reply);
+/* DELETE /v1/sessions/{id} (idempotent). */
+int coordc_session_close(struct coordc *c, const char *id, struct coordc_reply *reply);
+
+/* PUT /v1/locks/{name} (idempotent per API.md). On ok *TOKEN is the fencing
+ * token. VALUE may be NULL. */
+int coordc_lock_acquire(struct coordc *c, const char *name, const char *session, bool shared,
+                        uint64_t wait_ms, const char *value, uint64_t *token,
+                        struct coordc_reply *reply);
+/* DELETE /v1/locks/{name} (idempotent). */
+int coordc_lock_release(struct coordc *c, const char *name, const char *session,
+                        struct coordc_reply *reply);
+
+/* PUT /v1/elections/{name}: campaign until leader or WAIT_MS. On ok *TOKEN is
+ * the leader's fencing token. */
+int coordc_campaign(struct coordc *c, const char *name, const char *session, const char *value,
+                    uint64_t wait_ms, uint64_t *token, struct coordc_reply *reply);
+/* DELETE /v1/elections/{name}: resign or withdraw (idempotent). */
+int coordc_resign(struct coordc *c, const char *name, const char *session,
+                  struct coordc_reply *reply);
+
+/* ---- The keeper ------------------------------------------------------------ */
+
+enum coordc_lease_state {
+	COORDC_LEASE_LIVE = 0, /* deadline - margin not reached */
+	COORDC_LEASE_EXPIRING, /* within the margin: stop the protected work now */
+	COORDC_LEASE_LOST      /* deadline passed, or the server ended the session */
+};
+
+/* Called from the keeper thread on every change of state (never twice with
+ * the same state); must not block. */
+typedef void (*coordc_lease_fn)(void *arg, enum coordc_lease_state state);
+
+struct coordc_keeper;
+
+/* Starts keeping SESSION (copied) alive with keepalives every TTL_MS/3, on a
+ * new client built from CFG. CREATED_SENT_MS is when the session's creation
+ * was sent (the lease's start). MARGIN_MS (< TTL_MS) is how long before the
+ * deadline EXPIRING is reported. FN (may be NULL) gets each change. Returns 0
+ * and *OUT, or a coordc_err. Stop with coordc_keeper_stop. */
+int coordc_keeper_start(const struct coordc_config *cfg, const char *session, uint32_t ttl_ms,
+                        uint64_t created_sent_ms, uint32_t margin_ms, coordc_lease_fn fn, void *arg,
+                        struct coordc_keeper **out);
+
+/* The state now; *DEADLINE_MS (may be NULL) gets the client's lease deadline
+ * (send time of the last successful keepalive + TTL). Thread-safe. */
+enum coordc_lease_state coordc_keeper_state(struct coordc_keeper *k, uint64_t *deadline_ms);
+
+/* Stops the thread (waits at most one keepalive's time-out) and frees K. */
+void coordc_keeper_stop(struct coordc_keeper *k);
+
+#endif

@@ -1,0 +1,201 @@
+/* coordctl's command lines as docs/API.md shows them: durations with units,
+ * options per command, "-- CMD", and the exit codes of its own. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "args.h"
+
+#define LOCK_OPTS (CTL_OPT_SHARED | CTL_OPT_WAIT | CTL_OPT_TTL | CTL_OPT_VALUE | CTL_OPT_CMD)
+
+#define WORDS_MAX 16
+
+/* A command line as words: LINE split at '|' into a copy kept in BUF
+ * (argv strings are writable, as main's are). Returns the word count. */
+static int split(const char *line, char buf[256], char *words[WORDS_MAX])
+{
+	int n = 0;
+
+	snprintf(buf, 256, "%s", line);
+	for (char *p = buf; *p && n < WORDS_MAX - 1;) {
+		words[n++] = p;
+		p += strcspn(p, "|");
+		if (*p)
+			*p++ = '\0';
+	}
+	words[n] = NULL;
+	return n;
+}
+
+/* Parses LINE (words separated by '|') as the arguments of a `lock`. */
+static int parse_lock(const char *line, char buf[256], char *words[WORDS_MAX], struct ctl_args *a,
+                      char *err)
+{
+	return ctl_parse(split(line, buf, words), words, LOCK_OPTS, 1, a, err);
+}
+
+static void durations_take_units(void **state)
+{
+	char err[CTL_ERR_MAX];
+	uint64_t ms;
+
+	(void)state;
+	assert_int_equal(ctl_duration("--wait", "250ms", 0, 600000, &ms, err), 0);
+	assert_int_equal(ms, 250);
+	assert_int_equal(ctl_duration("--wait", "10s", 0, 600000, &ms, err), 0);
+	assert_int_equal(ms, 10000);
+	assert_int_equal(ctl_duration("--wait", "2m", 0, 600000, &ms, err), 0);
+	assert_int_equal(ms, 120000);
+	assert_int_equal(ctl_duration("--wait", "1500", 0, 600000, &ms, err), 0);
+	assert_int_equal(ms, 1500);
+}
+
+static void bad_or_out_of_range_durations_are_usage_errors(void **state)
+{
+	char err[CTL_ERR_MAX];
+	uint64_t ms = 7;
+
+	(void)state;
+	assert_int_equal(ctl_duration("--ttl", "ten", 0, 10, &ms, err), CTL_EXIT_USAGE);
+	assert_non_null(strstr(err, "--ttl"));
+	assert_int_equal(ctl_duration("--ttl", "-1s", 0, 10000, &ms, err), CTL_EXIT_USAGE);
+	assert_int_equal(ctl_duration("--ttl", "1.5s", 0, 10000, &ms, err), CTL_EXIT_USAGE);
+	assert_int_equal(ctl_duration("--ttl", "500ms", 1000, 10000, &ms, err), CTL_EXIT_USAGE);
+	assert_int_equal(ctl_duration("--ttl", "2h", 1000, 3600000, &ms, err), CTL_EXIT_USAGE);
+	assert_int_equal(ms, 7); /* untouched on error */
+}
+
+static void lock_line_with_options_and_command(void **state)
+{
+	const char *words = "jobs/nightly|--wait|5s|--ttl=3s|--shared|--value|me|--|sh|-c|echo hi";
+	char buf[256], *w[WORDS_MAX];
+	struct ctl_args a;
+	char err[CTL_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse_lock(words, buf, w, &a, err), 0);
+	assert_string_equal(a.pos[0], "jobs/nightly");
+	assert_true(a.has_wait);
+	assert_int_equal(a.wait_ms, 5000);
+	assert_int_equal(a.ttl_ms, 3000);
+	assert_true(a.shared);
+	assert_string_equal(a.value, "me");
+	assert_string_equal(a.cmd[0], "sh");
+	assert_string_equal(a.cmd[2], "echo hi");
+	assert_null(a.cmd[3]);
+}
+
+static void words_after_the_double_dash_belong_to_the_command(void **state)
+{
+	const char *words = "x|--|prog|--wait|--help";
+	char buf[256], *w[WORDS_MAX];
+	struct ctl_args a;
+	char err[CTL_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse_lock(words, buf, w, &a, err), 0);
+	assert_false(a.has_wait);
+	assert_false(a.help);
+	assert_int_equal(a.ttl_ms, CTL_TTL_DEFAULT_MS);
+	assert_string_equal(a.cmd[1], "--wait");
+}
+
+static void lock_without_command_is_refused(void **state)
+{
+	const char *bare = "x";
+	const char *empty = "x|--";
+	char buf[256], *w[WORDS_MAX];
+	struct ctl_args a;
+	char err[CTL_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse_lock(bare, buf, w, &a, err), CTL_EXIT_USAGE);
+	assert_int_equal(parse_lock(empty, buf, w, &a, err), CTL_EXIT_USAGE);
+	assert_non_null(strstr(err, "CMD"));
+}
+
+static void options_of_other_commands_are_refused(void **state)
+{
+	const char *watch = "x|--watch|--|true";
+	const char *missing = "x|--wait";
+	char buf[256], *w[WORDS_MAX];
+	struct ctl_args a;
+	char err[CTL_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse_lock(watch, buf, w, &a, err), CTL_EXIT_USAGE);
+	assert_non_null(strstr(err, "--watch"));
+	assert_int_equal(parse_lock(missing, buf, w, &a, err), CTL_EXIT_USAGE);
+	assert_non_null(strstr(err, "needs a value"));
+}
+
+static void help_stops_parsing_anywhere_before_the_command(void **state)
+{
+	const char *words = "--bogus-later-is-ignored";
+	const char *help = "--help|--bogus";
+	char buf[256], *w[WORDS_MAX];
+	struct ctl_args a;
+	char err[CTL_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(ctl_parse(1, (split(words, buf, w), w), 0, 0, &a, err), CTL_EXIT_USAGE);
+	assert_int_equal(ctl_parse(2, (split(help, buf, w), w), 0, 0, &a, err), 0);
+	assert_true(a.help);
+}
+
+static void positional_count_is_exact(void **state)
+{
+	const char *two = "a|b";
+	char buf[256], *w[WORDS_MAX];
+	struct ctl_args a;
+	char err[CTL_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(ctl_parse(2, (split(two, buf, w), w), 0, 1, &a, err), CTL_EXIT_USAGE);
+	assert_int_equal(ctl_parse(0, (split(two, buf, w), w), 0, 1, &a, err), CTL_EXIT_USAGE);
+	assert_int_equal(ctl_parse(2, (split(two, buf, w), w), 0, 2, &a, err), 0);
+	assert_string_equal(a.pos[1], "b");
+}
+
+static void child_status_passes_through_exit_codes_and_signals(void **state)
+{
+	(void)state;
+	assert_int_equal(ctl_child_status(0), 0);
+	assert_int_equal(ctl_child_status(3 << 8), 3);              /* exited 3 */
+	assert_int_equal(ctl_child_status(SIGTERM), 128 + SIGTERM); /* killed */
+	assert_int_equal(ctl_child_status(SIGKILL), 128 + SIGKILL);
+}
+
+static void exit_codes_of_coordctl_itself(void **state)
+{
+	(void)state;
+	assert_int_equal(ctl_exit_for(COORDC_DONE_ERROR, 0, "unreachable"), CTL_EXIT_UNREACHABLE);
+	assert_int_equal(ctl_exit_for(COORDC_DONE_ERROR, 503, "no_leader"), CTL_EXIT_UNREACHABLE);
+	assert_int_equal(ctl_exit_for(COORDC_DONE_UNKNOWN, 504, "timeout"), CTL_EXIT_UNREACHABLE);
+	assert_int_equal(ctl_exit_for(COORDC_DONE_ERROR, 409, "lock_held"), CTL_EXIT_NOT_ACQUIRED);
+	assert_int_equal(ctl_exit_for(COORDC_DONE_ERROR, 400, "invalid_argument"), CTL_EXIT_USAGE);
+	assert_int_equal(ctl_exit_for(COORDC_DONE_ERROR, 404, "not_found"), CTL_EXIT_FAIL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(durations_take_units),
+	    cmocka_unit_test(bad_or_out_of_range_durations_are_usage_errors),
+	    cmocka_unit_test(lock_line_with_options_and_command),
+	    cmocka_unit_test(words_after_the_double_dash_belong_to_the_command),
+	    cmocka_unit_test(lock_without_command_is_refused),
+	    cmocka_unit_test(options_of_other_commands_are_refused),
+	    cmocka_unit_test(help_stops_parsing_anywhere_before_the_command),
+	    cmocka_unit_test(positional_count_is_exact),
+	    cmocka_unit_test(child_status_passes_through_exit_codes_and_signals),
+	    cmocka_unit_test(exit_codes_of_coordctl_itself),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
