@@ -27,6 +27,8 @@
  * Memory: everything a raft_ready points to is owned by the core and stays
  * valid until the matching raft_advance(). Data passed in (messages,
  * proposals, restored entries) is borrowed for the call and copied if kept.
+ * Between raft_ready() and raft_advance() only the inspection functions may
+ * be called (the others assert it).
  */
 #ifndef COORD_RAFT_H
 #define COORD_RAFT_H
@@ -264,7 +266,8 @@ struct raft_config {
 struct raft_restore {
 	struct raft_hard_state hs;
 	struct raft_snapshot_meta snapshot; /* index 0: none */
-	size_t n_entries;                   /* entries after the snapshot, in order */
+	size_t n_entries;                   /* entries after the snapshot, in order
+	                                     * (any at or below its index are skipped) */
 	const struct raft_entry *entries;
 };
 
@@ -320,7 +323,10 @@ int raft_add_learner(struct raft *r, uint64_t id, const char *addr);
 int raft_change_voters(struct raft *r, const uint64_t *voters, size_t n);
 
 /* The host made a durable snapshot of the state machine at META->index
- * (<= applied index). The core uses it to send InstallSnapshot to followers
+ * (<= applied index; the host's applied index may be ahead of
+ * raft_applied_index() after a restart, but never ahead of the commit
+ * index: entries the snapshot covers are then not handed out again). A
+ * snapshot not newer than the last one is ignored. The core uses it to send InstallSnapshot to followers
  * behind its log, and drops in-memory entries up to META->index - KEEP (a
  * tail kept for slow followers); the host may delete the same from its log
  * store. Returns the index up to which entries were dropped. */
