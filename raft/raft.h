@@ -326,10 +326,11 @@ int raft_change_voters(struct raft *r, const uint64_t *voters, size_t n);
  * (<= applied index; the host's applied index may be ahead of
  * raft_applied_index() after a restart, but never ahead of the commit
  * index: entries the snapshot covers are then not handed out again). A
- * snapshot not newer than the last one is ignored. The core uses it to send InstallSnapshot to followers
- * behind its log, and drops in-memory entries up to META->index - KEEP (a
- * tail kept for slow followers); the host may delete the same from its log
- * store. Returns the index up to which entries were dropped. */
+ * snapshot not newer than the last one is ignored. The core uses it to send
+ * InstallSnapshot to followers behind its log, and drops in-memory entries
+ * up to META->index - KEEP (a tail kept for slow followers); the host may
+ * delete the same from its log store. Returns the index up to which entries
+ * were dropped. */
 uint64_t raft_snapshot_taken(struct raft *r, const struct raft_snapshot_meta *meta, uint64_t keep);
 
 /* Outputs ------------------------------------------------------------------- */
