@@ -1,0 +1,307 @@
+/* coord-bench: a closed-loop HTTP load generator for coord and, through its
+ * JSON gateway, etcd; every figure it prints is measured the same way for
+ * both (see docs/BENCHMARKS.md).
+ *
+ *   coord-bench --target coord|etcd --endpoints URL[,URL...] --workload W
+ *               [--clients N] [--duration 10s] [--warmup 1s] [--timeout 10s]
+ *               [--retry 10ms] [--ttl 60s] [--pids PID,...] [--spread]
+ *               [--rotate] [--tag T]
+ *
+ * It prints a readable report and, last, one line starting "BENCH " with
+ * key=value fields for scripts. Exit status: 0 after a run (errors are in
+ * the report), 1 when the workload could not be set up, 2 on a bad flag. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+static const char *const workload_names[BENCH_WORKLOAD_COUNT] = {
+    [BENCH_LOCK_OWN] = "lock-own",     [BENCH_LOCK_CONTENDED] = "lock-contended",
+    [BENCH_KEEPALIVE] = "keepalive",   [BENCH_READ_LINEAR] = "read-linearizable",
+    [BENCH_READ_STALE] = "read-stale", [BENCH_SESSION_CYCLE] = "session-cycle",
+};
+
+int bench_workload_parse(const char *name)
+{
+	for (int i = 0; i < BENCH_WORKLOAD_COUNT; i++) {
+		if (strcmp(name, workload_names[i]) == 0) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+const char *bench_workload_name(int workload)
+{
+	return workload >= 0 && workload < BENCH_WORKLOAD_COUNT ? workload_names[workload] : "?";
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: coord-bench --target coord|etcd --endpoints URL[,URL...] --workload W\n"
+	           "       [--clients N] [--duration D] [--warmup D] [--timeout D] [--retry D]\n"
+	           "       [--ttl D] [--pids PID,...] [--spread] [--rotate] [--tag T]\n"
+	           "workloads: lock-own lock-contended keepalive read-linearizable read-stale\n"
+	           "           session-cycle\n"
+	           "durations: 250ms, 10s, 2m (a bare number is milliseconds)\n"
+	           "--spread   client i starts on endpoint i %% n (default: all on the first)\n"
+	           "--rotate   after a failed request, retry on the next endpoint\n"
+	           "--pids     server processes whose CPU time and memory are reported\n");
+}
+
+/* A duration with unit ms, s or m; -1 if malformed or over the limit. */
+static long parse_ms(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+	double scale = 1;
+	if (end == s || v < 0) {
+		return -1;
+	}
+	if (strcmp(end, "s") == 0) {
+		scale = 1000;
+	} else if (strcmp(end, "m") == 0) {
+		scale = 60000;
+	} else if (strcmp(end, "ms") != 0 && *end != '\0') {
+		return -1;
+	}
+	double ms = v * scale;
+	return ms > BENCH_DURATION_MAX_MS ? -1 : (long)ms;
+}
+
+static int parse_endpoints(struct bench_options *o, const char *list)
+{
+	char buf[BENCH_MAX_ENDPOINTS * BENCH_URL_MAX];
+	snprintf(buf, sizeof(buf), "%s", list);
+	o->n_endpoints = 0;
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		size_t len = strlen(tok);
+		while (len > 0 && tok[len - 1] == '/') {
+			tok[--len] = '\0';
+		}
+		if (o->n_endpoints == BENCH_MAX_ENDPOINTS || len == 0 || len >= BENCH_URL_MAX) {
+			return BENCH_EUSAGE;
+		}
+		memcpy(o->endpoints[o->n_endpoints++], tok, len + 1);
+	}
+	return o->n_endpoints > 0 ? 0 : BENCH_EUSAGE;
+}
+
+static int parse_pids(struct bench_options *o, const char *list)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", list);
+	o->n_pids = 0;
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		int pid = atoi(tok);
+		if (o->n_pids == BENCH_MAX_PIDS || pid <= 0) {
+			return BENCH_EUSAGE;
+		}
+		o->pids[o->n_pids++] = pid;
+	}
+	return 0;
+}
+
+static int bad(const char *what, const char *value)
+{
+	fprintf(stderr, "coord-bench: bad %s '%s'\n", what, value);
+	return BENCH_EUSAGE;
+}
+
+static int parse_duration_flag(const char *name, const char *arg, long min, long *out)
+{
+	*out = parse_ms(arg);
+	return *out < min ? bad(name, arg) : 0;
+}
+
+static int parse_flags(int argc, char **argv, struct bench_options *o)
+{
+	static const struct option longopts[] = {{"target", required_argument, NULL, 'T'},
+	                                         {"endpoints", required_argument, NULL, 'e'},
+	                                         {"workload", required_argument, NULL, 'w'},
+	                                         {"clients", required_argument, NULL, 'c'},
+	                                         {"duration", required_argument, NULL, 'd'},
+	                                         {"warmup", required_argument, NULL, 'W'},
+	                                         {"timeout", required_argument, NULL, 't'},
+	                                         {"retry", required_argument, NULL, 'r'},
+	                                         {"ttl", required_argument, NULL, 'l'},
+	                                         {"pids", required_argument, NULL, 'p'},
+	                                         {"spread", no_argument, NULL, 's'},
+	                                         {"rotate", no_argument, NULL, 'R'},
+	                                         {"tag", required_argument, NULL, 'g'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {NULL, 0, NULL, 0}};
+	int target = -1, opt, rc = 0;
+	while (rc == 0 && (opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'T':
+			target = strcmp(optarg, "coord") == 0  ? BENCH_COORD
+			         : strcmp(optarg, "etcd") == 0 ? BENCH_ETCD
+			                                       : -1;
+			rc = target < 0 ? bad("--target", optarg) : 0;
+			break;
+		case 'e':
+			rc = parse_endpoints(o, optarg) != 0 ? bad("--endpoints", optarg) : 0;
+			break;
+		case 'w':
+			o->workload = bench_workload_parse(optarg);
+			rc = o->workload < 0 ? bad("--workload", optarg) : 0;
+			break;
+		case 'c':
+			o->clients = atoi(optarg);
+			rc = o->clients < 1 || o->clients > BENCH_MAX_CLIENTS
+			         ? bad("--clients", optarg)
+			         : 0;
+			break;
+		case 'd':
+			rc = parse_duration_flag("--duration", optarg, 1, &o->duration_ms);
+			break;
+		case 'W':
+			rc = parse_duration_flag("--warmup", optarg, 0, &o->warmup_ms);
+			break;
+		case 't':
+			rc = parse_duration_flag("--timeout", optarg, 1, &o->timeout_ms);
+			break;
+		case 'r':
+			rc = parse_duration_flag("--retry", optarg, 0, &o->retry_ms);
+			break;
+		case 'l':
+			rc = parse_duration_flag("--ttl", optarg, 1000, &o->ttl_ms);
+			break;
+		case 'p':
+			rc = parse_pids(o, optarg) != 0 ? bad("--pids", optarg) : 0;
+			break;
+		case 's':
+			o->spread = 1;
+			break;
+		case 'R':
+			o->rotate = 1;
+			break;
+		case 'g':
+			rc = strlen(optarg) >= sizeof(o->run_tag) || optarg[0] == '\0'
+			         ? bad("--tag", optarg)
+			         : 0;
+			snprintf(o->run_tag, sizeof(o->run_tag), "%s", optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			rc = BENCH_EUSAGE;
+			break;
+		}
+	}
+	if (rc == 0 && (target < 0 || o->workload < 0 || o->n_endpoints == 0 || optind != argc)) {
+		fprintf(stderr, "coord-bench: --target, --endpoints and --workload are required\n");
+		rc = BENCH_EUSAGE;
+	}
+	o->target = target == BENCH_ETCD ? BENCH_ETCD : BENCH_COORD;
+	return rc;
+}
+
+static double ms(uint64_t us)
+{
+	return (double)us / 1000.0;
+}
+
+static void print_report(const struct bench_options *o, const struct bench_result *r)
+{
+	const struct bench_hist *h = &r->hist;
+	double rate = r->elapsed_s > 0 ? (double)r->ops / r->elapsed_s : 0;
+	double busy = r->elapsed_s > 0 ? 100.0 * r->self_cpu_s / r->elapsed_s : 0;
+	printf("coord-bench: %s %s, %d clients, %.1f s (warm-up %.1f s), %d endpoint(s)\n",
+	       o->target == BENCH_ETCD ? "etcd" : "coord", bench_workload_name(o->workload),
+	       o->clients, r->elapsed_s, (double)o->warmup_ms / 1000.0, o->n_endpoints);
+	printf("  operations   %llu (%.1f/s)\n", (unsigned long long)r->ops, rate);
+	printf("  latency ms   p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n",
+	       ms(bench_hist_percentile(h, 50)), ms(bench_hist_percentile(h, 90)),
+	       ms(bench_hist_percentile(h, 99)), ms(h->max_us));
+	printf("  errors       %llu\n", (unsigned long long)r->errors.total);
+	for (int i = 0; i < r->errors.n; i++) {
+		printf("    %-30s %llu\n", r->errors.kind[i],
+		       (unsigned long long)r->errors.count[i]);
+	}
+	printf("  longest gap  %.1f ms without a successful operation\n", ms(r->max_gap_us));
+	printf("  coord-bench  cpu %.2f s (%.0f %% of one core; it uses one)\n", r->self_cpu_s,
+	       busy);
+	for (int i = 0; i < r->n_server; i++) {
+		const struct bench_proc *p = &r->server[i];
+		printf("  server %-6d cpu %.2f s (%.0f %% of one core), peak rss %ld KiB, rss %ld "
+		       "KiB\n",
+		       p->pid, p->cpu_s, r->elapsed_s > 0 ? 100.0 * p->cpu_s / r->elapsed_s : 0,
+		       p->hwm_kib, p->rss_kib);
+	}
+	if (r->teardown_errors.total > 0) {
+		printf("  teardown     %llu clean-up requests failed\n",
+		       (unsigned long long)r->teardown_errors.total);
+	}
+}
+
+static void print_summary(const struct bench_options *o, const struct bench_result *r)
+{
+	const struct bench_hist *h = &r->hist;
+	double rate = r->elapsed_s > 0 ? (double)r->ops / r->elapsed_s : 0;
+	printf("BENCH target=%s workload=%s clients=%d duration_s=%.3f ops=%llu ops_per_s=%.1f "
+	       "p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f errors=%llu errors_by_kind=",
+	       o->target == BENCH_ETCD ? "etcd" : "coord", bench_workload_name(o->workload),
+	       o->clients, r->elapsed_s, (unsigned long long)r->ops, rate,
+	       ms(bench_hist_percentile(h, 50)), ms(bench_hist_percentile(h, 90)),
+	       ms(bench_hist_percentile(h, 99)), ms(h->max_us),
+	       (unsigned long long)r->errors.total);
+	for (int i = 0; i < r->errors.n; i++) {
+		printf("%s%s:%llu", i ? "," : "", r->errors.kind[i],
+		       (unsigned long long)r->errors.count[i]);
+	}
+	printf("%s max_gap_ms=%.1f bench_cpu_s=%.3f bench_cpu_pct=%.1f teardown_errors=%llu",
+	       r->errors.n ? "" : "-", ms(r->max_gap_us), r->self_cpu_s,
+	       r->elapsed_s > 0 ? 100.0 * r->self_cpu_s / r->elapsed_s : 0,
+	       (unsigned long long)r->teardown_errors.total);
+	const char *fields[] = {"server_cpu_s", "server_hwm_kib", "server_rss_kib"};
+	for (int f = 0; f < 3 && r->n_server > 0; f++) {
+		printf(" %s=", fields[f]);
+		for (int i = 0; i < r->n_server; i++) {
+			const struct bench_proc *p = &r->server[i];
+			if (f == 0) {
+				printf("%s%.2f", i ? "," : "", p->cpu_s);
+			} else {
+				printf("%s%ld", i ? "," : "", f == 1 ? p->hwm_kib : p->rss_kib);
+			}
+		}
+	}
+	printf("\n");
+}
+
+int main(int argc, char **argv)
+{
+	static struct bench_options o = {
+	    .workload = -1,
+	    .clients = 1,
+	    .duration_ms = 10000,
+	    .warmup_ms = 1000,
+	    .timeout_ms = 10000,
+	    .retry_ms = 10,
+	    .ttl_ms = 60000,
+	};
+	snprintf(o.run_tag, sizeof(o.run_tag), "r%d", (int)getpid());
+	if (parse_flags(argc, argv, &o) != 0) {
+		usage(stderr);
+		return 2;
+	}
+	/* The histogram alone is about 18 KiB: keep the result off the stack. */
+	static struct bench_result r;
+	char errmsg[512];
+	int rc = bench_run(&o, o.target == BENCH_ETCD ? &bench_etcd_ops : &bench_coord_ops, &r,
+	                   errmsg, sizeof(errmsg));
+	if (rc != 0) {
+		fprintf(stderr, "coord-bench: %s: %s\n", bench_strerror(rc), errmsg);
+		return 1;
+	}
+	print_report(&o, &r);
+	print_summary(&o, &r);
+	return 0;
+}

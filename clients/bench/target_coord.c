@@ -1,0 +1,168 @@
+/* The coord target: each workload as requests to coordd's HTTP API
+ * (docs/API.md), and the replies that count as success.
+ *
+ *   setup      POST /v1/sessions                     -> 201 {"id"}
+ *   lock-own   PUT /v1/locks/bench/T/own/I  (try-lock) -> 200; DELETE -> released
+ *   contended  PUT /v1/locks/bench/T/shared (FIFO wait) -> 200; DELETE -> released
+ *   keepalive  POST /v1/sessions/S/keepalive          -> 200
+ *   reads      GET /v1/sessions/S [?consistency=stale] -> 200
+ *   session    POST /v1/sessions -> 201; DELETE /v1/sessions/ID -> 200
+ *   teardown   DELETE /v1/sessions/S (releases every lock and wait of S) */
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "bench.h"
+
+#define WAIT_SLACK_MS 1000 /* the server answers a FIFO wait's 409 before curl gives up */
+
+static void set(struct bench_request *q, const char *method)
+{
+	q->method = method;
+}
+
+static void lock_name(const struct bench_options *o, const struct bench_client *c, char *out,
+                      size_t len)
+{
+	if (o->workload == BENCH_LOCK_CONTENDED) {
+		snprintf(out, len, "bench/%s/shared", o->run_tag);
+	} else {
+		snprintf(out, len, "bench/%s/own/%d", o->run_tag, c->id);
+	}
+}
+
+static int prepare_run(const struct bench_options *o, struct bench_client *c,
+                       struct bench_request *q)
+{
+	char name[128];
+	switch (o->workload) {
+	case BENCH_LOCK_OWN:
+	case BENCH_LOCK_CONTENDED:
+		if (c->step > 1) {
+			return 0;
+		}
+		lock_name(o, c, name, sizeof(name));
+		snprintf(q->path, sizeof(q->path), "/v1/locks/%s", name);
+		if (c->step == 1) {
+			set(q, "DELETE");
+			snprintf(q->body, sizeof(q->body), "{\"session\":\"%s\"}", c->session);
+		} else if (o->workload == BENCH_LOCK_CONTENDED) {
+			set(q, "PUT");
+			snprintf(q->body, sizeof(q->body), "{\"session\":\"%s\",\"wait_ms\":%ld}",
+			         c->session, o->timeout_ms);
+			q->extra_timeout_ms = WAIT_SLACK_MS;
+		} else {
+			set(q, "PUT");
+			snprintf(q->body, sizeof(q->body), "{\"session\":\"%s\"}", c->session);
+		}
+		return 1;
+	case BENCH_KEEPALIVE:
+		set(q, "POST");
+		snprintf(q->path, sizeof(q->path), "/v1/sessions/%s/keepalive", c->session);
+		return c->step == 0;
+	case BENCH_READ_LINEAR:
+	case BENCH_READ_STALE:
+		set(q, "GET");
+		snprintf(q->path, sizeof(q->path), "/v1/sessions/%s%s", c->session,
+		         o->workload == BENCH_READ_STALE ? "?consistency=stale" : "");
+		return c->step == 0;
+	case BENCH_SESSION_CYCLE:
+		if (c->step == 0) {
+			set(q, "POST");
+			snprintf(q->path, sizeof(q->path), "/v1/sessions");
+			snprintf(q->body, sizeof(q->body), "{\"ttl_ms\":%ld}", o->ttl_ms);
+			return 1;
+		}
+		set(q, "DELETE");
+		snprintf(q->path, sizeof(q->path), "/v1/sessions/%s", c->temp_id);
+		return c->step == 1;
+	default:
+		return 0;
+	}
+}
+
+static int prepare(const struct bench_options *o, struct bench_client *c, struct bench_request *q)
+{
+	switch (c->phase) {
+	case BENCH_SETUP:
+		if (o->workload == BENCH_SESSION_CYCLE || c->step > 0) {
+			return 0;
+		}
+		set(q, "POST");
+		snprintf(q->path, sizeof(q->path), "/v1/sessions");
+		snprintf(q->body, sizeof(q->body), "{\"ttl_ms\":%ld,\"name\":\"bench-%s-%d\"}",
+		         o->ttl_ms, o->run_tag, c->id);
+		return 1;
+	case BENCH_RUN:
+		return prepare_run(o, c, q);
+	case BENCH_TEARDOWN:
+		/* Step 0 closes the session, step 1 a session-cycle's abandoned one. */
+		for (;; c->step++) {
+			const char *id = c->step == 0   ? c->session
+			                 : c->step == 1 ? c->temp_id
+			                                : NULL;
+			if (id == NULL) {
+				return 0;
+			}
+			if (id[0] != '\0') {
+				set(q, "DELETE");
+				snprintf(q->path, sizeof(q->path), "/v1/sessions/%s", id);
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Copies the reply's "id" into OUT; 0 on success. */
+static int take_id(const char *body, char *out)
+{
+	json_t *j = json_loads(body, 0, NULL);
+	const char *id = json_string_value(json_object_get(j, "id"));
+	int ok = id != NULL && strlen(id) < BENCH_ID_MAX;
+	if (ok) {
+		snprintf(out, BENCH_ID_MAX, "%s", id);
+	}
+	json_decref(j);
+	return ok ? 0 : 1;
+}
+
+static int check(const struct bench_options *o, struct bench_client *c, long status,
+                 const char *body, char *kind)
+{
+	int created = c->phase == BENCH_SETUP ||
+	              (c->phase == BENCH_RUN && o->workload == BENCH_SESSION_CYCLE && c->step == 0);
+	if (created) {
+		if (status == 201 &&
+		    take_id(body, c->phase == BENCH_SETUP ? c->session : c->temp_id) == 0) {
+			return 0;
+		}
+	} else if (c->phase == BENCH_TEARDOWN) {
+		/* Gone already (404) is as good as closed. */
+		if (status == 200 || status == 404) {
+			(c->step == 0 ? c->session : c->temp_id)[0] = '\0';
+			return 0;
+		}
+	} else if (status == 200) {
+		/* A release answers 200 whether or not the lock was still held:
+		 * {"released":false} is what a retried release gets after the first
+		 * one took effect, so both end the cycle. */
+		if (o->workload == BENCH_SESSION_CYCLE) {
+			c->temp_id[0] = '\0';
+		}
+		return 0;
+	}
+	if (status >= 200 && status < 300) {
+		snprintf(kind, BENCH_ERROR_KIND_MAX, "bad_reply_%ld", status);
+	} else {
+		bench_http_kind(status, body, kind);
+	}
+	return 1;
+}
+
+const struct bench_target_ops bench_coord_ops = {
+    .name = "coord",
+    .prepare = prepare,
+    .check = check,
+};
