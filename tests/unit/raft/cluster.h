@@ -136,4 +136,9 @@ void cl_check_applied(const struct cluster *c);
 uint64_t cl_durable_term(const struct cluster *c, uint64_t id, uint64_t index);
 uint64_t cl_durable_last(const struct cluster *c, uint64_t id);
 
+/* Fixture internals shared by cluster.c and cluster_net.c. */
+struct raft_entry cl_entry_copy(const struct raft_entry *e);  /* caller frees data */
+void cl_enqueue(struct cluster *c, const struct raft_msg *m); /* unless the link is cut */
+void cl_msg_free(struct raft_msg *m);
+
 #endif
