@@ -380,6 +380,40 @@ static void test_malformed_messages_refused(void **state)
 	cl_free(&c);
 }
 
+/* An AppendEntries queued by a leader that is deposed, and whose entries
+ * are replaced, before its next ready is not sent with the new entries:
+ * queued messages take their entries at ready time, checked by term. */
+static void test_queued_append_dropped_when_its_entries_are_replaced(void **state)
+{
+	struct raft_ready rd;
+
+	(void)state;
+	cl_init(&c, 3, &plain);
+	cl_elect(&c, 1);
+	cl_deliver_all(&c);
+	c.hold[1] = true;
+	struct raft *r = cl_raft(&c, 1);
+	assert_int_equal(raft_propose(r, "old", 3, NULL, NULL), RAFT_OK);
+	struct raft_entry newer = entry(3, 3);
+	struct raft_msg m = append_msg(2, 1, 3, 2, 2, &newer, 1, 2);
+	assert_int_equal(raft_step(r, &m), RAFT_OK);
+	assert_int_equal(raft_role(r), RAFT_FOLLOWER);
+	raft_ready(r, &rd);
+	assert_int_equal(rd.n_entries, 1);
+	assert_int_equal(rd.entries[0].term, 3);
+	for (size_t i = 0; i < rd.n_msgs; i++) {
+		if (rd.msgs[i].type == RAFT_MSG_APPEND) {
+			for (uint32_t j = 0; j < rd.msgs[i].n_entries; j++) {
+				assert_int_equal(rd.msgs[i].entries[j].term, 2);
+			}
+			assert_int_equal(rd.msgs[i].n_entries, 0);
+		}
+	}
+	raft_advance(r, &rd);
+	c.hold[1] = false;
+	cl_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +429,7 @@ int main(void)
 	    cmocka_unit_test(test_batches_bounded_by_bytes),
 	    cmocka_unit_test(test_stale_append_refused_with_current_term),
 	    cmocka_unit_test(test_malformed_messages_refused),
+	    cmocka_unit_test(test_queued_append_dropped_when_its_entries_are_replaced),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
