@@ -22,8 +22,6 @@
  * network, which Raft tolerates). The outbox starts small and doubles. */
 #define RAFT_MAX_OUTBOX     1024
 #define RAFT_OUTBOX_INITIAL 16
-/* Ticks a snapshot chunk may go unanswered before it is sent again. */
-#define RAFT_SNAPSHOT_RESEND_TICKS_FACTOR 1
 
 /* The in-memory log: entries base+1 .. base+n, all owning their data.
  * base/base_term describe the last entry compacted away (or the snapshot

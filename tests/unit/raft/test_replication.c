@@ -414,6 +414,53 @@ static void test_queued_append_dropped_when_its_entries_are_replaced(void **stat
 	cl_free(&c);
 }
 
+/* Rule 3 for heartbeats: a heartbeat carries the commit index only up to
+ * what the follower is known to hold, since a heartbeat vouches for no
+ * entries (the follower may hold a stale suffix at those indexes). */
+static void test_heartbeat_commit_bounded_by_match(void **state)
+{
+	(void)state;
+	cl_init(&c, 3, &plain);
+	cl_elect(&c, 1);
+	cl_deliver_all(&c);
+	cl_isolate(&c, 3);
+	cl_propose(&c, 1, "3 does not have this");
+	cl_deliver_all(&c);
+	assert_int_equal(raft_commit_index(cl_raft(&c, 1)), 3);
+	cl_tick(&c, 1, CL_HEARTBEAT_TICKS);
+	c.cut[1][3] = c.cut[3][1] = false;
+	cl_tick(&c, 1, CL_HEARTBEAT_TICKS);
+	const struct raft_msg *hb = cl_find(&c, RAFT_MSG_HEARTBEAT, 1, 3);
+	assert_non_null(hb);
+	assert_int_equal(hb->commit, 2);
+	hb = cl_find(&c, RAFT_MSG_HEARTBEAT, 1, 2);
+	assert_non_null(hb);
+	assert_int_equal(hb->commit, 3);
+	cl_free(&c);
+}
+
+/* Flow control liveness: with a window of one message that is lost, a
+ * live follower's heartbeat answer lets the next message go, and the loss
+ * is repaired by the refusal that follows. */
+static void test_full_window_recovers_from_loss(void **state)
+{
+	const struct cl_options one = {.max_inflight = 1};
+
+	(void)state;
+	cl_init(&c, 3, &one);
+	cl_elect(&c, 1);
+	cl_deliver_all(&c);
+	cl_propose(&c, 1, "lost");
+	assert_int_equal(cl_drop(&c, RAFT_MSG_APPEND, 1, 2), 1);
+	cl_propose(&c, 1, "held back");
+	assert_int_equal(cl_count(&c, RAFT_MSG_APPEND, 1, 2), 0); /* window full */
+	cl_deliver_all(&c);
+	cl_tick_all(&c, 3 * CL_HEARTBEAT_TICKS);
+	assert_int_equal(raft_last_index(cl_raft(&c, 2)), 4);
+	assert_int_equal(raft_commit_index(cl_raft(&c, 2)), 4);
+	cl_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +477,8 @@ int main(void)
 	    cmocka_unit_test(test_stale_append_refused_with_current_term),
 	    cmocka_unit_test(test_malformed_messages_refused),
 	    cmocka_unit_test(test_queued_append_dropped_when_its_entries_are_replaced),
+	    cmocka_unit_test(test_heartbeat_commit_bounded_by_match),
+	    cmocka_unit_test(test_full_window_recovers_from_loss),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
