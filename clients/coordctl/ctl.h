@@ -1,0 +1,82 @@
+/* coordctl's private interface: the commands of docs/API.md (coordctl), each
+ * a function taking the words after its name and returning the exit code. */
+#ifndef COORD_CLIENTS_COORDCTL_CTL_H
+#define COORD_CLIENTS_COORDCTL_CTL_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "args.h"
+#include "libcoord.h"
+
+#define CTL_DEFAULT_ENDPOINTS "http://127.0.0.1:7070"
+#define CTL_WATCH_WAIT_MS     (5ULL * 60 * 1000) /* one long-poll of leader --watch */
+#define CTL_WATCH_PAUSE_MS    500                /* between long-polls that failed */
+
+/* What every command gets: the client config (endpoints) and a client opened
+ * on it (used by the main thread only). */
+struct ctl {
+	struct coordc_config cfg;
+	struct coordc *client;
+};
+
+/* One command: ARGC/ARGV are the words after its name. */
+typedef int (*ctl_cmd_fn)(struct ctl *ctl, int argc, char **argv);
+
+int ctl_cmd_status(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_locks(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_lock_info(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_session(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_acquire(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_release(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_leader(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_lock(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_elect(struct ctl *ctl, int argc, char **argv);
+
+/* Prints the help of command NAME ("" for the overview) to stdout; returns
+ * false if there is no such command. */
+bool ctl_help(const char *name);
+
+/* Parses ARGV for command NAME (see ctl_parse); on --help prints the help and
+ * sets *DONE with exit 0; on a usage error prints it and sets *DONE with
+ * CTL_EXIT_USAGE. Returns the exit code when *DONE. */
+int ctl_args(const char *name, int argc, char **argv, unsigned allowed, int npos,
+             struct ctl_args *a, bool *done);
+
+/* Prints "coordctl: WHAT: <error>: <message>" for a reply that did not
+ * succeed and returns the exit code for it (ctl_exit_for). */
+int ctl_fail(const char *what, const struct coordc_reply *reply);
+
+/* Prints JSON indented to stdout. */
+void ctl_print_json(const json_t *json);
+
+/* ---- Running CMD under a lock (supervise.c) -------------------------------- */
+
+/* What ctl_supervise needs. Strings are borrowed. */
+struct ctl_supervision {
+	char **cmd;          /* argv of CMD, NULL-terminated */
+	const char *lock;    /* COORD_LOCK */
+	const char *session; /* COORD_SESSION */
+	uint64_t token;      /* COORD_FENCING_TOKEN */
+	struct coordc_keeper *keeper;
+	uint32_t grace_ms;  /* SIGTERM to SIGKILL */
+	uint32_t margin_ms; /* SIGTERM this long before the lease deadline */
+};
+
+/* Creates the wake-up pipe the keeper's callback writes to; call before
+ * starting the keeper. Returns 0 or an errno. */
+int ctl_supervise_prepare(void);
+
+/* The keeper callback (coordc_lease_fn) that wakes ctl_supervise. */
+void ctl_lease_changed(void *arg, enum coordc_lease_state state);
+
+/* Runs CMD in its own process group and waits for it. SIGINT, SIGTERM and
+ * SIGHUP to coordctl are passed on to CMD's group. When the keeper's lease
+ * leaves LIVE, CMD's group gets SIGTERM and, GRACE_MS later but before the
+ * deadline minus (MARGIN_MS - GRACE_MS), SIGKILL; *LOST is then set. Returns
+ * CMD's exit status (128 + signal if a signal ended it; 127 if it could not
+ * be started). */
+int ctl_supervise(const struct ctl_supervision *s, bool *lost);
+
+#endif

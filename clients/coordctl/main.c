@@ -1,0 +1,109 @@
+/* coordctl: the command-line client of coord (docs/API.md, coordctl).
+ * Reads the global options, opens a libcoord client on the endpoints and
+ * runs one command. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+struct command {
+	const char *name;
+	ctl_cmd_fn fn;
+};
+
+static const struct command commands[] = {
+    {"status", ctl_cmd_status},   {"lock", ctl_cmd_lock},       {"elect", ctl_cmd_elect},
+    {"leader", ctl_cmd_leader},   {"locks", ctl_cmd_locks},     {"lock-info", ctl_cmd_lock_info},
+    {"session", ctl_cmd_session}, {"acquire", ctl_cmd_acquire}, {"release", ctl_cmd_release},
+};
+
+int ctl_args(const char *name, int argc, char **argv, unsigned allowed, int npos,
+             struct ctl_args *a, bool *done)
+{
+	char err[CTL_ERR_MAX];
+	int rc = ctl_parse(argc, argv, allowed, npos, a, err);
+
+	*done = true;
+	if (rc != 0) {
+		fprintf(stderr, "coordctl %s: %s\n", name, err);
+		return rc;
+	}
+	if (a->help) {
+		ctl_help(name);
+		return CTL_EXIT_OK;
+	}
+	*done = false;
+	return CTL_EXIT_OK;
+}
+
+int ctl_fail(const char *what, const struct coordc_reply *reply)
+{
+	fprintf(stderr, "coordctl: %s: %s%s%s%s\n", what, reply->error[0] ? reply->error : "error",
+	        reply->kind == COORDC_DONE_UNKNOWN ? " (outcome unknown)" : "",
+	        reply->message[0] ? ": " : "", reply->message);
+	return ctl_exit_for(reply->kind, reply->status, reply->error);
+}
+
+void ctl_print_json(const json_t *json)
+{
+	if (json != NULL)
+		json_dumpf(json, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+/* Reads --endpoints before the command; returns the index of the command. */
+static int global_options(int argc, char **argv, const char **endpoints)
+{
+	int i = 1;
+
+	while (i < argc && strncmp(argv[i], "--endpoints", 11) == 0) {
+		if (argv[i][11] == '=') {
+			*endpoints = argv[i] + 12;
+		} else if (argv[i][11] == '\0' && i + 1 < argc) {
+			*endpoints = argv[++i];
+		} else {
+			fprintf(stderr, "coordctl: --endpoints needs URL,...\n");
+			return -1;
+		}
+		i++;
+	}
+	return i;
+}
+
+int main(int argc, char **argv)
+{
+	const char *endpoints = getenv("COORD_ENDPOINTS");
+	struct ctl ctl = {{0}, NULL};
+	int i, rc;
+
+	if (endpoints == NULL || endpoints[0] == '\0')
+		endpoints = CTL_DEFAULT_ENDPOINTS;
+	i = global_options(argc, argv, &endpoints);
+	if (i < 0)
+		return CTL_EXIT_USAGE;
+	if (i >= argc || strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
+	    strcmp(argv[i], "help") == 0) {
+		if (i + 1 < argc && strcmp(argv[i], "help") == 0 && ctl_help(argv[i + 1]))
+			return CTL_EXIT_OK;
+		ctl_help("");
+		return i >= argc ? CTL_EXIT_USAGE : CTL_EXIT_OK;
+	}
+	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
+		if (strcmp(argv[i], commands[k].name) != 0)
+			continue;
+		ctl.cfg.endpoints = endpoints;
+		rc = coordc_open(&ctl.cfg, &ctl.client);
+		if (rc != COORDC_OK) {
+			fprintf(stderr, "coordctl: endpoints '%s': %s\n", endpoints,
+			        coordc_strerror(rc));
+			return rc == COORDC_ERR_INVALID ? CTL_EXIT_USAGE : CTL_EXIT_FAIL;
+		}
+		rc = commands[k].fn(&ctl, argc - i - 1, argv + i + 1);
+		coordc_close(ctl.client);
+		return rc;
+	}
+	fprintf(stderr, "coordctl: unknown command '%s' (see coordctl --help)\n", argv[i]);
+	return CTL_EXIT_USAGE;
+}

@@ -1,0 +1,194 @@
+/* coordctl lock and coordctl elect (docs/API.md, coordctl): open a session,
+ * keep it alive from the keeper thread, acquire the lock or win the
+ * election, run CMD under supervision, then release and close. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+#include "lease.h"
+
+/* Release and close after CMD: a few short attempts, so a frozen cluster
+ * cannot hold coordctl long (the session then simply expires). */
+#define CLEANUP_TIMEOUT_MS 2000
+#define CLEANUP_ATTEMPTS   3
+#define CLEANUP_BUDGET_MS  4000
+
+struct run {
+	bool elect;
+	const char *name;
+	struct ctl_args a;
+	char session[COORDC_SESSION_MAX];
+	uint64_t token;
+	struct coordc_keeper *keeper;
+	uint32_t grace_ms, margin_ms;
+};
+
+static void pause_ms(uint64_t ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Acquires the lock (or wins the election) within --wait. Without --wait a
+ * lock is a try-lock and an election is contested until won. Returns 0 or
+ * the exit code. */
+static int obtain(struct ctl *ctl, struct run *run)
+{
+	uint64_t until = coordc_now_ms() + run->a.wait_ms;
+
+	for (;;) {
+		uint64_t now = coordc_now_ms(), wait;
+		struct coordc_reply r;
+		int rc;
+
+		if (!run->a.has_wait)
+			wait = run->elect ? CTL_WAIT_MAX_MS : 0;
+		else
+			wait = until > now ? until - now : 0;
+		if (run->elect)
+			rc = coordc_campaign(ctl->client, run->name, run->session, run->a.value,
+			                     wait, &run->token, &r);
+		else
+			rc =
+			    coordc_lock_acquire(ctl->client, run->name, run->session, run->a.shared,
+			                        wait, run->a.value, &run->token, &r);
+		if (rc != COORDC_OK) {
+			fprintf(stderr, "coordctl: %s: %s\n", run->name, coordc_strerror(rc));
+			return CTL_EXIT_USAGE;
+		}
+		if (r.kind == COORDC_DONE_OK) {
+			coordc_reply_clear(&r);
+			return 0;
+		}
+		now = coordc_now_ms();
+		if (coordc_keeper_state(run->keeper, NULL) == COORDC_LEASE_LOST) {
+			coordc_reply_clear(&r);
+			fprintf(stderr, "coordctl: %s: the session expired while waiting\n",
+			        run->name);
+			return CTL_EXIT_LOST;
+		}
+		/* A lock-delay (423) is waited out within --wait; an election
+		 * without --wait is contested again after each long wait. */
+		if (r.status == 423 && run->a.has_wait && until > now) {
+			uint64_t left = until - now;
+
+			pause_ms(r.retry_after_ms && r.retry_after_ms < left ? r.retry_after_ms
+			                                                     : left);
+		} else if (!(r.status == 409 && run->elect && !run->a.has_wait)) {
+			rc = ctl_fail(run->name, &r);
+			coordc_reply_clear(&r);
+			return rc;
+		}
+		coordc_reply_clear(&r);
+	}
+}
+
+/* Releases, resigns and closes with a short-lived client. */
+static void cleanup(const struct ctl *ctl, const struct run *run, bool obtained)
+{
+	struct coordc_config cfg = ctl->cfg;
+	struct coordc_reply r;
+	struct coordc *c;
+
+	cfg.request_timeout_ms = CLEANUP_TIMEOUT_MS;
+	cfg.max_attempts = CLEANUP_ATTEMPTS;
+	cfg.retry_budget_ms = CLEANUP_BUDGET_MS;
+	if (coordc_open(&cfg, &c) != COORDC_OK)
+		return;
+	if (obtained) {
+		if (run->elect)
+			coordc_resign(c, run->name, run->session, &r);
+		else
+			coordc_lock_release(c, run->name, run->session, &r);
+		coordc_reply_clear(&r);
+	}
+	/* Closing also releases anything a lost answer left granted. */
+	coordc_session_close(c, run->session, &r);
+	coordc_reply_clear(&r);
+	coordc_close(c);
+}
+
+/* Session, keeper, obtain, supervise, cleanup. */
+static int run_cmd(struct ctl *ctl, struct run *run)
+{
+	struct coordc_reply r;
+	struct ctl_supervision sup;
+	uint64_t sent;
+	bool lost = false;
+	int rc;
+
+	rc = coordc_session_create(ctl->client, (uint32_t)run->a.ttl_ms, "coordctl", run->session,
+	                           &sent, &r);
+	if (rc != COORDC_OK || r.kind != COORDC_DONE_OK) {
+		rc = rc != COORDC_OK ? CTL_EXIT_FAIL : ctl_fail("session create", &r);
+		coordc_reply_clear(&r);
+		return rc;
+	}
+	coordc_reply_clear(&r);
+	coordc_lease_plan((uint32_t)run->a.ttl_ms, &run->grace_ms, &run->margin_ms);
+	rc = ctl_supervise_prepare();
+	if (rc == 0)
+		rc = coordc_keeper_start(&ctl->cfg, run->session, (uint32_t)run->a.ttl_ms, sent,
+		                         run->margin_ms, ctl_lease_changed, NULL, &run->keeper);
+	if (rc != 0) {
+		fprintf(stderr, "coordctl: cannot keep the session alive\n");
+		cleanup(ctl, run, false);
+		return CTL_EXIT_FAIL;
+	}
+	rc = obtain(ctl, run);
+	if (rc == 0 && coordc_keeper_state(run->keeper, NULL) != COORDC_LEASE_LIVE) {
+		/* Granted, but too late to run anything safely under it. */
+		fprintf(stderr, "coordctl: %s: session lease ran short before CMD started\n",
+		        run->name);
+		rc = CTL_EXIT_LOST;
+		lost = true;
+	}
+	if (rc == 0) {
+		sup =
+		    (struct ctl_supervision){run->a.cmd,  run->name,     run->session,  run->token,
+		                             run->keeper, run->grace_ms, run->margin_ms};
+		rc = ctl_supervise(&sup, &lost);
+		if (lost) {
+			fprintf(stderr, "coordctl: %s: lock lost while CMD ran; CMD stopped\n",
+			        run->name);
+			rc = CTL_EXIT_LOST;
+		}
+	}
+	coordc_keeper_stop(run->keeper);
+	cleanup(ctl, run, rc == 0 || rc != CTL_EXIT_NOT_ACQUIRED);
+	return rc;
+}
+
+int ctl_cmd_lock(struct ctl *ctl, int argc, char **argv)
+{
+	struct run run = {.elect = false};
+	bool done;
+	int rc = ctl_args("lock", argc, argv,
+	                  CTL_OPT_SHARED | CTL_OPT_WAIT | CTL_OPT_TTL | CTL_OPT_VALUE | CTL_OPT_CMD,
+	                  1, &run.a, &done);
+
+	if (done)
+		return rc;
+	run.name = run.a.pos[0];
+	return run_cmd(ctl, &run);
+}
+
+int ctl_cmd_elect(struct ctl *ctl, int argc, char **argv)
+{
+	struct run run = {.elect = true};
+	bool done;
+	int rc =
+	    ctl_args("elect", argc, argv, CTL_OPT_VALUE | CTL_OPT_WAIT | CTL_OPT_TTL | CTL_OPT_CMD,
+	             1, &run.a, &done);
+
+	if (done)
+		return rc;
+	if (run.a.value == NULL) {
+		fprintf(stderr, "coordctl elect: --value V is required\n");
+		return CTL_EXIT_USAGE;
+	}
+	run.name = run.a.pos[0];
+	return run_cmd(ctl, &run);
+}
