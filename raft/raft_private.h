@@ -250,5 +250,7 @@ void step_send(struct raft *r, struct raft_msg *m);
 void step_send_append(struct raft *r, struct raft_msg *m, uint64_t last_term);
 /* Drops queued votes and vote requests of terms older than the current. */
 void step_drop_stale_votes(struct raft *r);
+/* Drops queued success acknowledgements of entries at or after INDEX. */
+void step_drop_acks_from(struct raft *r, uint64_t index);
 
 #endif

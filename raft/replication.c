@@ -233,6 +233,7 @@ static uint64_t replication_merge(struct raft *r, const struct raft_msg *m)
 			 * conflict (rule 3, invariant I3). */
 			assert(e->index > r->hs.commit);
 			log_truncate(&r->log, e->index);
+			step_drop_acks_from(r, e->index);
 			membership_refresh(r);
 		}
 		if (log_append(&r->log, e) != RAFT_OK) {

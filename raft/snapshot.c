@@ -155,6 +155,7 @@ static void snapshot_install(struct raft *r, const struct raft_snapshot_meta *me
 		log_compact(&r->log, meta->index);
 	} else {
 		log_reset(&r->log, meta->index, meta->term);
+		step_drop_acks_from(r, meta->index + 1);
 	}
 	r->snapshot = *meta;
 	r->snapshot_pending = true;

@@ -72,6 +72,24 @@ void step_drop_stale_votes(struct raft *r)
 	r->out_n = kept;
 }
 
+/* Entries from INDEX on were just truncated or discarded: a queued success
+ * AppendEntries answer that covers them would acknowledge entries this
+ * server no longer holds (rule 2: a leader could count it toward commit).
+ * It is dropped. */
+void step_drop_acks_from(struct raft *r, uint64_t index)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < r->out_n; i++) {
+		const struct raft_msg *m = &r->out[i].m;
+		if (m->type == RAFT_MSG_APPEND_RESP && !m->reject && m->index >= index) {
+			continue;
+		}
+		r->out[kept++] = r->out[i];
+	}
+	r->out_n = kept;
+}
+
 static bool step_from_leader(uint8_t type)
 {
 	return type == RAFT_MSG_APPEND || type == RAFT_MSG_HEARTBEAT || type == RAFT_MSG_SNAPSHOT ||

@@ -14,6 +14,28 @@ static struct cluster c;
 
 static const struct cl_options plain = {0};
 
+static struct raft_entry entry(uint64_t index, uint64_t term)
+{
+	struct raft_entry e = {.index = index, .term = term, .type = RAFT_ENTRY_NORMAL};
+	return e;
+}
+
+static struct raft_msg append_msg(uint64_t from, uint64_t to, uint64_t term, uint64_t index,
+                                  uint64_t log_term, struct raft_entry *entries, uint32_t n,
+                                  uint64_t commit)
+{
+	struct raft_msg m = {.type = RAFT_MSG_APPEND,
+	                     .from = from,
+	                     .to = to,
+	                     .term = term,
+	                     .index = index,
+	                     .log_term = log_term,
+	                     .n_entries = n,
+	                     .entries = entries,
+	                     .commit = commit};
+	return m;
+}
+
 /* Scenario: a leader and two followers. Action: three proposals. Expected:
  * every server commits and applies the same five entries (bootstrap
  * configuration, the leader's no-op, the three commands). */
@@ -129,6 +151,39 @@ static void test_figure8_previous_term_entry_not_committed_by_counting(void **st
 	cl_free(&c);
 }
 
+/* Rule 2 within one ready (simulator seed 6487): a follower appends entries
+ * 3..5 from the leader of term 2 and queues its acknowledgement, then, before
+ * its next ready, a leader of term 3 replaces them. The acknowledgement of
+ * 5 must not leave: the server no longer holds those entries. */
+static void test_ack_dropped_when_its_entries_are_truncated(void **state)
+{
+	struct raft_ready rd;
+
+	(void)state;
+	cl_init(&c, 3, &plain);
+	cl_elect(&c, 1);
+	cl_deliver_all(&c);
+	c.hold[2] = true;
+	struct raft *f = cl_raft(&c, 2);
+	struct raft_entry old[3] = {entry(3, 2), entry(4, 2), entry(5, 2)};
+	struct raft_msg a = append_msg(1, 2, 2, 2, 2, old, 3, 2);
+	assert_int_equal(raft_step(f, &a), RAFT_OK);
+	struct raft_entry newer = entry(3, 3);
+	struct raft_msg b = append_msg(3, 2, 3, 2, 2, &newer, 1, 2);
+	assert_int_equal(raft_step(f, &b), RAFT_OK);
+	raft_ready(f, &rd);
+	uint64_t last = rd.entries[rd.n_entries - 1].index;
+	assert_int_equal(last, 3);
+	for (size_t i = 0; i < rd.n_msgs; i++) {
+		if (rd.msgs[i].type == RAFT_MSG_APPEND_RESP && !rd.msgs[i].reject) {
+			assert_true(rd.msgs[i].index <= last);
+		}
+	}
+	raft_advance(f, &rd);
+	c.hold[2] = false;
+	cl_free(&c);
+}
+
 /* Figure 3.1 AppendEntries rule 3: a conflicting uncommitted suffix is
  * replaced from the first conflicting entry on. */
 static void test_conflicting_suffix_is_replaced(void **state)
@@ -154,12 +209,6 @@ static void test_conflicting_suffix_is_replaced(void **state)
 	assert_int_equal(raft_last_index(cl_raft(&c, 1)), raft_last_index(cl_raft(&c, 2)));
 	cl_check_applied(&c);
 	cl_free(&c);
-}
-
-static struct raft_entry entry(uint64_t index, uint64_t term)
-{
-	struct raft_entry e = {.index = index, .term = term, .type = RAFT_ENTRY_NORMAL};
-	return e;
 }
 
 /* Rule 3: a follower never truncates at or below its commit index; an
@@ -194,22 +243,6 @@ static void test_no_truncation_at_or_below_commit(void **state)
 	assert_false(resp->reject);
 	assert_int_equal(resp->index, 3);
 	cl_free(&c);
-}
-
-static struct raft_msg append_msg(uint64_t from, uint64_t to, uint64_t term, uint64_t index,
-                                  uint64_t log_term, struct raft_entry *entries, uint32_t n,
-                                  uint64_t commit)
-{
-	struct raft_msg m = {.type = RAFT_MSG_APPEND,
-	                     .from = from,
-	                     .to = to,
-	                     .term = term,
-	                     .index = index,
-	                     .log_term = log_term,
-	                     .n_entries = n,
-	                     .entries = entries,
-	                     .commit = commit};
-	return m;
 }
 
 /* Rule 3 / figure 3.1 rule 5: commitIndex = min(leaderCommit, index of the
@@ -469,6 +502,7 @@ int main(void)
 	    cmocka_unit_test(test_leader_counts_itself_after_its_fsync),
 	    cmocka_unit_test(test_figure8_previous_term_entry_not_committed_by_counting),
 	    cmocka_unit_test(test_conflicting_suffix_is_replaced),
+	    cmocka_unit_test(test_ack_dropped_when_its_entries_are_truncated),
 	    cmocka_unit_test(test_no_truncation_at_or_below_commit),
 	    cmocka_unit_test(test_commit_bounded_by_last_new_entry),
 	    cmocka_unit_test(test_fast_backup_skips_conflicting_term),
