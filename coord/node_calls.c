@@ -69,6 +69,8 @@ void node_answer(struct node *n, struct ncall *c, unsigned status, json_t *body)
 	ncall_unwait(n, c);
 	if (status == 503)
 		meta.retry_after_s = 1;
+	if (c->retry_after_s)
+		meta.retry_after_s = c->retry_after_s;
 	if (c->req->stale && status < 300) {
 		meta.has_last_contact = true;
 		meta.last_contact_ms = raft_ticks_since_leader(n->raft) * 10u;
@@ -217,6 +219,7 @@ void node_take_inbox(uv_async_t *a)
 		c->req = http_call_request(calls[i]);
 		c->id = ++n->next_call_id;
 		c->arrived_ms = node_now_ms();
+		c->arrived_us = uv_hrtime() / 1000u;
 		node_dispatch(n, c);
 	}
 	node_drive(n);

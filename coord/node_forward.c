@@ -290,6 +290,7 @@ void node_on_forward(struct node *n, uint64_t from, const uint8_t *p, size_t len
 	c->peer_call = id;
 	c->id = ++n->next_call_id;
 	c->arrived_ms = node_now_ms();
+	c->arrived_us = uv_hrtime() / 1000u;
 	if (cancel) {
 		/* A follower's waiter gave up: withdraw it, answer nobody. */
 		node_cancel_wait(n, c);

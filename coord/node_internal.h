@@ -71,11 +71,13 @@ struct ncall {
 	const struct http_request *req;
 	uint64_t id;          /* this node's id for the call (forwarding, reads) */
 	uint64_t arrived_ms;  /* monotonic */
+	uint64_t arrived_us;  /* monotonic, for latency figures */
 	uint64_t deadline_ms; /* for the current wait */
 	enum ncall_wait wait;
 	/* W_WRITE */
 	uint64_t index, term;
-	bool cancelling; /* W_WRITE: the proposal withdraws this call's wait */
+	bool cancelling;        /* W_WRITE: the proposal withdraws this call's wait */
+	unsigned retry_after_s; /* Retry-After of the answer, if not 0 */
 	/* W_READ / W_APPLY */
 	uint64_t read_index;
 	struct ncall *prev, *next; /* in the list of its wait */
@@ -92,9 +94,12 @@ struct peer_info {
 	char raft[TRANSPORT_ADDR_MAX];
 };
 
+#define NODE_LATENCY_BUCKETS 12
+extern const double node_latency_bounds_ms[NODE_LATENCY_BUCKETS];
+
 struct node_metrics {
 	uint64_t proposals, forwarded, applied_entries, expiries, snapshots;
-	uint64_t commit_latency_bucket[12]; /* proposal to apply, le 1,2,5,10,...ms */
+	uint64_t commit_latency_bucket[NODE_LATENCY_BUCKETS]; /* see node_latency_bounds_ms */
 	uint64_t commit_latency_count, commit_latency_sum_us;
 };
 

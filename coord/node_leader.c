@@ -226,6 +226,7 @@ static void answer_write(struct node *n, struct ncall *c, uint64_t index,
 	case COORD_ST_LOCK_DELAY: {
 		json_t *d = json_pack("{s:I}", "retry_after_ms", (json_int_t)r->retry_after_ms);
 
+		c->retry_after_s = (unsigned)((r->retry_after_ms + 999) / 1000);
 		return node_answer_error(n, c, HTTP_ERR_LOCK_DELAY, d,
 		                         "the lock is in its lock-delay after a holder expired");
 	}
@@ -285,6 +286,20 @@ static void session_ended(struct node *n, const struct coord_session_id *s)
 	}
 }
 
+const double node_latency_bounds_ms[NODE_LATENCY_BUCKETS] = {1,   2,   5,   10,   20,   50,
+                                                             100, 200, 500, 1000, 2000, 5000};
+
+static void observe_latency(struct node *n, uint64_t us)
+{
+	struct node_metrics *m = &n->metrics;
+
+	m->commit_latency_count++;
+	m->commit_latency_sum_us += us;
+	for (int i = 0; i < NODE_LATENCY_BUCKETS; i++)
+		if ((double)us <= node_latency_bounds_ms[i] * 1000)
+			m->commit_latency_bucket[i]++;
+}
+
 void node_on_applied(struct node *n, uint64_t index, uint64_t term, const struct coord_result *r,
                      const void *data, size_t len)
 {
@@ -293,10 +308,7 @@ void node_on_applied(struct node *n, uint64_t index, uint64_t term, const struct
 	/* Proposals are in index order: settle every one at or below INDEX. */
 	while ((c = n->waits[W_WRITE].head) && c->index <= index) {
 		if (c->index == index && c->term == term && r) {
-			uint64_t us = (node_now_ms() - c->arrived_ms) * 1000u;
-
-			n->metrics.commit_latency_count++;
-			n->metrics.commit_latency_sum_us += us;
+			observe_latency(n, uv_hrtime() / 1000u - c->arrived_us);
 			answer_write(n, c, index, r);
 		} else {
 			node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,

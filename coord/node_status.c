@@ -110,11 +110,17 @@ void node_answer_metrics(struct node *n, struct ncall *c)
 	       n->waits[W_GRANT].n);
 	metric(&t, "coord_long_polls", "gauge", "long-polls waiting on this node",
 	       n->waits[W_POLL].n);
+	emit(&t, "# HELP coord_commit_latency_seconds proposal to apply, on the leader\n"
+	         "# TYPE coord_commit_latency_seconds histogram\n");
+	for (int i = 0; i < NODE_LATENCY_BUCKETS; i++)
+		emit(&t, "coord_commit_latency_seconds_bucket{le=\"%g\"} %llu\n",
+		     node_latency_bounds_ms[i] / 1000,
+		     (unsigned long long)m->commit_latency_bucket[i]);
 	emit(&t,
-	     "# HELP coord_commit_latency_seconds proposal to apply on the leader\n"
-	     "# TYPE coord_commit_latency_seconds summary\n"
+	     "coord_commit_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
 	     "coord_commit_latency_seconds_sum %.6f\ncoord_commit_latency_seconds_count %llu\n",
-	     (double)m->commit_latency_sum_us / 1e6, (unsigned long long)m->commit_latency_count);
+	     (unsigned long long)m->commit_latency_count, (double)m->commit_latency_sum_us / 1e6,
+	     (unsigned long long)m->commit_latency_count);
 	if (n->http) {
 		http_server_stats(n->http, &hs);
 		emit(&t, "# HELP coord_http_responses_total HTTP answers by status class\n"

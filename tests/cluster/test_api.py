@@ -1,0 +1,299 @@
+"""The HTTP contract of API.md through real HTTP against a running cluster:
+every row of the error table, malformed input of every kind, long-polls,
+waits that time out or whose client hangs up. For each refused request: the
+exact status and error code, no change of state, and the node still serving.
+Run: COORDD=build/coord/coordd python3 tests/cluster/test_api.py [TEST...]"""
+
+import http.client
+import json
+import socket
+import sys
+import threading
+import time
+
+from harness import Cluster, coordd_path, request, run
+
+COORDD = coordd_path()
+SID0 = "0123456789abcdef0123456789abcdef"  # well-formed, never issued
+
+
+def raw(node, method, path, body=b"", headers=None, timeout=5):
+    """A request with an arbitrary body (bytes), for malformed input."""
+    host, port = node.http.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        text = r.read().decode()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, text
+    finally:
+        conn.close()
+
+
+def announce_big_body(node, path, size=2 << 20):
+    """Sends only the headers of a SIZE-byte PUT and reads the answer: a
+    body over the limit is refused before it is read."""
+    host, port = node.http.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(("PUT %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   "Content-Length: %d\r\n\r\n" % (path, size)).encode())
+        data = b""
+        while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1])
+    return status, {}, body.decode()
+
+
+def state(node):
+    """Everything a refused request must not change."""
+    locks = node.call("GET", "/v1/locks").json
+    sessions = node.call("GET", "/v1/sessions").json
+    election = node.call("GET", "/v1/elections/e1").json
+    return json.dumps([locks, sessions, election], sort_keys=True)
+
+
+def session(node, **kw):
+    body = {"ttl_ms": 60000}
+    body.update(kw)
+    r = node.call("POST", "/v1/sessions", body)
+    assert r.status == 201, r
+    return r.json["id"]
+
+
+def test_error_table_and_malformed_input():
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        f = c.followers(leader)[0]
+        s1 = session(leader)
+        s2 = session(leader)
+        assert leader.call("PUT", "/v1/locks/held", {"session": s1}).status == 200
+        assert leader.call("PUT", "/v1/elections/e1", {"session": s1, "value": "a"}).status == 200
+        tok = leader.call("GET", "/v1/locks/held").json["holders"][0]["fencing_token"]
+        deep = b"[" * 50 + b"]" * 50
+        S = '"session":"%s"' % s1
+        cases = [
+            # method, path, body (bytes), status, code
+            ("PUT", "/v1/locks/a", b'{"session":', 400, "invalid_json"),
+            ("PUT", "/v1/locks/a", b"[1]", 400, "invalid_json"),
+            ("PUT", "/v1/locks/a", b"not json", 400, "invalid_json"),
+            ("PUT", "/v1/locks/a", deep, 400, "invalid_json"),
+            ("PUT", "/v1/locks/a", b'{"session":5}', 400, "invalid_argument"),
+            ("PUT", "/v1/locks/a", b"{}", 400, "invalid_argument"),
+            ("PUT", "/v1/locks/a", ("{%s,\"shade\":1}" % S).encode(), 400, "invalid_argument"),
+            ("PUT", "/v1/locks/a", ("{%s,\"mode\":\"x\"}" % S).encode(), 400, "invalid_argument"),
+            ("PUT", "/v1/locks/a", ("{%s,\"wait_ms\":-1}" % S).encode(), 400, "invalid_argument"),
+            ("PUT", "/v1/locks/a", ("{%s,\"wait_ms\":9999999999}" % S).encode(), 400,
+             "invalid_argument"),
+            ("PUT", "/v1/locks/a", ("{%s,\"wait_ms\":\"1s\"}" % S).encode(), 400,
+             "invalid_argument"),
+            ("PUT", "/v1/locks/a//b", ("{%s}" % S).encode(), 400, "invalid_argument"),
+            ("PUT", "/v1/locks//a", ("{%s}" % S).encode(), 400, "invalid_argument"),
+            ("PUT", "/v1/locks/a/", ("{%s}" % S).encode(), 400, "invalid_argument"),
+            ("PUT", "/v1/locks/" + "n" * 300, ("{%s}" % S).encode(), 400, "invalid_argument"),
+            ("PUT", "/v1/locks/a%01b", ("{%s}" % S).encode(), 400, "invalid_argument"),
+            ("POST", "/v1/sessions", b'{"ttl_ms":0}', 400, "invalid_argument"),
+            ("POST", "/v1/sessions", b'{"ttl_ms":3600001}', 400, "invalid_argument"),
+            ("POST", "/v1/sessions", b'{"lock_delay_ms":-5}', 400, "invalid_argument"),
+            ("POST", "/v1/sessions", b'{"ttl_ms":1e30}', 400, "invalid_argument"),
+            ("GET", "/v1/locks/held?wait=forever&index=1", b"", 400, "invalid_argument"),
+            ("GET", "/v1/locks/held?consistency=eventual", b"", 400, "invalid_argument"),
+            ("GET", "/v1/fence?lock=held", b"", 400, "invalid_argument"),
+            ("PUT", "/v1/locks/a", ("{\"session\":\"%s\"}" % SID0).encode(), 404,
+             "session_not_found"),
+            ("POST", "/v1/sessions/%s/keepalive" % SID0, b"", 404, "session_not_found"),
+            ("GET", "/v1/sessions/%s" % SID0, b"", 404, "session_not_found"),
+            ("GET", "/v1/locks/nobody-holds-this", b"", 404, "not_found"),
+            ("GET", "/v2/locks", b"", 404, "not_found"),
+            ("GET", "/", b"", 404, "not_found"),
+            ("POST", "/v1/locks/a", b"", 405, "method_not_allowed"),
+            ("PATCH", "/v1/sessions", b"", 405, "method_not_allowed"),
+            ("PUT", "/v1/locks/held", ("{\"session\":\"%s\"}" % s2).encode(), 409, "lock_held"),
+            ("PATCH", "/v1/elections/e1", ("{\"session\":\"%s\",\"value\":\"b\"}" % s2).encode(),
+             409, "not_holder"),
+            ("GET", "/v1/fence?lock=held&token=%d" % (tok - 1), b"", 409, "stale_token"),
+            ("PUT", "/v1/locks/a", None, 413, "too_large"),
+        ]
+        before = state(leader)
+        for node in (leader, f):
+            for method, path, body, status, code in cases:
+                if body is None:
+                    st, hdrs, text = announce_big_body(node, path)
+                    hdrs = {"x-coord-index": "", "x-coord-term": ""}
+                else:
+                    st, hdrs, text = raw(node, method, path, body)
+                try:
+                    err = json.loads(text)
+                except ValueError:
+                    err = {}
+                assert st == status and err.get("error") == code, (
+                    node.id, method, path[:60], st, text[:200])
+                assert err.get("message"), text
+                assert "x-coord-index" in hdrs and "x-coord-term" in hdrs, hdrs
+                if status == 405:
+                    assert "allow" in hdrs, hdrs
+                if code == "lock_held":
+                    assert err["holders"][0]["session"] == s1, err
+                if code == "stale_token":
+                    assert err["current"] == [tok], err
+                assert state(leader) == before, (method, path[:60])
+            assert node.call("GET", "/v1/health").status == 200
+
+
+def test_lock_delay_is_423_with_retry_after():
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        s = session(leader, ttl_ms=1000, lock_delay_ms=3000)
+        assert leader.call("PUT", "/v1/locks/d", {"session": s}).status == 200
+        other = session(leader)
+        deadline = time.time() + 10
+        while leader.call("GET", "/v1/sessions/" + s).status != 404:
+            assert time.time() < deadline, "the session never expired"
+            time.sleep(0.1)
+        r = leader.call("PUT", "/v1/locks/d", {"session": other})
+        assert r.status == 423 and r.json["error"] == "lock_delay", r
+        assert 0 < r.json["retry_after_ms"] <= 3000, r
+        assert int(r.headers["retry-after"]) >= 1, r.headers
+        time.sleep(r.json["retry_after_ms"] / 1000 + 0.3)
+        r = leader.call("PUT", "/v1/locks/d", {"session": other})
+        assert r.status == 200, r
+
+
+def test_too_many_locks_for_one_session_is_429():
+    with Cluster(COORDD, 1) as c:
+        n = c.node(1)
+        c.leader()
+        s = session(n)
+        codes = [n.call("PUT", "/v1/locks/l%d" % i, {"session": s}).status for i in range(70)]
+        assert codes[:64] == [200] * 64 and set(codes[64:]) == {429}, codes
+        r = n.call("PUT", "/v1/locks/one-more", {"session": s})
+        assert r.json["error"] == "too_many", r
+
+
+def test_no_leader_is_503_after_an_election_timeout():
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        for n in c.followers(leader):
+            n.kill()
+        leader.kill()
+        lone = c.node(1)
+        lone.start()
+        deadline = time.time() + 10
+        while lone.status() is None:
+            assert time.time() < deadline, "the node did not start"
+            time.sleep(0.05)
+        t0 = time.time()
+        r = lone.call("POST", "/v1/sessions", {}, timeout=10)
+        waited = time.time() - t0
+        assert r.status == 503 and r.json["error"] == "no_leader", r
+        assert r.headers["retry-after"] == "1", r.headers
+        assert waited >= c.election_ms / 1000 * 0.9, waited
+        assert lone.call("GET", "/v1/health").status == 503
+
+
+def test_write_without_quorum_is_504_timeout():
+    with Cluster(COORDD, 3, election_ms=4000, heartbeat_ms=200) as c:
+        leader = c.leader()
+        s = session(leader)
+        for n in c.followers(leader):
+            n.kill()
+        r = leader.call("PUT", "/v1/locks/x", {"session": s}, timeout=15)
+        # Proposed, but whether it commits is unknown: 504, never a failure;
+        # or the leader stepped down first and the proposal is known lost.
+        assert r is not None and (r.status, r.json["error"]) in (
+            (504, "timeout"), (503, "unavailable")), r
+
+
+def test_wait_ms_passing_withdraws_the_wait():
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        f = c.followers(leader)[0]
+        s1, s2 = session(leader), session(leader)
+        assert leader.call("PUT", "/v1/locks/w", {"session": s1}).status == 200
+        t0 = time.time()
+        r = f.call("PUT", "/v1/locks/w", {"session": s2, "wait_ms": 700})
+        assert r.status == 409 and r.json["error"] == "lock_held", r
+        assert 0.6 < time.time() - t0 < 5, time.time() - t0
+        assert leader.call("GET", "/v1/locks/w").json["waiters"] == []
+
+
+def test_client_hanging_up_withdraws_its_wait():
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        s1, s2 = session(leader), session(leader)
+        assert leader.call("PUT", "/v1/locks/h", {"session": s1}).status == 200
+        for node in (leader, c.followers(leader)[0]):
+            r = request(node.http, "PUT", "/v1/locks/h", {"session": s2, "wait_ms": 60000},
+                        timeout=0.5)
+            assert r is None  # the client gave up
+            deadline = time.time() + 5
+            while leader.call("GET", "/v1/locks/h").json["waiters"]:
+                assert time.time() < deadline, "the wait was not withdrawn"
+                time.sleep(0.1)
+        # And the lock's next grant does not go to the vanished waiter.
+        assert leader.call("DELETE", "/v1/locks/h", {"session": s1}).json["released"]
+        assert leader.call("GET", "/v1/locks/h").status == 404
+
+
+def test_long_polls():
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        f = c.followers(leader)[0]
+        s = session(leader)
+        r = leader.call("GET", "/v1/elections/e")
+        idx = int(r.headers["x-coord-index"])
+        got = {}
+
+        def poll():
+            got["r"] = f.call("GET", "/v1/elections/e?index=%d&wait=20s" % idx, timeout=30)
+            got["t"] = time.time()
+
+        th = threading.Thread(target=poll)
+        th.start()
+        time.sleep(0.5)
+        assert th.is_alive(), "the long-poll answered before any change"
+        t0 = time.time()
+        leader.call("PUT", "/v1/elections/e", {"session": s, "value": "me"})
+        th.join(10)
+        assert got["r"].status == 200 and got["r"].json["leader"]["value"] == "me", got
+        assert got["t"] - t0 < 2, got["t"] - t0
+        # An unchanged object answers when the wait passes, 200, same index.
+        idx2 = int(got["r"].headers["x-coord-index"])
+        t0 = time.time()
+        r = leader.call("GET", "/v1/elections/e?index=%d&wait=700ms" % idx2, timeout=10)
+        assert r.status == 200 and 0.6 < time.time() - t0 < 3, (r, time.time() - t0)
+        # A lock that ceases to exist answers 404 at once.
+        assert leader.call("PUT", "/v1/locks/gone", {"session": s}).status == 200
+        r = leader.call("GET", "/v1/locks/gone")
+        idx3 = int(r.headers["x-coord-index"])
+        th = threading.Thread(target=lambda: got.__setitem__(
+            "g", leader.call("GET", "/v1/locks/gone?index=%d&wait=20s" % idx3, timeout=30)))
+        th.start()
+        time.sleep(0.3)
+        leader.call("DELETE", "/v1/locks/gone", {"session": s})
+        th.join(10)
+        assert got["g"].status == 404, got["g"]
+
+
+def test_stale_reads_carry_last_contact():
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        f = c.followers(leader)[0]
+        r = f.call("GET", "/v1/locks?consistency=stale")
+        assert r.status == 200 and "x-coord-last-contact" in r.headers, r.headers
+        r = f.call("GET", "/v1/locks")
+        assert r.status == 200 and "x-coord-last-contact" not in r.headers, r.headers
+
+
+ALL = [test_error_table_and_malformed_input, test_lock_delay_is_423_with_retry_after,
+       test_too_many_locks_for_one_session_is_429, test_no_leader_is_503_after_an_election_timeout,
+       test_write_without_quorum_is_504_timeout, test_wait_ms_passing_withdraws_the_wait,
+       test_client_hanging_up_withdraws_its_wait, test_long_polls,
+       test_stale_reads_carry_last_contact]
+
+if __name__ == "__main__":
+    names = sys.argv[1:]
+    run([t for t in ALL if not names or t.__name__ in names])
