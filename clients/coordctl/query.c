@@ -233,9 +233,13 @@ static int leader_watch(struct ctl *ctl, const char *name)
 		struct coordc_reply r;
 		const char *value;
 		uint64_t key;
+		/* The first read answers at once, so the current state is the
+		 * first line; later ones long-poll past the index seen. */
 		int n =
-		    snprintf(path, sizeof(path), "/v1/elections/%s?index=%llu&wait=%llums", name,
-		             (unsigned long long)index, (unsigned long long)CTL_WATCH_WAIT_MS);
+		    first ? snprintf(path, sizeof(path), "/v1/elections/%s", name)
+		          : snprintf(path, sizeof(path), "/v1/elections/%s?index=%llu&wait=%llums",
+		                     name, (unsigned long long)index,
+		                     (unsigned long long)CTL_WATCH_WAIT_MS);
 
 		if (n < 0 || n >= (int)sizeof(path))
 			return CTL_EXIT_USAGE;
@@ -246,7 +250,6 @@ static int leader_watch(struct ctl *ctl, const char *name)
 			if (r.status >= 400 && r.status < 500)
 				return ctl_fail("leader", &r);
 			coordc_reply_clear(&r);
-			index = 0;
 			pause_ms(CTL_WATCH_PAUSE_MS);
 			continue;
 		}

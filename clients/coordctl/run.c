@@ -85,8 +85,10 @@ static int obtain(struct ctl *ctl, struct run *run)
 	}
 }
 
-/* Releases, resigns and closes with a short-lived client. */
-static void cleanup(const struct ctl *ctl, const struct run *run, bool obtained)
+/* Releases (or resigns) and closes with a short-lived client. After a lost
+ * lease only the close is tried: it releases everything the session holds,
+ * and the cluster is likely unreachable. */
+static void cleanup(const struct ctl *ctl, const struct run *run, bool release)
 {
 	struct coordc_config cfg = ctl->cfg;
 	struct coordc_reply r;
@@ -97,7 +99,7 @@ static void cleanup(const struct ctl *ctl, const struct run *run, bool obtained)
 	cfg.retry_budget_ms = CLEANUP_BUDGET_MS;
 	if (coordc_open(&cfg, &c) != COORDC_OK)
 		return;
-	if (obtained) {
+	if (release) {
 		if (run->elect)
 			coordc_resign(c, run->name, run->session, &r);
 		else
@@ -157,7 +159,7 @@ static int run_cmd(struct ctl *ctl, struct run *run)
 		}
 	}
 	coordc_keeper_stop(run->keeper);
-	cleanup(ctl, run, rc == 0 || rc != CTL_EXIT_NOT_ACQUIRED);
+	cleanup(ctl, run, !lost && rc != CTL_EXIT_NOT_ACQUIRED);
 	return rc;
 }
 

@@ -1,0 +1,16 @@
+# coordctl and the curl examples against real clusters (tests/cluster/harness.py).
+set(COORDCTL_TESTS
+  test_cmd_sees_lock_session_and_token_and_everything_is_released_after
+  test_exit_status_of_cmd_is_passed_through
+  test_two_concurrent_locks_on_one_name_never_overlap
+  test_wait_expiring_gives_75_and_cmd_never_runs
+  test_elect_and_leader_watch_show_each_change
+  test_frozen_cluster_stops_cmd_before_the_lease_can_lapse_and_exits_76
+  test_help_of_every_command_has_examples
+  test_endpoint_list_survives_a_dead_first_node)
+foreach(t ${COORDCTL_TESTS})
+  add_test(NAME cluster_coordctl_${t}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_coordctl.py ${t})
+  set_tests_properties(cluster_coordctl_${t} PROPERTIES LABELS cluster TIMEOUT 120
+    ENVIRONMENT "COORDD=$<TARGET_FILE:coordd>;COORDCTL=$<TARGET_FILE:coordctl>")
+endforeach()

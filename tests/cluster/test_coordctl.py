@@ -1,0 +1,267 @@
+"""coordctl as users run it, against a real 3-node cluster: the environment
+CMD sees, exit-status pass-through, mutual exclusion of concurrent `lock`s,
+--wait expiring, elect with leader --watch, and a frozen cluster stopping CMD
+before the client's lease can lapse (docs/API.md, coordctl).
+Run: COORDD=... COORDCTL=... python3 tests/cluster/test_coordctl.py [TEST...]"""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from harness import Cluster, coordd_path, run
+
+COORDD = coordd_path()
+COORDCTL = os.environ.get("COORDCTL", "")
+if not os.access(COORDCTL, os.X_OK):
+    raise SystemExit("set COORDCTL to the coordctl binary")
+PY = sys.executable
+
+# A CMD that records, in CLOCK_MONOTONIC seconds (Python's time.monotonic is
+# the clock coordctl reports its lease deadline in), when it started, when
+# SIGTERM came (which it ignores) and that it is still alive every 20 ms.
+STUBBORN_CMD = r"""
+import signal, sys, time
+out = open(sys.argv[1], "a", buffering=1)
+signal.signal(signal.SIGTERM, lambda *a: out.write("term %f\n" % time.monotonic()))
+out.write("start %f\n" % time.monotonic())
+while True:
+    out.write("alive %f\n" % time.monotonic())
+    time.sleep(0.02)
+"""
+
+
+class Fixture:
+    """A cluster of 3 and a coordctl pointed at all of its nodes."""
+
+    def __init__(self):
+        self.cluster = Cluster(COORDD, 3)
+        self.tmp = tempfile.mkdtemp(prefix="coordctl-test-")
+
+    def __enter__(self):
+        self.cluster.__enter__()
+        self.cluster.leader()
+        self.env = dict(os.environ)
+        self.env["COORD_ENDPOINTS"] = ",".join("http://" + n.http for n in self.cluster.nodes)
+        return self
+
+    def __exit__(self, *exc):
+        for n in self.cluster.nodes:
+            if n.paused:
+                n.resume()
+        self.cluster.__exit__(*exc)
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def ctl(self, *args, timeout=30):
+        """Runs coordctl to completion: (exit status, stdout, stderr)."""
+        p = subprocess.run([COORDCTL] + list(args), env=self.env, capture_output=True,
+                           text=True, timeout=timeout)
+        return p.returncode, p.stdout, p.stderr
+
+    def spawn(self, *args):
+        return subprocess.Popen([COORDCTL] + list(args), env=self.env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def any_node(self):
+        return self.cluster.live()[0]
+
+
+def read_lines(path):
+    try:
+        with open(path) as f:
+            return [line.split() for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def wait_for(pred, timeout=10.0, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def test_cmd_sees_lock_session_and_token_and_everything_is_released_after():
+    with Fixture() as f:
+        info = f.path("info")
+        # CMD asks the cluster itself who holds the lock while it runs.
+        rc, out, err = f.ctl("lock", "jobs/nightly", "--", "sh", "-c",
+                             'echo "$COORD_LOCK $COORD_SESSION $COORD_FENCING_TOKEN"; '
+                             '"$0" lock-info "$COORD_LOCK" > "$1"', COORDCTL, info)
+        assert rc == 0, (rc, out, err)
+        lock, session, token = out.split()
+        assert lock == "jobs/nightly"
+        import json
+        with open(info) as fh:
+            held = json.load(fh)
+        assert held["holders"] == [h for h in held["holders"] if h["session"] == session]
+        assert held["holders"][0]["fencing_token"] == int(token), (held, token)
+        # Released and closed once CMD ended.
+        node = f.any_node()
+        assert node.call("GET", "/v1/locks/jobs/nightly").status == 404
+        assert node.call("GET", "/v1/sessions/" + session).status == 404
+
+
+def test_exit_status_of_cmd_is_passed_through():
+    with Fixture() as f:
+        assert f.ctl("lock", "x", "--", "true")[0] == 0
+        assert f.ctl("lock", "x", "--", "sh", "-c", "exit 3")[0] == 3
+        assert f.ctl("lock", "x", "--", "sh", "-c", "kill -KILL $$")[0] == 128 + 9
+        assert f.ctl("elect", "e", "--value", "v", "--", "sh", "-c", "exit 42")[0] == 42
+        rc, _, err = f.ctl("lock", "x", "--", "/nonexistent/cmd")
+        assert rc == 127, (rc, err)
+        # Usage errors are coordctl's own.
+        assert f.ctl("lock", "x")[0] == 64
+        assert f.ctl("lock", "x", "--ttl", "10parsecs", "--", "true")[0] == 64
+        assert f.ctl("lock", "bad//name", "--", "true")[0] == 64
+        # Nothing was left behind by any of these.
+        assert f.any_node().call("GET", "/v1/sessions").json["sessions"] == []
+
+
+def test_two_concurrent_locks_on_one_name_never_overlap():
+    with Fixture() as f:
+        log = f.path("intervals")
+        cmd = ("echo enter $(date +%s%N) $COORD_FENCING_TOKEN >> {0}; sleep 0.2; "
+               "echo leave $(date +%s%N) >> {0}").format(log)
+        workers = [subprocess.Popen(
+            ["sh", "-c", 'for i in 1 2 3; do "$0" lock shared/resource --wait 30s -- '
+                         'sh -c "$1" || exit $?; done', COORDCTL, cmd],
+            env=f.env) for _ in range(3)]
+        assert [w.wait(timeout=60) for w in workers] == [0, 0, 0]
+        events = read_lines(log)
+        assert len(events) == 18, events
+        # Enter and leave strictly alternate in time: no two CMDs overlap.
+        events.sort(key=lambda e: int(e[1]))
+        assert [e[0] for e in events] == ["enter", "leave"] * 9, events
+        tokens = [int(e[2]) for e in events if e[0] == "enter"]
+        assert tokens == sorted(tokens) and len(set(tokens)) == 9, tokens
+
+
+def test_wait_expiring_gives_75_and_cmd_never_runs():
+    with Fixture() as f:
+        node = f.any_node()
+        sid = node.call("POST", "/v1/sessions", {"ttl_ms": 30000}).json["id"]
+        assert node.call("PUT", "/v1/locks/busy", {"session": sid}).status == 200
+        marker = f.path("ran")
+        t0 = time.monotonic()
+        rc, _, err = f.ctl("lock", "busy", "--wait", "1500ms", "--", "touch", marker)
+        elapsed = time.monotonic() - t0
+        assert rc == 75, (rc, err)
+        assert 1.4 <= elapsed < 6.0, elapsed
+        assert not os.path.exists(marker)
+        # Without --wait it is a try-lock.
+        t0 = time.monotonic()
+        assert f.ctl("lock", "busy", "--", "touch", marker)[0] == 75
+        assert time.monotonic() - t0 < 3.0
+        # The waiter left nothing behind: the holder alone remains.
+        r = node.call("GET", "/v1/locks/busy")
+        assert [h["session"] for h in r.json["holders"]] == [sid] and r.json["waiters"] == [], r
+
+
+def test_elect_and_leader_watch_show_each_change():
+    with Fixture() as f:
+        watch = f.spawn("leader", "svc/primary", "--watch")
+        try:
+            assert watch.stdout.readline() == "\n"  # nobody leads yet
+            a = f.spawn("elect", "svc/primary", "--value", "host-a:1", "--", "sleep", "60")
+            assert watch.stdout.readline() == "host-a:1\n"
+            b = f.spawn("elect", "svc/primary", "--value", "host-b:2", "--", "sleep", "60")
+            wait_for(lambda: len(f.any_node().call(
+                "GET", "/v1/elections/svc/primary").json["candidates"]) >= 1,
+                what="b to queue")
+            assert f.ctl("leader", "svc/primary")[1] == "host-a:1\n"
+            # SIGTERM to coordctl reaches CMD; it resigns; b takes over.
+            a.send_signal(signal.SIGTERM)
+            assert a.wait(timeout=10) == 128 + signal.SIGTERM
+            assert watch.stdout.readline() == "host-b:2\n"
+            b.send_signal(signal.SIGINT)
+            assert b.wait(timeout=10) == 128 + signal.SIGINT
+            assert watch.stdout.readline() == "\n"
+        finally:
+            watch.kill()
+            watch.wait()
+
+
+def parse_deadline(stderr):
+    """The lease deadline (monotonic seconds) coordctl reports on trouble."""
+    for line in stderr.splitlines():
+        if "lease deadline" in line:
+            return int(line.split("lease deadline ")[1].split(",")[0]) / 1000.0
+    raise AssertionError("no deadline reported: %r" % stderr)
+
+
+def test_frozen_cluster_stops_cmd_before_the_lease_can_lapse_and_exits_76():
+    ttl = 3.0
+    with Fixture() as f:
+        trace = f.path("trace")
+        p = f.spawn("lock", "frozen", "--ttl", "3s", "--", PY, "-c", STUBBORN_CMD, trace)
+        wait_for(lambda: read_lines(trace), what="CMD to start")
+        time.sleep(1.5)  # a few keepalives succeed
+        frozen_at = time.monotonic()
+        for n in f.cluster.nodes:  # SIGSTOP by pid, every node this test started
+            n.pause()
+        rc = p.wait(timeout=30)
+        err = p.stderr.read()
+        assert rc == 76, (rc, err)
+        deadline = parse_deadline(err)
+        # The deadline counts from a keepalive sent before the freeze, and
+        # keepalives went every ttl/3 until then.
+        assert frozen_at - ttl / 3 - 0.3 <= deadline - ttl <= frozen_at, (frozen_at, deadline)
+        lines = read_lines(trace)
+        term = [float(t) for kind, t in lines if kind == "term"]
+        alive = [float(t) for kind, t in lines if kind == "alive"]
+        assert term and frozen_at < term[0] < deadline, (frozen_at, term, deadline)
+        # It ignored SIGTERM, so SIGKILL ended it: its last sign of life came
+        # before the deadline, and so before ttl after the last keepalive.
+        assert alive[-1] < deadline, (alive[-1], deadline)
+        assert alive[-1] < frozen_at + ttl
+
+
+def test_help_of_every_command_has_examples():
+    def ctl(*args):
+        p = subprocess.run([COORDCTL] + list(args), capture_output=True, text=True, timeout=10)
+        return p.returncode, p.stdout
+    for cmd in ["status", "lock", "elect", "leader", "locks", "lock-info", "session",
+                "acquire", "release"]:
+        rc, out = ctl(cmd, "--help")
+        assert rc == 0 and out.startswith("usage: coordctl " + cmd), (cmd, out)
+        assert "example" in out, cmd
+    rc, out = ctl("--help")
+    assert rc == 0 and "76" in out
+    assert ctl("no-such-command")[0] == 64
+
+
+def test_endpoint_list_survives_a_dead_first_node():
+    with Fixture() as f:
+        leader = f.cluster.leader()
+        # The first endpoint refuses connections: coordctl moves on.
+        f.env["COORD_ENDPOINTS"] = "http://127.0.0.1:1," + f.env["COORD_ENDPOINTS"]
+        rc, out, err = f.ctl("lock", "y", "--", "sh", "-c", "echo $COORD_FENCING_TOKEN")
+        assert rc == 0 and int(out) > 0, (rc, out, err)
+        # Nothing to reach at all: 69.
+        f.env["COORD_ENDPOINTS"] = "http://127.0.0.1:1"
+        t0 = time.monotonic()
+        rc, _, err = f.ctl("status")
+        assert rc == 69, (rc, err)
+        assert time.monotonic() - t0 < 20
+        assert leader.alive()
+
+
+if __name__ == "__main__":
+    everything = [test_cmd_sees_lock_session_and_token_and_everything_is_released_after,
+                  test_exit_status_of_cmd_is_passed_through,
+                  test_two_concurrent_locks_on_one_name_never_overlap,
+                  test_wait_expiring_gives_75_and_cmd_never_runs,
+                  test_elect_and_leader_watch_show_each_change,
+                  test_frozen_cluster_stops_cmd_before_the_lease_can_lapse_and_exits_76,
+                  test_help_of_every_command_has_examples,
+                  test_endpoint_list_survives_a_dead_first_node]
+    chosen = sys.argv[1:]
+    run([t for t in everything if not chosen or t.__name__ in chosen])
