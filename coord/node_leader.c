@@ -64,7 +64,7 @@ static bool build_cmd(struct node *n, const struct http_request *req, struct coo
 		break;
 	case HTTP_OP_ELECTION_CAMPAIGN:
 		cmd->kind = COORD_KIND_ELECTION;
-		/* fall through */
+		__attribute__((fallthrough));
 	case HTTP_OP_LOCK_ACQUIRE:
 		cmd->type = COORD_CMD_ACQUIRE;
 		cmd->mode = req->shared ? COORD_MODE_SHARED : COORD_MODE_EXCLUSIVE;
@@ -72,7 +72,7 @@ static bool build_cmd(struct node *n, const struct http_request *req, struct coo
 		break;
 	case HTTP_OP_ELECTION_RESIGN:
 		cmd->kind = COORD_KIND_ELECTION;
-		/* fall through */
+		__attribute__((fallthrough));
 	case HTTP_OP_LOCK_RELEASE:
 		cmd->type = COORD_CMD_RELEASE;
 		cmd->has_value = false;

@@ -34,7 +34,7 @@ static int lockHeld(struct sm_apply *a, const struct sm_lock *l)
 /* SM-7: the session's holds plus waits stay within the limit. */
 static int lockSessionRoom(struct sm_apply *a, bool *room)
 {
-	uint64_t held, waits;
+	uint64_t held = 0, waits = 0;
 	int rv;
 
 	rv = sm_count(a->db, a->cache, "SELECT count(*) FROM coord_holders WHERE session = ?1",

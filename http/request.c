@@ -114,7 +114,7 @@ static bool route_match(const struct route *rt, const char *path, struct http_re
 		if (param_len <= klen || strcmp(path + len - klen, keepalive) != 0)
 			return false;
 		param_len -= klen;
-		/* fall through */
+		__attribute__((fallthrough));
 	case PATH_SESSION:
 		if (memchr(param, '/', param_len))
 			return false;

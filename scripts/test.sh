@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds with warnings as errors, and runs the whole
-# suite through ctest: every test of the normal build, then the unit tests
-# again in an ASan+UBSan build. Exits non-zero if any test fails.
+# suite through ctest: every test of the normal build, the unit tests again in
+# an ASan+UBSan build, and each libFuzzer target (clang) for a bounded time.
+# Exits non-zero if any test fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh || exit 1
@@ -27,6 +28,10 @@ build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOORD_WERROR=ON
 
 step "build of the unit tests with ASan+UBSan"
 build build-asan -DCMAKE_BUILD_TYPE=Debug -DCOORD_WERROR=ON -DCOORD_SANITIZE=ON -DCOORD_UNIT_ONLY=ON
+
+step "build of the fuzz targets with clang (libFuzzer)"
+CC=clang build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOORD_WERROR=ON -DCOORD_FUZZ=ON \
+	-DCOORD_UNIT_ONLY=ON
 
 passed=0 failed=0 status=0
 run_ctest() {
@@ -55,6 +60,9 @@ run_ctest build -j 2
 step "ctest: unit tests under ASan+UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	run_ctest build-asan -L unit -j 2
+
+step "ctest: each fuzz target for a bounded time"
+run_ctest build-fuzz -L fuzz
 
 echo
 echo "suite: $passed passed, $failed failed"

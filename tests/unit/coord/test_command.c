@@ -34,7 +34,7 @@ static struct coord_cmd sample(enum coord_cmd_type type)
 		c.has_value = true;
 		c.value = "caf\xc3\xa9";
 		c.value_len = 5;
-		/* fall through */
+		__attribute__((fallthrough));
 	case COORD_CMD_RELEASE:
 	case COORD_CMD_CANCEL:
 		c.name = "jobs/a";
