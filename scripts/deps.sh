@@ -8,7 +8,7 @@ packages=(
 	libmicrohttpd-dev libsqlite3-dev libjansson-dev libcmocka-dev
 	libuv1-dev libcurl4-openssl-dev
 	clang libclang-rt-14-dev
-	python3 curl jq iproute2 procps
+	python3 curl jq iproute2 procps iptables
 )
 
 missing=()

@@ -1,6 +1,53 @@
 # Jepsen-style fault tests (tests/cluster/jepsen/): the checkers' own tests on
-# hand-made histories, then short runs of real clusters under faults.
+# hand-made histories, then short runs of real clusters under faults, each
+# printing its fault schedule, its operations by outcome and every checker's
+# verdict. Longer: runner.py --soak MINUTES.
 set(COORD_JEPSEN_DIR ${CMAKE_CURRENT_SOURCE_DIR}/jepsen)
 add_test(NAME jepsen_checkers
   COMMAND ${Python3_EXECUTABLE} ${COORD_JEPSEN_DIR}/test_checkers.py)
 set_tests_properties(jepsen_checkers PROPERTIES LABELS "jepsen;unit" TIMEOUT 60)
+
+# Runs that coordd passes today: pauses and kernel-cut partitions, with
+# try-locks. Partition runs need network namespaces (root): without them the
+# runner exits 77 and ctest reports the test as skipped, never as passed.
+# They run serially: timing checks (a leader within two election timeouts)
+# must not compete with other clusters for the two cores.
+set(COORD_JEPSEN_RUNS
+  "3nodes_pauses_and_partitions|--nodes 3 --seed 11 --duration 40 --faults pause,pause_leader,halves,isolate_leader,bridge,one_way --wait-ms 0"
+  "5nodes_partitions_and_pauses|--nodes 5 --seed 12 --duration 45 --faults halves,isolate_leader,bridge,one_way,ring,pause_leader --wait-ms 0")
+
+# Runs that find known coordd bugs (see the issue's note); off until fixed,
+# on with -DCOORD_JEPSEN_KNOWN_BUGS=ON:
+# - kill -9 / whole-cluster crash: a surviving node dies of SIGPIPE when it
+#   writes to the peer connection of a killed node (nothing ignores SIGPIPE);
+# - queued waits (--wait-ms 300): a grant applied while the leader's cancel
+#   of a timed-out wait is in flight is answered 409 lock_held (the session
+#   silently holds the lock), and a cancel whose entry loses its slot answers
+#   the acquire 503 although the queued acquire took effect (rule 12).
+option(COORD_JEPSEN_KNOWN_BUGS "run the Jepsen scenarios that find known coordd bugs" OFF)
+set(COORD_JEPSEN_BUG_RUNS
+  "3nodes_kills_and_crash|--nodes 3 --seed 13 --duration 40 --faults kill,kill_leader,crash_all,pause --wait-ms 0"
+  "5nodes_queued_waits|--nodes 5 --seed 14 --duration 40 --faults halves,isolate_leader,pause_leader --wait-ms 300")
+
+function(coord_jepsen_run spec disabled)
+  string(REPLACE "|" ";" parts "${spec}")
+  list(GET parts 0 name)
+  list(GET parts 1 args)
+  separate_arguments(args UNIX_COMMAND "${args}")
+  add_test(NAME jepsen_${name}
+    COMMAND ${Python3_EXECUTABLE} ${COORD_JEPSEN_DIR}/runner.py ${args})
+  set_tests_properties(jepsen_${name} PROPERTIES LABELS "jepsen;cluster" TIMEOUT 300
+    RUN_SERIAL TRUE SKIP_RETURN_CODE 77 DISABLED ${disabled}
+    ENVIRONMENT "COORDD=$<TARGET_FILE:coordd>")
+endfunction()
+
+foreach(run ${COORD_JEPSEN_RUNS})
+  coord_jepsen_run("${run}" FALSE)
+endforeach()
+foreach(run ${COORD_JEPSEN_BUG_RUNS})
+  if(COORD_JEPSEN_KNOWN_BUGS)
+    coord_jepsen_run("${run}" FALSE)
+  else()
+    coord_jepsen_run("${run}" TRUE)
+  endif()
+endforeach()

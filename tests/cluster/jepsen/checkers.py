@@ -100,16 +100,37 @@ def mutual_exclusion(ops):
             "overlaps": bad[:5]}
 
 
+def _grant_requests(ops):
+    """Each distinct grant (key, session, token) once, with the earliest
+    answer and, as "inv", the earliest request that may have produced it: an
+    indeterminate acquire by the same session on the same key since its
+    previous grant may have been granted then, and a later acquire only
+    answers that same grant again (API.md: a retry is safe)."""
+    grants = {}
+    pending = {}
+    for o in sorted(ops, key=lambda o: o["inv"]):
+        if o["f"] not in GRANT_KINDS:
+            continue
+        ks = (o["key"], o["session"])
+        if o["type"] == "info":
+            pending.setdefault(ks, o["inv"])
+            continue
+        if not _granted(o):
+            continue
+        g = ks + (o["value"]["token"],)
+        inv = min(o["inv"], pending.pop(ks, o["inv"]))
+        if g in grants:
+            old = grants[g]
+            grants[g] = dict(old, inv=min(old["inv"], inv), cmp=min(old["cmp"], o["cmp"]))
+        else:
+            grants[g] = dict(o, inv=inv)
+    return list(grants.values())
+
+
 def token_order(ops):
     """Tokens rise in grant order: a grant answered before another was asked
     for has the smaller token; two different grants never share one."""
-    grants = {}
-    for o in ops:
-        if _granted(o):
-            g = (o["key"], o["session"], o["value"]["token"])
-            if g not in grants or o["cmp"] < grants[g]["cmp"]:
-                grants[g] = o
-    gs = list(grants.values())
+    gs = _grant_requests(ops)
     bad = []
     owners = {}
     for g in gs:

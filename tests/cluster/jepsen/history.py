@@ -31,9 +31,13 @@ import time
 FAIL_STATUSES = (400, 405, 413, 429, 503)
 
 
-def classify(reply):
-    """Outcome type of a harness.Reply (None: no answer at all)."""
+def classify(reply, write=False, unknown_503=False):
+    """Outcome type of a harness.Reply (None: no answer at all). With
+    UNKNOWN_503 a write answered 503 counts as indeterminate instead of
+    failed: a weaker check, for servers known to break rule 12 there."""
     if reply is None:
+        return "info"
+    if write and unknown_503 and reply.status == 503:
         return "info"
     if reply.status in FAIL_STATUSES:
         return "fail"
@@ -60,19 +64,23 @@ class History:
         return time.monotonic() - self.t0
 
     def invoke(self, p, f, key=None, session=None, **value):
+        """Records an operation as sent: until complete() it counts as
+        indeterminate, so a request still in flight when the run ends is
+        "info", never missing."""
         op = {"p": p, "f": f, "key": key, "session": session,
-              "inv": self.now(), "cmp": None, "type": None, "value": dict(value)}
+              "inv": self.now(), "cmp": None, "type": "info", "value": dict(value)}
+        with self.lock:
+            self.ops.append(op)
         return op
 
     def complete(self, op, type_, **value):
-        """Records OP with its outcome; an "info" op keeps cmp None."""
+        """Gives OP its outcome; an "info" op keeps cmp None."""
         assert type_ in ("ok", "fail", "info")
-        op["type"] = type_
-        if type_ != "info":
-            op["cmp"] = self.now()
-        op["value"].update(value)
         with self.lock:
-            self.ops.append(op)
+            op["type"] = type_
+            if type_ != "info":
+                op["cmp"] = self.now()
+            op["value"].update(value)
         return op
 
     def add(self, op):
@@ -80,8 +88,10 @@ class History:
             self.ops.append(op)
 
     def snapshot(self):
+        """A copy of every operation, in invocation order."""
         with self.lock:
-            return sorted(self.ops, key=lambda o: o["inv"])
+            return sorted((dict(o, value=dict(o["value"])) for o in self.ops),
+                          key=lambda o: o["inv"])
 
 
 def counts(ops):

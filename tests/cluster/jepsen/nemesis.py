@@ -1,0 +1,169 @@
+"""The fault injector: a fault schedule drawn from a seed, and the thread
+that applies it to a cluster (harness.Cluster or netns.NetCluster).
+
+Process faults signal only the coordd processes the harness started: kill -9
+and restart (a random node or the leader), SIGSTOP/SIGCONT for longer than an
+election timeout and longer than a session TTL, and a whole-cluster crash
+(every node killed at once, under the workload's writes). Network faults
+(NetCluster only) cut links with iptables inside the nodes' namespaces:
+majority/minority halves, an isolated leader, a bridge (two halves joined by
+one node), a one-way cut (the leader can send but hears nothing), and a ring
+of overlapping majorities. Every fault is healed before the next starts."""
+
+import random
+import threading
+import time
+
+PROCESS_FAULTS = ("kill", "kill_leader", "pause", "pause_leader", "crash_all")
+NET_FAULTS = ("halves", "isolate_leader", "bridge", "one_way", "ring")
+
+
+def schedule(seed, duration_s, faults, size, election_s, ttl_s):
+    """[{"at", "fault", "dur", "pick"}]: faults back to back with a quiet gap
+    between them. PICK is a random draw a fault uses to choose its nodes, so
+    the same seed gives the same schedule."""
+    rng = random.Random(seed)
+    out = []
+    t = 2.0
+    pause_s = max(election_s, ttl_s) * 1.3
+    order = list(faults)
+    rng.shuffle(order)
+    i = 0
+    while True:
+        f = order[i % len(order)]
+        i += 1
+        if i % len(order) == 0:
+            rng.shuffle(order)
+        dur = {"pause": pause_s, "pause_leader": pause_s,
+               "crash_all": 1.0}.get(f, rng.uniform(2.0, 5.0))
+        if f.startswith("pause"):
+            dur += rng.uniform(0, 1.0)
+        if t + dur + 1.0 > duration_s:
+            break
+        out.append({"at": round(t, 2), "fault": f, "dur": round(dur, 2),
+                    "pick": rng.randrange(1 << 30)})
+        t += dur + rng.uniform(1.5, 3.0)
+    return out
+
+
+def format_schedule(sched):
+    return "\n".join("  t=%6.2fs  %-15s for %5.2fs  (pick %d)" % (
+        s["at"], s["fault"], s["dur"], s["pick"]) for s in sched)
+
+
+class Nemesis(threading.Thread):
+    """Applies SCHEDULE to CLUSTER on the run's clock (HISTORY.now)."""
+
+    def __init__(self, cluster, sched, history, log):
+        super().__init__(daemon=True)
+        self.c = cluster
+        self.sched = sched
+        self.h = history
+        self.log = log
+        self.stop_flag = threading.Event()
+        self.applied = []
+        self.killed = []
+        self.paused = []
+
+    def leader_id(self):
+        """The node most live nodes name as leader, else a random live one."""
+        votes = {}
+        for n in self.c.live():
+            s = n.status()
+            if s and s.get("leader"):
+                votes[s["leader"]["id"]] = votes.get(s["leader"]["id"], 0) + 1
+        if votes:
+            return max(votes, key=votes.get)
+        live = self.c.live()
+        return live[0].id if live else 1
+
+    def run(self):
+        for s in self.sched:
+            while not self.stop_flag.is_set() and self.h.now() < s["at"]:
+                time.sleep(0.05)
+            if self.stop_flag.is_set():
+                break
+            what = self.apply(s)
+            self.applied.append(dict(s, at=round(self.h.now(), 2), what=what))
+            self.log("nemesis t=%.2f %s: %s" % (self.h.now(), s["fault"], what))
+            self.stop_flag.wait(s["dur"])
+            self.heal()
+
+    def apply(self, s):
+        rng = random.Random(s["pick"])
+        ids = [n.id for n in self.c.nodes]
+        size = len(ids)
+        f = s["fault"]
+        if f in ("kill", "kill_leader"):
+            nid = self.leader_id() if f == "kill_leader" else rng.choice(ids)
+            self.c.node(nid).kill()
+            self.killed.append(nid)
+            return "kill -9 node %d" % nid
+        if f in ("pause", "pause_leader"):
+            nid = self.leader_id() if f == "pause_leader" else rng.choice(ids)
+            self.c.node(nid).pause()
+            self.paused.append(nid)
+            return "SIGSTOP node %d" % nid
+        if f == "crash_all":
+            for n in self.c.nodes:
+                n.kill()
+            self.killed.extend(ids)
+            return "kill -9 every node"
+        net = self.c.net
+        if f == "halves":
+            rng.shuffle(ids)
+            groups = [ids[:size // 2], ids[size // 2:]]
+            net.partition(groups)
+            return "partition %r" % groups
+        if f == "isolate_leader":
+            lid = self.leader_id()
+            groups = [[lid], [i for i in ids if i != lid]]
+            net.partition(groups)
+            return "isolate leader: %r" % groups
+        if f == "bridge":
+            rng.shuffle(ids)
+            mid = ids[0]
+            rest = ids[1:]
+            a, b = rest[:len(rest) // 2], rest[len(rest) // 2:]
+            for x in a:
+                for y in b:
+                    net.drop(x, y)
+                    net.drop(y, x)
+            return "bridge: %r <-> %d <-> %r" % (a, mid, b)
+        if f == "one_way":
+            lid = self.leader_id()
+            for i in ids:
+                if i != lid:
+                    net.drop(i, lid)
+            return "one-way: leader %d sends, hears nobody" % lid
+        if f == "ring":
+            # Node i keeps links to its ring neighbours only: every node sees
+            # a majority (of 5), and no two majorities are the same.
+            order = list(ids)
+            rng.shuffle(order)
+            keep = set()
+            for k, i in enumerate(order):
+                for d in (1, -1):
+                    keep.add((i, order[(k + d) % size]))
+            for a in ids:
+                for b in ids:
+                    if a != b and (a, b) not in keep:
+                        net.drop(a, b)
+            return "ring %r (neighbours only)" % order
+        raise ValueError(f)
+
+    def heal(self):
+        """Every cut removed, every paused node resumed, every killed node
+        restarted."""
+        if getattr(self.c, "net", None) is not None:
+            self.c.net.heal()
+        for nid in self.paused:
+            n = self.c.node(nid)
+            if n.proc is not None and n.paused:
+                n.resume()
+        self.paused = []
+        for nid in self.killed:
+            n = self.c.node(nid)
+            if n.proc is None:
+                n.start()
+        self.killed = []

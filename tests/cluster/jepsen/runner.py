@@ -1,0 +1,252 @@
+"""Runs a real coordd cluster under a seeded fault schedule while workload
+clients record a history, heals, reads back, and judges the history with
+every checker. Prints the fault schedule, the counts of operations by
+outcome and each checker's verdict; exits 0 when all pass, 1 when one
+fails (or cannot decide), 77 when the faults asked for cannot run here
+(network namespaces need root / CAP_NET_ADMIN).
+
+  COORDD=build/coord/coordd python3 tests/cluster/jepsen/runner.py \\
+      --nodes 5 --seed 7 --duration 60 [--faults process|net|all] [--soak MINUTES]
+"""
+
+import argparse
+import json
+import os
+import random
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import checkers  # noqa: E402
+import history as hist  # noqa: E402
+import nemesis  # noqa: E402
+import netns  # noqa: E402
+import workload as wl  # noqa: E402
+from harness import Cluster, coordd_path, request  # noqa: E402
+
+SKIP = 77
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def parse(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--nodes", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--duration", type=float, default=60.0, help="seconds of faults")
+    ap.add_argument("--soak", type=float, default=None, metavar="MINUTES",
+                    help="run the faults for this many minutes instead")
+    ap.add_argument("--faults", default="all",
+                    help="process, net, all, or a comma list of %s" % ",".join(
+                        nemesis.PROCESS_FAULTS + nemesis.NET_FAULTS))
+    ap.add_argument("--heartbeat-ms", type=int, default=50)
+    ap.add_argument("--election-ms", type=int, default=500)
+    ap.add_argument("--lock-clients", type=int, default=5)
+    ap.add_argument("--wait-ms", type=int, default=300,
+                    help="queue wait of contended acquires and campaigns (0: try-lock)")
+    ap.add_argument("--unknown-503", action="store_true",
+                    help="count writes answered 503 as indeterminate, not failed")
+    ap.add_argument("--history", default=None, help="write the history here (JSON lines)")
+    a = ap.parse_args(argv)
+    if a.soak is not None:
+        a.duration = a.soak * 60.0
+    if a.seed is None:
+        a.seed = random.SystemRandom().randrange(1 << 31)
+    return a
+
+
+def fault_list(spec, size):
+    if spec == "process":
+        fs = list(nemesis.PROCESS_FAULTS)
+    elif spec == "net":
+        fs = list(nemesis.NET_FAULTS)
+    elif spec == "all":
+        fs = list(nemesis.PROCESS_FAULTS + nemesis.NET_FAULTS)
+    else:
+        fs = spec.split(",")
+    if size < 5 and "ring" in fs:
+        fs.remove("ring")  # with 3 nodes every ring neighbour set is everyone
+    return fs
+
+
+def start_cluster(a, fs):
+    coordd = coordd_path()
+    if any(f in nemesis.NET_FAULTS for f in fs):
+        why = netns.probe()
+        if why is not None:
+            log("SKIP: partition faults need network namespaces: %s" % why)
+            raise SystemExit(SKIP)
+        c = netns.NetCluster(coordd, a.nodes, a.heartbeat_ms, a.election_ms)
+    else:
+        c = Cluster(coordd, a.nodes, heartbeat_ms=a.heartbeat_ms, election_ms=a.election_ms)
+    return c.__enter__()
+
+
+def describe_process(n):
+    """Whether node N's process runs, exited (with its status) or is stopped."""
+    if n.proc is None:
+        return "node %d: not started" % n.id
+    rc = n.proc.poll()
+    if rc is not None:
+        return "node %d: exited %d" % (n.id, rc)
+    try:
+        with open("/proc/%d/status" % n.proc.pid) as fh:
+            state = [ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("State:")]
+        with open("/proc/%d/wchan" % n.proc.pid) as fh:
+            wchan = fh.read().strip()
+    except OSError:
+        state, wchan = ["?"], "?"
+    return "node %d: pid %d %s wchan %s" % (n.id, n.proc.pid, state[0], wchan)
+
+
+def probe_liveness(c, h, heal, election_s):
+    """After healing: when all nodes agree on one leader, and when a write
+    (session + acquire through that leader) is acknowledged."""
+    out = {"heal": heal, "leader": None, "write": None}
+    try:
+        leader = c.leader(timeout=10.0, among=c.nodes)
+        out["leader"] = h.now()
+    except AssertionError as e:
+        log("liveness: %s" % str(e)[:300])
+        log("node processes: %s" % "; ".join(describe_process(n) for n in c.nodes))
+        return out
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        r = request(leader.http, "POST", "/v1/sessions", {"ttl_ms": 5000}, timeout=3)
+        if r is not None and r.status == 201:
+            r2 = request(leader.http, "PUT", "/v1/locks/jepsen/probe",
+                         {"session": r.json["id"]}, timeout=3)
+            if r2 is not None and r2.status == 200:
+                out["write"] = h.now()
+                break
+        time.sleep(0.1)
+    return out
+
+
+def read_back(c, h, ledger_locks, ledger_sessions, abandoned):
+    """The durability read-back and the abandoned sessions' fate, read
+    linearizably through the leader."""
+    leader = c.leader(timeout=10.0, among=c.nodes)
+    final = {"locks": {}, "sessions": {}, "at": h.now()}
+    for key in ledger_locks:
+        r = request(leader.http, "GET", "/v1/locks/" + key, timeout=5)
+        held = wl.holders_of(r, "lock") if r is not None else None
+        if held is not None:
+            final["locks"][key] = held
+    for sid in ledger_sessions:
+        r = request(leader.http, "GET", "/v1/sessions/" + sid, timeout=5)
+        if r is not None and r.status in (200, 404):
+            final["sessions"][sid] = r.status == 200
+    fates = {}
+    for sid in abandoned:
+        r = request(leader.http, "GET", "/v1/sessions/" + sid, timeout=5)
+        if r is not None and r.status in (200, 404):
+            fates[sid] = r.status == 200
+    return final, fates
+
+
+def judge(ops, final, probe, election_s):
+    keys = sorted({o["key"] for o in ops if o["key"] and (
+        o["key"].startswith(wl.LOCK + "/") or o["key"].startswith(wl.ELECTION + "/"))})
+    return [
+        ("mutual-exclusion", checkers.mutual_exclusion(ops)),
+        ("token-order", checkers.token_order(ops)),
+        ("fenced-store", checkers.fenced_store(ops)),
+        ("durability", checkers.durability(ops, final)),
+        ("linearizability", checkers.linearizability(ops, keys)),
+        ("stale-reads", checkers.stale_reads(ops)),
+        ("lease-timing", checkers.lease_timing(ops)),
+        ("liveness", checkers.liveness(probe, election_s)),
+    ]
+
+
+def summary(name, r):
+    if name == "linearizability":
+        ks = r["keys"]
+        bad = {k: v for k, v in ks.items() if v["valid"] is not True}
+        return "%d keys, %d ops%s" % (len(ks), sum(v["ops"] for v in ks.values()),
+                                     (" ; " + json.dumps(bad)[:1500]) if bad else "")
+    return json.dumps({k: v for k, v in r.items() if k != "valid"})[:1500]
+
+
+def main(argv):
+    a = parse(argv)
+    fs = fault_list(a.faults, a.nodes)
+    election_s = a.election_ms / 1000.0
+    sched = nemesis.schedule(a.seed, a.duration, fs, a.nodes, election_s, 2.0)
+    log("jepsen: %d nodes, seed %d, %.0fs of faults from %s; acquires wait %d ms" % (
+        a.nodes, a.seed, a.duration, ",".join(fs), a.wait_ms))
+    log("fault schedule:\n" + nemesis.format_schedule(sched))
+    wl.UNKNOWN_503 = a.unknown_503
+    wl.WAIT_MS = a.wait_ms
+    if a.unknown_503:
+        log("note: writes answered 503 count as indeterminate (--unknown-503)")
+    c = start_cluster(a, fs)
+    failed = True
+    try:
+        c.leader(timeout=15.0)
+        h = hist.History()
+        stop = threading.Event()
+        store = wl.FencedStore(h)
+        ledger_locks, ledger_sessions, abandoned = [], [], {}
+        rng = random.Random(a.seed)
+        clients = [wl.LockClient(p, c, h, stop, rng.random(), store)
+                   for p in range(a.lock_clients)]
+        clients += [wl.LockClient(100 + p, c, h, stop, rng.random(), store,
+                                  base=wl.ELECTION, kind="election") for p in range(3)]
+        clients += [wl.Reader(200, c, h, stop, rng.random()),
+                    wl.Reader(201, c, h, stop, rng.random(), base=wl.ELECTION, kind="election"),
+                    wl.Stopper(300, c, h, stop, rng.random(), abandoned),
+                    wl.Ledger(400, c, h, stop, rng.random(), ledger_locks, ledger_sessions)]
+        for cl in clients:
+            cl.start()
+        nem = nemesis.Nemesis(c, sched, h, log)
+        nem.start()
+        nem.join(a.duration + 60)
+        while h.now() < a.duration:
+            time.sleep(0.1)
+        nem.stop_flag.set()
+        nem.join()
+        nem.heal()
+        heal = h.now()
+        log("healed at t=%.2f" % heal)
+        probe = probe_liveness(c, h, heal, election_s)
+        time.sleep(1.0)  # the workload runs on a healed cluster for a moment
+        stop.set()
+        for cl in clients:
+            cl.join(wl.CLIENT_TIMEOUT_S + 3)
+        # An abandoned session must be gone a TTL (plus an election) after
+        # its client stopped, or after the heal that restarted its clock.
+        last = max(list(abandoned.values()) + [heal])
+        wait_until = max(last, heal) + 1.5 + 2 * election_s + 1.0
+        while h.now() < wait_until:
+            time.sleep(0.1)
+        final, fates = read_back(c, h, ledger_locks, ledger_sessions, abandoned)
+        probe["abandoned"] = fates
+        ops = h.snapshot()
+        if a.history:
+            hist.save(ops, a.history)
+        log("operations by outcome:\n" + hist.format_counts(ops))
+        t0 = time.time()
+        verdicts = judge(ops, final, probe, election_s)
+        failed = False
+        for name, r in verdicts:
+            ok = r["valid"] is True
+            failed |= not ok
+            log("checker %-17s %s  %s" % (name, "PASS" if ok else
+                                          ("UNKNOWN" if r["valid"] == "unknown" else "FAIL"),
+                                          summary(name, r)))
+        log("checked in %.1fs; verdict: %s (seed %d)" % (time.time() - t0,
+                                                        "FAIL" if failed else "PASS", a.seed))
+    finally:
+        c.close(keep=failed)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

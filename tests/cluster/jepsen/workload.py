@@ -1,0 +1,294 @@
+"""Workload clients: each a thread that sends HTTP requests to random nodes
+(followers forward) and records every operation in the history.
+
+- LockClient: many contend for one exclusive lock; a holder does a fenced
+  read-modify-write of the FencedStore, then releases. After an
+  indeterminate acquire it closes its session (release-all), as Jepsen's
+  etcd client revokes its lease, and never enters the critical section.
+- Reader: linearizable and stale reads of the lock.
+- Candidate / Observer: several candidates campaign in one election, lead a
+  while, proclaim, resign; observers read the election.
+- Stopper: opens a session, keeps it alive a little, then stops and polls
+  until it is gone (the lease-timing evidence).
+- Ledger: the write load for durability: one long session that acquires
+  fresh lock names and releases every third one.
+
+Lock and election names rotate every ROTATE_S seconds so that each
+linearizability search stays small (reliability-anchors.md section 4)."""
+
+import random
+import threading
+import time
+
+import history as hist
+from harness import request
+
+# Writes answered 503 are indeterminate rather than failed (runner option
+# --unknown-503); see history.classify.
+UNKNOWN_503 = False
+WRITES = ("create_session", "close_session", "acquire", "release", "campaign", "resign")
+# How long a contended acquire or campaign waits in the lock's FIFO queue
+# (runner option --wait-ms; 0 makes them try-locks).
+WAIT_MS = 300
+CLIENT_TIMEOUT_S = 7.0  # above coordd's write time-out plus forward slack
+ROTATE_S = 30.0
+LOCK = "jepsen/lock"
+ELECTION = "jepsen/elect"
+
+
+def rotated(base, h):
+    return "%s/%d" % (base, int(h.now() // ROTATE_S))
+
+
+class FencedStore:
+    """A register owned by the test: refuses a write whose token is below the
+    highest it has seen. Every write attempt is recorded as store_write."""
+
+    def __init__(self, h):
+        self.h = h
+        self.mu = threading.Lock()
+        self.value = 0
+        self.top = None
+        self.seq = 0
+
+    def read(self):
+        with self.mu:
+            return self.value
+
+    def write(self, p, token, read_value):
+        with self.mu:
+            self.seq += 1
+            ok = self.top is None or token >= self.top
+            if ok:
+                self.top = token
+                self.value = read_value + 1
+            t = self.h.now()
+            self.h.add({"p": p, "f": "store_write", "key": None, "session": None,
+                        "inv": t, "cmp": t, "type": "ok",
+                        "value": {"seq": self.seq, "token": token, "read": read_value,
+                                  "wrote": read_value + 1, "accepted": ok}})
+            return ok
+
+
+class Client(threading.Thread):
+    def __init__(self, p, cluster, h, stop, seed):
+        super().__init__(daemon=True)
+        self.p = p
+        self.c = cluster
+        self.h = h
+        self.stop = stop
+        self.rng = random.Random(seed)
+        self.sid = None
+        self.ttl = 2.0
+        self.lease_end = 0.0
+
+    def call(self, f, method, path, body=None, key=None, session=None, **extra):
+        """Sends one request to a random node and records it; returns
+        (op, reply)."""
+        node = self.rng.choice(self.c.nodes)
+        op = self.h.invoke(self.p, f, key=key, session=session, node=node.id, **extra)
+        r = request(node.http, method, path, body, timeout=CLIENT_TIMEOUT_S)
+        t = hist.classify(r, f in WRITES, UNKNOWN_503)
+        val = {"status": None if r is None else r.status}
+        if r is not None and r.status >= 400:
+            val["error"] = hist.error_code(r)
+        self.h.complete(op, t, **val)
+        return op, r
+
+    def open_session(self, ttl_s, lock_delay_ms=0):
+        op, r = self.call("create_session", "POST", "/v1/sessions",
+                          {"ttl_ms": int(ttl_s * 1000), "lock_delay_ms": lock_delay_ms},
+                          ttl=ttl_s)
+        if op["type"] == "ok" and r.status == 201:
+            op["session"] = r.json["id"]
+            self.sid, self.ttl = r.json["id"], ttl_s
+            self.lease_end = op["inv"] + ttl_s * 0.9
+        return self.sid
+
+    def keepalive(self):
+        sent = self.h.now()
+        op, r = self.call("keepalive", "POST", "/v1/sessions/%s/keepalive" % self.sid,
+                          session=self.sid)
+        if op["type"] == "ok":
+            if r.status == 200:
+                self.lease_end = max(self.lease_end, sent + self.ttl * 0.9)
+            else:
+                self.sid = None
+        return op
+
+    def close_session(self):
+        op, r = self.call("close_session", "DELETE", "/v1/sessions/%s" % self.sid,
+                          session=self.sid)
+        if op["type"] == "ok" and r.status == 200:
+            op["value"]["released"] = r.json.get("released", [])
+        self.sid = None
+
+    def lease_valid(self):
+        return self.h.now() < self.lease_end
+
+    def pace(self, lo=0.01, hi=0.05):
+        self.stop.wait(self.rng.uniform(lo, hi))
+
+
+class LockClient(Client):
+    def __init__(self, p, cluster, h, stop, seed, store, base=LOCK, kind="lock"):
+        super().__init__(p, cluster, h, stop, seed)
+        self.store = store
+        self.base = base
+        self.kind = kind
+
+    def grant(self, key):
+        if self.kind == "lock":
+            f, path, body = "acquire", "/v1/locks/" + key, {"session": self.sid, "wait_ms": WAIT_MS}
+        else:
+            f, path, body = "campaign", "/v1/elections/" + key, \
+                {"session": self.sid, "value": "p%d" % self.p, "wait_ms": WAIT_MS}
+        op, r = self.call(f, "PUT", path, body, key=key, session=self.sid)
+        if op["type"] == "ok" and r.status == 200:
+            j = r.json["leader"] if self.kind == "election" else r.json
+            op["value"]["token"] = j["fencing_token"]
+        return op
+
+    def let_go(self, key):
+        f, path = ("release", "/v1/locks/") if self.kind == "lock" else ("resign", "/v1/elections/")
+        op, r = self.call(f, "DELETE", path + key, {"session": self.sid}, key=key,
+                          session=self.sid)
+        if op["type"] == "ok" and r.status == 200:
+            op["value"]["released"] = bool(r.json.get("released"))
+        return op
+
+    def run(self):
+        while not self.stop.is_set():
+            if self.sid is None:
+                if self.open_session(2.0) is None:
+                    self.pace(0.1, 0.3)
+                    continue
+            if self.h.now() > self.lease_end - self.ttl * 0.6:
+                if self.keepalive()["type"] != "ok" or self.sid is None:
+                    if self.sid is not None and not self.lease_valid():
+                        self.sid = None
+                    continue
+            key = rotated(self.base, self.h)
+            op = self.grant(key)
+            if op["type"] == "info":
+                self.close_session()
+                continue
+            if op["type"] != "ok" or "token" not in op["value"]:
+                if op["value"].get("error") == "session_not_found":
+                    self.sid = None
+                self.pace()
+                continue
+            if self.kind == "lock" and self.lease_valid():
+                seen = self.store.read()
+                self.pace(0.0, 0.02)
+                if self.lease_valid():
+                    self.store.write(self.p, op["value"]["token"], seen)
+            else:
+                self.pace(0.05, 0.2)
+            self.let_go(key)
+            self.pace()
+
+
+class Reader(Client):
+    def __init__(self, p, cluster, h, stop, seed, base=LOCK, kind="lock"):
+        super().__init__(p, cluster, h, stop, seed)
+        self.base = base
+        self.kind = kind
+
+    def run(self):
+        prefix = "/v1/locks/" if self.kind == "lock" else "/v1/elections/"
+        f = "read" if self.kind == "lock" else "observe"
+        while not self.stop.is_set():
+            key = rotated(self.base, self.h)
+            cons = "stale" if self.rng.random() < 0.3 else "linearizable"
+            path = prefix + key + ("?consistency=stale" if cons == "stale" else "")
+            op, r = self.call(f, "GET", path, key=key, consistency=cons)
+            if op["type"] == "ok":
+                op["value"]["holders"] = holders_of(r, self.kind)
+                if op["value"]["holders"] is None:
+                    op["type"] = "fail"  # an error answer says nothing of the state
+                    op["value"]["holders"] = []
+                op["value"].pop("error", None)
+            self.pace(0.02, 0.1)
+
+
+def holders_of(r, kind):
+    """[[session, token]] from a lock or election answer (404: nobody)."""
+    if r.status == 404 and kind == "lock":
+        return []
+    if r.status != 200 or r.json is None:
+        return None
+    if kind == "lock":
+        return [[x["session"], x["fencing_token"]] for x in r.json["holders"]
+                if r.json.get("mode", "exclusive") == "exclusive"]
+    lead = r.json.get("leader")
+    return [] if lead is None else [[lead["session"], lead["fencing_token"]]]
+
+
+class Stopper(Client):
+    """Keeps a 1.5 s session alive for a few keepalives, then stops and polls
+    it until it is gone; ABANDONED collects the sessions it let go."""
+
+    def __init__(self, p, cluster, h, stop, seed, abandoned):
+        super().__init__(p, cluster, h, stop, seed)
+        self.abandoned = abandoned
+
+    def run(self):
+        while not self.stop.is_set():
+            if self.open_session(1.5) is None:
+                self.pace(0.2, 0.5)
+                continue
+            sid = self.sid
+            for _ in range(self.rng.randint(0, 3)):
+                self.stop.wait(0.4)
+                if self.sid is None or self.keepalive()["type"] == "info":
+                    break
+            self.abandoned[sid] = self.h.now()
+            while not self.stop.is_set():
+                op, r = self.call("session_read", "GET", "/v1/sessions/" + sid, session=sid)
+                if op["type"] == "ok":
+                    op["value"]["exists"] = r.status == 200
+                    if r.status == 404:
+                        break
+                self.stop.wait(0.2)
+            self.sid = None
+
+
+class Ledger(Client):
+    """Acquires fresh lock names under one long session (keepalive every
+    second); releases every third. LOCKS collects the names used."""
+
+    def __init__(self, p, cluster, h, stop, seed, locks, sessions):
+        super().__init__(p, cluster, h, stop, seed)
+        self.locks = locks
+        self.sessions = sessions
+        self.n = 0
+
+    def run(self):
+        last_ka = 0.0
+        while not self.stop.is_set():
+            if self.sid is None:
+                if self.open_session(30.0) is None:
+                    self.pace(0.1, 0.3)
+                    continue
+                self.sessions.append(self.sid)
+                last_ka = self.h.now()
+            if self.h.now() - last_ka > 1.0:
+                last_ka = self.h.now()
+                self.keepalive()
+                continue
+            self.n += 1
+            key = "jepsen/ledger/%d/%d" % (self.p, self.n)
+            self.locks.append(key)
+            op, r = self.call("acquire", "PUT", "/v1/locks/" + key, {"session": self.sid},
+                              key=key, session=self.sid)
+            if op["type"] == "ok" and r.status == 200:
+                op["value"]["token"] = r.json["fencing_token"]
+                if self.n % 3 == 0:
+                    op2, r2 = self.call("release", "DELETE", "/v1/locks/" + key,
+                                        {"session": self.sid}, key=key, session=self.sid)
+                    if op2["type"] == "ok" and r2.status == 200:
+                        op2["value"]["released"] = bool(r2.json.get("released"))
+            elif op["type"] == "ok" and op["value"].get("error") == "session_not_found":
+                self.sid = None
+            self.pace(0.0, 0.02)
