@@ -7,7 +7,10 @@ set(COORDCTL_TESTS
   test_elect_and_leader_watch_show_each_change
   test_frozen_cluster_stops_cmd_before_the_lease_can_lapse_and_exits_76
   test_help_of_every_command_has_examples
-  test_endpoint_list_survives_a_dead_first_node)
+  test_endpoint_list_survives_a_dead_first_node
+  test_example_cron_job_never_overlaps_and_runs_again_later
+  test_example_service_runs_only_while_elected
+  test_example_waits_for_a_leaders_address)
 foreach(t ${COORDCTL_TESTS})
   add_test(NAME cluster_coordctl_${t}
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_coordctl.py ${t})

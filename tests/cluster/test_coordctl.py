@@ -18,6 +18,8 @@ COORDCTL = os.environ.get("COORDCTL", "")
 if not os.access(COORDCTL, os.X_OK):
     raise SystemExit("set COORDCTL to the coordctl binary")
 PY = sys.executable
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "clients",
+                        "examples")
 
 # A CMD that records, in CLOCK_MONOTONIC seconds (Python's time.monotonic is
 # the clock coordctl reports its lease deadline in), when it started, when
@@ -68,6 +70,14 @@ class Fixture:
 
     def any_node(self):
         return self.cluster.live()[0]
+
+    def example(self, script, *args):
+        """Starts clients/examples/SCRIPT with COORD on a follower (which
+        forwards to the leader, as any node does)."""
+        env = dict(self.env)
+        env["COORD"] = "http://" + self.cluster.followers(self.cluster.leader())[0].http
+        return subprocess.Popen(["sh", os.path.join(EXAMPLES, script)] + list(args), env=env,
+                                text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def read_lines(path):
@@ -254,6 +264,54 @@ def test_endpoint_list_survives_a_dead_first_node():
         assert leader.alive()
 
 
+def test_example_cron_job_never_overlaps_and_runs_again_later():
+    with Fixture() as f:
+        ran = f.path("ran")
+        job = ["sh", "-c", 'echo "$COORD_FENCING_TOKEN" >> "$0"; sleep 1.5', ran]
+        first = f.example("cron-no-overlap.sh", "jobs/cron", *job)
+        wait_for(lambda: read_lines(ran), what="the first run's job")
+        second = f.example("cron-no-overlap.sh", "jobs/cron", *job)
+        _, err = second.communicate(timeout=30)
+        assert second.returncode == 0 and "skipped" in err, (second.returncode, err)
+        assert first.wait(timeout=30) == 0
+        assert len(read_lines(ran)) == 1
+        # The lock was released with the session: the next run runs.
+        third = f.example("cron-no-overlap.sh", "jobs/cron", *job)
+        assert third.wait(timeout=30) == 0
+        tokens = [int(t[0]) for t in read_lines(ran)]
+        assert len(tokens) == 2 and tokens[1] > tokens[0], tokens
+        assert f.any_node().call("GET", "/v1/locks/jobs/cron").status == 404
+
+
+def test_example_service_runs_only_while_elected():
+    with Fixture() as f:
+        pidfile = f.path("service.pid")
+        svc = f.example("run-while-elected.sh", "svc/db", "10.0.0.7:5432", "sh", "-c",
+                        'echo $$ > "$0"; exec sleep 60', pidfile)
+        pid = int(wait_for(lambda: read_lines(pidfile), what="the service")[0][0])
+        node = f.any_node()
+        leader = node.call("GET", "/v1/elections/svc/db").json["leader"]
+        assert leader["value"] == "10.0.0.7:5432", leader
+        # The session ends behind its back: the service must stop.
+        assert node.call("DELETE", "/v1/sessions/" + leader["session"]).status == 200
+        assert svc.wait(timeout=20) == 76
+        assert not os.path.exists("/proc/%d" % pid) or \
+            open("/proc/%d/stat" % pid).read().split()[2] == "Z", pid
+
+
+def test_example_waits_for_a_leaders_address():
+    with Fixture() as f:
+        waiter = f.example("wait-for-leader.sh", "svc/cache")
+        time.sleep(0.5)
+        assert waiter.poll() is None  # nobody leads yet: still waiting
+        node = f.any_node()
+        sid = node.call("POST", "/v1/sessions", {}).json["id"]
+        r = node.call("PUT", "/v1/elections/svc/cache", {"session": sid, "value": "10.0.0.8:11211"})
+        assert r.status == 200, r
+        out, err = waiter.communicate(timeout=20)
+        assert waiter.returncode == 0 and out == "10.0.0.8:11211\n", (out, err)
+
+
 if __name__ == "__main__":
     everything = [test_cmd_sees_lock_session_and_token_and_everything_is_released_after,
                   test_exit_status_of_cmd_is_passed_through,
@@ -262,6 +320,9 @@ if __name__ == "__main__":
                   test_elect_and_leader_watch_show_each_change,
                   test_frozen_cluster_stops_cmd_before_the_lease_can_lapse_and_exits_76,
                   test_help_of_every_command_has_examples,
-                  test_endpoint_list_survives_a_dead_first_node]
+                  test_endpoint_list_survives_a_dead_first_node,
+                  test_example_cron_job_never_overlaps_and_runs_again_later,
+                  test_example_service_runs_only_while_elected,
+                  test_example_waits_for_a_leaders_address]
     chosen = sys.argv[1:]
     run([t for t in everything if not chosen or t.__name__ in chosen])
