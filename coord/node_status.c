@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "node_internal.h"
+#include "sm_query.h"
 
 static json_t *members_json(const struct node *n)
 {
@@ -87,11 +88,14 @@ void node_answer_metrics(struct node *n, struct ncall *c)
 	struct text t = {malloc(4096), 0, 4096};
 	struct http_server_stats hs = {0};
 	const struct node_metrics *m = &n->metrics;
+	struct coord_sm_counts counts;
 
 	if (!t.p)
 		return node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL, "out of memory");
-	metric(&t, "coord_is_leader", "gauge", "1 if this node is the leader",
-	       raft_role(n->raft) == RAFT_LEADER);
+	emit(&t, "# HELP coord_role 1 for this node's Raft role\n# TYPE coord_role gauge\n");
+	for (int r = RAFT_FOLLOWER; r <= RAFT_LEADER; r++)
+		emit(&t, "coord_role{role=\"%s\"} %d\n", raft_role_name((enum raft_role)r),
+		     raft_role(n->raft) == (enum raft_role)r);
 	metric(&t, "coord_term", "gauge", "current Raft term", raft_term(n->raft));
 	metric(&t, "coord_commit_index", "gauge", "Raft commit index", raft_commit_index(n->raft));
 	metric(&t, "coord_applied_index", "gauge", "applied index",
@@ -104,9 +108,18 @@ void node_answer_metrics(struct node *n, struct ncall *c)
 	metric(&t, "coord_session_expiries_total", "counter", "session expiries proposed",
 	       m->expiries);
 	metric(&t, "coord_snapshots_total", "counter", "snapshots taken", m->snapshots);
-	metric(&t, "coord_sessions", "gauge", "sessions tracked by the lease keeper (leader)",
+	if (coord_sm_counts(n->db, &counts) == 0) {
+		metric(&t, "coord_sessions", "gauge", "live sessions", counts.sessions);
+		metric(&t, "coord_locks", "gauge", "locks and elections with a holder",
+		       counts.locks);
+		metric(&t, "coord_lock_holders", "gauge", "holds (each shared holder counts)",
+		       counts.holders);
+		metric(&t, "coord_waiters", "gauge", "queued lock and election requests",
+		       counts.waiters);
+	}
+	metric(&t, "coord_lease_sessions", "gauge", "sessions the lease keeper tracks (leader)",
 	       coord_lease_count(&n->lease));
-	metric(&t, "coord_waiters", "gauge", "requests waiting for a grant on this node",
+	metric(&t, "coord_waiting_calls", "gauge", "requests waiting for a grant on this node",
 	       n->waits[W_GRANT].n);
 	metric(&t, "coord_long_polls", "gauge", "long-polls waiting on this node",
 	       n->waits[W_POLL].n);

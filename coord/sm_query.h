@@ -64,4 +64,15 @@ enum coord_list {
  * COORD_EDB. */
 int coord_sm_list_index(sqlite3 *db, enum coord_list list, uint64_t *out);
 
+/* Sizes of the state, for /metrics. */
+struct coord_sm_counts {
+	uint64_t sessions; /* live sessions */
+	uint64_t locks;    /* locks and elections with a holder */
+	uint64_t holders;  /* holds, shared ones counted each */
+	uint64_t waiters;  /* queued requests */
+};
+
+/* Fills *OUT. Returns 0 or COORD_EDB. */
+int coord_sm_counts(sqlite3 *db, struct coord_sm_counts *out);
+
 #endif

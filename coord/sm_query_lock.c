@@ -318,3 +318,27 @@ int coord_sm_list_index(sqlite3 *db, enum coord_list list, uint64_t *out)
 {
 	return sm_meta_get(db, list == COORD_LIST_SESSIONS ? SM_META_SESSIONS : SM_META_LOCKS, out);
 }
+
+static int count_rows(sqlite3 *db, const char *sql, uint64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return COORD_EDB;
+	rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : COORD_EDB;
+}
+
+int coord_sm_counts(sqlite3 *db, struct coord_sm_counts *out)
+{
+	if (count_rows(db, "SELECT count(*) FROM coord_sessions", &out->sessions) ||
+	    count_rows(db, "SELECT count(DISTINCT kind || ':' || name) FROM coord_holders",
+	               &out->locks) ||
+	    count_rows(db, "SELECT count(*) FROM coord_holders", &out->holders) ||
+	    count_rows(db, "SELECT count(*) FROM coord_waiters", &out->waiters))
+		return COORD_EDB;
+	return 0;
+}

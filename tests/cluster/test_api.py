@@ -288,11 +288,38 @@ def test_stale_reads_carry_last_contact():
         assert r.status == 200 and "x-coord-last-contact" not in r.headers, r.headers
 
 
+def test_metrics_in_prometheus_text():
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        s = session(leader)
+        for name in ("m1", "m2"):
+            assert leader.call("PUT", "/v1/locks/" + name, {"session": s}).status == 200
+        for node in c.nodes:
+            r = node.call("GET", "/metrics")
+            assert r.status == 200 and r.headers["content-type"].startswith("text/plain"), r
+            values = {}
+            for line in r.raw.splitlines():
+                if line.startswith("#") or not line:
+                    continue
+                name, _, value = line.rpartition(" ")
+                float(value)  # every sample is a number
+                values[name] = float(value)
+            assert values['coord_role{role="leader"}'] == (node.id == leader.id), values
+            assert values["coord_locks"] == 2 and values["coord_sessions"] == 1, values
+            assert values["coord_applied_index"] >= 4, values
+            assert values['coord_http_responses_total{code="2xx"}'] >= 1, values
+        values = {l.rpartition(" ")[0]: float(l.rpartition(" ")[2])
+                  for l in leader.call("GET", "/metrics").raw.splitlines() if l[:1] != "#"}
+        assert values["coord_commit_latency_seconds_count"] >= 3, values
+        assert values['coord_commit_latency_seconds_bucket{le="+Inf"}'] == \
+            values["coord_commit_latency_seconds_count"], values
+
+
 ALL = [test_error_table_and_malformed_input, test_lock_delay_is_423_with_retry_after,
        test_too_many_locks_for_one_session_is_429, test_no_leader_is_503_after_an_election_timeout,
        test_write_without_quorum_is_504_timeout, test_wait_ms_passing_withdraws_the_wait,
        test_client_hanging_up_withdraws_its_wait, test_long_polls,
-       test_stale_reads_carry_last_contact]
+       test_stale_reads_carry_last_contact, test_metrics_in_prometheus_text]
 
 if __name__ == "__main__":
     names = sys.argv[1:]
