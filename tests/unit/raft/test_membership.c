@@ -83,6 +83,29 @@ static void test_learner_ack_does_not_commit(void **state)
 	cl_free(&c);
 }
 
+/* Learners never count as votes: with voters {1,2,3} cut off from each
+ * other, server 1 cannot win with the grants of learners 4 and 5. */
+static void test_learner_votes_do_not_elect(void **state)
+{
+	(void)state;
+	cl_init(&c, 5, &(struct cl_options){.voters = 3});
+	cl_cut(&c, 1, 2);
+	cl_cut(&c, 1, 3);
+	cl_cut(&c, 2, 3);
+	cl_cut(&c, 2, 4);
+	cl_cut(&c, 2, 5);
+	cl_cut(&c, 3, 4);
+	cl_cut(&c, 3, 5);
+	cl_tick(&c, 1, 2 * CL_ELECTION_TICKS);
+	cl_deliver_all(&c);
+	assert_int_equal(raft_role(cl_raft(&c, 1)), RAFT_CANDIDATE);
+	cl_heal(&c);
+	cl_tick_all(&c, 6 * CL_ELECTION_TICKS);
+	uint64_t leader = cl_leader(&c);
+	assert_true(leader >= 1 && leader <= 3); /* learners never lead */
+	cl_free(&c);
+}
+
 /* Joint consensus: promoting the learner goes through C_old,new, then the
  * leader appends C_new itself. */
 static void test_promotion_through_joint_consensus(void **state)
@@ -207,6 +230,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_learner_catches_up_without_voting),
 	    cmocka_unit_test(test_learner_ack_does_not_commit),
+	    cmocka_unit_test(test_learner_votes_do_not_elect),
 	    cmocka_unit_test(test_promotion_through_joint_consensus),
 	    cmocka_unit_test(test_one_change_at_a_time),
 	    cmocka_unit_test(test_no_change_before_own_term_commit),
