@@ -1,0 +1,50 @@
+/* A scripted HTTP server on 127.0.0.1 for libcoord's tests: it answers
+ * /v1/status with a configurable leader, and every other request with the
+ * next answer of a script (the last one repeats). An answer may stall: the
+ * request is read and never answered, like a node frozen mid-request. */
+#ifndef COORD_TESTS_UNIT_CLIENTS_FAKE_SERVER_H
+#define COORD_TESTS_UNIT_CLIENTS_FAKE_SERVER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define FAKE_SCRIPT_MAX 16
+#define FAKE_PATH_MAX   128
+#define FAKE_SEEN_MAX   64
+
+struct fake_answer {
+	int status;          /* 0: stall */
+	const char *body;    /* JSON text, NULL for "{}" */
+	const char *headers; /* extra header lines, each ending "\r\n"; may be NULL */
+};
+
+struct fake_server {
+	int listen_fd;
+	uint16_t port;
+	char url[64]; /* "http://127.0.0.1:PORT" */
+	char status_body[256];
+	struct fake_answer script[FAKE_SCRIPT_MAX];
+	int script_len;
+	pthread_t thread;
+	pthread_mutex_t mu; /* guards the fields below */
+	bool stop;
+	int requests;                            /* scripted requests received */
+	int status_probes;                       /* /v1/status requests received */
+	char seen[FAKE_SEEN_MAX][FAKE_PATH_MAX]; /* "METHOD PATH" of scripted ones */
+};
+
+/* Starts a server answering from SCRIPT (LEN answers, copied). Asserts on
+ * failure. */
+void fake_start(struct fake_server *f, const struct fake_answer *script, int len);
+
+/* Makes /v1/status name LEADER_URL's host:port as the leader (NULL: none). */
+void fake_set_leader(struct fake_server *f, const struct fake_server *leader);
+
+/* Scripted requests received so far. */
+int fake_requests(struct fake_server *f);
+
+/* Stops the server (also releasing a stalled request) and joins it. */
+void fake_stop(struct fake_server *f);
+
+#endif

@@ -1,0 +1,314 @@
+/* libcoord against a scripted server: retries on 503 and on refused
+ * connections, the three outcomes (ok / definite error / unknown after
+ * sending), leader discovery through /v1/status, and the keeper's lease
+ * counted from keepalive send times (libcoord.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "fake_server.h"
+#include "libcoord.h"
+
+#define REFUSED_URL "http://127.0.0.1:1" /* nothing listens on port 1 */
+
+/* A client on ENDPOINTS with quick retries, so tests stay short. */
+static struct coordc *client_on(const char *endpoints, uint32_t timeout_ms)
+{
+	struct coordc_config cfg = {.endpoints = endpoints,
+	                            .request_timeout_ms = timeout_ms,
+	                            .max_attempts = 4,
+	                            .retry_budget_ms = 5000,
+	                            .backoff_base_ms = 5,
+	                            .backoff_cap_ms = 20,
+	                            .seed = 1};
+	struct coordc *c = NULL;
+
+	assert_int_equal(coordc_open(&cfg, &c), COORDC_OK);
+	return c;
+}
+
+static void call(struct coordc *c, unsigned flags, struct coordc_reply *r)
+{
+	assert_int_equal(coordc_call(c, "PUT", "/v1/locks/a", NULL, flags, 0, r), COORDC_OK);
+}
+
+static void no_leader_is_retried_until_a_node_answers(void **state)
+{
+	const struct fake_answer script[] = {
+	    {503, "{\"error\":\"no_leader\",\"message\":\"none\"}", "Retry-After: 0\r\n"},
+	    {503, "{\"error\":\"no_leader\",\"message\":\"none\"}", NULL},
+	    {200, "{\"fencing_token\":9}", "X-Coord-Index: 9\r\n"}};
+	struct fake_server f;
+	struct coordc_reply r;
+	struct coordc *c;
+
+	(void)state;
+	fake_start(&f, script, 3);
+	c = client_on(f.url, 1000);
+	call(c, 0, &r);
+	assert_int_equal(r.kind, COORDC_DONE_OK);
+	assert_int_equal(r.attempts, 3);
+	assert_int_equal(r.index, 9);
+	assert_int_equal(json_integer_value(json_object_get(r.body, "fencing_token")), 9);
+	coordc_reply_clear(&r);
+	coordc_close(c);
+	fake_stop(&f);
+}
+
+static void refusal_is_a_definite_error_with_the_api_code(void **state)
+{
+	const struct fake_answer script[] = {
+	    {409, "{\"error\":\"lock_held\",\"message\":\"held by another session\"}", NULL}};
+	struct fake_server f;
+	struct coordc_reply r;
+	struct coordc *c;
+
+	(void)state;
+	fake_start(&f, script, 1);
+	c = client_on(f.url, 1000);
+	call(c, COORDC_IDEMPOTENT, &r);
+	assert_int_equal(r.kind, COORDC_DONE_ERROR);
+	assert_int_equal(r.status, 409);
+	assert_string_equal(r.error, "lock_held");
+	assert_string_equal(r.message, "held by another session");
+	assert_int_equal(r.attempts, 1);
+	coordc_reply_clear(&r);
+	coordc_close(c);
+	fake_stop(&f);
+}
+
+static void timeout_504_is_unknown_and_resent_only_if_idempotent(void **state)
+{
+	const struct fake_answer script[] = {
+	    {504, "{\"error\":\"timeout\",\"message\":\"not known in time\"}", NULL}};
+	struct fake_server f;
+	struct coordc_reply r;
+	struct coordc *c;
+
+	(void)state;
+	fake_start(&f, script, 1);
+	c = client_on(f.url, 1000);
+	call(c, 0, &r);
+	assert_int_equal(r.kind, COORDC_DONE_UNKNOWN);
+	assert_int_equal(r.attempts, 1);
+	coordc_reply_clear(&r);
+	call(c, COORDC_IDEMPOTENT, &r);
+	assert_int_equal(r.kind, COORDC_DONE_UNKNOWN);
+	assert_int_equal(r.attempts, 4); /* max_attempts */
+	assert_int_equal(fake_requests(&f), 5);
+	coordc_reply_clear(&r);
+	coordc_close(c);
+	fake_stop(&f);
+}
+
+static void answer_lost_after_sending_is_unknown(void **state)
+{
+	const struct fake_answer script[] = {{0, NULL, NULL}}; /* stall */
+	struct fake_server f;
+	struct coordc_reply r;
+	struct coordc *c;
+
+	(void)state;
+	fake_start(&f, script, 1);
+	c = client_on(f.url, 150);
+	call(c, 0, &r);
+	assert_int_equal(r.kind, COORDC_DONE_UNKNOWN);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.error, "timeout");
+	assert_int_equal(r.attempts, 1);
+	assert_int_equal(fake_requests(&f), 1); /* it did reach the server */
+	coordc_reply_clear(&r);
+	coordc_close(c);
+	fake_stop(&f);
+}
+
+static void unreachable_endpoints_are_a_definite_error_within_bounds(void **state)
+{
+	struct coordc_reply r;
+	struct coordc *c;
+	uint64_t t0;
+
+	(void)state;
+	c = client_on(REFUSED_URL "," REFUSED_URL "/", 1000);
+	t0 = coordc_now_ms();
+	call(c, COORDC_IDEMPOTENT, &r);
+	assert_int_equal(r.kind, COORDC_DONE_ERROR);
+	assert_string_equal(r.error, "unreachable");
+	assert_int_equal(r.attempts, 4);
+	assert_true(coordc_now_ms() - t0 < 5000);
+	coordc_reply_clear(&r);
+	coordc_close(c);
+}
+
+static void a_refused_endpoint_is_skipped_for_the_next(void **state)
+{
+	const struct fake_answer script[] = {{200, "{}", NULL}};
+	struct fake_server f;
+	struct coordc_reply r;
+	struct coordc *c;
+	char list[160];
+
+	(void)state;
+	fake_start(&f, script, 1);
+	snprintf(list, sizeof(list), "%s,%s", REFUSED_URL, f.url);
+	c = client_on(list, 1000);
+	call(c, 0, &r);
+	assert_int_equal(r.kind, COORDC_DONE_OK);
+	assert_string_equal(coordc_target(c), f.url);
+	coordc_reply_clear(&r);
+	coordc_close(c);
+	fake_stop(&f);
+}
+
+static void requests_go_to_the_leader_named_by_status(void **state)
+{
+	const struct fake_answer follower_script[] = {{500, "{}", NULL}};
+	const struct fake_answer leader_script[] = {{200, "{}", "X-Coord-Leader: 7\r\n"}};
+	struct fake_server follower, leader;
+	struct coordc_reply r;
+	struct coordc *c;
+
+	(void)state;
+	fake_start(&follower, follower_script, 1);
+	fake_start(&leader, leader_script, 1);
+	fake_set_leader(&follower, &leader);
+	c = client_on(follower.url, 1000);
+	call(c, 0, &r);
+	assert_int_equal(r.kind, COORDC_DONE_OK);
+	assert_int_equal(fake_requests(&follower), 0);
+	assert_int_equal(fake_requests(&leader), 1);
+	assert_string_equal(leader.seen[0], "PUT /v1/locks/a");
+	assert_string_equal(coordc_target(c), leader.url);
+	coordc_reply_clear(&r);
+	/* The leader's id matches: no second discovery. */
+	call(c, 0, &r);
+	assert_int_equal(follower.status_probes, 1);
+	coordc_reply_clear(&r);
+	coordc_close(c);
+	fake_stop(&leader);
+	fake_stop(&follower);
+}
+
+/* The keeper's reports, in order, with their times. */
+struct changes {
+	int n;
+	enum coordc_lease_state state[4];
+	uint64_t at[4];
+};
+
+static void on_change(void *arg, enum coordc_lease_state s)
+{
+	struct changes *ch = arg;
+
+	if (ch->n < 4) {
+		ch->state[ch->n] = s;
+		ch->at[ch->n] = coordc_now_ms();
+		ch->n++;
+	}
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
+static void keeper_warns_before_the_lease_counted_from_sends_runs_out(void **state)
+{
+	/* Two keepalives answered, then the node freezes. */
+	const struct fake_answer script[] = {{200, "{}", NULL}, {200, "{}", NULL}, {0, NULL, NULL}};
+	struct coordc_config cfg = {.endpoints = NULL, .seed = 1};
+	struct changes ch = {0};
+	struct fake_server f;
+	struct coordc_keeper *k;
+	uint64_t t0, deadline;
+
+	(void)state;
+	fake_start(&f, script, 3);
+	cfg.endpoints = f.url;
+	t0 = coordc_now_ms();
+	assert_int_equal(coordc_keeper_start(&cfg, "s1", 1000, t0, 300, on_change, &ch, &k),
+	                 COORDC_OK);
+	while (coordc_keeper_state(k, NULL) != COORDC_LEASE_LOST && coordc_now_ms() - t0 < 5000)
+		sleep_ms(10);
+	assert_int_equal(coordc_keeper_state(k, &deadline), COORDC_LEASE_LOST);
+	assert_string_equal(f.seen[0], "POST /v1/sessions/s1/keepalive");
+	/* Renewed twice, at about ttl/3 and 2ttl/3: the deadline moved past
+	 * t0 + ttl, and is the second keepalive's send time + ttl. */
+	assert_in_range(deadline - t0, 1000 + 600, 1000 + 800);
+	sleep_ms(50); /* let the thread deliver its reports */
+	assert_int_equal(ch.n, 2);
+	assert_int_equal(ch.state[0], COORDC_LEASE_EXPIRING);
+	assert_int_equal(ch.state[1], COORDC_LEASE_LOST);
+	assert_in_range(ch.at[0], deadline - 300, deadline - 1);
+	assert_true(ch.at[1] >= deadline);
+	coordc_keeper_stop(k);
+	fake_stop(&f);
+}
+
+static void keeper_reports_a_session_the_server_ended_at_once(void **state)
+{
+	const struct fake_answer script[] = {
+	    {404, "{\"error\":\"session_not_found\",\"message\":\"expired\"}", NULL}};
+	struct coordc_config cfg = {.endpoints = NULL, .seed = 1};
+	struct changes ch = {0};
+	struct fake_server f;
+	struct coordc_keeper *k;
+	uint64_t t0;
+
+	(void)state;
+	fake_start(&f, script, 1);
+	cfg.endpoints = f.url;
+	t0 = coordc_now_ms();
+	assert_int_equal(coordc_keeper_start(&cfg, "gone", 3000, t0, 900, on_change, &ch, &k),
+	                 COORDC_OK);
+	while (coordc_keeper_state(k, NULL) == COORDC_LEASE_LIVE && coordc_now_ms() - t0 < 5000)
+		sleep_ms(10);
+	/* The first keepalive goes at ttl/3 and its 404 ends the lease then,
+	 * long before the deadline. */
+	assert_int_equal(coordc_keeper_state(k, NULL), COORDC_LEASE_LOST);
+	assert_in_range(coordc_now_ms() - t0, 1000, 1900);
+	coordc_keeper_stop(k);
+	assert_int_equal(ch.state[0], COORDC_LEASE_LOST);
+	fake_stop(&f);
+}
+
+static void open_refuses_bad_endpoint_lists(void **state)
+{
+	struct coordc_config cfg = {.endpoints = ","};
+	struct coordc *c = NULL;
+	char many[COORDC_ENDPOINTS_MAX * 24 + 32] = "";
+
+	(void)state;
+	assert_int_equal(coordc_open(&cfg, &c), COORDC_ERR_INVALID);
+	for (int i = 0; i <= COORDC_ENDPOINTS_MAX; i++)
+		strcat(many, "http://127.0.0.1:1,");
+	cfg.endpoints = many;
+	assert_int_equal(coordc_open(&cfg, &c), COORDC_ERR_INVALID);
+	assert_string_equal(coordc_strerror(COORDC_ERR_INVALID),
+	                    "invalid argument (endpoint list, URL or name too long)");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(no_leader_is_retried_until_a_node_answers),
+	    cmocka_unit_test(refusal_is_a_definite_error_with_the_api_code),
+	    cmocka_unit_test(timeout_504_is_unknown_and_resent_only_if_idempotent),
+	    cmocka_unit_test(answer_lost_after_sending_is_unknown),
+	    cmocka_unit_test(unreachable_endpoints_are_a_definite_error_within_bounds),
+	    cmocka_unit_test(a_refused_endpoint_is_skipped_for_the_next),
+	    cmocka_unit_test(requests_go_to_the_leader_named_by_status),
+	    cmocka_unit_test(keeper_warns_before_the_lease_counted_from_sends_runs_out),
+	    cmocka_unit_test(keeper_reports_a_session_the_server_ended_at_once),
+	    cmocka_unit_test(open_refuses_bad_endpoint_lists),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
