@@ -41,10 +41,32 @@ static void check_grow(void *pp, size_t *n, size_t want, size_t elem)
 	*n = cap;
 }
 
-static struct sim_canon *check_canon(struct sim_check *c, uint64_t index)
+/* The history entry for INDEX; a scratch one (after failing the seed) for
+ * an index no run reaches, so that a corrupted input cannot make the checker
+ * allocate without bound. */
+static struct sim_canon *check_canon(struct sim_world *w, uint64_t index)
 {
+	static struct sim_canon scratch;
+	struct sim_check *c = &w->check;
+
+	if (index > SIM_MAX_INDEX) {
+		sim_fail(w, -1, "range", "log index %llu beyond the simulator's range",
+		         (unsigned long long)index);
+		memset(&scratch, 0, sizeof(scratch));
+		return &scratch;
+	}
 	check_grow(&c->canon, &c->n_canon, (size_t)index, sizeof(*c->canon));
 	return &c->canon[index];
+}
+
+/* False (after failing the seed) for a term no run reaches. */
+static bool check_term_in_range(struct sim_world *w, int slot, uint64_t term)
+{
+	if (term <= SIM_MAX_TERM)
+		return true;
+	sim_fail(w, slot, "range", "term %llu beyond the simulator's range",
+	         (unsigned long long)term);
+	return false;
 }
 
 void sim_check_free(struct sim_check *c)
@@ -137,7 +159,7 @@ void sim_check_hard_state(struct sim_world *w, int slot, const struct raft_hard_
 		         "vote in term %llu changes from n%llu to n%llu",
 		         (unsigned long long)hs->term, (unsigned long long)n->store.hs.vote,
 		         (unsigned long long)hs->vote);
-	if (hs->vote == 0)
+	if (hs->vote == 0 || !check_term_in_range(w, slot, hs->term))
 		return;
 	check_grow(&c->votes[slot], &c->n_votes[slot], (size_t)hs->term, sizeof(uint64_t));
 	v = &c->votes[slot][hs->term];
@@ -194,6 +216,26 @@ void sim_check_entries(struct sim_world *w, int slot, const struct raft_entry *e
 
 /* I9: acknowledgements and votes leave only after they are durable ------------------ */
 
+/* An AppendEntries success for index i vouches that the leader's log up to
+ * i is durable here: i must be durable, and the entry there must be one a
+ * leader of the message's term can hold (a term no greater than it). */
+static void check_ack(struct sim_world *w, int slot, const struct raft_msg *m)
+{
+	const struct sim_store *st = &w->nodes[slot].store;
+	const struct sim_dentry *d = sim_store_at(st, m->index);
+
+	if (m->index > sim_store_last(st))
+		sim_fail(w, slot, "ack durability",
+		         "acknowledges index %llu with durable last index %llu (rule 2)",
+		         (unsigned long long)m->index, (unsigned long long)sim_store_last(st));
+	else if (d != NULL && d->term > m->term)
+		sim_fail(w, slot, "ack durability",
+		         "acknowledges index %llu in term %llu; the durable entry there is of term "
+		         "%llu (rule 2)",
+		         (unsigned long long)m->index, (unsigned long long)m->term,
+		         (unsigned long long)d->term);
+}
+
 void sim_check_send(struct sim_world *w, int slot, const struct raft_msg *m)
 {
 	struct sim_node *n = &w->nodes[slot];
@@ -207,26 +249,26 @@ void sim_check_send(struct sim_world *w, int slot, const struct raft_msg *m)
 		         raft_msg_type_name(m->type), (unsigned long long)m->term,
 		         (unsigned long long)hs->term);
 	switch (m->type) {
+	/* A durable term above the message's also does: no other vote can
+	 * ever be cast in the message's term. */
 	case RAFT_MSG_VOTE:
-		if (hs->term != m->term || hs->vote != n->id)
+		if (hs->term < m->term || (hs->term == m->term && hs->vote != n->id))
 			sim_fail(
 			    w, slot, "vote durability",
 			    "requests votes in term %llu before its own vote is durable (rule 1)",
 			    (unsigned long long)m->term);
 		break;
 	case RAFT_MSG_VOTE_RESP:
-		if (!m->reject && (hs->term != m->term || hs->vote != m->to))
+		if (!m->reject &&
+		    (hs->term < m->term || (hs->term == m->term && hs->vote != m->to)))
 			sim_fail(w, slot, "vote durability",
 			         "grants n%llu its vote in term %llu before the vote is durable "
 			         "(rule 1)",
 			         (unsigned long long)m->to, (unsigned long long)m->term);
 		break;
 	case RAFT_MSG_APPEND_RESP:
-		if (!m->reject && m->index > sim_store_last(&n->store))
-			sim_fail(w, slot, "ack durability",
-			         "acknowledges index %llu with durable last index %llu (rule 2)",
-			         (unsigned long long)m->index,
-			         (unsigned long long)sim_store_last(&n->store));
+		if (!m->reject)
+			check_ack(w, slot, m);
 		break;
 	default:
 		break;
@@ -246,7 +288,7 @@ void sim_check_apply(struct sim_world *w, int slot, const struct raft_entry *e, 
 		         (unsigned long long)e->index, (unsigned long long)n->applied);
 		return;
 	}
-	c = check_canon(&w->check, e->index);
+	c = check_canon(w, e->index);
 	if (c->term != 0 && c->term != e->term) {
 		sim_fail(w, slot, "state machine safety",
 		         "applies entry %llu of term %llu; the committed one has term %llu",
@@ -268,7 +310,7 @@ void sim_check_apply(struct sim_world *w, int slot, const struct raft_entry *e, 
 
 void sim_check_snapshot_install(struct sim_world *w, int slot, uint64_t index, uint64_t state)
 {
-	struct sim_canon *c = check_canon(&w->check, index);
+	struct sim_canon *c = check_canon(w, index);
 
 	if (index < w->nodes[slot].applied)
 		sim_fail(w, slot, "applied regression",
@@ -319,6 +361,8 @@ static void check_elected(struct sim_world *w, int slot)
 	struct sim_check *c = &w->check;
 	uint64_t term = raft_term(n->r), t;
 
+	if (!check_term_in_range(w, slot, term))
+		return;
 	check_grow(&c->term_leader, &c->n_terms, (size_t)term, sizeof(uint64_t));
 	if (c->term_leader[term] != 0 && c->term_leader[term] != n->id) {
 		sim_fail(w, slot, "election safety", "second leader of term %llu (first: n%llu)",
@@ -369,7 +413,7 @@ static void check_commit(struct sim_world *w, int slot, uint64_t from, uint64_t 
 
 		if (!raft_term_at(n->r, i, &t))
 			continue;
-		c = check_canon(&w->check, i);
+		c = check_canon(w, i);
 		if (c->term == 0)
 			c->term = t;
 		else if (c->term != t)

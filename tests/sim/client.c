@@ -101,6 +101,16 @@ static void client_read(struct sim_world *w, int slot)
 
 	if (w->n_reads == SIM_MAX_READS)
 		return;
+	if (w->brk == SIM_BREAK_LOCAL_READ) {
+		/* The classic mistake: answer from local state, no ReadIndex. */
+		w->reads[w->n_reads++] = (struct sim_read){.ctx = ctx,
+		                                           .slot = slot,
+		                                           .incarnation = n->incarnation,
+		                                           .floor = floor,
+		                                           .index = n->applied ? n->applied : 1};
+		sim_client_answer_reads(w, slot);
+		return;
+	}
 	rv = raft_read_index(n->r, ctx);
 	sim_trace(w, "read ctx %llu at n%d (floor %llu): %s", (unsigned long long)ctx, slot + 1,
 	          (unsigned long long)floor, raft_strerror(rv));
@@ -147,6 +157,8 @@ void sim_client_step(struct sim_world *w)
 		if (to >= 0)
 			client_propose(w, to);
 	}
+	if (w->brk == SIM_BREAK_LOCAL_READ)
+		leader = any;
 	if (leader >= 0 && sim_chance(&w->rng, w->p.read))
 		client_read(w, leader);
 	if (faults && leader >= 0 && sim_chance(&w->rng, w->p.transfer))
@@ -204,7 +216,7 @@ void sim_client_answer_reads(struct sim_world *w, int slot)
 			continue;
 		r->done = true;
 		c = n->applied < w->check.n_canon ? &w->check.canon[n->applied] : NULL;
-		if (n->applied < r->floor || c == NULL || !c->applied ||
+		if (n->applied < r->floor || n->applied < r->index || c == NULL || !c->applied ||
 		    c->state != w->sm_ops->hash(n->sm))
 			sim_fail(
 			    w, slot, "read safety",

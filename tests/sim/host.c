@@ -46,6 +46,11 @@ static void host_start(struct sim_world *w, int slot)
 	struct sim_store *st = &n->store;
 	struct raft_config cfg = host_config(w, slot);
 	struct raft_restore rs = {.hs = st->hs, .snapshot = st->snap};
+
+	if (w->brk == SIM_BREAK_FORGET_VOTE) {
+		rs.hs.vote = 0;
+		st->hs.vote = 0;
+	}
 	struct raft_entry *es = calloc(st->n + 1, sizeof(*es));
 
 	assert(es != NULL);
@@ -263,6 +268,8 @@ static void host_persist_entries(struct sim_world *w, int slot, const struct raf
 	chain = e[0].index == 1 ? 0 : sim_store_chain_at(st, e[0].index - 1);
 	if (chain == 0 && e[0].index > 1 && raft_term_at(w->nodes[slot].r, e[0].index - 1, &term))
 		chain = sim_check_chain_lookup(w, e[0].index - 1, term);
+	if (w->brk == SIM_BREAK_LYING_DISK && n_e > 1)
+		n_e--;
 	for (size_t i = 0; i < n_e; i++) {
 		chain = sim_check_chain(w, slot, &e[i], chain);
 		sim_store_append(st, &e[i], chain);
@@ -382,6 +389,11 @@ static bool host_ready_once(struct sim_world *w, int slot)
 	raft_ready(n->r, &rd);
 	if (crash == HOST_CRASH_BEFORE_PERSIST)
 		goto crashed;
+	if (w->brk == SIM_BREAK_SEND_FIRST) {
+		for (size_t i = 0; i < rd.n_msgs && !w->failed; i++)
+			host_send(w, slot, &rd.msgs[i]);
+		rd.n_msgs = 0;
+	}
 	host_persist(w, slot, &rd);
 	if (crash == HOST_CRASH_BEFORE_SEND || w->failed)
 		goto crashed;

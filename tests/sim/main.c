@@ -2,6 +2,11 @@
  *
  *     coord-sim --seeds N --first-seed S --nodes K [--steps T]
  *     coord-sim --seed X [--nodes K] [--steps T] [--trace]
+ *     coord-sim ... --break NAME
+ *
+ * --break injects a host-side fault (send before persist, a lying disk, a
+ * forgotten vote, reads answered from local state, corrupted frames) to show
+ * that the checkers catch it: such a run is expected to fail.
  *
  * Runs seeds S..S+N-1 (or the one seed X), each in its own child process so
  * that an assertion or crash inside a core fails that seed, with its replay
@@ -20,9 +25,9 @@
 #define MAIN_SEED_TIMEOUT 300 /* seconds one seed may take before it fails */
 
 struct main_args {
-	uint64_t seeds, first, steps;
-	unsigned nodes;
-	bool trace, fork;
+	uint64_t seeds, first;
+	struct sim_run run;
+	bool fork;
 };
 
 static void main_usage(void)
@@ -47,15 +52,26 @@ static uint64_t main_number(const char *s)
 	return v;
 }
 
+static enum sim_break main_break(const char *name)
+{
+	for (int b = 1; b <= SIM_BREAK_MAX; b++) {
+		if (strcmp(name, sim_break_name((enum sim_break)b)) == 0)
+			return (enum sim_break)b;
+	}
+	main_usage();
+	return SIM_BREAK_NONE;
+}
+
 static void main_parse(int argc, char **argv, struct main_args *a)
 {
-	*a = (struct main_args){.seeds = 1, .nodes = 3, .steps = SIM_DEFAULT_STEPS, .fork = true};
+	*a = (struct main_args){.seeds = 1, .fork = true};
+	a->run = (struct sim_run){.nodes = 3, .steps = SIM_DEFAULT_STEPS};
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		bool has_value = i + 1 < argc;
 
 		if (strcmp(o, "--trace") == 0)
-			a->trace = true;
+			a->run.trace = true;
 		else if (strcmp(o, "--no-fork") == 0)
 			a->fork = false;
 		else if (!has_value)
@@ -65,16 +81,18 @@ static void main_parse(int argc, char **argv, struct main_args *a)
 		else if (strcmp(o, "--first-seed") == 0 || strcmp(o, "--seed") == 0)
 			a->first = main_number(argv[++i]);
 		else if (strcmp(o, "--nodes") == 0)
-			a->nodes = (unsigned)main_number(argv[++i]);
+			a->run.nodes = (unsigned)main_number(argv[++i]);
 		else if (strcmp(o, "--steps") == 0)
-			a->steps = main_number(argv[++i]);
+			a->run.steps = main_number(argv[++i]);
+		else if (strcmp(o, "--break") == 0)
+			a->run.brk = main_break(argv[++i]);
 		else
 			main_usage();
 	}
-	if ((a->nodes != 3 && a->nodes != 5 && a->nodes != 7) || a->seeds == 0)
+	if ((a->run.nodes != 3 && a->run.nodes != 5 && a->run.nodes != 7) || a->seeds == 0)
 		main_usage();
 	/* A trace is of one seed, in this process, so that it can be debugged. */
-	if (a->trace) {
+	if (a->run.trace) {
 		a->seeds = 1;
 		a->fork = false;
 	}
@@ -96,7 +114,7 @@ static bool main_run_forked(const struct main_args *a, uint64_t seed)
 		bool ok;
 
 		alarm(MAIN_SEED_TIMEOUT);
-		ok = sim_run_seed(seed, a->nodes, a->steps, false);
+		ok = sim_run_seed(seed, &a->run);
 		fflush(stdout);
 		_exit(ok ? 0 : 1);
 	}
@@ -109,10 +127,11 @@ static bool main_run_forked(const struct main_args *a, uint64_t seed)
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status) == 0;
 	printf("FAIL seed %llu: killed by signal %d (%s)\n"
-	       "  replay: coord-sim --seed %llu --nodes %u --steps %llu --trace\n",
+	       "  replay: coord-sim --seed %llu --nodes %u --steps %llu --trace%s%s\n",
 	       (unsigned long long)seed, WTERMSIG(status),
 	       WTERMSIG(status) == SIGALRM ? "timed out" : "an assertion or crash",
-	       (unsigned long long)seed, a->nodes, (unsigned long long)a->steps);
+	       (unsigned long long)seed, a->run.nodes, (unsigned long long)a->run.steps,
+	       a->run.brk ? " --break " : "", a->run.brk ? sim_break_name(a->run.brk) : "");
 	return false;
 }
 
@@ -125,8 +144,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (uint64_t i = 0; i < a.seeds; i++) {
 		uint64_t seed = a.first + i;
-		bool ok = a.fork ? main_run_forked(&a, seed)
-		                 : sim_run_seed(seed, a.nodes, a.steps, a.trace);
+		bool ok = a.fork ? main_run_forked(&a, seed) : sim_run_seed(seed, &a.run);
 
 		if (ok)
 			passed++;

@@ -131,6 +131,8 @@ static void net_enqueue(struct sim_world *w, const struct raft_msg *m, const uin
 	pkt.bytes = malloc(len);
 	assert(pkt.bytes != NULL);
 	memcpy(pkt.bytes, bytes, len);
+	if (w->brk == SIM_BREAK_CORRUPT_NET && sim_chance(&w->rng, 20))
+		pkt.bytes[sim_below(&w->rng, len)] ^= (uint8_t)(1 + sim_below(&w->rng, 255));
 	net_push(&w->net, pkt);
 }
 

@@ -29,17 +29,19 @@
 
 /* Named limits ------------------------------------------------------------ */
 
-#define SIM_MAX_VOTERS     7    /* --nodes */
-#define SIM_MAX_SLOTS      16   /* founding servers plus joiners over a run */
-#define SIM_MAX_INFLIGHT   8192 /* messages in the network; beyond: dropped */
-#define SIM_MAX_PROPOSALS  4096 /* tracked proposals per seed */
-#define SIM_MAX_READS      1024 /* tracked reads per seed */
-#define SIM_MAX_READY_LOOP 64   /* readies per node per step before "livelock" */
-#define SIM_TICK_PERIOD    10   /* steps per tick at nominal clock rate */
-#define SIM_PAYLOAD_MAX    4096 /* bytes of one proposal */
-#define SIM_DEFAULT_STEPS  3000 /* fault phase */
-#define SIM_LIVE_LEADER    2500 /* steps allowed to elect a leader once healed */
-#define SIM_LIVE_COMMIT    3000 /* steps allowed for healed-phase work to finish */
+#define SIM_MAX_VOTERS     7          /* --nodes */
+#define SIM_MAX_SLOTS      16         /* founding servers plus joiners over a run */
+#define SIM_MAX_INFLIGHT   8192       /* messages in the network; beyond: dropped */
+#define SIM_MAX_PROPOSALS  4096       /* tracked proposals per seed */
+#define SIM_MAX_READS      1024       /* tracked reads per seed */
+#define SIM_MAX_READY_LOOP 64         /* readies per node per step before "livelock" */
+#define SIM_TICK_PERIOD    10         /* steps per tick at nominal clock rate */
+#define SIM_PAYLOAD_MAX    4096       /* bytes of one proposal */
+#define SIM_DEFAULT_STEPS  3000       /* fault phase */
+#define SIM_LIVE_LEADER    2500       /* steps allowed to elect a leader once healed */
+#define SIM_LIVE_COMMIT    3000       /* steps allowed for healed-phase work to finish */
+#define SIM_MAX_TERM       (1u << 20) /* terms and indexes the checker tracks: far */
+#define SIM_MAX_INDEX      (1u << 22) /* beyond any run, reached only by corruption */
 
 /* The world's generator (xoshiro256**, seeded by splitmix64) ---------------- */
 
@@ -209,6 +211,29 @@ struct sim_params {
 
 enum sim_phase { SIM_FAULTS = 0, SIM_HEALED };
 
+/* Host-side faults the simulator can inject on purpose (--break), to show
+ * that its checkers fire: a run with any of them must fail. */
+enum sim_break {
+	SIM_BREAK_NONE = 0,
+	SIM_BREAK_SEND_FIRST,  /* send a ready's messages before persisting it */
+	SIM_BREAK_LYING_DISK,  /* drop the last entry of every persisted batch */
+	SIM_BREAK_FORGET_VOTE, /* lose the durable vote across a restart */
+	SIM_BREAK_LOCAL_READ,  /* answer reads from local state, without ReadIndex */
+	SIM_BREAK_CORRUPT_NET, /* flip bytes in frames on the wire */
+	SIM_BREAK_MAX = SIM_BREAK_CORRUPT_NET
+};
+
+/* The name of B for --break, or NULL. */
+const char *sim_break_name(enum sim_break b);
+
+/* What one run is: from the command line. */
+struct sim_run {
+	unsigned nodes;
+	uint64_t steps;
+	bool trace;
+	enum sim_break brk;
+};
+
 struct sim_world {
 	uint64_t seed;
 	struct sim_params p;
@@ -229,6 +254,7 @@ struct sim_world {
 	uint64_t next_ctx;
 	uint64_t payload_seq;
 	bool trace;
+	enum sim_break brk;
 	bool failed;
 	const struct sim_sm_ops *sm_ops;
 	/* Counters for the summary of a traced run. */
@@ -236,9 +262,9 @@ struct sim_world {
 };
 
 /* world.c */
-/* Runs SEED with NODES voters for STEPS fault steps, then the liveness
- * phase. Returns true if every invariant held. */
-bool sim_run_seed(uint64_t seed, unsigned nodes, uint64_t steps, bool trace);
+/* Runs SEED as RUN says (voters, fault-phase steps, trace, injected
+ * fault), then the liveness phase. Returns true if every invariant held. */
+bool sim_run_seed(uint64_t seed, const struct sim_run *run);
 int sim_slot_of(const struct sim_world *w, uint64_t id);
 
 /* host.c */

@@ -281,15 +281,31 @@ static void world_free(struct sim_world *w)
 	free(w);
 }
 
-bool sim_run_seed(uint64_t seed, unsigned nodes, uint64_t steps, bool trace)
+const char *sim_break_name(enum sim_break b)
 {
+	static const char *const names[SIM_BREAK_MAX + 1] = {
+	    [SIM_BREAK_NONE] = "none",
+	    [SIM_BREAK_SEND_FIRST] = "send-before-persist",
+	    [SIM_BREAK_LYING_DISK] = "lying-disk",
+	    [SIM_BREAK_FORGET_VOTE] = "forget-vote",
+	    [SIM_BREAK_LOCAL_READ] = "local-read",
+	    [SIM_BREAK_CORRUPT_NET] = "corrupt-network",
+	};
+	return (unsigned)b <= SIM_BREAK_MAX ? names[b] : NULL;
+}
+
+bool sim_run_seed(uint64_t seed, const struct sim_run *run)
+{
+	unsigned nodes = run->nodes;
+	uint64_t steps = run->steps;
 	struct sim_world *w = calloc(1, sizeof(*w));
 	bool ok;
 
 	if (w == NULL)
 		return false;
 	w->seed = seed;
-	w->trace = trace;
+	w->trace = run->trace;
+	w->brk = run->brk;
 	w->sm_ops = &sim_sm_chain;
 	sim_rng_seed(&w->rng, seed);
 	world_params(w, nodes, steps);
