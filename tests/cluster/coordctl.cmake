@@ -10,7 +10,8 @@ set(COORDCTL_TESTS
   test_endpoint_list_survives_a_dead_first_node
   test_example_cron_job_never_overlaps_and_runs_again_later
   test_example_service_runs_only_while_elected
-  test_example_waits_for_a_leaders_address)
+  test_example_waits_for_a_leaders_address
+  test_session_acquire_and_release_commands_compose_in_a_script)
 foreach(t ${COORDCTL_TESTS})
   add_test(NAME cluster_coordctl_${t}
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_coordctl.py ${t})

@@ -312,6 +312,34 @@ def test_example_waits_for_a_leaders_address():
         assert waiter.returncode == 0 and out == "10.0.0.8:11211\n", (out, err)
 
 
+def test_session_acquire_and_release_commands_compose_in_a_script():
+    import json
+    with Fixture() as f:
+        rc, sid, _ = f.ctl("session", "create", "--ttl", "20s", "--name", "deploy")
+        sid = sid.strip()
+        assert rc == 0 and len(sid) >= 16, sid
+        rc, token, _ = f.ctl("acquire", "deploy/prod", "--session", sid)
+        assert rc == 0 and int(token) > 0, token
+        rc, info, _ = f.ctl("lock-info", "deploy/prod")
+        assert json.loads(info)["holders"][0]["fencing_token"] == int(token), info
+        rc, listed, _ = f.ctl("locks", "--prefix", "deploy/")
+        assert [l["name"] for l in json.loads(listed)["locks"]] == ["deploy/prod"], listed
+        # A second session cannot have it: try-lock and --wait both give 75.
+        other = f.ctl("session", "create")[1].strip()
+        assert f.ctl("acquire", "deploy/prod", "--session", other)[0] == 75
+        assert f.ctl("acquire", "deploy/prod", "--session", other, "--wait", "300ms")[0] == 75
+        assert f.ctl("session", "keepalive", sid)[0] == 0
+        rc, out, _ = f.ctl("release", "deploy/prod", "--session", sid)
+        assert rc == 0 and json.loads(out) == {"released": True}, out
+        rc, out, _ = f.ctl("release", "deploy/prod", "--session", sid)
+        assert rc == 0 and json.loads(out) == {"released": False}, out
+        sessions = json.loads(f.ctl("session", "list")[1])["sessions"]
+        assert sorted(s["id"] for s in sessions) == sorted([sid, other]), sessions
+        assert f.ctl("session", "close", sid)[0] == 0
+        assert f.ctl("session", "keepalive", sid)[0] == 1  # session_not_found
+        assert f.ctl("lock-info", "deploy/prod")[0] == 1   # not_found
+
+
 if __name__ == "__main__":
     everything = [test_cmd_sees_lock_session_and_token_and_everything_is_released_after,
                   test_exit_status_of_cmd_is_passed_through,
@@ -323,6 +351,7 @@ if __name__ == "__main__":
                   test_endpoint_list_survives_a_dead_first_node,
                   test_example_cron_job_never_overlaps_and_runs_again_later,
                   test_example_service_runs_only_while_elected,
-                  test_example_waits_for_a_leaders_address]
+                  test_example_waits_for_a_leaders_address,
+                  test_session_acquire_and_release_commands_compose_in_a_script]
     chosen = sys.argv[1:]
     run([t for t in everything if not chosen or t.__name__ in chosen])
