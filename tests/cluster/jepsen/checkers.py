@@ -56,10 +56,35 @@ def _lease_end(acks, ttl, start):
     return end if end is not None else start
 
 
+def _lease_segments(acks, ttl, start, stop):
+    """The times in [START, STOP) at which a client believes its lease runs:
+    at time t, while t < inv + TTL*(1-RHO) - SLACK for some acknowledgement
+    it has received by t (an acknowledged keepalive proves the session
+    lived, so it extends the lease even after a gap)."""
+    safe = ttl * (1 - RHO) - SLACK
+    segs = []
+    seg_start, end = start, None
+    for inv, cmp in acks:
+        if cmp <= start:
+            end = inv + safe if end is None else max(end, inv + safe)
+            continue
+        if cmp >= stop:
+            break
+        if end is not None and cmp < end:
+            end = max(end, inv + safe)
+            continue
+        if end is not None and end > seg_start:
+            segs.append((seg_start, end))
+        seg_start, end = cmp, inv + safe
+    if end is not None and min(end, stop) > seg_start:
+        segs.append((seg_start, min(end, stop)))
+    return [(a, min(b, stop)) for a, b in segs if min(b, stop) > a]
+
+
 def beliefs(ops):
-    """(key, session, start, end, token) for every grant a client believed
-    it held: from the grant's answer until its release or close was sent or
-    its own lease ran out, whichever was first."""
+    """(key, session, start, end, token) for every stretch of time in which
+    a client believed it held a grant: from the grant's answer until its
+    release or close was sent, while its own lease ran."""
     ttls, acks = _ttls(ops), _lease_acks(ops)
     ends = {}
     for o in ops:
@@ -71,13 +96,13 @@ def beliefs(ops):
     for o in ops:
         if not _granted(o) or o["session"] not in ttls:
             continue
-        start = o["cmp"]
-        end = _lease_end(acks.get(o["session"], []), ttls[o["session"]], start)
+        stop = float("inf")
         for t in ends.get((o["key"], o["session"]), []) + ends.get((None, o["session"]), []):
             if t >= o["inv"]:
-                end = min(end, t)
-        if end > start:
-            out.append((o["key"], o["session"], start, end, o["value"]["token"]))
+                stop = min(stop, t)
+        for a, b in _lease_segments(acks.get(o["session"], []), ttls[o["session"]],
+                                    o["cmp"], stop):
+            out.append((o["key"], o["session"], a, b, o["value"]["token"]))
     return out
 
 

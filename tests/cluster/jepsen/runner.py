@@ -47,6 +47,7 @@ def parse(argv):
     ap.add_argument("--heartbeat-ms", type=int, default=50)
     ap.add_argument("--election-ms", type=int, default=500)
     ap.add_argument("--lock-clients", type=int, default=5)
+    ap.add_argument("--readers", type=int, default=3, help="readers of the lock")
     ap.add_argument("--wait-ms", type=int, default=300,
                     help="queue wait of contended acquires and campaigns (0: try-lock)")
     ap.add_argument("--unknown-503", action="store_true",
@@ -199,8 +200,8 @@ def main(argv):
                    for p in range(a.lock_clients)]
         clients += [wl.LockClient(100 + p, c, h, stop, rng.random(), store,
                                   base=wl.ELECTION, kind="election") for p in range(3)]
-        clients += [wl.Reader(200, c, h, stop, rng.random()),
-                    wl.Reader(201, c, h, stop, rng.random(), base=wl.ELECTION, kind="election"),
+        clients += [wl.Reader(200 + p, c, h, stop, rng.random()) for p in range(a.readers)]
+        clients += [wl.Reader(250, c, h, stop, rng.random(), base=wl.ELECTION, kind="election"),
                     wl.Stopper(300, c, h, stop, rng.random(), abandoned),
                     wl.Ledger(400, c, h, stop, rng.random(), ledger_locks, ledger_sessions)]
         for cl in clients:
@@ -232,6 +233,8 @@ def main(argv):
         if a.history:
             hist.save(ops, a.history)
         log("operations by outcome:\n" + hist.format_counts(ops))
+        log("fenced store: value %d, %d reads refused for a stale token" % (
+            store.value, store.refused_reads))
         t0 = time.time()
         verdicts = judge(ops, final, probe, election_s)
         failed = False

@@ -71,12 +71,35 @@ class MutualExclusion(unittest.TestCase):
         self.assertFalse(checkers.mutual_exclusion(h)["valid"])
 
 
+    def test_a_keepalive_acknowledged_after_a_lapse_renews_the_belief(self):
+        # A's lease lapses at ~2 s; a keepalive sent at 2.5 is acknowledged
+        # (the session lived), so A believes again from 2.6: B's grant at 3
+        # overlaps.
+        h = [session(1, "A", 0, ttl=2.0), session(2, "B", 0),
+             grant(1, "A", 1, 1.1, 10), keepalive(1, "A", 2.5, 2.6),
+             grant(2, "B", 2.9, 3.0, 12)]
+        r = checkers.mutual_exclusion(h)
+        self.assertFalse(r["valid"])
+        self.assertEqual(r["overlaps"][0]["a"][2], 2.6)
+
+
 class TokenOrder(unittest.TestCase):
     def test_tokens_rising_in_grant_order_pass(self):
         self.assertTrue(checkers.token_order(handover())["valid"])
 
     def test_a_later_grant_with_a_lower_token_is_caught(self):
         h = handover() + [grant(1, "A", 3, 3.1, 11)]
+        self.assertFalse(checkers.token_order(h)["valid"])
+
+    def test_a_retry_answering_an_earlier_unknown_grant_is_not_a_violation(self):
+        # A's acquire timed out; the grant (token 9) happened then, before B
+        # was granted 10, and A's retry after that answers the same grant.
+        h = [session(1, "A", 0), session(2, "B", 0),
+             op(1, "acquire", 1, None, "info", key=L, session="A"),
+             grant(2, "B", 2, 2.1, 10, key="other"), grant(1, "A", 3, 3.1, 9)]
+        self.assertTrue(checkers.token_order(h)["valid"])
+        # Without the timed-out request, token 9 after 10 is a violation.
+        del h[2]
         self.assertFalse(checkers.token_order(h)["valid"])
 
     def test_one_token_for_two_grants_is_caught(self):

@@ -42,7 +42,12 @@ def rotated(base, h):
 
 class FencedStore:
     """A register owned by the test: refuses a write whose token is below the
-    highest it has seen. Every write attempt is recorded as store_write."""
+    highest it has seen. Every write attempt is recorded as store_write.
+
+    Reads are fenced too (a read with a token below the highest seen is
+    refused): a client thread delayed between its lease check and its write
+    (the GC-pause case, reliability-anchors.md S11) must not turn a correct
+    server's history into a lost update."""
 
     def __init__(self, h):
         self.h = h
@@ -50,9 +55,15 @@ class FencedStore:
         self.value = 0
         self.top = None
         self.seq = 0
+        self.refused_reads = 0
 
-    def read(self):
+    def read(self, token):
+        """The value, or None when TOKEN is below the highest seen."""
         with self.mu:
+            if self.top is not None and token < self.top:
+                self.refused_reads += 1
+                return None
+            self.top = token
             return self.value
 
     def write(self, p, token, read_value):
@@ -179,9 +190,9 @@ class LockClient(Client):
                 self.pace()
                 continue
             if self.kind == "lock" and self.lease_valid():
-                seen = self.store.read()
+                seen = self.store.read(op["value"]["token"])
                 self.pace(0.0, 0.02)
-                if self.lease_valid():
+                if seen is not None and self.lease_valid():
                     self.store.write(self.p, op["value"]["token"], seen)
             else:
                 self.pace(0.05, 0.2)
