@@ -28,6 +28,7 @@ struct coordc {
 	uint64_t leader_id;          /* its node id, 0 if unknown */
 	bool rediscover;             /* look for the leader before the next attempt */
 	uint64_t rng;
+	volatile sig_atomic_t *abort_flag; /* give up when nonzero (may be NULL) */
 	CURL *curl;
 	struct curl_slist *headers;
 	/* The answer of the attempt in progress. */
@@ -165,6 +166,27 @@ void coordc_close(struct coordc *c)
 	free(c);
 }
 
+void coordc_set_abort(struct coordc *c, volatile sig_atomic_t *flag)
+{
+	c->abort_flag = flag;
+}
+
+static bool aborted(const struct coordc *c)
+{
+	return c->abort_flag != NULL && *c->abort_flag != 0;
+}
+
+/* libcurl's progress callback: nonzero aborts the transfer. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return aborted(arg) ? 1 : 0;
+}
+
 const char *coordc_target(const struct coordc *c)
 {
 	return c->leader[0] ? c->leader : c->endpoints[c->cur];
@@ -250,6 +272,11 @@ static enum coordc_transport attempt(struct coordc *c, const char *base, const c
 	curl_easy_setopt(c->curl, CURLOPT_MAXREDIRS, 3L);
 	if (c->cfg.follow_redirects)
 		curl_easy_setopt(c->curl, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
+	if (c->abort_flag != NULL) {
+		curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
+	}
 	if (strcmp(method, "GET") != 0) {
 		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body ? body : "");
@@ -370,6 +397,11 @@ int coordc_call(struct coordc *c, const char *method, const char *path, const js
 		/* An answer naming another leader: find its address next time. */
 		if (t == COORDC_ANSWERED && c->hdr_leader != 0 && c->hdr_leader != c->leader_id)
 			c->rediscover = true;
+		if (aborted(c)) {
+			if (t != COORDC_ANSWERED && reply->kind == COORDC_DONE_ERROR)
+				snprintf(reply->error, sizeof(reply->error), "aborted");
+			break;
+		}
 		if (!v.retry || (flags & COORDC_NO_RETRY) || n >= c->cfg.max_attempts)
 			break;
 		if (v.rediscover) {

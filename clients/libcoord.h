@@ -28,6 +28,7 @@
 #ifndef COORD_CLIENTS_LIBCOORD_H
 #define COORD_CLIENTS_LIBCOORD_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -112,6 +113,12 @@ void coordc_close(struct coordc *c);
  * status 0 if anything might have been sent, which it never is). */
 int coordc_call(struct coordc *c, const char *method, const char *path, const json_t *body,
                 unsigned flags, uint32_t timeout_ms, struct coordc_reply *reply);
+
+/* Makes calls of C give up as soon as *FLAG is nonzero (checked by libcurl
+ * while it waits, and between retries), for instance when a signal handler
+ * sets it. The reply is then an error "aborted" if nothing was sent, else
+ * unknown. FLAG is borrowed for the client's life; NULL turns this off. */
+void coordc_set_abort(struct coordc *c, volatile sig_atomic_t *flag);
 
 /* The base URL the next request goes to (borrowed until the next call). */
 const char *coordc_target(const struct coordc *c);

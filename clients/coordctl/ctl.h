@@ -3,6 +3,7 @@
 #ifndef COORD_CLIENTS_COORDCTL_CTL_H
 #define COORD_CLIENTS_COORDCTL_CTL_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -64,9 +65,15 @@ struct ctl_supervision {
 	uint32_t margin_ms; /* SIGTERM this long before the lease deadline */
 };
 
-/* Creates the wake-up pipe the keeper's callback writes to; call before
- * starting the keeper. Returns 0 or an errno. */
+/* Creates the wake-up pipe the keeper's callback writes to and installs the
+ * handlers of SIGINT, SIGTERM, SIGHUP (and SIGCHLD); call before opening the
+ * session, so that a signal while waiting for the lock ends coordctl through
+ * the cleanup. Returns 0 or an errno. */
 int ctl_supervise_prepare(void);
+
+/* The last of SIGINT, SIGTERM, SIGHUP received (0: none); a libcoord abort
+ * flag (coordc_set_abort). */
+extern volatile sig_atomic_t ctl_signalled;
 
 /* The keeper callback (coordc_lease_fn) that wakes ctl_supervise. */
 void ctl_lease_changed(void *arg, enum coordc_lease_state state);

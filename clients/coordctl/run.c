@@ -62,6 +62,10 @@ static int obtain(struct ctl *ctl, struct run *run)
 			coordc_reply_clear(&r);
 			return 0;
 		}
+		if (ctl_signalled) {
+			coordc_reply_clear(&r);
+			return CTL_EXIT_FAIL; /* run_cmd reports the signal */
+		}
 		now = coordc_now_ms();
 		if (coordc_keeper_state(run->keeper, NULL) == COORDC_LEASE_LOST) {
 			coordc_reply_clear(&r);
@@ -112,6 +116,13 @@ static void cleanup(const struct ctl *ctl, const struct run *run, bool release)
 	coordc_close(c);
 }
 
+/* The exit status after a signal ended the wait: the shell's 128 + N. */
+static int interrupted(void)
+{
+	fprintf(stderr, "coordctl: interrupted by signal %d\n", (int)ctl_signalled);
+	return 128 + ctl_signalled;
+}
+
 /* Session, keeper, obtain, supervise, cleanup. */
 static int run_cmd(struct ctl *ctl, struct run *run)
 {
@@ -121,25 +132,33 @@ static int run_cmd(struct ctl *ctl, struct run *run)
 	bool lost = false;
 	int rc;
 
+	if (ctl_supervise_prepare() != 0) {
+		fprintf(stderr, "coordctl: cannot set up signal handling\n");
+		return CTL_EXIT_FAIL;
+	}
+	coordc_set_abort(ctl->client, &ctl_signalled);
 	rc = coordc_session_create(ctl->client, (uint32_t)run->a.ttl_ms, "coordctl", run->session,
 	                           &sent, &r);
 	if (rc != COORDC_OK || r.kind != COORDC_DONE_OK) {
-		rc = rc != COORDC_OK ? CTL_EXIT_FAIL : ctl_fail("session create", &r);
+		rc = rc != COORDC_OK ? CTL_EXIT_FAIL
+		     : ctl_signalled ? interrupted()
+		                     : ctl_fail("session create", &r);
 		coordc_reply_clear(&r);
 		return rc;
 	}
 	coordc_reply_clear(&r);
 	coordc_lease_plan((uint32_t)run->a.ttl_ms, &run->grace_ms, &run->margin_ms);
-	rc = ctl_supervise_prepare();
-	if (rc == 0)
-		rc = coordc_keeper_start(&ctl->cfg, run->session, (uint32_t)run->a.ttl_ms, sent,
-		                         run->margin_ms, ctl_lease_changed, NULL, &run->keeper);
+	rc = coordc_keeper_start(&ctl->cfg, run->session, (uint32_t)run->a.ttl_ms, sent,
+	                         run->margin_ms, ctl_lease_changed, NULL, &run->keeper);
 	if (rc != 0) {
-		fprintf(stderr, "coordctl: cannot keep the session alive\n");
+		fprintf(stderr, "coordctl: cannot keep the session alive: %s\n",
+		        coordc_strerror(rc));
 		cleanup(ctl, run, false);
 		return CTL_EXIT_FAIL;
 	}
 	rc = obtain(ctl, run);
+	if (rc != 0 && ctl_signalled)
+		rc = interrupted();
 	if (rc == 0 && coordc_keeper_state(run->keeper, NULL) != COORDC_LEASE_LIVE) {
 		/* Granted, but too late to run anything safely under it. */
 		fprintf(stderr, "coordctl: %s: session lease ran short before CMD started\n",

@@ -37,16 +37,25 @@ static void wake(unsigned char what)
 	errno = saved;
 }
 
+volatile sig_atomic_t ctl_signalled;
+
 static void on_signal(int sig)
 {
+	if (sig != SIGCHLD)
+		ctl_signalled = sig;
 	wake((unsigned char)sig);
 }
+
+static void install_handlers(void);
 
 int ctl_supervise_prepare(void)
 {
 	if (wake_fd[0] >= 0)
 		return 0;
-	return pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) == 0 ? 0 : errno;
+	if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) != 0)
+		return errno;
+	install_handlers();
+	return 0;
 }
 
 void ctl_lease_changed(void *arg, enum coordc_lease_state state)
@@ -147,7 +156,6 @@ int ctl_supervise(const struct ctl_supervision *s, bool *lost)
 	*lost = false;
 	if (ctl_supervise_prepare() != 0)
 		return 127;
-	install_handlers();
 	pid = spawn(s);
 	if (pid < 0)
 		return 127;

@@ -340,6 +340,25 @@ def test_session_acquire_and_release_commands_compose_in_a_script():
         assert f.ctl("lock-info", "deploy/prod")[0] == 1   # not_found
 
 
+def test_signal_while_waiting_for_the_lock_withdraws_and_exits_128_plus_n():
+    with Fixture() as f:
+        node = f.any_node()
+        sid = node.call("POST", "/v1/sessions", {"ttl_ms": 30000}).json["id"]
+        assert node.call("PUT", "/v1/locks/queue", {"session": sid}).status == 200
+        marker = f.path("ran")
+        p = f.spawn("lock", "queue", "--wait", "60s", "--", "touch", marker)
+        wait_for(lambda: node.call("GET", "/v1/locks/queue").json["waiters"], what="the waiter")
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=15) == 128 + signal.SIGINT
+        assert time.monotonic() - t0 < 5.0
+        assert not os.path.exists(marker)
+        # Its session was closed, so it waits no more and holds nothing.
+        r = node.call("GET", "/v1/locks/queue")
+        assert r.json["waiters"] == [], r
+        assert [s["id"] for s in node.call("GET", "/v1/sessions").json["sessions"]] == [sid]
+
+
 if __name__ == "__main__":
     everything = [test_cmd_sees_lock_session_and_token_and_everything_is_released_after,
                   test_exit_status_of_cmd_is_passed_through,
@@ -352,6 +371,7 @@ if __name__ == "__main__":
                   test_example_cron_job_never_overlaps_and_runs_again_later,
                   test_example_service_runs_only_while_elected,
                   test_example_waits_for_a_leaders_address,
-                  test_session_acquire_and_release_commands_compose_in_a_script]
+                  test_session_acquire_and_release_commands_compose_in_a_script,
+                  test_signal_while_waiting_for_the_lock_withdraws_and_exits_128_plus_n]
     chosen = sys.argv[1:]
     run([t for t in everything if not chosen or t.__name__ in chosen])

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <pthread.h>
+#include <signal.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -280,6 +282,52 @@ static void keeper_reports_a_session_the_server_ended_at_once(void **state)
 	fake_stop(&f);
 }
 
+static volatile sig_atomic_t abort_flag;
+
+static void *raise_abort_later(void *arg)
+{
+	(void)arg;
+	sleep_ms(200);
+	abort_flag = SIGINT;
+	return NULL;
+}
+
+static void an_abort_flag_ends_a_stalled_call_as_unknown(void **state)
+{
+	const struct fake_answer script[] = {{0, NULL, NULL}}; /* stall */
+	struct fake_server f;
+	struct coordc_reply r;
+	struct coordc *c;
+	pthread_t t;
+	uint64_t t0;
+
+	(void)state;
+	fake_start(&f, script, 1);
+	c = client_on(f.url, 10000);
+	abort_flag = 0;
+	coordc_set_abort(c, &abort_flag);
+	assert_int_equal(pthread_create(&t, NULL, raise_abort_later, NULL), 0);
+	t0 = coordc_now_ms();
+	call(c, COORDC_IDEMPOTENT, &r);
+	/* Sent, then abandoned: unknown, not retried, long before 10 s. */
+	assert_int_equal(r.kind, COORDC_DONE_UNKNOWN);
+	assert_int_equal(r.attempts, 1);
+	assert_true(coordc_now_ms() - t0 < 3000);
+	pthread_join(t, NULL);
+	coordc_reply_clear(&r);
+	/* With the flag already up and nothing reachable: "aborted" at once. */
+	coordc_close(c);
+	c = client_on(REFUSED_URL, 1000);
+	coordc_set_abort(c, &abort_flag);
+	call(c, COORDC_IDEMPOTENT, &r);
+	assert_int_equal(r.kind, COORDC_DONE_ERROR);
+	assert_string_equal(r.error, "aborted");
+	assert_int_equal(r.attempts, 1);
+	coordc_reply_clear(&r);
+	coordc_close(c);
+	fake_stop(&f);
+}
+
 static void open_refuses_bad_endpoint_lists(void **state)
 {
 	struct coordc_config cfg = {.endpoints = ","};
@@ -308,6 +356,7 @@ int main(void)
 	    cmocka_unit_test(requests_go_to_the_leader_named_by_status),
 	    cmocka_unit_test(keeper_warns_before_the_lease_counted_from_sends_runs_out),
 	    cmocka_unit_test(keeper_reports_a_session_the_server_ended_at_once),
+	    cmocka_unit_test(an_abort_flag_ends_a_stalled_call_as_unknown),
 	    cmocka_unit_test(open_refuses_bad_endpoint_lists),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
