@@ -434,6 +434,7 @@ static void node_close(struct node *n)
 	if (n->raft)
 		raft_free(n->raft);
 	coord_lease_free(&n->lease);
+	free(n->expire_retry);
 	coord_result_free(&n->result);
 	for (size_t i = 0; i < n->results_cap; i++)
 		coord_result_free(&n->results[i]);
@@ -493,7 +494,8 @@ int coord_node_run(const struct coord_config *cfg)
 	pthread_mutex_init(&n->inbox_mu, NULL);
 	uv_loop_init(&n->loop);
 	coord_result_init(&n->result);
-	if (coord_lease_init(&n->lease, COORD_LEASE_MAX) != 0)
+	n->expire_retry = calloc(COORD_LEASE_MAX, sizeof(*n->expire_retry));
+	if (!n->expire_retry || coord_lease_init(&n->lease, COORD_LEASE_MAX) != 0)
 		goto out;
 	if (!port_free(cfg->http) || !port_free(cfg->raft)) {
 		LOG_ERROR("cannot listen on %s: the %s port is in use",

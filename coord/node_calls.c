@@ -44,12 +44,45 @@ void ncall_unwait(struct node *n, struct ncall *c)
 	c->wait = W_NONE;
 }
 
+/* Inserts C keeping the list ordered by (index, term). Proposals of one
+ * term arrive in index order, so this is the tail in the usual case; after a
+ * lost leadership a new term may reuse lower indexes. */
+static void ncall_list_insert_by_index(struct ncall_list *l, struct ncall *c)
+{
+	struct ncall *after = l->tail;
+
+	while (after &&
+	       (after->index > c->index || (after->index == c->index && after->term > c->term)))
+		after = after->prev;
+	if (!after) {
+		c->prev = NULL;
+		c->next = l->head;
+		if (l->head)
+			l->head->prev = c;
+		else
+			l->tail = c;
+		l->head = c;
+	} else {
+		c->prev = after;
+		c->next = after->next;
+		if (after->next)
+			after->next->prev = c;
+		else
+			l->tail = c;
+		after->next = c;
+	}
+	l->n++;
+}
+
 void ncall_wait(struct node *n, struct ncall *c, enum ncall_wait w, uint64_t deadline_ms)
 {
 	ncall_unwait(n, c);
 	c->wait = w;
 	c->deadline_ms = deadline_ms;
-	ncall_list_push(&n->waits[w], c);
+	if (w == W_WRITE) /* node_on_applied settles proposals in index order */
+		ncall_list_insert_by_index(&n->waits[w], c);
+	else
+		ncall_list_push(&n->waits[w], c);
 }
 
 /* Answers ---------------------------------------------------------------------- */

@@ -126,6 +126,8 @@ struct node {
 	bool lease_live; /* the lease keeper tracks sessions: leader, ready */
 	uint64_t lease_term;
 	bool wake_inflight;
+	struct coord_session_id *expire_retry; /* due, not yet proposed (COORD_LEASE_MAX) */
+	size_t n_expire_retry;
 
 	/* Inbox from the HTTP threads. */
 	pthread_mutex_t inbox_mu;

@@ -425,36 +425,48 @@ static void lease_ensure(struct node *n, uint64_t now)
 	         (unsigned long long)n->lease_term, k);
 }
 
+/* Proposes EXPIRE for ID; a session the leader could not propose (a full
+ * proposal window) is kept and proposed again on the next tick, since the
+ * lease keeper hands each due session out only once. */
+static bool propose_expire(struct node *n, const struct coord_session_id *id)
+{
+	struct coord_cmd cmd = {.type = COORD_CMD_EXPIRE, .now_ms = node_wall_ms(), .session = *id};
+	char hex[COORD_SESSION_ID_HEX + 1];
+	uint64_t index, term;
+
+	if (!propose(n, &cmd, &index, &term))
+		return false;
+	n->metrics.expiries++;
+	coord_session_id_format(id, hex);
+	LOG_INFO("session %s expired; proposed at %llu", hex, (unsigned long long)index);
+	return true;
+}
+
 void node_lease_tick(struct node *n, uint64_t now)
 {
 	struct coord_session_id due[NODE_EXPIRE_BATCH];
 	struct coord_cmd cmd = {0};
 	uint64_t index, term, at;
+	size_t k, kept = 0;
 	bool has;
-	size_t k;
 
 	lease_ensure(n, now);
-	if (!n->lease_live)
+	if (!n->lease_live) {
+		n->n_expire_retry = 0; /* a new leader starts every clock afresh */
 		return;
-	k = coord_lease_due(&n->lease, now, due, NODE_EXPIRE_BATCH);
-	cmd.type = COORD_CMD_EXPIRE;
-	cmd.now_ms = node_wall_ms();
-	for (size_t i = 0; i < k; i++) {
-		char id[COORD_SESSION_ID_HEX + 1];
-
-		cmd.session = due[i];
-		coord_session_id_format(&due[i], id);
-		if (propose(n, &cmd, &index, &term)) {
-			n->metrics.expiries++;
-			LOG_INFO("session %s expired; proposed at %llu", id,
-			         (unsigned long long)index);
-		}
 	}
+	for (size_t i = 0; i < n->n_expire_retry; i++)
+		if (!propose_expire(n, &n->expire_retry[i]))
+			n->expire_retry[kept++] = n->expire_retry[i];
+	n->n_expire_retry = kept;
+	k = coord_lease_due(&n->lease, now, due, NODE_EXPIRE_BATCH);
+	for (size_t i = 0; i < k; i++)
+		if (!propose_expire(n, &due[i]) && n->n_expire_retry < COORD_LEASE_MAX)
+			n->expire_retry[n->n_expire_retry++] = due[i];
+	cmd.now_ms = node_wall_ms();
 	if (!n->wake_inflight && coord_sm_next_wake(n->db, &has, &at) == 0 && has &&
 	    at <= cmd.now_ms) {
-		memset(&cmd, 0, sizeof(cmd));
 		cmd.type = COORD_CMD_WAKE;
-		cmd.now_ms = node_wall_ms();
 		n->wake_inflight = propose(n, &cmd, &index, &term);
 	}
 }
