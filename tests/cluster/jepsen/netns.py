@@ -57,10 +57,22 @@ class Net:
 
     def __init__(self, size):
         self.tag = "cj%d" % (os.getpid() % 100000)
-        self.subnet = 10 + os.getpid() % 200
+        self.subnet = self._free_subnet()
         self.size = size
         self.bridge = self.tag + "b"
         self.made = []
+
+    @staticmethod
+    def _free_subnet():
+        """A 10.77.K.0/24 that no route of this host uses yet (another run
+        may be going on beside this one)."""
+        routes = _run(["ip", "-4", "route", "show"], check=False).stdout
+        start = os.getpid() % 200
+        for k in range(200):
+            sub = 10 + (start + k) % 200
+            if "10.77.%d." % sub not in routes:
+                return sub
+        raise Unsupported("no free 10.77.K.0/24 subnet")
 
     def ns(self, nid):
         return "%sn%d" % (self.tag, nid)

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import sys
 import threading
 import time
@@ -175,8 +176,17 @@ def summary(name, r):
     return json.dumps({k: v for k, v in r.items() if k != "valid"})[:1500]
 
 
+def _terminated(signum, frame):
+    # SIGTERM and SIGINT (also when a shell started us with SIGINT ignored)
+    # unwind through the finally blocks, so that the nodes are stopped and the
+    # namespaces removed.
+    raise SystemExit(128 + signum)
+
+
 def main(argv):
     a = parse(argv)
+    signal.signal(signal.SIGTERM, _terminated)
+    signal.signal(signal.SIGINT, _terminated)
     fs = fault_list(a.faults, a.nodes)
     election_s = a.election_ms / 1000.0
     sched = nemesis.schedule(a.seed, a.duration, fs, a.nodes, election_s, 2.0)
