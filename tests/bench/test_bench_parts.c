@@ -1,0 +1,311 @@
+/* coord-bench's parts without a network: the latency histogram, the error
+ * tally, and the two targets' requests and verdicts (including etcd's
+ * gateway traps from ETCD-GATEWAY.md). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bench.h"
+
+/* Fixtures ----------------------------------------------------------------- */
+
+static struct bench_options options(enum bench_target target, int workload)
+{
+	struct bench_options o = {.target = target,
+	                          .workload = workload,
+	                          .clients = 1,
+	                          .n_endpoints = 1,
+	                          .timeout_ms = 5000,
+	                          .ttl_ms = 60000};
+	strcpy(o.endpoints[0], "http://127.0.0.1:1");
+	strcpy(o.run_tag, "t1");
+	return o;
+}
+
+static struct bench_client client_at(enum bench_phase phase, int step, const char *session)
+{
+	struct bench_client c = {.id = 7, .phase = phase, .step = step};
+	strcpy(c.session, session);
+	return c;
+}
+
+/* Histogram ---------------------------------------------------------------- */
+
+static void test_small_latencies_are_exact(void **state)
+{
+	(void)state;
+	static struct bench_hist h;
+	memset(&h, 0, sizeof(h));
+	for (uint64_t v = 1; v <= 100; v++)
+		bench_hist_record(&h, v);
+	assert_int_equal(bench_hist_percentile(&h, 50), 50);
+	assert_int_equal(bench_hist_percentile(&h, 99), 99);
+	assert_int_equal(bench_hist_percentile(&h, 100), 100);
+	assert_int_equal(h.max_us, 100);
+	assert_int_equal(h.total, 100);
+}
+
+static void test_large_latencies_are_within_one_sixty_fourth_and_never_understated(void **state)
+{
+	(void)state;
+	static struct bench_hist h;
+	for (uint64_t v = 130; v < 50000000; v = v * 3 / 2 + 7) {
+		memset(&h, 0, sizeof(h));
+		bench_hist_record(&h, v);
+		bench_hist_record(&h, v * 4);
+		uint64_t p = bench_hist_percentile(&h, 50);
+		assert_true(p >= v);
+		assert_true(p - v <= v / 64);
+	}
+}
+
+static void test_percentiles_rise_with_rank_and_stop_at_the_maximum(void **state)
+{
+	(void)state;
+	static struct bench_hist h;
+	memset(&h, 0, sizeof(h));
+	for (int i = 0; i < 980; i++)
+		bench_hist_record(&h, 1000);
+	for (int i = 0; i < 20; i++)
+		bench_hist_record(&h, 250000);
+	bench_hist_record(&h, 254321);
+	uint64_t p50 = bench_hist_percentile(&h, 50), p99 = bench_hist_percentile(&h, 99);
+	assert_true(p50 >= 1000 && p50 < 1016);
+	assert_true(p99 >= 250000 && p99 <= 254321);
+	assert_int_equal(bench_hist_percentile(&h, 100), 254321);
+}
+
+static void test_an_empty_histogram_reports_zero(void **state)
+{
+	(void)state;
+	static struct bench_hist h;
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(bench_hist_percentile(&h, 99), 0);
+}
+
+/* Error tally ---------------------------------------------------------------- */
+
+static void test_errors_are_counted_by_kind_and_overflow_into_other(void **state)
+{
+	(void)state;
+	static struct bench_errors e;
+	memset(&e, 0, sizeof(e));
+	bench_errors_add(&e, "transport_timeout");
+	bench_errors_add(&e, "http_409_lock_held");
+	bench_errors_add(&e, "transport_timeout");
+	assert_int_equal(e.n, 2);
+	assert_int_equal(e.count[0], 2);
+	assert_int_equal(e.total, 3);
+
+	char kind[BENCH_ERROR_KIND_MAX];
+	for (int i = 0; i < 2 * BENCH_ERROR_KINDS; i++) {
+		snprintf(kind, sizeof(kind), "kind_%d", i);
+		bench_errors_add(&e, kind);
+	}
+	assert_int_equal(e.n, BENCH_ERROR_KINDS);
+	assert_string_equal(e.kind[BENCH_ERROR_KINDS - 1], "other");
+	assert_int_equal(e.total, 3 + 2 * BENCH_ERROR_KINDS);
+}
+
+static void test_an_http_failure_is_filed_under_status_and_error_code(void **state)
+{
+	(void)state;
+	char kind[BENCH_ERROR_KIND_MAX];
+	bench_http_kind(409, "{\"error\":\"lock_held\",\"message\":\"held\"}", kind);
+	assert_string_equal(kind, "http_409_lock_held");
+	bench_http_kind(502, "<html>bad gateway</html>", kind);
+	assert_string_equal(kind, "http_502");
+	/* A code with spaces cannot split the one-line summary. */
+	bench_http_kind(500, "{\"error\":\"no leader: x\"}", kind);
+	assert_string_equal(kind, "http_500_no_leader__x");
+}
+
+/* coord target ----------------------------------------------------------------- */
+
+static void test_coord_lock_cycle_is_a_try_lock_then_a_release_of_the_clients_own_lock(void **state)
+{
+	(void)state;
+	struct bench_options o = options(BENCH_COORD, BENCH_LOCK_OWN);
+	struct bench_client c = client_at(BENCH_RUN, 0, "s1");
+	struct bench_request q = {0};
+	char kind[BENCH_ERROR_KIND_MAX];
+
+	assert_int_equal(bench_coord_ops.prepare(&o, &c, &q), 1);
+	assert_string_equal(q.method, "PUT");
+	assert_string_equal(q.path, "/v1/locks/bench/t1/own/7");
+	assert_string_equal(q.body, "{\"session\":\"s1\"}");
+	assert_int_equal(bench_coord_ops.check(&o, &c, 200, "{\"fencing_token\":9}", kind), 0);
+
+	c.step = 1;
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(bench_coord_ops.prepare(&o, &c, &q), 1);
+	assert_string_equal(q.method, "DELETE");
+	/* A retried release that finds nothing held still ends the cycle. */
+	assert_int_equal(bench_coord_ops.check(&o, &c, 200, "{\"released\":false}", kind), 0);
+	c.step = 2;
+	assert_int_equal(bench_coord_ops.prepare(&o, &c, &q), 0);
+}
+
+static void test_coord_contended_acquire_waits_in_line_and_curl_outwaits_the_server(void **state)
+{
+	(void)state;
+	struct bench_options o = options(BENCH_COORD, BENCH_LOCK_CONTENDED);
+	struct bench_client c = client_at(BENCH_RUN, 0, "s1");
+	struct bench_request q = {0};
+	char kind[BENCH_ERROR_KIND_MAX];
+
+	assert_int_equal(bench_coord_ops.prepare(&o, &c, &q), 1);
+	assert_string_equal(q.path, "/v1/locks/bench/t1/shared");
+	assert_string_equal(q.body, "{\"session\":\"s1\",\"wait_ms\":5000}");
+	assert_true(q.extra_timeout_ms > 0);
+	assert_int_equal(bench_coord_ops.check(&o, &c, 409, "{\"error\":\"lock_held\"}", kind), 1);
+	assert_string_equal(kind, "http_409_lock_held");
+}
+
+static void test_coord_setup_keeps_the_session_id_and_teardown_closes_it(void **state)
+{
+	(void)state;
+	struct bench_options o = options(BENCH_COORD, BENCH_KEEPALIVE);
+	struct bench_client c = client_at(BENCH_SETUP, 0, "");
+	struct bench_request q = {0};
+	char kind[BENCH_ERROR_KIND_MAX];
+
+	assert_int_equal(bench_coord_ops.prepare(&o, &c, &q), 1);
+	assert_string_equal(q.path, "/v1/sessions");
+	assert_int_equal(bench_coord_ops.check(&o, &c, 200, "{\"id\":\"abc\"}", kind), 1);
+	assert_int_equal(bench_coord_ops.check(&o, &c, 201, "{\"id\":\"abc\"}", kind), 0);
+	assert_string_equal(c.session, "abc");
+
+	c.phase = BENCH_TEARDOWN;
+	c.step = 0;
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(bench_coord_ops.prepare(&o, &c, &q), 1);
+	assert_string_equal(q.method, "DELETE");
+	assert_string_equal(q.path, "/v1/sessions/abc");
+	assert_int_equal(bench_coord_ops.check(&o, &c, 404, "{}", kind), 0);
+	assert_string_equal(c.session, "");
+}
+
+static void test_coord_stale_read_asks_for_stale_consistency(void **state)
+{
+	(void)state;
+	struct bench_options o = options(BENCH_COORD, BENCH_READ_STALE);
+	struct bench_client c = client_at(BENCH_RUN, 0, "s1");
+	struct bench_request q = {0};
+
+	assert_int_equal(bench_coord_ops.prepare(&o, &c, &q), 1);
+	assert_string_equal(q.method, "GET");
+	assert_string_equal(q.path, "/v1/sessions/s1?consistency=stale");
+}
+
+/* etcd target ------------------------------------------------------------------ */
+
+static void test_etcd_lock_sends_a_base64_name_and_the_lease_id_as_a_string(void **state)
+{
+	(void)state;
+	struct bench_options o = options(BENCH_ETCD, BENCH_LOCK_OWN);
+	struct bench_client c = client_at(BENCH_RUN, 0, "7587869123456789012");
+	struct bench_request q = {0};
+	char kind[BENCH_ERROR_KIND_MAX];
+
+	assert_int_equal(bench_etcd_ops.prepare(&o, &c, &q), 1);
+	assert_string_equal(q.path, "/v3/lock/lock");
+	/* base64("bench/t1/own/7") */
+	assert_string_equal(
+	    q.body, "{\"name\":\"YmVuY2gvdDEvb3duLzc=\",\"lease\":\"7587869123456789012\"}");
+	assert_int_equal(bench_etcd_ops.check(&o, &c, 200, "{\"key\":\"a2V5\"}", kind), 0);
+	assert_string_equal(c.key, "a2V5");
+
+	c.step = 1;
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(bench_etcd_ops.prepare(&o, &c, &q), 1);
+	assert_string_equal(q.path, "/v3/lock/unlock");
+	assert_string_equal(q.body, "{\"key\":\"a2V5\"}");
+}
+
+static void test_etcd_keepalive_of_an_unknown_lease_is_a_failure_despite_200(void **state)
+{
+	(void)state;
+	struct bench_options o = options(BENCH_ETCD, BENCH_KEEPALIVE);
+	struct bench_client c = client_at(BENCH_RUN, 0, "42");
+	char kind[BENCH_ERROR_KIND_MAX];
+
+	assert_int_equal(
+	    bench_etcd_ops.check(&o, &c, 200, "{\"result\":{\"ID\":\"42\",\"TTL\":\"60\"}}", kind),
+	    0);
+	assert_int_equal(bench_etcd_ops.check(&o, &c, 200, "{\"result\":{\"ID\":\"42\"}}", kind),
+	                 1);
+	assert_string_equal(kind, "bad_reply_200");
+}
+
+static void test_etcd_setup_grants_a_lease_then_puts_the_key_a_read_will_find(void **state)
+{
+	(void)state;
+	struct bench_options o = options(BENCH_ETCD, BENCH_READ_LINEAR);
+	struct bench_client c = client_at(BENCH_SETUP, 0, "");
+	struct bench_request q = {0};
+	char kind[BENCH_ERROR_KIND_MAX];
+
+	assert_int_equal(bench_etcd_ops.prepare(&o, &c, &q), 1);
+	assert_string_equal(q.path, "/v3/lease/grant");
+	assert_string_equal(q.body, "{\"TTL\":60}");
+	assert_int_equal(bench_etcd_ops.check(&o, &c, 200, "{\"ID\":\"99\",\"TTL\":\"60\"}", kind),
+	                 0);
+	assert_string_equal(c.session, "99");
+
+	c.step = 1;
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(bench_etcd_ops.prepare(&o, &c, &q), 1);
+	assert_string_equal(q.path, "/v3/kv/put");
+	assert_non_null(strstr(q.body, "\"lease\":\"99\""));
+
+	c.phase = BENCH_RUN;
+	c.step = 0;
+	assert_int_equal(bench_etcd_ops.check(&o, &c, 200, "{\"kvs\":[{\"key\":\"x\"}]}", kind), 0);
+	assert_int_equal(bench_etcd_ops.check(&o, &c, 200, "{\"count\":\"0\"}", kind), 1);
+}
+
+static void test_etcd_errors_are_filed_under_the_grpc_code(void **state)
+{
+	(void)state;
+	struct bench_options o = options(BENCH_ETCD, BENCH_LOCK_OWN);
+	struct bench_client c = client_at(BENCH_RUN, 0, "1");
+	char kind[BENCH_ERROR_KIND_MAX];
+
+	assert_int_equal(bench_etcd_ops.check(&o, &c, 503,
+	                                      "{\"error\":\"etcdserver: request timed out\","
+	                                      "\"code\":14}",
+	                                      kind),
+	                 1);
+	assert_string_equal(kind, "http_503_grpc14");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_small_latencies_are_exact),
+	    cmocka_unit_test(
+	        test_large_latencies_are_within_one_sixty_fourth_and_never_understated),
+	    cmocka_unit_test(test_percentiles_rise_with_rank_and_stop_at_the_maximum),
+	    cmocka_unit_test(test_an_empty_histogram_reports_zero),
+	    cmocka_unit_test(test_errors_are_counted_by_kind_and_overflow_into_other),
+	    cmocka_unit_test(test_an_http_failure_is_filed_under_status_and_error_code),
+	    cmocka_unit_test(
+	        test_coord_lock_cycle_is_a_try_lock_then_a_release_of_the_clients_own_lock),
+	    cmocka_unit_test(
+	        test_coord_contended_acquire_waits_in_line_and_curl_outwaits_the_server),
+	    cmocka_unit_test(test_coord_setup_keeps_the_session_id_and_teardown_closes_it),
+	    cmocka_unit_test(test_coord_stale_read_asks_for_stale_consistency),
+	    cmocka_unit_test(test_etcd_lock_sends_a_base64_name_and_the_lease_id_as_a_string),
+	    cmocka_unit_test(test_etcd_keepalive_of_an_unknown_lease_is_a_failure_despite_200),
+	    cmocka_unit_test(test_etcd_setup_grants_a_lease_then_puts_the_key_a_read_will_find),
+	    cmocka_unit_test(test_etcd_errors_are_filed_under_the_grpc_code),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
