@@ -359,6 +359,22 @@ def test_signal_while_waiting_for_the_lock_withdraws_and_exits_128_plus_n():
         assert [s["id"] for s in node.call("GET", "/v1/sessions").json["sessions"]] == [sid]
 
 
+def test_cmd_keeps_running_across_a_leader_failover():
+    with Fixture() as f:
+        done = f.path("done")
+        p = f.spawn("lock", "through-failover", "--ttl", "6s", "--", "sh", "-c",
+                    'sleep 5; echo "$COORD_FENCING_TOKEN" > "$0"', done)
+        time.sleep(1.0)
+        old = f.cluster.leader()
+        old.kill()
+        new = f.cluster.leader(among=[n for n in f.cluster.nodes if n is not old])
+        _, err = p.communicate(timeout=30)
+        # The keeper found the new leader in time: CMD ran to its end.
+        assert p.returncode == 0, (p.returncode, err)
+        assert read_lines(done), err
+        assert new.call("GET", "/v1/locks/through-failover").status == 404
+
+
 if __name__ == "__main__":
     everything = [test_cmd_sees_lock_session_and_token_and_everything_is_released_after,
                   test_exit_status_of_cmd_is_passed_through,
@@ -372,6 +388,7 @@ if __name__ == "__main__":
                   test_example_service_runs_only_while_elected,
                   test_example_waits_for_a_leaders_address,
                   test_session_acquire_and_release_commands_compose_in_a_script,
-                  test_signal_while_waiting_for_the_lock_withdraws_and_exits_128_plus_n]
+                  test_signal_while_waiting_for_the_lock_withdraws_and_exits_128_plus_n,
+                  test_cmd_keeps_running_across_a_leader_failover]
     chosen = sys.argv[1:]
     run([t for t in everything if not chosen or t.__name__ in chosen])
