@@ -79,7 +79,7 @@ void heartbeat_recv(struct raft *r, const struct raft_msg *m)
 
 void heartbeat_recv_resp(struct raft *r, const struct raft_msg *m)
 {
-	struct raft_progress *pr = replication_progress(r, m->from);
+	struct raft_progress *pr = progress_find(r, m->from);
 
 	assert(r->role == RAFT_LEADER && pr != NULL);
 	if (m->ctx > pr->read_ack && m->ctx <= r->read_round) {

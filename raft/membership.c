@@ -37,7 +37,7 @@ void membership_refresh(struct raft *r)
 	r->conf_index = 0;
 done:
 	if (r->role == RAFT_LEADER) {
-		replication_sync_progress(r);
+		progress_sync(r);
 	}
 }
 
@@ -48,7 +48,7 @@ void membership_on_append(struct raft *r, const struct raft_entry *e)
 	}
 	r->conf_index = e->index;
 	if (r->role == RAFT_LEADER) {
-		replication_sync_progress(r);
+		progress_sync(r);
 	}
 }
 
@@ -178,7 +178,7 @@ static int membership_check_voters(struct raft *r, const uint64_t *voters, size_
 			return RAFT_EINVAL;
 		}
 		if (!core_is_voter(&r->conf, voters[i])) {
-			const struct raft_progress *pr = replication_progress(r, voters[i]);
+			const struct raft_progress *pr = progress_find(r, voters[i]);
 			if (pr == NULL || pr->match < r->hs.commit) {
 				return RAFT_ENOTCAUGHTUP;
 			}

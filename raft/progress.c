@@ -7,7 +7,7 @@
 
 #include "raft_private.h"
 
-struct raft_progress *replication_progress(struct raft *r, uint64_t id)
+struct raft_progress *progress_find(struct raft *r, uint64_t id)
 {
 	for (uint32_t i = 0; i < r->n_prs; i++) {
 		if (r->prs[i].id == id) {
@@ -29,15 +29,15 @@ static void progress_init(struct raft *r, struct raft_progress *pr, uint64_t id)
 	}
 }
 
-void replication_reset_progress(struct raft *r)
+void progress_reset_all(struct raft *r)
 {
 	r->n_prs = 0;
-	replication_sync_progress(r);
+	progress_sync(r);
 }
 
 /* Tracks exactly the servers of the configuration in force (thesis 4.1: a
  * configuration takes effect as soon as it is in the log). */
-void replication_sync_progress(struct raft *r)
+void progress_sync(struct raft *r)
 {
 	uint32_t kept = 0;
 
@@ -49,7 +49,7 @@ void replication_sync_progress(struct raft *r)
 	r->n_prs = kept;
 	for (uint32_t i = 0; i < r->conf.n; i++) {
 		uint64_t id = r->conf.servers[i].id;
-		if (replication_progress(r, id) == NULL) {
+		if (progress_find(r, id) == NULL) {
 			assert(r->n_prs < RAFT_MAX_SERVERS);
 			progress_init(r, &r->prs[r->n_prs++], id);
 		}

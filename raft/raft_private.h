@@ -1,8 +1,8 @@
 /* raft_private.h: the core's state and the functions its files share.
  *
- * Not installed: only the core's .c files include it. Every internal function carries
- * the prefix of the file that defines it (log_, election_, replication_, ...)
- * so that its name says which file to open.
+ * Not installed: only the core's .c files include it. Every internal
+ * function carries the prefix of the file that defines it (log_, election_,
+ * progress_, replication_, ...) so that its name says which file to open.
  *
  * Invariants of struct raft (asserted where they can break):
  *   I1  log.base <= commit <= last index; applied <= commit.
@@ -11,6 +11,9 @@
  *   I3  entries <= commit are never truncated (rule 3).
  *   I4  between raft_ready() and raft_advance() only inspection functions
  *       are called (in_ready), so the pointers handed out stay valid.
+ *   I5  every message in the outbox vouches only for state the next ready
+ *       makes durable: votes of superseded terms and acknowledgements of
+ *       truncated entries are dropped from it (rules 1, 2).
  */
 #ifndef COORD_RAFT_PRIVATE_H
 #define COORD_RAFT_PRIVATE_H
@@ -187,9 +190,9 @@ void election_recv_vote_resp(struct raft *r, const struct raft_msg *m);
 bool election_sticky(const struct raft *r, const struct raft_msg *m);
 
 /* progress.c ------------------------------------------------------------------ */
-struct raft_progress *replication_progress(struct raft *r, uint64_t id);
-void replication_reset_progress(struct raft *r);
-void replication_sync_progress(struct raft *r);
+struct raft_progress *progress_find(struct raft *r, uint64_t id);
+void progress_reset_all(struct raft *r);
+void progress_sync(struct raft *r);
 void progress_become_probe(struct raft *r, struct raft_progress *pr, uint64_t next);
 void progress_become_replicate(struct raft_progress *pr);
 bool progress_full(const struct raft *r, const struct raft_progress *pr);

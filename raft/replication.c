@@ -45,7 +45,7 @@ void replication_become_leader(struct raft *r)
 	r->transfer_target = 0;
 	r->heartbeat_elapsed = 0;
 	r->election_elapsed = 0;
-	replication_reset_progress(r);
+	progress_reset_all(r);
 	/* Thesis 3.6.2 / 6.4: a no-op of the new term lets the leader commit
 	 * its predecessors' entries and learn the commit index (rule 4). A
 	 * failed allocation leaves a leader without a no-op: it steps down. */
@@ -312,7 +312,7 @@ static void replication_on_reject(struct raft *r, struct raft_progress *pr,
 
 void replication_recv_append_resp(struct raft *r, const struct raft_msg *m)
 {
-	struct raft_progress *pr = replication_progress(r, m->from);
+	struct raft_progress *pr = progress_find(r, m->from);
 
 	assert(r->role == RAFT_LEADER && pr != NULL);
 	if (m->reject) {

@@ -93,7 +93,7 @@ void snapshot_tick(struct raft *r)
 
 void snapshot_recv_resp(struct raft *r, const struct raft_msg *m)
 {
-	struct raft_progress *pr = replication_progress(r, m->from);
+	struct raft_progress *pr = progress_find(r, m->from);
 
 	assert(r->role == RAFT_LEADER && pr != NULL);
 	if (pr->state != PROGRESS_SNAPSHOT || m->index != pr->snap_index) {

@@ -169,7 +169,7 @@ static int step_leader_resp(struct raft *r, const struct raft_msg *m)
 	if (r->role != RAFT_LEADER) {
 		return RAFT_OK;
 	}
-	pr = replication_progress(r, m->from);
+	pr = progress_find(r, m->from);
 	if (pr == NULL) {
 		return RAFT_EINVAL; /* not in the configuration */
 	}

@@ -21,7 +21,7 @@ int raft_transfer(struct raft *r, uint64_t target)
 	if (r->transfer_target != 0) {
 		return RAFT_EBUSY;
 	}
-	pr = replication_progress(r, target);
+	pr = progress_find(r, target);
 	assert(pr != NULL);
 	r->transfer_target = target;
 	r->transfer_elapsed = 0;
