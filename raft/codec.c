@@ -1,15 +1,10 @@
-/* codec.c: frames for Raft messages (format in codec.h).
+/* codec.c: encoding Raft messages into frames (format in codec.h).
  *
  * One table says which fields of struct raft_msg each type carries (raft.h
  * names them per type); the encoder, the size computation and the decoder
- * all walk that same table in the same order, so they cannot disagree.
- *
- * Invariants of the decoder (DESIGN.md safety rule 11):
- *   D1. No byte is read before `rd_need()` proved it lies within the frame.
- *   D2. A count or length is compared with its named limit before it is
- *       used to index, loop or size anything.
- *   D3. A frame decodes only if it is consumed exactly (no trailing bytes).
- *   D4. On any error the output is zeroed: no half-filled message escapes.
+ * (codec_decode.c, through raft_codec_fields()) all walk that same table in
+ * the same order, so they cannot disagree. The encoder refuses what the
+ * decoder would refuse, so a frame that leaves always decodes.
  */
 #include <assert.h>
 #include <stdbool.h>
@@ -18,33 +13,25 @@
 
 #include "codec.h"
 
-/* Fields beyond from/to/term, in wire order. */
-enum {
-	F_INDEX = 1u << 0,
-	F_LOG_TERM = 1u << 1,
-	F_COMMIT = 1u << 2,
-	F_REJECT = 1u << 3,
-	F_HINT = 1u << 4, /* hint_index, hint_term */
-	F_CTX = 1u << 5,
-	F_TRANSFER = 1u << 6,
-	F_ENTRIES = 1u << 7,
-	F_SNAP = 1u << 8,  /* snap meta, offset, len, last, data */
-	F_OFFSET = 1u << 9 /* SNAPSHOT_RESP: next byte wanted */
-};
-
 static const unsigned codec_fields[RAFT_MSG_TYPE_MAX + 1] = {
-    [RAFT_MSG_PREVOTE] = F_INDEX | F_LOG_TERM | F_TRANSFER,
-    [RAFT_MSG_PREVOTE_RESP] = F_REJECT,
-    [RAFT_MSG_VOTE] = F_INDEX | F_LOG_TERM | F_TRANSFER,
-    [RAFT_MSG_VOTE_RESP] = F_REJECT,
-    [RAFT_MSG_APPEND] = F_INDEX | F_LOG_TERM | F_COMMIT | F_ENTRIES,
-    [RAFT_MSG_APPEND_RESP] = F_INDEX | F_REJECT | F_HINT,
-    [RAFT_MSG_HEARTBEAT] = F_COMMIT | F_CTX,
-    [RAFT_MSG_HEARTBEAT_RESP] = F_CTX,
-    [RAFT_MSG_SNAPSHOT] = F_SNAP,
-    [RAFT_MSG_SNAPSHOT_RESP] = F_INDEX | F_REJECT | F_OFFSET,
+    [RAFT_MSG_PREVOTE] = RAFT_CODEC_F_INDEX | RAFT_CODEC_F_LOG_TERM | RAFT_CODEC_F_TRANSFER,
+    [RAFT_MSG_PREVOTE_RESP] = RAFT_CODEC_F_REJECT,
+    [RAFT_MSG_VOTE] = RAFT_CODEC_F_INDEX | RAFT_CODEC_F_LOG_TERM | RAFT_CODEC_F_TRANSFER,
+    [RAFT_MSG_VOTE_RESP] = RAFT_CODEC_F_REJECT,
+    [RAFT_MSG_APPEND] =
+        RAFT_CODEC_F_INDEX | RAFT_CODEC_F_LOG_TERM | RAFT_CODEC_F_COMMIT | RAFT_CODEC_F_ENTRIES,
+    [RAFT_MSG_APPEND_RESP] = RAFT_CODEC_F_INDEX | RAFT_CODEC_F_REJECT | RAFT_CODEC_F_HINT,
+    [RAFT_MSG_HEARTBEAT] = RAFT_CODEC_F_COMMIT | RAFT_CODEC_F_CTX,
+    [RAFT_MSG_HEARTBEAT_RESP] = RAFT_CODEC_F_CTX,
+    [RAFT_MSG_SNAPSHOT] = RAFT_CODEC_F_SNAP,
+    [RAFT_MSG_SNAPSHOT_RESP] = RAFT_CODEC_F_INDEX | RAFT_CODEC_F_REJECT | RAFT_CODEC_F_OFFSET,
     [RAFT_MSG_TIMEOUT_NOW] = 0,
 };
+
+unsigned raft_codec_fields(int type)
+{
+	return type >= 1 && type <= RAFT_MSG_TYPE_MAX ? codec_fields[type] : 0;
+}
 
 const char *raft_codec_strerror(int err)
 {
@@ -108,10 +95,12 @@ static int codec_check(const struct raft_msg *m, size_t *size)
 	if (m->from == 0 || m->to == 0)
 		return RAFT_CODEC_EMALFORMED;
 	f = codec_fields[m->type];
-	body += (f & F_INDEX ? 8 : 0) + (f & F_LOG_TERM ? 8 : 0) + (f & F_COMMIT ? 8 : 0);
-	body += (f & F_REJECT ? 1 : 0) + (f & F_HINT ? 16 : 0) + (f & F_CTX ? 8 : 0);
-	body += (f & F_TRANSFER ? 1 : 0) + (f & F_OFFSET ? 8 : 0);
-	if (f & F_ENTRIES) {
+	body += (f & RAFT_CODEC_F_INDEX ? 8 : 0) + (f & RAFT_CODEC_F_LOG_TERM ? 8 : 0) +
+	        (f & RAFT_CODEC_F_COMMIT ? 8 : 0);
+	body += (f & RAFT_CODEC_F_REJECT ? 1 : 0) + (f & RAFT_CODEC_F_HINT ? 16 : 0) +
+	        (f & RAFT_CODEC_F_CTX ? 8 : 0);
+	body += (f & RAFT_CODEC_F_TRANSFER ? 1 : 0) + (f & RAFT_CODEC_F_OFFSET ? 8 : 0);
+	if (f & RAFT_CODEC_F_ENTRIES) {
 		if (m->n_entries > RAFT_MAX_MSG_ENTRIES)
 			return RAFT_CODEC_ELIMIT;
 		if (m->n_entries > 0 && m->entries == NULL)
@@ -129,7 +118,7 @@ static int codec_check(const struct raft_msg *m, size_t *size)
 			body += RAFT_CODEC_ENTRY_BYTES + e->len;
 		}
 	}
-	if (f & F_SNAP) {
+	if (f & RAFT_CODEC_F_SNAP) {
 		rv = codec_check_snap(m);
 		if (rv != RAFT_CODEC_OK)
 			return rv;
@@ -203,23 +192,23 @@ static void codec_encode_body(struct codec_wr *w, const struct raft_msg *m, unsi
 	wr_u64(w, m->from);
 	wr_u64(w, m->to);
 	wr_u64(w, m->term);
-	if (f & F_INDEX)
+	if (f & RAFT_CODEC_F_INDEX)
 		wr_u64(w, m->index);
-	if (f & F_LOG_TERM)
+	if (f & RAFT_CODEC_F_LOG_TERM)
 		wr_u64(w, m->log_term);
-	if (f & F_COMMIT)
+	if (f & RAFT_CODEC_F_COMMIT)
 		wr_u64(w, m->commit);
-	if (f & F_REJECT)
+	if (f & RAFT_CODEC_F_REJECT)
 		wr_u8(w, m->reject ? 1 : 0);
-	if (f & F_HINT) {
+	if (f & RAFT_CODEC_F_HINT) {
 		wr_u64(w, m->hint_index);
 		wr_u64(w, m->hint_term);
 	}
-	if (f & F_CTX)
+	if (f & RAFT_CODEC_F_CTX)
 		wr_u64(w, m->ctx);
-	if (f & F_TRANSFER)
+	if (f & RAFT_CODEC_F_TRANSFER)
 		wr_u8(w, m->transfer ? 1 : 0);
-	if (f & F_ENTRIES) {
+	if (f & RAFT_CODEC_F_ENTRIES) {
 		wr_u32(w, m->n_entries);
 		for (uint32_t i = 0; i < m->n_entries; i++) {
 			const struct raft_entry *e = &m->entries[i];
@@ -231,9 +220,9 @@ static void codec_encode_body(struct codec_wr *w, const struct raft_msg *m, unsi
 			wr_bytes(w, e->data, e->len);
 		}
 	}
-	if (f & F_SNAP)
+	if (f & RAFT_CODEC_F_SNAP)
 		codec_encode_snap(w, m);
-	if (f & F_OFFSET)
+	if (f & RAFT_CODEC_F_OFFSET)
 		wr_u64(w, m->offset);
 }
 
@@ -259,294 +248,4 @@ int raft_codec_encode(const struct raft_msg *msg, uint8_t *buf, size_t cap, size
 	assert((size_t)(w.p - buf) == size);
 	*written = size;
 	return RAFT_CODEC_OK;
-}
-
-/* Decoding ------------------------------------------------------------------ */
-
-/* A reader over [p, end). `err` latches the first failure; every read after
- * it returns zero, so the decode functions check once at the end (D1). */
-struct codec_rd {
-	const uint8_t *p;
-	const uint8_t *end;
-	int err;
-};
-
-static bool rd_need(struct codec_rd *r, size_t n)
-{
-	if (r->err != RAFT_CODEC_OK)
-		return false;
-	if ((size_t)(r->end - r->p) < n) {
-		r->err = RAFT_CODEC_EMALFORMED;
-		return false;
-	}
-	return true;
-}
-
-static uint8_t rd_u8(struct codec_rd *r)
-{
-	return rd_need(r, 1) ? *r->p++ : 0;
-}
-
-static bool rd_bool(struct codec_rd *r)
-{
-	uint8_t v = rd_u8(r);
-
-	if (v > 1 && r->err == RAFT_CODEC_OK)
-		r->err = RAFT_CODEC_EMALFORMED;
-	return v == 1;
-}
-
-static uint32_t rd_u32(struct codec_rd *r)
-{
-	uint32_t v = 0;
-
-	if (!rd_need(r, 4))
-		return 0;
-	for (int i = 3; i >= 0; i--)
-		v = (v << 8) | r->p[i];
-	r->p += 4;
-	return v;
-}
-
-static uint64_t rd_u64(struct codec_rd *r)
-{
-	uint64_t v = 0;
-
-	if (!rd_need(r, 8))
-		return 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | r->p[i];
-	r->p += 8;
-	return v;
-}
-
-static void rd_fail(struct codec_rd *r, int err)
-{
-	if (r->err == RAFT_CODEC_OK)
-		r->err = err;
-}
-
-/* Returns a pointer to the next N bytes (already limit-checked by the
- * caller, D2) and skips them; NULL when N is 0 or out of bytes. The decoded
- * message borrows these bytes, hence the const being dropped: see
- * raft_codec_decode() in codec.h. */
-static uint8_t *rd_span(struct codec_rd *r, size_t n)
-{
-	const uint8_t *at = r->p;
-
-	if (n == 0 || !rd_need(r, n))
-		return NULL;
-	r->p += n;
-	return (uint8_t *)(uintptr_t)at;
-}
-
-static void codec_decode_entries(struct codec_rd *r, struct raft_codec_msg *out)
-{
-	uint32_t n = rd_u32(r);
-
-	if (n > RAFT_MAX_MSG_ENTRIES) {
-		rd_fail(r, RAFT_CODEC_ELIMIT);
-		return;
-	}
-	for (uint32_t i = 0; i < n && r->err == RAFT_CODEC_OK; i++) {
-		struct raft_entry *e = &out->entries[i];
-
-		e->term = rd_u64(r);
-		e->index = rd_u64(r);
-		e->type = rd_u8(r);
-		e->len = rd_u32(r);
-		if (r->err != RAFT_CODEC_OK)
-			return;
-		if (e->type < RAFT_ENTRY_NORMAL || e->type > RAFT_ENTRY_CONF)
-			rd_fail(r, RAFT_CODEC_ETYPE);
-		else if (e->len > RAFT_MAX_ENTRY_BYTES)
-			rd_fail(r, RAFT_CODEC_ELIMIT);
-		else
-			e->data = rd_span(r, e->len);
-	}
-	out->msg.n_entries = n;
-	out->msg.entries = n > 0 ? out->entries : NULL;
-}
-
-static void codec_decode_snap(struct codec_rd *r, struct raft_msg *m)
-{
-	uint32_t clen;
-
-	m->snap.index = rd_u64(r);
-	m->snap.term = rd_u64(r);
-	m->snap.size = rd_u64(r);
-	m->snap.crc = rd_u32(r);
-	clen = rd_u32(r);
-	if (clen > RAFT_CONF_MAX_BYTES) {
-		rd_fail(r, RAFT_CODEC_ELIMIT);
-		return;
-	}
-	if (!rd_need(r, clen))
-		return;
-	if (raft_conf_decode(r->p, clen, &m->snap.conf) != RAFT_OK) {
-		rd_fail(r, RAFT_CODEC_EMALFORMED);
-		return;
-	}
-	r->p += clen;
-	m->offset = rd_u64(r);
-	m->len = rd_u32(r);
-	m->last = rd_bool(r);
-	if (r->err != RAFT_CODEC_OK)
-		return;
-	if (m->len > RAFT_SNAPSHOT_CHUNK) {
-		rd_fail(r, RAFT_CODEC_ELIMIT);
-		return;
-	}
-	if (m->offset > m->snap.size || m->len > m->snap.size - m->offset ||
-	    (m->last && m->offset + m->len != m->snap.size)) {
-		rd_fail(r, RAFT_CODEC_EMALFORMED);
-		return;
-	}
-	m->data = rd_span(r, m->len);
-}
-
-static void codec_decode_body(struct codec_rd *r, struct raft_codec_msg *out, unsigned f)
-{
-	struct raft_msg *m = &out->msg;
-
-	m->from = rd_u64(r);
-	m->to = rd_u64(r);
-	m->term = rd_u64(r);
-	if ((m->from == 0 || m->to == 0) && r->err == RAFT_CODEC_OK)
-		rd_fail(r, RAFT_CODEC_EMALFORMED);
-	if (f & F_INDEX)
-		m->index = rd_u64(r);
-	if (f & F_LOG_TERM)
-		m->log_term = rd_u64(r);
-	if (f & F_COMMIT)
-		m->commit = rd_u64(r);
-	if (f & F_REJECT)
-		m->reject = rd_bool(r);
-	if (f & F_HINT) {
-		m->hint_index = rd_u64(r);
-		m->hint_term = rd_u64(r);
-	}
-	if (f & F_CTX)
-		m->ctx = rd_u64(r);
-	if (f & F_TRANSFER)
-		m->transfer = rd_bool(r);
-	if (f & F_ENTRIES)
-		codec_decode_entries(r, out);
-	if (f & F_SNAP)
-		codec_decode_snap(r, m);
-	if (f & F_OFFSET)
-		m->offset = rd_u64(r);
-}
-
-int raft_codec_frame_size(const uint8_t *buf, size_t avail, size_t *frame_len)
-{
-	uint32_t body;
-
-	assert(frame_len != NULL);
-	*frame_len = RAFT_CODEC_HEADER_BYTES;
-	/* Refuse a foreign stream as early as its first bytes allow. */
-	if (avail >= 1 && buf[0] != (RAFT_CODEC_MAGIC & 0xff))
-		return RAFT_CODEC_EMAGIC;
-	if (avail >= 2 && buf[1] != (RAFT_CODEC_MAGIC >> 8))
-		return RAFT_CODEC_EMAGIC;
-	if (avail >= 3 && buf[2] != RAFT_CODEC_VERSION)
-		return RAFT_CODEC_EVERSION;
-	if (avail >= 4 && (buf[3] < 1 || buf[3] > RAFT_MSG_TYPE_MAX))
-		return RAFT_CODEC_ETYPE;
-	if (avail < RAFT_CODEC_HEADER_BYTES)
-		return RAFT_CODEC_ESHORT;
-	body = (uint32_t)buf[4] | (uint32_t)buf[5] << 8 | (uint32_t)buf[6] << 16 |
-	       (uint32_t)buf[7] << 24;
-	if (body > RAFT_CODEC_MAX_BODY)
-		return RAFT_CODEC_ELIMIT;
-	*frame_len = RAFT_CODEC_HEADER_BYTES + body;
-	return RAFT_CODEC_OK;
-}
-
-static int codec_decode(const uint8_t *buf, size_t len, struct raft_codec_msg *out)
-{
-	struct codec_rd r;
-	size_t frame = 0;
-	int rv;
-
-	assert(out != NULL);
-	memset(&out->msg, 0, sizeof(out->msg));
-	if (buf == NULL)
-		return len == 0 ? RAFT_CODEC_ESHORT : RAFT_CODEC_EMALFORMED;
-	rv = raft_codec_frame_size(buf, len, &frame);
-	if (rv != RAFT_CODEC_OK)
-		return rv;
-	if (len < frame)
-		return RAFT_CODEC_ESHORT;
-	if (len > frame)
-		return RAFT_CODEC_ETRAILING;
-	r.p = buf + RAFT_CODEC_HEADER_BYTES;
-	r.end = buf + frame;
-	r.err = RAFT_CODEC_OK;
-	out->msg.type = buf[3];
-	codec_decode_body(&r, out, codec_fields[buf[3]]);
-	if (r.err == RAFT_CODEC_OK && r.p != r.end)
-		r.err = RAFT_CODEC_ETRAILING;
-	if (r.err != RAFT_CODEC_OK)
-		memset(&out->msg, 0, sizeof(out->msg)); /* D4 */
-	return r.err;
-}
-
-int raft_codec_decode(uint8_t *buf, size_t len, struct raft_codec_msg *out)
-{
-	return codec_decode(buf, len, out);
-}
-
-int raft_codec_decode_copy(const uint8_t *buf, size_t len, struct raft_msg **out)
-{
-	struct raft_codec_msg *tmp;
-	struct raft_msg *m;
-	size_t data = 0, at;
-	uint8_t *block;
-	int rv;
-
-	assert(out != NULL);
-	*out = NULL;
-	tmp = malloc(sizeof(*tmp));
-	if (tmp == NULL)
-		return RAFT_CODEC_ENOMEM;
-	rv = codec_decode(buf, len, tmp);
-	if (rv != RAFT_CODEC_OK)
-		goto out_tmp;
-	/* Sizes come from a decoded frame, so they are within the limits. */
-	for (uint32_t i = 0; i < tmp->msg.n_entries; i++)
-		data += tmp->entries[i].len;
-	data += tmp->msg.len;
-	at = sizeof(*m) + tmp->msg.n_entries * sizeof(struct raft_entry);
-	block = malloc(at + data);
-	if (block == NULL) {
-		rv = RAFT_CODEC_ENOMEM;
-		goto out_tmp;
-	}
-	m = (struct raft_msg *)(void *)block;
-	*m = tmp->msg;
-	if (m->n_entries > 0) {
-		m->entries = (struct raft_entry *)(void *)(block + sizeof(*m));
-		for (uint32_t i = 0; i < m->n_entries; i++) {
-			m->entries[i] = tmp->entries[i];
-			if (m->entries[i].len > 0) {
-				memcpy(block + at, tmp->entries[i].data, m->entries[i].len);
-				m->entries[i].data = block + at;
-				at += m->entries[i].len;
-			}
-		}
-	}
-	if (m->len > 0) {
-		memcpy(block + at, tmp->msg.data, m->len);
-		m->data = block + at;
-	}
-	*out = m;
-out_tmp:
-	free(tmp);
-	return rv;
-}
-
-void raft_codec_msg_free(struct raft_msg *msg)
-{
-	free(msg);
 }

@@ -64,6 +64,25 @@ enum raft_codec_err {
 /* A static sentence for ERR. */
 const char *raft_codec_strerror(int err);
 
+/* Which fields of struct raft_msg travel for each type, beyond from, to and
+ * term (raft.h names them per type). Fields outside a type's set must be
+ * zero: they are not encoded, and decode as zero. */
+enum raft_codec_field {
+	RAFT_CODEC_F_INDEX = 1u << 0,
+	RAFT_CODEC_F_LOG_TERM = 1u << 1,
+	RAFT_CODEC_F_COMMIT = 1u << 2,
+	RAFT_CODEC_F_REJECT = 1u << 3,
+	RAFT_CODEC_F_HINT = 1u << 4, /* hint_index, hint_term */
+	RAFT_CODEC_F_CTX = 1u << 5,
+	RAFT_CODEC_F_TRANSFER = 1u << 6,
+	RAFT_CODEC_F_ENTRIES = 1u << 7,
+	RAFT_CODEC_F_SNAP = 1u << 8,  /* snap meta, offset, len, last, data */
+	RAFT_CODEC_F_OFFSET = 1u << 9 /* SNAPSHOT_RESP: the next byte wanted */
+};
+
+/* The RAFT_CODEC_F_* set TYPE carries; 0 for a type out of range. */
+unsigned raft_codec_fields(int type);
+
 /* Encoding ------------------------------------------------------------------ */
 
 /* Bytes of MSG's frame, or 0 if MSG cannot be encoded (a type out of range, a
