@@ -20,8 +20,11 @@ import random
 import threading
 import time
 
+import http.client
+import json
+
 import history as hist
-from harness import request
+from harness import Reply
 
 # Writes answered 503 are indeterminate rather than failed (runner option
 # --unknown-503); see history.classify.
@@ -38,6 +41,29 @@ ELECTION = "jepsen/elect"
 
 def rotated(base, h):
     return "%s/%d" % (base, int(h.now() // ROTATE_S))
+
+
+def send(addr, method, path, body=None, timeout=CLIENT_TIMEOUT_S):
+    """harness.request, but a connection that could not even be opened is
+    "refused" (the request was never sent: a definite failure) rather than
+    None (no answer: indeterminate)."""
+    host, port = addr.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        try:
+            conn.connect()
+        except OSError:
+            return "refused"
+        data = None if body is None else json.dumps(body)
+        conn.request(method, path, body=data,
+                     headers={"Content-Type": "application/json"} if data else {})
+        r = conn.getresponse()
+        raw = r.read().decode()
+        return Reply(r.status, {k.lower(): v for k, v in r.getheaders()}, raw)
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
 
 
 class FencedStore:
@@ -98,12 +124,18 @@ class Client(threading.Thread):
         (op, reply)."""
         node = self.rng.choice(self.c.nodes)
         op = self.h.invoke(self.p, f, key=key, session=session, node=node.id, **extra)
-        r = request(node.http, method, path, body, timeout=CLIENT_TIMEOUT_S)
+        r = send(node.http, method, path, body)
+        if r == "refused":
+            self.h.complete(op, "fail", status=None, error="connection_refused")
+            self.stop.wait(self.rng.uniform(0.05, 0.15))  # the node is down
+            return op, None
         t = hist.classify(r, f in WRITES, UNKNOWN_503)
         val = {"status": None if r is None else r.status}
         if r is not None and r.status >= 400:
             val["error"] = hist.error_code(r)
         self.h.complete(op, t, **val)
+        if t != "ok":
+            self.stop.wait(self.rng.uniform(0.02, 0.1))  # no hot loop on failures
         return op, r
 
     def open_session(self, ttl_s, lock_delay_ms=0):
