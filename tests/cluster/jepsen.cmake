@@ -6,6 +6,9 @@ set(COORD_JEPSEN_DIR ${CMAKE_CURRENT_SOURCE_DIR}/jepsen)
 add_test(NAME jepsen_checkers
   COMMAND ${Python3_EXECUTABLE} ${COORD_JEPSEN_DIR}/test_checkers.py)
 set_tests_properties(jepsen_checkers PROPERTIES LABELS "jepsen;unit" TIMEOUT 60)
+add_test(NAME jepsen_schedule
+  COMMAND ${Python3_EXECUTABLE} ${COORD_JEPSEN_DIR}/test_schedule.py)
+set_tests_properties(jepsen_schedule PROPERTIES LABELS "jepsen;unit" TIMEOUT 60)
 
 # Runs that coordd passes today: pauses and kernel-cut partitions, with
 # try-locks. Partition runs need network namespaces (root): without them the
