@@ -397,6 +397,13 @@ int coordc_call(struct coordc *c, const char *method, const char *path, const js
 		/* An answer naming another leader: find its address next time. */
 		if (t == COORDC_ANSWERED && c->hdr_leader != 0 && c->hdr_leader != c->leader_id)
 			c->rediscover = true;
+		/* Also when this call ends here: the next one must not go back
+		 * to a node that did not answer (a keeper sends single tries). */
+		if (v.rediscover) {
+			c->leader[0] = '\0';
+			c->cur = (c->cur + 1) % c->n_endpoints;
+			c->rediscover = true;
+		}
 		if (aborted(c)) {
 			if (t != COORDC_ANSWERED && reply->kind == COORDC_DONE_ERROR)
 				snprintf(reply->error, sizeof(reply->error), "aborted");
@@ -404,11 +411,6 @@ int coordc_call(struct coordc *c, const char *method, const char *path, const js
 		}
 		if (!v.retry || (flags & COORDC_NO_RETRY) || n >= c->cfg.max_attempts)
 			break;
-		if (v.rediscover) {
-			c->leader[0] = '\0';
-			c->cur = (c->cur + 1) % c->n_endpoints;
-			c->rediscover = true;
-		}
 		delay = coordc_backoff_ms(n, c->cfg.backoff_base_ms, c->cfg.backoff_cap_ms,
 		                          reply->retry_after_ms, &c->rng);
 		if (coordc_now_ms() + delay >= deadline)

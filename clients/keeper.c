@@ -52,10 +52,10 @@ static enum coordc_lease_state report(struct coordc_keeper *k, uint64_t now)
 }
 
 /* The earliest of the next keepalive and the next change of state. */
-static uint64_t next_wake(const struct coordc_lease *l, uint64_t now, bool failed)
+static uint64_t next_wake(const struct coordc_lease *l, uint64_t now, uint64_t tried, bool failed)
 {
 	uint64_t deadline = coordc_lease_deadline(l);
-	uint64_t next = coordc_lease_next_send(l, now, failed);
+	uint64_t next = coordc_lease_next_send(l, tried, failed);
 
 	if (now < deadline - l->margin_ms && deadline - l->margin_ms < next)
 		next = deadline - l->margin_ms;
@@ -67,6 +67,7 @@ static uint64_t next_wake(const struct coordc_lease *l, uint64_t now, bool faile
 static void *keeper_main(void *arg)
 {
 	struct coordc_keeper *k = arg;
+	uint64_t tried = 0; /* send time of the last attempt */
 	bool failed = false;
 
 	pthread_mutex_lock(&k->mu);
@@ -81,11 +82,12 @@ static void *keeper_main(void *arg)
 				pthread_cond_wait(&k->cv, &k->mu);
 			break;
 		}
-		if (now < coordc_lease_next_send(&k->lease, now, failed)) {
-			wait_until(k, next_wake(&k->lease, now, failed));
+		if (now < coordc_lease_next_send(&k->lease, tried, failed)) {
+			wait_until(k, next_wake(&k->lease, now, tried, failed));
 			continue;
 		}
 		/* The lease may only count from the moment this is SENT. */
+		tried = now;
 		timeout = coordc_lease_attempt_timeout(&k->lease, now);
 		pthread_mutex_unlock(&k->mu);
 		coordc_call(k->client, "POST", k->path, NULL, COORDC_NO_RETRY, timeout, &reply);

@@ -40,7 +40,7 @@ enum coordc_lease_state coordc_lease_state_at(const struct coordc_lease *l, uint
 	return COORDC_LEASE_LIVE;
 }
 
-uint64_t coordc_lease_next_send(const struct coordc_lease *l, uint64_t now_ms, bool last_failed)
+uint64_t coordc_lease_next_send(const struct coordc_lease *l, uint64_t tried_ms, bool last_failed)
 {
 	uint64_t gap = l->ttl_ms / 10;
 
@@ -48,18 +48,21 @@ uint64_t coordc_lease_next_send(const struct coordc_lease *l, uint64_t now_ms, b
 		return l->sent_ms + l->ttl_ms / 3;
 	if (gap < COORDC_RETRY_MIN_MS)
 		gap = COORDC_RETRY_MIN_MS;
-	return now_ms + gap;
+	return tried_ms + gap;
 }
 
 uint32_t coordc_lease_attempt_timeout(const struct coordc_lease *l, uint64_t now_ms)
 {
 	uint64_t deadline = coordc_lease_deadline(l);
+	uint64_t change = deadline - l->margin_ms;
 	uint64_t t = l->ttl_ms / 3;
 
 	if (now_ms >= deadline)
 		return 1;
-	if (deadline - now_ms < t)
-		t = deadline - now_ms;
+	if (now_ms >= change)
+		change = deadline;
+	if (change - now_ms < t)
+		t = change - now_ms;
 	return t < 1 ? 1 : (uint32_t)t;
 }
 

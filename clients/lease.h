@@ -43,14 +43,15 @@ uint64_t coordc_lease_deadline(const struct coordc_lease *l);
 enum coordc_lease_state coordc_lease_state_at(const struct coordc_lease *l, uint64_t now_ms);
 
 /* When to send the next keepalive: TTL/3 after the last acknowledged one, or,
- * when the last attempt failed, a short gap (TTL/10, at least
- * COORDC_RETRY_MIN_MS) after NOW_MS, so trouble gets several tries before the
- * margin. */
-uint64_t coordc_lease_next_send(const struct coordc_lease *l, uint64_t now_ms, bool last_failed);
+ * when the last attempt (sent at TRIED_MS) failed, a short gap (TTL/10, at
+ * least COORDC_RETRY_MIN_MS) after that attempt, so trouble gets several
+ * tries before the margin. */
+uint64_t coordc_lease_next_send(const struct coordc_lease *l, uint64_t tried_ms, bool last_failed);
 
 /* How long a keepalive sent at NOW_MS may wait for its answer: at most TTL/3,
- * and never past the deadline (an answer after it cannot save the lease);
- * at least 1 ms. */
+ * and never past the next change of state (the margin point while LIVE, the
+ * deadline while EXPIRING), so the keeper reports each change on time instead
+ * of waiting on a frozen node; at least 1 ms. */
 uint32_t coordc_lease_attempt_timeout(const struct coordc_lease *l, uint64_t now_ms);
 
 /* The schedule a supervisor of work under a lease of TTL_MS uses: GRACE_MS

@@ -363,8 +363,8 @@ def test_cmd_keeps_running_across_a_leader_failover():
     with Fixture() as f:
         done = f.path("done")
         p = f.spawn("lock", "through-failover", "--ttl", "6s", "--", "sh", "-c",
-                    'sleep 5; echo "$COORD_FENCING_TOKEN" > "$0"', done)
-        time.sleep(1.0)
+                    'sleep 9; echo "$COORD_FENCING_TOKEN" > "$0"', done)
+        time.sleep(2.5)  # after the first keepalive (ttl/3) went to the leader
         old = f.cluster.leader()
         old.kill()
         new = f.cluster.leader(among=[n for n in f.cluster.nodes if n is not old])

@@ -255,6 +255,35 @@ static void keeper_warns_before_the_lease_counted_from_sends_runs_out(void **sta
 	fake_stop(&f);
 }
 
+static void keeper_retries_soon_after_a_failed_keepalive(void **state)
+{
+	/* One keepalive meets an election (503); the next try, a tenth of the
+	 * TTL later, succeeds, long before the margin. */
+	const struct fake_answer script[] = {
+	    {200, "{}", NULL},
+	    {503, "{\"error\":\"no_leader\",\"message\":\"x\"}", NULL},
+	    {200, "{}", NULL}};
+	struct coordc_config cfg = {.endpoints = NULL, .seed = 1};
+	struct changes ch = {0};
+	struct fake_server f;
+	struct coordc_keeper *k;
+	uint64_t t0, deadline;
+
+	(void)state;
+	fake_start(&f, script, 3);
+	cfg.endpoints = f.url;
+	t0 = coordc_now_ms();
+	assert_int_equal(coordc_keeper_start(&cfg, "s2", 1000, t0, 300, on_change, &ch, &k),
+	                 COORDC_OK);
+	sleep_ms(1500);
+	assert_int_equal(coordc_keeper_state(k, &deadline), COORDC_LEASE_LIVE);
+	assert_true(deadline > coordc_now_ms() + 300);
+	assert_int_equal(ch.n, 0); /* never even EXPIRING */
+	assert_true(fake_requests(&f) >= 4);
+	coordc_keeper_stop(k);
+	fake_stop(&f);
+}
+
 static void keeper_reports_a_session_the_server_ended_at_once(void **state)
 {
 	const struct fake_answer script[] = {
@@ -355,6 +384,7 @@ int main(void)
 	    cmocka_unit_test(a_refused_endpoint_is_skipped_for_the_next),
 	    cmocka_unit_test(requests_go_to_the_leader_named_by_status),
 	    cmocka_unit_test(keeper_warns_before_the_lease_counted_from_sends_runs_out),
+	    cmocka_unit_test(keeper_retries_soon_after_a_failed_keepalive),
 	    cmocka_unit_test(keeper_reports_a_session_the_server_ended_at_once),
 	    cmocka_unit_test(an_abort_flag_ends_a_stalled_call_as_unknown),
 	    cmocka_unit_test(open_refuses_bad_endpoint_lists),

@@ -70,18 +70,23 @@ static void keepalives_go_every_third_of_ttl_and_retry_fast_after_failure(void *
 	(void)state;
 	coordc_lease_init(&l, TTL, MARGIN, T0);
 	assert_int_equal(coordc_lease_next_send(&l, T0 + 10, false), T0 + TTL / 3);
+	/* After a failure: a gap after that attempt, however late it is now. */
 	assert_int_equal(coordc_lease_next_send(&l, T0 + 4000, true), T0 + 4000 + TTL / 10);
 	coordc_lease_init(&l, 100, 30, T0);
 	assert_int_equal(coordc_lease_next_send(&l, T0, true), T0 + COORDC_RETRY_MIN_MS);
 }
 
-static void keepalive_never_waits_past_the_deadline(void **state)
+static void keepalive_never_waits_past_the_next_change_of_state(void **state)
 {
 	struct coordc_lease l;
 
 	(void)state;
 	coordc_lease_init(&l, TTL, MARGIN, T0);
 	assert_int_equal(coordc_lease_attempt_timeout(&l, T0), TTL / 3);
+	/* LIVE: until the margin point (T0 + 7000). */
+	assert_int_equal(coordc_lease_attempt_timeout(&l, T0 + 6000), 1000);
+	/* EXPIRING: until the deadline. */
+	assert_int_equal(coordc_lease_attempt_timeout(&l, T0 + TTL - MARGIN), MARGIN);
 	assert_int_equal(coordc_lease_attempt_timeout(&l, T0 + TTL - 500), 500);
 	assert_int_equal(coordc_lease_attempt_timeout(&l, T0 + TTL + 5), 1);
 }
@@ -124,7 +129,7 @@ int main(void)
 	    cmocka_unit_test(states_change_at_the_margin_and_at_the_deadline),
 	    cmocka_unit_test(session_not_found_ends_the_lease_at_once),
 	    cmocka_unit_test(keepalives_go_every_third_of_ttl_and_retry_fast_after_failure),
-	    cmocka_unit_test(keepalive_never_waits_past_the_deadline),
+	    cmocka_unit_test(keepalive_never_waits_past_the_next_change_of_state),
 	    cmocka_unit_test(kill_schedule_lands_before_the_deadline_for_every_ttl),
 	    cmocka_unit_test(kill_schedule_for_the_default_ttl),
 	};
