@@ -17,7 +17,7 @@
 
 #include "bench.h"
 
-#define SETUP_DEADLINE_US   (30u * 1000000u) /* every client's setup, in all */
+#define SETUP_DEADLINE_US   (15u * 1000000u) /* every client's setup, in all */
 #define TEARDOWN_GRACE_US   (5u * 1000000u)  /* on top of one request time-out */
 #define DRAIN_US            (2u * 1000000u)  /* operations under way finish after the window */
 #define POLL_MAX_MS         50               /* longest sleep in curl_multi_poll */
@@ -343,7 +343,7 @@ static void setup_message(const struct engine *e, char *errmsg, size_t errlen)
 {
 	int n = 0;
 	for (int i = 0; i < e->o->clients; i++) {
-		n += !e->clients[i].done;
+		n += e->clients[i].session[0] == '\0';
 	}
 	int len = snprintf(errmsg, errlen, "%d of %d clients not set up;", n, e->o->clients);
 	for (int i = 0; i < e->setup_errors.n && len > 0 && (size_t)len < errlen; i++) {
