@@ -106,11 +106,11 @@ void coordc_close(struct coordc *c);
 #define COORDC_NO_RETRY   2u /* one attempt only (the keeper schedules its own) */
 
 /* Sends METHOD PATH (starting "/v1/...", query allowed) with BODY (borrowed,
- * may be NULL) and fills *REPLY (zeroed first). TIMEOUT_MS bounds one attempt
- * (0: the config's); long-polls pass their wait plus a slack. Always returns
- * an outcome in REPLY; returns 0, or COORDC_ERR_NOMEM / COORDC_ERR_INVALID
- * when the request could not even be formed (REPLY then says unknown with
- * status 0 if anything might have been sent, which it never is). */
+ * may be NULL) and fills *REPLY (zeroed first; the caller releases it with
+ * coordc_reply_clear). TIMEOUT_MS bounds one attempt (0: the config's);
+ * long-polls pass their wait plus a slack. Returns 0 with the outcome in
+ * REPLY, or COORDC_ERR_INVALID (path too long) / COORDC_ERR_NOMEM when the
+ * request could not be formed, in which case nothing was sent. */
 int coordc_call(struct coordc *c, const char *method, const char *path, const json_t *body,
                 unsigned flags, uint32_t timeout_ms, struct coordc_reply *reply);
 
@@ -161,8 +161,10 @@ enum coordc_lease_state {
 	COORDC_LEASE_LOST      /* deadline passed, or the server ended the session */
 };
 
-/* Called from the keeper thread on every change of state (never twice with
- * the same state); must not block. */
+/* Called from the keeper thread on each change of state it sees (never twice
+ * with the same state; LIVE may go straight to LOST on a 404); must not
+ * block. A keepalive never waits past the next change, so reports come on
+ * time; coordc_keeper_state reads the clock and is exact at any moment. */
 typedef void (*coordc_lease_fn)(void *arg, enum coordc_lease_state state);
 
 struct coordc_keeper;
