@@ -25,6 +25,7 @@ struct coordc {
 	unsigned n_endpoints;
 	unsigned cur;                /* endpoint used while no leader is known */
 	char leader[COORDC_URL_MAX]; /* the leader's base URL, "" if unknown */
+	char failed[COORDC_URL_MAX]; /* base URL that last failed to answer */
 	uint64_t leader_id;          /* its node id, 0 if unknown */
 	bool rediscover;             /* look for the leader before the next attempt */
 	uint64_t rng;
@@ -293,8 +294,21 @@ static enum coordc_transport attempt(struct coordc *c, const char *base, const c
 	return pretransfer > 0 ? COORDC_LOST_AFTER_SEND : COORDC_NOT_SENT;
 }
 
-/* Asks the endpoints, starting at the current one, for the leader's HTTP
- * address (/v1/status, always answered locally). */
+/* Whether the endpoint E should be probed in PASS: the node that just
+ * failed is tried last (pass 1), the others first (pass 0). */
+static bool probe_in_pass(const struct coordc *c, unsigned e, int pass)
+{
+	bool failed = strcmp(c->endpoints[e], c->failed) == 0;
+
+	return pass == 0 ? !failed : failed;
+}
+
+/* Asks the endpoints for the leader's HTTP address (/v1/status, always
+ * answered locally), starting after the current one and leaving the node
+ * that just failed to the last. The first answer decides: its leader, unless
+ * that is the node that just failed (the others may not have noticed yet),
+ * in which case the answering node itself, which forwards to whichever
+ * leader is elected. */
 static void discover(struct coordc *c, uint32_t timeout_ms)
 {
 	if (timeout_ms > DISCOVERY_TIMEOUT_MS)
@@ -302,27 +316,35 @@ static void discover(struct coordc *c, uint32_t timeout_ms)
 	c->rediscover = false;
 	c->leader[0] = '\0';
 	c->leader_id = 0;
-	for (unsigned i = 0; i < c->n_endpoints; i++) {
-		unsigned e = (c->cur + i) % c->n_endpoints;
-		json_t *st, *http;
-		long status = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned i = 0; i < c->n_endpoints; i++) {
+			unsigned e = (c->cur + i) % c->n_endpoints;
+			json_t *st, *leader, *http;
+			long status = 0;
 
-		if (attempt(c, c->endpoints[e], "GET", "/v1/status", NULL, timeout_ms, &status) !=
-		        COORDC_ANSWERED ||
-		    status != 200)
-			continue;
-		c->cur = e;
-		st = json_loadb(c->buf ? c->buf : "", c->len, 0, NULL);
-		http = json_object_get(json_object_get(st, "leader"), "http");
-		if (json_is_string(http) && json_string_length(http) + 8 < COORDC_URL_MAX) {
-			snprintf(c->leader, sizeof(c->leader), "http://%s",
-			         json_string_value(http));
-			c->leader_id = (uint64_t)json_integer_value(
-			    json_object_get(json_object_get(st, "leader"), "id"));
-		}
-		json_decref(st);
-		if (c->leader[0])
+			if (!probe_in_pass(c, e, pass) ||
+			    attempt(c, c->endpoints[e], "GET", "/v1/status", NULL, timeout_ms,
+			            &status) != COORDC_ANSWERED ||
+			    status != 200)
+				continue;
+			c->cur = e;
+			st = json_loadb(c->buf ? c->buf : "", c->len, 0, NULL);
+			leader = json_object_get(st, "leader");
+			http = json_object_get(leader, "http");
+			if (json_is_string(http) && json_string_length(http) + 8 < COORDC_URL_MAX) {
+				snprintf(c->leader, sizeof(c->leader), "http://%s",
+				         json_string_value(http));
+				c->leader_id =
+				    (uint64_t)json_integer_value(json_object_get(leader, "id"));
+			}
+			json_decref(st);
+			if (strcmp(c->leader, c->failed) == 0) {
+				c->leader[0] = '\0';
+				c->leader_id = 0;
+				c->rediscover = true; /* look again next call */
+			}
 			return;
+		}
 	}
 }
 
@@ -400,9 +422,12 @@ int coordc_call(struct coordc *c, const char *method, const char *path, const js
 		/* Also when this call ends here: the next one must not go back
 		 * to a node that did not answer (a keeper sends single tries). */
 		if (v.rediscover) {
+			snprintf(c->failed, sizeof(c->failed), "%s", coordc_target(c));
 			c->leader[0] = '\0';
 			c->cur = (c->cur + 1) % c->n_endpoints;
 			c->rediscover = true;
+		} else if (t == COORDC_ANSWERED) {
+			c->failed[0] = '\0';
 		}
 		if (aborted(c)) {
 			if (t != COORDC_ANSWERED && reply->kind == COORDC_DONE_ERROR)

@@ -55,7 +55,7 @@ uint32_t coordc_lease_attempt_timeout(const struct coordc_lease *l, uint64_t now
 {
 	uint64_t deadline = coordc_lease_deadline(l);
 	uint64_t change = deadline - l->margin_ms;
-	uint64_t t = l->ttl_ms / 3;
+	uint64_t t = l->ttl_ms / 5;
 
 	if (now_ms >= deadline)
 		return 1;

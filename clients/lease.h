@@ -48,7 +48,9 @@ enum coordc_lease_state coordc_lease_state_at(const struct coordc_lease *l, uint
  * tries before the margin. */
 uint64_t coordc_lease_next_send(const struct coordc_lease *l, uint64_t tried_ms, bool last_failed);
 
-/* How long a keepalive sent at NOW_MS may wait for its answer: at most TTL/3,
+/* How long a keepalive sent at NOW_MS may wait for its answer: at most TTL/5
+ * (a healthy leader answers in milliseconds; a frozen one must not eat the
+ * time left for a try elsewhere before the margin),
  * and never past the next change of state (the margin point while LIVE, the
  * deadline while EXPIRING), so the keeper reports each change on time instead
  * of waiting on a frozen node; at least 1 ms. */

@@ -13,7 +13,8 @@ set(COORDCTL_TESTS
   test_example_waits_for_a_leaders_address
   test_session_acquire_and_release_commands_compose_in_a_script
   test_signal_while_waiting_for_the_lock_withdraws_and_exits_128_plus_n
-  test_cmd_keeps_running_across_a_leader_failover)
+  test_cmd_keeps_running_across_a_leader_failover
+  test_cmd_keeps_running_when_the_leader_freezes_alone)
 foreach(t ${COORDCTL_TESTS})
   add_test(NAME cluster_coordctl_${t}
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_coordctl.py ${t})

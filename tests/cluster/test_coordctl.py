@@ -359,14 +359,15 @@ def test_signal_while_waiting_for_the_lock_withdraws_and_exits_128_plus_n():
         assert [s["id"] for s in node.call("GET", "/v1/sessions").json["sessions"]] == [sid]
 
 
-def test_cmd_keeps_running_across_a_leader_failover():
+def keeps_running_when_the_leader(fail):
+    """CMD under a 6 s lease outlives the leader's failure FAIL(node)."""
     with Fixture() as f:
         done = f.path("done")
         p = f.spawn("lock", "through-failover", "--ttl", "6s", "--", "sh", "-c",
                     'sleep 9; echo "$COORD_FENCING_TOKEN" > "$0"', done)
         time.sleep(2.5)  # after the first keepalive (ttl/3) went to the leader
         old = f.cluster.leader()
-        old.kill()
+        fail(old)
         new = f.cluster.leader(among=[n for n in f.cluster.nodes if n is not old])
         _, err = p.communicate(timeout=30)
         # The keeper found the new leader in time: CMD ran to its end.
@@ -374,6 +375,14 @@ def test_cmd_keeps_running_across_a_leader_failover():
         assert read_lines(done), err
         assert new.call("GET", "/v1/locks/through-failover").status == 404
 
+
+def test_cmd_keeps_running_across_a_leader_failover():
+    keeps_running_when_the_leader(lambda node: node.kill())
+
+
+def test_cmd_keeps_running_when_the_leader_freezes_alone():
+    # Keepalives to the frozen leader get no answer at all (not a refusal).
+    keeps_running_when_the_leader(lambda node: node.pause())
 
 if __name__ == "__main__":
     everything = [test_cmd_sees_lock_session_and_token_and_everything_is_released_after,
@@ -389,6 +398,7 @@ if __name__ == "__main__":
                   test_example_waits_for_a_leaders_address,
                   test_session_acquire_and_release_commands_compose_in_a_script,
                   test_signal_while_waiting_for_the_lock_withdraws_and_exits_128_plus_n,
-                  test_cmd_keeps_running_across_a_leader_failover]
+                  test_cmd_keeps_running_across_a_leader_failover,
+                  test_cmd_keeps_running_when_the_leader_freezes_alone]
     chosen = sys.argv[1:]
     run([t for t in everything if not chosen or t.__name__ in chosen])

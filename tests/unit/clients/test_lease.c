@@ -82,11 +82,12 @@ static void keepalive_never_waits_past_the_next_change_of_state(void **state)
 
 	(void)state;
 	coordc_lease_init(&l, TTL, MARGIN, T0);
-	assert_int_equal(coordc_lease_attempt_timeout(&l, T0), TTL / 3);
+	assert_int_equal(coordc_lease_attempt_timeout(&l, T0), TTL / 5);
 	/* LIVE: until the margin point (T0 + 7000). */
 	assert_int_equal(coordc_lease_attempt_timeout(&l, T0 + 6000), 1000);
 	/* EXPIRING: until the deadline. */
-	assert_int_equal(coordc_lease_attempt_timeout(&l, T0 + TTL - MARGIN), MARGIN);
+	assert_int_equal(coordc_lease_attempt_timeout(&l, T0 + TTL - MARGIN), TTL / 5);
+	assert_int_equal(coordc_lease_attempt_timeout(&l, T0 + TTL - 1500), 1500);
 	assert_int_equal(coordc_lease_attempt_timeout(&l, T0 + TTL - 500), 500);
 	assert_int_equal(coordc_lease_attempt_timeout(&l, T0 + TTL + 5), 1);
 }
