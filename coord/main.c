@@ -1,4 +1,5 @@
 /* coordd: a coord server. Flags are in API.md ("coordd") and --help. */
+#include <signal.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -21,5 +22,8 @@ int main(int argc, char **argv)
 		break;
 	}
 	coord_log_set_level(cfg.log_level);
+	/* A peer that dies mid-write must cost a connection, not this process:
+	 * write errors come back as EPIPE and close that connection. */
+	signal(SIGPIPE, SIG_IGN);
 	return coord_node_run(&cfg) == 0 ? 0 : 1;
 }

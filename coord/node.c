@@ -112,13 +112,19 @@ static void on_peer_frame(void *ctx, uint64_t from, enum transport_kind kind, ui
 	default:
 		return;
 	}
-	node_drive(n);
+	node_kick(n);
 }
 
 /* Keeps the transport's peers equal to the configuration's servers. */
 static void sync_peers(struct node *n)
 {
 	const struct raft_conf *conf = raft_conf(n->raft);
+
+	/* Only when the configuration changed: adding a peer resolves its
+	 * address, which must not happen on every tick. */
+	if (memcmp(conf, &n->synced_conf, sizeof(*conf)) == 0)
+		return;
+	n->synced_conf = *conf;
 
 	for (uint32_t i = 0; i < conf->n; i++) {
 		const struct raft_server *s = &conf->servers[i];
@@ -138,7 +144,7 @@ static void on_tick(uv_timer_t *t)
 	raft_tick(n->raft);
 	node_lease_tick(n, now);
 	node_expire_calls(n, now);
-	node_drive(n);
+	node_kick(n);
 	sync_peers(n);
 }
 
@@ -153,6 +159,7 @@ static void transport_stopped(void *ctx)
 
 	uv_close((uv_handle_t *)&n->tick, closed_cb);
 	uv_close((uv_handle_t *)&n->wake, closed_cb);
+	uv_close((uv_handle_t *)&n->drive, closed_cb);
 	uv_close((uv_handle_t *)&n->sigint, closed_cb);
 	uv_close((uv_handle_t *)&n->sigterm, closed_cb);
 }
@@ -245,6 +252,10 @@ static int bootstrap(struct node *n)
 	}
 	if (raft_bootstrap_entry(&conf, buf, &e) != RAFT_OK)
 		return -1;
+	/* The cluster id first: a crash after it leaves a folder that is still
+	 * fresh (raft.db empty) and bootstraps again. */
+	if (cluster_id_load_or_write(n, true) != 0)
+		return -1;
 	pe = (struct persist_entry){e.index, e.term, e.type, e.data, e.len};
 	w.hardstate = &hs;
 	w.entries = &pe;
@@ -254,7 +265,7 @@ static int bootstrap(struct node *n)
 		return -1;
 	}
 	LOG_INFO("bootstrapped a new cluster of %zu voters", n->cfg.n_members);
-	return cluster_id_load_or_write(n, true);
+	return 0;
 }
 
 static int open_storage(struct node *n, struct persist_log_state *st)
@@ -318,6 +329,11 @@ static int start_raft(struct node *n, const struct persist_log_state *st)
 	rs.hs.vote = st->hardstate.vote;
 	rs.snapshot.index = st->snap_index;
 	rs.snapshot.term = st->snap_term;
+	if (n->snap.index == st->snap_index) { /* the file the core may send */
+		rs.snapshot.size = n->snap.size;
+		rs.snapshot.crc = n->snap.crc;
+	}
+	n->snap_told = st->snap_index;
 	if (st->snap_index && st->config.len &&
 	    raft_conf_decode(st->config.data, st->config.len, &rs.snapshot.conf) != RAFT_OK) {
 		LOG_ERROR("raft.db: the stored configuration does not decode");
@@ -412,6 +428,9 @@ static int start_io(struct node *n)
 	sync_peers(n);
 	uv_async_init(&n->loop, &n->wake, node_take_inbox);
 	n->wake.data = n;
+	uv_check_init(&n->loop, &n->drive);
+	n->drive.data = n;
+	uv_check_start(&n->drive, node_drive_check);
 	if (http_server_start(&hc, &n->http) != HTTP_SERVER_OK) {
 		LOG_ERROR("cannot listen for HTTP on %s (port in use?)", n->cfg.http);
 		return -1;

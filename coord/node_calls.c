@@ -165,15 +165,21 @@ static bool op_is_read(enum http_op op)
 	       op == HTTP_OP_LOCK_GET || op == HTTP_OP_ELECTION_GET || op == HTTP_OP_FENCE;
 }
 
-static void redirect(struct node *n, struct ncall *c, const char *leader_http)
+/* Answers 307 to the leader; false if the Location would not fit, in which
+ * case the call is forwarded instead (a cut Location could name another
+ * lock). */
+static bool redirect(struct node *n, struct ncall *c, const char *leader_http)
 {
 	struct http_meta meta = node_meta(n);
+	int len = snprintf(meta.location, sizeof(meta.location), "http://%s%s", leader_http,
+	                   http_call_target(c->http));
 
-	snprintf(meta.location, sizeof(meta.location), "http://%s%s", leader_http,
-	         http_call_target(c->http));
+	if (len < 0 || (size_t)len >= sizeof(meta.location))
+		return false;
 	ncall_unwait(n, c);
 	http_call_answer(c->http, 307, NULL, &meta);
 	ncall_free(n, c);
+	return true;
 }
 
 void node_dispatch(struct node *n, struct ncall *c)
@@ -200,8 +206,8 @@ void node_dispatch(struct node *n, struct ncall *c)
 		return;
 	}
 	leader_http = node_peer_http(n, leader);
-	if (c->req->redirect && leader_http)
-		return redirect(n, c, leader_http);
+	if (c->req->redirect && leader_http && redirect(n, c, leader_http))
+		return;
 	node_forward(n, c);
 }
 
@@ -255,7 +261,7 @@ void node_take_inbox(uv_async_t *a)
 		c->arrived_us = uv_hrtime() / 1000u;
 		node_dispatch(n, c);
 	}
-	node_drive(n);
+	node_kick(n);
 }
 
 /* Deadlines -------------------------------------------------------------------- */
@@ -300,7 +306,8 @@ static bool waits_on_client(const struct ncall *c)
 	    (c->req->op == HTTP_OP_LOCK_ACQUIRE || c->req->op == HTTP_OP_ELECTION_CAMPAIGN) &&
 	    c->req->wait_ms > 0;
 
-	return c->wait == W_GRANT || c->wait == W_POLL || (c->wait == W_FORWARD && queued);
+	return c->wait == W_GRANT || c->wait == W_POLL ||
+	       (c->wait == W_FORWARD && (queued || c->req->has_index));
 }
 
 void node_expire_calls(struct node *n, uint64_t now)
@@ -331,7 +338,7 @@ void node_expire_calls(struct node *n, uint64_t now)
 			else if (w == W_FORWARD)
 				node_forward_cancel(n, c);
 			else
-				node_answer_query(n, c);
+				node_drop_poll(n, c);
 		}
 		free(due);
 	}
@@ -347,7 +354,7 @@ void node_fail_all(struct node *n)
 		while (n->waits[w].head) {
 			struct ncall *c = n->waits[w].head;
 
-			if ((w == W_WRITE || w == W_FORWARD) && c->req->is_write)
+			if ((w == W_WRITE || w == W_FORWARD || w == W_GRANT) && c->req->is_write)
 				node_answer_error(
 				    n, c, HTTP_ERR_TIMEOUT, NULL,
 				    "the node is shutting down; the outcome is not known");

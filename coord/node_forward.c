@@ -144,6 +144,7 @@ void node_forward(struct node *n, struct ncall *c)
 		                         "cannot reach the leader (node %llu); retry",
 		                         (unsigned long long)leader);
 	n->metrics.forwarded++;
+	c->peer = leader;
 	ncall_wait(n, c, W_FORWARD,
 	           node_now_ms() + NODE_WRITE_TIMEOUT_MS + wait + NODE_FORWARD_SLACK_MS);
 }
@@ -155,8 +156,8 @@ void node_forward_cancel(struct node *n, struct ncall *c)
 	uint64_t leader = raft_leader(n->raft);
 
 	if (leader && leader != n->cfg.id)
-		send_request(n, leader, c->req, 0, true);
-	node_answer_error(n, c, HTTP_ERR_LOCK_HELD, NULL, "the client went away; wait withdrawn");
+		send_request(n, leader, c->req, c->id, true);
+	node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL, "the client went away");
 }
 
 void node_on_reply(struct node *n, uint64_t from, const uint8_t *p, size_t len)
@@ -179,7 +180,7 @@ void node_on_reply(struct node *n, uint64_t from, const uint8_t *p, size_t len)
 		return;
 	}
 	for (struct ncall *c = n->waits[W_FORWARD].head; c; c = c->next) {
-		if (c->id != id)
+		if (c->id != id || c->peer != from)
 			continue;
 		ncall_unwait(n, c);
 		http_call_answer_raw(c->http, status, (const char *)p + r.pos, body_len, &meta);
@@ -194,6 +195,17 @@ void node_on_reply(struct node *n, uint64_t from, const uint8_t *p, size_t len)
 bool node_reply_remote(struct node *n, struct ncall *c, unsigned status, const char *body,
                        size_t len, const struct http_meta *meta)
 {
+	static const char too_big[] =
+	    "{\"error\":\"unavailable\",\"message\":\"the answer is too large to relay from "
+	    "the leader; ask the leader (?redirect) or any node (?consistency=stale)\"}";
+
+	if (c->peer_call == 0) /* a withdrawal: nobody waits for this answer */
+		return true;
+	if (len + 64 > TRANSPORT_FRAME_MAX) {
+		status = 503;
+		body = too_big;
+		len = sizeof(too_big) - 1;
+	}
 	uint8_t *buf = malloc(64 + len);
 	struct wbuf w = {buf, 0, 64 + len, !buf};
 	bool ok;
@@ -268,6 +280,35 @@ static bool decode_request(const uint8_t *p, size_t len, struct http_request *q,
 	return true;
 }
 
+/* A follower's client gave up on a forwarded wait or long-poll: withdraw
+ * the call this leader holds for it (its answer goes nowhere). */
+static void on_forwarded_cancel(struct node *n, struct ncall *cancel)
+{
+	static const enum ncall_wait lists[] = {W_GRANT, W_POLL};
+
+	for (size_t i = 0; i < 2; i++) {
+		enum ncall_wait w = lists[i];
+
+		for (struct ncall *c = n->waits[w].head; c; c = c->next) {
+			if (c->peer != cancel->peer || c->peer_call != cancel->peer_call)
+				continue;
+			if (w == W_GRANT)
+				node_cancel_wait(n, c);
+			else
+				node_drop_poll(n, c);
+			cancel->peer_call = 0; /* its own answer goes nowhere */
+			node_answer_error(n, cancel, HTTP_ERR_UNAVAILABLE, NULL, "withdrawn");
+			return;
+		}
+	}
+	/* Not waiting here (yet): withdraw a queued acquire through the log. */
+	cancel->peer_call = 0;
+	if (cancel->req->op == HTTP_OP_LOCK_ACQUIRE || cancel->req->op == HTTP_OP_ELECTION_CAMPAIGN)
+		node_cancel_wait(n, cancel);
+	else
+		node_answer_error(n, cancel, HTTP_ERR_UNAVAILABLE, NULL, "withdrawn");
+}
+
 void node_on_forward(struct node *n, uint64_t from, const uint8_t *p, size_t len)
 {
 	struct ncall *c = calloc(1, sizeof(*c));
@@ -291,10 +332,10 @@ void node_on_forward(struct node *n, uint64_t from, const uint8_t *p, size_t len
 	c->id = ++n->next_call_id;
 	c->arrived_ms = node_now_ms();
 	c->arrived_us = uv_hrtime() / 1000u;
-	if (cancel) {
-		/* A follower's waiter gave up: withdraw it, answer nobody. */
-		node_cancel_wait(n, c);
-		return;
-	}
+	if (cancel)
+		return on_forwarded_cancel(n, c);
+	if (n->n_calls > NODE_CALLS_MAX)
+		return node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
+		                         "too many requests in flight on the leader; retry");
 	node_dispatch(n, c);
 }

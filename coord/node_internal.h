@@ -66,7 +66,8 @@ enum ncall_wait {
 struct ncall {
 	struct node *n;
 	struct http_call *http;   /* local call, or NULL */
-	uint64_t peer, peer_call; /* forwarded: the follower and its call id */
+	uint64_t peer, peer_call; /* forwarded to us: the follower and its call id;
+	                           * forwarded by us: peer is the leader it went to */
 	struct http_request own;  /* forwarded: the decoded request (owned) */
 	const struct http_request *req;
 	uint64_t id;          /* this node's id for the call (forwarding, reads) */
@@ -110,6 +111,8 @@ struct node {
 	uv_signal_t sigint, sigterm;
 	uv_timer_t tick;
 	uv_async_t wake;
+	uv_check_t drive; /* runs node_drive() once per loop turn when dirty */
+	bool dirty;
 	unsigned election_ticks, heartbeat_ticks;
 
 	struct raft *raft;
@@ -119,6 +122,7 @@ struct node {
 	sqlite3 *db;
 	struct coord_sm *sm;                /* the state machine's prepared statements on db */
 	struct persist_snapshot_meta snap;  /* newest local snapshot (index 0: none) */
+	uint64_t snap_told;                 /* newest snapshot index the core knows */
 	struct persist_snapshot_recv *recv; /* snapshot being received */
 	struct transport *transport;
 	struct http_server *http;
@@ -142,6 +146,7 @@ struct node {
 	uint64_t last_gone_check_ms;
 
 	/* What the node knows of its peers. */
+	struct raft_conf synced_conf; /* the configuration the transport was given */
 	struct peer_info peers[RAFT_MAX_SERVERS];
 	size_t n_peers;
 	uint64_t leader; /* last known leader (0: none) */
@@ -166,7 +171,10 @@ const char *node_peer_http(const struct node *n, uint64_t id);
 
 /* node_ready.c: persist, send, apply (N-1). */
 void node_drive(struct node *n);
+void node_kick(struct node *n);
+void node_drive_check(uv_check_t *h);
 void node_maybe_snapshot(struct node *n);
+void node_snapshot_skipped(struct node *n, uint64_t index);
 
 /* node_calls.c: taking calls, their lists and timeouts. */
 void ncall_list_push(struct ncall_list *l, struct ncall *c);
@@ -192,6 +200,7 @@ void node_after_apply(struct node *n);
 void node_lease_tick(struct node *n, uint64_t now);
 void node_cancel_wait(struct node *n, struct ncall *c);
 void node_answer_query(struct node *n, struct ncall *c);
+void node_drop_poll(struct node *n, struct ncall *c);
 
 /* node_forward.c: follower to leader and back. */
 void node_forward(struct node *n, struct ncall *c);

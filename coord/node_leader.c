@@ -200,9 +200,16 @@ static void answer_write(struct node *n, struct ncall *c, uint64_t index,
 	const struct http_request *req = c->req;
 
 	if (c->cancelling) {
-		/* The wait was withdrawn; had it been granted, the grant would
-		 * have answered this call already. */
-		return node_answer_error(n, c, HTTP_ERR_LOCK_HELD, NULL,
+		/* The withdrawal's own answer: the grant may have won the race
+		 * (the session holds the lock: answer the grant), or the wait
+		 * was withdrawn (lock_held, with the holders). */
+		if (r->status == COORD_ST_OK)
+			return node_answer(n, c, 200, grant_json(req, r->token));
+		if (r->status == COORD_ST_SESSION_NOT_FOUND)
+			return node_answer_error(n, c, HTTP_ERR_SESSION_NOT_FOUND, NULL,
+			                         "the session ended while waiting");
+		return node_answer_error(n, c, HTTP_ERR_LOCK_HELD,
+		                         r->status == COORD_ST_LOCK_HELD ? holders_json(r) : NULL,
 		                         "not granted within wait_ms; the wait was withdrawn");
 	}
 	switch (r->status) {
@@ -214,8 +221,8 @@ static void answer_write(struct node *n, struct ncall *c, uint64_t index,
 		if (req->op == HTTP_OP_LOCK_RELEASE || req->op == HTTP_OP_ELECTION_RESIGN)
 			return node_answer(n, c, 200, json_pack("{s:b}", "released", r->released));
 		return node_answer(n, c, 200, grant_json(req, r->token));
-	case COORD_ST_QUEUED:
-		ncall_wait(n, c, W_GRANT, node_now_ms() + req->wait_ms);
+	case COORD_ST_QUEUED: /* wait_ms counts from the request's arrival */
+		ncall_wait(n, c, W_GRANT, c->arrived_ms + req->wait_ms);
 		return;
 	case COORD_ST_LOCK_HELD:
 		return node_answer_error(n, c, HTTP_ERR_LOCK_HELD, holders_json(r),
@@ -330,6 +337,17 @@ void node_on_applied(struct node *n, uint64_t index, uint64_t term, const struct
 		n->wake_inflight = false;
 }
 
+/* A snapshot replaced entries this node had proposed: whether they
+ * committed is not known here (rule 12). */
+void node_snapshot_skipped(struct node *n, uint64_t index)
+{
+	struct ncall *c;
+
+	while ((c = n->waits[W_WRITE].head) && c->index <= index)
+		node_answer_error(n, c, HTTP_ERR_TIMEOUT, NULL,
+		                  "the outcome is not known; the request may retry");
+}
+
 /* Reads ------------------------------------------------------------------------ */
 
 void node_on_read(struct node *n, const struct raft_read *rd)
@@ -362,6 +380,15 @@ static void answer_keepalive(struct node *n, struct ncall *c)
 		return node_answer_error(n, c, HTTP_ERR_SESSION_NOT_FOUND, NULL, "no such session");
 	/* The deadline moves before the keepalive is acknowledged (rule 8). */
 	rc = coord_lease_keepalive(&n->lease, &id, now, &deadline);
+	if (rc == COORD_EEXPIRING && !c->cancelling) {
+		/* Its expiry is proposed: never acknowledged now, and 404 only
+		 * once the expiry applies (rule 8). Asked again when everything
+		 * proposed so far has applied. */
+		c->cancelling = true;
+		c->read_index = raft_last_index(n->raft);
+		ncall_wait(n, c, W_APPLY, c->deadline_ms);
+		return;
+	}
 	if (rc != 0)
 		return node_answer_error(n, c, HTTP_ERR_SESSION_NOT_FOUND, NULL,
 		                         "no session has that id (or it expired)");

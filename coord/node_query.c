@@ -79,6 +79,14 @@ static int run_query(struct node *n, struct ncall *c, json_t **body, unsigned *s
 	return 0;
 }
 
+/* A long-poll whose client went away: answered now with the current state,
+ * which frees its place among the NODE_POLLS_MAX. */
+void node_drop_poll(struct node *n, struct ncall *c)
+{
+	c->deadline_ms = 0;
+	node_answer_query(n, c);
+}
+
 void node_answer_query(struct node *n, struct ncall *c)
 {
 	const struct http_request *req = c->req;

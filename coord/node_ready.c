@@ -49,6 +49,7 @@ static void persist_snap_chunk(struct node *n, const struct raft_snapshot_chunk 
 		node_fatal(n, "installing a received snapshot", err.msg);
 	persist_snapshot_meta_free(&n->snap);
 	n->snap = got;
+	n->snap_told = got.index;
 	LOG_INFO("installed snapshot %llu (term %llu, %llu bytes)", (unsigned long long)got.index,
 	         (unsigned long long)got.term, (unsigned long long)got.size);
 }
@@ -58,15 +59,32 @@ static void persist_snapshot_base(struct node *n, const struct raft_snapshot_met
 {
 	uint8_t buf[RAFT_CONF_MAX_BYTES];
 	struct persist_config pc = {.index = m->index};
+	struct persist_write w = {.config = &pc};
+	struct persist_entries e = {0};
 	struct persist_error err;
+	bool keep = false;
 	size_t len;
 
 	conf_blob(&m->conf, buf, &len);
 	pc.data = buf;
 	pc.len = len;
-	if (persist_log_reset(n->plog, m->index, m->term, &pc, &err) != 0 &&
-	    err.code != PERSIST_ESTALE)
+	/* raft.h: entries after the snapshot stay when the log holds its last
+	 * entry with the same term; otherwise the whole log goes. */
+	if (persist_log_read(n->plog, m->index, 1, &e, &err) == 0)
+		keep = e.n == 1 && e.v[0].index == m->index && e.v[0].term == m->term;
+	persist_entries_free(&e);
+	if (keep) {
+		if (persist_log_write(n->plog, &w, &err) != 0 ||
+		    (persist_log_compact(n->plog, m->index, m->term, 0, &err) != 0 &&
+		     err.code != PERSIST_ESTALE))
+			node_fatal(n, "compacting raft.db behind a snapshot", err.msg);
+	} else if (persist_log_reset(n->plog, m->index, m->term, &pc, &err) != 0 &&
+	           err.code != PERSIST_ESTALE) {
 		node_fatal(n, "resetting raft.db to a snapshot", err.msg);
+	}
+	if (m->index > n->snap_told)
+		n->snap_told = m->index;
+	node_snapshot_skipped(n, m->index);
 }
 
 static void persist_entries(struct node *n, const struct raft_ready *rd)
@@ -77,7 +95,16 @@ static void persist_entries(struct node *n, const struct raft_ready *rd)
 	struct persist_error err;
 	size_t done = 0;
 
-	w.hardstate = rd->hs_changed ? &hs : NULL;
+	/* Term and vote only: a ready that moved just the commit index needs no
+	 * fsync (the commit index is never needed for safety). */
+	if (rd->hs_changed) {
+		struct persist_hardstate cur = persist_log_hardstate(n->plog);
+
+		if (cur.term != hs.term || cur.vote != hs.vote)
+			w.hardstate = &hs;
+	}
+	if (!w.hardstate && rd->n_entries == 0)
+		return;
 	if (rd->n_entries && rd->entries[0].index <= persist_log_last_index(n->plog))
 		w.truncate_from = rd->entries[0].index;
 	do {
@@ -199,44 +226,84 @@ static void apply_committed(struct node *n, const struct raft_ready *rd)
 
 /* Snapshots -------------------------------------------------------------------- */
 
-void node_maybe_snapshot(struct node *n)
+/* Hands the core a durable snapshot file and compacts raft.db behind it,
+ * keeping --log-tail entries for followers that are slightly behind. */
+static void adopt_snapshot(struct node *n, const struct persist_snapshot_meta *meta)
 {
 	uint8_t buf[RAFT_CONF_MAX_BYTES];
-	struct persist_snapshot_meta meta = {0};
 	struct raft_snapshot_meta rm = {0};
 	struct persist_config pc;
 	struct persist_write w = {0};
 	struct persist_error err;
-	uint64_t applied = persist_state_applied_index(n->pstate), dropped;
+	uint64_t dropped;
 	size_t len;
 
-	if (n->since_snapshot < n->cfg.snapshot_entries || applied <= n->snap.index)
+	rm.index = meta->index;
+	rm.term = meta->term;
+	rm.size = meta->size;
+	rm.crc = meta->crc;
+	if (raft_conf_decode(meta->config, meta->config_len, &rm.conf) != RAFT_OK)
+		node_fatal(n, "a snapshot's configuration", "does not decode");
+	conf_blob(&rm.conf, buf, &len);
+	dropped = raft_snapshot_taken(n->raft, &rm, n->cfg.log_tail);
+	pc = (struct persist_config){.index = meta->index, .data = buf, .len = len};
+	w.config = &pc;
+	if (persist_log_write(n->plog, &w, &err) != 0 ||
+	    persist_log_compact(n->plog, meta->index, meta->term, n->cfg.log_tail, &err) != 0)
+		node_fatal(n, "compacting raft.db", err.msg);
+	n->snap_told = meta->index;
+	LOG_INFO("snapshot at %llu (%llu bytes); log kept from %llu",
+	         (unsigned long long)meta->index, (unsigned long long)meta->size,
+	         (unsigned long long)dropped + 1);
+}
+
+void node_maybe_snapshot(struct node *n)
+{
+	uint8_t buf[RAFT_CONF_MAX_BYTES];
+	struct persist_snapshot_meta meta = {0};
+	struct persist_error err;
+	uint64_t applied = persist_state_applied_index(n->pstate);
+	size_t len;
+
+	/* A snapshot file newer than what the core knows (taken just before a
+	 * restart): adopt it once the core has applied that far. */
+	if (n->snap.index > n->snap_told && raft_applied_index(n->raft) >= n->snap.index)
+		adopt_snapshot(n, &n->snap);
+	if (n->since_snapshot < n->cfg.snapshot_entries || applied <= n->snap.index ||
+	    raft_applied_index(n->raft) < applied)
 		return;
 	n->since_snapshot = 0;
 	conf_blob(raft_conf(n->raft), buf, &len);
 	if (persist_snapshot_create(n->pstate, buf, len, &meta, &err) != 0)
 		node_fatal(n, "creating a snapshot", err.msg);
-	rm.index = meta.index;
-	rm.term = meta.term;
-	rm.size = meta.size;
-	rm.crc = meta.crc;
-	rm.conf = *raft_conf(n->raft);
-	dropped = raft_snapshot_taken(n->raft, &rm, n->cfg.log_tail);
-	pc = (struct persist_config){.index = meta.index, .data = buf, .len = len};
-	w.config = &pc;
-	if (persist_log_write(n->plog, &w, &err) != 0 ||
-	    persist_log_compact(n->plog, meta.index, meta.term, n->cfg.log_tail, &err) != 0)
-		node_fatal(n, "compacting raft.db", err.msg);
-	persist_snapshot_prune(n->dir, meta.index, &err);
+	adopt_snapshot(n, &meta);
 	persist_snapshot_meta_free(&n->snap);
 	n->snap = meta;
 	n->metrics.snapshots++;
-	LOG_INFO("snapshot at %llu (%llu bytes); log kept from %llu",
-	         (unsigned long long)meta.index, (unsigned long long)meta.size,
-	         (unsigned long long)dropped + 1);
+	/* Never while a snapshot is being received: its file would go too. */
+	if (!n->recv && persist_snapshot_prune(n->dir, meta.index, &err) != 0)
+		node_fatal(n, "removing old snapshots", err.msg);
 }
 
 /* The loop ----------------------------------------------------------------------- */
+
+/* Inputs only mark the core as stepped; the core's outputs are executed once
+ * per turn of the loop, after every event of that turn has been fed in, so
+ * that all the messages read in one turn share one fsync (group commit). */
+void node_kick(struct node *n)
+{
+	n->dirty = true;
+}
+
+void node_drive_check(uv_check_t *h)
+{
+	struct node *n = h->data;
+
+	if (!n->dirty)
+		return;
+	n->dirty = false;
+	node_drive(n);
+}
 
 void node_drive(struct node *n)
 {

@@ -58,8 +58,11 @@ static void emit(struct text *t, const char *fmt, ...) __attribute__((format(pri
 static void emit(struct text *t, const char *fmt, ...)
 {
 	va_list ap;
+	char *grown;
 	int k;
 
+	if (!t->p)
+		return;
 	for (;;) {
 		va_start(ap, fmt);
 		k = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
@@ -71,9 +74,13 @@ static void emit(struct text *t, const char *fmt, ...)
 			return;
 		}
 		t->cap = (t->cap + (size_t)k) * 2;
-		t->p = realloc(t->p, t->cap);
-		if (!t->p)
+		grown = realloc(t->p, t->cap);
+		if (!grown) {
+			free(t->p);
+			t->p = NULL;
 			return;
+		}
+		t->p = grown;
 	}
 }
 

@@ -28,6 +28,7 @@
 #define HTTP_CONN_MEMORY     (64u << 10) /* per connection: URL + headers (414/431 above) */
 #define HTTP_IDLE_TIMEOUT_S  30          /* a slow or idle client is cut after this */
 #define HTTP_THREADS         2           /* MHD worker threads */
+#define HTTP_LOCATION_MAX    2048        /* bytes of a redirect's Location */
 
 struct http_server;
 struct http_call;
@@ -39,9 +40,9 @@ struct http_meta {
 	uint64_t term;   /* X-Coord-Term */
 	uint64_t leader; /* X-Coord-Leader (0: empty) */
 	bool has_last_contact;
-	uint64_t last_contact_ms; /* X-Coord-Last-Contact, on stale reads */
-	unsigned retry_after_s;   /* Retry-After (0: none) */
-	char location[128];       /* Location, for 307 */
+	uint64_t last_contact_ms;         /* X-Coord-Last-Contact, on stale reads */
+	unsigned retry_after_s;           /* Retry-After (0: none) */
+	char location[HTTP_LOCATION_MAX]; /* Location, for 307 */
 };
 
 /* Called in an MHD thread with a decoded request. The connection is already
