@@ -135,31 +135,37 @@ static void options_of_other_commands_are_refused(void **state)
 	assert_non_null(strstr(err, "needs a value"));
 }
 
-static void help_stops_parsing_anywhere_before_the_command(void **state)
+/* Parses LINE (words separated by '|') for a command taking ALLOWED options
+ * and NPOS positional words. */
+static int parse(const char *line, unsigned allowed, int npos, char buf[256],
+                 char *words[WORDS_MAX], struct ctl_args *a, char *err)
 {
-	const char *words = "--bogus-later-is-ignored";
-	const char *help = "--help|--bogus";
+	return ctl_parse(split(line, buf, words), words, allowed, npos, a, err);
+}
+
+static void unknown_options_are_refused_and_help_wins_when_first(void **state)
+{
 	char buf[256], *w[WORDS_MAX];
 	struct ctl_args a;
 	char err[CTL_ERR_MAX];
 
 	(void)state;
-	assert_int_equal(ctl_parse(1, (split(words, buf, w), w), 0, 0, &a, err), CTL_EXIT_USAGE);
-	assert_int_equal(ctl_parse(2, (split(help, buf, w), w), 0, 0, &a, err), 0);
+	assert_int_equal(parse("--bogus", 0, 0, buf, w, &a, err), CTL_EXIT_USAGE);
+	assert_non_null(strstr(err, "--bogus"));
+	assert_int_equal(parse("--help|--bogus", 0, 0, buf, w, &a, err), 0);
 	assert_true(a.help);
 }
 
 static void positional_count_is_exact(void **state)
 {
-	const char *two = "a|b";
 	char buf[256], *w[WORDS_MAX];
 	struct ctl_args a;
 	char err[CTL_ERR_MAX];
 
 	(void)state;
-	assert_int_equal(ctl_parse(2, (split(two, buf, w), w), 0, 1, &a, err), CTL_EXIT_USAGE);
-	assert_int_equal(ctl_parse(0, (split(two, buf, w), w), 0, 1, &a, err), CTL_EXIT_USAGE);
-	assert_int_equal(ctl_parse(2, (split(two, buf, w), w), 0, 2, &a, err), 0);
+	assert_int_equal(parse("a|b", 0, 1, buf, w, &a, err), CTL_EXIT_USAGE);
+	assert_int_equal(parse("", 0, 1, buf, w, &a, err), CTL_EXIT_USAGE);
+	assert_int_equal(parse("a|b", 0, 2, buf, w, &a, err), 0);
 	assert_string_equal(a.pos[1], "b");
 }
 
@@ -192,7 +198,7 @@ int main(void)
 	    cmocka_unit_test(words_after_the_double_dash_belong_to_the_command),
 	    cmocka_unit_test(lock_without_command_is_refused),
 	    cmocka_unit_test(options_of_other_commands_are_refused),
-	    cmocka_unit_test(help_stops_parsing_anywhere_before_the_command),
+	    cmocka_unit_test(unknown_options_are_refused_and_help_wins_when_first),
 	    cmocka_unit_test(positional_count_is_exact),
 	    cmocka_unit_test(child_status_passes_through_exit_codes_and_signals),
 	    cmocka_unit_test(exit_codes_of_coordctl_itself),
