@@ -288,6 +288,31 @@ def test_stale_reads_carry_last_contact():
         assert r.status == 200 and "x-coord-last-contact" not in r.headers, r.headers
 
 
+def test_url_header_and_slow_client_limits():
+    with Cluster(COORDD, 1) as c:
+        n = c.node(1)
+        c.leader()
+        host, port = n.http.rsplit(":", 1)
+        # A URL or headers beyond the per-connection memory: refused, not served.
+        st, _, _ = raw(n, "GET", "/v1/locks/" + "a" * 100000)
+        assert st in (414, 431), st
+        st, _, _ = raw(n, "GET", "/v1/status", headers={"X-Big": "b" * 100000})
+        assert st in (413, 431), st
+        # A client that stops mid-request is cut after the idle time-out,
+        # while other clients go on being served.
+        slow = socket.create_connection((host, int(port)), timeout=60)
+        slow.sendall(b"GET /v1/status HTTP/1.1\r\nHost: x\r\n")
+        t0 = time.time()
+        while time.time() - t0 < 25:
+            assert n.call("GET", "/v1/health").status == 200
+            time.sleep(1)
+        slow.settimeout(15)
+        assert slow.recv(1) == b"", "the slow client was not cut"
+        assert time.time() - t0 < 40, time.time() - t0
+        slow.close()
+        assert n.call("GET", "/v1/health").status == 200
+
+
 def test_metrics_in_prometheus_text():
     with Cluster(COORDD, 3) as c:
         leader = c.leader()
@@ -319,7 +344,8 @@ ALL = [test_error_table_and_malformed_input, test_lock_delay_is_423_with_retry_a
        test_too_many_locks_for_one_session_is_429, test_no_leader_is_503_after_an_election_timeout,
        test_write_without_quorum_is_504_timeout, test_wait_ms_passing_withdraws_the_wait,
        test_client_hanging_up_withdraws_its_wait, test_long_polls,
-       test_stale_reads_carry_last_contact, test_metrics_in_prometheus_text]
+       test_stale_reads_carry_last_contact, test_url_header_and_slow_client_limits,
+       test_metrics_in_prometheus_text]
 
 if __name__ == "__main__":
     names = sys.argv[1:]
