@@ -305,9 +305,10 @@ def liveness(probe, election_s, slack_s=0.5, write_s=5.0):
     left = [s for s, exists in probe.get("abandoned", {}).items() if exists]
     if left:
         bad.append("abandoned sessions still live: %r" % left[:3])
-    return {"valid": not bad, "problems": bad,
-            "leader_after_s": None if probe.get("leader") is None
-            else round(probe["leader"] - probe["heal"], 3)}
+    since = {k: None if probe.get(k) is None else round(probe[k] - probe["heal"], 3)
+             for k in ("leader", "all_agree", "write")}
+    return {"valid": not bad, "problems": bad, "leader_after_s": since["leader"],
+            "all_nodes_agree_after_s": since["all_agree"], "write_after_s": since["write"]}
 
 
 def stale_reads(ops):
