@@ -349,6 +349,7 @@ static int start_raft(struct node *n, const struct persist_log_state *st)
 		                              .len = (uint32_t)e->len,
 		                              .data = (uint8_t *)(uintptr_t)e->data};
 	}
+	n->conf_applied = rs.snapshot.conf;
 	rs.entries = ents;
 	rs.n_entries = st->entries.n;
 	n->raft = raft_new(&rc, &rs);

@@ -120,9 +120,12 @@ struct node {
 	struct persist_log *plog;
 	struct persist_state *pstate;
 	sqlite3 *db;
-	struct coord_sm *sm;                /* the state machine's prepared statements on db */
-	struct persist_snapshot_meta snap;  /* newest local snapshot (index 0: none) */
-	uint64_t snap_told;                 /* newest snapshot index the core knows */
+	struct coord_sm *sm;               /* the state machine's prepared statements on db */
+	struct persist_snapshot_meta snap; /* newest local snapshot (index 0: none) */
+	uint64_t snap_told;
+	struct raft_conf conf_applied;
+	    /* the configuration as of the committed entries handed out */ /* newest snapshot index
+	                                                                      the core knows */
 	struct persist_snapshot_recv *recv; /* snapshot being received */
 	struct transport *transport;
 	struct http_server *http;

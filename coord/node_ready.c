@@ -84,6 +84,7 @@ static void persist_snapshot_base(struct node *n, const struct raft_snapshot_met
 	}
 	if (m->index > n->snap_told)
 		n->snap_told = m->index;
+	n->conf_applied = m->conf;
 	node_snapshot_skipped(n, m->index);
 }
 
@@ -196,6 +197,12 @@ static void apply_committed(struct node *n, const struct raft_ready *rd)
 	size_t i = 0;
 
 	/* After a restart the core hands out entries state.db already has. */
+	/* The configuration as of the applied index, for snapshots. */
+	for (size_t j = 0; j < rd->n_committed; j++)
+		if (rd->committed[j].type == RAFT_ENTRY_CONF &&
+		    raft_conf_decode(rd->committed[j].data, rd->committed[j].len,
+		                     &n->conf_applied) != RAFT_OK)
+			node_fatal(n, "a committed configuration entry", "does not decode");
 	while (i < rd->n_committed &&
 	       rd->committed[i].index <= persist_state_applied_index(n->pstate))
 		i++;
@@ -273,7 +280,9 @@ void node_maybe_snapshot(struct node *n)
 	    raft_applied_index(n->raft) < applied)
 		return;
 	n->since_snapshot = 0;
-	conf_blob(raft_conf(n->raft), buf, &len);
+	/* The configuration as of the snapshot's index, not the newest one in
+	 * the log (which may be uncommitted and later truncated). */
+	conf_blob(&n->conf_applied, buf, &len);
 	if (persist_snapshot_create(n->pstate, buf, len, &meta, &err) != 0)
 		node_fatal(n, "creating a snapshot", err.msg);
 	adopt_snapshot(n, &meta);

@@ -14,8 +14,9 @@
  *         1. persist: rd.hs (if hs_changed), rd.snapshot (if any), rd.snap_chunk
  *            (if any), then rd.entries, durably, in one transaction;
  *         2. send rd.msgs;
- *         3. apply rd.committed in order, install rd.snapshot into the state
- *            machine if set, answer rd.reads once applied >= their index;
+ *         3. install rd.snapshot into the state machine if set, THEN apply
+ *            rd.committed in order (they follow the snapshot), and answer
+ *            rd.reads once applied >= their index;
  *         raft_advance(r, &rd);
  *     }
  *
@@ -224,7 +225,8 @@ struct raft_ready {
 	/* Set when a snapshot was received or restored: record it as the log's
 	 * base in the log store and delete every entry <= snapshot->index (the
 	 * whole log if the entry at snapshot->index has another term). At the
-	 * apply stage, replace the state machine with it. */
+	 * apply stage, replace the state machine with it before applying
+	 * rd.committed, which follow it. */
 	const struct raft_snapshot_meta *snapshot;
 	const struct raft_snapshot_chunk *snap_chunk;
 	/* Entries to append. They replace any stored entries at index >=
