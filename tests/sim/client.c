@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "sim_coord.h"
 
 #define CLIENT_HEALED_PROPOSE 30 /* per mille per step once healed */
 /* Clients hold back while this many entries wait to commit on the leader
@@ -58,7 +59,12 @@ static void client_propose(struct sim_world *w, int slot)
 
 	if (raft_last_index(n->r) > raft_commit_index(n->r) + CLIENT_MAX_BACKLOG)
 		return;
-	len = w->sm_ops->command(&w->rng, ++w->payload_seq, buf, w->p.payload_max);
+	if (w->coord != NULL)
+		len = sim_coord_command(w, slot, buf, sizeof(buf));
+	else
+		len = w->sm_ops->command(&w->rng, ++w->payload_seq, buf, w->p.payload_max);
+	if (len == 0)
+		return;
 	rv = raft_propose(n->r, buf, len, &index, &term);
 
 	if (rv != RAFT_OK) {
@@ -68,6 +74,8 @@ static void client_propose(struct sim_world *w, int slot)
 	if (raft_role(n->r) != RAFT_LEADER)
 		sim_fail(w, slot, "propose", "a %s accepts a proposal",
 		         raft_role_name(raft_role(n->r)));
+	if (w->coord != NULL)
+		sim_coord_proposed(w, slot, index, term);
 	sim_trace(w, "propose to n%d: index %llu term %llu (%zu bytes)", slot + 1,
 	          (unsigned long long)index, (unsigned long long)term, len);
 	if (w->n_props == SIM_MAX_PROPOSALS)
@@ -179,8 +187,13 @@ static struct sim_read *client_find_read(struct sim_world *w, int slot, uint64_t
 
 void sim_client_read_ready(struct sim_world *w, int slot, const struct raft_read *rd)
 {
-	struct sim_read *r = client_find_read(w, slot, rd->ctx);
+	struct sim_read *r;
 
+	if (w->coord != NULL && (rd->ctx & SIM_COORD_CTX_BIT) != 0) {
+		sim_coord_read_ready(w, slot, rd); /* a keepalive's quorum round */
+		return;
+	}
+	r = client_find_read(w, slot, rd->ctx);
 	if (r == NULL) {
 		sim_fail(w, slot, "read", "answers read ctx %llu that is not pending there",
 		         (unsigned long long)rd->ctx);
@@ -228,6 +241,8 @@ void sim_client_answer_reads(struct sim_world *w, int slot)
 		          (unsigned long long)r->ctx, slot + 1, (unsigned long long)n->applied,
 		          (unsigned long long)r->index);
 	}
+	if (w->coord != NULL && !w->failed)
+		sim_coord_answer(w, slot);
 }
 
 void sim_client_crashed(struct sim_world *w, int slot)

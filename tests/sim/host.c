@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "sim_coord.h"
 
 #define HOST_MAX_SNAPSHOT (16u << 20) /* bytes of a snapshot a host accepts */
 
@@ -356,6 +357,17 @@ static void host_apply(struct sim_world *w, int slot, const struct raft_entry *e
 	w->sm_ops->apply(n->sm, e);
 	sim_check_apply(w, slot, e, w->sm_ops->hash(n->sm));
 	n->applied = e->index;
+	if (w->sm_ops->verdict != NULL) {
+		char why[512];
+		const char *bad = w->sm_ops->verdict(n->sm, why, sizeof(why));
+
+		if (bad != NULL) {
+			sim_fail(w, slot, bad, "%s", why);
+			return;
+		}
+	}
+	if (w->coord != NULL)
+		sim_coord_applied(w, slot, e);
 	if (e->type == RAFT_ENTRY_CONF) {
 		if (raft_conf_decode(e->data, e->len, &conf) != RAFT_OK) {
 			sim_fail(w, slot, "membership", "committed CONF entry %llu does not decode",

@@ -36,6 +36,7 @@
 #define SIM_MAX_READS      1024       /* tracked reads per seed */
 #define SIM_MAX_READY_LOOP 64         /* readies per node per step before "livelock" */
 #define SIM_TICK_PERIOD    10         /* steps per tick at nominal clock rate */
+#define SIM_MS_PER_STEP    4          /* true milliseconds per step (session TTLs, --sm coord) */
 #define SIM_PAYLOAD_MAX    4096       /* bytes of one proposal */
 #define SIM_DEFAULT_STEPS  3000       /* fault phase */
 #define SIM_LIVE_LEADER    2500       /* steps allowed to elect a leader once healed */
@@ -141,6 +142,7 @@ struct sim_node {
 	/* Clock: ticks every SIM_TICK_PERIOD * 1000 / rate steps. */
 	unsigned rate; /* per mille of nominal */
 	unsigned acc;
+	uint64_t clock_pm;   /* local clock, thousandths of a ms (SIM_MS_PER_STEP per step) */
 	uint64_t restart_at; /* while down */
 	unsigned incarnation;
 	uint64_t last_snapshot_try;
@@ -232,7 +234,10 @@ struct sim_run {
 	uint64_t steps;
 	bool trace;
 	enum sim_break brk;
+	const struct sim_sm_ops *sm; /* --sm: the toy chain or coord */
 };
+
+struct sim_coord;
 
 struct sim_world {
 	uint64_t seed;
@@ -257,6 +262,7 @@ struct sim_world {
 	enum sim_break brk;
 	bool failed;
 	const struct sim_sm_ops *sm_ops;
+	struct sim_coord *coord; /* --sm coord: its clients and keepers, else NULL */
 	/* Counters for the summary of a traced run. */
 	uint64_t n_sent, n_delivered, n_dropped, n_crashes, n_elections;
 };

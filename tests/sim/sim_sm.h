@@ -36,9 +36,15 @@ struct sim_sm_ops {
 	/* Writes a random valid command for a proposal into BUF (at most CAP
 	 * bytes) drawing from G; returns its length (> 0). */
 	size_t (*command)(struct sim_rng *g, uint64_t seq, uint8_t *buf, size_t cap);
+	/* Optional: after each apply, the machine's own invariants. NULL if
+	 * they hold; else the invariant's name, with WHY (CAP bytes) saying
+	 * what broke. */
+	const char *(*verdict)(struct sim_sm *sm, char *why, size_t cap);
 };
 
 /* The toy machine: a hash chain over every applied entry. */
 extern const struct sim_sm_ops sim_sm_chain;
+/* The coord lock/session/election machine (sm_coord.c, sim_coord.h). */
+extern const struct sim_sm_ops sim_sm_coord;
 
 #endif

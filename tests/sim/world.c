@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "sim_coord.h"
 
 #define WORLD_HEALED_WORK     400 /* steps of client work once a leader is stable */
 #define WORLD_STABLE_TIMEOUTS 3   /* election timeouts a healed leader must last */
@@ -135,6 +136,7 @@ static void world_tick(struct sim_world *w, int slot)
 	struct sim_node *n = &w->nodes[slot];
 
 	n->acc += n->rate;
+	n->clock_pm += (uint64_t)n->rate * SIM_MS_PER_STEP;
 	while (n->acc >= 1000u * SIM_TICK_PERIOD) {
 		n->acc -= 1000u * SIM_TICK_PERIOD;
 		raft_tick(n->r);
@@ -164,6 +166,8 @@ static void world_step(struct sim_world *w)
 	}
 	if (w->phase == SIM_FAULTS || w->now < w->work_until)
 		sim_client_step(w);
+	if (w->coord != NULL)
+		sim_coord_step(w);
 	for (int s = 0; s < w->n_slots; s++) {
 		if (w->nodes[s].used && w->nodes[s].up && raft_role(w->nodes[s].r) == RAFT_LEADER)
 			leader = s;
@@ -278,6 +282,7 @@ static void world_free(struct sim_world *w)
 		sim_host_free(w, s);
 	sim_net_free(&w->net);
 	sim_check_free(&w->check);
+	sim_coord_free(w->coord);
 	free(w);
 }
 
@@ -306,7 +311,11 @@ bool sim_run_seed(uint64_t seed, const struct sim_run *run)
 	w->seed = seed;
 	w->trace = run->trace;
 	w->brk = run->brk;
-	w->sm_ops = &sim_sm_chain;
+	w->sm_ops = run->sm != NULL ? run->sm : &sim_sm_chain;
+	if (w->sm_ops == &sim_sm_coord && (w->coord = sim_coord_new()) == NULL) {
+		free(w);
+		return false;
+	}
 	sim_rng_seed(&w->rng, seed);
 	world_params(w, nodes, steps);
 	world_trace_params(w);

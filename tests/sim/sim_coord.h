@@ -1,0 +1,97 @@
+/* sim_coord.h: the coord lock/session/election machine under the simulator
+ * (issue 5), private to tests/sim.
+ *
+ * Two halves:
+ *   sm_coord.c, sm_coord_check.c  the sim_sm_ops behind --sm coord: one SQLite
+ *       ":memory:" database per node, applied through coord/sm.h, snapshot
+ *       by sqlite3_serialize; after every entry the node's own tables and the
+ *       entry's result are checked (lock invariants, read per node).
+ *   coord_client.c  the world around it: clients opening sessions, sending
+ *       keepalives (a quorum read, as coordd does, DESIGN.md rule 5) and
+ *       lock/election commands stamped with the leader's local clock; each
+ *       leader's lease keeper (coord/lease.h) proposing EXPIRE and WAKE; and
+ *       the expiry invariant on the simulator's true clock.
+ */
+#ifndef COORD_SIM_COORD_H
+#define COORD_SIM_COORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "lease.h"
+#include "sm.h"
+
+struct sim_world;
+struct sim_sm;
+
+/* Named limits ------------------------------------------------------------ */
+
+#define SIM_COORD_SESSIONS   64   /* sessions clients open over one seed */
+#define SIM_COORD_LIVE_GOAL  5    /* clients keep about this many sessions open */
+#define SIM_COORD_KEEPALIVES 256  /* keepalives in flight at once */
+#define SIM_COORD_EXPIRIES   2048 /* EXPIRE proposals tracked per seed */
+#define SIM_COORD_WAITERS    1024 /* waiter rows one check reads (>= 4 * limits used) */
+#define SIM_COORD_CTX_BIT    (UINT64_C(1) << 62) /* read ctx of a keepalive */
+
+/* sm_coord.c: the machine's state, for the checks and the workload --------- */
+
+/* The node's database (owned by the machine; valid until the next restore). */
+sqlite3 *sim_coord_db(struct sim_sm *sm);
+/* The result of the last NORMAL entry applied (type 0 after any other). */
+const struct coord_result *sim_coord_result(const struct sim_sm *sm);
+
+/* sm_coord_check.c: checks around one apply, on one node --------------------- */
+
+/* Waiter and holder rows read before an entry applies. */
+struct sim_coord_row {
+	int kind;
+	char name[COORD_NAME_MAX + 1];
+	struct coord_session_id session;
+	int mode;
+	uint64_t pos; /* waiters: since_index; holders: token */
+};
+
+struct sim_coord_pre {
+	struct sim_coord_row *waiters, *holders;
+	size_t n_waiters, n_holders;
+	bool overflow; /* more rows than SIM_COORD_WAITERS: checks skipped */
+};
+
+/* Reads the rows the checks compare against, before the entry applies.
+ * Returns 0 or COORD_EDB. */
+int sim_coord_pre_read(sqlite3 *db, struct sim_coord_pre *pre);
+
+/* Checks entry INDEX, the command CMD (NULL if it did not decode) whose
+ * result is RES, against PRE and the tables after it; *LAST_TOKEN is the highest token granted
+ * before (updated). Returns NULL if every invariant holds, else the invariant's name, and WHY says
+ * what broke. */
+const char *sim_coord_check(sqlite3 *db, uint64_t index, const struct coord_cmd *cmd,
+                            const struct coord_result *res, const struct sim_coord_pre *pre,
+                            uint64_t *last_token, char *why, size_t cap);
+
+/* The highest token of any current holder (after a restore). */
+uint64_t sim_coord_max_token(sqlite3 *db);
+
+/* coord_client.c: the world's clients and lease keepers ----------------------- */
+
+struct sim_coord *sim_coord_new(void);
+void sim_coord_free(struct sim_coord *c);
+/* Once per step: keepers follow leadership, propose EXPIRE and WAKE,
+ * clients send keepalives. */
+void sim_coord_step(struct sim_world *w);
+/* A client command for the leader at SLOT into BUF (CAP bytes), stamped
+ * with its clock; 0 when there is none to make. */
+size_t sim_coord_command(struct sim_world *w, int slot, uint8_t *buf, size_t cap);
+/* The command just made was proposed at (INDEX, TERM). */
+void sim_coord_proposed(struct sim_world *w, int slot, uint64_t index, uint64_t term);
+/* Entry E was applied at SLOT (after the machine's own checks). */
+void sim_coord_applied(struct sim_world *w, int slot, const struct raft_entry *e);
+/* A keepalive's quorum read at SLOT came back (index 0: failed). */
+void sim_coord_read_ready(struct sim_world *w, int slot, const struct raft_read *rd);
+/* Acknowledges keepalives of SLOT whose read point has been applied. */
+void sim_coord_answer(struct sim_world *w, int slot);
+
+#endif
