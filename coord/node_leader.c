@@ -317,6 +317,14 @@ void node_on_applied(struct node *n, uint64_t index, uint64_t term, const struct
 		if (c->index == index && c->term == term && r) {
 			observe_latency(n, uv_hrtime() / 1000u - c->arrived_us);
 			answer_write(n, c, index, r);
+		} else if (c->cancelling) {
+			/* The withdrawal was lost, but the acquire it withdraws
+			 * took effect: the wait may still be queued and granted
+			 * (rule 12: unknown, never a failure). */
+			node_answer_error(
+			    n, c, HTTP_ERR_TIMEOUT, NULL,
+			    "the wait could not be withdrawn; retry the acquire, which "
+			    "answers the grant if it happens");
 		} else {
 			node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
 			                  "leadership changed before the request committed; retry");
