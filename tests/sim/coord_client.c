@@ -115,7 +115,8 @@ static void cc_keeper_expire(struct sim_world *w, int slot, struct cc_keeper *k)
 	struct sim_coord *c = w->coord;
 	struct sim_node *n = &w->nodes[slot];
 	struct coord_session_id due[8];
-	size_t nd = coord_lease_due(&k->lease, cc_local_ms(n), due, 8);
+	uint64_t early = w->brk == SIM_BREAK_EARLY_EXPIRY ? 300 : 0;
+	size_t nd = coord_lease_due(&k->lease, cc_local_ms(n) + early, due, 8);
 
 	for (size_t i = 0; i < nd; i++) {
 		struct coord_cmd cmd = {

@@ -217,12 +217,13 @@ enum sim_phase { SIM_FAULTS = 0, SIM_HEALED };
  * that its checkers fire: a run with any of them must fail. */
 enum sim_break {
 	SIM_BREAK_NONE = 0,
-	SIM_BREAK_SEND_FIRST,  /* send a ready's messages before persisting it */
-	SIM_BREAK_LYING_DISK,  /* drop the last entry of every persisted batch */
-	SIM_BREAK_FORGET_VOTE, /* lose the durable vote across a restart */
-	SIM_BREAK_LOCAL_READ,  /* answer reads from local state, without ReadIndex */
-	SIM_BREAK_CORRUPT_NET, /* flip bytes in frames on the wire */
-	SIM_BREAK_MAX = SIM_BREAK_CORRUPT_NET
+	SIM_BREAK_SEND_FIRST,   /* send a ready's messages before persisting it */
+	SIM_BREAK_LYING_DISK,   /* drop the last entry of every persisted batch */
+	SIM_BREAK_FORGET_VOTE,  /* lose the durable vote across a restart */
+	SIM_BREAK_LOCAL_READ,   /* answer reads from local state, without ReadIndex */
+	SIM_BREAK_CORRUPT_NET,  /* flip bytes in frames on the wire */
+	SIM_BREAK_EARLY_EXPIRY, /* --sm coord: keepers expire sessions 300 ms early */
+	SIM_BREAK_MAX = SIM_BREAK_EARLY_EXPIRY
 };
 
 /* The name of B for --break, or NULL. */

@@ -295,6 +295,7 @@ const char *sim_break_name(enum sim_break b)
 	    [SIM_BREAK_FORGET_VOTE] = "forget-vote",
 	    [SIM_BREAK_LOCAL_READ] = "local-read",
 	    [SIM_BREAK_CORRUPT_NET] = "corrupt-network",
+	    [SIM_BREAK_EARLY_EXPIRY] = "early-expiry",
 	};
 	return (unsigned)b <= SIM_BREAK_MAX ? names[b] : NULL;
 }
