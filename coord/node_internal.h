@@ -124,9 +124,9 @@ struct node {
 	struct persist_snapshot_meta snap; /* newest local snapshot (index 0: none) */
 	uint64_t snap_told;
 	struct raft_conf conf_applied;
-	    /* the configuration as of the committed entries handed out */ /* newest snapshot index
-	                                                                      the core knows */
-	struct persist_snapshot_recv *recv; /* snapshot being received */
+	/* the configuration as of the committed entries handed out */ /* newest snapshot index
+	                                                                  the core knows */
+	struct persist_snapshot_recv *recv;                            /* snapshot being received */
 	struct transport *transport;
 	struct http_server *http;
 	struct coord_lease lease;

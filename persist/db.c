@@ -179,7 +179,7 @@ int persist_db_open(const struct persist_dir *dir, const struct persist_db_opts 
 	if (rv != 0) {
 		return rv;
 	}
-		/* Each handle is used by one thread at a time (the node loop, or the
+	/* Each handle is used by one thread at a time (the node loop, or the
 	 * thread that opened a reader): SQLite's per-call mutexes only cost. */
 	rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {

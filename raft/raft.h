@@ -40,15 +40,15 @@
 
 /* Named limits ------------------------------------------------------------ */
 
-#define RAFT_MAX_SERVERS 9              /* voters + learners in a configuration */
-#define RAFT_ADDR_MAX 64                /* bytes of an opaque server address, with NUL */
-#define RAFT_MAX_ENTRY_BYTES (1u << 20) /* payload of one entry */
-#define RAFT_MAX_MSG_ENTRIES 512        /* entries in one AppendEntries */
-#define RAFT_MAX_MSG_BYTES (1u << 20)   /* entry payload bytes in one AppendEntries */
-#define RAFT_MAX_INFLIGHT 64            /* AppendEntries in flight per follower */
-#define RAFT_SNAPSHOT_CHUNK (256u << 10) /* bytes of one InstallSnapshot chunk */
-#define RAFT_MAX_PENDING_READS 8192     /* ReadIndex requests waiting for a round */
-#define RAFT_MAX_UNCOMMITTED 65536      /* proposed but uncommitted entries on a leader */
+#define RAFT_MAX_SERVERS       9            /* voters + learners in a configuration */
+#define RAFT_ADDR_MAX          64           /* bytes of an opaque server address, with NUL */
+#define RAFT_MAX_ENTRY_BYTES   (1u << 20)   /* payload of one entry */
+#define RAFT_MAX_MSG_ENTRIES   512          /* entries in one AppendEntries */
+#define RAFT_MAX_MSG_BYTES     (1u << 20)   /* entry payload bytes in one AppendEntries */
+#define RAFT_MAX_INFLIGHT      64           /* AppendEntries in flight per follower */
+#define RAFT_SNAPSHOT_CHUNK    (256u << 10) /* bytes of one InstallSnapshot chunk */
+#define RAFT_MAX_PENDING_READS 8192         /* ReadIndex requests waiting for a round */
+#define RAFT_MAX_UNCOMMITTED   65536        /* proposed but uncommitted entries on a leader */
 
 /* Errors -------------------------------------------------------------------- */
 
@@ -89,10 +89,10 @@ enum raft_server_role {
 };
 
 struct raft_server {
-	uint64_t id;                /* non-zero, unique in the configuration */
-	uint8_t role;               /* enum raft_server_role, in the new (or only) config */
-	uint8_t old_role;           /* role in C_old; meaningful only while joint */
-	char addr[RAFT_ADDR_MAX];   /* opaque to the core: the host's Raft address */
+	uint64_t id;              /* non-zero, unique in the configuration */
+	uint8_t role;             /* enum raft_server_role, in the new (or only) config */
+	uint8_t old_role;         /* role in C_old; meaningful only while joint */
+	char addr[RAFT_ADDR_MAX]; /* opaque to the core: the host's Raft address */
 };
 
 /* A configuration. While `joint` is set, decisions need a majority of the
@@ -136,17 +136,17 @@ struct raft_snapshot_chunk {
 /* Messages ------------------------------------------------------------------ */
 
 enum raft_msg_type {
-	RAFT_MSG_PREVOTE = 1,    /* pre-vote request (thesis 9.6): term is the term it would use */
+	RAFT_MSG_PREVOTE = 1, /* pre-vote request (thesis 9.6): term is the term it would use */
 	RAFT_MSG_PREVOTE_RESP,
-	RAFT_MSG_VOTE,           /* RequestVote */
+	RAFT_MSG_VOTE, /* RequestVote */
 	RAFT_MSG_VOTE_RESP,
-	RAFT_MSG_APPEND,         /* AppendEntries, possibly empty */
+	RAFT_MSG_APPEND, /* AppendEntries, possibly empty */
 	RAFT_MSG_APPEND_RESP,
-	RAFT_MSG_HEARTBEAT,      /* leader liveness + commit + ReadIndex round (ctx) */
+	RAFT_MSG_HEARTBEAT, /* leader liveness + commit + ReadIndex round (ctx) */
 	RAFT_MSG_HEARTBEAT_RESP,
-	RAFT_MSG_SNAPSHOT,       /* InstallSnapshot, one chunk */
+	RAFT_MSG_SNAPSHOT, /* InstallSnapshot, one chunk */
 	RAFT_MSG_SNAPSHOT_RESP,
-	RAFT_MSG_TIMEOUT_NOW,    /* leadership transfer (thesis 3.10) */
+	RAFT_MSG_TIMEOUT_NOW, /* leadership transfer (thesis 3.10) */
 	RAFT_MSG_TYPE_MAX = RAFT_MSG_TIMEOUT_NOW
 };
 
