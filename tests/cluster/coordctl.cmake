@@ -15,9 +15,5 @@ set(COORDCTL_TESTS
   test_signal_while_waiting_for_the_lock_withdraws_and_exits_128_plus_n
   test_cmd_keeps_running_across_a_leader_failover
   test_cmd_keeps_running_when_the_leader_freezes_alone)
-foreach(t ${COORDCTL_TESTS})
-  add_test(NAME cluster_coordctl_${t}
-    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_coordctl.py ${t})
-  set_tests_properties(cluster_coordctl_${t} PROPERTIES LABELS cluster TIMEOUT 120
-    ENVIRONMENT "COORDD=$<TARGET_FILE:coordd>;COORDCTL=$<TARGET_FILE:coordctl>")
-endforeach()
+coord_cluster_tests(cluster_coordctl test_coordctl.py
+  "COORDD=$<TARGET_FILE:coordd>;COORDCTL=$<TARGET_FILE:coordctl>" ${COORDCTL_TESTS})

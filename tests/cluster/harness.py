@@ -52,12 +52,19 @@ class Reply:
         return "Reply(%d, %r)" % (self.status, self.raw[:200])
 
 
-def request(addr, method, path, body=None, timeout=5.0):
+def request(addr, method, path, body=None, timeout=5.0, refused=None):
     """One HTTP request; returns a Reply, or None on a connection error or
-    time-out (an indeterminate outcome)."""
+    time-out (an indeterminate outcome). With REFUSED set, a connection that
+    could not be made returns REFUSED instead: nothing was sent, so the
+    outcome is a definite failure."""
     host, port = addr.rsplit(":", 1)
     conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
     try:
+        if refused is not None:
+            try:
+                conn.connect()
+            except OSError:
+                return refused
         data = None if body is None else json.dumps(body)
         conn.request(method, path, body=data,
                      headers={"Content-Type": "application/json"} if data else {})

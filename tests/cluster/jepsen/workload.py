@@ -20,11 +20,8 @@ import random
 import threading
 import time
 
-import http.client
-import json
-
 import history as hist
-from harness import Reply
+from harness import request
 
 # Writes answered 503 are indeterminate rather than failed (runner option
 # --unknown-503); see history.classify.
@@ -47,23 +44,7 @@ def send(addr, method, path, body=None, timeout=CLIENT_TIMEOUT_S):
     """harness.request, but a connection that could not even be opened is
     "refused" (the request was never sent: a definite failure) rather than
     None (no answer: indeterminate)."""
-    host, port = addr.rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
-    try:
-        try:
-            conn.connect()
-        except OSError:
-            return "refused"
-        data = None if body is None else json.dumps(body)
-        conn.request(method, path, body=data,
-                     headers={"Content-Type": "application/json"} if data else {})
-        r = conn.getresponse()
-        raw = r.read().decode()
-        return Reply(r.status, {k.lower(): v for k, v in r.getheaders()}, raw)
-    except (OSError, http.client.HTTPException):
-        return None
-    finally:
-        conn.close()
+    return request(addr, method, path, body, timeout, refused="refused")
 
 
 class FencedStore:
