@@ -2,6 +2,8 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include <sqlite3.h>
+
 #include "config.h"
 #include "log.h"
 #include "node.h"
@@ -25,5 +27,9 @@ int main(int argc, char **argv)
 	/* A peer that dies mid-write must cost a connection, not this process:
 	 * write errors come back as EPIPE and close that connection. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Every SQLite handle lives on one thread at a time (persist/db.c), and
+	 * nothing reads SQLite's memory statistics: without them its allocator
+	 * takes no global mutex on every malloc and free. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	return coord_node_run(&cfg) == 0 ? 0 : 1;
 }

@@ -8,6 +8,8 @@
  * Invariants:
  *  N-1 The outputs of the core are executed in node_drive() only, in the
  *      order persist, then send, then apply (DESIGN.md, STYLE.md rule 2);
+ *      a leader's messages go before its persist when the core says they
+ *      may (msgs_early: they vouch for nothing being persisted);
  *      everything one ready asks to persist goes in one transaction.
  *  N-2 A call is answered exactly once, and removed from every list first.
  *  N-3 A write is answered from the result of applying its own entry (same

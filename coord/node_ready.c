@@ -1,4 +1,5 @@
-/* Executing the Raft core's outputs: persist, then send, then apply (N-1),
+/* Executing the Raft core's outputs: persist, then send (a leader: send while
+ * persisting), then apply (N-1),
  * and taking snapshots. The only place that calls raft_ready/raft_advance. */
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,16 @@ static void send_msg(struct node *n, const struct raft_msg *m)
 		return;
 	}
 	transport_send(n->transport, m->to, TRANSPORT_RAFT, frame, len);
+}
+
+/* A ready's messages leave as one write per peer, before anything is
+ * applied: a follower's acknowledgement does not wait for its apply. */
+static void send_msgs(struct node *n, const struct raft_ready *rd)
+{
+	transport_cork(n->transport);
+	for (size_t i = 0; i < rd->n_msgs; i++)
+		send_msg(n, &rd->msgs[i]);
+	transport_uncork(n->transport);
 }
 
 /* 3. Apply --------------------------------------------------------------------- */
@@ -324,10 +335,14 @@ void node_drive(struct node *n)
 			persist_snap_chunk(n, rd.snap_chunk);
 		if (rd.snapshot)
 			persist_snapshot_base(n, rd.snapshot);
+		/* A leader's appends leave before its own write, so that the
+		 * followers' fsyncs overlap it (raft.h, msgs_early). */
+		if (rd.msgs_early)
+			send_msgs(n, &rd);
 		if (rd.hs_changed || rd.n_entries)
 			persist_entries(n, &rd);
-		for (size_t i = 0; i < rd.n_msgs; i++)
-			send_msg(n, &rd.msgs[i]);
+		if (!rd.msgs_early)
+			send_msgs(n, &rd);
 		apply_committed(n, &rd);
 		for (size_t i = 0; i < rd.n_reads; i++)
 			node_on_read(n, &rd.reads[i]);

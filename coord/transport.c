@@ -37,7 +37,9 @@ struct peer {
 	uv_timer_t timer; /* redial backoff */
 	bool timer_live;
 	unsigned backoff_ms;
-	size_t queued; /* bytes handed to uv_write and not yet written */
+	size_t queued;     /* bytes handed to uv_write or corked, not yet written */
+	struct wreq *cork; /* frames held while corked (invariant 4), or NULL */
+	size_t cork_cap;   /* bytes cork->data can hold */
 };
 
 struct wreq {
@@ -61,6 +63,7 @@ struct transport {
 	unsigned n_inbound;
 	uint64_t rng;
 	struct transport_stats stats;
+	bool corked; /* frames wait in each peer's cork until transport_uncork() */
 	/* Shutdown. */
 	bool stopping;
 	unsigned open_handles;
@@ -233,11 +236,66 @@ static void write_cb(uv_write_t *req, int status)
 	free(w);
 }
 
-/* Writes one frame on the peer's outgoing connection (invariant 2). */
+/* Hands the peer's corked frames to uv_write, as one write. */
+static void cork_flush(struct peer *p)
+{
+	struct wreq *w = p->cork;
+	uv_buf_t buf;
+
+	if (!w)
+		return;
+	p->cork = NULL;
+	p->cork_cap = 0;
+	if (!p->out || p->out->closing) {
+		p->queued -= w->len;
+		free(w);
+		return;
+	}
+	buf = uv_buf_init((char *)w->data, (unsigned)w->len);
+	if (uv_write(&w->req, (uv_stream_t *)&p->out->tcp, &buf, 1, write_cb) != 0) {
+		p->queued -= w->len;
+		free(w);
+		conn_close(p->out);
+	}
+}
+
+/* A buffer for TOTAL more bytes to the peer: its cork when corked (flushed
+ * and started again when it lacks room), else a buffer of its own. NULL when
+ * out of memory. */
+static struct wreq *frame_buffer(struct transport *t, struct peer *p, size_t total)
+{
+	struct wreq *w;
+	size_t cap = total;
+
+	if (t->corked && p->cork && p->cork->len + total <= p->cork_cap)
+		return p->cork;
+	if (t->corked) {
+		cork_flush(p);
+		if (!p->out || p->out->closing)
+			return NULL;
+		if (cap < TRANSPORT_CORK_BYTES)
+			cap = TRANSPORT_CORK_BYTES;
+	}
+	w = malloc(sizeof(*w) + cap);
+	if (!w)
+		return NULL;
+	w->t = t;
+	w->peer_id = p->id;
+	w->len = 0;
+	if (t->corked) {
+		p->cork = w;
+		p->cork_cap = cap;
+	}
+	return w;
+}
+
+/* Writes one frame on the peer's outgoing connection (invariant 2), or adds
+ * it to the peer's cork (invariant 4). */
 static int frame_write(struct transport *t, struct peer *p, enum transport_kind kind,
                        const void *payload, size_t len)
 {
 	struct wreq *w;
+	uint8_t *at;
 	uv_buf_t buf;
 	size_t total = 5 + len;
 
@@ -249,25 +307,40 @@ static int frame_write(struct transport *t, struct peer *p, enum transport_kind 
 		t->stats.frames_refused_full++;
 		return TRANSPORT_EFULL;
 	}
-	w = malloc(sizeof(*w) + total);
+	w = frame_buffer(t, p, total);
 	if (!w)
-		return TRANSPORT_ENOMEM;
-	w->t = t;
-	w->peer_id = p->id;
-	w->len = total;
-	put_le32(w->data, (uint32_t)(len + 1));
-	w->data[4] = (uint8_t)kind;
+		return p->out && !p->out->closing ? TRANSPORT_ENOMEM : TRANSPORT_ENOTCONN;
+	at = w->data + w->len;
+	put_le32(at, (uint32_t)(len + 1));
+	at[4] = (uint8_t)kind;
 	if (len)
-		memcpy(w->data + 5, payload, len);
+		memcpy(at + 5, payload, len);
+	w->len += total;
+	p->queued += total;
+	t->stats.frames_sent++;
+	if (w == p->cork)
+		return TRANSPORT_OK;
 	buf = uv_buf_init((char *)w->data, (unsigned)total);
 	if (uv_write(&w->req, (uv_stream_t *)&p->out->tcp, &buf, 1, write_cb) != 0) {
+		p->queued -= total;
 		free(w);
 		conn_close(p->out);
 		return TRANSPORT_ENOTCONN;
 	}
-	p->queued += total;
-	t->stats.frames_sent++;
 	return TRANSPORT_OK;
+}
+
+void transport_cork(struct transport *t)
+{
+	t->corked = true;
+}
+
+void transport_uncork(struct transport *t)
+{
+	t->corked = false;
+	for (int i = 0; i < TRANSPORT_MAX_PEERS; i++)
+		if (t->peers[i])
+			cork_flush(t->peers[i]);
 }
 
 int transport_send(struct transport *t, uint64_t to, enum transport_kind kind, const void *payload,
@@ -660,6 +733,8 @@ static void peer_free(struct transport *t, int slot)
 	struct peer *p = t->peers[slot];
 
 	t->peers[slot] = NULL;
+	free(p->cork);
+	p->cork = NULL;
 	if (p->out) {
 		p->out->peer = NULL;
 		conn_close(p->out);

@@ -19,6 +19,11 @@
  *     forwarded requests) and counted.
  *  3. A dropped outgoing connection is redialled after a backoff that doubles
  *     from TRANSPORT_BACKOFF_MIN_MS to TRANSPORT_BACKOFF_MAX_MS, with jitter.
+ *  4. Between transport_cork() and transport_uncork(), frames to a peer are
+ *     gathered in one buffer (of TRANSPORT_CORK_BYTES, or one frame if
+ *     larger) and leave in order as one write: at the uncork, or when the
+ *     next frame does not fit. Frames corked for a connection that closes
+ *     are lost, like frames in its write queue.
  *
  * Ownership: everything here belongs to the loop's thread. Payloads passed to
  * transport_send() are copied; payloads passed to the frame callback are
@@ -35,6 +40,7 @@
 
 #define TRANSPORT_FRAME_MAX        (5u << 19)  /* 2.5 MiB: a full Raft frame + slack */
 #define TRANSPORT_QUEUE_MAX_BYTES  (16u << 20) /* queued bytes per peer */
+#define TRANSPORT_CORK_BYTES       (64u << 10) /* one corked write per peer */
 #define TRANSPORT_MAX_PEERS        16          /* peers one node dials */
 #define TRANSPORT_MAX_INBOUND      64          /* accepted connections at once */
 #define TRANSPORT_BACKOFF_MIN_MS   50
@@ -99,6 +105,12 @@ int transport_send(struct transport *t, uint64_t to, enum transport_kind kind, c
 
 /* True when the outgoing connection to ID has completed its connect. */
 bool transport_connected(const struct transport *t, uint64_t id);
+
+/* Gathers frames per peer until transport_uncork(), which writes each
+ * peer's gathered frames at once (invariant 4): one system call for all
+ * the messages of one Raft ready. */
+void transport_cork(struct transport *t);
+void transport_uncork(struct transport *t);
 
 /* Counters, for /metrics. */
 struct transport_stats {

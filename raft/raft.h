@@ -234,9 +234,15 @@ struct raft_ready {
 	size_t n_entries;
 	const struct raft_entry *entries;
 
-	/* 2. Send, after the above is durable. */
+	/* 2. Send, after the above is durable, unless msgs_early is set: then
+	 * the messages may leave before or while the above is written (thesis
+	 * 10.2.1). It is set only on a leader whose term and vote are already
+	 * durable and that takes in no snapshot: its messages then vouch for
+	 * nothing this ready persists (rules 1, 2), and it counts its own new
+	 * entries only in raft_advance(), after they are durable. */
 	size_t n_msgs;
 	const struct raft_msg *msgs;
+	bool msgs_early;
 
 	/* 3. Apply, in order. */
 	size_t n_committed;

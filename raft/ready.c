@@ -4,7 +4,9 @@
  * since the last ready leaves in the same ready as every entry and hard
  * state change made since, a vote, a vote request or an acknowledgement is
  * never sent before what it vouches for is durable (DESIGN.md rules 1, 2).
- * The leader counts its own entries only in raft_advance(), after its fsync.
+ * The leader counts its own entries only in raft_advance(), after its fsync,
+ * so a leader whose term and vote are durable may send its appends while it
+ * writes them (msgs_early): they vouch for nothing of its own.
  */
 #include <assert.h>
 #include <string.h>
@@ -73,6 +75,9 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
 
 	rd->n_msgs = ready_msgs(r);
 	rd->msgs = rd->n_msgs ? r->rd_msgs : NULL;
+	rd->msgs_early = r->role == RAFT_LEADER && r->hs.term == r->hs_durable.term &&
+	                 r->hs.vote == r->hs_durable.vote && !r->snapshot_pending &&
+	                 !r->chunk_pending;
 
 	assert(r->applied >= r->log.base);
 	r->rd_applied = ready_apply_to(r);

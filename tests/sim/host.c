@@ -2,11 +2,12 @@
  *
  * The ready loop follows raft.h exactly: persist (hard state, snapshot
  * chunk, snapshot, entries: one atomic "transaction" into the store), then
- * send, then apply (snapshot, committed entries, reads), then advance. A
- * crash may strike before the persist, between persist and send, or in the
- * middle of sending; it discards the core, the state machine and whatever
- * was not yet sent, and keeps the store. A restart builds a new core from
- * the store (struct raft_restore) and a state machine from its snapshot.
+ * send (first when the ready says msgs_early), then apply (snapshot,
+ * committed entries, reads), then advance. A crash may strike before the
+ * persist, between persist and send, or in the middle of sending; it
+ * discards the core, the state machine and whatever was not yet sent, and
+ * keeps the store. A restart builds a new core from the store (struct
+ * raft_restore) and a state machine from its snapshot.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -399,13 +400,14 @@ static bool host_ready_once(struct sim_world *w, int slot)
 	size_t cut;
 
 	raft_ready(n->r, &rd);
-	if (crash == HOST_CRASH_BEFORE_PERSIST)
-		goto crashed;
-	if (w->brk == SIM_BREAK_SEND_FIRST) {
+	if (rd.msgs_early || w->brk == SIM_BREAK_SEND_FIRST) {
+		/* Sent before the persist: a crash may strike in between. */
 		for (size_t i = 0; i < rd.n_msgs && !w->failed; i++)
 			host_send(w, slot, &rd.msgs[i]);
 		rd.n_msgs = 0;
 	}
+	if (crash == HOST_CRASH_BEFORE_PERSIST)
+		goto crashed;
 	host_persist(w, slot, &rd);
 	if (crash == HOST_CRASH_BEFORE_SEND || w->failed)
 		goto crashed;

@@ -24,6 +24,7 @@ struct node {
 	uint64_t last_from;
 	enum transport_kind last_kind;
 	char last_payload[64];
+	char firsts[32]; /* the first byte of each frame, in arrival order */
 	char peer_http[TRANSPORT_ADDR_MAX];
 	bool stopped;
 };
@@ -35,6 +36,8 @@ static void on_frame(void *ctx, uint64_t from, enum transport_kind kind, uint8_t
 {
 	struct node *n = ctx;
 
+	if (n->frames < sizeof(n->firsts) - 1)
+		n->firsts[n->frames] = len ? (char)p[0] : '-';
 	n->frames++;
 	n->last_from = from;
 	n->last_kind = kind;
@@ -131,6 +134,42 @@ static void test_hello_then_frames(void **state)
 	assert_int_equal(b.last_from, 1);
 	assert_int_equal(b.last_kind, TRANSPORT_FORWARD);
 	assert_string_equal(b.last_payload, "put");
+	node_stop(&a);
+	node_stop(&b);
+}
+
+/* Invariant 4: corked frames stay until the uncork, then leave in order;
+ * a frame too large for the cork pushes out what was gathered before it. */
+static void test_corked_frames_leave_at_uncork_in_order(void **state)
+{
+	static char big[TRANSPORT_CORK_BYTES + 1000];
+	struct node a = {0}, b = {0};
+
+	(void)state;
+	memset(big, 'b', sizeof(big));
+	assert_int_equal(node_start(&a, 1, "c1"), TRANSPORT_OK);
+	assert_int_equal(node_start(&b, 2, "c1"), TRANSPORT_OK);
+	assert_int_equal(transport_add_peer(a.t, 2, b.listen), TRANSPORT_OK);
+	assert_true(run_until(&b.hellos, 1, 3000));
+	assert_true(transport_connected(a.t, 2));
+
+	transport_cork(a.t);
+	assert_int_equal(transport_send(a.t, 2, TRANSPORT_RAFT, "1st", 3), TRANSPORT_OK);
+	assert_int_equal(transport_send(a.t, 2, TRANSPORT_RAFT, "2nd", 3), TRANSPORT_OK);
+	assert_int_equal(transport_send(a.t, 2, TRANSPORT_REPLY, "3rd", 3), TRANSPORT_OK);
+	assert_false(run_until(&b.frames, 1, 200)); /* nothing left while corked */
+	transport_uncork(a.t);
+	assert_true(run_until(&b.frames, 3, 3000));
+	assert_string_equal(b.firsts, "123");
+	assert_int_equal(b.last_kind, TRANSPORT_REPLY);
+
+	transport_cork(a.t);
+	assert_int_equal(transport_send(a.t, 2, TRANSPORT_RAFT, "4th", 3), TRANSPORT_OK);
+	assert_int_equal(transport_send(a.t, 2, TRANSPORT_RAFT, big, sizeof(big)), TRANSPORT_OK);
+	assert_int_equal(transport_send(a.t, 2, TRANSPORT_RAFT, "5th", 3), TRANSPORT_OK);
+	transport_uncork(a.t);
+	assert_true(run_until(&b.frames, 6, 3000));
+	assert_string_equal(b.firsts, "1234b5");
 	node_stop(&a);
 	node_stop(&b);
 }
@@ -282,6 +321,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_hello_then_frames, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corked_frames_leave_at_uncork_in_order, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_other_cluster_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_disconnected, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_port_in_use, setup, teardown),

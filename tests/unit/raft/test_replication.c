@@ -87,8 +87,60 @@ static void test_follower_ack_travels_with_the_entries(void **state)
 		}
 	}
 	assert_true(acked);
+	assert_false(rd.msgs_early); /* its acks wait for the persist */
 	raft_advance(cl_raft(&c, 2), &rd);
 	c.hold[2] = false;
+	cl_free(&c);
+}
+
+/* Thesis 10.2.1: a leader whose term and vote are durable may send its
+ * appends while it writes them (msgs_early); a node whose term or vote
+ * changed in the ready may not (rule 1), whatever its role. */
+static void test_only_a_durable_leader_sends_before_persisting(void **state)
+{
+	struct raft_ready rd;
+	uint64_t index = 0;
+	bool append = false;
+
+	(void)state;
+	cl_init(&c, 3, &plain);
+	cl_elect(&c, 1);
+	cl_tick_all(&c, CL_HEARTBEAT_TICKS);
+	struct raft *r = cl_raft(&c, 1);
+	assert_int_equal(raft_propose(r, "x", 1, &index, NULL), RAFT_OK);
+	raft_ready(r, &rd);
+	assert_int_equal(rd.n_entries, 1);
+	for (size_t i = 0; i < rd.n_msgs; i++)
+		append |= rd.msgs[i].type == RAFT_MSG_APPEND && rd.msgs[i].n_entries == 1;
+	assert_true(append);
+	assert_true(rd.msgs_early);
+	raft_advance(r, &rd);
+
+	/* A vote request of a higher term deposes it: the new term must be
+	 * durable before its answer leaves. */
+	struct raft_msg vote = {.type = RAFT_MSG_VOTE,
+	                        .from = 2,
+	                        .to = 1,
+	                        .term = raft_term(r) + 1,
+	                        .index = index,
+	                        .log_term = raft_term(r)};
+	assert_int_equal(raft_step(r, &vote), RAFT_OK);
+	raft_ready(r, &rd);
+	assert_true(rd.hs_changed);
+	assert_int_not_equal(rd.role, RAFT_LEADER);
+	assert_false(rd.msgs_early);
+	raft_advance(r, &rd);
+
+	/* A candidate's vote requests wait for its new term and vote. */
+	c.hold[3] = true;
+	struct raft *cand = cl_raft(&c, 3);
+	for (unsigned i = 0; i < 4 * CL_ELECTION_TICKS && raft_role(cand) == RAFT_FOLLOWER; i++)
+		raft_tick(cand);
+	raft_ready(cand, &rd);
+	assert_true(rd.hs_changed);
+	assert_false(rd.msgs_early);
+	raft_advance(cand, &rd);
+	c.hold[3] = false;
 	cl_free(&c);
 }
 
@@ -500,6 +552,7 @@ int main(void)
 	    cmocka_unit_test(test_proposals_commit_and_apply_everywhere),
 	    cmocka_unit_test(test_follower_ack_travels_with_the_entries),
 	    cmocka_unit_test(test_leader_counts_itself_after_its_fsync),
+	    cmocka_unit_test(test_only_a_durable_leader_sends_before_persisting),
 	    cmocka_unit_test(test_figure8_previous_term_entry_not_committed_by_counting),
 	    cmocka_unit_test(test_conflicting_suffix_is_replaced),
 	    cmocka_unit_test(test_ack_dropped_when_its_entries_are_truncated),
