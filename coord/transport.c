@@ -259,9 +259,11 @@ static void cork_flush(struct peer *p)
 	}
 }
 
-/* A buffer for TOTAL more bytes to the peer: its cork when corked (flushed
- * and started again when it lacks room), else a buffer of its own. NULL when
- * out of memory. */
+/* A buffer for TOTAL more bytes to the peer: its cork when corked (grown,
+ * or flushed and started again past TRANSPORT_CORK_BYTES), else a buffer of
+ * its own. Corks grow from TRANSPORT_CORK_START: a large buffer per write
+ * would make the allocator return and re-fault memory on every ready. NULL
+ * when out of memory or when a flush closed the connection. */
 static struct wreq *frame_buffer(struct transport *t, struct peer *p, size_t total)
 {
 	struct wreq *w;
@@ -269,12 +271,25 @@ static struct wreq *frame_buffer(struct transport *t, struct peer *p, size_t tot
 
 	if (t->corked && p->cork && p->cork->len + total <= p->cork_cap)
 		return p->cork;
+	if (t->corked && p->cork && p->cork->len + total <= TRANSPORT_CORK_BYTES) {
+		cap = p->cork_cap * 2;
+		if (cap < p->cork->len + total)
+			cap = p->cork->len + total;
+		if (cap > TRANSPORT_CORK_BYTES)
+			cap = TRANSPORT_CORK_BYTES;
+		w = realloc(p->cork, sizeof(*w) + cap);
+		if (!w)
+			return NULL;
+		p->cork = w;
+		p->cork_cap = cap;
+		return w;
+	}
 	if (t->corked) {
 		cork_flush(p);
 		if (!p->out || p->out->closing)
 			return NULL;
-		if (cap < TRANSPORT_CORK_BYTES)
-			cap = TRANSPORT_CORK_BYTES;
+		if (cap < TRANSPORT_CORK_START)
+			cap = TRANSPORT_CORK_START;
 	}
 	w = malloc(sizeof(*w) + cap);
 	if (!w)

@@ -20,7 +20,7 @@
  *  3. A dropped outgoing connection is redialled after a backoff that doubles
  *     from TRANSPORT_BACKOFF_MIN_MS to TRANSPORT_BACKOFF_MAX_MS, with jitter.
  *  4. Between transport_cork() and transport_uncork(), frames to a peer are
- *     gathered in one buffer (of TRANSPORT_CORK_BYTES, or one frame if
+ *     gathered in one buffer (up to TRANSPORT_CORK_BYTES, or one frame if
  *     larger) and leave in order as one write: at the uncork, or when the
  *     next frame does not fit. Frames corked for a connection that closes
  *     are lost, like frames in its write queue.
@@ -41,6 +41,7 @@
 #define TRANSPORT_FRAME_MAX        (5u << 19)  /* 2.5 MiB: a full Raft frame + slack */
 #define TRANSPORT_QUEUE_MAX_BYTES  (16u << 20) /* queued bytes per peer */
 #define TRANSPORT_CORK_BYTES       (64u << 10) /* one corked write per peer */
+#define TRANSPORT_CORK_START       1024        /* a cork's first buffer; it doubles */
 #define TRANSPORT_MAX_PEERS        16          /* peers one node dials */
 #define TRANSPORT_MAX_INBOUND      64          /* accepted connections at once */
 #define TRANSPORT_BACKOFF_MIN_MS   50
