@@ -8,7 +8,11 @@ election timeout and longer than a session TTL, and a whole-cluster crash
 (NetCluster only) cut links with iptables inside the nodes' namespaces:
 majority/minority halves, an isolated leader, a bridge (two halves joined by
 one node), a one-way cut (the leader can send but hears nothing), and a ring
-of overlapping majorities. Every fault is healed before the next starts."""
+of overlapping majorities. A mixed fault (NetCluster only, chosen only by
+name) pauses the leader and cuts it off at once, resumes it while it is
+still cut off and heals the cut a moment later: a deposed leader that wakes
+up believing it leads, with reads queued at it and no word of the new term.
+Every fault is healed before the next starts."""
 
 import random
 import threading
@@ -16,6 +20,8 @@ import time
 
 PROCESS_FAULTS = ("kill", "kill_leader", "pause", "pause_leader", "crash_all")
 NET_FAULTS = ("halves", "isolate_leader", "bridge", "one_way", "ring")
+MIXED_FAULTS = ("pause_isolated_leader",)  # not in "net" or "all": by name only
+CUT_AFTER_RESUME_S = 1.0  # the paused leader stays cut off this long after SIGCONT
 
 
 def schedule(seed, duration_s, faults, size, election_s, ttl_s):
@@ -34,7 +40,7 @@ def schedule(seed, duration_s, faults, size, election_s, ttl_s):
         i += 1
         if i % len(order) == 0:
             rng.shuffle(order)
-        dur = {"pause": pause_s, "pause_leader": pause_s,
+        dur = {"pause": pause_s, "pause_leader": pause_s, "pause_isolated_leader": pause_s,
                "crash_all": 1.0}.get(f, rng.uniform(2.0, 5.0))
         if f.startswith("pause"):
             dur += rng.uniform(0, 1.0)
@@ -87,6 +93,10 @@ class Nemesis(threading.Thread):
             self.applied.append(dict(s, at=round(self.h.now(), 2), what=what))
             self.log("nemesis t=%.2f %s: %s" % (self.h.now(), s["fault"], what))
             self.stop_flag.wait(s["dur"])
+            if s["fault"] == "pause_isolated_leader":
+                self.resume_paused()
+                self.log("nemesis t=%.2f SIGCONT, still cut off" % self.h.now())
+                self.stop_flag.wait(CUT_AFTER_RESUME_S)
             self.heal()
 
     def apply(self, s):
@@ -99,6 +109,12 @@ class Nemesis(threading.Thread):
             self.c.node(nid).kill()
             self.killed.append(nid)
             return "kill -9 node %d" % nid
+        if f == "pause_isolated_leader":
+            lid = self.leader_id()
+            self.c.node(lid).pause()
+            self.paused.append(lid)
+            self.c.net.partition([[lid], [i for i in ids if i != lid]])
+            return "SIGSTOP node %d and cut it off" % lid
         if f in ("pause", "pause_leader"):
             nid = self.leader_id() if f == "pause_leader" else rng.choice(ids)
             self.c.node(nid).pause()
@@ -152,16 +168,19 @@ class Nemesis(threading.Thread):
             return "ring %r (neighbours only)" % order
         raise ValueError(f)
 
-    def heal(self):
-        """Every cut removed, every paused node resumed, every killed node
-        restarted."""
-        if getattr(self.c, "net", None) is not None:
-            self.c.net.heal()
+    def resume_paused(self):
         for nid in self.paused:
             n = self.c.node(nid)
             if n.proc is not None and n.paused:
                 n.resume()
         self.paused = []
+
+    def heal(self):
+        """Every cut removed, every paused node resumed, every killed node
+        restarted."""
+        if getattr(self.c, "net", None) is not None:
+            self.c.net.heal()
+        self.resume_paused()
         for nid in self.killed:
             n = self.c.node(nid)
             if n.proc is None:

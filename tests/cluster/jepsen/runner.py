@@ -44,7 +44,7 @@ def parse(argv):
                     help="run the faults for this many minutes instead")
     ap.add_argument("--faults", default="all",
                     help="process, net, all, or a comma list of %s" % ",".join(
-                        nemesis.PROCESS_FAULTS + nemesis.NET_FAULTS))
+                        nemesis.PROCESS_FAULTS + nemesis.NET_FAULTS + nemesis.MIXED_FAULTS))
     ap.add_argument("--heartbeat-ms", type=int, default=50)
     ap.add_argument("--election-ms", type=int, default=500)
     ap.add_argument("--lock-clients", type=int, default=5)
@@ -78,7 +78,7 @@ def fault_list(spec, size):
 
 def start_cluster(a, fs):
     coordd = coordd_path()
-    if any(f in nemesis.NET_FAULTS for f in fs):
+    if any(f in nemesis.NET_FAULTS + nemesis.MIXED_FAULTS for f in fs):
         why = netns.probe()
         if why is not None:
             log("SKIP: partition faults need network namespaces: %s" % why)

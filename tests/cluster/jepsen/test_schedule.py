@@ -30,7 +30,9 @@ class Schedule(unittest.TestCase):
         self.assertLess(s[-1]["at"] + s[-1]["dur"], 60.0)
 
     def test_pauses_outlast_an_election_timeout_and_a_session_ttl(self):
-        pauses = [f for f in make(5, duration=600.0) if f["fault"].startswith("pause")]
+        mixed = make(5, duration=60.0, faults=nemesis.MIXED_FAULTS)
+        self.assertEqual({f["fault"] for f in mixed}, {"pause_isolated_leader"})
+        pauses = [f for f in make(5, duration=600.0) + mixed if f["fault"].startswith("pause")]
         self.assertTrue(pauses)
         for f in pauses:
             self.assertGreater(f["dur"], 2.0)
