@@ -34,6 +34,7 @@ struct sim_sm;
 #define SIM_COORD_KEEPALIVES 256  /* keepalives in flight at once */
 #define SIM_COORD_EXPIRIES   2048 /* EXPIRE proposals tracked per seed */
 #define SIM_COORD_WAITERS    1024 /* waiter rows one check reads (>= 4 * limits used) */
+#define SIM_COORD_DELAYS     256  /* running lock-delays one node's checker tracks */
 #define SIM_COORD_CTX_BIT    (UINT64_C(1) << 62) /* read ctx of a keepalive */
 
 /* sm_coord.c: the machine's state, for the checks and the workload --------- */
@@ -57,20 +58,34 @@ struct sim_coord_row {
 struct sim_coord_pre {
 	struct sim_coord_row *waiters, *holders;
 	size_t n_waiters, n_holders;
-	bool overflow; /* more rows than SIM_COORD_WAITERS: checks skipped */
+	bool overflow;              /* more rows than SIM_COORD_WAITERS: checks skipped */
+	uint32_t expiring_delay_ms; /* an EXPIRE's session: its lock-delay */
 };
 
-/* Reads the rows the checks compare against, before the entry applies.
- * Returns 0 or COORD_EDB. */
-int sim_coord_pre_read(sqlite3 *db, struct sim_coord_pre *pre);
+/* Reads the rows the checks compare against, before the entry whose command
+ * is CMD (NULL if it does not decode) applies. Returns 0 or COORD_EDB. */
+int sim_coord_pre_read(sqlite3 *db, const struct coord_cmd *cmd, struct sim_coord_pre *pre);
+
+/* The lock-delays the checker saw start on one node (SM-6), kept apart from
+ * the machine's own tables so that a machine that forgets one is caught.
+ * Emptied by a snapshot restore: the checks then only start later. */
+struct sim_coord_delays {
+	size_t n;
+	struct {
+		int kind;
+		char name[COORD_NAME_MAX + 1];
+		uint64_t until_ms;
+	} v[SIM_COORD_DELAYS];
+};
 
 /* Checks entry INDEX, the command CMD (NULL if it did not decode) whose
  * result is RES, against PRE and the tables after it; *LAST_TOKEN is the highest token granted
- * before (updated). Returns NULL if every invariant holds, else the invariant's name, and WHY says
- * what broke. */
+ * before (updated), DELAYS the running lock-delays (updated). Returns NULL if every invariant
+ * holds, else the invariant's name, and WHY says what broke. */
 const char *sim_coord_check(sqlite3 *db, uint64_t index, const struct coord_cmd *cmd,
                             const struct coord_result *res, const struct sim_coord_pre *pre,
-                            uint64_t *last_token, char *why, size_t cap);
+                            uint64_t *last_token, struct sim_coord_delays *delays, char *why,
+                            size_t cap);
 
 /* The highest token of any current holder (after a restore). */
 uint64_t sim_coord_max_token(sqlite3 *db);

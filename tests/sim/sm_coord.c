@@ -34,6 +34,7 @@ struct sim_sm {
 	struct sim_coord_pre pre;
 	size_t pad;
 	uint64_t last_token; /* highest fencing token granted on this node */
+	struct sim_coord_delays delays;
 	const char *violation;
 	char why[512];
 };
@@ -126,13 +127,15 @@ static int coord_apply(struct sim_sm *sm, const struct raft_entry *e)
 {
 	char why[sizeof(sm->why)];
 	struct coord_cmd cmd;
+	const struct coord_cmd *cp;
 	const char *bad;
 	int rc;
 
 	sm->res.type = 0;
 	if (e->type != RAFT_ENTRY_NORMAL)
 		return 0;
-	if (sim_coord_pre_read(sm->db, &sm->pre) != 0) {
+	cp = coord_cmd_decode(e->data, e->len, &cmd) == 0 ? &cmd : NULL;
+	if (sim_coord_pre_read(sm->db, cp, &sm->pre) != 0) {
 		coord_violate(sm, "coord apply", "cannot read the tables before an entry");
 		return 0;
 	}
@@ -153,9 +156,8 @@ static int coord_apply(struct sim_sm *sm, const struct raft_entry *e)
 		coord_violate(sm, "coord apply", sqlite3_errmsg(sm->db));
 		return 0;
 	}
-	bad = sim_coord_check(sm->db, e->index,
-	                      coord_cmd_decode(e->data, e->len, &cmd) == 0 ? &cmd : NULL, &sm->res,
-	                      &sm->pre, &sm->last_token, why, sizeof(why));
+	bad = sim_coord_check(sm->db, e->index, cp, &sm->res, &sm->pre, &sm->last_token,
+	                      &sm->delays, why, sizeof(why));
 	if (bad != NULL)
 		coord_violate(sm, bad, why);
 	return 0;
@@ -220,6 +222,7 @@ static int coord_restore(struct sim_sm *sm, const uint8_t *bytes, size_t len)
 		return RAFT_EINVAL;
 	sm->res.type = 0;
 	sm->last_token = sim_coord_max_token(sm->db);
+	sm->delays.n = 0; /* the delays running in the image are not known here */
 	return 0;
 }
 

@@ -10,7 +10,10 @@
  *   FIFO        a waiter is granted only if no older waiter (lower
  *               since_index) of the same lock is still queued, a new acquire
  *               never overtakes waiters that stay queued, and one entry's
- *               grants of a lock come in queue order (SM-5).
+ *               grants of a lock come in queue order (SM-5);
+ *   lock-delay  a lock or election whose holder's session expired is
+ *               granted to nobody by an entry stamped before the expiry's
+ *               stamp plus that session's lock-delay (SM-6).
  *
  * The checks read the tables directly (not through coord/ queries), so a
  * broken query cannot hide a broken apply.
@@ -64,13 +67,26 @@ static const char pre_waiters_sql[] = "SELECT kind, name, session, mode, since_i
 static const char pre_holders_sql[] =
     "SELECT kind, name, session, mode, token FROM coord_holders ORDER BY kind, name, session";
 
-int sim_coord_pre_read(sqlite3 *db, struct sim_coord_pre *pre)
+static int64_t sql_int(sqlite3 *db, const char *sql, const char *text, const void *blob, int *err);
+
+int sim_coord_pre_read(sqlite3 *db, const struct coord_cmd *cmd, struct sim_coord_pre *pre)
 {
+	int err = 0;
+
 	pre->overflow = false;
+	pre->expiring_delay_ms = 0;
 	if (rows_read(db, pre_waiters_sql, pre->waiters, &pre->n_waiters, &pre->overflow) != 0 ||
 	    rows_read(db, pre_holders_sql, pre->holders, &pre->n_holders, &pre->overflow) != 0)
 		return COORD_EDB;
-	return 0;
+	if (cmd != NULL && cmd->type == COORD_CMD_EXPIRE) {
+		int64_t d = sql_int(db,
+		                    "SELECT coalesce(max(lock_delay_ms), 0) FROM coord_sessions"
+		                    " WHERE id = ?",
+		                    NULL, cmd->session.bytes, &err);
+
+		pre->expiring_delay_ms = d > 0 ? (uint32_t)d : 0;
+	}
+	return err ? COORD_EDB : 0;
 }
 
 /* One integer from SQL (with up to one text and one blob parameter). */
@@ -165,15 +181,62 @@ static const char *check_exclusion(sqlite3 *db, char *why, size_t cap)
 	return bad;
 }
 
-/* One grant of entry INDEX: to SESSION, of (KIND, NAME), with TOKEN; FRESH
- * when the session did not hold it before (a holder asking again keeps its
- * token). PREV_POS is the queue position of the previous grant of the same
- * lock in this entry (updated). */
-static const char *check_grant(sqlite3 *db, uint64_t index, const struct sim_coord_pre *pre,
-                               int kind, const char *name, const struct coord_session_id *session,
-                               uint64_t token, uint64_t *last_token, char *why, size_t cap)
+/* The slot of (KIND, NAME)'s running lock-delay, or d->n when none runs. */
+static size_t delay_at(const struct sim_coord_delays *d, int kind, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (d->v[i].kind == kind && strcmp(d->v[i].name, name) == 0)
+			break;
+	return i;
+}
+
+/* Forgets the delays over by NOW_MS, then starts one for every lock the
+ * expiring session held before CMD (an EXPIRE) ended it. */
+static void delays_update(struct sim_coord_delays *d, const struct coord_cmd *cmd,
+                          const struct coord_result *res, const struct sim_coord_pre *pre)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].until_ms > cmd->now_ms)
+			d->v[k++] = d->v[i];
+	d->n = k;
+	if (cmd->type != COORD_CMD_EXPIRE || res->status != COORD_ST_OK ||
+	    pre->expiring_delay_ms == 0)
+		return;
+	for (size_t i = 0; i < pre->n_holders; i++) {
+		const struct sim_coord_row *h = &pre->holders[i];
+		uint64_t until = cmd->now_ms + pre->expiring_delay_ms;
+		size_t at;
+
+		if (!coord_session_id_equal(&h->session, &cmd->session))
+			continue;
+		at = delay_at(d, h->kind, h->name);
+		if (at < d->n) {
+			if (until > d->v[at].until_ms)
+				d->v[at].until_ms = until;
+		} else if (d->n < SIM_COORD_DELAYS) { /* a full table only checks less */
+			d->v[d->n].kind = h->kind;
+			memcpy(d->v[d->n].name, h->name, sizeof(h->name));
+			d->v[d->n].until_ms = until;
+			d->n++;
+		}
+	}
+}
+
+/* One grant of entry INDEX (stamped NOW_MS, or 0 for no stamp): to SESSION,
+ * of (KIND, NAME), with TOKEN. A session that held it before is not a new
+ * grant (a holder asking again keeps its token). */
+static const char *check_grant(sqlite3 *db, uint64_t index, uint64_t now_ms,
+                               const struct sim_coord_pre *pre,
+                               const struct sim_coord_delays *delays, int kind, const char *name,
+                               const struct coord_session_id *session, uint64_t token,
+                               uint64_t *last_token, char *why, size_t cap)
 {
 	const struct sim_coord_row *was_holder, *waited;
+	size_t delay;
 	uint64_t oldest;
 	char hex[COORD_SESSION_ID_HEX + 1];
 
@@ -181,6 +244,15 @@ static const char *check_grant(sqlite3 *db, uint64_t index, const struct sim_coo
 	was_holder = find_row(pre->holders, pre->n_holders, kind, name, session);
 	if (was_holder != NULL)
 		return NULL; /* not a new grant: the holder keeps its token */
+	delay = delay_at(delays, kind, name);
+	if (now_ms != 0 && delay < delays->n && now_ms < delays->v[delay].until_ms) {
+		snprintf(why, cap,
+		         "entry %llu (at %llu ms) grants '%s' to %s during a lock-delay that "
+		         "runs until %llu ms",
+		         (unsigned long long)index, (unsigned long long)now_ms, name, hex,
+		         (unsigned long long)delays->v[delay].until_ms);
+		return "lock-delay";
+	}
 	if (!session_live(db, session)) {
 		snprintf(why, cap, "entry %llu grants '%s' to session %s, which is not live",
 		         (unsigned long long)index, name, hex);
@@ -212,8 +284,10 @@ static const char *check_grant(sqlite3 *db, uint64_t index, const struct sim_coo
 
 const char *sim_coord_check(sqlite3 *db, uint64_t index, const struct coord_cmd *cmd,
                             const struct coord_result *res, const struct sim_coord_pre *pre,
-                            uint64_t *last_token, char *why, size_t cap)
+                            uint64_t *last_token, struct sim_coord_delays *delays, char *why,
+                            size_t cap)
 {
+	uint64_t now_ms = cmd != NULL ? cmd->now_ms : 0;
 	const char *bad = check_exclusion(db, why, cap);
 	uint64_t granted = 0;
 	int err = 0;
@@ -234,20 +308,23 @@ const char *sim_coord_check(sqlite3 *db, uint64_t index, const struct coord_cmd 
 	}
 	if (pre->overflow)
 		return NULL;
+	/* An expiry's own entry must not grant what it just put under delay. */
+	if (cmd != NULL)
+		delays_update(delays, cmd, res, pre);
 	if (cmd != NULL && res->type == COORD_CMD_ACQUIRE && res->status == COORD_ST_OK) {
 		char name[COORD_NAME_MAX + 1];
 
 		memcpy(name, cmd->name, cmd->name_len);
 		name[cmd->name_len] = '\0';
-		bad = check_grant(db, index, pre, (int)cmd->kind, name, &res->session, res->token,
-		                  last_token, why, cap);
+		bad = check_grant(db, index, now_ms, pre, delays, (int)cmd->kind, name,
+		                  &res->session, res->token, last_token, why, cap);
 		granted = res->token;
 	}
 	for (size_t i = 0; i < res->n_grants && bad == NULL; i++) {
 		const struct coord_grant *g = &res->grants[i];
 
-		bad = check_grant(db, index, pre, (int)g->kind, g->name, &g->session, g->token,
-		                  last_token, why, cap);
+		bad = check_grant(db, index, now_ms, pre, delays, (int)g->kind, g->name,
+		                  &g->session, g->token, last_token, why, cap);
 		if (g->token > granted)
 			granted = g->token;
 	}
