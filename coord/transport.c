@@ -236,82 +236,73 @@ static void write_cb(uv_write_t *req, int status)
 	free(w);
 }
 
-/* Hands the peer's corked frames to uv_write, as one write. */
-static void cork_flush(struct peer *p)
+/* Hands the peer's gathered frames to uv_write, as one write. Returns
+ * TRANSPORT_OK, or TRANSPORT_ENOTCONN when they are lost with the
+ * connection. */
+static int cork_flush(struct peer *p)
 {
 	struct wreq *w = p->cork;
 	uv_buf_t buf;
 
 	if (!w)
-		return;
+		return TRANSPORT_OK;
 	p->cork = NULL;
 	p->cork_cap = 0;
-	if (!p->out || p->out->closing) {
-		p->queued -= w->len;
-		free(w);
-		return;
-	}
 	buf = uv_buf_init((char *)w->data, (unsigned)w->len);
-	if (uv_write(&w->req, (uv_stream_t *)&p->out->tcp, &buf, 1, write_cb) != 0) {
-		p->queued -= w->len;
-		free(w);
+	if (p->out && !p->out->closing &&
+	    uv_write(&w->req, (uv_stream_t *)&p->out->tcp, &buf, 1, write_cb) == 0)
+		return TRANSPORT_OK;
+	p->queued -= w->len;
+	free(w);
+	if (p->out)
 		conn_close(p->out);
-	}
+	return TRANSPORT_ENOTCONN;
 }
 
-/* A buffer for TOTAL more bytes to the peer: its cork when corked (grown,
- * or flushed and started again past TRANSPORT_CORK_BYTES), else a buffer of
- * its own. Corks grow from TRANSPORT_CORK_START: a large buffer per write
- * would make the allocator return and re-fault memory on every ready. NULL
- * when out of memory or when a flush closed the connection. */
-static struct wreq *frame_buffer(struct transport *t, struct peer *p, size_t total)
+/* The peer's cork with room for TOTAL more bytes: grown by doubling from
+ * TRANSPORT_CORK_START (a large buffer per write would make the allocator
+ * return and re-fault memory on every ready), or flushed and started again
+ * past TRANSPORT_CORK_BYTES. NULL when out of memory or when the flush lost
+ * the connection. */
+static struct wreq *frame_buffer(struct peer *p, size_t total)
 {
 	struct wreq *w;
-	size_t cap = total;
+	size_t used = p->cork ? p->cork->len : 0;
+	size_t cap;
 
-	if (t->corked && p->cork && p->cork->len + total <= p->cork_cap)
+	if (p->cork && used + total <= p->cork_cap)
 		return p->cork;
-	if (t->corked && p->cork && p->cork->len + total <= TRANSPORT_CORK_BYTES) {
-		cap = p->cork_cap * 2;
-		if (cap < p->cork->len + total)
-			cap = p->cork->len + total;
-		if (cap > TRANSPORT_CORK_BYTES)
-			cap = TRANSPORT_CORK_BYTES;
-		w = realloc(p->cork, sizeof(*w) + cap);
-		if (!w)
+	if (p->cork && used + total > TRANSPORT_CORK_BYTES) {
+		if (cork_flush(p) != TRANSPORT_OK)
 			return NULL;
-		p->cork = w;
-		p->cork_cap = cap;
-		return w;
+		used = 0;
 	}
-	if (t->corked) {
-		cork_flush(p);
-		if (!p->out || p->out->closing)
-			return NULL;
-		if (cap < TRANSPORT_CORK_START)
-			cap = TRANSPORT_CORK_START;
-	}
-	w = malloc(sizeof(*w) + cap);
+	cap = p->cork ? p->cork_cap * 2 : TRANSPORT_CORK_START;
+	if (cap < used + total)
+		cap = used + total;
+	if (cap > TRANSPORT_CORK_BYTES && used + total <= TRANSPORT_CORK_BYTES)
+		cap = TRANSPORT_CORK_BYTES;
+	w = realloc(p->cork, sizeof(*w) + cap);
 	if (!w)
 		return NULL;
-	w->t = t;
-	w->peer_id = p->id;
-	w->len = 0;
-	if (t->corked) {
-		p->cork = w;
-		p->cork_cap = cap;
+	if (!p->cork) {
+		w->t = p->t;
+		w->peer_id = p->id;
+		w->len = 0;
 	}
+	p->cork = w;
+	p->cork_cap = cap;
 	return w;
 }
 
-/* Writes one frame on the peer's outgoing connection (invariant 2), or adds
- * it to the peer's cork (invariant 4). */
+/* Adds one frame to the peer's cork (invariant 4) and, unless the transport
+ * is corked, writes it on the peer's outgoing connection at once
+ * (invariant 2). */
 static int frame_write(struct transport *t, struct peer *p, enum transport_kind kind,
                        const void *payload, size_t len)
 {
 	struct wreq *w;
 	uint8_t *at;
-	uv_buf_t buf;
 	size_t total = 5 + len;
 
 	if (len + 1 > TRANSPORT_FRAME_MAX)
@@ -322,7 +313,7 @@ static int frame_write(struct transport *t, struct peer *p, enum transport_kind 
 		t->stats.frames_refused_full++;
 		return TRANSPORT_EFULL;
 	}
-	w = frame_buffer(t, p, total);
+	w = frame_buffer(p, total);
 	if (!w)
 		return p->out && !p->out->closing ? TRANSPORT_ENOMEM : TRANSPORT_ENOTCONN;
 	at = w->data + w->len;
@@ -333,16 +324,7 @@ static int frame_write(struct transport *t, struct peer *p, enum transport_kind 
 	w->len += total;
 	p->queued += total;
 	t->stats.frames_sent++;
-	if (w == p->cork)
-		return TRANSPORT_OK;
-	buf = uv_buf_init((char *)w->data, (unsigned)total);
-	if (uv_write(&w->req, (uv_stream_t *)&p->out->tcp, &buf, 1, write_cb) != 0) {
-		p->queued -= total;
-		free(w);
-		conn_close(p->out);
-		return TRANSPORT_ENOTCONN;
-	}
-	return TRANSPORT_OK;
+	return t->corked ? TRANSPORT_OK : cork_flush(p);
 }
 
 void transport_cork(struct transport *t)
