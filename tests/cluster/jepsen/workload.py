@@ -34,6 +34,7 @@ CLIENT_TIMEOUT_S = 7.0  # above coordd's write time-out plus forward slack
 ROTATE_S = 30.0
 LOCK = "jepsen/lock"
 ELECTION = "jepsen/elect"
+LEDGER = "jepsen/ledger"
 
 
 def rotated(base, h):
@@ -314,7 +315,7 @@ class Ledger(Client):
                 self.keepalive()
                 continue
             self.n += 1
-            key = "jepsen/ledger/%d/%d" % (self.p, self.n)
+            key = "%s/%d/%d" % (LEDGER, self.p, self.n)
             self.locks.append(key)
             op, r = self.call("acquire", "PUT", "/v1/locks/" + key, {"session": self.sid},
                               key=key, session=self.sid)
