@@ -15,11 +15,25 @@ import tempfile
 import time
 
 
+def _ephemeral_low():
+    """The lowest port the kernel hands out to outgoing connections."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port_base(count):
     """A base port such that base+1..base+count and base+101..base+100+count
-    are free now (probed by binding)."""
+    are free now (probed by binding). The ports lie below the kernel's
+    ephemeral range when it leaves room, so that a restarted node never finds
+    its port taken by some client's outgoing connection."""
+    low, span = 10000, _ephemeral_low() - 10000 - 200
+    if span < 1000:
+        low, span = 20000, 30000
     for _ in range(200):
-        base = 20000 + (os.getpid() * 37 + int(time.time() * 1000)) % 30000
+        base = low + (os.getpid() * 37 + int(time.time() * 1000)) % span
         base -= base % 10
         ok = True
         for off in list(range(1, count + 1)) + list(range(101, 101 + count)):
