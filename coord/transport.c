@@ -3,14 +3,17 @@
 #include "transport.h"
 
 #include <assert.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define HELLO_VERSION 1
 #define READ_CHUNK    (64u << 10)
-#define SWEEP_MS      1000
+#define SWEEP_MS      250
 
 struct conn {
 	uv_tcp_t tcp; /* first: handle pointers are conn pointers */
@@ -19,8 +22,8 @@ struct conn {
 	bool inbound;
 	bool hello_ok;
 	bool closing;
-	uint64_t from; /* inbound: the peer id its HELLO named */
-	uint64_t accepted_at;
+	uint64_t from;        /* inbound: the peer id its HELLO named */
+	uint64_t accepted_at; /* inbound: when accepted; outbound: when dialled */
 	uint8_t *rbuf;
 	size_t rlen, rcap;
 	uv_connect_t connect_req;
@@ -420,6 +423,14 @@ static bool hello_accept(struct conn *c, const uint8_t *p, size_t len)
 	}
 	c->hello_ok = true;
 	c->from = id;
+	/* Invariant 6. */
+	for (struct conn *o = t->inbound, *next; o; o = next) {
+		next = o->next_inbound;
+		if (o != c && o->hello_ok && o->from == id) {
+			t->stats.superseded++;
+			conn_close(o);
+		}
+	}
 	if (t->cfg.on_hello)
 		t->cfg.on_hello(t->cfg.ctx, id, http, raft);
 	return true;
@@ -545,6 +556,17 @@ static void accept_cb(uv_stream_t *server, int status)
 
 /* Dialling ------------------------------------------------------------------ */
 
+/* Invariant 5: the kernel fails the connection once data sent on it has gone
+ * unacknowledged for TRANSPORT_STALL_MS; the write error closes it here. */
+static void set_stall_timeout(struct conn *c)
+{
+	unsigned ms = TRANSPORT_STALL_MS;
+	uv_os_fd_t fd;
+
+	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
+}
+
 static void connect_cb(uv_connect_t *req, int status)
 {
 	struct conn *c = req->data;
@@ -558,6 +580,7 @@ static void connect_cb(uv_connect_t *req, int status)
 		conn_close(c);
 		return;
 	}
+	set_stall_timeout(c);
 	if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0) {
 		conn_close(c);
 		return;
@@ -587,6 +610,7 @@ static void dial(struct peer *p)
 	}
 	c->peer = p;
 	p->out = c;
+	c->accepted_at = uv_now(t->loop);
 	c->connect_req.data = c;
 	if (uv_tcp_connect(&c->connect_req, &c->tcp, (struct sockaddr *)&p->sa, connect_cb) != 0)
 		conn_close(c);
@@ -628,6 +652,16 @@ static void sweep_cb(uv_timer_t *timer)
 			logf_(t, "peer disconnected: no HELLO within %d ms",
 			      TRANSPORT_HELLO_TIMEOUT_MS);
 			conn_close(c);
+		}
+	}
+	/* Invariant 5. */
+	for (int i = 0; i < TRANSPORT_MAX_PEERS; i++) {
+		struct peer *p = t->peers[i];
+
+		if (p && p->out && !p->connected && !p->out->closing &&
+		    now - p->out->accepted_at > TRANSPORT_CONNECT_TIMEOUT_MS) {
+			t->stats.dial_timeouts++;
+			conn_close(p->out);
 		}
 	}
 }

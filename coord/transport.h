@@ -24,6 +24,15 @@
  *     larger) and leave in order as one write: at the uncork, or when the
  *     next frame does not fit. Frames corked for a connection that closes
  *     are lost, like frames in its write queue.
+ *  5. A dial that has not connected within TRANSPORT_CONNECT_TIMEOUT_MS is
+ *     abandoned and redialled (a SYN lost to a partition is otherwise retried
+ *     by the kernel only after seconds), and data a peer has not acknowledged
+ *     for TRANSPORT_STALL_MS closes the connection (TCP_USER_TIMEOUT), so a
+ *     connection that died in a partition is replaced soon after it heals.
+ *  6. A peer dials one connection at a time, so a valid HELLO from node X
+ *     closes every older inbound connection from X: one whose end died
+ *     unseen (killed behind a partition) never lingers to fill
+ *     TRANSPORT_MAX_INBOUND.
  *
  * Ownership: everything here belongs to the loop's thread. Payloads passed to
  * transport_send() are copied; payloads passed to the frame callback are
@@ -38,17 +47,19 @@
 
 #include <uv.h>
 
-#define TRANSPORT_FRAME_MAX        (5u << 19)  /* 2.5 MiB: a full Raft frame + slack */
-#define TRANSPORT_QUEUE_MAX_BYTES  (16u << 20) /* queued bytes per peer */
-#define TRANSPORT_CORK_BYTES       (64u << 10) /* one corked write per peer */
-#define TRANSPORT_CORK_START       1024        /* a cork's first buffer; it doubles */
-#define TRANSPORT_MAX_PEERS        16          /* peers one node dials */
-#define TRANSPORT_MAX_INBOUND      64          /* accepted connections at once */
-#define TRANSPORT_BACKOFF_MIN_MS   50
-#define TRANSPORT_BACKOFF_MAX_MS   2000
-#define TRANSPORT_ADDR_MAX         64   /* "host:port" with NUL */
-#define TRANSPORT_CLUSTER_MAX      64   /* cluster id bytes with NUL */
-#define TRANSPORT_HELLO_TIMEOUT_MS 5000 /* an inbound peer must say HELLO by then */
+#define TRANSPORT_FRAME_MAX          (5u << 19)  /* 2.5 MiB: a full Raft frame + slack */
+#define TRANSPORT_QUEUE_MAX_BYTES    (16u << 20) /* queued bytes per peer */
+#define TRANSPORT_CORK_BYTES         (64u << 10) /* one corked write per peer */
+#define TRANSPORT_CORK_START         1024        /* a cork's first buffer; it doubles */
+#define TRANSPORT_MAX_PEERS          16          /* peers one node dials */
+#define TRANSPORT_MAX_INBOUND        64          /* accepted connections at once */
+#define TRANSPORT_BACKOFF_MIN_MS     50
+#define TRANSPORT_BACKOFF_MAX_MS     500
+#define TRANSPORT_CONNECT_TIMEOUT_MS 1000 /* invariant 5 */
+#define TRANSPORT_STALL_MS           2000 /* invariant 5: unacknowledged data */
+#define TRANSPORT_ADDR_MAX           64   /* "host:port" with NUL */
+#define TRANSPORT_CLUSTER_MAX        64   /* cluster id bytes with NUL */
+#define TRANSPORT_HELLO_TIMEOUT_MS   5000 /* an inbound peer must say HELLO by then */
 
 enum transport_kind {
 	TRANSPORT_HELLO = 1,   /* handshake; handled inside the transport */
@@ -116,6 +127,8 @@ void transport_uncork(struct transport *t);
 /* Counters, for /metrics. */
 struct transport_stats {
 	uint64_t frames_sent, frames_received, frames_refused_full, bad_peers, connects;
+	uint64_t dial_timeouts; /* dials abandoned unconnected (invariant 5) */
+	uint64_t superseded;    /* inbound connections replaced (invariant 6) */
 };
 void transport_stats(const struct transport *t, struct transport_stats *out);
 

@@ -9,6 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <cmocka.h>
 #include <uv.h>
 
@@ -199,7 +203,7 @@ struct raw {
 	uv_tcp_t tcp;
 	uv_connect_t creq;
 	uv_write_t wreq;
-	uint8_t bytes[16];
+	uint8_t bytes[32];
 	size_t len;
 	unsigned closed;
 };
@@ -270,6 +274,83 @@ static void test_garbage_disconnected(void **state)
 	node_stop(&b);
 }
 
+/* Invariant 6: a second connection from node 7 that says a valid HELLO
+ * closes the first, whose other end (the same node, dialling afresh) is gone. */
+static void test_new_hello_supersedes_an_older_connection(void **state)
+{
+	/* Frame of 15 bytes: HELLO, version 1, node 7, cluster "c1", no
+	 * addresses. */
+	static const uint8_t hello[] = {
+	    15, 0, 0, 0, TRANSPORT_HELLO, 1, 7, 0, 0, 0, 0, 0, 0, 0, 2, 'c', '1', 0, 0};
+	struct node b = {0};
+	struct raw r1, r2;
+	struct transport_stats st;
+
+	(void)state;
+	assert_int_equal(node_start(&b, 2, "c1"), TRANSPORT_OK);
+	send_raw(base_port + 2, hello, sizeof(hello), &r1);
+	assert_true(run_until(&b.hellos, 1, 3000));
+	send_raw(base_port + 2, hello, sizeof(hello), &r2);
+	assert_true(run_until(&b.hellos, 2, 3000));
+	assert_true(run_until(&r1.closed, 1, 3000)); /* the older one was closed */
+	(void)run_until(&r2.closed, 1, 300);
+	assert_int_equal(r2.closed, 0); /* the newer one stays */
+	transport_stats(b.t, &st);
+	assert_int_equal(st.superseded, 1);
+	assert_int_equal(st.bad_peers, 0);
+	uv_close((uv_handle_t *)&r2.tcp, raw_closed);
+	node_stop(&b);
+	assert_true(run_until(&r2.closed, 1, 3000));
+}
+
+/* Invariant 5: a dial whose SYN goes unanswered is abandoned after
+ * TRANSPORT_CONNECT_TIMEOUT_MS and redialled. The peer is a listener with a
+ * full accept queue (backlog 0, one connection never accepted), so the
+ * kernel drops further SYNs, as a partition would. */
+static void test_unanswered_dial_is_abandoned(void **state)
+{
+	struct node a = {0};
+	struct sockaddr_in sa;
+	struct transport_stats st;
+	char addr[32];
+	int lfd, filler;
+	uint64_t start;
+	unsigned timeouts = 0;
+
+	(void)state;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)(base_port + 3));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 0), 0);
+	filler = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(filler, (struct sockaddr *)&sa, sizeof(sa)), 0);
+
+	assert_int_equal(node_start(&a, 1, "c1"), TRANSPORT_OK);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", base_port + 3);
+	assert_int_equal(transport_add_peer(a.t, 3, addr), TRANSPORT_OK);
+	uv_update_time(&loop);
+	start = uv_now(&loop);
+	while (timeouts < 2 && uv_now(&loop) - start < 6000) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		usleep(1000);
+		uv_update_time(&loop);
+		transport_stats(a.t, &st);
+		timeouts = (unsigned)st.dial_timeouts;
+	}
+	/* Two abandoned dials: the first timed out and the transport dialled
+	 * again by itself. */
+	assert_int_equal(timeouts, 2);
+	assert_int_equal(st.connects, 0);
+	assert_true(uv_now(&loop) - start >= TRANSPORT_CONNECT_TIMEOUT_MS);
+	node_stop(&a);
+	close(filler);
+	close(lfd);
+}
+
 static void test_port_in_use(void **state)
 {
 	struct node a = {0}, a2 = {0};
@@ -325,6 +406,9 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_other_cluster_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_disconnected, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_new_hello_supersedes_an_older_connection, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_unanswered_dial_is_abandoned, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_port_in_use, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_redial_after_restart, setup, teardown),
