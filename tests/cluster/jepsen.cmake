@@ -27,7 +27,11 @@ set(COORD_JEPSEN_RUNS
   # A leader paused and cut off at once, resumed while still cut off: it
   # wakes believing it leads, with reads queued at it. A server that answers
   # reads on its belief alone fails linearizability here (seeds 42-44).
-  "3nodes_paused_isolated_leader|--nodes 3 --seed 42 --duration 30 --faults pause_isolated_leader --wait-ms 0")
+  "3nodes_paused_isolated_leader|--nodes 3 --seed 42 --duration 30 --faults pause_isolated_leader --wait-ms 0"
+  # A follower cut off for 15 s, past TCP's retransmission backoff: it must
+  # apply the leader's commit index within 5 s of the heal. Before peer
+  # connections had a stall timeout it took 5-12 s after such cuts.
+  "3nodes_long_cut_follower|--nodes 3 --seed 7 --duration 45 --faults isolate_long --wait-ms 0")
 
 function(coord_jepsen_run spec)
   string(REPLACE "|" ";" parts "${spec}")

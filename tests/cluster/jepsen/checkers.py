@@ -293,8 +293,11 @@ def linearizability(ops, keys, max_states=linear.MAX_STATES):
 def liveness(probe, election_s, slack_s=0.5, write_s=5.0):
     """After the faults healed at probe["heal"]: one leader within two
     election timeouts (plus SLACK for restarted processes to bind), a write
-    acknowledged within WRITE_S, and every session whose client stopped
-    keepaliving gone by probe["abandoned_deadline"]."""
+    acknowledged within WRITE_S, every node caught up with the leader's
+    commit index within WRITE_S of that write, and every session whose client
+    stopped keepaliving gone by probe["abandoned_deadline"], and every node
+    cut off by a long fault caught up within WRITE_S of its heal
+    (probe["catchups"])."""
     bad = []
     if probe.get("leader") is None or probe["leader"] - probe["heal"] > 2 * election_s + slack_s:
         bad.append("no leader within %.2fs (got %r)" % (2 * election_s + slack_s,
@@ -302,13 +305,23 @@ def liveness(probe, election_s, slack_s=0.5, write_s=5.0):
                                                          else probe["leader"] - probe["heal"]))
     if probe.get("write") is None or probe["write"] - probe["heal"] > write_s:
         bad.append("no write acknowledged within %.1fs of healing" % write_s)
+    elif probe.get("caught_up") is None or probe["caught_up"] - probe["write"] > write_s:
+        bad.append("a node had not applied the leader's commit index %.1fs after the write"
+                   % write_s)
+    slow = [x for x in probe.get("catchups", []) if x["after_s"] is None or
+            x["after_s"] > write_s]
+    if slow:
+        bad.append("a node cut off did not catch up within %.1fs of the heal: %r"
+                   % (write_s, slow[:3]))
     left = [s for s, exists in probe.get("abandoned", {}).items() if exists]
     if left:
         bad.append("abandoned sessions still live: %r" % left[:3])
     since = {k: None if probe.get(k) is None else round(probe[k] - probe["heal"], 3)
-             for k in ("leader", "all_agree", "write")}
+             for k in ("leader", "all_agree", "write", "caught_up")}
     return {"valid": not bad, "problems": bad, "leader_after_s": since["leader"],
-            "all_nodes_agree_after_s": since["all_agree"], "write_after_s": since["write"]}
+            "all_nodes_agree_after_s": since["all_agree"], "write_after_s": since["write"],
+            "all_caught_up_after_s": since["caught_up"],
+            "catch_ups_s": [x["after_s"] for x in probe.get("catchups", [])]}
 
 
 def stale_reads(ops):

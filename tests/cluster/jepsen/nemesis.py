@@ -12,6 +12,9 @@ of overlapping majorities. A mixed fault (NetCluster only, chosen only by
 name) pauses the leader and cuts it off at once, resumes it while it is
 still cut off and heals the cut a moment later: a deposed leader that wakes
 up believing it leads, with reads queued at it and no word of the new term.
+Another (also by name only) cuts one follower off for LONG_CUT_S, long
+enough for TCP's retransmission backoff to reach seconds, and then times
+how long the follower takes to apply the leader's commit index once healed.
 Every fault is healed before the next starts."""
 
 import random
@@ -20,8 +23,10 @@ import time
 
 PROCESS_FAULTS = ("kill", "kill_leader", "pause", "pause_leader", "crash_all")
 NET_FAULTS = ("halves", "isolate_leader", "bridge", "one_way", "ring")
-MIXED_FAULTS = ("pause_isolated_leader",)  # not in "net" or "all": by name only
+MIXED_FAULTS = ("pause_isolated_leader", "isolate_long")  # not in "net" or "all": by name only
 CUT_AFTER_RESUME_S = 1.0  # the paused leader stays cut off this long after SIGCONT
+LONG_CUT_S = 15.0  # isolate_long
+CATCH_UP_WAIT_S = 10.0  # how long isolate_long waits for the follower to catch up
 
 
 def schedule(seed, duration_s, faults, size, election_s, ttl_s):
@@ -41,7 +46,7 @@ def schedule(seed, duration_s, faults, size, election_s, ttl_s):
         if i % len(order) == 0:
             rng.shuffle(order)
         dur = {"pause": pause_s, "pause_leader": pause_s, "pause_isolated_leader": pause_s,
-               "crash_all": 1.0}.get(f, rng.uniform(2.0, 5.0))
+               "crash_all": 1.0, "isolate_long": LONG_CUT_S}.get(f, rng.uniform(2.0, 5.0))
         if f.startswith("pause"):
             dur += rng.uniform(0, 1.0)
         if t + dur + 1.0 > duration_s:
@@ -70,6 +75,7 @@ class Nemesis(threading.Thread):
         self.applied = []
         self.killed = []
         self.paused = []
+        self.catchups = []  # isolate_long: [{"at", "node", "after_s" or None}]
 
     def leader_id(self):
         """The node most live nodes name as leader, else a random live one."""
@@ -98,6 +104,25 @@ class Nemesis(threading.Thread):
                 self.log("nemesis t=%.2f SIGCONT, still cut off" % self.h.now())
                 self.stop_flag.wait(CUT_AFTER_RESUME_S)
             self.heal()
+            if s["fault"] == "isolate_long":
+                self.time_catch_up(self.cut_off)
+
+    def time_catch_up(self, nid):
+        """Seconds from the heal until node NID has applied the commit index
+        the leader had at the heal, or None after CATCH_UP_WAIT_S."""
+        t0 = self.h.now()
+        lead = self.c.node(self.leader_id()).status()
+        after = None
+        while lead is not None and self.h.now() - t0 < CATCH_UP_WAIT_S:
+            v = self.c.node(nid).status()
+            if v is not None and v["applied_index"] >= lead["commit_index"]:
+                after = round(self.h.now() - t0, 3)
+                break
+            time.sleep(0.01)
+        self.catchups.append({"at": round(t0, 2), "node": nid, "after_s": after})
+        self.log("nemesis t=%.2f node %d caught up %s" % (
+            self.h.now(), nid, "after %.2fs" % after if after is not None else
+            "not within %.0fs" % CATCH_UP_WAIT_S))
 
     def apply(self, s):
         rng = random.Random(s["pick"])
@@ -131,6 +156,11 @@ class Nemesis(threading.Thread):
             groups = [ids[:size // 2], ids[size // 2:]]
             net.partition(groups)
             return "partition %r" % groups
+        if f == "isolate_long":
+            lid = self.leader_id()
+            self.cut_off = rng.choice([i for i in ids if i != lid])
+            net.partition([[self.cut_off], [i for i in ids if i != self.cut_off]])
+            return "cut off follower %d for %.0fs" % (self.cut_off, s["dur"])
         if f == "isolate_leader":
             lid = self.leader_id()
             groups = [[lid], [i for i in ids if i != lid]]

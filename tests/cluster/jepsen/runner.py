@@ -110,9 +110,10 @@ def probe_liveness(c, h, heal, election_s):
     """After healing: when a leader is named by a majority in its term (the
     issue's "a leader within two election timeouts"), when every node agrees
     on it (reported, not judged: a node cut off may wait for the leader's
-    transport to reconnect), and when a write (session + acquire through
-    that leader) is acknowledged."""
-    out = {"heal": heal, "leader": None, "all_agree": None, "write": None}
+    transport to reconnect), when a write (session + acquire through
+    that leader) is acknowledged, and when every node has applied the
+    leader's commit index as it stood after that write."""
+    out = {"heal": heal, "leader": None, "all_agree": None, "write": None, "caught_up": None}
     leader = None
     deadline = time.time() + 10
     while time.time() < deadline and out["all_agree"] is None:
@@ -145,6 +146,13 @@ def probe_liveness(c, h, heal, election_s):
                 out["write"] = h.now()
                 break
         time.sleep(0.1)
+    lv = leader.status() if out["write"] is not None else None
+    while lv is not None and time.time() < deadline + 5:
+        views = [n.status() for n in c.nodes]
+        if all(v is not None and v["applied_index"] >= lv["commit_index"] for v in views):
+            out["caught_up"] = h.now()
+            break
+        time.sleep(0.02)
     return out
 
 
@@ -268,6 +276,7 @@ def main(argv):
             time.sleep(0.1)
         final, fates = read_back(c, h, ledger_locks, ledger_sessions, abandoned)
         probe["abandoned"] = fates
+        probe["catchups"] = nem.catchups
         ops = h.snapshot()
         if a.history:
             hist.save(ops, a.history)

@@ -243,13 +243,26 @@ class StaleReadsAndLiveness(unittest.TestCase):
         self.assertFalse(checkers.stale_reads(h)["valid"])
 
     def test_a_leader_within_two_election_timeouts_and_a_write_pass(self):
-        probe = {"heal": 10.0, "leader": 10.8, "write": 11.0, "abandoned": {"X": False}}
+        probe = {"heal": 10.0, "leader": 10.8, "write": 11.0, "caught_up": 11.2,
+                 "abandoned": {"X": False}, "catchups": [{"at": 5.0, "node": 2, "after_s": 0.6}]}
         self.assertTrue(checkers.liveness(probe, election_s=0.5)["valid"])
 
     def test_a_slow_leader_a_failed_write_or_a_surviving_session_fail(self):
-        for probe in ({"heal": 10.0, "leader": 12.0, "write": 12.1, "abandoned": {}},
+        for probe in ({"heal": 10.0, "leader": 12.0, "write": 12.1, "caught_up": 12.2,
+                       "abandoned": {}},
                       {"heal": 10.0, "leader": 10.5, "write": None, "abandoned": {}},
-                      {"heal": 10.0, "leader": 10.5, "write": 10.6, "abandoned": {"X": True}}):
+                      {"heal": 10.0, "leader": 10.5, "write": 10.6, "caught_up": 10.7,
+                       "abandoned": {"X": True}},
+                      # a node cut off until the heal that never catches up
+                      {"heal": 10.0, "leader": 10.5, "write": 10.6, "caught_up": None,
+                       "abandoned": {}},
+                      {"heal": 10.0, "leader": 10.5, "write": 10.6, "caught_up": 16.0,
+                       "abandoned": {}},
+                      # a follower cut off for long that was slow to catch up
+                      {"heal": 10.0, "leader": 10.5, "write": 10.6, "caught_up": 10.7,
+                       "abandoned": {}, "catchups": [{"at": 5.0, "node": 2, "after_s": 5.2}]},
+                      {"heal": 10.0, "leader": 10.5, "write": 10.6, "caught_up": 10.7,
+                       "abandoned": {}, "catchups": [{"at": 5.0, "node": 2, "after_s": None}]}):
             self.assertFalse(checkers.liveness(probe, election_s=0.5)["valid"], probe)
 
 

@@ -30,13 +30,19 @@ class Schedule(unittest.TestCase):
         self.assertLess(s[-1]["at"] + s[-1]["dur"], 60.0)
 
     def test_pauses_outlast_an_election_timeout_and_a_session_ttl(self):
-        mixed = make(5, duration=60.0, faults=nemesis.MIXED_FAULTS)
+        mixed = make(5, duration=60.0, faults=("pause_isolated_leader",))
         self.assertEqual({f["fault"] for f in mixed}, {"pause_isolated_leader"})
         pauses = [f for f in make(5, duration=600.0) + mixed if f["fault"].startswith("pause")]
         self.assertTrue(pauses)
         for f in pauses:
             self.assertGreater(f["dur"], 2.0)
             self.assertGreater(f["dur"], 0.5)
+
+    def test_long_cuts_outlast_tcp_retransmission_backoff(self):
+        cuts = make(5, duration=60.0, faults=("isolate_long",))
+        self.assertTrue(cuts)
+        for f in cuts:
+            self.assertGreaterEqual(f["dur"], nemesis.LONG_CUT_S)
 
     def test_every_fault_of_the_menu_is_drawn_in_a_long_run(self):
         drawn = {f["fault"] for f in make(11, duration=600.0)}
