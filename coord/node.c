@@ -17,6 +17,7 @@
 #include "codec.h"
 #include "log.h"
 #include "node_internal.h"
+#include "sm_query.h"
 
 #define NODE_TICK_MS    10u
 #define CLUSTER_ID_FILE "cluster-id"
@@ -303,6 +304,10 @@ static int open_storage(struct node *n, struct persist_log_state *st)
 		LOG_ERROR("cannot create the state machine's tables in state.db");
 		return -1;
 	}
+	if (coord_sm_reader_open(n->db, &n->reader) != 0) {
+		LOG_ERROR("out of memory");
+		return -1;
+	}
 	if (persist_snapshot_latest(n->dir, &n->snap, &err) != 0)
 		memset(&n->snap, 0, sizeof(n->snap));
 	return 0;
@@ -461,6 +466,7 @@ static void node_close(struct node *n)
 	free(n->results);
 	persist_snapshot_recv_abort(n->recv);
 	persist_snapshot_meta_free(&n->snap);
+	coord_sm_reader_close(n->reader);
 	coord_sm_close(n->sm);
 	persist_state_close(n->pstate);
 	persist_log_close(n->plog);

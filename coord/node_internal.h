@@ -123,6 +123,7 @@ struct node {
 	struct persist_state *pstate;
 	sqlite3 *db;
 	struct coord_sm *sm;               /* the state machine's prepared statements on db */
+	struct coord_sm_reader *reader;    /* the queries' prepared statements on db */
 	struct persist_snapshot_meta snap; /* newest local snapshot (index 0: none) */
 	uint64_t snap_told;
 	struct raft_conf conf_applied;

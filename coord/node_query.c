@@ -33,25 +33,25 @@ static int run_query(struct node *n, struct ncall *c, json_t **body, unsigned *s
 	*status = 200;
 	switch (req->op) {
 	case HTTP_OP_LOCK_GET:
-		rc = coord_sm_query_lock(n->db, req->name, name_len, body);
+		rc = coord_sm_query_lock(n->reader, req->name, name_len, body);
 		break;
 	case HTTP_OP_LOCK_LIST:
-		rc = coord_sm_query_locks(n->db, req->prefix, strlen(req->prefix), body);
+		rc = coord_sm_query_locks(n->reader, req->prefix, strlen(req->prefix), body);
 		break;
 	case HTTP_OP_SESSION_GET:
 		if (coord_session_id_parse(req->session, strlen(req->session), &id) != 0)
 			rc = COORD_ENOTFOUND;
 		else
-			rc = coord_sm_query_session(n->db, &id, body);
+			rc = coord_sm_query_session(n->reader, &id, body);
 		break;
 	case HTTP_OP_SESSION_LIST:
-		rc = coord_sm_query_sessions(n->db, body);
+		rc = coord_sm_query_sessions(n->reader, body);
 		break;
 	case HTTP_OP_ELECTION_GET:
-		rc = coord_sm_query_election(n->db, req->name, name_len, body);
+		rc = coord_sm_query_election(n->reader, req->name, name_len, body);
 		break;
 	case HTTP_OP_FENCE:
-		rc = coord_sm_query_fence(n->db, req->name, name_len, req->token, &valid, body);
+		rc = coord_sm_query_fence(n->reader, req->name, name_len, req->token, &valid, body);
 		if (rc == 0 && !valid) {
 			node_answer_error(n, c, HTTP_ERR_STALE_TOKEN, *body,
 			                  "token %llu is not the token of a current holder",

@@ -154,8 +154,17 @@ json_t *sm_json_int(sqlite3_stmt *st, int col);     /* integer */
 int sm_json_set(json_t *obj, const char *key, json_t *v);
 /* Builds one JSON value from the current row of a statement. */
 typedef json_t *(*sm_row_fn)(sqlite3_stmt *st);
-/* Steps ST to the end, appending FN(row) to a new array *ARR, and finalizes
- * ST (also on errors). Returns 0, COORD_ENOMEM or COORD_EDB. */
-int sm_json_rows(sqlite3_stmt *st, sm_row_fn fn, json_t **arr);
+/* Steps ST to the end, appending FN(row) to a new array *ARR, and gives ST
+ * back to CACHE with sm_release() (also on errors). Returns 0, COORD_ENOMEM
+ * or COORD_EDB. */
+int sm_json_rows(struct sm_stmt_cache *cache, sqlite3_stmt *st, sm_row_fn fn, json_t **arr);
+
+/* --- sm_query_*.c ---------------------------------------------------- */
+
+/* A connection the queries read through, with their prepared statements. */
+struct coord_sm_reader {
+	sqlite3 *db;
+	struct sm_stmt_cache cache;
+};
 
 #endif

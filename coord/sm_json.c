@@ -38,7 +38,7 @@ int sm_json_set(json_t *obj, const char *key, json_t *v)
 	return json_object_set_new(obj, key, v) == 0 ? 0 : COORD_ENOMEM;
 }
 
-int sm_json_rows(sqlite3_stmt *st, sm_row_fn fn, json_t **arr)
+int sm_json_rows(struct sm_stmt_cache *cache, sqlite3_stmt *st, sm_row_fn fn, json_t **arr)
 {
 	int row = 0, rv = 0;
 
@@ -53,7 +53,7 @@ int sm_json_rows(sqlite3_stmt *st, sm_row_fn fn, json_t **arr)
 	}
 	if (rv == 0 && row < 0)
 		rv = COORD_EDB;
-	sqlite3_finalize(st);
+	sm_release(cache, st);
 	if (rv != 0) {
 		json_decref(*arr);
 		*arr = NULL;

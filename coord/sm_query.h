@@ -14,8 +14,17 @@
 #include "command.h"
 #include "sm_error.h"
 
-/* Every function below: DB is a handle on a database set up by
- * coord_sm_schema() (any connection, read-only is enough); names are LEN
+/* The queries read through a reader: a connection to a database set up by
+ * coord_sm_schema() (any connection, read-only is enough) and the queries'
+ * prepared statements, kept from one call to the next. A reader is used by
+ * one thread at a time and closed before its connection is. */
+struct coord_sm_reader;
+/* Returns 0 or COORD_ENOMEM. */
+int coord_sm_reader_open(sqlite3 *db, struct coord_sm_reader **out);
+/* Finalizes the reader's statements and frees it (NULL is a no-op). */
+void coord_sm_reader_close(struct coord_sm_reader *r);
+
+/* Every query below: names are LEN
  * bytes, not NUL-terminated; on 0, *OUT is a new reference the caller drops
  * with json_decref(); on an error *OUT is NULL. Errors: COORD_EDB,
  * COORD_ENOMEM, and where said COORD_ENOTFOUND. Arrays are in a stated
@@ -25,34 +34,35 @@
  * "holders":[{"session","fencing_token","value","since_index"}] (token
  * order), "waiters":[{"session","mode","since_index"}] (queue order),
  * "modify_index"}. COORD_ENOTFOUND when nobody holds or waits. */
-int coord_sm_query_lock(sqlite3 *db, const char *name, size_t len, json_t **out);
+int coord_sm_query_lock(struct coord_sm_reader *r, const char *name, size_t len, json_t **out);
 
 /* GET /v1/locks?prefix=P: {"locks":[<lock>...]} in name (byte) order, only
  * locks with holders or waiters whose name starts with the LEN bytes of
  * PREFIX (LEN 0: every lock). */
-int coord_sm_query_locks(sqlite3 *db, const char *prefix, size_t len, json_t **out);
+int coord_sm_query_locks(struct coord_sm_reader *r, const char *prefix, size_t len, json_t **out);
 
 /* GET /v1/sessions/{id}: {"id","ttl_ms","lock_delay_ms","name",
  * "modify_index", "locks":[{"name","mode","fencing_token"}],
  * "waiting":[{"name","mode","since_index"}], "elections":[{"name",
  * "leader":bool,"value","fencing_token"|"since_index"}]} (name order).
  * COORD_ENOTFOUND for a session that does not exist (or ended). */
-int coord_sm_query_session(sqlite3 *db, const struct coord_session_id *id, json_t **out);
+int coord_sm_query_session(struct coord_sm_reader *r, const struct coord_session_id *id,
+                           json_t **out);
 
 /* GET /v1/sessions: {"sessions":[<session>...]} in id order. */
-int coord_sm_query_sessions(sqlite3 *db, json_t **out);
+int coord_sm_query_sessions(struct coord_sm_reader *r, json_t **out);
 
 /* GET /v1/elections/{name}: {"name", "leader":{"session","value",
  * "fencing_token"}|null, "candidates":[{"session","value","since_index"}]
  * (queue order), "modify_index"}. Every name answers; an empty election's
  * modify_index is the index at which the last election was left empty. */
-int coord_sm_query_election(sqlite3 *db, const char *name, size_t len, json_t **out);
+int coord_sm_query_election(struct coord_sm_reader *r, const char *name, size_t len, json_t **out);
 
 /* GET /v1/fence?lock=NAME&token=T: *VALID says whether T is the token of a
  * current holder; *OUT is {"valid":true} or {"valid":false,"current":[...]}
  * (current holders' tokens, ascending). */
-int coord_sm_query_fence(sqlite3 *db, const char *name, size_t len, uint64_t token, bool *valid,
-                         json_t **out);
+int coord_sm_query_fence(struct coord_sm_reader *r, const char *name, size_t len, uint64_t token,
+                         bool *valid, json_t **out);
 
 /* The lists that long-polls watch (SM-8). */
 enum coord_list {

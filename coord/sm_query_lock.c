@@ -6,12 +6,12 @@
 #include "sm_query.h"
 
 /* Prepares SQL with the lock (kind, name) bound at ?1, ?2. */
-static int qLockStmt(sqlite3 *db, const char *sql, enum coord_kind kind, const char *name,
-                     size_t len, sqlite3_stmt **st)
+static int qLockStmt(struct coord_sm_reader *r, const char *sql, enum coord_kind kind,
+                     const char *name, size_t len, sqlite3_stmt **st)
 {
 	struct sm_lock l = {kind, name, len};
 
-	if (sm_prepare(db, NULL, sql, st) != 0)
+	if (sm_prepare(r->db, &r->cache, sql, st) != 0)
 		return COORD_EDB;
 	sm_bind_lock(*st, 1, &l);
 	return 0;
@@ -48,20 +48,20 @@ static json_t *qWaiter(sqlite3_stmt *st)
 
 /* The mode of L's holders (SM-2: one mode at a time) as JSON, null when
  * nobody holds it. */
-static json_t *qLockMode(sqlite3 *db, const char *name, size_t len, int *rv)
+static json_t *qLockMode(struct coord_sm_reader *r, const char *name, size_t len, int *rv)
 {
 	sqlite3_stmt *st;
 	json_t *mode;
 	int row;
 
-	if ((*rv = qLockStmt(db,
+	if ((*rv = qLockStmt(r,
 	                     "SELECT mode FROM coord_holders WHERE kind = ?1 AND name = ?2"
 	                     " ORDER BY token, session LIMIT 1",
 	                     COORD_KIND_LOCK, name, len, &st)) != 0)
 		return NULL;
 	row = sm_row(st);
 	mode = row == 1 ? sm_json_mode(sqlite3_column_int(st, 0)) : json_null();
-	sqlite3_finalize(st);
+	sm_release(&r->cache, st);
 	*rv = row < 0 ? COORD_EDB : mode == NULL ? COORD_ENOMEM : 0;
 	if (*rv != 0) {
 		json_decref(mode);
@@ -72,24 +72,25 @@ static json_t *qLockMode(sqlite3 *db, const char *name, size_t len, int *rv)
 
 /* The lock object of NAME whose modify index is MODIFY, or NULL with *RV
  * set; *RV is COORD_ENOTFOUND when nobody holds or waits. */
-static json_t *qLockObject(sqlite3 *db, const char *name, size_t len, uint64_t modify, int *rv)
+static json_t *qLockObject(struct coord_sm_reader *r, const char *name, size_t len, uint64_t modify,
+                           int *rv)
 {
 	json_t *o = NULL, *holders = NULL, *waiters = NULL;
 	sqlite3_stmt *st;
 
-	*rv = qLockStmt(db,
+	*rv = qLockStmt(r,
 	                "SELECT session, token, value FROM coord_holders"
 	                " WHERE kind = ?1 AND name = ?2 ORDER BY token, session",
 	                COORD_KIND_LOCK, name, len, &st);
 	if (*rv == 0)
-		*rv = sm_json_rows(st, qHolder, &holders);
+		*rv = sm_json_rows(&r->cache, st, qHolder, &holders);
 	if (*rv == 0)
-		*rv = qLockStmt(db,
+		*rv = qLockStmt(r,
 		                "SELECT session, mode, since_index FROM coord_waiters"
 		                " WHERE kind = ?1 AND name = ?2 ORDER BY since_index, session",
 		                COORD_KIND_LOCK, name, len, &st);
 	if (*rv == 0)
-		*rv = sm_json_rows(st, qWaiter, &waiters);
+		*rv = sm_json_rows(&r->cache, st, qWaiter, &waiters);
 	if (*rv == 0 && json_array_size(holders) == 0 && json_array_size(waiters) == 0)
 		*rv = COORD_ENOTFOUND;
 	if (*rv == 0)
@@ -97,7 +98,7 @@ static json_t *qLockObject(sqlite3 *db, const char *name, size_t len, uint64_t m
 	if (*rv == 0)
 		*rv = sm_json_set(o, "name", json_stringn(name, len));
 	if (*rv == 0) {
-		json_t *mode = qLockMode(db, name, len, rv);
+		json_t *mode = qLockMode(r, name, len, rv);
 
 		if (*rv == 0)
 			*rv = sm_json_set(o, "mode", mode);
@@ -120,29 +121,28 @@ static json_t *qLockObject(sqlite3 *db, const char *name, size_t len, uint64_t m
 	return NULL;
 }
 
-int coord_sm_query_lock(sqlite3 *db, const char *name, size_t len, json_t **out)
+int coord_sm_query_lock(struct coord_sm_reader *r, const char *name, size_t len, json_t **out)
 {
 	sqlite3_stmt *st;
 	uint64_t modify;
 	int row, rv;
 
 	*out = NULL;
-	if ((rv =
-	         qLockStmt(db, "SELECT modify_index FROM coord_locks WHERE kind = ?1 AND name = ?2",
-	                   COORD_KIND_LOCK, name, len, &st)) != 0)
+	if ((rv = qLockStmt(r, "SELECT modify_index FROM coord_locks WHERE kind = ?1 AND name = ?2",
+	                    COORD_KIND_LOCK, name, len, &st)) != 0)
 		return rv;
 	row = sm_row(st);
 	modify = row == 1 ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	sm_release(&r->cache, st);
 	if (row < 0)
 		return COORD_EDB;
 	if (row == 0)
 		return COORD_ENOTFOUND;
-	*out = qLockObject(db, name, len, modify, &rv);
+	*out = qLockObject(r, name, len, modify, &rv);
 	return rv;
 }
 
-int coord_sm_query_locks(sqlite3 *db, const char *prefix, size_t len, json_t **out)
+int coord_sm_query_locks(struct coord_sm_reader *r, const char *prefix, size_t len, json_t **out)
 {
 	json_t *locks = json_array(), *lock;
 	sqlite3_stmt *st;
@@ -150,7 +150,7 @@ int coord_sm_query_locks(sqlite3 *db, const char *prefix, size_t len, json_t **o
 
 	*out = NULL;
 	/* Compared as bytes: name order and prefix are byte-wise (SM-1). */
-	if (rv == 0 && sm_prepare(db, NULL,
+	if (rv == 0 && sm_prepare(r->db, &r->cache,
 	                          "SELECT name, modify_index FROM coord_locks WHERE kind = 0"
 	                          " AND substr(CAST(name AS BLOB), 1, ?2) = CAST(?1 AS BLOB)"
 	                          " ORDER BY CAST(name AS BLOB)",
@@ -163,7 +163,7 @@ int coord_sm_query_locks(sqlite3 *db, const char *prefix, size_t len, json_t **o
 	sqlite3_bind_text(st, 1, len > 0 ? prefix : "", (int)len, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)len);
 	while (rv == 0 && (row = sm_row(st)) == 1) {
-		lock = qLockObject(db, (const char *)sqlite3_column_text(st, 0),
+		lock = qLockObject(r, (const char *)sqlite3_column_text(st, 0),
 		                   (size_t)sqlite3_column_bytes(st, 0),
 		                   (uint64_t)sqlite3_column_int64(st, 1), &rv);
 		if (rv == COORD_ENOTFOUND) /* only a lock-delay left: not a lock */
@@ -173,7 +173,7 @@ int coord_sm_query_locks(sqlite3 *db, const char *prefix, size_t len, json_t **o
 	}
 	if (rv == 0 && row < 0)
 		rv = COORD_EDB;
-	sqlite3_finalize(st);
+	sm_release(&r->cache, st);
 	if (rv == 0 && (*out = json_object()) == NULL)
 		rv = COORD_ENOMEM;
 	if (rv == 0)
@@ -209,24 +209,23 @@ static json_t *qWaiting(sqlite3_stmt *st)
 /* The election's modify index: its row's, or if it has none the index at
  * which the last election was left empty (so an observer of a resigned
  * election wakes). */
-static int qElectionIndex(sqlite3 *db, const char *name, size_t len, uint64_t *modify)
+static int qElectionIndex(struct coord_sm_reader *r, const char *name, size_t len, uint64_t *modify)
 {
 	sqlite3_stmt *st;
 	int row, rv;
 
-	if ((rv =
-	         qLockStmt(db, "SELECT modify_index FROM coord_locks WHERE kind = ?1 AND name = ?2",
-	                   COORD_KIND_ELECTION, name, len, &st)) != 0)
+	if ((rv = qLockStmt(r, "SELECT modify_index FROM coord_locks WHERE kind = ?1 AND name = ?2",
+	                    COORD_KIND_ELECTION, name, len, &st)) != 0)
 		return rv;
 	row = sm_row(st);
 	*modify = row == 1 ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	sm_release(&r->cache, st);
 	if (row < 0)
 		return COORD_EDB;
-	return row == 1 ? 0 : sm_meta_get(db, SM_META_ELECTION_GONE, modify);
+	return row == 1 ? 0 : sm_meta_get(r->db, SM_META_ELECTION_GONE, modify);
 }
 
-int coord_sm_query_election(sqlite3 *db, const char *name, size_t len, json_t **out)
+int coord_sm_query_election(struct coord_sm_reader *r, const char *name, size_t len, json_t **out)
 {
 	json_t *leaders = NULL, *candidates = NULL, *leader;
 	sqlite3_stmt *st;
@@ -234,21 +233,21 @@ int coord_sm_query_election(sqlite3 *db, const char *name, size_t len, json_t **
 	int rv;
 
 	*out = NULL;
-	rv = qElectionIndex(db, name, len, &modify);
+	rv = qElectionIndex(r, name, len, &modify);
 	if (rv == 0)
-		rv = qLockStmt(db,
+		rv = qLockStmt(r,
 		               "SELECT session, value, token FROM coord_holders"
 		               " WHERE kind = ?1 AND name = ?2 ORDER BY token, session",
 		               COORD_KIND_ELECTION, name, len, &st);
 	if (rv == 0)
-		rv = sm_json_rows(st, qLeader, &leaders);
+		rv = sm_json_rows(&r->cache, st, qLeader, &leaders);
 	if (rv == 0)
-		rv = qLockStmt(db,
+		rv = qLockStmt(r,
 		               "SELECT session, value, since_index FROM coord_waiters"
 		               " WHERE kind = ?1 AND name = ?2 ORDER BY since_index, session",
 		               COORD_KIND_ELECTION, name, len, &st);
 	if (rv == 0)
-		rv = sm_json_rows(st, qWaiting, &candidates);
+		rv = sm_json_rows(&r->cache, st, qWaiting, &candidates);
 	if (rv == 0 && (*out = json_object()) == NULL)
 		rv = COORD_ENOMEM;
 	if (rv == 0)
@@ -279,8 +278,8 @@ static json_t *qToken(sqlite3_stmt *st)
 	return sm_json_int(st, 0);
 }
 
-int coord_sm_query_fence(sqlite3 *db, const char *name, size_t len, uint64_t token, bool *valid,
-                         json_t **out)
+int coord_sm_query_fence(struct coord_sm_reader *r, const char *name, size_t len, uint64_t token,
+                         bool *valid, json_t **out)
 {
 	json_t *current = NULL;
 	sqlite3_stmt *st;
@@ -289,10 +288,10 @@ int coord_sm_query_fence(sqlite3 *db, const char *name, size_t len, uint64_t tok
 	*out = NULL;
 	*valid = false;
 	rv = qLockStmt(
-	    db, "SELECT token FROM coord_holders WHERE kind = ?1 AND name = ?2 ORDER BY token",
+	    r, "SELECT token FROM coord_holders WHERE kind = ?1 AND name = ?2 ORDER BY token",
 	    COORD_KIND_LOCK, name, len, &st);
 	if (rv == 0)
-		rv = sm_json_rows(st, qToken, &current);
+		rv = sm_json_rows(&r->cache, st, qToken, &current);
 	if (rv != 0)
 		return rv;
 	for (size_t i = 0; i < json_array_size(current); i++)

@@ -1,20 +1,21 @@
 /* Queries of sessions (API.md, Sessions): a session with the locks it holds,
  * the waits it has queued and the elections it leads or stands in. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "sm_internal.h"
 #include "sm_query.h"
 
 /* Runs SQL with the session id bound at ?1 and builds an array with FN. */
-static int qSessionRows(sqlite3 *db, const char *sql, const void *id, size_t id_len, sm_row_fn fn,
-                        json_t **arr)
+static int qSessionRows(struct coord_sm_reader *r, const char *sql, const void *id, size_t id_len,
+                        sm_row_fn fn, json_t **arr)
 {
 	sqlite3_stmt *st;
 
-	if (sm_prepare(db, NULL, sql, &st) != 0)
+	if (sm_prepare(r->db, &r->cache, sql, &st) != 0)
 		return COORD_EDB;
 	sqlite3_bind_blob(st, 1, id, (int)id_len, SQLITE_TRANSIENT);
-	return sm_json_rows(st, fn, arr);
+	return sm_json_rows(&r->cache, st, fn, arr);
 }
 
 /* {"name","mode","fencing_token"} from (name, mode, token). */
@@ -63,27 +64,27 @@ static json_t *qElection(sqlite3_stmt *st)
 }
 
 /* Adds "locks", "waiting" and "elections" of the session ID to O. */
-static int qSessionParts(sqlite3 *db, const void *id, size_t id_len, json_t *o)
+static int qSessionParts(struct coord_sm_reader *r, const void *id, size_t id_len, json_t *o)
 {
 	json_t *arr;
 	int rv;
 
 	rv = qSessionRows(
-	    db,
+	    r,
 	    "SELECT name, mode, token FROM coord_holders WHERE session = ?1 AND kind = 0"
 	    " ORDER BY CAST(name AS BLOB)",
 	    id, id_len, qHeld, &arr);
 	if (rv == 0)
 		rv = sm_json_set(o, "locks", arr);
 	if (rv == 0)
-		rv = qSessionRows(db,
+		rv = qSessionRows(r,
 		                  "SELECT name, mode, since_index FROM coord_waiters"
 		                  " WHERE session = ?1 AND kind = 0 ORDER BY CAST(name AS BLOB)",
 		                  id, id_len, qWait, &arr);
 	if (rv == 0)
 		rv = sm_json_set(o, "waiting", arr);
 	if (rv == 0)
-		rv = qSessionRows(db,
+		rv = qSessionRows(r,
 		                  "SELECT name, 1, value, token FROM coord_holders"
 		                  " WHERE session = ?1 AND kind = 1"
 		                  " UNION ALL SELECT name, 0, value, since_index FROM coord_waiters"
@@ -94,19 +95,21 @@ static int qSessionParts(sqlite3 *db, const void *id, size_t id_len, json_t *o)
 	return rv;
 }
 
-/* The session object of the current row of
- * (id, ttl_ms, lock_delay_ms, name, modify_index), or NULL. */
-static json_t *qSession(sqlite3_stmt *st)
+/* The session object of the current row of ST
+ * (id, ttl_ms, lock_delay_ms, name, modify_index), with its parts, or NULL
+ * with *RV set. */
+static json_t *qSession(struct coord_sm_reader *r, sqlite3_stmt *st, int *rv)
 {
 	json_t *o = json_object();
 
+	*rv = COORD_ENOMEM;
 	if (o == NULL || sm_json_set(o, "id", sm_json_session(st, 0)) != 0 ||
 	    sm_json_set(o, "ttl_ms", sm_json_int(st, 1)) != 0 ||
 	    sm_json_set(o, "lock_delay_ms", sm_json_int(st, 2)) != 0 ||
 	    sm_json_set(o, "name", sm_json_text(st, 3)) != 0 ||
 	    sm_json_set(o, "modify_index", sm_json_int(st, 4)) != 0 ||
-	    qSessionParts(sqlite3_db_handle(st), sqlite3_column_blob(st, 0),
-	                  (size_t)sqlite3_column_bytes(st, 0), o) != 0) {
+	    (*rv = qSessionParts(r, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+	                         o)) != 0) {
 		json_decref(o);
 		return NULL;
 	}
@@ -115,35 +118,63 @@ static json_t *qSession(sqlite3_stmt *st)
 
 #define Q_SESSION_COLUMNS "SELECT id, ttl_ms, lock_delay_ms, name, modify_index FROM coord_sessions"
 
-int coord_sm_query_session(sqlite3 *db, const struct coord_session_id *id, json_t **out)
+/* Steps ST (session rows) to the end, appending each session to ARR, and
+ * gives ST back. */
+static int qSessions(struct coord_sm_reader *r, sqlite3_stmt *st, json_t *arr)
 {
-	json_t *found = NULL;
+	json_t *o;
+	int row = 0, rv = 0;
+
+	while (rv == 0 && (row = sm_row(st)) == 1)
+		if ((o = qSession(r, st, &rv)) != NULL && json_array_append_new(arr, o) != 0)
+			rv = COORD_ENOMEM;
+	if (rv == 0 && row < 0)
+		rv = COORD_EDB;
+	sm_release(&r->cache, st);
+	return rv;
+}
+
+int coord_sm_query_session(struct coord_sm_reader *r, const struct coord_session_id *id,
+                           json_t **out)
+{
+	json_t *found = json_array();
+	sqlite3_stmt *st;
 	int rv;
 
 	*out = NULL;
-	rv = qSessionRows(db, Q_SESSION_COLUMNS " WHERE id = ?1", id->bytes, COORD_SESSION_ID_LEN,
-	                  qSession, &found);
-	if (rv != 0)
-		return rv;
-	if (json_array_size(found) == 0)
+	if (found == NULL)
+		return COORD_ENOMEM;
+	if (sm_prepare(r->db, &r->cache, Q_SESSION_COLUMNS " WHERE id = ?1", &st) != 0) {
+		json_decref(found);
+		return COORD_EDB;
+	}
+	sqlite3_bind_blob(st, 1, id->bytes, COORD_SESSION_ID_LEN, SQLITE_TRANSIENT);
+	rv = qSessions(r, st, found);
+	if (rv == 0 && json_array_size(found) == 0)
 		rv = COORD_ENOTFOUND;
-	else
+	else if (rv == 0)
 		*out = json_incref(json_array_get(found, 0));
 	json_decref(found);
 	return rv;
 }
 
-int coord_sm_query_sessions(sqlite3 *db, json_t **out)
+int coord_sm_query_sessions(struct coord_sm_reader *r, json_t **out)
 {
-	json_t *sessions;
+	json_t *sessions = json_array();
 	sqlite3_stmt *st;
 	int rv;
 
 	*out = NULL;
-	if (sm_prepare(db, NULL, Q_SESSION_COLUMNS " ORDER BY id", &st) != 0)
+	if (sessions == NULL)
+		return COORD_ENOMEM;
+	if (sm_prepare(r->db, &r->cache, Q_SESSION_COLUMNS " ORDER BY id", &st) != 0) {
+		json_decref(sessions);
 		return COORD_EDB;
-	if ((rv = sm_json_rows(st, qSession, &sessions)) != 0)
+	}
+	if ((rv = qSessions(r, st, sessions)) != 0) {
+		json_decref(sessions);
 		return rv;
+	}
 	if ((*out = json_object()) == NULL) {
 		json_decref(sessions);
 		return COORD_ENOMEM;
@@ -153,4 +184,21 @@ int coord_sm_query_sessions(sqlite3 *db, json_t **out)
 		*out = NULL;
 	}
 	return rv;
+}
+
+int coord_sm_reader_open(sqlite3 *db, struct coord_sm_reader **out)
+{
+	*out = calloc(1, sizeof(**out));
+	if (*out == NULL)
+		return COORD_ENOMEM;
+	(*out)->db = db;
+	return 0;
+}
+
+void coord_sm_reader_close(struct coord_sm_reader *r)
+{
+	if (r == NULL)
+		return;
+	sm_cache_clear(&r->cache);
+	free(r);
 }

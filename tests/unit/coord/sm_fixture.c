@@ -15,6 +15,7 @@ int fx_setup(void **state)
 	assert_non_null(f);
 	assert_int_equal(sqlite3_open(":memory:", &f->db), SQLITE_OK);
 	assert_int_equal(coord_sm_schema(f->db), 0);
+	assert_int_equal(coord_sm_reader_open(f->db, &f->reader), 0);
 	f->now_ms = 1000000;
 	coord_result_init(&f->r);
 	*state = f;
@@ -26,6 +27,7 @@ int fx_teardown(void **state)
 	struct fx *f = *state;
 
 	coord_result_free(&f->r);
+	coord_sm_reader_close(f->reader);
 	coord_sm_close(f->sm);
 	assert_int_equal(sqlite3_close(f->db), SQLITE_OK); /* no statement left open */
 	free(f);
@@ -191,7 +193,7 @@ enum coord_status fx_wake(struct fx *f)
 json_t *fx_lock_json(struct fx *f, const char *name)
 {
 	json_t *o = NULL;
-	int rv = coord_sm_query_lock(f->db, name, strlen(name), &o);
+	int rv = coord_sm_query_lock(f->reader, name, strlen(name), &o);
 
 	if (rv == COORD_ENOTFOUND)
 		return NULL;

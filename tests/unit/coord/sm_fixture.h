@@ -19,10 +19,11 @@
 
 struct fx {
 	sqlite3 *db;
-	uint64_t index;        /* index of the last applied entry */
-	uint64_t now_ms;       /* the leader's stamp for the next entry */
-	struct coord_result r; /* result of the last entry */
-	struct coord_sm *sm;   /* when set, entries apply through it */
+	uint64_t index;                 /* index of the last applied entry */
+	uint64_t now_ms;                /* the leader's stamp for the next entry */
+	struct coord_result r;          /* result of the last entry */
+	struct coord_sm *sm;            /* when set, entries apply through it */
+	struct coord_sm_reader *reader; /* the queries read through it */
 };
 
 /* cmocka setup/teardown: *STATE becomes a struct fx. */

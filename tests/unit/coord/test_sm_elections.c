@@ -14,7 +14,7 @@ static json_t *election(struct fx *f, const char *name)
 {
 	json_t *o = NULL;
 
-	assert_int_equal(coord_sm_query_election(f->db, name, strlen(name), &o), 0);
+	assert_int_equal(coord_sm_query_election(f->reader, name, strlen(name), &o), 0);
 	return o;
 }
 

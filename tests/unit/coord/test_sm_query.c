@@ -84,15 +84,15 @@ static void test_locks_by_prefix_in_name_order(void **state)
 	json_t *got;
 
 	scenario(f);
-	assert_int_equal(coord_sm_query_locks(f->db, "jobs/", 5, &got), 0);
+	assert_int_equal(coord_sm_query_locks(f->reader, "jobs/", 5, &got), 0);
 	assertJson(got, json_pack("{s:[o,o]}", "locks", lockA(), lockB()));
-	assert_int_equal(coord_sm_query_locks(f->db, "", 0, &got), 0);
+	assert_int_equal(coord_sm_query_locks(f->reader, "", 0, &got), 0);
 	assert_int_equal(json_array_size(json_object_get(got, "locks")), 3);
 	assert_string_equal(json_string_value(json_object_get(
 	                        json_array_get(json_object_get(got, "locks"), 2), "name")),
 	                    "other");
 	json_decref(got);
-	assert_int_equal(coord_sm_query_locks(f->db, "jobs/c", 6, &got), 0);
+	assert_int_equal(coord_sm_query_locks(f->reader, "jobs/c", 6, &got), 0);
 	assertJson(got, json_pack("{s:[]}", "locks"));
 }
 
@@ -103,7 +103,7 @@ static void test_session_shape(void **state)
 	json_t *got;
 
 	scenario(f);
-	assert_int_equal(coord_sm_query_session(f->db, &id, &got), 0);
+	assert_int_equal(coord_sm_query_session(f->reader, &id, &got), 0);
 	assertJson(got, json_pack("{s:s, s:i, s:i, s:s, s:i, s:[], s:[{s:s, s:s, s:i}],"
 	                          " s:[{s:s, s:b, s:s, s:i}]}",
 	                          "id", S2, "ttl_ms", FX_TTL, "lock_delay_ms", 0, "name", "test",
@@ -111,7 +111,7 @@ static void test_session_shape(void **state)
 	                          "exclusive", "since_index", 5, "elections", "name", "db",
 	                          "leader", 0, "value", "host2", "since_index", 9));
 	id = fx_sid(1);
-	assert_int_equal(coord_sm_query_session(f->db, &id, &got), 0);
+	assert_int_equal(coord_sm_query_session(f->reader, &id, &got), 0);
 	assertJson(json_incref(json_object_get(got, "elections")),
 	           json_pack("[{s:s, s:b, s:s, s:i}]", "name", "db", "leader", 1, "value", "host1",
 	                     "fencing_token", 8));
@@ -120,7 +120,7 @@ static void test_session_shape(void **state)
 	    json_pack("[{s:s, s:s, s:i}]", "name", "jobs/a", "mode", "shared", "fencing_token", 4));
 	json_decref(got);
 	id = fx_sid(7);
-	assert_int_equal(coord_sm_query_session(f->db, &id, &got), COORD_ENOTFOUND);
+	assert_int_equal(coord_sm_query_session(f->reader, &id, &got), COORD_ENOTFOUND);
 	assert_null(got);
 }
 
@@ -130,7 +130,7 @@ static void test_sessions_list_in_id_order(void **state)
 	json_t *got, *list;
 
 	scenario(f);
-	assert_int_equal(coord_sm_query_sessions(f->db, &got), 0);
+	assert_int_equal(coord_sm_query_sessions(f->reader, &got), 0);
 	list = json_object_get(got, "sessions");
 	assert_int_equal(json_array_size(list), 3);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "id")), S1);
@@ -145,12 +145,12 @@ static void test_election_shape(void **state)
 	json_t *got;
 
 	scenario(f);
-	assert_int_equal(coord_sm_query_election(f->db, "db", 2, &got), 0);
+	assert_int_equal(coord_sm_query_election(f->reader, "db", 2, &got), 0);
 	assertJson(got, json_pack("{s:s, s:{s:s, s:s, s:i}, s:[{s:s, s:s, s:i}], s:i}", "name",
 	                          "db", "leader", "session", S1, "value", "host1", "fencing_token",
 	                          8, "candidates", "session", S2, "value", "host2", "since_index",
 	                          9, "modify_index", 9));
-	assert_int_equal(coord_sm_query_election(f->db, "none", 4, &got), 0);
+	assert_int_equal(coord_sm_query_election(f->reader, "none", 4, &got), 0);
 	assertJson(got, json_pack("{s:s, s:n, s:[], s:i}", "name", "none", "leader", "candidates",
 	                          "modify_index", 0));
 }
@@ -162,14 +162,14 @@ static void test_fence(void **state)
 	bool valid;
 
 	scenario(f);
-	assert_int_equal(coord_sm_query_fence(f->db, "jobs/a", 6, 4, &valid, &got), 0);
+	assert_int_equal(coord_sm_query_fence(f->reader, "jobs/a", 6, 4, &valid, &got), 0);
 	assert_true(valid);
 	assertJson(got, json_pack("{s:b}", "valid", 1));
-	assert_int_equal(coord_sm_query_fence(f->db, "jobs/a", 6, 3, &valid, &got), 0);
+	assert_int_equal(coord_sm_query_fence(f->reader, "jobs/a", 6, 3, &valid, &got), 0);
 	assert_false(valid);
 	assertJson(got, json_pack("{s:b, s:[i]}", "valid", 0, "current", 4));
 	/* A token of another lock is not valid here. */
-	assert_int_equal(coord_sm_query_fence(f->db, "jobs/a", 6, 6, &valid, &got), 0);
+	assert_int_equal(coord_sm_query_fence(f->reader, "jobs/a", 6, 6, &valid, &got), 0);
 	assert_false(valid);
 	json_decref(got);
 }
@@ -208,6 +208,53 @@ static void test_schema_is_idempotent(void **state)
 	assertJson(fx_lock_json(f, "jobs/a"), lockA());
 }
 
+/* Statements open on F's connection. */
+static int openStatements(struct fx *f)
+{
+	int n = 0;
+
+	for (sqlite3_stmt *st = sqlite3_next_stmt(f->db, NULL); st != NULL;
+	     st = sqlite3_next_stmt(f->db, st))
+		n++;
+	return n;
+}
+
+/* The reader keeps its statements from one query to the next, and a kept
+ * statement reads what was applied since; closing the reader finalizes them
+ * (fx_teardown's sqlite3_close would fail otherwise). */
+static void test_the_reader_reuses_its_statements(void **state)
+{
+	struct fx *f = *state;
+	json_t *got;
+	int kept;
+
+	scenario(f);
+	assertJson(fx_lock_json(f, "jobs/a"), lockA());
+	assert_int_equal(coord_sm_query_session(f->reader, &(struct coord_session_id){{0}}, &got),
+	                 COORD_ENOTFOUND);
+	kept = openStatements(f);
+	assert_true(kept > 0);
+	for (int i = 0; i < 3; i++)
+		assertJson(fx_lock_json(f, "jobs/b"), lockB());
+	assert_int_equal(openStatements(f), kept);
+	fx_unlock(f, 3, "jobs/b");
+	assert_null(fx_lock_json(f, "jobs/b"));
+	fx_lock(f, 1, "jobs/b", EX, false);
+	got = fx_lock_json(f, "jobs/b");
+	assert_non_null(got);
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_array_get(json_object_get(got, "holders"), 0), "fencing_token")),
+	                 f->index);
+	json_decref(got);
+	assert_int_equal(openStatements(f), kept);
+	for (sqlite3_stmt *st = sqlite3_next_stmt(f->db, NULL); st != NULL;
+	     st = sqlite3_next_stmt(f->db, st))
+		assert_int_equal(sqlite3_stmt_busy(st), 0); /* every one was reset */
+	coord_sm_reader_close(f->reader);
+	f->reader = NULL;
+	assert_int_equal(openStatements(f), 0);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 
 int main(void)
@@ -221,6 +268,7 @@ int main(void)
 	    T(test_fence),
 	    T(test_modify_indexes_follow_changes),
 	    T(test_schema_is_idempotent),
+	    T(test_the_reader_reuses_its_statements),
 	};
 
 	return cmocka_run_group_tests_name("coord_sm_query", tests, NULL, NULL);
