@@ -146,22 +146,43 @@ int coord_sm_query_locks(struct coord_sm_reader *r, const char *prefix, size_t l
 {
 	json_t *locks = json_array(), *lock;
 	sqlite3_stmt *st;
+	char upper[COORD_NAME_MAX + 1];
+	size_t ulen = len <= COORD_NAME_MAX ? len : 0;
 	int row = 0, rv = locks == NULL ? COORD_ENOMEM : 0;
 
 	*out = NULL;
-	/* Compared as bytes: name order and prefix are byte-wise (SM-1). */
-	if (rv == 0 && sm_prepare(r->db, &r->cache,
-	                          "SELECT name, modify_index FROM coord_locks WHERE kind = 0"
-	                          " AND substr(CAST(name AS BLOB), 1, ?2) = CAST(?1 AS BLOB)"
-	                          " ORDER BY CAST(name AS BLOB)",
-	                          &st) != 0)
-		rv = COORD_EDB;
+	if (rv == 0 && len > COORD_NAME_MAX) { /* no name is that long */
+		if ((*out = json_object()) != NULL)
+			return sm_json_set(*out, "locks", locks);
+		rv = COORD_ENOMEM;
+	}
 	if (rv != 0) {
 		json_decref(locks);
 		return rv;
 	}
+	/* The names that start with PREFIX are the range [PREFIX, UPPER), UPPER
+	 * being PREFIX with trailing 0xff bytes dropped and its last byte then
+	 * raised by one; with no such byte there is no upper end. Names compare
+	 * as bytes (BINARY collation: SM-1), so the primary key serves the range
+	 * and a listing reads only the locks it returns. */
+	memcpy(upper, prefix, ulen);
+	while (ulen > 0 && (unsigned char)upper[ulen - 1] == 0xff)
+		ulen--;
+	if (ulen > 0)
+		upper[ulen - 1] = (char)((unsigned char)upper[ulen - 1] + 1);
+	if (sm_prepare(r->db, &r->cache,
+	               ulen > 0 ? "SELECT name, modify_index FROM coord_locks"
+	                          " WHERE kind = 0 AND name >= ?1 AND name < ?2"
+	                          " ORDER BY name"
+	                        : "SELECT name, modify_index FROM coord_locks"
+	                          " WHERE kind = 0 AND name >= ?1 ORDER BY name",
+	               &st) != 0) {
+		json_decref(locks);
+		return COORD_EDB;
+	}
 	sqlite3_bind_text(st, 1, len > 0 ? prefix : "", (int)len, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)len);
+	if (ulen > 0)
+		sqlite3_bind_text(st, 2, upper, (int)ulen, SQLITE_TRANSIENT);
 	while (rv == 0 && (row = sm_row(st)) == 1) {
 		lock = qLockObject(r, (const char *)sqlite3_column_text(st, 0),
 		                   (size_t)sqlite3_column_bytes(st, 0),

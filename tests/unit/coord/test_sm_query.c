@@ -96,6 +96,62 @@ static void test_locks_by_prefix_in_name_order(void **state)
 	assertJson(got, json_pack("{s:[]}", "locks"));
 }
 
+/* The names of LIST ({"locks":[...]}, dropped) joined with '|'. */
+static void assertNames(json_t *list, const char *want)
+{
+	char got[256] = "";
+	json_t *locks = json_object_get(list, "locks");
+
+	for (size_t i = 0; i < json_array_size(locks); i++) {
+		if (i > 0)
+			strcat(got, "|");
+		strcat(got, json_string_value(json_object_get(json_array_get(locks, i), "name")));
+	}
+	assert_string_equal(got, want);
+	json_decref(list);
+}
+
+/* A prefix is a range of names: its bounds must hold at the byte just past
+ * '/' ('0'), at names equal to the prefix, inside a multi-byte character,
+ * and for a prefix of 0xff bytes (no successor; no UTF-8 name has them). */
+static void test_prefix_bounds(void **state)
+{
+	static const char *names[] = {"job",
+	                              "jobs.",
+	                              "jobs/",
+	                              "jobs/a",
+	                              "jobs0",
+	                              "jobs0x",
+	                              "a\xc3\xa9",
+	                              "a\xc3\xa9"
+	                              "b",
+	                              "b",
+	                              "\xf4\x8f\xbf\xbf"};
+	struct fx *f = *state;
+	json_t *got;
+	char longer[COORD_NAME_MAX + 2];
+
+	fx_open(f, 1, FX_TTL, 0);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		assert_int_equal(fx_lock(f, 1, names[i], EX, false), COORD_OK);
+	assert_int_equal(coord_sm_query_locks(f->reader, "jobs/", 5, &got), 0);
+	assertNames(got, "jobs/|jobs/a");
+	assert_int_equal(coord_sm_query_locks(f->reader, "jobs", 4, &got), 0);
+	assertNames(got, "jobs.|jobs/|jobs/a|jobs0|jobs0x");
+	assert_int_equal(coord_sm_query_locks(f->reader, "a\xc3", 2, &got), 0);
+	assertNames(got, "a\xc3\xa9|a\xc3\xa9"
+	                 "b");
+	assert_int_equal(coord_sm_query_locks(f->reader, "\xf4", 1, &got), 0);
+	assertNames(got, "\xf4\x8f\xbf\xbf");
+	assert_int_equal(coord_sm_query_locks(f->reader, "\xff\xff", 2, &got), 0);
+	assertNames(got, "");
+	assert_int_equal(coord_sm_query_locks(f->reader, "c", 1, &got), 0);
+	assertNames(got, "");
+	memset(longer, 'j', sizeof(longer));
+	assert_int_equal(coord_sm_query_locks(f->reader, longer, sizeof(longer), &got), 0);
+	assertNames(got, "");
+}
+
 static void test_session_shape(void **state)
 {
 	struct fx *f = *state;
@@ -262,6 +318,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_lock_shape),
 	    T(test_locks_by_prefix_in_name_order),
+	    T(test_prefix_bounds),
 	    T(test_session_shape),
 	    T(test_sessions_list_in_id_order),
 	    T(test_election_shape),
