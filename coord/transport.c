@@ -22,8 +22,8 @@ struct conn {
 	bool inbound;
 	bool hello_ok;
 	bool closing;
-	uint64_t from;        /* inbound: the peer id its HELLO named */
-	uint64_t accepted_at; /* inbound: when accepted; outbound: when dialled */
+	uint64_t from;      /* inbound: the peer id its HELLO named */
+	uint64_t opened_at; /* when accepted (inbound) or dialled (outbound) */
 	uint8_t *rbuf;
 	size_t rlen, rcap;
 	uv_connect_t connect_req;
@@ -548,7 +548,7 @@ static void accept_cb(uv_stream_t *server, int status)
 		uv_close((uv_handle_t *)&c->tcp, conn_closed_cb);
 		return;
 	}
-	c->accepted_at = uv_now(t->loop);
+	c->opened_at = uv_now(t->loop);
 	c->next_inbound = t->inbound;
 	t->inbound = c;
 	t->n_inbound++;
@@ -610,7 +610,7 @@ static void dial(struct peer *p)
 	}
 	c->peer = p;
 	p->out = c;
-	c->accepted_at = uv_now(t->loop);
+	c->opened_at = uv_now(t->loop);
 	c->connect_req.data = c;
 	if (uv_tcp_connect(&c->connect_req, &c->tcp, (struct sockaddr *)&p->sa, connect_cb) != 0)
 		conn_close(c);
@@ -648,7 +648,7 @@ static void sweep_cb(uv_timer_t *timer)
 
 	for (; c; c = next) {
 		next = c->next_inbound;
-		if (!c->hello_ok && now - c->accepted_at > TRANSPORT_HELLO_TIMEOUT_MS) {
+		if (!c->hello_ok && now - c->opened_at > TRANSPORT_HELLO_TIMEOUT_MS) {
 			logf_(t, "peer disconnected: no HELLO within %d ms",
 			      TRANSPORT_HELLO_TIMEOUT_MS);
 			conn_close(c);
@@ -659,7 +659,7 @@ static void sweep_cb(uv_timer_t *timer)
 		struct peer *p = t->peers[i];
 
 		if (p && p->out && !p->connected && !p->out->closing &&
-		    now - p->out->accepted_at > TRANSPORT_CONNECT_TIMEOUT_MS) {
+		    now - p->out->opened_at > TRANSPORT_CONNECT_TIMEOUT_MS) {
 			t->stats.dial_timeouts++;
 			conn_close(p->out);
 		}

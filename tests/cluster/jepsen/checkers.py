@@ -294,10 +294,10 @@ def liveness(probe, election_s, slack_s=0.5, write_s=5.0):
     """After the faults healed at probe["heal"]: one leader within two
     election timeouts (plus SLACK for restarted processes to bind), a write
     acknowledged within WRITE_S, every node caught up with the leader's
-    commit index within WRITE_S of that write, and every session whose client
-    stopped keepaliving gone by probe["abandoned_deadline"], and every node
-    cut off by a long fault caught up within WRITE_S of its heal
-    (probe["catchups"])."""
+    commit index within WRITE_S of that write, every node cut off by a long
+    fault caught up within WRITE_S of its heal (probe["catchups"]), and every
+    session whose client stopped keepaliving gone by
+    probe["abandoned_deadline"]."""
     bad = []
     if probe.get("leader") is None or probe["leader"] - probe["heal"] > 2 * election_s + slack_s:
         bad.append("no leader within %.2fs (got %r)" % (2 * election_s + slack_s,

@@ -57,6 +57,18 @@ def schedule(seed, duration_s, faults, size, election_s, ttl_s):
     return out
 
 
+def wait_applied(nodes, index, timeout_s):
+    """Waits until every one of NODES has applied INDEX; False after
+    TIMEOUT_S."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        views = [n.status() for n in nodes]
+        if all(v is not None and v["applied_index"] >= index for v in views):
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def format_schedule(sched):
     return "\n".join("  t=%6.2fs  %-15s for %5.2fs  (pick %d)" % (
         s["at"], s["fault"], s["dur"], s["pick"]) for s in sched)
@@ -76,6 +88,7 @@ class Nemesis(threading.Thread):
         self.killed = []
         self.paused = []
         self.catchups = []  # isolate_long: [{"at", "node", "after_s" or None}]
+        self.cut_off = None  # isolate_long: the follower cut off
 
     def leader_id(self):
         """The node most live nodes name as leader, else a random live one."""
@@ -113,12 +126,9 @@ class Nemesis(threading.Thread):
         t0 = self.h.now()
         lead = self.c.node(self.leader_id()).status()
         after = None
-        while lead is not None and self.h.now() - t0 < CATCH_UP_WAIT_S:
-            v = self.c.node(nid).status()
-            if v is not None and v["applied_index"] >= lead["commit_index"]:
-                after = round(self.h.now() - t0, 3)
-                break
-            time.sleep(0.01)
+        if lead is not None and wait_applied([self.c.node(nid)], lead["commit_index"],
+                                             CATCH_UP_WAIT_S):
+            after = round(self.h.now() - t0, 3)
         self.catchups.append({"at": round(t0, 2), "node": nid, "after_s": after})
         self.log("nemesis t=%.2f node %d caught up %s" % (
             self.h.now(), nid, "after %.2fs" % after if after is not None else

@@ -147,12 +147,8 @@ def probe_liveness(c, h, heal, election_s):
                 break
         time.sleep(0.1)
     lv = leader.status() if out["write"] is not None else None
-    while lv is not None and time.time() < deadline + 5:
-        views = [n.status() for n in c.nodes]
-        if all(v is not None and v["applied_index"] >= lv["commit_index"] for v in views):
-            out["caught_up"] = h.now()
-            break
-        time.sleep(0.02)
+    if lv is not None and nemesis.wait_applied(c.nodes, lv["commit_index"], 5.0):
+        out["caught_up"] = h.now()
     return out
 
 
@@ -167,11 +163,8 @@ def read_back(c, h, ledger_locks, ledger_sessions, abandoned):
     for _ in range(5):
         r = request(leader.http, "GET", "/v1/locks?prefix=" + wl.LEDGER + "/", timeout=10)
         if r is not None and r.status == 200 and r.json is not None:
-            held = {x["name"]: x for x in r.json["locks"]}
-            for key in ledger_locks:
-                x = held.get(key)
-                final["locks"][key] = [] if x is None else [
-                    [y["session"], y["fencing_token"]] for y in x["holders"]]
+            held = {x["name"]: wl.lock_holders(x) for x in r.json["locks"]}
+            final["locks"] = {key: held.get(key, []) for key in ledger_locks}
             break
         time.sleep(0.5)
     else:

@@ -237,6 +237,12 @@ class Reader(Client):
             self.pace(0.02, 0.1)
 
 
+def lock_holders(lock):
+    """[[session, token]] of a lock object's exclusive holders."""
+    return [[x["session"], x["fencing_token"]] for x in lock["holders"]
+            if lock.get("mode", "exclusive") == "exclusive"]
+
+
 def holders_of(r, kind):
     """[[session, token]] from a lock or election answer (404: nobody)."""
     if r.status == 404 and kind == "lock":
@@ -244,8 +250,7 @@ def holders_of(r, kind):
     if r.status != 200 or r.json is None:
         return None
     if kind == "lock":
-        return [[x["session"], x["fencing_token"]] for x in r.json["holders"]
-                if r.json.get("mode", "exclusive") == "exclusive"]
+        return lock_holders(r.json)
     lead = r.json.get("leader")
     return [] if lead is None else [[lead["session"], lead["fencing_token"]]]
 

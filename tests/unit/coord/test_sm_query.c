@@ -96,12 +96,15 @@ static void test_locks_by_prefix_in_name_order(void **state)
 	assertJson(got, json_pack("{s:[]}", "locks"));
 }
 
-/* The names of LIST ({"locks":[...]}, dropped) joined with '|'. */
-static void assertNames(json_t *list, const char *want)
+/* Lists the locks whose names start with the LEN bytes of PREFIX and
+ * asserts that their names, joined with '|', are WANT. */
+static void assertPrefix(struct fx *f, const char *prefix, size_t len, const char *want)
 {
 	char got[256] = "";
-	json_t *locks = json_object_get(list, "locks");
+	json_t *list, *locks;
 
+	assert_int_equal(coord_sm_query_locks(f->reader, prefix, len, &list), 0);
+	locks = json_object_get(list, "locks");
 	for (size_t i = 0; i < json_array_size(locks); i++) {
 		if (i > 0)
 			strcat(got, "|");
@@ -120,27 +123,19 @@ static void test_prefix_bounds(void **state)
 	                              "jobs0", "jobs0x",          "a\xc3\xa9", "a\303\251b",
 	                              "b",     "\xf4\x8f\xbf\xbf"};
 	struct fx *f = *state;
-	json_t *got;
 	char longer[COORD_NAME_MAX + 2];
 
 	fx_open(f, 1, FX_TTL, 0);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		assert_int_equal(fx_lock(f, 1, names[i], EX, false), COORD_OK);
-	assert_int_equal(coord_sm_query_locks(f->reader, "jobs/", 5, &got), 0);
-	assertNames(got, "jobs/|jobs/a");
-	assert_int_equal(coord_sm_query_locks(f->reader, "jobs", 4, &got), 0);
-	assertNames(got, "jobs.|jobs/|jobs/a|jobs0|jobs0x");
-	assert_int_equal(coord_sm_query_locks(f->reader, "a\xc3", 2, &got), 0);
-	assertNames(got, "a\303\251|a\303\251b");
-	assert_int_equal(coord_sm_query_locks(f->reader, "\xf4", 1, &got), 0);
-	assertNames(got, "\xf4\x8f\xbf\xbf");
-	assert_int_equal(coord_sm_query_locks(f->reader, "\xff\xff", 2, &got), 0);
-	assertNames(got, "");
-	assert_int_equal(coord_sm_query_locks(f->reader, "c", 1, &got), 0);
-	assertNames(got, "");
+	assertPrefix(f, "jobs/", 5, "jobs/|jobs/a");
+	assertPrefix(f, "jobs", 4, "jobs.|jobs/|jobs/a|jobs0|jobs0x");
+	assertPrefix(f, "a\xc3", 2, "a\303\251|a\303\251b");
+	assertPrefix(f, "\xf4", 1, "\xf4\x8f\xbf\xbf");
+	assertPrefix(f, "\xff\xff", 2, "");
+	assertPrefix(f, "c", 1, "");
 	memset(longer, 'j', sizeof(longer));
-	assert_int_equal(coord_sm_query_locks(f->reader, longer, sizeof(longer), &got), 0);
-	assertNames(got, "");
+	assertPrefix(f, longer, sizeof(longer), "");
 }
 
 static void test_session_shape(void **state)
