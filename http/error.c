@@ -40,6 +40,7 @@ enum http_error http_err_set(struct http_err *err, enum http_error code, const c
 	va_list ap;
 
 	err->code = code;
+	err->allow[0] = '\0';
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);

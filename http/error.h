@@ -28,9 +28,11 @@ enum http_error {
 /* Where an error goes: its code, a sentence, and the name of the request
  * field it concerns (NULL if none). MESSAGE is copied into the buffer. */
 #define HTTP_MESSAGE_MAX 256
+#define HTTP_ALLOW_MAX   48 /* "GET, PUT, POST, PATCH, DELETE" and its NUL */
 struct http_err {
 	enum http_error code;
 	char message[HTTP_MESSAGE_MAX];
+	char allow[HTTP_ALLOW_MAX]; /* METHOD_NOT_ALLOWED: the Allow header, else "" */
 };
 
 /* The HTTP status of CODE (200 for HTTP_OK). */

@@ -11,78 +11,6 @@
 
 /* Routing ------------------------------------------------------------------- */
 
-enum path_kind {
-	PATH_EXACT,     /* the path is the prefix itself */
-	PATH_NAME,      /* prefix + a lock or election name (may contain '/') */
-	PATH_SESSION,   /* prefix + a session id */
-	PATH_KEEPALIVE, /* prefix + a session id + "/keepalive" */
-};
-
-enum { M_GET, M_PUT, M_POST, M_DELETE, M_PATCH, M_COUNT };
-static const char *const method_names[M_COUNT] = {"GET", "PUT", "POST", "DELETE", "PATCH"};
-
-struct route {
-	const char *prefix;
-	enum path_kind kind;
-	const char *allow;
-	enum http_op ops[M_COUNT]; /* 0: method not allowed */
-};
-
-static const struct route routes[] = {
-    {"/v1/sessions",
-     PATH_EXACT,
-     "GET, POST",
-     {[M_GET] = HTTP_OP_SESSION_LIST, [M_POST] = HTTP_OP_SESSION_CREATE}},
-    {"/v1/sessions/", PATH_KEEPALIVE, "POST", {[M_POST] = HTTP_OP_SESSION_KEEPALIVE}},
-    {"/v1/sessions/",
-     PATH_SESSION,
-     "GET, DELETE",
-     {[M_GET] = HTTP_OP_SESSION_GET, [M_DELETE] = HTTP_OP_SESSION_CLOSE}},
-    {"/v1/locks", PATH_EXACT, "GET", {[M_GET] = HTTP_OP_LOCK_LIST}},
-    {"/v1/locks/",
-     PATH_NAME,
-     "GET, PUT, DELETE",
-     {[M_GET] = HTTP_OP_LOCK_GET,
-      [M_PUT] = HTTP_OP_LOCK_ACQUIRE,
-      [M_DELETE] = HTTP_OP_LOCK_RELEASE}},
-    {"/v1/fence", PATH_EXACT, "GET", {[M_GET] = HTTP_OP_FENCE}},
-    {"/v1/elections/",
-     PATH_NAME,
-     "GET, PUT, PATCH, DELETE",
-     {[M_GET] = HTTP_OP_ELECTION_GET,
-      [M_PUT] = HTTP_OP_ELECTION_CAMPAIGN,
-      [M_PATCH] = HTTP_OP_ELECTION_PROCLAIM,
-      [M_DELETE] = HTTP_OP_ELECTION_RESIGN}},
-    {"/v1/status", PATH_EXACT, "GET", {[M_GET] = HTTP_OP_STATUS}},
-    {"/v1/health", PATH_EXACT, "GET", {[M_GET] = HTTP_OP_HEALTH}},
-    {"/metrics", PATH_EXACT, "GET", {[M_GET] = HTTP_OP_METRICS}},
-};
-
-static const char *const op_names[HTTP_OP_COUNT] = {
-    [HTTP_OP_SESSION_CREATE] = "session_create",
-    [HTTP_OP_SESSION_LIST] = "session_list",
-    [HTTP_OP_SESSION_GET] = "session_get",
-    [HTTP_OP_SESSION_CLOSE] = "session_close",
-    [HTTP_OP_SESSION_KEEPALIVE] = "session_keepalive",
-    [HTTP_OP_LOCK_LIST] = "lock_list",
-    [HTTP_OP_LOCK_GET] = "lock_get",
-    [HTTP_OP_LOCK_ACQUIRE] = "lock_acquire",
-    [HTTP_OP_LOCK_RELEASE] = "lock_release",
-    [HTTP_OP_FENCE] = "fence",
-    [HTTP_OP_ELECTION_GET] = "election_get",
-    [HTTP_OP_ELECTION_CAMPAIGN] = "election_campaign",
-    [HTTP_OP_ELECTION_PROCLAIM] = "election_proclaim",
-    [HTTP_OP_ELECTION_RESIGN] = "election_resign",
-    [HTTP_OP_STATUS] = "status",
-    [HTTP_OP_HEALTH] = "health",
-    [HTTP_OP_METRICS] = "metrics",
-};
-
-const char *http_op_name(enum http_op op)
-{
-	return op > 0 && op < HTTP_OP_COUNT ? op_names[op] : "unknown";
-}
-
 static bool is_session_id(const char *s, size_t len)
 {
 	if (len != HTTP_SESSION_ID_LEN)
@@ -93,73 +21,109 @@ static bool is_session_id(const char *s, size_t len)
 	return true;
 }
 
-/* Does PATH match ROUTE? On a match, copies the parameter into REQ. A
- * malformed parameter on an otherwise matching path is an error, not a miss. */
-static bool route_match(const struct route *rt, const char *path, struct http_request *req,
-                        struct http_err *err, enum http_error *status)
+/* Does PATH have the shape of OP's row? Sets *PARAM and *PARAM_LEN to the
+ * path's parameter (its name or session id, not yet checked). */
+static bool path_matches(const struct http_op_info *o, const char *path, const char **param,
+                         size_t *param_len)
 {
-	size_t plen = strlen(rt->prefix), len = strlen(path);
-	const char *param = path + plen, *why = NULL;
-	size_t param_len = len - plen;
-	static const char keepalive[] = "/keepalive";
-	const size_t klen = sizeof(keepalive) - 1;
+	size_t plen = strlen(o->path), slen = strlen(o->suffix), len = strlen(path);
 
-	*status = HTTP_OK;
-	if (strncmp(path, rt->prefix, plen) != 0)
+	*param = path + plen;
+	*param_len = 0;
+	if (len < plen + slen || strncmp(path, o->path, plen) != 0 ||
+	    strcmp(path + len - slen, o->suffix) != 0)
 		return false;
-	switch (rt->kind) {
-	case PATH_EXACT:
-		return param_len == 0;
-	case PATH_KEEPALIVE:
-		if (param_len <= klen || strcmp(path + len - klen, keepalive) != 0)
-			return false;
-		param_len -= klen;
-		__attribute__((fallthrough));
-	case PATH_SESSION:
-		if (memchr(param, '/', param_len))
-			return false;
-		if (!is_session_id(param, param_len))
-			*status = http_err_set(err, HTTP_ERR_SESSION_NOT_FOUND,
-			                       "no session has the id in the path");
-		else
-			memcpy(req->session, param, param_len);
-		return true;
-	case PATH_NAME:
-		if (!http_name_valid(param, param_len, &why))
-			*status = http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "%s", why);
-		else
-			memcpy(req->name, param, param_len);
+	*param_len = len - plen - slen;
+	switch (o->path_kind) {
+	case HTTP_PATH_EXACT:
+		return *param_len == 0;
+	case HTTP_PATH_SESSION: /* one non-empty segment */
+		return *param_len > 0 && !memchr(*param, '/', *param_len);
+	case HTTP_PATH_NAME:
 		return true;
 	}
 	return false;
 }
 
-static enum http_error route_request(const char *method, const char *path, struct http_request *req,
-                                     struct http_err *err, const char **allow)
+static bool same_path(const struct http_op_info *a, const struct http_op_info *b)
 {
-	int m = -1;
+	return a->path_kind == b->path_kind && strcmp(a->path, b->path) == 0 &&
+	       strcmp(a->suffix, b->suffix) == 0;
+}
 
-	for (int i = 0; i < M_COUNT; i++)
-		if (strcmp(method, method_names[i]) == 0)
-			m = i;
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		enum http_error status;
+/* The Allow header for the path of ROW: every method a row of that path
+ * has, in a fixed order. */
+static void allowed_methods(const struct http_op_info *row, char *out, size_t cap)
+{
+	static const char *const order[] = {"GET", "PUT", "POST", "PATCH", "DELETE"};
+	size_t len = 0;
 
-		if (!route_match(&routes[i], path, req, err, &status))
-			continue;
-		if (m < 0 || routes[i].ops[m] == 0) {
-			if (allow)
-				*allow = routes[i].allow;
-			return http_err_set(err, HTTP_ERR_METHOD_NOT_ALLOWED,
-			                    "%s is not allowed here; allowed: %s", method,
-			                    routes[i].allow);
+	out[0] = '\0';
+	for (size_t m = 0; m < sizeof(order) / sizeof(order[0]); m++)
+		for (int op = 1; op < HTTP_OP_COUNT; op++) {
+			const struct http_op_info *o = http_op_info((enum http_op)op);
+
+			if (same_path(o, row) && strcmp(o->method, order[m]) == 0) {
+				int k = snprintf(out + len, cap - len, "%s%s", len ? ", " : "",
+				                 order[m]);
+
+				if (k > 0 && (size_t)k < cap - len)
+					len += (size_t)k;
+			}
 		}
-		if (status != HTTP_OK)
-			return status;
-		req->op = routes[i].ops[m];
+}
+
+/* Copies the path's parameter of OP into REQ, checked. A malformed parameter
+ * on a path and method that exist is an error of its own, not a 404. */
+static enum http_error take_param(const struct http_op_info *o, const char *param, size_t len,
+                                  struct http_request *req, struct http_err *err)
+{
+	const char *why = NULL;
+
+	switch (o->path_kind) {
+	case HTTP_PATH_EXACT:
+		return HTTP_OK;
+	case HTTP_PATH_SESSION:
+		if (!is_session_id(param, len))
+			return http_err_set(err, HTTP_ERR_SESSION_NOT_FOUND,
+			                    "no session has the id in the path");
+		memcpy(req->session, param, len);
+		return HTTP_OK;
+	case HTTP_PATH_NAME:
+		if (!http_name_valid(param, len, &why))
+			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "%s", why);
+		memcpy(req->name, param, len);
 		return HTTP_OK;
 	}
-	return http_err_set(err, HTTP_ERR_NOT_FOUND, "no such route: %s %s", method, path);
+	return HTTP_OK;
+}
+
+static enum http_error route_request(const char *method, const char *path, struct http_request *req,
+                                     struct http_err *err)
+{
+	const struct http_op_info *matched = NULL;
+	char allow[HTTP_ALLOW_MAX];
+
+	for (int op = 1; op < HTTP_OP_COUNT; op++) {
+		const struct http_op_info *o = http_op_info((enum http_op)op);
+		const char *param;
+		size_t len;
+
+		if (!path_matches(o, path, &param, &len))
+			continue;
+		matched = o;
+		if (strcmp(method, o->method) != 0)
+			continue;
+		req->op = (enum http_op)op;
+		return take_param(o, param, len, req, err);
+	}
+	if (!matched)
+		return http_err_set(err, HTTP_ERR_NOT_FOUND, "no such route: %s %s", method, path);
+	allowed_methods(matched, allow, sizeof(allow));
+	http_err_set(err, HTTP_ERR_METHOD_NOT_ALLOWED, "%s is not allowed here; allowed: %s",
+	             method, allow);
+	memcpy(err->allow, allow, sizeof(allow));
+	return HTTP_ERR_METHOD_NOT_ALLOWED;
 }
 
 /* Query --------------------------------------------------------------------- */
@@ -181,19 +145,14 @@ static bool parse_u64(const char *s, uint64_t *out)
 	return true;
 }
 
-static bool op_is_long_pollable(enum http_op op)
+/* Does REQ's operation take the query parameter P? */
+static bool takes(const struct http_request *req, unsigned p)
 {
-	return op == HTTP_OP_SESSION_LIST || op == HTTP_OP_SESSION_GET || op == HTTP_OP_LOCK_LIST ||
-	       op == HTTP_OP_LOCK_GET || op == HTTP_OP_ELECTION_GET;
-}
-
-static bool op_is_read(enum http_op op)
-{
-	return op_is_long_pollable(op) || op == HTTP_OP_FENCE;
+	return (http_op_info(req->op)->params & p) != 0;
 }
 
 static enum http_error query_one(const struct http_query *q, struct http_request *req,
-                                 struct http_err *err, bool *have_wait)
+                                 struct http_err *err, bool *have_wait, unsigned *seen)
 {
 	const char *k = q->key, *v = q->value ? q->value : "";
 	size_t vlen = strlen(v);
@@ -203,43 +162,46 @@ static enum http_error query_one(const struct http_query *q, struct http_request
 		req->pretty = true;
 	} else if (strcmp(k, "redirect") == 0) {
 		req->redirect = true;
-	} else if (strcmp(k, "consistency") == 0 && op_is_read(req->op)) {
+	} else if (strcmp(k, "consistency") == 0 && http_op_is(req->op, HTTP_OPF_READ)) {
 		if (strcmp(v, "stale") == 0)
 			req->stale = true;
 		else if (strcmp(v, "linearizable") != 0)
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 			                    "consistency must be linearizable or stale");
-	} else if (strcmp(k, "index") == 0 && op_is_long_pollable(req->op)) {
+	} else if (strcmp(k, "index") == 0 && http_op_is(req->op, HTTP_OPF_LONG_POLL)) {
 		if (!parse_u64(v, &req->index))
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 			                    "index must be a non-negative integer");
 		req->has_index = true;
-	} else if (strcmp(k, "wait") == 0 && op_is_long_pollable(req->op)) {
+	} else if (strcmp(k, "wait") == 0 && http_op_is(req->op, HTTP_OPF_LONG_POLL)) {
 		if (!http_duration_parse(v, &req->poll_wait_ms) ||
 		    req->poll_wait_ms > HTTP_WAIT_MAX_MS)
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 			                    "wait must be a duration such as 30s, at most 10m");
 		*have_wait = true;
-	} else if (strcmp(k, "prefix") == 0 && req->op == HTTP_OP_LOCK_LIST) {
+	} else if (strcmp(k, "prefix") == 0 && takes(req, HTTP_Q_PREFIX)) {
 		if (vlen > HTTP_NAME_MAX || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
 		                                      "qrstuvwxyz0123456789._-:/") != vlen)
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 			                    "prefix may contain only A-Z a-z 0-9 . _ - : /");
 		memcpy(req->prefix, v, vlen + 1);
-	} else if (strcmp(k, "session") == 0 &&
-	           (req->op == HTTP_OP_LOCK_RELEASE || req->op == HTTP_OP_ELECTION_RESIGN)) {
+		*seen |= HTTP_Q_PREFIX;
+	} else if (strcmp(k, "session") == 0 && takes(req, HTTP_Q_SESSION)) {
 		if (!is_session_id(v, vlen))
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 			                    "session must be a 32-digit lowercase hex id");
 		memcpy(req->session, v, vlen + 1);
-	} else if (strcmp(k, "lock") == 0 && req->op == HTTP_OP_FENCE) {
+		*seen |= HTTP_Q_SESSION;
+	} else if (strcmp(k, "lock") == 0 && takes(req, HTTP_Q_LOCK)) {
 		if (!http_name_valid(v, vlen, &why))
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "lock: %s", why);
 		memcpy(req->name, v, vlen + 1);
-	} else if (strcmp(k, "token") == 0 && req->op == HTTP_OP_FENCE) {
+		*seen |= HTTP_Q_LOCK;
+	} else if (strcmp(k, "token") == 0 && takes(req, HTTP_Q_TOKEN)) {
 		if (!parse_u64(v, &req->token))
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 			                    "token must be a non-negative integer");
+		*seen |= HTTP_Q_TOKEN;
 	} else {
 		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 		                    "unknown query parameter for this request: %.64s", k);
@@ -247,26 +209,44 @@ static enum http_error query_one(const struct http_query *q, struct http_request
 	return HTTP_OK;
 }
 
-static enum http_error decode_query(const struct http_query *query, size_t n_query,
-                                    struct http_request *req, struct http_err *err)
+/* The names of query parameters, for "needs ?lock=…" sentences. */
+static const char *param_name(unsigned p)
 {
-	bool have_wait = false, have_token = false;
+	switch (p) {
+	case HTTP_Q_PREFIX:
+		return "prefix";
+	case HTTP_Q_SESSION:
+		return "session";
+	case HTTP_Q_LOCK:
+		return "lock";
+	case HTTP_Q_TOKEN:
+		return "token";
+	default:
+		return "?";
+	}
+}
+
+static enum http_error decode_query(const struct http_query *query, size_t n_query,
+                                    struct http_request *req, struct http_err *err,
+                                    unsigned *seen)
+{
+	const struct http_op_info *o = http_op_info(req->op);
+	bool have_wait = false;
 	enum http_error e;
 
 	if (n_query > HTTP_QUERY_MAX)
 		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "more than %u query parameters",
 		                    HTTP_QUERY_MAX);
-	for (size_t i = 0; i < n_query; i++) {
-		if ((e = query_one(&query[i], req, err, &have_wait)) != HTTP_OK)
+	for (size_t i = 0; i < n_query; i++)
+		if ((e = query_one(&query[i], req, err, &have_wait, seen)) != HTTP_OK)
 			return e;
-		if (strcmp(query[i].key, "token") == 0)
-			have_token = true;
-	}
 	if (req->has_index && !have_wait)
 		req->poll_wait_ms = HTTP_POLL_WAIT_DEFAULT_MS;
-	if (req->op == HTTP_OP_FENCE && (!req->name[0] || !have_token))
-		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
-		                    "fence needs ?lock=NAME&token=N");
+	for (unsigned p = 1; p != 0 && p <= o->params_needed; p <<= 1)
+		if ((o->params_needed & p) && !(*seen & p))
+			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+			                    "%s needs the query parameter %s", o->name,
+			                    param_name(p));
 	return HTTP_OK;
 }
 
@@ -299,54 +279,16 @@ static bool json_depth_ok(const char *s, size_t len)
 	return true;
 }
 
-enum field {
-	F_SESSION = 1,
-	F_TTL = 2,
-	F_LABEL = 4,
-	F_LOCK_DELAY = 8,
-	F_MODE = 16,
-	F_WAIT = 32,
-	F_VALUE = 64
-};
-
+/* The JSON key of each body field (op.h, enum http_field). */
 static const struct {
 	const char *key;
-	enum field field;
+	enum http_field field;
 } field_names[] = {
-    {"session", F_SESSION}, {"ttl_ms", F_TTL},
-    {"name", F_LABEL},      {"lock_delay_ms", F_LOCK_DELAY},
-    {"mode", F_MODE},       {"wait_ms", F_WAIT},
-    {"value", F_VALUE},
+    {"session", HTTP_F_SESSION}, {"ttl_ms", HTTP_F_TTL},
+    {"name", HTTP_F_LABEL},      {"lock_delay_ms", HTTP_F_LOCK_DELAY},
+    {"mode", HTTP_F_MODE},       {"wait_ms", HTTP_F_WAIT},
+    {"value", HTTP_F_VALUE},
 };
-
-/* Which body fields each op accepts, and which it requires. */
-static void op_fields(enum http_op op, unsigned *accepts, unsigned *requires)
-{
-	*accepts = *requires = 0;
-	switch (op) {
-	case HTTP_OP_SESSION_CREATE:
-		*accepts = F_TTL | F_LABEL | F_LOCK_DELAY;
-		break;
-	case HTTP_OP_LOCK_ACQUIRE:
-		*accepts = F_SESSION | F_MODE | F_WAIT | F_VALUE;
-		*requires = F_SESSION;
-		break;
-	case HTTP_OP_LOCK_RELEASE:
-	case HTTP_OP_ELECTION_RESIGN:
-		*accepts = F_SESSION;
-		break;
-	case HTTP_OP_ELECTION_CAMPAIGN:
-		*accepts = F_SESSION | F_VALUE | F_WAIT;
-		*requires = F_SESSION;
-		break;
-	case HTTP_OP_ELECTION_PROCLAIM:
-		*accepts = F_SESSION | F_VALUE;
-		*requires = F_SESSION | F_VALUE;
-		break;
-	default:
-		break;
-	}
-}
 
 static enum http_error get_ms(json_t *v, const char *key, uint64_t min, uint64_t max, uint64_t *out,
                               struct http_err *err)
@@ -375,7 +317,7 @@ static enum http_error get_string(json_t *v, const char *key, const char **s, si
 	return HTTP_OK;
 }
 
-static enum http_error body_field(json_t *v, enum field f, const char *key,
+static enum http_error body_field(json_t *v, enum http_field f, const char *key,
                                   struct http_request *req, struct http_err *err)
 {
 	const char *s = NULL, *why = NULL;
@@ -383,11 +325,11 @@ static enum http_error body_field(json_t *v, enum field f, const char *key,
 	enum http_error e;
 
 	switch (f) {
-	case F_TTL:
+	case HTTP_F_TTL:
 		return get_ms(v, key, HTTP_TTL_MIN_MS, HTTP_TTL_MAX_MS, &req->ttl_ms, err);
-	case F_LOCK_DELAY:
+	case HTTP_F_LOCK_DELAY:
 		return get_ms(v, key, 0, HTTP_LOCK_DELAY_MAX_MS, &req->lock_delay_ms, err);
-	case F_WAIT:
+	case HTTP_F_WAIT:
 		return get_ms(v, key, 0, HTTP_WAIT_MAX_MS, &req->wait_ms, err);
 	default:
 		break;
@@ -395,13 +337,13 @@ static enum http_error body_field(json_t *v, enum field f, const char *key,
 	if ((e = get_string(v, key, &s, &len, err)) != HTTP_OK)
 		return e;
 	switch (f) {
-	case F_SESSION:
+	case HTTP_F_SESSION:
 		if (!is_session_id(s, len))
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 			                    "session must be a 32-digit lowercase hex id");
 		memcpy(req->session, s, len + 1);
 		return HTTP_OK;
-	case F_LABEL:
+	case HTTP_F_LABEL:
 		if (len > HTTP_SESSION_LABEL_MAX || !http_value_valid(s, len, &why))
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 			                    "name must be at most 255 bytes of UTF-8 text");
@@ -411,14 +353,14 @@ static enum http_error body_field(json_t *v, enum field f, const char *key,
 				                    "name may not contain control characters");
 		memcpy(req->label, s, len + 1);
 		return HTTP_OK;
-	case F_MODE:
+	case HTTP_F_MODE:
 		if (strcmp(s, "shared") == 0)
 			req->shared = true;
 		else if (strcmp(s, "exclusive") != 0)
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 			                    "mode must be exclusive or shared");
 		return HTTP_OK;
-	case F_VALUE:
+	case HTTP_F_VALUE:
 		if (!http_value_valid(s, len, &why))
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "%s", why);
 		req->value = malloc(len + 1);
@@ -433,22 +375,41 @@ static enum http_error body_field(json_t *v, enum field f, const char *key,
 	}
 }
 
-static enum http_error decode_body(const char *body, size_t body_len, struct http_request *req,
-                                   struct http_err *err)
+/* The fields of OP's row that must be present in the body: those it needs,
+ * but for one that the query gave instead (?session= on a release). */
+static unsigned body_needs(const struct http_op_info *o, unsigned query_seen)
 {
-	unsigned accepts, requires, seen = 0;
+	unsigned needs = o->needs;
+
+	if (query_seen & HTTP_Q_SESSION)
+		needs &= ~(unsigned)HTTP_F_SESSION;
+	return needs;
+}
+
+static enum http_error missing_field(unsigned missing, struct http_err *err)
+{
+	for (size_t i = 0; i < sizeof(field_names) / sizeof(field_names[0]); i++)
+		if (missing & field_names[i].field)
+			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "missing field: %s",
+			                    field_names[i].key);
+	return HTTP_OK;
+}
+
+static enum http_error decode_body(const char *body, size_t body_len, struct http_request *req,
+                                   unsigned query_seen, struct http_err *err)
+{
+	const struct http_op_info *o = http_op_info(req->op);
+	unsigned needs = body_needs(o, query_seen), seen = 0;
 	json_error_t jerr;
 	json_t *root, *v;
 	const char *key;
 	enum http_error e = HTTP_OK;
 
-	op_fields(req->op, &accepts, &requires);
 	if (!body || body_len == 0) {
-		/* Release and resign may name the session in the query instead. */
-		if ((requires & F_SESSION) || (accepts == F_SESSION && !req->session[0]))
+		if (needs & HTTP_F_SESSION)
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 			                    "the body must be a JSON object with a session");
-		if (requires)
+		if (needs)
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 			                    "the body must be a JSON object");
 		return HTTP_OK;
@@ -469,12 +430,12 @@ static enum http_error decode_body(const char *body, size_t body_len, struct htt
 	}
 	json_object_foreach(root, key, v)
 	{
-		enum field f = 0;
+		enum http_field f = 0;
 
 		for (size_t i = 0; i < sizeof(field_names) / sizeof(field_names[0]); i++)
 			if (strcmp(key, field_names[i].key) == 0)
 				f = field_names[i].field;
-		if (!(f & accepts)) {
+		if (!(f & o->accepts)) {
 			e = http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 			                 "unknown field for this request: %.64s", key);
 			goto out;
@@ -483,58 +444,40 @@ static enum http_error decode_body(const char *body, size_t body_len, struct htt
 			goto out;
 		seen |= f;
 	}
-	if ((requires & ~seen) || (accepts == F_SESSION && !req->session[0])) {
-		for (size_t i = 0; i < sizeof(field_names) / sizeof(field_names[0]); i++)
-			if ((requires | (accepts == F_SESSION ? F_SESSION : 0)) & ~seen &
-			    field_names[i].field) {
-				e = http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
-				                 "missing field: %s", field_names[i].key);
-				break;
-			}
-	}
+	e = missing_field(needs & ~seen, err);
 out:
 	json_decref(root);
 	return e;
 }
 
-static bool op_is_write(enum http_op op)
+static enum http_error decode(const char *method, const char *path, const struct http_query *query,
+                              size_t n_query, const char *body, size_t body_len,
+                              struct http_request *req, struct http_err *err)
 {
-	switch (op) {
-	case HTTP_OP_SESSION_CREATE:
-	case HTTP_OP_SESSION_CLOSE:
-	case HTTP_OP_LOCK_ACQUIRE:
-	case HTTP_OP_LOCK_RELEASE:
-	case HTTP_OP_ELECTION_CAMPAIGN:
-	case HTTP_OP_ELECTION_PROCLAIM:
-	case HTTP_OP_ELECTION_RESIGN:
-		return true;
-	default:
-		return false;
-	}
-}
-
-enum http_error http_request_decode(const char *method, const char *path,
-                                    const struct http_query *query, size_t n_query,
-                                    const char *body, size_t body_len, struct http_request *req,
-                                    struct http_err *err, const char **allow)
-{
+	unsigned query_seen = 0;
 	enum http_error e;
 
 	memset(req, 0, sizeof(*req));
 	err->code = HTTP_OK;
 	err->message[0] = '\0';
-	if (allow)
-		*allow = NULL;
-	if ((e = route_request(method, path, req, err, allow)) != HTTP_OK)
+	err->allow[0] = '\0';
+	if ((e = route_request(method, path, req, err)) != HTTP_OK)
 		return e;
-	req->is_write = op_is_write(req->op);
 	req->ttl_ms = HTTP_TTL_DEFAULT_MS;
-	if ((e = decode_query(query, n_query, req, err)) != HTTP_OK ||
-	    (e = decode_body(body, body_len, req, err)) != HTTP_OK) {
+	if ((e = decode_query(query, n_query, req, err, &query_seen)) != HTTP_OK ||
+	    (e = decode_body(body, body_len, req, query_seen, err)) != HTTP_OK) {
 		http_request_free(req);
 		return e;
 	}
 	return HTTP_OK;
+}
+
+enum http_error http_request_decode(const char *method, const char *path,
+                                    const struct http_query *query, size_t n_query,
+                                    const char *body, size_t body_len, struct http_request *req,
+                                    struct http_err *err)
+{
+	return decode(method, path, query, n_query, body, body_len, req, err);
 }
 
 void http_request_free(struct http_request *req)
@@ -543,4 +486,127 @@ void http_request_free(struct http_request *req)
 	req->value = NULL;
 	req->value_len = 0;
 	req->has_value = false;
+}
+
+/* Targets ------------------------------------------------------------------- */
+
+static bool pct_plain(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch != '\0' && strchr("-._~/:", ch));
+}
+
+/* Appends S percent-encoded (RFC 3986 unreserved bytes, '/' and ':' kept). */
+static size_t pct_encode(char *out, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (pct_plain(ch)) {
+			out[n++] = (char)ch;
+		} else {
+			out[n++] = '%';
+			out[n++] = hex[ch >> 4];
+			out[n++] = hex[ch & 15];
+		}
+	}
+	return n;
+}
+
+char *http_target_encode(const char *path, const struct http_query *q, size_t n)
+{
+	size_t cap = 3 * strlen(path) + 2, len;
+	char *t;
+
+	for (size_t i = 0; i < n; i++)
+		cap += 3 * (strlen(q[i].key) + (q[i].value ? strlen(q[i].value) : 0)) + 2;
+	t = malloc(cap + 1);
+	if (!t)
+		return NULL;
+	len = pct_encode(t, path);
+	for (size_t i = 0; i < n; i++) {
+		t[len++] = i ? '&' : '?';
+		len += pct_encode(t + len, q[i].key);
+		if (q[i].value) {
+			t[len++] = '=';
+			len += pct_encode(t + len, q[i].value);
+		}
+	}
+	t[len] = '\0';
+	return t;
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes the run of S up to its end or a byte of STOP in place and ends it
+ * with a NUL. *NEXT is set past the byte it stopped at (NULL at the end of
+ * S) and *STOPPED to that byte ('\0' at the end). False on a malformed
+ * escape or an escaped NUL. */
+static bool pct_decode(char *s, const char *stop, char **next, char *stopped)
+{
+	char *out = s;
+
+	for (; *s && !strchr(stop, *s); s++) {
+		int hi, lo;
+
+		if (*s != '%') {
+			*out++ = *s;
+			continue;
+		}
+		if ((hi = hex_value(s[1])) < 0 || (lo = hex_value(s[2])) < 0 || (hi | lo) == 0)
+			return false;
+		*out++ = (char)(hi << 4 | lo);
+		s += 2;
+	}
+	*stopped = *s;
+	*next = *s ? s + 1 : NULL;
+	*out = '\0';
+	return true;
+}
+
+enum http_error http_request_decode_target(const char *method, const char *target,
+                                           const char *body, size_t body_len,
+                                           struct http_request *req, struct http_err *err)
+{
+	struct http_query q[HTTP_QUERY_MAX + 1];
+	size_t n = 0;
+	char *copy = strdup(target), *p = NULL, stopped;
+	enum http_error e;
+
+	memset(req, 0, sizeof(*req));
+	if (!copy)
+		return http_err_set(err, HTTP_ERR_UNAVAILABLE, "out of memory");
+	if (!pct_decode(copy, "?", &p, &stopped))
+		goto malformed;
+	/* One parameter past the limit is enough for the decoder to refuse. */
+	while (p && *p && n < sizeof(q) / sizeof(q[0])) {
+		q[n].key = p;
+		q[n].value = NULL;
+		if (!pct_decode(p, "&=", &p, &stopped))
+			goto malformed;
+		if (stopped == '=') {
+			q[n].value = p;
+			if (!pct_decode(p, "&", &p, &stopped))
+				goto malformed;
+		}
+		n++;
+	}
+	e = decode(method, copy, q, n, body, body_len, req, err);
+	free(copy);
+	return e;
+malformed:
+	free(copy);
+	return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "malformed percent-encoding");
 }

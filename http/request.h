@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "names.h"
+#include "op.h"
 
 /* Named limits (docs/API.md, Limits). */
 #define HTTP_BODY_MAX             (1u << 20) /* bytes of a request body (413 above) */
@@ -25,27 +26,6 @@
 #define HTTP_POLL_WAIT_DEFAULT_MS 300000u /* long-poll wait when ?index= is given */
 #define HTTP_QUERY_MAX            16      /* query parameters in one request */
 
-enum http_op {
-	HTTP_OP_SESSION_CREATE = 1, /* POST   /v1/sessions */
-	HTTP_OP_SESSION_LIST,       /* GET    /v1/sessions */
-	HTTP_OP_SESSION_GET,        /* GET    /v1/sessions/{id} */
-	HTTP_OP_SESSION_CLOSE,      /* DELETE /v1/sessions/{id} */
-	HTTP_OP_SESSION_KEEPALIVE,  /* POST   /v1/sessions/{id}/keepalive */
-	HTTP_OP_LOCK_LIST,          /* GET    /v1/locks?prefix= */
-	HTTP_OP_LOCK_GET,           /* GET    /v1/locks/{name} */
-	HTTP_OP_LOCK_ACQUIRE,       /* PUT    /v1/locks/{name} */
-	HTTP_OP_LOCK_RELEASE,       /* DELETE /v1/locks/{name} */
-	HTTP_OP_FENCE,              /* GET    /v1/fence?lock=&token= */
-	HTTP_OP_ELECTION_GET,       /* GET    /v1/elections/{name} */
-	HTTP_OP_ELECTION_CAMPAIGN,  /* PUT    /v1/elections/{name} */
-	HTTP_OP_ELECTION_PROCLAIM,  /* PATCH  /v1/elections/{name} */
-	HTTP_OP_ELECTION_RESIGN,    /* DELETE /v1/elections/{name} */
-	HTTP_OP_STATUS,             /* GET    /v1/status */
-	HTTP_OP_HEALTH,             /* GET    /v1/health */
-	HTTP_OP_METRICS,            /* GET    /metrics */
-	HTTP_OP_COUNT
-};
-
 /* One query parameter, as the server found it (already percent-decoded).
  * VALUE is NULL for a bare key such as "?redirect". */
 struct http_query {
@@ -54,8 +34,7 @@ struct http_query {
 };
 
 struct http_request {
-	enum http_op op;
-	bool is_write; /* changes state: goes through the log */
+	enum http_op op; /* its facts: http_op_info(op) */
 
 	/* Path and body fields; which are set depends on op. */
 	char name[HTTP_NAME_MAX + 1];           /* lock or election name */
@@ -81,18 +60,29 @@ struct http_request {
 };
 
 /* Decodes METHOD and PATH (without the query), the N_QUERY parameters QUERY,
- * and BODY (BODY_LEN bytes; NULL or 0 for none) into *REQ. Returns HTTP_OK,
- * or an error with a sentence naming the field in *ERR; on METHOD_NOT_ALLOWED
- * *ALLOW (if not NULL) is set to the static list of allowed methods. On
- * success the caller frees REQ's resources with http_request_free(). */
+ * and BODY (BODY_LEN bytes; NULL or 0 for none) into *REQ, checking each
+ * against the row of its operation (op.h). Returns HTTP_OK, or an error with
+ * a sentence naming the field in *ERR (and, on METHOD_NOT_ALLOWED, the
+ * allowed methods in ERR->allow). On success the caller frees REQ's
+ * resources with http_request_free(); on failure nothing is kept. */
 enum http_error http_request_decode(const char *method, const char *path,
                                     const struct http_query *query, size_t n_query,
                                     const char *body, size_t body_len, struct http_request *req,
-                                    struct http_err *err, const char **allow);
+                                    struct http_err *err);
+
+/* Like http_request_decode(), from TARGET: the path and query as
+ * http_target_encode() wrote them ("/v1/locks/a%20b?wait=5s&pretty").
+ * Used by a leader to decode what a follower forwarded: a peer's request
+ * passes every check a client's does (docs/DESIGN.md, rule 11). */
+enum http_error http_request_decode_target(const char *method, const char *target,
+                                           const char *body, size_t body_len,
+                                           struct http_request *req, struct http_err *err);
+
+/* Writes PATH and the N parameters QUERY as one target, percent-encoding
+ * every byte but A-Z a-z 0-9 - . _ ~ / : ; returns a malloc'd string (the
+ * caller frees it) or NULL on ENOMEM. */
+char *http_target_encode(const char *path, const struct http_query *query, size_t n);
 
 void http_request_free(struct http_request *req);
-
-/* The name of OP for logs and metrics ("lock_acquire", ...). */
-const char *http_op_name(enum http_op op);
 
 #endif

@@ -30,14 +30,14 @@ struct http_call {
 	size_t body_len, body_cap;
 	struct http_request req;
 	bool have_req;
-	char *target; /* path?query, for redirects */
+	char *target; /* path?query, for redirects and forwarding */
 	/* The answer. */
 	unsigned status;
 	char *resp;
 	size_t resp_len;
 	const char *content_type;
 	struct http_meta meta;
-	const char *allow;
+	char allow[HTTP_ALLOW_MAX]; /* a 405's Allow header, or "" */
 };
 
 struct http_server {
@@ -68,6 +68,14 @@ const struct http_request *http_call_request(const struct http_call *call)
 const char *http_call_target(const struct http_call *call)
 {
 	return call->target ? call->target : "/";
+}
+
+struct http_original http_call_original(const struct http_call *call)
+{
+	struct http_original o = {http_op_info(call->req.op)->method, http_call_target(call), call->body,
+	                          call->body_len};
+
+	return o;
 }
 
 bool http_call_client_gone(const struct http_call *call)
@@ -211,7 +219,7 @@ static enum MHD_Result queue_answer(struct http_call *call)
 		add_u64_header(r, "Retry-After", m->retry_after_s, false);
 	if (m->location[0])
 		MHD_add_response_header(r, "Location", m->location);
-	if (call->allow)
+	if (call->allow[0])
 		MHD_add_response_header(r, "Allow", call->allow);
 	ok = MHD_queue_response(call->conn, call->status, r);
 	MHD_destroy_response(r);
@@ -282,51 +290,6 @@ static bool body_append(struct http_call *call, const char *data, size_t len)
 	return true;
 }
 
-/* Appends S percent-encoded (RFC 3986 unreserved bytes and '/' kept). */
-static size_t pct_encode(char *out, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = 0;
-
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || strchr("-._~/:", ch)) {
-			out[n++] = (char)ch;
-		} else {
-			out[n++] = '%';
-			out[n++] = hex[ch >> 4];
-			out[n++] = hex[ch & 15];
-		}
-	}
-	return n;
-}
-
-/* "path?k=v&k2" from the decoded pieces; NULL on ENOMEM. */
-static char *build_target(const char *url, const struct http_query *q, size_t n)
-{
-	size_t cap = 3 * strlen(url) + 2, len;
-	char *t;
-
-	for (size_t i = 0; i < n; i++)
-		cap += 3 * (strlen(q[i].key) + (q[i].value ? strlen(q[i].value) : 0)) + 2;
-	t = malloc(cap + 1);
-	if (!t)
-		return NULL;
-	len = pct_encode(t, url);
-	for (size_t i = 0; i < n; i++) {
-		t[len++] = i ? '&' : '?';
-		len += pct_encode(t + len, q[i].key);
-		if (q[i].value) {
-			t[len++] = '=';
-			len += pct_encode(t + len, q[i].value);
-		}
-	}
-	t[len] = '\0';
-	return t;
-}
-
 static enum MHD_Result first_call(struct http_server *s, struct MHD_Connection *conn,
                                   void **con_cls)
 {
@@ -379,12 +342,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_iter, &acc);
 	if (http_request_decode(method, url, acc.q, acc.n, call->body, call->body_len, &call->req,
-	                        &err, &call->allow) != HTTP_OK)
+	                        &err) != HTTP_OK) {
+		memcpy(call->allow, err.allow, sizeof(call->allow));
 		return answer_now(call, &err);
+	}
 	call->have_req = true;
-	call->target = build_target(url, acc.q, acc.n);
-	free(call->body);
-	call->body = NULL;
+	call->target = http_target_encode(url, acc.q, acc.n);
+	if (!call->target) {
+		http_err_set(&err, HTTP_ERR_UNAVAILABLE, "out of memory; retry");
+		return answer_now(call, &err);
+	}
+	/* The body stays with the call: a follower forwards it as it came. */
 	/* Suspend before handing over, so that an answer from another thread
 	 * always finds the connection suspended. */
 	call->state = CALL_SUBMITTED;

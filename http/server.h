@@ -69,6 +69,16 @@ const struct http_request *http_call_request(const struct http_call *call);
 /* The request's path and query as the client sent them (decoded, then
  * re-encoded), for a redirect's Location. Borrowed for the call's life. */
 const char *http_call_target(const struct http_call *call);
+/* The request as the client sent it: method, target (as http_call_target),
+ * and body. A follower forwards exactly this to the leader, which decodes it
+ * again (http_request_decode_target). Borrowed for the call's life. */
+struct http_original {
+	const char *method;
+	const char *target;
+	const char *body; /* NULL when empty */
+	size_t body_len;
+};
+struct http_original http_call_original(const struct http_call *call);
 /* The client socket of a suspended CALL, to notice a client that hung up
  * (http_call_client_gone). */
 bool http_call_client_gone(const struct http_call *call);

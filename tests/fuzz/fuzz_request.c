@@ -33,7 +33,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct http_query q[HTTP_QUERY_MAX + 2];
 	struct http_request req;
 	struct http_err err;
-	const char *allow = NULL;
 	size_t n = 0;
 	char *save = NULL;
 
@@ -47,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		q[n].value = eq;
 		n++;
 	}
-	if (http_request_decode(method, path, q, n, p, (size_t)(end - p), &req, &err, &allow) ==
+	if (http_request_decode(method, path, q, n, p, (size_t)(end - p), &req, &err) ==
 	    HTTP_OK) {
 		/* A decoded request is self-consistent. */
 		if (req.op <= 0 || req.op >= HTTP_OP_COUNT || strlen(req.name) > HTTP_NAME_MAX ||

@@ -42,8 +42,11 @@ static enum http_error decode(const char *method, const char *target, const char
 			n++;
 		}
 	}
-	return http_request_decode(method, buf, q, n, body, body ? strlen(body) : 0, req, err,
-	                           allow);
+	enum http_error e = http_request_decode(method, buf, q, n, body, body ? strlen(body) : 0, req, err);
+
+	if (allow)
+		*allow = err->allow[0] ? err->allow : NULL;
+	return e;
 }
 
 static void test_routes(void **state)
@@ -102,7 +105,7 @@ static void test_acquire_fields(void **state)
 	assert_int_equal(req.wait_ms, 2500);
 	assert_true(req.has_value);
 	assert_string_equal(req.value, "10.0.0.5:5432");
-	assert_true(req.is_write);
+	assert_true(http_op_is(req.op, HTTP_OPF_WRITE));
 	http_request_free(&req);
 	assert_null(req.value);
 }
@@ -256,7 +259,7 @@ static void test_too_large(void **state)
 	assert_non_null(body);
 	memset(body, ' ', len);
 	assert_int_equal(
-	    http_request_decode("PUT", "/v1/locks/a", NULL, 0, body, len, &req, &err, NULL),
+	    http_request_decode("PUT", "/v1/locks/a", NULL, 0, body, len, &req, &err),
 	    HTTP_ERR_TOO_LARGE);
 	assert_int_equal(http_error_status(HTTP_ERR_TOO_LARGE), 413);
 	free(body);

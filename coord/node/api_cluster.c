@@ -1,10 +1,12 @@
-/* GET /v1/status, /v1/health and /metrics: always answered by this node from
- * its own view. */
+/* The cluster (docs/API.md, Cluster): GET /v1/status, /v1/health and
+ * /metrics, always answered by the node that receives them, from its own
+ * view. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "node_internal.h"
 #include "sm_query.h"
 
@@ -24,7 +26,7 @@ static json_t *members_json(const struct node *n)
 	return a;
 }
 
-void node_answer_status(struct node *n, struct ncall *c)
+static void status_answer(struct node *n, struct ncall *c)
 {
 	uint64_t leader = raft_leader(n->raft);
 	const char *http = leader ? node_peer_http(n, leader) : NULL;
@@ -40,7 +42,7 @@ void node_answer_status(struct node *n, struct ncall *c)
 	                      members_json(n)));
 }
 
-void node_answer_health(struct node *n, struct ncall *c)
+static void health_answer(struct node *n, struct ncall *c)
 {
 	bool ok = raft_leader(n->raft) != 0 && !n->stopping;
 
@@ -90,7 +92,7 @@ static void metric(struct text *t, const char *name, const char *type, const cha
 	     (unsigned long long)v);
 }
 
-void node_answer_metrics(struct node *n, struct ncall *c)
+static void metrics_answer(struct node *n, struct ncall *c)
 {
 	struct text t = {malloc(4096), 0, 4096};
 	struct http_server_stats hs = {0};
@@ -154,3 +156,10 @@ void node_answer_metrics(struct node *n, struct ncall *c)
 	node_answer_text(n, c, 200, t.p);
 	free(t.p);
 }
+
+const struct node_api node_api_cluster[] = {
+    {.op = HTTP_OP_STATUS, .answer = status_answer},
+    {.op = HTTP_OP_HEALTH, .answer = health_answer},
+    {.op = HTTP_OP_METRICS, .answer = metrics_answer},
+    {.op = 0},
+};

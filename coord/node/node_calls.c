@@ -1,11 +1,13 @@
 /* Calls in flight: taking them from the HTTP threads, routing them to the
  * leader, the lists they wait in, their deadlines, and answering them
  * exactly once (N-2). */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "log.h"
 #include "node_internal.h"
 
@@ -13,6 +15,7 @@
 
 void ncall_list_push(struct ncall_list *l, struct ncall *c)
 {
+	assert(c->prev == NULL && c->next == NULL); /* in one list at most (N-2) */
 	c->next = NULL;
 	c->prev = l->tail;
 	if (l->tail)
@@ -25,6 +28,7 @@ void ncall_list_push(struct ncall_list *l, struct ncall *c)
 
 void ncall_list_remove(struct ncall_list *l, struct ncall *c)
 {
+	assert(l->n > 0 && (c->prev != NULL || l->head == c) && (c->next != NULL || l->tail == c));
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -51,6 +55,7 @@ static void ncall_list_insert_by_index(struct ncall_list *l, struct ncall *c)
 {
 	struct ncall *after = l->tail;
 
+	assert(c->prev == NULL && c->next == NULL);
 	while (after &&
 	       (after->index > c->index || (after->index == c->index && after->term > c->term)))
 		after = after->prev;
@@ -76,6 +81,7 @@ static void ncall_list_insert_by_index(struct ncall_list *l, struct ncall *c)
 
 void ncall_wait(struct node *n, struct ncall *c, enum ncall_wait w, uint64_t deadline_ms)
 {
+	assert(w > W_NONE && w <= W_POLL);
 	ncall_unwait(n, c);
 	c->wait = w;
 	c->deadline_ms = deadline_ms;
@@ -87,8 +93,12 @@ void ncall_wait(struct node *n, struct ncall *c, enum ncall_wait w, uint64_t dea
 
 /* Answers ---------------------------------------------------------------------- */
 
+/* The end of every call, once it is answered: it is in no list any more
+ * (N-2), and it is counted among the calls in flight until here. */
 static void ncall_free(struct node *n, struct ncall *c)
 {
+	assert(c->wait == W_NONE && c->prev == NULL && c->next == NULL);
+	assert(n->n_calls > 0);
 	if (!c->http)
 		http_request_free(&c->own);
 	free(c);
@@ -127,6 +137,15 @@ void node_answer(struct node *n, struct ncall *c, unsigned status, json_t *body)
 	ncall_free(n, c);
 }
 
+void node_answer_relayed(struct node *n, struct ncall *c, unsigned status, const char *body,
+                         size_t len, const struct http_meta *meta)
+{
+	assert(c->http != NULL);
+	ncall_unwait(n, c);
+	http_call_answer_raw(c->http, status, body, len, meta);
+	ncall_free(n, c);
+}
+
 void node_answer_text(struct node *n, struct ncall *c, unsigned status, const char *text)
 {
 	struct http_meta meta = node_meta(n);
@@ -159,12 +178,6 @@ void node_answer_error(struct node *n, struct ncall *c, enum http_error code, js
 
 /* Routing ---------------------------------------------------------------------- */
 
-static bool op_is_read(enum http_op op)
-{
-	return op == HTTP_OP_SESSION_LIST || op == HTTP_OP_SESSION_GET || op == HTTP_OP_LOCK_LIST ||
-	       op == HTTP_OP_LOCK_GET || op == HTTP_OP_ELECTION_GET || op == HTTP_OP_FENCE;
-}
-
 /* Answers 307 to the leader; false if the Location would not fit, in which
  * case the call is forwarded instead (a cut Location could name another
  * lock). */
@@ -188,13 +201,10 @@ void node_dispatch(struct node *n, struct ncall *c)
 	uint64_t leader = raft_leader(n->raft);
 	const char *leader_http;
 
-	if (op == HTTP_OP_STATUS)
-		return node_answer_status(n, c);
-	if (op == HTTP_OP_HEALTH)
-		return node_answer_health(n, c);
-	if (op == HTTP_OP_METRICS)
-		return node_answer_metrics(n, c);
-	if (op_is_read(op) && c->req->stale)
+	assert(c->wait == W_NONE);
+	if (http_op_is(op, HTTP_OPF_LOCAL))
+		return node_api(op)->answer(n, c);
+	if (http_op_is(op, HTTP_OPF_READ) && c->req->stale)
 		return node_answer_query(n, c);
 	if (raft_role(n->raft) == RAFT_LEADER)
 		return node_handle_on_leader(n, c);
@@ -235,6 +245,7 @@ void node_take_inbox(uv_async_t *a)
 
 	pthread_mutex_lock(&n->inbox_mu);
 	k = n->inbox_n;
+	assert(k <= NODE_INBOX_MAX); /* the inbox is bounded (http_submit) */
 	memcpy(calls, n->inbox, k * sizeof(calls[0]));
 	n->inbox_n = 0;
 	pthread_mutex_unlock(&n->inbox_mu);
@@ -275,7 +286,7 @@ static void expire_one(struct node *n, struct ncall *c)
 		break;
 	case W_FORWARD:
 	case W_WRITE:
-		if (c->req->is_write)
+		if (http_op_is(c->req->op, HTTP_OPF_WRITE))
 			node_answer_error(n, c, HTTP_ERR_TIMEOUT, NULL,
 			                  "the outcome is not known yet; the request may retry");
 		else
@@ -302,9 +313,7 @@ static void expire_one(struct node *n, struct ncall *c)
  * the client hangs up. */
 static bool waits_on_client(const struct ncall *c)
 {
-	bool queued =
-	    (c->req->op == HTTP_OP_LOCK_ACQUIRE || c->req->op == HTTP_OP_ELECTION_CAMPAIGN) &&
-	    c->req->wait_ms > 0;
+	bool queued = http_op_is(c->req->op, HTTP_OPF_QUEUES) && c->req->wait_ms > 0;
 
 	return c->wait == W_GRANT || c->wait == W_POLL ||
 	       (c->wait == W_FORWARD && (queued || c->req->has_index));
@@ -354,7 +363,8 @@ void node_fail_all(struct node *n)
 		while (n->waits[w].head) {
 			struct ncall *c = n->waits[w].head;
 
-			if ((w == W_WRITE || w == W_FORWARD || w == W_GRANT) && c->req->is_write)
+			if ((w == W_WRITE || w == W_FORWARD || w == W_GRANT) &&
+			    http_op_is(c->req->op, HTTP_OPF_WRITE))
 				node_answer_error(
 				    n, c, HTTP_ERR_TIMEOUT, NULL,
 				    "the node is shutting down; the outcome is not known");

@@ -16,6 +16,7 @@
 
 #include "codec.h"
 #include "log.h"
+#include "api.h"
 #include "node_internal.h"
 #include "sm_query.h"
 
@@ -508,6 +509,7 @@ int coord_node_run(const struct coord_config *cfg)
 	struct persist_log_state st = {0};
 	int rc = 1;
 
+	node_api_check(); /* every operation has its handler entry (api.h) */
 	if (!n)
 		return 1;
 	n->cfg = *cfg;

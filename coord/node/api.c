@@ -1,0 +1,80 @@
+/* Looking up an operation's handler entry (api.h) and checking, once, that
+ * the entries match the table of operations (http/op.h). */
+#include "api.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "node_internal.h"
+
+static const struct node_api *const resources[] = {
+    node_api_sessions,
+    node_api_locks,
+    node_api_elections,
+    node_api_cluster,
+};
+
+const struct node_api *node_api(enum http_op op)
+{
+	for (size_t i = 0; i < sizeof(resources) / sizeof(resources[0]); i++)
+		for (const struct node_api *a = resources[i]; a->op; a++)
+			if (a->op == op)
+				return a;
+	assert(!"an operation without a handler entry");
+	return NULL;
+}
+
+/* The hooks an entry must have, from its row's flags. */
+static void check_entry(const struct node_api *a)
+{
+	bool write = http_op_is(a->op, HTTP_OPF_WRITE);
+	bool read = http_op_is(a->op, HTTP_OPF_READ);
+	bool answers = http_op_is(a->op, HTTP_OPF_CONFIRM) || http_op_is(a->op, HTTP_OPF_LOCAL);
+	bool queues = http_op_is(a->op, HTTP_OPF_QUEUES);
+
+	assert(write + read + answers == 1);
+	assert((a->command != NULL) == write && (a->applied != NULL) == write);
+	assert((a->granted != NULL) == queues);
+	assert((a->query != NULL) == read);
+	assert((a->answer != NULL) == answers);
+	assert(!http_op_is(a->op, HTTP_OPF_CANCELLABLE) || queues);
+	(void)write, (void)read, (void)answers, (void)queues;
+}
+
+void node_api_check(void)
+{
+	unsigned seen[HTTP_OP_COUNT] = {0};
+
+	for (size_t i = 0; i < sizeof(resources) / sizeof(resources[0]); i++)
+		for (const struct node_api *a = resources[i]; a->op; a++) {
+			assert(a->op > 0 && a->op < HTTP_OP_COUNT);
+			seen[a->op]++;
+			check_entry(a);
+		}
+	for (int op = 1; op < HTTP_OP_COUNT; op++)
+		assert(seen[op] == 1);
+}
+
+bool node_api_session(const struct http_request *req, struct coord_session_id *id)
+{
+	return coord_session_id_parse(req->session, strlen(req->session), id) == 0;
+}
+
+void node_api_name_value(const struct http_request *req, struct coord_cmd *cmd)
+{
+	cmd->name = req->name;
+	cmd->name_len = strlen(req->name);
+	cmd->has_value = req->has_value;
+	cmd->value = req->value;
+	cmd->value_len = req->value_len;
+}
+
+bool node_api_released(struct node *n, struct ncall *c, uint64_t index,
+                       const struct coord_result *r)
+{
+	(void)index;
+	if (r->status != COORD_ST_OK)
+		return false;
+	node_answer(n, c, 200, json_pack("{s:b}", "released", r->released));
+	return true;
+}

@@ -1,0 +1,87 @@
+/* api.h: what the node does with each operation of the API, as hooks, one
+ * entry per operation, grouped one file per resource: api_sessions.c,
+ * api_locks.c, api_elections.c, api_cluster.c.
+ *
+ * The facts of an operation (read or write, long-poll, queues, cancellable,
+ * fields) are its row in http/op.h; an entry here holds only the code that
+ * differs from one operation to the next: the command a write proposes, the
+ * answer to its applied result, the query a read runs. Dispatch, forwarding,
+ * waiting, proposing and answering are generic (node_calls.c, node_leader.c,
+ * node_query.c, node_forward.c) and reach an operation only through these
+ * hooks.
+ *
+ * Which hooks an entry has follows from its row's flags, and
+ * node_api_check() asserts it at start-up:
+ *   WRITE    command, applied; QUEUES adds granted (and kind)
+ *   READ     query
+ *   CONFIRM  answer (on the leader, after a ReadIndex round, rule 5)
+ *   LOCAL    answer (on the node that received it)
+ */
+#ifndef COORD_NODE_API_H
+#define COORD_NODE_API_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "command.h"
+#include "op.h"
+#include "request.h"
+#include "sm.h"
+
+struct node;
+struct ncall;
+
+struct node_api {
+	enum http_op op; /* 0 ends a resource's list */
+
+	/* WRITE: fills *CMD's type and fields for REQ (*CMD is zeroed, with
+	 * the leader's time stamped, before). False when REQ names no valid
+	 * session: the call is answered 404 and nothing is proposed. */
+	bool (*command)(struct node *n, const struct http_request *req, struct coord_cmd *cmd);
+
+	/* WRITE: answers C from R, the result of applying C's own entry at
+	 * INDEX (N-3). Returns false, answering nothing, for a status it leaves
+	 * to the generic answers (node_leader.c: queued, lock held, ...). */
+	bool (*applied)(struct node *n, struct ncall *c, uint64_t index,
+	                const struct coord_result *r);
+
+	/* QUEUES: the body of a grant of fencing token TOKEN to REQ, and the
+	 * namespace whose grants answer a waiting call of this operation. */
+	json_t *(*granted)(const struct http_request *req, uint64_t token);
+	enum coord_kind kind;
+
+	/* READ: runs the query of C: 0 with *BODY and *MODIFY_INDEX (what a
+	 * long-poll compares with ?index=), or -1 once it answered C itself
+	 * (an error such as 404). */
+	int (*query)(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index);
+
+	/* CONFIRM, LOCAL: answers C. */
+	void (*answer)(struct node *n, struct ncall *c);
+};
+
+/* The entries of each resource, each list ended by an entry of op 0. */
+extern const struct node_api node_api_sessions[];
+extern const struct node_api node_api_locks[];
+extern const struct node_api node_api_elections[];
+extern const struct node_api node_api_cluster[];
+
+/* The entry of OP (an op that decoded, so one exists). */
+const struct node_api *node_api(enum http_op op);
+
+/* Asserts that every operation has exactly one entry, with the hooks its
+ * flags need and no others. Called once at start-up. */
+void node_api_check(void);
+
+/* Helpers the entries share. */
+
+/* REQ's session id, parsed; false when it is not one. */
+bool node_api_session(const struct http_request *req, struct coord_session_id *id);
+/* Sets CMD's name and value (if any) to REQ's, borrowed from REQ. */
+void node_api_name_value(const struct http_request *req, struct coord_cmd *cmd);
+/* The applied hook of a release or resign: {"released": bool}. */
+bool node_api_released(struct node *n, struct ncall *c, uint64_t index,
+                       const struct coord_result *r);
+
+#endif

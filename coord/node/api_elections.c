@@ -1,0 +1,84 @@
+/* Elections (docs/API.md, Elections): get, campaign, proclaim, resign. An
+ * election is an exclusive lock of kind COORD_KIND_ELECTION whose holder's
+ * value names the leader. */
+#include <string.h>
+
+#include "api.h"
+#include "node_internal.h"
+#include "sm_query.h"
+
+/* GET /v1/elections/{name} ----------------------------------------------------- */
+
+static int get_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+{
+	int rc = coord_sm_query_election(n->reader, c->req->name, strlen(c->req->name), body);
+
+	if (rc == 0)
+		*modify_index = node_body_modify_index(*body);
+	return node_query_done(n, c, rc, body, c->req->name);
+}
+
+/* PUT (campaign) and PATCH (proclaim) /v1/elections/{name} ---------------------- */
+
+/* The body of a campaign won, or of a value proclaimed: the leader. */
+static json_t *leader_json(const struct http_request *req, uint64_t token)
+{
+	json_t *value = req->has_value ? json_stringn(req->value, req->value_len) : json_null();
+
+	return json_pack("{s:{s:s, s:o, s:I}}", "leader", "session", req->session, "value", value,
+	                 "fencing_token", (json_int_t)token);
+}
+
+static bool leader_applied(struct node *n, struct ncall *c, uint64_t index,
+                           const struct coord_result *r)
+{
+	(void)index;
+	if (r->status != COORD_ST_OK)
+		return false;
+	node_answer(n, c, 200, leader_json(c->req, r->token));
+	return true;
+}
+
+static bool campaign_command(struct node *n, const struct http_request *req, struct coord_cmd *cmd)
+{
+	(void)n;
+	cmd->type = COORD_CMD_ACQUIRE;
+	cmd->kind = COORD_KIND_ELECTION;
+	cmd->mode = COORD_MODE_EXCLUSIVE;
+	cmd->queue = req->wait_ms > 0;
+	node_api_name_value(req, cmd);
+	return node_api_session(req, &cmd->session);
+}
+
+static bool proclaim_command(struct node *n, const struct http_request *req, struct coord_cmd *cmd)
+{
+	(void)n;
+	cmd->type = COORD_CMD_PROCLAIM;
+	cmd->kind = COORD_KIND_ELECTION;
+	node_api_name_value(req, cmd);
+	return node_api_session(req, &cmd->session);
+}
+
+/* DELETE /v1/elections/{name} --------------------------------------------------- */
+
+static bool resign_command(struct node *n, const struct http_request *req, struct coord_cmd *cmd)
+{
+	(void)n;
+	cmd->type = COORD_CMD_RELEASE;
+	cmd->kind = COORD_KIND_ELECTION;
+	cmd->name = req->name;
+	cmd->name_len = strlen(req->name);
+	return node_api_session(req, &cmd->session);
+}
+
+const struct node_api node_api_elections[] = {
+    {.op = HTTP_OP_ELECTION_GET, .query = get_query},
+    {.op = HTTP_OP_ELECTION_CAMPAIGN,
+     .command = campaign_command,
+     .applied = leader_applied,
+     .granted = leader_json,
+     .kind = COORD_KIND_ELECTION},
+    {.op = HTTP_OP_ELECTION_PROCLAIM, .command = proclaim_command, .applied = leader_applied},
+    {.op = HTTP_OP_ELECTION_RESIGN, .command = resign_command, .applied = node_api_released},
+    {.op = 0},
+};

@@ -1,0 +1,104 @@
+/* Locks (docs/API.md, Locks): list, get, acquire, release, and the fencing
+ * check. */
+#include <string.h>
+
+#include "api.h"
+#include "node_internal.h"
+#include "sm_query.h"
+
+/* GET /v1/locks?prefix=, GET /v1/locks/{name} --------------------------------- */
+
+static int list_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+{
+	int rc = coord_sm_query_locks(n->reader, c->req->prefix, strlen(c->req->prefix), body);
+
+	if (rc == 0 && c->req->has_index)
+		rc = coord_sm_list_index(n->db, COORD_LIST_LOCKS, modify_index);
+	return node_query_done(n, c, rc, body, NULL);
+}
+
+static int get_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+{
+	int rc = coord_sm_query_lock(n->reader, c->req->name, strlen(c->req->name), body);
+
+	if (rc == 0)
+		*modify_index = node_body_modify_index(*body);
+	return node_query_done(n, c, rc, body, c->req->name);
+}
+
+/* PUT /v1/locks/{name} --------------------------------------------------------- */
+
+static bool acquire_command(struct node *n, const struct http_request *req, struct coord_cmd *cmd)
+{
+	(void)n;
+	cmd->type = COORD_CMD_ACQUIRE;
+	cmd->kind = COORD_KIND_LOCK;
+	cmd->mode = req->shared ? COORD_MODE_SHARED : COORD_MODE_EXCLUSIVE;
+	cmd->queue = req->wait_ms > 0;
+	node_api_name_value(req, cmd);
+	return node_api_session(req, &cmd->session);
+}
+
+static json_t *acquire_granted(const struct http_request *req, uint64_t token)
+{
+	json_t *value = req->has_value ? json_stringn(req->value, req->value_len) : json_null();
+
+	return json_pack("{s:s, s:s, s:s, s:I, s:o}", "name", req->name, "mode",
+	                 req->shared ? "shared" : "exclusive", "session", req->session,
+	                 "fencing_token", (json_int_t)token, "value", value);
+}
+
+static bool acquire_applied(struct node *n, struct ncall *c, uint64_t index,
+                            const struct coord_result *r)
+{
+	(void)index;
+	if (r->status != COORD_ST_OK)
+		return false;
+	node_answer(n, c, 200, acquire_granted(c->req, r->token));
+	return true;
+}
+
+/* DELETE /v1/locks/{name} ------------------------------------------------------ */
+
+static bool release_command(struct node *n, const struct http_request *req, struct coord_cmd *cmd)
+{
+	(void)n;
+	cmd->type = COORD_CMD_RELEASE;
+	cmd->kind = COORD_KIND_LOCK;
+	cmd->name = req->name;
+	cmd->name_len = strlen(req->name);
+	return node_api_session(req, &cmd->session);
+}
+
+/* GET /v1/fence?lock=&token= ---------------------------------------------------- */
+
+static int fence_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+{
+	const struct http_request *req = c->req;
+	bool valid = false;
+	int rc = coord_sm_query_fence(n->reader, req->name, strlen(req->name), req->token, &valid,
+	                              body);
+
+	(void)modify_index; /* not a long-poll */
+	if (rc == 0 && !valid) {
+		node_answer_error(n, c, HTTP_ERR_STALE_TOKEN, *body,
+		                  "token %llu is not the token of a current holder",
+		                  (unsigned long long)req->token);
+		*body = NULL;
+		return -1;
+	}
+	return node_query_done(n, c, rc, body, req->name);
+}
+
+const struct node_api node_api_locks[] = {
+    {.op = HTTP_OP_LOCK_LIST, .query = list_query},
+    {.op = HTTP_OP_LOCK_GET, .query = get_query},
+    {.op = HTTP_OP_LOCK_ACQUIRE,
+     .command = acquire_command,
+     .applied = acquire_applied,
+     .granted = acquire_granted,
+     .kind = COORD_KIND_LOCK},
+    {.op = HTTP_OP_LOCK_RELEASE, .command = release_command, .applied = node_api_released},
+    {.op = HTTP_OP_FENCE, .query = fence_query},
+    {.op = 0},
+};

@@ -1,0 +1,143 @@
+/* Sessions (docs/API.md, Sessions): create, list, get, close, keepalive. */
+#include <string.h>
+#include <sys/random.h>
+
+#include "api.h"
+#include "node_internal.h"
+#include "sm_query.h"
+
+/* POST /v1/sessions ---------------------------------------------------------- */
+
+static bool create_command(struct node *n, const struct http_request *req, struct coord_cmd *cmd)
+{
+	cmd->type = COORD_CMD_OPEN;
+	/* 128 random bits, drawn by the leader and carried in the entry. */
+	if (getrandom(cmd->session.bytes, sizeof(cmd->session.bytes), 0) !=
+	    (ssize_t)sizeof(cmd->session.bytes))
+		node_fatal(n, "getrandom", "no randomness for a session id");
+	cmd->ttl_ms = (uint32_t)req->ttl_ms;
+	cmd->lock_delay_ms = (uint32_t)req->lock_delay_ms;
+	cmd->name = req->label; /* an OPEN's name is the session's label */
+	cmd->name_len = strlen(req->label);
+	return true;
+}
+
+static bool create_applied(struct node *n, struct ncall *c, uint64_t index,
+                           const struct coord_result *r)
+{
+	char id[COORD_SESSION_ID_HEX + 1];
+
+	if (r->status != COORD_ST_OK)
+		return false;
+	coord_session_id_format(&r->session, id);
+	node_answer(
+	    n, c, 201,
+	    json_pack("{s:s, s:I, s:I, s:s?, s:I}", "id", id, "ttl_ms", (json_int_t)c->req->ttl_ms,
+	              "lock_delay_ms", (json_int_t)c->req->lock_delay_ms, "name",
+	              c->req->label[0] ? c->req->label : NULL, "modify_index", (json_int_t)index));
+	return true;
+}
+
+/* GET /v1/sessions, GET /v1/sessions/{id} ------------------------------------ */
+
+static int list_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+{
+	int rc = coord_sm_query_sessions(n->reader, body);
+
+	if (rc == 0 && c->req->has_index)
+		rc = coord_sm_list_index(n->db, COORD_LIST_SESSIONS, modify_index);
+	return node_query_done(n, c, rc, body, NULL);
+}
+
+static int get_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+{
+	struct coord_session_id id;
+	int rc = node_api_session(c->req, &id) ? coord_sm_query_session(n->reader, &id, body)
+	                                       : COORD_ENOTFOUND;
+
+	if (rc == COORD_ENOTFOUND) {
+		node_answer_error(n, c, HTTP_ERR_SESSION_NOT_FOUND, NULL,
+		                  "no session has that id (or it expired)");
+		return -1;
+	}
+	if (rc == 0)
+		*modify_index = node_body_modify_index(*body);
+	return node_query_done(n, c, rc, body, NULL);
+}
+
+/* DELETE /v1/sessions/{id} ---------------------------------------------------- */
+
+static bool close_command(struct node *n, const struct http_request *req, struct coord_cmd *cmd)
+{
+	(void)n;
+	cmd->type = COORD_CMD_CLOSE;
+	return node_api_session(req, &cmd->session);
+}
+
+/* The locks a closed session held (elections it led are not locks). */
+static json_t *released_json(const struct coord_result *r)
+{
+	json_t *names = json_array();
+
+	for (size_t i = 0; names && i < r->n_released; i++)
+		if (r->released_locks[i].kind == COORD_KIND_LOCK)
+			json_array_append_new(names, json_string(r->released_locks[i].name));
+	return json_pack("{s:o}", "released", names);
+}
+
+static bool close_applied(struct node *n, struct ncall *c, uint64_t index,
+                          const struct coord_result *r)
+{
+	(void)index;
+	if (r->status == COORD_ST_OK)
+		node_answer(n, c, 200, released_json(r));
+	else if (r->status == COORD_ST_SESSION_NOT_FOUND) /* closing is idempotent */
+		node_answer(n, c, 200, json_pack("{s:[]}", "released"));
+	else
+		return false;
+	return true;
+}
+
+/* POST /v1/sessions/{id}/keepalive -------------------------------------------- */
+
+/* On the leader, after a ReadIndex round that started after the keepalive
+ * arrived (rule 5): the lease keeper moves the deadline, then the keepalive
+ * is acknowledged (rule 8). */
+static void keepalive_answer(struct node *n, struct ncall *c)
+{
+	struct coord_session_id id;
+	uint64_t now = node_now_ms(), deadline = 0;
+	int rc;
+
+	if (!node_lease_ready(n, now))
+		return node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
+		                         "leadership was lost; retry");
+	if (!node_api_session(c->req, &id))
+		return node_answer_error(n, c, HTTP_ERR_SESSION_NOT_FOUND, NULL, "no such session");
+	rc = coord_lease_keepalive(&n->lease, &id, now, &deadline);
+	if (rc == COORD_EEXPIRING && !c->cancelling) {
+		/* Its expiry is proposed: never acknowledged now, and 404 only
+		 * once the expiry applies (rule 8). Asked again when everything
+		 * proposed so far has applied. */
+		c->cancelling = true;
+		c->read_index = raft_last_index(n->raft);
+		ncall_wait(n, c, W_APPLY, c->deadline_ms);
+		return;
+	}
+	if (rc != 0)
+		return node_answer_error(n, c, HTTP_ERR_SESSION_NOT_FOUND, NULL,
+		                         "no session has that id (or it expired)");
+	/* The deadline is now + ttl: keepalives move it to at least that. */
+	node_answer(
+	    n, c, 200,
+	    json_pack("{s:s, s:I}", "id", c->req->session, "ttl_ms", (json_int_t)(deadline - now)));
+}
+
+const struct node_api node_api_sessions[] = {
+    {.op = HTTP_OP_SESSION_CREATE, .command = create_command, .applied = create_applied},
+    {.op = HTTP_OP_SESSION_LIST, .query = list_query},
+    {.op = HTTP_OP_SESSION_GET, .query = get_query},
+    {.op = HTTP_OP_SESSION_CLOSE, .command = close_command, .applied = close_applied},
+    {.op = HTTP_OP_SESSION_KEEPALIVE, .answer = keepalive_answer},
+    {.op = 0},
+};

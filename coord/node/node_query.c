@@ -1,0 +1,59 @@
+/* Answering reads from the state machine's tables, and long-polls: a GET with
+ * ?index=N waits until the object's modify_index exceeds N (or its wait
+ * passes), and a lock or session that ceases to exist answers 404 at once.
+ * The query itself is the operation's handler entry (api.h). */
+#include <assert.h>
+
+#include "api.h"
+#include "node_internal.h"
+
+int node_query_done(struct node *n, struct ncall *c, int rc, json_t **body, const char *name)
+{
+	if (rc == 0)
+		return 0;
+	json_decref(*body);
+	*body = NULL;
+	if (rc == COORD_ENOTFOUND && name)
+		node_answer_error(n, c, HTTP_ERR_NOT_FOUND, NULL, "nobody holds or waits for %s",
+		                  name);
+	else
+		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL, "the query failed; retry");
+	return -1;
+}
+
+uint64_t node_body_modify_index(json_t *body)
+{
+	return (uint64_t)json_integer_value(json_object_get(body, "modify_index"));
+}
+
+/* A long-poll whose client went away: answered now with the current state,
+ * which frees its place among the NODE_POLLS_MAX. */
+void node_drop_poll(struct node *n, struct ncall *c)
+{
+	c->deadline_ms = 0;
+	node_answer_query(n, c);
+}
+
+void node_answer_query(struct node *n, struct ncall *c)
+{
+	const struct http_request *req = c->req;
+	json_t *body = NULL;
+	uint64_t modify_index = 0;
+	bool open = c->wait == W_POLL ? c->deadline_ms > node_now_ms() : req->poll_wait_ms > 0;
+
+	assert(http_op_is(req->op, HTTP_OPF_READ));
+	if (node_api(req->op)->query(n, c, &body, &modify_index) != 0)
+		return; /* answered */
+	if (req->has_index && open && modify_index <= req->index) {
+		assert(http_op_is(req->op, HTTP_OPF_LONG_POLL));
+		json_decref(body);
+		if (c->wait != W_POLL) {
+			if (n->waits[W_POLL].n >= NODE_POLLS_MAX)
+				return node_answer_error(n, c, HTTP_ERR_TOO_MANY, NULL,
+				                         "too many long-polls on this node");
+			ncall_wait(n, c, W_POLL, node_now_ms() + req->poll_wait_ms);
+		}
+		return;
+	}
+	node_answer(n, c, 200, body);
+}

@@ -1,0 +1,75 @@
+/* The table of operations (op.h). Rows of one path are listed together; the
+ * router tries paths in the order of the table, so a longer path with a
+ * suffix ("/v1/sessions/{id}/keepalive") comes before its shorter form. */
+#include "op.h"
+
+#include <assert.h>
+#include <stddef.h>
+
+#define S HTTP_PATH_SESSION
+#define N HTTP_PATH_NAME
+#define E HTTP_PATH_EXACT
+
+static const struct http_op_info ops[HTTP_OP_COUNT] = {
+    /* Sessions (API.md, Sessions) */
+    [HTTP_OP_SESSION_CREATE] = {"session_create", "POST", "/v1/sessions", E, "", HTTP_OPF_WRITE,
+                                0, 0, HTTP_F_TTL | HTTP_F_LABEL | HTTP_F_LOCK_DELAY, 0},
+    [HTTP_OP_SESSION_LIST] = {"session_list", "GET", "/v1/sessions", E, "",
+                              HTTP_OPF_READ | HTTP_OPF_LONG_POLL, 0, 0, 0, 0},
+    [HTTP_OP_SESSION_KEEPALIVE] = {"session_keepalive", "POST", "/v1/sessions/", S,
+                                   "/keepalive", HTTP_OPF_CONFIRM, 0, 0, 0, 0},
+    [HTTP_OP_SESSION_GET] = {"session_get", "GET", "/v1/sessions/", S, "",
+                             HTTP_OPF_READ | HTTP_OPF_LONG_POLL, 0, 0, 0, 0},
+    [HTTP_OP_SESSION_CLOSE] = {"session_close", "DELETE", "/v1/sessions/", S, "",
+                               HTTP_OPF_WRITE, 0, 0, 0, 0},
+    /* Locks (API.md, Locks) */
+    [HTTP_OP_LOCK_LIST] = {"lock_list", "GET", "/v1/locks", E, "",
+                           HTTP_OPF_READ | HTTP_OPF_LONG_POLL, HTTP_Q_PREFIX, 0, 0, 0},
+    [HTTP_OP_LOCK_GET] = {"lock_get", "GET", "/v1/locks/", N, "",
+                          HTTP_OPF_READ | HTTP_OPF_LONG_POLL, 0, 0, 0, 0},
+    [HTTP_OP_LOCK_ACQUIRE] = {"lock_acquire", "PUT", "/v1/locks/", N, "",
+                              HTTP_OPF_WRITE | HTTP_OPF_QUEUES | HTTP_OPF_CANCELLABLE, 0, 0,
+                              HTTP_F_SESSION | HTTP_F_MODE | HTTP_F_WAIT | HTTP_F_VALUE,
+                              HTTP_F_SESSION},
+    [HTTP_OP_LOCK_RELEASE] = {"lock_release", "DELETE", "/v1/locks/", N, "", HTTP_OPF_WRITE,
+                              HTTP_Q_SESSION, 0, HTTP_F_SESSION, HTTP_F_SESSION},
+    [HTTP_OP_FENCE] = {"fence", "GET", "/v1/fence", E, "", HTTP_OPF_READ,
+                       HTTP_Q_LOCK | HTTP_Q_TOKEN, HTTP_Q_LOCK | HTTP_Q_TOKEN, 0, 0},
+    /* Elections (API.md, Elections) */
+    [HTTP_OP_ELECTION_GET] = {"election_get", "GET", "/v1/elections/", N, "",
+                              HTTP_OPF_READ | HTTP_OPF_LONG_POLL, 0, 0, 0, 0},
+    [HTTP_OP_ELECTION_CAMPAIGN] = {"election_campaign", "PUT", "/v1/elections/", N, "",
+                                   HTTP_OPF_WRITE | HTTP_OPF_QUEUES | HTTP_OPF_CANCELLABLE, 0,
+                                   0, HTTP_F_SESSION | HTTP_F_VALUE | HTTP_F_WAIT,
+                                   HTTP_F_SESSION},
+    [HTTP_OP_ELECTION_PROCLAIM] = {"election_proclaim", "PATCH", "/v1/elections/", N, "",
+                                   HTTP_OPF_WRITE, 0, 0, HTTP_F_SESSION | HTTP_F_VALUE,
+                                   HTTP_F_SESSION | HTTP_F_VALUE},
+    [HTTP_OP_ELECTION_RESIGN] = {"election_resign", "DELETE", "/v1/elections/", N, "",
+                                 HTTP_OPF_WRITE, HTTP_Q_SESSION, 0, HTTP_F_SESSION,
+                                 HTTP_F_SESSION},
+    /* The cluster (API.md, Cluster) */
+    [HTTP_OP_STATUS] = {"status", "GET", "/v1/status", E, "", HTTP_OPF_LOCAL, 0, 0, 0, 0},
+    [HTTP_OP_HEALTH] = {"health", "GET", "/v1/health", E, "", HTTP_OPF_LOCAL, 0, 0, 0, 0},
+    [HTTP_OP_METRICS] = {"metrics", "GET", "/metrics", E, "", HTTP_OPF_LOCAL, 0, 0, 0, 0},
+};
+
+#undef S
+#undef N
+#undef E
+
+const struct http_op_info *http_op_info(enum http_op op)
+{
+	assert(op > 0 && op < HTTP_OP_COUNT && ops[op].name != NULL);
+	return &ops[op];
+}
+
+bool http_op_is(enum http_op op, unsigned flags)
+{
+	return op > 0 && op < HTTP_OP_COUNT && (ops[op].flags & flags) == flags;
+}
+
+const char *http_op_name(enum http_op op)
+{
+	return op > 0 && op < HTTP_OP_COUNT ? ops[op].name : "unknown";
+}

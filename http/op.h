@@ -1,0 +1,105 @@
+/* op.h: the table of the API's operations, one row per operation, and the
+ * only place its facts live: the method and path that name it, what kind of
+ * work it is (flags), which query parameters and body fields it takes and
+ * which it needs. Request decoding (request.c), the node's dispatch,
+ * forwarding and answers (coord/node/) all ask this table; none keeps a list
+ * of operations of its own.
+ *
+ * Adding an operation: a value in enum http_op, its row in op.c, its
+ * handler entry in the resource's file in coord/node/ (api_*.c), and, for a
+ * write, its command and apply function in coord/sm/ (docs/DESIGN.md,
+ * Adding an operation). */
+#ifndef COORD_HTTP_OP_H
+#define COORD_HTTP_OP_H
+
+#include <stdbool.h>
+
+enum http_op {
+	HTTP_OP_SESSION_CREATE = 1,
+	HTTP_OP_SESSION_LIST,
+	HTTP_OP_SESSION_GET,
+	HTTP_OP_SESSION_CLOSE,
+	HTTP_OP_SESSION_KEEPALIVE,
+	HTTP_OP_LOCK_LIST,
+	HTTP_OP_LOCK_GET,
+	HTTP_OP_LOCK_ACQUIRE,
+	HTTP_OP_LOCK_RELEASE,
+	HTTP_OP_FENCE,
+	HTTP_OP_ELECTION_GET,
+	HTTP_OP_ELECTION_CAMPAIGN,
+	HTTP_OP_ELECTION_PROCLAIM,
+	HTTP_OP_ELECTION_RESIGN,
+	HTTP_OP_STATUS,
+	HTTP_OP_HEALTH,
+	HTTP_OP_METRICS,
+	HTTP_OP_COUNT
+};
+
+/* What kind of work an operation is. Exactly one of WRITE, READ, CONFIRM
+ * and LOCAL is set on every row; the others qualify it. */
+enum http_op_flag {
+	HTTP_OPF_WRITE = 1u << 0,   /* changes state: the leader proposes it (rules 3, 12) */
+	HTTP_OPF_READ = 1u << 1,    /* reads the state: after a ReadIndex round (rule 5), or
+	                             * at once from any node with ?consistency=stale */
+	HTTP_OPF_CONFIRM = 1u << 2, /* leader-only, no log entry: answered after a ReadIndex
+	                             * round (a keepalive, rule 8) */
+	HTTP_OPF_LOCAL = 1u << 3,   /* answered by the node that receives it, from its view */
+	HTTP_OPF_LONG_POLL = 1u << 4,   /* takes ?index=N&wait=D and waits for a change */
+	HTTP_OPF_QUEUES = 1u << 5,      /* with wait_ms > 0 it may wait in the FIFO queue */
+	HTTP_OPF_CANCELLABLE = 1u << 6, /* its queued wait is withdrawn through the log when
+	                                 * wait_ms passes or the client hangs up */
+};
+
+/* Body fields (JSON keys), as bits. */
+enum http_field {
+	HTTP_F_SESSION = 1u << 0,    /* "session": a session id */
+	HTTP_F_TTL = 1u << 1,        /* "ttl_ms" */
+	HTTP_F_LABEL = 1u << 2,      /* "name": a session's label */
+	HTTP_F_LOCK_DELAY = 1u << 3, /* "lock_delay_ms" */
+	HTTP_F_MODE = 1u << 4,       /* "mode": exclusive or shared */
+	HTTP_F_WAIT = 1u << 5,       /* "wait_ms": time to wait in the queue */
+	HTTP_F_VALUE = 1u << 6,      /* "value" */
+};
+
+/* Query parameters an operation takes besides ?pretty and ?redirect (every
+ * operation) and those its flags imply (READ: consistency; LONG_POLL: index,
+ * wait). */
+enum http_param {
+	HTTP_Q_PREFIX = 1u << 0,  /* ?prefix=: names that start with it */
+	HTTP_Q_SESSION = 1u << 1, /* ?session=: instead of the body's "session" */
+	HTTP_Q_LOCK = 1u << 2,    /* ?lock=NAME */
+	HTTP_Q_TOKEN = 1u << 3,   /* ?token=N */
+};
+
+/* How a path is matched. The path of a row is its literal prefix; a
+ * parameter follows it (and the suffix, if any, ends it). */
+enum http_path_kind {
+	HTTP_PATH_EXACT,   /* the path is the prefix itself */
+	HTTP_PATH_NAME,    /* prefix + a lock or election name (may contain '/') */
+	HTTP_PATH_SESSION, /* prefix + a session id + suffix */
+};
+
+struct http_op_info {
+	const char *name;   /* for logs and metrics: "lock_acquire" */
+	const char *method; /* "PUT" */
+	const char *path;   /* the literal part before the parameter: "/v1/locks/" */
+	enum http_path_kind path_kind;
+	const char *suffix; /* after the parameter ("/keepalive"), or "" */
+	unsigned flags;     /* enum http_op_flag */
+	unsigned params;    /* enum http_param: query parameters it takes */
+	unsigned params_needed;
+	unsigned accepts; /* enum http_field: body fields it takes */
+	unsigned needs;   /* fields it needs; a needed field whose query parameter
+	                   * it takes (session) may come from either */
+};
+
+/* The row of OP (an op in 1..HTTP_OP_COUNT-1). */
+const struct http_op_info *http_op_info(enum http_op op);
+
+/* True when OP's row has every flag of FLAGS; false for an op out of range. */
+bool http_op_is(enum http_op op, unsigned flags);
+
+/* OP's name for logs and metrics ("unknown" out of range). */
+const char *http_op_name(enum http_op op);
+
+#endif
