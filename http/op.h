@@ -38,7 +38,7 @@ enum http_op {
 /* What kind of work an operation is. Exactly one of WRITE, READ, CONFIRM
  * and LOCAL is set on every row; the others qualify it. */
 enum http_op_flag {
-	HTTP_OPF_WRITE = 1u << 0,   /* changes state: the leader proposes it (rules 3, 12) */
+	HTTP_OPF_WRITE = 1u << 0,   /* changes state: the leader proposes it (N-3, rule 12) */
 	HTTP_OPF_READ = 1u << 1,    /* reads the state: after a ReadIndex round (rule 5), or
 	                             * at once from any node with ?consistency=stale */
 	HTTP_OPF_CONFIRM = 1u << 2, /* leader-only, no log entry: answered after a ReadIndex

@@ -1,5 +1,5 @@
 /* The etcd target: the same workloads through etcd 3.4's JSON gateway
- * (ETCD-GATEWAY.md in the shared design notes), with the same meaning per operation as the
+ * (docs/BENCHMARKS.md, etcd's JSON gateway), with the same meaning per operation as the
  * coord target: a lease plays a session, /v3/lock a lock.
  *
  *   setup      POST /v3/lease/grant {"TTL"} -> "ID" (a string: > 2^53)

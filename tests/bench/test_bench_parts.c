@@ -1,6 +1,6 @@
 /* coord-bench's parts without a network: the latency histogram, the error
  * tally, and the two targets' requests and verdicts (including etcd's
- * gateway traps from ETCD-GATEWAY.md). */
+ * gateway traps of docs/BENCHMARKS.md, etcd's JSON gateway). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -10,7 +10,7 @@
  *   - the highest commit index seen anywhere (read safety, leader
  *     completeness).
  *
- * The numbered invariants (reliability-anchors.md section 3):
+ * The numbered invariants (docs/DESIGN.md, How it is tested):
  *   I1 election safety       I2 term and vote durability
  *   I3 leader append-only    I4 log matching
  *   I5 commit rule           I6 leader completeness

@@ -11,7 +11,7 @@
  * and the answer (the state once applied >= the read point) must be a state
  * of the one committed sequence at an index >= the floor. A deposed leader
  * that answers from its own commit index fails this (P1 in
- * reliability-anchors.md), as does a new leader answering before its no-op
+ * docs/DESIGN.md, Known failure patterns), as does a new leader answering before its no-op
  * commits (P2).
  */
 #include <string.h>
@@ -26,7 +26,7 @@
 
 /* A node that believes it is leader, chosen at random: clients cut off
  * with a deposed leader keep talking to it, which is how stale reads and
- * lost writes happen (P1 in reliability-anchors.md). */
+ * lost writes happen (P1, docs/DESIGN.md, Known failure patterns). */
 static int client_leader(struct sim_world *w)
 {
 	int leaders[SIM_MAX_SLOTS];

@@ -15,7 +15,7 @@
  * the read point applied, the leader's lease keeper moves the deadline before
  * the client counts it acknowledged (rule 8).
  *
- * Each leader runs a lease keeper (coord/lease.h): it starts once an entry
+ * Each leader runs a lease keeper (coord/sm/lease.h): it starts once an entry
  * of its term committed (rule 4) from the sessions in its tables, follows
  * applied OPENs and session ends, proposes an EXPIRE for each due session
  * and a WAKE when a lock-delay ended.

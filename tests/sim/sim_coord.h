@@ -3,13 +3,13 @@
  *
  * Two halves:
  *   sm_coord.c, sm_coord_check.c  the sim_sm_ops behind --sm coord: one SQLite
- *       ":memory:" database per node, applied through coord/sm.h, snapshot
+ *       ":memory:" database per node, applied through coord/sm/sm.h, snapshot
  *       by sqlite3_serialize; after every entry the node's own tables and the
  *       entry's result are checked (lock invariants, read per node).
  *   coord_client.c  the world around it: clients opening sessions, sending
  *       keepalives (a quorum read, as coordd does, DESIGN.md rule 5) and
  *       lock/election commands stamped with the leader's local clock; each
- *       leader's lease keeper (coord/lease.h) proposing EXPIRE and WAKE; and
+ *       leader's lease keeper (coord/sm/lease.h) proposing EXPIRE and WAKE; and
  *       the expiry invariant on the simulator's true clock.
  */
 #ifndef COORD_SIM_COORD_H

@@ -1,7 +1,7 @@
 """Checkers over a recorded history (see history.py for the format). Each
 returns {"valid": True|False|"unknown", ...details}; only True passes.
 
-The bounds are conservative (reliability-anchors.md section 4): a client's
+The bounds are conservative (docs/DESIGN.md, How it is tested): a client's
 lease from an acknowledged keepalive or session creation invoked at t with
 TTL runs until t + TTL*(1-RHO) - SLACK, and an operation's completion time
 is an upper bound on its linearization point, so a flagged violation is a

@@ -8,7 +8,7 @@ An operation is one dict (one JSON line when saved):
    "type": "ok" | "fail" | "info", "value": {...}}
 
 Times are on one monotonic clock, in seconds from the start of the run. The
-outcome types follow Knossos (reliability-anchors.md section 4):
+outcome types follow Knossos (docs/DESIGN.md, How it is tested):
 
 - "ok": a definite answer, including error *results* that the state machine
   computed (lock_held, not_holder, session_not_found); the models must

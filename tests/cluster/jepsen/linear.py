@@ -1,7 +1,7 @@
 """Linearizability of one lock's (or election's) history against a
 sequential model of sessions and one exclusive lock, by a Wing-Gong search
 with Lowe's memoisation (the Knossos / Porcupine algorithm, as specified in
-reliability-anchors.md section 4), and one partial-order reduction: an op
+docs/DESIGN.md, How it is tested), and one partial-order reduction: an op
 that leaves the state as it is gets linearized at the first point it can.
 
 The model state is (holder, token, last_token, live, dead):

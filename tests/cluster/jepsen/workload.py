@@ -14,7 +14,7 @@
   fresh lock names and releases every third one.
 
 Lock and election names rotate every ROTATE_S seconds so that each
-linearizability search stays small (reliability-anchors.md section 4)."""
+linearizability search stays small (docs/DESIGN.md, How it is tested)."""
 
 import random
 import threading
@@ -54,7 +54,7 @@ class FencedStore:
 
     Reads are fenced too (a read with a token below the highest seen is
     refused): a client thread delayed between its lease check and its write
-    (the GC-pause case, reliability-anchors.md S11) must not turn a correct
+    (the GC-pause case, S11 in docs/DESIGN.md, Known failure patterns) must not turn a correct
     server's history into a lost update."""
 
     def __init__(self, h):
