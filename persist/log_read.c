@@ -6,39 +6,41 @@
  * is PERSIST_ECORRUPT with one line naming the row, so an operator can tell a
  * damaged disk from a bug.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "persist/log_impl.h"
 
-static void putLe64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++) {
-		p[i] = (unsigned char)(v >> (8 * i));
-	}
-}
-
+/* A row's CRC covers its integers as a fixed little-endian head, never as
+ * host memory. Every CRC already stored in a raft.db was computed over these
+ * exact bytes: their layout must never change. */
 uint32_t persist_log_entry_crc(const struct persist_entry *e)
 {
-	unsigned char head[25];
+	uint8_t head[25];
+	struct bytes_writer w = bytes_writer_init(head, sizeof(head));
 	uint32_t crc;
 
-	putLe64(head, e->index);
-	putLe64(head + 8, e->term);
-	head[16] = e->type;
-	putLe64(head + 17, (uint64_t)e->len);
+	bytes_put_u64(&w, e->index);
+	bytes_put_u64(&w, e->term);
+	bytes_put_u8(&w, e->type);
+	bytes_put_u64(&w, (uint64_t)e->len);
+	assert(!w.fail && w.len == sizeof(head));
 	crc = persist_crc32c(0, head, sizeof(head));
 	return persist_crc32c(crc, e->data, e->len);
 }
 
 uint32_t persist_log_row_crc(char tag, uint64_t a, uint64_t b, const void *data, size_t len)
 {
-	unsigned char head[17];
+	uint8_t head[17];
+	struct bytes_writer w = bytes_writer_init(head, sizeof(head));
 	uint32_t crc;
 
-	head[0] = (unsigned char)tag;
-	putLe64(head + 1, a);
-	putLe64(head + 9, b);
+	bytes_put_u8(&w, (uint8_t)tag);
+	bytes_put_u64(&w, a);
+	bytes_put_u64(&w, b);
+	assert(!w.fail && w.len == sizeof(head));
 	crc = persist_crc32c(0, head, sizeof(head));
 	return persist_crc32c(crc, data, len);
 }

@@ -4,13 +4,15 @@
  * names them per type); the encoder, the size computation and the decoder
  * (codec_decode.c, through raft_codec_fields()) all walk that same table in
  * the same order, so they cannot disagree. The encoder refuses what the
- * decoder would refuse, so a frame that leaves always decodes.
+ * decoder would refuse, so a frame that leaves always decodes. Bytes are
+ * written with bytes.h, the writer every codec of coord shares.
  */
 #include <assert.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "codec.h"
 
 static const unsigned codec_fields[RAFT_MSG_TYPE_MAX + 1] = {
@@ -141,94 +143,66 @@ size_t raft_codec_size(const struct raft_msg *msg)
 
 /* Encoding ------------------------------------------------------------------ */
 
-struct codec_wr {
-	uint8_t *p;
-};
-
-static void wr_u8(struct codec_wr *w, uint8_t v)
-{
-	*w->p++ = v;
-}
-
-static void wr_u32(struct codec_wr *w, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		*w->p++ = (uint8_t)(v >> (8 * i));
-}
-
-static void wr_u64(struct codec_wr *w, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		*w->p++ = (uint8_t)(v >> (8 * i));
-}
-
-static void wr_bytes(struct codec_wr *w, const uint8_t *src, size_t n)
-{
-	if (n > 0)
-		memcpy(w->p, src, n);
-	w->p += n;
-}
-
-static void codec_encode_snap(struct codec_wr *w, const struct raft_msg *m)
+static void codec_encode_snap(struct bytes_writer *w, const struct raft_msg *m)
 {
 	uint8_t conf[RAFT_CONF_MAX_BYTES];
 	size_t clen = raft_conf_encode(&m->snap.conf, conf, sizeof(conf));
 
 	assert(clen > 0);
-	wr_u64(w, m->snap.index);
-	wr_u64(w, m->snap.term);
-	wr_u64(w, m->snap.size);
-	wr_u32(w, m->snap.crc);
-	wr_u32(w, (uint32_t)clen);
-	wr_bytes(w, conf, clen);
-	wr_u64(w, m->offset);
-	wr_u32(w, m->len);
-	wr_u8(w, m->last ? 1 : 0);
-	wr_bytes(w, m->data, m->len);
+	bytes_put_u64(w, m->snap.index);
+	bytes_put_u64(w, m->snap.term);
+	bytes_put_u64(w, m->snap.size);
+	bytes_put_u32(w, m->snap.crc);
+	bytes_put_u32(w, (uint32_t)clen);
+	bytes_put(w, conf, clen);
+	bytes_put_u64(w, m->offset);
+	bytes_put_u32(w, m->len);
+	bytes_put_u8(w, m->last ? 1 : 0);
+	bytes_put(w, m->data, m->len);
 }
 
-static void codec_encode_body(struct codec_wr *w, const struct raft_msg *m, unsigned f)
+static void codec_encode_body(struct bytes_writer *w, const struct raft_msg *m, unsigned f)
 {
-	wr_u64(w, m->from);
-	wr_u64(w, m->to);
-	wr_u64(w, m->term);
+	bytes_put_u64(w, m->from);
+	bytes_put_u64(w, m->to);
+	bytes_put_u64(w, m->term);
 	if (f & RAFT_CODEC_F_INDEX)
-		wr_u64(w, m->index);
+		bytes_put_u64(w, m->index);
 	if (f & RAFT_CODEC_F_LOG_TERM)
-		wr_u64(w, m->log_term);
+		bytes_put_u64(w, m->log_term);
 	if (f & RAFT_CODEC_F_COMMIT)
-		wr_u64(w, m->commit);
+		bytes_put_u64(w, m->commit);
 	if (f & RAFT_CODEC_F_REJECT)
-		wr_u8(w, m->reject ? 1 : 0);
+		bytes_put_u8(w, m->reject ? 1 : 0);
 	if (f & RAFT_CODEC_F_HINT) {
-		wr_u64(w, m->hint_index);
-		wr_u64(w, m->hint_term);
+		bytes_put_u64(w, m->hint_index);
+		bytes_put_u64(w, m->hint_term);
 	}
 	if (f & RAFT_CODEC_F_CTX)
-		wr_u64(w, m->ctx);
+		bytes_put_u64(w, m->ctx);
 	if (f & RAFT_CODEC_F_TRANSFER)
-		wr_u8(w, m->transfer ? 1 : 0);
+		bytes_put_u8(w, m->transfer ? 1 : 0);
 	if (f & RAFT_CODEC_F_ENTRIES) {
-		wr_u32(w, m->n_entries);
+		bytes_put_u32(w, m->n_entries);
 		for (uint32_t i = 0; i < m->n_entries; i++) {
 			const struct raft_entry *e = &m->entries[i];
 
-			wr_u64(w, e->term);
-			wr_u64(w, e->index);
-			wr_u8(w, e->type);
-			wr_u32(w, e->len);
-			wr_bytes(w, e->data, e->len);
+			bytes_put_u64(w, e->term);
+			bytes_put_u64(w, e->index);
+			bytes_put_u8(w, e->type);
+			bytes_put_u32(w, e->len);
+			bytes_put(w, e->data, e->len);
 		}
 	}
 	if (f & RAFT_CODEC_F_SNAP)
 		codec_encode_snap(w, m);
 	if (f & RAFT_CODEC_F_OFFSET)
-		wr_u64(w, m->offset);
+		bytes_put_u64(w, m->offset);
 }
 
 int raft_codec_encode(const struct raft_msg *msg, uint8_t *buf, size_t cap, size_t *written)
 {
-	struct codec_wr w = {.p = buf};
+	struct bytes_writer w;
 	size_t size = 0;
 	int rv;
 
@@ -237,15 +211,17 @@ int raft_codec_encode(const struct raft_msg *msg, uint8_t *buf, size_t cap, size
 	rv = codec_check(msg, &size);
 	if (rv != RAFT_CODEC_OK)
 		return rv;
+	/* Refused before the first byte: a too-small buffer is left untouched. */
 	if (buf == NULL || cap < size)
 		return RAFT_CODEC_ENOSPACE;
-	wr_u8(&w, (uint8_t)(RAFT_CODEC_MAGIC & 0xff));
-	wr_u8(&w, (uint8_t)(RAFT_CODEC_MAGIC >> 8));
-	wr_u8(&w, RAFT_CODEC_VERSION);
-	wr_u8(&w, msg->type);
-	wr_u32(&w, (uint32_t)(size - RAFT_CODEC_HEADER_BYTES));
+	w = bytes_writer_init(buf, size);
+	bytes_put_u16(&w, RAFT_CODEC_MAGIC);
+	bytes_put_u8(&w, RAFT_CODEC_VERSION);
+	bytes_put_u8(&w, msg->type);
+	bytes_put_u32(&w, (uint32_t)(size - RAFT_CODEC_HEADER_BYTES));
 	codec_encode_body(&w, msg, codec_fields[msg->type]);
-	assert((size_t)(w.p - buf) == size);
+	/* codec_check() sized the frame from the same table: it fills exactly. */
+	assert(!w.fail && w.len == size);
 	*written = size;
 	return RAFT_CODEC_OK;
 }

@@ -1,6 +1,7 @@
 /* codec.h: the versioned binary wire format of Raft messages between peers.
  *
- * Every struct raft_msg travels as one frame, little-endian throughout:
+ * Every struct raft_msg travels as one frame, little-endian throughout
+ * (written and read with coord/base/bytes.h, like every codec of coord):
  *
  *     offset 0  u16  magic RAFT_CODEC_MAGIC
  *            2  u8   version RAFT_CODEC_VERSION

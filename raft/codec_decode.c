@@ -1,7 +1,8 @@
 /* codec_decode.c: decoding frames into Raft messages (format in codec.h).
  *
  * Invariants of the decoder (DESIGN.md safety rule 11):
- *   D1. No byte is read before `rd_need()` proved it lies within the frame.
+ *   D1. No byte is read before the reader (bytes.h) proved it lies within
+ *       the frame.
  *   D2. A count or length is compared with its named limit before it is
  *       used to index, loop or size anything.
  *   D3. A frame decodes only if it is consumed exactly (no trailing bytes).
@@ -12,71 +13,67 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "codec.h"
 
 /* Decoding ------------------------------------------------------------------ */
 
-/* A reader over [p, end). `err` latches the first failure; every read after
- * it returns zero, so the decode functions check once at the end (D1). */
+/* bytes.h's reader over the body, and the error it stopped on. The reader
+ * latches the first failure and every read after it returns zero, so the
+ * decode functions check once at the end (D1). It only records *that* it
+ * stopped; `err` says why when a check of this file refused a value. A
+ * failed reader with `err` unset ran past the end of the body: the header
+ * announced a length its fields do not fill, RAFT_CODEC_EMALFORMED. */
 struct codec_rd {
-	const uint8_t *p;
-	const uint8_t *end;
+	struct bytes_reader b;
 	int err;
 };
 
-static bool rd_need(struct codec_rd *r, size_t n)
+static bool rd_ok(const struct codec_rd *r)
 {
-	if (r->err != RAFT_CODEC_OK)
-		return false;
-	if ((size_t)(r->end - r->p) < n) {
-		r->err = RAFT_CODEC_EMALFORMED;
-		return false;
+	return !r->b.fail;
+}
+
+/* Refuses the frame with ERR unless it already failed: the first failure
+ * is the one reported. */
+static void rd_fail(struct codec_rd *r, int err)
+{
+	if (rd_ok(r)) {
+		r->err = err;
+		bytes_refuse(&r->b);
 	}
-	return true;
+}
+
+static int rd_error(const struct codec_rd *r)
+{
+	if (rd_ok(r))
+		return RAFT_CODEC_OK;
+	return r->err != RAFT_CODEC_OK ? r->err : RAFT_CODEC_EMALFORMED;
 }
 
 static uint8_t rd_u8(struct codec_rd *r)
 {
-	return rd_need(r, 1) ? *r->p++ : 0;
-}
-
-static bool rd_bool(struct codec_rd *r)
-{
-	uint8_t v = rd_u8(r);
-
-	if (v > 1 && r->err == RAFT_CODEC_OK)
-		r->err = RAFT_CODEC_EMALFORMED;
-	return v == 1;
+	return bytes_get_u8(&r->b);
 }
 
 static uint32_t rd_u32(struct codec_rd *r)
 {
-	uint32_t v = 0;
-
-	if (!rd_need(r, 4))
-		return 0;
-	for (int i = 3; i >= 0; i--)
-		v = (v << 8) | r->p[i];
-	r->p += 4;
-	return v;
+	return bytes_get_u32(&r->b);
 }
 
 static uint64_t rd_u64(struct codec_rd *r)
 {
-	uint64_t v = 0;
-
-	if (!rd_need(r, 8))
-		return 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | r->p[i];
-	r->p += 8;
-	return v;
+	return bytes_get_u64(&r->b);
 }
 
-static void rd_fail(struct codec_rd *r, int err)
+/* A boolean travels as one byte, 0 or 1; anything else is malformed. */
+static bool rd_bool(struct codec_rd *r)
 {
-	if (r->err == RAFT_CODEC_OK)
-		r->err = err;
+	uint8_t v = rd_u8(r);
+
+	if (v > 1)
+		rd_fail(r, RAFT_CODEC_EMALFORMED);
+	return v == 1;
 }
 
 /* Returns a pointer to the next N bytes (already limit-checked by the
@@ -85,12 +82,9 @@ static void rd_fail(struct codec_rd *r, int err)
  * raft_codec_decode() in codec.h. */
 static uint8_t *rd_span(struct codec_rd *r, size_t n)
 {
-	const uint8_t *at = r->p;
-
-	if (n == 0 || !rd_need(r, n))
+	if (n == 0)
 		return NULL;
-	r->p += n;
-	return (uint8_t *)(uintptr_t)at;
+	return (uint8_t *)(uintptr_t)bytes_take(&r->b, n);
 }
 
 static void codec_decode_entries(struct codec_rd *r, struct raft_codec_msg *out)
@@ -101,14 +95,14 @@ static void codec_decode_entries(struct codec_rd *r, struct raft_codec_msg *out)
 		rd_fail(r, RAFT_CODEC_ELIMIT);
 		return;
 	}
-	for (uint32_t i = 0; i < n && r->err == RAFT_CODEC_OK; i++) {
+	for (uint32_t i = 0; i < n && rd_ok(r); i++) {
 		struct raft_entry *e = &out->entries[i];
 
 		e->term = rd_u64(r);
 		e->index = rd_u64(r);
 		e->type = rd_u8(r);
 		e->len = rd_u32(r);
-		if (r->err != RAFT_CODEC_OK)
+		if (!rd_ok(r))
 			return;
 		if (e->type < RAFT_ENTRY_NORMAL || e->type > RAFT_ENTRY_CONF)
 			rd_fail(r, RAFT_CODEC_ETYPE);
@@ -123,6 +117,7 @@ static void codec_decode_entries(struct codec_rd *r, struct raft_codec_msg *out)
 
 static void codec_decode_snap(struct codec_rd *r, struct raft_msg *m)
 {
+	const uint8_t *conf;
 	uint32_t clen;
 
 	m->snap.index = rd_u64(r);
@@ -134,17 +129,17 @@ static void codec_decode_snap(struct codec_rd *r, struct raft_msg *m)
 		rd_fail(r, RAFT_CODEC_ELIMIT);
 		return;
 	}
-	if (!rd_need(r, clen))
+	conf = bytes_take(&r->b, clen);
+	if (conf == NULL)
 		return;
-	if (raft_conf_decode(r->p, clen, &m->snap.conf) != RAFT_OK) {
+	if (raft_conf_decode(conf, clen, &m->snap.conf) != RAFT_OK) {
 		rd_fail(r, RAFT_CODEC_EMALFORMED);
 		return;
 	}
-	r->p += clen;
 	m->offset = rd_u64(r);
 	m->len = rd_u32(r);
 	m->last = rd_bool(r);
-	if (r->err != RAFT_CODEC_OK)
+	if (!rd_ok(r))
 		return;
 	if (m->len > RAFT_SNAPSHOT_CHUNK) {
 		rd_fail(r, RAFT_CODEC_ELIMIT);
@@ -165,7 +160,7 @@ static void codec_decode_body(struct codec_rd *r, struct raft_codec_msg *out, un
 	m->from = rd_u64(r);
 	m->to = rd_u64(r);
 	m->term = rd_u64(r);
-	if ((m->from == 0 || m->to == 0) && r->err == RAFT_CODEC_OK)
+	if (m->from == 0 || m->to == 0)
 		rd_fail(r, RAFT_CODEC_EMALFORMED);
 	if (f & RAFT_CODEC_F_INDEX)
 		m->index = rd_u64(r);
@@ -208,8 +203,7 @@ int raft_codec_frame_size(const uint8_t *buf, size_t avail, size_t *frame_len)
 		return RAFT_CODEC_ETYPE;
 	if (avail < RAFT_CODEC_HEADER_BYTES)
 		return RAFT_CODEC_ESHORT;
-	body = (uint32_t)buf[4] | (uint32_t)buf[5] << 8 | (uint32_t)buf[6] << 16 |
-	       (uint32_t)buf[7] << 24;
+	body = (uint32_t)bytes_load_le(buf + 4, 4);
 	if (body > RAFT_CODEC_MAX_BODY)
 		return RAFT_CODEC_ELIMIT;
 	*frame_len = RAFT_CODEC_HEADER_BYTES + body;
@@ -233,16 +227,16 @@ static int codec_decode(const uint8_t *buf, size_t len, struct raft_codec_msg *o
 		return RAFT_CODEC_ESHORT;
 	if (len > frame)
 		return RAFT_CODEC_ETRAILING;
-	r.p = buf + RAFT_CODEC_HEADER_BYTES;
-	r.end = buf + frame;
+	r.b = bytes_reader_init(buf + RAFT_CODEC_HEADER_BYTES, frame - RAFT_CODEC_HEADER_BYTES);
 	r.err = RAFT_CODEC_OK;
 	out->msg.type = buf[3];
 	codec_decode_body(&r, out, raft_codec_fields(buf[3]));
-	if (r.err == RAFT_CODEC_OK && r.p != r.end)
-		r.err = RAFT_CODEC_ETRAILING;
-	if (r.err != RAFT_CODEC_OK)
+	rv = rd_error(&r);
+	if (rv == RAFT_CODEC_OK && !bytes_done(&r.b))
+		rv = RAFT_CODEC_ETRAILING; /* D3 */
+	if (rv != RAFT_CODEC_OK)
 		memset(&out->msg, 0, sizeof(out->msg)); /* D4 */
-	return r.err;
+	return rv;
 }
 
 int raft_codec_decode(uint8_t *buf, size_t len, struct raft_codec_msg *out)

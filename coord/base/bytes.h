@@ -66,7 +66,7 @@ static inline uint8_t *bytes_put_space(struct bytes_writer *w, size_t n)
 		w->fail = true;
 		return NULL;
 	}
-	at = w->p + w->len;
+	at = w->p ? w->p + w->len : NULL; /* NULL + 0 is not C */
 	w->len += n;
 	return at;
 }
@@ -161,7 +161,7 @@ static inline const uint8_t *bytes_take(struct bytes_reader *r, size_t n)
 		r->fail = true;
 		return NULL;
 	}
-	at = r->p + r->pos;
+	at = r->p ? r->p + r->pos : NULL;
 	r->pos += n;
 	return at;
 }

@@ -34,7 +34,7 @@ static void check_entry(const struct node_api *a)
 
 	assert(write + read + answers == 1);
 	assert((a->command != NULL) == write && (a->applied != NULL) == write);
-	assert((a->granted != NULL) == queues);
+	assert(!queues || a->granted != NULL);
 	assert((a->query != NULL) == read);
 	assert((a->answer != NULL) == answers);
 	assert(!http_op_is(a->op, HTTP_OPF_CANCELLABLE) || queues);
@@ -76,5 +76,15 @@ bool node_api_released(struct node *n, struct ncall *c, uint64_t index,
 	if (r->status != COORD_ST_OK)
 		return false;
 	node_answer(n, c, 200, json_pack("{s:b}", "released", r->released));
+	return true;
+}
+
+bool node_api_grant_applied(struct node *n, struct ncall *c, uint64_t index,
+                            const struct coord_result *r)
+{
+	(void)index;
+	if (r->status != COORD_ST_OK)
+		return false;
+	node_answer(n, c, 200, node_api(c->req->op)->granted(c->req, r->token));
 	return true;
 }

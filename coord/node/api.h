@@ -47,8 +47,9 @@ struct node_api {
 	bool (*applied)(struct node *n, struct ncall *c, uint64_t index,
 	                const struct coord_result *r);
 
-	/* QUEUES: the body of a grant of fencing token TOKEN to REQ, and the
-	 * namespace whose grants answer a waiting call of this operation. */
+	/* The body of a grant of fencing token TOKEN to REQ (QUEUES needs it),
+	 * and the namespace whose grants answer a waiting call of this
+	 * operation. */
 	json_t *(*granted)(const struct http_request *req, uint64_t token);
 	enum coord_kind kind;
 
@@ -80,6 +81,9 @@ void node_api_check(void);
 bool node_api_session(const struct http_request *req, struct coord_session_id *id);
 /* Sets CMD's name and value (if any) to REQ's, borrowed from REQ. */
 void node_api_name_value(const struct http_request *req, struct coord_cmd *cmd);
+/* The applied hook of a write answered with its granted() body. */
+bool node_api_grant_applied(struct node *n, struct ncall *c, uint64_t index,
+                            const struct coord_result *r);
 /* The applied hook of a release or resign: {"released": bool}. */
 bool node_api_released(struct node *n, struct ncall *c, uint64_t index,
                        const struct coord_result *r);

@@ -29,16 +29,6 @@ static json_t *leader_json(const struct http_request *req, uint64_t token)
 	                 "fencing_token", (json_int_t)token);
 }
 
-static bool leader_applied(struct node *n, struct ncall *c, uint64_t index,
-                           const struct coord_result *r)
-{
-	(void)index;
-	if (r->status != COORD_ST_OK)
-		return false;
-	node_answer(n, c, 200, leader_json(c->req, r->token));
-	return true;
-}
-
 static bool campaign_command(struct node *n, const struct http_request *req, struct coord_cmd *cmd)
 {
 	(void)n;
@@ -75,10 +65,13 @@ const struct node_api node_api_elections[] = {
     {.op = HTTP_OP_ELECTION_GET, .query = get_query},
     {.op = HTTP_OP_ELECTION_CAMPAIGN,
      .command = campaign_command,
-     .applied = leader_applied,
+     .applied = node_api_grant_applied,
      .granted = leader_json,
      .kind = COORD_KIND_ELECTION},
-    {.op = HTTP_OP_ELECTION_PROCLAIM, .command = proclaim_command, .applied = leader_applied},
+    {.op = HTTP_OP_ELECTION_PROCLAIM,
+     .command = proclaim_command,
+     .applied = node_api_grant_applied,
+     .granted = leader_json},
     {.op = HTTP_OP_ELECTION_RESIGN, .command = resign_command, .applied = node_api_released},
     {.op = 0},
 };

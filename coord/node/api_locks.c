@@ -48,16 +48,6 @@ static json_t *acquire_granted(const struct http_request *req, uint64_t token)
 	                 "fencing_token", (json_int_t)token, "value", value);
 }
 
-static bool acquire_applied(struct node *n, struct ncall *c, uint64_t index,
-                            const struct coord_result *r)
-{
-	(void)index;
-	if (r->status != COORD_ST_OK)
-		return false;
-	node_answer(n, c, 200, acquire_granted(c->req, r->token));
-	return true;
-}
-
 /* DELETE /v1/locks/{name} ------------------------------------------------------ */
 
 static bool release_command(struct node *n, const struct http_request *req, struct coord_cmd *cmd)
@@ -95,7 +85,7 @@ const struct node_api node_api_locks[] = {
     {.op = HTTP_OP_LOCK_GET, .query = get_query},
     {.op = HTTP_OP_LOCK_ACQUIRE,
      .command = acquire_command,
-     .applied = acquire_applied,
+     .applied = node_api_grant_applied,
      .granted = acquire_granted,
      .kind = COORD_KIND_LOCK},
     {.op = HTTP_OP_LOCK_RELEASE, .command = release_command, .applied = node_api_released},

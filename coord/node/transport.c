@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "bytes.h"
+
 #define HELLO_VERSION 1
 #define READ_CHUNK    (64u << 10)
 #define SWEEP_MS      250
@@ -212,19 +214,6 @@ static struct peer *peer_find(const struct transport *t, uint64_t id)
 	return NULL;
 }
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static void write_cb(uv_write_t *req, int status)
 {
 	struct wreq *w = (struct wreq *)req;
@@ -305,7 +294,7 @@ static int frame_write(struct transport *t, struct peer *p, enum transport_kind 
                        const void *payload, size_t len)
 {
 	struct wreq *w;
-	uint8_t *at;
+	struct bytes_writer out;
 	size_t total = 5 + len;
 
 	if (len + 1 > TRANSPORT_FRAME_MAX)
@@ -319,11 +308,12 @@ static int frame_write(struct transport *t, struct peer *p, enum transport_kind 
 	w = frame_buffer(p, total);
 	if (!w)
 		return p->out && !p->out->closing ? TRANSPORT_ENOMEM : TRANSPORT_ENOTCONN;
-	at = w->data + w->len;
-	put_le32(at, (uint32_t)(len + 1));
-	at[4] = (uint8_t)kind;
-	if (len)
-		memcpy(at + 5, payload, len);
+	/* Frame: u32 length of kind + payload (LE) | u8 kind | payload. */
+	out = bytes_writer_init(w->data + w->len, total);
+	bytes_put_u32(&out, (uint32_t)(len + 1));
+	bytes_put_u8(&out, (uint8_t)kind);
+	bytes_put(&out, payload, len);
+	assert(!out.fail);
 	w->len += total;
 	p->queued += total;
 	t->stats.frames_sent++;
@@ -369,35 +359,30 @@ bool transport_connected(const struct transport *t, uint64_t id)
 static size_t hello_encode(const struct transport *t, uint8_t *buf, size_t cap)
 {
 	const char *fields[3] = {t->cluster, t->http_addr, t->listen_addr};
-	size_t n = 0;
+	struct bytes_writer w = bytes_writer_init(buf, cap);
 
-	assert(cap >= 10 + 3 * 256);
-	buf[n++] = HELLO_VERSION;
-	for (int i = 0; i < 8; i++)
-		buf[n++] = (uint8_t)(t->cfg.id >> (8 * i));
-	for (int i = 0; i < 3; i++) {
-		size_t len = strlen(fields[i]);
-
-		buf[n++] = (uint8_t)len;
-		memcpy(buf + n, fields[i], len);
-		n += len;
-	}
-	return n;
+	bytes_put_u8(&w, HELLO_VERSION);
+	bytes_put_u64(&w, t->cfg.id);
+	for (int i = 0; i < 3; i++)
+		bytes_put_str(&w, fields[i], strlen(fields[i]), 1);
+	/* The fields are copied into arrays of TRANSPORT_*_MAX < 256 bytes, so
+	 * each length fits its byte and the caller's buffer holds them all. */
+	assert(!w.fail);
+	return w.len;
 }
 
-/* Reads a u8-length-prefixed string into OUT (CAP bytes with NUL). */
-static bool hello_string(const uint8_t *p, size_t len, size_t *pos, char *out, size_t cap)
+/* Reads a u8-length-prefixed string into OUT (CAP bytes with NUL): refused
+ * if it runs past the payload, does not fit OUT or holds a NUL. */
+static bool hello_string(struct bytes_reader *r, char *out, size_t cap)
 {
+	const char *s;
 	size_t n;
 
-	if (*pos >= len)
+	bytes_get_str(r, 1, cap - 1, &s, &n);
+	if (r->fail || memchr(s, '\0', n))
 		return false;
-	n = p[(*pos)++];
-	if (n >= cap || n > len - *pos || memchr(p + *pos, '\0', n))
-		return false;
-	memcpy(out, p + *pos, n);
+	memcpy(out, s, n);
 	out[n] = '\0';
-	*pos += n;
 	return true;
 }
 
@@ -405,16 +390,14 @@ static bool hello_accept(struct conn *c, const uint8_t *p, size_t len)
 {
 	struct transport *t = c->t;
 	char cluster[TRANSPORT_CLUSTER_MAX], http[TRANSPORT_ADDR_MAX], raft[TRANSPORT_ADDR_MAX];
-	uint64_t id = 0;
-	size_t pos = 9;
+	struct bytes_reader r = bytes_reader_init(p, len);
+	uint8_t version = bytes_get_u8(&r);
+	uint64_t id = bytes_get_u64(&r);
 
-	if (len < 9 || p[0] != HELLO_VERSION)
-		return false;
-	for (int i = 0; i < 8; i++)
-		id |= (uint64_t)p[1 + i] << (8 * i);
-	if (!hello_string(p, len, &pos, cluster, sizeof(cluster)) ||
-	    !hello_string(p, len, &pos, http, sizeof(http)) ||
-	    !hello_string(p, len, &pos, raft, sizeof(raft)) || pos != len)
+	/* A short payload fails the reader, so the strings refuse it. */
+	if (version != HELLO_VERSION || !hello_string(&r, cluster, sizeof(cluster)) ||
+	    !hello_string(&r, http, sizeof(http)) || !hello_string(&r, raft, sizeof(raft)) ||
+	    !bytes_done(&r))
 		return false;
 	if (id == 0 || id == t->cfg.id || strcmp(cluster, t->cluster) != 0) {
 		logf_(t, "peer refused: HELLO from node %llu of cluster '%s'",
@@ -465,7 +448,8 @@ static bool drain_frames(struct conn *c)
 	size_t off = 0;
 
 	while (c->rlen - off >= 4) {
-		uint32_t flen = get_le32(c->rbuf + off);
+		/* The loop's condition proved the 4 length bytes are here. */
+		uint32_t flen = (uint32_t)bytes_load_le(c->rbuf + off, 4);
 		uint8_t *body = c->rbuf + off + 4;
 		uint8_t kind;
 

@@ -4,6 +4,7 @@
  * and length, so no two different tables can collide by concatenation. */
 #include <string.h>
 
+#include "bytes.h"
 #include "sm_internal.h"
 
 /* 64-bit FNV-1a. */
@@ -20,12 +21,13 @@ static void hashBytes(uint64_t *h, const void *p, size_t n)
 	}
 }
 
+/* Integers are hashed as their 8 little-endian bytes, not as host memory,
+ * so every node computes the same digest whatever its byte order. */
 static void hashU64(uint64_t *h, uint64_t v)
 {
 	uint8_t b[8];
 
-	for (int i = 0; i < 8; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
+	bytes_store_le(b, v, sizeof(b));
 	hashBytes(h, b, sizeof(b));
 }
 
