@@ -1,69 +1,30 @@
 /* Encoding and decoding of state-machine commands (layout in command.h).
- * The decoder is a cursor that refuses to read past its end, so no length
- * from the wire is used before it is checked (DESIGN.md rule 11). */
+ *
+ * Every step walks the type's row of the command table (commands.h): the
+ * fields it carries, each at its place in the one fixed wire order, so the
+ * encoder, the encoded length and the decoder cannot disagree. Bytes go
+ * through bytes.h, whose reader refuses to read past its end and latches
+ * the failure, so no length from the wire is used before it is checked; a
+ * string's length is compared with its limit before its bytes are taken;
+ * trailing bytes are refused; and the decoder ends with the same validation
+ * the encoder starts with, so the encoder refuses what the decoder would
+ * refuse (DESIGN.md rule 11). */
 #include "command.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
+#include "commands.h"
 #include "sm_error.h"
 
-/* A bounded read cursor; any overrun sets bad and every later read fails. */
-struct cmd_reader {
-	const uint8_t *p;
-	size_t left;
-	bool bad;
-};
+/* Widths of the length prefixes of command.h's strings. */
+#define CMD_NAME_LEN_BYTES  2 /* LABEL and NAME: u16 */
+#define CMD_VALUE_LEN_BYTES 4 /* VALUE: u32 */
 
-static const uint8_t *cmdTake(struct cmd_reader *r, size_t n)
-{
-	const uint8_t *at = r->p;
-
-	if (r->bad || n > r->left) {
-		r->bad = true;
-		return NULL;
-	}
-	r->p += n;
-	r->left -= n;
-	return at;
-}
-
-static uint64_t cmdGetUint(struct cmd_reader *r, size_t n)
-{
-	const uint8_t *at = cmdTake(r, n);
-	uint64_t v = 0;
-
-	if (at == NULL)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		v |= (uint64_t)at[i] << (8 * i);
-	return v;
-}
-
-/* A string: a length of LEN_BYTES bytes, then that many bytes (borrowed). */
-static void cmdGetString(struct cmd_reader *r, size_t len_bytes, const char **s, size_t *n)
-{
-	*n = (size_t)cmdGetUint(r, len_bytes);
-	*s = (const char *)cmdTake(r, *n);
-	if (*s == NULL)
-		*n = 0;
-}
-
-static uint8_t *cmdPutUint(uint8_t *p, uint64_t v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-	return p + n;
-}
-
-static uint8_t *cmdPutString(uint8_t *p, const char *s, size_t n, size_t len_bytes)
-{
-	p = cmdPutUint(p, n, len_bytes);
-	if (n > 0)
-		memcpy(p, s, n);
-	return p + n;
-}
+/* The flag bits an ACQ field may carry. */
+#define CMD_ACQ_FLAGS (COORD_ACQ_QUEUE | COORD_ACQ_VALUE)
 
 /* Valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF) and
  * no NUL byte: such text can be stored as SQLite TEXT and become a JSON
@@ -107,122 +68,132 @@ static bool cmdTextValid(const char *s, size_t n)
 	return true;
 }
 
-static bool cmdNameValid(const char *s, size_t n)
+/* MIN..MAX bytes of valid text at S. */
+static bool cmdStringValid(const char *s, size_t n, size_t min, size_t max)
 {
-	return n >= 1 && n <= COORD_NAME_MAX && cmdTextValid(s, n);
+	return n >= min && n <= max && (s != NULL || n == 0) && cmdTextValid(s, n);
 }
 
-static bool cmdValueValid(const struct coord_cmd *c)
+/* MODE is known, and shared only where KIND (NULL: none) allows it. */
+static bool cmdModeValid(enum coord_mode mode, const struct coord_kind_info *kind)
 {
-	if (!c->has_value)
-		return c->value_len == 0;
-	return c->value_len <= COORD_VALUE_MAX && cmdTextValid(c->value, c->value_len);
+	if (kind == NULL || (int)mode < 0 || mode >= COORD_MODE_COUNT)
+		return false;
+	return mode != COORD_MODE_SHARED || kind->shared;
+}
+
+/* The rules of the fields ROW carries (command.h's layout, commands.h). */
+static bool cmdFieldsValid(const struct sm_cmd_row *row, const struct coord_cmd *c)
+{
+	const struct coord_kind_info *kind = coord_kind_info((int)c->kind);
+	unsigned f = row->fields;
+
+	if (row->kind_implied && c->kind != row->kind)
+		return false;
+	if ((f & SM_CMD_F_KIND) && kind == NULL)
+		return false;
+	if ((f & SM_CMD_F_ACQ) && !cmdModeValid(c->mode, kind))
+		return false;
+	if ((f & SM_CMD_F_LABEL) && !cmdStringValid(c->name, c->name_len, 0, COORD_LABEL_MAX))
+		return false;
+	if ((f & SM_CMD_F_NAME) && !cmdStringValid(c->name, c->name_len, 1, COORD_NAME_MAX))
+		return false;
+	if (f & SM_CMD_F_VALUE) {
+		/* Without ACQ's flags nothing on the wire could say "no value". */
+		if (!(f & SM_CMD_F_ACQ) && !c->has_value)
+			return false;
+		if (c->has_value ? !cmdStringValid(c->value, c->value_len, 0, COORD_VALUE_MAX)
+		                 : c->value_len != 0)
+			return false;
+	}
+	return true;
 }
 
 int coord_cmd_validate(const struct coord_cmd *c)
 {
-	bool ok;
+	const struct sm_cmd_row *row;
 
 	assert(c != NULL);
-	if (c->now_ms > COORD_NOW_MAX_MS)
+	row = sm_cmd_row((int)c->type);
+	if (row == NULL || c->now_ms > COORD_NOW_MAX_MS || !cmdFieldsValid(row, c) ||
+	    (row->validate != NULL && !row->validate(c)))
 		return COORD_EMALFORMED;
-	switch (c->type) {
-	case COORD_CMD_OPEN:
-		ok = c->ttl_ms >= COORD_TTL_MIN_MS && c->ttl_ms <= COORD_TTL_MAX_MS &&
-		     c->lock_delay_ms <= COORD_LOCK_DELAY_MAX_MS &&
-		     c->name_len <= COORD_LABEL_MAX && cmdTextValid(c->name, c->name_len);
-		break;
-	case COORD_CMD_CLOSE:
-	case COORD_CMD_EXPIRE:
-	case COORD_CMD_WAKE:
-		ok = true;
-		break;
-	case COORD_CMD_ACQUIRE:
-		ok = (c->kind == COORD_KIND_LOCK || c->kind == COORD_KIND_ELECTION) &&
-		     (c->mode == COORD_MODE_EXCLUSIVE ||
-		      (c->mode == COORD_MODE_SHARED && c->kind == COORD_KIND_LOCK)) &&
-		     cmdNameValid(c->name, c->name_len) && cmdValueValid(c);
-		break;
-	case COORD_CMD_RELEASE:
-	case COORD_CMD_CANCEL:
-		ok = (c->kind == COORD_KIND_LOCK || c->kind == COORD_KIND_ELECTION) &&
-		     cmdNameValid(c->name, c->name_len);
-		break;
-	case COORD_CMD_PROCLAIM:
-		ok = c->kind == COORD_KIND_ELECTION && c->has_value &&
-		     cmdNameValid(c->name, c->name_len) && cmdValueValid(c);
-		break;
-	default:
-		ok = false;
-		break;
-	}
-	return ok ? 0 : COORD_EMALFORMED;
+	return 0;
+}
+
+/* The bytes of C by ROW: the header and each field it carries. */
+static size_t cmdLen(const struct sm_cmd_row *row, const struct coord_cmd *c)
+{
+	unsigned f = row->fields;
+	size_t n = 1 + 1 + 8;
+
+	if (f & SM_CMD_F_SESSION)
+		n += COORD_SESSION_ID_LEN;
+	if (f & SM_CMD_F_TTLS)
+		n += 4 + 4;
+	if (f & SM_CMD_F_KIND)
+		n += 1;
+	if (f & SM_CMD_F_ACQ)
+		n += 1 + 1;
+	if (f & (SM_CMD_F_LABEL | SM_CMD_F_NAME))
+		n += CMD_NAME_LEN_BYTES + c->name_len;
+	if (f & SM_CMD_F_VALUE)
+		n += CMD_VALUE_LEN_BYTES + c->value_len;
+	return n;
 }
 
 size_t coord_cmd_encoded_len(const struct coord_cmd *c)
 {
-	size_t n = 1 + 1 + 8 + (c->type == COORD_CMD_WAKE ? 0 : COORD_SESSION_ID_LEN);
+	const struct sm_cmd_row *row = sm_cmd_row((int)c->type);
 
-	switch (c->type) {
-	case COORD_CMD_OPEN:
-		return n + 4 + 4 + 2 + c->name_len;
-	case COORD_CMD_ACQUIRE:
-		return n + 3 + 2 + c->name_len + 4 + c->value_len;
-	case COORD_CMD_RELEASE:
-	case COORD_CMD_CANCEL:
-		return n + 1 + 2 + c->name_len;
-	case COORD_CMD_PROCLAIM:
-		return n + 2 + c->name_len + 4 + c->value_len;
-	default:
-		return n;
+	return row != NULL ? cmdLen(row, c) : 0;
+}
+
+/* Writes C by ROW, in the order of command.h's layout. */
+static void cmdPut(struct bytes_writer *w, const struct sm_cmd_row *row, const struct coord_cmd *c)
+{
+	unsigned f = row->fields;
+
+	bytes_put_u8(w, COORD_CMD_VERSION);
+	bytes_put_u8(w, (uint8_t)row->type);
+	bytes_put_u64(w, c->now_ms);
+	if (f & SM_CMD_F_SESSION)
+		bytes_put(w, c->session.bytes, COORD_SESSION_ID_LEN);
+	if (f & SM_CMD_F_TTLS) {
+		bytes_put_u32(w, c->ttl_ms);
+		bytes_put_u32(w, c->lock_delay_ms);
 	}
+	if (f & SM_CMD_F_KIND)
+		bytes_put_u8(w, (uint8_t)c->kind);
+	if (f & SM_CMD_F_ACQ) {
+		bytes_put_u8(w, (uint8_t)c->mode);
+		bytes_put_u8(w, (uint8_t)((c->queue ? COORD_ACQ_QUEUE : 0) |
+		                          (c->has_value ? COORD_ACQ_VALUE : 0)));
+	}
+	if (f & (SM_CMD_F_LABEL | SM_CMD_F_NAME))
+		bytes_put_str(w, c->name, c->name_len, CMD_NAME_LEN_BYTES);
+	if (f & SM_CMD_F_VALUE)
+		bytes_put_str(w, c->value, c->value_len, CMD_VALUE_LEN_BYTES);
 }
 
 int coord_cmd_encode(const struct coord_cmd *c, void *buf, size_t cap, size_t *len)
 {
-	uint8_t *p = buf;
+	const struct sm_cmd_row *row;
+	struct bytes_writer w;
 	size_t need;
 
 	if (coord_cmd_validate(c) != 0)
 		return COORD_EMALFORMED;
-	need = coord_cmd_encoded_len(c);
+	row = sm_cmd_row((int)c->type);
+	need = cmdLen(row, c);
 	if (need > cap)
 		return COORD_ETOOSMALL;
-	p = cmdPutUint(p, COORD_CMD_VERSION, 1);
-	p = cmdPutUint(p, (uint64_t)c->type, 1);
-	p = cmdPutUint(p, c->now_ms, 8);
-	if (c->type != COORD_CMD_WAKE) {
-		memcpy(p, c->session.bytes, COORD_SESSION_ID_LEN);
-		p += COORD_SESSION_ID_LEN;
-	}
-	switch (c->type) {
-	case COORD_CMD_OPEN:
-		p = cmdPutUint(p, c->ttl_ms, 4);
-		p = cmdPutUint(p, c->lock_delay_ms, 4);
-		p = cmdPutString(p, c->name, c->name_len, 2);
-		break;
-	case COORD_CMD_ACQUIRE:
-		p = cmdPutUint(p, (uint64_t)c->kind, 1);
-		p = cmdPutUint(p, (uint64_t)c->mode, 1);
-		p = cmdPutUint(
-		    p, (c->queue ? COORD_ACQ_QUEUE : 0) | (c->has_value ? COORD_ACQ_VALUE : 0), 1);
-		p = cmdPutString(p, c->name, c->name_len, 2);
-		p = cmdPutString(p, c->value, c->value_len, 4);
-		break;
-	case COORD_CMD_RELEASE:
-	case COORD_CMD_CANCEL:
-		p = cmdPutUint(p, (uint64_t)c->kind, 1);
-		p = cmdPutString(p, c->name, c->name_len, 2);
-		break;
-	case COORD_CMD_PROCLAIM:
-		p = cmdPutString(p, c->name, c->name_len, 2);
-		p = cmdPutString(p, c->value, c->value_len, 4);
-		break;
-	default:
-		break;
-	}
-	*len = (size_t)(p - (uint8_t *)buf);
-	assert(*len == need);
+	w = bytes_writer_init(buf, cap);
+	cmdPut(&w, row, c);
+	if (w.fail) /* only a NULL BUF: the length was checked */
+		return COORD_ETOOSMALL;
+	assert(w.len == need);
+	*len = w.len;
 	return 0;
 }
 
@@ -242,74 +213,72 @@ int coord_cmd_encode_alloc(const struct coord_cmd *c, void **buf, size_t *len)
 	return rv;
 }
 
-/* Reads the body of an ACQUIRE; kind, mode and flags are range-checked here
- * because the enums cannot hold arbitrary bytes. */
-static void cmdDecodeAcquire(struct cmd_reader *r, struct coord_cmd *c)
+/* Reads the fields ROW carries into *C, in the order of command.h's layout.
+ * Kind, mode and flags are range-checked as they are read, because the
+ * enums cannot hold arbitrary bytes; any refusal latches in R. */
+static void cmdGet(struct bytes_reader *r, const struct sm_cmd_row *row, struct coord_cmd *c)
 {
-	uint64_t kind = cmdGetUint(r, 1);
-	uint64_t mode = cmdGetUint(r, 1);
-	uint64_t flags = cmdGetUint(r, 1);
+	unsigned f = row->fields;
 
-	if (kind > COORD_KIND_ELECTION || mode > COORD_MODE_SHARED ||
-	    (flags & ~(uint64_t)(COORD_ACQ_QUEUE | COORD_ACQ_VALUE)) != 0)
-		r->bad = true;
-	c->kind = (enum coord_kind)kind;
-	c->mode = (enum coord_mode)mode;
-	c->queue = (flags & COORD_ACQ_QUEUE) != 0;
-	c->has_value = (flags & COORD_ACQ_VALUE) != 0;
-	cmdGetString(r, 2, &c->name, &c->name_len);
-	cmdGetString(r, 4, &c->value, &c->value_len);
+	if (f & SM_CMD_F_SESSION) {
+		const uint8_t *id = bytes_take(r, COORD_SESSION_ID_LEN);
+
+		if (id != NULL)
+			memcpy(c->session.bytes, id, COORD_SESSION_ID_LEN);
+	}
+	if (f & SM_CMD_F_TTLS) {
+		c->ttl_ms = bytes_get_u32(r);
+		c->lock_delay_ms = bytes_get_u32(r);
+	}
+	if (row->kind_implied)
+		c->kind = row->kind;
+	if (f & SM_CMD_F_KIND) {
+		uint8_t kind = bytes_get_u8(r);
+
+		if (coord_kind_info(kind) == NULL)
+			bytes_refuse(r);
+		else
+			c->kind = (enum coord_kind)kind;
+	}
+	if (f & SM_CMD_F_ACQ) {
+		uint8_t mode = bytes_get_u8(r);
+		uint8_t flags = bytes_get_u8(r);
+
+		if (mode >= COORD_MODE_COUNT || (flags & ~CMD_ACQ_FLAGS) != 0)
+			bytes_refuse(r);
+		else
+			c->mode = (enum coord_mode)mode;
+		c->queue = (flags & COORD_ACQ_QUEUE) != 0;
+		c->has_value = (flags & COORD_ACQ_VALUE) != 0;
+	} else if (f & SM_CMD_F_VALUE) {
+		c->has_value = true; /* no flags byte: the value is always there */
+	}
+	if (f & SM_CMD_F_LABEL)
+		bytes_get_str(r, CMD_NAME_LEN_BYTES, COORD_LABEL_MAX, &c->name, &c->name_len);
+	if (f & SM_CMD_F_NAME)
+		bytes_get_str(r, CMD_NAME_LEN_BYTES, COORD_NAME_MAX, &c->name, &c->name_len);
+	if (f & SM_CMD_F_VALUE)
+		bytes_get_str(r, CMD_VALUE_LEN_BYTES, COORD_VALUE_MAX, &c->value, &c->value_len);
 }
 
 int coord_cmd_decode(const void *buf, size_t len, struct coord_cmd *c)
 {
-	struct cmd_reader r = {.p = buf, .left = len, .bad = buf == NULL};
-	uint64_t type;
-	const uint8_t *sid;
+	struct bytes_reader r = bytes_reader_init(buf, len);
+	const struct sm_cmd_row *row;
 
 	memset(c, 0, sizeof(*c));
-	if (cmdGetUint(&r, 1) != COORD_CMD_VERSION)
+	if (bytes_get_u8(&r) != COORD_CMD_VERSION)
 		return COORD_EMALFORMED;
-	type = cmdGetUint(&r, 1);
-	if (type < COORD_CMD_OPEN || type > COORD_CMD_TYPE_MAX)
+	row = sm_cmd_row(bytes_get_u8(&r));
+	if (row == NULL)
 		return COORD_EMALFORMED;
-	c->type = (enum coord_cmd_type)type;
-	c->now_ms = cmdGetUint(&r, 8);
-	if (c->type != COORD_CMD_WAKE) {
-		sid = cmdTake(&r, COORD_SESSION_ID_LEN);
-		if (sid != NULL)
-			memcpy(c->session.bytes, sid, COORD_SESSION_ID_LEN);
-	}
-	switch (c->type) {
-	case COORD_CMD_OPEN:
-		c->ttl_ms = (uint32_t)cmdGetUint(&r, 4);
-		c->lock_delay_ms = (uint32_t)cmdGetUint(&r, 4);
-		cmdGetString(&r, 2, &c->name, &c->name_len);
-		break;
-	case COORD_CMD_ACQUIRE:
-		cmdDecodeAcquire(&r, c);
-		break;
-	case COORD_CMD_RELEASE:
-	case COORD_CMD_CANCEL: {
-		uint64_t kind = cmdGetUint(&r, 1);
-
-		if (kind > COORD_KIND_ELECTION)
-			r.bad = true;
-		c->kind = (enum coord_kind)kind;
-		cmdGetString(&r, 2, &c->name, &c->name_len);
-		break;
-	}
-	case COORD_CMD_PROCLAIM:
-		c->kind = COORD_KIND_ELECTION;
-		c->has_value = true;
-		cmdGetString(&r, 2, &c->name, &c->name_len);
-		cmdGetString(&r, 4, &c->value, &c->value_len);
-		break;
-	default:
-		break;
-	}
-	if (r.bad || r.left != 0 || coord_cmd_validate(c) != 0)
+	c->type = row->type;
+	c->now_ms = bytes_get_u64(&r);
+	cmdGet(&r, row, c);
+	if (!bytes_done(&r) || coord_cmd_validate(c) != 0) {
+		memset(c, 0, sizeof(*c));
 		return COORD_EMALFORMED;
+	}
 	return 0;
 }
 

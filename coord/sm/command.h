@@ -16,7 +16,26 @@
  *       WAKE      (empty)
  *
  * Nothing may follow the body. now_ms is the leader's wall-clock stamp: the
- * only time the state machine knows (DESIGN.md, The state machine). */
+ * only time the state machine knows (DESIGN.md, The state machine).
+ *
+ * The same layout as fields, each always at its place in this fixed order;
+ * a type carries the fields its row in commands.c names (commands.h):
+ *
+ *   SESSION  16 bytes                     the session id
+ *   TTLS     u32 ttl_ms | u32 lock_delay_ms
+ *   KIND     u8 kind                      < COORD_KIND_COUNT
+ *   ACQ      u8 mode | u8 flags           < COORD_MODE_COUNT, COORD_ACQ_* only
+ *   LABEL    u16 len | label              0..COORD_LABEL_MAX bytes, in name
+ *   NAME     u16 len | name               1..COORD_NAME_MAX bytes
+ *   VALUE    u32 len | value              0..COORD_VALUE_MAX bytes; present
+ *                                         per COORD_ACQ_VALUE, else always
+ *
+ *   OPEN = SESSION TTLS LABEL        ACQUIRE  = SESSION KIND ACQ NAME VALUE
+ *   CLOSE = EXPIRE = SESSION         RELEASE  = CANCEL = SESSION KIND NAME
+ *   WAKE = (none)                    PROCLAIM = SESSION NAME VALUE
+ *
+ * The encoder, the encoded length and the decoder all walk that row, so
+ * they cannot disagree; test_command_table.c pins the bytes of each type. */
 #ifndef COORD_COMMAND_H
 #define COORD_COMMAND_H
 
@@ -56,11 +75,37 @@ enum coord_cmd_type {
 	COORD_CMD_TYPE_MAX = COORD_CMD_WAKE
 };
 
-/* Locks and elections live in separate namespaces. */
-enum coord_kind { COORD_KIND_LOCK = 0, COORD_KIND_ELECTION = 1 };
+/* TYPE's name for logs ("open", "acquire", ...), or "unknown" when TYPE is
+ * not 1..COORD_CMD_TYPE_MAX. */
+const char *coord_cmd_type_name(int type);
 
-/* Elections are always exclusive. */
-enum coord_mode { COORD_MODE_EXCLUSIVE = 0, COORD_MODE_SHARED = 1 };
+/* Locks and elections live in separate namespaces. A kind on the wire is
+ * valid when it is below COORD_KIND_COUNT; what each kind allows is in
+ * coord_kind_info(), never in comparisons with one kind or the other. */
+enum coord_kind {
+	COORD_KIND_LOCK = 0,
+	COORD_KIND_ELECTION = 1,
+	COORD_KIND_COUNT /* not a kind: the number of them */
+};
+
+/* A kind's facts. */
+struct coord_kind_info {
+	const char *name;      /* "lock", "election": for logs */
+	bool shared;           /* COORD_MODE_SHARED is allowed (elections are exclusive) */
+	const char *index_key; /* the coord_meta key of the last change of any of this kind */
+	bool answers_empty;    /* a GET of one nobody holds or waits for answers 200 (with
+	                        * the index at which it was left empty), not 404 */
+};
+
+/* The facts of KIND, or NULL when KIND is not below COORD_KIND_COUNT. */
+const struct coord_kind_info *coord_kind_info(int kind);
+
+/* Exclusive, or shared where the kind allows it (coord_kind_info()). */
+enum coord_mode {
+	COORD_MODE_EXCLUSIVE = 0,
+	COORD_MODE_SHARED = 1,
+	COORD_MODE_COUNT /* not a mode: the number of them */
+};
 
 /* ACQUIRE flags on the wire. */
 #define COORD_ACQ_QUEUE 0x01u /* join the FIFO queue instead of a try-lock */
@@ -73,7 +118,9 @@ struct coord_session_id {
 /* A decoded (or to-be-encoded) command. Which fields matter depends on type,
  * as in the layout above. name/value are NOT NUL-terminated: after
  * coord_cmd_decode() they point into the decoded buffer and are borrowed for
- * as long as that buffer lives. name is the session's label for OPEN. */
+ * as long as that buffer lives. name is the session's label for OPEN. A type
+ * without a kind byte may imply a kind: PROCLAIM's is an election, and its
+ * value is always present (has_value). */
 struct coord_cmd {
 	enum coord_cmd_type type;
 	uint64_t now_ms;
@@ -90,11 +137,12 @@ struct coord_cmd {
 	size_t value_len;
 };
 
-/* Checks C against every rule of the encoding: known type, kind and mode
- * (elections exclusive), name 1..COORD_NAME_MAX bytes (label 0..LABEL_MAX),
- * value up to COORD_VALUE_MAX, strings valid UTF-8 without NUL, TTL and
- * lock-delay in range, now_ms at most COORD_NOW_MAX_MS. Returns 0 or
- * COORD_EMALFORMED. */
+/* Checks C against every rule of the encoding, for the fields its type
+ * carries: known type, kind and mode (shared only where the kind allows
+ * it), the kind its type implies, name 1..COORD_NAME_MAX bytes (label
+ * 0..LABEL_MAX), value up to COORD_VALUE_MAX, strings valid UTF-8 without
+ * NUL (and not NULL unless empty), TTL and lock-delay in range, now_ms at
+ * most COORD_NOW_MAX_MS. Returns 0 or COORD_EMALFORMED. */
 int coord_cmd_validate(const struct coord_cmd *c);
 
 /* Bytes that encoding C takes. Needs a valid C. */
@@ -111,7 +159,7 @@ int coord_cmd_encode_alloc(const struct coord_cmd *c, void **buf, size_t *len);
 /* Decodes LEN bytes at BUF into *C without trusting any length or count:
  * returns 0 or COORD_EMALFORMED (truncated, trailing bytes, unknown version,
  * type, kind or mode, or anything coord_cmd_validate() refuses). Strings in
- * *C borrow BUF. */
+ * *C borrow BUF. On failure *C is all zero: no half-decoded command escapes. */
 int coord_cmd_decode(const void *buf, size_t len, struct coord_cmd *c);
 
 /* Writes ID as COORD_SESSION_ID_HEX lowercase hex digits and a NUL into OUT. */

@@ -1,7 +1,9 @@
-/* coord_sm_apply: decode one log entry and dispatch it to its command. */
+/* coord_sm_apply: decode one log entry and dispatch it to its command's
+ * apply function, by the command table (commands.h). */
 #include <assert.h>
 #include <stdlib.h>
 
+#include "commands.h"
 #include "sm_internal.h"
 
 struct coord_sm {
@@ -22,6 +24,7 @@ struct sm_stmt_cache *sm_handle_cache(struct coord_sm *sm)
 static int applyCmd(struct sm_apply *a, const void *cmd, size_t len)
 {
 	struct coord_result *out = a->out;
+	const struct sm_cmd_row *row;
 	struct coord_cmd c;
 
 	assert(a->index > 0 && a->index <= (uint64_t)INT64_MAX);
@@ -35,25 +38,14 @@ static int applyCmd(struct sm_apply *a, const void *cmd, size_t len)
 	a->cmd = &c;
 	out->type = c.type;
 	out->session = c.session;
-	switch (c.type) {
-	case COORD_CMD_OPEN:
-		return sm_apply_open(a);
-	case COORD_CMD_CLOSE:
-	case COORD_CMD_EXPIRE:
-		return sm_apply_end(a);
-	case COORD_CMD_ACQUIRE:
-		return sm_apply_acquire(a);
-	case COORD_CMD_RELEASE:
-		return sm_apply_release(a);
-	case COORD_CMD_CANCEL:
-		return sm_apply_cancel(a);
-	case COORD_CMD_PROCLAIM:
-		return sm_apply_proclaim(a);
-	case COORD_CMD_WAKE:
-		return sm_apply_wake(a);
+	/* The row the decoder read the entry by (commands.h): every decoded
+	 * type has one, with its apply function. */
+	row = sm_cmd_row(c.type);
+	if (row == NULL) {
+		assert(!"decoded command without a row");
+		return COORD_EMALFORMED;
 	}
-	assert(!"decoded command of unknown type");
-	return COORD_EMALFORMED;
+	return row->apply(a);
 }
 
 int coord_sm_apply(sqlite3 *db, uint64_t index, const void *cmd, size_t len,

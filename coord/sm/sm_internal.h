@@ -135,6 +135,7 @@ int sm_result_push_released(struct coord_result *r, const struct coord_lockref *
 
 /* --- commands: sm_session.c, sm_lock.c ------------------------------- */
 
+/* The apply functions of the command table's rows (commands.c). */
 int sm_apply_open(struct sm_apply *a);
 int sm_apply_end(struct sm_apply *a); /* CLOSE and EXPIRE */
 int sm_apply_acquire(struct sm_apply *a);

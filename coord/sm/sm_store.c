@@ -51,8 +51,7 @@ int sm_touch_lock(struct sm_apply *a, const struct sm_lock *l)
 	sm_bind_u64(st, 3, a->index);
 	rv = sm_done(a, st);
 	if (rv == 0)
-		rv = sm_meta_set(a, l->kind == COORD_KIND_LOCK ? SM_META_LOCKS : SM_META_ELECTIONS,
-		                 a->index);
+		rv = sm_meta_set(a, coord_kind_info(l->kind)->index_key, a->index);
 	return rv;
 }
 
@@ -244,7 +243,7 @@ int sm_lock_gc(struct sm_apply *a, const struct sm_lock *l)
 	/* An election always answers (API.md, Elections): once its row is gone
 	 * it reports the index at which it was left empty, so an observer's
 	 * long-poll wakes with "leader": null. */
-	if (rv == 0 && l->kind == COORD_KIND_ELECTION && sqlite3_changes(a->db) > 0)
+	if (rv == 0 && coord_kind_info(l->kind)->answers_empty && sqlite3_changes(a->db) > 0)
 		rv = sm_meta_set(a, SM_META_ELECTION_GONE, a->index);
 	return rv;
 }

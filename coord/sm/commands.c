@@ -1,0 +1,85 @@
+/* The table of state-machine commands and the table of kinds (contracts in
+ * commands.h and command.h). A new command is one row here, its apply
+ * function, and its byte layout in command.h's comment. */
+#include "commands.h"
+
+#include "sm_internal.h"
+
+/* OPEN: the session's TTL and lock-delay in range (API.md, Sessions). */
+static bool openValid(const struct coord_cmd *c)
+{
+	return c->ttl_ms >= COORD_TTL_MIN_MS && c->ttl_ms <= COORD_TTL_MAX_MS &&
+	       c->lock_delay_ms <= COORD_LOCK_DELAY_MAX_MS;
+}
+
+#define F(x) SM_CMD_F_##x
+
+static const struct sm_cmd_row cmdRows[COORD_CMD_TYPE_MAX + 1] = {
+    [COORD_CMD_OPEN] = {.type = COORD_CMD_OPEN,
+                        .name = "open",
+                        .fields = F(SESSION) | F(TTLS) | F(LABEL),
+                        .validate = openValid,
+                        .apply = sm_apply_open},
+    [COORD_CMD_CLOSE] = {.type = COORD_CMD_CLOSE,
+                         .name = "close",
+                         .fields = F(SESSION),
+                         .apply = sm_apply_end},
+    [COORD_CMD_EXPIRE] = {.type = COORD_CMD_EXPIRE,
+                          .name = "expire",
+                          .fields = F(SESSION),
+                          .apply = sm_apply_end},
+    [COORD_CMD_ACQUIRE] = {.type = COORD_CMD_ACQUIRE,
+                           .name = "acquire",
+                           .fields = F(SESSION) | F(KIND) | F(ACQ) | F(NAME) | F(VALUE),
+                           .apply = sm_apply_acquire},
+    [COORD_CMD_RELEASE] = {.type = COORD_CMD_RELEASE,
+                           .name = "release",
+                           .fields = F(SESSION) | F(KIND) | F(NAME),
+                           .apply = sm_apply_release},
+    [COORD_CMD_CANCEL] = {.type = COORD_CMD_CANCEL,
+                          .name = "cancel",
+                          .fields = F(SESSION) | F(KIND) | F(NAME),
+                          .apply = sm_apply_cancel},
+    [COORD_CMD_PROCLAIM] = {.type = COORD_CMD_PROCLAIM,
+                            .name = "proclaim",
+                            .fields = F(SESSION) | F(NAME) | F(VALUE),
+                            .kind_implied = true,
+                            .kind = COORD_KIND_ELECTION,
+                            .apply = sm_apply_proclaim},
+    [COORD_CMD_WAKE] = {.type = COORD_CMD_WAKE,
+                        .name = "wake",
+                        .fields = 0,
+                        .apply = sm_apply_wake},
+};
+
+#undef F
+
+const struct sm_cmd_row *sm_cmd_row(int type)
+{
+	/* A row left out of the table has no apply function: no such type. */
+	if (type < 1 || type > COORD_CMD_TYPE_MAX || cmdRows[type].apply == NULL)
+		return NULL;
+	return &cmdRows[type];
+}
+
+const char *coord_cmd_type_name(int type)
+{
+	const struct sm_cmd_row *row = sm_cmd_row(type);
+
+	return row != NULL ? row->name : "unknown";
+}
+
+static const struct coord_kind_info kindInfo[COORD_KIND_COUNT] = {
+    [COORD_KIND_LOCK] = {.name = "lock", .shared = true, .index_key = SM_META_LOCKS},
+    [COORD_KIND_ELECTION] = {.name = "election",
+                             .shared = false,
+                             .index_key = SM_META_ELECTIONS,
+                             .answers_empty = true},
+};
+
+const struct coord_kind_info *coord_kind_info(int kind)
+{
+	if (kind < 0 || kind >= COORD_KIND_COUNT)
+		return NULL;
+	return &kindInfo[kind];
+}

@@ -1,0 +1,59 @@
+/* Private to coord_sm: the table of state-machine commands, one row per
+ * type (commands.c). The codec (command.c) and the apply dispatch
+ * (sm_apply.c) both walk a type's row, so encoding, the encoded length,
+ * decoding and applying cannot disagree about what a command carries; the
+ * pattern of raft/codec.c. Adding a command is one row and its apply
+ * function.
+ *
+ * Contract of a row (test_command_table.c checks every one):
+ *  - Every type 1..COORD_CMD_TYPE_MAX has a row, at its own index, with a
+ *    name and an apply function.
+ *  - fields names what the type carries after `u8 version | u8 type | u64
+ *    now_ms`, as SM_CMD_F_* bits. The wire order is the order of the bits
+ *    (command.h's layout), never the order they are written in the row.
+ *  - At most one of LABEL and NAME (both are struct coord_cmd's name).
+ *  - A type that carries ACQ has a kind: its KIND byte or an implied one.
+ *  - kind_implied (never with KIND): the type is always of that kind and
+ *    carries no kind byte; the decoder sets it and validation insists on it.
+ *  - VALUE without ACQ: the value is always present (has_value is true),
+ *    since no flags byte could say otherwise.
+ *  - validate, when not NULL, holds the type's own rules beyond its fields'
+ *    (the fields' are the codec's: lengths, text, kind and mode ranges).
+ *    It sees a command whose fields already passed, and answers true when C
+ *    is valid. It must be a pure function of C: validation runs in the
+ *    decoder of every node alike (DESIGN.md rule 11).
+ *  - apply runs a decoded, valid command of the type (sm_internal.h). */
+#ifndef COORD_SM_COMMANDS_H
+#define COORD_SM_COMMANDS_H
+
+#include <stdbool.h>
+
+#include "command.h"
+
+struct sm_apply;
+
+/* The fields of a command, in wire order (command.h). */
+enum sm_cmd_field {
+	SM_CMD_F_SESSION = 1u << 0, /* 16-byte session id */
+	SM_CMD_F_TTLS = 1u << 1,    /* u32 ttl_ms | u32 lock_delay_ms */
+	SM_CMD_F_KIND = 1u << 2,    /* u8 kind */
+	SM_CMD_F_ACQ = 1u << 3,     /* u8 mode | u8 flags (COORD_ACQ_*) */
+	SM_CMD_F_LABEL = 1u << 4,   /* u16 len | label: 0..COORD_LABEL_MAX bytes */
+	SM_CMD_F_NAME = 1u << 5,    /* u16 len | name: 1..COORD_NAME_MAX bytes */
+	SM_CMD_F_VALUE = 1u << 6    /* u32 len | value: 0..COORD_VALUE_MAX bytes */
+};
+
+struct sm_cmd_row {
+	enum coord_cmd_type type;                    /* equals the row's index */
+	const char *name;                            /* for logs: coord_cmd_type_name() */
+	unsigned fields;                             /* SM_CMD_F_* */
+	bool kind_implied;                           /* the type implies kind (no kind byte) */
+	enum coord_kind kind;                        /* that kind, when kind_implied */
+	bool (*validate)(const struct coord_cmd *c); /* or NULL */
+	int (*apply)(struct sm_apply *a);
+};
+
+/* The row of TYPE, or NULL when TYPE is not 1..COORD_CMD_TYPE_MAX. */
+const struct sm_cmd_row *sm_cmd_row(int type);
+
+#endif
