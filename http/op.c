@@ -1,6 +1,7 @@
-/* The table of operations (op.h). Rows of one path are listed together; the
- * router tries paths in the order of the table, so a longer path with a
- * suffix ("/v1/sessions/{id}/keepalive") comes before its shorter form. */
+/* The table of operations (op.h), indexed by op. A path matches a row only
+ * whole (a session id is one segment, a suffix must end the path), so no
+ * two rows' paths overlap and the order of the rows does not matter to the
+ * router; rows of one resource are listed together for the reader. */
 #include "op.h"
 
 #include <assert.h>

@@ -590,7 +590,9 @@ enum http_error http_request_decode_target(const char *method, const char *targe
 		return http_err_set(err, HTTP_ERR_UNAVAILABLE, "out of memory");
 	if (!pct_decode(copy, "?", &p, &stopped))
 		goto malformed;
-	/* One parameter past the limit is enough for the decoder to refuse. */
+	/* One parameter past the limit is enough for the decoder to refuse. An
+	 * empty query ("path?") or a trailing '&' adds no parameter: a follower
+	 * never forwards an empty key, which its own decoding refused. */
 	while (p && *p && n < sizeof(q) / sizeof(q[0])) {
 		q[n].key = p;
 		q[n].value = NULL;
