@@ -4,6 +4,7 @@
  * size (413, enforced by the server before this), JSON (400). */
 #include "request.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,8 +38,8 @@ static bool path_matches(const struct http_op_info *o, const char *path, const c
 	switch (o->path_kind) {
 	case HTTP_PATH_EXACT:
 		return *param_len == 0;
-	case HTTP_PATH_SESSION: /* one non-empty segment */
-		return *param_len > 0 && !memchr(*param, '/', *param_len);
+	case HTTP_PATH_SESSION: /* one segment; empty only at the end (404 session) */
+		return (*param_len > 0 || !o->suffix[0]) && !memchr(*param, '/', *param_len);
 	case HTTP_PATH_NAME:
 		return true;
 	}
@@ -104,19 +105,24 @@ static enum http_error route_request(const char *method, const char *path, struc
 	const struct http_op_info *matched = NULL;
 	char allow[HTTP_ALLOW_MAX];
 
-	for (int op = 1; op < HTTP_OP_COUNT; op++) {
-		const struct http_op_info *o = http_op_info((enum http_op)op);
-		const char *param;
-		size_t len;
+	/* Rows with a suffix first: theirs are the more particular paths, which
+	 * a name (that may contain '/') would otherwise swallow. The first pass
+	 * with a path that matches decides: that path's methods, or 405. */
+	for (int pass = 0; pass < 2 && !matched; pass++)
+		for (int op = 1; op < HTTP_OP_COUNT; op++) {
+			const struct http_op_info *o = http_op_info((enum http_op)op);
+			const char *param;
+			size_t len;
 
-		if (!path_matches(o, path, &param, &len))
-			continue;
-		matched = o;
-		if (strcmp(method, o->method) != 0)
-			continue;
-		req->op = (enum http_op)op;
-		return take_param(o, param, len, req, err);
-	}
+			if ((o->suffix[0] != '\0') != (pass == 0) ||
+			    !path_matches(o, path, &param, &len))
+				continue;
+			matched = o;
+			if (strcmp(method, o->method) != 0)
+				continue;
+			req->op = (enum http_op)op;
+			return take_param(o, param, len, req, err);
+		}
 	if (!matched)
 		return http_err_set(err, HTTP_ERR_NOT_FOUND, "no such route: %s %s", method, path);
 	allowed_methods(matched, allow, sizeof(allow));
@@ -242,11 +248,20 @@ static enum http_error decode_query(const struct http_query *query, size_t n_que
 			return e;
 	if (req->has_index && !have_wait)
 		req->poll_wait_ms = HTTP_POLL_WAIT_DEFAULT_MS;
-	for (unsigned p = 1; p != 0 && p <= o->params_needed; p <<= 1)
-		if ((o->params_needed & p) && !(*seen & p))
-			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
-			                    "%s needs the query parameter %s", o->name,
-			                    param_name(p));
+	if (o->params_needed & ~*seen) {
+		char needs[64] = "";
+		size_t len = 0;
+
+		for (unsigned p = 1; p != 0 && p <= o->params_needed; p <<= 1)
+			if (o->params_needed & p) {
+				int k = snprintf(needs + len, sizeof(needs) - len, "%c%s=…",
+				                 len ? '&' : '?', param_name(p));
+
+				if (k > 0 && (size_t)k < sizeof(needs) - len)
+					len += (size_t)k;
+			}
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "%s needs %s", o->name, needs);
+	}
 	return HTTP_OK;
 }
 
@@ -445,6 +460,14 @@ static enum http_error decode_body(const char *body, size_t body_len, struct htt
 		seen |= f;
 	}
 	e = missing_field(needs & ~seen, err);
+	if (e == HTTP_OK) {
+		req->body = json_dumps(root, JSON_COMPACT);
+		if (!req->body)
+			e = http_err_set(err, HTTP_ERR_UNAVAILABLE, "out of memory; retry");
+		else
+			req->body_len = strlen(req->body);
+		assert(!req->body || req->body_len <= HTTP_FORWARD_BODY_MAX);
+	}
 out:
 	json_decref(root);
 	return e;
@@ -482,6 +505,9 @@ enum http_error http_request_decode(const char *method, const char *path,
 
 void http_request_free(struct http_request *req)
 {
+	free(req->body);
+	req->body = NULL;
+	req->body_len = 0;
 	free(req->value);
 	req->value = NULL;
 	req->value_len = 0;

@@ -25,6 +25,9 @@
 #define HTTP_WAIT_MAX_MS          600000u /* acquire/campaign wait_ms and ?wait= */
 #define HTTP_POLL_WAIT_DEFAULT_MS 300000u /* long-poll wait when ?index= is given */
 #define HTTP_QUERY_MAX            16      /* query parameters in one request */
+/* The compact JSON of an accepted body: a value and a label, each byte
+ * escaped in at most 6, and the other fields. */
+#define HTTP_FORWARD_BODY_MAX (6u * (HTTP_VALUE_MAX + HTTP_SESSION_LABEL_MAX) + 1024u)
 
 /* One query parameter, as the server found it (already percent-decoded).
  * VALUE is NULL for a bare key such as "?redirect". */
@@ -47,6 +50,11 @@ struct http_request {
 	bool has_value;
 	char *value; /* malloc'd, value_len bytes + NUL */
 	size_t value_len;
+	/* The accepted body again, as compact JSON (malloc'd; NULL for none):
+	 * what a follower forwards, at most HTTP_FORWARD_BODY_MAX bytes
+	 * whatever padding the client sent. */
+	char *body;
+	size_t body_len;
 
 	/* Query. */
 	bool stale;     /* ?consistency=stale */

@@ -72,8 +72,8 @@ const char *http_call_target(const struct http_call *call)
 
 struct http_original http_call_original(const struct http_call *call)
 {
-	struct http_original o = {http_op_info(call->req.op)->method, http_call_target(call), call->body,
-	                          call->body_len};
+	struct http_original o = {http_op_info(call->req.op)->method, http_call_target(call),
+	                          call->req.body, call->req.body_len};
 
 	return o;
 }
@@ -352,7 +352,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		http_err_set(&err, HTTP_ERR_UNAVAILABLE, "out of memory; retry");
 		return answer_now(call, &err);
 	}
-	/* The body stays with the call: a follower forwards it as it came. */
+	free(call->body); /* a follower forwards the decoded body (req.body) */
+	call->body = NULL;
 	/* Suspend before handing over, so that an answer from another thread
 	 * always finds the connection suspended. */
 	call->state = CALL_SUBMITTED;

@@ -69,9 +69,10 @@ const struct http_request *http_call_request(const struct http_call *call);
 /* The request's path and query as the client sent them (decoded, then
  * re-encoded), for a redirect's Location. Borrowed for the call's life. */
 const char *http_call_target(const struct http_call *call);
-/* The request as the client sent it: method, target (as http_call_target),
- * and body. A follower forwards exactly this to the leader, which decodes it
- * again (http_request_decode_target). Borrowed for the call's life. */
+/* The request as it came: method, target (as http_call_target), and the
+ * accepted body as compact JSON (request.h). A follower forwards exactly
+ * this to the leader, which decodes it again (http_request_decode_target).
+ * Borrowed for the call's life. */
 struct http_original {
 	const char *method;
 	const char *target;

@@ -513,6 +513,12 @@ int coord_node_run(const struct coord_config *cfg)
 	if (!n)
 		return 1;
 	n->cfg = *cfg;
+	/* Call ids start at random: a leader may still hold a forwarded call of
+	 * this node's previous run, and its late reply must match no new call. */
+	if (getrandom(&n->next_call_id, sizeof(n->next_call_id), 0) !=
+	    (ssize_t)sizeof(n->next_call_id))
+		n->next_call_id = node_now_ms() << 20;
+	n->next_call_id >>= 1; /* never wraps to 0, the id of no call */
 	n->heartbeat_ticks = cfg->heartbeat_ms / NODE_TICK_MS;
 	n->election_ticks = cfg->election_ms / NODE_TICK_MS;
 	if (n->heartbeat_ticks == 0)

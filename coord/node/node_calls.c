@@ -319,10 +319,24 @@ static bool waits_on_client(const struct ncall *c)
 	       (c->wait == W_FORWARD && (queued || c->req->has_index));
 }
 
+/* Between two callbacks of the loop (on_tick calls this first thing after
+ * the core's tick) every call in flight waits in exactly one list: a call in
+ * none would never be answered (N-2). */
+static void check_every_call_waits(const struct node *n)
+{
+	size_t listed = 0;
+
+	for (int w = W_LEADER; w <= W_POLL; w++)
+		listed += n->waits[w].n;
+	assert(listed == n->n_calls);
+	(void)listed;
+}
+
 void node_expire_calls(struct node *n, uint64_t now)
 {
 	bool check_gone = now - n->last_gone_check_ms >= NODE_GONE_CHECK_MS;
 
+	check_every_call_waits(n);
 	for (int w = W_LEADER; w <= W_POLL; w++) {
 		struct ncall **due, *c;
 		size_t k = 0;

@@ -2,7 +2,8 @@
  * peer connection and relays the leader's answer. Frames (little-endian,
  * written and read with bytes.h):
  *
- *   FORWARD  u64 call id | u8 flags | str8 method | str32 target | str32 body
+ *   FORWARD  u8 version | u64 call id | u8 flags | str8 method | str32 target
+ *            | str32 body
  *   REPLY    u64 call id | u16 status | u64 index | u64 term | u64 leader
  *            | u32 retry_after_s | u8 has_last_contact | u64 last_contact_ms
  *            | str32 body
@@ -13,7 +14,11 @@
  * trusted (rule 11), and a new request field needs no change here. A FORWARD
  * with FORWARD_CANCEL withdraws the wait (queued acquire or campaign) or the
  * long-poll it describes; its answer goes to call id 0, which no follower
- * uses, and so nowhere. */
+ * uses, and so nowhere.
+ *
+ * FORWARD_VERSION 2 is the first to carry the request as sent; a node of an
+ * earlier version cannot forward to one of this version or back (docs/API.md,
+ * coordd: upgrades). */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +28,14 @@
 #include "log.h"
 #include "node_internal.h"
 
+#define FORWARD_VERSION    2
 #define FORWARD_CANCEL     0x01u
 #define FORWARD_METHOD_MAX 8          /* "DELETE" and room */
 #define FORWARD_TARGET_MAX (1u << 18) /* a re-encoded path and query */
 #define REPLY_HEADER_LEN   (8 + 2 + 8 + 8 + 8 + 4 + 1 + 8 + 4)
 
-_Static_assert(8 + 1 + 1 + FORWARD_METHOD_MAX + 4 + FORWARD_TARGET_MAX + 4 + HTTP_BODY_MAX <=
+_Static_assert(1 + 8 + 1 + 1 + FORWARD_METHOD_MAX + 4 + FORWARD_TARGET_MAX + 4 +
+                       HTTP_FORWARD_BODY_MAX <=
                    TRANSPORT_FRAME_MAX,
                "the largest forwarded request fits one peer frame");
 
@@ -38,15 +45,16 @@ static bool send_request(struct node *n, uint64_t leader, const struct ncall *c,
 {
 	struct http_original o = http_call_original(c->http);
 	size_t method_len = strlen(o.method), target_len = strlen(o.target);
-	size_t cap = 8 + 1 + 1 + method_len + 4 + target_len + 4 + o.body_len;
+	size_t cap = 1 + 8 + 1 + 1 + method_len + 4 + target_len + 4 + o.body_len;
 	uint8_t *buf;
 	struct bytes_writer w;
 	bool ok;
 
 	if (method_len > FORWARD_METHOD_MAX || target_len > FORWARD_TARGET_MAX ||
-	    o.body_len > HTTP_BODY_MAX || !(buf = malloc(cap)))
+	    o.body_len > HTTP_FORWARD_BODY_MAX || !(buf = malloc(cap)))
 		return false;
 	w = bytes_writer_init(buf, cap);
+	bytes_put_u8(&w, FORWARD_VERSION);
 	bytes_put_u64(&w, c->id);
 	bytes_put_u8(&w, cancel ? FORWARD_CANCEL : 0);
 	bytes_put_str(&w, o.method, method_len, 1);
@@ -80,7 +88,10 @@ void node_forward_cancel(struct node *n, struct ncall *c)
 {
 	uint64_t leader = raft_leader(n->raft);
 
-	if (leader && leader != n->cfg.id)
+	/* The node that holds the call, and the leader now if it changed: only
+	 * a leader withdraws a queued wait through the log. */
+	send_request(n, c->peer, c, true);
+	if (leader && leader != c->peer && leader != n->cfg.id)
 		send_request(n, leader, c, true);
 	node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL, "the client went away");
 }
@@ -153,18 +164,22 @@ bool node_reply_remote(struct node *n, struct ncall *c, unsigned status, const c
  * the call this leader holds for it (its answer goes nowhere). */
 static void on_forwarded_cancel(struct node *n, struct ncall *cancel)
 {
-	static const enum ncall_wait lists[] = {W_GRANT, W_POLL};
+	static const enum ncall_wait lists[] = {W_GRANT, W_POLL, W_READ, W_APPLY};
 
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		enum ncall_wait w = lists[i];
 
 		for (struct ncall *c = n->waits[w].head; c; c = c->next) {
 			if (c->peer != cancel->peer || c->peer_call != cancel->peer_call)
 				continue;
-			if (w == W_GRANT)
+			if (w == W_GRANT) {
 				node_cancel_wait(n, c);
-			else
+			} else if (w == W_POLL) {
 				node_drop_poll(n, c);
+			} else { /* a long-poll still in its read round */
+				c->peer_call = 0;
+				node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL, "withdrawn");
+			}
 			cancel->peer_call = 0; /* its own answer goes nowhere */
 			node_answer_error(n, cancel, HTTP_ERR_UNAVAILABLE, NULL, "withdrawn");
 			return;
@@ -181,6 +196,7 @@ static void on_forwarded_cancel(struct node *n, struct ncall *cancel)
 void node_on_forward(struct node *n, uint64_t from, const uint8_t *p, size_t len)
 {
 	struct bytes_reader r = bytes_reader_init(p, len);
+	unsigned version = bytes_get_u8(&r);
 	uint64_t id = bytes_get_u64(&r);
 	unsigned flags = bytes_get_u8(&r);
 	char method[FORWARD_METHOD_MAX + 1], *target = NULL;
@@ -191,7 +207,12 @@ void node_on_forward(struct node *n, uint64_t from, const uint8_t *p, size_t len
 
 	bytes_get_str(&r, 1, FORWARD_METHOD_MAX, &m, &m_len);
 	bytes_get_str(&r, 4, FORWARD_TARGET_MAX, &t, &t_len);
-	bytes_get_str(&r, 4, HTTP_BODY_MAX, &body, &body_len);
+	bytes_get_str(&r, 4, HTTP_FORWARD_BODY_MAX, &body, &body_len);
+	if (version != FORWARD_VERSION) {
+		LOG_WARN("a forwarded request from peer %llu of another version dropped",
+		         (unsigned long long)from);
+		return;
+	}
 	if (!bytes_done(&r) || (flags & ~FORWARD_CANCEL) || memchr(m, 0, m_len) ||
 	    memchr(t, 0, t_len)) {
 		LOG_WARN("malformed forwarded request from peer %llu dropped",
@@ -220,8 +241,8 @@ void node_on_forward(struct node *n, uint64_t from, const uint8_t *p, size_t len
 	/* Every check the follower's front end made, made again here. */
 	if (http_request_decode_target(method, target, body, body_len, &c->own, &err) != HTTP_OK) {
 		free(target);
-		LOG_WARN("forwarded request from peer %llu refused: %s", (unsigned long long)from,
-		         err.message);
+		LOG_WARN("forwarded request from peer %llu refused (%s)", (unsigned long long)from,
+		         http_error_code(err.code));
 		return node_answer_error(n, c, err.code, NULL, "%s", err.message);
 	}
 	free(target);

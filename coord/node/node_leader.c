@@ -39,8 +39,13 @@ static void propose_call(struct node *n, struct ncall *c, const struct coord_cmd
 	uint64_t index, term;
 
 	if (!node_propose(n, cmd, &index, &term)) {
-		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
-		                  "the leader cannot take a proposal now; retry");
+		if (c->cancelling) /* the wait may still be granted (rule 12) */
+			node_answer_error(n, c, HTTP_ERR_TIMEOUT, NULL,
+			                  "the wait could not be withdrawn; retry the acquire, which "
+			                  "answers the grant if it happens");
+		else
+			node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
+			                  "the leader cannot take a proposal now; retry");
 		return;
 	}
 	c->index = index;
@@ -82,9 +87,10 @@ void node_cancel_wait(struct node *n, struct ncall *c)
 		                  "answers the grant if it happened");
 		return;
 	}
+	/* The acquire it withdraws was built from the same request. */
 	if (!build_cmd(n, c, &cmd))
-		return node_answer_error(n, c, HTTP_ERR_SESSION_NOT_FOUND, NULL,
-		                         "no session has that id");
+		return node_answer_error(n, c, HTTP_ERR_TIMEOUT, NULL,
+		                         "the wait could not be withdrawn; retry the acquire");
 	cmd.type = COORD_CMD_CANCEL;
 	cmd.has_value = false;
 	cmd.value = NULL;
