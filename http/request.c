@@ -24,10 +24,10 @@ static bool is_session_id(const char *s, size_t len)
 
 /* Does PATH have the shape of OP's row? Sets *PARAM and *PARAM_LEN to the
  * path's parameter (its name or session id, not yet checked). */
-static bool path_matches(const struct http_op_info *o, const char *path, const char **param,
-                         size_t *param_len)
+static bool path_matches(const struct http_op_info *o, const char *path, size_t len,
+                         const char **param, size_t *param_len)
 {
-	size_t plen = strlen(o->path), slen = strlen(o->suffix), len = strlen(path);
+	size_t plen = strlen(o->path), slen = strlen(o->suffix);
 
 	*param = path + plen;
 	*param_len = 0;
@@ -104,6 +104,7 @@ static enum http_error route_request(const char *method, const char *path, struc
 {
 	const struct http_op_info *matched = NULL;
 	char allow[HTTP_ALLOW_MAX];
+	size_t path_len = strlen(path);
 
 	/* Rows with a suffix first: theirs are the more particular paths, which
 	 * a name (that may contain '/') would otherwise swallow. The first pass
@@ -115,7 +116,7 @@ static enum http_error route_request(const char *method, const char *path, struc
 			size_t len;
 
 			if ((o->suffix[0] != '\0') != (pass == 0) ||
-			    !path_matches(o, path, &param, &len))
+			    !path_matches(o, path, path_len, &param, &len))
 				continue;
 			matched = o;
 			if (strcmp(method, o->method) != 0)
@@ -410,6 +411,28 @@ static enum http_error missing_field(unsigned missing, struct http_err *err)
 	return HTTP_OK;
 }
 
+/* Keeps the accepted body for forwarding: a short one as it came (a copy is
+ * cheaper than printing it again), a longer one as compact JSON, which
+ * drops whatever padding the client sent. */
+static enum http_error keep_body(const char *body, size_t body_len, json_t *root,
+                                 struct http_request *req, struct http_err *err)
+{
+	if (body_len <= HTTP_BODY_KEPT_MAX) {
+		req->body = malloc(body_len + 1);
+		if (req->body) {
+			memcpy(req->body, body, body_len);
+			req->body[body_len] = '\0';
+		}
+	} else {
+		req->body = json_dumps(root, JSON_COMPACT);
+	}
+	if (!req->body)
+		return http_err_set(err, HTTP_ERR_UNAVAILABLE, "out of memory; retry");
+	req->body_len = body_len <= HTTP_BODY_KEPT_MAX ? body_len : strlen(req->body);
+	assert(req->body_len <= HTTP_FORWARD_BODY_MAX);
+	return HTTP_OK;
+}
+
 static enum http_error decode_body(const char *body, size_t body_len, struct http_request *req,
                                    unsigned query_seen, struct http_err *err)
 {
@@ -460,14 +483,8 @@ static enum http_error decode_body(const char *body, size_t body_len, struct htt
 		seen |= f;
 	}
 	e = missing_field(needs & ~seen, err);
-	if (e == HTTP_OK) {
-		req->body = json_dumps(root, JSON_COMPACT);
-		if (!req->body)
-			e = http_err_set(err, HTTP_ERR_UNAVAILABLE, "out of memory; retry");
-		else
-			req->body_len = strlen(req->body);
-		assert(!req->body || req->body_len <= HTTP_FORWARD_BODY_MAX);
-	}
+	if (e == HTTP_OK)
+		e = keep_body(body, body_len, root, req, err);
 out:
 	json_decref(root);
 	return e;

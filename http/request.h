@@ -28,6 +28,7 @@
 /* The compact JSON of an accepted body: a value and a label, each byte
  * escaped in at most 6, and the other fields. */
 #define HTTP_FORWARD_BODY_MAX (6u * (HTTP_VALUE_MAX + HTTP_SESSION_LABEL_MAX) + 1024u)
+#define HTTP_BODY_KEPT_MAX    4096u /* a body up to this is kept as it came */
 
 /* One query parameter, as the server found it (already percent-decoded).
  * VALUE is NULL for a bare key such as "?redirect". */
@@ -50,9 +51,10 @@ struct http_request {
 	bool has_value;
 	char *value; /* malloc'd, value_len bytes + NUL */
 	size_t value_len;
-	/* The accepted body again, as compact JSON (malloc'd; NULL for none):
-	 * what a follower forwards, at most HTTP_FORWARD_BODY_MAX bytes
-	 * whatever padding the client sent. */
+	/* The accepted body again (malloc'd; NULL for none): what a follower
+	 * forwards. A short body as it came; a longer one as compact JSON, so
+	 * at most HTTP_FORWARD_BODY_MAX bytes whatever padding the client
+	 * sent. */
 	char *body;
 	size_t body_len;
 
