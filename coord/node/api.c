@@ -5,6 +5,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "node_calls.h"
 #include "node_internal.h"
 
 static const struct node_api *const resources[] = {
@@ -87,4 +88,23 @@ bool node_api_grant_applied(struct node *n, struct ncall *c, uint64_t index,
 		return false;
 	node_answer(n, c, 200, node_api(c->req->op)->granted(c->req, r->token));
 	return true;
+}
+
+int node_query_done(struct node *n, struct ncall *c, int rc, json_t **body, const char *name)
+{
+	if (rc == 0)
+		return 0;
+	json_decref(*body);
+	*body = NULL;
+	if (rc == COORD_ENOTFOUND && name)
+		node_answer_error(n, c, HTTP_ERR_NOT_FOUND, NULL, "nobody holds or waits for %s",
+		                  name);
+	else
+		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL, "the query failed; retry");
+	return -1;
+}
+
+uint64_t node_body_modify_index(json_t *body)
+{
+	return (uint64_t)json_integer_value(json_object_get(body, "modify_index"));
 }

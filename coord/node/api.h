@@ -81,6 +81,12 @@ void node_api_check(void);
 bool node_api_session(const struct http_request *req, struct coord_session_id *id);
 /* Sets CMD's name and value (if any) to REQ's, borrowed from REQ. */
 void node_api_name_value(const struct http_request *req, struct coord_cmd *cmd);
+/* Ends a read's query hook: 0 when RC is 0; otherwise drops *BODY, answers
+ * C (404 naming NAME for COORD_ENOTFOUND when NAME is not NULL, else 503)
+ * and returns -1. */
+int node_query_done(struct node *n, struct ncall *c, int rc, json_t **body, const char *name);
+/* The "modify_index" of a query's answer, for long-polls. */
+uint64_t node_body_modify_index(json_t *body);
 /* The applied hook of a write answered with its granted() body. */
 bool node_api_grant_applied(struct node *n, struct ncall *c, uint64_t index,
                             const struct coord_result *r);

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "api.h"
+#include "node_calls.h"
+#include "node_core.h"
 #include "node_internal.h"
 #include "sm_query.h"
 

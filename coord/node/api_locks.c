@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "node_calls.h"
 #include "node_internal.h"
 #include "sm_query.h"
 

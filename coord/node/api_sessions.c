@@ -3,6 +3,9 @@
 #include <sys/random.h>
 
 #include "api.h"
+#include "node_calls.h"
+#include "node_core.h"
+#include "node_lease.h"
 #include "node_internal.h"
 #include "sm_query.h"
 

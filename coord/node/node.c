@@ -17,53 +17,17 @@
 #include "codec.h"
 #include "log.h"
 #include "api.h"
-#include "node_internal.h"
+#include "node_core.h"
+#include "node_dispatch.h"
+#include "node_forward.h"
+#include "node_lease.h"
+#include "node_ready.h"
 #include "sm_query.h"
 
 #define NODE_TICK_MS    10u
 #define CLUSTER_ID_FILE "cluster-id"
 
 _Static_assert(TRANSPORT_FRAME_MAX > RAFT_CODEC_MAX_FRAME + 1, "a Raft frame must fit");
-
-uint64_t node_now_ms(void)
-{
-	return uv_hrtime() / 1000000u;
-}
-
-uint64_t node_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-void node_fatal(struct node *n, const char *what, const char *detail)
-{
-	(void)n;
-	LOG_ERROR("fatal: %s: %s; stopping (fail-stop)", what, detail ? detail : "");
-	_exit(70);
-}
-
-struct http_meta node_meta(const struct node *n)
-{
-	struct http_meta m = {0};
-
-	m.index = persist_state_applied_index(n->pstate);
-	m.term = raft_term(n->raft);
-	m.leader = raft_leader(n->raft);
-	return m;
-}
-
-const char *node_peer_http(const struct node *n, uint64_t id)
-{
-	if (id == n->cfg.id)
-		return n->cfg.http;
-	for (size_t i = 0; i < n->n_peers; i++)
-		if (n->peers[i].id == id)
-			return n->peers[i].http[0] ? n->peers[i].http : NULL;
-	return NULL;
-}
 
 /* Transport callbacks ----------------------------------------------------------- */
 

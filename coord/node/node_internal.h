@@ -1,4 +1,5 @@
-/* node_internal.h: the node runtime's state, shared by the node_*.c files.
+/* node_internal.h: the node runtime's state, shared by the node_*.c files:
+ * struct node and struct ncall, their limits and invariants; no functions.
  *
  * One libuv loop owns everything here: the Raft core, raft.db and the write
  * handle of state.db, the lease keeper, the peer transport, the timers and
@@ -169,70 +170,18 @@ struct node {
 	int exit_code;
 };
 
-/* node.c: start, stop, peers, and the process's clocks. */
-void node_fatal(struct node *n, const char *what, const char *detail) __attribute__((noreturn));
-uint64_t node_now_ms(void);  /* monotonic */
-uint64_t node_wall_ms(void); /* wall clock, stamped into entries */
-struct http_meta node_meta(const struct node *n);
-const char *node_peer_http(const struct node *n, uint64_t id);
-
-/* node_ready.c: persist, send, apply (N-1). */
-void node_drive(struct node *n);
-void node_kick(struct node *n);
-void node_drive_check(uv_check_t *h);
-void node_maybe_snapshot(struct node *n);
-
-/* node_calls.c: taking calls from the inbox, routing them (dispatch), the
- * lists they wait in and their deadlines, and answering each exactly once
- * (N-2). */
-void ncall_list_push(struct ncall_list *l, struct ncall *c);
-void ncall_list_remove(struct ncall_list *l, struct ncall *c);
-void ncall_wait(struct node *n, struct ncall *c, enum ncall_wait w, uint64_t deadline_ms);
-void ncall_unwait(struct node *n, struct ncall *c);
-void node_answer(struct node *n, struct ncall *c, unsigned status, json_t *body);
-void node_answer_text(struct node *n, struct ncall *c, unsigned status, const char *text);
-void node_answer_error(struct node *n, struct ncall *c, enum http_error code, json_t *details,
-                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* Answers a local call with what the leader answered to its forward. */
-void node_answer_relayed(struct node *n, struct ncall *c, unsigned status, const char *body,
-                         size_t len, const struct http_meta *meta);
-void node_take_inbox(uv_async_t *a);
-void node_dispatch(struct node *n, struct ncall *c);
-void node_expire_calls(struct node *n, uint64_t now);
-void node_fail_all(struct node *n);
-void node_leader_changed(struct node *n);
-
-/* node_leader.c: what the leader does with a call, and answers from
- * applied entries (N-3, N-4). */
-bool node_propose(struct node *n, const struct coord_cmd *cmd, uint64_t *index, uint64_t *term);
-void node_handle_on_leader(struct node *n, struct ncall *c);
-void node_cancel_wait(struct node *n, struct ncall *c);
-void node_on_applied(struct node *n, uint64_t index, uint64_t term, const struct coord_result *r,
-                     const void *data, size_t len);
-void node_snapshot_skipped(struct node *n, uint64_t index);
-void node_on_read(struct node *n, const struct raft_read *rd);
-void node_after_apply(struct node *n);
-
-/* node_lease.c: the lease keeper on the leader (rule 8). */
-bool node_lease_ready(struct node *n, uint64_t now);
-void node_lease_tick(struct node *n, uint64_t now);
-
-/* node_query.c: reads and long-polls. */
-void node_answer_query(struct node *n, struct ncall *c);
-void node_drop_poll(struct node *n, struct ncall *c);
-/* Ends a read's query hook (api.h): 0 when RC is 0; otherwise drops *BODY,
- * answers C (404 naming NAME for COORD_ENOTFOUND when NAME is not NULL, else
- * 503) and returns -1. */
-int node_query_done(struct node *n, struct ncall *c, int rc, json_t **body, const char *name);
-/* The "modify_index" of a query's answer, for long-polls. */
-uint64_t node_body_modify_index(json_t *body);
-
-/* node_forward.c: follower to leader and back. */
-void node_forward(struct node *n, struct ncall *c);
-void node_forward_cancel(struct node *n, struct ncall *c);
-void node_on_forward(struct node *n, uint64_t from, const uint8_t *p, size_t len);
-void node_on_reply(struct node *n, uint64_t from, const uint8_t *p, size_t len);
-bool node_reply_remote(struct node *n, struct ncall *c, unsigned status, const char *body,
-                       size_t len, const struct http_meta *meta);
+/* The runtime's functions are declared one header per file, and each file
+ * includes the headers of those it uses. The arrows point one way:
+ *
+ *   node.c -> node_ready -> node_dispatch -> node_leader -> node_query
+ *                                   |              |             |
+ *                                   v              v             v
+ *                              node_forward    api.h: the handler entries
+ *                                   |          (api_*.c) -> node_lease
+ *                                   v              |
+ *   all of the above ----> node_calls -> node_wire, node_core
+ *
+ * Only api.c's lookup reaches the entries of api_*.c, through their tables.
+ */
 
 #endif

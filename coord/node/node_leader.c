@@ -8,23 +8,10 @@
 
 #include "api.h"
 #include "command.h"
-#include "node_internal.h"
-
-/* Proposing -------------------------------------------------------------------- */
-
-bool node_propose(struct node *n, const struct coord_cmd *cmd, uint64_t *index, uint64_t *term)
-{
-	uint8_t buf[COORD_CMD_MAX_LEN];
-	size_t len;
-	int rc;
-
-	if (coord_cmd_encode(cmd, buf, sizeof(buf), &len) != 0)
-		return false;
-	rc = raft_propose(n->raft, buf, len, index, term);
-	if (rc == RAFT_OK)
-		n->metrics.proposals++;
-	return rc == RAFT_OK;
-}
+#include "node_calls.h"
+#include "node_core.h"
+#include "node_leader.h"
+#include "node_query.h"
 
 /* The command of C's write, from its handler entry. */
 static bool build_cmd(struct node *n, const struct ncall *c, struct coord_cmd *cmd)

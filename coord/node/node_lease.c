@@ -5,7 +5,8 @@
 #include <stdlib.h>
 
 #include "log.h"
-#include "node_internal.h"
+#include "node_core.h"
+#include "node_lease.h"
 #include "sm_query.h"
 
 /* On a leader whose term has a committed entry, loads every session with a

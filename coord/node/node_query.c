@@ -5,26 +5,9 @@
 #include <assert.h>
 
 #include "api.h"
-#include "node_internal.h"
-
-int node_query_done(struct node *n, struct ncall *c, int rc, json_t **body, const char *name)
-{
-	if (rc == 0)
-		return 0;
-	json_decref(*body);
-	*body = NULL;
-	if (rc == COORD_ENOTFOUND && name)
-		node_answer_error(n, c, HTTP_ERR_NOT_FOUND, NULL, "nobody holds or waits for %s",
-		                  name);
-	else
-		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL, "the query failed; retry");
-	return -1;
-}
-
-uint64_t node_body_modify_index(json_t *body)
-{
-	return (uint64_t)json_integer_value(json_object_get(body, "modify_index"));
-}
+#include "node_calls.h"
+#include "node_core.h"
+#include "node_query.h"
 
 /* A long-poll whose client went away: answered now with the current state,
  * which frees its place among the NODE_POLLS_MAX. */

@@ -6,7 +6,10 @@
 
 #include "codec.h"
 #include "log.h"
-#include "node_internal.h"
+#include "node_core.h"
+#include "node_dispatch.h"
+#include "node_leader.h"
+#include "node_ready.h"
 
 /* 1. Persist ----------------------------------------------------------------- */
 
@@ -306,14 +309,6 @@ void node_maybe_snapshot(struct node *n)
 }
 
 /* The loop ----------------------------------------------------------------------- */
-
-/* Inputs only mark the core as stepped; the core's outputs are executed once
- * per turn of the loop, after every event of that turn has been fed in, so
- * that all the messages read in one turn share one fsync (group commit). */
-void node_kick(struct node *n)
-{
-	n->dirty = true;
-}
 
 void node_drive_check(uv_check_t *h)
 {

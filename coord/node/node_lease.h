@@ -1,0 +1,16 @@
+/* node_lease.h: the lease keeper on the leader (rule 8; node_lease.c). */
+#ifndef COORD_NODE_LEASE_H
+#define COORD_NODE_LEASE_H
+
+#include "node_internal.h"
+
+/* On a leader whose term has a committed entry, loads every session with a
+ * fresh deadline once per term; elsewhere drops the keeper's state. Returns
+ * whether the keeper is live (only then may a keepalive be acknowledged). */
+bool node_lease_ready(struct node *n, uint64_t now);
+
+/* Once per tick: proposes EXPIRE for sessions whose deadline passed and WAKE
+ * when a lock-delay has ended. */
+void node_lease_tick(struct node *n, uint64_t now);
+
+#endif
