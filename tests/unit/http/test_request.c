@@ -126,6 +126,8 @@ static void test_session_defaults_and_fields(void **state)
 	assert_int_equal(req.ttl_ms, 1000);
 	assert_int_equal(req.lock_delay_ms, 60000);
 	assert_string_equal(req.label, "backup job");
+	http_request_free(&req); /* the accepted body is kept for forwarding */
+	assert_null(req.body);
 }
 
 static void test_query(void **state)
