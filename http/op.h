@@ -38,12 +38,12 @@ enum http_op {
 /* What kind of work an operation is. Exactly one of WRITE, READ, CONFIRM
  * and LOCAL is set on every row; the others qualify it. */
 enum http_op_flag {
-	HTTP_OPF_WRITE = 1u << 0,   /* changes state: the leader proposes it (N-3, rule 12) */
-	HTTP_OPF_READ = 1u << 1,    /* reads the state: after a ReadIndex round (rule 5), or
-	                             * at once from any node with ?consistency=stale */
-	HTTP_OPF_CONFIRM = 1u << 2, /* leader-only, no log entry: answered after a ReadIndex
-	                             * round (a keepalive, rule 8) */
-	HTTP_OPF_LOCAL = 1u << 3,   /* answered by the node that receives it, from its view */
+	HTTP_OPF_WRITE = 1u << 0,       /* changes state: the leader proposes it (N-3, rule 12) */
+	HTTP_OPF_READ = 1u << 1,        /* reads the state: after a ReadIndex round (rule 5), or
+	                                 * at once from any node with ?consistency=stale */
+	HTTP_OPF_CONFIRM = 1u << 2,     /* leader-only, no log entry: answered after a ReadIndex
+	                                 * round (a keepalive, rule 8) */
+	HTTP_OPF_LOCAL = 1u << 3,       /* answered by the node that receives it, from its view */
 	HTTP_OPF_LONG_POLL = 1u << 4,   /* takes ?index=N&wait=D and waits for a change */
 	HTTP_OPF_QUEUES = 1u << 5,      /* with wait_ms > 0 it may wait in the FIFO queue */
 	HTTP_OPF_CANCELLABLE = 1u << 6, /* its queued wait is withdrawn through the log when

@@ -234,8 +234,7 @@ static const char *param_name(unsigned p)
 }
 
 static enum http_error decode_query(const struct http_query *query, size_t n_query,
-                                    struct http_request *req, struct http_err *err,
-                                    unsigned *seen)
+                                    struct http_request *req, struct http_err *err, unsigned *seen)
 {
 	const struct http_op_info *o = http_op_info(req->op);
 	bool have_wait = false;
@@ -619,9 +618,9 @@ static bool pct_decode(char *s, const char *stop, char **next, char *stopped)
 	return true;
 }
 
-enum http_error http_request_decode_target(const char *method, const char *target,
-                                           const char *body, size_t body_len,
-                                           struct http_request *req, struct http_err *err)
+enum http_error http_request_decode_target(const char *method, const char *target, const char *body,
+                                           size_t body_len, struct http_request *req,
+                                           struct http_err *err)
 {
 	struct http_query q[HTTP_QUERY_MAX + 1];
 	size_t n = 0;

@@ -84,9 +84,9 @@ enum http_error http_request_decode(const char *method, const char *path,
  * http_target_encode() wrote them ("/v1/locks/a%20b?wait=5s&pretty").
  * Used by a leader to decode what a follower forwarded: a peer's request
  * passes every check a client's does (docs/DESIGN.md, rule 11). */
-enum http_error http_request_decode_target(const char *method, const char *target,
-                                           const char *body, size_t body_len,
-                                           struct http_request *req, struct http_err *err);
+enum http_error http_request_decode_target(const char *method, const char *target, const char *body,
+                                           size_t body_len, struct http_request *req,
+                                           struct http_err *err);
 
 /* Writes PATH and the N parameters QUERY as one target, percent-encoding
  * every byte but A-Z a-z 0-9 - . _ ~ / : ; returns a malloc'd string (the

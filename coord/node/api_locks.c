@@ -67,8 +67,8 @@ static int fence_query(struct node *n, struct ncall *c, json_t **body, uint64_t 
 {
 	const struct http_request *req = c->req;
 	bool valid = false;
-	int rc = coord_sm_query_fence(n->reader, req->name, strlen(req->name), req->token, &valid,
-	                              body);
+	int rc =
+	    coord_sm_query_fence(n->reader, req->name, strlen(req->name), req->token, &valid, body);
 
 	(void)modify_index; /* not a long-poll */
 	if (rc == 0 && !valid) {

@@ -208,4 +208,3 @@ void node_answer_error(struct node *n, struct ncall *c, enum http_error code, js
 	json_decref(details);
 	node_answer(n, c, http_error_status(code), body);
 }
-

@@ -28,7 +28,8 @@ static bool send_request(struct node *n, uint64_t to, const struct ncall *c, boo
 	};
 	size_t len;
 	uint8_t *buf = node_wire_forward_encode(&m, &len);
-	bool ok = buf && transport_send(n->transport, to, TRANSPORT_FORWARD, buf, len) == TRANSPORT_OK;
+	bool ok =
+	    buf && transport_send(n->transport, to, TRANSPORT_FORWARD, buf, len) == TRANSPORT_OK;
 
 	free(buf);
 	return ok;

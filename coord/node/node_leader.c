@@ -27,9 +27,10 @@ static void propose_call(struct node *n, struct ncall *c, const struct coord_cmd
 
 	if (!node_propose(n, cmd, &index, &term)) {
 		if (c->cancelling) /* the wait may still be granted (rule 12) */
-			node_answer_error(n, c, HTTP_ERR_TIMEOUT, NULL,
-			                  "the wait could not be withdrawn; retry the acquire, which "
-			                  "answers the grant if it happens");
+			node_answer_error(
+			    n, c, HTTP_ERR_TIMEOUT, NULL,
+			    "the wait could not be withdrawn; retry the acquire, which "
+			    "answers the grant if it happens");
 		else
 			node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
 			                  "the leader cannot take a proposal now; retry");
@@ -178,7 +179,8 @@ static void answer_grants(struct node *n, const struct coord_result *r)
 
 		for (struct ncall *c = n->waits[W_GRANT].head; c; c = c->next)
 			if (waits_for(c, g)) {
-				node_answer(n, c, 200, node_api(c->req->op)->granted(c->req, g->token));
+				node_answer(n, c, 200,
+				            node_api(c->req->op)->granted(c->req, g->token));
 				break;
 			}
 	}

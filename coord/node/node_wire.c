@@ -32,8 +32,7 @@ uint8_t *node_wire_forward_encode(const struct node_forward_msg *m, size_t *len)
 	return buf;
 }
 
-enum node_wire_rc node_wire_forward_decode(const uint8_t *p, size_t len,
-                                           struct node_forward_msg *m)
+enum node_wire_rc node_wire_forward_decode(const uint8_t *p, size_t len, struct node_forward_msg *m)
 {
 	struct bytes_reader r = bytes_reader_init(p, len);
 	unsigned version = bytes_get_u8(&r), flags;

@@ -33,8 +33,8 @@
 #define NODE_FORWARD_METHOD_MAX 8          /* "DELETE" and room */
 #define NODE_FORWARD_TARGET_MAX (1u << 18) /* a re-encoded path and query */
 #define NODE_REPLY_HEADER_LEN   (8 + 2 + 8 + 8 + 8 + 4 + 1 + 8 + 4)
-#define NODE_FORWARD_MAX                                                                    \
-	(1 + 8 + 1 + 1 + NODE_FORWARD_METHOD_MAX + 4 + NODE_FORWARD_TARGET_MAX + 4 +          \
+#define NODE_FORWARD_MAX                                                                           \
+	(1 + 8 + 1 + 1 + NODE_FORWARD_METHOD_MAX + 4 + NODE_FORWARD_TARGET_MAX + 4 +               \
 	 HTTP_FORWARD_BODY_MAX)
 
 /* A FORWARD. Decoded strings borrow the frame and are not NUL-terminated;

@@ -83,8 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		q[n].value = eq;
 		n++;
 	}
-	if (http_request_decode(method, path, q, n, p, (size_t)(end - p), &req, &err) ==
-	    HTTP_OK) {
+	if (http_request_decode(method, path, q, n, p, (size_t)(end - p), &req, &err) == HTTP_OK) {
 		/* A decoded request is self-consistent. */
 		struct http_request again;
 		struct http_err err2;

@@ -42,7 +42,8 @@ static enum http_error decode(const char *method, const char *target, const char
 			n++;
 		}
 	}
-	enum http_error e = http_request_decode(method, buf, q, n, body, body ? strlen(body) : 0, req, err);
+	enum http_error e =
+	    http_request_decode(method, buf, q, n, body, body ? strlen(body) : 0, req, err);
 
 	if (allow)
 		*allow = err->allow[0] ? err->allow : NULL;
@@ -263,9 +264,8 @@ static void test_too_large(void **state)
 	(void)state;
 	assert_non_null(body);
 	memset(body, ' ', len);
-	assert_int_equal(
-	    http_request_decode("PUT", "/v1/locks/a", NULL, 0, body, len, &req, &err),
-	    HTTP_ERR_TOO_LARGE);
+	assert_int_equal(http_request_decode("PUT", "/v1/locks/a", NULL, 0, body, len, &req, &err),
+	                 HTTP_ERR_TOO_LARGE);
 	assert_int_equal(http_error_status(HTTP_ERR_TOO_LARGE), 413);
 	free(body);
 }
