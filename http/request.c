@@ -417,17 +417,14 @@ static enum http_error keep_body(const char *body, size_t body_len, json_t *root
                                  struct http_request *req, struct http_err *err)
 {
 	if (body_len <= HTTP_BODY_KEPT_MAX) {
-		req->body = malloc(body_len + 1);
-		if (req->body) {
-			memcpy(req->body, body, body_len);
-			req->body[body_len] = '\0';
-		}
+		req->body = strndup(body, body_len); /* a JSON object holds no NUL */
+		req->body_len = body_len;
 	} else {
 		req->body = json_dumps(root, JSON_COMPACT);
+		req->body_len = req->body ? strlen(req->body) : 0;
 	}
 	if (!req->body)
 		return http_err_set(err, HTTP_ERR_UNAVAILABLE, "out of memory; retry");
-	req->body_len = body_len <= HTTP_BODY_KEPT_MAX ? body_len : strlen(req->body);
 	assert(req->body_len <= HTTP_FORWARD_BODY_MAX);
 	return HTTP_OK;
 }
@@ -489,9 +486,10 @@ out:
 	return e;
 }
 
-static enum http_error decode(const char *method, const char *path, const struct http_query *query,
-                              size_t n_query, const char *body, size_t body_len,
-                              struct http_request *req, struct http_err *err)
+enum http_error http_request_decode(const char *method, const char *path,
+                                    const struct http_query *query, size_t n_query,
+                                    const char *body, size_t body_len, struct http_request *req,
+                                    struct http_err *err)
 {
 	unsigned query_seen = 0;
 	enum http_error e;
@@ -509,14 +507,6 @@ static enum http_error decode(const char *method, const char *path, const struct
 		return e;
 	}
 	return HTTP_OK;
-}
-
-enum http_error http_request_decode(const char *method, const char *path,
-                                    const struct http_query *query, size_t n_query,
-                                    const char *body, size_t body_len, struct http_request *req,
-                                    struct http_err *err)
-{
-	return decode(method, path, query, n_query, body, body_len, req, err);
 }
 
 void http_request_free(struct http_request *req)
@@ -647,7 +637,7 @@ enum http_error http_request_decode_target(const char *method, const char *targe
 		}
 		n++;
 	}
-	e = decode(method, copy, q, n, body, body_len, req, err);
+	e = http_request_decode(method, copy, q, n, body, body_len, req, err);
 	free(copy);
 	return e;
 malformed:

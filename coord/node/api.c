@@ -1,5 +1,5 @@
-/* Looking up an operation's handler entry (api.h) and checking, once, that
- * the entries match the table of operations (http/op.h). */
+/* Indexing the operations' handler entries (api.h) once, checking that
+ * they match the table of operations (http/op.h), and looking them up. */
 #include "api.h"
 
 #include <assert.h>
@@ -15,14 +15,13 @@ static const struct node_api *const resources[] = {
     node_api_cluster,
 };
 
+/* Each operation's entry, indexed by op: filled once by node_api_init(). */
+static const struct node_api *by_op[HTTP_OP_COUNT];
+
 const struct node_api *node_api(enum http_op op)
 {
-	for (size_t i = 0; i < sizeof(resources) / sizeof(resources[0]); i++)
-		for (const struct node_api *a = resources[i]; a->op; a++)
-			if (a->op == op)
-				return a;
-	assert(!"an operation without a handler entry");
-	return NULL;
+	assert(op > 0 && op < HTTP_OP_COUNT && by_op[op] != NULL);
+	return by_op[op];
 }
 
 /* The hooks an entry must have, from its row's flags. */
@@ -42,18 +41,16 @@ static void check_entry(const struct node_api *a)
 	(void)write, (void)read, (void)answers, (void)queues;
 }
 
-void node_api_check(void)
+void node_api_init(void)
 {
-	unsigned seen[HTTP_OP_COUNT] = {0};
-
 	for (size_t i = 0; i < sizeof(resources) / sizeof(resources[0]); i++)
 		for (const struct node_api *a = resources[i]; a->op; a++) {
-			assert(a->op > 0 && a->op < HTTP_OP_COUNT);
-			seen[a->op]++;
+			assert(a->op > 0 && a->op < HTTP_OP_COUNT && by_op[a->op] == NULL);
 			check_entry(a);
+			by_op[a->op] = a;
 		}
 	for (int op = 1; op < HTTP_OP_COUNT; op++)
-		assert(seen[op] == 1);
+		assert(by_op[op] != NULL);
 }
 
 bool node_api_session(const struct http_request *req, struct coord_session_id *id)

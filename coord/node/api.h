@@ -11,7 +11,7 @@
  * hooks.
  *
  * Which hooks an entry has follows from its row's flags, and
- * node_api_check() asserts it at start-up:
+ * node_api_init() asserts it at start-up:
  *   WRITE    command, applied; QUEUES adds granted (and kind)
  *   READ     query
  *   CONFIRM  answer (on the leader, after a ReadIndex round, rule 5)
@@ -68,12 +68,13 @@ extern const struct node_api node_api_locks[];
 extern const struct node_api node_api_elections[];
 extern const struct node_api node_api_cluster[];
 
+/* Indexes the entries by op, asserting that every operation has exactly
+ * one, with the hooks its flags need and no others. Called once at
+ * start-up, before any call arrives. */
+void node_api_init(void);
+
 /* The entry of OP (an op that decoded, so one exists). */
 const struct node_api *node_api(enum http_op op);
-
-/* Asserts that every operation has exactly one entry, with the hooks its
- * flags need and no others. Called once at start-up. */
-void node_api_check(void);
 
 /* Helpers the entries share. */
 

@@ -473,7 +473,7 @@ int coord_node_run(const struct coord_config *cfg)
 	struct persist_log_state st = {0};
 	int rc = 1;
 
-	node_api_check(); /* every operation has its handler entry (api.h) */
+	node_api_init(); /* every operation has its handler entry (api.h) */
 	if (!n)
 		return 1;
 	n->cfg = *cfg;

@@ -79,10 +79,7 @@ void node_cancel_wait(struct node *n, struct ncall *c)
 	if (!build_cmd(n, c, &cmd))
 		return node_answer_error(n, c, HTTP_ERR_TIMEOUT, NULL,
 		                         "the wait could not be withdrawn; retry the acquire");
-	cmd.type = COORD_CMD_CANCEL;
-	cmd.has_value = false;
-	cmd.value = NULL;
-	cmd.value_len = 0;
+	cmd.type = COORD_CMD_CANCEL; /* its row carries no value: none is encoded */
 	c->cancelling = true;
 	propose_call(n, c, &cmd);
 }

@@ -267,3 +267,23 @@ uint64_t fx_hash(struct fx *f)
 		assert_int_equal(coord_sm_hash(f->db, &h), 0);
 	return h;
 }
+
+/* Every field of two commands is equal (names and values by content). */
+void fx_assert_same_cmd(const struct coord_cmd *a, const struct coord_cmd *b)
+{
+	assert_int_equal(a->type, b->type);
+	assert_int_equal(a->now_ms, b->now_ms);
+	assert_true(coord_session_id_equal(&a->session, &b->session));
+	assert_int_equal(a->ttl_ms, b->ttl_ms);
+	assert_int_equal(a->lock_delay_ms, b->lock_delay_ms);
+	assert_int_equal(a->kind, b->kind);
+	assert_int_equal(a->mode, b->mode);
+	assert_int_equal(a->queue, b->queue);
+	assert_int_equal(a->has_value, b->has_value);
+	assert_int_equal(a->name_len, b->name_len);
+	if (a->name_len > 0)
+		assert_memory_equal(a->name, b->name, a->name_len);
+	assert_int_equal(a->value_len, b->value_len);
+	if (a->value_len > 0)
+		assert_memory_equal(a->value, b->value, a->value_len);
+}

@@ -27,6 +27,10 @@ struct fx {
 };
 
 /* cmocka setup/teardown: *STATE becomes a struct fx. */
+/* Asserts that A and B are the same command, field by field (names and
+ * values by content). */
+void fx_assert_same_cmd(const struct coord_cmd *a, const struct coord_cmd *b);
+
 int fx_setup(void **state);
 int fx_teardown(void **state);
 

@@ -57,24 +57,6 @@ static struct coord_cmd sample(enum coord_cmd_type type)
 	return c;
 }
 
-static void assertSameCmd(const struct coord_cmd *a, const struct coord_cmd *b)
-{
-	assert_int_equal(a->type, b->type);
-	assert_int_equal(a->now_ms, b->now_ms);
-	assert_true(coord_session_id_equal(&a->session, &b->session));
-	assert_int_equal(a->ttl_ms, b->ttl_ms);
-	assert_int_equal(a->lock_delay_ms, b->lock_delay_ms);
-	assert_int_equal(a->kind, b->kind);
-	assert_int_equal(a->mode, b->mode);
-	assert_int_equal(a->queue, b->queue);
-	assert_int_equal(a->has_value, b->has_value);
-	assert_int_equal(a->name_len, b->name_len);
-	assert_memory_equal(a->name, b->name, a->name_len);
-	assert_int_equal(a->value_len, b->value_len);
-	if (a->value_len > 0)
-		assert_memory_equal(a->value, b->value, a->value_len);
-}
-
 static void test_every_type_round_trips(void **state)
 {
 	(void)state;
@@ -86,7 +68,7 @@ static void test_every_type_round_trips(void **state)
 		assert_int_equal(coord_cmd_encode_alloc(&c, &buf, &len), 0);
 		assert_int_equal(len, coord_cmd_encoded_len(&c));
 		assert_int_equal(coord_cmd_decode(buf, len, &d), 0);
-		assertSameCmd(&c, &d);
+		fx_assert_same_cmd(&c, &d);
 		free(buf);
 	}
 }

@@ -159,25 +159,6 @@ static const struct pinned *example(enum coord_cmd_type type)
 	return &pinned[0]; /* not reached: fail_msg() ends the test */
 }
 
-static void assertSameCmd(const struct coord_cmd *a, const struct coord_cmd *b)
-{
-	assert_int_equal(a->type, b->type);
-	assert_int_equal(a->now_ms, b->now_ms);
-	assert_true(coord_session_id_equal(&a->session, &b->session));
-	assert_int_equal(a->ttl_ms, b->ttl_ms);
-	assert_int_equal(a->lock_delay_ms, b->lock_delay_ms);
-	assert_int_equal(a->kind, b->kind);
-	assert_int_equal(a->mode, b->mode);
-	assert_int_equal(a->queue, b->queue);
-	assert_int_equal(a->has_value, b->has_value);
-	assert_int_equal(a->name_len, b->name_len);
-	if (a->name_len > 0)
-		assert_memory_equal(a->name, b->name, a->name_len);
-	assert_int_equal(a->value_len, b->value_len);
-	if (a->value_len > 0)
-		assert_memory_equal(a->value, b->value, a->value_len);
-}
-
 /* Every type 1..COORD_CMD_TYPE_MAX has its row, at its index, named, with
  * an apply function; nothing outside that range has one. */
 static void test_every_type_has_a_row(void **state)
@@ -268,7 +249,7 @@ static void test_pinned_bytes(void **state)
 		assert_int_equal(len, p->len);
 		assert_memory_equal(buf, p->bytes, p->len);
 		assert_int_equal(coord_cmd_decode(p->bytes, p->len, &d), 0);
-		assertSameCmd(&p->cmd, &d);
+		fx_assert_same_cmd(&p->cmd, &d);
 	}
 }
 
@@ -287,7 +268,7 @@ static void test_every_type_round_trips(void **state)
 		assert_int_equal(coord_cmd_encode_alloc(&p->cmd, &buf, &len), 0);
 		assert_int_equal(len, p->len);
 		assert_int_equal(coord_cmd_decode(buf, len, &d), 0);
-		assertSameCmd(&p->cmd, &d);
+		fx_assert_same_cmd(&p->cmd, &d);
 		free(buf);
 		assert_int_equal(coord_cmd_encode(&p->cmd, shorter, p->len - 1, &len),
 		                 COORD_ETOOSMALL);
