@@ -17,6 +17,7 @@ static const char *const messages[PERSIST_ERR_COUNT] = {
     [PERSIST_ENOMEM] = "out of memory",
     [PERSIST_EINVAL] = "request out of order or beyond its announced size",
     [PERSIST_EFAILED] = "storage failed earlier; the node must stop",
+    [PERSIST_ECANCELED] = "cancelled before it finished",
 };
 
 const char *persist_strerror(int code)

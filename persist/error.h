@@ -18,16 +18,17 @@
 
 enum persist_err {
 	PERSIST_OK = 0,
-	PERSIST_EIO,      /* write, fsync or read failed: fatal, stop the node */
-	PERSIST_ECORRUPT, /* stored data fails a check: refuse to start */
-	PERSIST_ELOCKED,  /* the data folder is held by another server */
-	PERSIST_ELIMIT,   /* a named limit (PERSIST_*_MAX) would be exceeded */
-	PERSIST_ESTALE,   /* a snapshot or compaction would move backwards */
-	PERSIST_EAPPLY,   /* the apply callback failed; the batch was rolled back */
-	PERSIST_ENOENT,   /* no such snapshot */
-	PERSIST_ENOMEM,   /* out of memory */
-	PERSIST_EINVAL,   /* a request out of order or beyond what was announced */
-	PERSIST_EFAILED,  /* the handle failed earlier (fail-stop); close it */
+	PERSIST_EIO,       /* write, fsync or read failed: fatal, stop the node */
+	PERSIST_ECORRUPT,  /* stored data fails a check: refuse to start */
+	PERSIST_ELOCKED,   /* the data folder is held by another server */
+	PERSIST_ELIMIT,    /* a named limit (PERSIST_*_MAX) would be exceeded */
+	PERSIST_ESTALE,    /* a snapshot or compaction would move backwards */
+	PERSIST_EAPPLY,    /* the apply callback failed; the batch was rolled back */
+	PERSIST_ENOENT,    /* no such snapshot */
+	PERSIST_ENOMEM,    /* out of memory */
+	PERSIST_EINVAL,    /* a request out of order or beyond what was announced */
+	PERSIST_EFAILED,   /* the handle failed earlier (fail-stop); close it */
+	PERSIST_ECANCELED, /* cancelled before it finished; nothing was made */
 	PERSIST_ERR_COUNT
 };
 

@@ -11,7 +11,8 @@
  * temporary name, fsynced, renamed and the folder fsynced (reliability P10).
  * The log may be compacted behind a snapshot only after that.
  *
- * All calls here run on the node loop, the owner of the state handle.
+ * All calls here run on the node loop, the owner of the state handle, except
+ * persist_snapshot_job_run(), which runs on any one thread at a time.
  */
 #ifndef PERSIST_SNAPSHOT_H
 #define PERSIST_SNAPSHOT_H
@@ -41,6 +42,41 @@ struct persist_snapshot_meta {
  * persist_snapshot_meta_free()), or PERSIST_ELIMIT, PERSIST_EIO (fatal). */
 int persist_snapshot_create(struct persist_state *st, const void *config, size_t config_len,
                             struct persist_snapshot_meta *out, struct persist_error *err);
+
+/* Making a snapshot without holding up the loop, in three steps:
+ *
+ *   begin (loop)  pins state.db as of its applied index: a reader handle in
+ *                 its own read transaction (WAL keeps that view while the
+ *                 writer goes on applying). Cheap.
+ *   run (any one  copies the pinned view into a durable snapshot file (as
+ *   thread)       persist_snapshot_create() does) and checks it. Touches
+ *                 nothing of st; the writer may apply meanwhile.
+ *   take, free    (loop) hand over the result and release the view.
+ *
+ * While a job is open, do not call persist_snapshot_prune() (it deletes the
+ * job's temporary file) nor persist_state_close() (close the job first).
+ * A cancelled job (persist_snapshot_job_cancel(), any thread) ends its run
+ * within one step of the copy with PERSIST_ECANCELED and leaves no file. */
+struct persist_snapshot_job;
+
+/* Returns 0 and *out, or PERSIST_ELIMIT, PERSIST_EFAILED, PERSIST_ENOMEM,
+ * PERSIST_EIO (fatal). Needs: at least one entry applied. */
+int persist_snapshot_job_begin(struct persist_state *st, const void *config, size_t config_len,
+                               struct persist_snapshot_job **out, struct persist_error *err);
+
+/* Returns 0 (the snapshot is durable under its final name),
+ * PERSIST_ECANCELED, or PERSIST_EIO (fatal). Call once. */
+int persist_snapshot_job_run(struct persist_snapshot_job *job, struct persist_error *err);
+
+/* Asks a running job to stop; safe from any thread, at any time. */
+void persist_snapshot_job_cancel(struct persist_snapshot_job *job);
+
+/* After run: moves the made snapshot into *out (free it with
+ * persist_snapshot_meta_free()) and returns run's result. */
+int persist_snapshot_job_take(struct persist_snapshot_job *job, struct persist_snapshot_meta *out);
+
+/* Releases the job's view and memory; job may be NULL. */
+void persist_snapshot_job_free(struct persist_snapshot_job *job);
 
 /* Finds the newest snapshot in dir and checks it (CRC of every byte against
  * the name, database check, recorded index and term against the name).

@@ -119,6 +119,9 @@ static void metrics_answer(struct node *n, struct ncall *c)
 	metric(&t, "coord_session_expiries_total", "counter", "session expiries proposed",
 	       m->expiries);
 	metric(&t, "coord_snapshots_total", "counter", "snapshots taken", m->snapshots);
+	metric(&t, "coord_snapshot_last_ms", "gauge", "time to make the newest snapshot (ms)",
+	       m->snapshot_last_ms);
+	metric(&t, "coord_snapshot_bytes", "gauge", "bytes of the newest snapshot", n->snap.size);
 	if (coord_sm_counts(n->db, &counts) == 0) {
 		metric(&t, "coord_sessions", "gauge", "live sessions", counts.sessions);
 		metric(&t, "coord_locks", "gauge", "locks and elections with a holder",

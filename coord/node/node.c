@@ -3,6 +3,7 @@
  * the loop, and shuts down cleanly on SIGTERM or SIGINT. */
 #include "node.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <netdb.h>
 #include <sys/socket.h>
@@ -143,6 +144,8 @@ static void on_signal(uv_signal_t *s, int signum)
 	pthread_mutex_unlock(&n->inbox_mu);
 	node_take_inbox(&n->wake); /* answers what was handed over */
 	node_fail_all(n);
+	if (n->snap_job) /* the loop runs until its work has returned */
+		persist_snapshot_job_cancel(n->snap_job);
 	http_server_stop(n->http); /* joins the HTTP threads */
 	n->http = NULL;
 	uv_timer_stop(&n->tick);
@@ -429,6 +432,7 @@ static void node_close(struct node *n)
 	for (size_t i = 0; i < n->results_cap; i++)
 		coord_result_free(&n->results[i]);
 	free(n->results);
+	assert(n->snap_job == NULL); /* uv_run returns only after its work */
 	persist_snapshot_recv_abort(n->recv);
 	persist_snapshot_meta_free(&n->snap);
 	coord_sm_reader_close(n->reader);

@@ -104,6 +104,7 @@ extern const double node_latency_bounds_ms[NODE_LATENCY_BUCKETS];
 
 struct node_metrics {
 	uint64_t proposals, forwarded, applied_entries, expiries, snapshots;
+	uint64_t snapshot_last_ms; /* how long the newest snapshot took to make */
 	uint64_t commit_latency_bucket[NODE_LATENCY_BUCKETS]; /* see node_latency_bounds_ms */
 	uint64_t commit_latency_count, commit_latency_sum_us;
 };
@@ -132,6 +133,9 @@ struct node {
 	/* the configuration as of the committed entries handed out */ /* newest snapshot index
 	                                                                  the core knows */
 	struct persist_snapshot_recv *recv;                            /* snapshot being received */
+	struct persist_snapshot_job *snap_job; /* snapshot being made off the loop, or NULL */
+	uv_work_t snap_work;
+	uint64_t snap_started_ms;
 	struct transport *transport;
 	struct http_server *http;
 	struct coord_lease lease;

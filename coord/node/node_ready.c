@@ -278,10 +278,52 @@ static void adopt_snapshot(struct node *n, const struct persist_snapshot_meta *m
 	         (unsigned long long)dropped + 1);
 }
 
+/* Runs on a thread of libuv's pool: the copy, its fsync and its check. */
+static void snapshot_work(uv_work_t *w)
+{
+	struct node *n = w->data;
+	struct persist_error err;
+
+	if (persist_snapshot_job_run(n->snap_job, &err) != 0 && err.code != PERSIST_ECANCELED)
+		LOG_ERROR("making a snapshot: %s", err.msg);
+}
+
+/* Back on the loop: the snapshot is durable; the core may compact behind
+ * it. One made while a newer one was received is left for pruning. */
+static void snapshot_made(uv_work_t *w, int status)
+{
+	struct node *n = w->data;
+	struct persist_snapshot_meta meta = {0};
+	struct persist_error err;
+	int rc = persist_snapshot_job_take(n->snap_job, &meta);
+
+	(void)status; /* never cancelled through libuv: the job stops itself */
+	persist_snapshot_job_free(n->snap_job);
+	n->snap_job = NULL;
+	if (rc == PERSIST_ECANCELED || n->stopping) {
+		persist_snapshot_meta_free(&meta);
+		return; /* a durable file is adopted at the next start */
+	}
+	if (rc != 0)
+		node_fatal(n, "creating a snapshot", persist_strerror(rc));
+	n->metrics.snapshot_last_ms = node_now_ms() - n->snap_started_ms;
+	if (meta.index > n->snap.index) {
+		adopt_snapshot(n, &meta);
+		persist_snapshot_meta_free(&n->snap);
+		n->snap = meta;
+		n->metrics.snapshots++;
+	} else {
+		persist_snapshot_meta_free(&meta);
+	}
+	/* Never while a snapshot is being received: its file would go too. */
+	if (!n->recv && persist_snapshot_prune(n->dir, n->snap.index, &err) != 0)
+		node_fatal(n, "removing old snapshots", err.msg);
+	node_kick(n);
+}
+
 void node_maybe_snapshot(struct node *n)
 {
 	uint8_t buf[RAFT_CONF_MAX_BYTES];
-	struct persist_snapshot_meta meta = {0};
 	struct persist_error err;
 	uint64_t applied = persist_state_applied_index(n->pstate);
 	size_t len;
@@ -290,22 +332,21 @@ void node_maybe_snapshot(struct node *n)
 	 * restart): adopt it once the core has applied that far. */
 	if (n->snap.index > n->snap_told && raft_applied_index(n->raft) >= n->snap.index)
 		adopt_snapshot(n, &n->snap);
-	if (n->since_snapshot < n->cfg.snapshot_entries || applied <= n->snap.index ||
-	    raft_applied_index(n->raft) < applied)
+	if (n->snap_job || n->stopping || n->since_snapshot < n->cfg.snapshot_entries ||
+	    applied <= n->snap.index || raft_applied_index(n->raft) < applied)
 		return;
 	n->since_snapshot = 0;
 	/* The configuration as of the snapshot's index, not the newest one in
 	 * the log (which may be uncommitted and later truncated). */
 	conf_blob(&n->conf_applied, buf, &len);
-	if (persist_snapshot_create(n->pstate, buf, len, &meta, &err) != 0)
-		node_fatal(n, "creating a snapshot", err.msg);
-	adopt_snapshot(n, &meta);
-	persist_snapshot_meta_free(&n->snap);
-	n->snap = meta;
-	n->metrics.snapshots++;
-	/* Never while a snapshot is being received: its file would go too. */
-	if (!n->recv && persist_snapshot_prune(n->dir, meta.index, &err) != 0)
-		node_fatal(n, "removing old snapshots", err.msg);
+	if (persist_snapshot_job_begin(n->pstate, buf, len, &n->snap_job, &err) != 0)
+		node_fatal(n, "starting a snapshot", err.msg);
+	/* The copy, its fsync and its check run on libuv's thread pool, so
+	 * heartbeats and answers go on meanwhile. */
+	n->snap_started_ms = node_now_ms();
+	n->snap_work.data = n;
+	if (uv_queue_work(&n->loop, &n->snap_work, snapshot_work, snapshot_made) != 0)
+		node_fatal(n, "starting a snapshot", "cannot queue work");
 }
 
 /* The loop ----------------------------------------------------------------------- */

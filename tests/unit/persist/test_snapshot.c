@@ -2,6 +2,7 @@
  * index, read in chunks, received in chunks by another node, installed
  * without ever going back, and pruned. Two data folders play leader and
  * follower. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -159,6 +160,74 @@ static void test_install_received_in_chunks(void **state)
 	persist_snapshot_meta_free(&m);
 }
 
+/* A job copies state.db as of begin, however much the writer applies while
+ * it runs on another thread: the snapshot says index 120 and holds exactly
+ * 120 rows, while state.db goes on to 170 (safety rule 6 off the loop). */
+struct job_run {
+	struct persist_snapshot_job *job;
+	int rv;
+};
+
+static void *job_thread(void *arg)
+{
+	struct job_run *jr = arg;
+
+	jr->rv = persist_snapshot_job_run(jr->job, NULL);
+	return NULL;
+}
+
+static void test_job_copies_the_view_pinned_at_begin(void **state)
+{
+	struct pair *p = *state;
+	struct persist_snapshot_meta m;
+	struct persist_snapshot_meta got;
+	struct persist_snapshot_recv *r;
+	struct job_run jr = {0};
+	pthread_t t;
+
+	assert_int_equal(persist_snapshot_job_begin(p->lst, config, sizeof(config), &jr.job, NULL),
+	                 0);
+	sm_apply_range(p->lst, 121, 25); /* before the copy starts */
+	assert_int_equal(pthread_create(&t, NULL, job_thread, &jr), 0);
+	sm_apply_range(p->lst, 146, 25); /* while it runs */
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(jr.rv, 0);
+	assert_int_equal(persist_snapshot_job_take(jr.job, &m), 0);
+	persist_snapshot_job_free(jr.job);
+	assert_int_equal(m.index, 120);
+	assert_int_equal(persist_state_applied_index(p->lst), 170);
+	/* What it holds, seen through an install on the follower. */
+	assert_int_equal(
+	    persist_snapshot_recv_begin(p->fst, m.index, m.term, m.size, m.crc, &r, NULL), 0);
+	stream(p, &m, r);
+	assert_int_equal(persist_snapshot_recv_finish(r, &got, NULL), 0);
+	assert_int_equal(persist_state_applied_index(p->fst), 120);
+	assert_int_equal(sm_rows(persist_state_db(p->fst)), 120);
+	persist_snapshot_meta_free(&got);
+	persist_snapshot_meta_free(&m);
+}
+
+/* A cancelled job makes nothing: no snapshot, no temporary file. */
+static void test_cancelled_job_leaves_no_file(void **state)
+{
+	struct pair *p = *state;
+	struct persist_snapshot_job *job;
+	struct persist_snapshot_meta m;
+	struct persist_error err;
+
+	assert_int_equal(persist_snapshot_job_begin(p->lst, NULL, 0, &job, NULL), 0);
+	persist_snapshot_job_cancel(job);
+	assert_int_equal(persist_snapshot_job_run(job, &err), PERSIST_ECANCELED);
+	assert_int_equal(persist_snapshot_job_take(job, &m), PERSIST_ECANCELED);
+	assert_int_equal(m.index, 0);
+	persist_snapshot_job_free(job);
+	assert_int_equal(persist_snapshot_latest(p->leader->dir, &m, NULL), PERSIST_ENOENT);
+	assert_int_not_equal(access(fx_path(p->leader, "snap-00000000000000000120-"
+	                                               "00000000000000000001.tmp"),
+	                            F_OK),
+	                     0);
+}
+
 /* Reliability P10: a snapshot at or below the applied index is refused. */
 static void test_stale_snapshot_refused(void **state)
 {
@@ -305,6 +374,8 @@ int main(void)
 	    T(test_unsound_database_not_installed),
 	    T(test_open_restores_newer_snapshot),
 	    T(test_prune_keeps_newest),
+	    T(test_job_copies_the_view_pinned_at_begin),
+	    T(test_cancelled_job_leaves_no_file),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
