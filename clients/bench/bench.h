@@ -30,6 +30,9 @@
 #define BENCH_HIST_MAX_SHIFT  34          /* values up to 2^40 us (12 days) */
 #define BENCH_HIST_BUCKETS    ((BENCH_HIST_MAX_SHIFT + 2) << BENCH_HIST_SUB_BITS)
 #define BENCH_DURATION_MAX_MS (3600 * 1000) /* one timed phase */
+#define BENCH_PREFIX_MAX      64            /* fill: the lock name prefix */
+#define BENCH_FILL_MAX        100000000L    /* fill: sessions, and first session index */
+#define BENCH_FILL_LOCKS_MAX  100000        /* fill: locks per session */
 
 enum bench_err {
 	BENCH_OK = 0,
@@ -52,6 +55,7 @@ enum bench_workload {
 	BENCH_READ_LINEAR,    /* one linearizable read of a small object */
 	BENCH_READ_STALE,     /* the same read answered from local state */
 	BENCH_SESSION_CYCLE,  /* create + close of a session / grant + revoke of a lease */
+	BENCH_FILL,           /* coord only: create sessions holding locks, and keep them */
 	BENCH_WORKLOAD_COUNT
 };
 
@@ -78,6 +82,12 @@ struct bench_options {
 	int pids[BENCH_MAX_PIDS];
 	int n_pids;
 	char run_tag[32]; /* makes lock names unique to this run */
+	/* fill: sessions OFFSET .. OFFSET+SESSIONS-1, each holding locks
+	 * PREFIX/<session>/0 .. PREFIX/<session>/LOCKS-1; nothing is closed. */
+	long fill_sessions;
+	long fill_offset;
+	int fill_locks;
+	char fill_prefix[BENCH_PREFIX_MAX];
 };
 
 /* Latency histogram, HDR-style: values (microseconds) below 128 are exact;
@@ -134,11 +144,19 @@ struct bench_client {
 	char session[BENCH_ID_MAX]; /* coord session id / etcd lease id (string) */
 	char temp_id[BENCH_ID_MAX]; /* session-cycle's session / lease */
 	char key[BENCH_KEY_MAX];    /* etcd: the key /v3/lock/lock returned */
+	/* fill: this client's share is every clients-th session from its id. */
+	long fill_next;                  /* the share's next session (0-based, without offset) */
+	int fill_lock;                   /* its next lock; -1 while the session is not created */
+	char fill_session[BENCH_ID_MAX]; /* the id of that session */
+	uint64_t made_sessions;          /* fill: created and kept */
+	uint64_t made_locks;
 };
 
 /* A target: fills REQ for CLIENT's current phase and step and returns 1, or
  * returns 0 when the phase's sequence is complete (for RUN: one operation
- * finished). */
+ * finished), or, in RUN, -1 when the client has no work left (a workload
+ * with a fixed amount of work, fill: the client is done before the window
+ * closes). */
 typedef int (*bench_prepare_fn)(const struct bench_options *o, struct bench_client *c,
                                 struct bench_request *req);
 /* Judges the reply to the request prepare() made for the current step: 0 if
@@ -179,9 +197,13 @@ struct bench_result {
 	double self_cpu_s;                   /* coord-bench's own CPU time in the timed phase */
 	struct bench_proc server[BENCH_MAX_PIDS]; /* CPU in the timed phase; memory at its end */
 	int n_server;
+	uint64_t made_sessions; /* fill: every client's sessions and locks, summed */
+	uint64_t made_locks;
 };
 
 /* Runs setup, warm-up, the timed phase and teardown for o->clients clients.
+ * A fill has no warm-up, and its window ends when every client is done (or
+ * at the duration, as a bound); elapsed_s is the window's real length.
  * Returns 0, BENCH_ECURL, or BENCH_ESETUP with a reason in ERRMSG. */
 int bench_run(const struct bench_options *o, const struct bench_target_ops *t,
               struct bench_result *r, char *errmsg, size_t errlen);

@@ -10,7 +10,11 @@
  * operation's latency then includes its retries. When the window closes,
  * operations under way may finish (uncounted) for DRAIN_US, so that a
  * session-cycle does not leave a session behind; what is still in flight
- * after that is abandoned, and teardown closes its session. */
+ * after that is abandoned, and teardown closes its session.
+ *
+ * A workload with a fixed amount of work (fill) ends a client's RUN when its
+ * target has nothing left to send; the window then closes when the last
+ * client is done, and the duration is only a bound. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,10 +141,12 @@ static int advance(struct engine *e, struct bench_client *c)
 			c->cycle_start_us = now;
 		}
 		memset(&c->req, 0, sizeof(c->req));
-		if (e->t->prepare(e->o, c, &c->req)) {
+		int next = e->t->prepare(e->o, c, &c->req);
+		if (next > 0) {
 			return send_request(e, c);
 		}
-		if (c->phase != BENCH_RUN) {
+		if (next < 0 || c->phase != BENCH_RUN) {
+			c->in_cycle = 0;
 			c->done = 1;
 			return 0;
 		}
@@ -353,6 +359,12 @@ static void setup_message(const struct engine *e, char *errmsg, size_t errlen)
 	}
 }
 
+/* Whether each client of WORKLOAD opens a session (a lease) in setup. */
+static int needs_session(int workload)
+{
+	return workload != BENCH_SESSION_CYCLE && workload != BENCH_FILL;
+}
+
 static int run_all(struct engine *e, char *errmsg, size_t errlen)
 {
 	const struct bench_options *o = e->o;
@@ -366,23 +378,30 @@ static int run_all(struct engine *e, char *errmsg, size_t errlen)
 	int set_up = rc == 0;
 	for (int i = 0; i < o->clients && set_up; i++) {
 		/* A client that finished setup has a session: done with step > 0. */
-		set_up = e->clients[i].session[0] != '\0' || o->workload == BENCH_SESSION_CYCLE;
+		set_up = e->clients[i].session[0] != '\0' || !needs_session(o->workload);
 	}
 	if (rc == 0 && set_up) {
 		uint64_t start = bench_now_us();
 		e->window_start = start + (uint64_t)o->warmup_ms * 1000u;
 		e->stop_at = e->window_start + (uint64_t)o->duration_ms * 1000u;
 		rc = run_phase(e, BENCH_RUN, e->stop_at + DRAIN_US);
+		/* A timed workload's clients stop at stop_at; a fill's may all be
+		 * done sooner, and its window ends then. */
+		uint64_t end = bench_now_us();
+		if (end > e->stop_at) {
+			end = e->stop_at;
+		}
 		if (e->window_open && !e->window_closed) {
 			snapshot(e, 1);
 		}
 		if (e->window_open) {
-			uint64_t tail = e->stop_at - e->last_success;
+			uint64_t tail = end - e->last_success;
 			if (tail > e->r->max_gap_us) {
 				e->r->max_gap_us = tail;
 			}
 		}
-		e->r->elapsed_s = (double)o->duration_ms / 1000.0;
+		e->r->elapsed_s =
+		    e->window_open ? (double)(end - e->window_start) / 1000000.0 : 0.0;
 	} else if (rc == 0) {
 		setup_message(e, errmsg, errlen);
 		rc = BENCH_ESETUP;
@@ -414,6 +433,8 @@ int bench_run(const struct bench_options *o, const struct bench_target_ops *t,
 		rc = run_all(&e, errmsg, errlen);
 	}
 	for (int i = 0; e.clients != NULL && i < o->clients; i++) {
+		r->made_sessions += e.clients[i].made_sessions;
+		r->made_locks += e.clients[i].made_locks;
 		if (e.clients[i].easy != NULL) {
 			curl_easy_cleanup(e.clients[i].easy);
 		}

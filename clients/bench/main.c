@@ -6,6 +6,14 @@
  *               [--clients N] [--duration 10s] [--warmup 1s] [--timeout 10s]
  *               [--retry 10ms] [--ttl 60s] [--pids PID,...] [--spread]
  *               [--rotate] [--tag T]
+ *   coord-bench --target coord --endpoints URL --workload fill --sessions S
+ *               [--locks L] [--prefix P] [--offset N] [--clients N] [--ttl 1h]
+ *
+ * fill creates sessions OFFSET..OFFSET+S-1 (TTL 1 h unless --ttl says
+ * otherwise, so none needs a keepalive for an hour), each holding locks
+ * P/<session>/0..L-1, and leaves them; --duration (default 1 h) only bounds
+ * it. Its summary says what was created and how fast, and says so loudly
+ * when coord refused requests at a named limit (429 too_many).
  *
  * It prints a readable report and, last, one line starting "BENCH " with
  * key=value fields for scripts. Exit status: 0 after a run (errors are in
@@ -19,10 +27,16 @@
 #include "bench.h"
 
 static const char *const workload_names[BENCH_WORKLOAD_COUNT] = {
-    [BENCH_LOCK_OWN] = "lock-own",     [BENCH_LOCK_CONTENDED] = "lock-contended",
-    [BENCH_KEEPALIVE] = "keepalive",   [BENCH_READ_LINEAR] = "read-linearizable",
-    [BENCH_READ_STALE] = "read-stale", [BENCH_SESSION_CYCLE] = "session-cycle",
+    [BENCH_LOCK_OWN] = "lock-own",
+    [BENCH_LOCK_CONTENDED] = "lock-contended",
+    [BENCH_KEEPALIVE] = "keepalive",
+    [BENCH_READ_LINEAR] = "read-linearizable",
+    [BENCH_READ_STALE] = "read-stale",
+    [BENCH_SESSION_CYCLE] = "session-cycle",
+    [BENCH_FILL] = "fill",
 };
+
+#define FILL_TTL_MS 3600000L /* coord's longest session TTL */
 
 int bench_workload_parse(const char *name)
 {
@@ -41,15 +55,21 @@ const char *bench_workload_name(int workload)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: coord-bench --target coord|etcd --endpoints URL[,URL...] --workload W\n"
-	           "       [--clients N] [--duration D] [--warmup D] [--timeout D] [--retry D]\n"
-	           "       [--ttl D] [--pids PID,...] [--spread] [--rotate] [--tag T]\n"
-	           "workloads: lock-own lock-contended keepalive read-linearizable read-stale\n"
-	           "           session-cycle\n"
-	           "durations: 250ms, 10s, 2m (a bare number is milliseconds)\n"
-	           "--spread   client i starts on endpoint i %% n (default: all on the first)\n"
-	           "--rotate   after a failed request, retry on the next endpoint\n"
-	           "--pids     server processes whose CPU time and memory are reported\n");
+	fprintf(f,
+	        "usage: coord-bench --target coord|etcd --endpoints URL[,URL...] --workload W\n"
+	        "       [--clients N] [--duration D] [--warmup D] [--timeout D] [--retry D]\n"
+	        "       [--ttl D] [--pids PID,...] [--spread] [--rotate] [--tag T]\n"
+	        "       coord-bench --target coord --endpoints URL --workload fill --sessions S\n"
+	        "       [--locks L] [--prefix P] [--offset N] [--clients N] [--ttl D]\n"
+	        "workloads: lock-own lock-contended keepalive read-linearizable read-stale\n"
+	        "           session-cycle fill\n"
+	        "fill       create sessions OFFSET..OFFSET+S-1 (default TTL 1h), each holding\n"
+	        "           locks P/<session>/0..L-1 (default P fill, L 64), and keep them;\n"
+	        "           --duration only bounds it (default 1h), no warm-up\n"
+	        "durations: 250ms, 10s, 2m (a bare number is milliseconds)\n"
+	        "--spread   client i starts on endpoint i %% n (default: all on the first)\n"
+	        "--rotate   after a failed request, retry on the next endpoint\n"
+	        "--pids     server processes whose CPU time and memory are reported\n");
 }
 
 /* A duration with unit ms, s or m; -1 if malformed or over the limit. */
@@ -119,6 +139,53 @@ static int parse_duration_flag(const char *name, const char *arg, long min, long
 	return *out < min ? bad(name, arg) : 0;
 }
 
+/* A whole number in [MIN, MAX] into OUT. */
+static int parse_count(const char *name, const char *arg, long min, long max, long *out)
+{
+	char *end;
+	*out = strtol(arg, &end, 10);
+	return end == arg || *end != '\0' || *out < min || *out > max ? bad(name, arg) : 0;
+}
+
+/* A lock name prefix: what docs/API.md allows in a name, without a leading
+ * or trailing '/' or "//", short enough for "<prefix>/<session>/<lock>". */
+static int valid_prefix(const char *p)
+{
+	size_t len = strlen(p);
+	if (len == 0 || len >= BENCH_PREFIX_MAX || p[0] == '/' || p[len - 1] == '/' ||
+	    strstr(p, "//") != NULL) {
+		return 0;
+	}
+	return strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-:/") ==
+	       len;
+}
+
+/* What a flag left unset means for a fill: no warm-up, the longest TTL, and
+ * the longest duration as a mere bound. Other workloads ignore the fill
+ * flags; a fill is coord's alone. */
+static int fill_defaults(struct bench_options *o, int ttl_set, int duration_set, int target)
+{
+	if (o->workload != BENCH_FILL) {
+		return 0;
+	}
+	if (target == BENCH_ETCD) {
+		fprintf(stderr, "coord-bench: the fill workload is for --target coord only\n");
+		return BENCH_EUSAGE;
+	}
+	if (o->fill_sessions < 1) {
+		fprintf(stderr, "coord-bench: fill needs --sessions\n");
+		return BENCH_EUSAGE;
+	}
+	o->warmup_ms = 0;
+	if (!ttl_set) {
+		o->ttl_ms = FILL_TTL_MS;
+	}
+	if (!duration_set) {
+		o->duration_ms = BENCH_DURATION_MAX_MS;
+	}
+	return 0;
+}
+
 static int parse_flags(int argc, char **argv, struct bench_options *o)
 {
 	static const struct option longopts[] = {{"target", required_argument, NULL, 'T'},
@@ -134,9 +201,14 @@ static int parse_flags(int argc, char **argv, struct bench_options *o)
 	                                         {"spread", no_argument, NULL, 's'},
 	                                         {"rotate", no_argument, NULL, 'R'},
 	                                         {"tag", required_argument, NULL, 'g'},
+	                                         {"sessions", required_argument, NULL, 'S'},
+	                                         {"locks", required_argument, NULL, 'L'},
+	                                         {"offset", required_argument, NULL, 'O'},
+	                                         {"prefix", required_argument, NULL, 'P'},
 	                                         {"help", no_argument, NULL, 'h'},
 	                                         {NULL, 0, NULL, 0}};
-	int target = -1, opt, rc = 0;
+	int target = -1, opt, rc = 0, ttl_set = 0, duration_set = 0;
+	long n;
 	while (rc == 0 && (opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'T':
@@ -160,6 +232,7 @@ static int parse_flags(int argc, char **argv, struct bench_options *o)
 			break;
 		case 'd':
 			rc = parse_duration_flag("--duration", optarg, 1, &o->duration_ms);
+			duration_set = 1;
 			break;
 		case 'W':
 			rc = parse_duration_flag("--warmup", optarg, 0, &o->warmup_ms);
@@ -172,6 +245,7 @@ static int parse_flags(int argc, char **argv, struct bench_options *o)
 			break;
 		case 'l':
 			rc = parse_duration_flag("--ttl", optarg, 1000, &o->ttl_ms);
+			ttl_set = 1;
 			break;
 		case 'p':
 			rc = parse_pids(o, optarg) != 0 ? bad("--pids", optarg) : 0;
@@ -188,6 +262,21 @@ static int parse_flags(int argc, char **argv, struct bench_options *o)
 			         : 0;
 			snprintf(o->run_tag, sizeof(o->run_tag), "%s", optarg);
 			break;
+		case 'S':
+			rc =
+			    parse_count("--sessions", optarg, 1, BENCH_FILL_MAX, &o->fill_sessions);
+			break;
+		case 'L':
+			rc = parse_count("--locks", optarg, 0, BENCH_FILL_LOCKS_MAX, &n);
+			o->fill_locks = (int)n;
+			break;
+		case 'O':
+			rc = parse_count("--offset", optarg, 0, BENCH_FILL_MAX, &o->fill_offset);
+			break;
+		case 'P':
+			rc = valid_prefix(optarg) ? 0 : bad("--prefix", optarg);
+			snprintf(o->fill_prefix, sizeof(o->fill_prefix), "%s", optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -200,6 +289,9 @@ static int parse_flags(int argc, char **argv, struct bench_options *o)
 		fprintf(stderr, "coord-bench: --target, --endpoints and --workload are required\n");
 		rc = BENCH_EUSAGE;
 	}
+	if (rc == 0) {
+		rc = fill_defaults(o, ttl_set, duration_set, target);
+	}
 	o->target = target == BENCH_ETCD ? BENCH_ETCD : BENCH_COORD;
 	return rc;
 }
@@ -207,6 +299,17 @@ static int parse_flags(int argc, char **argv, struct bench_options *o)
 static double ms(uint64_t us)
 {
 	return (double)us / 1000.0;
+}
+
+/* How many errors of KIND the tally holds. */
+static unsigned long long count_kind(const struct bench_errors *e, const char *kind)
+{
+	for (int i = 0; i < e->n; i++) {
+		if (strcmp(e->kind[i], kind) == 0) {
+			return (unsigned long long)e->count[i];
+		}
+	}
+	return 0;
 }
 
 static void print_report(const struct bench_options *o, const struct bench_result *r)
@@ -239,6 +342,30 @@ static void print_report(const struct bench_options *o, const struct bench_resul
 	if (r->teardown_errors.total > 0) {
 		printf("  teardown     %llu clean-up requests failed\n",
 		       (unsigned long long)r->teardown_errors.total);
+	}
+	if (o->workload == BENCH_FILL) {
+		unsigned long long too_many = count_kind(&r->errors, "http_429_too_many");
+		printf("  created      %llu of %ld sessions, %llu of %lld locks, %.1f locks/s\n",
+		       (unsigned long long)r->made_sessions, o->fill_sessions,
+		       (unsigned long long)r->made_locks,
+		       (long long)o->fill_sessions * o->fill_locks,
+		       r->elapsed_s > 0 ? (double)r->made_locks / r->elapsed_s : 0);
+		if (o->fill_locks > 0) {
+			printf("  names        %s/%ld/0 .. %s/%ld/%d\n", o->fill_prefix,
+			       o->fill_offset, o->fill_prefix,
+			       o->fill_offset + o->fill_sessions - 1, o->fill_locks - 1);
+		}
+		if (too_many > 0) {
+			printf("  LIMIT        %llu requests refused with 429 too_many: a named "
+			       "limit of "
+			       "coord is reached (sessions, or locks per session; docs/API.md, "
+			       "Limits)\n",
+			       too_many);
+			fprintf(
+			    stderr,
+			    "coord-bench: fill hit a limit: %llu requests answered 429 too_many\n",
+			    too_many);
+		}
 	}
 }
 
@@ -273,6 +400,14 @@ static void print_summary(const struct bench_options *o, const struct bench_resu
 			}
 		}
 	}
+	if (o->workload == BENCH_FILL) {
+		printf(" sessions_wanted=%ld locks_wanted=%lld sessions_created=%llu "
+		       "locks_created=%llu locks_per_s=%.1f too_many=%llu offset=%ld prefix=%s",
+		       o->fill_sessions, (long long)o->fill_sessions * o->fill_locks,
+		       (unsigned long long)r->made_sessions, (unsigned long long)r->made_locks,
+		       r->elapsed_s > 0 ? (double)r->made_locks / r->elapsed_s : 0,
+		       count_kind(&r->errors, "http_429_too_many"), o->fill_offset, o->fill_prefix);
+	}
 	printf("\n");
 }
 
@@ -286,6 +421,8 @@ int main(int argc, char **argv)
 	    .timeout_ms = 10000,
 	    .retry_ms = 10,
 	    .ttl_ms = 60000,
+	    .fill_locks = 64,
+	    .fill_prefix = "fill",
 	};
 	snprintf(o.run_tag, sizeof(o.run_tag), "r%d", (int)getpid());
 	if (parse_flags(argc, argv, &o) != 0) {

@@ -7,7 +7,15 @@
  *   keepalive  POST /v1/sessions/S/keepalive          -> 200
  *   reads      GET /v1/sessions/S [?consistency=stale] -> 200
  *   session    POST /v1/sessions -> 201; DELETE /v1/sessions/ID -> 200
- *   teardown   DELETE /v1/sessions/S (releases every lock and wait of S) */
+ *   fill       POST /v1/sessions -> 201, then PUT /v1/locks/P/S/L (try-lock)
+ *              -> 200 for each of the session's locks; one request is one
+ *              operation; nothing is closed
+ *   teardown   DELETE /v1/sessions/S (releases every lock and wait of S)
+ *
+ * A fill does not retry a request the server refused (4xx: 429 at a named
+ * limit, 409 for a name another session holds, 404 for a session gone):
+ * it counts the error and moves on, past the whole session when the
+ * session itself is what failed. Transport errors and 5xx are retried. */
 #include <stdio.h>
 #include <string.h>
 
@@ -31,6 +39,90 @@ static void lock_name(const struct bench_options *o, const struct bench_client *
 		snprintf(out, len, "bench/%s/own/%d", o->run_tag, c->id);
 	}
 }
+
+/* Copies the reply's "id" into OUT; 0 on success. */
+static int take_id(const char *body, char *out)
+{
+	json_t *j = json_loads(body, 0, NULL);
+	const char *id = json_string_value(json_object_get(j, "id"));
+	int ok = id != NULL && strlen(id) < BENCH_ID_MAX;
+	if (ok) {
+		snprintf(out, BENCH_ID_MAX, "%s", id);
+	}
+	json_decref(j);
+	return ok ? 0 : 1;
+}
+
+/* fill --------------------------------------------------------------------- */
+
+static void fill_next_session(const struct bench_options *o, struct bench_client *c)
+{
+	c->fill_next += o->clients;
+	c->fill_lock = -1;
+	c->fill_session[0] = '\0';
+}
+
+static int prepare_fill(const struct bench_options *o, struct bench_client *c,
+                        struct bench_request *q)
+{
+	if (c->step > 0) {
+		return 0;
+	}
+	if (c->fill_next >= o->fill_sessions) {
+		return -1;
+	}
+	long s = o->fill_offset + c->fill_next;
+	if (c->fill_lock < 0) {
+		set(q, "POST");
+		snprintf(q->path, sizeof(q->path), "/v1/sessions");
+		snprintf(q->body, sizeof(q->body), "{\"ttl_ms\":%ld,\"name\":\"%s/%ld\"}",
+		         o->ttl_ms, o->fill_prefix, s);
+	} else {
+		set(q, "PUT");
+		snprintf(q->path, sizeof(q->path), "/v1/locks/%s/%ld/%d", o->fill_prefix, s,
+		         c->fill_lock);
+		snprintf(q->body, sizeof(q->body), "{\"session\":\"%s\"}", c->fill_session);
+	}
+	return 1;
+}
+
+/* Takes a fill reply. A success moves to the next lock (or session); a
+ * refusal (4xx) is counted and skipped; anything else is retried. */
+static int check_fill(const struct bench_options *o, struct bench_client *c, long status,
+                      const char *body, char *kind)
+{
+	int creating = c->fill_lock < 0;
+	if (creating && status == 201 && take_id(body, c->fill_session) == 0) {
+		c->made_sessions++;
+		c->fill_lock = 0;
+	} else if (!creating && status == 200) {
+		c->made_locks++;
+		c->fill_lock++;
+	} else {
+		if (status >= 200 && status < 300) {
+			snprintf(kind, BENCH_ERROR_KIND_MAX, "bad_reply_%ld", status);
+		} else {
+			bench_http_kind(status, body, kind);
+		}
+		if (status >= 400 && status < 500) {
+			/* Refused: skip it. The operation failed and is over; the next
+			 * one's latency starts afresh. */
+			c->in_cycle = 0;
+			if (creating || strstr(kind, "session_not_found") != NULL) {
+				fill_next_session(o, c);
+			} else if (++c->fill_lock >= o->fill_locks) {
+				fill_next_session(o, c);
+			}
+		}
+		return 1;
+	}
+	if (c->fill_lock >= o->fill_locks) {
+		fill_next_session(o, c);
+	}
+	return 0;
+}
+
+/* The timed workloads --------------------------------------------------------- */
 
 static int prepare_run(const struct bench_options *o, struct bench_client *c,
                        struct bench_request *q)
@@ -86,6 +178,11 @@ static int prepare(const struct bench_options *o, struct bench_client *c, struct
 {
 	switch (c->phase) {
 	case BENCH_SETUP:
+		if (o->workload == BENCH_FILL) {
+			c->fill_next = c->id;
+			c->fill_lock = -1;
+			return 0;
+		}
 		if (o->workload == BENCH_SESSION_CYCLE || c->step > 0) {
 			return 0;
 		}
@@ -95,8 +192,11 @@ static int prepare(const struct bench_options *o, struct bench_client *c, struct
 		         o->ttl_ms, o->run_tag, c->id);
 		return 1;
 	case BENCH_RUN:
-		return prepare_run(o, c, q);
+		return o->workload == BENCH_FILL ? prepare_fill(o, c, q) : prepare_run(o, c, q);
 	case BENCH_TEARDOWN:
+		if (o->workload == BENCH_FILL) {
+			return 0; /* what a fill made stays */
+		}
 		/* Step 0 closes the session, step 1 a session-cycle's abandoned one. */
 		for (;; c->step++) {
 			const char *id = c->step == 0   ? c->session
@@ -115,22 +215,12 @@ static int prepare(const struct bench_options *o, struct bench_client *c, struct
 	return 0;
 }
 
-/* Copies the reply's "id" into OUT; 0 on success. */
-static int take_id(const char *body, char *out)
-{
-	json_t *j = json_loads(body, 0, NULL);
-	const char *id = json_string_value(json_object_get(j, "id"));
-	int ok = id != NULL && strlen(id) < BENCH_ID_MAX;
-	if (ok) {
-		snprintf(out, BENCH_ID_MAX, "%s", id);
-	}
-	json_decref(j);
-	return ok ? 0 : 1;
-}
-
 static int check(const struct bench_options *o, struct bench_client *c, long status,
                  const char *body, char *kind)
 {
+	if (o->workload == BENCH_FILL && c->phase == BENCH_RUN) {
+		return check_fill(o, c, status, body, kind);
+	}
 	int created = c->phase == BENCH_SETUP ||
 	              (c->phase == BENCH_RUN && o->workload == BENCH_SESSION_CYCLE && c->step == 0);
 	if (created) {

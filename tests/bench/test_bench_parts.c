@@ -204,6 +204,121 @@ static void test_coord_stale_read_asks_for_stale_consistency(void **state)
 	assert_string_equal(q.path, "/v1/sessions/s1?consistency=stale");
 }
 
+/* coord fill ------------------------------------------------------------------- */
+
+static struct bench_options fill_options(long sessions, int locks, long offset, int clients)
+{
+	struct bench_options o = options(BENCH_COORD, BENCH_FILL);
+	o.fill_sessions = sessions;
+	o.fill_locks = locks;
+	o.fill_offset = offset;
+	o.clients = clients;
+	o.ttl_ms = 3600000;
+	strcpy(o.fill_prefix, "fill");
+	return o;
+}
+
+/* A fill client after setup: client 7 of O's clients. */
+static struct bench_client fill_client(const struct bench_options *o)
+{
+	struct bench_client c = client_at(BENCH_SETUP, 0, "");
+	struct bench_request q = {0};
+	assert_int_equal(bench_coord_ops.prepare(o, &c, &q), 0); /* no setup request */
+	c.phase = BENCH_RUN;
+	return c;
+}
+
+/* Prepares CLIENT's next request into Q; returns what prepare() returned. */
+static int fill_step(const struct bench_options *o, struct bench_client *c, struct bench_request *q)
+{
+	memset(q, 0, sizeof(*q));
+	c->step = 0;
+	return bench_coord_ops.prepare(o, c, q);
+}
+
+static void test_coord_fill_creates_each_session_of_its_share_then_its_locks(void **state)
+{
+	(void)state;
+	struct bench_options o = fill_options(20, 2, 100, 10);
+	struct bench_client c = fill_client(&o);
+	struct bench_request q;
+	char kind[BENCH_ERROR_KIND_MAX];
+
+	/* Client 7 of 10 takes sessions 7 and 17 of 20, named from offset 100. */
+	assert_int_equal(fill_step(&o, &c, &q), 1);
+	assert_string_equal(q.method, "POST");
+	assert_string_equal(q.path, "/v1/sessions");
+	assert_string_equal(q.body, "{\"ttl_ms\":3600000,\"name\":\"fill/107\"}");
+	assert_int_equal(bench_coord_ops.check(&o, &c, 201, "{\"id\":\"s107\"}", kind), 0);
+	/* One request is one operation. */
+	c.step = 1;
+	assert_int_equal(bench_coord_ops.prepare(&o, &c, &q), 0);
+
+	for (int l = 0; l < 2; l++) {
+		char path[64];
+		assert_int_equal(fill_step(&o, &c, &q), 1);
+		assert_string_equal(q.method, "PUT");
+		snprintf(path, sizeof(path), "/v1/locks/fill/107/%d", l);
+		assert_string_equal(q.path, path);
+		assert_string_equal(q.body, "{\"session\":\"s107\"}");
+		assert_int_equal(bench_coord_ops.check(&o, &c, 200, "{\"fencing_token\":5}", kind),
+		                 0);
+	}
+	assert_int_equal(fill_step(&o, &c, &q), 1);
+	assert_string_equal(q.body, "{\"ttl_ms\":3600000,\"name\":\"fill/117\"}");
+	assert_int_equal(bench_coord_ops.check(&o, &c, 201, "{\"id\":\"s117\"}", kind), 0);
+	for (int l = 0; l < 2; l++) {
+		assert_int_equal(fill_step(&o, &c, &q), 1);
+		assert_int_equal(bench_coord_ops.check(&o, &c, 200, "{}", kind), 0);
+	}
+	/* Its share is done; teardown closes nothing. */
+	assert_int_equal(fill_step(&o, &c, &q), -1);
+	assert_int_equal(c.made_sessions, 2);
+	assert_int_equal(c.made_locks, 4);
+	c.phase = BENCH_TEARDOWN;
+	assert_int_equal(fill_step(&o, &c, &q), 0);
+}
+
+static void test_coord_fill_skips_what_coord_refuses_and_retries_the_rest(void **state)
+{
+	(void)state;
+	struct bench_options o = fill_options(30, 3, 0, 10);
+	struct bench_client c = fill_client(&o);
+	struct bench_request q;
+	char kind[BENCH_ERROR_KIND_MAX];
+
+	/* A 503 (or a time-out, which the engine retries without asking) sends
+	 * the same request again. */
+	assert_int_equal(fill_step(&o, &c, &q), 1);
+	assert_int_equal(bench_coord_ops.check(&o, &c, 503, "{\"error\":\"no_leader\"}", kind), 1);
+	assert_string_equal(kind, "http_503_no_leader");
+	assert_int_equal(fill_step(&o, &c, &q), 1);
+	assert_string_equal(q.body, "{\"ttl_ms\":3600000,\"name\":\"fill/7\"}");
+
+	/* The session limit: the session and its locks are skipped. */
+	assert_int_equal(bench_coord_ops.check(&o, &c, 429, "{\"error\":\"too_many\"}", kind), 1);
+	assert_string_equal(kind, "http_429_too_many");
+	assert_int_equal(fill_step(&o, &c, &q), 1);
+	assert_string_equal(q.body, "{\"ttl_ms\":3600000,\"name\":\"fill/17\"}");
+	assert_int_equal(bench_coord_ops.check(&o, &c, 201, "{\"id\":\"s17\"}", kind), 0);
+
+	/* A lock another session holds, or the per-session limit: that lock is
+	 * skipped, the next one asked for. */
+	assert_int_equal(fill_step(&o, &c, &q), 1);
+	assert_string_equal(q.path, "/v1/locks/fill/17/0");
+	assert_int_equal(bench_coord_ops.check(&o, &c, 409, "{\"error\":\"lock_held\"}", kind), 1);
+	assert_int_equal(fill_step(&o, &c, &q), 1);
+	assert_string_equal(q.path, "/v1/locks/fill/17/1");
+
+	/* The session is gone: the rest of it is skipped. */
+	assert_int_equal(
+	    bench_coord_ops.check(&o, &c, 404, "{\"error\":\"session_not_found\"}", kind), 1);
+	assert_int_equal(fill_step(&o, &c, &q), 1);
+	assert_string_equal(q.body, "{\"ttl_ms\":3600000,\"name\":\"fill/27\"}");
+	assert_int_equal(c.made_sessions, 1);
+	assert_int_equal(c.made_locks, 0);
+}
+
 /* etcd target ------------------------------------------------------------------ */
 
 static void test_etcd_lock_sends_a_base64_name_and_the_lease_id_as_a_string(void **state)
@@ -302,6 +417,8 @@ int main(void)
 	        test_coord_contended_acquire_waits_in_line_and_curl_outwaits_the_server),
 	    cmocka_unit_test(test_coord_setup_keeps_the_session_id_and_teardown_closes_it),
 	    cmocka_unit_test(test_coord_stale_read_asks_for_stale_consistency),
+	    cmocka_unit_test(test_coord_fill_creates_each_session_of_its_share_then_its_locks),
+	    cmocka_unit_test(test_coord_fill_skips_what_coord_refuses_and_retries_the_rest),
 	    cmocka_unit_test(test_etcd_lock_sends_a_base64_name_and_the_lease_id_as_a_string),
 	    cmocka_unit_test(test_etcd_keepalive_of_an_unknown_lease_is_a_failure_despite_200),
 	    cmocka_unit_test(test_etcd_setup_grants_a_lease_then_puts_the_key_a_read_will_find),
