@@ -28,6 +28,14 @@ static json_t *members_json(const struct node *n)
 	return a;
 }
 
+/* The limits in force as of this node's applied index (limits.h). */
+static json_t *limits_json(const struct coord_limits *l)
+{
+	return json_pack("{s:I, s:I, s:I}", "max_sessions", (json_int_t)l->sessions,
+	                 "max_locks_per_session", (json_int_t)l->objects, "max_waiters",
+	                 (json_int_t)l->waiters);
+}
+
 static void status_answer(struct node *n, struct ncall *c)
 {
 	uint64_t leader = raft_leader(n->raft);
@@ -35,13 +43,19 @@ static void status_answer(struct node *n, struct ncall *c)
 	json_t *lj =
 	    leader ? json_pack("{s:I, s:s?}", "id", (json_int_t)leader, "http", http) : json_null();
 
+	struct coord_limits in_force;
+
+	if (coord_sm_limits(n->db, &in_force) != 0) {
+		json_decref(lj);
+		return node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL, "state.db query failed");
+	}
 	node_answer(n, c, 200,
-	            json_pack("{s:I, s:s, s:I, s:o, s:I, s:I, s:o}", "id", (json_int_t)n->cfg.id,
-	                      "role", raft_role_name(raft_role(n->raft)), "term",
-	                      (json_int_t)raft_term(n->raft), "leader", lj, "commit_index",
+	            json_pack("{s:I, s:s, s:I, s:o, s:I, s:I, s:o, s:o}", "id",
+	                      (json_int_t)n->cfg.id, "role", raft_role_name(raft_role(n->raft)),
+	                      "term", (json_int_t)raft_term(n->raft), "leader", lj, "commit_index",
 	                      (json_int_t)raft_commit_index(n->raft), "applied_index",
 	                      (json_int_t)persist_state_applied_index(n->pstate), "members",
-	                      members_json(n)));
+	                      members_json(n), "limits", limits_json(&in_force)));
 }
 
 static void health_answer(struct node *n, struct ncall *c)

@@ -11,6 +11,7 @@ static const char usage[] =
     "              [--cluster ID=HOST:PORT,...] [--heartbeat-ms N]\n"
     "              [--election-timeout-ms N] [--log-level debug|info|warn|error]\n"
     "              [--snapshot-entries N] [--log-tail N]\n"
+    "              [--max-sessions N] [--max-locks-per-session N] [--max-waiters N]\n"
     "\n"
     "With no flags: a single-node cluster, id 1, data in ./coord-data,\n"
     "HTTP on 127.0.0.1:7070, Raft on 127.0.0.1:7170.\n"
@@ -18,6 +19,9 @@ static const char usage[] =
     "read when the data folder is empty (bootstrap) and ignored afterwards.\n"
     "A snapshot is taken every --snapshot-entries applied entries (default\n"
     "20000), keeping --log-tail entries (default 5000) for slow followers.\n"
+    "The leader's --max-sessions (default 10000), --max-locks-per-session\n"
+    "(default 64) and --max-waiters (default 256, per lock) are the\n"
+    "cluster's limits: give every node the same values.\n"
     "\n"
     "example (node 2 of 3):\n"
     "  coordd --id 2 --data /var/lib/coord --http 10.0.0.2:7070 --raft 10.0.0.2:7170 \\\n"
@@ -140,6 +144,18 @@ static enum coord_config_result parse_flag(const char *flag, const char *val,
 		if (!parse_uint(val, UINT32_MAX, &n))
 			return bad(err, "--log-tail must be a non-negative integer");
 		cfg->log_tail = (unsigned)n;
+	} else if (strcmp(flag, "--max-sessions") == 0) {
+		if (!parse_uint(val, UINT32_MAX, &n))
+			return bad(err, "--max-sessions must be a positive integer");
+		cfg->limits.sessions = (uint32_t)n;
+	} else if (strcmp(flag, "--max-locks-per-session") == 0) {
+		if (!parse_uint(val, UINT32_MAX, &n))
+			return bad(err, "--max-locks-per-session must be a positive integer");
+		cfg->limits.objects = (uint32_t)n;
+	} else if (strcmp(flag, "--max-waiters") == 0) {
+		if (!parse_uint(val, UINT32_MAX, &n))
+			return bad(err, "--max-waiters must be a positive integer");
+		cfg->limits.waiters = (uint32_t)n;
 	} else if (strcmp(flag, "--log-level") == 0) {
 		static const char *const levels[] = {"debug", "info", "warn", "error"};
 		size_t i;
@@ -167,6 +183,7 @@ static void set_defaults(struct coord_config *cfg)
 	cfg->log_level = COORD_LOG_INFO;
 	cfg->snapshot_entries = COORD_DEFAULT_SNAPSHOT_ENTRIES;
 	cfg->log_tail = COORD_DEFAULT_LOG_TAIL;
+	cfg->limits = coord_limits_default();
 }
 
 /* Cross-flag checks, once every flag is known. */
@@ -174,9 +191,14 @@ static enum coord_config_result check(struct coord_config *cfg, const char *clus
 {
 	enum coord_config_result r;
 	const struct coord_member *self = NULL;
+	const char *why = coord_limits_check(&cfg->limits);
 
 	if (cfg->heartbeat_ms * 2 > cfg->election_ms)
 		return bad(err, "--election-timeout-ms must be at least twice --heartbeat-ms");
+	if (why != NULL) /* the flags' names for limits.h's rules */
+		return bad(err,
+		           "%s (--max-sessions %u, --max-locks-per-session %u, --max-waiters %u)",
+		           why, cfg->limits.sessions, cfg->limits.objects, cfg->limits.waiters);
 	if (!cluster) {
 		cfg->n_members = 1;
 		cfg->members[0].id = cfg->id;

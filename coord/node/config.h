@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "limits.h"
+
 #define COORD_CONFIG_MAX_MEMBERS 9    /* voters named by --cluster */
 #define COORD_CONFIG_ADDR_MAX    64   /* "host:port" with NUL */
 #define COORD_CONFIG_PATH_MAX    1024 /* --data */
@@ -42,8 +44,9 @@ struct coord_config {
 	unsigned heartbeat_ms;
 	unsigned election_ms;
 	enum coord_log_level log_level;
-	unsigned snapshot_entries; /* --snapshot-entries */
-	unsigned log_tail;         /* --log-tail */
+	unsigned snapshot_entries;  /* --snapshot-entries */
+	unsigned log_tail;          /* --log-tail */
+	struct coord_limits limits; /* --max-sessions, --max-locks-per-session, --max-waiters */
 	bool help;
 };
 

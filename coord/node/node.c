@@ -497,7 +497,7 @@ int coord_node_run(const struct coord_config *cfg)
 	uv_loop_init(&n->loop);
 	coord_result_init(&n->result);
 	n->expire_retry = calloc(COORD_LEASE_MAX, sizeof(*n->expire_retry));
-	if (!n->expire_retry || coord_lease_init(&n->lease, COORD_LEASE_MAX) != 0)
+	if (!n->expire_retry || coord_lease_init(&n->lease, cfg->limits.sessions) != 0)
 		goto out;
 	if (!port_free(cfg->http) || !port_free(cfg->raft)) {
 		LOG_ERROR("cannot listen on %s: the %s port is in use",

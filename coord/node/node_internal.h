@@ -141,6 +141,7 @@ struct node {
 	struct coord_lease lease;
 	bool lease_live; /* the lease keeper tracks sessions: leader, ready */
 	uint64_t lease_term;
+	uint64_t limits_term; /* the term whose leader checked the limits in force */
 	bool wake_inflight;
 	struct coord_session_id *expire_retry; /* due, not yet proposed (COORD_LEASE_MAX) */
 	size_t n_expire_retry;

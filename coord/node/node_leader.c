@@ -11,6 +11,7 @@
 #include "node_calls.h"
 #include "node_core.h"
 #include "node_leader.h"
+#include "node_lease.h"
 #include "node_query.h"
 
 /* The command of C's write, from its handler entry. */
@@ -250,7 +251,7 @@ void node_on_applied(struct node *n, uint64_t index, uint64_t term, const struct
 		struct coord_cmd cmd;
 
 		if (coord_cmd_decode(data, len, &cmd) == 0)
-			coord_lease_add(&n->lease, &r->session, cmd.ttl_ms, node_now_ms());
+			node_lease_track(n, &r->session, cmd.ttl_ms, node_now_ms());
 	}
 	if (r->type == COORD_CMD_WAKE)
 		n->wake_inflight = false;

@@ -1,13 +1,23 @@
 /* The lease keeper on the leader (rule 8): it tracks every session's
  * deadline while this node leads a term with a committed entry, proposes
  * EXPIRE for the sessions whose deadline passed, and WAKE once lock-delays
- * have ended. */
+ * have ended. The same leader brings its limits into force (limits.h). */
 #include <stdlib.h>
 
 #include "log.h"
 #include "node_core.h"
 #include "node_lease.h"
 #include "sm_query.h"
+
+void node_lease_track(struct node *n, const struct coord_session_id *id, uint32_t ttl_ms,
+                      uint64_t now)
+{
+	int rc = coord_lease_add(&n->lease, id, ttl_ms, now);
+
+	/* A session the keeper cannot track would never expire (rule 8). */
+	if (rc != 0 && rc != COORD_EEXIST)
+		node_fatal(n, "tracking a session's lease", coord_strerror(rc));
+}
 
 /* On a leader whose term has a committed entry, loads every session with a
  * fresh deadline once per term (rule 8: a new leader starts every session's
@@ -32,7 +42,7 @@ bool node_lease_ready(struct node *n, uint64_t now)
 		node_fatal(n, "reading sessions", "state.db query failed");
 	coord_lease_clear(&n->lease);
 	for (size_t i = 0; i < k; i++)
-		coord_lease_add(&n->lease, &s[i].id, s[i].ttl_ms, now);
+		node_lease_track(n, &s[i].id, s[i].ttl_ms, now);
 	free(s);
 	coord_lease_reset_all(&n->lease, now);
 	n->lease_live = true;
@@ -59,6 +69,34 @@ static bool propose_expire(struct node *n, const struct coord_session_id *id)
 	return true;
 }
 
+/* This leader's flags become the limits in force, once per term: the
+ * limits are replicated state (limits.h), so every node refuses at the
+ * same index whatever its own flags say. A proposal lost with the term is
+ * made again by the next leader. */
+static void propose_limits(struct node *n)
+{
+	struct coord_cmd cmd = {.type = COORD_CMD_LIMITS, .limits = n->cfg.limits};
+	struct coord_limits cur;
+	uint64_t index, term;
+
+	if (n->limits_term == raft_term(n->raft))
+		return;
+	if (coord_sm_limits(n->db, &cur) != 0)
+		node_fatal(n, "reading the limits in force", "state.db query failed");
+	if (coord_limits_equal(&cur, &n->cfg.limits)) {
+		n->limits_term = raft_term(n->raft);
+		return;
+	}
+	cmd.now_ms = node_wall_ms();
+	if (!node_propose(n, &cmd, &index, &term))
+		return; /* a full window: the next tick tries again */
+	n->limits_term = term;
+	LOG_INFO("limits proposed at %llu: %u sessions, %u locks per session, %u waiters "
+	         "(were %u, %u, %u)",
+	         (unsigned long long)index, cmd.limits.sessions, cmd.limits.objects,
+	         cmd.limits.waiters, cur.sessions, cur.objects, cur.waiters);
+}
+
 void node_lease_tick(struct node *n, uint64_t now)
 {
 	struct coord_session_id due[NODE_EXPIRE_BATCH];
@@ -79,6 +117,7 @@ void node_lease_tick(struct node *n, uint64_t now)
 	for (size_t i = 0; i < k; i++)
 		if (!propose_expire(n, &due[i]) && n->n_expire_retry < COORD_LEASE_MAX)
 			n->expire_retry[n->n_expire_retry++] = due[i];
+	propose_limits(n);
 	cmd.now_ms = node_wall_ms();
 	if (!n->wake_inflight && coord_sm_next_wake(n->db, &has, &at) == 0 && has &&
 	    at <= cmd.now_ms) {

@@ -9,8 +9,13 @@
  * whether the keeper is live (only then may a keepalive be acknowledged). */
 bool node_lease_ready(struct node *n, uint64_t now);
 
+/* Tracks session ID in the keeper (its OPEN applied, or the keeper is being
+ * loaded); a session that cannot be tracked stops the node (rule 8). */
+void node_lease_track(struct node *n, const struct coord_session_id *id, uint32_t ttl_ms,
+                      uint64_t now);
+
 /* Once per tick: proposes EXPIRE for sessions whose deadline passed and WAKE
- * when a lock-delay has ended. */
+ * when a lock-delay has ended, and this leader's limits once per term. */
 void node_lease_tick(struct node *n, uint64_t now);
 
 #endif

@@ -106,6 +106,8 @@ static bool cmdFieldsValid(const struct sm_cmd_row *row, const struct coord_cmd 
 		                 : c->value_len != 0)
 			return false;
 	}
+	if ((f & SM_CMD_F_LIMITS) && coord_limits_check(&c->limits) != NULL)
+		return false;
 	return true;
 }
 
@@ -139,6 +141,8 @@ static size_t cmdLen(const struct sm_cmd_row *row, const struct coord_cmd *c)
 		n += CMD_NAME_LEN_BYTES + c->name_len;
 	if (f & SM_CMD_F_VALUE)
 		n += CMD_VALUE_LEN_BYTES + c->value_len;
+	if (f & SM_CMD_F_LIMITS)
+		n += 3 * 4;
 	return n;
 }
 
@@ -174,6 +178,11 @@ static void cmdPut(struct bytes_writer *w, const struct sm_cmd_row *row, const s
 		bytes_put_str(w, c->name, c->name_len, CMD_NAME_LEN_BYTES);
 	if (f & SM_CMD_F_VALUE)
 		bytes_put_str(w, c->value, c->value_len, CMD_VALUE_LEN_BYTES);
+	if (f & SM_CMD_F_LIMITS) {
+		bytes_put_u32(w, c->limits.sessions);
+		bytes_put_u32(w, c->limits.objects);
+		bytes_put_u32(w, c->limits.waiters);
+	}
 }
 
 int coord_cmd_encode(const struct coord_cmd *c, void *buf, size_t cap, size_t *len)
@@ -259,6 +268,11 @@ static void cmdGet(struct bytes_reader *r, const struct sm_cmd_row *row, struct 
 		bytes_get_str(r, CMD_NAME_LEN_BYTES, COORD_NAME_MAX, &c->name, &c->name_len);
 	if (f & SM_CMD_F_VALUE)
 		bytes_get_str(r, CMD_VALUE_LEN_BYTES, COORD_VALUE_MAX, &c->value, &c->value_len);
+	if (f & SM_CMD_F_LIMITS) {
+		c->limits.sessions = bytes_get_u32(r);
+		c->limits.objects = bytes_get_u32(r);
+		c->limits.waiters = bytes_get_u32(r);
+	}
 }
 
 int coord_cmd_decode(const void *buf, size_t len, struct coord_cmd *c)

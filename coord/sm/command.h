@@ -14,6 +14,7 @@
  *       CANCEL    u8 kind | u16 len | name
  *       PROCLAIM  u16 len | name | u32 len | value        (kind is election)
  *       WAKE      (empty)
+ *       LIMITS    u32 sessions | u32 objects | u32 waiters        (no session)
  *
  * Nothing may follow the body. now_ms is the leader's wall-clock stamp: the
  * only time the state machine knows (DESIGN.md, The state machine).
@@ -29,10 +30,12 @@
  *   NAME     u16 len | name               1..COORD_NAME_MAX bytes
  *   VALUE    u32 len | value              0..COORD_VALUE_MAX bytes; present
  *                                         per COORD_ACQ_VALUE, else always
+ *   LIMITS   u32 sessions | u32 objects | u32 waiters   coord_limits_check()
  *
  *   OPEN = SESSION TTLS LABEL        ACQUIRE  = SESSION KIND ACQ NAME VALUE
  *   CLOSE = EXPIRE = SESSION         RELEASE  = CANCEL = SESSION KIND NAME
  *   WAKE = (none)                    PROCLAIM = SESSION NAME VALUE
+ *   LIMITS = LIMITS
  *
  * The encoder, the encoded length and the decoder all walk that row, so
  * they cannot disagree; test_command_table.c pins the bytes of each type. */
@@ -42,6 +45,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "limits.h"
 
 #define COORD_CMD_VERSION 1
 
@@ -72,7 +77,8 @@ enum coord_cmd_type {
 	COORD_CMD_CANCEL,   /* withdraw a queued wait whose wait_ms passed */
 	COORD_CMD_PROCLAIM, /* the election leader sets a new value */
 	COORD_CMD_WAKE,     /* lock-delays ended: grant their queued waiters */
-	COORD_CMD_TYPE_MAX = COORD_CMD_WAKE
+	COORD_CMD_LIMITS,   /* the leader's limits come into force (limits.h) */
+	COORD_CMD_TYPE_MAX = COORD_CMD_LIMITS
 };
 
 /* TYPE's name for logs ("open", "acquire", ...), or "unknown" when TYPE is
@@ -135,6 +141,7 @@ struct coord_cmd {
 	size_t name_len;
 	const char *value;
 	size_t value_len;
+	struct coord_limits limits;
 };
 
 /* Checks C against every rule of the encoding, for the fields its type

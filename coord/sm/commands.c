@@ -4,6 +4,7 @@
 #include "commands.h"
 
 #include "sm_internal.h"
+#include "sm_limits.h"
 
 /* OPEN: the session's TTL and lock-delay in range (API.md, Sessions). */
 static bool openValid(const struct coord_cmd *c)
@@ -50,6 +51,10 @@ static const struct sm_cmd_row cmdRows[COORD_CMD_TYPE_MAX + 1] = {
                         .name = "wake",
                         .fields = 0,
                         .apply = sm_apply_wake},
+    [COORD_CMD_LIMITS] = {.type = COORD_CMD_LIMITS,
+                          .name = "limits",
+                          .fields = F(LIMITS),
+                          .apply = sm_apply_limits},
 };
 
 #undef F

@@ -1,8 +1,7 @@
-/* The lease keeper (invariants L-1, L-2 in lease.h). Entries live in a fixed
- * pool; a hash table maps a session id to its pool entry (linear probing with
- * backward-shift deletion, so no tombstones), and a binary min-heap orders
- * the non-expiring entries by (deadline, id) so ties break the same way on
- * every run. */
+/* The lease keeper (invariants L-1, L-2 in lease.h). Entries live in a
+ * pool that doubles when full (up to COORD_LEASE_MAX); a hash table maps a session id to its pool
+ * entry (linear probing with backward-shift deletion, so no tombstones), and a binary min-heap
+ * orders the non-expiring entries by (deadline, id) so ties break the same way on every run. */
 #include "lease.h"
 
 #include <assert.h>
@@ -181,6 +180,46 @@ void coord_lease_clear(struct coord_lease *l)
 	l->heap_n = 0;
 }
 
+/* Doubles a full keeper's room (at most COORD_LEASE_MAX). Pool indexes and
+ * heap positions stay; only the table is rebuilt for its new size. Every
+ * pool entry is in use, since the keeper is full. */
+static int leaseGrow(struct coord_lease *l)
+{
+	size_t cap = l->capacity * 2 > COORD_LEASE_MAX ? COORD_LEASE_MAX : l->capacity * 2;
+	size_t slots = l->slots;
+	struct coord_lease_entry *pool;
+	uint32_t *heap, *table;
+
+	assert(l->count == l->capacity && l->free_head == LEASE_NO_ENTRY);
+	if (cap <= l->capacity)
+		return COORD_ELIMIT;
+	while (slots < 2 * cap)
+		slots *= 2;
+	pool = realloc(l->pool, cap * sizeof(*pool));
+	if (pool != NULL)
+		l->pool = pool;
+	heap = realloc(l->heap, cap * sizeof(*heap));
+	if (heap != NULL)
+		l->heap = heap;
+	table = calloc(slots, sizeof(*table));
+	if (pool == NULL || heap == NULL || table == NULL) {
+		free(table);
+		return COORD_ENOMEM;
+	}
+	for (size_t i = l->capacity; i < cap; i++) {
+		l->pool[i].heap_pos = LEASE_NOT_IN_HEAP;
+		l->pool[i].next_free = i + 1 < cap ? (uint32_t)(i + 1) : LEASE_NO_ENTRY;
+	}
+	l->free_head = (uint32_t)l->capacity;
+	free(l->table);
+	l->table = table;
+	l->slots = slots;
+	for (size_t i = 0; i < l->capacity; i++)
+		l->table[leaseSlot(l, &l->pool[i].id)] = (uint32_t)i + 1;
+	l->capacity = cap;
+	return 0;
+}
+
 int coord_lease_add(struct coord_lease *l, const struct coord_session_id *id, uint32_t ttl_ms,
                     uint64_t now_ms)
 {
@@ -190,8 +229,13 @@ int coord_lease_add(struct coord_lease *l, const struct coord_session_id *id, ui
 	assert(ttl_ms > 0);
 	if (l->table[s] != 0)
 		return COORD_EEXIST;
-	if (l->count == l->capacity)
-		return COORD_ELIMIT;
+	if (l->count == l->capacity) {
+		int rv = leaseGrow(l);
+
+		if (rv != 0)
+			return rv;
+		s = leaseSlot(l, id); /* the table was rebuilt */
+	}
 	e = l->free_head;
 	assert(e != LEASE_NO_ENTRY);
 	l->free_head = l->pool[e].next_free;

@@ -26,8 +26,9 @@
 #include "command.h"
 #include "sm_error.h"
 
-/* Named limit: sessions one keeper tracks (matches COORD_SESSIONS_MAX). */
-#define COORD_LEASE_MAX 10000
+/* Named limit: sessions one keeper tracks (matches COORD_SESSIONS_CEILING,
+ * the most any limits in force admit; a keeper starts smaller and grows). */
+#define COORD_LEASE_MAX 100000
 
 struct coord_lease_entry {
 	struct coord_session_id id;
@@ -49,8 +50,9 @@ struct coord_lease {
 	size_t heap_n;
 };
 
-/* Sets up L to track up to CAPACITY (1..COORD_LEASE_MAX) sessions. Returns 0
- * or COORD_ENOMEM. Release with coord_lease_free(). */
+/* Sets up L with room for CAPACITY (1..COORD_LEASE_MAX) sessions; it grows
+ * when full, up to COORD_LEASE_MAX. Returns 0 or COORD_ENOMEM. Release with
+ * coord_lease_free(). */
 int coord_lease_init(struct coord_lease *l, size_t capacity);
 void coord_lease_free(struct coord_lease *l);
 
@@ -58,7 +60,8 @@ void coord_lease_free(struct coord_lease *l);
 void coord_lease_clear(struct coord_lease *l);
 
 /* Tracks session ID (TTL_MS > 0) with deadline NOW_MS + TTL_MS: call when its
- * OPEN entry applies. Returns 0, COORD_EEXIST, or COORD_ELIMIT at capacity. */
+ * OPEN entry applies. Returns 0, COORD_EEXIST, COORD_ELIMIT when
+ * COORD_LEASE_MAX are tracked, or COORD_ENOMEM when it cannot grow. */
 int coord_lease_add(struct coord_lease *l, const struct coord_session_id *id, uint32_t ttl_ms,
                     uint64_t now_ms);
 

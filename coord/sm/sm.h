@@ -58,10 +58,7 @@
 #include "command.h"
 #include "sm_error.h"
 
-/* Named limits (SM-7). Every node must use the same values. */
-#define COORD_SESSIONS_MAX        10000 /* live sessions in total */
-#define COORD_SESSION_OBJECTS_MAX 64    /* locks+elections held plus waits, per session */
-#define COORD_LOCK_WAITERS_MAX    256   /* queued waiters per lock or election */
+/* Named limits (SM-7) are replicated state: limits.h, coord_sm_limits(). */
 
 /* The answer to one command, computed by applying it (identical on every
  * node). */
@@ -179,7 +176,7 @@ struct coord_session_ttl {
 };
 
 /* Lists every live session in id order into a malloc'd array (*OUT, caller
- * frees; NULL when *N is 0). At most COORD_SESSIONS_MAX entries. Returns 0,
+ * frees; NULL when *N is 0). At most COORD_SESSIONS_CEILING entries. Returns 0,
  * COORD_ENOMEM or COORD_EDB. */
 int coord_sm_session_ttls(sqlite3 *db, struct coord_session_ttl **out, size_t *n);
 
@@ -188,5 +185,9 @@ int coord_sm_session_ttls(sqlite3 *db, struct coord_session_ttl **out, size_t *n
  * their grant and delay-only rows are dropped. Sets *HAS false when no lock
  * is in lock-delay. Returns 0 or COORD_EDB. */
 int coord_sm_next_wake(sqlite3 *db, bool *has, uint64_t *at_ms);
+
+/* The limits in force as of the last applied entry (limits.h): the
+ * defaults until a LIMITS entry applied. Returns 0 or COORD_EDB. */
+int coord_sm_limits(sqlite3 *db, struct coord_limits *out);
 
 #endif

@@ -8,7 +8,7 @@
 
 /* The lease keeper must be able to track every session the state machine
  * admits. */
-_Static_assert(COORD_LEASE_MAX == COORD_SESSIONS_MAX, "lease keeper sized for every session");
+_Static_assert(COORD_LEASE_MAX == COORD_SESSIONS_CEILING, "lease keeper sized for every session");
 
 int coord_sm_session_ttls(sqlite3 *db, struct coord_session_ttl **out, size_t *n)
 {
@@ -23,7 +23,7 @@ int coord_sm_session_ttls(sqlite3 *db, struct coord_session_ttl **out, size_t *n
 	if (count == 0)
 		return 0;
 	/* SM-7 bounds the table; a larger one is not this module's writing. */
-	if (count > COORD_SESSIONS_MAX)
+	if (count > COORD_SESSIONS_CEILING)
 		return COORD_EDB;
 	*out = calloc((size_t)count, sizeof(**out));
 	if (*out == NULL)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sm_internal.h"
+#include "sm_limits.h"
 
 static struct sm_lock lockOf(const struct coord_cmd *c)
 {
@@ -32,7 +33,7 @@ static int lockHeld(struct sm_apply *a, const struct sm_lock *l)
 }
 
 /* SM-7: the session's holds plus waits stay within the limit. */
-static int lockSessionRoom(struct sm_apply *a, bool *room)
+static int lockSessionRoom(struct sm_apply *a, const struct coord_limits *limits, bool *room)
 {
 	uint64_t held = 0, waits = 0;
 	int rv;
@@ -43,7 +44,7 @@ static int lockSessionRoom(struct sm_apply *a, bool *room)
 		rv = sm_count(a->db, a->cache,
 		              "SELECT count(*) FROM coord_waiters WHERE session = ?1",
 		              &a->cmd->session, &waits);
-	*room = held + waits < COORD_SESSION_OBJECTS_MAX;
+	*room = rv == 0 && held + waits < limits->objects;
 	if (rv == 0 && !*room) {
 		a->out->status = COORD_ST_LIMIT;
 		a->out->limit = "locks and waits per session";
@@ -89,6 +90,7 @@ static int lockRepeat(struct sm_apply *a, const struct sm_lock *l, bool *done)
 static int lockRequest(struct sm_apply *a, const struct sm_lock *l)
 {
 	const struct coord_cmd *c = a->cmd;
+	struct coord_limits limits;
 	uint64_t holders, exclusive, waiters;
 	bool grantable, room;
 	int rv;
@@ -99,7 +101,8 @@ static int lockRequest(struct sm_apply *a, const struct sm_lock *l)
 	    waiters == 0 && (c->mode == COORD_MODE_EXCLUSIVE ? holders == 0 : exclusive == 0);
 	if (!grantable && !c->queue)
 		return lockHeld(a, l);
-	if ((rv = lockSessionRoom(a, &room)) != 0 || !room)
+	if ((rv = sm_limits_in_force(a, &limits)) != 0 ||
+	    (rv = lockSessionRoom(a, &limits, &room)) != 0 || !room)
 		return rv;
 	if (grantable) {
 		rv = sm_holder_add(a, l, &c->session, c->mode, c->has_value ? c->value : NULL,
@@ -108,7 +111,7 @@ static int lockRequest(struct sm_apply *a, const struct sm_lock *l)
 		a->out->token = a->index; /* SM-3 */
 		return rv;
 	}
-	if (waiters >= COORD_LOCK_WAITERS_MAX) {
+	if (waiters >= limits.waiters) {
 		a->out->status = COORD_ST_LIMIT;
 		a->out->limit = "waiters per lock";
 		return 0;

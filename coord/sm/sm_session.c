@@ -8,11 +8,13 @@
 #include <string.h>
 
 #include "sm_internal.h"
+#include "sm_limits.h"
 
 int sm_apply_open(struct sm_apply *a)
 {
 	const struct coord_cmd *c = a->cmd;
 	sqlite3_stmt *st;
+	struct coord_limits limits;
 	uint64_t sessions;
 	bool exists;
 	int rv;
@@ -24,9 +26,10 @@ int sm_apply_open(struct sm_apply *a)
 		return 0;
 	}
 	if ((rv = sm_count(a->db, a->cache, "SELECT count(*) FROM coord_sessions", NULL,
-	                   &sessions)) != 0)
+	                   &sessions)) != 0 ||
+	    (rv = sm_limits_in_force(a, &limits)) != 0)
 		return rv;
-	if (sessions >= COORD_SESSIONS_MAX) {
+	if (sessions >= limits.sessions) {
 		a->out->status = COORD_ST_LIMIT;
 		a->out->limit = "sessions";
 		return 0;

@@ -165,12 +165,52 @@ def test_clean_shutdown_and_refusals():
         assert p.returncode == 2 and p.stderr.count(b"\n") == 1, p
 
 
+def wait_limits(c, want, timeout=10.0):
+    """Until every live node reports the limits WANT in force."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        views = [n.status() for n in c.live()]
+        if all(v is not None and v["limits"] == want for v in views):
+            return
+        time.sleep(0.05)
+    raise AssertionError("limits %r not in force: %r" % (
+        want, [v and v.get("limits") for v in views]))
+
+
+def test_limits_are_replicated_from_the_leaders_flags():
+    small = ["--max-sessions", "3", "--max-locks-per-session", "2", "--max-waiters", "2"]
+    with Cluster(COORDD, 3, extra_args=small) as c:
+        leader = c.leader()
+        wait_limits(c, {"max_sessions": 3, "max_locks_per_session": 2, "max_waiters": 2})
+        f = c.followers(leader)[0]
+        sids = [new_session(f) for _ in range(3)]
+        r = f.call("POST", "/v1/sessions", {"ttl_ms": 10000})
+        assert r is not None and r.status == 429, r
+        assert r.json["error"] == "too_many", r.json
+        acquire(f, "a", sids[0])
+        acquire(f, "b", sids[0])
+        r = f.call("PUT", "/v1/locks/c", {"session": sids[0]})
+        assert r is not None and r.status == 429, r
+        # Restarted with larger flags, the new leader brings them into force
+        # on every node, and what was refused is admitted.
+        c.extra_args = ["--max-sessions", "5"]
+        for n in c.nodes:
+            n.stop()
+        for n in c.nodes:
+            n.start()
+        leader = c.leader()
+        wait_limits(c, {"max_sessions": 5, "max_locks_per_session": 64, "max_waiters": 256})
+        new_session(leader)
+        acquire(leader, "c", sids[0])
+
+
 ALL = [test_three_and_five_nodes_elect_one_leader, test_write_to_follower_is_forwarded,
        test_kill_leader_keeps_every_acknowledged_lock_and_restart_catches_up,
        test_follower_behind_compacted_log_gets_a_snapshot,
        test_paused_leader_steps_down_and_serves_nothing_stale,
        test_whole_cluster_crash_loses_nothing_acknowledged,
-       test_clean_shutdown_and_refusals]
+       test_clean_shutdown_and_refusals,
+       test_limits_are_replicated_from_the_leaders_flags]
 
 if __name__ == "__main__":
     names = sys.argv[1:]

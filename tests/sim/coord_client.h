@@ -8,10 +8,11 @@
 #include "sim.h"
 #include "sim_coord.h"
 
-#define CC_ACKS      32  /* acknowledged keepalives remembered per session */
-#define CC_LEASE_CAP 128 /* sessions one keeper tracks (>= SIM_COORD_SESSIONS) */
-#define CC_OPEN_LIKE 300 /* per mille: open a session while below the goal */
-#define CC_ABANDON   60  /* per mille per keepalive: the client stops sending them */
+#define CC_ACKS        32  /* acknowledged keepalives remembered per session */
+#define CC_LEASE_CAP   128 /* sessions one keeper tracks (>= SIM_COORD_SESSIONS) */
+#define CC_OPEN_LIKE   300 /* per mille: open a session while below the goal */
+#define CC_LIMITS_LIKE 10  /* per mille: a LIMITS entry with small limits */
+#define CC_ABANDON     60  /* per mille per keepalive: the client stops sending them */
 
 enum cc_state { CC_PROPOSED = 0, CC_LIVE, CC_ENDED };
 

@@ -91,6 +91,13 @@ size_t sim_coord_command(struct sim_world *w, int slot, uint8_t *buf, size_t cap
 	if (c->n < SIM_COORD_SESSIONS &&
 	    (c->n == 0 || (live < SIM_COORD_LIVE_GOAL && sim_chance(&w->rng, CC_OPEN_LIKE)))) {
 		cc_make_open(w, &cmd);
+	} else if (c->n > 0 && sim_chance(&w->rng, CC_LIMITS_LIKE)) {
+		/* Small limits now and then, so that refusals at a limit are
+		 * replicated under faults like every other answer. */
+		cmd.type = COORD_CMD_LIMITS;
+		cmd.limits.sessions = 2 + (uint32_t)sim_below(&w->rng, 30);
+		cmd.limits.objects = 1 + (uint32_t)sim_below(&w->rng, 6);
+		cmd.limits.waiters = 1 + (uint32_t)sim_below(&w->rng, 4);
 	} else if (c->n > 0) {
 		cmd.session = c->s[cc_pick_session(w)].id;
 		cc_make_lock_command(w, &cmd);

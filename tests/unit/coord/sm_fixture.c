@@ -286,4 +286,5 @@ void fx_assert_same_cmd(const struct coord_cmd *a, const struct coord_cmd *b)
 	assert_int_equal(a->value_len, b->value_len);
 	if (a->value_len > 0)
 		assert_memory_equal(a->value, b->value, a->value_len);
+	assert_true(coord_limits_equal(&a->limits, &b->limits));
 }

@@ -51,6 +51,10 @@ static struct coord_cmd sample(enum coord_cmd_type type)
 	case COORD_CMD_WAKE:
 		memset(&c.session, 0, sizeof(c.session));
 		break;
+	case COORD_CMD_LIMITS:
+		memset(&c.session, 0, sizeof(c.session));
+		c.limits = (struct coord_limits){500, 16, 100};
+		break;
 	default:
 		break;
 	}

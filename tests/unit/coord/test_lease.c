@@ -138,18 +138,47 @@ static void test_due_respects_max_and_keeps_the_rest(void **state)
 	assert_int_equal(coord_lease_due(l, 100 * TTL, out, 2), 0);
 }
 
+/* A full keeper grows: every session it held keeps its deadline and stays
+ * findable, and the sessions beyond the first capacity are tracked too. */
+static void test_full_keeper_grows_and_keeps_every_deadline(void **state)
+{
+	struct coord_lease *l = *state;
+	struct coord_session_id out[8];
+	uint64_t deadline;
+
+	for (unsigned n = 0; n < 1000; n++) {
+		struct coord_session_id id = sid(n);
+
+		assert_int_equal(coord_lease_add(l, &id, TTL, n), 0); /* deadline TTL + n */
+	}
+	assert_int_equal(coord_lease_count(l), 1000);
+	for (unsigned n = 0; n < 1000; n += 37) {
+		struct coord_session_id id = sid(n);
+
+		assert_int_equal(coord_lease_keepalive(l, &id, 0, &deadline), 0);
+		assert_int_equal(deadline, TTL + n); /* never earlier (L-1) */
+	}
+	assert_int_equal(coord_lease_due(l, TTL + 2, out, 8), 3);
+	for (unsigned n = 0; n < 3; n++) {
+		struct coord_session_id id = sid(n);
+
+		assert_true(coord_session_id_equal(&out[n], &id));
+	}
+}
+
+/* The keeper's named limit, COORD_LEASE_MAX, is where growing stops. */
 static void test_capacity_is_a_limit(void **state)
 {
 	struct coord_lease *l = *state;
-	struct coord_session_id extra = sid(1000);
+	struct coord_session_id extra = sid(COORD_LEASE_MAX);
 
-	for (unsigned n = 0; n < 64; n++) {
+	for (unsigned n = 0; n < COORD_LEASE_MAX; n++) {
 		struct coord_session_id id = sid(n);
 
 		assert_int_equal(coord_lease_add(l, &id, TTL, 0), 0);
 	}
 	assert_int_equal(coord_lease_add(l, &extra, TTL, 0), COORD_ELIMIT);
-	assert_int_equal(coord_lease_count(l), 64);
+	assert_int_equal(coord_lease_count(l), COORD_LEASE_MAX);
 }
 
 /* L-1 against a model: random adds, keepalives, removals and resets, and at
@@ -234,6 +263,7 @@ int main(void)
 	    T(test_due_returns_each_session_once_and_refuses_keepalive),
 	    T(test_reset_on_leadership_restarts_every_deadline),
 	    T(test_due_respects_max_and_keeps_the_rest),
+	    T(test_full_keeper_grows_and_keeps_every_deadline),
 	    T(test_capacity_is_a_limit),
 	    T(test_never_early_against_a_model),
 	};

@@ -189,7 +189,7 @@ static void test_session_limit(void **state)
 	uint64_t hash;
 
 	assert_int_equal(sqlite3_exec(f->db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
-	for (unsigned s = 1; s <= COORD_SESSIONS_MAX; s++) {
+	for (unsigned s = 1; s <= COORD_DEFAULT_MAX_SESSIONS; s++) {
 		struct coord_cmd c = {.type = COORD_CMD_OPEN,
 		                      .now_ms = f->now_ms,
 		                      .session = fx_sid(s),
@@ -203,11 +203,11 @@ static void test_session_limit(void **state)
 	}
 	assert_int_equal(sqlite3_exec(f->db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 	hash = fx_hash(f);
-	assert_int_equal(fx_open(f, COORD_SESSIONS_MAX + 1, FX_TTL, 0), COORD_ST_LIMIT);
+	assert_int_equal(fx_open(f, COORD_DEFAULT_MAX_SESSIONS + 1, FX_TTL, 0), COORD_ST_LIMIT);
 	assert_string_equal(f->r.limit, "sessions");
 	assert_int_equal(fx_hash(f), hash);
 	fx_close(f, 1);
-	assert_int_equal(fx_open(f, COORD_SESSIONS_MAX + 1, FX_TTL, 0), COORD_ST_OK);
+	assert_int_equal(fx_open(f, COORD_DEFAULT_MAX_SESSIONS + 1, FX_TTL, 0), COORD_ST_OK);
 }
 
 static void test_objects_per_session_limit(void **state)
@@ -219,7 +219,7 @@ static void test_objects_per_session_limit(void **state)
 	fx_open(f, 1, FX_TTL, 0);
 	fx_open(f, 2, FX_TTL, 0);
 	fx_lock(f, 2, "busy", EX, false);
-	for (int i = 0; i < COORD_SESSION_OBJECTS_MAX - 1; i++) {
+	for (int i = 0; i < (int)COORD_DEFAULT_MAX_OBJECTS - 1; i++) {
 		snprintf(name, sizeof(name), "l%d", i);
 		assert_int_equal(fx_lock(f, 1, name, EX, false), COORD_ST_OK);
 	}
@@ -240,7 +240,7 @@ static void test_waiters_per_lock_limit(void **state)
 
 	fx_open(f, 1, FX_TTL, 0);
 	fx_lock(f, 1, "a", EX, false);
-	for (s = 2; s < 2 + COORD_LOCK_WAITERS_MAX; s++) {
+	for (s = 2; s < 2 + COORD_DEFAULT_MAX_WAITERS; s++) {
 		fx_open(f, s, FX_TTL, 0);
 		assert_int_equal(fx_lock(f, s, "a", EX, true), COORD_ST_QUEUED);
 	}
@@ -250,6 +250,84 @@ static void test_waiters_per_lock_limit(void **state)
 	assert_string_equal(f->r.limit, "waiters per lock");
 	assert_int_equal(fx_hash(f), hash);
 	assert_int_equal(fx_lock(f, s, "a", EX, false), COORD_ST_LOCK_HELD);
+}
+
+/* A LIMITS entry puts new limits in force from its index on, on every node
+ * alike (it changes the state hash, so replicas that skipped it disagree);
+ * lowering a limit below what exists keeps what exists and refuses more. */
+static enum coord_status fx_limits(struct fx *f, uint32_t sessions, uint32_t objects,
+                                   uint32_t waiters)
+{
+	struct coord_cmd c = {
+	    .type = COORD_CMD_LIMITS, .now_ms = f->now_ms, .limits = {sessions, objects, waiters}};
+
+	return fx_apply(f, &c);
+}
+
+static void test_limits_entry_sets_the_limits_in_force(void **state)
+{
+	struct fx *f = *state;
+	struct coord_limits in_force;
+	uint64_t hash;
+
+	assert_int_equal(coord_sm_limits(f->db, &in_force), 0);
+	assert_int_equal(in_force.sessions, COORD_DEFAULT_MAX_SESSIONS);
+	assert_int_equal(in_force.objects, COORD_DEFAULT_MAX_OBJECTS);
+	assert_int_equal(in_force.waiters, COORD_DEFAULT_MAX_WAITERS);
+	fx_open(f, 1, FX_TTL, 0);
+	fx_open(f, 2, FX_TTL, 0);
+	fx_open(f, 3, FX_TTL, 0);
+	assert_int_equal(fx_lock(f, 1, "a", EX, false), COORD_ST_OK);
+	assert_int_equal(fx_lock(f, 1, "b", EX, false), COORD_ST_OK);
+	hash = fx_hash(f);
+	assert_int_equal(fx_limits(f, 2, 1, 1), COORD_ST_OK);
+	assert_int_not_equal(fx_hash(f), hash);
+	assert_int_equal(coord_sm_limits(f->db, &in_force), 0);
+	assert_int_equal(in_force.sessions, 2);
+	assert_int_equal(in_force.objects, 1);
+	assert_int_equal(in_force.waiters, 1);
+	/* Three sessions and two locks stay; nothing more is admitted. */
+	assert_int_equal(fx_token(f, 1, "b") != 0, true);
+	assert_int_equal(fx_open(f, 4, FX_TTL, 0), COORD_ST_LIMIT);
+	assert_string_equal(f->r.limit, "sessions");
+	assert_int_equal(fx_lock(f, 1, "c", EX, false), COORD_ST_LIMIT);
+	assert_string_equal(f->r.limit, "locks and waits per session");
+	assert_int_equal(fx_lock(f, 2, "a", EX, true), COORD_ST_QUEUED);
+	assert_int_equal(fx_lock(f, 3, "a", EX, true), COORD_ST_LIMIT);
+	assert_string_equal(f->r.limit, "waiters per lock");
+	/* Raised again: admitted again. */
+	assert_int_equal(fx_limits(f, 10, 5, 5), COORD_ST_OK);
+	assert_int_equal(fx_lock(f, 3, "a", EX, true), COORD_ST_QUEUED);
+	assert_int_equal(fx_open(f, 4, FX_TTL, 0), COORD_ST_OK);
+}
+
+/* Limits that break limits.h's rules are not a command at all: refused in
+ * the decoder of every node, changing nothing. */
+static void test_limits_entry_out_of_range_is_refused(void **state)
+{
+	struct fx *f = *state;
+	const struct coord_limits bad[] = {{0, 1, 1},
+	                                   {COORD_SESSIONS_CEILING + 1, 1, 1},
+	                                   {10, 0, 1},
+	                                   {10, COORD_OBJECTS_CEILING + 1, 1},
+	                                   {10, 1, 0},
+	                                   {10, 1, COORD_WAITERS_CEILING + 1},
+	                                   {COORD_SESSIONS_CEILING, COORD_OBJECTS_CEILING, 1}};
+	/* LIMITS by hand: u8 version | u8 type | u64 now | 3 x u32. */
+	uint8_t buf[1 + 1 + 8 + 12] = {COORD_CMD_VERSION, COORD_CMD_LIMITS};
+	uint64_t hash = fx_hash(f);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct coord_cmd c = {.type = COORD_CMD_LIMITS, .limits = bad[i]};
+		const uint32_t v[3] = {bad[i].sessions, bad[i].objects, bad[i].waiters};
+
+		assert_int_equal(coord_cmd_validate(&c), COORD_EMALFORMED);
+		for (int k = 0; k < 3; k++)
+			for (int b = 0; b < 4; b++)
+				buf[10 + 4 * k + b] = (uint8_t)(v[k] >> (8 * b));
+		assert_int_equal(fx_apply_raw(f, buf, sizeof(buf)), COORD_ST_INVALID);
+	}
+	assert_int_equal(fx_hash(f), hash);
 }
 
 static void test_session_ttls_for_the_lease_keeper(void **state)
@@ -289,6 +367,8 @@ int main(void)
 	    T(test_session_limit),
 	    T(test_objects_per_session_limit),
 	    T(test_waiters_per_lock_limit),
+	    T(test_limits_entry_sets_the_limits_in_force),
+	    T(test_limits_entry_out_of_range_is_refused),
 	    T(test_session_ttls_for_the_lease_keeper),
 	};
 

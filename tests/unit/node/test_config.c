@@ -34,6 +34,36 @@ static void test_defaults_are_a_single_node(void **state)
 	assert_string_equal(cfg.members[0].raft, "127.0.0.1:7170");
 	assert_false(cfg.cluster_given);
 	assert_int_equal(cfg.log_level, COORD_LOG_INFO);
+	assert_int_equal(cfg.limits.sessions, 10000);
+	assert_int_equal(cfg.limits.objects, 64);
+	assert_int_equal(cfg.limits.waiters, 256);
+}
+
+/* The limits: each flag, and the rules they keep with one another. */
+static void test_limits(void **state)
+{
+	struct coord_config cfg;
+	char err[COORD_CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(PARSE(&cfg, err, "--max-sessions", "20000", "--max-locks-per-session",
+	                       "50", "--max-waiters", "1000"),
+	                 COORD_CONFIG_OK);
+	assert_int_equal(cfg.limits.sessions, 20000);
+	assert_int_equal(cfg.limits.objects, 50);
+	assert_int_equal(cfg.limits.waiters, 1000);
+	/* At the ceilings: 100000 sessions x 10 locks is 1,000,000. */
+	assert_int_equal(PARSE(&cfg, err, "--max-sessions", "100000", "--max-locks-per-session",
+	                       "10", "--max-waiters", "10000"),
+	                 COORD_CONFIG_OK);
+	/* One past the product's ceiling, naming the flags. */
+	assert_int_equal(
+	    PARSE(&cfg, err, "--max-sessions", "100000", "--max-locks-per-session", "11"),
+	    COORD_CONFIG_BAD);
+	assert_non_null(strstr(err, "--max-locks-per-session 11"));
+	/* A limit alone: the others keep their defaults. */
+	assert_int_equal(PARSE(&cfg, err, "--max-sessions", "5"), COORD_CONFIG_OK);
+	assert_int_equal(cfg.limits.waiters, 256);
 }
 
 static void test_every_flag(void **state)
@@ -100,6 +130,14 @@ static void test_refusals(void **state)
 	REFUSED("--cluster", "1=nowhere");
 	REFUSED("--cluster", "one=127.0.0.1:7170");
 	REFUSED("--raft", "127.0.0.1:7999", "--cluster", "1=127.0.0.1:7170");
+	REFUSED("--max-sessions", "0");
+	REFUSED("--max-sessions", "100001");
+	REFUSED("--max-sessions", "-1");
+	REFUSED("--max-sessions", "many");
+	REFUSED("--max-locks-per-session", "0");
+	REFUSED("--max-locks-per-session", "1025");
+	REFUSED("--max-waiters", "0");
+	REFUSED("--max-waiters", "10001", "--max-sessions", "20000");
 	REFUSED("--cluster", "1=a:1,2=a:2,3=a:3,4=a:4,5=a:5,6=a:6,7=a:7,8=a:8,9=a:9,10=a:10");
 #undef REFUSED
 }
@@ -111,6 +149,7 @@ int main(void)
 	    cmocka_unit_test(test_every_flag),
 	    cmocka_unit_test(test_help),
 	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
