@@ -69,6 +69,11 @@ enum http_param {
 	HTTP_Q_SESSION = 1u << 1, /* ?session=: instead of the body's "session" */
 	HTTP_Q_LOCK = 1u << 2,    /* ?lock=NAME */
 	HTTP_Q_TOKEN = 1u << 3,   /* ?token=N */
+	/* A listing's page: ?limit=N items after the key ?after= (request.h,
+	 * HTTP_LIST_LIMIT_*). A row takes one form of after, never both. */
+	HTTP_Q_LIMIT = 1u << 4,         /* ?limit=N: at most N items */
+	HTTP_Q_AFTER_NAME = 1u << 5,    /* ?after=NAME: a lock name, exclusive */
+	HTTP_Q_AFTER_SESSION = 1u << 6, /* ?after=ID: a session id, exclusive */
 };
 
 /* How a path is matched. The path of a row is its literal prefix; a

@@ -209,6 +209,25 @@ static enum http_error query_one(const struct http_query *q, struct http_request
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 			                    "token must be a non-negative integer");
 		*seen |= HTTP_Q_TOKEN;
+	} else if (strcmp(k, "limit") == 0 && takes(req, HTTP_Q_LIMIT)) {
+		uint64_t n;
+
+		if (!parse_u64(v, &n) || n < 1 || n > HTTP_LIST_LIMIT_MAX)
+			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+			                    "limit must be an integer from 1 to %u",
+			                    HTTP_LIST_LIMIT_MAX);
+		req->limit = (uint32_t)n;
+		*seen |= HTTP_Q_LIMIT;
+	} else if (strcmp(k, "after") == 0 &&
+	           takes(req, HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION)) {
+		/* A key of the listing's order, in the form of its keys. */
+		if (takes(req, HTTP_Q_AFTER_NAME) && !http_name_valid(v, vlen, &why))
+			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "after: %s", why);
+		if (takes(req, HTTP_Q_AFTER_SESSION) && !is_session_id(v, vlen))
+			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+			                    "after must be a 32-digit lowercase hex session id");
+		memcpy(req->after, v, vlen + 1);
+		*seen |= http_op_info(req->op)->params & (HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION);
 	} else {
 		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 		                    "unknown query parameter for this request: %.64s", k);
@@ -228,6 +247,11 @@ static const char *param_name(unsigned p)
 		return "lock";
 	case HTTP_Q_TOKEN:
 		return "token";
+	case HTTP_Q_LIMIT:
+		return "limit";
+	case HTTP_Q_AFTER_NAME:
+	case HTTP_Q_AFTER_SESSION:
+		return "after";
 	default:
 		return "?";
 	}
@@ -501,6 +525,8 @@ enum http_error http_request_decode(const char *method, const char *path,
 	if ((e = route_request(method, path, req, err)) != HTTP_OK)
 		return e;
 	req->ttl_ms = HTTP_TTL_DEFAULT_MS;
+	if (takes(req, HTTP_Q_LIMIT))
+		req->limit = HTTP_LIST_LIMIT_DEFAULT;
 	if ((e = decode_query(query, n_query, req, err, &query_seen)) != HTTP_OK ||
 	    (e = decode_body(body, body_len, req, query_seen, err)) != HTTP_OK) {
 		http_request_free(req);

@@ -25,6 +25,8 @@
 #define HTTP_WAIT_MAX_MS          600000u /* acquire/campaign wait_ms and ?wait= */
 #define HTTP_POLL_WAIT_DEFAULT_MS 300000u /* long-poll wait when ?index= is given */
 #define HTTP_QUERY_MAX            16      /* query parameters in one request */
+#define HTTP_LIST_LIMIT_DEFAULT   1000u   /* items in a listing's page without ?limit= */
+#define HTTP_LIST_LIMIT_MAX       10000u  /* ?limit= of a listing: 1..this */
 /* The compact JSON of an accepted body: a value and a label, each byte
  * escaped in at most 6, and the other fields. */
 #define HTTP_FORWARD_BODY_MAX (6u * (HTTP_VALUE_MAX + HTTP_SESSION_LABEL_MAX) + 1024u)
@@ -67,6 +69,12 @@ struct http_request {
 	uint64_t poll_wait_ms;          /* ?wait=D, with ?index */
 	char prefix[HTTP_NAME_MAX + 1]; /* lock list: ?prefix= (may be empty) */
 	uint64_t token;                 /* fence: ?token= */
+	/* A listing's page (HTTP_Q_LIMIT): limit is 1..HTTP_LIST_LIMIT_MAX,
+	 * HTTP_LIST_LIMIT_DEFAULT without ?limit=, 0 for an operation that is
+	 * not a listing. after is the key the page starts after: a lock name
+	 * or a session id in hex, as the row takes it; "" for the first page. */
+	uint32_t limit;
+	char after[HTTP_NAME_MAX + 1];
 };
 
 /* Decodes METHOD and PATH (without the query), the N_QUERY parameters QUERY,

@@ -7,11 +7,13 @@
 #include "node_internal.h"
 #include "sm_query.h"
 
-/* GET /v1/locks?prefix=, GET /v1/locks/{name} --------------------------------- */
+/* GET /v1/locks?prefix=&after=&limit=, GET /v1/locks/{name} ------------------- */
 
 static int list_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
 {
-	int rc = coord_sm_query_locks(n->reader, c->req->prefix, strlen(c->req->prefix), body);
+	const struct http_request *req = c->req;
+	int rc = coord_sm_query_locks(n->reader, req->prefix, strlen(req->prefix), req->after,
+	                              strlen(req->after), req->limit, body);
 
 	if (rc == 0 && c->req->has_index)
 		rc = coord_sm_list_index(n->db, COORD_LIST_LOCKS, modify_index);

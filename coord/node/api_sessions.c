@@ -41,11 +41,19 @@ static bool create_applied(struct node *n, struct ncall *c, uint64_t index,
 	return true;
 }
 
-/* GET /v1/sessions, GET /v1/sessions/{id} ------------------------------------ */
+/* GET /v1/sessions?after=&limit=, GET /v1/sessions/{id} ---------------------- */
 
+/* A page of the listing (?after=&limit=); the decoder checked the form of
+ * ?after=, so it parses. */
 static int list_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
 {
-	int rc = coord_sm_query_sessions(n->reader, body);
+	const struct http_request *req = c->req;
+	struct coord_session_id after;
+	bool paged = req->after[0] != '\0';
+	int rc = paged ? coord_session_id_parse(req->after, strlen(req->after), &after) : 0;
+
+	if (rc == 0)
+		rc = coord_sm_query_sessions(n->reader, paged ? &after : NULL, req->limit, body);
 
 	if (rc == 0 && c->req->has_index)
 		rc = coord_sm_list_index(n->db, COORD_LIST_SESSIONS, modify_index);

@@ -159,6 +159,10 @@ typedef json_t *(*sm_row_fn)(sqlite3_stmt *st);
  * back to CACHE with sm_release() (also on errors). Returns 0, COORD_ENOMEM
  * or COORD_EDB. */
 int sm_json_rows(struct sm_stmt_cache *cache, sqlite3_stmt *st, sm_row_fn fn, json_t **arr);
+/* A listing's page: when RV is 0, *OUT = {LIST: ITEMS, "next": NEXT}, NEXT
+ * NULL meaning null (the last page); otherwise *OUT is NULL. Steals ITEMS
+ * and NEXT either way. Returns RV, or COORD_ENOMEM. */
+int sm_page(int rv, const char *list, json_t *items, json_t *next, json_t **out);
 
 /* --- sm_query_*.c ---------------------------------------------------- */
 

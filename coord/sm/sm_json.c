@@ -60,3 +60,25 @@ int sm_json_rows(struct sm_stmt_cache *cache, sqlite3_stmt *st, sm_row_fn fn, js
 	}
 	return rv;
 }
+
+int sm_page(int rv, const char *list, json_t *items, json_t *next, json_t **out)
+{
+	*out = NULL;
+	if (rv == 0 && (*out = json_object()) == NULL)
+		rv = COORD_ENOMEM;
+	if (rv == 0) {
+		rv = sm_json_set(*out, list, items);
+		items = NULL;
+	}
+	if (rv == 0) {
+		rv = sm_json_set(*out, "next", next != NULL ? next : json_null());
+		next = NULL;
+	}
+	json_decref(items);
+	json_decref(next);
+	if (rv != 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rv;
+}

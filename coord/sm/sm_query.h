@@ -36,10 +36,19 @@ void coord_sm_reader_close(struct coord_sm_reader *r);
  * "modify_index"}. COORD_ENOTFOUND when nobody holds or waits. */
 int coord_sm_query_lock(struct coord_sm_reader *r, const char *name, size_t len, json_t **out);
 
-/* GET /v1/locks?prefix=P: {"locks":[<lock>...]} in name (byte) order, only
- * locks with holders or waiters whose name starts with the LEN bytes of
- * PREFIX (LEN 0: every lock). */
-int coord_sm_query_locks(struct coord_sm_reader *r, const char *prefix, size_t len, json_t **out);
+/* The listings answer a page: at most LIMIT (>= 1) items whose keys come
+ * after the key AFTER in the listing's order (keyset paging: AFTER need not
+ * exist), and "next", the key of the page's last item when more items
+ * follow, else null. A page reads only its own items and one more row
+ * (SELECT ... WHERE key > AFTER ORDER BY key LIMIT LIMIT + 1), never the
+ * whole table. */
+
+/* GET /v1/locks?prefix=P&after=A&limit=N: {"locks":[<lock>...], "next":
+ * name|null} in name (byte) order, only locks with holders or waiters whose
+ * name starts with the LEN bytes of PREFIX (LEN 0: every lock), and whose
+ * name is after the AFTER_LEN bytes of AFTER (AFTER_LEN 0: the first page). */
+int coord_sm_query_locks(struct coord_sm_reader *r, const char *prefix, size_t len,
+                         const char *after, size_t after_len, uint32_t limit, json_t **out);
 
 /* GET /v1/sessions/{id}: {"id","ttl_ms","lock_delay_ms","name",
  * "modify_index", "locks":[{"name","mode","fencing_token"}],
@@ -49,8 +58,11 @@ int coord_sm_query_locks(struct coord_sm_reader *r, const char *prefix, size_t l
 int coord_sm_query_session(struct coord_sm_reader *r, const struct coord_session_id *id,
                            json_t **out);
 
-/* GET /v1/sessions: {"sessions":[<session>...]} in id order. */
-int coord_sm_query_sessions(struct coord_sm_reader *r, json_t **out);
+/* GET /v1/sessions?after=ID&limit=N: {"sessions":[<session>...], "next":
+ * id|null} in id order (the bytes of the id, which is the order of its hex
+ * form), the sessions whose id is after AFTER (NULL: the first page). */
+int coord_sm_query_sessions(struct coord_sm_reader *r, const struct coord_session_id *after,
+                            uint32_t limit, json_t **out);
 
 /* GET /v1/elections/{name}: {"name", "leader":{"session","value",
  * "fencing_token"}|null, "candidates":[{"session","value","since_index"}]

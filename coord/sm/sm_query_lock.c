@@ -1,5 +1,6 @@
 /* Queries of locks, elections and fencing tokens (API.md, Locks and
  * Elections), read from coord_locks, coord_holders and coord_waiters. */
+#include <assert.h>
 #include <string.h>
 
 #include "sm_internal.h"
@@ -142,65 +143,92 @@ int coord_sm_query_lock(struct coord_sm_reader *r, const char *name, size_t len,
 	return rv;
 }
 
-int coord_sm_query_locks(struct coord_sm_reader *r, const char *prefix, size_t len, json_t **out)
+/* The locks of a page: names in [lower, ?2), lower being ?1 inclusive
+ * (">=") or exclusive (">"), with no upper end when UPPER is "", only names
+ * with holders or waiters (a row kept for a running lock-delay alone is
+ * not a lock), at most ?3 rows. The primary key (kind, name) serves the
+ * range, so a page reads only the locks it returns and one more. */
+#define Q_LOCKS(lower, upper)                                                                      \
+	"SELECT name, modify_index FROM coord_locks AS l WHERE kind = 0 AND name " lower           \
+	" ?1" upper " AND (EXISTS (SELECT 1 FROM coord_holders AS h WHERE h.kind = 0 AND"          \
+	" h.name = l.name) OR EXISTS (SELECT 1 FROM coord_waiters AS w WHERE w.kind = 0"           \
+	" AND w.name = l.name)) ORDER BY name LIMIT ?3"
+
+/* [after][bounded]: the statement of a page that starts after a name (else
+ * at the prefix), and that has an upper end. */
+static const char *const qLocksSql[2][2] = {
+    {Q_LOCKS(">=", ""), Q_LOCKS(">=", " AND name < ?2")},
+    {Q_LOCKS(">", ""), Q_LOCKS(">", " AND name < ?2")},
+};
+
+/* Sets *UPPER (ULEN bytes) to the end of the names that start with the LEN
+ * bytes of PREFIX: the range [PREFIX, UPPER), UPPER being PREFIX with
+ * trailing 0xff bytes dropped and its last byte then raised by one; *ULEN 0
+ * when there is no upper end. Names compare as bytes (BINARY collation:
+ * SM-1). */
+static void qPrefixEnd(const char *prefix, size_t len, char upper[COORD_NAME_MAX], size_t *ulen)
 {
-	json_t *locks = json_array(), *lock;
+	*ulen = len;
+	memcpy(upper, prefix, len);
+	while (*ulen > 0 && (unsigned char)upper[*ulen - 1] == 0xff)
+		(*ulen)--;
+	if (*ulen > 0)
+		upper[*ulen - 1] = (char)((unsigned char)upper[*ulen - 1] + 1);
+}
+
+/* Compares the names A (ALEN bytes) and B (BLEN bytes) as SQLite's BINARY
+ * collation does: bytes, then length. */
+static int qNameCmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	return c != 0 ? c : (alen > blen) - (alen < blen);
+}
+
+int coord_sm_query_locks(struct coord_sm_reader *r, const char *prefix, size_t len,
+                         const char *after, size_t after_len, uint32_t limit, json_t **out)
+{
+	json_t *locks = json_array(), *lock, *next = NULL;
 	sqlite3_stmt *st;
-	char upper[COORD_NAME_MAX + 1];
-	size_t ulen = len <= COORD_NAME_MAX ? len : 0;
+	char upper[COORD_NAME_MAX];
+	size_t ulen = 0;
+	/* A page after a name at or past the prefix starts after that name;
+	 * one after a name before the prefix starts at the prefix. */
+	bool from_after = after_len > 0 && qNameCmp(after, after_len, prefix, len) >= 0;
 	int row = 0, rv = locks == NULL ? COORD_ENOMEM : 0;
 
+	assert(limit > 0);
 	*out = NULL;
-	if (rv == 0 && len > COORD_NAME_MAX) { /* no name is that long */
-		if ((*out = json_object()) != NULL)
-			return sm_json_set(*out, "locks", locks);
-		rv = COORD_ENOMEM;
-	}
-	if (rv != 0) {
-		json_decref(locks);
-		return rv;
-	}
-	/* The names that start with PREFIX are the range [PREFIX, UPPER), UPPER
-	 * being PREFIX with trailing 0xff bytes dropped and its last byte then
-	 * raised by one; with no such byte there is no upper end. Names compare
-	 * as bytes (BINARY collation: SM-1), so the primary key serves the range
-	 * and a listing reads only the locks it returns. */
-	memcpy(upper, prefix, ulen);
-	while (ulen > 0 && (unsigned char)upper[ulen - 1] == 0xff)
-		ulen--;
-	if (ulen > 0)
-		upper[ulen - 1] = (char)((unsigned char)upper[ulen - 1] + 1);
-	if (sm_prepare(r->db, &r->cache,
-	               ulen > 0 ? "SELECT name, modify_index FROM coord_locks"
-	                          " WHERE kind = 0 AND name >= ?1 AND name < ?2"
-	                          " ORDER BY name"
-	                        : "SELECT name, modify_index FROM coord_locks"
-	                          " WHERE kind = 0 AND name >= ?1 ORDER BY name",
-	               &st) != 0) {
-		json_decref(locks);
-		return COORD_EDB;
-	}
-	sqlite3_bind_text(st, 1, len > 0 ? prefix : "", (int)len, SQLITE_TRANSIENT);
+	if (rv != 0 || len > COORD_NAME_MAX) /* no name is that long: an empty page */
+		return sm_page(rv, "locks", locks, NULL, out);
+	qPrefixEnd(prefix, len, upper, &ulen);
+	if (sm_prepare(r->db, &r->cache, qLocksSql[from_after][ulen > 0], &st) != 0)
+		return sm_page(COORD_EDB, "locks", locks, NULL, out);
+	if (from_after)
+		sqlite3_bind_text(st, 1, after, (int)after_len, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_text(st, 1, len > 0 ? prefix : "", (int)len, SQLITE_TRANSIENT);
 	if (ulen > 0)
 		sqlite3_bind_text(st, 2, upper, (int)ulen, SQLITE_TRANSIENT);
-	while (rv == 0 && (row = sm_row(st)) == 1) {
-		lock = qLockObject(r, (const char *)sqlite3_column_text(st, 0),
-		                   (size_t)sqlite3_column_bytes(st, 0),
-		                   (uint64_t)sqlite3_column_int64(st, 1), &rv);
-		if (rv == COORD_ENOTFOUND) /* only a lock-delay left: not a lock */
-			rv = 0;
-		else if (rv == 0 && json_array_append_new(locks, lock) != 0)
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit + 1); /* one more row decides "next" */
+	for (uint32_t n = 0; rv == 0 && (row = sm_row(st)) == 1; n++) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		size_t name_len = (size_t)sqlite3_column_bytes(st, 0);
+
+		if (n == limit) { /* more follow: the next page starts after the last */
+			next = json_incref(json_object_get(
+			    json_array_get(locks, json_array_size(locks) - 1), "name"));
+			rv = next == NULL ? COORD_ENOMEM : 0;
+			break;
+		}
+		lock = qLockObject(r, name, name_len, (uint64_t)sqlite3_column_int64(st, 1), &rv);
+		if (rv == 0 && json_array_append_new(locks, lock) != 0)
 			rv = COORD_ENOMEM;
 	}
 	if (rv == 0 && row < 0)
 		rv = COORD_EDB;
 	sm_release(&r->cache, st);
-	if (rv == 0 && (*out = json_object()) == NULL)
-		rv = COORD_ENOMEM;
-	if (rv == 0)
-		return sm_json_set(*out, "locks", locks);
-	json_decref(locks);
-	return rv;
+	return sm_page(rv, "locks", locks, next, out);
 }
 
 /* {"session","value","fencing_token"|"since_index"} from (session, value, n). */

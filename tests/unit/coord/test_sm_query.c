@@ -20,6 +20,9 @@
 #define S2 "c0000000000000000000000000000002"
 #define S3 "c0000000000000000000000000000003"
 
+/* A page larger than any listing here: the whole listing. */
+#define PAGE 1000u
+
 /* Asserts that GOT equals WANT (both dropped), printing both if not. */
 static void assertJson(json_t *got, json_t *want)
 {
@@ -84,16 +87,16 @@ static void test_locks_by_prefix_in_name_order(void **state)
 	json_t *got;
 
 	scenario(f);
-	assert_int_equal(coord_sm_query_locks(f->reader, "jobs/", 5, &got), 0);
-	assertJson(got, json_pack("{s:[o,o]}", "locks", lockA(), lockB()));
-	assert_int_equal(coord_sm_query_locks(f->reader, "", 0, &got), 0);
+	assert_int_equal(coord_sm_query_locks(f->reader, "jobs/", 5, NULL, 0, PAGE, &got), 0);
+	assertJson(got, json_pack("{s:[o,o], s:n}", "locks", lockA(), lockB(), "next"));
+	assert_int_equal(coord_sm_query_locks(f->reader, "", 0, NULL, 0, PAGE, &got), 0);
 	assert_int_equal(json_array_size(json_object_get(got, "locks")), 3);
 	assert_string_equal(json_string_value(json_object_get(
 	                        json_array_get(json_object_get(got, "locks"), 2), "name")),
 	                    "other");
 	json_decref(got);
-	assert_int_equal(coord_sm_query_locks(f->reader, "jobs/c", 6, &got), 0);
-	assertJson(got, json_pack("{s:[]}", "locks"));
+	assert_int_equal(coord_sm_query_locks(f->reader, "jobs/c", 6, NULL, 0, PAGE, &got), 0);
+	assertJson(got, json_pack("{s:[], s:n}", "locks", "next"));
 }
 
 /* Lists the locks whose names start with the LEN bytes of PREFIX and
@@ -103,7 +106,7 @@ static void assertPrefix(struct fx *f, const char *prefix, size_t len, const cha
 	char got[256] = "";
 	json_t *list, *locks;
 
-	assert_int_equal(coord_sm_query_locks(f->reader, prefix, len, &list), 0);
+	assert_int_equal(coord_sm_query_locks(f->reader, prefix, len, NULL, 0, PAGE, &list), 0);
 	locks = json_object_get(list, "locks");
 	for (size_t i = 0; i < json_array_size(locks); i++) {
 		if (i > 0)
@@ -136,6 +139,264 @@ static void test_prefix_bounds(void **state)
 	assertPrefix(f, "c", 1, "");
 	memset(longer, 'j', sizeof(longer));
 	assertPrefix(f, longer, sizeof(longer), "");
+}
+
+/* Pages -------------------------------------------------------------------- */
+
+/* The keys of the page LIST under KEY joined with '|', then " next=" and
+ * its "next" (or "null"), so a test states a page in one string; drops
+ * LIST. */
+static const char *pageText(json_t *list, const char *items, const char *key, char *out, size_t cap)
+{
+	json_t *arr = json_object_get(list, items), *next = json_object_get(list, "next");
+	size_t len = 0;
+
+	assert_non_null(arr);
+	assert_non_null(next); /* present on every page, null on the last */
+	out[0] = '\0';
+	for (size_t i = 0; i < json_array_size(arr); i++)
+		len += (size_t)snprintf(
+		    out + len, cap - len, "%s%s", i ? "|" : "",
+		    json_string_value(json_object_get(json_array_get(arr, i), key)));
+	snprintf(out + len, cap - len, " next=%s",
+	         json_is_null(next) ? "null" : json_string_value(next));
+	json_decref(list);
+	return out;
+}
+
+/* The page of locks with PREFIX after AFTER (NULL: the first) of LIMIT. */
+static const char *lockPage(struct fx *f, const char *prefix, const char *after, uint32_t limit,
+                            char *out, size_t cap)
+{
+	json_t *list;
+
+	assert_int_equal(coord_sm_query_locks(f->reader, prefix, strlen(prefix), after,
+	                                      after ? strlen(after) : 0, limit, &list),
+	                 0);
+	return pageText(list, "locks", "name", out, cap);
+}
+
+/* Opens session 1 and has it take each lock of NAMES ("d|b|a"), in that
+ * order. */
+static void lockNames(struct fx *f, const char *names)
+{
+	char name[COORD_NAME_MAX + 1];
+
+	fx_open(f, 1, FX_TTL, 0);
+	for (const char *p = names; *p;) {
+		size_t len = strcspn(p, "|");
+
+		snprintf(name, sizeof(name), "%.*s", (int)len, p);
+		assert_int_equal(fx_lock(f, 1, name, EX, false), COORD_OK);
+		p += len + (p[len] == '|');
+	}
+}
+
+/* Scenario: locks a, b, c, d, e taken in another order. Action: pages of
+ * 2, each after the last "next". Outcome: name order, "next" the last name
+ * of a page while more follow, null on the last page. */
+static void test_locks_page_in_name_order_with_next(void **state)
+{
+	struct fx *f = *state;
+	char got[512];
+
+	lockNames(f, "d|b|e|a|c");
+	assert_string_equal(lockPage(f, "", NULL, 2, got, sizeof(got)), "a|b next=b");
+	assert_string_equal(lockPage(f, "", "b", 2, got, sizeof(got)), "c|d next=d");
+	assert_string_equal(lockPage(f, "", "d", 2, got, sizeof(got)), "e next=null");
+	assert_string_equal(lockPage(f, "", NULL, 5, got, sizeof(got)), "a|b|c|d|e next=null");
+	assert_string_equal(lockPage(f, "", NULL, 1, got, sizeof(got)), "a next=a");
+	assert_string_equal(lockPage(f, "", NULL, 10000, got, sizeof(got)), "a|b|c|d|e next=null");
+}
+
+/* Scenario: four locks, pages of two. Outcome: the second page is full and
+ * the last: its "next" is null (the row after the page decides, not the
+ * page being full); and after the last name there is an empty last page. */
+static void test_locks_page_exactly_at_the_limit_is_the_last(void **state)
+{
+	struct fx *f = *state;
+	char got[512];
+
+	lockNames(f, "a|b|c|d");
+	assert_string_equal(lockPage(f, "", NULL, 2, got, sizeof(got)), "a|b next=b");
+	assert_string_equal(lockPage(f, "", "b", 2, got, sizeof(got)), "c|d next=null");
+	assert_string_equal(lockPage(f, "", NULL, 4, got, sizeof(got)), "a|b|c|d next=null");
+	assert_string_equal(lockPage(f, "", "d", 2, got, sizeof(got)), " next=null");
+}
+
+/* Scenario: ?after= names no lock: one between two, before the first, past
+ * the last. Outcome: keyset paging: the page starts after that key in name
+ * order; past the end an empty page with next null. */
+static void test_locks_after_a_name_that_is_no_lock(void **state)
+{
+	struct fx *f = *state;
+	char got[512];
+
+	lockNames(f, "b|d|f");
+	assert_string_equal(lockPage(f, "", "c", 1, got, sizeof(got)), "d next=d");
+	assert_string_equal(lockPage(f, "", "bb", 10, got, sizeof(got)), "d|f next=null");
+	assert_string_equal(lockPage(f, "", "a", 10, got, sizeof(got)), "b|d|f next=null");
+	assert_string_equal(lockPage(f, "", "f", 10, got, sizeof(got)), " next=null");
+	assert_string_equal(lockPage(f, "", "zzz", 10, got, sizeof(got)), " next=null");
+	fx_unlock(f, 1, "d"); /* the key a client holds may go away between pages */
+	assert_string_equal(lockPage(f, "", "d", 10, got, sizeof(got)), "f next=null");
+}
+
+/* Scenario: a prefix and ?after=: after a name inside the prefix's range,
+ * before it, past it, equal to the prefix. Outcome: the page holds only
+ * names with the prefix, after the key when the key is at or past the
+ * prefix, from the prefix's first name when it is before. */
+static void test_locks_page_with_prefix_and_after(void **state)
+{
+	struct fx *f = *state;
+	char got[512];
+
+	lockNames(f, "jobs|jobs/a|jobs/b|jobs/c|jobs0|a|k|jobs/b/x");
+	assert_string_equal(lockPage(f, "jobs/", NULL, 2, got, sizeof(got)),
+	                    "jobs/a|jobs/b next=jobs/b");
+	assert_string_equal(lockPage(f, "jobs/", "jobs/b", 2, got, sizeof(got)),
+	                    "jobs/b/x|jobs/c next=null");
+	assert_string_equal(lockPage(f, "jobs/", "jobs/b/x", 1, got, sizeof(got)),
+	                    "jobs/c next=null");
+	assert_string_equal(lockPage(f, "jobs/", "a", 1, got, sizeof(got)), "jobs/a next=jobs/a");
+	assert_string_equal(lockPage(f, "jobs/", "jobs", 1, got, sizeof(got)),
+	                    "jobs/a next=jobs/a");
+	assert_string_equal(lockPage(f, "jobs/", "jobs/c", 5, got, sizeof(got)), " next=null");
+	assert_string_equal(lockPage(f, "jobs/", "jobs0", 5, got, sizeof(got)), " next=null");
+	assert_string_equal(lockPage(f, "jobs/", "k", 5, got, sizeof(got)), " next=null");
+	assert_string_equal(lockPage(f, "jobs", "jobs", 10, got, sizeof(got)),
+	                    "jobs/a|jobs/b|jobs/b/x|jobs/c|jobs0 next=null");
+	assert_string_equal(lockPage(f, "\xff", "a", 10, got, sizeof(got)), " next=null");
+}
+
+/* Scenario: lock a is left in its lock-delay by an expired holder (its row
+ * stays, with nobody holding or waiting: not a lock), then b and c. Action:
+ * pages of one. Outcome: a is on no page, and every page is full but the
+ * last: the row kept for the delay takes no place on a page. */
+static void test_a_lock_delay_alone_takes_no_place_on_a_page(void **state)
+{
+	struct fx *f = *state;
+	char got[512];
+
+	fx_open(f, 1, FX_TTL, 60000);
+	fx_open(f, 2, FX_TTL, 0);
+	assert_int_equal(fx_lock(f, 1, "a", EX, false), COORD_OK);
+	assert_int_equal(fx_expire(f, 1), COORD_ST_OK);
+	assert_int_equal(fx_lock(f, 2, "b", EX, false), COORD_OK);
+	assert_int_equal(fx_lock(f, 2, "c", EX, false), COORD_OK);
+	assert_null(fx_lock_json(f, "a"));
+	assert_string_equal(lockPage(f, "", NULL, 1, got, sizeof(got)), "b next=b");
+	assert_string_equal(lockPage(f, "", "b", 1, got, sizeof(got)), "c next=null");
+	assert_string_equal(lockPage(f, "", NULL, 2, got, sizeof(got)), "b|c next=null");
+}
+
+/* The page of sessions after session number AFTER (0: the first page). */
+static const char *sessionPage(struct fx *f, unsigned after, uint32_t limit, char *out, size_t cap)
+{
+	struct coord_session_id id = fx_sid(after);
+	json_t *list;
+
+	assert_int_equal(coord_sm_query_sessions(f->reader, after ? &id : NULL, limit, &list), 0);
+	return pageText(list, "sessions", "id", out, cap);
+}
+
+#define SID_OF(n) "c00000000000000000000000000000" n
+
+/* Scenario: sessions 1..5 opened out of order. Action: pages of 2, each
+ * after the last "next"; a page after an id no session has; after the last
+ * id. Outcome: id order (the order of the ids' hex text), "next" the last
+ * id while more follow, null on the last page, which may be full or
+ * empty. */
+static void test_sessions_page_in_id_order_with_next(void **state)
+{
+	static const unsigned order[] = {5, 3, 1, 4, 2};
+	struct fx *f = *state;
+	char got[1024];
+
+	for (size_t i = 0; i < 5; i++)
+		fx_open(f, order[i], FX_TTL, 0);
+	assert_string_equal(sessionPage(f, 0, 2, got, sizeof(got)),
+	                    SID_OF("01") "|" SID_OF("02") " next=" SID_OF("02"));
+	assert_string_equal(sessionPage(f, 2, 2, got, sizeof(got)),
+	                    SID_OF("03") "|" SID_OF("04") " next=" SID_OF("04"));
+	assert_string_equal(sessionPage(f, 4, 2, got, sizeof(got)), SID_OF("05") " next=null");
+	fx_close(f, 5); /* now the second page of two is the last, and full */
+	assert_string_equal(sessionPage(f, 2, 2, got, sizeof(got)),
+	                    SID_OF("03") "|" SID_OF("04") " next=null");
+	assert_string_equal(sessionPage(f, 4, 2, got, sizeof(got)), " next=null");
+	assert_string_equal(sessionPage(f, 5, 2, got, sizeof(got)), " next=null"); /* ended */
+	assert_string_equal(sessionPage(f, 0x1ff, 2, got, sizeof(got)), " next=null");
+	assert_string_equal(
+	    sessionPage(f, 0, 4, got, sizeof(got)),
+	    SID_OF("01") "|" SID_OF("02") "|" SID_OF("03") "|" SID_OF("04") " next=null");
+}
+
+/* Scenario: a long listing walked a page of LIMIT at a time, for several
+ * limits. Outcome: each item exactly once, in order, and the walk ends with
+ * next null after ceil(N / LIMIT) pages (one more when N is a multiple). */
+static void test_walking_the_pages_sees_every_item_once(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 70 };
+
+	for (unsigned s = 1; s <= N; s++)
+		fx_open(f, s, FX_TTL, 0);
+	for (unsigned s = 1; s <= N; s++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "l%03u", (s * 37) % N);
+		assert_int_equal(fx_lock(f, s, name, EX, false), COORD_OK);
+	}
+	for (uint32_t limit = 1; limit <= N + 1; limit += 3) {
+		char after[16] = "", want[16];
+		unsigned seen = 0, sessions = 0, pages = 0;
+		struct coord_session_id last = {{0}};
+		bool more = true;
+
+		while (more) {
+			json_t *list, *locks, *next;
+
+			assert_int_equal(coord_sm_query_locks(f->reader, "l", 1, after,
+			                                      strlen(after), limit, &list),
+			                 0);
+			locks = json_object_get(list, "locks");
+			next = json_object_get(list, "next");
+			assert_true(json_array_size(locks) <= limit);
+			for (size_t i = 0; i < json_array_size(locks); i++, seen++) {
+				snprintf(want, sizeof(want), "l%03u", seen);
+				assert_string_equal(json_string_value(json_object_get(
+				                        json_array_get(locks, i), "name")),
+				                    want);
+			}
+			more = !json_is_null(next);
+			if (more) {
+				assert_int_equal(json_array_size(locks), limit);
+				snprintf(after, sizeof(after), "%s", json_string_value(next));
+			}
+			json_decref(list);
+			assert_true(++pages <= N + 1);
+		}
+		assert_int_equal(seen, N);
+		more = true;
+		pages = 0;
+		while (more) {
+			json_t *list, *arr, *next;
+
+			assert_int_equal(coord_sm_query_sessions(f->reader, sessions ? &last : NULL,
+			                                         limit, &list),
+			                 0);
+			arr = json_object_get(list, "sessions");
+			sessions += (unsigned)json_array_size(arr);
+			next = json_object_get(list, "next");
+			more = !json_is_null(next);
+			if (more)
+				assert_int_equal(
+				    coord_session_id_parse(json_string_value(next), 32, &last), 0);
+			json_decref(list);
+			assert_true(++pages <= N + 1);
+		}
+		assert_int_equal(sessions, N);
+	}
 }
 
 static void test_session_shape(void **state)
@@ -172,7 +433,7 @@ static void test_sessions_list_in_id_order(void **state)
 	json_t *got, *list;
 
 	scenario(f);
-	assert_int_equal(coord_sm_query_sessions(f->reader, &got), 0);
+	assert_int_equal(coord_sm_query_sessions(f->reader, NULL, PAGE, &got), 0);
 	list = json_object_get(got, "sessions");
 	assert_int_equal(json_array_size(list), 3);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "id")), S1);
@@ -305,6 +566,13 @@ int main(void)
 	    T(test_lock_shape),
 	    T(test_locks_by_prefix_in_name_order),
 	    T(test_prefix_bounds),
+	    T(test_locks_page_in_name_order_with_next),
+	    T(test_locks_page_exactly_at_the_limit_is_the_last),
+	    T(test_locks_after_a_name_that_is_no_lock),
+	    T(test_locks_page_with_prefix_and_after),
+	    T(test_a_lock_delay_alone_takes_no_place_on_a_page),
+	    T(test_sessions_page_in_id_order_with_next),
+	    T(test_walking_the_pages_sees_every_item_once),
 	    T(test_session_shape),
 	    T(test_sessions_list_in_id_order),
 	    T(test_election_shape),

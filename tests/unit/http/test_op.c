@@ -34,7 +34,9 @@ static const char *code_name(enum http_error e)
 #define ALL_FIELDS                                                                                 \
 	(HTTP_F_SESSION | HTTP_F_TTL | HTTP_F_LABEL | HTTP_F_LOCK_DELAY | HTTP_F_MODE |            \
 	 HTTP_F_WAIT | HTTP_F_VALUE)
-#define ALL_PARAMS (HTTP_Q_PREFIX | HTTP_Q_SESSION | HTTP_Q_LOCK | HTTP_Q_TOKEN)
+#define ALL_PARAMS                                                                                 \
+	(HTTP_Q_PREFIX | HTTP_Q_SESSION | HTTP_Q_LOCK | HTTP_Q_TOKEN | HTTP_Q_LIMIT |              \
+	 HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION)
 
 /* The methods the Allow header may name, in its order, and two it never
  * names. */
@@ -59,10 +61,10 @@ static const struct {
 	unsigned param;
 	const char *key, *value;
 } param_examples[] = {
-    {HTTP_Q_PREFIX, "prefix", "jobs/"},
-    {HTTP_Q_SESSION, "session", SID},
-    {HTTP_Q_LOCK, "lock", "x/y"},
-    {HTTP_Q_TOKEN, "token", "7"},
+    {HTTP_Q_PREFIX, "prefix", "jobs/"},   {HTTP_Q_SESSION, "session", SID},
+    {HTTP_Q_LOCK, "lock", "x/y"},         {HTTP_Q_TOKEN, "token", "7"},
+    {HTTP_Q_LIMIT, "limit", "7"},         {HTTP_Q_AFTER_NAME, "after", "x/y"},
+    {HTTP_Q_AFTER_SESSION, "after", SID},
 };
 
 /* A request built from a row: its method, an example path, query and body. */
@@ -254,6 +256,31 @@ static void test_needed_is_a_subset_of_taken(void **state)
 	}
 }
 
+/* Scenario: the rows of listings. A row takes ?after= in one form at most
+ * (a lock name or a session id: the decoder could not tell which), and a
+ * row that takes ?after= pages, so it takes ?limit= too; none needs either
+ * (a listing without them is its first page of the default size). */
+static void test_a_paged_row_takes_one_form_of_after_and_a_limit(void **state)
+{
+	const unsigned after = HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION;
+	unsigned paged = 0;
+
+	(void)state;
+	for (int op = 1; op < HTTP_OP_COUNT; op++) {
+		const struct http_op_info *o = row(op);
+
+		if ((o->params & after) == after)
+			fail_msg("%s: takes ?after= as a name and as a session id", o->name);
+		if ((o->params & after) && !(o->params & HTTP_Q_LIMIT))
+			fail_msg("%s: takes ?after= but not ?limit=", o->name);
+		if (o->params_needed & (after | HTTP_Q_LIMIT))
+			fail_msg("%s: needs ?after= or ?limit=", o->name);
+		if (o->params & HTTP_Q_LIMIT)
+			paged |= 1u << op;
+	}
+	assert_int_equal(paged, 1u << HTTP_OP_SESSION_LIST | 1u << HTTP_OP_LOCK_LIST);
+}
+
 /* Scenario: names and routes identify rows. No two rows share a name, and
  * no two share (method, path, path kind, suffix). */
 static void test_names_and_routes_are_unique(void **state)
@@ -360,6 +387,13 @@ static void test_every_accepted_field_and_parameter_is_taken(void **state)
 			assert_string_equal(req.name, "x/y");
 		if (o->params & HTTP_Q_TOKEN)
 			assert_int_equal(req.token, 7);
+		assert_int_equal(req.limit, o->params & HTTP_Q_LIMIT ? 7 : 0);
+		if (o->params & HTTP_Q_AFTER_NAME)
+			assert_string_equal(req.after, "x/y");
+		if (o->params & HTTP_Q_AFTER_SESSION)
+			assert_string_equal(req.after, SID);
+		if (!(o->params & (HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION)))
+			assert_string_equal(req.after, "");
 		http_request_free(&req);
 	}
 }
@@ -394,6 +428,16 @@ static void test_a_field_a_row_does_not_accept_is_refused(void **state)
 	}
 }
 
+/* Whether O takes a parameter of enum http_param named KEY. */
+static bool takes_key(const struct http_op_info *o, const char *key)
+{
+	for (size_t i = 0; i < ARRAY_LEN(param_examples); i++)
+		if ((o->params & param_examples[i].param) &&
+		    strcmp(param_examples[i].key, key) == 0)
+			return true;
+	return false;
+}
+
 /* Scenario: every row, given one query parameter it does not take: one of
  * enum http_param outside its params, consistency on a non-read, index or
  * wait on a non-long-poll. Outcome: 400 invalid_argument naming the key. */
@@ -403,13 +447,11 @@ static void test_a_parameter_a_row_does_not_take_is_refused(void **state)
 		unsigned param, flag; /* taken when the row has PARAM, or FLAG */
 		const char *key, *value;
 	} extra[] = {
-	    {HTTP_Q_PREFIX, 0, "prefix", "jobs/"},
-	    {HTTP_Q_SESSION, 0, "session", SID},
-	    {HTTP_Q_LOCK, 0, "lock", "x"},
-	    {HTTP_Q_TOKEN, 0, "token", "7"},
-	    {0, HTTP_OPF_READ, "consistency", "stale"},
-	    {0, HTTP_OPF_LONG_POLL, "index", "1"},
-	    {0, HTTP_OPF_LONG_POLL, "wait", "1s"},
+	    {HTTP_Q_PREFIX, 0, "prefix", "jobs/"},   {HTTP_Q_SESSION, 0, "session", SID},
+	    {HTTP_Q_LOCK, 0, "lock", "x"},           {HTTP_Q_TOKEN, 0, "token", "7"},
+	    {HTTP_Q_LIMIT, 0, "limit", "7"},         {HTTP_Q_AFTER_NAME, 0, "after", "x"},
+	    {HTTP_Q_AFTER_SESSION, 0, "after", SID}, {0, HTTP_OPF_READ, "consistency", "stale"},
+	    {0, HTTP_OPF_LONG_POLL, "index", "1"},   {0, HTTP_OPF_LONG_POLL, "wait", "1s"},
 	};
 
 	(void)state;
@@ -422,7 +464,9 @@ static void test_a_parameter_a_row_does_not_take_is_refused(void **state)
 			struct example ex;
 			char want[128];
 
-			if ((o->params & extra[i].param) || (o->flags & extra[i].flag))
+			/* A row that takes the key in another form (after) is
+			 * not asked about it here. */
+			if (takes_key(o, extra[i].key) || (o->flags & extra[i].flag))
 				continue;
 			build(op, o->needs, o->params_needed, NULL, &ex);
 			add_query(&ex, extra[i].key, extra[i].value);
@@ -450,6 +494,11 @@ static const char *needed_param(unsigned bit)
 		return "lock=";
 	case HTTP_Q_TOKEN:
 		return "token=";
+	case HTTP_Q_LIMIT:
+		return "limit=";
+	case HTTP_Q_AFTER_NAME:
+	case HTTP_Q_AFTER_SESSION:
+		return "after=";
 	default:
 		return "(no such parameter)";
 	}
@@ -676,6 +725,7 @@ int main(void)
 	    cmocka_unit_test(test_every_row_is_exactly_one_kind),
 	    cmocka_unit_test(test_qualifying_flags_imply_their_kind),
 	    cmocka_unit_test(test_needed_is_a_subset_of_taken),
+	    cmocka_unit_test(test_a_paged_row_takes_one_form_of_after_and_a_limit),
 	    cmocka_unit_test(test_names_and_routes_are_unique),
 	    cmocka_unit_test(test_the_router_finds_every_row),
 	    cmocka_unit_test(test_every_accepted_field_and_parameter_is_taken),

@@ -158,6 +158,98 @@ static void test_query(void **state)
 	assert_true(req.redirect);
 }
 
+/* Scenario: the listings without paging parameters, with ?limit= at both
+ * ends of its range, with ?after= a lock name (with ?prefix=) or a session
+ * id. Outcome: the first page is of HTTP_LIST_LIMIT_DEFAULT items; limit
+ * and after reach the request as given (after as its text, "" when absent);
+ * an operation that is not a listing has limit 0. */
+static void test_listing_pages(void **state)
+{
+	static const struct {
+		const char *target;
+		enum http_op op;
+		unsigned limit;
+		const char *after;
+	} cases[] = {
+	    {"/v1/locks", HTTP_OP_LOCK_LIST, HTTP_LIST_LIMIT_DEFAULT, ""},
+	    {"/v1/sessions", HTTP_OP_SESSION_LIST, HTTP_LIST_LIMIT_DEFAULT, ""},
+	    {"/v1/locks?limit=1", HTTP_OP_LOCK_LIST, 1, ""},
+	    {"/v1/locks?limit=10000", HTTP_OP_LOCK_LIST, HTTP_LIST_LIMIT_MAX, ""},
+	    {"/v1/locks?limit=0010", HTTP_OP_LOCK_LIST, 10, ""},
+	    {"/v1/locks?after=jobs/a:1&limit=2&prefix=jobs/", HTTP_OP_LOCK_LIST, 2, "jobs/a:1"},
+	    {"/v1/locks?after=zzz", HTTP_OP_LOCK_LIST, HTTP_LIST_LIMIT_DEFAULT, "zzz"},
+	    {"/v1/locks?after=" SID, HTTP_OP_LOCK_LIST, HTTP_LIST_LIMIT_DEFAULT, SID},
+	    {"/v1/sessions?after=" SID "&limit=3", HTTP_OP_SESSION_LIST, 3, SID},
+	    {"/v1/sessions?limit=5&limit=6", HTTP_OP_SESSION_LIST, 6, ""},
+	    {"/v1/locks?index=4&wait=1s&limit=2&after=b&consistency=stale", HTTP_OP_LOCK_LIST, 2,
+	     "b"},
+	    {"/v1/locks/a", HTTP_OP_LOCK_GET, 0, ""},
+	    {"/v1/sessions/" SID, HTTP_OP_SESSION_GET, 0, ""},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_request req;
+		struct http_err err;
+
+		if (decode("GET", cases[i].target, NULL, &req, &err, NULL) != HTTP_OK)
+			fail_msg("GET %s: %s", cases[i].target, err.message);
+		if (req.op != cases[i].op || req.limit != cases[i].limit ||
+		    strcmp(req.after, cases[i].after) != 0)
+			fail_msg("GET %s: %s limit %u after \"%s\"; want %s limit %u after \"%s\"",
+			         cases[i].target, http_op_name(req.op), req.limit, req.after,
+			         http_op_name(cases[i].op), cases[i].limit, cases[i].after);
+		http_request_free(&req);
+	}
+}
+
+/* Scenario: a listing with ?limit= 0, negative, past HTTP_LIST_LIMIT_MAX,
+ * not a number, or empty; with ?after= that is not a name (locks) or not a
+ * session id (sessions); with paging on a request that is not a listing.
+ * Outcome: 400 invalid_argument with the sentence naming the parameter. */
+static void test_listing_bad_pages(void **state)
+{
+	static const struct {
+		const char *target, *message;
+	} cases[] = {
+	    {"/v1/locks?limit=0", "limit must be an integer from 1 to 10000"},
+	    {"/v1/sessions?limit=0", "limit must be an integer from 1 to 10000"},
+	    {"/v1/locks?limit=-1", "limit must be an integer from 1 to 10000"},
+	    {"/v1/locks?limit=10001", "limit must be an integer from 1 to 10000"},
+	    {"/v1/locks?limit=18446744073709551617", "limit must be an integer from 1 to 10000"},
+	    {"/v1/locks?limit=ten", "limit must be an integer from 1 to 10000"},
+	    {"/v1/locks?limit=1.5", "limit must be an integer from 1 to 10000"},
+	    {"/v1/locks?limit=+5", "limit must be an integer from 1 to 10000"},
+	    {"/v1/locks?limit=", "limit must be an integer from 1 to 10000"},
+	    {"/v1/locks?limit", "limit must be an integer from 1 to 10000"},
+	    {"/v1/locks?after=", "after: name is empty"},
+	    {"/v1/locks?after", "after: name is empty"},
+	    {"/v1/locks?after=a//b", "after: name may not contain //"},
+	    {"/v1/locks?after=jobs/", "after: name may not start or end with /"},
+	    {"/v1/locks?after=a%20b", "after: name may contain only A-Z a-z 0-9 . _ - : /"},
+	    {"/v1/sessions?after=", "after must be a 32-digit lowercase hex session id"},
+	    {"/v1/sessions?after=jobs/a", "after must be a 32-digit lowercase hex session id"},
+	    {"/v1/sessions?after=0123456789ABCDEF0123456789abcdef",
+	     "after must be a 32-digit lowercase hex session id"},
+	    {"/v1/sessions?after=0123456789abcdef0123456789abcde",
+	     "after must be a 32-digit lowercase hex session id"},
+	    {"/v1/locks/a?limit=5", "unknown query parameter for this request: limit"},
+	    {"/v1/sessions/" SID "?after=" SID, "unknown query parameter for this request: after"},
+	    {"/v1/elections/e?limit=5", "unknown query parameter for this request: limit"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_request req;
+		struct http_err err;
+		enum http_error e = decode("GET", cases[i].target, NULL, &req, &err, NULL);
+
+		if (e != HTTP_ERR_INVALID_ARGUMENT || strcmp(err.message, cases[i].message) != 0)
+			fail_msg("GET %s: got %s (%s), want invalid_argument (%s)", cases[i].target,
+			         http_error_code(e), err.message, cases[i].message);
+	}
+}
+
 /* Every malformed request gets exactly its status and code. */
 static void test_error_table(void **state)
 {
@@ -293,6 +385,8 @@ int main(void)
 	    cmocka_unit_test(test_acquire_fields),
 	    cmocka_unit_test(test_session_defaults_and_fields),
 	    cmocka_unit_test(test_query),
+	    cmocka_unit_test(test_listing_pages),
+	    cmocka_unit_test(test_listing_bad_pages),
 	    cmocka_unit_test(test_error_table),
 	    cmocka_unit_test(test_too_large),
 	    cmocka_unit_test(test_error_json_shape),

@@ -106,6 +106,8 @@ static bool same_request(const struct http_request *a, const struct http_request
 	SAME(poll_wait_ms);
 	SAME_BYTES(prefix);
 	SAME(token);
+	SAME(limit);
+	SAME_BYTES(after);
 #undef SAME
 #undef SAME_BYTES
 	return true;
@@ -249,6 +251,23 @@ static void test_round_trip_decodes_what_the_pieces_decode(void **state)
 	    {"GET", "/v1/locks", {{"prefix", NULL}}, NULL, HTTP_OK},
 	    {"GET", "/v1/locks", {{"pretty", ""}, {"redirect", "yes"}}, NULL, HTTP_OK},
 	    {"GET", "/v1/locks", {{"consistency", "linearizable"}}, NULL, HTTP_OK},
+	    /* Pages of the listings, alone, stale and long-polled. */
+	    {"GET",
+	     "/v1/locks",
+	     {{"prefix", "jobs/"}, {"after", "jobs/a:b.c-d_e"}, {"limit", "10000"}},
+	     NULL,
+	     HTTP_OK},
+	    {"GET",
+	     "/v1/locks",
+	     {{"limit", "1"}, {"after", "z"}, {"consistency", "stale"}, {"index", "9"}},
+	     NULL,
+	     HTTP_OK},
+	    {"GET", "/v1/sessions", {{"after", SID}, {"limit", "2"}}, NULL, HTTP_OK},
+	    {"GET",
+	     "/v1/sessions",
+	     {{"limit", "3"}, {"consistency", "stale"}, {"index", "1"}, {"wait", "1s"}},
+	     NULL,
+	     HTTP_OK},
 	    {"GET",
 	     "/v1/sessions",
 	     {{"index", "18446744073709551615"}, {"wait", "10m"}},
@@ -304,6 +323,14 @@ static void test_round_trip_decodes_what_the_pieces_decode(void **state)
 	    {"GET", "/v1/locks", {{"wait", "1m30s"}}, NULL, HTTP_ERR_INVALID_ARGUMENT},
 	    {"GET", "/v1/locks", {{"index", "-1"}}, NULL, HTTP_ERR_INVALID_ARGUMENT},
 	    {"GET", "/v1/locks", {{"x y", "1"}}, NULL, HTTP_ERR_INVALID_ARGUMENT},
+	    {"GET", "/v1/locks", {{"limit", "0"}}, NULL, HTTP_ERR_INVALID_ARGUMENT},
+	    {"GET", "/v1/locks", {{"limit", "10001"}}, NULL, HTTP_ERR_INVALID_ARGUMENT},
+	    {"GET", "/v1/locks", {{"limit", "-1"}}, NULL, HTTP_ERR_INVALID_ARGUMENT},
+	    {"GET", "/v1/locks", {{"limit", "1 "}}, NULL, HTTP_ERR_INVALID_ARGUMENT},
+	    {"GET", "/v1/locks", {{"after", "a b"}}, NULL, HTTP_ERR_INVALID_ARGUMENT},
+	    {"GET", "/v1/locks", {{"after", "a&limit=5"}}, NULL, HTTP_ERR_INVALID_ARGUMENT},
+	    {"GET", "/v1/sessions", {{"after", "jobs/a"}}, NULL, HTTP_ERR_INVALID_ARGUMENT},
+	    {"GET", "/v1/sessions/" SID, {{"limit", "5"}}, NULL, HTTP_ERR_INVALID_ARGUMENT},
 	    {"GET", "/v1/fence", {{"lock", "a"}}, NULL, HTTP_ERR_INVALID_ARGUMENT},
 	    {"GET", "/v1/nothing", {{NULL, NULL}}, NULL, HTTP_ERR_NOT_FOUND},
 	    {"GET", "/v1/sessions/xyz", {{NULL, NULL}}, NULL, HTTP_ERR_SESSION_NOT_FOUND},
