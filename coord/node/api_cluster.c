@@ -28,7 +28,8 @@ static json_t *members_json(const struct node *n)
 	return a;
 }
 
-/* The limits in force as of this node's applied index (limits.h). */
+/* The limits in force as of this node's applied index (limits.h), as the
+ * node keeps them: status is answered during an install too (N-6). */
 static json_t *limits_json(const struct coord_limits *l)
 {
 	return json_pack("{s:I, s:I, s:I}", "max_sessions", (json_int_t)l->sessions,
@@ -43,19 +44,13 @@ static void status_answer(struct node *n, struct ncall *c)
 	json_t *lj =
 	    leader ? json_pack("{s:I, s:s?}", "id", (json_int_t)leader, "http", http) : json_null();
 
-	struct coord_limits in_force;
-
-	if (coord_sm_limits(n->db, &in_force) != 0) {
-		json_decref(lj);
-		return node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL, "state.db query failed");
-	}
 	node_answer(n, c, 200,
 	            json_pack("{s:I, s:s, s:I, s:o, s:I, s:I, s:o, s:o}", "id",
 	                      (json_int_t)n->cfg.id, "role", raft_role_name(raft_role(n->raft)),
 	                      "term", (json_int_t)raft_term(n->raft), "leader", lj, "commit_index",
 	                      (json_int_t)raft_commit_index(n->raft), "applied_index",
-	                      (json_int_t)persist_state_applied_index(n->pstate), "members",
-	                      members_json(n), "limits", limits_json(&in_force)));
+	                      (json_int_t)node_applied(n), "members", members_json(n), "limits",
+	                      limits_json(&n->limits)));
 }
 
 static void health_answer(struct node *n, struct ncall *c)
@@ -123,8 +118,7 @@ static void metrics_answer(struct node *n, struct ncall *c)
 		     raft_role(n->raft) == (enum raft_role)r);
 	metric(&t, "coord_term", "gauge", "current Raft term", raft_term(n->raft));
 	metric(&t, "coord_commit_index", "gauge", "Raft commit index", raft_commit_index(n->raft));
-	metric(&t, "coord_applied_index", "gauge", "applied index",
-	       persist_state_applied_index(n->pstate));
+	metric(&t, "coord_applied_index", "gauge", "applied index", node_applied(n));
 	metric(&t, "coord_proposals_total", "counter", "entries proposed by this node",
 	       m->proposals);
 	metric(&t, "coord_forwarded_total", "counter", "requests forwarded to the leader",
@@ -136,7 +130,13 @@ static void metrics_answer(struct node *n, struct ncall *c)
 	metric(&t, "coord_snapshot_last_ms", "gauge", "time to make the newest snapshot (ms)",
 	       m->snapshot_last_ms);
 	metric(&t, "coord_snapshot_bytes", "gauge", "bytes of the newest snapshot", n->snap.size);
-	if (coord_sm_counts(n->db, &counts) == 0) {
+	metric(&t, "coord_snapshot_install_last_ms", "gauge",
+	       "time to install the last snapshot received (ms)", m->snapshot_install_last_ms);
+	metric(&t, "coord_raft_dropped_installing_total", "counter",
+	       "Raft messages dropped while a snapshot was installed",
+	       m->frames_dropped_installing);
+	/* Counted from state.db: not while an install holds it (N-6). */
+	if (!n->installing && coord_sm_counts(n->db, &counts) == 0) {
 		metric(&t, "coord_sessions", "gauge", "live sessions", counts.sessions);
 		metric(&t, "coord_locks", "gauge", "locks and elections with a holder",
 		       counts.locks);

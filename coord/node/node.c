@@ -61,6 +61,10 @@ static void on_peer_frame(void *ctx, uint64_t from, enum transport_kind kind, ui
 
 	switch (kind) {
 	case TRANSPORT_RAFT:
+		if (n->installing) { /* N-6: to Raft, a lost message */
+			n->metrics.frames_dropped_installing++;
+			return;
+		}
 		rc = raft_codec_decode(p, len, &msg);
 		if (rc != RAFT_CODEC_OK || msg.msg.from != from) {
 			LOG_WARN("dropped a Raft message from peer %llu: %s",
@@ -108,8 +112,10 @@ static void on_tick(uv_timer_t *t)
 	struct node *n = t->data;
 	uint64_t now = node_now_ms();
 
-	raft_tick(n->raft);
-	node_lease_tick(n, now);
+	if (!n->installing) { /* N-6: the core is held, the state is the install's */
+		raft_tick(n->raft);
+		node_lease_tick(n, now);
+	}
 	node_expire_calls(n, now);
 	node_kick(n);
 	sync_peers(n);
@@ -507,6 +513,7 @@ int coord_node_run(const struct coord_config *cfg)
 	}
 	if (open_storage(n, &st) != 0 || start_raft(n, &st) != 0)
 		goto out;
+	node_refresh_limits(n);
 	persist_log_state_free(&st);
 	if (start_io(n) != 0)
 		goto out;

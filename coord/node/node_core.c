@@ -29,11 +29,17 @@ void node_fatal(struct node *n, const char *what, const char *detail)
 	_exit(70);
 }
 
+uint64_t node_applied(const struct node *n)
+{
+	/* During an install the worker moves state.db's index (N-6). */
+	return n->installing ? n->install_from : persist_state_applied_index(n->pstate);
+}
+
 struct http_meta node_meta(const struct node *n)
 {
 	struct http_meta m = {0};
 
-	m.index = persist_state_applied_index(n->pstate);
+	m.index = node_applied(n);
 	m.term = raft_term(n->raft);
 	m.leader = raft_leader(n->raft);
 	return m;

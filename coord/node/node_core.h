@@ -12,6 +12,10 @@ uint64_t node_wall_ms(void); /* wall clock, stamped into entries */
  * at once. Never returns. */
 void node_fatal(struct node *n, const char *what, const char *detail) __attribute__((noreturn));
 
+/* The applied index this node answers for: state.db's, or during an
+ * install the one it had when the install began (N-6). */
+uint64_t node_applied(const struct node *n);
+
 /* The X-Coord-* headers of an answer from this node, now. */
 struct http_meta node_meta(const struct node *n);
 

@@ -44,8 +44,11 @@ void node_dispatch(struct node *n, struct ncall *c)
 	assert(c->wait == W_NONE);
 	if (http_op_is(op, HTTP_OPF_LOCAL))
 		return node_api(op)->answer(n, c);
-	if (http_op_is(op, HTTP_OPF_READ) && c->req->stale)
+	if (http_op_is(op, HTTP_OPF_READ) && c->req->stale) {
+		if (n->installing) /* N-6: the state is the install's */
+			return ncall_wait(n, c, W_INSTALL, node_now_ms() + NODE_READ_TIMEOUT_MS);
 		return node_answer_query(n, c);
+	}
 	if (raft_role(n->raft) == RAFT_LEADER)
 		return node_handle_on_leader(n, c);
 	if (!c->http) /* forwarded to us, but we are not the leader (any more) */
@@ -69,6 +72,18 @@ void node_leader_changed(struct node *n)
 	if (raft_leader(n->raft) == 0)
 		return;
 	for (c = n->waits[W_LEADER].head; c; c = next) {
+		next = c->next;
+		ncall_unwait(n, c);
+		node_dispatch(n, c);
+	}
+}
+
+/* A snapshot install ended: calls that waited for the state go now. */
+void node_installed(struct node *n)
+{
+	struct ncall *c, *next;
+
+	for (c = n->waits[W_INSTALL].head; c; c = next) {
 		next = c->next;
 		ncall_unwait(n, c);
 		node_dispatch(n, c);
@@ -123,6 +138,10 @@ static void expire_one(struct node *n, struct ncall *c)
 	case W_LEADER:
 		node_answer_error(n, c, HTTP_ERR_NO_LEADER, NULL,
 		                  "no leader was elected within the election timeout");
+		break;
+	case W_INSTALL:
+		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
+		                  "this node is installing a snapshot; retry or ask another node");
 		break;
 	case W_FORWARD:
 	case W_WRITE:
@@ -182,6 +201,9 @@ void node_expire_calls(struct node *n, uint64_t now)
 		size_t k = 0;
 
 		if (!n->waits[w].n)
+			continue;
+		/* Their expiry answers from the state or proposes (N-6). */
+		if (n->installing && (w == W_POLL || w == W_GRANT))
 			continue;
 		due = malloc(n->waits[w].n * sizeof(*due));
 		if (!due)

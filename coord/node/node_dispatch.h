@@ -15,11 +15,15 @@ void node_on_forward(struct node *n, uint64_t from, const uint8_t *p, size_t len
 
 /* Routes C (waiting in no list): answered here (LOCAL, stale READ), handled
  * as the leader, forwarded or redirected to it, or parked until a leader is
- * known (W_LEADER). */
+ * known (W_LEADER) or, for a stale read, until an install ends (W_INSTALL). */
 void node_dispatch(struct node *n, struct ncall *c);
 
 /* A leader became known: calls parked for one are dispatched again. */
 void node_leader_changed(struct node *n);
+
+/* A snapshot install ended: calls parked for the state (W_INSTALL, N-6) are
+ * dispatched again. */
+void node_installed(struct node *n);
 
 /* Once per tick: ends the calls whose deadline passed, withdraws the waits
  * of clients that hung up, and checks that every call in flight waits in a

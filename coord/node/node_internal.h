@@ -20,6 +20,11 @@
  *      started after they arrived, once applied >= the read index (rule 5).
  *  N-5 Any storage error stops the process (rule 7): node_fatal() never
  *      returns.
+ *  N-6 While a received snapshot is installed (installing), the loop calls
+ *      only the core's inspection functions and never touches state.db (db,
+ *      sm, reader): Raft messages that arrive are dropped (to Raft, a lost
+ *      message), the tick does not reach the core, and calls that need
+ *      this node's state wait in W_INSTALL until the install is done.
  */
 #ifndef COORD_NODE_INTERNAL_H
 #define COORD_NODE_INTERNAL_H
@@ -58,6 +63,7 @@
 enum ncall_wait {
 	W_NONE = 0,
 	W_LEADER,  /* no leader known: waits up to an election timeout */
+	W_INSTALL, /* needs this node's state, which a snapshot install holds */
 	W_FORWARD, /* sent to the leader; waits for its reply */
 	W_WRITE,   /* proposed; waits for its entry to apply */
 	W_GRANT,   /* queued in the state machine; waits for a grant */
@@ -104,7 +110,9 @@ extern const double node_latency_bounds_ms[NODE_LATENCY_BUCKETS];
 
 struct node_metrics {
 	uint64_t proposals, forwarded, applied_entries, expiries, snapshots;
-	uint64_t snapshot_last_ms; /* how long the newest snapshot took to make */
+	uint64_t snapshot_last_ms;          /* how long the newest snapshot took to make */
+	uint64_t snapshot_install_last_ms;  /* how long the last received one took to install */
+	uint64_t frames_dropped_installing; /* Raft messages dropped during installs */
 	uint64_t commit_latency_bucket[NODE_LATENCY_BUCKETS]; /* see node_latency_bounds_ms */
 	uint64_t commit_latency_count, commit_latency_sum_us;
 };
@@ -136,6 +144,19 @@ struct node {
 	struct persist_snapshot_job *snap_job; /* snapshot being made off the loop, or NULL */
 	uv_work_t snap_work;
 	uint64_t snap_started_ms;
+	/* A received snapshot being installed off the loop (see node_ready.c):
+	 * the core is held between the ready that carried its last chunk and
+	 * that ready's raft_advance(), and state.db belongs to the worker. */
+	bool installing;
+	struct raft_ready held;
+	uv_work_t install_work;
+	struct persist_snapshot_recv *install_recv;
+	struct persist_snapshot_meta install_got;
+	int install_rc;
+	struct persist_error install_err;
+	uint64_t install_started_ms;
+	uint64_t install_from;      /* applied index when the install began */
+	struct coord_limits limits; /* in force as of the applied index (cached) */
 	struct transport *transport;
 	struct http_server *http;
 	struct coord_lease lease;

@@ -255,6 +255,8 @@ void node_on_applied(struct node *n, uint64_t index, uint64_t term, const struct
 	}
 	if (r->type == COORD_CMD_WAKE)
 		n->wake_inflight = false;
+	if (r->type == COORD_CMD_LIMITS)
+		node_refresh_limits(n);
 }
 
 /* A snapshot replaced entries this node had proposed: whether they

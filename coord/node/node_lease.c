@@ -69,6 +69,12 @@ static bool propose_expire(struct node *n, const struct coord_session_id *id)
 	return true;
 }
 
+void node_refresh_limits(struct node *n)
+{
+	if (coord_sm_limits(n->db, &n->limits) != 0)
+		node_fatal(n, "reading the limits in force", "state.db query failed");
+}
+
 /* This leader's flags become the limits in force, once per term: the
  * limits are replicated state (limits.h), so every node refuses at the
  * same index whatever its own flags say. A proposal lost with the term is
@@ -76,13 +82,11 @@ static bool propose_expire(struct node *n, const struct coord_session_id *id)
 static void propose_limits(struct node *n)
 {
 	struct coord_cmd cmd = {.type = COORD_CMD_LIMITS, .limits = n->cfg.limits};
-	struct coord_limits cur;
+	const struct coord_limits cur = n->limits;
 	uint64_t index, term;
 
 	if (n->limits_term == raft_term(n->raft))
 		return;
-	if (coord_sm_limits(n->db, &cur) != 0)
-		node_fatal(n, "reading the limits in force", "state.db query failed");
 	if (coord_limits_equal(&cur, &n->cfg.limits)) {
 		n->limits_term = raft_term(n->raft);
 		return;

@@ -14,6 +14,10 @@ bool node_lease_ready(struct node *n, uint64_t now);
 void node_lease_track(struct node *n, const struct coord_session_id *id, uint32_t ttl_ms,
                       uint64_t now);
 
+/* Reads the limits in force into n->limits: at start, after a LIMITS entry
+ * applied, after a snapshot was installed. */
+void node_refresh_limits(struct node *n);
+
 /* Once per tick: proposes EXPIRE for sessions whose deadline passed and WAKE
  * when a lock-delay has ended, and this leader's limits once per term. */
 void node_lease_tick(struct node *n, uint64_t now);

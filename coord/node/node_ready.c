@@ -9,9 +9,13 @@
 #include "node_core.h"
 #include "node_dispatch.h"
 #include "node_leader.h"
+#include "node_lease.h"
 #include "node_ready.h"
 
 /* 1. Persist ----------------------------------------------------------------- */
+
+static void install_work(uv_work_t *w);
+static void install_done(uv_work_t *w, int status);
 
 static void conf_blob(const struct raft_conf *conf, uint8_t *buf, size_t *len)
 {
@@ -23,11 +27,12 @@ static void conf_blob(const struct raft_conf *conf, uint8_t *buf, size_t *len)
 /* A chunk of a snapshot from the leader, written before its acknowledgement
  * leaves. The core checks the order of chunks; storage failing to keep one
  * is a storage error, and so stops the node (rule 7): the restarted node
- * asks for the snapshot again from its start. */
-static void persist_snap_chunk(struct node *n, const struct raft_snapshot_chunk *ch)
+ * asks for the snapshot again from its start. Returns true when the chunk
+ * was the last one and its install began off the loop (N-6): the rest of
+ * this ready waits for install_done(). */
+static bool persist_snap_chunk(struct node *n, const struct raft_snapshot_chunk *ch)
 {
 	struct persist_error err;
-	struct persist_snapshot_meta got = {0};
 	int rc;
 
 	if (ch->offset == 0) {
@@ -44,18 +49,19 @@ static void persist_snap_chunk(struct node *n, const struct raft_snapshot_chunk 
 	if (n->recv && persist_snapshot_recv_chunk(n->recv, ch->offset, ch->data, ch->len, &err))
 		node_fatal(n, "writing a snapshot chunk", err.msg);
 	if (!ch->last || !n->recv)
-		return;
-	rc = persist_snapshot_recv_finish(n->recv, &got, &err);
+		return false;
+	/* Sealing (fsync), checking and restoring a large file takes seconds:
+	 * a pool thread does it, and the loop keeps serving what needs no
+	 * state (N-6). */
+	n->install_recv = n->recv;
 	n->recv = NULL;
-	/* The core has moved its log to this snapshot already: a file that
-	 * fails its checks cannot be refused quietly. */
-	if (rc != 0)
-		node_fatal(n, "installing a received snapshot", err.msg);
-	persist_snapshot_meta_free(&n->snap);
-	n->snap = got;
-	n->snap_told = got.index;
-	LOG_INFO("installed snapshot %llu (term %llu, %llu bytes)", (unsigned long long)got.index,
-	         (unsigned long long)got.term, (unsigned long long)got.size);
+	n->install_from = persist_state_applied_index(n->pstate);
+	n->installing = true;
+	n->install_started_ms = node_now_ms();
+	n->install_work.data = n;
+	if (uv_queue_work(&n->loop, &n->install_work, install_work, install_done) != 0)
+		node_fatal(n, "installing a received snapshot", "cannot queue work");
+	return true;
 }
 
 /* The log's base moved to a snapshot received from the leader. */
@@ -300,9 +306,11 @@ static void snapshot_made(uv_work_t *w, int status)
 	(void)status; /* never cancelled through libuv: the job stops itself */
 	persist_snapshot_job_free(n->snap_job);
 	n->snap_job = NULL;
-	if (rc == PERSIST_ECANCELED || n->stopping) {
+	if (rc == PERSIST_ECANCELED || n->stopping || n->installing) {
+		/* A durable file is adopted at the next start, or, behind an
+		 * install, pruned with the next snapshot. */
 		persist_snapshot_meta_free(&meta);
-		return; /* a durable file is adopted at the next start */
+		return;
 	}
 	if (rc != 0)
 		node_fatal(n, "creating a snapshot", persist_strerror(rc));
@@ -361,37 +369,84 @@ void node_drive_check(uv_check_t *h)
 	node_drive(n);
 }
 
+/* Everything of ready RD after its snapshot chunk: persist, send, apply,
+ * advance (N-1). */
+static void drive_ready(struct node *n, struct raft_ready *rd)
+{
+	if (rd->snapshot)
+		persist_snapshot_base(n, rd->snapshot);
+	/* A leader's appends leave before its own write, so that the
+	 * followers' fsyncs overlap it (raft.h, msgs_early). */
+	if (rd->msgs_early)
+		send_msgs(n, rd);
+	if (rd->hs_changed || rd->n_entries)
+		persist_entries(n, rd);
+	if (!rd->msgs_early)
+		send_msgs(n, rd);
+	apply_committed(n, rd);
+	for (size_t i = 0; i < rd->n_reads; i++)
+		node_on_read(n, &rd->reads[i]);
+	raft_advance(n->raft, rd);
+	if (rd->role != n->role || rd->leader != n->leader) {
+		if (rd->leader != n->leader || rd->role == RAFT_LEADER)
+			LOG_INFO("term %llu: %s, leader %llu", (unsigned long long)rd->term,
+			         raft_role_name(rd->role), (unsigned long long)rd->leader);
+		n->role = rd->role;
+		n->leader = rd->leader;
+		node_leader_changed(n);
+	}
+	node_after_apply(n);
+}
+
+/* On a pool thread: seal, check and restore the received snapshot. Only
+ * this thread touches state.db meanwhile (N-6). */
+static void install_work(uv_work_t *w)
+{
+	struct node *n = w->data;
+
+	n->install_rc =
+	    persist_snapshot_recv_finish(n->install_recv, &n->install_got, &n->install_err);
+	n->install_recv = NULL; /* freed by finish, whatever it returned */
+}
+
+/* Back on the loop: the held ready goes on from where its chunk stopped
+ * it, and the calls that waited for the state are served. */
+static void install_done(uv_work_t *w, int status)
+{
+	struct node *n = w->data;
+
+	(void)status; /* never cancelled: queued work always runs */
+	/* The core has moved its log to this snapshot already: a file that
+	 * fails its checks cannot be refused quietly. */
+	if (n->install_rc != 0)
+		node_fatal(n, "installing a received snapshot", n->install_err.msg);
+	n->installing = false;
+	n->metrics.snapshot_install_last_ms = node_now_ms() - n->install_started_ms;
+	persist_snapshot_meta_free(&n->snap);
+	n->snap = n->install_got;
+	memset(&n->install_got, 0, sizeof(n->install_got));
+	n->snap_told = n->snap.index;
+	node_refresh_limits(n);
+	LOG_INFO("installed snapshot %llu (term %llu, %llu bytes) in %llu ms",
+	         (unsigned long long)n->snap.index, (unsigned long long)n->snap.term,
+	         (unsigned long long)n->snap.size,
+	         (unsigned long long)n->metrics.snapshot_install_last_ms);
+	if (n->stopping)
+		return; /* a restart finishes the log's side (persist/snapshot.h) */
+	drive_ready(n, &n->held);
+	node_installed(n);
+	node_drive(n);
+}
+
 void node_drive(struct node *n)
 {
-	struct raft_ready rd;
-
+	if (n->installing)
+		return; /* install_done() drives on (N-6) */
 	while (raft_has_ready(n->raft)) {
-		raft_ready(n->raft, &rd);
-		if (rd.snap_chunk)
-			persist_snap_chunk(n, rd.snap_chunk);
-		if (rd.snapshot)
-			persist_snapshot_base(n, rd.snapshot);
-		/* A leader's appends leave before its own write, so that the
-		 * followers' fsyncs overlap it (raft.h, msgs_early). */
-		if (rd.msgs_early)
-			send_msgs(n, &rd);
-		if (rd.hs_changed || rd.n_entries)
-			persist_entries(n, &rd);
-		if (!rd.msgs_early)
-			send_msgs(n, &rd);
-		apply_committed(n, &rd);
-		for (size_t i = 0; i < rd.n_reads; i++)
-			node_on_read(n, &rd.reads[i]);
-		raft_advance(n->raft, &rd);
-		if (rd.role != n->role || rd.leader != n->leader) {
-			if (rd.leader != n->leader || rd.role == RAFT_LEADER)
-				LOG_INFO("term %llu: %s, leader %llu", (unsigned long long)rd.term,
-				         raft_role_name(rd.role), (unsigned long long)rd.leader);
-			n->role = rd.role;
-			n->leader = rd.leader;
-			node_leader_changed(n);
-		}
-		node_after_apply(n);
+		raft_ready(n->raft, &n->held);
+		if (n->held.snap_chunk && persist_snap_chunk(n, n->held.snap_chunk))
+			return;
+		drive_ready(n, &n->held);
 	}
 	node_maybe_snapshot(n);
 }

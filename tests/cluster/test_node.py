@@ -97,6 +97,10 @@ def test_follower_behind_compacted_log_gets_a_snapshot():
         target = leader.status()["commit_index"]
         c.wait_applied(target, nodes=[lagger], timeout=20)
         assert "installed snapshot" in lagger.log_text(), lagger.log_text()[-2000:]
+        # Installed off the loop (N-6): the node reports how long it took.
+        r = lagger.call("GET", "/metrics")
+        assert r is not None and r.status == 200, r
+        assert "\ncoord_snapshot_install_last_ms " in r.raw, r.raw[-2000:]
         a = leader.call("GET", "/v1/locks?consistency=stale").json
         b = lagger.call("GET", "/v1/locks?consistency=stale").json
         assert a == b and len(a["locks"]) == 75, (len(a["locks"]), len(b["locks"]))
