@@ -159,3 +159,90 @@ int coordc_resign(struct coordc *c, const char *name, const char *session,
 	return call_owned(c, "DELETE", path, json_pack("{s:s}", "session", session),
 	                  COORDC_IDEMPOTENT, 0, reply);
 }
+
+/* Listings ------------------------------------------------------------------- */
+
+/* Whether S can be a listing's key (a lock name or a session id) that a
+ * query carries as it is. */
+static bool list_key_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len > 0 && len <= COORDC_LIST_KEY_MAX &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-:/") ==
+	           len;
+}
+
+/* Turns REPLY, the answer to page PAGE (from 1), into a definite error. */
+static void list_refused(struct coordc_reply *reply, uint32_t page, const char *why)
+{
+	reply->kind = COORDC_DONE_ERROR;
+	snprintf(reply->error, sizeof(reply->error), "bad_listing");
+	snprintf(reply->message, sizeof(reply->message), "page %u: %s", page, why);
+}
+
+/* The URL of a page: PATH, then ?limit= (unless 0) and ?after= (unless
+ * ""), each joined with '?' or '&' as PATH already has a query or not. */
+static int list_url(char url[COORDC_URL_MAX], const char *path, uint32_t limit, const char *after)
+{
+	const char *sep = strchr(path, '?') ? "&" : "?";
+	char lim[32] = "";
+	int n;
+
+	if (limit > 0)
+		snprintf(lim, sizeof(lim), "%slimit=%u", sep, limit);
+	n = snprintf(url, COORDC_URL_MAX, "%s%s%s%s%s", path, lim,
+	             after[0] ? (limit > 0 ? "&" : sep) : "", after[0] ? "after=" : "", after);
+	return n < 0 || n >= COORDC_URL_MAX ? COORDC_ERR_INVALID : COORDC_OK;
+}
+
+int coordc_list(struct coordc *c, const char *path, const char *key, uint32_t limit,
+                uint32_t pages_max, json_t **items, struct coordc_reply *reply)
+{
+	char url[COORDC_URL_MAX], after[COORDC_LIST_KEY_MAX + 1] = "";
+	json_t *all = json_array();
+	int rc = all == NULL ? COORDC_ERR_NOMEM : COORDC_OK;
+
+	*items = NULL;
+	memset(reply, 0, sizeof(*reply));
+	if (pages_max == 0)
+		rc = COORDC_ERR_INVALID;
+	for (uint32_t page = 1; rc == COORDC_OK; page++) {
+		json_t *got, *next;
+		const char *n;
+
+		if (page > pages_max) { /* the listing kept going: give up rather than loop */
+			list_refused(reply, pages_max, "the listing has not ended after this page");
+			break;
+		}
+		if ((rc = list_url(url, path, limit, after)) != COORDC_OK)
+			break;
+		coordc_reply_clear(reply);
+		rc = coordc_call(c, "GET", url, NULL, COORDC_IDEMPOTENT, 0, reply);
+		if (rc != COORDC_OK || reply->kind != COORDC_DONE_OK)
+			break;
+		got = json_object_get(reply->body, key);
+		next = json_object_get(reply->body, "next");
+		n = json_string_value(next);
+		if (!json_is_array(got) || (next != NULL && !json_is_null(next) && n == NULL)) {
+			list_refused(reply, page, "not a page of the listing");
+			break;
+		}
+		/* Keyset paging moves forward: a next that does not would repeat. */
+		if (n != NULL && (!list_key_ok(n) || strcmp(n, after) <= 0)) {
+			list_refused(reply, page, "its next does not move past the key before");
+			break;
+		}
+		if (json_array_extend(all, got) != 0) {
+			rc = COORDC_ERR_NOMEM;
+			break;
+		}
+		if (n == NULL) { /* the last page (or a server that does not page) */
+			*items = all;
+			return COORDC_OK;
+		}
+		snprintf(after, sizeof(after), "%s", n);
+	}
+	json_decref(all);
+	return rc;
+}

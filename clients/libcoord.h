@@ -42,6 +42,7 @@
 #define COORDC_SESSION_MAX   64         /* bytes in a session id */
 #define COORDC_BODY_MAX      (4u << 20) /* bytes of a response body kept */
 #define COORDC_ATTEMPTS_MAX  64         /* ceiling of coordc_config.max_attempts */
+#define COORDC_LIST_KEY_MAX  255        /* bytes of a listing's key (a lock name) */
 
 /* Errors of the library itself (not of the API: those are outcomes). */
 enum coordc_err {
@@ -152,6 +153,24 @@ int coordc_campaign(struct coordc *c, const char *name, const char *session, con
 /* DELETE /v1/elections/{name}: resign or withdraw (idempotent). */
 int coordc_resign(struct coordc *c, const char *name, const char *session,
                   struct coordc_reply *reply);
+
+/* ---- Listings: every page of a paged GET ----------------------------------- */
+
+/* GETs the listing PATH ("/v1/locks?prefix=jobs/", "/v1/sessions") page by
+ * page (API.md, Sessions and Locks): with ?limit=LIMIT (0: the server's
+ * default), then ?after= each page's "next", until a page's "next" is null
+ * or absent (a server that does not page answers all at once). Each page is
+ * a read of its own, so an item that changes between pages is as its page
+ * saw it. On ok *ITEMS is a new array of the KEY items ("locks",
+ * "sessions") of every page in order (the caller drops it with json_decref)
+ * and REPLY is the last page's answer. Otherwise *ITEMS is NULL and REPLY
+ * says why: a page's own error, or a definite error "bad_listing" when an
+ * answer has no KEY array, its "next" is not a key past the one before, or
+ * the listing has not ended after PAGES_MAX pages (so a call always ends).
+ * Returns 0, or COORDC_ERR_INVALID (PAGES_MAX 0, a URL too long) /
+ * COORDC_ERR_NOMEM when a request could not be formed. */
+int coordc_list(struct coordc *c, const char *path, const char *key, uint32_t limit,
+                uint32_t pages_max, json_t **items, struct coordc_reply *reply);
 
 /* ---- The keeper ------------------------------------------------------------ */
 

@@ -14,6 +14,14 @@
 #define CTL_DEFAULT_ENDPOINTS "http://127.0.0.1:7070"
 #define CTL_WATCH_WAIT_MS     (5ULL * 60 * 1000) /* one long-poll of leader --watch */
 #define CTL_WATCH_PAUSE_MS    500                /* between long-polls that failed */
+/* Listings (locks, session list) are read a page at a time, pages small
+ * enough to stay below COORDC_BODY_MAX: 25 sessions with 1024 locks each
+ * (the ceiling of --max-locks-per-session) or 100 locks. A listing still
+ * going after 20000 pages (500,000 sessions or 2,000,000 locks, past the
+ * ceilings of the state) is refused rather than followed for ever. */
+#define CTL_LIST_SESSIONS  25u
+#define CTL_LIST_LOCKS     100u
+#define CTL_LIST_PAGES_MAX 20000u
 
 /* What every command gets: the client config (endpoints) and a client opened
  * on it (used by the main thread only). */

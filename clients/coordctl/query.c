@@ -24,6 +24,38 @@ static int get_and_print(struct ctl *ctl, const char *what, const char *path)
 	return rc;
 }
 
+/* GET every page of the listing PATH, LIMIT items a page, and print its KEY
+ * items as one object {KEY: [...]}, the shape of a listing in one page;
+ * WHAT names the request in errors. */
+static int list_and_print(struct ctl *ctl, const char *what, const char *path, const char *key,
+                          uint32_t limit)
+{
+	struct coordc_reply r;
+	json_t *items, *all;
+	int rc;
+
+	rc = coordc_list(ctl->client, path, key, limit, CTL_LIST_PAGES_MAX, &items, &r);
+	if (rc != COORDC_OK) {
+		fprintf(stderr, "coordctl: %s: %s\n", what, coordc_strerror(rc));
+		coordc_reply_clear(&r);
+		return CTL_EXIT_USAGE;
+	}
+	if (items == NULL) {
+		rc = ctl_fail(what, &r);
+		coordc_reply_clear(&r);
+		return rc;
+	}
+	coordc_reply_clear(&r);
+	all = json_pack("{s:o}", key, items);
+	if (all == NULL) {
+		fprintf(stderr, "coordctl: %s: %s\n", what, coordc_strerror(COORDC_ERR_NOMEM));
+		return CTL_EXIT_FAIL;
+	}
+	ctl_print_json(all);
+	json_decref(all);
+	return CTL_EXIT_OK;
+}
+
 /* PATH = PREFIX ARG SUFFIX, or a usage error when it does not fit. */
 static bool make_path(char path[COORDC_URL_MAX], const char *prefix, const char *arg,
                       const char *suffix)
@@ -57,7 +89,7 @@ int ctl_cmd_locks(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	if (!make_path(path, "/v1/locks?prefix=", a.prefix ? a.prefix : "", ""))
 		return CTL_EXIT_USAGE;
-	return get_and_print(ctl, "locks", path);
+	return list_and_print(ctl, "locks", path, "locks", CTL_LIST_LOCKS);
 }
 
 int ctl_cmd_lock_info(struct ctl *ctl, int argc, char **argv)
@@ -138,7 +170,9 @@ int ctl_cmd_session(struct ctl *ctl, int argc, char **argv)
 		bool done;
 		int rc = ctl_args("session", argc - 1, argv + 1, 0, 0, &a, &done);
 
-		return done ? rc : get_and_print(ctl, "session list", "/v1/sessions");
+		return done ? rc
+		            : list_and_print(ctl, "session list", "/v1/sessions", "sessions",
+		                             CTL_LIST_SESSIONS);
 	}
 	fprintf(stderr, "coordctl session: unknown '%s' (create, keepalive, close, list)\n",
 	        argv[0]);

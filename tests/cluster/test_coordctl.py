@@ -340,6 +340,45 @@ def test_session_acquire_and_release_commands_compose_in_a_script():
         assert f.ctl("lock-info", "deploy/prod")[0] == 1   # not_found
 
 
+def test_locks_and_session_list_read_every_page_and_print_one_object():
+    import json
+    import threading
+    with Fixture() as f:
+        leader = f.cluster.leader()
+        # 250 locks over 5 sessions and 60 sessions in all: more than a page
+        # of either (100 locks, 25 sessions), so coordctl must follow "next".
+        sessions = [leader.call("POST", "/v1/sessions", {"ttl_ms": 60000}).json["id"]
+                    for _ in range(60)]
+        names = ["page/%03d" % i for i in range(250)]
+        failed = []
+
+        def take(part):
+            for i in part:
+                r = leader.call("PUT", "/v1/locks/" + names[i], {"session": sessions[i // 50]})
+                if r is None or r.status != 200:
+                    failed.append((names[i], r))
+
+        ts = [threading.Thread(target=take, args=(range(k, 250, 5),)) for k in range(5)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert not failed, failed[:3]
+        assert f.ctl("lock-info", "page/000")[0] == 0
+        rc, out, err = f.ctl("locks")
+        listed = json.loads(out)
+        assert rc == 0 and list(listed) == ["locks"], (rc, err, list(listed))
+        assert [l["name"] for l in listed["locks"]] == names, len(listed["locks"])
+        # A prefix with exactly a page of locks: one full page, then the end.
+        rc, out, _ = f.ctl("locks", "--prefix", "page/1")
+        assert [l["name"] for l in json.loads(out)["locks"]] == names[100:200], out[:200]
+        rc, out, err = f.ctl("session", "list")
+        listed = json.loads(out)
+        assert rc == 0 and list(listed) == ["sessions"], (rc, err, list(listed))
+        assert [s["id"] for s in listed["sessions"]] == sorted(sessions), len(listed["sessions"])
+        assert sum(len(s["locks"]) for s in listed["sessions"]) == 250
+
+
 def test_signal_while_waiting_for_the_lock_withdraws_and_exits_128_plus_n():
     with Fixture() as f:
         node = f.any_node()
@@ -397,6 +436,7 @@ if __name__ == "__main__":
                   test_example_service_runs_only_while_elected,
                   test_example_waits_for_a_leaders_address,
                   test_session_acquire_and_release_commands_compose_in_a_script,
+                  test_locks_and_session_list_read_every_page_and_print_one_object,
                   test_signal_while_waiting_for_the_lock_withdraws_and_exits_128_plus_n,
                   test_cmd_keeps_running_across_a_leader_failover,
                   test_cmd_keeps_running_when_the_leader_freezes_alone]

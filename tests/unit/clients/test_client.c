@@ -357,6 +357,144 @@ static void an_abort_flag_ends_a_stalled_call_as_unknown(void **state)
 	fake_stop(&f);
 }
 
+/* The names of ITEMS' objects joined with '|' (ITEMS dropped). */
+static const char *names_of(json_t *items, char *out, size_t cap)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < json_array_size(items); i++)
+		len += (size_t)snprintf(
+		    out + len, cap - len, "%s%s", i ? "|" : "",
+		    json_string_value(json_object_get(json_array_get(items, i), "name")));
+	json_decref(items);
+	return out;
+}
+
+/* Scenario: a listing of three pages, the last with next null. Action:
+ * coordc_list with a limit. Outcome: every page asked once, the first with
+ * ?limit= added to the path's own query, each later one after the "next"
+ * before; the items of all pages in order. */
+static void a_listing_is_read_page_by_page_after_each_next(void **state)
+{
+	const struct fake_answer script[] = {
+	    {200, "{\"locks\":[{\"name\":\"j/a\"},{\"name\":\"j/b\"}],\"next\":\"j/b\"}", NULL},
+	    {200, "{\"locks\":[{\"name\":\"j/c\"},{\"name\":\"j/d\"}],\"next\":\"j/d\"}", NULL},
+	    {200, "{\"locks\":[{\"name\":\"j/e\"}],\"next\":null}", NULL}};
+	struct fake_server f;
+	struct coordc_reply r;
+	struct coordc *c;
+	json_t *items;
+	char got[128];
+
+	(void)state;
+	fake_start(&f, script, 3);
+	c = client_on(f.url, 1000);
+	assert_int_equal(coordc_list(c, "/v1/locks?prefix=j/", "locks", 2, 10, &items, &r),
+	                 COORDC_OK);
+	assert_int_equal(r.kind, COORDC_DONE_OK);
+	assert_string_equal(names_of(items, got, sizeof(got)), "j/a|j/b|j/c|j/d|j/e");
+	assert_int_equal(fake_requests(&f), 3);
+	assert_string_equal(f.seen[0], "GET /v1/locks?prefix=j/&limit=2");
+	assert_string_equal(f.seen[1], "GET /v1/locks?prefix=j/&limit=2&after=j/b");
+	assert_string_equal(f.seen[2], "GET /v1/locks?prefix=j/&limit=2&after=j/d");
+	coordc_reply_clear(&r);
+	coordc_close(c);
+	fake_stop(&f);
+}
+
+/* Scenario: a server without paging (no "next"), and a listing asked
+ * without a limit. Outcome: one request, its path as given, the whole
+ * answer. */
+static void a_listing_without_next_is_one_page(void **state)
+{
+	const struct fake_answer script[] = {
+	    {200, "{\"sessions\":[{\"name\":\"x\"},{\"name\":\"y\"}]}", NULL}};
+	struct fake_server f;
+	struct coordc_reply r;
+	struct coordc *c;
+	json_t *items;
+	char got[128];
+
+	(void)state;
+	fake_start(&f, script, 1);
+	c = client_on(f.url, 1000);
+	assert_int_equal(coordc_list(c, "/v1/sessions", "sessions", 0, 10, &items, &r), COORDC_OK);
+	assert_string_equal(names_of(items, got, sizeof(got)), "x|y");
+	assert_int_equal(fake_requests(&f), 1);
+	assert_string_equal(f.seen[0], "GET /v1/sessions");
+	coordc_reply_clear(&r);
+	coordc_close(c);
+	fake_stop(&f);
+}
+
+/* Scenario: a listing that does not end within PAGES_MAX pages; one whose
+ * "next" stays where it was; one whose "next" goes back; an answer that is
+ * not a page; a page refused by the server. Outcome: the call ends (after
+ * at most PAGES_MAX requests), *ITEMS is NULL, and the reply is a definite
+ * error: bad_listing, or the server's own. */
+static void a_listing_that_does_not_end_or_move_is_refused(void **state)
+{
+	static const struct {
+		struct fake_answer script[3];
+		int len;
+		uint32_t pages_max;
+		int requests;
+		const char *error;
+	} cases[] = {
+	    {{{200, "{\"locks\":[{\"name\":\"a\"}],\"next\":\"a\"}", NULL},
+	      {200, "{\"locks\":[{\"name\":\"b\"}],\"next\":\"b\"}", NULL},
+	      {200, "{\"locks\":[{\"name\":\"c\"}],\"next\":\"c\"}", NULL}},
+	     3,
+	     2,
+	     2,
+	     "bad_listing"},
+	    {{{200, "{\"locks\":[{\"name\":\"a\"}],\"next\":\"a\"}", NULL}},
+	     1,
+	     100,
+	     2,
+	     "bad_listing"},
+	    {{{200, "{\"locks\":[{\"name\":\"b\"}],\"next\":\"b\"}", NULL},
+	      {200, "{\"locks\":[{\"name\":\"a\"}],\"next\":\"a\"}", NULL}},
+	     2,
+	     100,
+	     2,
+	     "bad_listing"},
+	    {{{200, "{\"locks\":[],\"next\":\"a b\"}", NULL}}, 1, 100, 1, "bad_listing"},
+	    {{{200, "{\"locks\":[],\"next\":7}", NULL}}, 1, 100, 1, "bad_listing"},
+	    {{{200, "{\"sessions\":[],\"next\":null}", NULL}}, 1, 100, 1, "bad_listing"},
+	    {{{200, "{\"locks\":[{\"name\":\"a\"}],\"next\":\"a\"}", NULL},
+	      {400, "{\"error\":\"invalid_argument\",\"message\":\"after: no\"}", NULL}},
+	     2,
+	     100,
+	     2,
+	     "invalid_argument"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fake_server f;
+		struct coordc_reply r;
+		struct coordc *c;
+		json_t *items = json_true(); /* a singleton: must become NULL */
+
+		fake_start(&f, cases[i].script, cases[i].len);
+		c = client_on(f.url, 1000);
+		assert_int_equal(
+		    coordc_list(c, "/v1/locks", "locks", 1, cases[i].pages_max, &items, &r),
+		    COORDC_OK);
+		if (items != NULL || r.kind != COORDC_DONE_ERROR ||
+		    strcmp(r.error, cases[i].error) != 0 || fake_requests(&f) != cases[i].requests)
+			fail_msg("case %zu: items %p, kind %d, error %s (%s), %d requests; want "
+			         "NULL, a definite %s after %d",
+			         i, (void *)items, r.kind, r.error, r.message, fake_requests(&f),
+			         cases[i].error, cases[i].requests);
+		coordc_reply_clear(&r);
+		coordc_close(c);
+		fake_stop(&f);
+	}
+}
+
 static void open_refuses_bad_endpoint_lists(void **state)
 {
 	struct coordc_config cfg = {.endpoints = ","};
@@ -387,6 +525,9 @@ int main(void)
 	    cmocka_unit_test(keeper_retries_soon_after_a_failed_keepalive),
 	    cmocka_unit_test(keeper_reports_a_session_the_server_ended_at_once),
 	    cmocka_unit_test(an_abort_flag_ends_a_stalled_call_as_unknown),
+	    cmocka_unit_test(a_listing_is_read_page_by_page_after_each_next),
+	    cmocka_unit_test(a_listing_without_next_is_one_page),
+	    cmocka_unit_test(a_listing_that_does_not_end_or_move_is_refused),
 	    cmocka_unit_test(open_refuses_bad_endpoint_lists),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
