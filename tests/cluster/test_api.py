@@ -6,6 +6,7 @@ Run: COORDD=build/coord/coordd python3 tests/cluster/test_api.py [TEST...]"""
 
 import http.client
 import json
+import random
 import socket
 import sys
 import threading
@@ -102,6 +103,19 @@ def test_error_table_and_malformed_input():
             ("GET", "/v1/locks/held?wait=forever&index=1", b"", 400, "invalid_argument"),
             ("GET", "/v1/locks/held?consistency=eventual", b"", 400, "invalid_argument"),
             ("GET", "/v1/fence?lock=held", b"", 400, "invalid_argument"),
+            ("GET", "/v1/locks?limit=0", b"", 400, "invalid_argument"),
+            ("GET", "/v1/locks?limit=-1", b"", 400, "invalid_argument"),
+            ("GET", "/v1/locks?limit=10001", b"", 400, "invalid_argument"),
+            ("GET", "/v1/locks?limit=ten", b"", 400, "invalid_argument"),
+            ("GET", "/v1/sessions?limit=1.5", b"", 400, "invalid_argument"),
+            ("GET", "/v1/sessions?limit=", b"", 400, "invalid_argument"),
+            ("GET", "/v1/locks?after=", b"", 400, "invalid_argument"),
+            ("GET", "/v1/locks?after=a//b", b"", 400, "invalid_argument"),
+            ("GET", "/v1/locks?prefix=a/&after=/a", b"", 400, "invalid_argument"),
+            ("GET", "/v1/sessions?after=held", b"", 400, "invalid_argument"),
+            ("GET", "/v1/sessions?after=" + SID0.upper(), b"", 400, "invalid_argument"),
+            ("GET", "/v1/locks/held?limit=5", b"", 400, "invalid_argument"),
+            ("GET", "/v1/locks?limit=0&consistency=stale", b"", 400, "invalid_argument"),
             ("PUT", "/v1/locks/a", ("{\"session\":\"%s\"}" % SID0).encode(), 404,
              "session_not_found"),
             ("POST", "/v1/sessions/%s/keepalive" % SID0, b"", 404, "session_not_found"),
@@ -141,6 +155,153 @@ def test_error_table_and_malformed_input():
                     assert err["current"] == [tok], err
                 assert state(leader) == before, (method, path[:60])
             assert node.call("GET", "/v1/health").status == 200
+
+
+def long_poll(node, path):
+    """Starts GET PATH on NODE, a long-poll, in a thread and checks that it
+    still waits half a second later. Returns the thread and a dict that gets
+    the reply ("r") and the time it came ("t")."""
+    got = {}
+
+    def poll():
+        got["r"] = node.call("GET", path, timeout=30)
+        got["t"] = time.time()
+
+    th = threading.Thread(target=poll)
+    th.start()
+    time.sleep(0.5)
+    assert th.is_alive(), "the long-poll answered before any change"
+    return th, got
+
+
+def fill_locks(node, names, per_session=60, threads=8):
+    """Takes every lock of NAMES, PER_SESSION to a new session, from THREADS
+    clients at once; returns the sessions."""
+    sessions = [session(node) for _ in range((len(names) + per_session - 1) // per_session)]
+    jobs = [(name, sessions[i // per_session]) for i, name in enumerate(names)]
+    failed = []
+
+    def work(part):
+        for name, s in part:
+            r = node.call("PUT", "/v1/locks/" + name, {"session": s}, timeout=10)
+            if r is None or r.status != 200:
+                failed.append((name, r))
+
+    ts = [threading.Thread(target=work, args=(jobs[k::threads],)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not failed, failed[:3]
+    return sessions
+
+
+def walk(node, path, key, limit, check=None):
+    """Reads the listing PATH (a query may follow) a page of LIMIT at a time,
+    each page after the last one's "next", until "next" is null. Checks
+    that every page but the last is full and that its "next" is its last
+    item's KEY; returns the pages' items, in order, and the number of
+    pages."""
+    items, after, pages = [], None, 0
+    field = "name" if key == "locks" else "id"
+    while True:
+        q = "%s%slimit=%d" % (path, "&" if "?" in path else "?", limit)
+        if after is not None:
+            q += "&after=" + after
+        r = node.call("GET", q)
+        assert r is not None and r.status == 200, (q, r)
+        if check:
+            check(r)
+        page, nxt = r.json[key], r.json["next"]
+        pages += 1
+        items += page
+        assert len(page) <= limit and pages <= 10000, (q, len(page))
+        if nxt is None:
+            return items, pages
+        assert len(page) == limit and nxt == page[-1][field], (q, nxt, page[-1:])
+        after = nxt
+
+
+def test_listings_page_through_everything_in_order():
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        f = c.followers(leader)[0]
+        p_names = ["p/%04d" % i for i in range(1050)]
+        q_names = ["q/%02d" % i for i in range(20)]
+        mixed = p_names + q_names
+        random.Random(7).shuffle(mixed)
+        sessions = fill_locks(leader, mixed)
+        every = sorted(mixed)
+
+        # Without ?limit= a page holds 1000 (the default) and names the next.
+        r = leader.call("GET", "/v1/locks")
+        assert [l["name"] for l in r.json["locks"]] == every[:1000], len(r.json["locks"])
+        assert r.json["next"] == every[999], r.json["next"]
+        r = leader.call("GET", "/v1/locks?limit=10000")
+        assert [l["name"] for l in r.json["locks"]] == every and r.json["next"] is None
+
+        # Small pages from the leader, and forwarded by a follower, see every
+        # lock once in name order, with or without a prefix.
+        got, pages = walk(leader, "/v1/locks", "locks", 7)
+        assert [l["name"] for l in got] == every and pages == 153, pages
+        got, pages = walk(f, "/v1/locks?prefix=q/", "locks", 6)
+        assert [l["name"] for l in got] == q_names and pages == 4, pages
+        # A page that ends exactly at the end is the last: next is null.
+        got, pages = walk(f, "/v1/locks?prefix=q/", "locks", 10)
+        assert [l["name"] for l in got] == q_names and pages == 2, pages
+        r = leader.call("GET", "/v1/locks?prefix=q/&limit=20")
+        assert len(r.json["locks"]) == 20 and r.json["next"] is None, r.json["next"]
+        # after need not name a lock: the page starts after it in name order;
+        # past the end the page is empty and the last.
+        r = leader.call("GET", "/v1/locks?after=p/0500x&limit=2")
+        assert [l["name"] for l in r.json["locks"]] == ["p/0501", "p/0502"], r
+        r = leader.call("GET", "/v1/locks?prefix=q/&after=a&limit=1")
+        assert [l["name"] for l in r.json["locks"]] == ["q/00"] and r.json["next"] == "q/00", r
+        for path in ("/v1/locks?after=zzz", "/v1/locks?prefix=p/&after=q/00"):
+            r = leader.call("GET", path)
+            assert r.status == 200 and r.json == {"locks": [], "next": None}, (path, r)
+
+        # Stale reads page too, from the follower's own state.
+        deadline = time.time() + 10
+        while len(f.call("GET", "/v1/locks?consistency=stale&limit=10000").json["locks"]) < \
+                len(every):
+            assert time.time() < deadline, "the follower did not catch up"
+            time.sleep(0.1)
+
+        def stale(r):
+            assert "x-coord-last-contact" in r.headers, r.headers
+
+        got, pages = walk(f, "/v1/locks?consistency=stale", "locks", 250, stale)
+        assert [l["name"] for l in got] == every and pages == 5, pages
+
+        # Sessions page in id order, linearizable or stale.
+        sessions += [session(leader) for _ in range(5)]
+        got, pages = walk(leader, "/v1/sessions", "sessions", 4)
+        assert [s["id"] for s in got] == sorted(sessions) and pages == 6, pages
+        assert sum(len(s["locks"]) for s in got) == len(every), got[:1]
+        got, _ = walk(f, "/v1/sessions?consistency=stale", "sessions", 23)
+        assert sorted(s["id"] for s in got) == sorted(sessions), len(got)
+        r = leader.call("GET", "/v1/sessions?after=" + "f" * 32)
+        assert r.status == 200 and r.json == {"sessions": [], "next": None}, r
+
+
+def test_a_long_poll_on_a_page_answers_its_page_on_a_change():
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        f = c.followers(leader)[0]
+        s = session(leader)
+        for name in ("lp/a", "lp/b", "lp/c", "lp/d"):
+            assert leader.call("PUT", "/v1/locks/" + name, {"session": s}).status == 200
+        r = leader.call("GET", "/v1/locks?prefix=lp/&limit=2&after=lp/a")
+        idx = int(r.headers["x-coord-index"])
+        th, got = long_poll(f, "/v1/locks?prefix=lp/&limit=2&after=lp/a&index=%d&wait=20s" % idx)
+        t0 = time.time()
+        assert leader.call("PUT", "/v1/locks/lp/bb", {"session": s}).status == 200
+        th.join(10)
+        r = got["r"]
+        assert r.status == 200 and got["t"] - t0 < 2, (r, got["t"] - t0)
+        assert [l["name"] for l in r.json["locks"]] == ["lp/b", "lp/bb"], r
+        assert r.json["next"] == "lp/bb" and int(r.headers["x-coord-index"]) > idx, r
 
 
 def test_lock_delay_is_423_with_retry_after():
@@ -245,16 +406,7 @@ def test_long_polls():
         s = session(leader)
         r = leader.call("GET", "/v1/elections/e")
         idx = int(r.headers["x-coord-index"])
-        got = {}
-
-        def poll():
-            got["r"] = f.call("GET", "/v1/elections/e?index=%d&wait=20s" % idx, timeout=30)
-            got["t"] = time.time()
-
-        th = threading.Thread(target=poll)
-        th.start()
-        time.sleep(0.5)
-        assert th.is_alive(), "the long-poll answered before any change"
+        th, got = long_poll(f, "/v1/elections/e?index=%d&wait=20s" % idx)
         t0 = time.time()
         leader.call("PUT", "/v1/elections/e", {"session": s, "value": "me"})
         th.join(10)
@@ -340,7 +492,9 @@ def test_metrics_in_prometheus_text():
             values["coord_commit_latency_seconds_count"], values
 
 
-ALL = [test_error_table_and_malformed_input, test_lock_delay_is_423_with_retry_after,
+ALL = [test_error_table_and_malformed_input, test_listings_page_through_everything_in_order,
+       test_a_long_poll_on_a_page_answers_its_page_on_a_change,
+       test_lock_delay_is_423_with_retry_after,
        test_too_many_locks_for_one_session_is_429, test_no_leader_is_503_after_an_election_timeout,
        test_write_without_quorum_is_504_timeout, test_wait_ms_passing_withdraws_the_wait,
        test_client_hanging_up_withdraws_its_wait, test_long_polls,

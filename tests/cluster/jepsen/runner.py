@@ -155,14 +155,18 @@ def probe_liveness(c, h, heal, election_s):
 def read_back(c, h, ledger_locks, ledger_sessions, abandoned):
     """The durability read-back and the abandoned sessions' fate, read
     linearizably through the leader. The ledger's locks come from one prefix
-    listing, so they are one instant's state however many names the run
-    used. "at" is when the last read completed: a lease the checker counts
-    as running at that time ran through every read."""
+    listing in one page of the largest size (10000 locks, far more than the
+    workers hold at once), so they are one instant's state however many
+    names the run used. "at" is when the last read
+    completed: a lease the checker counts as running at that time ran
+    through every read."""
     leader = c.leader(timeout=10.0, among=c.nodes)
     final = {"locks": {}, "sessions": {}}
     for _ in range(5):
-        r = request(leader.http, "GET", "/v1/locks?prefix=" + wl.LEDGER + "/", timeout=10)
+        r = request(leader.http, "GET", "/v1/locks?limit=10000&prefix=" + wl.LEDGER + "/",
+                    timeout=10)
         if r is not None and r.status == 200 and r.json is not None:
+            assert r.json.get("next") is None, "the ledger's locks did not fit in one page"
             held = {x["name"]: wl.lock_holders(x) for x in r.json["locks"]}
             final["locks"] = {key: held.get(key, []) for key in ledger_locks}
             break
