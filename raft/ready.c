@@ -19,11 +19,19 @@ static bool ready_hs_differs(const struct raft *r)
 	       r->hs.commit != r->hs_durable.commit;
 }
 
+/* The last entry the next ready hands out to apply: committed, in the log,
+ * and at most RAFT_MAX_READY_APPLY past the applied index, so that a host
+ * catching up (after a snapshot, a restart) applies a long backlog over
+ * several readies and can serve in between. */
 static uint64_t ready_apply_to(const struct raft *r)
 {
 	uint64_t last = log_last(&r->log);
+	uint64_t to = r->hs.commit < last ? r->hs.commit : last;
 
-	return r->hs.commit < last ? r->hs.commit : last;
+	if (to > r->applied && to - r->applied > RAFT_MAX_READY_APPLY) {
+		to = r->applied + RAFT_MAX_READY_APPLY;
+	}
+	return to;
 }
 
 bool raft_has_ready(const struct raft *r)

@@ -58,6 +58,7 @@
 #define NODE_FORWARD_SLACK_MS 1000  /* a forwarded call waits the leader's time + this */
 #define NODE_EXPIRE_BATCH     64    /* expiries proposed per tick */
 #define NODE_APPLY_BATCH      1024  /* committed entries per state transaction */
+#define NODE_DRIVE_READIES    4     /* readies executed per turn of the loop */
 #define NODE_GONE_CHECK_MS    500   /* how often waiting clients are checked */
 
 enum ncall_wait {

@@ -440,9 +440,19 @@ static void install_done(uv_work_t *w, int status)
 
 void node_drive(struct node *n)
 {
+	unsigned k = 0;
+
 	if (n->installing)
 		return; /* install_done() drives on (N-6) */
 	while (raft_has_ready(n->raft)) {
+		/* A long backlog (a follower catching up) is applied over several
+		 * turns of the loop, so that requests and heartbeats are served
+		 * in between; the wake makes the next turn come at once. */
+		if (k++ == NODE_DRIVE_READIES) {
+			node_kick(n);
+			uv_async_send(&n->wake);
+			break;
+		}
 		raft_ready(n->raft, &n->held);
 		if (n->held.snap_chunk && persist_snap_chunk(n, n->held.snap_chunk))
 			return;

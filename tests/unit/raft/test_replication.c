@@ -168,6 +168,44 @@ static void test_leader_counts_itself_after_its_fsync(void **state)
 	cl_free(&c);
 }
 
+/* A long backlog of committed entries is handed out to apply in readies of
+ * at most RAFT_MAX_READY_APPLY, in order, none skipped: a host catching up
+ * serves between them. */
+static void test_committed_backlog_comes_in_bounded_readies(void **state)
+{
+	const uint64_t k = 2 * RAFT_MAX_READY_APPLY + 10;
+	struct raft_ready rd;
+	uint64_t index = 0, next;
+	size_t readies = 0;
+
+	(void)state;
+	cl_init(&c, 1, &plain);
+	cl_elect(&c, 1);
+	struct raft *r = cl_raft(&c, 1);
+	while (raft_has_ready(r)) {
+		raft_ready(r, &rd);
+		raft_advance(r, &rd);
+	}
+	next = raft_applied_index(r) + 1;
+	for (uint64_t i = 0; i < k; i++)
+		assert_int_equal(raft_propose(r, "x", 1, &index, NULL), RAFT_OK);
+	raft_ready(r, &rd); /* persists them; the leader commits in advance */
+	assert_int_equal(rd.n_entries, k);
+	raft_advance(r, &rd);
+	assert_int_equal(raft_commit_index(r), index);
+	while (raft_has_ready(r)) {
+		raft_ready(r, &rd);
+		assert_true(rd.n_committed <= RAFT_MAX_READY_APPLY);
+		for (size_t i = 0; i < rd.n_committed; i++)
+			assert_int_equal(rd.committed[i].index, next++);
+		readies += rd.n_committed > 0;
+		raft_advance(r, &rd);
+	}
+	assert_int_equal(next, index + 1);
+	assert_int_equal(readies, 3);
+	cl_free(&c);
+}
+
 /* Trap (paper figure 8, thesis 3.6.2): an entry of an earlier term stored on
  * a majority is not committed by counting; it commits only with an entry of
  * the current term. */
@@ -552,6 +590,7 @@ int main(void)
 	    cmocka_unit_test(test_proposals_commit_and_apply_everywhere),
 	    cmocka_unit_test(test_follower_ack_travels_with_the_entries),
 	    cmocka_unit_test(test_leader_counts_itself_after_its_fsync),
+	    cmocka_unit_test(test_committed_backlog_comes_in_bounded_readies),
 	    cmocka_unit_test(test_only_a_durable_leader_sends_before_persisting),
 	    cmocka_unit_test(test_figure8_previous_term_entry_not_committed_by_counting),
 	    cmocka_unit_test(test_conflicting_suffix_is_replaced),
