@@ -138,8 +138,8 @@ static void metrics_answer(struct node *n, struct ncall *c)
 	/* Counted from state.db: not while an install holds it (N-6). */
 	if (!n->installing && coord_sm_counts(n->db, &counts) == 0) {
 		metric(&t, "coord_sessions", "gauge", "live sessions", counts.sessions);
-		metric(&t, "coord_locks", "gauge", "locks and elections with a holder",
-		       counts.locks);
+		metric(&t, "coord_locks", "gauge",
+		       "locks and elections in use (held, queued or in lock-delay)", counts.locks);
 		metric(&t, "coord_lock_holders", "gauge", "holds (each shared holder counts)",
 		       counts.holders);
 		metric(&t, "coord_waiters", "gauge", "queued lock and election requests",

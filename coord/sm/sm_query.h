@@ -89,7 +89,7 @@ int coord_sm_list_index(sqlite3 *db, enum coord_list list, uint64_t *out);
 /* Sizes of the state, for /metrics. */
 struct coord_sm_counts {
 	uint64_t sessions; /* live sessions */
-	uint64_t locks;    /* locks and elections with a holder */
+	uint64_t locks;    /* locks and elections in use: held, queued or in lock-delay */
 	uint64_t holders;  /* holds, shared ones counted each */
 	uint64_t waiters;  /* queued requests */
 };

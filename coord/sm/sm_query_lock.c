@@ -383,8 +383,10 @@ static int count_rows(sqlite3 *db, const char *sql, uint64_t *out)
 int coord_sm_counts(sqlite3 *db, struct coord_sm_counts *out)
 {
 	if (count_rows(db, "SELECT count(*) FROM coord_sessions", &out->sessions) ||
-	    count_rows(db, "SELECT count(DISTINCT kind || ':' || name) FROM coord_holders",
-	               &out->locks) ||
+	    /* The table's own rows, not the distinct names among holders:
+	     * that needs a sort of every hold (a third of a second at 640,000
+	     * on the loop), this only a count of one table. */
+	    count_rows(db, "SELECT count(*) FROM coord_locks", &out->locks) ||
 	    count_rows(db, "SELECT count(*) FROM coord_holders", &out->holders) ||
 	    count_rows(db, "SELECT count(*) FROM coord_waiters", &out->waiters))
 		return COORD_EDB;
