@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "cluster"))
 import harness  # noqa: E402
 
 MAX_PAGES = 100
+PAGE = 16   # small, so that a paged listing takes several pages
 
 
 def fill(cluster, leader, *args):
@@ -34,7 +35,7 @@ def listing(node, what, query=""):
     """Every item of GET /v1/WHAT, following "next" pages where the server
     pages its listings; the unpaged listing where it does not."""
     sep = "&" if query else ""
-    r = node.call("GET", "/v1/%s?%s%slimit=1000" % (what, query, sep))
+    r = node.call("GET", "/v1/%s?%s%slimit=%d" % (what, query, sep, PAGE))
     assert r is not None, what
     if r.status == 400:   # no paging (yet): the whole listing in one answer
         r = node.call("GET", "/v1/%s?%s" % (what, query) if query else "/v1/" + what)
@@ -47,8 +48,8 @@ def listing(node, what, query=""):
         after = r.json.get("next")
         if not after:
             return items
-        r = node.call("GET", "/v1/%s?%s%slimit=1000&after=%s" % (
-            what, query, sep, urllib.parse.quote(after, safe="")))
+        r = node.call("GET", "/v1/%s?%s%slimit=%d&after=%s" % (
+            what, query, sep, PAGE, urllib.parse.quote(after, safe="")))
     raise AssertionError("more than %d pages of %s" % (MAX_PAGES, what))
 
 
