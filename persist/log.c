@@ -36,6 +36,8 @@ static const struct {
     S(begin_read, "BEGIN"),
     S(commit, "COMMIT"),
     S(rollback, "ROLLBACK"),
+    S(sync_lazy, "PRAGMA synchronous=NORMAL"),
+    S(sync_full, "PRAGMA synchronous=FULL"),
     S(put_hardstate, "INSERT OR REPLACE INTO hardstate VALUES (0, ?1, ?2, ?3)"),
     S(put_snapshot, "INSERT OR REPLACE INTO snapshot VALUES (0, ?1, ?2, ?3)"),
     S(put_config, "INSERT OR REPLACE INTO config VALUES (0, ?1, ?2, ?3)"),

@@ -115,13 +115,19 @@ int persist_log_read(struct persist_log *log, uint64_t from, size_t max_n,
 void persist_entries_free(struct persist_entries *e);
 
 /* Records that a durable snapshot covers the log up to snap_index (whose
- * entry has term snap_term) and deletes the entries up to
+ * entry has term snap_term), with config (NULL: unchanged) the
+ * configuration as of it, and deletes the entries up to
  * snap_index - keep_tail, keeping a tail for slow followers. Needs:
  * snap_index <= last index. The caller must have made the snapshot durable
- * first (persist/snapshot.h). Returns 0, PERSIST_ESTALE if snap_index is
- * below the recorded one (snapshots never go backwards), PERSIST_EIO. */
+ * first (persist/snapshot.h). The transaction is lazy (log_impl.h, L3): no
+ * fsync of its own, so the loop does not wait on the disk for it; the next
+ * persist_log_write() makes it durable, and a crash before that leaves the
+ * entries in place, which the snapshot file covers anyway. Returns 0,
+ * PERSIST_ESTALE if snap_index is below the recorded one (snapshots never
+ * go backwards), PERSIST_ELIMIT, PERSIST_EIO. */
 int persist_log_compact(struct persist_log *log, uint64_t snap_index, uint64_t snap_term,
-                        uint64_t keep_tail, struct persist_error *err);
+                        uint64_t keep_tail, const struct persist_config *config,
+                        struct persist_error *err);
 
 /* After installing a snapshot received from the leader: deletes every entry
  * and records (snap_index, snap_term) and config, in one transaction. The

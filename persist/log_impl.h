@@ -5,7 +5,10 @@
  *      first == last + 1 and last == snap_index.
  *  L2. snap_index never decreases (hashicorp/raft #248).
  *  L3. The in-memory fields mirror what the last committed transaction made
- *      durable; they change only after COMMIT returned SQLITE_DONE.
+ *      durable; they change only after COMMIT returned SQLITE_DONE. A
+ *      compaction commits without its own fsync (lazy): it becomes durable
+ *      with the next write's, and a crash before that may undo it, leaving
+ *      raft.db longer than the memory said, never shorter, never torn.
  *  L4. After any failed write the handle is `failed` for good (fail-stop,
  *      DESIGN.md safety rule 7).
  */
@@ -36,6 +39,7 @@ struct persist_log {
 	uint64_t last;
 	struct {
 		sqlite3_stmt *begin, *begin_read, *commit, *rollback;
+		sqlite3_stmt *sync_lazy, *sync_full; /* synchronous=NORMAL / FULL */
 		sqlite3_stmt *put_hardstate, *put_snapshot, *put_config;
 		sqlite3_stmt *insert, *truncate, *delete_upto, *delete_all, *term_at;
 		sqlite3_stmt *read_size, *read_rows;

@@ -230,7 +230,8 @@ static int checkForward(struct persist_log *log, uint64_t snap_index, struct per
 }
 
 int persist_log_compact(struct persist_log *log, uint64_t snap_index, uint64_t snap_term,
-                        uint64_t keep_tail, struct persist_error *err)
+                        uint64_t keep_tail, const struct persist_config *config,
+                        struct persist_error *err)
 {
 	uint64_t upto = snap_index > keep_tail ? snap_index - keep_tail : 0;
 	const char *what = "begin";
@@ -241,23 +242,39 @@ int persist_log_compact(struct persist_log *log, uint64_t snap_index, uint64_t s
 	if (rv == 0) {
 		rv = checkForward(log, snap_index, err);
 	}
+	if (rv == 0 && config != NULL && config->len > PERSIST_CONFIG_MAX) {
+		rv = persist_errf(err, PERSIST_ELIMIT, "%s: configuration of %zu bytes exceeds %u",
+		                  log->path, config->len, PERSIST_CONFIG_MAX);
+	}
 	if (rv != 0) {
 		return rv;
 	}
 	assert(snap_index <= log->last); /* beyond the log: persist_log_reset() */
 	assertTermAt(log, snap_index, snap_term);
-	rc = persist_db_exec(log->stmt.begin);
+	/* Lazy (L3): committed without an fsync of its own. */
+	rc = persist_db_exec(log->stmt.sync_lazy);
+	if (rc == SQLITE_DONE) {
+		rc = persist_db_exec(log->stmt.begin);
+	}
 	if (rc == SQLITE_DONE) {
 		what = "record snapshot";
 		rc = putSnapshot(log, snap_index, snap_term);
+	}
+	if (rc == SQLITE_DONE && config != NULL) {
+		what = "record configuration";
+		rc = putConfig(log, config);
 	}
 	if (rc == SQLITE_DONE) {
 		what = "delete compacted entries";
 		rc = deleteWhere(log->stmt.delete_upto, upto);
 	}
 	if (rc == SQLITE_DONE) {
-		what = "commit (fsync)";
+		what = "commit";
 		rc = persist_db_exec(log->stmt.commit);
+	}
+	if (rc == SQLITE_DONE) {
+		what = "restore synchronous=FULL";
+		rc = persist_db_exec(log->stmt.sync_full);
 	}
 	if (rc != SQLITE_DONE) {
 		return logFail(log, rc, what, err);

@@ -17,6 +17,7 @@
 #ifndef PERSIST_SNAPSHOT_H
 #define PERSIST_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,8 +54,9 @@ int persist_snapshot_create(struct persist_state *st, const void *config, size_t
  *                 nothing of st; the writer may apply meanwhile.
  *   take, free    (loop) hand over the result and release the view.
  *
- * While a job is open, do not call persist_snapshot_prune() (it deletes the
- * job's temporary file) nor persist_state_close() (close the job first).
+ * While a job is open, call persist_snapshot_prune() only without
+ * temporaries (they include the job's file), and close the job before
+ * persist_state_close().
  * A cancelled job (persist_snapshot_job_cancel(), any thread) ends its run
  * within one step of the copy with PERSIST_ECANCELED and leaves no file. */
 struct persist_snapshot_job;
@@ -93,10 +95,14 @@ int persist_snapshot_read(struct persist_dir *dir, const struct persist_snapshot
                           uint64_t offset, void *buf, size_t len, size_t *got,
                           struct persist_error *err);
 
-/* Deletes every snapshot older than keep_index and any unfinished temporary
- * file, so never while a persist_snapshot_recv is open. Keep the newest
- * snapshot: persist_state_open() may need it. Returns 0 or PERSIST_EIO. */
-int persist_snapshot_prune(struct persist_dir *dir, uint64_t keep_index, struct persist_error *err);
+/* Deletes every snapshot older than keep_index and, with temporaries, any
+ * unfinished temporary file (so only when no snapshot is being made or
+ * received: at start). Keep the newest snapshot: persist_state_open() may
+ * need it. Touches only files, so it may run on any thread while the node
+ * goes on, as long as nothing reads the old snapshots it removes. Returns 0
+ * or PERSIST_EIO. */
+int persist_snapshot_prune(struct persist_dir *dir, uint64_t keep_index, bool temporaries,
+                           struct persist_error *err);
 
 /* Replaces state.db's contents with snapshot m (in one transaction) and
  * makes it durable. Refuses (PERSIST_ESTALE) an index at or below the

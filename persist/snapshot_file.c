@@ -3,6 +3,7 @@
  * over every byte equal to the one in its name, the database check, and its
  * own metadata agreeing with its name (DESIGN.md safety rule 11). */
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -258,7 +259,8 @@ static int isTemporary(const char *name)
 	       strcmp(name + n - s, SNAPSHOT_TMP_SUFFIX) == 0;
 }
 
-int persist_snapshot_prune(struct persist_dir *dir, uint64_t keep_index, struct persist_error *err)
+int persist_snapshot_prune(struct persist_dir *dir, uint64_t keep_index, bool temporaries,
+                           struct persist_error *err)
 {
 	struct dirent *de;
 	int removed = 0;
@@ -274,7 +276,7 @@ int persist_snapshot_prune(struct persist_dir *dir, uint64_t keep_index, struct 
 		struct persist_snapshot_meta m;
 
 		if ((snapshotParse(de->d_name, &m) && m.index < keep_index) ||
-		    isTemporary(de->d_name)) {
+		    (temporaries && isTemporary(de->d_name))) {
 			if (unlinkat(dirfd(d), de->d_name, 0) != 0) {
 				rv = persist_errf(err, PERSIST_EIO, "cannot remove %s/%s: %s",
 				                  persist_dir_path(dir), de->d_name,

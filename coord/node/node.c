@@ -284,6 +284,11 @@ static int open_storage(struct node *n, struct persist_log_state *st)
 	}
 	if (persist_snapshot_latest(n->dir, &n->snap, &err) != 0)
 		memset(&n->snap, 0, sizeof(n->snap));
+	/* Nothing is being made or received yet: leftovers of a crash go. */
+	if (persist_snapshot_prune(n->dir, n->snap.index, true, &err) != 0) {
+		LOG_ERROR("cannot remove old snapshots: %s", err.msg);
+		return -1;
+	}
 	return 0;
 }
 
@@ -438,7 +443,7 @@ static void node_close(struct node *n)
 	for (size_t i = 0; i < n->results_cap; i++)
 		coord_result_free(&n->results[i]);
 	free(n->results);
-	assert(n->snap_job == NULL); /* uv_run returns only after its work */
+	assert(n->snap_job == NULL && !n->pruning); /* uv_run returns after their work */
 	persist_snapshot_recv_abort(n->recv);
 	persist_snapshot_meta_free(&n->snap);
 	coord_sm_reader_close(n->reader);

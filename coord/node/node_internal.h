@@ -145,6 +145,9 @@ struct node {
 	struct persist_snapshot_job *snap_job; /* snapshot being made off the loop, or NULL */
 	uv_work_t snap_work;
 	uint64_t snap_started_ms;
+	uv_work_t prune_work; /* removes snapshots older than prune_keep, off the loop */
+	bool pruning;
+	uint64_t prune_keep;
 	/* A received snapshot being installed off the loop (see node_ready.c):
 	 * the core is held between the ready that carried its last chunk and
 	 * that ready's raft_advance(), and state.db belongs to the worker. */

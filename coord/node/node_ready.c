@@ -69,7 +69,6 @@ static void persist_snapshot_base(struct node *n, const struct raft_snapshot_met
 {
 	uint8_t buf[RAFT_CONF_MAX_BYTES];
 	struct persist_config pc = {.index = m->index};
-	struct persist_write w = {.config = &pc};
 	struct persist_entries e = {0};
 	struct persist_error err;
 	bool keep = false;
@@ -84,9 +83,8 @@ static void persist_snapshot_base(struct node *n, const struct raft_snapshot_met
 		keep = e.n == 1 && e.v[0].index == m->index && e.v[0].term == m->term;
 	persist_entries_free(&e);
 	if (keep) {
-		if (persist_log_write(n->plog, &w, &err) != 0 ||
-		    (persist_log_compact(n->plog, m->index, m->term, 0, &err) != 0 &&
-		     err.code != PERSIST_ESTALE))
+		if (persist_log_compact(n->plog, m->index, m->term, 0, &pc, &err) != 0 &&
+		    err.code != PERSIST_ESTALE)
 			node_fatal(n, "compacting raft.db behind a snapshot", err.msg);
 	} else if (persist_log_reset(n->plog, m->index, m->term, &pc, &err) != 0 &&
 	           err.code != PERSIST_ESTALE) {
@@ -260,7 +258,6 @@ static void adopt_snapshot(struct node *n, const struct persist_snapshot_meta *m
 	uint8_t buf[RAFT_CONF_MAX_BYTES];
 	struct raft_snapshot_meta rm = {0};
 	struct persist_config pc;
-	struct persist_write w = {0};
 	struct persist_error err;
 	uint64_t dropped;
 	size_t len;
@@ -274,9 +271,8 @@ static void adopt_snapshot(struct node *n, const struct persist_snapshot_meta *m
 	conf_blob(&rm.conf, buf, &len);
 	dropped = raft_snapshot_taken(n->raft, &rm, n->cfg.log_tail);
 	pc = (struct persist_config){.index = meta->index, .data = buf, .len = len};
-	w.config = &pc;
-	if (persist_log_write(n->plog, &w, &err) != 0 ||
-	    persist_log_compact(n->plog, meta->index, meta->term, n->cfg.log_tail, &err) != 0)
+	/* Lazy: no fsync on the loop; the next write makes it durable. */
+	if (persist_log_compact(n->plog, meta->index, meta->term, n->cfg.log_tail, &pc, &err) != 0)
 		node_fatal(n, "compacting raft.db", err.msg);
 	n->snap_told = meta->index;
 	LOG_INFO("snapshot at %llu (%llu bytes); log kept from %llu",
@@ -294,13 +290,48 @@ static void snapshot_work(uv_work_t *w)
 		LOG_ERROR("making a snapshot: %s", err.msg);
 }
 
+/* On a pool thread: unlinking a large file takes tens of milliseconds.
+ * Temporaries stay: one may be a snapshot being received or made. */
+static void prune_work(uv_work_t *w)
+{
+	struct node *n = w->data;
+	struct persist_error err;
+
+	if (persist_snapshot_prune(n->dir, n->prune_keep, false, &err) != 0) {
+		LOG_ERROR("removing old snapshots: %s", err.msg);
+		n->prune_keep = 0; /* prune_done stops the node (rule 7) */
+	}
+}
+
+static void prune_done(uv_work_t *w, int status)
+{
+	struct node *n = w->data;
+
+	(void)status;
+	n->pruning = false;
+	if (n->prune_keep == 0)
+		node_fatal(n, "removing old snapshots", "see the log");
+}
+
+/* Removes the snapshots older than the newest, off the loop; the newest is
+ * the only one ever sent or restored. */
+static void start_prune(struct node *n)
+{
+	if (n->pruning || n->snap.index == 0)
+		return;
+	n->pruning = true;
+	n->prune_keep = n->snap.index;
+	n->prune_work.data = n;
+	if (uv_queue_work(&n->loop, &n->prune_work, prune_work, prune_done) != 0)
+		node_fatal(n, "removing old snapshots", "cannot queue work");
+}
+
 /* Back on the loop: the snapshot is durable; the core may compact behind
  * it. One made while a newer one was received is left for pruning. */
 static void snapshot_made(uv_work_t *w, int status)
 {
 	struct node *n = w->data;
 	struct persist_snapshot_meta meta = {0};
-	struct persist_error err;
 	int rc = persist_snapshot_job_take(n->snap_job, &meta);
 
 	(void)status; /* never cancelled through libuv: the job stops itself */
@@ -323,9 +354,7 @@ static void snapshot_made(uv_work_t *w, int status)
 	} else {
 		persist_snapshot_meta_free(&meta);
 	}
-	/* Never while a snapshot is being received: its file would go too. */
-	if (!n->recv && persist_snapshot_prune(n->dir, n->snap.index, &err) != 0)
-		node_fatal(n, "removing old snapshots", err.msg);
+	start_prune(n);
 	node_kick(n);
 }
 

@@ -188,22 +188,28 @@ static void test_read_range(void **state)
 	persist_log_close(log);
 }
 
-/* Compaction behind a snapshot keeps a tail for slow followers. */
+/* Compaction behind a snapshot keeps a tail for slow followers, and
+ * records the configuration as of the snapshot in the same transaction. */
 static void test_compact_keeps_tail(void **state)
 {
+	static const char conf[] = "voters=1,2,3";
+	const struct persist_config pc = {.index = 80, .data = conf, .len = sizeof(conf)};
 	struct fx *f = *state;
 	struct persist_log_state s;
 	struct persist_log *log;
 
 	assert_int_equal(persist_log_open(f->dir, &log, &s, &f->err), 0);
 	fx_append(log, 1, 100, 2);
-	assert_int_equal(persist_log_compact(log, 80, 2, 10, &f->err), 0);
+	assert_int_equal(persist_log_compact(log, 80, 2, 10, &pc, &f->err), 0);
 	assert_int_equal(persist_log_first_index(log), 71);
 	assert_int_equal(persist_log_last_index(log), 100);
 
 	log = reopen(f, log, &s);
 	assert_int_equal(s.snap_index, 80);
 	assert_int_equal(s.snap_term, 2);
+	assert_int_equal(s.config.index, 80);
+	assert_int_equal(s.config.len, sizeof(conf));
+	assert_memory_equal(s.config.data, conf, sizeof(conf));
 	assert_loaded_range(&s, 71, 100, 2);
 	assert_int_equal(persist_log_first_index(log), 71);
 	persist_log_state_free(&s);
@@ -218,7 +224,7 @@ static void test_compact_everything_then_append(void **state)
 
 	assert_int_equal(persist_log_open(f->dir, &log, &s, &f->err), 0);
 	fx_append(log, 1, 20, 1);
-	assert_int_equal(persist_log_compact(log, 20, 1, 0, &f->err), 0);
+	assert_int_equal(persist_log_compact(log, 20, 1, 0, NULL, &f->err), 0);
 	assert_int_equal(persist_log_first_index(log), 21);
 	assert_int_equal(persist_log_last_index(log), 20);
 	fx_append(log, 21, 2, 1);
@@ -238,8 +244,8 @@ static void test_compact_backwards_refused(void **state)
 
 	assert_int_equal(persist_log_open(f->dir, &log, &s, &f->err), 0);
 	fx_append(log, 1, 50, 1);
-	assert_int_equal(persist_log_compact(log, 40, 1, 5, &f->err), 0);
-	assert_int_equal(persist_log_compact(log, 30, 1, 5, &f->err), PERSIST_ESTALE);
+	assert_int_equal(persist_log_compact(log, 40, 1, 5, NULL, &f->err), 0);
+	assert_int_equal(persist_log_compact(log, 30, 1, 5, NULL, &f->err), PERSIST_ESTALE);
 	assert_non_null(strstr(f->err.msg, "behind"));
 	assert_int_equal(persist_log_reset(log, 39, 1, NULL, &f->err), PERSIST_ESTALE);
 	assert_int_equal(persist_log_snap_index(log), 40);

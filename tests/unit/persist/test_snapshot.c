@@ -345,7 +345,7 @@ static void test_prune_keeps_newest(void **state)
 	assert_int_equal(persist_snapshot_create(p->lst, NULL, 0, &old, NULL), 0);
 	sm_apply_range(p->lst, 121, 30);
 	assert_int_equal(persist_snapshot_create(p->lst, NULL, 0, &cur, NULL), 0);
-	assert_int_equal(persist_snapshot_prune(p->leader->dir, cur.index, NULL), 0);
+	assert_int_equal(persist_snapshot_prune(p->leader->dir, cur.index, true, NULL), 0);
 	assert_int_equal(persist_snapshot_latest(p->leader->dir, &latest, NULL), 0);
 	assert_int_equal(latest.index, 150);
 	{
