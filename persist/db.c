@@ -197,3 +197,50 @@ err_close:
 	sqlite3_close_v2(db);
 	return rv;
 }
+
+static int walHook(void *ctx, sqlite3 *db, const char *name, int pages)
+{
+	(void)db;
+	(void)name;
+	*(int *)ctx = pages;
+	return SQLITE_OK;
+}
+
+void persist_db_watch_wal(sqlite3 *db, int *pages)
+{
+	*pages = 0;
+	sqlite3_wal_hook(db, walHook, pages);
+}
+
+int persist_db_checkpoint(const struct persist_dir *dir, const char *name,
+                          struct persist_error *err)
+{
+	char path[PERSIST_PATH_MAX];
+	sqlite3 *db = NULL;
+	int rv;
+	int rc;
+
+	rv = persist_dir_join(dir, name, path, sizeof(path), err);
+	if (rv != 0) {
+		return rv;
+	}
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	}
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+		rv = persist_db_error(db, rc, path, "checkpoint", err);
+	}
+	sqlite3_close_v2(db);
+	return rv;
+}
+
+int persist_db_checkpoint_tail(sqlite3 *db, const char *file, struct persist_error *err)
+{
+	int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+		return persist_db_error(db, rc, file, "checkpoint", err);
+	}
+	return 0;
+}

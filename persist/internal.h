@@ -66,6 +66,22 @@ int persist_db_prepare(sqlite3 *db, const char *file, const char *sql, sqlite3_s
 /* Steps a statement that returns no rows and resets it: SQLITE_DONE or the failure rc. */
 int persist_db_exec(sqlite3_stmt *stmt);
 
+/* Checkpoints off the writer's thread. persist_db_watch_wal() installs a WAL
+ * hook on the writer's handle db that stores the WAL's size in pages in
+ * *pages after each commit; a hook of its own turns SQLite's checkpoint at
+ * commit off (it would copy pages and fsync inside the writer's commit), so
+ * from then on the owner runs persist_db_checkpoint() on any thread. That
+ * opens its own handle on <dir>/<name> and runs a PASSIVE checkpoint, which
+ * waits for no reader or writer: SQLITE_BUSY is not an error. */
+void persist_db_watch_wal(sqlite3 *db, int *pages);
+int persist_db_checkpoint(const struct persist_dir *dir, const char *name,
+                          struct persist_error *err);
+/* The writer's own PASSIVE checkpoint on db, after persist_db_checkpoint()
+ * did the bulk: it copies only what was committed since, and, the WAL then
+ * being wholly copied, lets the next commit start it again from its head
+ * (a checkpoint by another handle never can while commits keep coming). */
+int persist_db_checkpoint_tail(sqlite3 *db, const char *file, struct persist_error *err);
+
 /* Runs constant SQL (schema, pragmas) at open time. */
 int persist_db_run(sqlite3 *db, const char *file, const char *sql, struct persist_error *err);
 

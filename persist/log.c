@@ -217,3 +217,23 @@ uint64_t persist_log_snap_index(const struct persist_log *log)
 {
 	return log->snap_index;
 }
+
+void persist_log_watch_wal(struct persist_log *log)
+{
+	persist_db_watch_wal(log->db, &log->wal_pages);
+}
+
+int persist_log_wal_pages(const struct persist_log *log)
+{
+	return log->wal_pages;
+}
+
+int persist_log_checkpoint(struct persist_dir *dir, struct persist_error *err)
+{
+	return persist_db_checkpoint(dir, LOG_FILE, err);
+}
+
+int persist_log_checkpoint_tail(struct persist_log *log, struct persist_error *err)
+{
+	return persist_db_checkpoint_tail(log->db, log->path, err);
+}

@@ -114,6 +114,13 @@ int persist_log_read(struct persist_log *log, uint64_t from, size_t max_n,
 
 void persist_entries_free(struct persist_entries *e);
 
+/* As persist_state_watch_wal() and its two companions (state.h), for
+ * raft.db: its checkpoints then leave the writer's fsynced commits. */
+void persist_log_watch_wal(struct persist_log *log);
+int persist_log_wal_pages(const struct persist_log *log);
+int persist_log_checkpoint(struct persist_dir *dir, struct persist_error *err);
+int persist_log_checkpoint_tail(struct persist_log *log, struct persist_error *err);
+
 /* Records that a durable snapshot covers the log up to snap_index (whose
  * entry has term snap_term), with config (NULL: unchanged) the
  * configuration as of it, and deletes the entries up to

@@ -37,6 +37,7 @@ struct persist_log {
 	uint64_t snap_term;
 	uint64_t first; /* see L1 */
 	uint64_t last;
+	int wal_pages; /* after the last commit, once watched */
 	struct {
 		sqlite3_stmt *begin, *begin_read, *commit, *rollback;
 		sqlite3_stmt *sync_lazy, *sync_full; /* synchronous=NORMAL / FULL */

@@ -239,3 +239,23 @@ int persist_state_open_reader(struct persist_dir *dir, sqlite3 **out, struct per
 
 	return persist_db_open(dir, &opts, out, err);
 }
+
+void persist_state_watch_wal(struct persist_state *st)
+{
+	persist_db_watch_wal(st->db, &st->wal_pages);
+}
+
+int persist_state_wal_pages(const struct persist_state *st)
+{
+	return st->wal_pages;
+}
+
+int persist_state_checkpoint(struct persist_dir *dir, struct persist_error *err)
+{
+	return persist_db_checkpoint(dir, PERSIST_STATE_FILE, err);
+}
+
+int persist_state_checkpoint_tail(struct persist_state *st, struct persist_error *err)
+{
+	return persist_db_checkpoint_tail(st->db, st->path, err);
+}

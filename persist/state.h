@@ -65,6 +65,20 @@ uint64_t persist_state_applied_term(const struct persist_state *st);
 int persist_state_apply(struct persist_state *st, const struct persist_entry *entries, size_t n,
                         persist_apply_fn fn, void *ctx, struct persist_error *err);
 
+/* Turns SQLite's checkpoint at commit off for st's handle: from then on
+ * the owner checkpoints with persist_state_checkpoint() on any thread when
+ * persist_state_wal_pages() (the WAL's size after the last commit) is
+ * large, so no commit copies pages and fsyncs on the owner's thread. */
+void persist_state_watch_wal(struct persist_state *st);
+int persist_state_wal_pages(const struct persist_state *st);
+/* A PASSIVE checkpoint of dir's state.db through a handle of its own; any
+ * thread. Returns 0 (also when readers kept some pages back) or
+ * PERSIST_EIO. */
+int persist_state_checkpoint(struct persist_dir *dir, struct persist_error *err);
+/* Then, on st's own thread: the rest since, which is little, so that the
+ * WAL starts again from its head at the next commit. 0 or PERSIST_EIO. */
+int persist_state_checkpoint_tail(struct persist_state *st, struct persist_error *err);
+
 /* Opens a read-only handle on state.db for another thread (stale reads). It
  * sees every committed apply; the caller owns it and closes it with
  * sqlite3_close_v2() before persist_state_close(). Returns 0 or PERSIST_EIO. */

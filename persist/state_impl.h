@@ -14,6 +14,7 @@ struct persist_state {
 	bool failed;
 	uint64_t applied_index;
 	uint64_t applied_term;
+	int wal_pages; /* after the last commit, once watched */
 	struct {
 		sqlite3_stmt *begin, *commit, *rollback, *set_applied, *get_applied;
 	} stmt;

@@ -284,6 +284,9 @@ static int open_storage(struct node *n, struct persist_log_state *st)
 	}
 	if (persist_snapshot_latest(n->dir, &n->snap, &err) != 0)
 		memset(&n->snap, 0, sizeof(n->snap));
+	/* Checkpoints run on the thread pool, not in the loop's commits. */
+	persist_log_watch_wal(n->plog);
+	persist_state_watch_wal(n->pstate);
 	/* Nothing is being made or received yet: leftovers of a crash go. */
 	if (persist_snapshot_prune(n->dir, n->snap.index, true, &err) != 0) {
 		LOG_ERROR("cannot remove old snapshots: %s", err.msg);
@@ -443,7 +446,8 @@ static void node_close(struct node *n)
 	for (size_t i = 0; i < n->results_cap; i++)
 		coord_result_free(&n->results[i]);
 	free(n->results);
-	assert(n->snap_job == NULL && !n->pruning); /* uv_run returns after their work */
+	/* uv_run returns only after their work */
+	assert(n->snap_job == NULL && !n->pruning && !n->ckpt_running);
 	persist_snapshot_recv_abort(n->recv);
 	persist_snapshot_meta_free(&n->snap);
 	coord_sm_reader_close(n->reader);

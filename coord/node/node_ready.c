@@ -280,6 +280,65 @@ static void adopt_snapshot(struct node *n, const struct persist_snapshot_meta *m
 	         (unsigned long long)dropped + 1);
 }
 
+/* WAL checkpoints ---------------------------------------------------------- */
+
+/* On a pool thread: copies each WAL's committed pages into its database and
+ * fsyncs it, work SQLite would otherwise do inside one of the loop's
+ * commits. */
+static void checkpoint_work(uv_work_t *w)
+{
+	struct node *n = w->data;
+	struct persist_error err;
+
+	n->ckpt_rc = 0;
+	if (n->ckpt_log && persist_log_checkpoint(n->dir, &err) != 0)
+		n->ckpt_rc = err.code;
+	if (n->ckpt_rc == 0 && n->ckpt_state && persist_state_checkpoint(n->dir, &err) != 0)
+		n->ckpt_rc = err.code;
+	if (n->ckpt_rc != 0)
+		LOG_ERROR("checkpoint: %s", err.msg);
+}
+
+static void checkpoint_done(uv_work_t *w, int status)
+{
+	struct node *n = w->data;
+
+	struct persist_error err;
+
+	(void)status;
+	n->ckpt_running = false;
+	if (n->ckpt_rc != 0)
+		node_fatal(n, "checkpointing a database", persist_strerror(n->ckpt_rc));
+	/* The little committed meanwhile, here, so that each WAL can start
+	 * again from its head (not during an install, which owns state.db). */
+	if ((n->ckpt_log && persist_log_checkpoint_tail(n->plog, &err) != 0) ||
+	    (n->ckpt_state && !n->installing &&
+	     persist_state_checkpoint_tail(n->pstate, &err) != 0))
+		node_fatal(n, "checkpointing a database", err.msg);
+}
+
+/* Starts a checkpoint of whichever WAL grew past NODE_CHECKPOINT_PAGES
+ * since the last one. Not during an install, which owns state.db (N-6). */
+static void maybe_checkpoint(struct node *n)
+{
+	int lp, sp;
+
+	if (n->ckpt_running || n->installing)
+		return;
+	lp = persist_log_wal_pages(n->plog);
+	sp = persist_state_wal_pages(n->pstate);
+	n->ckpt_log = lp >= NODE_CHECKPOINT_PAGES && lp != n->ckpt_log_seen;
+	n->ckpt_state = sp >= NODE_CHECKPOINT_PAGES && sp != n->ckpt_state_seen;
+	if (!n->ckpt_log && !n->ckpt_state)
+		return;
+	n->ckpt_log_seen = lp;
+	n->ckpt_state_seen = sp;
+	n->ckpt_running = true;
+	n->ckpt_work.data = n;
+	if (uv_queue_work(&n->loop, &n->ckpt_work, checkpoint_work, checkpoint_done) != 0)
+		node_fatal(n, "checkpointing a database", "cannot queue work");
+}
+
 /* Runs on a thread of libuv's pool: the copy, its fsync and its check. */
 static void snapshot_work(uv_work_t *w)
 {
@@ -488,4 +547,5 @@ void node_drive(struct node *n)
 		drive_ready(n, &n->held);
 	}
 	node_maybe_snapshot(n);
+	maybe_checkpoint(n);
 }

@@ -86,6 +86,30 @@ static void test_reader_sees_commits_and_cannot_write(void **state)
 	persist_state_close(st);
 }
 
+/* Watched, the WAL is no longer checkpointed inside commits: it grows until
+ * the owner checkpoints it (the bulk through another handle, the rest on
+ * its own), and then starts again from its head at the next commit; the
+ * data is all there throughout. */
+static void test_watched_wal_is_checkpointed_by_the_owner(void **state)
+{
+	struct fx *f = *state;
+	struct persist_state *st = open_state(f);
+	int grown;
+
+	persist_state_watch_wal(st);
+	for (uint64_t i = 0; i < 40; i++)
+		sm_apply_range(st, 1 + 50 * i, 50);
+	grown = persist_state_wal_pages(st);
+	assert_true(grown > 40); /* one commit or more per batch, none copied back */
+	assert_int_equal(persist_state_checkpoint(f->dir, &f->err), 0);
+	assert_int_equal(persist_state_checkpoint_tail(st, &f->err), 0);
+	sm_apply_range(st, 2001, 1);
+	assert_true(persist_state_wal_pages(st) < grown);
+	assert_int_equal(sm_rows(persist_state_db(st)), 2001);
+	assert_int_equal(persist_state_applied_index(st), 2001);
+	persist_state_close(st);
+}
+
 /* Safety rule 7: a failed commit fails the handle; nothing of the batch,
  * nor its applied index, is kept. */
 static void test_write_error_fails_handle(void **state)
@@ -119,9 +143,12 @@ int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
-	    T(test_fresh_state_applied_nothing),      T(test_apply_batch_records_applied_index),
-	    T(test_failed_callback_rolls_back_batch), T(test_reader_sees_commits_and_cannot_write),
+	    T(test_fresh_state_applied_nothing),
+	    T(test_apply_batch_records_applied_index),
+	    T(test_failed_callback_rolls_back_batch),
+	    T(test_reader_sees_commits_and_cannot_write),
 	    T(test_write_error_fails_handle),
+	    T(test_watched_wal_is_checkpointed_by_the_owner),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
