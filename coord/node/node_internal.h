@@ -60,6 +60,7 @@
 #define NODE_APPLY_BATCH      1024  /* committed entries per state transaction */
 #define NODE_DRIVE_READIES    4     /* readies executed per turn of the loop */
 #define NODE_CHECKPOINT_PAGES 1000  /* WAL pages that start a checkpoint off the loop */
+#define NODE_SNAPSHOT_REST    4     /* after a snapshot of T ms, none for 4T ms */
 #define NODE_GONE_CHECK_MS    500   /* how often waiting clients are checked */
 
 enum ncall_wait {
@@ -145,7 +146,7 @@ struct node {
 	struct persist_snapshot_recv *recv;                            /* snapshot being received */
 	struct persist_snapshot_job *snap_job; /* snapshot being made off the loop, or NULL */
 	uv_work_t snap_work;
-	uint64_t snap_started_ms;
+	uint64_t snap_started_ms, snap_ended_ms;
 	uv_work_t ckpt_work; /* checkpoints of raft.db and state.db, off the loop */
 	bool ckpt_running, ckpt_log, ckpt_state;
 	int ckpt_log_seen, ckpt_state_seen; /* WAL pages when last checkpointed */

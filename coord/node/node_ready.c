@@ -404,7 +404,8 @@ static void snapshot_made(uv_work_t *w, int status)
 	}
 	if (rc != 0)
 		node_fatal(n, "creating a snapshot", persist_strerror(rc));
-	n->metrics.snapshot_last_ms = node_now_ms() - n->snap_started_ms;
+	n->snap_ended_ms = node_now_ms();
+	n->metrics.snapshot_last_ms = n->snap_ended_ms - n->snap_started_ms;
 	if (meta.index > n->snap.index) {
 		adopt_snapshot(n, &meta);
 		persist_snapshot_meta_free(&n->snap);
@@ -430,6 +431,12 @@ void node_maybe_snapshot(struct node *n)
 		adopt_snapshot(n, &n->snap);
 	if (n->snap_job || n->stopping || n->since_snapshot < n->cfg.snapshot_entries ||
 	    applied <= n->snap.index || raft_applied_index(n->raft) < applied)
+		return;
+	/* A large state takes seconds to copy: after a snapshot that took T,
+	 * the next waits NODE_SNAPSHOT_REST x T, so that copying the state
+	 * takes at most a fifth of a node's time (and of its disk) however
+	 * fast entries come. The log grows meanwhile, bounded by the time. */
+	if (node_now_ms() - n->snap_ended_ms < NODE_SNAPSHOT_REST * n->metrics.snapshot_last_ms)
 		return;
 	n->since_snapshot = 0;
 	/* The configuration as of the snapshot's index, not the newest one in
