@@ -46,6 +46,9 @@ def parse(argv):
                     help="process, net, all, or a comma list of %s" % ",".join(
                         nemesis.PROCESS_FAULTS + nemesis.NET_FAULTS + nemesis.MIXED_FAULTS))
     ap.add_argument("--heartbeat-ms", type=int, default=50)
+    ap.add_argument("--snapshot-entries", type=int, default=None,
+                    help="coordd --snapshot-entries (with --log-tail a tenth of it), so that "
+                         "nodes brought back behind the others catch up from snapshots")
     ap.add_argument("--election-ms", type=int, default=500)
     ap.add_argument("--lock-clients", type=int, default=5)
     ap.add_argument("--readers", type=int, default=3, help="readers of the lock")
@@ -78,14 +81,19 @@ def fault_list(spec, size):
 
 def start_cluster(a, fs):
     coordd = coordd_path()
+    extra = []
+    if a.snapshot_entries is not None:
+        extra = ["--snapshot-entries", str(a.snapshot_entries),
+                 "--log-tail", str(max(1, a.snapshot_entries // 10))]
     if any(f in nemesis.NET_FAULTS + nemesis.MIXED_FAULTS for f in fs):
         why = netns.probe()
         if why is not None:
             log("SKIP: partition faults need network namespaces: %s" % why)
             raise SystemExit(SKIP)
-        c = netns.NetCluster(coordd, a.nodes, a.heartbeat_ms, a.election_ms)
+        c = netns.NetCluster(coordd, a.nodes, a.heartbeat_ms, a.election_ms, extra)
     else:
-        c = Cluster(coordd, a.nodes, heartbeat_ms=a.heartbeat_ms, election_ms=a.election_ms)
+        c = Cluster(coordd, a.nodes, heartbeat_ms=a.heartbeat_ms, election_ms=a.election_ms,
+                    extra_args=extra)
     return c.__enter__()
 
 
@@ -280,6 +288,10 @@ def main(argv):
         log("operations by outcome:\n" + hist.format_counts(ops))
         log("fenced store: value %d, %d reads refused for a stale token" % (
             store.value, store.refused_reads))
+        logs = [n.log_text() for n in c.nodes]
+        log("snapshots: %d made, %d installed from a leader" % (
+            sum(t.count("INFO  snapshot at ") for t in logs),
+            sum(t.count("installed snapshot") for t in logs)))
         t0 = time.time()
         verdicts = judge(ops, final, probe, election_s)
         failed = False
