@@ -1,5 +1,5 @@
 /* coord_client.c: clients and lease keepers of the coord machine under the
- * simulator, and the session expiry invariant (issue 5).
+ * simulator, and the session expiry invariant.
  *
  * Time: one simulator step is SIM_MS_PER_STEP milliseconds of true time. A node's local
  * clock runs at its tick rate (per mille of true time, skewed per seed), and

@@ -1,5 +1,5 @@
-/* sim_coord.h: the coord lock/session/election machine under the simulator
- * (issue 5), private to tests/sim.
+/* sim_coord.h: the coord lock/session/election machine under the simulator,
+ * private to tests/sim.
  *
  * Two halves:
  *   sm_coord.c, sm_coord_check.c  the sim_sm_ops behind --sm coord: one SQLite

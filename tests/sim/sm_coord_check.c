@@ -1,5 +1,5 @@
 /* sm_coord_check.c: the lock invariants, checked on one node after every
- * entry it applies (issue 5), from its own SQL tables and the entry's result:
+ * entry it applies, from its own SQL tables and the entry's result:
  *
  *   exclusion   never two exclusive holders of a lock or election, never an
  *               exclusive holder beside a shared one (SM-2);

@@ -1,5 +1,5 @@
 """The fault schedule: reproducible from its seed, within the run, and with
-pauses longer than both an election timeout and a session TTL (issue 9).
+pauses longer than both an election timeout and a session TTL.
 Run: python3 tests/cluster/jepsen/test_schedule.py"""
 
 import os
