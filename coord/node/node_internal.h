@@ -154,6 +154,7 @@ struct node {
 	uv_work_t prune_work; /* removes snapshots older than prune_keep, off the loop */
 	bool pruning;
 	uint64_t prune_keep;
+	int prune_rc;
 	/* A received snapshot being installed off the loop (see node_ready.c):
 	 * the core is held between the ready that carried its last chunk and
 	 * that ready's raft_advance(), and state.db belongs to the worker. */

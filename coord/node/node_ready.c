@@ -17,6 +17,17 @@
 static void install_work(uv_work_t *w);
 static void install_done(uv_work_t *w, int status);
 
+/* Runs WORK on libuv's thread pool and DONE back on the loop; the node's
+ * background jobs (snapshots, installs, checkpoints, pruning) all start
+ * here. The loop runs until every queued job's DONE has run. */
+static void queue_job(struct node *n, uv_work_t *w, uv_work_cb work, uv_after_work_cb done,
+                      const char *what)
+{
+	w->data = n;
+	if (uv_queue_work(&n->loop, w, work, done) != 0)
+		node_fatal(n, what, "cannot queue work");
+}
+
 static void conf_blob(const struct raft_conf *conf, uint8_t *buf, size_t *len)
 {
 	*len = raft_conf_encode(conf, buf, RAFT_CONF_MAX_BYTES);
@@ -58,9 +69,8 @@ static bool persist_snap_chunk(struct node *n, const struct raft_snapshot_chunk 
 	n->install_from = persist_state_applied_index(n->pstate);
 	n->installing = true;
 	n->install_started_ms = node_now_ms();
-	n->install_work.data = n;
-	if (uv_queue_work(&n->loop, &n->install_work, install_work, install_done) != 0)
-		node_fatal(n, "installing a received snapshot", "cannot queue work");
+	queue_job(n, &n->install_work, install_work, install_done,
+	          "installing a received snapshot");
 	return true;
 }
 
@@ -302,7 +312,6 @@ static void checkpoint_work(uv_work_t *w)
 static void checkpoint_done(uv_work_t *w, int status)
 {
 	struct node *n = w->data;
-
 	struct persist_error err;
 
 	(void)status;
@@ -334,9 +343,7 @@ static void maybe_checkpoint(struct node *n)
 	n->ckpt_log_seen = lp;
 	n->ckpt_state_seen = sp;
 	n->ckpt_running = true;
-	n->ckpt_work.data = n;
-	if (uv_queue_work(&n->loop, &n->ckpt_work, checkpoint_work, checkpoint_done) != 0)
-		node_fatal(n, "checkpointing a database", "cannot queue work");
+	queue_job(n, &n->ckpt_work, checkpoint_work, checkpoint_done, "checkpointing a database");
 }
 
 /* Runs on a thread of libuv's pool: the copy, its fsync and its check. */
@@ -356,10 +363,9 @@ static void prune_work(uv_work_t *w)
 	struct node *n = w->data;
 	struct persist_error err;
 
-	if (persist_snapshot_prune(n->dir, n->prune_keep, false, &err) != 0) {
+	n->prune_rc = persist_snapshot_prune(n->dir, n->prune_keep, false, &err);
+	if (n->prune_rc != 0)
 		LOG_ERROR("removing old snapshots: %s", err.msg);
-		n->prune_keep = 0; /* prune_done stops the node (rule 7) */
-	}
 }
 
 static void prune_done(uv_work_t *w, int status)
@@ -368,8 +374,8 @@ static void prune_done(uv_work_t *w, int status)
 
 	(void)status;
 	n->pruning = false;
-	if (n->prune_keep == 0)
-		node_fatal(n, "removing old snapshots", "see the log");
+	if (n->prune_rc != 0) /* rule 7 */
+		node_fatal(n, "removing old snapshots", persist_strerror(n->prune_rc));
 }
 
 /* Removes the snapshots older than the newest, off the loop; the newest is
@@ -380,9 +386,7 @@ static void start_prune(struct node *n)
 		return;
 	n->pruning = true;
 	n->prune_keep = n->snap.index;
-	n->prune_work.data = n;
-	if (uv_queue_work(&n->loop, &n->prune_work, prune_work, prune_done) != 0)
-		node_fatal(n, "removing old snapshots", "cannot queue work");
+	queue_job(n, &n->prune_work, prune_work, prune_done, "removing old snapshots");
 }
 
 /* Back on the loop: the snapshot is durable; the core may compact behind
@@ -447,9 +451,7 @@ void node_maybe_snapshot(struct node *n)
 	/* The copy, its fsync and its check run on libuv's thread pool, so
 	 * heartbeats and answers go on meanwhile. */
 	n->snap_started_ms = node_now_ms();
-	n->snap_work.data = n;
-	if (uv_queue_work(&n->loop, &n->snap_work, snapshot_work, snapshot_made) != 0)
-		node_fatal(n, "starting a snapshot", "cannot queue work");
+	queue_job(n, &n->snap_work, snapshot_work, snapshot_made, "starting a snapshot");
 }
 
 /* The loop ----------------------------------------------------------------------- */

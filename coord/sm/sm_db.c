@@ -124,19 +124,19 @@ int sm_meta_set(struct sm_apply *a, const char *key, uint64_t value)
 	return sm_done(a, st);
 }
 
-int sm_meta_get(sqlite3 *db, const char *key, uint64_t *value)
+int sm_meta_get(sqlite3 *db, struct sm_stmt_cache *cache, const char *key, uint64_t *value)
 {
 	sqlite3_stmt *st;
 	int row;
 
 	*value = 0;
-	if (sm_prepare(db, NULL, "SELECT value FROM coord_meta WHERE key = ?1", &st) != 0)
+	if (sm_prepare(db, cache, "SELECT value FROM coord_meta WHERE key = ?1", &st) != 0)
 		return COORD_EDB;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	row = sm_row(st);
 	if (row == 1)
 		*value = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sm_release(cache, st);
 	return row < 0 ? COORD_EDB : 0;
 }
 

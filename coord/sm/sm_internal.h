@@ -76,8 +76,8 @@ void sm_bind_u64(sqlite3_stmt *st, int col, uint64_t v);
 void sm_column_session(sqlite3_stmt *st, int col, struct coord_session_id *id);
 /* Sets a coord_meta value in the entry being applied. */
 int sm_meta_set(struct sm_apply *a, const char *key, uint64_t value);
-/* Reads a coord_meta value (a missing key reads as 0). */
-int sm_meta_get(sqlite3 *db, const char *key, uint64_t *value);
+/* Reads a coord_meta value (a missing key reads as 0); CACHE may be NULL. */
+int sm_meta_get(sqlite3 *db, struct sm_stmt_cache *cache, const char *key, uint64_t *value);
 /* Runs a single-value query with one session bound at 1 (or none if ID is
  * NULL) into *OUT (0 when no row); CACHE may be NULL. */
 int sm_count(sqlite3 *db, struct sm_stmt_cache *cache, const char *sql,

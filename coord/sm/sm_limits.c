@@ -22,22 +22,15 @@ int sm_apply_limits(struct sm_apply *a)
 	return 0;
 }
 
-/* One limit: its row, or DEF when there is none. */
+/* One limit: its row, or DEF when there is none (a limit is never 0). */
 static int limitGet(sqlite3 *db, struct sm_stmt_cache *cache, const char *key, uint32_t def,
                     uint32_t *out)
 {
-	sqlite3_stmt *st;
-	int row;
+	uint64_t v;
+	int rv = sm_meta_get(db, cache, key, &v);
 
-	*out = def;
-	if (sm_prepare(db, cache, "SELECT value FROM coord_meta WHERE key = ?1", &st) != 0)
-		return COORD_EDB;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	row = sm_row(st);
-	if (row == 1)
-		*out = (uint32_t)sqlite3_column_int64(st, 0);
-	sm_release(cache, st);
-	return row < 0 ? COORD_EDB : 0;
+	*out = v != 0 ? (uint32_t)v : def;
+	return rv;
 }
 
 static int limitsRead(sqlite3 *db, struct sm_stmt_cache *cache, struct coord_limits *out)

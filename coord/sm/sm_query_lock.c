@@ -271,7 +271,7 @@ static int qElectionIndex(struct coord_sm_reader *r, const char *name, size_t le
 	sm_release(&r->cache, st);
 	if (row < 0)
 		return COORD_EDB;
-	return row == 1 ? 0 : sm_meta_get(r->db, SM_META_ELECTION_GONE, modify);
+	return row == 1 ? 0 : sm_meta_get(r->db, NULL, SM_META_ELECTION_GONE, modify);
 }
 
 int coord_sm_query_election(struct coord_sm_reader *r, const char *name, size_t len, json_t **out)
@@ -364,7 +364,8 @@ int coord_sm_query_fence(struct coord_sm_reader *r, const char *name, size_t len
 
 int coord_sm_list_index(sqlite3 *db, enum coord_list list, uint64_t *out)
 {
-	return sm_meta_get(db, list == COORD_LIST_SESSIONS ? SM_META_SESSIONS : SM_META_LOCKS, out);
+	return sm_meta_get(db, NULL, list == COORD_LIST_SESSIONS ? SM_META_SESSIONS : SM_META_LOCKS,
+	                   out);
 }
 
 static int count_rows(sqlite3 *db, const char *sql, uint64_t *out)
