@@ -29,6 +29,17 @@ static void progress_init(struct raft *r, struct raft_progress *pr, uint64_t id)
 	}
 }
 
+void raft_peer_reset(struct raft *r, uint64_t id)
+{
+	struct raft_progress *pr;
+
+	assert(!r->in_ready);
+	if (r->role != RAFT_LEADER || id == r->cfg.id || (pr = progress_find(r, id)) == NULL) {
+		return;
+	}
+	progress_init(r, pr, id);
+}
+
 void progress_reset_all(struct raft *r)
 {
 	r->n_prs = 0;

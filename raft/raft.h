@@ -331,6 +331,14 @@ int raft_transfer(struct raft *r, uint64_t target);
 int raft_add_learner(struct raft *r, uint64_t id, const char *addr);
 int raft_change_voters(struct raft *r, const uint64_t *voters, size_t n);
 
+/* The host learned that server ID now holds an empty log (it joined, or its
+ * data folder was new when the cluster was founded): on a leader, ID's
+ * progress starts over (match 0, probing from the leader's last index), so
+ * nothing it acknowledged before counts and a learner's catch-up is judged
+ * afresh. Lowering a match index only delays commitment, never advances it.
+ * Elsewhere, or for an unknown ID, nothing happens. */
+void raft_peer_reset(struct raft *r, uint64_t id);
+
 /* The host made a durable snapshot of the state machine at META->index
  * (<= applied index; the host's applied index may be ahead of
  * raft_applied_index() after a restart, but never ahead of the commit

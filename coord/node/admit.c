@@ -1,0 +1,54 @@
+/* admit.c: the admission rule of admit.h, as a table of cases. */
+#include "admit.h"
+
+#include <stddef.h>
+#include <string.h>
+
+/* An empty server listed with ROLE by a side that committed COMMIT. */
+static enum admit_verdict admit_empty(enum admit_role role, uint64_t commit,
+                                      enum admit_verdict expected)
+{
+	if (role == ADMIT_ROLE_LEARNER)
+		return expected;
+	if (role == ADMIT_ROLE_VOTER)
+		return commit < ADMIT_FOUNDED ? expected : ADMIT_LOST_DATA;
+	return ADMIT_STRANGER;
+}
+
+enum admit_verdict admit_peer(const struct admit_side *self, const struct admit_side *peer)
+{
+	bool self_empty = self->cluster[0] == '\0';
+	bool peer_empty = peer->cluster[0] == '\0';
+
+	if (self_empty && peer_empty)
+		return ADMIT_PROBE;
+	if (self_empty) /* how the sender lists us, and how far it committed */
+		return admit_empty(peer->lists, peer->commit, ADMIT_ADOPT);
+	if (peer_empty) /* how we list the sender, and how far we committed */
+		return admit_empty(self->lists, self->commit, ADMIT_NEWCOMER);
+	if (strcmp(self->cluster, peer->cluster) != 0)
+		return ADMIT_OTHER;
+	/* A joining server has no configuration until its leader sends one. */
+	if (self->lists == ADMIT_ROLE_NONE && self->configured)
+		return ADMIT_STRANGER;
+	return ADMIT_OK;
+}
+
+bool admit_talks(enum admit_verdict v)
+{
+	return v == ADMIT_OK || v == ADMIT_ADOPT || v == ADMIT_NEWCOMER;
+}
+
+const char *admit_verdict_name(enum admit_verdict v)
+{
+	static const char *const names[] = {
+	    [ADMIT_OK] = "ok",
+	    [ADMIT_ADOPT] = "adopt",
+	    [ADMIT_NEWCOMER] = "newcomer",
+	    [ADMIT_PROBE] = "probe",
+	    [ADMIT_OTHER] = "other_cluster",
+	    [ADMIT_LOST_DATA] = "lost_data",
+	    [ADMIT_STRANGER] = "stranger",
+	};
+	return (unsigned)v < sizeof(names) / sizeof(names[0]) && names[v] ? names[v] : "unknown";
+}

@@ -1,0 +1,67 @@
+/* admit.h: which peers a node lets speak Raft to it (DESIGN.md rule 12).
+ *
+ * A cluster gets a random id when it is founded; every data folder that
+ * joins it keeps that id. Each peer connection opens with a HELLO saying
+ * which cluster the sender's data folder belongs to ("" while it has none),
+ * how far the sender has committed, and how the sender's configuration lists
+ * the receiver. The receiver decides with admit_peer(), a pure function,
+ * before it believes anything else on that connection.
+ *
+ * The rule it enforces: a server's Raft state (its votes, the entries it
+ * acknowledged) lives in its data folder. A server that lost its folder and
+ * came back empty under the same id could vote twice in one term or forget
+ * entries a majority counted on, so it is never admitted as the member it
+ * was. An empty server is admitted only as what it can safely be:
+ *  - a learner the configuration expects (added through the members API
+ *    and started with --join): it holds nothing anyone counted on;
+ *  - a founding voter while the cluster is being founded, i.e. before a
+ *    leader has committed anything (commit < ADMIT_FOUNDED): it has at most
+ *    voted once, in the first election (DESIGN.md names this window).
+ * Servers of different clusters never talk, and a cluster never admits a
+ * server its configuration does not list (a removed server cannot disrupt
+ * it), unless the receiver has no configuration yet (a joining server
+ * hearing from its leader).
+ */
+#ifndef COORD_ADMIT_H
+#define COORD_ADMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A cluster counts as founded once a leader committed its first entry (the
+ * founding configuration is entry 1; the first leader's no-op is entry 2). */
+#define ADMIT_FOUNDED 2
+
+enum admit_role { ADMIT_ROLE_NONE = 0, ADMIT_ROLE_LEARNER = 1, ADMIT_ROLE_VOTER = 2 };
+
+/* One side of a connection, as its HELLO (or the node itself) tells it. */
+struct admit_side {
+	const char *cluster;   /* "" while the data folder belongs to no cluster */
+	uint64_t commit;       /* its commit index */
+	enum admit_role lists; /* how its configuration lists the other side */
+	bool configured;       /* it holds a configuration (a log or a snapshot) */
+};
+
+enum admit_verdict {
+	ADMIT_OK,        /* same cluster, listed: talk */
+	ADMIT_ADOPT,     /* the receiver is empty and expected: it takes the
+	                  * sender's cluster id durably, then talks */
+	ADMIT_NEWCOMER,  /* the sender is empty and expected: talk, and its
+	                  * progress starts over (raft_peer_reset) */
+	ADMIT_PROBE,     /* both empty: only HELLOs (a founder counts them) */
+	ADMIT_OTHER,     /* refused: another cluster */
+	ADMIT_LOST_DATA, /* refused: an empty server the cluster knows as a
+	                  * founded voter: its data folder was lost */
+	ADMIT_STRANGER   /* refused: not in the configuration */
+};
+
+/* What SELF (the receiver) does with a HELLO from PEER. */
+enum admit_verdict admit_peer(const struct admit_side *self, const struct admit_side *peer);
+
+/* True for the verdicts after which the connection carries Raft frames. */
+bool admit_talks(enum admit_verdict v);
+
+/* A short name of V, for logs and metrics labels. */
+const char *admit_verdict_name(enum admit_verdict v);
+
+#endif

@@ -1,0 +1,145 @@
+/* The admission rule of peers (admit.h), case by case: who may speak Raft to
+ * whom when data folders are new, lost, or of another cluster. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "admit.h"
+
+#define X "5f0c2a9d3b7e41d8a6c0e9f1b2d3c4a5"
+#define Y "0123456789abcdef0123456789abcdef"
+
+static struct admit_side member(const char *cluster, uint64_t commit, enum admit_role lists)
+{
+	return (struct admit_side){
+	    .cluster = cluster, .commit = commit, .lists = lists, .configured = true};
+}
+
+static struct admit_side empty(void)
+{
+	return (struct admit_side){.cluster = "", .commit = 0, .lists = ADMIT_ROLE_NONE};
+}
+
+static void members_of_one_cluster_talk(void **state)
+{
+	struct admit_side a = member(X, 100, ADMIT_ROLE_VOTER), b = member(X, 90, ADMIT_ROLE_VOTER);
+
+	(void)state;
+	assert_int_equal(admit_peer(&a, &b), ADMIT_OK);
+	assert_true(admit_talks(admit_peer(&a, &b)));
+}
+
+static void servers_of_two_clusters_never_talk(void **state)
+{
+	struct admit_side a = member(X, 100, ADMIT_ROLE_VOTER),
+	                  b = member(Y, 100, ADMIT_ROLE_VOTER);
+
+	(void)state;
+	assert_int_equal(admit_peer(&a, &b), ADMIT_OTHER);
+	assert_false(admit_talks(ADMIT_OTHER));
+}
+
+static void a_server_the_configuration_does_not_list_is_refused(void **state)
+{
+	/* A removed server keeps its old configuration and keeps dialling. */
+	struct admit_side self = member(X, 100, ADMIT_ROLE_NONE);
+	struct admit_side removed = member(X, 80, ADMIT_ROLE_VOTER);
+
+	(void)state;
+	assert_int_equal(admit_peer(&self, &removed), ADMIT_STRANGER);
+}
+
+static void a_joining_server_without_configuration_hears_its_cluster(void **state)
+{
+	/* Adopted the id, has no entries yet: it cannot know who is listed. */
+	struct admit_side self = {.cluster = X, .lists = ADMIT_ROLE_NONE, .configured = false};
+	struct admit_side leader = member(X, 100, ADMIT_ROLE_LEARNER);
+
+	(void)state;
+	assert_int_equal(admit_peer(&self, &leader), ADMIT_OK);
+}
+
+static void an_empty_server_adopts_the_id_of_a_cluster_that_expects_it_as_learner(void **state)
+{
+	struct admit_side self = empty(), leader = member(X, 5000, ADMIT_ROLE_LEARNER);
+
+	(void)state;
+	assert_int_equal(admit_peer(&self, &leader), ADMIT_ADOPT);
+	assert_true(admit_talks(ADMIT_ADOPT));
+}
+
+static void a_cluster_admits_an_empty_learner_as_a_newcomer(void **state)
+{
+	struct admit_side self = member(X, 5000, ADMIT_ROLE_LEARNER), joiner = empty();
+
+	(void)state;
+	assert_int_equal(admit_peer(&self, &joiner), ADMIT_NEWCOMER);
+}
+
+static void founding_voters_are_admitted_empty_until_the_first_commit(void **state)
+{
+	struct admit_side founder = member(X, ADMIT_FOUNDED - 1, ADMIT_ROLE_VOTER), peer = empty();
+
+	(void)state;
+	assert_int_equal(admit_peer(&founder, &peer), ADMIT_NEWCOMER);
+	assert_int_equal(admit_peer(&peer, &founder), ADMIT_ADOPT);
+}
+
+static void an_empty_voter_of_a_founded_cluster_lost_its_data(void **state)
+{
+	/* The zombie: a follower whose folder was wiped, restarted with its
+	 * old id. Neither side may let it back in as the member it was. */
+	struct admit_side leader = member(X, ADMIT_FOUNDED, ADMIT_ROLE_VOTER), wiped = empty();
+
+	(void)state;
+	assert_int_equal(admit_peer(&leader, &wiped), ADMIT_LOST_DATA);
+	assert_int_equal(admit_peer(&wiped, &leader), ADMIT_LOST_DATA);
+	assert_false(admit_talks(ADMIT_LOST_DATA));
+}
+
+static void an_empty_server_not_listed_is_a_stranger(void **state)
+{
+	struct admit_side self = member(X, 10, ADMIT_ROLE_NONE), e = empty();
+	struct admit_side other = member(X, 10, ADMIT_ROLE_NONE);
+
+	(void)state;
+	assert_int_equal(admit_peer(&self, &e), ADMIT_STRANGER);
+	assert_int_equal(admit_peer(&e, &other), ADMIT_STRANGER);
+}
+
+static void two_empty_servers_only_probe(void **state)
+{
+	struct admit_side a = empty(), b = empty();
+
+	(void)state;
+	assert_int_equal(admit_peer(&a, &b), ADMIT_PROBE);
+	assert_false(admit_talks(ADMIT_PROBE));
+}
+
+static void every_verdict_has_a_name(void **state)
+{
+	(void)state;
+	for (int v = ADMIT_OK; v <= ADMIT_STRANGER; v++)
+		assert_string_not_equal(admit_verdict_name((enum admit_verdict)v), "unknown");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(members_of_one_cluster_talk),
+	    cmocka_unit_test(servers_of_two_clusters_never_talk),
+	    cmocka_unit_test(a_server_the_configuration_does_not_list_is_refused),
+	    cmocka_unit_test(a_joining_server_without_configuration_hears_its_cluster),
+	    cmocka_unit_test(an_empty_server_adopts_the_id_of_a_cluster_that_expects_it_as_learner),
+	    cmocka_unit_test(a_cluster_admits_an_empty_learner_as_a_newcomer),
+	    cmocka_unit_test(founding_voters_are_admitted_empty_until_the_first_commit),
+	    cmocka_unit_test(an_empty_voter_of_a_founded_cluster_lost_its_data),
+	    cmocka_unit_test(an_empty_server_not_listed_is_a_stranger),
+	    cmocka_unit_test(two_empty_servers_only_probe),
+	    cmocka_unit_test(every_verdict_has_a_name),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
