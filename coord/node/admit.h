@@ -1,4 +1,4 @@
-/* admit.h: which peers a node lets speak Raft to it (DESIGN.md rule 12).
+/* admit.h: which peers a node lets speak Raft to it (DESIGN.md rule 13).
  *
  * A cluster gets a random id when it is founded; every data folder that
  * joins it keeps that id. Each peer connection opens with a HELLO saying

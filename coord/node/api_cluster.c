@@ -37,6 +37,21 @@ static json_t *limits_json(const struct coord_limits *l)
 	                 (json_int_t)l->waiters);
 }
 
+/* The role this node plays: its core's, once its configuration lists it as
+ * a voter; "learner" or "none" (empty, waiting to be founded or added, or
+ * removed) otherwise. */
+static const char *role_name(const struct node *n)
+{
+	const struct raft_conf *conf = raft_conf(n->raft);
+
+	for (uint32_t i = 0; i < conf->n; i++)
+		if (conf->servers[i].id == n->cfg.id)
+			return conf->servers[i].role == RAFT_VOTER
+			           ? raft_role_name(raft_role(n->raft))
+			           : "learner";
+	return "none";
+}
+
 static void status_answer(struct node *n, struct ncall *c)
 {
 	uint64_t leader = raft_leader(n->raft);
@@ -45,8 +60,8 @@ static void status_answer(struct node *n, struct ncall *c)
 	    leader ? json_pack("{s:I, s:s?}", "id", (json_int_t)leader, "http", http) : json_null();
 
 	node_answer(n, c, 200,
-	            json_pack("{s:I, s:s, s:I, s:o, s:I, s:I, s:o, s:o}", "id",
-	                      (json_int_t)n->cfg.id, "role", raft_role_name(raft_role(n->raft)),
+	            json_pack("{s:I, s:s, s:s, s:I, s:o, s:I, s:I, s:o, s:o}", "id",
+	                      (json_int_t)n->cfg.id, "cluster", n->cluster_id, "role", role_name(n),
 	                      "term", (json_int_t)raft_term(n->raft), "leader", lj, "commit_index",
 	                      (json_int_t)raft_commit_index(n->raft), "applied_index",
 	                      (json_int_t)node_applied(n), "members", members_json(n), "limits",

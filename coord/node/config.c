@@ -12,11 +12,16 @@ static const char usage[] =
     "              [--election-timeout-ms N] [--log-level debug|info|warn|error]\n"
     "              [--snapshot-entries N] [--log-tail N]\n"
     "              [--max-sessions N] [--max-locks-per-session N] [--max-waiters N]\n"
+    "              [--join]\n"
     "\n"
     "With no flags: a single-node cluster, id 1, data in ./coord-data,\n"
     "HTTP on 127.0.0.1:7070, Raft on 127.0.0.1:7170.\n"
     "--cluster lists every voter's Raft address, this node's included; it is\n"
-    "read when the data folder is empty (bootstrap) and ignored afterwards.\n"
+    "read when the data folder is empty and ignored afterwards. The lowest id\n"
+    "founds the cluster once every node it names is up with an empty folder.\n"
+    "--join (with --id, --raft, --http; no --cluster) starts a node with an\n"
+    "empty folder that waits to be added to a running cluster as a learner\n"
+    "(POST /v1/members).\n"
     "A snapshot is taken every --snapshot-entries applied entries (default\n"
     "20000), keeping --log-tail entries (default 5000) for slow followers.\n"
     "The leader's --max-sessions (default 10000), --max-locks-per-session\n"
@@ -113,6 +118,7 @@ static enum coord_config_result parse_flag(const char *flag, const char *val,
 	if (strcmp(flag, "--id") == 0) {
 		if (!parse_uint(val, UINT32_MAX, &cfg->id) || cfg->id == 0)
 			return bad(err, "--id must be a positive integer");
+		cfg->id_given = true;
 	} else if (strcmp(flag, "--data") == 0) {
 		if (!*val || strlen(val) >= sizeof(cfg->data))
 			return bad(err, "--data must be a folder path");
@@ -199,6 +205,9 @@ static enum coord_config_result check(struct coord_config *cfg, const char *clus
 		return bad(err,
 		           "%s (--max-sessions %u, --max-locks-per-session %u, --max-waiters %u)",
 		           why, cfg->limits.sessions, cfg->limits.objects, cfg->limits.waiters);
+	if (cfg->join && (cluster || !cfg->id_given))
+		return bad(err, "--join needs --id and takes no --cluster: the cluster adds the "
+		                "node through POST /v1/members");
 	if (!cluster) {
 		cfg->n_members = 1;
 		cfg->members[0].id = cfg->id;
@@ -239,6 +248,10 @@ enum coord_config_result coord_config_parse(int argc, const char *const argv[],
 			cfg->help = true;
 			return COORD_CONFIG_HELP;
 		}
+		if (strcmp(flag, "--join") == 0) {
+			cfg->join = true;
+			continue;
+		}
 		/* --flag=value or --flag value */
 		eq = strchr(flag, '=');
 		if (strncmp(flag, "--", 2) == 0 && eq && (size_t)(eq - flag) < sizeof(name)) {
@@ -257,27 +270,12 @@ enum coord_config_result coord_config_parse(int argc, const char *const argv[],
 	return check(cfg, cluster, err);
 }
 
-static int member_cmp(const void *a, const void *b)
+uint64_t coord_config_founder(const struct coord_config *cfg)
 {
-	const struct coord_member *x = a, *y = b;
+	uint64_t low = cfg->members[0].id;
 
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
-void coord_config_members_text(const struct coord_config *cfg, char *buf, size_t cap)
-{
-	struct coord_member sorted[COORD_CONFIG_MAX_MEMBERS];
-	size_t off = 0;
-
-	memcpy(sorted, cfg->members, cfg->n_members * sizeof(sorted[0]));
-	qsort(sorted, cfg->n_members, sizeof(sorted[0]), member_cmp);
-	buf[0] = '\0';
-	for (size_t i = 0; i < cfg->n_members && off < cap; i++) {
-		int n = snprintf(buf + off, cap - off, "%s%llu=%s", i ? "," : "",
-		                 (unsigned long long)sorted[i].id, sorted[i].raft);
-
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
+	for (size_t i = 1; i < cfg->n_members; i++)
+		if (cfg->members[i].id < low)
+			low = cfg->members[i].id;
+	return low;
 }

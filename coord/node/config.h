@@ -40,7 +40,9 @@ struct coord_config {
 	size_t n_members; /* --cluster, or this node alone */
 	struct coord_member members[COORD_CONFIG_MAX_MEMBERS];
 	bool cluster_given;
+	bool id_given;
 	bool raft_given; /* else taken from --cluster's entry for this id */
+	bool join;       /* --join: wait to be added to a running cluster */
 	unsigned heartbeat_ms;
 	unsigned election_ms;
 	enum coord_log_level log_level;
@@ -61,8 +63,7 @@ enum coord_config_result coord_config_parse(int argc, const char *const argv[],
 /* The usage text printed by --help. */
 const char *coord_config_usage(void);
 
-/* A stable text of the founding membership ("1=host:port,2=..." sorted by
- * id), from which the cluster id is derived. */
-void coord_config_members_text(const struct coord_config *cfg, char *buf, size_t cap);
+/* The node that founds a new cluster: the lowest id --cluster names. */
+uint64_t coord_config_founder(const struct coord_config *cfg);
 
 #endif

@@ -21,36 +21,16 @@
 #include "node_core.h"
 #include "node_dispatch.h"
 #include "node_forward.h"
+#include "node_join.h"
 #include "node_lease.h"
 #include "node_ready.h"
 #include "sm_query.h"
 
-#define NODE_TICK_MS    10u
-#define CLUSTER_ID_FILE "cluster-id"
+#define NODE_TICK_MS 10u
 
 _Static_assert(TRANSPORT_FRAME_MAX > RAFT_CODEC_MAX_FRAME + 1, "a Raft frame must fit");
 
 /* Transport callbacks ----------------------------------------------------------- */
-
-static void on_peer_hello(void *ctx, uint64_t from, const char *http, const char *raft)
-{
-	struct node *n = ctx;
-	struct peer_info *p = NULL;
-
-	for (size_t i = 0; i < n->n_peers; i++)
-		if (n->peers[i].id == from)
-			p = &n->peers[i];
-	if (!p && n->n_peers < RAFT_MAX_SERVERS) {
-		p = &n->peers[n->n_peers++];
-		p->id = from;
-	}
-	if (!p)
-		return;
-	if (strcmp(p->http, http) != 0)
-		LOG_INFO("peer %llu: http %s, raft %s", (unsigned long long)from, http, raft);
-	snprintf(p->http, sizeof(p->http), "%s", http);
-	snprintf(p->raft, sizeof(p->raft), "%s", raft);
-}
 
 static void on_peer_frame(void *ctx, uint64_t from, enum transport_kind kind, uint8_t *p,
                           size_t len)
@@ -86,7 +66,9 @@ static void on_peer_frame(void *ctx, uint64_t from, enum transport_kind kind, ui
 	node_kick(n);
 }
 
-/* Keeps the transport's peers equal to the configuration's servers. */
+/* Keeps the transport's peers equal to the configuration's servers. A node
+ * with no configuration yet dials the nodes --cluster names (founding), or
+ * waits to be dialled (--join). */
 static void sync_peers(struct node *n)
 {
 	const struct raft_conf *conf = raft_conf(n->raft);
@@ -95,8 +77,18 @@ static void sync_peers(struct node *n)
 	 * address, which must not happen on every tick. */
 	if (memcmp(conf, &n->synced_conf, sizeof(*conf)) == 0)
 		return;
-	n->synced_conf = *conf;
+	for (uint32_t i = 0; i < n->synced_conf.n; i++) {
+		uint64_t id = n->synced_conf.servers[i].id;
+		bool kept = false;
 
+		for (uint32_t j = 0; j < conf->n; j++)
+			kept = kept || conf->servers[j].id == id;
+		if (!kept && id != n->cfg.id) {
+			LOG_INFO("node %llu left the configuration", (unsigned long long)id);
+			transport_remove_peer(n->transport, id);
+		}
+	}
+	n->synced_conf = *conf;
 	for (uint32_t i = 0; i < conf->n; i++) {
 		const struct raft_server *s = &conf->servers[i];
 
@@ -104,6 +96,19 @@ static void sync_peers(struct node *n)
 			transport_add_peer(n->transport, s->id, s->addr);
 	}
 }
+
+/* Before the founding entry arrives, the nodes --cluster names. */
+static void dial_founders(struct node *n)
+{
+	if (raft_conf(n->raft)->n > 0 || n->cfg.join)
+		return;
+	for (size_t i = 0; i < n->cfg.n_members; i++)
+		if (n->cfg.members[i].id != n->cfg.id)
+			transport_add_peer(n->transport, n->cfg.members[i].id,
+			                   n->cfg.members[i].raft);
+}
+
+static void found_cluster(struct node *n);
 
 /* Timers and signals ------------------------------------------------------------ */
 
@@ -118,6 +123,8 @@ static void on_tick(uv_timer_t *t)
 	}
 	node_expire_calls(n, now);
 	node_kick(n);
+	if (node_join_founding(n) && node_join_probed_all(n))
+		found_cluster(n);
 	sync_peers(n);
 }
 
@@ -160,54 +167,10 @@ static void on_signal(uv_signal_t *s, int signum)
 
 /* Storage ----------------------------------------------------------------------- */
 
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
-/* The cluster id is fixed at bootstrap and kept in the data folder; peers
- * from another cluster are refused at HELLO. */
-static int cluster_id_load_or_write(struct node *n, bool bootstrap)
-{
-	char path[COORD_CONFIG_PATH_MAX + 32], members[1024], want[TRANSPORT_CLUSTER_MAX];
-	FILE *f;
-
-	coord_config_members_text(&n->cfg, members, sizeof(members));
-	snprintf(want, sizeof(want), "%016llx", (unsigned long long)fnv1a(members));
-	snprintf(path, sizeof(path), "%s/%s", persist_dir_path(n->dir), CLUSTER_ID_FILE);
-	if (bootstrap) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (fd < 0 || write(fd, want, strlen(want)) != (ssize_t)strlen(want) ||
-		    fsync(fd) != 0) {
-			LOG_ERROR("cannot write %s: %s", path, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			return -1;
-		}
-		close(fd);
-		snprintf(n->cluster_id, sizeof(n->cluster_id), "%s", want);
-		return 0;
-	}
-	f = fopen(path, "r");
-	if (!f || !fgets(n->cluster_id, sizeof(n->cluster_id), f)) {
-		LOG_ERROR("%s is missing or empty: the data folder is incomplete", path);
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	fclose(f);
-	if (n->cfg.cluster_given && strcmp(n->cluster_id, want) != 0)
-		LOG_WARN("--cluster differs from the cluster this data folder was bootstrapped "
-		         "with; it is ignored");
-	return 0;
-}
-
-/* A new data folder: every founding server writes the same first entry. */
+/* The first entry of a new cluster, written by its founder only; the other
+ * founding voters receive it from their leader (node_join.h). The founding
+ * configuration is written before the cluster id: a crash between the two
+ * leaves a log of just that entry, which open_storage() recognises. */
 static int bootstrap(struct node *n)
 {
 	struct raft_conf conf = {0};
@@ -227,10 +190,6 @@ static int bootstrap(struct node *n)
 	}
 	if (raft_bootstrap_entry(&conf, buf, &e) != RAFT_OK)
 		return -1;
-	/* The cluster id first: a crash after it leaves a folder that is still
-	 * fresh (raft.db empty) and bootstraps again. */
-	if (cluster_id_load_or_write(n, true) != 0)
-		return -1;
 	pe = (struct persist_entry){e.index, e.term, e.type, e.data, e.len};
 	w.hardstate = &hs;
 	w.entries = &pe;
@@ -239,34 +198,77 @@ static int bootstrap(struct node *n)
 		LOG_ERROR("bootstrap: %s", err.msg);
 		return -1;
 	}
-	LOG_INFO("bootstrapped a new cluster of %zu voters", n->cfg.n_members);
+	if (node_join_new_id(n) != 0)
+		return -1;
+	LOG_INFO("founded cluster %s of %zu voters", n->cluster_id, n->cfg.n_members);
+	return 0;
+}
+
+/* Decides, from what the folder holds, how this node starts (node_join.h).
+ * Returns 1 when it founded a cluster (raft.db changed), 0, or -1 (logged). */
+static int join_or_found(struct node *n, const struct persist_log_state *st)
+{
+	bool empty_log = st->hardstate.term == 0 && st->entries.n == 0 && st->snap_index == 0;
+	bool founding_log = st->snap_index == 0 && st->entries.n == 1 &&
+	                    st->entries.v[0].index == 1 && st->hardstate.vote == 0 &&
+	                    st->hardstate.term == 1;
+
+	if (node_join_load_id(n) != 0)
+		return -1;
+	if (n->cluster_id[0] != '\0')
+		return 0; /* a member; its log may be empty if it joined moments ago */
+	if (founding_log) /* the founder stopped between the entry and the id */
+		return node_join_new_id(n);
+	if (!empty_log) {
+		LOG_ERROR("the data folder holds a log but no %s: it is damaged", CLUSTER_ID_FILE);
+		return -1;
+	}
+	if (n->cfg.join || coord_config_founder(&n->cfg) != n->cfg.id) {
+		LOG_INFO("empty data folder: waiting for a cluster to %s this node",
+		         n->cfg.join ? "add" : "found with");
+		return 0;
+	}
+	if (n->cfg.n_members == 1)
+		return bootstrap(n) == 0 ? 1 : -1;
+	n->founding = true;
+	LOG_INFO("founding a cluster of %zu voters once each is up with an empty data folder",
+	         n->cfg.n_members);
+	return 0;
+}
+
+/* After bootstrap(): what raft.db holds now (the founding entry), into *ST
+ * (freed first). */
+static int reload_founded(struct node *n, struct persist_log_state *st)
+{
+	struct persist_error err;
+
+	persist_log_state_free(st);
+	memset(st, 0, sizeof(*st));
+	st->hardstate = persist_log_hardstate(n->plog);
+	if (persist_log_read(n->plog, 1, 1, &st->entries, &err) != 0) {
+		LOG_ERROR("cannot read raft.db: %s", err.msg);
+		return -1;
+	}
 	return 0;
 }
 
 static int open_storage(struct node *n, struct persist_log_state *st)
 {
 	struct persist_error err;
-	bool fresh;
 
 	if (persist_dir_open(n->cfg.data, &n->dir, &err) != 0 ||
 	    persist_log_open(n->dir, &n->plog, st, &err) != 0) {
 		LOG_ERROR("cannot use data folder %s: %s", n->cfg.data, err.msg);
 		return -1;
 	}
-	fresh = st->hardstate.term == 0 && st->entries.n == 0 && st->snap_index == 0;
-	if (fresh) {
-		persist_log_state_free(st);
-		persist_log_close(n->plog);
-		n->plog = NULL;
-		if (persist_log_open(n->dir, &n->plog, st, &err) != 0 || bootstrap(n) != 0)
+	switch (join_or_found(n, st)) {
+	case 0:
+		break;
+	case 1:
+		if (reload_founded(n, st) != 0)
 			return -1;
-		persist_log_state_free(st);
-		persist_log_close(n->plog);
-		if (persist_log_open(n->dir, &n->plog, st, &err) != 0) {
-			LOG_ERROR("cannot reopen raft.db: %s", err.msg);
-			return -1;
-		}
-	} else if (cluster_id_load_or_write(n, false) != 0) {
+		break;
+	default:
 		return -1;
 	}
 	if (persist_state_open(n->dir, &n->pstate, &err) != 0) {
@@ -353,6 +355,24 @@ static int start_raft(struct node *n, const struct persist_log_state *st)
 	return 0;
 }
 
+/* The founder's peers are all up and empty: it founds the cluster and
+ * rebuilds its core, inert so far, from the founding entry. */
+static void found_cluster(struct node *n)
+{
+	struct persist_log_state st = {0};
+
+	n->founding = false;
+	if (bootstrap(n) != 0 || reload_founded(n, &st) != 0)
+		node_fatal(n, "cannot found the cluster", "raft.db or the cluster id");
+	raft_free(n->raft);
+	n->raft = NULL;
+	if (start_raft(n, &st) != 0)
+		node_fatal(n, "cannot start the founded cluster's core", "raft.db");
+	persist_log_state_free(&st);
+	transport_set_cluster(n->transport, n->cluster_id);
+	node_kick(n);
+}
+
 static void http_submit(void *ctx, struct http_call *call)
 {
 	struct node *n = ctx;
@@ -397,7 +417,8 @@ static int start_io(struct node *n)
 	    .listen_addr = n->cfg.raft,
 	    .http_addr = n->cfg.http,
 	    .on_frame = on_peer_frame,
-	    .on_hello = on_peer_hello,
+	    .on_hello = node_join_hello,
+	    .hello_fill = node_join_hello_fill,
 	    .ctx = n,
 	    .log = transport_log,
 	};
@@ -414,6 +435,7 @@ static int start_io(struct node *n)
 		return -1;
 	}
 	sync_peers(n);
+	dial_founders(n);
 	uv_async_init(&n->loop, &n->wake, node_take_inbox);
 	n->wake.data = n;
 	uv_check_init(&n->loop, &n->drive);

@@ -36,6 +36,7 @@
 #include <sqlite3.h>
 #include <uv.h>
 
+#include "admit.h"
 #include "command.h"
 #include "config.h"
 #include "lease.h"
@@ -102,6 +103,15 @@ struct ncall_list {
 	size_t n;
 };
 
+/* A peer refused at HELLO, remembered so that its redials are not logged
+ * every time. */
+struct node_refusal {
+	uint64_t id;
+	int verdict;
+	uint64_t logged_ms;
+};
+#define NODE_REFUSALS_MAX 16
+
 struct peer_info {
 	uint64_t id;
 	char http[TRANSPORT_ADDR_MAX];
@@ -139,11 +149,10 @@ struct node {
 	struct coord_sm *sm;               /* the state machine's prepared statements on db */
 	struct coord_sm_reader *reader;    /* the queries' prepared statements on db */
 	struct persist_snapshot_meta snap; /* newest local snapshot (index 0: none) */
-	uint64_t snap_told;
-	struct raft_conf conf_applied;
-	/* the configuration as of the committed entries handed out */ /* newest snapshot index
-	                                                                  the core knows */
-	struct persist_snapshot_recv *recv;                            /* snapshot being received */
+	uint64_t snap_told;                /* newest snapshot index the core knows */
+	struct raft_conf
+	    conf_applied; /* the configuration as of the committed entries handed out */
+	struct persist_snapshot_recv *recv;    /* snapshot being received */
 	struct persist_snapshot_job *snap_job; /* snapshot being made off the loop, or NULL */
 	uv_work_t snap_work;
 	uint64_t snap_started_ms, snap_ended_ms;
@@ -189,6 +198,13 @@ struct node {
 	size_t n_calls;
 	uint64_t next_call_id;
 	uint64_t last_gone_check_ms;
+
+	/* Joining a cluster (node_join.c). */
+	bool founding;                             /* an empty founder waiting for its peers */
+	uint64_t probed[COORD_CONFIG_MAX_MEMBERS]; /* peers that said HELLO empty */
+	size_t n_probed;
+	struct node_refusal refusals[NODE_REFUSALS_MAX]; /* recent refusals, to log each rarely */
+	uint64_t peers_refused[ADMIT_STRANGER + 1];      /* by verdict (admit.h) */
 
 	/* What the node knows of its peers. */
 	struct raft_conf synced_conf; /* the configuration the transport was given */

@@ -13,7 +13,7 @@
 
 #include "bytes.h"
 
-#define HELLO_VERSION 1
+#define HELLO_VERSION 2
 #define READ_CHUNK    (64u << 10)
 #define SWEEP_MS      250
 
@@ -23,6 +23,7 @@ struct conn {
 	struct peer *peer; /* outgoing: the peer it dials; inbound: NULL */
 	bool inbound;
 	bool hello_ok;
+	bool refused; /* its HELLO was not admitted (the owner logged why) */
 	bool closing;
 	uint64_t from;      /* inbound: the peer id its HELLO named */
 	uint64_t opened_at; /* when accepted (inbound) or dialled (outbound) */
@@ -42,6 +43,7 @@ struct peer {
 	uv_timer_t timer; /* redial backoff */
 	bool timer_live;
 	unsigned backoff_ms;
+	bool flapping;     /* the last connection closed before TRANSPORT_LASTED_MS */
 	size_t queued;     /* bytes handed to uv_write or corked, not yet written */
 	struct wreq *cork; /* frames held while corked (invariant 4), or NULL */
 	size_t cork_cap;   /* bytes cork->data can hold */
@@ -180,8 +182,15 @@ static void conn_close(struct conn *c)
 				break;
 			}
 	} else if (c->peer && c->peer->out == c) {
+		/* Invariant 3: a connection that lasted starts the backoff over; one
+		 * the peer keeps closing at once (it does not admit us) backs off. */
+		bool lasted = uv_now(t->loop) - c->opened_at >= TRANSPORT_LASTED_MS;
+
 		c->peer->out = NULL;
 		c->peer->connected = false;
+		c->peer->flapping = !lasted;
+		if (lasted)
+			c->peer->backoff_ms = 0;
 		if (!t->stopping)
 			schedule_redial(c->peer);
 	}
@@ -355,16 +364,23 @@ bool transport_connected(const struct transport *t, uint64_t id)
 
 /* HELLO --------------------------------------------------------------------- */
 
-/* HELLO payload: u8 version | u64 id (LE) | u8 n + cluster | u8 n + http | u8 n + raft. */
-static size_t hello_encode(const struct transport *t, uint8_t *buf, size_t cap)
+/* HELLO payload: u8 version | u64 id (LE) | u8 n + cluster | u8 n + http |
+ * u8 n + raft | u64 commit | u8 how the sender lists the receiver. */
+static size_t hello_encode(const struct transport *t, uint64_t to, uint8_t *buf, size_t cap)
 {
 	const char *fields[3] = {t->cluster, t->http_addr, t->listen_addr};
 	struct bytes_writer w = bytes_writer_init(buf, cap);
+	uint64_t commit = 0;
+	uint8_t lists = 0;
 
+	if (t->cfg.hello_fill)
+		t->cfg.hello_fill(t->cfg.ctx, to, &commit, &lists);
 	bytes_put_u8(&w, HELLO_VERSION);
 	bytes_put_u64(&w, t->cfg.id);
 	for (int i = 0; i < 3; i++)
 		bytes_put_str(&w, fields[i], strlen(fields[i]), 1);
+	bytes_put_u64(&w, commit);
+	bytes_put_u8(&w, lists);
 	/* The fields are copied into arrays of TRANSPORT_*_MAX < 256 bytes, so
 	 * each length fits its byte and the caller's buffer holds them all. */
 	assert(!w.fail);
@@ -392,18 +408,29 @@ static bool hello_accept(struct conn *c, const uint8_t *p, size_t len)
 	char cluster[TRANSPORT_CLUSTER_MAX], http[TRANSPORT_ADDR_MAX], raft[TRANSPORT_ADDR_MAX];
 	struct bytes_reader r = bytes_reader_init(p, len);
 	uint8_t version = bytes_get_u8(&r);
-	uint64_t id = bytes_get_u64(&r);
+	struct transport_hello h = {.id = bytes_get_u64(&r)};
 
 	/* A short payload fails the reader, so the strings refuse it. */
-	if (version != HELLO_VERSION || !hello_string(&r, cluster, sizeof(cluster)) ||
-	    !hello_string(&r, http, sizeof(http)) || !hello_string(&r, raft, sizeof(raft)) ||
-	    !bytes_done(&r))
-		return false;
-	if (id == 0 || id == t->cfg.id || strcmp(cluster, t->cluster) != 0) {
-		logf_(t, "peer refused: HELLO from node %llu of cluster '%s'",
-		      (unsigned long long)id, cluster);
+	if (version != HELLO_VERSION) {
+		logf_(t, "peer refused: HELLO version %u, this node speaks %u", version,
+		      HELLO_VERSION);
 		return false;
 	}
+	if (!hello_string(&r, cluster, sizeof(cluster)) || !hello_string(&r, http, sizeof(http)) ||
+	    !hello_string(&r, raft, sizeof(raft)))
+		return false;
+	h.commit = bytes_get_u64(&r);
+	h.lists = bytes_get_u8(&r);
+	if (!bytes_done(&r) || h.id == 0 || h.id == t->cfg.id)
+		return false;
+	h.cluster = cluster;
+	h.http = http;
+	h.raft = raft;
+	if (!t->cfg.on_hello(t->cfg.ctx, &h)) {
+		c->refused = true; /* the owner logs why */
+		return false;
+	}
+	uint64_t id = h.id;
 	c->hello_ok = true;
 	c->from = id;
 	/* Invariant 6. */
@@ -414,8 +441,6 @@ static bool hello_accept(struct conn *c, const uint8_t *p, size_t len)
 			conn_close(o);
 		}
 	}
-	if (t->cfg.on_hello)
-		t->cfg.on_hello(t->cfg.ctx, id, http, raft);
 	return true;
 }
 
@@ -508,8 +533,9 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	c->rlen += (size_t)n;
 	if (!drain_frames(c)) {
 		c->t->stats.bad_peers++;
-		logf_(c->t, "peer disconnected: protocol violation (node %llu)",
-		      (unsigned long long)c->from);
+		if (!c->refused)
+			logf_(c->t, "peer disconnected: protocol violation (node %llu)",
+			      (unsigned long long)c->from);
 		conn_close(c);
 	}
 }
@@ -555,7 +581,7 @@ static void connect_cb(uv_connect_t *req, int status)
 {
 	struct conn *c = req->data;
 	struct peer *p = c->peer;
-	uint8_t hello[10 + 3 * 256];
+	uint8_t hello[19 + 3 * 256];
 	size_t n;
 
 	if (c->closing)
@@ -569,15 +595,15 @@ static void connect_cb(uv_connect_t *req, int status)
 		conn_close(c);
 		return;
 	}
-	n = hello_encode(c->t, hello, sizeof(hello));
+	n = hello_encode(c->t, p->id, hello, sizeof(hello));
 	if (frame_write(c->t, p, TRANSPORT_HELLO, hello, n) != TRANSPORT_OK) {
 		conn_close(c);
 		return;
 	}
 	p->connected = true;
-	p->backoff_ms = 0;
 	c->t->stats.connects++;
-	logf_(c->t, "connected to peer %llu at %s", (unsigned long long)p->id, p->addr);
+	if (!p->flapping)
+		logf_(c->t, "connected to peer %llu at %s", (unsigned long long)p->id, p->addr);
 }
 
 static void dial(struct peer *p)
@@ -764,6 +790,19 @@ void transport_remove_peer(struct transport *t, uint64_t id)
 	for (int i = 0; i < TRANSPORT_MAX_PEERS; i++)
 		if (t->peers[i] && t->peers[i]->id == id)
 			peer_free(t, i);
+}
+
+bool transport_has_peer(const struct transport *t, uint64_t id)
+{
+	return peer_find(t, id) != NULL;
+}
+
+void transport_set_cluster(struct transport *t, const char *cluster)
+{
+	copy_str(t->cluster, sizeof(t->cluster), cluster);
+	for (int i = 0; i < TRANSPORT_MAX_PEERS; i++)
+		if (t->peers[i] && t->peers[i]->out)
+			conn_close(t->peers[i]->out); /* redials with the new HELLO */
 }
 
 void transport_stats(const struct transport *t, struct transport_stats *out)

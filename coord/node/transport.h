@@ -2,23 +2,26 @@
  *
  * Each node dials every peer it knows and sends on that connection; it
  * receives on the connections peers dialed to it (one TCP connection each
- * way). A connection starts with a HELLO frame (cluster id, node id, HTTP and
- * Raft addresses); the acceptor checks it before it believes anything else
- * on that connection. After that, frames carry Raft messages (the raft/
+ * way). A connection starts with a HELLO frame (node id, cluster id, HTTP and
+ * Raft addresses, the sender's commit index and how its configuration lists
+ * the receiver); the acceptor's owner admits it or not (admit.h) before
+ * anything else on that connection is believed. After that, frames carry Raft messages (the raft/
  * codec), forwarded client requests and their answers.
  *
  * Frame: u32 length of what follows (little-endian) | u8 kind | payload.
  *
  * Invariants:
  *  1. A frame longer than TRANSPORT_FRAME_MAX, a kind out of range, or a
- *     first frame that is not a valid HELLO of this cluster closes the
+ *     first frame that is not a valid, admitted HELLO closes the
  *     connection: a peer that sends garbage is disconnected, never trusted
  *     (DESIGN.md safety rule 11).
  *  2. Each peer's write queue holds at most TRANSPORT_QUEUE_MAX_BYTES; a frame
  *     that does not fit is refused (Raft tolerates loss; the caller fails
  *     forwarded requests) and counted.
  *  3. A dropped outgoing connection is redialled after a backoff that doubles
- *     from TRANSPORT_BACKOFF_MIN_MS to TRANSPORT_BACKOFF_MAX_MS, with jitter.
+ *     from TRANSPORT_BACKOFF_MIN_MS to TRANSPORT_BACKOFF_MAX_MS, with jitter;
+ *     it starts over once a connection lasted TRANSPORT_LASTED_MS, so a peer
+ *     that refuses every HELLO is dialled at most every BACKOFF_MAX_MS.
  *  4. Between transport_cork() and transport_uncork(), frames to a peer are
  *     gathered in one buffer (up to TRANSPORT_CORK_BYTES, or one frame if
  *     larger) and leave in order as one write: at the uncork, or when the
@@ -55,6 +58,7 @@
 #define TRANSPORT_MAX_INBOUND        64          /* accepted connections at once */
 #define TRANSPORT_BACKOFF_MIN_MS     50
 #define TRANSPORT_BACKOFF_MAX_MS     500
+#define TRANSPORT_LASTED_MS          1000 /* invariant 3 */
 #define TRANSPORT_CONNECT_TIMEOUT_MS 1000 /* invariant 5 */
 #define TRANSPORT_STALL_MS           2000 /* invariant 5: unacknowledged data */
 #define TRANSPORT_ADDR_MAX           64   /* "host:port" with NUL */
@@ -87,17 +91,29 @@ struct transport;
  * completed its HELLO. FROM is the peer's node id. */
 typedef void (*transport_frame_fn)(void *ctx, uint64_t from, enum transport_kind kind,
                                    uint8_t *payload, size_t len);
-/* Called when a peer's HELLO is accepted, with the addresses it announced. */
-typedef void (*transport_hello_fn)(void *ctx, uint64_t from, const char *http_addr,
-                                   const char *raft_addr);
+/* What a HELLO says. Strings are borrowed for the call. */
+struct transport_hello {
+	uint64_t id;
+	const char *cluster; /* "" while the sender's data folder has none */
+	const char *http;    /* its client address */
+	const char *raft;    /* its Raft address */
+	uint64_t commit;     /* its commit index */
+	uint8_t lists;       /* how its configuration lists the receiver (admit.h roles) */
+};
+/* Called with each well-formed HELLO from a peer; returns true to admit it
+ * (its frames are delivered from then on), false to close the connection. */
+typedef bool (*transport_hello_fn)(void *ctx, const struct transport_hello *hello);
+/* Fills what this node's HELLO to peer TO says beyond ids and addresses. */
+typedef void (*transport_hello_fill_fn)(void *ctx, uint64_t to, uint64_t *commit, uint8_t *lists);
 
 struct transport_config {
 	uint64_t id;             /* this node */
-	const char *cluster;     /* cluster id, checked in every HELLO */
+	const char *cluster;     /* cluster id announced in HELLO ("" while none) */
 	const char *listen_addr; /* "host:port" for inbound Raft connections */
 	const char *http_addr;   /* announced in HELLO */
 	transport_frame_fn on_frame;
 	transport_hello_fn on_hello;
+	transport_hello_fill_fn hello_fill;
 	void *ctx;
 	void (*log)(void *ctx, const char *line); /* one line per event; may be NULL */
 };
@@ -110,6 +126,12 @@ int transport_start(uv_loop_t *loop, const struct transport_config *config, stru
 int transport_add_peer(struct transport *t, uint64_t id, const char *raft_addr);
 /* Forgets peer ID and closes its connection. */
 void transport_remove_peer(struct transport *t, uint64_t id);
+/* True when ID is a peer this node dials. */
+bool transport_has_peer(const struct transport *t, uint64_t id);
+
+/* The data folder joined cluster CLUSTER: later HELLOs announce it, and every
+ * outgoing connection is redialled so that peers hear it now. */
+void transport_set_cluster(struct transport *t, const char *cluster);
 
 /* Queues a frame of KIND with PAYLOAD (copied) for peer TO. */
 int transport_send(struct transport *t, uint64_t to, enum transport_kind kind, const void *payload,

@@ -69,7 +69,7 @@ static void test_limits(void **state)
 static void test_every_flag(void **state)
 {
 	struct coord_config cfg;
-	char err[COORD_CONFIG_ERR_MAX], text[256];
+	char err[COORD_CONFIG_ERR_MAX];
 
 	(void)state;
 	assert_int_equal(
@@ -85,8 +85,23 @@ static void test_every_flag(void **state)
 	assert_int_equal(cfg.heartbeat_ms, 50);
 	assert_int_equal(cfg.election_ms, 500);
 	assert_int_equal(cfg.log_level, COORD_LOG_DEBUG);
-	coord_config_members_text(&cfg, text, sizeof(text));
-	assert_string_equal(text, "1=127.0.0.1:7171,2=127.0.0.1:7172,3=127.0.0.1:7173");
+	assert_int_equal(coord_config_founder(&cfg), 1); /* the lowest id founds */
+}
+
+static void test_join(void **state)
+{
+	struct coord_config cfg;
+	char err[COORD_CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(PARSE(&cfg, err, "--id", "4", "--join", "--raft", "127.0.0.1:7174"),
+	                 COORD_CONFIG_OK);
+	assert_true(cfg.join);
+	assert_int_equal(cfg.id, 4);
+	assert_int_equal(PARSE(&cfg, err, "--join", "--raft", "127.0.0.1:7174"), COORD_CONFIG_BAD);
+	assert_non_null(strstr(err, "--join needs --id"));
+	assert_int_equal(PARSE(&cfg, err, "--id", "4", "--join", "--cluster", "4=127.0.0.1:7174"),
+	                 COORD_CONFIG_BAD);
 }
 
 static void test_help(void **state)
@@ -148,6 +163,7 @@ int main(void)
 	    cmocka_unit_test(test_defaults_are_a_single_node),
 	    cmocka_unit_test(test_every_flag),
 	    cmocka_unit_test(test_help),
+	    cmocka_unit_test(test_join),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_limits),
 	};

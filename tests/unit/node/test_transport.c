@@ -30,6 +30,9 @@ struct node {
 	char last_payload[64];
 	char firsts[32]; /* the first byte of each frame, in arrival order */
 	char peer_http[TRANSPORT_ADDR_MAX];
+	char cluster[TRANSPORT_CLUSTER_MAX]; /* admits HELLOs of this cluster only */
+	uint64_t peer_commit;                /* what the last admitted HELLO said */
+	uint8_t peer_lists;
 	bool stopped;
 };
 
@@ -48,14 +51,26 @@ static void on_frame(void *ctx, uint64_t from, enum transport_kind kind, uint8_t
 	snprintf(n->last_payload, sizeof(n->last_payload), "%.*s", (int)len, (const char *)p);
 }
 
-static void on_hello(void *ctx, uint64_t from, const char *http, const char *raft)
+/* The owner's admission, reduced to "same cluster" (admit.h has the rule). */
+static bool on_hello(void *ctx, const struct transport_hello *h)
 {
 	struct node *n = ctx;
 
-	(void)from;
-	(void)raft;
+	if (strcmp(h->cluster, n->cluster) != 0)
+		return false;
 	n->hellos++;
-	snprintf(n->peer_http, sizeof(n->peer_http), "%s", http);
+	n->peer_commit = h->commit;
+	n->peer_lists = h->lists;
+	snprintf(n->peer_http, sizeof(n->peer_http), "%s", h->http);
+	return true;
+}
+
+/* Every node says it committed 40 + the receiver's id and lists it as a voter. */
+static void hello_fill(void *ctx, uint64_t to, uint64_t *commit, uint8_t *lists)
+{
+	(void)ctx;
+	*commit = 40 + to;
+	*lists = 2;
 }
 
 static int node_start(struct node *n, uint64_t id, const char *cluster)
@@ -67,10 +82,12 @@ static int node_start(struct node *n, uint64_t id, const char *cluster)
 	    .http_addr = n->http,
 	    .on_frame = on_frame,
 	    .on_hello = on_hello,
+	    .hello_fill = hello_fill,
 	    .ctx = n,
 	};
 
 	n->id = id;
+	snprintf(n->cluster, sizeof(n->cluster), "%s", cluster);
 	snprintf(n->listen, sizeof(n->listen), "127.0.0.1:%d", base_port + (int)id);
 	snprintf(n->http, sizeof(n->http), "127.0.0.1:%d", base_port + 100 + (int)id);
 	n->stopped = false;
@@ -131,6 +148,8 @@ static void test_hello_then_frames(void **state)
 	assert_int_equal(transport_add_peer(a.t, 2, b.listen), TRANSPORT_OK);
 	assert_true(run_until(&b.hellos, 1, 3000));
 	assert_string_equal(b.peer_http, a.http); /* B learns A's HTTP address */
+	assert_int_equal(b.peer_commit, 42);      /* and what A's owner filled in for B */
+	assert_int_equal(b.peer_lists, 2);
 	assert_true(transport_connected(a.t, 2));
 	assert_int_equal(transport_send(a.t, 2, TRANSPORT_RAFT, "append", 6), TRANSPORT_OK);
 	assert_int_equal(transport_send(a.t, 2, TRANSPORT_FORWARD, "put", 3), TRANSPORT_OK);
@@ -276,12 +295,34 @@ static void test_garbage_disconnected(void **state)
 
 /* Invariant 6: a second connection from node 7 that says a valid HELLO
  * closes the first, whose other end (the same node, dialling afresh) is gone. */
+static void test_a_new_cluster_id_is_announced_by_redialling(void **state)
+{
+	struct node a = {0}, b = {0};
+
+	(void)state;
+	assert_int_equal(node_start(&a, 1, ""), TRANSPORT_OK); /* an empty data folder */
+	assert_int_equal(node_start(&b, 2, "c1"), TRANSPORT_OK);
+	assert_int_equal(transport_add_peer(a.t, 2, b.listen), TRANSPORT_OK);
+	(void)run_until(&b.hellos, 1, 300);
+	assert_int_equal(b.hellos, 0); /* B's owner does not admit "" */
+	transport_set_cluster(a.t, "c1");
+	assert_true(run_until(&b.hellos, 1, 3000));
+	assert_true(transport_has_peer(a.t, 2));
+	assert_false(transport_has_peer(a.t, 3));
+	node_stop(&a);
+	node_stop(&b);
+}
+
 static void test_new_hello_supersedes_an_older_connection(void **state)
 {
-	/* Frame of 15 bytes: HELLO, version 1, node 7, cluster "c1", no
-	 * addresses. */
-	static const uint8_t hello[] = {
-	    15, 0, 0, 0, TRANSPORT_HELLO, 1, 7, 0, 0, 0, 0, 0, 0, 0, 2, 'c', '1', 0, 0};
+	/* Frame of 24 bytes: HELLO, version 2, node 7, cluster "c1", no
+	 * addresses, commit 5, lists the receiver as a voter. */
+	static const uint8_t hello[] = {24,  0,   0, 0, TRANSPORT_HELLO,
+	                                2,   7,   0, 0, 0,
+	                                0,   0,   0, 0, 2,
+	                                'c', '1', 0, 0, 5,
+	                                0,   0,   0, 0, 0,
+	                                0,   0,   2};
 	struct node b = {0};
 	struct raw r1, r2;
 	struct transport_stats st;
@@ -406,6 +447,8 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_other_cluster_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_disconnected, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_new_cluster_id_is_announced_by_redialling, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_new_hello_supersedes_an_older_connection, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_unanswered_dial_is_abandoned, setup, teardown),

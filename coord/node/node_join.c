@@ -1,0 +1,272 @@
+/* node_join.c: the cluster id of the data folder, and the admission of peers
+ * at HELLO (node_join.h, admit.h). */
+#include "node_join.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "node_core.h"
+
+static void id_path(const struct node *n, char *buf, size_t cap, const char *suffix)
+{
+	snprintf(buf, cap, "%s/%s%s", persist_dir_path(n->dir), CLUSTER_ID_FILE, suffix);
+}
+
+int node_join_load_id(struct node *n)
+{
+	char path[COORD_CONFIG_PATH_MAX + 32];
+	FILE *f;
+	size_t len;
+
+	n->cluster_id[0] = '\0';
+	id_path(n, path, sizeof(path), "");
+	f = fopen(path, "r");
+	if (!f)
+		return errno == ENOENT
+		           ? 0
+		           : (LOG_ERROR("cannot read %s: %s", path, strerror(errno)), -1);
+	if (!fgets(n->cluster_id, sizeof(n->cluster_id), f)) {
+		n->cluster_id[0] = '\0';
+		LOG_ERROR("%s is empty: the data folder is damaged", path);
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	len = strcspn(n->cluster_id, "\r\n");
+	n->cluster_id[len] = '\0';
+	return 0;
+}
+
+/* Writes ID as the folder's cluster id: a temporary file, fsynced, renamed
+ * over the name, and the folder fsynced, so a crash leaves the old state or
+ * the new one. */
+static int write_id(struct node *n, const char *id)
+{
+	char path[COORD_CONFIG_PATH_MAX + 32], tmp[COORD_CONFIG_PATH_MAX + 32];
+	size_t len = strlen(id);
+	int fd = -1, dfd = -1, rc = -1;
+
+	id_path(n, path, sizeof(path), "");
+	id_path(n, tmp, sizeof(tmp), ".tmp");
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, id, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
+	    fsync(fd) != 0 || rename(tmp, path) != 0)
+		goto out;
+	dfd = open(persist_dir_path(n->dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) != 0)
+		goto out;
+	snprintf(n->cluster_id, sizeof(n->cluster_id), "%s", id);
+	rc = 0;
+out:
+	if (rc != 0)
+		LOG_ERROR("cannot write %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
+
+int node_join_new_id(struct node *n)
+{
+	uint8_t raw[NODE_JOIN_ID_BYTES];
+	char hex[2 * NODE_JOIN_ID_BYTES + 1];
+
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+		LOG_ERROR("cannot draw a random cluster id: %s", strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	return write_id(n, hex);
+}
+
+bool node_join_founding(const struct node *n)
+{
+	return n->founding;
+}
+
+bool node_join_probed_all(const struct node *n)
+{
+	return n->n_probed + 1 >= n->cfg.n_members;
+}
+
+/* How this node's configuration lists ID. */
+static enum admit_role listed(const struct node *n, uint64_t id)
+{
+	const struct raft_conf *conf = raft_conf(n->raft);
+
+	for (uint32_t i = 0; i < conf->n; i++)
+		if (conf->servers[i].id == id)
+			return conf->servers[i].role == RAFT_VOTER ? ADMIT_ROLE_VOTER
+			                                           : ADMIT_ROLE_LEARNER;
+	return ADMIT_ROLE_NONE;
+}
+
+void node_join_hello_fill(void *ctx, uint64_t to, uint64_t *commit, uint8_t *lists)
+{
+	struct node *n = ctx;
+
+	*commit = raft_commit_index(n->raft);
+	*lists = (uint8_t)listed(n, to);
+}
+
+static bool in_cluster_flag(const struct node *n, uint64_t id)
+{
+	for (size_t i = 0; i < n->cfg.n_members; i++)
+		if (n->cfg.members[i].id == id)
+			return true;
+	return false;
+}
+
+static void note_probe(struct node *n, uint64_t id)
+{
+	if (!n->founding || !in_cluster_flag(n, id))
+		return;
+	for (size_t i = 0; i < n->n_probed; i++)
+		if (n->probed[i] == id)
+			return;
+	if (n->n_probed < COORD_CONFIG_MAX_MEMBERS) {
+		n->probed[n->n_probed++] = id;
+		LOG_INFO("founding: node %llu is up with an empty data folder (%zu of %zu)",
+		         (unsigned long long)id, n->n_probed + 1, n->cfg.n_members);
+	}
+}
+
+/* True when a refusal of ID for V should be logged now (not at every redial). */
+static bool refusal_due(struct node *n, uint64_t id, enum admit_verdict v)
+{
+	uint64_t now = node_now_ms();
+	struct node_refusal *slot = &n->refusals[0];
+
+	for (size_t i = 0; i < NODE_REFUSALS_MAX; i++) {
+		struct node_refusal *r = &n->refusals[i];
+
+		if (r->id == id) {
+			slot = r;
+			break;
+		}
+		if (r->logged_ms < slot->logged_ms)
+			slot = r; /* the oldest is reused */
+	}
+	if (slot->id == id && slot->verdict == (int)v &&
+	    now - slot->logged_ms < NODE_JOIN_LOG_EVERY_MS)
+		return false;
+	*slot = (struct node_refusal){.id = id, .verdict = (int)v, .logged_ms = now};
+	return true;
+}
+
+static void log_refusal(struct node *n, const struct transport_hello *h, enum admit_verdict v)
+{
+	unsigned long long me = n->cfg.id, peer = h->id;
+
+	switch (v) {
+	case ADMIT_OTHER:
+		LOG_ERROR("refused node %llu at %s: it belongs to cluster %s, this node to %s. "
+		          "A node moves between clusters only with a new, empty data folder "
+		          "(coordd --join, then POST /v1/members).",
+		          peer, h->raft, h->cluster, n->cluster_id);
+		break;
+	case ADMIT_LOST_DATA:
+		if (n->cluster_id[0] == '\0')
+			LOG_ERROR(
+			    "this node's data folder is empty, but node %llu of cluster %s "
+			    "lists node %llu as a voter: its data was lost, and it is not "
+			    "admitted as the member it was. Remove it (coordctl member remove "
+			    "%llu), then start it with a new --id and --join, and add it "
+			    "(coordctl member add ID %s --wait).",
+			    peer, h->cluster, me, me, n->cfg.raft);
+		else
+			LOG_ERROR("refused node %llu at %s: it is a voter of this cluster but its "
+			          "data folder is empty (its data was lost). Remove it (coordctl "
+			          "member remove %llu) and add it back under a new id with --join.",
+			          peer, h->raft, peer);
+		break;
+	case ADMIT_STRANGER:
+		LOG_WARN("refused node %llu at %s: this node's configuration does not list it "
+		         "(removed, or not added yet)",
+		         peer, h->raft);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Learns the peer's addresses (its HELLO is the only source of its HTTP
+ * address), and dials back a peer the configuration does not name yet: a
+ * joining node hears from its leader before it holds a configuration. */
+static void learn_peer(struct node *n, const struct transport_hello *h)
+{
+	struct peer_info *p = NULL;
+
+	for (size_t i = 0; i < n->n_peers; i++)
+		if (n->peers[i].id == h->id)
+			p = &n->peers[i];
+	if (!p && n->n_peers < RAFT_MAX_SERVERS) {
+		p = &n->peers[n->n_peers++];
+		p->id = h->id;
+	}
+	if (p) {
+		if (strcmp(p->http, h->http) != 0)
+			LOG_INFO("peer %llu: http %s, raft %s", (unsigned long long)h->id, h->http,
+			         h->raft);
+		snprintf(p->http, sizeof(p->http), "%s", h->http);
+		snprintf(p->raft, sizeof(p->raft), "%s", h->raft);
+	}
+	if (!transport_has_peer(n->transport, h->id) && h->raft[0])
+		transport_add_peer(n->transport, h->id, h->raft);
+}
+
+bool node_join_hello(void *ctx, const struct transport_hello *h)
+{
+	struct node *n = ctx;
+	const struct raft_conf *conf = raft_conf(n->raft);
+	struct admit_side self = {.cluster = n->cluster_id,
+	                          .commit = raft_commit_index(n->raft),
+	                          .lists = listed(n, h->id),
+	                          .configured = conf->n > 0};
+	struct admit_side peer = {.cluster = h->cluster,
+	                          .commit = h->commit,
+	                          .lists = h->lists <= ADMIT_ROLE_VOTER ? (enum admit_role)h->lists
+	                                                                : ADMIT_ROLE_NONE,
+	                          .configured = true};
+	enum admit_verdict v = admit_peer(&self, &peer);
+
+	switch (v) {
+	case ADMIT_PROBE:
+		note_probe(n, h->id);
+		return false; /* nothing but HELLOs between empty folders */
+	case ADMIT_ADOPT:
+		if (n->founding || node_join_founding(n))
+			return false; /* a founder founds; it never takes another id */
+		if (write_id(n, h->cluster) != 0)
+			node_fatal(n, "cannot record the cluster id", n->cluster_id);
+		LOG_INFO("joined cluster %s: node %llu lists this node as a %s", n->cluster_id,
+		         (unsigned long long)h->id,
+		         h->lists == ADMIT_ROLE_VOTER ? "voter" : "learner");
+		transport_set_cluster(n->transport, n->cluster_id);
+		break;
+	case ADMIT_NEWCOMER:
+		if (n->installing)
+			return false; /* N-6: the core is held; the peer redials */
+		raft_peer_reset(n->raft, h->id);
+		LOG_INFO(
+		    "node %llu connected with an empty data folder: its replication starts over",
+		    (unsigned long long)h->id);
+		break;
+	case ADMIT_OK:
+		break;
+	default:
+		n->peers_refused[v]++;
+		if (refusal_due(n, h->id, v))
+			log_refusal(n, h, v);
+		return false;
+	}
+	learn_peer(n, h);
+	return true;
+}

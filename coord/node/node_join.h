@@ -1,0 +1,46 @@
+/* node_join.h: how this node's data folder comes to belong to a cluster, and
+ * which peers it admits (admit.h; DESIGN.md rule 13, "Founding and joining").
+ *
+ * A data folder belongs to a cluster once it holds the cluster's id (the file
+ * CLUSTER_ID_FILE, written durably before any Raft message is read). A node
+ * whose folder is empty waits, with an inert core and no cluster id:
+ *  - the founder (the only node, or the lowest id --cluster names) founds the
+ *    cluster once every other node --cluster names has said HELLO with an
+ *    empty folder of its own: node.c writes the founding configuration, then a
+ *    new random cluster id (node_join_new_id);
+ *  - any other node (--cluster, or --join) takes the id from the first HELLO
+ *    of a cluster that expects it (ADMIT_ADOPT): a founding voter, or a
+ *    learner the members API added.
+ * A folder that lost its data is refused by the cluster it belonged to and
+ * says so, loudly, with what to do.
+ */
+#ifndef COORD_NODE_JOIN_H
+#define COORD_NODE_JOIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "node_internal.h"
+
+#define CLUSTER_ID_FILE        "cluster-id"
+#define NODE_JOIN_ID_BYTES     16    /* random bytes of a cluster id (32 hex digits) */
+#define NODE_JOIN_LOG_EVERY_MS 10000 /* a refused peer is logged again after this */
+
+/* Loads the folder's cluster id into n->cluster_id ("" when it has none).
+ * Returns -1 (logged) when the file is unreadable. */
+int node_join_load_id(struct node *n);
+
+/* Makes a new random cluster id and writes it durably. Returns 0 or -1 (logged). */
+int node_join_new_id(struct node *n);
+
+/* True while this empty node is the founder and waits for its peers. */
+bool node_join_founding(const struct node *n);
+/* True once every other node --cluster names said HELLO with an empty
+ * folder (ADMIT_PROBE), so that no data of an older cluster is founded over. */
+bool node_join_probed_all(const struct node *n);
+
+/* The transport's HELLO callbacks (transport.h). */
+bool node_join_hello(void *ctx, const struct transport_hello *h);
+void node_join_hello_fill(void *ctx, uint64_t to, uint64_t *commit, uint8_t *lists);
+
+#endif
