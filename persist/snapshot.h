@@ -111,6 +111,20 @@ int persist_snapshot_prune(struct persist_dir *dir, uint64_t keep_index, bool te
 int persist_snapshot_restore(struct persist_state *st, const struct persist_snapshot_meta *m,
                              struct persist_error *err);
 
+/* Checks the snapshot file at path on its own, outside any data folder (a
+ * copy an operator saved): it is a sound database whose metadata records
+ * an index and term, with the applied index equal to that index. A file's
+ * CRC32C is recorded only in the name the data folder gives it
+ * (snap-<index>-<term>-<crc>.db), so it is checked (and the name's index
+ * and term too) only when path's last component still has that form: then
+ * *crc_checked is true. Read-only. Returns 0 and *out (size, CRC32C of the
+ * content, index, term, configuration; free with
+ * persist_snapshot_meta_free()), PERSIST_ECORRUPT (not a snapshot, or it
+ * fails a check), PERSIST_ENOENT (no such file), PERSIST_EIO, or
+ * PERSIST_ENOMEM. */
+int persist_snapshot_check_file(const char *path, struct persist_snapshot_meta *out,
+                                bool *crc_checked, struct persist_error *err);
+
 /* Frees what a meta owns; m may be zeroed. */
 void persist_snapshot_meta_free(struct persist_snapshot_meta *m);
 

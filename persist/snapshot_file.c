@@ -140,26 +140,16 @@ static int inspectRows(sqlite3 *db, const char *path, uint64_t index, uint64_t t
 	return rv;
 }
 
-int persist_snapshot_inspect(const char *path, uint64_t index, uint64_t term, uint32_t crc,
-                             struct persist_snapshot_meta *out, struct persist_error *err)
+/* The database half of an inspection: a sound database whose metadata says
+ * (index, term); fills out->config. */
+static int inspectDb(const char *path, uint64_t index, uint64_t term,
+                     struct persist_snapshot_meta *out, struct persist_error *err)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *stmt = NULL;
-	int rv;
+	int rv = 0;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	out->index = index;
-	out->term = term;
-	rv = persist_snapshot_file_crc(path, &out->size, &out->crc, err);
-	if (rv != 0) {
-		return rv;
-	}
-	if (out->crc != crc) {
-		return persist_errf(err, PERSIST_ECORRUPT,
-		                    "snapshot %s fails its checksum (content %08x, name %08x)",
-		                    path, (unsigned)out->crc, (unsigned)crc);
-	}
 	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &stmt, NULL);
@@ -178,6 +168,85 @@ int persist_snapshot_inspect(const char *path, uint64_t index, uint64_t term, ui
 		rv = inspectRows(db, path, index, term, out, err);
 	}
 	sqlite3_close_v2(db);
+	return rv;
+}
+
+int persist_snapshot_inspect(const char *path, uint64_t index, uint64_t term, uint32_t crc,
+                             struct persist_snapshot_meta *out, struct persist_error *err)
+{
+	int rv;
+
+	memset(out, 0, sizeof(*out));
+	out->index = index;
+	out->term = term;
+	rv = persist_snapshot_file_crc(path, &out->size, &out->crc, err);
+	if (rv != 0) {
+		return rv;
+	}
+	if (out->crc != crc) {
+		return persist_errf(err, PERSIST_ECORRUPT,
+		                    "snapshot %s fails its checksum (content %08x, name %08x)",
+		                    path, (unsigned)out->crc, (unsigned)crc);
+	}
+	rv = inspectDb(path, index, term, out, err);
+	if (rv != 0) {
+		persist_snapshot_meta_free(out);
+	}
+	return rv;
+}
+
+/* Reads the index and term a snapshot file records of itself. */
+static int recordedPosition(const char *path, uint64_t *index, uint64_t *term,
+                            struct persist_error *err)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	int rv = 0;
+	int rc;
+
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_prepare_v2(db, "SELECT idx, term FROM " PERSIST_SNAPSHOT_TABLE, -1,
+		                        &stmt, NULL);
+	}
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(stmt);
+	}
+	if (rc == SQLITE_ROW) {
+		*index = (uint64_t)sqlite3_column_int64(stmt, 0);
+		*term = (uint64_t)sqlite3_column_int64(stmt, 1);
+	} else {
+		rv = persist_errf(err, PERSIST_ECORRUPT, "%s is not a coord snapshot: %s", path,
+		                  rc == SQLITE_DONE ? "no snapshot metadata" : sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(stmt);
+	sqlite3_close_v2(db);
+	return rv;
+}
+
+int persist_snapshot_check_file(const char *path, struct persist_snapshot_meta *out,
+                                bool *crc_checked, struct persist_error *err)
+{
+	const char *base = strrchr(path, '/');
+	struct persist_snapshot_meta named = {0};
+	uint64_t index = 0;
+	uint64_t term = 0;
+	int rv;
+
+	memset(out, 0, sizeof(*out));
+	*crc_checked = snapshotParse(base ? base + 1 : path, &named) != 0;
+	if (*crc_checked) {
+		return persist_snapshot_inspect(path, named.index, named.term, named.crc, out, err);
+	}
+	rv = persist_snapshot_file_crc(path, &out->size, &out->crc, err);
+	if (rv == 0) {
+		rv = recordedPosition(path, &index, &term, err);
+	}
+	if (rv == 0) {
+		out->index = index;
+		out->term = term;
+		rv = inspectDb(path, index, term, out, err);
+	}
 	if (rv != 0) {
 		persist_snapshot_meta_free(out);
 	}
