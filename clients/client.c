@@ -4,6 +4,7 @@
 #include "libcoord.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,11 @@ struct coordc {
 	uint64_t hdr_index;
 	uint64_t hdr_leader;
 	uint64_t hdr_retry_after_s;
+	/* A download (coordc_download): a 2xx body goes to sink_fd instead. */
+	int sink_fd;     /* -1 when none */
+	uint64_t sunk;   /* bytes written to it by the attempt in progress */
+	int sink_errno;  /* a write to it failed (or 0) */
+	bool sink_limit; /* the body passed COORDC_DOWNLOAD_MAX */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -134,6 +140,7 @@ int coordc_open(const struct coordc_config *cfg, struct coordc **out)
 	config_defaults(&c->cfg);
 	c->rng = c->cfg.seed;
 	c->rediscover = true;
+	c->sink_fd = -1;
 	rc = parse_endpoints(c, cfg->endpoints);
 	if (rc != COORDC_OK)
 		goto fail_client;
@@ -193,11 +200,44 @@ const char *coordc_target(const struct coordc *c)
 	return c->leader[0] ? c->leader : c->endpoints[c->cur];
 }
 
+/* Writes a piece of a download's body to the sink; 0 aborts the transfer. */
+static size_t sink_write(struct coordc *c, const char *data, size_t n)
+{
+	size_t done = 0;
+
+	if (c->sunk + n > COORDC_DOWNLOAD_MAX) {
+		c->sink_limit = true;
+		return 0;
+	}
+	while (done < n) {
+		ssize_t w = write(c->sink_fd, data + done, n - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			c->sink_errno = w < 0 ? errno : EIO;
+			return 0;
+		}
+		done += (size_t)w;
+	}
+	c->sunk += n;
+	return n;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct coordc *c = arg;
 	size_t n = size * nmemb;
 	char *grown;
+
+	if (c->sink_fd >= 0) {
+		long status = 0;
+
+		/* Only a success is the stream; an error's body is its JSON. */
+		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200 && status < 300)
+			return sink_write(c, data, n);
+	}
 
 	if (c->len + n > COORDC_BODY_MAX) {
 		c->too_big = true;
@@ -257,6 +297,16 @@ static enum coordc_transport attempt(struct coordc *c, const char *base, const c
 	c->len = 0;
 	c->too_big = false;
 	c->hdr_index = c->hdr_leader = c->hdr_retry_after_s = 0;
+	if (c->sink_fd >= 0) {
+		/* A retry starts the file over, so it holds one whole answer. */
+		c->sunk = 0;
+		c->sink_limit = false;
+		c->sink_errno = 0;
+		if (ftruncate(c->sink_fd, 0) != 0 || lseek(c->sink_fd, 0, SEEK_SET) != 0) {
+			c->sink_errno = errno;
+			return COORDC_NOT_SENT;
+		}
+	}
 	snprintf(url, sizeof(url), "%s%s", base, path);
 	curl_easy_reset(c->curl); /* keeps the connection cache */
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
@@ -277,6 +327,13 @@ static enum coordc_transport attempt(struct coordc *c, const char *base, const c
 		curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
 		curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
+	}
+	if (c->sink_fd >= 0) {
+		/* A long transfer is bounded by TIMEOUT_MS; a stalled one sooner. */
+		long stall_s = (long)(c->cfg.request_timeout_ms + 999) / 1000;
+
+		curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_TIME, stall_s);
 	}
 	if (strcmp(method, "GET") != 0) {
 		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
@@ -309,7 +366,7 @@ static bool probe_in_pass(const struct coordc *c, unsigned e, int pass)
  * that is the node that just failed (the others may not have noticed yet),
  * in which case the answering node itself, which forwards to whichever
  * leader is elected. */
-static void discover(struct coordc *c, uint32_t timeout_ms)
+static void discover_leader(struct coordc *c, uint32_t timeout_ms)
 {
 	if (timeout_ms > DISCOVERY_TIMEOUT_MS)
 		timeout_ms = DISCOVERY_TIMEOUT_MS;
@@ -346,6 +403,16 @@ static void discover(struct coordc *c, uint32_t timeout_ms)
 			return;
 		}
 	}
+}
+
+/* Discovery's answers are JSON for c->buf, also during a download. */
+static void discover(struct coordc *c, uint32_t timeout_ms)
+{
+	int sink_fd = c->sink_fd;
+
+	c->sink_fd = -1;
+	discover_leader(c, timeout_ms);
+	c->sink_fd = sink_fd;
 }
 
 /* Fills REPLY from the attempt just made. */
@@ -390,18 +457,32 @@ static void record(struct coordc *c, enum coordc_transport t, long status, struc
 		reply->retry_after_ms = (uint64_t)json_integer_value(ra);
 }
 
-int coordc_call(struct coordc *c, const char *method, const char *path, const json_t *body,
-                unsigned flags, uint32_t timeout_ms, struct coordc_reply *reply)
+/* A download that could not write its sink ends with a definite error:
+ * the request was a read, and trying again would write the same disk. */
+static bool sink_failed(const struct coordc *c, struct coordc_reply *reply)
+{
+	if (c->sink_fd < 0 || (c->sink_errno == 0 && !c->sink_limit))
+		return false;
+	json_decref(reply->body);
+	reply->body = NULL;
+	reply->kind = COORDC_DONE_ERROR;
+	snprintf(reply->error, sizeof(reply->error), "write_failed");
+	if (c->sink_limit)
+		snprintf(reply->message, sizeof(reply->message),
+		         "the answer is larger than %llu bytes", COORDC_DOWNLOAD_MAX);
+	else
+		snprintf(reply->message, sizeof(reply->message), "cannot write the file: %s",
+		         strerror(c->sink_errno));
+	return true;
+}
+
+/* The attempts of one call (coordc_call, coordc_download): TEXT is the
+ * request body (may be NULL). */
+static void call_loop(struct coordc *c, const char *method, const char *path, const char *text,
+                      unsigned flags, uint32_t timeout_ms, struct coordc_reply *reply)
 {
 	uint64_t deadline = coordc_now_ms() + c->cfg.retry_budget_ms;
-	char *text = NULL;
 
-	assert(path[0] == '/');
-	memset(reply, 0, sizeof(*reply));
-	if (strlen(path) >= COORDC_URL_MAX)
-		return COORDC_ERR_INVALID;
-	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL)
-		return COORDC_ERR_NOMEM;
 	if (timeout_ms == 0)
 		timeout_ms = c->cfg.request_timeout_ms;
 	for (unsigned n = 1;; n++) {
@@ -416,6 +497,8 @@ int coordc_call(struct coordc *c, const char *method, const char *path, const js
 		v = coordc_classify(t, status, flags & COORDC_IDEMPOTENT);
 		reply->attempts = n;
 		record(c, t, status, v, reply);
+		if (sink_failed(c, reply))
+			break;
 		/* An answer naming another leader: find its address next time. */
 		if (t == COORDC_ANSWERED && c->hdr_leader != 0 && c->hdr_leader != c->leader_id)
 			c->rediscover = true;
@@ -442,6 +525,37 @@ int coordc_call(struct coordc *c, const char *method, const char *path, const js
 			break;
 		sleep_ms(delay);
 	}
+}
+
+int coordc_call(struct coordc *c, const char *method, const char *path, const json_t *body,
+                unsigned flags, uint32_t timeout_ms, struct coordc_reply *reply)
+{
+	char *text = NULL;
+
+	assert(path[0] == '/');
+	memset(reply, 0, sizeof(*reply));
+	if (strlen(path) >= COORDC_URL_MAX)
+		return COORDC_ERR_INVALID;
+	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL)
+		return COORDC_ERR_NOMEM;
+	call_loop(c, method, path, text, flags, timeout_ms, reply);
 	free(text);
+	return COORDC_OK;
+}
+
+int coordc_download(struct coordc *c, const char *path, int fd, uint32_t timeout_ms,
+                    uint64_t *bytes, struct coordc_reply *reply)
+{
+	assert(path[0] == '/' && fd >= 0);
+	memset(reply, 0, sizeof(*reply));
+	if (bytes != NULL)
+		*bytes = 0;
+	if (strlen(path) >= COORDC_URL_MAX)
+		return COORDC_ERR_INVALID;
+	c->sink_fd = fd;
+	call_loop(c, "GET", path, NULL, COORDC_IDEMPOTENT, timeout_ms, reply);
+	c->sink_fd = -1;
+	if (reply->kind == COORDC_DONE_OK && bytes != NULL)
+		*bytes = c->sunk;
 	return COORDC_OK;
 }

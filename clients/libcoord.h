@@ -35,14 +35,19 @@
 #include <jansson.h>
 
 /* Limits. */
-#define COORDC_ENDPOINTS_MAX 16         /* endpoints in one client */
-#define COORDC_URL_MAX       512        /* bytes in one endpoint URL or request URL */
-#define COORDC_ERROR_MAX     32         /* bytes in an API error code */
-#define COORDC_MESSAGE_MAX   256        /* bytes in an error message */
-#define COORDC_SESSION_MAX   64         /* bytes in a session id */
-#define COORDC_BODY_MAX      (4u << 20) /* bytes of a response body kept */
-#define COORDC_ATTEMPTS_MAX  64         /* ceiling of coordc_config.max_attempts */
-#define COORDC_LIST_KEY_MAX  255        /* bytes of a listing's key (a lock name) */
+#define COORDC_ENDPOINTS_MAX       16           /* endpoints in one client */
+#define COORDC_URL_MAX             512          /* bytes in one endpoint URL or request URL */
+#define COORDC_ERROR_MAX           32           /* bytes in an API error code */
+#define COORDC_MESSAGE_MAX         256          /* bytes in an error message */
+#define COORDC_SESSION_MAX         64           /* bytes in a session id */
+#define COORDC_BODY_MAX            (4u << 20)   /* bytes of a response body kept */
+#define COORDC_ATTEMPTS_MAX        64           /* ceiling of coordc_config.max_attempts */
+#define COORDC_LIST_KEY_MAX        255          /* bytes of a listing's key (a lock name) */
+#define COORDC_MEMBERS_MAX         16           /* members in one configuration answer */
+#define COORDC_ADDR_MAX            128          /* bytes of a member's "host:port", with NUL */
+#define COORDC_DOWNLOAD_MAX        (1ull << 34) /* bytes of a streamed answer (a snapshot) */
+#define COORDC_CHANGE_TIMEOUT_MS   15000u       /* one attempt of a membership change or transfer */
+#define COORDC_DOWNLOAD_TIMEOUT_MS (60u * 60 * 1000) /* one attempt of a download */
 
 /* Errors of the library itself (not of the API: those are outcomes). */
 enum coordc_err {
@@ -51,6 +56,8 @@ enum coordc_err {
 	COORDC_ERR_INVALID, /* a bad argument: endpoint list, URL too long */
 	COORDC_ERR_CURL,    /* libcurl could not be initialised */
 	COORDC_ERR_THREAD,  /* the keeper thread could not be started */
+	COORDC_ERR_EXISTS,  /* the file to write exists (and may not be replaced) */
+	COORDC_ERR_IO,      /* a local file could not be created, written, synced or renamed */
 	COORDC_ERR_COUNT
 };
 
@@ -121,6 +128,19 @@ int coordc_call(struct coordc *c, const char *method, const char *path, const js
  * unknown. FLAG is borrowed for the client's life; NULL turns this off. */
 void coordc_set_abort(struct coordc *c, volatile sig_atomic_t *flag);
 
+/* Like coordc_call for a GET of PATH whose 2xx answer is a stream of bytes
+ * (not JSON, up to COORDC_DOWNLOAD_MAX): its body is written to FD (a
+ * regular file opened for writing, borrowed) instead of REPLY->body; an
+ * answer that is not 2xx fills REPLY as coordc_call does and writes nothing.
+ * Each attempt starts FD over (truncated, offset 0), so after a retry FD
+ * holds one whole answer. TIMEOUT_MS bounds one attempt's whole transfer;
+ * an attempt during which nothing arrives for the config's request time-out
+ * is given up as well. On ok *BYTES (may be NULL) is the body's length. A
+ * write to FD that fails ends the call with a definite error "write_failed"
+ * (the message says why). Returns 0, or COORDC_ERR_INVALID (path too long). */
+int coordc_download(struct coordc *c, const char *path, int fd, uint32_t timeout_ms,
+                    uint64_t *bytes, struct coordc_reply *reply);
+
 /* The base URL the next request goes to (borrowed until the next call). */
 const char *coordc_target(const struct coordc *c);
 
@@ -171,6 +191,98 @@ int coordc_resign(struct coordc *c, const char *name, const char *session,
  * COORDC_ERR_NOMEM when a request could not be formed. */
 int coordc_list(struct coordc *c, const char *path, const char *key, uint32_t limit,
                 uint32_t pages_max, json_t **items, struct coordc_reply *reply);
+
+/* ---- Cluster membership (docs/API.md, Cluster and operations) -------------
+ *
+ * Changes of the configuration are not idempotent: an unknown outcome is
+ * reported, not resent (read the members to learn what happened). An answer
+ * of the wrong shape is a definite error "bad_answer" on a read and an
+ * unknown outcome on a change. */
+
+/* One member, as GET /v1/members describes it. */
+struct coordc_member {
+	uint64_t id;
+	char raft[COORDC_ADDR_MAX];
+	char http[COORDC_ADDR_MAX]; /* "" when not known */
+	bool voter;                 /* else a learner */
+	uint64_t match_index;
+	int64_t last_contact_ms; /* -1 when null (the leader itself, or never heard) */
+};
+
+/* A configuration. Fields an answer does not carry (replace answers only
+ * the members) are zero. */
+struct coordc_members {
+	struct coordc_member member[COORDC_MEMBERS_MAX];
+	unsigned n;
+	uint64_t leader; /* its id, 0 when none */
+	uint64_t config_index;
+	bool joint; /* a change is in progress */
+};
+
+/* The member ID of M, or NULL. */
+const struct coordc_member *coordc_members_find(const struct coordc_members *m, uint64_t id);
+
+/* GET /v1/members (idempotent). On ok fills *OUT; REPLY->body keeps the
+ * answer as sent. */
+int coordc_members_get(struct coordc *c, struct coordc_members *out, struct coordc_reply *reply);
+
+/* POST /v1/members {"id":ID, "raft":RAFT}: adds a learner. On ok fills *OUT
+ * (may be NULL) with the new member. Errors: 409 "conflict" (the id or
+ * address is taken), 409 "change_in_progress". Returns COORDC_ERR_INVALID
+ * for ID 0 or an empty RAFT (nothing sent). */
+int coordc_member_add(struct coordc *c, uint64_t id, const char *raft, struct coordc_member *out,
+                      struct coordc_reply *reply);
+
+/* POST /v1/members/{id}/promote: makes the learner a voter. On ok fills *OUT
+ * (may be NULL). On 409 "not_caught_up" *LAG (may be NULL) is the entries
+ * it is behind, else 0. */
+int coordc_member_promote(struct coordc *c, uint64_t id, struct coordc_member *out, uint64_t *lag,
+                          struct coordc_reply *reply);
+
+/* DELETE /v1/members/{id}. On ok the answer named ID as removed. */
+int coordc_member_remove(struct coordc *c, uint64_t id, struct coordc_reply *reply);
+
+/* POST /v1/members/replace {"remove":OLD, "add":{"id":NEW, "raft":RAFT}}.
+ * On ok fills *OUT (may be NULL) with the members after the change (only
+ * member[] and n). Returns COORDC_ERR_INVALID for a zero id, OLD == NEW or
+ * an empty RAFT. */
+int coordc_member_replace(struct coordc *c, uint64_t old_id, uint64_t new_id, const char *raft,
+                          struct coordc_members *out, struct coordc_reply *reply);
+
+/* POST /v1/leader/transfer {"id":ID} ({} for ID 0: the server picks). On ok
+ * *LEADER is the new leader's id. 504 "timeout" (unknown) when no transfer
+ * completed in time: it may still. */
+int coordc_leader_transfer(struct coordc *c, uint64_t id, uint64_t *leader,
+                           struct coordc_reply *reply);
+
+/* ---- Snapshots -------------------------------------------------------------- */
+
+/* Checks a downloaded snapshot at TMP_PATH (a complete, synced file) before
+ * it takes its final name. INDEX is the X-Coord-Index of the answer. Returns
+ * true to keep it, else false with a sentence in MSG. */
+typedef bool (*coordc_snapshot_check_fn)(void *arg, const char *tmp_path, uint64_t index,
+                                         char msg[COORDC_MESSAGE_MAX]);
+
+struct coordc_snapshot_opts {
+	bool overwrite;                 /* replace an existing PATH */
+	coordc_snapshot_check_fn check; /* may be NULL */
+	void *check_arg;
+};
+
+/* GET /v1/snapshot into the file PATH: streamed to a new temporary file
+ * beside PATH, fsynced, checked (OPTS->check), renamed to PATH (refusing to
+ * replace an existing file unless OPTS->overwrite, even one that appears
+ * meanwhile) and the folder fsynced. On ok *INDEX is the snapshot's index
+ * (X-Coord-Index) and *SIZE its bytes. Otherwise nothing is left behind and
+ * PATH is untouched: REPLY says why (the API's error; "bad_snapshot" when
+ * the answer has no index or the check refused it; "write_failed"). Returns
+ * 0, COORDC_ERR_EXISTS (PATH exists; nothing sent), COORDC_ERR_IO (with
+ * REPLY->message naming the file and the system's error; when only the
+ * folder's fsync after the rename failed, PATH holds the whole file, not
+ * known durable) or COORDC_ERR_INVALID. OPTS may be NULL. */
+int coordc_snapshot_save(struct coordc *c, const char *path,
+                         const struct coordc_snapshot_opts *opts, uint64_t *index, uint64_t *size,
+                         struct coordc_reply *reply);
 
 /* ---- The keeper ------------------------------------------------------------ */
 

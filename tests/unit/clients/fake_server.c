@@ -3,6 +3,8 @@
 #define _GNU_SOURCE /* strcasestr */
 #include "fake_server.h"
 
+#include "libcoord.h"
+
 #include <arpa/inet.h>
 #include <assert.h>
 #include <netinet/in.h>
@@ -39,8 +41,10 @@ static bool wait_readable(struct fake_server *f, int fd)
 	return false;
 }
 
-/* Reads one request into BUF; returns false on close or stop. */
-static bool read_request(struct fake_server *f, int fd, char *buf, char *line, size_t line_size)
+/* Reads one request into BUF, its "METHOD PATH" into LINE and the start of
+ * its body into BODY (FAKE_BODY_MAX bytes); returns false on close or stop. */
+static bool read_request(struct fake_server *f, int fd, char *buf, char *line, size_t line_size,
+                         char body[FAKE_BODY_MAX])
 {
 	size_t len = 0, want = 0;
 	char *end = NULL;
@@ -67,17 +71,20 @@ static bool read_request(struct fake_server *f, int fd, char *buf, char *line, s
 
 		sscanf(buf, "%15s %107s", method, path);
 		snprintf(line, line_size, "%s %s", method, path);
+		snprintf(body, FAKE_BODY_MAX, "%.*s", (int)(len - (size_t)(end + 4 - buf)),
+		         end + 4);
 	}
 	return true;
 }
 
-static void answer(int fd, int status, const char *body, const char *headers)
+/* Answers BODY; when CUT, with a Content-Length 100 bytes beyond it. */
+static void answer(int fd, int status, const char *body, const char *headers, bool cut)
 {
 	char out[1024];
 	int n = snprintf(out, sizeof(out),
 	                 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
 	                 "Content-Length: %zu\r\n%s\r\n%s",
-	                 status, strlen(body), headers ? headers : "", body);
+	                 status, strlen(body) + (cut ? 100 : 0), headers ? headers : "", body);
 
 	assert(n > 0 && n < (int)sizeof(out));
 	if (write(fd, out, (size_t)n) != n) {
@@ -89,21 +96,25 @@ static void answer(int fd, int status, const char *body, const char *headers)
 static void serve(struct fake_server *f, int fd)
 {
 	static char buf[REQ_MAX];
-	char line[FAKE_PATH_MAX];
+	char line[FAKE_PATH_MAX], body[FAKE_BODY_MAX];
+	bool cut;
 
-	while (read_request(f, fd, buf, line, sizeof(line))) {
+	while (read_request(f, fd, buf, line, sizeof(line), body)) {
 		struct fake_answer a;
 
 		pthread_mutex_lock(&f->mu);
 		if (strcmp(line, "GET /v1/status") == 0) {
 			f->status_probes++;
 			pthread_mutex_unlock(&f->mu);
-			answer(fd, 200, f->status_body, NULL);
+			answer(fd, 200, f->status_body, NULL, false);
 			continue;
 		}
 		a = f->script[f->requests < f->script_len ? f->requests : f->script_len - 1];
-		if (f->requests < FAKE_SEEN_MAX)
+		cut = f->requests == f->cut;
+		if (f->requests < FAKE_SEEN_MAX) {
 			snprintf(f->seen[f->requests], FAKE_PATH_MAX, "%s", line);
+			snprintf(f->seen_body[f->requests], FAKE_BODY_MAX, "%s", body);
+		}
 		f->requests++;
 		pthread_mutex_unlock(&f->mu);
 		if (a.status == 0) {
@@ -112,7 +123,9 @@ static void serve(struct fake_server *f, int fd)
 				;
 			return;
 		}
-		answer(fd, a.status, a.body ? a.body : "{}", a.headers);
+		answer(fd, a.status, a.body ? a.body : "{}", a.headers, cut);
+		if (cut)
+			return; /* the connection closes mid-body */
 	}
 }
 
@@ -140,6 +153,7 @@ void fake_start(struct fake_server *f, const struct fake_answer *script, int len
 	memset(f, 0, sizeof(*f));
 	memcpy(f->script, script, sizeof(*script) * (size_t)len);
 	f->script_len = len;
+	f->cut = -1;
 	snprintf(f->status_body, sizeof(f->status_body), "{\"leader\":null}");
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	f->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -164,6 +178,13 @@ void fake_set_leader(struct fake_server *f, const struct fake_server *leader)
 	pthread_mutex_unlock(&f->mu);
 }
 
+void fake_cut(struct fake_server *f, int n)
+{
+	pthread_mutex_lock(&f->mu);
+	f->cut = n;
+	pthread_mutex_unlock(&f->mu);
+}
+
 int fake_requests(struct fake_server *f)
 {
 	int n;
@@ -182,4 +203,21 @@ void fake_stop(struct fake_server *f)
 	pthread_join(f->thread, NULL);
 	close(f->listen_fd);
 	pthread_mutex_destroy(&f->mu);
+}
+
+struct coordc *fake_client(const char *endpoints, uint32_t timeout_ms)
+{
+	struct coordc_config cfg = {.endpoints = endpoints,
+	                            .request_timeout_ms = timeout_ms,
+	                            .max_attempts = 4,
+	                            .retry_budget_ms = 5000,
+	                            .backoff_base_ms = 5,
+	                            .backoff_cap_ms = 20,
+	                            .seed = 1};
+	struct coordc *c = NULL;
+	int rc = coordc_open(&cfg, &c);
+
+	assert(rc == COORDC_OK);
+	(void)rc;
+	return c;
 }

@@ -19,22 +19,6 @@
 
 #define REFUSED_URL "http://127.0.0.1:1" /* nothing listens on port 1 */
 
-/* A client on ENDPOINTS with quick retries, so tests stay short. */
-static struct coordc *client_on(const char *endpoints, uint32_t timeout_ms)
-{
-	struct coordc_config cfg = {.endpoints = endpoints,
-	                            .request_timeout_ms = timeout_ms,
-	                            .max_attempts = 4,
-	                            .retry_budget_ms = 5000,
-	                            .backoff_base_ms = 5,
-	                            .backoff_cap_ms = 20,
-	                            .seed = 1};
-	struct coordc *c = NULL;
-
-	assert_int_equal(coordc_open(&cfg, &c), COORDC_OK);
-	return c;
-}
-
 static void call(struct coordc *c, unsigned flags, struct coordc_reply *r)
 {
 	assert_int_equal(coordc_call(c, "PUT", "/v1/locks/a", NULL, flags, 0, r), COORDC_OK);
@@ -52,7 +36,7 @@ static void no_leader_is_retried_until_a_node_answers(void **state)
 
 	(void)state;
 	fake_start(&f, script, 3);
-	c = client_on(f.url, 1000);
+	c = fake_client(f.url, 1000);
 	call(c, 0, &r);
 	assert_int_equal(r.kind, COORDC_DONE_OK);
 	assert_int_equal(r.attempts, 3);
@@ -73,7 +57,7 @@ static void refusal_is_a_definite_error_with_the_api_code(void **state)
 
 	(void)state;
 	fake_start(&f, script, 1);
-	c = client_on(f.url, 1000);
+	c = fake_client(f.url, 1000);
 	call(c, COORDC_IDEMPOTENT, &r);
 	assert_int_equal(r.kind, COORDC_DONE_ERROR);
 	assert_int_equal(r.status, 409);
@@ -95,7 +79,7 @@ static void timeout_504_is_unknown_and_resent_only_if_idempotent(void **state)
 
 	(void)state;
 	fake_start(&f, script, 1);
-	c = client_on(f.url, 1000);
+	c = fake_client(f.url, 1000);
 	call(c, 0, &r);
 	assert_int_equal(r.kind, COORDC_DONE_UNKNOWN);
 	assert_int_equal(r.attempts, 1);
@@ -118,7 +102,7 @@ static void answer_lost_after_sending_is_unknown(void **state)
 
 	(void)state;
 	fake_start(&f, script, 1);
-	c = client_on(f.url, 150);
+	c = fake_client(f.url, 150);
 	call(c, 0, &r);
 	assert_int_equal(r.kind, COORDC_DONE_UNKNOWN);
 	assert_int_equal(r.status, 0);
@@ -137,7 +121,7 @@ static void unreachable_endpoints_are_a_definite_error_within_bounds(void **stat
 	uint64_t t0;
 
 	(void)state;
-	c = client_on(REFUSED_URL "," REFUSED_URL "/", 1000);
+	c = fake_client(REFUSED_URL "," REFUSED_URL "/", 1000);
 	t0 = coordc_now_ms();
 	call(c, COORDC_IDEMPOTENT, &r);
 	assert_int_equal(r.kind, COORDC_DONE_ERROR);
@@ -159,7 +143,7 @@ static void a_refused_endpoint_is_skipped_for_the_next(void **state)
 	(void)state;
 	fake_start(&f, script, 1);
 	snprintf(list, sizeof(list), "%s,%s", REFUSED_URL, f.url);
-	c = client_on(list, 1000);
+	c = fake_client(list, 1000);
 	call(c, 0, &r);
 	assert_int_equal(r.kind, COORDC_DONE_OK);
 	assert_string_equal(coordc_target(c), f.url);
@@ -180,7 +164,7 @@ static void requests_go_to_the_leader_named_by_status(void **state)
 	fake_start(&follower, follower_script, 1);
 	fake_start(&leader, leader_script, 1);
 	fake_set_leader(&follower, &leader);
-	c = client_on(follower.url, 1000);
+	c = fake_client(follower.url, 1000);
 	call(c, 0, &r);
 	assert_int_equal(r.kind, COORDC_DONE_OK);
 	assert_int_equal(fake_requests(&follower), 0);
@@ -332,7 +316,7 @@ static void an_abort_flag_ends_a_stalled_call_as_unknown(void **state)
 
 	(void)state;
 	fake_start(&f, script, 1);
-	c = client_on(f.url, 10000);
+	c = fake_client(f.url, 10000);
 	abort_flag = 0;
 	coordc_set_abort(c, &abort_flag);
 	assert_int_equal(pthread_create(&t, NULL, raise_abort_later, NULL), 0);
@@ -346,7 +330,7 @@ static void an_abort_flag_ends_a_stalled_call_as_unknown(void **state)
 	coordc_reply_clear(&r);
 	/* With the flag already up and nothing reachable: "aborted" at once. */
 	coordc_close(c);
-	c = client_on(REFUSED_URL, 1000);
+	c = fake_client(REFUSED_URL, 1000);
 	coordc_set_abort(c, &abort_flag);
 	call(c, COORDC_IDEMPOTENT, &r);
 	assert_int_equal(r.kind, COORDC_DONE_ERROR);
@@ -389,7 +373,7 @@ static void a_listing_is_read_page_by_page_after_each_next(void **state)
 
 	(void)state;
 	fake_start(&f, script, 3);
-	c = client_on(f.url, 1000);
+	c = fake_client(f.url, 1000);
 	assert_int_equal(coordc_list(c, "/v1/locks?prefix=j/", "locks", 2, 10, &items, &r),
 	                 COORDC_OK);
 	assert_int_equal(r.kind, COORDC_DONE_OK);
@@ -418,7 +402,7 @@ static void a_listing_without_next_is_one_page(void **state)
 
 	(void)state;
 	fake_start(&f, script, 1);
-	c = client_on(f.url, 1000);
+	c = fake_client(f.url, 1000);
 	assert_int_equal(coordc_list(c, "/v1/sessions", "sessions", 0, 10, &items, &r), COORDC_OK);
 	assert_string_equal(names_of(items, got, sizeof(got)), "x|y");
 	assert_int_equal(fake_requests(&f), 1);
@@ -479,7 +463,7 @@ static void a_listing_that_does_not_end_or_move_is_refused(void **state)
 		json_t *items = json_true(); /* a singleton: must become NULL */
 
 		fake_start(&f, cases[i].script, cases[i].len);
-		c = client_on(f.url, 1000);
+		c = fake_client(f.url, 1000);
 		assert_int_equal(
 		    coordc_list(c, "/v1/locks", "locks", 1, cases[i].pages_max, &items, &r),
 		    COORDC_OK);
