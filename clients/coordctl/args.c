@@ -39,6 +39,8 @@ static const struct spec specs[] = {
     {"--ttl", CTL_OPT_TTL, true},         {"--value", CTL_OPT_VALUE, true},
     {"--session", CTL_OPT_SESSION, true}, {"--prefix", CTL_OPT_PREFIX, true},
     {"--name", CTL_OPT_NAME, true},       {"--watch", CTL_OPT_WATCH, false},
+    {"--json", CTL_OPT_JSON, false},      {"--wait", CTL_OPT_CATCHUP, false},
+    {"--timeout", CTL_OPT_TIMEOUT, true}, {"--force", CTL_OPT_FORCE, false},
 };
 
 /* Stores VALUE of the option BIT in A. */
@@ -51,6 +53,19 @@ static int take(struct ctl_args *a, const struct spec *s, const char *value, cha
 	case CTL_OPT_WATCH:
 		a->watch = true;
 		return 0;
+	case CTL_OPT_JSON:
+		a->json = true;
+		return 0;
+	case CTL_OPT_CATCHUP:
+		a->catch_up = true;
+		return 0;
+	case CTL_OPT_FORCE:
+		a->force = true;
+		return 0;
+	case CTL_OPT_TIMEOUT:
+		a->has_timeout = true;
+		return ctl_duration("--timeout", value, CTL_TIMEOUT_MIN_MS, CTL_TIMEOUT_MAX_MS,
+		                    &a->timeout_ms, err);
 	case CTL_OPT_WAIT:
 		a->has_wait = true;
 		return ctl_duration("--wait", value, 0, CTL_WAIT_MAX_MS, &a->wait_ms, err);
@@ -87,10 +102,12 @@ static int option(int argc, char **argv, int *i, unsigned allowed, struct ctl_ar
 		const struct spec *s = &specs[k];
 		const char *value = NULL;
 
-		if (strlen(s->flag) != len || strncmp(word, s->flag, len) != 0)
+		/* A flag may mean different things to different commands
+		 * ("--wait D" of lock, "--wait" of member add): take the
+		 * spelling this command allows. */
+		if (strlen(s->flag) != len || strncmp(word, s->flag, len) != 0 ||
+		    !(allowed & s->bit))
 			continue;
-		if (!(allowed & s->bit))
-			break;
 		if (s->takes_value) {
 			if (eq)
 				value = eq + 1;
@@ -113,8 +130,15 @@ static int option(int argc, char **argv, int *i, unsigned allowed, struct ctl_ar
 int ctl_parse(int argc, char **argv, unsigned allowed, int npos, struct ctl_args *a,
               char err[CTL_ERR_MAX])
 {
+	return ctl_parse_range(argc, argv, allowed, npos, npos, a, err);
+}
+
+int ctl_parse_range(int argc, char **argv, unsigned allowed, int min_pos, int max_pos,
+                    struct ctl_args *a, char err[CTL_ERR_MAX])
+{
 	memset(a, 0, sizeof(*a));
 	a->ttl_ms = CTL_TTL_DEFAULT_MS;
+	a->timeout_ms = CTL_CATCHUP_DEFAULT_MS;
 	err[0] = '\0';
 	for (int i = 0; i < argc; i++) {
 		const char *w = argv[i];
@@ -138,13 +162,13 @@ int ctl_parse(int argc, char **argv, unsigned allowed, int npos, struct ctl_args
 				return rc;
 			continue;
 		}
-		if (a->npos == npos || a->npos == CTL_POSITIONAL_MAX) {
+		if (a->npos == max_pos || a->npos == CTL_POSITIONAL_MAX) {
 			snprintf(err, CTL_ERR_MAX, "unexpected argument '%s'", w);
 			return CTL_EXIT_USAGE;
 		}
 		a->pos[a->npos++] = w;
 	}
-	if (a->npos != npos) {
+	if (a->npos < min_pos) {
 		snprintf(err, CTL_ERR_MAX, "missing argument (see --help)");
 		return CTL_EXIT_USAGE;
 	}
@@ -173,4 +197,45 @@ int ctl_exit_for(enum coordc_kind kind, long status, const char *error)
 	if (status == 400)
 		return CTL_EXIT_USAGE;
 	return CTL_EXIT_FAIL;
+}
+
+int ctl_node_id(const char *what, const char *text, uint64_t *id, char err[CTL_ERR_MAX])
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	for (; text[i] >= '0' && text[i] <= '9'; i++) {
+		if (v > (UINT64_MAX - 9) / 10) {
+			i = 0; /* too large: refused below */
+			break;
+		}
+		v = v * 10 + (uint64_t)(text[i] - '0');
+	}
+	if (i == 0 || text[i] != '\0' || v == 0 || v > INT64_MAX) {
+		snprintf(err, CTL_ERR_MAX, "%s: '%.40s' is not a member id (a number from 1)", what,
+		         text);
+		return CTL_EXIT_USAGE;
+	}
+	*id = v;
+	return 0;
+}
+
+int ctl_raft_address(const char *text, char err[CTL_ERR_MAX])
+{
+	const char *colon = strrchr(text, ':');
+	size_t host = colon ? (size_t)(colon - text) : 0;
+	unsigned long port = 0;
+	size_t digits = 0;
+
+	if (colon != NULL)
+		for (const char *p = colon + 1; *p >= '0' && *p <= '9' && digits < 6; p++, digits++)
+			port = port * 10 + (unsigned long)(*p - '0');
+	/* A colon inside the host is IPv6, which must then be bracketed. */
+	if (host == 0 || host > COORDC_ADDR_MAX - 7 || digits == 0 || colon[1 + digits] != '\0' ||
+	    port == 0 || port > 65535 || strcspn(text, " \t/") < strlen(text) ||
+	    (memchr(text, ':', host) != NULL && (text[0] != '[' || text[host - 1] != ']'))) {
+		snprintf(err, CTL_ERR_MAX, "'%.60s' is not a Raft address HOST:PORT", text);
+		return CTL_EXIT_USAGE;
+	}
+	return 0;
 }

@@ -10,31 +10,43 @@
 #include "libcoord.h"
 
 /* Exit codes of coordctl itself (sysexits.h numbers; API.md names 69/75/76). */
-#define CTL_EXIT_OK           0
-#define CTL_EXIT_FAIL         1  /* the cluster refused (the message says why) */
-#define CTL_EXIT_USAGE        64 /* a bad command line or argument */
-#define CTL_EXIT_UNREACHABLE  69 /* cluster unreachable, or outcome unknown */
-#define CTL_EXIT_NOT_ACQUIRED 75 /* not acquired within --wait */
-#define CTL_EXIT_LOST         76 /* lock lost while CMD ran */
+#define CTL_EXIT_OK            0
+#define CTL_EXIT_FAIL          1  /* the cluster refused (the message says why) */
+#define CTL_EXIT_USAGE         64 /* a bad command line or argument */
+#define CTL_EXIT_DATAERR       65 /* a snapshot file fails a check (truncated, corrupt, foreign) */
+#define CTL_EXIT_NOINPUT       66 /* a file to read does not exist or cannot be opened */
+#define CTL_EXIT_UNREACHABLE   69 /* cluster unreachable, or outcome unknown */
+#define CTL_EXIT_CANTCREAT     73 /* the file to write exists (no --force) or cannot be made */
+#define CTL_EXIT_IOERR         74 /* writing or syncing a file failed */
+#define CTL_EXIT_NOT_ACQUIRED  75 /* not acquired within --wait */
+#define CTL_EXIT_NOT_CAUGHT_UP 75 /* member add --wait: not caught up within --timeout */
+#define CTL_EXIT_LOST          76 /* lock lost while CMD ran */
 
-#define CTL_TTL_DEFAULT_MS 10000ULL
-#define CTL_TTL_MIN_MS     1000ULL             /* API.md, Limits: session TTL */
-#define CTL_TTL_MAX_MS     (3600ULL * 1000)    /* 1 h */
-#define CTL_WAIT_MAX_MS    (10ULL * 60 * 1000) /* API.md, Limits: wait_ms */
-#define CTL_POSITIONAL_MAX 2                   /* e.g. "session keepalive ID" */
-#define CTL_ERR_MAX        160                 /* bytes of a parse error */
+#define CTL_TTL_DEFAULT_MS     10000ULL
+#define CTL_TTL_MIN_MS         1000ULL             /* API.md, Limits: session TTL */
+#define CTL_TTL_MAX_MS         (3600ULL * 1000)    /* 1 h */
+#define CTL_WAIT_MAX_MS        (10ULL * 60 * 1000) /* API.md, Limits: wait_ms */
+#define CTL_CATCHUP_DEFAULT_MS (10ULL * 60 * 1000) /* member add --wait without --timeout */
+#define CTL_TIMEOUT_MIN_MS     1000ULL
+#define CTL_TIMEOUT_MAX_MS     (24ULL * 3600 * 1000) /* a learner may need a large snapshot */
+#define CTL_POSITIONAL_MAX     3                     /* e.g. "member replace OLD NEW RAFT" */
+#define CTL_ERR_MAX            160                   /* bytes of a parse error */
 
 /* Options a command accepts (a bit set). */
 enum ctl_opt {
-	CTL_OPT_SHARED = 1u << 0,  /* --shared */
-	CTL_OPT_WAIT = 1u << 1,    /* --wait D */
-	CTL_OPT_TTL = 1u << 2,     /* --ttl D */
-	CTL_OPT_VALUE = 1u << 3,   /* --value V */
-	CTL_OPT_SESSION = 1u << 4, /* --session ID */
-	CTL_OPT_PREFIX = 1u << 5,  /* --prefix P */
-	CTL_OPT_NAME = 1u << 6,    /* --name N */
-	CTL_OPT_WATCH = 1u << 7,   /* --watch */
-	CTL_OPT_CMD = 1u << 8      /* -- CMD [ARG...] (then required) */
+	CTL_OPT_SHARED = 1u << 0,   /* --shared */
+	CTL_OPT_WAIT = 1u << 1,     /* --wait D */
+	CTL_OPT_TTL = 1u << 2,      /* --ttl D */
+	CTL_OPT_VALUE = 1u << 3,    /* --value V */
+	CTL_OPT_SESSION = 1u << 4,  /* --session ID */
+	CTL_OPT_PREFIX = 1u << 5,   /* --prefix P */
+	CTL_OPT_NAME = 1u << 6,     /* --name N */
+	CTL_OPT_WATCH = 1u << 7,    /* --watch */
+	CTL_OPT_CMD = 1u << 8,      /* -- CMD [ARG...] (then required) */
+	CTL_OPT_JSON = 1u << 9,     /* --json */
+	CTL_OPT_CATCHUP = 1u << 10, /* --wait, no value: member add waits to promote */
+	CTL_OPT_TIMEOUT = 1u << 11, /* --timeout D */
+	CTL_OPT_FORCE = 1u << 12    /* --force */
 };
 
 /* A parsed command line. Strings are borrowed from argv. */
@@ -42,9 +54,11 @@ struct ctl_args {
 	const char *pos[CTL_POSITIONAL_MAX];
 	int npos;
 	bool shared, watch, help;
-	bool has_wait;
+	bool json, catch_up, force;
+	bool has_wait, has_timeout;
 	uint64_t wait_ms;
-	uint64_t ttl_ms; /* CTL_TTL_DEFAULT_MS unless given */
+	uint64_t timeout_ms; /* CTL_CATCHUP_DEFAULT_MS unless given */
+	uint64_t ttl_ms;     /* CTL_TTL_DEFAULT_MS unless given */
 	const char *value, *session, *prefix, *name;
 	char **cmd; /* argv after "--", NULL-terminated; NULL if none */
 };
@@ -56,6 +70,20 @@ struct ctl_args {
  * most CTL_WAIT_MAX_MS. Returns 0, or CTL_EXIT_USAGE with a sentence in ERR. */
 int ctl_parse(int argc, char **argv, unsigned allowed, int npos, struct ctl_args *a,
               char err[CTL_ERR_MAX]);
+
+/* ctl_parse taking MIN_POS to MAX_POS (<= CTL_POSITIONAL_MAX) positional
+ * words, for a command with an optional one ("leader transfer [ID]"). */
+int ctl_parse_range(int argc, char **argv, unsigned allowed, int min_pos, int max_pos,
+                    struct ctl_args *a, char err[CTL_ERR_MAX]);
+
+/* Parses TEXT, a member's id (a decimal number from 1), into *ID; returns 0
+ * or CTL_EXIT_USAGE with a sentence naming WHAT in ERR. */
+int ctl_node_id(const char *what, const char *text, uint64_t *id, char err[CTL_ERR_MAX]);
+
+/* Checks TEXT is a Raft address HOST:PORT (a host of at most
+ * COORDC_ADDR_MAX - 7 bytes without spaces or '/', a port 1..65535, IPv6
+ * hosts in brackets); returns 0 or CTL_EXIT_USAGE with a sentence in ERR. */
+int ctl_raft_address(const char *text, char err[CTL_ERR_MAX]);
 
 /* Parses TEXT as a duration within [MIN_MS, MAX_MS] into *OUT_MS; returns 0
  * or CTL_EXIT_USAGE with a sentence naming OPTION in ERR. */

@@ -22,6 +22,10 @@
 #define CTL_LIST_SESSIONS  25u
 #define CTL_LIST_LOCKS     100u
 #define CTL_LIST_PAGES_MAX 20000u
+/* member add --wait looks at the members again after a pause growing from
+ * the first to the last, and after each promote refused as not_caught_up. */
+#define CTL_CATCHUP_PAUSE_MIN_MS 100u
+#define CTL_CATCHUP_PAUSE_MAX_MS 2000u
 
 /* What every command gets: the client config (endpoints) and a client opened
  * on it (used by the main thread only). */
@@ -42,6 +46,12 @@ int ctl_cmd_release(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_leader(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_lock(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_elect(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_member(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_snapshot(struct ctl *ctl, int argc, char **argv);
+
+/* leader transfer [ID] (members.c); ctl_cmd_leader hands it the words
+ * after "transfer". */
+int ctl_leader_transfer(struct ctl *ctl, int argc, char **argv);
 
 /* Prints the help of command NAME ("" for the overview) to stdout; returns
  * false if there is no such command. */
@@ -52,6 +62,10 @@ bool ctl_help(const char *name);
  * CTL_EXIT_USAGE. Returns the exit code when *DONE. */
 int ctl_args(const char *name, int argc, char **argv, unsigned allowed, int npos,
              struct ctl_args *a, bool *done);
+
+/* ctl_args with MIN_POS to MAX_POS positional words (ctl_parse_range). */
+int ctl_args_range(const char *name, int argc, char **argv, unsigned allowed, int min_pos,
+                   int max_pos, struct ctl_args *a, bool *done);
 
 /* Prints "coordctl: WHAT: <error>: <message>" for a reply that did not
  * succeed and returns the exit code for it (ctl_exit_for). */

@@ -13,16 +13,23 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"status", ctl_cmd_status},   {"lock", ctl_cmd_lock},       {"elect", ctl_cmd_elect},
-    {"leader", ctl_cmd_leader},   {"locks", ctl_cmd_locks},     {"lock-info", ctl_cmd_lock_info},
-    {"session", ctl_cmd_session}, {"acquire", ctl_cmd_acquire}, {"release", ctl_cmd_release},
+    {"status", ctl_cmd_status},   {"lock", ctl_cmd_lock},         {"elect", ctl_cmd_elect},
+    {"leader", ctl_cmd_leader},   {"locks", ctl_cmd_locks},       {"lock-info", ctl_cmd_lock_info},
+    {"session", ctl_cmd_session}, {"acquire", ctl_cmd_acquire},   {"release", ctl_cmd_release},
+    {"member", ctl_cmd_member},   {"snapshot", ctl_cmd_snapshot},
 };
 
 int ctl_args(const char *name, int argc, char **argv, unsigned allowed, int npos,
              struct ctl_args *a, bool *done)
 {
+	return ctl_args_range(name, argc, argv, allowed, npos, npos, a, done);
+}
+
+int ctl_args_range(const char *name, int argc, char **argv, unsigned allowed, int min_pos,
+                   int max_pos, struct ctl_args *a, bool *done)
+{
 	char err[CTL_ERR_MAX];
-	int rc = ctl_parse(argc, argv, allowed, npos, a, err);
+	int rc = ctl_parse_range(argc, argv, allowed, min_pos, max_pos, a, err);
 
 	*done = true;
 	if (rc != 0) {

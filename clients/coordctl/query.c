@@ -306,8 +306,12 @@ int ctl_cmd_leader(struct ctl *ctl, int argc, char **argv)
 	struct ctl_args a;
 	const char *value;
 	bool done;
-	int rc = ctl_args("leader", argc, argv, CTL_OPT_WATCH, 1, &a, &done);
+	int rc;
 
+	/* "transfer" names the Raft leadership's move, not an election. */
+	if (argc >= 1 && strcmp(argv[0], "transfer") == 0)
+		return ctl_leader_transfer(ctl, argc - 1, argv + 1);
+	rc = ctl_args("leader", argc, argv, CTL_OPT_WATCH, 1, &a, &done);
 	if (done)
 		return rc;
 	if (a.watch)

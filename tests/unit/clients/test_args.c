@@ -189,6 +189,137 @@ static void exit_codes_of_coordctl_itself(void **state)
 	assert_int_equal(ctl_exit_for(COORDC_DONE_ERROR, 404, "not_found"), CTL_EXIT_FAIL);
 }
 
+#define MEMBER_ADD_OPTS (CTL_OPT_CATCHUP | CTL_OPT_TIMEOUT)
+
+/* member add ID RAFT [--wait [--timeout D]]: here --wait takes no value. */
+static void member_add_wait_is_a_flag_bounded_by_timeout(void **state)
+{
+	char buf[256], *w[WORDS_MAX];
+	struct ctl_args a;
+	char err[CTL_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(
+	    parse("4|10.0.0.4:7170|--wait|--timeout|30m", MEMBER_ADD_OPTS, 2, buf, w, &a, err), 0);
+	assert_string_equal(a.pos[0], "4");
+	assert_string_equal(a.pos[1], "10.0.0.4:7170");
+	assert_true(a.catch_up);
+	assert_false(a.has_wait);
+	assert_true(a.has_timeout);
+	assert_int_equal(a.timeout_ms, 30 * 60 * 1000);
+	assert_int_equal(parse("4|h:1|--wait", MEMBER_ADD_OPTS, 2, buf, w, &a, err), 0);
+	assert_false(a.has_timeout);
+	assert_int_equal(a.timeout_ms, CTL_CATCHUP_DEFAULT_MS);
+	assert_int_equal(parse("4|h:1|--wait=5s", MEMBER_ADD_OPTS, 2, buf, w, &a, err),
+	                 CTL_EXIT_USAGE);
+	assert_non_null(strstr(err, "takes no value"));
+	assert_int_equal(parse("4|h:1|--timeout|500ms", MEMBER_ADD_OPTS, 2, buf, w, &a, err),
+	                 CTL_EXIT_USAGE);
+	assert_non_null(strstr(err, "--timeout"));
+	assert_int_equal(parse("4|h:1|--timeout|2d", MEMBER_ADD_OPTS, 2, buf, w, &a, err),
+	                 CTL_EXIT_USAGE);
+}
+
+/* The same spelling keeps its meaning per command: lock's --wait D. */
+static void wait_takes_a_duration_where_the_command_says_so(void **state)
+{
+	char buf[256], *w[WORDS_MAX];
+	struct ctl_args a;
+	char err[CTL_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse_lock("x|--wait|5s|--|true", buf, w, &a, err), 0);
+	assert_true(a.has_wait);
+	assert_false(a.catch_up);
+	assert_int_equal(a.wait_ms, 5000);
+	assert_int_equal(parse("x|--wait|--", CTL_OPT_WAIT, 1, buf, w, &a, err), CTL_EXIT_USAGE);
+}
+
+static void json_and_force_are_flags_of_their_commands(void **state)
+{
+	char buf[256], *w[WORDS_MAX];
+	struct ctl_args a;
+	char err[CTL_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse("--json", CTL_OPT_JSON, 0, buf, w, &a, err), 0);
+	assert_true(a.json);
+	assert_int_equal(parse("f.db|--force", CTL_OPT_FORCE, 1, buf, w, &a, err), 0);
+	assert_true(a.force);
+	assert_int_equal(parse("f.db|--force", 0, 1, buf, w, &a, err), CTL_EXIT_USAGE);
+	assert_non_null(strstr(err, "--force"));
+	assert_int_equal(parse("--json", 0, 0, buf, w, &a, err), CTL_EXIT_USAGE);
+}
+
+/* member replace OLD NEW RAFT has three words; leader transfer [ID] 0..1. */
+static void positional_ranges(void **state)
+{
+	char buf[256], *w[WORDS_MAX];
+	struct ctl_args a;
+	char err[CTL_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse("2|5|10.0.0.5:7170", 0, 3, buf, w, &a, err), 0);
+	assert_string_equal(a.pos[2], "10.0.0.5:7170");
+	assert_int_equal(parse("2|5|h:1|extra", 0, 3, buf, w, &a, err), CTL_EXIT_USAGE);
+	assert_non_null(strstr(err, "extra"));
+	assert_int_equal(ctl_parse_range(0, w, 0, 0, 1, &a, err), 0);
+	assert_int_equal(a.npos, 0);
+	assert_int_equal(ctl_parse_range(split("3", buf, w), w, 0, 0, 1, &a, err), 0);
+	assert_int_equal(a.npos, 1);
+	assert_string_equal(a.pos[0], "3");
+	assert_int_equal(ctl_parse_range(split("3|4", buf, w), w, 0, 0, 1, &a, err),
+	                 CTL_EXIT_USAGE);
+}
+
+static void member_ids_are_positive_numbers(void **state)
+{
+	const char *bad[] = {
+	    "0", "-1", "4x", "", "+4", " 4", "99999999999999999999", "9223372036854775808"};
+	char err[CTL_ERR_MAX];
+	uint64_t id = 77;
+
+	(void)state;
+	assert_int_equal(ctl_node_id("ID", "4", &id, err), 0);
+	assert_int_equal(id, 4);
+	assert_int_equal(ctl_node_id("ID", "9223372036854775807", &id, err), 0);
+	assert_int_equal(id, 9223372036854775807ULL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		id = 77;
+		assert_int_equal(ctl_node_id("OLD", bad[i], &id, err), CTL_EXIT_USAGE);
+		assert_non_null(strstr(err, "OLD"));
+		assert_int_equal(id, 77);
+	}
+}
+
+static void raft_addresses_are_host_and_port(void **state)
+{
+	const char *good[] = {"10.0.0.4:7170", "node-4.example.com:7170", "[::1]:7170", "h:65535"};
+	const char *bad[] = {"10.0.0.4", ":7170", "h:0", "h:65536", "h:70x",    "::1:7170",
+	                     "h/x:1",    "h :1",  "h:",  "",        "h:1234567"};
+	char err[CTL_ERR_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_int_equal(ctl_raft_address(good[i], err), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(ctl_raft_address(bad[i], err), CTL_EXIT_USAGE);
+		assert_non_null(strstr(err, "HOST:PORT"));
+	}
+}
+
+/* The cluster's refusals of a change are 1, a lost answer 69. */
+static void exit_codes_of_cluster_operations(void **state)
+{
+	(void)state;
+	assert_int_equal(ctl_exit_for(COORDC_DONE_ERROR, 409, "conflict"), CTL_EXIT_FAIL);
+	assert_int_equal(ctl_exit_for(COORDC_DONE_ERROR, 409, "change_in_progress"), CTL_EXIT_FAIL);
+	assert_int_equal(ctl_exit_for(COORDC_DONE_ERROR, 409, "not_caught_up"), CTL_EXIT_FAIL);
+	assert_int_equal(ctl_exit_for(COORDC_DONE_UNKNOWN, 504, "timeout"), CTL_EXIT_UNREACHABLE);
+	assert_int_equal(ctl_exit_for(COORDC_DONE_UNKNOWN, 200, "bad_answer"),
+	                 CTL_EXIT_UNREACHABLE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +333,13 @@ int main(void)
 	    cmocka_unit_test(positional_count_is_exact),
 	    cmocka_unit_test(child_status_passes_through_exit_codes_and_signals),
 	    cmocka_unit_test(exit_codes_of_coordctl_itself),
+	    cmocka_unit_test(member_add_wait_is_a_flag_bounded_by_timeout),
+	    cmocka_unit_test(wait_takes_a_duration_where_the_command_says_so),
+	    cmocka_unit_test(json_and_force_are_flags_of_their_commands),
+	    cmocka_unit_test(positional_ranges),
+	    cmocka_unit_test(member_ids_are_positive_numbers),
+	    cmocka_unit_test(raft_addresses_are_host_and_port),
+	    cmocka_unit_test(exit_codes_of_cluster_operations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
