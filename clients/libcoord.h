@@ -205,8 +205,8 @@ struct coordc_member {
 	char raft[COORDC_ADDR_MAX];
 	char http[COORDC_ADDR_MAX]; /* "" when not known */
 	bool voter;                 /* else a learner */
-	uint64_t match_index;
-	int64_t last_contact_ms; /* -1 when null (the leader itself, or never heard) */
+	uint64_t match_index;       /* 0 when not known (null: not the leader's answer) */
+	int64_t last_contact_ms;    /* -1 when null (the leader itself, or never heard) */
 };
 
 /* A configuration. Fields an answer does not carry (replace answers only

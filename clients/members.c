@@ -44,7 +44,7 @@ static bool member_parse(const json_t *j, struct coordc_member *m)
 	memset(m, 0, sizeof(*m));
 	if (!json_is_object(j) || !positive(json_object_get(j, "id")) || role == NULL ||
 	    (strcmp(role, "voter") != 0 && strcmp(role, "learner") != 0) ||
-	    !json_is_integer(match) || json_integer_value(match) < 0 ||
+	    (!json_is_null(match) && (!json_is_integer(match) || json_integer_value(match) < 0)) ||
 	    !addr_copy(json_object_get(j, "raft"), false, m->raft) ||
 	    !addr_copy(json_object_get(j, "http"), true, m->http))
 		return false;

@@ -31,8 +31,10 @@ enum ctl_catchup ctl_catchup(const struct coordc_members *m, uint64_t id, uint64
 	if (learner->voter)
 		return CTL_CATCHUP_VOTER;
 	if (*target == 0) {
-		if (leader == NULL || leader->match_index == 0)
+		if (leader == NULL)
 			return CTL_CATCHUP_NO_LEADER;
+		if (leader->match_index == 0)
+			return CTL_CATCHUP_READY; /* no reference: let promote decide */
 		*target = leader->match_index;
 	}
 	return learner->match_index >= *target ? CTL_CATCHUP_READY : CTL_CATCHUP_BEHIND;

@@ -19,7 +19,7 @@ void ctl_members_table(FILE *out, const struct coordc_members *m);
 enum ctl_catchup {
 	CTL_CATCHUP_GONE = 0,  /* not in the configuration (removed meanwhile) */
 	CTL_CATCHUP_VOTER,     /* already a voter: nothing left to do */
-	CTL_CATCHUP_NO_LEADER, /* no leader's entry to measure against: look again */
+	CTL_CATCHUP_NO_LEADER, /* no leader: look again */
 	CTL_CATCHUP_BEHIND,    /* a learner short of the target */
 	CTL_CATCHUP_READY      /* a learner at or past the target: promote it */
 };
@@ -28,7 +28,10 @@ enum ctl_catchup {
  * (its last log entry), fixed at the first look (*TARGET 0) so that a busy
  * leader does not move the goal for ever; a promote refused as
  * not_caught_up sets *TARGET back to 0 to aim at the leader's newer index.
- * The server decides at promote; this only saves promotes bound to fail. */
+ * The server decides at promote; this only saves promotes bound to fail.
+ * When the answer does not know the leader's match index (0: not answered
+ * by the leader), it is READY, so the promote's not_caught_up and its lag
+ * pace the wait instead. */
 enum ctl_catchup ctl_catchup(const struct coordc_members *m, uint64_t id, uint64_t *target);
 
 #endif

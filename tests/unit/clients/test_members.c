@@ -104,6 +104,31 @@ static void members_get_parses_every_field(void **state)
 	fixture_stop(&x);
 }
 
+/* Scenario: a node that is not the leader answers: it knows nobody's
+ * progress (match_index and last_contact_ms null). Outcome: parsed, with
+ * match 0 and contact -1, not refused. */
+static void progress_unknown_to_the_answering_node_reads_as_zero(void **state)
+{
+	const struct fake_answer script[] = {
+	    {200,
+	     "{\"members\":[{\"id\":1,\"raft\":\"a:1\",\"http\":\"a:2\",\"role\":\"voter\","
+	     "\"match_index\":null,\"last_contact_ms\":null}],"
+	     "\"leader\":1,\"config_index\":3,\"joint\":true}",
+	     NULL}};
+	struct coordc_members ms;
+	struct fixture x;
+
+	(void)state;
+	fixture_start(&x, script, 1);
+	assert_int_equal(coordc_members_get(x.c, &ms, &x.r), COORDC_OK);
+	assert_int_equal(x.r.kind, COORDC_DONE_OK);
+	assert_int_equal(ms.n, 1);
+	assert_int_equal(ms.member[0].match_index, 0);
+	assert_int_equal(ms.member[0].last_contact_ms, -1);
+	assert_true(ms.joint);
+	fixture_stop(&x);
+}
+
 /* Scenario: answers that are not the contract's shape. Action: read the
  * members. Outcome: a definite error "bad_answer" (a read changed nothing)
  * and an empty configuration. */
@@ -283,7 +308,7 @@ static void remove_checks_the_member_named(void **state)
 	const struct fake_answer script[] = {
 	    {200, "{\"removed\":2}", NULL},
 	    {200, "{\"removed\":3}", NULL},
-	    {404, "{\"error\":\"not_found\",\"message\":\"no member 9\"}", NULL}};
+	    {404, "{\"error\":\"member_not_found\",\"message\":\"no member 9\"}", NULL}};
 	struct fixture x;
 
 	(void)state;
@@ -298,7 +323,8 @@ static void remove_checks_the_member_named(void **state)
 	coordc_reply_clear(&x.r);
 	assert_int_equal(coordc_member_remove(x.c, 9, &x.r), COORDC_OK);
 	assert_int_equal(x.r.kind, COORDC_DONE_ERROR);
-	assert_string_equal(x.r.error, "not_found");
+	assert_int_equal(x.r.status, 404);
+	assert_string_equal(x.r.error, "member_not_found");
 	fixture_stop(&x);
 }
 
@@ -366,6 +392,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(members_get_parses_every_field),
+	    cmocka_unit_test(progress_unknown_to_the_answering_node_reads_as_zero),
 	    cmocka_unit_test(members_of_the_wrong_shape_are_refused),
 	    cmocka_unit_test(members_without_a_leader_are_retried_then_reported),
 	    cmocka_unit_test(add_sends_id_and_address_and_returns_the_learner),

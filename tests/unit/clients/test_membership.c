@@ -84,12 +84,27 @@ static void voters_gone_members_and_no_leader(void **state)
 	assert_int_equal(ctl_catchup(&m, 4, &target), CTL_CATCHUP_READY);
 }
 
+/* Scenario: the answer came from a node that does not know the leader's
+ * progress (match_index null, read as 0). Outcome: READY, so promote and
+ * its not_caught_up decide; no target is fixed. */
+static void without_the_leaders_progress_promote_decides(void **state)
+{
+	struct coordc_members m = three(0);
+	uint64_t target = 0;
+
+	(void)state;
+	m.member[0].match_index = 0;
+	assert_int_equal(ctl_catchup(&m, 4, &target), CTL_CATCHUP_READY);
+	assert_int_equal(target, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(the_table_has_a_line_per_member_and_the_configuration),
 	    cmocka_unit_test(the_target_is_fixed_until_a_promote_is_refused),
 	    cmocka_unit_test(voters_gone_members_and_no_leader),
+	    cmocka_unit_test(without_the_leaders_progress_promote_decides),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
