@@ -12,10 +12,14 @@ enum http_error {
 	HTTP_ERR_INVALID_ARGUMENT,   /* 400 */
 	HTTP_ERR_NOT_FOUND,          /* 404 */
 	HTTP_ERR_SESSION_NOT_FOUND,  /* 404 */
+	HTTP_ERR_MEMBER_NOT_FOUND,   /* 404 */
 	HTTP_ERR_METHOD_NOT_ALLOWED, /* 405, with an Allow header */
 	HTTP_ERR_LOCK_HELD,          /* 409 */
 	HTTP_ERR_NOT_HOLDER,         /* 409 */
 	HTTP_ERR_STALE_TOKEN,        /* 409 */
+	HTTP_ERR_CONFLICT,           /* 409: the member's id or address is taken */
+	HTTP_ERR_CHANGE_IN_PROGRESS, /* 409: another membership change or transfer runs */
+	HTTP_ERR_NOT_CAUGHT_UP,      /* 409: a learner too far behind to vote */
 	HTTP_ERR_TOO_LARGE,          /* 413 */
 	HTTP_ERR_LOCK_DELAY,         /* 423, with Retry-After */
 	HTTP_ERR_TOO_MANY,           /* 429: a named limit was reached */

@@ -10,6 +10,7 @@
 #define S HTTP_PATH_SESSION
 #define N HTTP_PATH_NAME
 #define E HTTP_PATH_EXACT
+#define M HTTP_PATH_MEMBER
 
 static const struct http_op_info ops[HTTP_OP_COUNT] = {
     /* Sessions (API.md, Sessions) */
@@ -53,11 +54,26 @@ static const struct http_op_info ops[HTTP_OP_COUNT] = {
     [HTTP_OP_STATUS] = {"status", "GET", "/v1/status", E, "", HTTP_OPF_LOCAL, 0, 0, 0, 0},
     [HTTP_OP_HEALTH] = {"health", "GET", "/v1/health", E, "", HTTP_OPF_LOCAL, 0, 0, 0, 0},
     [HTTP_OP_METRICS] = {"metrics", "GET", "/metrics", E, "", HTTP_OPF_LOCAL, 0, 0, 0, 0},
+    /* Members and leadership (API.md, Operating a cluster) */
+    [HTTP_OP_MEMBER_LIST] = {"member_list", "GET", "/v1/members", E, "", HTTP_OPF_ADMIN, 0, 0, 0,
+                             0},
+    [HTTP_OP_MEMBER_ADD] = {"member_add", "POST", "/v1/members", E, "", HTTP_OPF_ADMIN, 0, 0,
+                            HTTP_F_MEMBER | HTTP_F_RAFT, HTTP_F_MEMBER | HTTP_F_RAFT},
+    [HTTP_OP_MEMBER_PROMOTE] = {"member_promote", "POST", "/v1/members/", M, "/promote",
+                                HTTP_OPF_ADMIN, 0, 0, 0, 0},
+    [HTTP_OP_MEMBER_REMOVE] = {"member_remove", "DELETE", "/v1/members/", M, "", HTTP_OPF_ADMIN, 0,
+                               0, 0, 0},
+    [HTTP_OP_MEMBER_REPLACE] = {"member_replace", "POST", "/v1/members/replace", E, "",
+                                HTTP_OPF_ADMIN, 0, 0, HTTP_F_REMOVE | HTTP_F_ADD,
+                                HTTP_F_REMOVE | HTTP_F_ADD},
+    [HTTP_OP_LEADER_TRANSFER] = {"leader_transfer", "POST", "/v1/leader/transfer", E, "",
+                                 HTTP_OPF_ADMIN, 0, 0, HTTP_F_MEMBER, 0},
 };
 
 #undef S
 #undef N
 #undef E
+#undef M
 
 const struct http_op_info *http_op_info(enum http_op op)
 {

@@ -32,11 +32,17 @@ enum http_op {
 	HTTP_OP_STATUS,
 	HTTP_OP_HEALTH,
 	HTTP_OP_METRICS,
+	HTTP_OP_MEMBER_LIST,
+	HTTP_OP_MEMBER_ADD,
+	HTTP_OP_MEMBER_PROMOTE,
+	HTTP_OP_MEMBER_REMOVE,
+	HTTP_OP_MEMBER_REPLACE,
+	HTTP_OP_LEADER_TRANSFER,
 	HTTP_OP_COUNT
 };
 
-/* What kind of work an operation is. Exactly one of WRITE, READ, CONFIRM
- * and LOCAL is set on every row; the others qualify it. */
+/* What kind of work an operation is. Exactly one of WRITE, READ, CONFIRM,
+ * LOCAL and ADMIN is set on every row; the others qualify it. */
 enum http_op_flag {
 	HTTP_OPF_WRITE = 1u << 0,       /* changes state: the leader proposes it (N-3, rule 12) */
 	HTTP_OPF_READ = 1u << 1,        /* reads the state: after a ReadIndex round (rule 5), or
@@ -48,6 +54,8 @@ enum http_op_flag {
 	HTTP_OPF_QUEUES = 1u << 5,      /* with wait_ms > 0 it may wait in the FIFO queue */
 	HTTP_OPF_CANCELLABLE = 1u << 6, /* its queued wait is withdrawn through the log when
 	                                 * wait_ms passes or the client hangs up */
+	HTTP_OPF_ADMIN = 1u << 7,       /* the cluster itself (members, leadership): run by the
+	                                 * leader's core, answered when the change is done */
 };
 
 /* Body fields (JSON keys), as bits. */
@@ -59,6 +67,10 @@ enum http_field {
 	HTTP_F_MODE = 1u << 4,       /* "mode": exclusive or shared */
 	HTTP_F_WAIT = 1u << 5,       /* "wait_ms": time to wait in the queue */
 	HTTP_F_VALUE = 1u << 6,      /* "value" */
+	HTTP_F_MEMBER = 1u << 7,     /* "id": a server id, 1..HTTP_MEMBER_ID_MAX */
+	HTTP_F_RAFT = 1u << 8,       /* "raft": a server's Raft address, HOST:PORT */
+	HTTP_F_REMOVE = 1u << 9,     /* "remove": the id of the member a replace removes */
+	HTTP_F_ADD = 1u << 10,       /* "add": {"id", "raft"}, the member a replace adds */
 };
 
 /* Query parameters an operation takes besides ?pretty and ?redirect (every
@@ -82,6 +94,7 @@ enum http_path_kind {
 	HTTP_PATH_EXACT,   /* the path is the prefix itself */
 	HTTP_PATH_NAME,    /* prefix + a lock or election name (may contain '/') */
 	HTTP_PATH_SESSION, /* prefix + a session id + suffix */
+	HTTP_PATH_MEMBER,  /* prefix + a server id (decimal digits) + suffix */
 };
 
 struct http_op_info {

@@ -42,6 +42,13 @@ static bool path_matches(const struct http_op_info *o, const char *path, size_t 
 		return (*param_len > 0 || !o->suffix[0]) && !memchr(*param, '/', *param_len);
 	case HTTP_PATH_NAME:
 		return true;
+	case HTTP_PATH_MEMBER: /* digits only, so "/v1/members/replace" is not an id */
+		if (*param_len == 0 || *param_len > 20)
+			return false;
+		for (size_t i = 0; i < *param_len; i++)
+			if ((*param)[i] < '0' || (*param)[i] > '9')
+				return false;
+		return true;
 	}
 	return false;
 }
@@ -74,6 +81,8 @@ static void allowed_methods(const struct http_op_info *row, char *out, size_t ca
 		}
 }
 
+static bool parse_u64(const char *s, uint64_t *out);
+
 /* Copies the path's parameter of OP into REQ, checked. A malformed parameter
  * on a path and method that exist is an error of its own, not a 404. */
 static enum http_error take_param(const struct http_op_info *o, const char *param, size_t len,
@@ -95,6 +104,19 @@ static enum http_error take_param(const struct http_op_info *o, const char *para
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "%s", why);
 		memcpy(req->name, param, len);
 		return HTTP_OK;
+	case HTTP_PATH_MEMBER: {
+		char digits[24];
+		uint64_t id;
+
+		memcpy(digits, param, len); /* path_matches() allowed at most 20 digits */
+		digits[len] = '\0';
+		if (!parse_u64(digits, &id) || id == 0 || id > HTTP_MEMBER_ID_MAX)
+			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+			                    "a member id is an integer from 1 to %u",
+			                    HTTP_MEMBER_ID_MAX);
+		req->member = id;
+		return HTTP_OK;
+	}
 	}
 	return HTTP_OK;
 }
@@ -326,8 +348,58 @@ static const struct {
     {"session", HTTP_F_SESSION}, {"ttl_ms", HTTP_F_TTL},
     {"name", HTTP_F_LABEL},      {"lock_delay_ms", HTTP_F_LOCK_DELAY},
     {"mode", HTTP_F_MODE},       {"wait_ms", HTTP_F_WAIT},
-    {"value", HTTP_F_VALUE},
+    {"value", HTTP_F_VALUE},     {"id", HTTP_F_MEMBER},
+    {"raft", HTTP_F_RAFT},       {"remove", HTTP_F_REMOVE},
+    {"add", HTTP_F_ADD},
 };
+
+/* A server id: an integer 1..HTTP_MEMBER_ID_MAX. */
+static enum http_error get_member(json_t *v, const char *key, uint64_t *out, struct http_err *err)
+{
+	json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
+
+	if (n <= 0 || (uint64_t)n > HTTP_MEMBER_ID_MAX)
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+		                    "%s must be a server id, an integer from 1 to %u", key,
+		                    HTTP_MEMBER_ID_MAX);
+	*out = (uint64_t)n;
+	return HTTP_OK;
+}
+
+/* A Raft address: HOST:PORT, a non-empty host and a port 1..65535. */
+static enum http_error get_addr(json_t *v, const char *key, char out[HTTP_ADDR_MAX],
+                                struct http_err *err)
+{
+	const char *s = json_string_value(v), *colon;
+	uint64_t port = 0;
+
+	colon = s ? strrchr(s, ':') : NULL;
+	if (!s || json_string_length(v) >= HTTP_ADDR_MAX || strlen(s) != json_string_length(v) ||
+	    !colon || colon == s || !parse_u64(colon + 1, &port) || port == 0 || port > 65535)
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+		                    "%s must be HOST:PORT (at most %d bytes)", key,
+		                    HTTP_ADDR_MAX - 1);
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == ',' || *p == '=')
+			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+			                    "%s may not contain spaces, controls, ',' or '='", key);
+	memcpy(out, s, strlen(s) + 1);
+	return HTTP_OK;
+}
+
+/* A replace's "add": {"id": N, "raft": "HOST:PORT"}, both needed, no other key. */
+static enum http_error get_add(json_t *v, struct http_request *req, struct http_err *err)
+{
+	enum http_error e;
+
+	if (!json_is_object(v) || json_object_size(v) != 2 || !json_object_get(v, "id") ||
+	    !json_object_get(v, "raft"))
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+		                    "add must be an object {\"id\": N, \"raft\": \"HOST:PORT\"}");
+	if ((e = get_member(json_object_get(v, "id"), "add.id", &req->member, err)) != HTTP_OK)
+		return e;
+	return get_addr(json_object_get(v, "raft"), "add.raft", req->raft, err);
+}
 
 static enum http_error get_ms(json_t *v, const char *key, uint64_t min, uint64_t max, uint64_t *out,
                               struct http_err *err)
@@ -370,6 +442,14 @@ static enum http_error body_field(json_t *v, enum http_field f, const char *key,
 		return get_ms(v, key, 0, HTTP_LOCK_DELAY_MAX_MS, &req->lock_delay_ms, err);
 	case HTTP_F_WAIT:
 		return get_ms(v, key, 0, HTTP_WAIT_MAX_MS, &req->wait_ms, err);
+	case HTTP_F_MEMBER:
+		return get_member(v, key, &req->member, err);
+	case HTTP_F_REMOVE:
+		return get_member(v, key, &req->remove, err);
+	case HTTP_F_RAFT:
+		return get_addr(v, key, req->raft, err);
+	case HTTP_F_ADD:
+		return get_add(v, req, err);
 	default:
 		break;
 	}

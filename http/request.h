@@ -21,12 +21,14 @@
 #define HTTP_TTL_MIN_MS           1000u      /* session TTL range */
 #define HTTP_TTL_MAX_MS           3600000u
 #define HTTP_TTL_DEFAULT_MS       10000u
-#define HTTP_LOCK_DELAY_MAX_MS    60000u  /* session lock-delay range: 0..60 s */
-#define HTTP_WAIT_MAX_MS          600000u /* acquire/campaign wait_ms and ?wait= */
-#define HTTP_POLL_WAIT_DEFAULT_MS 300000u /* long-poll wait when ?index= is given */
-#define HTTP_QUERY_MAX            16      /* query parameters in one request */
-#define HTTP_LIST_LIMIT_DEFAULT   1000u   /* items in a listing's page without ?limit= */
-#define HTTP_LIST_LIMIT_MAX       10000u  /* ?limit= of a listing: 1..this */
+#define HTTP_LOCK_DELAY_MAX_MS    60000u      /* session lock-delay range: 0..60 s */
+#define HTTP_WAIT_MAX_MS          600000u     /* acquire/campaign wait_ms and ?wait= */
+#define HTTP_POLL_WAIT_DEFAULT_MS 300000u     /* long-poll wait when ?index= is given */
+#define HTTP_QUERY_MAX            16          /* query parameters in one request */
+#define HTTP_LIST_LIMIT_DEFAULT   1000u       /* items in a listing's page without ?limit= */
+#define HTTP_LIST_LIMIT_MAX       10000u      /* ?limit= of a listing: 1..this */
+#define HTTP_MEMBER_ID_MAX        4294967295u /* server ids: 1..this (coordd --id) */
+#define HTTP_ADDR_MAX             64          /* bytes of HOST:PORT with its NUL */
 /* The compact JSON of an accepted body: a value and a label, each byte
  * escaped in at most 6, and the other fields. */
 #define HTTP_FORWARD_BODY_MAX (6u * (HTTP_VALUE_MAX + HTTP_SESSION_LABEL_MAX) + 1024u)
@@ -53,6 +55,12 @@ struct http_request {
 	bool has_value;
 	char *value; /* malloc'd, value_len bytes + NUL */
 	size_t value_len;
+	/* Members: the server a call names (path, "id", or "add"'s id; 0 for
+	 * none), its Raft address ("raft", or "add"'s), and a replace's
+	 * "remove". */
+	uint64_t member;
+	char raft[HTTP_ADDR_MAX];
+	uint64_t remove;
 	/* The accepted body again (malloc'd; NULL for none): what a follower
 	 * forwards. A short body as it came; a longer one as compact JSON, so
 	 * at most HTTP_FORWARD_BODY_MAX bytes whatever padding the client

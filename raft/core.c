@@ -285,6 +285,35 @@ uint64_t raft_ticks_since_leader(const struct raft *r)
 	return r->role == RAFT_LEADER ? 0 : r->ticks_since_leader;
 }
 
+uint64_t raft_conf_index(const struct raft *r)
+{
+	return r->conf_index;
+}
+
+bool raft_peer_progress(const struct raft *r, uint64_t id, uint64_t *match, uint64_t *idle_ticks)
+{
+	const struct raft_progress *pr = NULL;
+
+	if (r->role != RAFT_LEADER) {
+		return false;
+	}
+	for (uint32_t i = 0; i < r->n_prs; i++) {
+		if (r->prs[i].id == id) {
+			pr = &r->prs[i];
+		}
+	}
+	if (pr == NULL) {
+		return false;
+	}
+	*match = pr->match;
+	if (id == r->cfg.id) {
+		*idle_ticks = 0;
+	} else {
+		*idle_ticks = pr->heard_at ? r->ticks + 1 - pr->heard_at : UINT64_MAX;
+	}
+	return true;
+}
+
 bool raft_leader_ready(const struct raft *r)
 {
 	return r->role == RAFT_LEADER && r->leader_ready;

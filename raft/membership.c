@@ -208,3 +208,26 @@ int raft_change_voters(struct raft *r, const uint64_t *voters, size_t n)
 	}
 	return membership_propose(r, &joint);
 }
+
+int raft_remove_learner(struct raft *r, uint64_t id)
+{
+	struct raft_conf next = r->conf;
+	uint32_t kept = 0;
+	int rv;
+
+	assert(!r->in_ready);
+	rv = membership_check(r);
+	if (rv != RAFT_OK) {
+		return rv;
+	}
+	if (!core_in_conf(&r->conf, id) || core_is_voter(&r->conf, id)) {
+		return RAFT_EINVAL;
+	}
+	for (uint32_t i = 0; i < r->conf.n; i++) {
+		if (r->conf.servers[i].id != id) {
+			next.servers[kept++] = r->conf.servers[i];
+		}
+	}
+	next.n = kept;
+	return membership_propose(r, &next);
+}

@@ -320,6 +320,11 @@ int raft_read_index(struct raft *r, uint64_t ctx);
  * election timeout. */
 int raft_transfer(struct raft *r, uint64_t target);
 
+/* Leader only: removes learner ID with a configuration that leaves it out
+ * (learners do not vote, so no joint phase is needed). RAFT_EINVAL when ID
+ * is not a learner. Same conditions as the changes below. */
+int raft_remove_learner(struct raft *r, uint64_t id);
+
 /* Leader only: membership changes, at most one in flight, only after an entry
  * of the leader's term committed (safety rule 10).
  * add_learner: appends a configuration with ID as a learner at ADDR.
@@ -373,8 +378,15 @@ bool raft_term_at(const struct raft *r, uint64_t index, uint64_t *term);
 /* The entry at INDEX, borrowed until the next call into the core; NULL if not held. */
 const struct raft_entry *raft_entry_at(const struct raft *r, uint64_t index);
 const struct raft_conf *raft_conf(const struct raft *r);
+/* The index of the entry that holds raft_conf() (0: the snapshot's, or the
+ * bootstrap's before any entry): the change is done once it is committed. */
+uint64_t raft_conf_index(const struct raft *r);
 /* Ticks since this server last heard from a current leader (0 on the leader). */
 uint64_t raft_ticks_since_leader(const struct raft *r);
+/* On a leader: server ID's match index, and the ticks since it last
+ * answered this leader (0 for the leader itself; UINT64_MAX if never).
+ * False elsewhere or for a server not in the configuration. */
+bool raft_peer_progress(const struct raft *r, uint64_t id, uint64_t *match, uint64_t *idle_ticks);
 /* True on a leader once an entry of its own term has committed: only then
  * may it serve reads, acknowledge keepalives or grant (safety rules 4, 8). */
 bool raft_leader_ready(const struct raft *r);

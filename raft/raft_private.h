@@ -54,6 +54,7 @@ struct raft_progress {
 	bool paused;        /* PROBE: a probe is outstanding */
 	bool recent_active; /* heard from since the last check-quorum round */
 	uint64_t read_ack;  /* highest ReadIndex round it acknowledged */
+	uint64_t heard_at;  /* r->ticks + 1 when it last answered this leader; 0: never */
 	/* REPLICATE: last index of each AppendEntries in flight, a ring. */
 	uint64_t inflight[RAFT_MAX_INFLIGHT];
 	uint32_t inflight_start;
@@ -92,6 +93,7 @@ struct raft {
 	uint64_t leader;
 	uint64_t applied; /* last entry handed out for apply, advanced */
 	uint64_t ticks_since_leader;
+	uint64_t ticks; /* raft_tick() calls since raft_new(): a clock for heard_at */
 	unsigned election_elapsed;
 	unsigned heartbeat_elapsed;
 	unsigned timeout; /* randomized election timeout in [E, 2E) */

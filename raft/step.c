@@ -174,6 +174,7 @@ static int step_leader_resp(struct raft *r, const struct raft_msg *m)
 		return RAFT_EINVAL; /* not in the configuration */
 	}
 	pr->recent_active = true;
+	pr->heard_at = r->ticks + 1;
 	switch (m->type) {
 	case RAFT_MSG_APPEND_RESP:
 		replication_recv_append_resp(r, m);
@@ -220,6 +221,7 @@ int raft_step(struct raft *r, const struct raft_msg *m)
 void raft_tick(struct raft *r)
 {
 	assert(!r->in_ready);
+	r->ticks++;
 	if (r->role == RAFT_LEADER) {
 		heartbeat_tick(r);
 	} else {

@@ -9,10 +9,7 @@
 #include "node_internal.h"
 
 static const struct node_api *const resources[] = {
-    node_api_sessions,
-    node_api_locks,
-    node_api_elections,
-    node_api_cluster,
+    node_api_sessions, node_api_locks, node_api_elections, node_api_cluster, node_api_members,
 };
 
 /* Each operation's entry, indexed by op: filled once by node_api_init(). */
@@ -31,14 +28,16 @@ static void check_entry(const struct node_api *a)
 	bool read = http_op_is(a->op, HTTP_OPF_READ);
 	bool answers = http_op_is(a->op, HTTP_OPF_CONFIRM) || http_op_is(a->op, HTTP_OPF_LOCAL);
 	bool queues = http_op_is(a->op, HTTP_OPF_QUEUES);
+	bool admin = http_op_is(a->op, HTTP_OPF_ADMIN);
 
-	assert(write + read + answers == 1);
+	assert(write + read + answers + admin == 1);
+	assert((a->admin != NULL) == admin);
 	assert((a->command != NULL) == write && (a->applied != NULL) == write);
 	assert(!queues || a->granted != NULL);
 	assert((a->query != NULL) == read);
 	assert((a->answer != NULL) == answers);
 	assert(!http_op_is(a->op, HTTP_OPF_CANCELLABLE) || queues);
-	(void)write, (void)read, (void)answers, (void)queues;
+	(void)write, (void)read, (void)answers, (void)queues, (void)admin;
 }
 
 void node_api_init(void)

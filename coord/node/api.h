@@ -16,6 +16,8 @@
  *   READ     query
  *   CONFIRM  answer (on the leader, after a ReadIndex round, rule 5)
  *   LOCAL    answer (on the node that received it)
+ *   ADMIN    admin (on the leader, then again after each ready while it
+ *            waits in W_MEMBER)
  */
 #ifndef COORD_NODE_API_H
 #define COORD_NODE_API_H
@@ -60,6 +62,11 @@ struct node_api {
 
 	/* CONFIRM, LOCAL: answers C. */
 	void (*answer)(struct node *n, struct ncall *c);
+
+	/* ADMIN: runs C: first on the leader (C->stage 0), then after each
+	 * ready while C waits in W_MEMBER, on whatever this node has become.
+	 * Answers C, or waits it again with node_admin_wait(). */
+	void (*admin)(struct node *n, struct ncall *c);
 };
 
 /* The entries of each resource, each list ended by an entry of op 0. */
@@ -67,6 +74,7 @@ extern const struct node_api node_api_sessions[];
 extern const struct node_api node_api_locks[];
 extern const struct node_api node_api_elections[];
 extern const struct node_api node_api_cluster[];
+extern const struct node_api node_api_members[];
 
 /* Indexes the entries by op, asserting that every operation has exactly
  * one, with the hooks its flags need and no others. Called once at

@@ -26,8 +26,6 @@
 #include "node_ready.h"
 #include "sm_query.h"
 
-#define NODE_TICK_MS 10u
-
 _Static_assert(TRANSPORT_FRAME_MAX > RAFT_CODEC_MAX_FRAME + 1, "a Raft frame must fit");
 
 /* Transport callbacks ----------------------------------------------------------- */

@@ -145,7 +145,8 @@ static void expire_one(struct node *n, struct ncall *c)
 		break;
 	case W_FORWARD:
 	case W_WRITE:
-		if (http_op_is(c->req->op, HTTP_OPF_WRITE))
+		if (http_op_is(c->req->op, HTTP_OPF_WRITE) ||
+		    http_op_is(c->req->op, HTTP_OPF_ADMIN))
 			node_answer_error(n, c, HTTP_ERR_TIMEOUT, NULL,
 			                  "the outcome is not known yet; the request may retry");
 		else
@@ -159,6 +160,10 @@ static void expire_one(struct node *n, struct ncall *c)
 	case W_APPLY:
 		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
 		                  "leadership could not be confirmed in time");
+		break;
+	case W_MEMBER:
+		node_answer_error(n, c, HTTP_ERR_TIMEOUT, NULL,
+		                  "not done in time; it may still complete: see GET /v1/members");
 		break;
 	case W_POLL:
 		node_answer_query(n, c); /* unchanged state, 200 */
@@ -239,8 +244,9 @@ void node_fail_all(struct node *n)
 		while (n->waits[w].head) {
 			struct ncall *c = n->waits[w].head;
 
-			if ((w == W_WRITE || w == W_FORWARD || w == W_GRANT) &&
-			    http_op_is(c->req->op, HTTP_OPF_WRITE))
+			if ((w == W_WRITE || w == W_FORWARD || w == W_GRANT || w == W_MEMBER) &&
+			    (http_op_is(c->req->op, HTTP_OPF_WRITE) ||
+			     http_op_is(c->req->op, HTTP_OPF_ADMIN)))
 				node_answer_error(
 				    n, c, HTTP_ERR_TIMEOUT, NULL,
 				    "the node is shutting down; the outcome is not known");

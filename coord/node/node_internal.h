@@ -51,18 +51,20 @@
 #include "persist/state.h"
 
 /* Named limits of the runtime. */
-#define NODE_INBOX_MAX        4096  /* calls handed over by HTTP threads, not yet taken */
-#define NODE_CALLS_MAX        16384 /* calls in flight on this node (waits included) */
-#define NODE_POLLS_MAX        4096  /* long-polls waiting at once */
-#define NODE_WRITE_TIMEOUT_MS 5000  /* a proposal not applied by then: 504 */
-#define NODE_READ_TIMEOUT_MS  5000  /* a read or keepalive not confirmed by then: 503 */
-#define NODE_FORWARD_SLACK_MS 1000  /* a forwarded call waits the leader's time + this */
-#define NODE_EXPIRE_BATCH     64    /* expiries proposed per tick */
-#define NODE_APPLY_BATCH      1024  /* committed entries per state transaction */
-#define NODE_DRIVE_READIES    4     /* readies executed per turn of the loop */
-#define NODE_CHECKPOINT_PAGES 1000  /* WAL pages that start a checkpoint off the loop */
-#define NODE_SNAPSHOT_REST    4     /* after a snapshot of T ms, none for 4T ms */
-#define NODE_GONE_CHECK_MS    500   /* how often waiting clients are checked */
+#define NODE_INBOX_MAX         4096  /* calls handed over by HTTP threads, not yet taken */
+#define NODE_CALLS_MAX         16384 /* calls in flight on this node (waits included) */
+#define NODE_POLLS_MAX         4096  /* long-polls waiting at once */
+#define NODE_WRITE_TIMEOUT_MS  5000  /* a proposal not applied by then: 504 */
+#define NODE_READ_TIMEOUT_MS   5000  /* a read or keepalive not confirmed by then: 503 */
+#define NODE_FORWARD_SLACK_MS  1000  /* a forwarded call waits the leader's time + this */
+#define NODE_EXPIRE_BATCH      64    /* expiries proposed per tick */
+#define NODE_APPLY_BATCH       1024  /* committed entries per state transaction */
+#define NODE_DRIVE_READIES     4     /* readies executed per turn of the loop */
+#define NODE_CHECKPOINT_PAGES  1000  /* WAL pages that start a checkpoint off the loop */
+#define NODE_SNAPSHOT_REST     4     /* after a snapshot of T ms, none for 4T ms */
+#define NODE_GONE_CHECK_MS     500   /* how often waiting clients are checked */
+#define NODE_TICK_MS           10u   /* one tick of the Raft core */
+#define NODE_MEMBER_TIMEOUT_MS 5000  /* a membership change not done by then: 504 */
 
 enum ncall_wait {
 	W_NONE = 0,
@@ -73,6 +75,7 @@ enum ncall_wait {
 	W_GRANT,   /* queued in the state machine; waits for a grant */
 	W_READ,    /* waits for its ReadIndex round */
 	W_APPLY,   /* read point known; waits for applied >= read_index */
+	W_MEMBER,  /* a membership change or transfer runs; its hook looks again */
 	W_POLL,    /* long-poll: waits for a change or its wait to pass */
 };
 
@@ -95,6 +98,11 @@ struct ncall {
 	unsigned retry_after_s; /* Retry-After of the answer, if not 0 */
 	/* W_READ / W_APPLY */
 	uint64_t read_index;
+	/* W_MEMBER (api_members.c): how far the change got, the server it
+	 * moves, and when the call gives up. */
+	uint8_t stage;
+	uint64_t target;
+	uint64_t admin_deadline_ms;
 	struct ncall *prev, *next; /* in the list of its wait */
 };
 

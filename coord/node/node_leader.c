@@ -47,6 +47,10 @@ void node_handle_on_leader(struct node *n, struct ncall *c)
 	struct coord_cmd cmd;
 
 	assert(!http_op_is(c->req->op, HTTP_OPF_LOCAL));
+	if (http_op_is(c->req->op, HTTP_OPF_ADMIN)) {
+		c->admin_deadline_ms = node_now_ms() + NODE_MEMBER_TIMEOUT_MS;
+		return node_api(c->req->op)->admin(n, c);
+	}
 	if (http_op_is(c->req->op, HTTP_OPF_WRITE)) {
 		if (!build_cmd(n, c, &cmd))
 			return node_answer_error(n, c, HTTP_ERR_SESSION_NOT_FOUND, NULL,
@@ -60,6 +64,24 @@ void node_handle_on_leader(struct node *n, struct ncall *c)
 		return node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
 		                         "the leader cannot confirm reads now; retry");
 	ncall_wait(n, c, W_READ, node_now_ms() + NODE_READ_TIMEOUT_MS);
+}
+
+void node_admin_wait(struct node *n, struct ncall *c)
+{
+	ncall_wait(n, c, W_MEMBER, c->admin_deadline_ms);
+}
+
+void node_admin_poll(struct node *n)
+{
+	size_t k = n->waits[W_MEMBER].n;
+
+	/* Each hook answers its call or waits it again at the tail: K runs. */
+	while (k-- > 0) {
+		struct ncall *c = n->waits[W_MEMBER].head;
+
+		ncall_unwait(n, c);
+		node_api(c->req->op)->admin(n, c);
+	}
 }
 
 /* Withdrawing a wait (its wait_ms passed, or its client hung up): a CANCEL

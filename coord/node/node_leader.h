@@ -7,8 +7,14 @@
 #include "node_internal.h"
 
 /* On the leader: a WRITE is proposed and waits for its entry (W_WRITE,
- * N-3); a READ or CONFIRM starts a ReadIndex round (W_READ, N-4). */
+ * N-3); a READ or CONFIRM starts a ReadIndex round (W_READ, N-4); an ADMIN
+ * call runs its hook. */
 void node_handle_on_leader(struct node *n, struct ncall *c);
+
+/* ADMIN calls: C waits for its change in W_MEMBER until its deadline;
+ * node_admin_poll() runs the hooks of those waiting, after each drive. */
+void node_admin_wait(struct node *n, struct ncall *c);
+void node_admin_poll(struct node *n);
 
 /* Withdraws C's queued wait with a CANCEL entry (its wait_ms passed or its
  * client hung up); off the leader, 504 (the wait may still be granted). */

@@ -555,6 +555,8 @@ void node_drive(struct node *n)
 			return;
 		drive_ready(n, &n->held);
 	}
+	if (n->waits[W_MEMBER].n)
+		node_admin_poll(n);
 	node_maybe_snapshot(n);
 	maybe_checkpoint(n);
 }

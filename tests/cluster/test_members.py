@@ -7,7 +7,7 @@ import shutil
 import sys
 import time
 
-from harness import Cluster, coordd_path, run
+from harness import Cluster, Node, coordd_path, run
 
 COORDD = coordd_path()
 
@@ -31,6 +31,46 @@ def write_some(node, n=5):
         lr = node.call("PUT", "/v1/locks/" + name, {"session": r.json["id"]})
         assert lr is not None and lr.status == 200, lr
     return r.json["id"]
+
+
+class Joiner(Node):
+    """A node started with an empty folder and --join: it waits to be added."""
+
+    def start(self):
+        import subprocess
+        assert self.proc is None
+        args = [self.cluster.coordd, "--id", str(self.id), "--data", self.data,
+                "--http", self.http, "--raft", self.raft, "--join",
+                "--heartbeat-ms", str(self.cluster.heartbeat_ms),
+                "--election-timeout-ms", str(self.cluster.election_ms)]
+        with open(self.log, "a") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=log)
+        self.paused = False
+
+
+def joiner(c, nid):
+    """Node NID of cluster C, started with --join (its ports lie next to the
+    cluster's own)."""
+    j = Joiner(c, nid)
+    c.nodes.append(j)
+    j.start()
+    wait_for("node %d serves its status" % nid, lambda: j.status() is not None)
+    return j
+
+
+def members(node):
+    r = node.call("GET", "/v1/members")
+    assert r is not None and r.status == 200, r
+    return r.json
+
+
+def member(node, nid):
+    return next((m for m in members(node)["members"] if m["id"] == nid), None)
+
+
+def caught_up(leader, nid):
+    m = member(leader, nid)
+    return m is not None and m["match_index"] >= leader.status()["commit_index"]
 
 
 def wipe_and_restart(node):
@@ -96,6 +136,130 @@ def test_a_wiped_founder_never_founds_over_its_old_cluster():
         rest = [n for n in c.nodes if n.id != 1]
         leader = c.leader(among=rest)
         write_some(leader, 2)
+
+
+def test_grow_three_to_five_with_learners():
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        write_some(leader, 20)
+        for nid in (4, 5):
+            j = joiner(c, nid)
+            assert j.status()["role"] == "none"
+            r = leader.call("POST", "/v1/members", {"id": nid, "raft": j.raft})
+            assert r is not None and r.status == 201, r
+            assert r.json["member"]["role"] == "learner", r.json
+            wait_for("node %d catches up" % nid, lambda: caught_up(leader, nid))
+            assert j.status()["role"] == "learner"
+            r = leader.call("POST", "/v1/members/%d/promote" % nid)
+            assert r is not None and r.status == 200, r
+            assert r.json["member"]["role"] == "voter", r.json
+        view = members(leader)
+        assert [m["role"] for m in view["members"]] == ["voter"] * 5, view
+        assert view["joint"] is False and view["leader"] == leader.id, view
+        # Every node's state agrees, the new ones included.
+        index = leader.status()["commit_index"]
+        c.wait_applied(index)
+        assert len({n.status()["cluster"] for n in c.nodes}) == 1
+        # Through a follower, forwarded like every write.
+        f = c.followers(leader)[0]
+        assert members(f)["leader"] == leader.id
+
+
+def test_membership_refusals_change_nothing():
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        before = members(leader)
+        other = c.node(2).raft
+        cases = [
+            ("POST", "/v1/members", {"id": 2, "raft": "127.0.0.1:1"}, 409, "conflict"),
+            ("POST", "/v1/members", {"id": 7, "raft": other}, 409, "conflict"),
+            ("POST", "/v1/members", {"id": 0, "raft": "127.0.0.1:1"}, 400, "invalid_argument"),
+            ("POST", "/v1/members", {"id": 7, "raft": "nohost"}, 400, "invalid_argument"),
+            ("POST", "/v1/members", {"id": 7}, 400, "invalid_argument"),
+            ("POST", "/v1/members", {"id": 7, "raft": "a:1", "x": 1}, 400, "invalid_argument"),
+            ("POST", "/v1/members/9/promote", None, 404, "member_not_found"),
+            ("DELETE", "/v1/members/9", None, 404, "member_not_found"),
+            ("DELETE", "/v1/members/0", None, 400, "invalid_argument"),
+            ("DELETE", "/v1/members/replace", None, 405, "method_not_allowed"),
+            ("POST", "/v1/members/replace", {"remove": 2, "add": {"id": 9, "raft": "a:1"}},
+             404, "member_not_found"),
+            ("POST", "/v1/members/replace", {"remove": 2, "add": {"id": 9}}, 400,
+             "invalid_argument"),
+            ("POST", "/v1/leader/transfer", {"id": 9}, 404, "member_not_found"),
+        ]
+        for method, path, body, status, code in cases:
+            r = leader.call(method, path, body)
+            assert r is not None and r.status == status, (method, path, body, r)
+            assert r.json["error"] == code, (method, path, r.json)
+        # A learner that has not caught up is not promoted: add one that
+        # never runs.
+        r = leader.call("POST", "/v1/members", {"id": 8, "raft": "127.0.0.1:9"})
+        assert r is not None and r.status == 201, r
+        r = leader.call("POST", "/v1/members/8/promote")
+        assert r is not None and r.status == 409 and r.json["error"] == "not_caught_up", r
+        assert r.json["lag"] > 0, r.json
+        r = leader.call("DELETE", "/v1/members/8")
+        assert r is not None and r.status == 200 and r.json["removed"] == 8, r
+        after = members(leader)
+        assert [(m["id"], m["role"]) for m in after["members"]] == \
+            [(m["id"], m["role"]) for m in before["members"]], (before, after)
+
+
+def test_transfer_then_remove_the_leader():
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        write_some(leader)
+        target = c.followers(leader)[0]
+        t0 = time.time()
+        r = leader.call("POST", "/v1/leader/transfer", {"id": target.id})
+        assert r is not None and r.status == 200 and r.json["leader"] == target.id, r
+        took = time.time() - t0
+        assert c.leader().id == target.id
+        print("transfer took %.0f ms" % (took * 1000))
+        # {} picks the most caught-up voter.
+        r = target.call("POST", "/v1/leader/transfer", {})
+        assert r is not None and r.status == 200 and r.json["leader"] != target.id, r
+        leader = c.leader()
+        # Removing the leader: it runs the change and steps down.
+        r = leader.call("DELETE", "/v1/members/%d" % leader.id)
+        assert r is not None and r.status == 200 and r.json["removed"] == leader.id, r
+        rest = [n for n in c.nodes if n.id != leader.id]
+        new = c.leader(among=rest)
+        assert new.id != leader.id
+        assert [m["id"] for m in members(new)["members"]] == sorted(n.id for n in rest)
+        write_some(new, 2)
+        # The removed node is refused by the others; it does not disrupt.
+        term = new.status()["term"]
+        time.sleep(2.0)
+        assert c.leader(among=rest).id == new.id and new.status()["term"] == term
+        # The last two: removing one leaves one voter; the last is refused.
+        other = [n for n in rest if n.id != new.id][0]
+        r = new.call("DELETE", "/v1/members/%d" % other.id)
+        assert r is not None and r.status == 200, r
+        r = new.call("DELETE", "/v1/members/%d" % new.id)
+        assert r is not None and r.status == 409 and r.json["error"] == "conflict", r
+
+
+def test_replace_a_dead_voter_with_a_caught_up_learner():
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        write_some(leader, 10)
+        dead = c.followers(leader)[0]
+        dead.kill()
+        j = joiner(c, 4)
+        r = leader.call("POST", "/v1/members", {"id": 4, "raft": j.raft})
+        assert r is not None and r.status == 201, r
+        wait_for("node 4 catches up", lambda: caught_up(leader, 4))
+        r = leader.call("POST", "/v1/members/replace",
+                        {"remove": dead.id, "add": {"id": 4, "raft": j.raft}})
+        assert r is not None and r.status == 200, r
+        ids = sorted((m["id"], m["role"]) for m in r.json["members"])
+        live = sorted(n.id for n in c.nodes if n.id != dead.id)
+        assert ids == [(i, "voter") for i in live], ids
+        # The cluster survives the loss of one more of the original nodes.
+        other = [n for n in c.nodes if n.id not in (dead.id, leader.id, 4)][0]
+        other.kill()
+        write_some(c.leader(among=[leader, j]), 2)
 
 
 if __name__ == "__main__":

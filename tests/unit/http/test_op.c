@@ -29,11 +29,12 @@ static const char *code_name(enum http_error e)
 }
 
 /* Every bit of each enum of op.h. */
-#define KIND_FLAGS (HTTP_OPF_WRITE | HTTP_OPF_READ | HTTP_OPF_CONFIRM | HTTP_OPF_LOCAL)
-#define ALL_FLAGS  (KIND_FLAGS | HTTP_OPF_LONG_POLL | HTTP_OPF_QUEUES | HTTP_OPF_CANCELLABLE)
+#define KIND_FLAGS                                                                                 \
+	(HTTP_OPF_WRITE | HTTP_OPF_READ | HTTP_OPF_CONFIRM | HTTP_OPF_LOCAL | HTTP_OPF_ADMIN)
+#define ALL_FLAGS (KIND_FLAGS | HTTP_OPF_LONG_POLL | HTTP_OPF_QUEUES | HTTP_OPF_CANCELLABLE)
 #define ALL_FIELDS                                                                                 \
 	(HTTP_F_SESSION | HTTP_F_TTL | HTTP_F_LABEL | HTTP_F_LOCK_DELAY | HTTP_F_MODE |            \
-	 HTTP_F_WAIT | HTTP_F_VALUE)
+	 HTTP_F_WAIT | HTTP_F_VALUE | HTTP_F_MEMBER | HTTP_F_RAFT | HTTP_F_REMOVE | HTTP_F_ADD)
 #define ALL_PARAMS                                                                                 \
 	(HTTP_Q_PREFIX | HTTP_Q_SESSION | HTTP_Q_LOCK | HTTP_Q_TOKEN | HTTP_Q_LIMIT |              \
 	 HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION)
@@ -50,10 +51,17 @@ static const struct {
 	unsigned field;
 	const char *member;
 } field_examples[] = {
-    {HTTP_F_SESSION, "\"session\":\"" SID "\""}, {HTTP_F_TTL, "\"ttl_ms\":20000"},
-    {HTTP_F_LABEL, "\"name\":\"worker 7\""},     {HTTP_F_LOCK_DELAY, "\"lock_delay_ms\":1500"},
-    {HTTP_F_MODE, "\"mode\":\"shared\""},        {HTTP_F_WAIT, "\"wait_ms\":2500"},
+    {HTTP_F_SESSION, "\"session\":\"" SID "\""},
+    {HTTP_F_TTL, "\"ttl_ms\":20000"},
+    {HTTP_F_LABEL, "\"name\":\"worker 7\""},
+    {HTTP_F_LOCK_DELAY, "\"lock_delay_ms\":1500"},
+    {HTTP_F_MODE, "\"mode\":\"shared\""},
+    {HTTP_F_WAIT, "\"wait_ms\":2500"},
     {HTTP_F_VALUE, "\"value\":\"v\""},
+    {HTTP_F_MEMBER, "\"id\":7"},
+    {HTTP_F_RAFT, "\"raft\":\"10.0.0.7:7170\""},
+    {HTTP_F_REMOVE, "\"remove\":3"},
+    {HTTP_F_ADD, "\"add\":{\"id\":9,\"raft\":\"10.0.0.9:7170\"}"},
 };
 
 /* A valid example of each query parameter of enum http_param. */
@@ -87,9 +95,10 @@ static const struct http_op_info *row(int op)
 static void example_path(int op, char *out, size_t cap)
 {
 	const struct http_op_info *o = row(op);
-	const char *param = o->path_kind == HTTP_PATH_SESSION ? SID
-	                    : o->path_kind == HTTP_PATH_NAME  ? "a/b"
-	                                                      : "";
+	const char *param = o->path_kind == HTTP_PATH_SESSION  ? SID
+	                    : o->path_kind == HTTP_PATH_NAME   ? "a/b"
+	                    : o->path_kind == HTTP_PATH_MEMBER ? "7"
+	                                                       : "";
 
 	snprintf(out, cap, "%s%s%s", o->path, param, o->suffix);
 }
@@ -218,9 +227,9 @@ static void test_every_row_is_exactly_one_kind(void **state)
 		unsigned kind = row(op)->flags & KIND_FLAGS;
 
 		if (kind == 0 || (kind & (kind - 1)) != 0)
-			fail_msg(
-			    "%s: kind flags 0x%x, want exactly one of WRITE READ CONFIRM LOCAL",
-			    row(op)->name, kind);
+			fail_msg("%s: kind flags 0x%x, want exactly one of WRITE READ CONFIRM "
+			         "LOCAL ADMIN",
+			         row(op)->name, kind);
 	}
 }
 
@@ -325,6 +334,8 @@ static void test_the_router_finds_every_row(void **state)
 			assert_string_equal(req.name, "a/b");
 		if (o->path_kind == HTTP_PATH_SESSION)
 			assert_string_equal(req.session, SID);
+		if (o->path_kind == HTTP_PATH_MEMBER)
+			assert_int_equal(req.member, 7);
 		assert_string_equal(err.allow, "");
 		http_request_free(&req);
 	}
@@ -380,6 +391,16 @@ static void test_every_accepted_field_and_parameter_is_taken(void **state)
 			assert_true(req.has_value);
 			assert_int_equal(req.value_len, 1);
 			assert_string_equal(req.value, "v");
+		}
+		if (o->accepts & HTTP_F_MEMBER)
+			assert_int_equal(req.member, 7);
+		if (o->accepts & HTTP_F_RAFT)
+			assert_string_equal(req.raft, "10.0.0.7:7170");
+		if (o->accepts & HTTP_F_REMOVE)
+			assert_int_equal(req.remove, 3);
+		if (o->accepts & HTTP_F_ADD) {
+			assert_int_equal(req.member, 9);
+			assert_string_equal(req.raft, "10.0.0.9:7170");
 		}
 		if (o->params & HTTP_Q_PREFIX)
 			assert_string_equal(req.prefix, "jobs/");
