@@ -17,6 +17,7 @@
  *   I7 state machine safety  I8 no regression / no truncation of committed
  *   I9 acks follow durability  I10 read safety (client.c)
  *   I11 one membership change at a time
+ *   I13 a removed server never disrupts the cluster
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -338,7 +339,12 @@ static bool check_side(const struct sim_world *w, const struct raft_conf *conf, 
 		if ((old ? s->old_role : s->role) != RAFT_VOTER)
 			continue;
 		voters++;
-		if (slot >= 0 && sim_store_holds(&w->nodes[slot].store, index, term))
+		if (slot < 0)
+			continue;
+		/* A voter that lost its data folder and is kept out still
+		 * counts with what it held: it acknowledged that durably. */
+		if (sim_store_holds(&w->nodes[slot].store, index, term) ||
+		    (sim_host_lost(w, slot) && sim_store_holds(&w->nodes[slot].lost, index, term)))
 			holding++;
 	}
 	return holding * 2 > voters;
@@ -442,6 +448,59 @@ static void check_one_change(struct sim_world *w, int slot)
 	if (pending > 1)
 		sim_fail(w, slot, "one membership change",
 		         "leader holds %u uncommitted configuration entries", pending);
+}
+
+/* I13: once a configuration without it has committed, a removed server
+ * (kept running on its stale state in some seeds) never disrupts a member
+ * that knows it: no message it sent after that raises the term of a member
+ * of the newest committed configuration whose own configuration no longer
+ * lists it, deposes such a member that leads, or makes it follow the
+ * removed server (thesis 4.2.3; coord/node/admit.h refuses strangers).
+ * A lagging member whose configuration still lists it is not covered: the
+ * admission rule admits it there by design (see README, I13). */
+static bool check_listed(const struct raft_conf *conf, uint64_t id)
+{
+	for (uint32_t i = 0; i < conf->n; i++) {
+		if (conf->servers[i].id == id)
+			return true;
+	}
+	return false;
+}
+
+void sim_check_removed_before(struct sim_world *w, const struct sim_packet *pkt, int to,
+                              struct sim_check_mark *before)
+{
+	int from = sim_slot_of(w, pkt->from);
+	struct sim_node *n = &w->nodes[to];
+
+	before->watch =
+	    from >= 0 && w->nodes[from].removed_at != 0 && pkt->sent > w->nodes[from].removed_at &&
+	    check_listed(&w->check.conf, n->id) && !check_listed(raft_conf(n->r), pkt->from);
+	before->term = raft_term(n->r);
+	before->role = raft_role(n->r);
+	before->leader = raft_leader(n->r);
+}
+
+void sim_check_removed_after(struct sim_world *w, const struct sim_packet *pkt, int to,
+                             const struct sim_check_mark *before)
+{
+	struct sim_node *n = &w->nodes[to];
+	unsigned long long from = (unsigned long long)pkt->from;
+
+	if (!before->watch || w->failed)
+		return;
+	if (raft_term(n->r) > before->term)
+		sim_fail(w, to, "removed server disruption",
+		         "a message from removed n%llu raises the term from %llu to %llu", from,
+		         (unsigned long long)before->term, (unsigned long long)raft_term(n->r));
+	else if (before->role == RAFT_LEADER && raft_role(n->r) != RAFT_LEADER)
+		sim_fail(w, to, "removed server disruption",
+		         "a message from removed n%llu deposes the leader of term %llu", from,
+		         (unsigned long long)before->term);
+	else if (raft_leader(n->r) == pkt->from && before->leader != pkt->from)
+		sim_fail(w, to, "removed server disruption",
+		         "follows removed n%llu as leader of term %llu", from,
+		         (unsigned long long)raft_term(n->r));
 }
 
 void sim_check_observe(struct sim_world *w, int slot)

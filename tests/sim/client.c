@@ -270,13 +270,14 @@ void sim_client_applied(struct sim_world *w, int slot, const struct raft_entry *
 	}
 }
 
-/* A node that must take part in the liveness phase: running, and a member
- * of the newest committed configuration. */
+/* A node that must take part in the liveness phase: running, a member of
+ * the newest committed configuration, and not a voter that lost its data
+ * folder (the admission rule keeps it out until it is replaced). */
 static bool client_live_member(struct sim_world *w, int slot)
 {
 	struct sim_node *n = &w->nodes[slot];
 
-	if (!n->used || !n->up || n->retired)
+	if (!n->used || !n->up || n->retired || sim_host_lost(w, slot))
 		return false;
 	for (uint32_t i = 0; i < w->check.conf.n; i++) {
 		if (w->check.conf.servers[i].id == n->id)

@@ -110,8 +110,10 @@ void sim_host_boot(struct sim_world *w, int slot, const struct raft_conf *conf)
 		sim_fail(w, slot, "boot", "raft_bootstrap_entry: %s", raft_strerror(rv));
 		return;
 	}
-	/* raft.h: every founding server stores this entry and term 1 first. */
+	/* raft.h: every founding server stores this entry and term 1 first;
+	 * its data folder belongs to the cluster being founded. */
 	n->store.hs.term = 1;
+	memcpy(n->store.cluster, w->cluster, SIM_CLUSTER_MAX);
 	sim_store_append(&n->store, &e, sim_check_chain(w, slot, &e, 0));
 	host_start(w, slot);
 }
@@ -162,6 +164,32 @@ void sim_host_restart(struct sim_world *w, int slot)
 	host_start(w, slot);
 }
 
+void sim_host_wipe(struct sim_world *w, int slot)
+{
+	struct sim_node *n = &w->nodes[slot];
+
+	if (n->up)
+		sim_host_crash(w, slot);
+	/* The whole data folder: hard state, log, snapshot, cluster id. What
+	 * it held stays on record (n->lost) while the server is kept out:
+	 * acknowledgements it sent before the loss were true, and a leader may
+	 * still count them (the commit rule, I5, counts that record). */
+	sim_store_free(&n->lost);
+	n->lost = n->store;
+	memset(&n->store, 0, sizeof(n->store));
+	n->wiped = true;
+	w->n_wipes++;
+	sim_trace(w, "n%llu loses its data folder: restarts empty at t=%llu",
+	          (unsigned long long)n->id, (unsigned long long)n->restart_at);
+}
+
+bool sim_host_lost(const struct sim_world *w, int slot)
+{
+	const struct sim_node *n = &w->nodes[slot];
+
+	return n->used && n->wiped && n->store.cluster[0] == '\0';
+}
+
 void sim_host_retire(struct sim_world *w, int slot)
 {
 	struct sim_node *n = &w->nodes[slot];
@@ -180,6 +208,7 @@ void sim_host_free(struct sim_world *w, int slot)
 	if (n->sm != NULL)
 		w->sm_ops->destroy(n->sm);
 	sim_store_free(&n->store);
+	sim_store_free(&n->lost);
 	memset(n, 0, sizeof(*n));
 }
 

@@ -3,10 +3,14 @@
  *
  * A fresh server starts empty in a free slot and is added as a learner; a
  * learner is promoted with change_voters (the core refuses a lagging one);
- * a voter, the leader included, is removed. A server that was in a
- * committed configuration and is no longer in the newest one is shut down
- * for good, as an operator would. The checker (I11) watches that at most
- * one configuration entry is uncommitted on a leader.
+ * a voter, the leader included, is removed. A voter that lost its data
+ * folder (the admission rule keeps it out) is removed first, as an operator
+ * replacing a lost disk would. A server that was in a committed
+ * configuration and is no longer in the newest one is shut down for good,
+ * as an operator would; in some seeds (keep_removed) it keeps running on
+ * its stale state instead, and the checker (I13) watches that it never
+ * disrupts the cluster. The checker (I11) watches that at most one
+ * configuration entry is uncommitted on a leader.
  */
 #include <stdio.h>
 
@@ -27,6 +31,18 @@ static int member_learner(const struct raft_conf *conf)
 {
 	for (uint32_t i = 0; i < conf->n; i++) {
 		if (conf->servers[i].role == RAFT_LEARNER)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* The index in IDS of a voter that lost its data folder, or -1. */
+static int member_lost(struct sim_world *w, const uint64_t *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int slot = sim_slot_of(w, ids[i]);
+
+		if (slot >= 0 && sim_host_lost(w, slot))
 			return (int)i;
 	}
 	return -1;
@@ -81,17 +97,20 @@ void sim_member_step(struct sim_world *w, int leader)
 	uint64_t ids[RAFT_MAX_SERVERS + 1];
 	size_t n;
 	int learner = member_learner(conf);
+	int lost;
 
 	/* Asked even when the leader is not ready or a change is in flight:
 	 * the core must refuse then. */
 	if (conf->joint && !sim_chance(&w->rng, 100))
 		return;
 	member_voters(conf, ids, &n);
+	lost = member_lost(w, ids, n);
 	if (learner >= 0) {
 		ids[n++] = conf->servers[learner].id;
 		member_change(w, leader, ids, n, "promote learner");
-	} else if (n > MEMBER_MIN_VOTERS && (n > w->p.nodes || sim_chance(&w->rng, 500))) {
-		size_t victim = (size_t)sim_below(&w->rng, n);
+	} else if (n > MEMBER_MIN_VOTERS &&
+	           (lost >= 0 || n > w->p.nodes || sim_chance(&w->rng, 500))) {
+		size_t victim = lost >= 0 ? (size_t)lost : (size_t)sim_below(&w->rng, n);
 
 		sim_trace(w, "remove voter n%llu", (unsigned long long)ids[victim]);
 		ids[victim] = ids[--n];
@@ -119,11 +138,17 @@ void sim_member_retire(struct sim_world *w)
 	for (int s = 0; s < w->n_slots; s++) {
 		struct sim_node *n = &w->nodes[s];
 
-		if (!n->used || n->retired)
+		if (!n->used || n->retired || n->removed_at != 0)
 			continue;
-		if (member_in(conf, n->id))
+		if (member_in(conf, n->id)) {
 			n->member = true;
-		else if (n->member)
-			sim_host_retire(w, s);
+		} else if (n->member) {
+			n->removed_at = w->now;
+			if (w->p.keep_removed && !sim_host_lost(w, s))
+				sim_trace(w, "n%llu removed from the cluster: keeps running",
+				          (unsigned long long)n->id);
+			else
+				sim_host_retire(w, s);
+		}
 	}
 }

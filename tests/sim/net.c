@@ -5,8 +5,9 @@
  * traffic, and a core that sets fields its type does not carry is caught),
  * then queued as bytes with a random delay: loss, duplication and
  * reordering (a long-tail delay) come from the world's generator. Delivery
- * decodes the bytes again and steps the receiving core. Partitions block
- * links at delivery time: symmetric, one-way, and bridge.
+ * decodes the bytes again and steps the receiving core, if the receiver
+ * admitted the sender on their connection (conn.c). Partitions block links
+ * at delivery time: symmetric, one-way, and bridge.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -116,7 +117,8 @@ static const char *net_diff(const struct raft_msg *m, const struct raft_msg *d)
 static void net_enqueue(struct sim_world *w, const struct raft_msg *m, const uint8_t *bytes,
                         size_t len)
 {
-	struct sim_packet pkt = {.from = m->from, .to = m->to, .len = len};
+	struct sim_packet pkt = {.from = m->from, .to = m->to, .len = len, .sent = w->now};
+	int from = sim_slot_of(w, m->from);
 	uint64_t delay = 1 + sim_below(&w->rng, w->p.delay_max);
 
 	if (sim_chance(&w->rng, w->p.tail))
@@ -127,6 +129,7 @@ static void net_enqueue(struct sim_world *w, const struct raft_msg *m, const uin
 		return;
 	}
 	pkt.at = w->now + delay;
+	pkt.from_inc = from >= 0 ? w->nodes[from].incarnation : 0;
 	pkt.seq = w->net.seq++;
 	pkt.bytes = malloc(len);
 	assert(pkt.bytes != NULL);
@@ -176,6 +179,7 @@ static void net_deliver_one(struct sim_world *w, struct sim_packet *pkt)
 {
 	int from = sim_slot_of(w, pkt->from), to = sim_slot_of(w, pkt->to);
 	struct sim_node *n = to >= 0 ? &w->nodes[to] : NULL;
+	struct sim_check_mark mark;
 	char line[160];
 	int rv;
 
@@ -196,9 +200,16 @@ static void net_deliver_one(struct sim_world *w, struct sim_packet *pkt)
 		sim_trace(w, "drop %s (partition)", line);
 		return;
 	}
+	if (!sim_conn_admits(w, pkt, to)) {
+		w->n_refused++;
+		sim_trace(w, "drop %s (not admitted)", line);
+		return;
+	}
 	w->n_delivered++;
 	sim_trace(w, "deliver %s", line);
+	sim_check_removed_before(w, pkt, to, &mark);
 	(void)raft_step(n->r, &net_scratch.msg);
+	sim_check_removed_after(w, pkt, to, &mark);
 	/* A leader decides commitment on the acks it steps, under the
 	 * configuration of that moment: check it now, not after later
 	 * membership changes in the same step. */

@@ -43,6 +43,7 @@
 #define SIM_LIVE_COMMIT    3000       /* steps allowed for healed-phase work to finish */
 #define SIM_MAX_TERM       (1u << 20) /* terms and indexes the checker tracks: far */
 #define SIM_MAX_INDEX      (1u << 22) /* beyond any run, reached only by corruption */
+#define SIM_CLUSTER_MAX    24         /* bytes of a cluster id, with its NUL */
 
 /* The world's generator (xoshiro256**, seeded by splitmix64) ---------------- */
 
@@ -84,6 +85,8 @@ struct sim_store {
 	struct raft_snapshot_meta tmp_meta;
 	uint8_t *tmp;
 	uint64_t tmp_len; /* bytes written contiguously from 0 */
+	/* The data folder's cluster id: "" until it belongs to a cluster. */
+	char cluster[SIM_CLUSTER_MAX];
 };
 
 void sim_store_free(struct sim_store *s);
@@ -105,8 +108,10 @@ uint64_t sim_store_chain_at(const struct sim_store *s, uint64_t index);
 /* Network ------------------------------------------------------------------- */
 
 struct sim_packet {
-	uint64_t at;  /* delivery step */
-	uint64_t seq; /* ties broken by send order */
+	uint64_t at;       /* delivery step */
+	uint64_t sent;     /* send step */
+	unsigned from_inc; /* the sender's incarnation (its connection) */
+	uint64_t seq;      /* ties broken by send order */
 	uint64_t from, to;
 	size_t len;
 	uint8_t *bytes; /* one encoded frame, owned */
@@ -128,9 +133,15 @@ struct sim_node {
 	bool up;      /* running (not crashed) */
 	bool retired; /* removed from the cluster and shut down for good */
 	bool member;  /* has been in a committed configuration */
-	uint64_t id;  /* slot + 1 */
+	bool wiped;   /* restarted with an empty store (until it adopts an id again) */
+	/* Step at which a committed configuration without it was seen (after
+	 * having been a member), 0 while it is not removed. A removed server
+	 * either retires or, in some seeds, keeps running on its stale state. */
+	uint64_t removed_at;
+	uint64_t id; /* slot + 1 */
 	struct raft *r;
 	struct sim_store store;
+	struct sim_store lost; /* wiped: what the lost data folder held */
 	struct sim_sm *sm;
 	uint64_t applied;              /* the host's state machine index */
 	struct raft_conf conf_applied; /* configuration as of applied */
@@ -205,6 +216,8 @@ struct sim_params {
 	unsigned snapshot_every, keep;        /* applied entries between snapshots */
 	unsigned snapshot_pad;                /* extra snapshot bytes (chunking) */
 	unsigned propose, read, transfer, member;
+	unsigned wipe;     /* per mille per step: a member loses its data folder */
+	bool keep_removed; /* removed servers keep running instead of retiring */
 	unsigned payload_max;
 	uint32_t max_msg_bytes, max_inflight;
 	bool pre_vote, check_quorum;
@@ -217,13 +230,15 @@ enum sim_phase { SIM_FAULTS = 0, SIM_HEALED };
  * that its checkers fire: a run with any of them must fail. */
 enum sim_break {
 	SIM_BREAK_NONE = 0,
-	SIM_BREAK_SEND_FIRST,   /* send a ready's messages before persisting it */
-	SIM_BREAK_LYING_DISK,   /* drop the last entry of every persisted batch */
-	SIM_BREAK_FORGET_VOTE,  /* lose the durable vote across a restart */
-	SIM_BREAK_LOCAL_READ,   /* answer reads from local state, without ReadIndex */
-	SIM_BREAK_CORRUPT_NET,  /* flip bytes in frames on the wire */
-	SIM_BREAK_EARLY_EXPIRY, /* --sm coord: keepers expire sessions 300 ms early */
-	SIM_BREAK_MAX = SIM_BREAK_EARLY_EXPIRY
+	SIM_BREAK_SEND_FIRST,     /* send a ready's messages before persisting it */
+	SIM_BREAK_LYING_DISK,     /* drop the last entry of every persisted batch */
+	SIM_BREAK_FORGET_VOTE,    /* lose the durable vote across a restart */
+	SIM_BREAK_LOCAL_READ,     /* answer reads from local state, without ReadIndex */
+	SIM_BREAK_CORRUPT_NET,    /* flip bytes in frames on the wire */
+	SIM_BREAK_EARLY_EXPIRY,   /* --sm coord: keepers expire sessions 300 ms early */
+	SIM_BREAK_ADMIT_LOST,     /* admit a server that lost its data as a newcomer */
+	SIM_BREAK_ADMIT_STRANGER, /* admit servers the configuration does not list */
+	SIM_BREAK_MAX = SIM_BREAK_ADMIT_STRANGER
 };
 
 /* The name of B for --break, or NULL. */
@@ -236,14 +251,26 @@ struct sim_run {
 	bool trace;
 	enum sim_break brk;
 	const struct sim_sm_ops *sm; /* --sm: the toy chain or coord */
+	bool wipes;                  /* --wipes: members lose their data folders */
 };
 
 struct sim_coord;
+
+/* A peer connection between two slots, opened by HELLOs both ways (conn.c):
+ * one per pair of incarnations, opened again when either side's
+ * configuration lists the other differently. */
+struct sim_conn {
+	bool open;
+	unsigned inc[2]; /* incarnations of the lower and the higher slot */
+	int lists[2];    /* how each side's configuration listed the other */
+	int verdict[2];  /* enum admit_verdict each side decided */
+};
 
 struct sim_world {
 	uint64_t seed;
 	struct sim_params p;
 	struct sim_rng rng;
+	struct sim_rng ops; /* the operator's: data-folder losses, removed servers kept */
 	uint64_t now;
 	enum sim_phase phase;
 	uint64_t healed_at;
@@ -252,6 +279,8 @@ struct sim_world {
 	struct sim_node nodes[SIM_MAX_SLOTS];
 	int n_slots;
 	struct sim_net net;
+	struct sim_conn conns[SIM_MAX_SLOTS][SIM_MAX_SLOTS]; /* [lower][higher slot] */
+	char cluster[SIM_CLUSTER_MAX];                       /* the founders' cluster id */
 	struct sim_check check;
 	struct sim_proposal props[SIM_MAX_PROPOSALS];
 	size_t n_props;
@@ -261,11 +290,12 @@ struct sim_world {
 	uint64_t payload_seq;
 	bool trace;
 	enum sim_break brk;
+	bool wipes;
 	bool failed;
 	const struct sim_sm_ops *sm_ops;
 	struct sim_coord *coord; /* --sm coord: its clients and keepers, else NULL */
 	/* Counters for the summary of a traced run. */
-	uint64_t n_sent, n_delivered, n_dropped, n_crashes, n_elections;
+	uint64_t n_sent, n_delivered, n_dropped, n_crashes, n_elections, n_wipes, n_refused;
 };
 
 /* world.c */
@@ -280,6 +310,11 @@ void sim_host_join(struct sim_world *w, int slot);
 void sim_host_crash(struct sim_world *w, int slot);
 void sim_host_restart(struct sim_world *w, int slot);
 void sim_host_retire(struct sim_world *w, int slot);
+/* SLOT loses its data folder: it crashes, and restarts later with an empty
+ * store and no cluster id, under the same node id. */
+void sim_host_wipe(struct sim_world *w, int slot);
+/* True while SLOT, wiped, has not been admitted back (a lost voter). */
+bool sim_host_lost(const struct sim_world *w, int slot);
 /* Runs the ready loop of SLOT until the core has nothing more. */
 void sim_host_drain(struct sim_world *w, int slot);
 void sim_host_maybe_snapshot(struct sim_world *w, int slot);
@@ -297,6 +332,13 @@ void sim_net_partition(struct sim_world *w, int target);
 void sim_net_heal(struct sim_world *w);
 void sim_net_free(struct sim_net *net);
 
+/* conn.c */
+/* True if PKT may reach slot TO: it travels on the connection between its
+ * sender's incarnation and TO's, opened (HELLOs, admit_peer, ADOPT and
+ * raft_peer_reset) if needed, and TO admitted the sender. False too if the
+ * sender restarted since: that connection closed with the packet on it. */
+bool sim_conn_admits(struct sim_world *w, const struct sim_packet *pkt, int to);
+
 /* check.c */
 void sim_check_free(struct sim_check *c);
 /* Per-event checks called by the host. */
@@ -313,6 +355,17 @@ void sim_check_snapshot_install(struct sim_world *w, int slot, uint64_t index, u
 uint64_t sim_check_chain_lookup(struct sim_world *w, uint64_t index, uint64_t term);
 /* Compares SLOT's role, term and commit index with what was seen last. */
 void sim_check_observe(struct sim_world *w, int slot);
+/* I13: a message of PKT from a removed server, before (BEFORE) and after
+ * it stepped slot TO. */
+struct sim_check_mark {
+	bool watch;
+	uint64_t term, leader;
+	enum raft_role role;
+};
+void sim_check_removed_before(struct sim_world *w, const struct sim_packet *pkt, int to,
+                              struct sim_check_mark *before);
+void sim_check_removed_after(struct sim_world *w, const struct sim_packet *pkt, int to,
+                             const struct sim_check_mark *before);
 /* Everything that must hold between steps. */
 void sim_check_step(struct sim_world *w);
 bool sim_quorum_holds(const struct sim_world *w, const struct raft_conf *conf, uint64_t index,

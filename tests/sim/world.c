@@ -18,9 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admit.h"
 #include "sim.h"
 #include "sim_coord.h"
 
+#define WORLD_OPERATOR_SEED   0x6f70657261746f72ull /* the operator's generator */
 #define WORLD_HEALED_WORK     400 /* steps of client work once a leader is stable */
 #define WORLD_STABLE_TIMEOUTS 3   /* election timeouts a healed leader must last */
 
@@ -59,6 +61,13 @@ static void world_params(struct sim_world *w, unsigned nodes, uint64_t steps)
 	p->check_quorum = !sim_chance(g, 100);
 	p->election_ticks = 10;
 	p->heartbeat_ticks = 1 + (unsigned)sim_below(g, 3);
+	/* What an operator does, from its own generator so that the draws
+	 * above (and seeds recorded elsewhere) stay as they were. Servers are
+	 * replaced only when membership changes run. */
+	g = &w->ops;
+	p->wipe =
+	    w->wipes && p->member > 0 && sim_chance(g, 500) ? 1 + (unsigned)sim_below(g, 2) : 0;
+	p->keep_removed = p->member > 0 && sim_chance(g, 500);
 }
 
 static void world_trace_params(struct sim_world *w)
@@ -70,11 +79,11 @@ static void world_trace_params(struct sim_world *w)
 	    "seed %llu: %u nodes, %llu steps; loss %u/1000 dup %u/1000 delay 1..%u tail "
 	    "%u/1000 skew %u/1000 crash %u/1000 partition %u/1000; snapshot every %u keep %u "
 	    "pad %u; max_msg_bytes %u max_inflight %u pre_vote %d check_quorum %d heartbeat %u "
-	    "membership %u/1000",
+	    "membership %u/1000 wipe %u/1000 keep_removed %d",
 	    (unsigned long long)w->seed, p->nodes, (unsigned long long)p->steps, p->loss, p->dup,
 	    p->delay_max, p->tail, p->skew, p->crash, p->partition, p->snapshot_every, p->keep,
 	    p->snapshot_pad, p->max_msg_bytes, p->max_inflight, p->pre_vote, p->check_quorum,
-	    p->heartbeat_ticks, p->member);
+	    p->heartbeat_ticks, p->member, p->wipe, p->keep_removed);
 }
 
 static void world_boot(struct sim_world *w)
@@ -111,12 +120,38 @@ static int world_leader(struct sim_world *w)
 	return best;
 }
 
+/* An operator loses a member's data folder and restarts the server empty
+ * (half of the time the leader's): once the cluster is founded (before
+ * that, DESIGN.md names the window in which an empty founder is admitted),
+ * and while no other lost voter awaits its replacement, so that a quorum
+ * of intact voters remains. */
+static void world_wipe(struct sim_world *w, int leader)
+{
+	int victim = -1;
+
+	if (w->check.commit_max < ADMIT_FOUNDED || !sim_chance(&w->ops, w->p.wipe))
+		return;
+	for (int s = 0; s < w->n_slots; s++) {
+		if (sim_host_lost(w, s))
+			return;
+	}
+	if (leader >= 0 && sim_chance(&w->ops, 500))
+		victim = leader;
+	else
+		victim = (int)sim_below(&w->ops, (uint64_t)w->n_slots);
+	if (w->nodes[victim].used && w->nodes[victim].member && !w->nodes[victim].retired &&
+	    w->nodes[victim].removed_at == 0)
+		sim_host_wipe(w, victim);
+}
+
 /* Faults aim at the leader half of the time (Jepsen's "primaries"
  * nemesis): that is where elections, truncations and stale reads happen. */
 static void world_faults(struct sim_world *w)
 {
 	int leader = world_leader(w);
 
+	if (w->p.wipe > 0)
+		world_wipe(w, leader);
 	if (!w->net.partitioned && sim_chance(&w->rng, w->p.partition))
 		sim_net_partition(w, sim_chance(&w->rng, 500) ? leader : -1);
 	else if (w->net.partitioned && sim_chance(&w->rng, 15))
@@ -213,7 +248,8 @@ static bool world_stable_leader(struct sim_world *w)
 	for (int s = 0; s < w->n_slots; s++) {
 		struct sim_node *n = &w->nodes[s];
 
-		if (!n->used || n->retired || !n->member)
+		if (!n->used || n->retired || !n->member || n->removed_at != 0 ||
+		    sim_host_lost(w, s))
 			continue;
 		if (!n->up || raft_leader(n->r) != w->nodes[leader].id ||
 		    raft_term(n->r) != raft_term(w->nodes[leader].r))
@@ -296,6 +332,8 @@ const char *sim_break_name(enum sim_break b)
 	    [SIM_BREAK_LOCAL_READ] = "local-read",
 	    [SIM_BREAK_CORRUPT_NET] = "corrupt-network",
 	    [SIM_BREAK_EARLY_EXPIRY] = "early-expiry",
+	    [SIM_BREAK_ADMIT_LOST] = "admit-lost-data",
+	    [SIM_BREAK_ADMIT_STRANGER] = "admit-strangers",
 	};
 	return (unsigned)b <= SIM_BREAK_MAX ? names[b] : NULL;
 }
@@ -312,12 +350,16 @@ bool sim_run_seed(uint64_t seed, const struct sim_run *run)
 	w->seed = seed;
 	w->trace = run->trace;
 	w->brk = run->brk;
+	w->wipes = run->wipes;
 	w->sm_ops = run->sm != NULL ? run->sm : &sim_sm_chain;
 	if (w->sm_ops == &sim_sm_coord && (w->coord = sim_coord_new()) == NULL) {
 		free(w);
 		return false;
 	}
 	sim_rng_seed(&w->rng, seed);
+	sim_rng_seed(&w->ops, seed ^ WORLD_OPERATOR_SEED);
+	snprintf(w->cluster, sizeof(w->cluster), "c%016llx",
+	         (unsigned long long)sim_mix(seed, WORLD_OPERATOR_SEED));
 	world_params(w, nodes, steps);
 	world_trace_params(w);
 	world_boot(w);
@@ -325,9 +367,12 @@ bool sim_run_seed(uint64_t seed, const struct sim_run *run)
 		world_step(w);
 	if (!w->failed)
 		world_liveness(w);
-	sim_trace(w, "end: %llu sent, %llu delivered, %llu dropped, %llu crashes, %llu elections",
+	sim_trace(w,
+	          "end: %llu sent, %llu delivered, %llu dropped, %llu not admitted, %llu crashes, "
+	          "%llu wipes, %llu elections",
 	          (unsigned long long)w->n_sent, (unsigned long long)w->n_delivered,
-	          (unsigned long long)w->n_dropped, (unsigned long long)w->n_crashes,
+	          (unsigned long long)w->n_dropped, (unsigned long long)w->n_refused,
+	          (unsigned long long)w->n_crashes, (unsigned long long)w->n_wipes,
 	          (unsigned long long)w->n_elections);
 	ok = !w->failed;
 	world_free(w);

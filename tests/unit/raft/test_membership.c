@@ -176,6 +176,63 @@ static void test_lagging_learner_not_promoted(void **state)
 	cl_free(&c);
 }
 
+/* Scenario: a caught-up learner whose host tells the leader it now holds an
+ * empty log (it lost its data folder and was admitted again as a newcomer,
+ * coord/node/admit.h). Action: raft_peer_reset on the leader. Expected: the
+ * leader no longer counts what the learner acknowledged before, so
+ * promoting it is refused until it has caught up again. */
+static void test_peer_reset_learner_must_catch_up_again(void **state)
+{
+	const uint64_t voters[] = {1, 2, 3, 4};
+
+	(void)state;
+	leader_of_three();
+	add_learner_4();
+	assert_int_equal(raft_last_index(cl_raft(&c, 4)), raft_last_index(cl_raft(&c, 1)));
+	cl_isolate(&c, 4);
+	raft_peer_reset(cl_raft(&c, 1), 4);
+	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, 4), RAFT_ENOTCAUGHTUP);
+	assert_false(voter(1, 4));
+	/* It answers again: the leader probes it and learns its log. */
+	cl_heal(&c);
+	cl_tick_all(&c, 2 * CL_HEARTBEAT_TICKS);
+	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, 4), RAFT_OK);
+	cl_tick_all(&c, 2 * CL_HEARTBEAT_TICKS);
+	assert_true(voter(1, 4));
+	cl_free(&c);
+}
+
+/* raft_peer_reset does nothing on a follower, nor on the leader for itself
+ * or for a server it does not know: the follower's state and the leader's
+ * view of its caught-up learner are unchanged. */
+static void test_peer_reset_elsewhere_does_nothing(void **state)
+{
+	const uint64_t voters[] = {1, 2, 3, 4};
+	uint64_t term, commit;
+
+	(void)state;
+	leader_of_three();
+	add_learner_4();
+	term = raft_term(cl_raft(&c, 2));
+	commit = raft_commit_index(cl_raft(&c, 2));
+	assert_false(raft_has_ready(cl_raft(&c, 2)));
+	raft_peer_reset(cl_raft(&c, 2), 4);
+	raft_peer_reset(cl_raft(&c, 2), 1);
+	assert_false(raft_has_ready(cl_raft(&c, 2)));
+	assert_int_equal(raft_role(cl_raft(&c, 2)), RAFT_FOLLOWER);
+	assert_int_equal(raft_term(cl_raft(&c, 2)), term);
+	assert_int_equal(raft_commit_index(cl_raft(&c, 2)), commit);
+	raft_peer_reset(cl_raft(&c, 1), 1);
+	raft_peer_reset(cl_raft(&c, 1), 9);
+	/* The leader's own entries still commit, and the learner is still
+	 * caught up. */
+	cl_propose(&c, 1, "after");
+	cl_deliver_all(&c);
+	assert_int_equal(raft_commit_index(cl_raft(&c, 1)), raft_last_index(cl_raft(&c, 1)));
+	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, 4), RAFT_OK);
+	cl_free(&c);
+}
+
 /* Trap (anchor P9): the leader removes itself. It keeps leading C_old,new,
  * steps down once C_new commits, and the remaining voters elect a leader. */
 static void test_removed_leader_steps_down(void **state)
@@ -237,6 +294,8 @@ int main(void)
 	    cmocka_unit_test(test_lagging_learner_not_promoted),
 	    cmocka_unit_test(test_removed_leader_steps_down),
 	    cmocka_unit_test(test_joint_needs_both_majorities),
+	    cmocka_unit_test(test_peer_reset_learner_must_catch_up_again),
+	    cmocka_unit_test(test_peer_reset_elsewhere_does_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,162 @@
+/* conn.c: peer connections and the admission rule (coord/node/admit.h).
+ *
+ * A node runtime opens one connection per peer; both ends open it with a
+ * HELLO that says the sender's cluster id ("" for an empty data folder),
+ * its commit index, how its configuration lists the receiver, and whether
+ * it holds a configuration. Each end decides with admit_peer() before it
+ * believes any Raft frame on that connection.
+ *
+ * Here a connection joins two slots for one pair of incarnations: it opens
+ * at the first delivery between them after either restarted (both HELLOs
+ * computed from the state of that moment), and again when either side's
+ * configuration comes to list the other differently (a runtime drops and
+ * redials peers its configuration changed). Opening applies the verdicts:
+ *   ADOPT     the empty side takes the other's cluster id, durably;
+ *   NEWCOMER  the side that admits an empty peer calls raft_peer_reset()
+ *             (it matters on a leader: the peer's progress starts over).
+ * A message is delivered only if its receiver's verdict talks.
+ *
+ * --break admit-lost-data treats ADMIT_LOST_DATA as admitted (ADOPT for
+ * the empty side, NEWCOMER for the other); --break admit-strangers treats
+ * ADMIT_STRANGER as ADMIT_OK.
+ */
+#include <string.h>
+
+#include "admit.h"
+#include "sim.h"
+
+/* How CONF lists ID: a voter on either side of a joint configuration
+ * counts as a voter. */
+static enum admit_role conn_lists(const struct raft_conf *conf, uint64_t id)
+{
+	for (uint32_t i = 0; i < conf->n; i++) {
+		const struct raft_server *s = &conf->servers[i];
+
+		if (s->id != id)
+			continue;
+		if (s->role == RAFT_VOTER || (conf->joint && s->old_role == RAFT_VOTER))
+			return ADMIT_ROLE_VOTER;
+		return ADMIT_ROLE_LEARNER;
+	}
+	return ADMIT_ROLE_NONE;
+}
+
+/* What slot A's HELLO to slot B says. */
+static struct admit_side conn_side(const struct sim_world *w, int a, int b)
+{
+	const struct sim_node *n = &w->nodes[a];
+	const struct raft_conf *conf = raft_conf(n->r);
+
+	return (struct admit_side){
+	    .cluster = n->store.cluster,
+	    .commit = raft_commit_index(n->r),
+	    .lists = conn_lists(conf, w->nodes[b].id),
+	    .configured = conf->n > 0,
+	};
+}
+
+static enum admit_verdict conn_broken(const struct sim_world *w, enum admit_verdict v,
+                                      const struct admit_side *self)
+{
+	if (v == ADMIT_LOST_DATA && w->brk == SIM_BREAK_ADMIT_LOST)
+		return self->cluster[0] == '\0' ? ADMIT_ADOPT : ADMIT_NEWCOMER;
+	if (v == ADMIT_STRANGER && w->brk == SIM_BREAK_ADMIT_STRANGER)
+		return ADMIT_OK;
+	return v;
+}
+
+/* Slot SELF acts on its verdict V about slot PEER. */
+static void conn_apply(struct sim_world *w, int self, int peer, enum admit_verdict v)
+{
+	struct sim_node *n = &w->nodes[self];
+
+	if (v == ADMIT_ADOPT) {
+		/* Durable before any Raft frame is believed. */
+		memcpy(n->store.cluster, w->nodes[peer].store.cluster, SIM_CLUSTER_MAX);
+		n->wiped = false;
+		sim_store_free(&n->lost); /* admitted back: its old disk counts no more */
+	} else if (v == ADMIT_NEWCOMER) {
+		raft_peer_reset(n->r, w->nodes[peer].id);
+	}
+}
+
+static bool conn_committed_voter(const struct sim_world *w, uint64_t id)
+{
+	return conn_lists(&w->check.conf, id) == ADMIT_ROLE_VOTER;
+}
+
+/* I14, lost data stays out (admit.h): once the cluster is founded (an entry
+ * at ADMIT_FOUNDED committed anywhere), the rule never admits a server that
+ * lost its data folder as a voter: neither where SELF lists it as one, nor
+ * when the newest committed configuration does (a stale side listing it as
+ * a learner would hand it the cluster id, after which every member takes it
+ * for the voter it was). V is the rule's own verdict at SELF about WIPED. */
+static void conn_check_lost(struct sim_world *w, int self, int wiped, enum admit_verdict v,
+                            const struct admit_side *s)
+{
+	if (!sim_host_lost(w, wiped) || w->check.commit_max < ADMIT_FOUNDED || v != ADMIT_NEWCOMER)
+		return;
+	if (s->lists == ADMIT_ROLE_VOTER || conn_committed_voter(w, w->nodes[wiped].id))
+		sim_fail(
+		    w, self, "lost data admitted",
+		    "n%d (commit %llu, lists n%d as %s) admits n%d, which lost its data folder, "
+		    "with verdict %s; entry %llu has committed",
+		    self + 1, (unsigned long long)s->commit, wiped + 1,
+		    s->lists == ADMIT_ROLE_VOTER ? "voter" : "learner", wiped + 1,
+		    admit_verdict_name(v), (unsigned long long)w->check.commit_max);
+}
+
+static void conn_open(struct sim_world *w, struct sim_conn *c, int lo, int hi)
+{
+	struct admit_side s_lo = conn_side(w, lo, hi), s_hi = conn_side(w, hi, lo);
+	enum admit_verdict r_lo = admit_peer(&s_lo, &s_hi), r_hi = admit_peer(&s_hi, &s_lo);
+	enum admit_verdict v_lo = conn_broken(w, r_lo, &s_lo);
+	enum admit_verdict v_hi = conn_broken(w, r_hi, &s_hi);
+
+	c->open = true;
+	c->inc[0] = w->nodes[lo].incarnation;
+	c->inc[1] = w->nodes[hi].incarnation;
+	c->lists[0] = (int)s_lo.lists;
+	c->lists[1] = (int)s_hi.lists;
+	c->verdict[0] = (int)v_lo;
+	c->verdict[1] = (int)v_hi;
+	sim_trace(w, "connect n%d <-> n%d: n%d (commit %llu) says %s, n%d (commit %llu) says %s",
+	          lo + 1, hi + 1, lo + 1, (unsigned long long)s_lo.commit, admit_verdict_name(v_lo),
+	          hi + 1, (unsigned long long)s_hi.commit, admit_verdict_name(v_hi));
+	/* NEWCOMER on one side goes with ADOPT on the empty one: both follow
+	 * from how the non-empty side lists it. */
+	conn_check_lost(w, lo, hi, r_lo, &s_lo);
+	conn_check_lost(w, hi, lo, r_hi, &s_hi);
+	conn_apply(w, lo, hi, v_lo);
+	conn_apply(w, hi, lo, v_hi);
+}
+
+static bool conn_current(const struct sim_world *w, const struct sim_conn *c, int lo, int hi)
+{
+	const struct sim_node *a = &w->nodes[lo], *b = &w->nodes[hi];
+
+	return c->open && c->inc[0] == a->incarnation && c->inc[1] == b->incarnation &&
+	       c->lists[0] == (int)conn_lists(raft_conf(a->r), b->id) &&
+	       c->lists[1] == (int)conn_lists(raft_conf(b->r), a->id);
+}
+
+bool sim_conn_admits(struct sim_world *w, const struct sim_packet *pkt, int to)
+{
+	int from = sim_slot_of(w, pkt->from);
+	int lo = from < to ? from : to, hi = from < to ? to : from;
+	struct sim_conn *c;
+
+	if (from < 0 || from == to)
+		return true; /* not from a server: raft_step refuses it */
+	c = &w->conns[lo][hi];
+	if (pkt->from_inc != w->nodes[from].incarnation) {
+		/* Sent by an earlier life of the sender: only the connection it
+		 * went out on can carry it, if it is still the open one. */
+		if (!c->open || c->inc[from == lo ? 0 : 1] != pkt->from_inc ||
+		    c->inc[to == lo ? 0 : 1] != w->nodes[to].incarnation)
+			return false;
+	} else if (!conn_current(w, c, lo, hi)) {
+		conn_open(w, c, lo, hi);
+	}
+	return admit_talks((enum admit_verdict)c->verdict[to == lo ? 0 : 1]);
+}
