@@ -23,6 +23,7 @@
 #include "sim_coord.h"
 
 #define WORLD_OPERATOR_SEED   0x6f70657261746f72ull /* the operator's generator */
+#define WORLD_REPLACE_RATE    20  /* per mille per step: membership steps while a voter is lost */
 #define WORLD_HEALED_WORK     400 /* steps of client work once a leader is stable */
 #define WORLD_STABLE_TIMEOUTS 3   /* election timeouts a healed leader must last */
 
@@ -120,6 +121,15 @@ static int world_leader(struct sim_world *w)
 	return best;
 }
 
+static bool world_lost_voter(const struct sim_world *w)
+{
+	for (int s = 0; s < w->n_slots; s++) {
+		if (sim_host_lost(w, s) && w->nodes[s].removed_at == 0)
+			return true;
+	}
+	return false;
+}
+
 /* An operator loses a member's data folder and restarts the server empty
  * (half of the time the leader's): once the cluster is founded (before
  * that, DESIGN.md names the window in which an empty founder is admitted),
@@ -129,12 +139,9 @@ static void world_wipe(struct sim_world *w, int leader)
 {
 	int victim = -1;
 
-	if (w->check.commit_max < ADMIT_FOUNDED || !sim_chance(&w->ops, w->p.wipe))
+	if (w->check.commit_max < ADMIT_FOUNDED || !sim_chance(&w->ops, w->p.wipe) ||
+	    world_lost_voter(w))
 		return;
-	for (int s = 0; s < w->n_slots; s++) {
-		if (sim_host_lost(w, s))
-			return;
-	}
 	if (leader >= 0 && sim_chance(&w->ops, 500))
 		victim = leader;
 	else
@@ -207,7 +214,10 @@ static void world_step(struct sim_world *w)
 		if (w->nodes[s].used && w->nodes[s].up && raft_role(w->nodes[s].r) == RAFT_LEADER)
 			leader = s;
 	}
-	if (w->phase == SIM_FAULTS && leader >= 0 && sim_chance(&w->rng, w->p.member))
+	/* An operator who lost a voter's disk replaces it promptly. */
+	if (w->phase == SIM_FAULTS && leader >= 0 &&
+	    (sim_chance(&w->rng, w->p.member) ||
+	     (world_lost_voter(w) && sim_chance(&w->ops, WORLD_REPLACE_RATE))))
 		sim_member_step(w, leader);
 	/* Drain the nodes in a random order. */
 	for (int s = 0; s < w->n_slots; s++) {
