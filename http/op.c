@@ -68,6 +68,7 @@ static const struct http_op_info ops[HTTP_OP_COUNT] = {
                                 HTTP_F_REMOVE | HTTP_F_ADD},
     [HTTP_OP_LEADER_TRANSFER] = {"leader_transfer", "POST", "/v1/leader/transfer", E, "",
                                  HTTP_OPF_ADMIN, 0, 0, HTTP_F_MEMBER, 0},
+    [HTTP_OP_SNAPSHOT] = {"snapshot", "GET", "/v1/snapshot", E, "", HTTP_OPF_LOCAL, 0, 0, 0, 0},
 };
 
 #undef S

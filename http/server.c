@@ -8,6 +8,7 @@
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -35,6 +36,9 @@ struct http_call {
 	unsigned status;
 	char *resp;
 	size_t resp_len;
+	int resp_fd;           /* a file answer (http_call_answer_file), or -1 */
+	uint64_t resp_fd_size; /* its bytes */
+	char crc_header[9];    /* X-Coord-Crc32c of a file answer, or "" */
 	const char *content_type;
 	struct http_meta meta;
 	char allow[HTTP_ALLOW_MAX]; /* a 405's Allow header, or "" */
@@ -188,6 +192,15 @@ void http_call_answer_text(struct http_call *call, unsigned status, const char *
 	           meta);
 }
 
+void http_call_answer_file(struct http_call *call, int fd, uint64_t size, uint32_t crc32c,
+                           const struct http_meta *meta)
+{
+	call->resp_fd = fd;
+	call->resp_fd_size = size;
+	snprintf(call->crc_header, sizeof(call->crc_header), "%08x", crc32c);
+	set_answer(call, 200, NULL, 0, "application/octet-stream", meta);
+}
+
 static void add_u64_header(struct MHD_Response *r, const char *name, uint64_t v, bool empty_if_0)
 {
 	char buf[24];
@@ -205,10 +218,19 @@ static enum MHD_Result queue_answer(struct http_call *call)
 	enum MHD_Result ok;
 	const struct http_meta *m = &call->meta;
 
-	r = MHD_create_response_from_buffer(call->resp_len, call->resp, MHD_RESPMEM_MUST_FREE);
-	if (!r)
-		return MHD_NO;
-	call->resp = NULL; /* MHD frees it now */
+	if (call->resp_fd >= 0) {
+		r = MHD_create_response_from_fd64(call->resp_fd_size, call->resp_fd);
+		if (!r)
+			return MHD_NO;
+		call->resp_fd = -1; /* MHD closes it now */
+		MHD_add_response_header(r, "X-Coord-Crc32c", call->crc_header);
+	} else {
+		r = MHD_create_response_from_buffer(call->resp_len, call->resp,
+		                                    MHD_RESPMEM_MUST_FREE);
+		if (!r)
+			return MHD_NO;
+		call->resp = NULL; /* MHD frees it now */
+	}
 	MHD_add_response_header(r, "Content-Type", call->content_type);
 	add_u64_header(r, "X-Coord-Index", m->index, false);
 	add_u64_header(r, "X-Coord-Term", m->term, false);
@@ -297,6 +319,8 @@ static enum MHD_Result first_call(struct http_server *s, struct MHD_Connection *
 	const char *cl;
 	struct http_err err;
 
+	if (call)
+		call->resp_fd = -1;
 	if (!call)
 		return MHD_NO;
 	call->s = s;
@@ -378,6 +402,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		http_request_free(&call->req);
 	free(call->body);
 	free(call->resp);
+	if (call->resp_fd >= 0) /* answered with a file that was never queued */
+		close(call->resp_fd);
 	free(call->target);
 	free(call);
 	*con_cls = NULL;

@@ -100,6 +100,13 @@ void http_call_answer_raw(struct http_call *call, unsigned status, const char *b
 void http_call_answer_text(struct http_call *call, unsigned status, const char *text,
                            const struct http_meta *meta);
 
+/* Answers CALL 200 with the SIZE bytes of the file open as FD
+ * (application/octet-stream, streamed by MHD, which then closes FD; FD is
+ * closed as well if the answer is never sent), and X-Coord-Crc32c: CRC32C
+ * as 8 hex digits. Takes FD. */
+void http_call_answer_file(struct http_call *call, int fd, uint64_t size, uint32_t crc32c,
+                           const struct http_meta *meta);
+
 /* Counters, for /metrics: answers by status class. */
 struct http_server_stats {
 	uint64_t by_status[6];  /* [1..5]: 1xx..5xx */

@@ -88,6 +88,12 @@ void persist_snapshot_job_free(struct persist_snapshot_job *job);
 int persist_snapshot_latest(struct persist_dir *dir, struct persist_snapshot_meta *out,
                             struct persist_error *err);
 
+/* Opens the snapshot m for reading: 0 with *fd (the caller closes it; the
+ * file stays readable through it if it is pruned meanwhile), PERSIST_ENOENT
+ * (pruned), PERSIST_EIO. */
+int persist_snapshot_open(struct persist_dir *dir, const struct persist_snapshot_meta *m, int *fd,
+                          struct persist_error *err);
+
 /* Reads up to len (<= PERSIST_SNAPSHOT_CHUNK_MAX) bytes at offset of the
  * snapshot m into buf, for sending; *got is 0 at the end of the file.
  * Returns 0, PERSIST_ENOENT (pruned meanwhile), PERSIST_EIO. */

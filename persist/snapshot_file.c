@@ -289,31 +289,42 @@ int persist_snapshot_latest(struct persist_dir *dir, struct persist_snapshot_met
 	return rv;
 }
 
+int persist_snapshot_open(struct persist_dir *dir, const struct persist_snapshot_meta *m, int *fd,
+                          struct persist_error *err)
+{
+	char path[PERSIST_PATH_MAX];
+	int rv = persist_snapshot_path(dir, m, path, err);
+
+	if (rv != 0) {
+		return rv;
+	}
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0) {
+		return persist_errf(err, errno == ENOENT ? PERSIST_ENOENT : PERSIST_EIO,
+		                    "cannot open snapshot %s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
 int persist_snapshot_read(struct persist_dir *dir, const struct persist_snapshot_meta *m,
                           uint64_t offset, void *buf, size_t len, size_t *got,
                           struct persist_error *err)
 {
-	char path[PERSIST_PATH_MAX];
 	ssize_t n;
 	int fd;
 	int rv;
 
 	assert(len <= PERSIST_SNAPSHOT_CHUNK_MAX && got != NULL);
 	*got = 0;
-	rv = persist_snapshot_path(dir, m, path, err);
+	rv = persist_snapshot_open(dir, m, &fd, err);
 	if (rv != 0) {
 		return rv;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		return persist_errf(err, errno == ENOENT ? PERSIST_ENOENT : PERSIST_EIO,
-		                    "cannot open snapshot %s: %s", path, strerror(errno));
 	}
 	n = pread(fd, buf, len, (off_t)offset);
 	close(fd);
 	if (n < 0) {
-		return persist_errf(err, PERSIST_EIO, "cannot read snapshot %s: %s", path,
-		                    strerror(errno));
+		return persist_errf(err, PERSIST_EIO, "cannot read snapshot %llu: %s",
+		                    (unsigned long long)m->index, strerror(errno));
 	}
 	*got = (size_t)n;
 	return 0;

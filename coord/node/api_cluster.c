@@ -191,9 +191,29 @@ static void metrics_answer(struct node *n, struct ncall *c)
 	free(t.p);
 }
 
+/* GET /v1/snapshot: a backup, from this node's state. A snapshot made at
+ * this node's applied index is sent as it is; otherwise one is made now,
+ * off the loop as usual (node_ready.c), and sent once durable. */
+static void snapshot_answer(struct node *n, struct ncall *c)
+{
+	if (n->installing)
+		return node_answer_error(
+		    n, c, HTTP_ERR_UNAVAILABLE, NULL,
+		    "this node is installing a snapshot; retry or ask another node");
+	if (node_applied(n) == 0)
+		return node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
+		                         "this node has applied nothing yet");
+	if (n->snap.index >= node_applied(n))
+		return node_answer_snapshot(n, c);
+	n->snap_wanted = true;
+	ncall_wait(n, c, W_SNAPSHOT, node_now_ms() + NODE_BACKUP_TIMEOUT_MS);
+	node_kick(n);
+}
+
 const struct node_api node_api_cluster[] = {
     {.op = HTTP_OP_STATUS, .answer = status_answer},
     {.op = HTTP_OP_HEALTH, .answer = health_answer},
     {.op = HTTP_OP_METRICS, .answer = metrics_answer},
+    {.op = HTTP_OP_SNAPSHOT, .answer = snapshot_answer},
     {.op = 0},
 };

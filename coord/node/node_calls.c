@@ -141,7 +141,7 @@ void node_answer(struct node *n, struct ncall *c, unsigned status, json_t *body)
 		meta.retry_after_s = c->retry_after_s;
 	if (c->req->stale && status < 300) {
 		meta.has_last_contact = true;
-		meta.last_contact_ms = raft_ticks_since_leader(n->raft) * 10u;
+		meta.last_contact_ms = raft_ticks_since_leader(n->raft) * NODE_TICK_MS;
 	}
 	if (c->http) {
 		http_call_answer(c->http, status, body, &meta);
@@ -188,6 +188,23 @@ void node_answer_text(struct node *n, struct ncall *c, unsigned status, const ch
 		http_call_answer_text(c->http, status, text, &meta);
 	else
 		reply_remote(n, c, status, text, strlen(text), &meta);
+	ncall_free(n, c);
+}
+
+void node_answer_snapshot(struct node *n, struct ncall *c)
+{
+	struct http_meta meta = node_meta(n);
+	struct persist_error err;
+	int fd = -1;
+
+	assert(c->http); /* LOCAL: never forwarded */
+	if (persist_snapshot_open(n->dir, &n->snap, &fd, &err) != 0)
+		return node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
+		                         "the snapshot could not be opened; retry");
+	meta.index = n->snap.index;
+	meta.term = n->snap.term;
+	ncall_unwait(n, c);
+	http_call_answer_file(c->http, fd, n->snap.size, n->snap.crc, &meta);
 	ncall_free(n, c);
 }
 

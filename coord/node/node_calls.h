@@ -30,6 +30,10 @@ void node_answer_error(struct node *n, struct ncall *c, enum http_error code, js
 /* Answers local call C with what the leader answered to its forward. */
 void node_answer_relayed(struct node *n, struct ncall *c, unsigned status, const char *body,
                          size_t len, const struct http_meta *meta);
+/* Answers local call C with the node's newest snapshot file (n->snap):
+ * X-Coord-Index and X-Coord-Term are the snapshot's, X-Coord-Crc32c its
+ * checksum (API.md, GET /v1/snapshot). */
+void node_answer_snapshot(struct node *n, struct ncall *c);
 /* Answers local call C 307 to META's Location. */
 void node_answer_redirect(struct node *n, struct ncall *c, const struct http_meta *meta);
 

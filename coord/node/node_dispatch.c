@@ -165,6 +165,10 @@ static void expire_one(struct node *n, struct ncall *c)
 		node_answer_error(n, c, HTTP_ERR_TIMEOUT, NULL,
 		                  "not done in time; it may still complete: see GET /v1/members");
 		break;
+	case W_SNAPSHOT:
+		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
+		                  "the snapshot was not made in time; retry");
+		break;
 	case W_POLL:
 		node_answer_query(n, c); /* unchanged state, 200 */
 		break;

@@ -65,18 +65,20 @@
 #define NODE_GONE_CHECK_MS     500   /* how often waiting clients are checked */
 #define NODE_TICK_MS           10u   /* one tick of the Raft core */
 #define NODE_MEMBER_TIMEOUT_MS 5000  /* a membership change not done by then: 504 */
+#define NODE_BACKUP_TIMEOUT_MS 60000 /* a backup's snapshot not made by then: 503 */
 
 enum ncall_wait {
 	W_NONE = 0,
-	W_LEADER,  /* no leader known: waits up to an election timeout */
-	W_INSTALL, /* needs this node's state, which a snapshot install holds */
-	W_FORWARD, /* sent to the leader; waits for its reply */
-	W_WRITE,   /* proposed; waits for its entry to apply */
-	W_GRANT,   /* queued in the state machine; waits for a grant */
-	W_READ,    /* waits for its ReadIndex round */
-	W_APPLY,   /* read point known; waits for applied >= read_index */
-	W_MEMBER,  /* a membership change or transfer runs; its hook looks again */
-	W_POLL,    /* long-poll: waits for a change or its wait to pass */
+	W_LEADER,   /* no leader known: waits up to an election timeout */
+	W_INSTALL,  /* needs this node's state, which a snapshot install holds */
+	W_FORWARD,  /* sent to the leader; waits for its reply */
+	W_WRITE,    /* proposed; waits for its entry to apply */
+	W_GRANT,    /* queued in the state machine; waits for a grant */
+	W_READ,     /* waits for its ReadIndex round */
+	W_APPLY,    /* read point known; waits for applied >= read_index */
+	W_MEMBER,   /* a membership change or transfer runs; its hook looks again */
+	W_SNAPSHOT, /* a backup: waits for the snapshot being made */
+	W_POLL,     /* long-poll: waits for a change or its wait to pass */
 };
 
 /* One request in flight: from a local HTTP client, or forwarded by a peer. */
@@ -225,6 +227,7 @@ struct node {
 	struct coord_result *results; /* one per entry of an apply batch */
 	size_t results_cap;
 	uint64_t since_snapshot;
+	bool snap_wanted; /* a backup waits: snapshot now, whatever the cadence */
 
 	struct node_metrics metrics;
 	bool stopping;

@@ -263,7 +263,9 @@ bool node_join_hello(void *ctx, const struct transport_hello *h)
 		break;
 	default:
 		n->peers_refused[v]++;
-		if (refusal_due(n, h->id, v))
+		/* An empty node hears from peers that have no configuration yet
+		 * while a cluster is founded: not worth a warning. */
+		if (!(v == ADMIT_STRANGER && n->cluster_id[0] == '\0') && refusal_due(n, h->id, v))
 			log_refusal(n, h, v);
 		return false;
 	}

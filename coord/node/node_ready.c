@@ -6,6 +6,7 @@
 
 #include "codec.h"
 #include "log.h"
+#include "node_calls.h"
 #include "node_core.h"
 #include "node_dispatch.h"
 #include "node_leader.h"
@@ -419,6 +420,9 @@ static void snapshot_made(uv_work_t *w, int status)
 		persist_snapshot_meta_free(&meta);
 	}
 	start_prune(n);
+	/* Backups waiting for a snapshot get this one. */
+	while (n->waits[W_SNAPSHOT].head)
+		node_answer_snapshot(n, n->waits[W_SNAPSHOT].head);
 	node_kick(n);
 }
 
@@ -433,16 +437,20 @@ void node_maybe_snapshot(struct node *n)
 	 * restart): adopt it once the core has applied that far. */
 	if (n->snap.index > n->snap_told && raft_applied_index(n->raft) >= n->snap.index)
 		adopt_snapshot(n, &n->snap);
-	if (n->snap_job || n->stopping || n->since_snapshot < n->cfg.snapshot_entries ||
+	if (n->snap_job || n->stopping ||
+	    (n->since_snapshot < n->cfg.snapshot_entries && !n->snap_wanted) ||
 	    applied <= n->snap.index || raft_applied_index(n->raft) < applied)
 		return;
 	/* A large state takes seconds to copy: after a snapshot that took T,
 	 * the next waits NODE_SNAPSHOT_REST x T, so that copying the state
 	 * takes at most a fifth of a node's time (and of its disk) however
-	 * fast entries come. The log grows meanwhile, bounded by the time. */
-	if (node_now_ms() - n->snap_ended_ms < NODE_SNAPSHOT_REST * n->metrics.snapshot_last_ms)
+	 * fast entries come. The log grows meanwhile, bounded by the time.
+	 * A backup asked for does not wait. */
+	if (!n->snap_wanted &&
+	    node_now_ms() - n->snap_ended_ms < NODE_SNAPSHOT_REST * n->metrics.snapshot_last_ms)
 		return;
 	n->since_snapshot = 0;
+	n->snap_wanted = false;
 	/* The configuration as of the snapshot's index, not the newest one in
 	 * the log (which may be uncommitted and later truncated). */
 	conf_blob(&n->conf_applied, buf, &len);

@@ -15,6 +15,7 @@ set(COORDCTL_TESTS
   test_locks_and_session_list_read_every_page_and_print_one_object
   test_signal_while_waiting_for_the_lock_withdraws_and_exits_128_plus_n
   test_cmd_keeps_running_across_a_leader_failover
-  test_cmd_keeps_running_when_the_leader_freezes_alone)
+  test_cmd_keeps_running_when_the_leader_freezes_alone
+  test_snapshot_save_then_info_and_a_damaged_copy_is_refused)
 coord_cluster_tests(cluster_coordctl test_coordctl.py
   "COORDD=$<TARGET_FILE:coordd>;COORDCTL=$<TARGET_FILE:coordctl>" ${COORDCTL_TESTS})

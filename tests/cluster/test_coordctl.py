@@ -423,6 +423,49 @@ def test_cmd_keeps_running_when_the_leader_freezes_alone():
     # Keepalives to the frozen leader get no answer at all (not a refusal).
     keeps_running_when_the_leader(lambda node: node.pause())
 
+def test_snapshot_save_then_info_and_a_damaged_copy_is_refused():
+    with Fixture() as f:
+        sid = f.ctl("session", "create", "--ttl", "30s")[1].strip()
+        for i in range(20):
+            assert f.ctl("acquire", "backup/%d" % i, "--session", sid)[0] == 0
+        index = f.cluster.leader().status()["applied_index"]
+        out = f.path("backup.db")
+        rc, printed, err = f.ctl("snapshot", "save", out)
+        assert rc == 0, (rc, err)
+        assert int(printed.strip()) >= index, (printed, index)
+        # A second save refuses to overwrite the first (73), unless --force.
+        assert f.ctl("snapshot", "save", out)[0] == 73
+        assert f.ctl("snapshot", "save", out, "--force")[0] == 0
+        rc, info, err = f.ctl("snapshot", "info", out)
+        assert rc == 0 and str(index)[:1] in info, (rc, info, err)
+        # A truncated copy and a copy with one byte changed: exit 65, one line.
+        data = open(out, "rb").read()
+        bad = f.path("truncated.db")
+        with open(bad, "wb") as fh:
+            fh.write(data[:len(data) // 2])
+        rc, _, err = f.ctl("snapshot", "info", bad)
+        assert rc == 65 and len(err.strip().splitlines()) == 1, (rc, err)
+        garbage = f.path("garbage.db")
+        with open(garbage, "wb") as fh:
+            fh.write(b"not a snapshot\n" * 100)
+        assert f.ctl("snapshot", "info", garbage)[0] == 65
+        assert f.ctl("snapshot", "info", f.path("absent.db"))[0] == 66
+        # The answer over HTTP: the file's bytes, its index and checksum.
+        import http.client
+        node = f.cluster.leader()
+        host, port = node.http.rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        conn.request("GET", "/v1/snapshot")
+        r = conn.getresponse()
+        body = r.read()
+        conn.close()
+        assert r.status == 200 and r.getheader("Content-Type") == "application/octet-stream"
+        assert int(r.getheader("X-Coord-Index")) >= index
+        assert len(r.getheader("X-Coord-Crc32c")) == 8
+        assert body[:16] == b"SQLite format 3\x00"
+        print("snapshot of %d bytes at index %s" % (len(body), r.getheader("X-Coord-Index")))
+
+
 if __name__ == "__main__":
     everything = [test_cmd_sees_lock_session_and_token_and_everything_is_released_after,
                   test_exit_status_of_cmd_is_passed_through,
@@ -439,6 +482,7 @@ if __name__ == "__main__":
                   test_locks_and_session_list_read_every_page_and_print_one_object,
                   test_signal_while_waiting_for_the_lock_withdraws_and_exits_128_plus_n,
                   test_cmd_keeps_running_across_a_leader_failover,
-                  test_cmd_keeps_running_when_the_leader_freezes_alone]
+                  test_cmd_keeps_running_when_the_leader_freezes_alone,
+                  test_snapshot_save_then_info_and_a_damaged_copy_is_refused]
     chosen = sys.argv[1:]
     run([t for t in everything if not chosen or t.__name__ in chosen])
