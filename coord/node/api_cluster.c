@@ -118,6 +118,43 @@ static void metric(struct text *t, const char *name, const char *type, const cha
 	     (unsigned long long)v);
 }
 
+/* The configuration, the learners' lag (on the leader), the changes and
+ * transfers this node started, and the peers it refused at HELLO. */
+static void members_metrics(struct node *n, struct text *t)
+{
+	const struct raft_conf *conf = raft_conf(n->raft);
+	unsigned voters = 0, learners = 0;
+
+	for (uint32_t i = 0; i < conf->n; i++)
+		conf->servers[i].role == RAFT_VOTER ? voters++ : learners++;
+	emit(t,
+	     "# HELP coord_members servers in the configuration in force, by role\n"
+	     "# TYPE coord_members gauge\ncoord_members{role=\"voter\"} %u\n"
+	     "coord_members{role=\"learner\"} %u\n",
+	     voters, learners);
+	emit(t, "# HELP coord_learner_lag_entries a learner's entries behind the commit "
+	        "index (leader)\n# TYPE coord_learner_lag_entries gauge\n");
+	for (uint32_t i = 0; i < conf->n; i++) {
+		uint64_t match, idle, commit = raft_commit_index(n->raft);
+
+		if (conf->servers[i].role == RAFT_LEARNER &&
+		    raft_peer_progress(n->raft, conf->servers[i].id, &match, &idle))
+			emit(t, "coord_learner_lag_entries{id=\"%llu\"} %llu\n",
+			     (unsigned long long)conf->servers[i].id,
+			     (unsigned long long)(match < commit ? commit - match : 0));
+	}
+	metric(t, "coord_member_changes_total", "counter",
+	       "membership changes this node started as leader", n->metrics.member_changes);
+	metric(t, "coord_leader_transfers_total", "counter",
+	       "leadership transfers this node started", n->metrics.transfers);
+	emit(t, "# HELP coord_peers_refused_total peer handshakes refused, by reason\n"
+	        "# TYPE coord_peers_refused_total counter\n");
+	for (int v = ADMIT_OTHER; v <= ADMIT_STRANGER; v++)
+		emit(t, "coord_peers_refused_total{reason=\"%s\"} %llu\n",
+		     admit_verdict_name((enum admit_verdict)v),
+		     (unsigned long long)n->peers_refused[v]);
+}
+
 static void metrics_answer(struct node *n, struct ncall *c)
 {
 	struct text t = {malloc(4096), 0, 4096};
@@ -166,6 +203,7 @@ static void metrics_answer(struct node *n, struct ncall *c)
 	       n->waits[W_GRANT].n);
 	metric(&t, "coord_long_polls", "gauge", "long-polls waiting on this node",
 	       n->waits[W_POLL].n);
+	members_metrics(n, &t);
 	emit(&t, "# HELP coord_commit_latency_seconds proposal to apply, on the leader\n"
 	         "# TYPE coord_commit_latency_seconds histogram\n");
 	for (int i = 0; i < NODE_LATENCY_BUCKETS; i++)

@@ -117,6 +117,10 @@ static void started(struct node *n, struct ncall *c, int rc)
 		return refused(n, c, rc);
 	c->stage = STAGE_WAIT;
 	c->index = raft_conf_index(n->raft);
+	if (c->req->op == HTTP_OP_LEADER_TRANSFER)
+		n->metrics.transfers++;
+	else
+		n->metrics.member_changes++;
 	LOG_INFO("membership: %s of node %llu started at index %llu", http_op_name(c->req->op),
 	         (unsigned long long)c->target, (unsigned long long)c->index);
 	node_admin_wait(n, c);

@@ -136,6 +136,8 @@ struct node_metrics {
 	uint64_t snapshot_last_ms;          /* how long the newest snapshot took to make */
 	uint64_t snapshot_install_last_ms;  /* how long the last received one took to install */
 	uint64_t frames_dropped_installing; /* Raft messages dropped during installs */
+	uint64_t member_changes;            /* membership changes this node started as leader */
+	uint64_t transfers;                 /* leadership transfers it started */
 	uint64_t commit_latency_bucket[NODE_LATENCY_BUCKETS]; /* see node_latency_bounds_ms */
 	uint64_t commit_latency_count, commit_latency_sum_us;
 };

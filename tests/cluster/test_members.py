@@ -22,6 +22,14 @@ def wait_for(what, fn, timeout=10.0):
     raise AssertionError("not within %.1fs: %s" % (timeout, what))
 
 
+def metric(text, name):
+    """The value of the Prometheus sample NAME (with its labels) in TEXT."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError("no sample %s" % name)
+
+
 def write_some(node, n=5):
     """A new session holding N new locks, through NODE."""
     r = node.call("POST", "/v1/sessions", {"ttl_ms": 30000})
@@ -119,6 +127,8 @@ def test_a_wiped_follower_is_refused_and_says_why():
         assert v["term"] == 0 and v["leader"] is None and v["applied_index"] == 0, v
         # The other two still serve writes.
         write_some(leader, 2)
+        text = leader.call("GET", "/metrics").raw
+        assert metric(text, 'coord_peers_refused_total{reason="lost_data"}') >= 1, text
         assert leader.status()["cluster"] == cluster_id
 
 
@@ -163,6 +173,9 @@ def test_grow_three_to_five_with_learners():
         # Through a follower, forwarded like every write.
         f = c.followers(leader)[0]
         assert members(f)["leader"] == leader.id
+        text = leader.call("GET", "/metrics").raw
+        assert 'coord_members{role="voter"} 5' in text, text
+        assert metric(text, "coord_member_changes_total") == 4, text
 
 
 def test_membership_refusals_change_nothing():
