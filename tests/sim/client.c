@@ -27,15 +27,24 @@
 /* A node that believes it is leader, chosen at random: clients cut off
  * with a deposed leader keep talking to it, which is how stale reads and
  * lost writes happen (P1, docs/DESIGN.md, Known failure patterns). */
+bool sim_client_leader_ok(const struct sim_world *w, int slot)
+{
+	const struct sim_node *node = &w->nodes[slot];
+
+	/* Once healed, clients stop asking a removed server that still
+	 * believes it leads (no member answers it, so without check-quorum
+	 * it never learns otherwise): they find the cluster's leader. */
+	return node->used && node->up && raft_role(node->r) == RAFT_LEADER &&
+	       (w->phase == SIM_FAULTS || node->removed_at == 0);
+}
+
 static int client_leader(struct sim_world *w)
 {
 	int leaders[SIM_MAX_SLOTS];
 	int n = 0;
 
 	for (int s = 0; s < w->n_slots; s++) {
-		struct sim_node *node = &w->nodes[s];
-
-		if (node->used && node->up && raft_role(node->r) == RAFT_LEADER)
+		if (sim_client_leader_ok(w, s))
 			leaders[n++] = s;
 	}
 	return n == 0 ? -1 : leaders[sim_below(&w->rng, (uint64_t)n)];
@@ -162,7 +171,9 @@ void sim_client_step(struct sim_world *w)
 		/* Mostly the leader; sometimes anyone, who must refuse if not. */
 		int to = sim_chance(&w->rng, 850) ? leader : any;
 
-		if (to >= 0)
+		/* Healed: a removed server that still believes it leads would
+		 * accept a proposal no member will ever commit. */
+		if (to >= 0 && (faults || w->nodes[to].removed_at == 0))
 			client_propose(w, to);
 	}
 	if (w->brk == SIM_BREAK_LOCAL_READ)

@@ -61,7 +61,7 @@ static int cc_leader(struct sim_world *w)
 	int leaders[SIM_MAX_SLOTS], n = 0;
 
 	for (int s = 0; s < w->n_slots; s++) {
-		if (w->nodes[s].used && w->nodes[s].up && raft_role(w->nodes[s].r) == RAFT_LEADER)
+		if (sim_client_leader_ok(w, s))
 			leaders[n++] = s;
 	}
 	return n == 0 ? -1 : leaders[sim_below(&w->rng, (uint64_t)n)];

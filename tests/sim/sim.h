@@ -372,6 +372,8 @@ bool sim_quorum_holds(const struct sim_world *w, const struct raft_conf *conf, u
                       uint64_t term);
 
 /* client.c */
+/* True if clients send leader requests to SLOT: it believes it leads. */
+bool sim_client_leader_ok(const struct sim_world *w, int slot);
 void sim_client_step(struct sim_world *w);
 void sim_client_read_ready(struct sim_world *w, int slot, const struct raft_read *rd);
 /* Answers reads of SLOT whose index has been applied. */

@@ -211,7 +211,8 @@ static void world_step(struct sim_world *w)
 	if (w->coord != NULL)
 		sim_coord_step(w);
 	for (int s = 0; s < w->n_slots; s++) {
-		if (w->nodes[s].used && w->nodes[s].up && raft_role(w->nodes[s].r) == RAFT_LEADER)
+		if (w->nodes[s].used && w->nodes[s].up && raft_role(w->nodes[s].r) == RAFT_LEADER &&
+		    w->nodes[s].removed_at == 0)
 			leader = s;
 	}
 	/* An operator who lost a voter's disk replaces it promptly. */
@@ -250,7 +251,8 @@ static bool world_stable_leader(struct sim_world *w)
 	for (int s = 0; s < w->n_slots; s++) {
 		struct sim_node *n = &w->nodes[s];
 
-		if (n->used && n->up && raft_role(n->r) == RAFT_LEADER && raft_leader_ready(n->r))
+		if (n->used && n->up && raft_role(n->r) == RAFT_LEADER && raft_leader_ready(n->r) &&
+		    n->removed_at == 0)
 			leader = s;
 	}
 	if (leader < 0)
