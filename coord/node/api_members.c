@@ -15,7 +15,9 @@
 #include "node_internal.h"
 #include "node_leader.h"
 
-enum { STAGE_START = 0, STAGE_WAIT = 1 };
+/* A call's progress: checked and not started; a removal's RETIRE entry
+ * proposed; the change started in the core. */
+enum { STAGE_START = 0, STAGE_RETIRING, STAGE_WAIT };
 
 static const struct raft_server *find(const struct raft_conf *conf, uint64_t id)
 {
@@ -163,8 +165,21 @@ static bool taken(struct node *n, struct ncall *c, uint64_t id, const char *raft
 {
 	const struct raft_conf *conf = raft_conf(n->raft);
 
+	bool retired = false;
+
 	if (find(conf, id)) {
 		node_answer_error(n, c, HTTP_ERR_CONFLICT, NULL, "node %llu is already a member",
+		                  (unsigned long long)id);
+		return true;
+	}
+	if (n->installing || coord_sm_member_retired(n->db, id, &retired) != 0) {
+		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL, "the leader is busy; retry");
+		return true;
+	}
+	if (retired) {
+		node_answer_error(n, c, HTTP_ERR_CONFLICT, NULL,
+		                  "node %llu was removed, and a removed id is never used again: "
+		                  "give the new server another id",
 		                  (unsigned long long)id);
 		return true;
 	}
@@ -273,65 +288,152 @@ static void promote_admin(struct node *n, struct ncall *c)
 
 /* DELETE /v1/members/{id} --------------------------------------------------------- */
 
-static void remove_admin(struct node *n, struct ncall *c)
+/* The voters after removing C->target, into VOTERS (a learner leaves the
+ * voters as they are); false, with C answered, when it would leave no
+ * voter or too few answering (the removed member is then a voter). */
+static bool remove_allowed(struct node *n, struct ncall *c, uint64_t *voters, size_t *count)
 {
-	const struct raft_conf *conf = raft_conf(n->raft);
-	uint64_t voters[RAFT_MAX_SERVERS + 1];
-	size_t count;
+	if (!conf_settled(n)) {
+		refused(n, c, RAFT_EBUSY);
+		return false;
+	}
+	if (!is_voter(raft_conf(n->raft), c->target))
+		return true;
+	*count = voters_with(n, c->target, 0, voters);
+	if (*count == 0) {
+		node_answer_error(n, c, HTTP_ERR_CONFLICT, NULL,
+		                  "node %llu is the last voter; a cluster needs one",
+		                  (unsigned long long)c->target);
+		return false;
+	}
+	return !unsafe(n, c, voters, *count);
+}
+
+/* A change that removes C->target first retires its id through the log
+ * (RETIRE), so that it is never added again whatever becomes of the
+ * change. At STAGE_START this proposes the entry; at STAGE_RETIRING it
+ * waits for it to apply. Returns true when it answered C or waits, false
+ * once the id is retired and the change itself may start. */
+static bool retiring(struct node *n, struct ncall *c)
+{
+	struct coord_cmd cmd = {.type = COORD_CMD_RETIRE, .now_ms = node_wall_ms()};
+	bool retired = false;
 
 	if (c->stage == STAGE_START) {
-		if (!named_member(n, c))
+		if (!conf_settled(n)) {
+			refused(n, c, RAFT_EBUSY);
+			return true;
+		}
+		cmd.member = c->target;
+		if (!node_propose(n, &cmd, &c->index, &c->term)) {
+			node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
+			                  "the leader cannot take a proposal now; retry");
+			return true;
+		}
+		c->stage = STAGE_RETIRING;
+		node_admin_wait(n, c);
+		return true;
+	}
+	if (raft_role(n->raft) != RAFT_LEADER) {
+		node_answer_error(n, c, HTTP_ERR_TIMEOUT, NULL,
+		                  "leadership moved during the change; it may still complete: "
+		                  "see GET /v1/members");
+		return true;
+	}
+	if (n->installing || node_applied(n) < c->index) {
+		node_admin_wait(n, c);
+		return true;
+	}
+	if (coord_sm_member_retired(n->db, c->target, &retired) != 0 || !retired) {
+		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
+		                  "the change was lost in a leader change; retry");
+		return true;
+	}
+	return false;
+}
+
+/* A learner leaves in one entry, a voter by joint consensus; checked
+ * before the id is retired, so that a refusal changes nothing, and again
+ * after, when the change starts. The leader may remove itself: it runs the
+ * change and steps down once the configuration without it commits (thesis
+ * 4.2.2). */
+static void remove_admin(struct node *n, struct ncall *c)
+{
+	uint64_t voters[RAFT_MAX_SERVERS + 1];
+	size_t count = 0;
+
+	if (c->stage == STAGE_START &&
+	    (!named_member(n, c) || !remove_allowed(n, c, voters, &count)))
+		return;
+	if (c->stage != STAGE_WAIT) {
+		if (retiring(n, c))
 			return;
-		if (!conf_settled(n))
-			return refused(n, c, RAFT_EBUSY);
-		if (!is_voter(conf, c->target))
+		if (!find(raft_conf(n->raft), c->target)) /* gone meanwhile */
+			return node_answer(n, c, 200,
+			                   json_pack("{s:I}", "removed", (json_int_t)c->target));
+		if (!remove_allowed(n, c, voters, &count))
+			return;
+		if (!is_voter(raft_conf(n->raft), c->target))
 			return started(n, c, raft_remove_learner(n->raft, c->target));
-		count = voters_with(n, c->target, 0, voters);
-		if (count == 0)
-			return node_answer_error(n, c, HTTP_ERR_CONFLICT, NULL,
-			                         "node %llu is the last voter; a cluster needs one",
-			                         (unsigned long long)c->target);
-		if (unsafe(n, c, voters, count))
-			return;
-		/* The leader may remove itself: it runs the change and steps down
-		 * once the configuration without it commits (thesis 4.2.2). */
 		return started(n, c, raft_change_voters(n->raft, voters, count));
 	}
-	if (waiting(n, c, !find(conf, c->target) && conf_settled(n)))
+	if (waiting(n, c, !find(raft_conf(n->raft), c->target) && conf_settled(n)))
 		return;
 	node_answer(n, c, 200, json_pack("{s:I}", "removed", (json_int_t)c->target));
 }
 
 /* POST /v1/members/replace -------------------------------------------------------- */
 
-static void replace_admin(struct node *n, struct ncall *c)
+/* The voters after swapping C->target for the learner C->req->member, into
+ * VOTERS; false, with C answered, when the swap cannot be done now. */
+static bool replace_allowed(struct node *n, struct ncall *c, uint64_t *voters, size_t *count)
 {
 	const struct raft_conf *conf = raft_conf(n->raft);
 	const struct raft_server *add = find(conf, c->req->member);
+
+	if (!is_voter(conf, c->target)) {
+		node_answer_error(n, c, HTTP_ERR_MEMBER_NOT_FOUND, NULL, "node %llu is not a voter",
+		                  (unsigned long long)c->target);
+		return false;
+	}
+	if (!add || add->role != RAFT_LEARNER) {
+		node_answer_error(n, c, HTTP_ERR_MEMBER_NOT_FOUND, NULL,
+		                  "node %llu is not a learner: add it first (POST /v1/members) and "
+		                  "let it catch up",
+		                  (unsigned long long)c->req->member);
+		return false;
+	}
+	if (strcmp(add->addr, c->req->raft) != 0) {
+		node_answer_error(n, c, HTTP_ERR_CONFLICT, NULL,
+		                  "node %llu was added with the address %s",
+		                  (unsigned long long)add->id, add->addr);
+		return false;
+	}
+	if (!conf_settled(n)) {
+		refused(n, c, RAFT_EBUSY);
+		return false;
+	}
+	if (lagging(n, c, add->id))
+		return false;
+	*count = voters_with(n, c->target, add->id, voters);
+	return !unsafe(n, c, voters, *count);
+}
+
+/* Checked before the old id is retired, so that a refusal changes
+ * nothing, and again after, when the change starts. */
+static void replace_admin(struct node *n, struct ncall *c)
+{
+	const struct raft_conf *conf = raft_conf(n->raft);
 	uint64_t voters[RAFT_MAX_SERVERS + 1];
-	size_t count;
+	size_t count = 0;
 
 	if (c->stage == STAGE_START) {
 		c->target = c->req->remove;
-		if (!is_voter(conf, c->req->remove))
-			return node_answer_error(n, c, HTTP_ERR_MEMBER_NOT_FOUND, NULL,
-			                         "node %llu is not a voter",
-			                         (unsigned long long)c->req->remove);
-		if (!add || add->role != RAFT_LEARNER)
-			return node_answer_error(n, c, HTTP_ERR_MEMBER_NOT_FOUND, NULL,
-			                         "node %llu is not a learner: add it first "
-			                         "(POST /v1/members) and let it catch up",
-			                         (unsigned long long)c->req->member);
-		if (strcmp(add->addr, c->req->raft) != 0)
-			return node_answer_error(n, c, HTTP_ERR_CONFLICT, NULL,
-			                         "node %llu was added with the address %s",
-			                         (unsigned long long)add->id, add->addr);
-		if (!conf_settled(n))
-			return refused(n, c, RAFT_EBUSY);
-		if (lagging(n, c, add->id))
+		if (!replace_allowed(n, c, voters, &count))
 			return;
-		count = voters_with(n, c->req->remove, add->id, voters);
-		if (unsafe(n, c, voters, count))
+	}
+	if (c->stage != STAGE_WAIT) {
+		if (retiring(n, c) || !replace_allowed(n, c, voters, &count))
 			return;
 		return started(n, c, raft_change_voters(n->raft, voters, count));
 	}

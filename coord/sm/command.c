@@ -108,6 +108,8 @@ static bool cmdFieldsValid(const struct sm_cmd_row *row, const struct coord_cmd 
 	}
 	if ((f & SM_CMD_F_LIMITS) && coord_limits_check(&c->limits) != NULL)
 		return false;
+	if ((f & SM_CMD_F_MEMBER) && (c->member == 0 || c->member > COORD_MEMBER_MAX))
+		return false;
 	return true;
 }
 
@@ -143,6 +145,8 @@ static size_t cmdLen(const struct sm_cmd_row *row, const struct coord_cmd *c)
 		n += CMD_VALUE_LEN_BYTES + c->value_len;
 	if (f & SM_CMD_F_LIMITS)
 		n += 3 * 4;
+	if (f & SM_CMD_F_MEMBER)
+		n += 8;
 	return n;
 }
 
@@ -183,6 +187,8 @@ static void cmdPut(struct bytes_writer *w, const struct sm_cmd_row *row, const s
 		bytes_put_u32(w, c->limits.objects);
 		bytes_put_u32(w, c->limits.waiters);
 	}
+	if (f & SM_CMD_F_MEMBER)
+		bytes_put_u64(w, c->member);
 }
 
 int coord_cmd_encode(const struct coord_cmd *c, void *buf, size_t cap, size_t *len)
@@ -273,6 +279,8 @@ static void cmdGet(struct bytes_reader *r, const struct sm_cmd_row *row, struct 
 		c->limits.objects = bytes_get_u32(r);
 		c->limits.waiters = bytes_get_u32(r);
 	}
+	if (f & SM_CMD_F_MEMBER)
+		c->member = bytes_get_u64(r);
 }
 
 int coord_cmd_decode(const void *buf, size_t len, struct coord_cmd *c)

@@ -15,6 +15,7 @@
  *       PROCLAIM  u16 len | name | u32 len | value        (kind is election)
  *       WAKE      (empty)
  *       LIMITS    u32 sessions | u32 objects | u32 waiters        (no session)
+ *       RETIRE    u64 member                                      (no session)
  *
  * Nothing may follow the body. now_ms is the leader's wall-clock stamp: the
  * only time the state machine knows (DESIGN.md, The state machine).
@@ -31,11 +32,12 @@
  *   VALUE    u32 len | value              0..COORD_VALUE_MAX bytes; present
  *                                         per COORD_ACQ_VALUE, else always
  *   LIMITS   u32 sessions | u32 objects | u32 waiters   coord_limits_check()
+ *   MEMBER   u64 member                   a server id, 1..COORD_MEMBER_MAX
  *
  *   OPEN = SESSION TTLS LABEL        ACQUIRE  = SESSION KIND ACQ NAME VALUE
  *   CLOSE = EXPIRE = SESSION         RELEASE  = CANCEL = SESSION KIND NAME
  *   WAKE = (none)                    PROCLAIM = SESSION NAME VALUE
- *   LIMITS = LIMITS
+ *   LIMITS = LIMITS                  RETIRE   = MEMBER
  *
  * The encoder, the encoded length and the decoder all walk that row, so
  * they cannot disagree; test_command_table.c pins the bytes of each type. */
@@ -61,6 +63,8 @@
  * signed 64-bit INTEGER on every node alike. */
 #define COORD_NOW_MAX_MS (UINT64_C(1) << 62)
 
+#define COORD_MEMBER_MAX UINT32_MAX /* server ids: 1..this (coordd --id) */
+
 #define COORD_SESSION_ID_LEN 16
 #define COORD_SESSION_ID_HEX (2 * COORD_SESSION_ID_LEN) /* chars, without NUL */
 
@@ -78,7 +82,8 @@ enum coord_cmd_type {
 	COORD_CMD_PROCLAIM, /* the election leader sets a new value */
 	COORD_CMD_WAKE,     /* lock-delays ended: grant their queued waiters */
 	COORD_CMD_LIMITS,   /* the leader's limits come into force (limits.h) */
-	COORD_CMD_TYPE_MAX = COORD_CMD_LIMITS
+	COORD_CMD_RETIRE,   /* a server leaves the cluster: its id is never used again */
+	COORD_CMD_TYPE_MAX = COORD_CMD_RETIRE
 };
 
 /* TYPE's name for logs ("open", "acquire", ...), or "unknown" when TYPE is
@@ -142,6 +147,7 @@ struct coord_cmd {
 	const char *value;
 	size_t value_len;
 	struct coord_limits limits;
+	uint64_t member; /* RETIRE: the server id */
 };
 
 /* Checks C against every rule of the encoding, for the fields its type

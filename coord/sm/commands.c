@@ -5,6 +5,7 @@
 
 #include "sm_internal.h"
 #include "sm_limits.h"
+#include "sm_member.h"
 
 /* OPEN: the session's TTL and lock-delay in range (API.md, Sessions). */
 static bool openValid(const struct coord_cmd *c)
@@ -55,6 +56,10 @@ static const struct sm_cmd_row cmdRows[COORD_CMD_TYPE_MAX + 1] = {
                           .name = "limits",
                           .fields = F(LIMITS),
                           .apply = sm_apply_limits},
+    [COORD_CMD_RETIRE] = {.type = COORD_CMD_RETIRE,
+                          .name = "retire",
+                          .fields = F(MEMBER),
+                          .apply = sm_apply_retire},
 };
 
 #undef F

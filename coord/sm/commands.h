@@ -41,7 +41,8 @@ enum sm_cmd_field {
 	SM_CMD_F_LABEL = 1u << 4,   /* u16 len | label: 0..COORD_LABEL_MAX bytes */
 	SM_CMD_F_NAME = 1u << 5,    /* u16 len | name: 1..COORD_NAME_MAX bytes */
 	SM_CMD_F_VALUE = 1u << 6,   /* u32 len | value: 0..COORD_VALUE_MAX bytes */
-	SM_CMD_F_LIMITS = 1u << 7   /* u32 sessions | u32 objects | u32 waiters */
+	SM_CMD_F_LIMITS = 1u << 7,  /* u32 sessions | u32 objects | u32 waiters */
+	SM_CMD_F_MEMBER = 1u << 8   /* u64 server id: 1..COORD_MEMBER_MAX */
 };
 
 struct sm_cmd_row {

@@ -190,4 +190,8 @@ int coord_sm_next_wake(sqlite3 *db, bool *has, uint64_t *at_ms);
  * defaults until a LIMITS entry applied. Returns 0 or COORD_EDB. */
 int coord_sm_limits(sqlite3 *db, struct coord_limits *out);
 
+/* Whether server ID was retired (a RETIRE entry applied: it left the
+ * cluster, and its id is never used again). Returns 0 or COORD_EDB. */
+int coord_sm_member_retired(sqlite3 *db, uint64_t id, bool *retired);
+
 #endif

@@ -213,6 +213,10 @@ def test_membership_refusals_change_nothing():
         assert r.json["lag"] > 0, r.json
         r = leader.call("DELETE", "/v1/members/8")
         assert r is not None and r.status == 200 and r.json["removed"] == 8, r
+        # A removed id is never used again, even for a server never started.
+        r = leader.call("POST", "/v1/members", {"id": 8, "raft": "127.0.0.1:9"})
+        assert r is not None and r.status == 409 and r.json["error"] == "conflict", r
+        assert "never used again" in r.json["message"], r.json
         after = members(leader)
         assert [(m["id"], m["role"]) for m in after["members"]] == \
             [(m["id"], m["role"]) for m in before["members"]], (before, after)

@@ -55,6 +55,10 @@ static struct coord_cmd sample(enum coord_cmd_type type)
 		memset(&c.session, 0, sizeof(c.session));
 		c.limits = (struct coord_limits){500, 16, 100};
 		break;
+	case COORD_CMD_RETIRE:
+		memset(&c.session, 0, sizeof(c.session));
+		c.member = 7;
+		break;
 	default:
 		break;
 	}

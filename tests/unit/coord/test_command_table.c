@@ -154,6 +154,12 @@ static const struct pinned pinned[] = {
       0x20, 0x4e, 0x00, 0x00,   /* sessions: 20000 */
       0x20, 0x00, 0x00, 0x00,   /* locks per session: 32 */
       0x2c, 0x01, 0x00, 0x00}}, /* waiters: 300 */
+    {"retire",
+     {.type = COORD_CMD_RETIRE, .now_ms = NOW_MS, .member = 0x01020304u},
+     0,
+     18,
+     {HDR(10),                                          /* header; no session */
+      0x04, 0x03, 0x02, 0x01, 0x00, 0x00, 0x00, 0x00}}, /* member */
 };
 
 /* The first pinned example of TYPE. */
@@ -196,7 +202,8 @@ static void test_every_type_has_a_row(void **state)
 static void test_every_row_keeps_the_contract(void **state)
 {
 	const unsigned known = SM_CMD_F_SESSION | SM_CMD_F_TTLS | SM_CMD_F_KIND | SM_CMD_F_ACQ |
-	                       SM_CMD_F_LABEL | SM_CMD_F_NAME | SM_CMD_F_VALUE | SM_CMD_F_LIMITS;
+	                       SM_CMD_F_LABEL | SM_CMD_F_NAME | SM_CMD_F_VALUE | SM_CMD_F_LIMITS |
+	                       SM_CMD_F_MEMBER;
 
 	(void)state;
 	for (int t = 1; t <= COORD_CMD_TYPE_MAX; t++) {
@@ -211,10 +218,11 @@ static void test_every_row_keeps_the_contract(void **state)
 			assert_false(f & SM_CMD_F_KIND);
 			assert_non_null(coord_kind_info((int)row->kind));
 		}
-		/* The header: a session id in every type but WAKE and LIMITS,
-		 * which act on no session. */
-		assert_int_equal((f & SM_CMD_F_SESSION) != 0,
-		                 t != COORD_CMD_WAKE && t != COORD_CMD_LIMITS);
+		/* The header: a session id in every type but WAKE, LIMITS and
+		 * RETIRE, which act on no session. */
+		assert_int_equal((f & SM_CMD_F_SESSION) != 0, t != COORD_CMD_WAKE &&
+		                                                  t != COORD_CMD_LIMITS &&
+		                                                  t != COORD_CMD_RETIRE);
 	}
 }
 

@@ -558,6 +558,26 @@ static void test_the_reader_reuses_its_statements(void **state)
 	assert_int_equal(openStatements(f), 0);
 }
 
+/* Scenario: server 4 leaves the cluster (a RETIRE entry). Outcome: it is
+ * retired from then on, others are not, and the state (its hash, which
+ * snapshots and every node share) records it. */
+static void test_a_retired_member_is_remembered(void **state)
+{
+	struct fx *f = *state;
+	struct coord_cmd c = {.type = COORD_CMD_RETIRE, .member = 4};
+	uint64_t before = fx_hash(f);
+	bool retired = true;
+
+	assert_int_equal(coord_sm_member_retired(f->db, 4, &retired), 0);
+	assert_false(retired);
+	assert_int_equal(fx_apply(f, &c), COORD_ST_OK);
+	assert_int_equal(coord_sm_member_retired(f->db, 4, &retired), 0);
+	assert_true(retired);
+	assert_int_equal(coord_sm_member_retired(f->db, 5, &retired), 0);
+	assert_false(retired);
+	assert_int_not_equal(fx_hash(f), before);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 
 int main(void)
@@ -580,6 +600,7 @@ int main(void)
 	    T(test_modify_indexes_follow_changes),
 	    T(test_schema_is_idempotent),
 	    T(test_the_reader_reuses_its_statements),
+	    T(test_a_retired_member_is_remembered),
 	};
 
 	return cmocka_run_group_tests_name("coord_sm_query", tests, NULL, NULL);
