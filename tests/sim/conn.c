@@ -18,7 +18,8 @@
  *
  * --break admit-lost-data treats ADMIT_LOST_DATA as admitted (ADOPT for
  * the empty side, NEWCOMER for the other); --break admit-strangers treats
- * ADMIT_STRANGER as ADMIT_OK.
+ * ADMIT_STRANGER as ADMIT_OK; --break no-peer-reset admits newcomers
+ * without raft_peer_reset().
  */
 #include <string.h>
 
@@ -75,7 +76,7 @@ static void conn_apply(struct sim_world *w, int self, int peer, enum admit_verdi
 		memcpy(n->store.cluster, w->nodes[peer].store.cluster, SIM_CLUSTER_MAX);
 		n->wiped = false;
 		sim_store_free(&n->lost); /* admitted back: its old disk counts no more */
-	} else if (v == ADMIT_NEWCOMER) {
+	} else if (v == ADMIT_NEWCOMER && w->brk != SIM_BREAK_NO_PEER_RESET) {
 		raft_peer_reset(n->r, w->nodes[peer].id);
 	}
 }

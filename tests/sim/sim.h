@@ -238,7 +238,8 @@ enum sim_break {
 	SIM_BREAK_EARLY_EXPIRY,   /* --sm coord: keepers expire sessions 300 ms early */
 	SIM_BREAK_ADMIT_LOST,     /* admit a server that lost its data as a newcomer */
 	SIM_BREAK_ADMIT_STRANGER, /* admit servers the configuration does not list */
-	SIM_BREAK_MAX = SIM_BREAK_ADMIT_STRANGER
+	SIM_BREAK_NO_PEER_RESET,  /* admit a newcomer without raft_peer_reset */
+	SIM_BREAK_MAX = SIM_BREAK_NO_PEER_RESET
 };
 
 /* The name of B for --break, or NULL. */

@@ -130,22 +130,29 @@ static bool world_lost_voter(const struct sim_world *w)
 	return false;
 }
 
-/* An operator loses a member's data folder and restarts the server empty
- * (half of the time the leader's): once the cluster is founded (before
- * that, DESIGN.md names the window in which an empty founder is admitted),
- * and while no other lost voter awaits its replacement, so that a quorum
- * of intact voters remains. */
+/* An operator loses a member's data folder and restarts the server empty: once the cluster is
+ * founded (before that, DESIGN.md names the window in which an empty founder is admitted), and
+ * while no other lost voter awaits its replacement, so that a quorum of intact voters remains. */
 static void world_wipe(struct sim_world *w, int leader)
 {
-	int victim = -1;
+	const struct raft_conf *conf = leader >= 0 ? raft_conf(w->nodes[leader].r) : NULL;
+	uint64_t aim = sim_below(&w->ops, 6);
+	int victim = (int)sim_below(&w->ops, (uint64_t)w->n_slots);
 
 	if (w->check.commit_max < ADMIT_FOUNDED || !sim_chance(&w->ops, w->p.wipe) ||
 	    world_lost_voter(w))
 		return;
-	if (leader >= 0 && sim_chance(&w->ops, 500))
+	/* Half of the time the leader; one time in six a learner of its
+	 * configuration (it comes back as a newcomer whose progress must start
+	 * over); else anyone. */
+	for (uint32_t i = 0; conf != NULL && aim == 0 && i < conf->n; i++) {
+		if (conf->servers[i].role == RAFT_LEARNER &&
+		    !(conf->joint && conf->servers[i].old_role == RAFT_VOTER) &&
+		    sim_slot_of(w, conf->servers[i].id) >= 0)
+			victim = sim_slot_of(w, conf->servers[i].id);
+	}
+	if (leader >= 0 && aim >= 1 && aim <= 3)
 		victim = leader;
-	else
-		victim = (int)sim_below(&w->ops, (uint64_t)w->n_slots);
 	if (w->nodes[victim].used && w->nodes[victim].member && !w->nodes[victim].retired &&
 	    w->nodes[victim].removed_at == 0)
 		sim_host_wipe(w, victim);
@@ -346,6 +353,7 @@ const char *sim_break_name(enum sim_break b)
 	    [SIM_BREAK_EARLY_EXPIRY] = "early-expiry",
 	    [SIM_BREAK_ADMIT_LOST] = "admit-lost-data",
 	    [SIM_BREAK_ADMIT_STRANGER] = "admit-strangers",
+	    [SIM_BREAK_NO_PEER_RESET] = "no-peer-reset",
 	};
 	return (unsigned)b <= SIM_BREAK_MAX ? names[b] : NULL;
 }
