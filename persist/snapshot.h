@@ -131,6 +131,20 @@ int persist_snapshot_restore(struct persist_state *st, const struct persist_snap
 int persist_snapshot_check_file(const char *path, struct persist_snapshot_meta *out,
                                 bool *crc_checked, struct persist_error *err);
 
+/* Copies the snapshot file at path (check it first with
+ * persist_snapshot_check_file()) into dir as a durable snapshot, as
+ * persist_snapshot_create() writes one: its index and term are the file's
+ * applied ones, its recorded configuration is config (copied; len <=
+ * PERSIST_CONFIG_MAX) instead of the file's, and its name carries the new
+ * CRC32C. For a restore into a new data folder: persist_state_open() then
+ * restores state.db from it. Reads path only. Returns 0 and *out (free with
+ * persist_snapshot_meta_free()), PERSIST_ECORRUPT (path is not a snapshot,
+ * or the copy fails its check: dir may then hold that copy, so discard
+ * dir), PERSIST_ELIMIT, PERSIST_ENOMEM, PERSIST_EIO. */
+int persist_snapshot_import(struct persist_dir *dir, const char *path, const void *config,
+                            size_t config_len, struct persist_snapshot_meta *out,
+                            struct persist_error *err);
+
 /* Frees what a meta owns; m may be zeroed. */
 void persist_snapshot_meta_free(struct persist_snapshot_meta *m);
 

@@ -154,6 +154,29 @@ static int viewApplied(sqlite3 *db, uint64_t *index, uint64_t *term)
 	return rc;
 }
 
+/* A job that will write into dir with a copy of config, and no view yet. */
+static int jobNew(struct persist_dir *dir, const void *config, size_t config_len,
+                  struct persist_snapshot_job **out, struct persist_error *err)
+{
+	struct persist_snapshot_job *job;
+
+	if (config_len > PERSIST_CONFIG_MAX) {
+		return persist_errf(err, PERSIST_ELIMIT, "configuration of %zu bytes exceeds %u",
+		                    config_len, PERSIST_CONFIG_MAX);
+	}
+	job = calloc(1, sizeof(*job));
+	if (job == NULL || (job->config = malloc(config_len + 1)) == NULL) {
+		free(job);
+		return persist_errf(err, PERSIST_ENOMEM, "no memory for a snapshot");
+	}
+	memcpy(job->config, config_len > 0 ? config : "", config_len);
+	job->config_len = config_len;
+	job->dir = dir;
+	atomic_init(&job->cancel, false);
+	*out = job;
+	return 0;
+}
+
 int persist_snapshot_job_begin(struct persist_state *st, const void *config, size_t config_len,
                                struct persist_snapshot_job **out, struct persist_error *err)
 {
@@ -163,22 +186,13 @@ int persist_snapshot_job_begin(struct persist_state *st, const void *config, siz
 
 	assert(st != NULL && out != NULL && st->applied_index > 0);
 	*out = NULL;
-	if (config_len > PERSIST_CONFIG_MAX) {
-		return persist_errf(err, PERSIST_ELIMIT, "configuration of %zu bytes exceeds %u",
-		                    config_len, PERSIST_CONFIG_MAX);
-	}
 	if (st->failed) {
 		return persist_errf(err, PERSIST_EFAILED, "%s: a write failed earlier", st->path);
 	}
-	job = calloc(1, sizeof(*job));
-	if (job == NULL || (job->config = malloc(config_len + 1)) == NULL) {
-		free(job);
-		return persist_errf(err, PERSIST_ENOMEM, "no memory for a snapshot");
+	rv = jobNew(st->dir, config, config_len, &job, err);
+	if (rv != 0) {
+		return rv;
 	}
-	memcpy(job->config, config_len > 0 ? config : "", config_len);
-	job->config_len = config_len;
-	job->dir = st->dir;
-	atomic_init(&job->cancel, false);
 	rv = persist_state_open_reader(st->dir, &job->src, err);
 	if (rv != 0) {
 		persist_snapshot_job_free(job);
@@ -285,6 +299,38 @@ int persist_snapshot_create(struct persist_state *st, const void *config, size_t
 	}
 	rv = persist_snapshot_job_run(job, err);
 	persist_snapshot_job_take(job, out);
+	persist_snapshot_job_free(job);
+	return rv;
+}
+
+int persist_snapshot_import(struct persist_dir *dir, const char *path, const void *config,
+                            size_t config_len, struct persist_snapshot_meta *out,
+                            struct persist_error *err)
+{
+	struct persist_snapshot_job *job;
+	int rv;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rv = jobNew(dir, config, config_len, &job, err);
+	if (rv != 0) {
+		return rv;
+	}
+	/* The same copy as a snapshot of state.db, from a view of the file. */
+	rc = sqlite3_open_v2(path, &job->src, SQLITE_OPEN_READONLY, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_exec(job->src, "BEGIN", NULL, NULL, NULL);
+	}
+	if (rc == SQLITE_OK) {
+		rc = viewApplied(job->src, &job->index, &job->term);
+	}
+	if (rc != SQLITE_OK || job->index == 0) {
+		rv = persist_errf(err, PERSIST_ECORRUPT, "%s is not a snapshot: %s", path,
+		                  rc != SQLITE_OK ? sqlite3_errmsg(job->src) : "nothing applied");
+	} else {
+		rv = persist_snapshot_job_run(job, err);
+		persist_snapshot_job_take(job, out);
+	}
 	persist_snapshot_job_free(job);
 	return rv;
 }

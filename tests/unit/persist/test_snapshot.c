@@ -361,6 +361,84 @@ static void test_prune_keeps_newest(void **state)
 	persist_snapshot_meta_free(&old);
 }
 
+/* A restore into a new data folder: the copy keeps the file's index, term
+ * and state but records the configuration it is given, under a name that
+ * carries its own CRC32C; the file copied from is left as it was, and
+ * state.db opened in the new folder restores the copy. */
+static void test_import_replaces_the_configuration(void **state)
+{
+	static const char next[] = "voters=7,8";
+	struct pair *p = *state;
+	struct persist_snapshot_meta m;
+	struct persist_snapshot_meta got;
+	struct persist_snapshot_meta latest;
+	struct persist_snapshot_meta again;
+	struct persist_state *st;
+	char name[96];
+	char src[512];
+	bool crc_checked;
+	void *fx;
+	struct fx *to;
+
+	assert_int_equal(persist_snapshot_create(p->lst, config, sizeof(config), &m, NULL), 0);
+	snprintf(name, sizeof(name), "snap-%020d-%020d-%08x.db", 120, 1, (unsigned)m.crc);
+	snprintf(src, sizeof(src), "%s", fx_path(p->leader, name));
+	fx_setup(&fx);
+	to = fx;
+	assert_int_equal(persist_snapshot_import(to->dir, src, next, sizeof(next), &got, NULL), 0);
+	assert_int_equal(got.index, 120);
+	assert_int_equal(got.term, 1);
+	assert_int_equal(got.config_len, sizeof(next));
+	assert_memory_equal(got.config, next, sizeof(next));
+	assert_int_not_equal(got.crc, m.crc);
+	assert_int_equal(persist_snapshot_latest(to->dir, &latest, NULL), 0);
+	assert_int_equal(latest.crc, got.crc);
+	assert_memory_equal(latest.config, next, sizeof(next));
+	assert_int_equal(persist_state_open(to->dir, &st, NULL), 0);
+	assert_int_equal(persist_state_applied_index(st), 120);
+	assert_int_equal(sm_rows(persist_state_db(st)), 120);
+	persist_state_close(st);
+	assert_int_equal(persist_snapshot_check_file(src, &again, &crc_checked, NULL), 0);
+	assert_true(crc_checked);
+	assert_memory_equal(again.config, config, sizeof(config));
+	persist_snapshot_meta_free(&again);
+	persist_snapshot_meta_free(&latest);
+	persist_snapshot_meta_free(&got);
+	persist_snapshot_meta_free(&m);
+	fx_teardown(&fx);
+}
+
+/* Neither a text file nor a database without persist's tables becomes a
+ * snapshot, and nothing is left behind. */
+static void test_import_refuses_what_is_no_snapshot(void **state)
+{
+	struct pair *p = *state;
+	struct persist_snapshot_meta got;
+	struct persist_error err;
+	char path[512];
+	sqlite3 *db;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/notes.txt", p->leader->root);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("not a database at all, just a few words of text\n", f);
+	fclose(f);
+	assert_int_equal(persist_snapshot_import(p->follower->dir, path, NULL, 0, &got, &err),
+	                 PERSIST_ECORRUPT);
+	assert_non_null(strstr(err.msg, "is not a snapshot"));
+	snprintf(path, sizeof(path), "%s/other.db", p->leader->root);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES (1)", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(persist_snapshot_import(p->follower->dir, path, NULL, 0, &got, &err),
+	                 PERSIST_ECORRUPT);
+	assert_int_equal(got.index, 0);
+	assert_int_equal(persist_snapshot_latest(p->follower->dir, &got, NULL), PERSIST_ENOENT);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, pair_setup, pair_teardown)
@@ -376,6 +454,8 @@ int main(void)
 	    T(test_prune_keeps_newest),
 	    T(test_job_copies_the_view_pinned_at_begin),
 	    T(test_cancelled_job_leaves_no_file),
+	    T(test_import_replaces_the_configuration),
+	    T(test_import_refuses_what_is_no_snapshot),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
