@@ -13,6 +13,7 @@ static const char usage[] =
     "              [--snapshot-entries N] [--log-tail N]\n"
     "              [--max-sessions N] [--max-locks-per-session N] [--max-waiters N]\n"
     "              [--join]\n"
+    "       coordd --restore FILE --cluster ID=HOST:PORT,... [--id N] [--data DIR]\n"
     "\n"
     "With no flags: a single-node cluster, id 1, data in ./coord-data,\n"
     "HTTP on 127.0.0.1:7070, Raft on 127.0.0.1:7170.\n"
@@ -22,6 +23,10 @@ static const char usage[] =
     "--join (with --id, --raft, --http; no --cluster) starts a node with an\n"
     "empty folder that waits to be added to a running cluster as a learner\n"
     "(POST /v1/members).\n"
+    "--restore seeds an empty or absent --data folder from a snapshot file as a\n"
+    "member of a new cluster whose voters --cluster names, and exits; then\n"
+    "start the node on that folder. Every new member restores the same file\n"
+    "with the same --cluster.\n"
     "A snapshot is taken every --snapshot-entries applied entries (default\n"
     "20000), keeping --log-tail entries (default 5000) for slow followers.\n"
     "The leader's --max-sessions (default 10000), --max-locks-per-session\n"
@@ -131,6 +136,10 @@ static enum coord_config_result parse_flag(const char *flag, const char *val,
 			cfg->raft_given = true;
 	} else if (strcmp(flag, "--cluster") == 0) {
 		*cluster = val;
+	} else if (strcmp(flag, "--restore") == 0) {
+		if (!*val || strlen(val) >= sizeof(cfg->restore))
+			return bad(err, "--restore must be a snapshot file's path");
+		snprintf(cfg->restore, sizeof(cfg->restore), "%s", val);
 	} else if (strcmp(flag, "--heartbeat-ms") == 0) {
 		if (!parse_uint(val, COORD_ELECTION_MAX_MS, &n) || n < COORD_HEARTBEAT_MIN_MS)
 			return bad(err, "--heartbeat-ms must be an integer from %d to %d",
@@ -205,6 +214,11 @@ static enum coord_config_result check(struct coord_config *cfg, const char *clus
 		return bad(err,
 		           "%s (--max-sessions %u, --max-locks-per-session %u, --max-waiters %u)",
 		           why, cfg->limits.sessions, cfg->limits.objects, cfg->limits.waiters);
+	if (cfg->restore[0] && cfg->join)
+		return bad(err, "--restore takes no --join: the restored members form a new "
+		                "cluster of their own");
+	if (cfg->restore[0] && !cluster)
+		return bad(err, "--restore needs --cluster: every voter of the new cluster");
 	if (cfg->join && (cluster || !cfg->id_given))
 		return bad(err, "--join needs --id and takes no --cluster: the cluster adds the "
 		                "node through POST /v1/members");

@@ -43,6 +43,8 @@ struct coord_config {
 	bool id_given;
 	bool raft_given; /* else taken from --cluster's entry for this id */
 	bool join;       /* --join: wait to be added to a running cluster */
+	/* --restore FILE ("" when not given): seed --data from it, then exit */
+	char restore[COORD_CONFIG_PATH_MAX];
 	unsigned heartbeat_ms;
 	unsigned election_ms;
 	enum coord_log_level log_level;

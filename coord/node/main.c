@@ -7,6 +7,7 @@
 #include "config.h"
 #include "log.h"
 #include "node.h"
+#include "restore.h"
 
 int main(int argc, char **argv)
 {
@@ -31,5 +32,7 @@ int main(int argc, char **argv)
 	 * nothing reads SQLite's memory statistics: without them its allocator
 	 * takes no global mutex on every malloc and free. */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	if (cfg.restore[0]) /* offline: seeds --data, then exits */
+		return coord_restore_run(&cfg) == 0 ? 0 : 1;
 	return coord_node_run(&cfg) == 0 ? 0 : 1;
 }

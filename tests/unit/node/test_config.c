@@ -104,6 +104,46 @@ static void test_join(void **state)
 	                 COORD_CONFIG_BAD);
 }
 
+/* --restore FILE: with the new cluster's --cluster, never with --join. */
+static void test_restore(void **state)
+{
+	struct coord_config cfg;
+	char err[COORD_CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(PARSE(&cfg, err, "--id", "2", "--data", "/tmp/n2"), COORD_CONFIG_OK);
+	assert_string_equal(cfg.restore, "");
+	assert_int_equal(PARSE(&cfg, err, "--restore", "/backups/s.db", "--id", "2", "--data",
+	                       "/tmp/n2", "--cluster", "1=127.0.0.1:7171,2=127.0.0.1:7172"),
+	                 COORD_CONFIG_OK);
+	assert_string_equal(cfg.restore, "/backups/s.db");
+	assert_int_equal(cfg.id, 2);
+	assert_int_equal(cfg.n_members, 2);
+	assert_string_equal(cfg.raft, "127.0.0.1:7172");
+	assert_int_equal(PARSE(&cfg, err, "--restore=s.db", "--cluster", "1=127.0.0.1:7171"),
+	                 COORD_CONFIG_OK);
+	assert_string_equal(cfg.restore, "s.db");
+	/* Without --cluster: refused, naming the flag. */
+	assert_int_equal(PARSE(&cfg, err, "--restore", "s.db", "--id", "1"), COORD_CONFIG_BAD);
+	assert_non_null(strstr(err, "--restore needs --cluster"));
+	assert_null(strchr(err, '\n'));
+	/* With --join, with or without --cluster: refused as a restore. */
+	assert_int_equal(PARSE(&cfg, err, "--restore", "s.db", "--id", "4", "--join"),
+	                 COORD_CONFIG_BAD);
+	assert_non_null(strstr(err, "--restore takes no --join"));
+	assert_int_equal(PARSE(&cfg, err, "--restore", "s.db", "--id", "1", "--join", "--cluster",
+	                       "1=127.0.0.1:7171"),
+	                 COORD_CONFIG_BAD);
+	assert_non_null(strstr(err, "--restore takes no --join"));
+	/* The usual --cluster checks hold: this node must be named in it. */
+	assert_int_equal(
+	    PARSE(&cfg, err, "--restore", "s.db", "--id", "3", "--cluster", "1=127.0.0.1:7171"),
+	    COORD_CONFIG_BAD);
+	assert_int_equal(PARSE(&cfg, err, "--restore", "", "--cluster", "1=127.0.0.1:7171"),
+	                 COORD_CONFIG_BAD);
+	assert_int_equal(PARSE(&cfg, err, "--restore"), COORD_CONFIG_BAD);
+}
+
 static void test_help(void **state)
 {
 	struct coord_config cfg;
@@ -164,6 +204,7 @@ int main(void)
 	    cmocka_unit_test(test_every_flag),
 	    cmocka_unit_test(test_help),
 	    cmocka_unit_test(test_join),
+	    cmocka_unit_test(test_restore),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_limits),
 	};
