@@ -4,10 +4,12 @@
  *     coord-sim --seed X [--nodes K] [--steps T] [--trace]
  *     coord-sim ... --break NAME
  *     coord-sim ... --sm coord      the lock service's machine, its clients and keepers
+ *     coord-sim ... --wipes         members lose their data folders (admission, I14)
  *
  * --break injects a host-side fault (send before persist, a lying disk, a
- * forgotten vote, reads answered from local state, corrupted frames) to show
- * that the checkers catch it: such a run is expected to fail.
+ * forgotten vote, reads answered from local state, corrupted frames, peers
+ * admitted against the admission rule) to show that the checkers catch it:
+ * such a run is expected to fail.
  *
  * Runs seeds S..S+N-1 (or the one seed X), each in its own child process so
  * that an assertion or crash inside a core fails that seed, with its replay
