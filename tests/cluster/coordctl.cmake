@@ -19,3 +19,10 @@ set(COORDCTL_TESTS
   test_snapshot_save_then_info_and_a_damaged_copy_is_refused)
 coord_cluster_tests(cluster_coordctl test_coordctl.py
   "COORDD=$<TARGET_FILE:coordd>;COORDCTL=$<TARGET_FILE:coordctl>" ${COORDCTL_TESTS})
+
+# The README's runbook (replace, grow, drain, move, back up, restore), end to
+# end on loopback with coordd and coordctl.
+add_test(NAME cluster_readme_runbook
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_runbook.py)
+set_tests_properties(cluster_readme_runbook PROPERTIES LABELS cluster TIMEOUT 300
+  ENVIRONMENT "COORDD=$<TARGET_FILE:coordd>;COORDCTL=$<TARGET_FILE:coordctl>")
