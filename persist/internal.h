@@ -5,6 +5,7 @@
 #define PERSIST_INTERNAL_H
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,5 +88,14 @@ int persist_db_run(sqlite3 *db, const char *file, const char *sql, struct persis
 
 /* The snapshot table every state.db and snapshot file carries (state.c). */
 #define PERSIST_SNAPSHOT_TABLE "persist_snapshot"
+
+/* snapshot_content.c: a snapshot's content checksum, CRC32C over every row
+ * of every table but persist's and SQLite's own. stamp computes it and
+ * records it in the copy being made; check compares, when it is recorded
+ * (*RECORDED), and answers PERSIST_ECORRUPT (one line in ERR) on a
+ * mismatch. Both return SQLite codes / persist codes as named. */
+int persist_content_crc(sqlite3 *db, uint32_t *crc);
+int persist_content_stamp(sqlite3 *db);
+int persist_content_check(sqlite3 *db, const char *path, bool *recorded, struct persist_error *err);
 
 #endif /* PERSIST_INTERNAL_H */

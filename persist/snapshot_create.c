@@ -57,6 +57,9 @@ static int stampCopy(sqlite3 *db, const struct persist_snapshot_job *job)
 	int rc;
 
 	rc = sqlite3_exec(db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
+	if (rc == SQLITE_OK) {
+		rc = persist_content_stamp(db);
+	}
 	if (rc != SQLITE_OK) {
 		return rc;
 	}

@@ -141,10 +141,12 @@ static int inspectRows(sqlite3 *db, const char *path, uint64_t index, uint64_t t
 }
 
 /* The database half of an inspection: a sound database whose metadata says
- * (index, term); fills out->config. */
-static int inspectDb(const char *path, uint64_t index, uint64_t term,
+ * (index, term); fills out->config. With CONTENT, also the content checksum
+ * recorded inside (for a file whose name does not carry its CRC32C). */
+static int inspectDb(const char *path, uint64_t index, uint64_t term, bool content,
                      struct persist_snapshot_meta *out, struct persist_error *err)
 {
+	bool recorded = false;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *stmt = NULL;
 	int rv = 0;
@@ -167,6 +169,9 @@ static int inspectDb(const char *path, uint64_t index, uint64_t term,
 	if (rv == 0) {
 		rv = inspectRows(db, path, index, term, out, err);
 	}
+	if (rv == 0 && content) {
+		rv = persist_content_check(db, path, &recorded, err);
+	}
 	sqlite3_close_v2(db);
 	return rv;
 }
@@ -188,7 +193,7 @@ int persist_snapshot_inspect(const char *path, uint64_t index, uint64_t term, ui
 		                    "snapshot %s fails its checksum (content %08x, name %08x)",
 		                    path, (unsigned)out->crc, (unsigned)crc);
 	}
-	rv = inspectDb(path, index, term, out, err);
+	rv = inspectDb(path, index, term, false, out, err);
 	if (rv != 0) {
 		persist_snapshot_meta_free(out);
 	}
@@ -245,7 +250,7 @@ int persist_snapshot_check_file(const char *path, struct persist_snapshot_meta *
 	if (rv == 0) {
 		out->index = index;
 		out->term = term;
-		rv = inspectDb(path, index, term, out, err);
+		rv = inspectDb(path, index, term, true, out, err);
 	}
 	if (rv != 0) {
 		persist_snapshot_meta_free(out);

@@ -445,6 +445,19 @@ def test_snapshot_save_then_info_and_a_damaged_copy_is_refused():
             fh.write(data[:len(data) // 2])
         rc, _, err = f.ctl("snapshot", "info", bad)
         assert rc == 65 and len(err.strip().splitlines()) == 1, (rc, err)
+        # A row changed after the save: the database is sound, its content
+        # checksum is not.
+        import sqlite3
+        changed = f.path("changed.db")
+        with open(changed, "wb") as fh:
+            fh.write(data)
+        db = sqlite3.connect(changed)
+        db.execute("UPDATE coord_meta SET value = value + 1 "
+                   "WHERE rowid = (SELECT min(rowid) FROM coord_meta)")
+        db.commit()
+        db.close()
+        rc, _, err = f.ctl("snapshot", "info", changed)
+        assert rc == 65 and "content checksum" in err, (rc, err)
         garbage = f.path("garbage.db")
         with open(garbage, "wb") as fh:
             fh.write(b"not a snapshot\n" * 100)

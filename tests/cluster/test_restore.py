@@ -243,6 +243,15 @@ def test_bad_input_is_refused_and_changes_nothing():
         other_version = variant("other-version.db", data)
         db = sqlite3.connect(other_version)
         db.execute("ALTER TABLE coord_sessions ADD COLUMN owner TEXT")
+        # As another version would make it: its rows checksum their own way
+        # (a file changed after the fact fails its content checksum, below).
+        db.execute("DROP TABLE IF EXISTS persist_content")
+        db.commit()
+        db.close()
+        changed_row = variant("changed-row.db", data)  # sound, but a value differs
+        db = sqlite3.connect(changed_row)
+        db.execute("UPDATE coord_meta SET value = value + 1 "
+                   "WHERE rowid = (SELECT min(rowid) FROM coord_meta)")
         db.commit()
         db.close()
         foreign = os.path.join(work, "foreign.db")
@@ -262,6 +271,7 @@ def test_bad_input_is_refused_and_changes_nothing():
             "a corrupted byte, under its snapshot name":
                 named_like_the_snapshot("flipped", bytes(bad_byte)),
             "a damaged page": variant("damaged.db", bytes(page_damage)),
+            "a changed row, under another name": changed_row,
             "a text file": variant("notes.txt", b"not a snapshot\n" * 100),
             "a foreign database": foreign,
             "another format version": other_version,
@@ -291,6 +301,7 @@ def test_bad_input_is_refused_and_changes_nothing():
                 why = refused(path, target)
                 print("%s -> %s" % (what, why.strip()))
         assert "another format version" in refused(other_version, empty)
+        assert "content checksum" in refused(changed_row, empty)
         assert "not empty" in refused(good, busy)
         # Flags: --restore needs --cluster and takes no --join.
         p = subprocess.run([COORDD, "--restore", good, "--data", absent],

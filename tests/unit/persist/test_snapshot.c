@@ -408,6 +408,38 @@ static void test_import_replaces_the_configuration(void **state)
 	fx_teardown(&fx);
 }
 
+/* A backup under a name of its own has no CRC in its name: the content
+ * checksum recorded inside it still catches a row changed after it was made,
+ * which SQLite's structural check does not. */
+static void test_a_backup_keeps_its_content_checksum(void **state)
+{
+	struct pair *p = *state;
+	struct persist_snapshot_meta m, again;
+	struct persist_error err;
+	char name[96], copy[512], cmd[1200];
+	bool crc_checked = true;
+	sqlite3 *db;
+
+	assert_int_equal(persist_snapshot_create(p->lst, config, sizeof(config), &m, NULL), 0);
+	snprintf(name, sizeof(name), "snap-%020d-%020d-%08x.db", 120, 1, (unsigned)m.crc);
+	snprintf(copy, sizeof(copy), "%s/backup.db", p->leader->root);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", fx_path(p->leader, name), copy);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(persist_snapshot_check_file(copy, &again, &crc_checked, NULL), 0);
+	assert_false(crc_checked);
+	assert_int_equal(again.index, 120);
+	persist_snapshot_meta_free(&again);
+	assert_int_equal(sqlite3_open(copy, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db, "UPDATE kv SET v = 'changed' WHERE idx = 7", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(persist_snapshot_check_file(copy, &again, &crc_checked, &err),
+	                 PERSIST_ECORRUPT);
+	assert_non_null(strstr(err.msg, "content checksum"));
+	persist_snapshot_meta_free(&m);
+}
+
 /* Neither a text file nor a database without persist's tables becomes a
  * snapshot, and nothing is left behind. */
 static void test_import_refuses_what_is_no_snapshot(void **state)
@@ -456,6 +488,7 @@ int main(void)
 	    T(test_cancelled_job_leaves_no_file),
 	    T(test_import_replaces_the_configuration),
 	    T(test_import_refuses_what_is_no_snapshot),
+	    T(test_a_backup_keeps_its_content_checksum),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
