@@ -6,7 +6,7 @@
  * previous one. At most one change is in flight, and only once the leader
  * has committed an entry of its term (DESIGN.md rule 10). The leader
  * appends C_new itself when C_old,new commits; a leader outside C_new steps
- * down when C_new commits (thesis 4.2.2).
+ * down when C_new commits (thesis 4.2.2), handing over to a caught-up voter.
  */
 #include <assert.h>
 #include <string.h>
@@ -99,6 +99,27 @@ static void membership_new_half(const struct raft_conf *joint, struct raft_conf 
 	}
 }
 
+/* A leader that C_new leaves out steps down; first it tells the voter of
+ * C_new that holds its whole log to campaign at once (TIMEOUT_NOW, as a
+ * transfer does), so the cluster does not wait an election timeout for a
+ * leader. Only an election follows, which is always safe; if the message
+ * is lost, the timeout elects one as before. */
+static void membership_hand_over(struct raft *r)
+{
+	for (uint32_t i = 0; i < r->n_prs; i++) {
+		const struct raft_progress *pr = &r->prs[i];
+
+		if (pr->id != r->cfg.id && core_is_voter(&r->conf, pr->id) &&
+		    pr->match == log_last(&r->log)) {
+			struct raft_msg m = {
+			    .type = RAFT_MSG_TIMEOUT_NOW, .to = pr->id, .term = r->hs.term};
+
+			step_send(r, &m);
+			return;
+		}
+	}
+}
+
 void membership_on_commit(struct raft *r)
 {
 	struct raft_conf next;
@@ -115,6 +136,7 @@ void membership_on_commit(struct raft *r)
 		return;
 	}
 	if (!core_is_voter(&r->conf, r->cfg.id)) {
+		membership_hand_over(r);
 		election_become_follower(r, r->hs.term, 0);
 	}
 }

@@ -219,12 +219,21 @@ static void add_admin(struct node *n, struct ncall *c)
 
 /* A learner must have every committed entry to vote (rule 10); the lag is
  * how many it still misses. */
+static uint64_t lag_of(const struct node *n, uint64_t id)
+{
+	uint64_t match = 0, idle = 0, commit = raft_commit_index(n->raft);
+
+	raft_peer_progress(n->raft, id, &match, &idle);
+	return match < commit ? commit - match : 0;
+}
+
 static bool lagging(struct node *n, struct ncall *c, uint64_t id)
 {
 	uint64_t match = 0, idle = 0, commit = raft_commit_index(n->raft);
 
-	if (raft_peer_progress(n->raft, id, &match, &idle) && match >= commit)
+	if (lag_of(n, id) == 0)
 		return false;
+	raft_peer_progress(n->raft, id, &match, &idle);
 	node_answer_error(n, c, HTTP_ERR_NOT_CAUGHT_UP,
 	                  json_pack("{s:I}", "lag", (json_int_t)(commit - match)),
 	                  "node %llu is %llu entries behind the commit index; promote it once it "
@@ -433,7 +442,12 @@ static void replace_admin(struct node *n, struct ncall *c)
 			return;
 	}
 	if (c->stage != STAGE_WAIT) {
-		if (retiring(n, c) || !replace_allowed(n, c, voters, &count))
+		if (retiring(n, c))
+			return;
+		/* The learner was caught up; it is getting the RETIRE entry. */
+		if (lag_of(n, c->req->member) > 0 && find(conf, c->req->member))
+			return node_admin_wait(n, c);
+		if (!replace_allowed(n, c, voters, &count))
 			return;
 		return started(n, c, raft_change_voters(n->raft, voters, count));
 	}

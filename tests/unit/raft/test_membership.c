@@ -259,6 +259,27 @@ static void test_removed_leader_steps_down(void **state)
 	cl_free(&c);
 }
 
+/* The leader removes itself and hands over: once C_new commits, the
+ * caught-up voter it names campaigns at once, so a new leader is in place
+ * within a tick, not after an election timeout. */
+static void test_removed_leader_hands_over(void **state)
+{
+	const uint64_t voters[] = {2, 3};
+	uint64_t leader;
+
+	(void)state;
+	leader_of_three();
+	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, 2), RAFT_OK);
+	cl_ready(&c, 1);
+	cl_deliver_all(&c);
+	cl_tick_all(&c, CL_HEARTBEAT_TICKS);
+	cl_deliver_all(&c);
+	assert_int_equal(raft_role(cl_raft(&c, 1)), RAFT_FOLLOWER);
+	leader = cl_leader(&c);
+	assert_true(leader == 2 || leader == 3); /* after CL_HEARTBEAT_TICKS only */
+	cl_free(&c);
+}
+
 /* While joint, a decision needs a majority of C_old AND of C_new. */
 static void test_joint_needs_both_majorities(void **state)
 {
@@ -293,6 +314,7 @@ int main(void)
 	    cmocka_unit_test(test_no_change_before_own_term_commit),
 	    cmocka_unit_test(test_lagging_learner_not_promoted),
 	    cmocka_unit_test(test_removed_leader_steps_down),
+	    cmocka_unit_test(test_removed_leader_hands_over),
 	    cmocka_unit_test(test_joint_needs_both_majorities),
 	    cmocka_unit_test(test_peer_reset_learner_must_catch_up_again),
 	    cmocka_unit_test(test_peer_reset_elsewhere_does_nothing),
