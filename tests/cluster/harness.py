@@ -92,9 +92,14 @@ def request(addr, method, path, body=None, timeout=5.0, refused=None):
 
 
 class Node:
-    def __init__(self, cluster, nid):
+    """Node NID of CLUSTER: HTTP on base+NID, Raft on base+100+NID. With JOIN
+    it starts with --join (an empty folder that waits to be added) instead
+    of --cluster."""
+
+    def __init__(self, cluster, nid, join=False):
         self.cluster = cluster
         self.id = nid
+        self.join = join
         self.http = "127.0.0.1:%d" % (cluster.base + nid)
         self.raft = "127.0.0.1:%d" % (cluster.base + 100 + nid)
         self.data = os.path.join(cluster.dir, "n%d" % nid)
@@ -105,9 +110,9 @@ class Node:
     def start(self):
         assert self.proc is None
         args = [self.cluster.coordd, "--id", str(self.id), "--data", self.data,
-                "--http", self.http, "--raft", self.raft,
-                "--cluster", self.cluster.members,
-                "--heartbeat-ms", str(self.cluster.heartbeat_ms),
+                "--http", self.http, "--raft", self.raft]
+        args += ["--join"] if self.join else ["--cluster", self.cluster.members]
+        args += ["--heartbeat-ms", str(self.cluster.heartbeat_ms),
                 "--election-timeout-ms", str(self.cluster.election_ms)]
         args += self.cluster.extra_args
         with open(self.log, "a") as log:
@@ -238,6 +243,17 @@ class Cluster:
             time.sleep(0.05)
         raise AssertionError("applied index %d not reached: %r" % (
             index, [n.status() for n in nodes]))
+
+
+def wait_for(what, fn, timeout=10.0):
+    """FN's first true value, polled until TIMEOUT; raises naming WHAT."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("not within %.1fs: %s" % (timeout, what))
 
 
 def coordd_path():

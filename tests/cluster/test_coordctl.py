@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 
-from harness import Cluster, coordd_path, run
+from harness import Cluster, coordd_path, run, wait_for
 
 COORDD = coordd_path()
 COORDCTL = os.environ.get("COORDCTL", "")
@@ -86,16 +86,6 @@ def read_lines(path):
             return [line.split() for line in f if line.strip()]
     except FileNotFoundError:
         return []
-
-
-def wait_for(pred, timeout=10.0, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def test_cmd_sees_lock_session_and_token_and_everything_is_released_after():
@@ -183,9 +173,8 @@ def test_elect_and_leader_watch_show_each_change():
             a = f.spawn("elect", "svc/primary", "--value", "host-a:1", "--", "sleep", "60")
             assert watch.stdout.readline() == "host-a:1\n"
             b = f.spawn("elect", "svc/primary", "--value", "host-b:2", "--", "sleep", "60")
-            wait_for(lambda: len(f.any_node().call(
-                "GET", "/v1/elections/svc/primary").json["candidates"]) >= 1,
-                what="b to queue")
+            wait_for("b to queue", lambda: len(f.any_node().call(
+                "GET", "/v1/elections/svc/primary").json["candidates"]) >= 1)
             assert f.ctl("leader", "svc/primary")[1] == "host-a:1\n"
             # SIGTERM to coordctl reaches CMD; it resigns; b takes over.
             a.send_signal(signal.SIGTERM)
@@ -212,7 +201,7 @@ def test_frozen_cluster_stops_cmd_before_the_lease_can_lapse_and_exits_76():
     with Fixture() as f:
         trace = f.path("trace")
         p = f.spawn("lock", "frozen", "--ttl", "3s", "--", PY, "-c", STUBBORN_CMD, trace)
-        wait_for(lambda: read_lines(trace), what="CMD to start")
+        wait_for("CMD to start", lambda: read_lines(trace))
         time.sleep(1.5)  # a few keepalives succeed
         frozen_at = time.monotonic()
         for n in f.cluster.nodes:  # SIGSTOP by pid, every node this test started
@@ -269,7 +258,7 @@ def test_example_cron_job_never_overlaps_and_runs_again_later():
         ran = f.path("ran")
         job = ["sh", "-c", 'echo "$COORD_FENCING_TOKEN" >> "$0"; sleep 1.5', ran]
         first = f.example("cron-no-overlap.sh", "jobs/cron", *job)
-        wait_for(lambda: read_lines(ran), what="the first run's job")
+        wait_for("the first run's job", lambda: read_lines(ran))
         second = f.example("cron-no-overlap.sh", "jobs/cron", *job)
         _, err = second.communicate(timeout=30)
         assert second.returncode == 0 and "skipped" in err, (second.returncode, err)
@@ -288,7 +277,7 @@ def test_example_service_runs_only_while_elected():
         pidfile = f.path("service.pid")
         svc = f.example("run-while-elected.sh", "svc/db", "10.0.0.7:5432", "sh", "-c",
                         'echo $$ > "$0"; exec sleep 60', pidfile)
-        pid = int(wait_for(lambda: read_lines(pidfile), what="the service")[0][0])
+        pid = int(wait_for("the service", lambda: read_lines(pidfile))[0][0])
         node = f.any_node()
         leader = node.call("GET", "/v1/elections/svc/db").json["leader"]
         assert leader["value"] == "10.0.0.7:5432", leader
@@ -386,7 +375,7 @@ def test_signal_while_waiting_for_the_lock_withdraws_and_exits_128_plus_n():
         assert node.call("PUT", "/v1/locks/queue", {"session": sid}).status == 200
         marker = f.path("ran")
         p = f.spawn("lock", "queue", "--wait", "60s", "--", "touch", marker)
-        wait_for(lambda: node.call("GET", "/v1/locks/queue").json["waiters"], what="the waiter")
+        wait_for("the waiter", lambda: node.call("GET", "/v1/locks/queue").json["waiters"])
         t0 = time.monotonic()
         p.send_signal(signal.SIGINT)
         assert p.wait(timeout=15) == 128 + signal.SIGINT

@@ -7,19 +7,9 @@ import shutil
 import sys
 import time
 
-from harness import Cluster, Node, coordd_path, run
+from harness import Cluster, Node, coordd_path, run, wait_for
 
 COORDD = coordd_path()
-
-
-def wait_for(what, fn, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("not within %.1fs: %s" % (timeout, what))
 
 
 def metric(text, name):
@@ -41,25 +31,10 @@ def write_some(node, n=5):
     return r.json["id"]
 
 
-class Joiner(Node):
-    """A node started with an empty folder and --join: it waits to be added."""
-
-    def start(self):
-        import subprocess
-        assert self.proc is None
-        args = [self.cluster.coordd, "--id", str(self.id), "--data", self.data,
-                "--http", self.http, "--raft", self.raft, "--join",
-                "--heartbeat-ms", str(self.cluster.heartbeat_ms),
-                "--election-timeout-ms", str(self.cluster.election_ms)]
-        with open(self.log, "a") as log:
-            self.proc = subprocess.Popen(args, stdout=log, stderr=log)
-        self.paused = False
-
-
 def joiner(c, nid):
     """Node NID of cluster C, started with --join (its ports lie next to the
     cluster's own)."""
-    j = Joiner(c, nid)
+    j = Node(c, nid, join=True)
     c.nodes.append(j)
     j.start()
     wait_for("node %d serves its status" % nid, lambda: j.status() is not None)

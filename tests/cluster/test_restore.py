@@ -14,8 +14,7 @@ import sys
 import tempfile
 import time
 
-from harness import Cluster, coordd_path, run
-from test_members import wait_for
+from harness import Cluster, coordd_path, run, wait_for
 from test_node import acquire, keepalive_all, new_session
 
 COORDD = coordd_path()
