@@ -87,6 +87,7 @@ enum http_param {
 	HTTP_Q_LIMIT = 1u << 4,         /* ?limit=N: at most N items */
 	HTTP_Q_AFTER_NAME = 1u << 5,    /* ?after=NAME: a lock name, exclusive */
 	HTTP_Q_AFTER_SESSION = 1u << 6, /* ?after=ID: a session id, exclusive */
+	HTTP_Q_FORCE = 1u << 7,         /* ?force: a membership change skips the strict check */
 };
 
 /* How a path is matched. The path of a row is its literal prefix; a

@@ -231,6 +231,12 @@ static enum http_error query_one(const struct http_query *q, struct http_request
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 			                    "token must be a non-negative integer");
 		*seen |= HTTP_Q_TOKEN;
+	} else if (strcmp(k, "force") == 0 && takes(req, HTTP_Q_FORCE)) {
+		if (q->value && strcmp(v, "true") != 0 && strcmp(v, "") != 0)
+			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+			                    "force takes no value (or true)");
+		req->force = true;
+		*seen |= HTTP_Q_FORCE;
 	} else if (strcmp(k, "limit") == 0 && takes(req, HTTP_Q_LIMIT)) {
 		uint64_t n;
 
@@ -274,6 +280,8 @@ static const char *param_name(unsigned p)
 	case HTTP_Q_AFTER_NAME:
 	case HTTP_Q_AFTER_SESSION:
 		return "after";
+	case HTTP_Q_FORCE:
+		return "force";
 	default:
 		return "?";
 	}

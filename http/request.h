@@ -77,6 +77,7 @@ struct http_request {
 	uint64_t poll_wait_ms;          /* ?wait=D, with ?index */
 	char prefix[HTTP_NAME_MAX + 1]; /* lock list: ?prefix= (may be empty) */
 	uint64_t token;                 /* fence: ?token= */
+	bool force;                     /* ?force (a bare key, or =true) */
 	/* A listing's page (HTTP_Q_LIMIT): limit is 1..HTTP_LIST_LIMIT_MAX,
 	 * HTTP_LIST_LIMIT_DEFAULT without ?limit=, 0 for an operation that is
 	 * not a listing. after is the key the page starts after: a lock name

@@ -242,16 +242,16 @@ static bool lagging(struct node *n, struct ncall *c, uint64_t id)
 	return true;
 }
 
-/* Voters to change to, checked against who answers now. */
+/* Voters to change to, checked against who answers now, unless ?force. */
 static bool unsafe(struct node *n, struct ncall *c, const uint64_t *voters, size_t count)
 {
 	size_t alive;
 
-	if (quorum_kept(n, voters, count, &alive))
+	if (quorum_kept(n, voters, count, &alive) || c->req->force)
 		return false;
 	node_answer_error(n, c, HTTP_ERR_CONFLICT, NULL,
 	                  "the new configuration of %zu voters needs %zu of them answering, but "
-	                  "only %zu answer now; bring the others back first",
+	                  "only %zu answer now; bring the others back first (or ?force)",
 	                  count, count / 2 + 1, alive);
 	return true;
 }

@@ -195,6 +195,19 @@ def test_membership_refusals_change_nothing():
         after = members(leader)
         assert [(m["id"], m["role"]) for m in after["members"]] == \
             [(m["id"], m["role"]) for m in before["members"]], (before, after)
+        # The strict check: with one follower dead, removing the other live
+        # one would leave the leader and a dead voter: refused, nothing
+        # changes (?force would skip the check).
+        dead, live = c.followers(leader)
+        dead.kill()
+        # The leader counts a voter as answering for an election timeout
+        # after its last answer.
+        wait_for("node %d counts as not answering" % dead.id,
+                 lambda: (member(leader, dead.id)["last_contact_ms"] or 0) > c.election_ms)
+        r = leader.call("DELETE", "/v1/members/%d" % live.id)
+        assert r is not None and r.status == 409 and r.json["error"] == "conflict", r
+        assert "answer now" in r.json["message"], r.json
+        assert [m["id"] for m in members(leader)["members"]] == [1, 2, 3]
 
 
 def test_transfer_then_remove_the_leader():

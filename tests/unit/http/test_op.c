@@ -37,7 +37,7 @@ static const char *code_name(enum http_error e)
 	 HTTP_F_WAIT | HTTP_F_VALUE | HTTP_F_MEMBER | HTTP_F_RAFT | HTTP_F_REMOVE | HTTP_F_ADD)
 #define ALL_PARAMS                                                                                 \
 	(HTTP_Q_PREFIX | HTTP_Q_SESSION | HTTP_Q_LOCK | HTTP_Q_TOKEN | HTTP_Q_LIMIT |              \
-	 HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION)
+	 HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION | HTTP_Q_FORCE)
 
 /* The methods the Allow header may name, in its order, and two it never
  * names. */
@@ -72,7 +72,7 @@ static const struct {
     {HTTP_Q_PREFIX, "prefix", "jobs/"},   {HTTP_Q_SESSION, "session", SID},
     {HTTP_Q_LOCK, "lock", "x/y"},         {HTTP_Q_TOKEN, "token", "7"},
     {HTTP_Q_LIMIT, "limit", "7"},         {HTTP_Q_AFTER_NAME, "after", "x/y"},
-    {HTTP_Q_AFTER_SESSION, "after", SID},
+    {HTTP_Q_AFTER_SESSION, "after", SID}, {HTTP_Q_FORCE, "force", "true"},
 };
 
 /* A request built from a row: its method, an example path, query and body. */
@@ -408,6 +408,8 @@ static void test_every_accepted_field_and_parameter_is_taken(void **state)
 			assert_string_equal(req.name, "x/y");
 		if (o->params & HTTP_Q_TOKEN)
 			assert_int_equal(req.token, 7);
+		if (o->params & HTTP_Q_FORCE)
+			assert_true(req.force);
 		assert_int_equal(req.limit, o->params & HTTP_Q_LIMIT ? 7 : 0);
 		if (o->params & HTTP_Q_AFTER_NAME)
 			assert_string_equal(req.after, "x/y");
