@@ -15,7 +15,13 @@ up believing it leads, with reads queued at it and no word of the new term.
 Another (also by name only) cuts one follower off for LONG_CUT_S, long
 enough for TCP's retransmission backoff to reach seconds, and then times
 how long the follower takes to apply the leader's commit index once healed.
-Every fault is healed before the next starts."""
+Every fault is healed before the next starts.
+
+Targets are drawn among the cluster's current members (cluster.nodes),
+which the membership nemesis (member_nemesis.py) changes while these
+faults go on; a node it removed and stopped ("retired") is never
+restarted by a heal. Both nemeses signal processes under the cluster's
+lock (cluster.mu)."""
 
 import random
 import threading
@@ -35,6 +41,8 @@ def schedule(seed, duration_s, faults, size, election_s, ttl_s):
     the same seed gives the same schedule."""
     rng = random.Random(seed)
     out = []
+    if not faults:
+        return out
     t = 2.0
     pause_s = max(election_s, ttl_s) * 1.3
     order = list(faults)
@@ -89,18 +97,20 @@ class Nemesis(threading.Thread):
         self.paused = []
         self.catchups = []  # isolate_long: [{"at", "node", "after_s" or None}]
         self.cut_off = None  # isolate_long: the follower cut off
+        self.mu = getattr(cluster, "mu", None) or threading.RLock()
 
     def leader_id(self):
-        """The node most live nodes name as leader, else a random live one."""
+        """The member most live nodes name as leader, else a live one."""
         votes = {}
+        members = [n.id for n in self.c.nodes]
         for n in self.c.live():
             s = n.status()
-            if s and s.get("leader"):
+            if s and s.get("leader") and s["leader"]["id"] in members:
                 votes[s["leader"]["id"]] = votes.get(s["leader"]["id"], 0) + 1
         if votes:
             return max(votes, key=votes.get)
         live = self.c.live()
-        return live[0].id if live else 1
+        return live[0].id if live else members[0]
 
     def run(self):
         for s in self.sched:
@@ -108,12 +118,14 @@ class Nemesis(threading.Thread):
                 time.sleep(0.05)
             if self.stop_flag.is_set():
                 break
-            what = self.apply(s)
+            with self.mu:
+                what = self.apply(s)
             self.applied.append(dict(s, at=round(self.h.now(), 2), what=what))
             self.log("nemesis t=%.2f %s: %s" % (self.h.now(), s["fault"], what))
             self.stop_flag.wait(s["dur"])
             if s["fault"] == "pause_isolated_leader":
-                self.resume_paused()
+                with self.mu:
+                    self.resume_paused()
                 self.log("nemesis t=%.2f SIGCONT, still cut off" % self.h.now())
                 self.stop_flag.wait(CUT_AFTER_RESUME_S)
             self.heal()
@@ -217,12 +229,13 @@ class Nemesis(threading.Thread):
 
     def heal(self):
         """Every cut removed, every paused node resumed, every killed node
-        restarted."""
-        if getattr(self.c, "net", None) is not None:
-            self.c.net.heal()
-        self.resume_paused()
-        for nid in self.killed:
-            n = self.c.node(nid)
-            if n.proc is None:
-                n.start()
-        self.killed = []
+        restarted (but not one the membership nemesis has removed since)."""
+        with self.mu:
+            if getattr(self.c, "net", None) is not None:
+                self.c.net.heal()
+            self.resume_paused()
+            for nid in self.killed:
+                n = self.c.node(nid)
+                if n.proc is None and not getattr(n, "retired", False):
+                    n.start()
+            self.killed = []

@@ -18,6 +18,7 @@ from harness import Cluster
 
 HTTP_PORT = 7080
 RAFT_PORT = 7180
+MAX_ID = 253  # node I is 10.77.K.I; .254 is the bridge
 
 
 class Unsupported(Exception):
@@ -61,6 +62,7 @@ class Net:
         self.size = size
         self.bridge = self.tag + "b"
         self.made = []
+        self.ids = []  # the nodes that have a namespace
 
     @staticmethod
     def _free_subnet():
@@ -87,18 +89,25 @@ class Net:
             _run(["ip", "addr", "add", "10.77.%d.254/24" % self.subnet, "dev", self.bridge])
             _run(["ip", "link", "set", self.bridge, "up"])
             for nid in range(1, self.size + 1):
-                ns, veth = self.ns(nid), "%sv%d" % (self.tag, nid)
-                _run(["ip", "netns", "add", ns])
-                self.made.append(("netns", ns))
-                _run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
-                self.made.append(("link", veth))
-                _run(["ip", "link", "set", veth, "master", self.bridge, "up"])
-                _run(["ip", "-n", ns, "addr", "add", self.addr(nid) + "/24", "dev", "eth0"])
-                _run(["ip", "-n", ns, "link", "set", "eth0", "up"])
-                _run(["ip", "-n", ns, "link", "set", "lo", "up"])
+                self.add(nid)
         except Exception:
             self.close()
             raise
+
+    def add(self, nid):
+        """A namespace for node NID (at most MAX_ID) on the bridge: at
+        setup, and for a server the membership nemesis adds."""
+        assert 1 <= nid <= MAX_ID and nid not in self.ids
+        ns, veth = self.ns(nid), "%sv%d" % (self.tag, nid)
+        _run(["ip", "netns", "add", ns])
+        self.made.append(("netns", ns))
+        self.ids.append(nid)
+        _run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
+        self.made.append(("link", veth))
+        _run(["ip", "link", "set", veth, "master", self.bridge, "up"])
+        _run(["ip", "-n", ns, "addr", "add", self.addr(nid) + "/24", "dev", "eth0"])
+        _run(["ip", "-n", ns, "link", "set", "eth0", "up"])
+        _run(["ip", "-n", ns, "link", "set", "lo", "up"])
 
     def drop(self, src, dst):
         """The kernel in DST's namespace drops every packet from SRC: a
@@ -115,7 +124,7 @@ class Net:
                     self.drop(a, b)
 
     def heal(self):
-        for nid in range(1, self.size + 1):
+        for nid in self.ids:
             _run(["ip", "netns", "exec", self.ns(nid), "iptables", "-F", "INPUT"], check=False)
 
     def close(self):
@@ -125,6 +134,7 @@ class Net:
             else:
                 _run(["ip", "link", "del", name], check=False)
         self.made = []
+        self.ids = []
 
 
 class NetCluster(Cluster):

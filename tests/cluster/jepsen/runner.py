@@ -5,8 +5,13 @@ outcome and each checker's verdict; exits 0 when all pass, 1 when one
 fails (or cannot decide), 77 when the faults asked for cannot run here
 (network namespaces need root / CAP_NET_ADMIN).
 
+"members" in --faults adds the membership nemesis (member_nemesis.py):
+servers added, removed, replaced and the leadership moved while the other
+faults go on; the clients follow the membership. A soak always includes it.
+
   COORDD=build/coord/coordd python3 tests/cluster/jepsen/runner.py \\
-      --nodes 5 --seed 7 --duration 60 [--faults process|net|all] [--soak MINUTES]
+      --nodes 5 --seed 7 --duration 60 [--faults process|net|all|members|LIST] \\
+      [--soak MINUTES]
 """
 
 import argparse
@@ -23,12 +28,15 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import checkers  # noqa: E402
 import history as hist  # noqa: E402
+import member_nemesis  # noqa: E402
+import membership  # noqa: E402
 import nemesis  # noqa: E402
 import netns  # noqa: E402
 import workload as wl  # noqa: E402
-from harness import Cluster, coordd_path, request  # noqa: E402
+from harness import coordd_path, request  # noqa: E402
 
 SKIP = 77
+MEMBERS = "members"  # the membership nemesis, in --faults
 
 
 def log(msg):
@@ -43,8 +51,8 @@ def parse(argv):
     ap.add_argument("--soak", type=float, default=None, metavar="MINUTES",
                     help="run the faults for this many minutes instead")
     ap.add_argument("--faults", default="all",
-                    help="process, net, all, or a comma list of %s" % ",".join(
-                        nemesis.PROCESS_FAULTS + nemesis.NET_FAULTS + nemesis.MIXED_FAULTS))
+                    help="a comma list of process, net, all, %s or of %s" % (MEMBERS, ",".join(
+                        nemesis.PROCESS_FAULTS + nemesis.NET_FAULTS + nemesis.MIXED_FAULTS)))
     ap.add_argument("--heartbeat-ms", type=int, default=50)
     ap.add_argument("--snapshot-entries", type=int, default=None,
                     help="coordd --snapshot-entries (with --log-tail a tenth of it), so that "
@@ -65,15 +73,16 @@ def parse(argv):
     return a
 
 
-def fault_list(spec, size):
-    if spec == "process":
-        fs = list(nemesis.PROCESS_FAULTS)
-    elif spec == "net":
-        fs = list(nemesis.NET_FAULTS)
-    elif spec == "all":
-        fs = list(nemesis.PROCESS_FAULTS + nemesis.NET_FAULTS)
-    else:
-        fs = spec.split(",")
+def fault_list(spec, size, soak=False):
+    groups = {"process": nemesis.PROCESS_FAULTS, "net": nemesis.NET_FAULTS,
+              "all": nemesis.PROCESS_FAULTS + nemesis.NET_FAULTS}
+    fs = []
+    for item in spec.split(","):
+        for f in groups.get(item, (item,)):
+            if f not in fs:
+                fs.append(f)
+    if soak and MEMBERS not in fs:
+        fs.append(MEMBERS)
     if size < 5 and "ring" in fs:
         fs.remove("ring")  # with 3 nodes every ring neighbour set is everyone
     return fs
@@ -90,10 +99,10 @@ def start_cluster(a, fs):
         if why is not None:
             log("SKIP: partition faults need network namespaces: %s" % why)
             raise SystemExit(SKIP)
-        c = netns.NetCluster(coordd, a.nodes, a.heartbeat_ms, a.election_ms, extra)
+        c = member_nemesis.NsCluster(coordd, a.nodes, a.heartbeat_ms, a.election_ms, extra)
     else:
-        c = Cluster(coordd, a.nodes, heartbeat_ms=a.heartbeat_ms, election_ms=a.election_ms,
-                    extra_args=extra)
+        c = member_nemesis.LocalCluster(coordd, a.nodes, heartbeat_ms=a.heartbeat_ms,
+                                        election_ms=a.election_ms, extra_args=extra)
     return c.__enter__()
 
 
@@ -131,12 +140,13 @@ def probe_liveness(c, h, heal, election_s):
             if v is not None and v.get("leader"):
                 named.setdefault((v["term"], v["leader"]["id"]), []).append(n.id)
         for (term, lid), ids in named.items():
-            lv = dict(views)[c.node(lid)] if lid <= len(c.nodes) else None
+            lnode = next((n for n in c.nodes if n.id == lid), None)  # a current member
+            lv = dict(views).get(lnode)
             if len(ids) > len(c.nodes) // 2 and lv is not None and lv["role"] == "leader" \
                     and lv["term"] == term:
                 if out["leader"] is None:
                     out["leader"] = h.now()
-                    leader = c.node(lid)
+                    leader = lnode
                 if len(ids) == len(c.nodes):
                     out["all_agree"] = h.now()
         time.sleep(0.02)
@@ -229,12 +239,16 @@ def main(argv):
     a = parse(argv)
     signal.signal(signal.SIGTERM, _terminated)
     signal.signal(signal.SIGINT, _terminated)
-    fs = fault_list(a.faults, a.nodes)
+    fs = fault_list(a.faults, a.nodes, soak=a.soak is not None)
     election_s = a.election_ms / 1000.0
-    sched = nemesis.schedule(a.seed, a.duration, fs, a.nodes, election_s, 2.0)
+    faults = [f for f in fs if f != MEMBERS]
+    sched = nemesis.schedule(a.seed, a.duration, faults, a.nodes, election_s, 2.0)
+    msched = membership.schedule(a.seed, a.duration) if MEMBERS in fs else []
     log("jepsen: %d nodes, seed %d, %.0fs of faults from %s; acquires wait %d ms" % (
         a.nodes, a.seed, a.duration, ",".join(fs), a.wait_ms))
-    log("fault schedule:\n" + nemesis.format_schedule(sched))
+    log("fault schedule:\n" + (nemesis.format_schedule(sched) or "  (none)"))
+    if msched:
+        log("membership schedule:\n" + membership.format_schedule(msched))
     wl.UNKNOWN_503 = a.unknown_503
     wl.WAIT_MS = a.wait_ms
     if a.unknown_503:
@@ -260,15 +274,21 @@ def main(argv):
             cl.start()
         nem = nemesis.Nemesis(c, sched, h, log)
         nem.start()
+        mem = member_nemesis.MemberNemesis(c, msched, h, log)
+        mem.start()
         nem.join(a.duration + 60)
         while h.now() < a.duration:
             time.sleep(0.1)
         nem.stop_flag.set()
+        mem.stop_flag.set()
         nem.join()
+        mem.join()  # its change in flight ends: every wait in it is bounded
         nem.heal()
         heal = h.now()
         log("healed at t=%.2f" % heal)
         probe = probe_liveness(c, h, heal, election_s)
+        if msched:
+            mem.finish()  # after the probe, which times the cluster from the heal
         time.sleep(1.0)  # the workload runs on a healed cluster for a moment
         stop.set()
         for cl in clients:
@@ -288,7 +308,9 @@ def main(argv):
         log("operations by outcome:\n" + hist.format_counts(ops))
         log("fenced store: value %d, %d reads refused for a stale token" % (
             store.value, store.refused_reads))
-        logs = [n.log_text() for n in c.nodes]
+        if msched:
+            log(mem.summary())
+        logs = [n.log_text() for n in c.every.values()]
         log("snapshots: %d made, %d installed from a leader" % (
             sum(t.count("INFO  snapshot at ") for t in logs),
             sum(t.count("installed snapshot") for t in logs)))
@@ -301,6 +323,9 @@ def main(argv):
             log("checker %-17s %s  %s" % (name, "PASS" if ok else
                                           ("UNKNOWN" if r["valid"] == "unknown" else "FAIL"),
                                           summary(name, r)))
+        if mem.error is not None:
+            failed = True
+            log("membership nemesis FAILED: %s" % mem.error)
         log("checked in %.1fs; verdict: %s (seed %d)" % (time.time() - t0,
                                                         "FAIL" if failed else "PASS", a.seed))
     finally:
