@@ -1,7 +1,7 @@
 # Jepsen-style fault tests (tests/cluster/jepsen/): the checkers' own tests on
 # hand-made histories, then short runs of real clusters under faults, each
 # printing its fault schedule, its operations by outcome and every checker's
-# verdict. Longer: runner.py --soak MINUTES.
+# verdict. Longer: runner.py --soak MINUTES (with membership changes).
 set(COORD_JEPSEN_DIR ${CMAKE_CURRENT_SOURCE_DIR}/jepsen)
 add_test(NAME jepsen_checkers
   COMMAND ${Python3_EXECUTABLE} ${COORD_JEPSEN_DIR}/test_checkers.py)
@@ -36,7 +36,16 @@ set(COORD_JEPSEN_RUNS
   # come back behind the compacted log and install a snapshot off the loop
   # (runtime invariant N-6) while faults go on; the run prints how many were
   # made and installed (seed 11 installed two when this was written).
-  "3nodes_snapshots_under_faults|--nodes 3 --seed 11 --duration 40 --faults process --wait-ms 0 --snapshot-entries 200")
+  "3nodes_snapshots_under_faults|--nodes 3 --seed 11 --duration 40 --faults process --wait-ms 0 --snapshot-entries 200"
+  # Membership changes as an operator makes them (member_nemesis.py): new
+  # servers added with --join as learners, caught up and promoted, voters
+  # (the leader too) removed and stopped, replaced, the leadership moved,
+  # 3 to 5 voters, one change at a time, never an id twice; the clients
+  # follow the membership. The first run mixes them with kill -9, pauses and
+  # whole-cluster crashes, the second with kernel-cut partitions (network
+  # namespaces). The summary lists each change, its outcome and time.
+  "3nodes_membership_changes|--nodes 3 --seed 21 --duration 40 --faults process,members --wait-ms 0"
+  "3nodes_membership_and_partitions|--nodes 3 --seed 31 --duration 40 --faults halves,isolate_leader,bridge,one_way,pause_leader,kill,members --wait-ms 0")
 
 function(coord_jepsen_run spec)
   string(REPLACE "|" ";" parts "${spec}")
