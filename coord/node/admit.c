@@ -28,8 +28,10 @@ enum admit_verdict admit_peer(const struct admit_side *self, const struct admit_
 		return admit_empty(self->lists, self->commit, ADMIT_NEWCOMER);
 	if (strcmp(self->cluster, peer->cluster) != 0)
 		return ADMIT_OTHER;
-	/* A joining server has no configuration until its leader sends one. */
-	if (self->lists == ADMIT_ROLE_NONE && self->configured)
+	/* A joining server has no configuration until its leader sends one; a
+	 * lagging one learns of newer members from them. */
+	if (self->lists == ADMIT_ROLE_NONE && self->configured &&
+	    self->conf_index >= peer->conf_index)
 		return ADMIT_STRANGER;
 	return ADMIT_OK;
 }

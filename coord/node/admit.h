@@ -17,10 +17,12 @@
  *  - a founding voter while the cluster is being founded, i.e. before a
  *    leader has committed anything (commit < ADMIT_FOUNDED): it has at most
  *    voted once, in the first election (DESIGN.md names this window).
- * Servers of different clusters never talk, and a cluster never admits a
- * server its configuration does not list (a removed server cannot disrupt
- * it), unless the receiver has no configuration yet (a joining server
- * hearing from its leader).
+ * Servers of different clusters never talk, and a server never admits one
+ * its configuration does not list (a removed server cannot disrupt it),
+ * unless the sender's configuration is newer than its own (the receiver
+ * lags behind the entry that added the sender: refusing would keep it
+ * behind for good, its leader included) or the receiver has none yet (a
+ * joining server hearing from its leader).
  */
 #ifndef COORD_ADMIT_H
 #define COORD_ADMIT_H
@@ -40,6 +42,7 @@ struct admit_side {
 	uint64_t commit;       /* its commit index */
 	enum admit_role lists; /* how its configuration lists the other side */
 	bool configured;       /* it holds a configuration (a log or a snapshot) */
+	uint64_t conf_index;   /* the log index its configuration is as of */
 };
 
 enum admit_verdict {

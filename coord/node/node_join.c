@@ -108,12 +108,22 @@ static enum admit_role listed(const struct node *n, uint64_t id)
 	return ADMIT_ROLE_NONE;
 }
 
-void node_join_hello_fill(void *ctx, uint64_t to, uint64_t *commit, uint8_t *lists)
+/* The log index the configuration in force is as of: its entry's, or, when
+ * it came with a snapshot, the snapshot's. */
+static uint64_t conf_as_of(const struct node *n)
+{
+	uint64_t at = raft_conf_index(n->raft);
+
+	return at ? at : raft_first_index(n->raft) - 1;
+}
+
+void node_join_hello_fill(void *ctx, uint64_t to, struct transport_hello *h)
 {
 	struct node *n = ctx;
 
-	*commit = raft_commit_index(n->raft);
-	*lists = (uint8_t)listed(n, to);
+	h->commit = raft_commit_index(n->raft);
+	h->lists = (uint8_t)listed(n, to);
+	h->conf_index = conf_as_of(n);
 }
 
 static bool in_cluster_flag(const struct node *n, uint64_t id)
@@ -229,12 +239,14 @@ bool node_join_hello(void *ctx, const struct transport_hello *h)
 	struct admit_side self = {.cluster = n->cluster_id,
 	                          .commit = raft_commit_index(n->raft),
 	                          .lists = listed(n, h->id),
-	                          .configured = conf->n > 0};
+	                          .configured = conf->n > 0,
+	                          .conf_index = conf_as_of(n)};
 	struct admit_side peer = {.cluster = h->cluster,
 	                          .commit = h->commit,
 	                          .lists = h->lists <= ADMIT_ROLE_VOTER ? (enum admit_role)h->lists
 	                                                                : ADMIT_ROLE_NONE,
-	                          .configured = true};
+	                          .configured = true,
+	                          .conf_index = h->conf_index};
 	enum admit_verdict v = admit_peer(&self, &peer);
 
 	switch (v) {

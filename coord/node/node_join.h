@@ -41,6 +41,6 @@ bool node_join_probed_all(const struct node *n);
 
 /* The transport's HELLO callbacks (transport.h). */
 bool node_join_hello(void *ctx, const struct transport_hello *h);
-void node_join_hello_fill(void *ctx, uint64_t to, uint64_t *commit, uint8_t *lists);
+void node_join_hello_fill(void *ctx, uint64_t to, struct transport_hello *h);
 
 #endif

@@ -365,22 +365,23 @@ bool transport_connected(const struct transport *t, uint64_t id)
 /* HELLO --------------------------------------------------------------------- */
 
 /* HELLO payload: u8 version | u64 id (LE) | u8 n + cluster | u8 n + http |
- * u8 n + raft | u64 commit | u8 how the sender lists the receiver. */
+ * u8 n + raft | u64 commit | u8 how the sender lists the receiver |
+ * u64 the index its configuration is as of. */
 static size_t hello_encode(const struct transport *t, uint64_t to, uint8_t *buf, size_t cap)
 {
 	const char *fields[3] = {t->cluster, t->http_addr, t->listen_addr};
 	struct bytes_writer w = bytes_writer_init(buf, cap);
-	uint64_t commit = 0;
-	uint8_t lists = 0;
+	struct transport_hello h = {0};
 
 	if (t->cfg.hello_fill)
-		t->cfg.hello_fill(t->cfg.ctx, to, &commit, &lists);
+		t->cfg.hello_fill(t->cfg.ctx, to, &h);
 	bytes_put_u8(&w, HELLO_VERSION);
 	bytes_put_u64(&w, t->cfg.id);
 	for (int i = 0; i < 3; i++)
 		bytes_put_str(&w, fields[i], strlen(fields[i]), 1);
-	bytes_put_u64(&w, commit);
-	bytes_put_u8(&w, lists);
+	bytes_put_u64(&w, h.commit);
+	bytes_put_u8(&w, h.lists);
+	bytes_put_u64(&w, h.conf_index);
 	/* The fields are copied into arrays of TRANSPORT_*_MAX < 256 bytes, so
 	 * each length fits its byte and the caller's buffer holds them all. */
 	assert(!w.fail);
@@ -421,6 +422,7 @@ static bool hello_accept(struct conn *c, const uint8_t *p, size_t len)
 		return false;
 	h.commit = bytes_get_u64(&r);
 	h.lists = bytes_get_u8(&r);
+	h.conf_index = bytes_get_u64(&r);
 	if (!bytes_done(&r) || h.id == 0 || h.id == t->cfg.id)
 		return false;
 	h.cluster = cluster;
@@ -581,7 +583,7 @@ static void connect_cb(uv_connect_t *req, int status)
 {
 	struct conn *c = req->data;
 	struct peer *p = c->peer;
-	uint8_t hello[19 + 3 * 256];
+	uint8_t hello[27 + 3 * 256];
 	size_t n;
 
 	if (c->closing)

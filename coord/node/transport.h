@@ -99,12 +99,14 @@ struct transport_hello {
 	const char *raft;    /* its Raft address */
 	uint64_t commit;     /* its commit index */
 	uint8_t lists;       /* how its configuration lists the receiver (admit.h roles) */
+	uint64_t conf_index; /* the log index its configuration is as of */
 };
 /* Called with each well-formed HELLO from a peer; returns true to admit it
  * (its frames are delivered from then on), false to close the connection. */
 typedef bool (*transport_hello_fn)(void *ctx, const struct transport_hello *hello);
-/* Fills what this node's HELLO to peer TO says beyond ids and addresses. */
-typedef void (*transport_hello_fill_fn)(void *ctx, uint64_t to, uint64_t *commit, uint8_t *lists);
+/* Fills what this node's HELLO to peer TO says beyond ids and addresses:
+ * H's commit, lists and conf_index. */
+typedef void (*transport_hello_fill_fn)(void *ctx, uint64_t to, struct transport_hello *h);
 
 struct transport_config {
 	uint64_t id;             /* this node */

@@ -52,6 +52,27 @@ static void a_server_the_configuration_does_not_list_is_refused(void **state)
 	assert_int_equal(admit_peer(&self, &removed), ADMIT_STRANGER);
 }
 
+static void a_lagging_server_admits_a_member_added_after_its_configuration(void **state)
+{
+	/* It stops before the entry that added the sender (its leader, say):
+	 * refusing would keep it behind for good. A removed server's own
+	 * configuration is older than the one that removed it. */
+	struct admit_side lagging = member(X, 40, ADMIT_ROLE_NONE);
+	struct admit_side newer = member(X, 900, ADMIT_ROLE_VOTER);
+	struct admit_side up_to_date = member(X, 900, ADMIT_ROLE_NONE);
+	struct admit_side removed = member(X, 800, ADMIT_ROLE_VOTER);
+
+	(void)state;
+	lagging.conf_index = 10;
+	newer.conf_index = 50;
+	up_to_date.conf_index = 60;
+	removed.conf_index = 50;
+	assert_int_equal(admit_peer(&lagging, &newer), ADMIT_OK);
+	assert_int_equal(admit_peer(&up_to_date, &removed), ADMIT_STRANGER);
+	removed.conf_index = 60; /* same view: still not listed, refused */
+	assert_int_equal(admit_peer(&up_to_date, &removed), ADMIT_STRANGER);
+}
+
 static void a_joining_server_without_configuration_hears_its_cluster(void **state)
 {
 	/* Adopted the id, has no entries yet: it cannot know who is listed. */
@@ -133,6 +154,7 @@ int main(void)
 	    cmocka_unit_test(servers_of_two_clusters_never_talk),
 	    cmocka_unit_test(a_server_the_configuration_does_not_list_is_refused),
 	    cmocka_unit_test(a_joining_server_without_configuration_hears_its_cluster),
+	    cmocka_unit_test(a_lagging_server_admits_a_member_added_after_its_configuration),
 	    cmocka_unit_test(an_empty_server_adopts_the_id_of_a_cluster_that_expects_it_as_learner),
 	    cmocka_unit_test(a_cluster_admits_an_empty_learner_as_a_newcomer),
 	    cmocka_unit_test(founding_voters_are_admitted_empty_until_the_first_commit),

@@ -33,6 +33,7 @@ struct node {
 	char cluster[TRANSPORT_CLUSTER_MAX]; /* admits HELLOs of this cluster only */
 	uint64_t peer_commit;                /* what the last admitted HELLO said */
 	uint8_t peer_lists;
+	uint64_t peer_conf_index;
 	bool stopped;
 };
 
@@ -61,16 +62,19 @@ static bool on_hello(void *ctx, const struct transport_hello *h)
 	n->hellos++;
 	n->peer_commit = h->commit;
 	n->peer_lists = h->lists;
+	n->peer_conf_index = h->conf_index;
 	snprintf(n->peer_http, sizeof(n->peer_http), "%s", h->http);
 	return true;
 }
 
-/* Every node says it committed 40 + the receiver's id and lists it as a voter. */
-static void hello_fill(void *ctx, uint64_t to, uint64_t *commit, uint8_t *lists)
+/* Every node says it committed 40 + the receiver's id, lists it as a voter,
+ * and holds a configuration as of index 30. */
+static void hello_fill(void *ctx, uint64_t to, struct transport_hello *h)
 {
 	(void)ctx;
-	*commit = 40 + to;
-	*lists = 2;
+	h->commit = 40 + to;
+	h->lists = 2;
+	h->conf_index = 30;
 }
 
 static int node_start(struct node *n, uint64_t id, const char *cluster)
@@ -150,6 +154,7 @@ static void test_hello_then_frames(void **state)
 	assert_string_equal(b.peer_http, a.http); /* B learns A's HTTP address */
 	assert_int_equal(b.peer_commit, 42);      /* and what A's owner filled in for B */
 	assert_int_equal(b.peer_lists, 2);
+	assert_int_equal(b.peer_conf_index, 30);
 	assert_true(transport_connected(a.t, 2));
 	assert_int_equal(transport_send(a.t, 2, TRANSPORT_RAFT, "append", 6), TRANSPORT_OK);
 	assert_int_equal(transport_send(a.t, 2, TRANSPORT_FORWARD, "put", 3), TRANSPORT_OK);
@@ -222,7 +227,7 @@ struct raw {
 	uv_tcp_t tcp;
 	uv_connect_t creq;
 	uv_write_t wreq;
-	uint8_t bytes[32];
+	uint8_t bytes[64];
 	size_t len;
 	unsigned closed;
 };
@@ -315,14 +320,17 @@ static void test_a_new_cluster_id_is_announced_by_redialling(void **state)
 
 static void test_new_hello_supersedes_an_older_connection(void **state)
 {
-	/* Frame of 24 bytes: HELLO, version 2, node 7, cluster "c1", no
-	 * addresses, commit 5, lists the receiver as a voter. */
-	static const uint8_t hello[] = {24,  0,   0, 0, TRANSPORT_HELLO,
+	/* Frame of 32 bytes: HELLO, version 2, node 7, cluster "c1", no
+	 * addresses, commit 5, lists the receiver as a voter, configuration as
+	 * of index 3. */
+	static const uint8_t hello[] = {32,  0,   0, 0, TRANSPORT_HELLO,
 	                                2,   7,   0, 0, 0,
 	                                0,   0,   0, 0, 2,
 	                                'c', '1', 0, 0, 5,
 	                                0,   0,   0, 0, 0,
-	                                0,   0,   2};
+	                                0,   0,   2, 3, 0,
+	                                0,   0,   0, 0, 0,
+	                                0};
 	struct node b = {0};
 	struct raw r1, r2;
 	struct transport_stats st;
