@@ -388,6 +388,8 @@ class MemberNemesis(threading.Thread):
         body = {} if ch["to"] is None else {"id": ch["to"]}
         r = self.send("POST", "/v1/leader/transfer", body)
         if r is not None and r.status == 200:
+            if isinstance(r.json, dict):
+                ch["got"] = r.json.get("leader")
             return "done"
         if _lost(r) and ch["to"] is not None:
             return self.settle(lambda v: v.get("leader") == ch["to"])
@@ -465,4 +467,6 @@ def describe(ch):
     if k == "replace":
         return "replace %d%s by %d%s" % (ch["remove"], lead, ch["id"],
                                          "" if ch["new"] else " (the learner left)")
-    return "transfer to %s" % ("the most caught-up" if ch["to"] is None else ch["to"])
+    got = " (now %s)" % ch["got"] if ch.get("got") is not None else ""
+    return "transfer from %s to %s%s" % (ch.get("from"), "the most caught-up" if ch["to"] is None
+                                         else ch["to"], got)

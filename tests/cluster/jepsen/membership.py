@@ -147,8 +147,8 @@ class Planner:
     def _transfer(self, rng):
         others = [v for v in self.voters if v != self.leader]
         if not others or rng.random() < 0.5:
-            return {"kind": "transfer", "to": None}
-        return {"kind": "transfer", "to": rng.choice(others)}
+            return {"kind": "transfer", "to": None, "from": self.leader}
+        return {"kind": "transfer", "to": rng.choice(others), "from": self.leader}
 
     def begin(self, change):
         assert self.in_flight is None, "a change is in flight (M2)"
