@@ -307,6 +307,7 @@ bool raft_peer_progress(const struct raft *r, uint64_t id, uint64_t *match, uint
 	}
 	*match = pr->match;
 	if (id == r->cfg.id) {
+		*match = r->log.persisted; /* I2: a leader's own match */
 		*idle_ticks = 0;
 	} else {
 		*idle_ticks = pr->heard_at ? r->ticks + 1 - pr->heard_at : UINT64_MAX;

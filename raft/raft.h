@@ -383,8 +383,9 @@ const struct raft_conf *raft_conf(const struct raft *r);
 uint64_t raft_conf_index(const struct raft *r);
 /* Ticks since this server last heard from a current leader (0 on the leader). */
 uint64_t raft_ticks_since_leader(const struct raft *r);
-/* On a leader: server ID's match index, and the ticks since it last
- * answered this leader (0 for the leader itself; UINT64_MAX if never).
+/* On a leader: server ID's match index (for the leader itself, its
+ * durable last index), and the ticks since it last answered this leader (0
+ * for the leader itself; UINT64_MAX if never).
  * False elsewhere or for a server not in the configuration. */
 bool raft_peer_progress(const struct raft *r, uint64_t id, uint64_t *match, uint64_t *idle_ticks);
 /* True on a leader once an entry of its own term has committed: only then

@@ -140,6 +140,12 @@ def test_grow_three_to_five_with_learners():
             assert r.json["member"]["role"] == "voter", r.json
         view = members(leader)
         assert [m["role"] for m in view["members"]] == ["voter"] * 5, view
+        # The leader's own match index is its durable last index, never
+        # behind what it committed.
+        commit = leader.status()["commit_index"]
+        me = member(leader, leader.id)
+        assert me["match_index"] >= commit, (commit, me)
+        assert me["last_contact_ms"] == 0, me
         assert view["joint"] is False and view["leader"] == leader.id, view
         # Every node's state agrees, the new ones included.
         index = leader.status()["commit_index"]
