@@ -2,9 +2,9 @@
  *
  * A node runtime opens one connection per peer; both ends open it with a
  * HELLO that says the sender's cluster id ("" for an empty data folder),
- * its commit index, how its configuration lists the receiver, and whether
- * it holds a configuration. Each end decides with admit_peer() before it
- * believes any Raft frame on that connection.
+ * its commit index, how its configuration lists the receiver, whether it
+ * holds a configuration, and the log index that configuration is as of. Each end decides with
+ * admit_peer() before it believes any Raft frame on that connection.
  *
  * Here a connection joins two slots for one pair of incarnations: it opens
  * at the first delivery between them after either restarted (both HELLOs
@@ -42,17 +42,21 @@ static enum admit_role conn_lists(const struct raft_conf *conf, uint64_t id)
 	return ADMIT_ROLE_NONE;
 }
 
-/* What slot A's HELLO to slot B says. */
+/* What slot A's HELLO to slot B says. Its configuration is as of the
+ * entry that holds it, or of the snapshot it came with (as the node
+ * runtime's HELLO says, coord/node/node_join.c). */
 static struct admit_side conn_side(const struct sim_world *w, int a, int b)
 {
 	const struct sim_node *n = &w->nodes[a];
 	const struct raft_conf *conf = raft_conf(n->r);
+	uint64_t conf_index = raft_conf_index(n->r);
 
 	return (struct admit_side){
 	    .cluster = n->store.cluster,
 	    .commit = raft_commit_index(n->r),
 	    .lists = conn_lists(conf, w->nodes[b].id),
 	    .configured = conf->n > 0,
+	    .conf_index = conf_index != 0 ? conf_index : raft_first_index(n->r) - 1,
 	};
 }
 
