@@ -24,6 +24,9 @@ def _ephemeral_low():
         return 32768
 
 
+_bases_given = set()  # never the same base twice in one process
+
+
 def free_port_base(count):
     """A base port such that base+1..base+count and base+101..base+100+count
     are free now (probed by binding). The ports lie below the kernel's
@@ -35,7 +38,8 @@ def free_port_base(count):
     for _ in range(200):
         base = low + (os.getpid() * 37 + int(time.time() * 1000)) % span
         base -= base % 10
-        ok = True
+        # A cluster made a moment ago may not have bound its ports yet.
+        ok = all(abs(base - b) >= 200 for b in _bases_given)
         for off in list(range(1, count + 1)) + list(range(101, 101 + count)):
             s = socket.socket()
             try:
@@ -47,6 +51,7 @@ def free_port_base(count):
             if not ok:
                 break
         if ok:
+            _bases_given.add(base)
             return base
         time.sleep(0.01)
     raise RuntimeError("no free ports")
