@@ -19,6 +19,10 @@
  * proposed; the change started in the core. */
 enum { STAGE_START = 0, STAGE_RETIRING, STAGE_WAIT };
 
+/* A transfer to "the best voter" picks among those heard within this many
+ * heartbeats. */
+#define NODE_TRANSFER_FRESH_HEARTBEATS 3
+
 static const struct raft_server *find(const struct raft_conf *conf, uint64_t id)
 {
 	for (uint32_t i = 0; i < conf->n; i++)
@@ -460,7 +464,8 @@ static void replace_admin(struct node *n, struct ncall *c)
 /* POST /v1/leader/transfer -------------------------------------------------------- */
 
 /* The voter that would take over soonest: the most caught up of those
- * that answer. */
+ * that answered within a few heartbeats (not an election timeout: one that
+ * froze a moment ago would be picked and never campaign). */
 static uint64_t best_voter(const struct node *n)
 {
 	const struct raft_conf *conf = raft_conf(n->raft);
@@ -469,8 +474,9 @@ static uint64_t best_voter(const struct node *n)
 	for (uint32_t i = 0; i < conf->n; i++) {
 		uint64_t id = conf->servers[i].id, match, idle;
 
-		if (id == n->cfg.id || conf->servers[i].role != RAFT_VOTER || !active(n, id) ||
-		    !raft_peer_progress(n->raft, id, &match, &idle))
+		if (id == n->cfg.id || conf->servers[i].role != RAFT_VOTER ||
+		    !raft_peer_progress(n->raft, id, &match, &idle) ||
+		    idle * NODE_TICK_MS > NODE_TRANSFER_FRESH_HEARTBEATS * n->cfg.heartbeat_ms)
 			continue;
 		if (!best || match > best_match) {
 			best = id;

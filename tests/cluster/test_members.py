@@ -231,6 +231,15 @@ def test_transfer_then_remove_the_leader():
         r = target.call("POST", "/v1/leader/transfer", {})
         assert r is not None and r.status == 200 and r.json["leader"] != target.id, r
         leader = c.leader()
+        # {} never picks a voter that stopped answering a few heartbeats ago
+        # (it would never campaign): pause one follower, then transfer.
+        frozen, other = c.followers(leader)
+        frozen.pause()
+        time.sleep(6 * c.heartbeat_ms / 1000.0)
+        r = leader.call("POST", "/v1/leader/transfer", {})
+        assert r is not None and r.status == 200 and r.json["leader"] == other.id, r
+        frozen.resume()
+        leader = c.leader()
         # Removing the leader: it runs the change and steps down.
         r = leader.call("DELETE", "/v1/members/%d" % leader.id)
         assert r is not None and r.status == 200 and r.json["removed"] == leader.id, r
