@@ -96,15 +96,20 @@ bool node_join_probed_all(const struct node *n)
 	return n->n_probed + 1 >= n->cfg.n_members;
 }
 
-/* How this node's configuration lists ID. */
+/* How this node's configuration lists ID. While joint, a voter of either
+ * half is a voter: one being removed still votes and counts for C_old. */
 static enum admit_role listed(const struct node *n, uint64_t id)
 {
 	const struct raft_conf *conf = raft_conf(n->raft);
 
-	for (uint32_t i = 0; i < conf->n; i++)
-		if (conf->servers[i].id == id)
-			return conf->servers[i].role == RAFT_VOTER ? ADMIT_ROLE_VOTER
-			                                           : ADMIT_ROLE_LEARNER;
+	for (uint32_t i = 0; i < conf->n; i++) {
+		const struct raft_server *s = &conf->servers[i];
+
+		if (s->id == id)
+			return s->role == RAFT_VOTER || (conf->joint && s->old_role == RAFT_VOTER)
+			           ? ADMIT_ROLE_VOTER
+			           : ADMIT_ROLE_LEARNER;
+	}
 	return ADMIT_ROLE_NONE;
 }
 
