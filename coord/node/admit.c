@@ -4,14 +4,14 @@
 #include <stddef.h>
 #include <string.h>
 
-/* An empty server listed with ROLE by a side that committed COMMIT. */
-static enum admit_verdict admit_empty(enum admit_role role, uint64_t commit,
+/* An empty server listed with ROLE by a side that is SEALING or not. */
+static enum admit_verdict admit_empty(enum admit_role role, bool sealing,
                                       enum admit_verdict expected)
 {
 	if (role == ADMIT_ROLE_LEARNER)
 		return expected;
 	if (role == ADMIT_ROLE_VOTER)
-		return commit < ADMIT_FOUNDED ? expected : ADMIT_LOST_DATA;
+		return sealing ? expected : ADMIT_LOST_DATA;
 	return ADMIT_STRANGER;
 }
 
@@ -22,10 +22,10 @@ enum admit_verdict admit_peer(const struct admit_side *self, const struct admit_
 
 	if (self_empty && peer_empty)
 		return ADMIT_PROBE;
-	if (self_empty) /* how the sender lists us, and how far it committed */
-		return admit_empty(peer->lists, peer->commit, ADMIT_ADOPT);
-	if (peer_empty) /* how we list the sender, and how far we committed */
-		return admit_empty(self->lists, self->commit, ADMIT_NEWCOMER);
+	if (self_empty) /* how the sender lists us, and whether it seals */
+		return admit_empty(peer->lists, peer->sealing, ADMIT_ADOPT);
+	if (peer_empty) /* how we list the sender, and whether we seal */
+		return admit_empty(self->lists, self->sealing, ADMIT_NEWCOMER);
 	if (strcmp(self->cluster, peer->cluster) != 0)
 		return ADMIT_OTHER;
 	/* A joining server has no configuration until its leader sends one; a

@@ -3,9 +3,9 @@
  * A cluster gets a random id when it is founded; every data folder that
  * joins it keeps that id. Each peer connection opens with a HELLO saying
  * which cluster the sender's data folder belongs to ("" while it has none),
- * how far the sender has committed, and how the sender's configuration lists
- * the receiver. The receiver decides with admit_peer(), a pure function,
- * before it believes anything else on that connection.
+ * whether the sender is a founder still sealing its cluster, and how the
+ * sender's configuration lists the receiver. The receiver decides with admit_peer(), a pure
+ * function, before it believes anything else on that connection.
  *
  * The rule it enforces: a server's Raft state (its votes, the entries it
  * acknowledged) lives in its data folder. A server that lost its folder and
@@ -14,9 +14,12 @@
  * was. An empty server is admitted only as what it can safely be:
  *  - a learner the configuration expects (added through the members API
  *    and started with --join): it holds nothing anyone counted on;
- *  - a founding voter while the cluster is being founded, i.e. before a
- *    leader has committed anything (commit < ADMIT_FOUNDED): it has at most
- *    voted once, in the first election (DESIGN.md names this window).
+ *  - a founding voter, by the founder only, while it seals the cluster:
+ *    before any Raft message is sent, the founder waits until every
+ *    founding voter has taken the cluster id durably (node_join.h). No
+ *    vote and no entry exist before the seal, so an empty founding voter
+ *    holds nothing anyone counted on; after it, an empty voter is always
+ *    one that lost its data.
  * Servers of different clusters never talk, and a server never admits one
  * its configuration does not list (a removed server cannot disrupt it),
  * unless the sender's configuration is newer than its own (the receiver
@@ -30,16 +33,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* A cluster counts as founded once a leader committed its first entry (the
- * founding configuration is entry 1; the first leader's no-op is entry 2). */
-#define ADMIT_FOUNDED 2
-
 enum admit_role { ADMIT_ROLE_NONE = 0, ADMIT_ROLE_LEARNER = 1, ADMIT_ROLE_VOTER = 2 };
 
 /* One side of a connection, as its HELLO (or the node itself) tells it. */
 struct admit_side {
 	const char *cluster;   /* "" while the data folder belongs to no cluster */
-	uint64_t commit;       /* its commit index */
+	bool sealing;          /* a founder whose founding voters may still take the id */
 	enum admit_role lists; /* how its configuration lists the other side */
 	bool configured;       /* it holds a configuration (a log or a snapshot) */
 	uint64_t conf_index;   /* the log index its configuration is as of */

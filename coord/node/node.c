@@ -107,6 +107,7 @@ static void dial_founders(struct node *n)
 }
 
 static void found_cluster(struct node *n);
+static void seal_cluster(struct node *n);
 
 /* Timers and signals ------------------------------------------------------------ */
 
@@ -123,6 +124,8 @@ static void on_tick(uv_timer_t *t)
 	node_kick(n);
 	if (node_join_founding(n) && node_join_probed_all(n))
 		found_cluster(n);
+	if (node_join_sealing(n) && node_join_adopted_all(n))
+		seal_cluster(n);
 	sync_peers(n);
 }
 
@@ -203,7 +206,9 @@ static int bootstrap(struct node *n)
 }
 
 /* Decides, from what the folder holds, how this node starts (node_join.h).
- * Returns 1 when it founded a cluster (raft.db changed), 0, or -1 (logged). */
+ * Returns 1 when it founded a cluster (raft.db changed), 2 when it is a
+ * founder that has not sealed (its core must stay inert), 0, or -1
+ * (logged). */
 static int join_or_found(struct node *n, const struct persist_log_state *st)
 {
 	bool empty_log = st->hardstate.term == 0 && st->entries.n == 0 && st->snap_index == 0;
@@ -213,10 +218,15 @@ static int join_or_found(struct node *n, const struct persist_log_state *st)
 
 	if (node_join_load_id(n) != 0)
 		return -1;
+	if (n->cluster_id[0] != '\0' && founding_log && !node_join_sealed(n) &&
+	    coord_config_founder(&n->cfg) == n->cfg.id) {
+		LOG_INFO("cluster %s: sealing, once every founding node has its id", n->cluster_id);
+		return 2;
+	}
 	if (n->cluster_id[0] != '\0')
 		return 0; /* a member; its log may be empty if it joined moments ago */
 	if (founding_log) /* the founder stopped between the entry and the id */
-		return node_join_new_id(n);
+		return node_join_new_id(n) == 0 ? 2 : -1;
 	if (!empty_log) {
 		LOG_ERROR("the data folder holds a log but no %s: it is damaged", CLUSTER_ID_FILE);
 		return -1;
@@ -226,8 +236,8 @@ static int join_or_found(struct node *n, const struct persist_log_state *st)
 		         n->cfg.join ? "add" : "found with");
 		return 0;
 	}
-	if (n->cfg.n_members == 1)
-		return bootstrap(n) == 0 ? 1 : -1;
+	if (n->cfg.n_members == 1) /* founded and sealed at once: nobody to wait for */
+		return bootstrap(n) == 0 && node_join_seal(n) == 0 ? 1 : -1;
 	n->founding = true;
 	LOG_INFO("founding a cluster of %zu voters once each is up with an empty data folder",
 	         n->cfg.n_members);
@@ -265,6 +275,11 @@ static int open_storage(struct node *n, struct persist_log_state *st)
 	case 1:
 		if (reload_founded(n, st) != 0)
 			return -1;
+		break;
+	case 2: /* the core starts inert, with nothing (seal_cluster()) */
+		n->sealing = true;
+		persist_log_state_free(st);
+		memset(st, 0, sizeof(*st));
 		break;
 	default:
 		return -1;
@@ -353,15 +368,28 @@ static int start_raft(struct node *n, const struct persist_log_state *st)
 	return 0;
 }
 
-/* The founder's peers are all up and empty: it founds the cluster and
- * rebuilds its core, inert so far, from the founding entry. */
+/* The founder's peers are all up and empty: it founds the cluster (the
+ * founding entry, then the id) and seals, its core still inert, until each
+ * of them has the id (node_join.h). */
 static void found_cluster(struct node *n)
+{
+	n->founding = false;
+	if (bootstrap(n) != 0)
+		node_fatal(n, "cannot found the cluster", "raft.db or the cluster id");
+	n->sealing = true;
+	transport_set_cluster(n->transport, n->cluster_id);
+}
+
+/* Every founding voter has the id: the founder records the seal, then
+ * starts its core from the founding entry. No Raft message existed before. */
+static void seal_cluster(struct node *n)
 {
 	struct persist_log_state st = {0};
 
-	n->founding = false;
-	if (bootstrap(n) != 0 || reload_founded(n, &st) != 0)
-		node_fatal(n, "cannot found the cluster", "raft.db or the cluster id");
+	if (node_join_seal(n) != 0 || reload_founded(n, &st) != 0)
+		node_fatal(n, "cannot seal the cluster", "raft.db or the seal");
+	n->sealing = false;
+	LOG_INFO("cluster %s sealed: every founding node has its id", n->cluster_id);
 	raft_free(n->raft);
 	n->raft = NULL;
 	if (start_raft(n, &st) != 0)

@@ -215,6 +215,9 @@ struct node {
 	bool founding;                             /* an empty founder waiting for its peers */
 	uint64_t probed[COORD_CONFIG_MAX_MEMBERS]; /* peers that said HELLO empty */
 	size_t n_probed;
+	bool sealing; /* founded, the core inert until every founding voter has the id */
+	uint64_t adopted[COORD_CONFIG_MAX_MEMBERS]; /* peers that said HELLO with it */
+	size_t n_adopted;
 	struct node_refusal refusals[NODE_REFUSALS_MAX]; /* recent refusals, to log each rarely */
 	uint64_t peers_refused[ADMIT_STRANGER + 1];      /* by verdict (admit.h) */
 

@@ -12,9 +12,15 @@
 #include "log.h"
 #include "node_core.h"
 
+static void file_path(const struct node *n, const char *name, char *buf, size_t cap,
+                      const char *suffix)
+{
+	snprintf(buf, cap, "%s/%s%s", persist_dir_path(n->dir), name, suffix);
+}
+
 static void id_path(const struct node *n, char *buf, size_t cap, const char *suffix)
 {
-	snprintf(buf, cap, "%s/%s%s", persist_dir_path(n->dir), CLUSTER_ID_FILE, suffix);
+	file_path(n, CLUSTER_ID_FILE, buf, cap, suffix);
 }
 
 int node_join_load_id(struct node *n)
@@ -42,25 +48,24 @@ int node_join_load_id(struct node *n)
 	return 0;
 }
 
-/* Writes ID as the folder's cluster id: a temporary file, fsynced, renamed
- * over the name, and the folder fsynced, so a crash leaves the old state or
- * the new one. */
-static int write_id(struct node *n, const char *id)
+/* Writes TEXT and a newline as file NAME of the data folder: a temporary
+ * file, fsynced, renamed over the name, and the folder fsynced, so a crash
+ * leaves the old state or the new one. */
+static int write_file(struct node *n, const char *name, const char *text)
 {
 	char path[COORD_CONFIG_PATH_MAX + 32], tmp[COORD_CONFIG_PATH_MAX + 32];
-	size_t len = strlen(id);
+	size_t len = strlen(text);
 	int fd = -1, dfd = -1, rc = -1;
 
-	id_path(n, path, sizeof(path), "");
-	id_path(n, tmp, sizeof(tmp), ".tmp");
+	file_path(n, name, path, sizeof(path), "");
+	file_path(n, name, tmp, sizeof(tmp), ".tmp");
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, id, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
 	    fsync(fd) != 0 || rename(tmp, path) != 0)
 		goto out;
 	dfd = open(persist_dir_path(n->dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) != 0)
 		goto out;
-	snprintf(n->cluster_id, sizeof(n->cluster_id), "%s", id);
 	rc = 0;
 out:
 	if (rc != 0)
@@ -70,6 +75,37 @@ out:
 	if (dfd >= 0)
 		close(dfd);
 	return rc;
+}
+
+static int write_id(struct node *n, const char *id)
+{
+	if (write_file(n, CLUSTER_ID_FILE, id) != 0)
+		return -1;
+	snprintf(n->cluster_id, sizeof(n->cluster_id), "%s", id);
+	return 0;
+}
+
+int node_join_seal(struct node *n)
+{
+	return write_file(n, CLUSTER_SEALED_FILE, n->cluster_id);
+}
+
+bool node_join_sealed(const struct node *n)
+{
+	char path[COORD_CONFIG_PATH_MAX + 32];
+
+	file_path(n, CLUSTER_SEALED_FILE, path, sizeof(path), "");
+	return access(path, F_OK) == 0;
+}
+
+bool node_join_sealing(const struct node *n)
+{
+	return n->sealing;
+}
+
+bool node_join_adopted_all(const struct node *n)
+{
+	return n->n_adopted + 1 >= n->cfg.n_members;
 }
 
 int node_join_new_id(struct node *n)
@@ -122,12 +158,23 @@ static uint64_t conf_as_of(const struct node *n)
 	return at ? at : raft_first_index(n->raft) - 1;
 }
 
+static bool in_cluster_flag(const struct node *n, uint64_t id);
+
+/* How this node lists ID in its HELLOs: a sealing founder's core is inert,
+ * so the founding configuration (--cluster, every node a voter) speaks. */
+static enum admit_role lists_in_hello(const struct node *n, uint64_t id)
+{
+	if (n->sealing)
+		return in_cluster_flag(n, id) ? ADMIT_ROLE_VOTER : ADMIT_ROLE_NONE;
+	return listed(n, id);
+}
+
 void node_join_hello_fill(void *ctx, uint64_t to, struct transport_hello *h)
 {
 	struct node *n = ctx;
 
-	h->commit = raft_commit_index(n->raft);
-	h->lists = (uint8_t)listed(n, to);
+	h->sealing = n->sealing;
+	h->lists = (uint8_t)lists_in_hello(n, to);
 	h->conf_index = conf_as_of(n);
 }
 
@@ -139,17 +186,21 @@ static bool in_cluster_flag(const struct node *n, uint64_t id)
 	return false;
 }
 
-static void note_probe(struct node *n, uint64_t id)
+/* Adds founding node ID to SET (of *N) when ACTIVE; logs WHAT when it is
+ * new there. The founder counts its peers twice: empty (founding), then
+ * with the cluster id (sealing). */
+static void note_founding(struct node *n, bool active, uint64_t *set, size_t *count, uint64_t id,
+                          const char *what)
 {
-	if (!n->founding || !in_cluster_flag(n, id))
+	if (!active || !in_cluster_flag(n, id))
 		return;
-	for (size_t i = 0; i < n->n_probed; i++)
-		if (n->probed[i] == id)
+	for (size_t i = 0; i < *count; i++)
+		if (set[i] == id)
 			return;
-	if (n->n_probed < COORD_CONFIG_MAX_MEMBERS) {
-		n->probed[n->n_probed++] = id;
-		LOG_INFO("founding: node %llu is up with an empty data folder (%zu of %zu)",
-		         (unsigned long long)id, n->n_probed + 1, n->cfg.n_members);
+	if (*count < COORD_CONFIG_MAX_MEMBERS) {
+		set[(*count)++] = id;
+		LOG_INFO("%s: node %llu (%zu of %zu)", what, (unsigned long long)id, *count + 1,
+		         n->cfg.n_members);
 	}
 }
 
@@ -242,12 +293,12 @@ bool node_join_hello(void *ctx, const struct transport_hello *h)
 	struct node *n = ctx;
 	const struct raft_conf *conf = raft_conf(n->raft);
 	struct admit_side self = {.cluster = n->cluster_id,
-	                          .commit = raft_commit_index(n->raft),
-	                          .lists = listed(n, h->id),
+	                          .sealing = n->sealing,
+	                          .lists = lists_in_hello(n, h->id),
 	                          .configured = conf->n > 0,
 	                          .conf_index = conf_as_of(n)};
 	struct admit_side peer = {.cluster = h->cluster,
-	                          .commit = h->commit,
+	                          .sealing = h->sealing,
 	                          .lists = h->lists <= ADMIT_ROLE_VOTER ? (enum admit_role)h->lists
 	                                                                : ADMIT_ROLE_NONE,
 	                          .configured = true,
@@ -256,7 +307,8 @@ bool node_join_hello(void *ctx, const struct transport_hello *h)
 
 	switch (v) {
 	case ADMIT_PROBE:
-		note_probe(n, h->id);
+		note_founding(n, n->founding, n->probed, &n->n_probed, h->id,
+		              "founding: up with an empty data folder");
 		return false; /* nothing but HELLOs between empty folders */
 	case ADMIT_ADOPT:
 		if (n->founding || node_join_founding(n))
@@ -277,6 +329,8 @@ bool node_join_hello(void *ctx, const struct transport_hello *h)
 		    (unsigned long long)h->id);
 		break;
 	case ADMIT_OK:
+		note_founding(n, n->sealing, n->adopted, &n->n_adopted, h->id,
+		              "sealing: has the cluster id");
 		break;
 	default:
 		n->peers_refused[v]++;

@@ -7,7 +7,12 @@
  *  - the founder (the only node, or the lowest id --cluster names) founds the
  *    cluster once every other node --cluster names has said HELLO with an
  *    empty folder of its own: node.c writes the founding configuration, then a
- *    new random cluster id (node_join_new_id);
+ *    new random cluster id (node_join_new_id). It then seals: its core stays
+ *    inert, so no Raft message exists, until every other founding voter has
+ *    said HELLO with the id (each took it durably); then it writes
+ *    CLUSTER_SEALED_FILE and starts its core. Before the seal, and only the
+ *    founder, admits an empty founding voter; after it, an empty voter is
+ *    always one that lost its data (admit.h);
  *  - any other node (--cluster, or --join) takes the id from the first HELLO
  *    of a cluster that expects it (ADMIT_ADOPT): a founding voter, or a
  *    learner the members API added.
@@ -23,8 +28,9 @@
 #include "node_internal.h"
 
 #define CLUSTER_ID_FILE        "cluster-id"
-#define NODE_JOIN_ID_BYTES     16    /* random bytes of a cluster id (32 hex digits) */
-#define NODE_JOIN_LOG_EVERY_MS 10000 /* a refused peer is logged again after this */
+#define CLUSTER_SEALED_FILE    "cluster-sealed" /* the founder's: every founder has the id */
+#define NODE_JOIN_ID_BYTES     16               /* random bytes of a cluster id (32 hex digits) */
+#define NODE_JOIN_LOG_EVERY_MS 10000            /* a refused peer is logged again after this */
 
 /* Loads the folder's cluster id into n->cluster_id ("" when it has none).
  * Returns -1 (logged) when the file is unreadable. */
@@ -38,6 +44,14 @@ bool node_join_founding(const struct node *n);
 /* True once every other node --cluster names said HELLO with an empty
  * folder (ADMIT_PROBE), so that no data of an older cluster is founded over. */
 bool node_join_probed_all(const struct node *n);
+
+/* True while this founder seals, and once every other node --cluster names
+ * said HELLO with the cluster id. */
+bool node_join_sealing(const struct node *n);
+bool node_join_adopted_all(const struct node *n);
+/* Writes CLUSTER_SEALED_FILE durably (0, or -1 logged); whether it exists. */
+int node_join_seal(struct node *n);
+bool node_join_sealed(const struct node *n);
 
 /* The transport's HELLO callbacks (transport.h). */
 bool node_join_hello(void *ctx, const struct transport_hello *h);

@@ -14,6 +14,7 @@
 #include "bytes.h"
 
 #define HELLO_VERSION 2
+#define HELLO_SEALING 0x01 /* flags: the sender is a founder sealing its cluster */
 #define READ_CHUNK    (64u << 10)
 #define SWEEP_MS      250
 
@@ -365,8 +366,8 @@ bool transport_connected(const struct transport *t, uint64_t id)
 /* HELLO --------------------------------------------------------------------- */
 
 /* HELLO payload: u8 version | u64 id (LE) | u8 n + cluster | u8 n + http |
- * u8 n + raft | u64 commit | u8 how the sender lists the receiver |
- * u64 the index its configuration is as of. */
+ * u8 n + raft | u8 flags (HELLO_SEALING) | u8 how the sender lists the
+ * receiver | u64 the index its configuration is as of. */
 static size_t hello_encode(const struct transport *t, uint64_t to, uint8_t *buf, size_t cap)
 {
 	const char *fields[3] = {t->cluster, t->http_addr, t->listen_addr};
@@ -379,7 +380,7 @@ static size_t hello_encode(const struct transport *t, uint64_t to, uint8_t *buf,
 	bytes_put_u64(&w, t->cfg.id);
 	for (int i = 0; i < 3; i++)
 		bytes_put_str(&w, fields[i], strlen(fields[i]), 1);
-	bytes_put_u64(&w, h.commit);
+	bytes_put_u8(&w, h.sealing ? HELLO_SEALING : 0);
 	bytes_put_u8(&w, h.lists);
 	bytes_put_u64(&w, h.conf_index);
 	/* The fields are copied into arrays of TRANSPORT_*_MAX < 256 bytes, so
@@ -410,6 +411,7 @@ static bool hello_accept(struct conn *c, const uint8_t *p, size_t len)
 	struct bytes_reader r = bytes_reader_init(p, len);
 	uint8_t version = bytes_get_u8(&r);
 	struct transport_hello h = {.id = bytes_get_u64(&r)};
+	uint8_t flags;
 
 	/* A short payload fails the reader, so the strings refuse it. */
 	if (version != HELLO_VERSION) {
@@ -420,7 +422,10 @@ static bool hello_accept(struct conn *c, const uint8_t *p, size_t len)
 	if (!hello_string(&r, cluster, sizeof(cluster)) || !hello_string(&r, http, sizeof(http)) ||
 	    !hello_string(&r, raft, sizeof(raft)))
 		return false;
-	h.commit = bytes_get_u64(&r);
+	flags = bytes_get_u8(&r);
+	h.sealing = (flags & HELLO_SEALING) != 0;
+	if (flags & ~HELLO_SEALING)
+		return false;
 	h.lists = bytes_get_u8(&r);
 	h.conf_index = bytes_get_u64(&r);
 	if (!bytes_done(&r) || h.id == 0 || h.id == t->cfg.id)
@@ -583,7 +588,7 @@ static void connect_cb(uv_connect_t *req, int status)
 {
 	struct conn *c = req->data;
 	struct peer *p = c->peer;
-	uint8_t hello[27 + 3 * 256];
+	uint8_t hello[20 + 3 * 256];
 	size_t n;
 
 	if (c->closing)

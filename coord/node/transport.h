@@ -3,8 +3,9 @@
  * Each node dials every peer it knows and sends on that connection; it
  * receives on the connections peers dialed to it (one TCP connection each
  * way). A connection starts with a HELLO frame (node id, cluster id, HTTP and
- * Raft addresses, the sender's commit index and how its configuration lists
- * the receiver); the acceptor's owner admits it or not (admit.h) before
+ * Raft addresses, whether the sender is a founder sealing its cluster, how
+ * its configuration lists the receiver and what index that configuration
+ * is as of); the acceptor's owner admits it or not (admit.h) before
  * anything else on that connection is believed. After that, frames carry Raft messages (the raft/
  * codec), forwarded client requests and their answers.
  *
@@ -97,7 +98,7 @@ struct transport_hello {
 	const char *cluster; /* "" while the sender's data folder has none */
 	const char *http;    /* its client address */
 	const char *raft;    /* its Raft address */
-	uint64_t commit;     /* its commit index */
+	bool sealing;        /* a founder sealing its cluster (admit.h) */
 	uint8_t lists;       /* how its configuration lists the receiver (admit.h roles) */
 	uint64_t conf_index; /* the log index its configuration is as of */
 };
@@ -105,7 +106,7 @@ struct transport_hello {
  * (its frames are delivered from then on), false to close the connection. */
 typedef bool (*transport_hello_fn)(void *ctx, const struct transport_hello *hello);
 /* Fills what this node's HELLO to peer TO says beyond ids and addresses:
- * H's commit, lists and conf_index. */
+ * H's sealing, lists and conf_index. */
 typedef void (*transport_hello_fill_fn)(void *ctx, uint64_t to, struct transport_hello *h);
 
 struct transport_config {

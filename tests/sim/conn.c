@@ -2,8 +2,11 @@
  *
  * A node runtime opens one connection per peer; both ends open it with a
  * HELLO that says the sender's cluster id ("" for an empty data folder),
- * its commit index, how its configuration lists the receiver, whether it
- * holds a configuration, and the log index that configuration is as of. Each end decides with
+ * whether it is a founder still sealing its cluster, how its configuration
+ * lists the receiver, whether it holds a configuration, and the log index
+ * that configuration is as of. The founding servers here hold the cluster
+ * id from the start, as they do once their founder has sealed: no node
+ * ever seals here (the seal precedes every Raft message, node_join.h). Each end decides with
  * admit_peer() before it believes any Raft frame on that connection.
  *
  * Here a connection joins two slots for one pair of incarnations: it opens
@@ -53,7 +56,7 @@ static struct admit_side conn_side(const struct sim_world *w, int a, int b)
 
 	return (struct admit_side){
 	    .cluster = n->store.cluster,
-	    .commit = raft_commit_index(n->r),
+	    .sealing = false,
 	    .lists = conn_lists(conf, w->nodes[b].id),
 	    .configured = conf->n > 0,
 	    .conf_index = conf_index != 0 ? conf_index : raft_first_index(n->r) - 1,
@@ -90,23 +93,23 @@ static bool conn_committed_voter(const struct sim_world *w, uint64_t id)
 	return conn_lists(&w->check.conf, id) == ADMIT_ROLE_VOTER;
 }
 
-/* I14, lost data stays out (admit.h): once the cluster is founded (an entry
- * at ADMIT_FOUNDED committed anywhere), the rule never admits a server that
- * lost its data folder as a voter: neither where SELF lists it as one, nor
+/* I14, lost data stays out (admit.h): the cluster being sealed from the
+ * start, the rule never admits a server that lost its data folder as a
+ * voter: neither where SELF lists it as one, nor
  * when the newest committed configuration does (a stale side listing it as
  * a learner would hand it the cluster id, after which every member takes it
  * for the voter it was). V is the rule's own verdict at SELF about WIPED. */
 static void conn_check_lost(struct sim_world *w, int self, int wiped, enum admit_verdict v,
                             const struct admit_side *s)
 {
-	if (!sim_host_lost(w, wiped) || w->check.commit_max < ADMIT_FOUNDED || v != ADMIT_NEWCOMER)
+	if (!sim_host_lost(w, wiped) || v != ADMIT_NEWCOMER)
 		return;
 	if (s->lists == ADMIT_ROLE_VOTER || conn_committed_voter(w, w->nodes[wiped].id))
 		sim_fail(
 		    w, self, "lost data admitted",
-		    "n%d (commit %llu, lists n%d as %s) admits n%d, which lost its data folder, "
-		    "with verdict %s; entry %llu has committed",
-		    self + 1, (unsigned long long)s->commit, wiped + 1,
+		    "n%d (configuration as of %llu, lists n%d as %s) admits n%d, which lost its "
+		    "data folder, with verdict %s; entry %llu has committed",
+		    self + 1, (unsigned long long)s->conf_index, wiped + 1,
 		    s->lists == ADMIT_ROLE_VOTER ? "voter" : "learner", wiped + 1,
 		    admit_verdict_name(v), (unsigned long long)w->check.commit_max);
 }
@@ -125,9 +128,10 @@ static void conn_open(struct sim_world *w, struct sim_conn *c, int lo, int hi)
 	c->lists[1] = (int)s_hi.lists;
 	c->verdict[0] = (int)v_lo;
 	c->verdict[1] = (int)v_hi;
-	sim_trace(w, "connect n%d <-> n%d: n%d (commit %llu) says %s, n%d (commit %llu) says %s",
-	          lo + 1, hi + 1, lo + 1, (unsigned long long)s_lo.commit, admit_verdict_name(v_lo),
-	          hi + 1, (unsigned long long)s_hi.commit, admit_verdict_name(v_hi));
+	sim_trace(w, "connect n%d <-> n%d: n%d (conf %llu) says %s, n%d (conf %llu) says %s",
+	          lo + 1, hi + 1, lo + 1, (unsigned long long)s_lo.conf_index,
+	          admit_verdict_name(v_lo), hi + 1, (unsigned long long)s_hi.conf_index,
+	          admit_verdict_name(v_hi));
 	/* NEWCOMER on one side goes with ADOPT on the empty one: both follow
 	 * from how the non-empty side lists it. */
 	conn_check_lost(w, lo, hi, r_lo, &s_lo);

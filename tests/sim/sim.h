@@ -29,21 +29,22 @@
 
 /* Named limits ------------------------------------------------------------ */
 
-#define SIM_MAX_VOTERS     7          /* --nodes */
-#define SIM_MAX_SLOTS      16         /* founding servers plus joiners over a run */
-#define SIM_MAX_INFLIGHT   8192       /* messages in the network; beyond: dropped */
-#define SIM_MAX_PROPOSALS  4096       /* tracked proposals per seed */
-#define SIM_MAX_READS      1024       /* tracked reads per seed */
-#define SIM_MAX_READY_LOOP 64         /* readies per node per step before "livelock" */
-#define SIM_TICK_PERIOD    10         /* steps per tick at nominal clock rate */
-#define SIM_MS_PER_STEP    4          /* true milliseconds per step (session TTLs, --sm coord) */
-#define SIM_PAYLOAD_MAX    4096       /* bytes of one proposal */
-#define SIM_DEFAULT_STEPS  3000       /* fault phase */
-#define SIM_LIVE_LEADER    2500       /* steps allowed to elect a leader once healed */
-#define SIM_LIVE_COMMIT    3000       /* steps allowed for healed-phase work to finish */
-#define SIM_MAX_TERM       (1u << 20) /* terms and indexes the checker tracks: far */
-#define SIM_MAX_INDEX      (1u << 22) /* beyond any run, reached only by corruption */
-#define SIM_CLUSTER_MAX    24         /* bytes of a cluster id, with its NUL */
+#define SIM_MAX_VOTERS        7          /* --nodes */
+#define SIM_MAX_SLOTS         16         /* founding servers plus joiners over a run */
+#define SIM_WIPE_AFTER_COMMIT 2          /* wipes start once a leader committed (entry 2) */
+#define SIM_MAX_INFLIGHT      8192       /* messages in the network; beyond: dropped */
+#define SIM_MAX_PROPOSALS     4096       /* tracked proposals per seed */
+#define SIM_MAX_READS         1024       /* tracked reads per seed */
+#define SIM_MAX_READY_LOOP    64         /* readies per node per step before "livelock" */
+#define SIM_TICK_PERIOD       10         /* steps per tick at nominal clock rate */
+#define SIM_MS_PER_STEP       4          /* true milliseconds per step (session TTLs, --sm coord) */
+#define SIM_PAYLOAD_MAX       4096       /* bytes of one proposal */
+#define SIM_DEFAULT_STEPS     3000       /* fault phase */
+#define SIM_LIVE_LEADER       2500       /* steps allowed to elect a leader once healed */
+#define SIM_LIVE_COMMIT       3000       /* steps allowed for healed-phase work to finish */
+#define SIM_MAX_TERM          (1u << 20) /* terms and indexes the checker tracks: far */
+#define SIM_MAX_INDEX         (1u << 22) /* beyond any run, reached only by corruption */
+#define SIM_CLUSTER_MAX       24         /* bytes of a cluster id, with its NUL */
 
 /* The world's generator (xoshiro256**, seeded by splitmix64) ---------------- */
 

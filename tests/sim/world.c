@@ -139,7 +139,7 @@ static void world_wipe(struct sim_world *w, int leader)
 	uint64_t aim = sim_below(&w->ops, 6);
 	int victim = (int)sim_below(&w->ops, (uint64_t)w->n_slots);
 
-	if (w->check.commit_max < ADMIT_FOUNDED || !sim_chance(&w->ops, w->p.wipe) ||
+	if (w->check.commit_max < SIM_WIPE_AFTER_COMMIT || !sim_chance(&w->ops, w->p.wipe) ||
 	    world_lost_voter(w))
 		return;
 	/* Half of the time the leader; one time in six a learner of its

@@ -12,20 +12,19 @@
 #define X "5f0c2a9d3b7e41d8a6c0e9f1b2d3c4a5"
 #define Y "0123456789abcdef0123456789abcdef"
 
-static struct admit_side member(const char *cluster, uint64_t commit, enum admit_role lists)
+static struct admit_side member(const char *cluster, enum admit_role lists)
 {
-	return (struct admit_side){
-	    .cluster = cluster, .commit = commit, .lists = lists, .configured = true};
+	return (struct admit_side){.cluster = cluster, .lists = lists, .configured = true};
 }
 
 static struct admit_side empty(void)
 {
-	return (struct admit_side){.cluster = "", .commit = 0, .lists = ADMIT_ROLE_NONE};
+	return (struct admit_side){.cluster = "", .lists = ADMIT_ROLE_NONE};
 }
 
 static void members_of_one_cluster_talk(void **state)
 {
-	struct admit_side a = member(X, 100, ADMIT_ROLE_VOTER), b = member(X, 90, ADMIT_ROLE_VOTER);
+	struct admit_side a = member(X, ADMIT_ROLE_VOTER), b = member(X, ADMIT_ROLE_VOTER);
 
 	(void)state;
 	assert_int_equal(admit_peer(&a, &b), ADMIT_OK);
@@ -34,8 +33,7 @@ static void members_of_one_cluster_talk(void **state)
 
 static void servers_of_two_clusters_never_talk(void **state)
 {
-	struct admit_side a = member(X, 100, ADMIT_ROLE_VOTER),
-	                  b = member(Y, 100, ADMIT_ROLE_VOTER);
+	struct admit_side a = member(X, ADMIT_ROLE_VOTER), b = member(Y, ADMIT_ROLE_VOTER);
 
 	(void)state;
 	assert_int_equal(admit_peer(&a, &b), ADMIT_OTHER);
@@ -45,8 +43,8 @@ static void servers_of_two_clusters_never_talk(void **state)
 static void a_server_the_configuration_does_not_list_is_refused(void **state)
 {
 	/* A removed server keeps its old configuration and keeps dialling. */
-	struct admit_side self = member(X, 100, ADMIT_ROLE_NONE);
-	struct admit_side removed = member(X, 80, ADMIT_ROLE_VOTER);
+	struct admit_side self = member(X, ADMIT_ROLE_NONE);
+	struct admit_side removed = member(X, ADMIT_ROLE_VOTER);
 
 	(void)state;
 	assert_int_equal(admit_peer(&self, &removed), ADMIT_STRANGER);
@@ -57,10 +55,10 @@ static void a_lagging_server_admits_a_member_added_after_its_configuration(void 
 	/* It stops before the entry that added the sender (its leader, say):
 	 * refusing would keep it behind for good. A removed server's own
 	 * configuration is older than the one that removed it. */
-	struct admit_side lagging = member(X, 40, ADMIT_ROLE_NONE);
-	struct admit_side newer = member(X, 900, ADMIT_ROLE_VOTER);
-	struct admit_side up_to_date = member(X, 900, ADMIT_ROLE_NONE);
-	struct admit_side removed = member(X, 800, ADMIT_ROLE_VOTER);
+	struct admit_side lagging = member(X, ADMIT_ROLE_NONE);
+	struct admit_side newer = member(X, ADMIT_ROLE_VOTER);
+	struct admit_side up_to_date = member(X, ADMIT_ROLE_NONE);
+	struct admit_side removed = member(X, ADMIT_ROLE_VOTER);
 
 	(void)state;
 	lagging.conf_index = 10;
@@ -77,7 +75,7 @@ static void a_joining_server_without_configuration_hears_its_cluster(void **stat
 {
 	/* Adopted the id, has no entries yet: it cannot know who is listed. */
 	struct admit_side self = {.cluster = X, .lists = ADMIT_ROLE_NONE, .configured = false};
-	struct admit_side leader = member(X, 100, ADMIT_ROLE_LEARNER);
+	struct admit_side leader = member(X, ADMIT_ROLE_LEARNER);
 
 	(void)state;
 	assert_int_equal(admit_peer(&self, &leader), ADMIT_OK);
@@ -85,7 +83,7 @@ static void a_joining_server_without_configuration_hears_its_cluster(void **stat
 
 static void an_empty_server_adopts_the_id_of_a_cluster_that_expects_it_as_learner(void **state)
 {
-	struct admit_side self = empty(), leader = member(X, 5000, ADMIT_ROLE_LEARNER);
+	struct admit_side self = empty(), leader = member(X, ADMIT_ROLE_LEARNER);
 
 	(void)state;
 	assert_int_equal(admit_peer(&self, &leader), ADMIT_ADOPT);
@@ -94,26 +92,33 @@ static void an_empty_server_adopts_the_id_of_a_cluster_that_expects_it_as_learne
 
 static void a_cluster_admits_an_empty_learner_as_a_newcomer(void **state)
 {
-	struct admit_side self = member(X, 5000, ADMIT_ROLE_LEARNER), joiner = empty();
+	struct admit_side self = member(X, ADMIT_ROLE_LEARNER), joiner = empty();
 
 	(void)state;
 	assert_int_equal(admit_peer(&self, &joiner), ADMIT_NEWCOMER);
 }
 
-static void founding_voters_are_admitted_empty_until_the_first_commit(void **state)
+static void only_a_sealing_founder_admits_an_empty_founding_voter(void **state)
 {
-	struct admit_side founder = member(X, ADMIT_FOUNDED - 1, ADMIT_ROLE_VOTER), peer = empty();
+	/* Before any Raft message, every founding voter takes the id from the
+	 * founder; an empty one may come back (it has done nothing yet). */
+	struct admit_side founder = member(X, ADMIT_ROLE_VOTER), peer = empty();
 
 	(void)state;
+	founder.sealing = true;
 	assert_int_equal(admit_peer(&founder, &peer), ADMIT_NEWCOMER);
 	assert_int_equal(admit_peer(&peer, &founder), ADMIT_ADOPT);
+	/* Sealed: never again, whatever anyone has committed. */
+	founder.sealing = false;
+	assert_int_equal(admit_peer(&founder, &peer), ADMIT_LOST_DATA);
+	assert_int_equal(admit_peer(&peer, &founder), ADMIT_LOST_DATA);
 }
 
 static void an_empty_voter_of_a_founded_cluster_lost_its_data(void **state)
 {
 	/* The zombie: a follower whose folder was wiped, restarted with its
 	 * old id. Neither side may let it back in as the member it was. */
-	struct admit_side leader = member(X, ADMIT_FOUNDED, ADMIT_ROLE_VOTER), wiped = empty();
+	struct admit_side leader = member(X, ADMIT_ROLE_VOTER), wiped = empty();
 
 	(void)state;
 	assert_int_equal(admit_peer(&leader, &wiped), ADMIT_LOST_DATA);
@@ -123,8 +128,8 @@ static void an_empty_voter_of_a_founded_cluster_lost_its_data(void **state)
 
 static void an_empty_server_not_listed_is_a_stranger(void **state)
 {
-	struct admit_side self = member(X, 10, ADMIT_ROLE_NONE), e = empty();
-	struct admit_side other = member(X, 10, ADMIT_ROLE_NONE);
+	struct admit_side self = member(X, ADMIT_ROLE_NONE), e = empty();
+	struct admit_side other = member(X, ADMIT_ROLE_NONE);
 
 	(void)state;
 	assert_int_equal(admit_peer(&self, &e), ADMIT_STRANGER);
@@ -157,7 +162,7 @@ int main(void)
 	    cmocka_unit_test(a_lagging_server_admits_a_member_added_after_its_configuration),
 	    cmocka_unit_test(an_empty_server_adopts_the_id_of_a_cluster_that_expects_it_as_learner),
 	    cmocka_unit_test(a_cluster_admits_an_empty_learner_as_a_newcomer),
-	    cmocka_unit_test(founding_voters_are_admitted_empty_until_the_first_commit),
+	    cmocka_unit_test(only_a_sealing_founder_admits_an_empty_founding_voter),
 	    cmocka_unit_test(an_empty_voter_of_a_founded_cluster_lost_its_data),
 	    cmocka_unit_test(an_empty_server_not_listed_is_a_stranger),
 	    cmocka_unit_test(two_empty_servers_only_probe),

@@ -31,7 +31,7 @@ struct node {
 	char firsts[32]; /* the first byte of each frame, in arrival order */
 	char peer_http[TRANSPORT_ADDR_MAX];
 	char cluster[TRANSPORT_CLUSTER_MAX]; /* admits HELLOs of this cluster only */
-	uint64_t peer_commit;                /* what the last admitted HELLO said */
+	bool peer_sealing;                   /* what the last admitted HELLO said */
 	uint8_t peer_lists;
 	uint64_t peer_conf_index;
 	bool stopped;
@@ -60,19 +60,19 @@ static bool on_hello(void *ctx, const struct transport_hello *h)
 	if (strcmp(h->cluster, n->cluster) != 0)
 		return false;
 	n->hellos++;
-	n->peer_commit = h->commit;
+	n->peer_sealing = h->sealing;
 	n->peer_lists = h->lists;
 	n->peer_conf_index = h->conf_index;
 	snprintf(n->peer_http, sizeof(n->peer_http), "%s", h->http);
 	return true;
 }
 
-/* Every node says it committed 40 + the receiver's id, lists it as a voter,
- * and holds a configuration as of index 30. */
+/* Every node says it seals its cluster to node 2 only, lists the receiver
+ * as a voter, and holds a configuration as of index 30. */
 static void hello_fill(void *ctx, uint64_t to, struct transport_hello *h)
 {
 	(void)ctx;
-	h->commit = 40 + to;
+	h->sealing = to == 2;
 	h->lists = 2;
 	h->conf_index = 30;
 }
@@ -152,7 +152,7 @@ static void test_hello_then_frames(void **state)
 	assert_int_equal(transport_add_peer(a.t, 2, b.listen), TRANSPORT_OK);
 	assert_true(run_until(&b.hellos, 1, 3000));
 	assert_string_equal(b.peer_http, a.http); /* B learns A's HTTP address */
-	assert_int_equal(b.peer_commit, 42);      /* and what A's owner filled in for B */
+	assert_true(b.peer_sealing);              /* and what A's owner filled in for B */
 	assert_int_equal(b.peer_lists, 2);
 	assert_int_equal(b.peer_conf_index, 30);
 	assert_true(transport_connected(a.t, 2));
@@ -320,17 +320,15 @@ static void test_a_new_cluster_id_is_announced_by_redialling(void **state)
 
 static void test_new_hello_supersedes_an_older_connection(void **state)
 {
-	/* Frame of 32 bytes: HELLO, version 2, node 7, cluster "c1", no
-	 * addresses, commit 5, lists the receiver as a voter, configuration as
+	/* Frame of 25 bytes: HELLO, version 2, node 7, cluster "c1", no
+	 * addresses, no flags, lists the receiver as a voter, configuration as
 	 * of index 3. */
-	static const uint8_t hello[] = {32,  0,   0, 0, TRANSPORT_HELLO,
+	static const uint8_t hello[] = {25,  0,   0, 0, TRANSPORT_HELLO,
 	                                2,   7,   0, 0, 0,
 	                                0,   0,   0, 0, 2,
-	                                'c', '1', 0, 0, 5,
-	                                0,   0,   0, 0, 0,
-	                                0,   0,   2, 3, 0,
-	                                0,   0,   0, 0, 0,
-	                                0};
+	                                'c', '1', 0, 0, 0,
+	                                2,   3,   0, 0, 0,
+	                                0,   0,   0, 0};
 	struct node b = {0};
 	struct raw r1, r2;
 	struct transport_stats st;
