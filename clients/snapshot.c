@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SNAPSHOT_TMP_SUFFIX ".XXXXXX" /* mkstemp's template, after the target's name */
+#define SAVE_TMP_TEMPLATE ".XXXXXX" /* mkstemp's template, after the target's name */
 
 /* Turns REPLY into a definite error ERROR with a formatted message. */
 static void __attribute__((format(printf, 3, 4)))
@@ -112,7 +112,7 @@ int coordc_snapshot_save(struct coordc *c, const char *path,
 
 	memset(reply, 0, sizeof(*reply));
 	*index = *size = 0;
-	n = snprintf(tmp, sizeof(tmp), "%s" SNAPSHOT_TMP_SUFFIX, path);
+	n = snprintf(tmp, sizeof(tmp), "%s" SAVE_TMP_TEMPLATE, path);
 	if (path[0] == '\0' || n < 0 || (size_t)n >= sizeof(tmp))
 		return COORDC_ERR_INVALID;
 	/* Early, so nothing is fetched for nothing; publish() checks again. */

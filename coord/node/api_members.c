@@ -233,16 +233,14 @@ static uint64_t lag_of(const struct node *n, uint64_t id)
 
 static bool lagging(struct node *n, struct ncall *c, uint64_t id)
 {
-	uint64_t match = 0, idle = 0, commit = raft_commit_index(n->raft);
+	uint64_t lag = lag_of(n, id);
 
-	if (lag_of(n, id) == 0)
+	if (lag == 0)
 		return false;
-	raft_peer_progress(n->raft, id, &match, &idle);
-	node_answer_error(n, c, HTTP_ERR_NOT_CAUGHT_UP,
-	                  json_pack("{s:I}", "lag", (json_int_t)(commit - match)),
+	node_answer_error(n, c, HTTP_ERR_NOT_CAUGHT_UP, json_pack("{s:I}", "lag", (json_int_t)lag),
 	                  "node %llu is %llu entries behind the commit index; promote it once it "
 	                  "has caught up",
-	                  (unsigned long long)id, (unsigned long long)(commit - match));
+	                  (unsigned long long)id, (unsigned long long)lag);
 	return true;
 }
 

@@ -205,11 +205,16 @@ static int bootstrap(struct node *n)
 	return 0;
 }
 
-/* Decides, from what the folder holds, how this node starts (node_join.h).
- * Returns 1 when it founded a cluster (raft.db changed), 2 when it is a
- * founder that has not sealed (its core must stay inert), 0, or -1
- * (logged). */
-static int join_or_found(struct node *n, const struct persist_log_state *st)
+/* How a node starts, from what its folder holds (node_join.h). */
+enum start_as {
+	START_FAILED = -1, /* logged */
+	START_AS_IS,       /* a member, or an empty node that waits */
+	START_FOUNDED,     /* it founded a single-node cluster: raft.db changed */
+	START_SEALING,     /* a founder that has not sealed: its core stays inert */
+};
+
+/* Decides how this node starts, and founds a single-node cluster at once. */
+static enum start_as join_or_found(struct node *n, const struct persist_log_state *st)
 {
 	bool empty_log = st->hardstate.term == 0 && st->entries.n == 0 && st->snap_index == 0;
 	bool founding_log = st->snap_index == 0 && st->entries.n == 1 &&
@@ -217,31 +222,31 @@ static int join_or_found(struct node *n, const struct persist_log_state *st)
 	                    st->hardstate.term == 1;
 
 	if (node_join_load_id(n) != 0)
-		return -1;
+		return START_FAILED;
 	if (n->cluster_id[0] != '\0' && founding_log && !node_join_sealed(n) &&
 	    coord_config_founder(&n->cfg) == n->cfg.id) {
 		LOG_INFO("cluster %s: sealing, once every founding node has its id", n->cluster_id);
-		return 2;
+		return START_SEALING;
 	}
 	if (n->cluster_id[0] != '\0')
-		return 0; /* a member; its log may be empty if it joined moments ago */
-	if (founding_log) /* the founder stopped between the entry and the id */
-		return node_join_new_id(n) == 0 ? 2 : -1;
+		return START_AS_IS; /* a member; its log may be empty if it joined moments ago */
+	if (founding_log)           /* the founder stopped between the entry and the id */
+		return node_join_new_id(n) == 0 ? START_SEALING : START_FAILED;
 	if (!empty_log) {
 		LOG_ERROR("the data folder holds a log but no %s: it is damaged", CLUSTER_ID_FILE);
-		return -1;
+		return START_FAILED;
 	}
 	if (n->cfg.join || coord_config_founder(&n->cfg) != n->cfg.id) {
 		LOG_INFO("empty data folder: waiting for a cluster to %s this node",
 		         n->cfg.join ? "add" : "found with");
-		return 0;
+		return START_AS_IS;
 	}
 	if (n->cfg.n_members == 1) /* founded and sealed at once: nobody to wait for */
-		return bootstrap(n) == 0 && node_join_seal(n) == 0 ? 1 : -1;
+		return bootstrap(n) == 0 && node_join_seal(n) == 0 ? START_FOUNDED : START_FAILED;
 	n->founding = true;
 	LOG_INFO("founding a cluster of %zu voters once each is up with an empty data folder",
 	         n->cfg.n_members);
-	return 0;
+	return START_AS_IS;
 }
 
 /* After bootstrap(): what raft.db holds now (the founding entry), into *ST
@@ -270,18 +275,18 @@ static int open_storage(struct node *n, struct persist_log_state *st)
 		return -1;
 	}
 	switch (join_or_found(n, st)) {
-	case 0:
+	case START_AS_IS:
 		break;
-	case 1:
+	case START_FOUNDED:
 		if (reload_founded(n, st) != 0)
 			return -1;
 		break;
-	case 2: /* the core starts inert, with nothing (seal_cluster()) */
+	case START_SEALING: /* the core starts inert, with nothing (seal_cluster()) */
 		n->sealing = true;
 		persist_log_state_free(st);
 		memset(st, 0, sizeof(*st));
 		break;
-	default:
+	case START_FAILED:
 		return -1;
 	}
 	if (persist_state_open(n->dir, &n->pstate, &err) != 0) {

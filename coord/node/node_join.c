@@ -311,7 +311,7 @@ bool node_join_hello(void *ctx, const struct transport_hello *h)
 		              "founding: up with an empty data folder");
 		return false; /* nothing but HELLOs between empty folders */
 	case ADMIT_ADOPT:
-		if (n->founding || node_join_founding(n))
+		if (n->founding)
 			return false; /* a founder founds; it never takes another id */
 		if (write_id(n, h->cluster) != 0)
 			node_fatal(n, "cannot record the cluster id", n->cluster_id);
