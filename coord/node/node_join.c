@@ -12,15 +12,9 @@
 #include "log.h"
 #include "node_core.h"
 
-static void file_path(const struct node *n, const char *name, char *buf, size_t cap,
-                      const char *suffix)
+static void file_path(const struct node *n, const char *name, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "%s/%s%s", persist_dir_path(n->dir), name, suffix);
-}
-
-static void id_path(const struct node *n, char *buf, size_t cap, const char *suffix)
-{
-	file_path(n, CLUSTER_ID_FILE, buf, cap, suffix);
+	snprintf(buf, cap, "%s/%s", persist_dir_path(n->dir), name);
 }
 
 int node_join_load_id(struct node *n)
@@ -30,7 +24,7 @@ int node_join_load_id(struct node *n)
 	size_t len;
 
 	n->cluster_id[0] = '\0';
-	id_path(n, path, sizeof(path), "");
+	file_path(n, CLUSTER_ID_FILE, path, sizeof(path));
 	f = fopen(path, "r");
 	if (!f)
 		return errno == ENOENT
@@ -48,33 +42,39 @@ int node_join_load_id(struct node *n)
 	return 0;
 }
 
-/* Writes TEXT and a newline as file NAME of the data folder: a temporary
- * file, fsynced, renamed over the name, and the folder fsynced, so a crash
- * leaves the old state or the new one. */
-static int write_file(struct node *n, const char *name, const char *text)
+int node_join_write_file(const char *dir, const char *name, const char *text)
 {
-	char path[COORD_CONFIG_PATH_MAX + 32], tmp[COORD_CONFIG_PATH_MAX + 32];
+	char path[COORD_CONFIG_PATH_MAX + 32], tmp[COORD_CONFIG_PATH_MAX + 40];
 	size_t len = strlen(text);
-	int fd = -1, dfd = -1, rc = -1;
+	int fd = -1, dfd = -1, rc = -1, saved;
 
-	file_path(n, name, path, sizeof(path), "");
-	file_path(n, name, tmp, sizeof(tmp), ".tmp");
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
 	    fsync(fd) != 0 || rename(tmp, path) != 0)
 		goto out;
-	dfd = open(persist_dir_path(n->dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) != 0)
 		goto out;
 	rc = 0;
 out:
-	if (rc != 0)
-		LOG_ERROR("cannot write %s: %s", path, strerror(errno));
+	saved = errno;
 	if (fd >= 0)
 		close(fd);
 	if (dfd >= 0)
 		close(dfd);
+	errno = saved;
 	return rc;
+}
+
+/* node_join_write_file() in the data folder, logged. */
+static int write_file(struct node *n, const char *name, const char *text)
+{
+	if (node_join_write_file(persist_dir_path(n->dir), name, text) == 0)
+		return 0;
+	LOG_ERROR("cannot write %s/%s: %s", persist_dir_path(n->dir), name, strerror(errno));
+	return -1;
 }
 
 static int write_id(struct node *n, const char *id)
@@ -94,7 +94,7 @@ bool node_join_sealed(const struct node *n)
 {
 	char path[COORD_CONFIG_PATH_MAX + 32];
 
-	file_path(n, CLUSTER_SEALED_FILE, path, sizeof(path), "");
+	file_path(n, CLUSTER_SEALED_FILE, path, sizeof(path));
 	return access(path, F_OK) == 0;
 }
 

@@ -32,6 +32,11 @@
 #define NODE_JOIN_ID_BYTES     16               /* random bytes of a cluster id (32 hex digits) */
 #define NODE_JOIN_LOG_EVERY_MS 10000            /* a refused peer is logged again after this */
 
+/* Writes TEXT and a newline as file NAME of folder DIR durably: a temporary
+ * file, fsynced, renamed over the name, and the folder fsynced, so a crash
+ * leaves the old state or the new one. Returns 0, or -1 with errno. */
+int node_join_write_file(const char *dir, const char *name, const char *text);
+
 /* Loads the folder's cluster id into n->cluster_id ("" when it has none).
  * Returns -1 (logged) when the file is unreadable. */
 int node_join_load_id(struct node *n);

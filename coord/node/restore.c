@@ -221,25 +221,6 @@ static int new_conf(struct restore *r)
 	return r->conf_len > 0 ? 0 : refuse(r, "cannot encode the new configuration");
 }
 
-/* Writes TEXT and a newline to a new file DIR/NAME, fsynced. */
-static int write_file(struct restore *r, const char *dir, const char *name, const char *text)
-{
-	char path[sizeof(r->tmp) + 32];
-	size_t len = strlen(text);
-	int fd;
-	bool ok;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 &&
-	     fsync(fd) == 0;
-	if (!ok)
-		refuse(r, "cannot write %s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return ok ? 0 : -1;
-}
-
 /* R2: raft.db based at the snapshot, with the new configuration. */
 static int build_log(struct restore *r, struct persist_dir *dir)
 {
@@ -327,7 +308,10 @@ static int build(struct restore *r)
 	if (rv == 0)
 		rv = build_log(r, dir);
 	if (rv == 0)
-		rv = write_file(r, r->tmp, CLUSTER_ID_FILE, r->id);
+		rv = node_join_write_file(r->tmp, CLUSTER_ID_FILE, r->id) == 0
+		         ? 0
+		         : refuse(r, "cannot write %s/%s: %s", r->tmp, CLUSTER_ID_FILE,
+		                  strerror(errno));
 	persist_dir_close(dir);
 	if (rv == 0)
 		rv = sync_folder(r, r->tmp);
