@@ -451,13 +451,20 @@ static void check_one_change(struct sim_world *w, int slot)
 }
 
 /* I13: once a configuration without it has committed, a removed server
- * (kept running on its stale state in some seeds) never disrupts a member
- * that knows it: no message it sent after that raises the term of a member
- * of the newest committed configuration whose own configuration no longer
- * lists it, deposes such a member that leads, or makes it follow the
- * removed server (thesis 4.2.3; coord/node/admit.h refuses strangers).
- * A lagging member whose configuration still lists it is not covered: the
- * admission rule admits it there by design (see README, I13). */
+ * (kept running on its stale state in some seeds) never disrupts the
+ * cluster. For a member of the newest committed configuration whose own
+ * configuration no longer lists it, no message it sent after that raises
+ * the member's term, deposes it as leader, or makes it follow the removed
+ * server (thesis 4.2.3; coord/node/admit.h refuses strangers).
+ *
+ * A member lagging behind the removal still lists it and admits it by
+ * design. With pre-vote (coordd always runs it) the removed server still
+ * never brings a new term in: a message from it may raise such a member's
+ * term only up to the highest term a member of the committed configuration
+ * already holds (a pre-vote refusal carries the refuser's term, which a
+ * lagging pre-candidate adopts, as in etcd), and never makes it follow the
+ * removed server. Without pre-vote a vote request of the removed server
+ * raises a lagging member's term: not checked (README, I13). */
 static bool check_listed(const struct raft_conf *conf, uint64_t id)
 {
 	for (uint32_t i = 0; i < conf->n; i++) {
@@ -467,16 +474,39 @@ static bool check_listed(const struct raft_conf *conf, uint64_t id)
 	return false;
 }
 
+/* The highest term a server of the newest committed configuration holds:
+ * its core's while it runs, its durable one while it is down. */
+static uint64_t check_members_term(const struct sim_world *w)
+{
+	uint64_t top = 0;
+
+	for (int i = 0; i < SIM_MAX_SLOTS; i++) {
+		const struct sim_node *m = &w->nodes[i];
+		uint64_t t;
+
+		if (!m->used || !check_listed(&w->check.conf, m->id))
+			continue;
+		t = m->up ? raft_term(m->r) : m->store.hs.term;
+		if (t > top)
+			top = t;
+	}
+	return top;
+}
+
 void sim_check_removed_before(struct sim_world *w, const struct sim_packet *pkt, int to,
                               struct sim_check_mark *before)
 {
 	int from = sim_slot_of(w, pkt->from);
 	struct sim_node *n = &w->nodes[to];
 
-	before->watch =
-	    from >= 0 && w->nodes[from].removed_at != 0 && pkt->sent > w->nodes[from].removed_at &&
-	    check_listed(&w->check.conf, n->id) && !check_listed(raft_conf(n->r), pkt->from);
+	before->watch = from >= 0 && w->nodes[from].removed_at != 0 &&
+	                pkt->sent > w->nodes[from].removed_at &&
+	                check_listed(&w->check.conf, n->id);
+	before->lagging = before->watch && check_listed(raft_conf(n->r), pkt->from);
+	if (before->lagging && !w->p.pre_vote)
+		before->watch = false;
 	before->term = raft_term(n->r);
+	before->ceiling = before->lagging ? check_members_term(w) : before->term;
 	before->role = raft_role(n->r);
 	before->leader = raft_leader(n->r);
 }
@@ -489,11 +519,12 @@ void sim_check_removed_after(struct sim_world *w, const struct sim_packet *pkt, 
 
 	if (!before->watch || w->failed)
 		return;
-	if (raft_term(n->r) > before->term)
+	if (raft_term(n->r) > before->ceiling)
 		sim_fail(w, to, "removed server disruption",
-		         "a message from removed n%llu raises the term from %llu to %llu", from,
-		         (unsigned long long)before->term, (unsigned long long)raft_term(n->r));
-	else if (before->role == RAFT_LEADER && raft_role(n->r) != RAFT_LEADER)
+		         "a message from removed n%llu raises the term from %llu to %llu%s", from,
+		         (unsigned long long)before->term, (unsigned long long)raft_term(n->r),
+		         before->lagging ? ", above every member's" : "");
+	else if (!before->lagging && before->role == RAFT_LEADER && raft_role(n->r) != RAFT_LEADER)
 		sim_fail(w, to, "removed server disruption",
 		         "a message from removed n%llu deposes the leader of term %llu", from,
 		         (unsigned long long)before->term);

@@ -361,7 +361,10 @@ void sim_check_observe(struct sim_world *w, int slot);
  * it stepped slot TO. */
 struct sim_check_mark {
 	bool watch;
-	uint64_t term, leader;
+	bool lagging;     /* the receiver's configuration still lists the sender */
+	uint64_t term;    /* the receiver's, before */
+	uint64_t ceiling; /* the highest term the message may raise it to */
+	uint64_t leader;
 	enum raft_role role;
 };
 void sim_check_removed_before(struct sim_world *w, const struct sim_packet *pkt, int to,
