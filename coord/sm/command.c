@@ -110,7 +110,25 @@ static bool cmdFieldsValid(const struct sm_cmd_row *row, const struct coord_cmd 
 		return false;
 	if ((f & SM_CMD_F_MEMBER) && (c->member == 0 || c->member > COORD_MEMBER_MAX))
 		return false;
+	/* A seq or token the row does not carry would be lost in encoding. */
+	if ((f & SM_CMD_F_SEQ) ? c->seq > COORD_SEQ_MAX : c->seq != 0)
+		return false;
+	if ((f & SM_CMD_F_TOKEN) ? c->token > COORD_TOKEN_MAX : c->token != 0)
+		return false;
 	return true;
+}
+
+/* The lowest version that holds C (command.h, Versions). */
+static uint8_t cmdVersion(const struct coord_cmd *c)
+{
+	return c->seq != 0 || c->token != 0 ? COORD_CMD_VERSION : COORD_CMD_VERSION_1;
+}
+
+/* The fields ROW carries at VERSION. */
+static unsigned cmdFields(const struct sm_cmd_row *row, uint8_t version)
+{
+	return version == COORD_CMD_VERSION_1 ? row->fields & ~(unsigned)SM_CMD_F_SINCE_V2
+	                                      : row->fields;
 }
 
 int coord_cmd_validate(const struct coord_cmd *c)
@@ -128,7 +146,7 @@ int coord_cmd_validate(const struct coord_cmd *c)
 /* The bytes of C by ROW: the header and each field it carries. */
 static size_t cmdLen(const struct sm_cmd_row *row, const struct coord_cmd *c)
 {
-	unsigned f = row->fields;
+	unsigned f = cmdFields(row, cmdVersion(c));
 	size_t n = 1 + 1 + 8;
 
 	if (f & SM_CMD_F_SESSION)
@@ -147,6 +165,10 @@ static size_t cmdLen(const struct sm_cmd_row *row, const struct coord_cmd *c)
 		n += 3 * 4;
 	if (f & SM_CMD_F_MEMBER)
 		n += 8;
+	if (f & SM_CMD_F_SEQ)
+		n += 8;
+	if (f & SM_CMD_F_TOKEN)
+		n += 8;
 	return n;
 }
 
@@ -160,9 +182,10 @@ size_t coord_cmd_encoded_len(const struct coord_cmd *c)
 /* Writes C by ROW, in the order of command.h's layout. */
 static void cmdPut(struct bytes_writer *w, const struct sm_cmd_row *row, const struct coord_cmd *c)
 {
-	unsigned f = row->fields;
+	uint8_t version = cmdVersion(c);
+	unsigned f = cmdFields(row, version);
 
-	bytes_put_u8(w, COORD_CMD_VERSION);
+	bytes_put_u8(w, version);
 	bytes_put_u8(w, (uint8_t)row->type);
 	bytes_put_u64(w, c->now_ms);
 	if (f & SM_CMD_F_SESSION)
@@ -189,6 +212,10 @@ static void cmdPut(struct bytes_writer *w, const struct sm_cmd_row *row, const s
 	}
 	if (f & SM_CMD_F_MEMBER)
 		bytes_put_u64(w, c->member);
+	if (f & SM_CMD_F_SEQ)
+		bytes_put_u64(w, c->seq);
+	if (f & SM_CMD_F_TOKEN)
+		bytes_put_u64(w, c->token);
 }
 
 int coord_cmd_encode(const struct coord_cmd *c, void *buf, size_t cap, size_t *len)
@@ -228,12 +255,14 @@ int coord_cmd_encode_alloc(const struct coord_cmd *c, void **buf, size_t *len)
 	return rv;
 }
 
-/* Reads the fields ROW carries into *C, in the order of command.h's layout.
- * Kind, mode and flags are range-checked as they are read, because the
- * enums cannot hold arbitrary bytes; any refusal latches in R. */
-static void cmdGet(struct bytes_reader *r, const struct sm_cmd_row *row, struct coord_cmd *c)
+/* Reads the fields ROW carries at VERSION into *C, in the order of
+ * command.h's layout. Kind, mode and flags are range-checked as they are
+ * read, because the enums cannot hold arbitrary bytes; any refusal latches
+ * in R. */
+static void cmdGet(struct bytes_reader *r, const struct sm_cmd_row *row, uint8_t version,
+                   struct coord_cmd *c)
 {
-	unsigned f = row->fields;
+	unsigned f = cmdFields(row, version);
 
 	if (f & SM_CMD_F_SESSION) {
 		const uint8_t *id = bytes_take(r, COORD_SESSION_ID_LEN);
@@ -281,23 +310,31 @@ static void cmdGet(struct bytes_reader *r, const struct sm_cmd_row *row, struct 
 	}
 	if (f & SM_CMD_F_MEMBER)
 		c->member = bytes_get_u64(r);
+	if (f & SM_CMD_F_SEQ)
+		c->seq = bytes_get_u64(r);
+	if (f & SM_CMD_F_TOKEN)
+		c->token = bytes_get_u64(r);
 }
 
 int coord_cmd_decode(const void *buf, size_t len, struct coord_cmd *c)
 {
 	struct bytes_reader r = bytes_reader_init(buf, len);
 	const struct sm_cmd_row *row;
+	uint8_t version;
 
 	memset(c, 0, sizeof(*c));
-	if (bytes_get_u8(&r) != COORD_CMD_VERSION)
+	version = bytes_get_u8(&r);
+	if (version != COORD_CMD_VERSION_1 && version != COORD_CMD_VERSION)
 		return COORD_EMALFORMED;
 	row = sm_cmd_row(bytes_get_u8(&r));
 	if (row == NULL)
 		return COORD_EMALFORMED;
 	c->type = row->type;
 	c->now_ms = bytes_get_u64(&r);
-	cmdGet(&r, row, c);
-	if (!bytes_done(&r) || coord_cmd_validate(c) != 0) {
+	cmdGet(&r, row, version, c);
+	/* One encoding per command: version 2 only where version 1 could not
+	 * hold it, so equal commands are equal bytes on every node. */
+	if (!bytes_done(&r) || cmdVersion(c) != version || coord_cmd_validate(c) != 0) {
 		memset(c, 0, sizeof(*c));
 		return COORD_EMALFORMED;
 	}

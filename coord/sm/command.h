@@ -3,22 +3,30 @@
  *
  * Layout (all integers little-endian):
  *
- *   u8 version (COORD_CMD_VERSION) | u8 type | u64 now_ms
+ *   u8 version (1 or COORD_CMD_VERSION) | u8 type | u64 now_ms
  *   | session id (16 bytes; every type but WAKE)
  *   | body:
  *       OPEN      u32 ttl_ms | u32 lock_delay_ms | u16 len | label
- *       CLOSE     (empty)
+ *       CLOSE     [u64 seq]
  *       EXPIRE    (empty)
  *       ACQUIRE   u8 kind | u8 mode | u8 flags | u16 len | name | u32 len | value
- *       RELEASE   u8 kind | u16 len | name
+ *                 | [u64 seq]
+ *       RELEASE   u8 kind | u16 len | name | [u64 token]
  *       CANCEL    u8 kind | u16 len | name
- *       PROCLAIM  u16 len | name | u32 len | value        (kind is election)
+ *       PROCLAIM  u16 len | name | u32 len | value | [u64 seq]   (kind is election)
  *       WAKE      (empty)
  *       LIMITS    u32 sessions | u32 objects | u32 waiters        (no session)
  *       RETIRE    u64 member                                      (no session)
  *
  * Nothing may follow the body. now_ms is the leader's wall-clock stamp: the
  * only time the state machine knows (DESIGN.md, The state machine).
+ *
+ * Versions. [Bracketed] fields are version 2's: version 1 entries (every
+ * entry written before version 2 existed) carry none of them and decode
+ * with seq and token 0. An entry is encoded at the lowest version that
+ * holds it: version 1 unless its seq or token is set, so a command without
+ * them is byte for byte what version 1 wrote, and a node of version 1
+ * applies it (a cluster can be upgraded while clients send no seq).
  *
  * The same layout as fields, each always at its place in this fixed order;
  * a type carries the fields its row in commands.c names (commands.h):
@@ -33,10 +41,13 @@
  *                                         per COORD_ACQ_VALUE, else always
  *   LIMITS   u32 sessions | u32 objects | u32 waiters   coord_limits_check()
  *   MEMBER   u64 member                   a server id, 1..COORD_MEMBER_MAX
+ *   SEQ      u64 seq                      version 2: 0 (none) or 1..COORD_SEQ_MAX
+ *   TOKEN    u64 token                    version 2: 0 (any) or 1..COORD_TOKEN_MAX
  *
- *   OPEN = SESSION TTLS LABEL        ACQUIRE  = SESSION KIND ACQ NAME VALUE
- *   CLOSE = EXPIRE = SESSION         RELEASE  = CANCEL = SESSION KIND NAME
- *   WAKE = (none)                    PROCLAIM = SESSION NAME VALUE
+ *   OPEN = SESSION TTLS LABEL        ACQUIRE  = SESSION KIND ACQ NAME VALUE SEQ
+ *   CLOSE = SESSION SEQ              RELEASE  = SESSION KIND NAME SEQ TOKEN
+ *   EXPIRE = SESSION                 CANCEL   = SESSION KIND NAME
+ *   WAKE = (none)                    PROCLAIM = SESSION NAME VALUE SEQ
  *   LIMITS = LIMITS                  RETIRE   = MEMBER
  *
  * The encoder, the encoded length and the decoder all walk that row, so
@@ -50,7 +61,8 @@
 
 #include "limits.h"
 
-#define COORD_CMD_VERSION 1
+#define COORD_CMD_VERSION   2 /* the newest encoding; version 1 still decodes */
+#define COORD_CMD_VERSION_1 1 /* no SEQ, no TOKEN (see Versions above) */
 
 /* Limits of API.md, Conventions and Sessions. */
 #define COORD_NAME_MAX          255         /* bytes in a lock or election name */
@@ -65,12 +77,19 @@
 
 #define COORD_MEMBER_MAX UINT32_MAX /* server ids: 1..this (coordd --id) */
 
+/* A session's request numbers: 1..this (2^53 - 1, exact in every JSON
+ * number reader). 0 means "not numbered" (API.md, Retries). */
+#define COORD_SEQ_MAX ((UINT64_C(1) << 53) - 1)
+/* Fencing tokens are log indexes, stored as SQLite's signed INTEGER. */
+#define COORD_TOKEN_MAX ((uint64_t)INT64_MAX)
+
 #define COORD_SESSION_ID_LEN 16
 #define COORD_SESSION_ID_HEX (2 * COORD_SESSION_ID_LEN) /* chars, without NUL */
 
 /* Byte sizes of the encoding, for callers that size buffers. */
 #define COORD_CMD_HEADER_LEN (1 + 1 + 8 + COORD_SESSION_ID_LEN)
-#define COORD_CMD_MAX_LEN    (COORD_CMD_HEADER_LEN + 3 + 2 + COORD_NAME_MAX + 4 + COORD_VALUE_MAX)
+#define COORD_CMD_MAX_LEN                                                                          \
+	(COORD_CMD_HEADER_LEN + 3 + 2 + COORD_NAME_MAX + 4 + COORD_VALUE_MAX + 8 + 8)
 
 enum coord_cmd_type {
 	COORD_CMD_OPEN = 1, /* open a session (id drawn by the leader) */
@@ -148,6 +167,11 @@ struct coord_cmd {
 	size_t value_len;
 	struct coord_limits limits;
 	uint64_t member; /* RETIRE: the server id */
+	/* The session's number for this request (API.md, Retries): 0 when the
+	 * client sent none, else 1..COORD_SEQ_MAX; types whose row has SEQ. */
+	uint64_t seq;
+	/* RELEASE: the grant it releases (its fencing token), 0 for any. */
+	uint64_t token;
 };
 
 /* Checks C against every rule of the encoding, for the fields its type
@@ -155,7 +179,9 @@ struct coord_cmd {
  * it), the kind its type implies, name 1..COORD_NAME_MAX bytes (label
  * 0..LABEL_MAX), value up to COORD_VALUE_MAX, strings valid UTF-8 without
  * NUL (and not NULL unless empty), TTL and lock-delay in range, now_ms at
- * most COORD_NOW_MAX_MS. Returns 0 or COORD_EMALFORMED. */
+ * most COORD_NOW_MAX_MS, seq at most COORD_SEQ_MAX and token at most
+ * COORD_TOKEN_MAX. A seq or token on a type whose row does not carry it is
+ * refused (it would be lost in encoding). Returns 0 or COORD_EMALFORMED. */
 int coord_cmd_validate(const struct coord_cmd *c);
 
 /* Bytes that encoding C takes. Needs a valid C. */
@@ -169,8 +195,9 @@ int coord_cmd_encode(const struct coord_cmd *c, void *buf, size_t cap, size_t *l
  * free(). Returns 0, COORD_EMALFORMED or COORD_ENOMEM. */
 int coord_cmd_encode_alloc(const struct coord_cmd *c, void **buf, size_t *len);
 
-/* Decodes LEN bytes at BUF into *C without trusting any length or count:
- * returns 0 or COORD_EMALFORMED (truncated, trailing bytes, unknown version,
+/* Decodes LEN bytes at BUF (version 1 or 2) into *C without trusting any
+ * length or count: returns 0 or COORD_EMALFORMED (truncated, trailing bytes,
+ * unknown version,
  * type, kind or mode, or anything coord_cmd_validate() refuses). Strings in
  * *C borrow BUF. On failure *C is all zero: no half-decoded command escapes. */
 int coord_cmd_decode(const void *buf, size_t len, struct coord_cmd *c);

@@ -12,6 +12,11 @@
  *    now_ms`, as SM_CMD_F_* bits. The wire order is the order of the bits
  *    (command.h's layout), never the order they are written in the row.
  *  - At most one of LABEL and NAME (both are struct coord_cmd's name).
+ *  - SEQ on the types a client's request of a session proposes (close,
+ *    acquire, release, proclaim): the state machine checks and records it
+ *    before and after the apply function (sm_seq.c), so no apply function
+ *    sees a stale or repeated request. Never on what the leader proposes by
+ *    itself (open has no session yet; expire, cancel, wake, limits, retire).
  *  - A type that carries ACQ has a kind: its KIND byte or an implied one.
  *  - kind_implied (never with KIND): the type is always of that kind and
  *    carries no kind byte; the decoder sets it and validation insists on it.
@@ -42,8 +47,13 @@ enum sm_cmd_field {
 	SM_CMD_F_NAME = 1u << 5,    /* u16 len | name: 1..COORD_NAME_MAX bytes */
 	SM_CMD_F_VALUE = 1u << 6,   /* u32 len | value: 0..COORD_VALUE_MAX bytes */
 	SM_CMD_F_LIMITS = 1u << 7,  /* u32 sessions | u32 objects | u32 waiters */
-	SM_CMD_F_MEMBER = 1u << 8   /* u64 server id: 1..COORD_MEMBER_MAX */
+	SM_CMD_F_MEMBER = 1u << 8,  /* u64 server id: 1..COORD_MEMBER_MAX */
+	SM_CMD_F_SEQ = 1u << 9,     /* u64 seq: 0 or 1..COORD_SEQ_MAX (version 2) */
+	SM_CMD_F_TOKEN = 1u << 10   /* u64 token: 0 or 1..COORD_TOKEN_MAX (version 2) */
 };
+
+/* The fields version 1 of the encoding does not have (command.h, Versions). */
+#define SM_CMD_F_SINCE_V2 (SM_CMD_F_SEQ | SM_CMD_F_TOKEN)
 
 struct sm_cmd_row {
 	enum coord_cmd_type type;                    /* equals the row's index */

@@ -27,6 +27,13 @@
  *        (an acquire still ends a lock-delay that is over by its time, and
  *        the grants that follow are in its result as usual).
  *   SM-8 Every object carries the index of its last change (modify_index).
+ *   SM-9 A session's numbered requests apply in the order of their numbers:
+ *        a request whose seq is below the session's highest applied one
+ *        changes nothing (stale_request); one whose seq equals it changes
+ *        nothing and gets the answer saved when it applied (a retry); only
+ *        a higher one applies, and is recorded with its answer in the same
+ *        entry. A request without seq neither is checked nor moves the
+ *        record (sm_seq.c, DESIGN.md rule 14).
  *
  * Tables (created by coord_sm_schema): coord_meta, coord_sessions,
  * coord_locks, coord_holders, coord_waiters; see sm_schema.c.
@@ -73,6 +80,7 @@ enum coord_status {
 	COORD_ST_LIMIT,             /* a named limit; limit names which; no change */
 	COORD_ST_EXISTS,            /* open: the id is taken */
 	COORD_ST_INVALID,           /* malformed entry, refused (same on every node) */
+	COORD_ST_STALE_REQUEST,     /* seq below the session's last applied (SM-9); seq says it */
 	COORD_ST_COUNT
 };
 
@@ -111,6 +119,8 @@ struct coord_result {
 	struct coord_session_id session; /* the command's session (zero for WAKE) */
 	uint64_t token;                  /* acquire/cancel/proclaim: the grant's token */
 	uint64_t retry_after_ms;         /* COORD_ST_LOCK_DELAY */
+	uint64_t seq;                    /* COORD_ST_STALE_REQUEST: the session's last seq */
+	bool retry;                      /* the saved answer of an applied seq, again (SM-9) */
 	bool released;                   /* release: the session held the lock */
 	bool session_ended;              /* close/expire ended a live session */
 	const char *limit;               /* COORD_ST_LIMIT: a static phrase */
@@ -189,6 +199,10 @@ int coord_sm_next_wake(sqlite3 *db, bool *has, uint64_t *at_ms);
 /* The limits in force as of the last applied entry (limits.h): the
  * defaults until a LIMITS entry applied. Returns 0 or COORD_EDB. */
 int coord_sm_limits(sqlite3 *db, struct coord_limits *out);
+
+/* The highest seq applied for session ID (SM-9): 0 when none was, or the
+ * session does not exist. Returns 0 or COORD_EDB. */
+int coord_sm_session_seq(sqlite3 *db, const struct coord_session_id *id, uint64_t *seq);
 
 /* Whether server ID was retired (a RETIRE entry applied: it left the
  * cluster, and its id is never used again). Returns 0 or COORD_EDB. */

@@ -45,6 +45,9 @@ static int applyCmd(struct sm_apply *a, const void *cmd, size_t len)
 		assert(!"decoded command without a row");
 		return COORD_EMALFORMED;
 	}
+	/* A numbered request applies only in its session's order (SM-9). */
+	if ((row->fields & SM_CMD_F_SEQ) && c.seq != 0)
+		return sm_seq_apply(a, row->apply);
 	return row->apply(a);
 }
 

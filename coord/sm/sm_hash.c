@@ -64,6 +64,7 @@ static int hashTables(sqlite3 *db, struct sm_stmt_cache *cache, uint64_t *out)
 	    "SELECT * FROM coord_locks ORDER BY kind, name",
 	    "SELECT * FROM coord_holders ORDER BY kind, name, session",
 	    "SELECT * FROM coord_waiters ORDER BY kind, name, session",
+	    "SELECT * FROM coord_seqs ORDER BY session",
 	};
 	uint64_t h = SM_HASH_OFFSET;
 	sqlite3_stmt *st;

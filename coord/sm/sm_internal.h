@@ -128,10 +128,39 @@ int sm_promote(struct sm_apply *a, const struct sm_lock *l);
 
 /* --- sm_result.c ----------------------------------------------------- */
 
+/* The limits an apply can reach (COORD_ST_LIMIT), each with the phrase that
+ * result.limit points at; a saved answer (sm_seq.c) keeps the number. */
+enum sm_limit_hit {
+	SM_LIMIT_NONE = 0,
+	SM_LIMIT_SESSIONS, /* sessions */
+	SM_LIMIT_OBJECTS,  /* locks and waits of one session */
+	SM_LIMIT_WAITERS,  /* waiters of one lock */
+	SM_LIMIT_HIT_COUNT
+};
+extern const char *const sm_limit_phrase[SM_LIMIT_HIT_COUNT]; /* NONE: NULL */
+
 void sm_result_reset(struct coord_result *r);
 int sm_result_push_holder(struct coord_result *r, const struct coord_holder *h);
 int sm_result_push_grant(struct coord_result *r, const struct coord_grant *g);
 int sm_result_push_released(struct coord_result *r, const struct coord_lockref *l);
+
+/* --- sm_seq.c: a session's request order (SM-9) ----------------------- */
+
+/* A session's record: its highest applied seq, the request that carried it
+ * (type, kind, mode, name) and that request's answer as result fields
+ * (status, token, released, retry_after_ms, limit): a fixed set of integers
+ * and a name, never a value or a list, so at most this many bytes whatever
+ * the request carried. */
+#define SM_SEQ_RECORD_MAX (COORD_SESSION_ID_LEN + 10 * 8 + COORD_NAME_MAX)
+
+/* Applies a command that carries a seq (its row has SEQ and cmd->seq > 0)
+ * with APPLY, its row's apply function, in SM-9's order: below the
+ * session's record, stale_request (result.seq the record's); equal, the
+ * record's answer again (result.retry) if it numbered the same request,
+ * else stale_request; above (or no record), APPLY, then the record is set
+ * to this seq and answer unless the session does not exist or just ended.
+ * Returns what APPLY returns, or COORD_EDB / COORD_ENOMEM. */
+int sm_seq_apply(struct sm_apply *a, int (*apply)(struct sm_apply *a));
 
 /* --- commands: sm_session.c, sm_lock.c ------------------------------- */
 

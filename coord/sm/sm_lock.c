@@ -47,7 +47,7 @@ static int lockSessionRoom(struct sm_apply *a, const struct coord_limits *limits
 	*room = rv == 0 && held + waits < limits->objects;
 	if (rv == 0 && !*room) {
 		a->out->status = COORD_ST_LIMIT;
-		a->out->limit = "locks and waits per session";
+		a->out->limit = sm_limit_phrase[SM_LIMIT_OBJECTS];
 	}
 	return rv;
 }
@@ -113,7 +113,7 @@ static int lockRequest(struct sm_apply *a, const struct sm_lock *l)
 	}
 	if (waiters >= limits.waiters) {
 		a->out->status = COORD_ST_LIMIT;
-		a->out->limit = "waiters per lock";
+		a->out->limit = sm_limit_phrase[SM_LIMIT_WAITERS];
 		return 0;
 	}
 	a->out->status = COORD_ST_QUEUED;
@@ -148,7 +148,9 @@ int sm_apply_acquire(struct sm_apply *a)
 
 /* Release (or resign): a holder's lock goes to the next waiters in this same
  * entry; a waiter's wait is withdrawn; anything else is a no-op answering
- * released = false, so a retried release is safe. */
+ * released = false, so a retried release is safe. A release that names a
+ * grant (its token) releases that grant only: any other hold, or a wait,
+ * stays, and it answers released = false (API.md, Locks). */
 int sm_apply_release(struct sm_apply *a)
 {
 	struct sm_lock l = lockOf(a->cmd);
@@ -162,6 +164,8 @@ int sm_apply_release(struct sm_apply *a)
 	a->out->status = COORD_ST_OK;
 	if ((rv = sm_holder_find(a, &l, &a->cmd->session, &held, &mode, &token)) != 0)
 		return rv;
+	if (a->cmd->token != 0 && !(held && token == a->cmd->token))
+		return 0;
 	if (held) {
 		a->out->released = true;
 		rv = sm_holder_remove(a, &l, &a->cmd->session);

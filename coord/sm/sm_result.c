@@ -15,6 +15,14 @@ static const char *const sm_status_names[COORD_ST_COUNT] = {
     [COORD_ST_LIMIT] = "limit",
     [COORD_ST_EXISTS] = "exists",
     [COORD_ST_INVALID] = "invalid_argument",
+    [COORD_ST_STALE_REQUEST] = "stale_request",
+};
+
+const char *const sm_limit_phrase[SM_LIMIT_HIT_COUNT] = {
+    [SM_LIMIT_NONE] = NULL,
+    [SM_LIMIT_SESSIONS] = "sessions",
+    [SM_LIMIT_OBJECTS] = "locks and waits per session",
+    [SM_LIMIT_WAITERS] = "waiters per lock",
 };
 
 const char *coord_status_name(enum coord_status status)
@@ -44,6 +52,8 @@ void sm_result_reset(struct coord_result *r)
 	memset(&r->session, 0, sizeof(r->session));
 	r->token = 0;
 	r->retry_after_ms = 0;
+	r->seq = 0;
+	r->retry = false;
 	r->released = false;
 	r->session_ended = false;
 	r->limit = NULL;

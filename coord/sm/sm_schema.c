@@ -8,6 +8,9 @@
  *                   or a running lock-delay (delay_until_ms, entry time)
  *   coord_holders   who holds what; token = granting entry's index (SM-3)
  *   coord_waiters   FIFO queues; since_index = the queuing entry (SM-5)
+ *   coord_seqs      one row per session that sent a numbered request: its
+ *                   highest applied seq and that request's answer (SM-9,
+ *                   sm_seq.c); limit is an enum sm_limit_hit
  *
  * Values are NULL when absent. Session ids are 16-byte blobs. */
 #include "sm_internal.h"
@@ -33,7 +36,12 @@ static const char sm_schema_sql[] =
     "CREATE INDEX IF NOT EXISTS coord_waiters_by_queue ON coord_waiters (kind, name, since_index);"
     "CREATE INDEX IF NOT EXISTS coord_waiters_by_session ON coord_waiters (session);"
     "CREATE INDEX IF NOT EXISTS coord_locks_by_delay ON coord_locks (delay_until_ms)"
-    " WHERE delay_until_ms != 0;";
+    " WHERE delay_until_ms != 0;"
+    "CREATE TABLE IF NOT EXISTS coord_seqs ("
+    " session BLOB PRIMARY KEY, seq INTEGER NOT NULL, type INTEGER NOT NULL,"
+    " kind INTEGER NOT NULL, mode INTEGER NOT NULL, name TEXT NOT NULL,"
+    " status INTEGER NOT NULL, token INTEGER NOT NULL, released INTEGER NOT NULL,"
+    " retry_after_ms INTEGER NOT NULL, limit_hit INTEGER NOT NULL);";
 
 int coord_sm_schema(sqlite3 *db)
 {

@@ -31,7 +31,7 @@ int sm_apply_open(struct sm_apply *a)
 		return rv;
 	if (sessions >= limits.sessions) {
 		a->out->status = COORD_ST_LIMIT;
-		a->out->limit = "sessions";
+		a->out->limit = sm_limit_phrase[SM_LIMIT_SESSIONS];
 		return 0;
 	}
 	if (sm_stmt(a,
@@ -103,12 +103,13 @@ static int endCollect(struct sm_apply *a, struct end_lock **out, size_t *n)
 	return rv;
 }
 
-/* Deletes the session and its holds and waits (SM-4). */
+/* Deletes the session, its holds and waits (SM-4) and its record (SM-9). */
 static int endDelete(struct sm_apply *a)
 {
 	static const char *const sql[] = {
 	    "DELETE FROM coord_holders WHERE session = ?1",
 	    "DELETE FROM coord_waiters WHERE session = ?1",
+	    "DELETE FROM coord_seqs WHERE session = ?1",
 	    "DELETE FROM coord_sessions WHERE id = ?1",
 	};
 	sqlite3_stmt *st;

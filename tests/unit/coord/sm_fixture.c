@@ -8,6 +8,8 @@
 
 #include "sm_fixture.h"
 
+#include "commands.h"
+
 int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -65,11 +67,16 @@ enum coord_status fx_apply_raw(struct fx *f, const void *buf, size_t len)
 
 enum coord_status fx_apply(struct fx *f, const struct coord_cmd *c)
 {
+	struct coord_cmd numbered = *c;
 	void *buf;
 	size_t len;
 	enum coord_status st;
 
-	assert_int_equal(coord_cmd_encode_alloc(c, &buf, &len), 0);
+	if (f->seq != 0 && (sm_cmd_row(c->type)->fields & SM_CMD_F_SEQ)) {
+		numbered.seq = f->seq;
+		f->seq = 0;
+	}
+	assert_int_equal(coord_cmd_encode_alloc(&numbered, &buf, &len), 0);
 	st = fx_apply_raw(f, buf, len);
 	free(buf);
 	return st;
@@ -139,9 +146,15 @@ enum coord_status fx_lock(struct fx *f, unsigned s, const char *name, enum coord
 
 enum coord_status fx_unlock(struct fx *f, unsigned s, const char *name)
 {
+	return fx_unlock_token(f, s, name, 0);
+}
+
+enum coord_status fx_unlock_token(struct fx *f, unsigned s, const char *name, uint64_t token)
+{
 	struct coord_cmd c = fxCmd(f, COORD_CMD_RELEASE, s);
 
 	c.kind = COORD_KIND_LOCK;
+	c.token = token;
 	fxName(&c, name);
 	return fx_apply(f, &c);
 }
@@ -287,4 +300,7 @@ void fx_assert_same_cmd(const struct coord_cmd *a, const struct coord_cmd *b)
 	if (a->value_len > 0)
 		assert_memory_equal(a->value, b->value, a->value_len);
 	assert_true(coord_limits_equal(&a->limits, &b->limits));
+	assert_int_equal(a->member, b->member);
+	assert_int_equal(a->seq, b->seq);
+	assert_int_equal(a->token, b->token);
 }

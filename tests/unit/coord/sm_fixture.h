@@ -24,6 +24,10 @@ struct fx {
 	struct coord_result r;          /* result of the last entry */
 	struct coord_sm *sm;            /* when set, entries apply through it */
 	struct coord_sm_reader *reader; /* the queries read through it */
+	/* When not 0, the seq of the next entry a helper applies whose type
+	 * carries one (close, acquire, release, proclaim); fx_apply() clears
+	 * it, so each numbered request is written out in the test. */
+	uint64_t seq;
 };
 
 /* cmocka setup/teardown: *STATE becomes a struct fx. */
@@ -57,6 +61,8 @@ enum coord_status fx_acquire(struct fx *f, unsigned s, enum coord_kind kind, con
 enum coord_status fx_lock(struct fx *f, unsigned s, const char *name, enum coord_mode mode,
                           bool queue);
 enum coord_status fx_unlock(struct fx *f, unsigned s, const char *name);
+/* Release of lock NAME's grant TOKEN only (0: whatever S holds). */
+enum coord_status fx_unlock_token(struct fx *f, unsigned s, const char *name, uint64_t token);
 enum coord_status fx_cancel(struct fx *f, unsigned s, enum coord_kind kind, const char *name);
 /* Election campaign with VALUE (queued unless TRY). */
 enum coord_status fx_campaign(struct fx *f, unsigned s, const char *name, const char *value,

@@ -1,7 +1,8 @@
 /* The command table (commands.h) and the kinds (command.h), as a
  * specification: every type has a row that keeps the row contract, every
- * type encodes to the exact bytes pinned here by hand (so a change of the
- * layout, which would strand existing logs, fails), decodes back, and
+ * type encodes to the exact bytes pinned here by hand, at version 1 and,
+ * with a seq or token, at version 2 (so a change of the layout, which would
+ * strand existing logs, fails), decodes back, and
  * applies through its row; a kind byte out of range is refused by every
  * type that carries one (DESIGN.md rule 11). */
 #include <setjmp.h>
@@ -24,8 +25,13 @@
 #define SID_BYTES                                                                                  \
 	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae,  \
 	    0xaf
-/* u8 version | u8 type | u64 now_ms: the header before the session id. */
-#define HDR(type)   0x01, (type), 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01
+/* u8 version | u8 type | u64 now_ms: the header before the session id, of
+ * version 1 (HDR) and of version 2 (HDR2, an entry with a seq or token). */
+#define HDR(type)  0x01, (type), 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01
+#define HDR2(type) 0x02, (type), 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01
+/* A seq whose bytes all differ (below COORD_SEQ_MAX), and its u64. */
+#define SEQ         UINT64_C(0x000a0b0c0d0e0f10)
+#define SEQ_BYTES   0x10, 0x0f, 0x0e, 0x0d, 0x0c, 0x0b, 0x0a, 0x00
 #define KIND_OFFSET COORD_CMD_HEADER_LEN /* where ACQUIRE, RELEASE and CANCEL put it */
 
 /* One command and its bytes, written out by hand from command.h's layout
@@ -160,6 +166,75 @@ static const struct pinned pinned[] = {
      18,
      {HDR(10),                                          /* header; no session */
       0x04, 0x03, 0x02, 0x01, 0x00, 0x00, 0x00, 0x00}}, /* member */
+    /* Version 2: the same types with a seq (and a release's token). */
+    {"numbered close",
+     {.type = COORD_CMD_CLOSE, .now_ms = NOW_MS, .session = {.bytes = {SID_BYTES}}, .seq = SEQ},
+     0,
+     34,
+     {HDR2(2), SID_BYTES, SEQ_BYTES}},
+    {"numbered try-lock",
+     {.type = COORD_CMD_ACQUIRE,
+      .now_ms = NOW_MS,
+      .session = {.bytes = {SID_BYTES}},
+      .kind = COORD_KIND_LOCK,
+      .name = "q",
+      .name_len = 1,
+      .seq = SEQ},
+     KIND_OFFSET,
+     44,
+     {HDR2(4),                /* header, version 2 */
+      SID_BYTES,              /* session */
+      0x00, 0x00, 0x00,       /* kind: lock, mode: exclusive, flags: none */
+      0x01, 0x00, 'q',        /* name */
+      0x00, 0x00, 0x00, 0x00, /* an empty value */
+      SEQ_BYTES}},            /* seq */
+    {"numbered release of one grant",
+     {.type = COORD_CMD_RELEASE,
+      .now_ms = NOW_MS,
+      .session = {.bytes = {SID_BYTES}},
+      .kind = COORD_KIND_LOCK,
+      .name = "q",
+      .name_len = 1,
+      .seq = SEQ,
+      .token = 0x0302},
+     KIND_OFFSET,
+     46,
+     {HDR2(5),                                          /* header, version 2 */
+      SID_BYTES,                                        /* session */
+      0x00,                                             /* kind: lock */
+      0x01, 0x00, 'q',                                  /* name */
+      SEQ_BYTES,                                        /* seq */
+      0x02, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}}, /* token */
+    {"release of one grant, not numbered",
+     {.type = COORD_CMD_RELEASE,
+      .now_ms = NOW_MS,
+      .session = {.bytes = {SID_BYTES}},
+      .kind = COORD_KIND_LOCK,
+      .name = "q",
+      .name_len = 1,
+      .token = 7},
+     KIND_OFFSET,
+     46,
+     {HDR2(5),                                               /* header, version 2 */
+      SID_BYTES,                                             /* session */
+      0x00,                                                  /* kind: lock */
+      0x01,      0x00, 'q',                                  /* name */
+      0x00,      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,   /* seq: none */
+      0x07,      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}}, /* token */
+    {"numbered proclaim",
+     {.type = COORD_CMD_PROCLAIM,
+      .now_ms = NOW_MS,
+      .session = {.bytes = {SID_BYTES}},
+      .kind = COORD_KIND_ELECTION,
+      .has_value = true,
+      .name = "db",
+      .name_len = 2,
+      .value = "h:1",
+      .value_len = 3,
+      .seq = SEQ},
+     0,
+     45,
+     {HDR2(7), SID_BYTES, 0x02, 0x00, 'd', 'b', 0x03, 0x00, 0x00, 0x00, 'h', ':', '1', SEQ_BYTES}},
 };
 
 /* The first pinned example of TYPE. */
@@ -203,7 +278,7 @@ static void test_every_row_keeps_the_contract(void **state)
 {
 	const unsigned known = SM_CMD_F_SESSION | SM_CMD_F_TTLS | SM_CMD_F_KIND | SM_CMD_F_ACQ |
 	                       SM_CMD_F_LABEL | SM_CMD_F_NAME | SM_CMD_F_VALUE | SM_CMD_F_LIMITS |
-	                       SM_CMD_F_MEMBER;
+	                       SM_CMD_F_MEMBER | SM_CMD_F_SEQ | SM_CMD_F_TOKEN;
 
 	(void)state;
 	for (int t = 1; t <= COORD_CMD_TYPE_MAX; t++) {
@@ -223,7 +298,76 @@ static void test_every_row_keeps_the_contract(void **state)
 		assert_int_equal((f & SM_CMD_F_SESSION) != 0, t != COORD_CMD_WAKE &&
 		                                                  t != COORD_CMD_LIMITS &&
 		                                                  t != COORD_CMD_RETIRE);
+		/* A seq on exactly what a client's request of a session
+		 * proposes; a token on a release alone. */
+		assert_int_equal((f & SM_CMD_F_SEQ) != 0,
+		                 t == COORD_CMD_CLOSE || t == COORD_CMD_ACQUIRE ||
+		                     t == COORD_CMD_RELEASE || t == COORD_CMD_PROCLAIM);
+		assert_int_equal((f & SM_CMD_F_TOKEN) != 0, t == COORD_CMD_RELEASE);
 	}
+}
+
+/* The versions: a command without seq or token encodes as version 1, byte
+ * for byte what every log written before version 2 holds (the version 1
+ * examples above); one with either is version 2. Version 1 entries decode
+ * with seq and token 0. */
+static void test_versions(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(pinned); i++) {
+		const struct pinned *p = &pinned[i];
+		bool v2 = p->cmd.seq != 0 || p->cmd.token != 0;
+		struct coord_cmd d;
+
+		print_message("%s\n", p->what);
+		assert_int_equal(p->bytes[0], v2 ? COORD_CMD_VERSION : COORD_CMD_VERSION_1);
+		assert_int_equal(coord_cmd_decode(p->bytes, p->len, &d), 0);
+		assert_int_equal(d.seq, p->cmd.seq);
+		assert_int_equal(d.token, p->cmd.token);
+	}
+}
+
+/* What no encoder writes is refused: a version 2 entry that version 1
+ * could hold (seq and token 0: one encoding per command), a version 1
+ * entry with version 2's bytes after it (trailing), an unknown version, a
+ * seq past COORD_SEQ_MAX, and a seq or token on a type that does not carry
+ * it. */
+static void test_version_and_seq_refusals(void **state)
+{
+	const struct pinned *v1 = example(COORD_CMD_CLOSE);
+	uint8_t buf[64];
+	struct coord_cmd c, d;
+	size_t len;
+
+	(void)state;
+	memcpy(buf, v1->bytes, v1->len);
+	memset(buf + v1->len, 0, 8);
+	buf[0] = COORD_CMD_VERSION; /* a close with seq 0 in version 2 */
+	assert_int_equal(coord_cmd_decode(buf, v1->len + 8, &d), COORD_EMALFORMED);
+	buf[0] = COORD_CMD_VERSION_1;
+	buf[v1->len] = 5; /* a seq after a version 1 close */
+	assert_int_equal(coord_cmd_decode(buf, v1->len + 8, &d), COORD_EMALFORMED);
+	for (unsigned v = 0; v < 256; v++) {
+		if (v == COORD_CMD_VERSION_1 || v == COORD_CMD_VERSION)
+			continue;
+		buf[0] = (uint8_t)v;
+		assert_int_equal(coord_cmd_decode(buf, v1->len, &d), COORD_EMALFORMED);
+	}
+	c = v1->cmd;
+	c.seq = COORD_SEQ_MAX;
+	assert_int_equal(coord_cmd_encode(&c, buf, sizeof(buf), &len), 0);
+	assert_int_equal(coord_cmd_decode(buf, len, &d), 0);
+	assert_int_equal(d.seq, COORD_SEQ_MAX);
+	buf[len - 2] = 0x20; /* seq = 2^53 + ...: past COORD_SEQ_MAX */
+	assert_int_equal(coord_cmd_decode(buf, len, &d), COORD_EMALFORMED);
+	c.seq = COORD_SEQ_MAX + 1;
+	assert_int_equal(coord_cmd_validate(&c), COORD_EMALFORMED);
+	c = v1->cmd;
+	c.token = 1; /* a close names no grant */
+	assert_int_equal(coord_cmd_validate(&c), COORD_EMALFORMED);
+	c = example(COORD_CMD_CANCEL)->cmd;
+	c.seq = 1; /* a cancel is the leader's, never numbered */
+	assert_int_equal(coord_cmd_validate(&c), COORD_EMALFORMED);
 }
 
 /* Kinds: a table below COORD_KIND_COUNT, each named; only locks share. */
@@ -408,6 +552,8 @@ int main(void)
 	    cmocka_unit_test(test_out_of_range_kind_is_refused),
 	    cmocka_unit_test(test_implied_kind_and_value),
 	    cmocka_unit_test(test_shared_mode_follows_the_kind_table),
+	    cmocka_unit_test(test_versions),
+	    cmocka_unit_test(test_version_and_seq_refusals),
 	    cmocka_unit_test_setup_teardown(test_every_type_applies_through_its_row, fx_setup,
 	                                    fx_teardown),
 	};
