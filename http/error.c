@@ -18,6 +18,7 @@ static const struct {
     [HTTP_ERR_LOCK_HELD] = {409, "lock_held"},
     [HTTP_ERR_NOT_HOLDER] = {409, "not_holder"},
     [HTTP_ERR_STALE_TOKEN] = {409, "stale_token"},
+    [HTTP_ERR_STALE_REQUEST] = {409, "stale_request"},
     [HTTP_ERR_CONFLICT] = {409, "conflict"},
     [HTTP_ERR_CHANGE_IN_PROGRESS] = {409, "change_in_progress"},
     [HTTP_ERR_NOT_CAUGHT_UP] = {409, "not_caught_up"},

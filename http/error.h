@@ -17,6 +17,7 @@ enum http_error {
 	HTTP_ERR_LOCK_HELD,          /* 409 */
 	HTTP_ERR_NOT_HOLDER,         /* 409 */
 	HTTP_ERR_STALE_TOKEN,        /* 409 */
+	HTTP_ERR_STALE_REQUEST,      /* 409: a later-numbered request of the session applied */
 	HTTP_ERR_CONFLICT,           /* 409: the member's id or address is taken */
 	HTTP_ERR_CHANGE_IN_PROGRESS, /* 409: another membership change or transfer runs */
 	HTTP_ERR_NOT_CAUGHT_UP,      /* 409: a learner too far behind to vote */

@@ -72,6 +72,9 @@ enum http_field {
 	HTTP_F_RAFT = 1u << 8,       /* "raft": a server's Raft address, HOST:PORT */
 	HTTP_F_REMOVE = 1u << 9,     /* "remove": the id of the member a replace removes */
 	HTTP_F_ADD = 1u << 10,       /* "add": {"id", "raft"}, the member a replace adds */
+	HTTP_F_SEQ = 1u << 11,       /* "seq": the session's number for this request,
+	                              * 1..HTTP_SEQ_MAX (or the X-Coord-Seq header) */
+	HTTP_F_TOKEN = 1u << 12,     /* "fencing_token": the grant a release releases */
 };
 
 /* Query parameters an operation takes besides ?pretty and ?redirect (every
@@ -81,7 +84,7 @@ enum http_param {
 	HTTP_Q_PREFIX = 1u << 0,  /* ?prefix=: names that start with it */
 	HTTP_Q_SESSION = 1u << 1, /* ?session=: instead of the body's "session" */
 	HTTP_Q_LOCK = 1u << 2,    /* ?lock=NAME */
-	HTTP_Q_TOKEN = 1u << 3,   /* ?token=N */
+	HTTP_Q_TOKEN = 1u << 3,   /* ?token=N: a fence's token, or the grant a release releases */
 	/* A listing's page: ?limit=N items after the key ?after= (request.h,
 	 * HTTP_LIST_LIMIT_*). A row takes one form of after, never both. */
 	HTTP_Q_LIMIT = 1u << 4,         /* ?limit=N: at most N items */

@@ -230,6 +230,13 @@ static enum http_error query_one(const struct http_query *q, struct http_request
 		if (!parse_u64(v, &req->token))
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 			                    "token must be a non-negative integer");
+		/* A release's names a grant: fencing tokens are log indexes. */
+		if (http_op_is(req->op, HTTP_OPF_WRITE) &&
+		    (req->token == 0 || req->token > HTTP_TOKEN_MAX))
+			return http_err_set(
+			    err, HTTP_ERR_INVALID_ARGUMENT,
+			    "token must be a fencing token, an integer from 1 to %llu",
+			    (unsigned long long)HTTP_TOKEN_MAX);
 		*seen |= HTTP_Q_TOKEN;
 	} else if (strcmp(k, "force") == 0 && takes(req, HTTP_Q_FORCE)) {
 		if (q->value && strcmp(v, "true") != 0 && strcmp(v, "") != 0)
@@ -353,12 +360,19 @@ static const struct {
 	const char *key;
 	enum http_field field;
 } field_names[] = {
-    {"session", HTTP_F_SESSION}, {"ttl_ms", HTTP_F_TTL},
-    {"name", HTTP_F_LABEL},      {"lock_delay_ms", HTTP_F_LOCK_DELAY},
-    {"mode", HTTP_F_MODE},       {"wait_ms", HTTP_F_WAIT},
-    {"value", HTTP_F_VALUE},     {"id", HTTP_F_MEMBER},
-    {"raft", HTTP_F_RAFT},       {"remove", HTTP_F_REMOVE},
+    {"session", HTTP_F_SESSION},
+    {"ttl_ms", HTTP_F_TTL},
+    {"name", HTTP_F_LABEL},
+    {"lock_delay_ms", HTTP_F_LOCK_DELAY},
+    {"mode", HTTP_F_MODE},
+    {"wait_ms", HTTP_F_WAIT},
+    {"value", HTTP_F_VALUE},
+    {"id", HTTP_F_MEMBER},
+    {"raft", HTTP_F_RAFT},
+    {"remove", HTTP_F_REMOVE},
     {"add", HTTP_F_ADD},
+    {"seq", HTTP_F_SEQ},
+    {"fencing_token", HTTP_F_TOKEN},
 };
 
 /* A server id: an integer 1..HTTP_MEMBER_ID_MAX. */
@@ -426,6 +440,36 @@ static enum http_error get_ms(json_t *v, const char *key, uint64_t min, uint64_t
 	return HTTP_OK;
 }
 
+/* An integer MIN..MAX (a JSON integer: not a string, a fraction or 1e3). */
+static enum http_error get_int(json_t *v, const char *key, uint64_t min, uint64_t max,
+                               uint64_t *out, struct http_err *err)
+{
+	json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+
+	if (n < 0 || (uint64_t)n < min || (uint64_t)n > max)
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+		                    "%s must be an integer from %llu to %llu", key,
+		                    (unsigned long long)min, (unsigned long long)max);
+	*out = (uint64_t)n;
+	return HTTP_OK;
+}
+
+/* A release's "fencing_token", equal to its ?token= when it has both. */
+static enum http_error get_token(json_t *v, const char *key, struct http_request *req,
+                                 struct http_err *err)
+{
+	uint64_t token = 0;
+	enum http_error e = get_int(v, key, 1, HTTP_TOKEN_MAX, &token, err);
+
+	if (e != HTTP_OK)
+		return e;
+	if (req->token != 0 && req->token != token)
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+		                    "fencing_token and ?token= name different grants");
+	req->token = token;
+	return HTTP_OK;
+}
+
 static enum http_error get_string(json_t *v, const char *key, const char **s, size_t *len,
                                   struct http_err *err)
 {
@@ -458,6 +502,10 @@ static enum http_error body_field(json_t *v, enum http_field f, const char *key,
 		return get_addr(v, key, req->raft, err);
 	case HTTP_F_ADD:
 		return get_add(v, req, err);
+	case HTTP_F_SEQ:
+		return get_int(v, key, 1, HTTP_SEQ_MAX, &req->seq, err);
+	case HTTP_F_TOKEN:
+		return get_token(v, key, req, err);
 	default:
 		break;
 	}
@@ -621,6 +669,52 @@ enum http_error http_request_decode(const char *method, const char *path,
 		return e;
 	}
 	return HTTP_OK;
+}
+
+/* REQ's kept body with "seq" set to REQ's seq (a body of its own when it
+ * had none): the header's number travels to the leader in the body. */
+static enum http_error body_with_seq(struct http_request *req, struct http_err *err)
+{
+	json_t *root = req->body ? json_loadb(req->body, req->body_len, 0, NULL) : json_object();
+	char *text = NULL;
+
+	if (root && json_object_set_new(root, "seq", json_integer((json_int_t)req->seq)) == 0)
+		text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	if (!text)
+		return http_err_set(err, HTTP_ERR_UNAVAILABLE, "out of memory; retry");
+	free(req->body);
+	req->body = text;
+	req->body_len = strlen(text);
+	assert(req->body_len <= HTTP_FORWARD_BODY_MAX);
+	return HTTP_OK;
+}
+
+enum http_error http_request_seq_header(struct http_request *req, const char *value,
+                                        struct http_err *err)
+{
+	enum http_error e = HTTP_OK;
+	uint64_t seq = 0;
+
+	if (!value)
+		return HTTP_OK;
+	if (!(http_op_info(req->op)->accepts & HTTP_F_SEQ))
+		e = http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+		                 HTTP_SEQ_HEADER " is not taken by this request");
+	else if (!parse_u64(value, &seq) || seq == 0 || seq > HTTP_SEQ_MAX)
+		e = http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+		                 HTTP_SEQ_HEADER " must be an integer from 1 to %llu",
+		                 (unsigned long long)HTTP_SEQ_MAX);
+	else if (req->seq != 0 && req->seq != seq)
+		e = http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+		                 HTTP_SEQ_HEADER " and the body's seq differ");
+	else if (req->seq == 0) {
+		req->seq = seq;
+		e = body_with_seq(req, err);
+	}
+	if (e != HTTP_OK)
+		http_request_free(req);
+	return e;
 }
 
 void http_request_free(struct http_request *req)

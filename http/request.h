@@ -29,6 +29,11 @@
 #define HTTP_LIST_LIMIT_MAX       10000u      /* ?limit= of a listing: 1..this */
 #define HTTP_MEMBER_ID_MAX        4294967295u /* server ids: 1..this (coordd --id) */
 #define HTTP_ADDR_MAX             64          /* bytes of HOST:PORT with its NUL */
+/* A session's request number, "seq" or X-Coord-Seq: 1..2^53 - 1, exact in
+ * every JSON reader (API.md, Retries). */
+#define HTTP_SEQ_MAX    ((UINT64_C(1) << 53) - 1)
+#define HTTP_SEQ_HEADER "X-Coord-Seq"
+#define HTTP_TOKEN_MAX  ((uint64_t)INT64_MAX) /* a release's fencing token: 1..this */
 /* The compact JSON of an accepted body: a value and a label, each byte
  * escaped in at most 6, and the other fields. */
 #define HTTP_FORWARD_BODY_MAX (6u * (HTTP_VALUE_MAX + HTTP_SESSION_LABEL_MAX) + 1024u)
@@ -51,6 +56,7 @@ struct http_request {
 	uint64_t ttl_ms;
 	uint64_t lock_delay_ms;
 	uint64_t wait_ms; /* acquire/campaign queue wait */
+	uint64_t seq;     /* the session's number for this request; 0: none */
 	bool shared;      /* mode: shared (else exclusive) */
 	bool has_value;
 	char *value; /* malloc'd, value_len bytes + NUL */
@@ -76,7 +82,8 @@ struct http_request {
 	uint64_t index;
 	uint64_t poll_wait_ms;          /* ?wait=D, with ?index */
 	char prefix[HTTP_NAME_MAX + 1]; /* lock list: ?prefix= (may be empty) */
-	uint64_t token;                 /* fence: ?token= */
+	uint64_t token;                 /* fence: ?token= (0..); release, resign: the grant,
+	                                 * ?token= or "fencing_token" (1..HTTP_TOKEN_MAX), 0: any */
 	bool force;                     /* ?force (a bare key, or =true) */
 	/* A listing's page (HTTP_Q_LIMIT): limit is 1..HTTP_LIST_LIMIT_MAX,
 	 * HTTP_LIST_LIMIT_DEFAULT without ?limit=, 0 for an operation that is
@@ -109,6 +116,15 @@ enum http_error http_request_decode_target(const char *method, const char *targe
  * every byte but A-Z a-z 0-9 - . _ ~ / : ; returns a malloc'd string (the
  * caller frees it) or NULL on ENOMEM. */
 char *http_target_encode(const char *path, const struct http_query *query, size_t n);
+
+/* Takes the X-Coord-Seq header's VALUE (NULL: none) into *REQ, decoded by
+ * http_request_decode(): 1..HTTP_SEQ_MAX in decimal digits, on a request
+ * whose row takes "seq", equal to the body's "seq" if it has one. The kept
+ * body (what a follower forwards, whose leader sees no header) gets the seq
+ * as its "seq". Returns HTTP_OK, or an error (400) with a sentence in *ERR,
+ * having freed REQ's resources as a failed decode does. */
+enum http_error http_request_seq_header(struct http_request *req, const char *value,
+                                        struct http_err *err);
 
 void http_request_free(struct http_request *req);
 

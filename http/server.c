@@ -366,7 +366,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_iter, &acc);
 	if (http_request_decode(method, url, acc.q, acc.n, call->body, call->body_len, &call->req,
-	                        &err) != HTTP_OK) {
+	                        &err) != HTTP_OK ||
+	    http_request_seq_header(
+	        &call->req, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, HTTP_SEQ_HEADER),
+	        &err) != HTTP_OK) {
 		memcpy(call->allow, err.allow, sizeof(call->allow));
 		return answer_now(call, &err);
 	}

@@ -57,6 +57,12 @@ bool node_api_session(const struct http_request *req, struct coord_session_id *i
 	return coord_session_id_parse(req->session, strlen(req->session), id) == 0;
 }
 
+bool node_api_session_cmd(const struct http_request *req, struct coord_cmd *cmd)
+{
+	cmd->seq = req->seq;
+	return node_api_session(req, &cmd->session);
+}
+
 void node_api_name_value(const struct http_request *req, struct coord_cmd *cmd)
 {
 	cmd->name = req->name;

@@ -88,6 +88,9 @@ const struct node_api *node_api(enum http_op op);
 
 /* REQ's session id, parsed; false when it is not one. */
 bool node_api_session(const struct http_request *req, struct coord_session_id *id);
+/* Sets CMD's session and seq (API.md, Retries) to REQ's: what every
+ * request of a session carries. False when REQ's session is not an id. */
+bool node_api_session_cmd(const struct http_request *req, struct coord_cmd *cmd);
 /* Sets CMD's name and value (if any) to REQ's, borrowed from REQ. */
 void node_api_name_value(const struct http_request *req, struct coord_cmd *cmd);
 /* Ends a read's query hook: 0 when RC is 0; otherwise drops *BODY, answers

@@ -38,7 +38,7 @@ static bool campaign_command(struct node *n, const struct http_request *req, str
 	cmd->mode = COORD_MODE_EXCLUSIVE;
 	cmd->queue = req->wait_ms > 0;
 	node_api_name_value(req, cmd);
-	return node_api_session(req, &cmd->session);
+	return node_api_session_cmd(req, cmd);
 }
 
 static bool proclaim_command(struct node *n, const struct http_request *req, struct coord_cmd *cmd)
@@ -47,7 +47,7 @@ static bool proclaim_command(struct node *n, const struct http_request *req, str
 	cmd->type = COORD_CMD_PROCLAIM;
 	cmd->kind = COORD_KIND_ELECTION;
 	node_api_name_value(req, cmd);
-	return node_api_session(req, &cmd->session);
+	return node_api_session_cmd(req, cmd);
 }
 
 /* DELETE /v1/elections/{name} --------------------------------------------------- */
@@ -59,7 +59,8 @@ static bool resign_command(struct node *n, const struct http_request *req, struc
 	cmd->kind = COORD_KIND_ELECTION;
 	cmd->name = req->name;
 	cmd->name_len = strlen(req->name);
-	return node_api_session(req, &cmd->session);
+	cmd->token = req->token; /* the term of leadership it ends; 0: any */
+	return node_api_session_cmd(req, cmd);
 }
 
 const struct node_api node_api_elections[] = {

@@ -39,7 +39,7 @@ static bool acquire_command(struct node *n, const struct http_request *req, stru
 	cmd->mode = req->shared ? COORD_MODE_SHARED : COORD_MODE_EXCLUSIVE;
 	cmd->queue = req->wait_ms > 0;
 	node_api_name_value(req, cmd);
-	return node_api_session(req, &cmd->session);
+	return node_api_session_cmd(req, cmd);
 }
 
 static json_t *acquire_granted(const struct http_request *req, uint64_t token)
@@ -60,7 +60,8 @@ static bool release_command(struct node *n, const struct http_request *req, stru
 	cmd->kind = COORD_KIND_LOCK;
 	cmd->name = req->name;
 	cmd->name_len = strlen(req->name);
-	return node_api_session(req, &cmd->session);
+	cmd->token = req->token; /* the grant it releases; 0: any */
+	return node_api_session_cmd(req, cmd);
 }
 
 /* GET /v1/fence?lock=&token= ---------------------------------------------------- */

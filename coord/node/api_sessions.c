@@ -82,7 +82,7 @@ static bool close_command(struct node *n, const struct http_request *req, struct
 {
 	(void)n;
 	cmd->type = COORD_CMD_CLOSE;
-	return node_api_session(req, &cmd->session);
+	return node_api_session_cmd(req, cmd);
 }
 
 /* The locks a closed session held (elections it led are not locks). */
@@ -111,6 +111,27 @@ static bool close_applied(struct node *n, struct ncall *c, uint64_t index,
 
 /* POST /v1/sessions/{id}/keepalive -------------------------------------------- */
 
+/* A numbered keepalive is checked against the session's record as of the
+ * read point (API.md, Retries): below the last applied seq it is stale and
+ * moves no deadline; it never moves the record (keepalives are not in the
+ * log). True when it answered C. */
+static bool keepalive_stale(struct node *n, struct ncall *c, const struct coord_session_id *id)
+{
+	uint64_t last = 0;
+
+	if (c->req->seq == 0)
+		return false;
+	if (coord_sm_session_seq(n->db, id, &last) != 0) {
+		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
+		                  "the state could not be read; retry");
+		return true;
+	}
+	if (c->req->seq >= last)
+		return false;
+	node_answer_stale(n, c, last);
+	return true;
+}
+
 /* On the leader, after a ReadIndex round that started after the keepalive
  * arrived (rule 5): the lease keeper moves the deadline, then the keepalive
  * is acknowledged (rule 8). */
@@ -125,6 +146,8 @@ static void keepalive_answer(struct node *n, struct ncall *c)
 		                         "leadership was lost; retry");
 	if (!node_api_session(c->req, &id))
 		return node_answer_error(n, c, HTTP_ERR_SESSION_NOT_FOUND, NULL, "no such session");
+	if (keepalive_stale(n, c, &id))
+		return;
 	rc = coord_lease_keepalive(&n->lease, &id, now, &deadline);
 	if (rc == COORD_EEXPIRING && !c->cancelling) {
 		/* Its expiry is proposed: never acknowledged now, and 404 only

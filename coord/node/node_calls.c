@@ -135,6 +135,8 @@ void node_answer(struct node *n, struct ncall *c, unsigned status, json_t *body)
 	struct http_meta meta = node_meta(n);
 
 	ncall_unwait(n, c);
+	if (c->retry && json_is_object(body))
+		json_object_set_new(body, "retry", json_true());
 	if (status == 503)
 		meta.retry_after_s = 1;
 	if (c->retry_after_s)
@@ -224,4 +226,12 @@ void node_answer_error(struct node *n, struct ncall *c, enum http_error code, js
 		json_object_update(body, details);
 	json_decref(details);
 	node_answer(n, c, http_error_status(code), body);
+}
+
+void node_answer_stale(struct node *n, struct ncall *c, uint64_t last)
+{
+	node_answer_error(n, c, HTTP_ERR_STALE_REQUEST, json_pack("{s:I}", "seq", (json_int_t)last),
+	                  "not applied: this session applied seq %llu, and this request's seq "
+	                  "%llu is not above it",
+	                  (unsigned long long)last, (unsigned long long)c->req->seq);
 }

@@ -19,7 +19,8 @@ void ncall_list_remove(struct ncall_list *l, struct ncall *c);
 void ncall_wait(struct node *n, struct ncall *c, enum ncall_wait w, uint64_t deadline_ms);
 void ncall_unwait(struct node *n, struct ncall *c);
 
-/* Answers C with STATUS and BODY (stolen; may be NULL). */
+/* Answers C with STATUS and BODY (stolen; may be NULL). The answer to a
+ * repeated seq (C->retry) carries "retry": true. */
 void node_answer(struct node *n, struct ncall *c, unsigned status, json_t *body);
 /* Answers C with a text/plain body (copied). */
 void node_answer_text(struct node *n, struct ncall *c, unsigned status, const char *text);
@@ -27,6 +28,9 @@ void node_answer_text(struct node *n, struct ncall *c, unsigned status, const ch
  * merged into the error object. */
 void node_answer_error(struct node *n, struct ncall *c, enum http_error code, json_t *details,
                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Answers C 409 stale_request: the session applied seq LAST already, and
+ * C's seq is not above it (API.md, Retries). */
+void node_answer_stale(struct node *n, struct ncall *c, uint64_t last);
 /* Answers local call C with what the leader answered to its forward. */
 void node_answer_relayed(struct node *n, struct ncall *c, unsigned status, const char *body,
                          size_t len, const struct http_meta *meta);

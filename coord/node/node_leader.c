@@ -103,6 +103,7 @@ void node_cancel_wait(struct node *n, struct ncall *c)
 		return node_answer_error(n, c, HTTP_ERR_TIMEOUT, NULL,
 		                         "the wait could not be withdrawn; retry the acquire");
 	cmd.type = COORD_CMD_CANCEL; /* its row carries no value: none is encoded */
+	cmd.seq = 0;                 /* nor a seq: a withdrawal is the node's, not the client's */
 	c->cancelling = true;
 	propose_call(n, c, &cmd);
 }
@@ -167,6 +168,8 @@ static void answer_status(struct node *n, struct ncall *c, const struct coord_re
 	case COORD_ST_LIMIT:
 		return node_answer_error(n, c, HTTP_ERR_TOO_MANY, NULL, "limit reached: %s",
 		                         r->limit ? r->limit : "a named limit");
+	case COORD_ST_STALE_REQUEST:
+		return node_answer_stale(n, c, r->seq);
 	default:
 		return node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
 		                         "the request could not be applied (%s); retry",
@@ -177,6 +180,7 @@ static void answer_status(struct node *n, struct ncall *c, const struct coord_re
 static void answer_write(struct node *n, struct ncall *c, uint64_t index,
                          const struct coord_result *r)
 {
+	c->retry = c->retry || r->retry; /* a retried wait stays one when withdrawn */
 	if (c->cancelling)
 		return answer_cancelled(n, c, r);
 	if (!node_api(c->req->op)->applied(n, c, index, r))

@@ -157,6 +157,146 @@ def test_error_table_and_malformed_input():
             assert node.call("GET", "/v1/health").status == 200
 
 
+def send(node, method, path, body, seq_header=None):
+    """A JSON request with an optional X-Coord-Seq header: (status, JSON)."""
+    headers = {"Content-Type": "application/json"}
+    if seq_header is not None:
+        headers["X-Coord-Seq"] = seq_header
+    st, _, text = raw(node, method, path, json.dumps(body).encode() if body is not None else b"",
+                      headers)
+    return st, json.loads(text) if text else {}
+
+
+def test_a_bad_seq_is_400_and_changes_nothing():
+    """seq (body or X-Coord-Seq) is an integer 1..2^53-1: anything else is
+    400 invalid_argument, on a leader or a follower, and changes nothing,
+    neither the locks nor the session's last applied seq."""
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        f = c.followers(leader)[0]
+        s1 = session(leader)
+        st, got = send(leader, "PUT", "/v1/locks/held", {"session": s1, "seq": 5})
+        assert st == 200 and "retry" not in got, got
+        bodies = [{"seq": "6"}, {"seq": -6}, {"seq": 0}, {"seq": 2 ** 53}, {"seq": 6.5},
+                  {"seq": True}, {"seq": None}]
+        cases = [("PUT", "/v1/locks/a", dict(b, session=s1), None) for b in bodies]
+        cases += [("DELETE", "/v1/locks/held", dict(b, session=s1), None) for b in bodies]
+        cases += [("DELETE", "/v1/sessions/" + s1, b, None) for b in bodies]
+        cases += [("POST", "/v1/sessions/%s/keepalive" % s1, b, None) for b in bodies]
+        cases += [("DELETE", "/v1/locks/held", {"session": s1}, h)
+                  for h in ("six", "-6", "0", str(2 ** 53), "6.5", "")]
+        cases += [
+            ("DELETE", "/v1/locks/held", {"session": s1, "seq": 6}, "7"),  # they disagree
+            ("DELETE", "/v1/sessions/" + s1, {"seq": 7}, "6"),
+            ("POST", "/v1/sessions", {}, "6"),  # not a request of a session
+            ("POST", "/v1/sessions", {"seq": 6}, None),
+            ("DELETE", "/v1/locks/held?session=%s&token=0" % s1, None, None),
+            ("DELETE", "/v1/locks/held?token=1", {"session": s1, "fencing_token": 2}, None),
+            ("DELETE", "/v1/locks/held", {"session": s1, "fencing_token": "1"}, None),
+        ]
+        before = state(leader)
+        for node in (leader, f):
+            for method, path, body, header in cases:
+                st, err = send(node, method, path, body, header)
+                assert st == 400 and err.get("error") == "invalid_argument", (
+                    node.id, method, path, body, header, st, err)
+                assert err.get("message"), err
+                assert state(leader) == before, (method, path, body, header)
+        # The record did not move: 5 is still the last, answered as a retry.
+        st, got = send(f, "PUT", "/v1/locks/held", {"session": s1}, "5")
+        assert st == 200 and got.get("retry") is True, got
+
+
+def test_a_delayed_release_is_stale_after_a_later_acquire():
+    """Issue 24: release 5 is held up (a paused node), the client acquires
+    again with 6 and is told it holds the lock; release 5 arriving late is
+    409 stale_request and the lock stays held. A repeated seq gets its first
+    answer, marked as a retry, through any node."""
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        f = c.followers(leader)[0]
+        s1 = session(leader)
+        s2 = session(leader)
+        st, got = send(leader, "PUT", "/v1/locks/L", {"session": s1, "seq": 4})
+        assert st == 200, got
+        token = got["fencing_token"]
+        st, got = send(f, "PUT", "/v1/locks/L", {"session": s1, "seq": 6})
+        assert st == 200 and got["fencing_token"] == token and "retry" not in got, got
+        for node in (leader, f):  # release 5 arrives now, by either way
+            st, err = send(node, "DELETE", "/v1/locks/L", {"session": s1, "seq": 5})
+            assert st == 409 and err["error"] == "stale_request" and err["seq"] == 6, err
+            st, err = send(node, "DELETE", "/v1/locks/L?session=" + s1, None, "5")
+            assert st == 409 and err["error"] == "stale_request" and err["seq"] == 6, err
+        holders = leader.call("GET", "/v1/locks/L").json["holders"]
+        assert [(h["session"], h["fencing_token"]) for h in holders] == [(s1, token)], holders
+        assert send(leader, "PUT", "/v1/locks/L", {"session": s2})[0] == 409
+        # Exactly once: the acquire 6 again is its first answer.
+        st, got = send(f, "PUT", "/v1/locks/L", {"session": s1}, "6")
+        assert st == 200 and got["fencing_token"] == token and got["retry"] is True, got
+        # Release 7, then 7 again: the first answer, though nothing is held now.
+        st, got = send(leader, "DELETE", "/v1/locks/L", {"session": s1, "seq": 7})
+        assert st == 200 and got == {"released": True}, got
+        st, got = send(f, "DELETE", "/v1/locks/L?session=" + s1, None, "7")
+        assert st == 200 and got == {"released": True, "retry": True}, got
+        # Another request under a used number is stale too.
+        st, err = send(leader, "PUT", "/v1/locks/M", {"session": s1, "seq": 7})
+        assert st == 409 and err["error"] == "stale_request", err
+        assert leader.call("GET", "/v1/locks/M").status == 404
+        # Keepalives: below the last seq stale, else fine; they move no number.
+        st, err = send(f, "POST", "/v1/sessions/%s/keepalive" % s1, {"seq": 6})
+        assert st == 409 and err["error"] == "stale_request" and err["seq"] == 7, err
+        st, got = send(f, "POST", "/v1/sessions/%s/keepalive" % s1, {"seq": 9})
+        assert st == 200, got
+        st, got = send(leader, "PUT", "/v1/locks/N", {"session": s1, "seq": 8})
+        assert st == 200 and "retry" not in got, got
+        # Close 9, then a delayed request of the session: the session is gone.
+        st, got = send(leader, "DELETE", "/v1/sessions/" + s1, {"seq": 9})
+        assert st == 200 and got == {"released": ["N"]}, got
+        st, err = send(leader, "PUT", "/v1/locks/L", {"session": s1, "seq": 3})
+        assert st == 404 and err["error"] == "session_not_found", err
+
+
+def test_a_retried_queued_acquire_never_queues_twice():
+    """A queued acquire whose answer was lost, asked again with its seq:
+    answered where its wait stands (here: withdrawn, so 409 lock_held), and
+    never queued a second time."""
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        s1, s2 = session(leader), session(leader)
+        assert send(leader, "PUT", "/v1/locks/Q", {"session": s1})[0] == 200
+        st, err = send(leader, "PUT", "/v1/locks/Q", {"session": s2, "wait_ms": 300, "seq": 1})
+        assert st == 409 and err["error"] == "lock_held", err
+        st, err = send(leader, "PUT", "/v1/locks/Q", {"session": s2, "wait_ms": 300, "seq": 1})
+        assert st == 409 and err["error"] == "lock_held" and err["retry"] is True, err
+        assert leader.call("GET", "/v1/locks/Q").json["waiters"] == []
+
+
+def test_a_release_by_token_releases_that_grant_only():
+    """DELETE with ?token= or "fencing_token" releases the session's grant
+    of that token only: any other token is 200 released:false, no change."""
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        f = c.followers(leader)[0]
+        s1 = session(leader)
+        st, got = send(leader, "PUT", "/v1/locks/T", {"session": s1})
+        token = got["fencing_token"]
+        before = state(leader)
+        st, got = send(f, "DELETE", "/v1/locks/T?session=%s&token=%d" % (s1, token - 1), None)
+        assert st == 200 and got == {"released": False}, got
+        st, got = send(leader, "DELETE", "/v1/locks/T", {"session": s1, "fencing_token": token + 1})
+        assert st == 200 and got == {"released": False}, got
+        assert state(leader) == before
+        st, got = send(f, "DELETE", "/v1/locks/T", {"session": s1, "fencing_token": token})
+        assert st == 200 and got == {"released": True}, got
+        assert leader.call("GET", "/v1/locks/T").status == 404
+        st, got = send(leader, "PUT", "/v1/elections/e", {"session": s1, "value": "a"})
+        term = got["leader"]["fencing_token"]
+        st, got = send(leader, "DELETE", "/v1/elections/e?token=%d" % (term + 1), {"session": s1})
+        assert st == 200 and got == {"released": False}, got
+        st, got = send(leader, "DELETE", "/v1/elections/e?token=%d" % term, {"session": s1})
+        assert st == 200 and got == {"released": True}, got
+
+
 def long_poll(node, path):
     """Starts GET PATH on NODE, a long-poll, in a thread and checks that it
     still waits half a second later. Returns the thread and a dict that gets
@@ -499,7 +639,10 @@ ALL = [test_error_table_and_malformed_input, test_listings_page_through_everythi
        test_write_without_quorum_is_504_timeout, test_wait_ms_passing_withdraws_the_wait,
        test_client_hanging_up_withdraws_its_wait, test_long_polls,
        test_stale_reads_carry_last_contact, test_url_header_and_slow_client_limits,
-       test_metrics_in_prometheus_text]
+       test_metrics_in_prometheus_text, test_a_bad_seq_is_400_and_changes_nothing,
+       test_a_delayed_release_is_stale_after_a_later_acquire,
+       test_a_retried_queued_acquire_never_queues_twice,
+       test_a_release_by_token_releases_that_grant_only]
 
 if __name__ == "__main__":
     names = sys.argv[1:]

@@ -44,7 +44,7 @@ static bool same_request(const struct http_request *a, const struct http_request
 	       a->stale == b->stale && a->redirect == b->redirect && a->pretty == b->pretty &&
 	       a->has_index == b->has_index && a->index == b->index &&
 	       a->poll_wait_ms == b->poll_wait_ms && a->token == b->token && a->limit == b->limit &&
-	       strcmp(a->after, b->after) == 0;
+	       a->seq == b->seq && strcmp(a->after, b->after) == 0;
 }
 
 /* A forwarded target either decodes or is refused with a reason, keeping

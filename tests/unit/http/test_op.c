@@ -34,7 +34,8 @@ static const char *code_name(enum http_error e)
 #define ALL_FLAGS (KIND_FLAGS | HTTP_OPF_LONG_POLL | HTTP_OPF_QUEUES | HTTP_OPF_CANCELLABLE)
 #define ALL_FIELDS                                                                                 \
 	(HTTP_F_SESSION | HTTP_F_TTL | HTTP_F_LABEL | HTTP_F_LOCK_DELAY | HTTP_F_MODE |            \
-	 HTTP_F_WAIT | HTTP_F_VALUE | HTTP_F_MEMBER | HTTP_F_RAFT | HTTP_F_REMOVE | HTTP_F_ADD)
+	 HTTP_F_WAIT | HTTP_F_VALUE | HTTP_F_MEMBER | HTTP_F_RAFT | HTTP_F_REMOVE | HTTP_F_ADD |   \
+	 HTTP_F_SEQ | HTTP_F_TOKEN)
 #define ALL_PARAMS                                                                                 \
 	(HTTP_Q_PREFIX | HTTP_Q_SESSION | HTTP_Q_LOCK | HTTP_Q_TOKEN | HTTP_Q_LIMIT |              \
 	 HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION | HTTP_Q_FORCE)

@@ -250,6 +250,90 @@ static void test_listing_bad_pages(void **state)
 	}
 }
 
+/* A request of a session may carry its number in the body ("seq") or in
+ * X-Coord-Seq; a release may name its grant (?token= or "fencing_token"). */
+static void test_seq_and_release_token(void **state)
+{
+	static const char *const numbered[][3] = {
+	    {"PUT", "/v1/locks/a", "{\"session\":\"" SID "\",\"seq\":7}"},
+	    {"DELETE", "/v1/locks/a", "{\"session\":\"" SID "\",\"seq\":7}"},
+	    {"PUT", "/v1/elections/e", "{\"session\":\"" SID "\",\"seq\":7}"},
+	    {"PATCH", "/v1/elections/e", "{\"session\":\"" SID "\",\"value\":\"v\",\"seq\":7}"},
+	    {"DELETE", "/v1/elections/e", "{\"session\":\"" SID "\",\"seq\":7}"},
+	    {"DELETE", "/v1/sessions/" SID, "{\"seq\":7}"},
+	    {"POST", "/v1/sessions/" SID "/keepalive", "{\"seq\":7}"},
+	};
+	struct http_request req, again;
+	struct http_err err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(numbered) / sizeof(numbered[0]); i++) {
+		assert_int_equal(
+		    decode(numbered[i][0], numbered[i][1], numbered[i][2], &req, &err, NULL),
+		    HTTP_OK);
+		assert_int_equal(req.seq, 7);
+		/* The same number in the header too is fine; another is not. */
+		assert_int_equal(http_request_seq_header(&req, "7", &err), HTTP_OK);
+		assert_int_equal(http_request_seq_header(&req, "8", &err),
+		                 HTTP_ERR_INVALID_ARGUMENT);
+		assert_null(req.body); /* a failed request keeps nothing */
+	}
+	assert_int_equal(decode("PUT", "/v1/locks/a",
+	                        "{\"session\":\"" SID "\",\"seq\":9007199254740991}", &req, &err,
+	                        NULL),
+	                 HTTP_OK);
+	assert_int_equal(req.seq, HTTP_SEQ_MAX);
+	http_request_free(&req);
+
+	/* The header's number travels in the body a follower forwards. */
+	assert_int_equal(decode("DELETE", "/v1/sessions/" SID, NULL, &req, &err, NULL), HTTP_OK);
+	assert_int_equal(req.seq, 0);
+	assert_int_equal(http_request_seq_header(&req, "9", &err), HTTP_OK);
+	assert_int_equal(req.seq, 9);
+	assert_int_equal(http_request_decode_target("DELETE", "/v1/sessions/" SID, req.body,
+	                                            req.body_len, &again, &err),
+	                 HTTP_OK);
+	assert_int_equal(again.seq, 9);
+	http_request_free(&again);
+	http_request_free(&req);
+	assert_int_equal(decode("PUT", "/v1/locks/a", "{\"session\":\"" SID "\",\"value\":\"x\"}",
+	                        &req, &err, NULL),
+	                 HTTP_OK);
+	assert_int_equal(http_request_seq_header(&req, "12", &err), HTTP_OK);
+	assert_int_equal(
+	    http_request_decode_target("PUT", "/v1/locks/a", req.body, req.body_len, &again, &err),
+	    HTTP_OK);
+	assert_int_equal(again.seq, 12);
+	assert_string_equal(again.value, "x");
+	http_request_free(&again);
+	http_request_free(&req);
+
+	/* A header that is not a number 1..2^53-1, or on a request of no session. */
+	static const char *const bad[] = {
+	    "0", "-1", "abc", "", "1.5", "9007199254740992", "99999999999999999999999"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(decode("DELETE", "/v1/sessions/" SID, NULL, &req, &err, NULL),
+		                 HTTP_OK);
+		assert_int_equal(http_request_seq_header(&req, bad[i], &err),
+		                 HTTP_ERR_INVALID_ARGUMENT);
+	}
+	assert_int_equal(decode("GET", "/v1/status", NULL, &req, &err, NULL), HTTP_OK);
+	assert_int_equal(http_request_seq_header(&req, "1", &err), HTTP_ERR_INVALID_ARGUMENT);
+	assert_int_equal(decode("GET", "/v1/status", NULL, &req, &err, NULL), HTTP_OK);
+	assert_int_equal(http_request_seq_header(&req, NULL, &err), HTTP_OK);
+
+	/* The grant a release names, from the query or the body. */
+	assert_int_equal(
+	    decode("DELETE", "/v1/locks/a?session=" SID "&token=5", NULL, &req, &err, NULL),
+	    HTTP_OK);
+	assert_int_equal(req.token, 5);
+	assert_int_equal(decode("DELETE", "/v1/elections/e?token=5",
+	                        "{\"session\":\"" SID "\",\"fencing_token\":5}", &req, &err, NULL),
+	                 HTTP_OK);
+	assert_int_equal(req.token, 5);
+	http_request_free(&req);
+}
+
 /* Every malformed request gets exactly its status and code. */
 static void test_error_table(void **state)
 {
@@ -298,6 +382,34 @@ static void test_error_table(void **state)
 	    {"POST", "/v1/sessions", "{\"ttl_ms\":true}", 400, "invalid_argument"},
 	    {"PATCH", "/v1/elections/e", "{\"session\":\"" SID "\"}", 400, "invalid_argument"},
 	    {"DELETE", "/v1/locks/a", NULL, 400, "invalid_argument"},
+	    /* seq: an integer 1..2^53-1, on a request of a session only */
+	    {"PUT", "/v1/locks/a", "{\"session\":\"" SID "\",\"seq\":\"5\"}", 400,
+	     "invalid_argument"},
+	    {"PUT", "/v1/locks/a", "{\"session\":\"" SID "\",\"seq\":-1}", 400, "invalid_argument"},
+	    {"PUT", "/v1/locks/a", "{\"session\":\"" SID "\",\"seq\":0}", 400, "invalid_argument"},
+	    {"PUT", "/v1/locks/a", "{\"session\":\"" SID "\",\"seq\":1.5}", 400,
+	     "invalid_argument"},
+	    {"PUT", "/v1/locks/a", "{\"session\":\"" SID "\",\"seq\":1e3}", 400,
+	     "invalid_argument"},
+	    {"PUT", "/v1/locks/a", "{\"session\":\"" SID "\",\"seq\":9007199254740992}", 400,
+	     "invalid_argument"},
+	    {"PUT", "/v1/locks/a", "{\"session\":\"" SID "\",\"seq\":true}", 400,
+	     "invalid_argument"},
+	    {"PUT", "/v1/locks/a", "{\"session\":\"" SID "\",\"seq\":null}", 400,
+	     "invalid_argument"},
+	    {"POST", "/v1/sessions", "{\"seq\":1}", 400, "invalid_argument"},
+	    /* a release's grant: a fencing token, 1.., the same in query and body */
+	    {"DELETE", "/v1/locks/a?session=" SID "&token=0", NULL, 400, "invalid_argument"},
+	    {"DELETE", "/v1/locks/a?session=" SID "&token=9223372036854775808", NULL, 400,
+	     "invalid_argument"},
+	    {"DELETE", "/v1/locks/a?token=5", "{\"session\":\"" SID "\",\"fencing_token\":6}", 400,
+	     "invalid_argument"},
+	    {"DELETE", "/v1/locks/a", "{\"session\":\"" SID "\",\"fencing_token\":\"5\"}", 400,
+	     "invalid_argument"},
+	    {"DELETE", "/v1/elections/e", "{\"session\":\"" SID "\",\"fencing_token\":0}", 400,
+	     "invalid_argument"},
+	    {"PUT", "/v1/locks/a", "{\"session\":\"" SID "\",\"fencing_token\":5}", 400,
+	     "invalid_argument"},
 	    {"GET", "/v1/locks/a?consistency=eventual", NULL, 400, "invalid_argument"},
 	    {"GET", "/v1/locks/a?wait=5x", NULL, 400, "invalid_argument"},
 	    {"GET", "/v1/locks/a?wait=11m", NULL, 400, "invalid_argument"},
@@ -387,6 +499,7 @@ int main(void)
 	    cmocka_unit_test(test_query),
 	    cmocka_unit_test(test_listing_pages),
 	    cmocka_unit_test(test_listing_bad_pages),
+	    cmocka_unit_test(test_seq_and_release_token),
 	    cmocka_unit_test(test_error_table),
 	    cmocka_unit_test(test_too_large),
 	    cmocka_unit_test(test_error_json_shape),
