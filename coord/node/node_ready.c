@@ -525,6 +525,11 @@ static void install_done(uv_work_t *w, int status)
 	 * fails its checks cannot be refused quietly. */
 	if (n->install_rc != 0)
 		node_fatal(n, "installing a received snapshot", n->install_err.msg);
+	/* A snapshot from a node of an older version lacks the tables this
+	 * one added (coord_seqs): they come empty, as they do in an older
+	 * state.db at start (coord_sm_open). */
+	if (coord_sm_schema(n->db) != 0)
+		node_fatal(n, "installing a received snapshot", "cannot add this version's tables");
 	n->installing = false;
 	n->metrics.snapshot_install_last_ms = node_now_ms() - n->install_started_ms;
 	persist_snapshot_meta_free(&n->snap);
