@@ -47,6 +47,42 @@ static int call_owned(struct coordc *c, const char *method, const char *path, js
 	return rc;
 }
 
+static uint64_t reply_u64(const struct coordc_reply *reply, const char *outer, const char *key);
+
+/* Sends BODY (reference taken over; NULL: out of memory), a request of a
+ * session, with the next number (libcoord.h): resends after a lost answer
+ * carry the same number. A first attempt refused as stale_request changed
+ * nothing and goes once more above the session's number; stale_request
+ * after more attempts may follow an attempt that applied unseen: unknown. */
+static int call_numbered(struct coordc *c, const char *method, const char *path, json_t *body,
+                         uint32_t timeout_ms, struct coordc_reply *reply)
+{
+	uint64_t above = 0;
+	int rc = body == NULL ? COORDC_ERR_NOMEM : COORDC_OK;
+
+	for (int round = 0; rc == COORDC_OK && round < 2; round++) {
+		json_int_t seq = (json_int_t)coordc_next_seq(c, above);
+
+		if (round > 0)
+			coordc_reply_clear(reply);
+		if (json_object_set_new(body, "seq", json_integer(seq)) != 0) {
+			rc = COORDC_ERR_NOMEM;
+			break;
+		}
+		rc = coordc_call(c, method, path, body, COORDC_IDEMPOTENT, timeout_ms, reply);
+		if (rc != COORDC_OK || reply->kind != COORDC_DONE_ERROR ||
+		    strcmp(reply->error, "stale_request") != 0)
+			break;
+		if (reply->attempts > 1) {
+			reply->kind = COORDC_DONE_UNKNOWN;
+			break;
+		}
+		above = reply_u64(reply, NULL, "seq");
+	}
+	json_decref(body);
+	return rc;
+}
+
 /* A long wait needs an attempt time-out beyond it. */
 static uint32_t wait_timeout(uint64_t wait_ms)
 {
@@ -95,7 +131,7 @@ int coordc_session_close(struct coordc *c, const char *id, struct coordc_reply *
 
 	if (make_path(path, "/v1/sessions/", id, "") != COORDC_OK)
 		return COORDC_ERR_INVALID;
-	return coordc_call(c, "DELETE", path, NULL, COORDC_IDEMPOTENT, 0, reply);
+	return call_numbered(c, "DELETE", path, json_object(), 0, reply);
 }
 
 int coordc_lock_acquire(struct coordc *c, const char *name, const char *session, bool shared,
@@ -114,8 +150,7 @@ int coordc_lock_acquire(struct coordc *c, const char *name, const char *session,
 		json_decref(body);
 		return COORDC_ERR_NOMEM;
 	}
-	/* Idempotent: acquiring again in the same mode answers the same grant. */
-	rc = call_owned(c, "PUT", path, body, COORDC_IDEMPOTENT, wait_timeout(wait_ms), reply);
+	rc = call_numbered(c, "PUT", path, body, wait_timeout(wait_ms), reply);
 	if (rc == COORDC_OK && reply->kind == COORDC_DONE_OK)
 		*token = reply_u64(reply, NULL, "fencing_token");
 	return rc;
@@ -128,8 +163,7 @@ int coordc_lock_release(struct coordc *c, const char *name, const char *session,
 
 	if (make_path(path, "/v1/locks/", name, "") != COORDC_OK)
 		return COORDC_ERR_INVALID;
-	return call_owned(c, "DELETE", path, json_pack("{s:s}", "session", session),
-	                  COORDC_IDEMPOTENT, 0, reply);
+	return call_numbered(c, "DELETE", path, json_pack("{s:s}", "session", session), 0, reply);
 }
 
 int coordc_campaign(struct coordc *c, const char *name, const char *session, const char *value,
@@ -140,10 +174,10 @@ int coordc_campaign(struct coordc *c, const char *name, const char *session, con
 
 	if (make_path(path, "/v1/elections/", name, "") != COORDC_OK)
 		return COORDC_ERR_INVALID;
-	rc = call_owned(c, "PUT", path,
-	                json_pack("{s:s, s:s, s:I}", "session", session, "value", value, "wait_ms",
-	                          (json_int_t)wait_ms),
-	                COORDC_IDEMPOTENT, wait_timeout(wait_ms), reply);
+	rc = call_numbered(c, "PUT", path,
+	                   json_pack("{s:s, s:s, s:I}", "session", session, "value", value,
+	                             "wait_ms", (json_int_t)wait_ms),
+	                   wait_timeout(wait_ms), reply);
 	if (rc == COORDC_OK && reply->kind == COORDC_DONE_OK)
 		*token = reply_u64(reply, "leader", "fencing_token");
 	return rc;
@@ -156,8 +190,7 @@ int coordc_resign(struct coordc *c, const char *name, const char *session,
 
 	if (make_path(path, "/v1/elections/", name, "") != COORDC_OK)
 		return COORDC_ERR_INVALID;
-	return call_owned(c, "DELETE", path, json_pack("{s:s}", "session", session),
-	                  COORDC_IDEMPOTENT, 0, reply);
+	return call_numbered(c, "DELETE", path, json_pack("{s:s}", "session", session), 0, reply);
 }
 
 /* Listings ------------------------------------------------------------------- */

@@ -30,6 +30,7 @@ struct coordc {
 	uint64_t leader_id;          /* its node id, 0 if unknown */
 	bool rediscover;             /* look for the leader before the next attempt */
 	uint64_t rng;
+	uint64_t seq; /* the last number of a session's request (coordc_next_seq) */
 	volatile sig_atomic_t *abort_flag; /* give up when nonzero (may be NULL) */
 	CURL *curl;
 	struct curl_slist *headers;
@@ -53,6 +54,16 @@ static CURLcode global_rc;
 static void global_init(void)
 {
 	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+uint64_t coordc_next_seq(struct coordc *c, uint64_t above)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	c->seq = coordc_seq_after(c->seq, above,
+	                          (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
+	return c->seq;
 }
 
 uint64_t coordc_now_ms(void)

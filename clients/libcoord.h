@@ -12,6 +12,15 @@
  *   time. A request whose answer was lost after it may have been sent (504, or
  *   a transport time-out after connecting) is retried only when the caller
  *   says it is idempotent.
+ * - Every request of a session (acquire, release, campaign, resign, close)
+ *   carries a number, "seq" (API.md, Retries), taken from the client's
+ *   counter (coordc_next_seq): a resend after a lost answer carries the
+ *   same number, so the request applies at most once and the resend gets
+ *   its first answer; and no request of the session sent earlier can apply
+ *   after one sent later. A first attempt answered stale_request (the
+ *   session applied a higher number, sent by another client) changed
+ *   nothing and is sent once more above that number; stale_request after
+ *   an attempt whose answer was lost is reported unknown.
  * - Every call reports one of three outcomes (DESIGN.md, safety rule 12):
  *   ok; a definite error (the API's error code and HTTP status: the request
  *   did not take effect, or was refused); or unknown (it may have taken
@@ -47,7 +56,8 @@
 #define COORDC_ADDR_MAX            128          /* bytes of a member's "host:port", with NUL */
 #define COORDC_DOWNLOAD_MAX        (1ull << 34) /* bytes of a streamed answer (a snapshot) */
 #define COORDC_CHANGE_TIMEOUT_MS   15000u       /* one attempt of a membership change or transfer */
-#define COORDC_DOWNLOAD_TIMEOUT_MS (60u * 60 * 1000) /* one attempt of a download */
+#define COORDC_DOWNLOAD_TIMEOUT_MS (60u * 60 * 1000)         /* one attempt of a download */
+#define COORDC_SEQ_MAX             ((UINT64_C(1) << 53) - 1) /* a request's number (API.md) */
 
 /* Errors of the library itself (not of the API: those are outcomes). */
 enum coordc_err {
@@ -147,6 +157,12 @@ const char *coordc_target(const struct coordc *c);
 /* Current CLOCK_MONOTONIC time in milliseconds. */
 uint64_t coordc_now_ms(void);
 
+/* Takes the number of C's next request of a session: above every number C
+ * took before and above ABOVE (0: none), and at least the wall clock in
+ * microseconds, so that clients using one session one after another (a
+ * script's commands) number upwards too (coordc_seq_after). */
+uint64_t coordc_next_seq(struct coordc *c, uint64_t above);
+
 /* ---- Sessions and locks: thin wrappers of coordc_call ---------------------- */
 
 /* POST /v1/sessions. On ok copies the id into ID (COORDC_SESSION_MAX bytes)
@@ -154,23 +170,24 @@ uint64_t coordc_now_ms(void);
  * lease starts. Not idempotent: an unknown outcome is reported, not resent. */
 int coordc_session_create(struct coordc *c, uint32_t ttl_ms, const char *label, char *id,
                           uint64_t *sent_ms, struct coordc_reply *reply);
-/* DELETE /v1/sessions/{id} (idempotent). */
+/* DELETE /v1/sessions/{id} (numbered: exactly once). */
 int coordc_session_close(struct coordc *c, const char *id, struct coordc_reply *reply);
 
-/* PUT /v1/locks/{name} (idempotent per API.md). On ok *TOKEN is the fencing
- * token. VALUE may be NULL. */
+/* PUT /v1/locks/{name} (numbered: exactly once). On ok *TOKEN is the
+ * fencing token. VALUE may be NULL. */
 int coordc_lock_acquire(struct coordc *c, const char *name, const char *session, bool shared,
                         uint64_t wait_ms, const char *value, uint64_t *token,
                         struct coordc_reply *reply);
-/* DELETE /v1/locks/{name} (idempotent). */
+/* DELETE /v1/locks/{name} (numbered: exactly once, and never after a
+ * later request of the session). */
 int coordc_lock_release(struct coordc *c, const char *name, const char *session,
                         struct coordc_reply *reply);
 
-/* PUT /v1/elections/{name}: campaign until leader or WAIT_MS. On ok *TOKEN is
- * the leader's fencing token. */
+/* PUT /v1/elections/{name}: campaign until leader or WAIT_MS (numbered). On
+ * ok *TOKEN is the leader's fencing token. */
 int coordc_campaign(struct coordc *c, const char *name, const char *session, const char *value,
                     uint64_t wait_ms, uint64_t *token, struct coordc_reply *reply);
-/* DELETE /v1/elections/{name}: resign or withdraw (idempotent). */
+/* DELETE /v1/elections/{name}: resign or withdraw (numbered). */
 int coordc_resign(struct coordc *c, const char *name, const char *session,
                   struct coordc_reply *reply);
 

@@ -37,6 +37,16 @@ struct coordc_verdict coordc_classify(enum coordc_transport t, long status, bool
 	return v;
 }
 
+uint64_t coordc_seq_after(uint64_t last, uint64_t above, uint64_t now_us)
+{
+	uint64_t floor = last > above ? last : above;
+	uint64_t next = floor < COORDC_SEQ_MAX ? floor + 1 : COORDC_SEQ_MAX;
+
+	if (now_us > COORDC_SEQ_MAX)
+		now_us = COORDC_SEQ_MAX;
+	return next > now_us ? next : now_us;
+}
+
 uint64_t coordc_rng_next(uint64_t *state)
 {
 	uint64_t x = *state;

@@ -38,6 +38,14 @@ struct coordc_verdict coordc_classify(enum coordc_transport t, long status, bool
 uint64_t coordc_backoff_ms(unsigned attempt, uint32_t base_ms, uint32_t cap_ms,
                            uint64_t retry_after_ms, uint64_t *rng);
 
+/* The number of a session's next request (API.md, Retries): above LAST
+ * (the client's last number) and ABOVE (a number the server says the
+ * session applied, 0 if none), and at least NOW_US (the wall clock in
+ * microseconds), so that the numbers of clients that follow one another on
+ * a session (one process after another) rise as well. Capped at
+ * COORDC_SEQ_MAX, which the clock reaches in the year 2255. */
+uint64_t coordc_seq_after(uint64_t last, uint64_t above, uint64_t now_us);
+
 /* The next value of the xorshift64 generator in *STATE (nonzero). */
 uint64_t coordc_rng_next(uint64_t *state);
 

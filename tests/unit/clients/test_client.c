@@ -495,6 +495,99 @@ static void open_refuses_bad_endpoint_lists(void **state)
 	                    "invalid argument (endpoint list, URL or name too long)");
 }
 
+/* The "seq" of the body of scripted request N. */
+static uint64_t seen_seq(struct fake_server *f, int n)
+{
+	json_t *body = json_loads(f->seen_body[n], 0, NULL);
+	uint64_t seq;
+
+	assert_non_null(body);
+	seq = (uint64_t)json_integer_value(json_object_get(body, "seq"));
+	json_decref(body);
+	return seq;
+}
+
+/* Every request of a session carries a number; the numbers rise from call
+ * to call, and a resend after a lost answer carries the same one, so the
+ * server answers it as a retry of the first (API.md, Retries). */
+static void requests_of_a_session_are_numbered_and_resent_with_their_number(void **state)
+{
+	const struct fake_answer script[] = {
+	    {504, "{\"error\":\"timeout\",\"message\":\"not known in time\"}", NULL},
+	    {200, "{\"fencing_token\":9,\"retry\":true}", NULL},
+	    {200, "{\"released\":true}", NULL},
+	    {200, "{\"leader\":{\"fencing_token\":11}}", NULL},
+	    {200, "{\"released\":true}", NULL},
+	    {200, "{\"released\":[]}", NULL}};
+	const char *sid = "0123456789abcdef0123456789abcdef";
+	struct fake_server f;
+	struct coordc_reply r;
+	struct coordc *c;
+	uint64_t token = 0;
+
+	(void)state;
+	fake_start(&f, script, 6);
+	c = fake_client(f.url, 1000);
+	assert_int_equal(coordc_lock_acquire(c, "a", sid, false, 0, NULL, &token, &r), COORDC_OK);
+	assert_int_equal(r.kind, COORDC_DONE_OK);
+	assert_int_equal(token, 9);
+	coordc_reply_clear(&r);
+	assert_int_equal(coordc_lock_release(c, "a", sid, &r), COORDC_OK);
+	coordc_reply_clear(&r);
+	assert_int_equal(coordc_campaign(c, "e", sid, "v", 0, &token, &r), COORDC_OK);
+	coordc_reply_clear(&r);
+	assert_int_equal(coordc_resign(c, "e", sid, &r), COORDC_OK);
+	coordc_reply_clear(&r);
+	assert_int_equal(coordc_session_close(c, sid, &r), COORDC_OK);
+	assert_int_equal(r.kind, COORDC_DONE_OK);
+	coordc_reply_clear(&r);
+	assert_int_equal(fake_requests(&f), 6);
+	assert_int_not_equal(seen_seq(&f, 0), 0);
+	assert_int_equal(seen_seq(&f, 1), seen_seq(&f, 0)); /* the resend */
+	for (int n = 2; n < 6; n++)
+		assert_true(seen_seq(&f, n) > seen_seq(&f, n - 1));
+	assert_true(seen_seq(&f, 5) <= COORDC_SEQ_MAX);
+	coordc_close(c);
+	fake_stop(&f);
+}
+
+/* A first attempt refused as stale_request (another client numbered the
+ * session higher) changed nothing: it goes once more above that number.
+ * After a lost answer the same refusal may hide an attempt that applied:
+ * unknown. */
+static void a_stale_number_is_renumbered_once_unless_an_answer_was_lost(void **state)
+{
+	const struct fake_answer script[] = {
+	    {409,
+	     "{\"error\":\"stale_request\",\"message\":\"not applied\","
+	     "\"seq\":8000000000000000}",
+	     NULL},
+	    {200, "{\"released\":true}", NULL},
+	    {504, "{\"error\":\"timeout\",\"message\":\"not known in time\"}", NULL},
+	    {409, "{\"error\":\"stale_request\",\"message\":\"not applied\",\"seq\":1}", NULL}};
+	const char *sid = "0123456789abcdef0123456789abcdef";
+	struct fake_server f;
+	struct coordc_reply r;
+	struct coordc *c;
+
+	(void)state;
+	fake_start(&f, script, 4);
+	c = fake_client(f.url, 1000);
+	assert_int_equal(coordc_lock_release(c, "a", sid, &r), COORDC_OK);
+	assert_int_equal(r.kind, COORDC_DONE_OK);
+	coordc_reply_clear(&r);
+	assert_true(seen_seq(&f, 0) < 8000000000000000ull);
+	assert_true(seen_seq(&f, 1) > 8000000000000000ull);
+	assert_int_equal(coordc_lock_release(c, "a", sid, &r), COORDC_OK);
+	assert_int_equal(r.kind, COORDC_DONE_UNKNOWN);
+	assert_string_equal(r.error, "stale_request");
+	coordc_reply_clear(&r);
+	assert_int_equal(seen_seq(&f, 3), seen_seq(&f, 2));
+	assert_true(seen_seq(&f, 2) > seen_seq(&f, 1));
+	coordc_close(c);
+	fake_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -513,6 +606,8 @@ int main(void)
 	    cmocka_unit_test(a_listing_without_next_is_one_page),
 	    cmocka_unit_test(a_listing_that_does_not_end_or_move_is_refused),
 	    cmocka_unit_test(open_refuses_bad_endpoint_lists),
+	    cmocka_unit_test(requests_of_a_session_are_numbered_and_resent_with_their_number),
+	    cmocka_unit_test(a_stale_number_is_renumbered_once_unless_an_answer_was_lost),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

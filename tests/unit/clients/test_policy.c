@@ -129,6 +129,20 @@ static void same_seed_gives_the_same_schedule(void **state)
 		                 coordc_backoff_ms(i, 10, 5000, 0, &b));
 }
 
+/* A session's numbers rise past the client's last and the server's, and
+ * keep up with the clock, so one process after another numbers upwards. */
+static void seq_rises_past_last_and_server_and_follows_the_clock(void **state)
+{
+	(void)state;
+	assert_int_equal(coordc_seq_after(0, 0, 1000), 1000);
+	assert_int_equal(coordc_seq_after(1000, 0, 1000), 1001); /* the same microsecond */
+	assert_int_equal(coordc_seq_after(1000, 0, 999), 1001);  /* the clock stepped back */
+	assert_int_equal(coordc_seq_after(1000, 5000, 2000), 5001);
+	assert_int_equal(coordc_seq_after(7, 3, 2000), 2000);
+	assert_int_equal(coordc_seq_after(0, 0, COORDC_SEQ_MAX + 5), COORDC_SEQ_MAX);
+	assert_int_equal(coordc_seq_after(COORDC_SEQ_MAX, 0, 1), COORDC_SEQ_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -142,6 +156,7 @@ int main(void)
 	    cmocka_unit_test(backoff_jitter_spreads_clients_apart),
 	    cmocka_unit_test(backoff_honours_retry_after_but_not_beyond_the_cap),
 	    cmocka_unit_test(same_seed_gives_the_same_schedule),
+	    cmocka_unit_test(seq_rises_past_last_and_server_and_follows_the_clock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
