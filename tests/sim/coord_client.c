@@ -9,7 +9,8 @@
  * Clients open sessions (ids drawn from the world's generator), send
  * keepalives, and issue random acquires (exclusive or shared, try or queue,
  * locks and elections), releases, cancels, proclaims and closes to whoever
- * is leader. Some clients stop sending keepalives, so their sessions expire.
+ * is leader, most of them numbered, some sent again (coord_seq.c). Some
+ * clients stop sending keepalives, so their sessions expire.
  *
  * A keepalive is what coordd does with it: a quorum read (rule 5), then, once
  * the read point applied, the leader's lease keeper moves the deadline before

@@ -13,6 +13,10 @@
 #define CC_OPEN_LIKE   300 /* per mille: open a session while below the goal */
 #define CC_LIMITS_LIKE 10  /* per mille: a LIMITS entry with small limits */
 #define CC_ABANDON     60  /* per mille per keepalive: the client stops sending them */
+#define CC_NUMBER_LIKE 700 /* per mille: a request of a session carries a seq */
+#define CC_REPLAY_LIKE 80  /* per mille: a numbered request sent before comes again */
+#define CC_SENT        16  /* numbered requests remembered for sending again */
+#define CC_SENT_BYTES  96  /* bytes of one (short names, short values) */
 
 enum cc_state { CC_PROPOSED = 0, CC_LIVE, CC_ENDED };
 
@@ -24,6 +28,20 @@ struct cc_session {
 	uint64_t next_keepalive;
 	uint64_t acks[CC_ACKS]; /* true send times of acknowledged keepalives (ring) */
 	size_t n_acks;
+	uint64_t next_seq; /* the client's last number for this session */
+	/* SM-9 as the committed log implies it (coord_seq.c): whether the
+	 * session exists, its highest applied seq and that request's answer. */
+	bool log_live;
+	uint64_t log_seq;
+	enum coord_status log_status;
+	uint64_t log_token;
+};
+
+/* A numbered request as first sent, to send again later: a duplicate, or a
+ * request delayed past the session's later ones. */
+struct cc_sent {
+	uint8_t bytes[CC_SENT_BYTES];
+	size_t len;
 };
 
 struct cc_keeper {
@@ -54,7 +72,10 @@ struct sim_coord {
 	struct cc_expiry ex[SIM_COORD_EXPIRIES];
 	size_t n_ex;
 	uint64_t next_ctx;
-	int pending_open; /* session of the command just made, or -1 */
+	int pending_open;             /* session of the command just made, or -1 */
+	struct cc_sent sent[CC_SENT]; /* ring of numbered requests sent */
+	size_t n_sent;
+	uint64_t seq_checked; /* the last index whose result SM-9's check read */
 };
 
 static inline uint64_t cc_true_ms(const struct sim_world *w)
@@ -94,5 +115,20 @@ static inline uint64_t cc_last_ack(const struct cc_session *s, uint64_t before)
 	}
 	return best;
 }
+
+/* coord_seq.c: numbered requests (API.md, Retries) and the order invariant. */
+
+/* Numbers CMD, a request of session S, now and then (its type must carry a
+ * seq), and remembers it encoded for sending again. */
+void cc_seq_number(struct sim_world *w, struct cc_session *s, struct coord_cmd *cmd);
+/* Now and then a remembered numbered request again, stamped NOW_MS, into
+ * BUF: its length, or 0 when none comes again this time. */
+size_t cc_seq_replay(struct sim_world *w, uint64_t now_ms, uint8_t *buf, size_t cap);
+/* The order invariant (SM-9, rule 14) on the first application of entry E
+ * anywhere, whose result is RES: a numbered request applies only above its
+ * session's highest applied seq; at it, it is the first answer again
+ * (retry); below, stale_request without any change. */
+void cc_seq_check(struct sim_world *w, int slot, const struct raft_entry *e,
+                  const struct coord_result *res);
 
 #endif

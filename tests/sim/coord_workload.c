@@ -82,10 +82,13 @@ size_t sim_coord_command(struct sim_world *w, int slot, uint8_t *buf, size_t cap
 {
 	struct sim_coord *c = w->coord;
 	struct coord_cmd cmd = {.now_ms = cc_local_ms(&w->nodes[slot])};
+	struct cc_session *s = NULL;
 	int live = 0;
 	size_t len = 0;
 
 	c->pending_open = -1;
+	if ((len = cc_seq_replay(w, cmd.now_ms, buf, cap)) > 0)
+		return len;
 	for (int i = 0; i < c->n; i++)
 		live += c->s[i].state != CC_ENDED && !c->s[i].abandoned;
 	if (c->n < SIM_COORD_SESSIONS &&
@@ -99,11 +102,14 @@ size_t sim_coord_command(struct sim_world *w, int slot, uint8_t *buf, size_t cap
 		cmd.limits.objects = 1 + (uint32_t)sim_below(&w->rng, 6);
 		cmd.limits.waiters = 1 + (uint32_t)sim_below(&w->rng, 4);
 	} else if (c->n > 0) {
-		cmd.session = c->s[cc_pick_session(w)].id;
+		s = &c->s[cc_pick_session(w)];
+		cmd.session = s->id;
 		cc_make_lock_command(w, &cmd);
 	} else {
 		return 0;
 	}
+	if (s != NULL)
+		cc_seq_number(w, s, &cmd);
 	if (coord_cmd_encode(&cmd, buf, cap, &len) != 0) {
 		sim_fail(w, slot, "coord client", "cannot encode a command of type %d", cmd.type);
 		return 0;
@@ -186,6 +192,7 @@ void sim_coord_applied(struct sim_world *w, int slot, const struct raft_entry *e
 
 	if (res->type == 0)
 		return;
+	cc_seq_check(w, slot, e, res);
 	session = cc_find(c, &res->session);
 	sim_trace(w, "n%d applies %llu: command %d of session %d: %s, token %llu, %zu grants",
 	          slot + 1, (unsigned long long)e->index, (int)res->type, session,

@@ -311,7 +311,9 @@ const char *sim_coord_check(sqlite3 *db, uint64_t index, const struct coord_cmd 
 	/* An expiry's own entry must not grant what it just put under delay. */
 	if (cmd != NULL)
 		delays_update(delays, cmd, res, pre);
-	if (cmd != NULL && res->type == COORD_CMD_ACQUIRE && res->status == COORD_ST_OK) {
+	/* A retry (SM-9) answers the first grant again: it grants nothing. */
+	if (cmd != NULL && res->type == COORD_CMD_ACQUIRE && res->status == COORD_ST_OK &&
+	    !res->retry) {
 		char name[COORD_NAME_MAX + 1];
 
 		memcpy(name, cmd->name, cmd->name_len);
