@@ -97,8 +97,9 @@ static int qSessionParts(struct coord_sm_reader *r, const void *id, size_t id_le
 }
 
 /* The session object of the current row of ST
- * (id, ttl_ms, lock_delay_ms, name, modify_index), with its parts, or NULL
- * with *RV set. */
+ * (id, ttl_ms, lock_delay_ms, name, modify_index, seq), with its parts, or
+ * NULL with *RV set. seq is the highest number the session applied (SM-9),
+ * 0 before any: where a client that lost count goes on from. */
 static json_t *qSession(struct coord_sm_reader *r, sqlite3_stmt *st, int *rv)
 {
 	json_t *o = json_object();
@@ -109,6 +110,7 @@ static json_t *qSession(struct coord_sm_reader *r, sqlite3_stmt *st, int *rv)
 	    sm_json_set(o, "lock_delay_ms", sm_json_int(st, 2)) != 0 ||
 	    sm_json_set(o, "name", sm_json_text(st, 3)) != 0 ||
 	    sm_json_set(o, "modify_index", sm_json_int(st, 4)) != 0 ||
+	    sm_json_set(o, "seq", sm_json_int(st, 5)) != 0 ||
 	    (*rv = qSessionParts(r, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
 	                         o)) != 0) {
 		json_decref(o);
@@ -117,7 +119,9 @@ static json_t *qSession(struct coord_sm_reader *r, sqlite3_stmt *st, int *rv)
 	return o;
 }
 
-#define Q_SESSION_COLUMNS "SELECT id, ttl_ms, lock_delay_ms, name, modify_index FROM coord_sessions"
+#define Q_SESSION_COLUMNS                                                                          \
+	"SELECT s.id, s.ttl_ms, s.lock_delay_ms, s.name, s.modify_index, coalesce(q.seq, 0)"       \
+	" FROM coord_sessions s LEFT JOIN coord_seqs q ON q.session = s.id"
 
 /* Steps ST (session rows) to the end, appending each session to ARR, and
  * gives ST back. */
@@ -145,7 +149,7 @@ int coord_sm_query_session(struct coord_sm_reader *r, const struct coord_session
 	*out = NULL;
 	if (found == NULL)
 		return COORD_ENOMEM;
-	if (sm_prepare(r->db, &r->cache, Q_SESSION_COLUMNS " WHERE id = ?1", &st) != 0) {
+	if (sm_prepare(r->db, &r->cache, Q_SESSION_COLUMNS " WHERE s.id = ?1", &st) != 0) {
 		json_decref(found);
 		return COORD_EDB;
 	}
@@ -168,8 +172,8 @@ int coord_sm_query_sessions(struct coord_sm_reader *r, const struct coord_sessio
 
 	assert(limit > 0);
 	if (rv == 0 &&
-	    sm_prepare(r->db, &r->cache, Q_SESSION_COLUMNS " WHERE id > ?1 ORDER BY id LIMIT ?2",
-	               &st) != 0)
+	    sm_prepare(r->db, &r->cache,
+	               Q_SESSION_COLUMNS " WHERE s.id > ?1 ORDER BY s.id LIMIT ?2", &st) != 0)
 		rv = COORD_EDB;
 	if (rv != 0)
 		return sm_page(rv, "sessions", sessions, NULL, out);

@@ -238,6 +238,7 @@ def test_a_delayed_release_is_stale_after_a_later_acquire():
         assert st == 200 and got == {"released": True}, got
         st, got = send(f, "DELETE", "/v1/locks/L?session=" + s1, None, "7")
         assert st == 200 and got == {"released": True, "retry": True}, got
+        assert leader.call("GET", "/v1/sessions/" + s1).json["seq"] == 7
         # Another request under a used number is stale too.
         st, err = send(leader, "PUT", "/v1/locks/M", {"session": s1, "seq": 7})
         assert st == 409 and err["error"] == "stale_request", err

@@ -407,11 +407,11 @@ static void test_session_shape(void **state)
 
 	scenario(f);
 	assert_int_equal(coord_sm_query_session(f->reader, &id, &got), 0);
-	assertJson(got, json_pack("{s:s, s:i, s:i, s:s, s:i, s:[], s:[{s:s, s:s, s:i}],"
+	assertJson(got, json_pack("{s:s, s:i, s:i, s:s, s:i, s:i, s:[], s:[{s:s, s:s, s:i}],"
 	                          " s:[{s:s, s:b, s:s, s:i}]}",
 	                          "id", S2, "ttl_ms", FX_TTL, "lock_delay_ms", 0, "name", "test",
-	                          "modify_index", 9, "locks", "waiting", "name", "jobs/a", "mode",
-	                          "exclusive", "since_index", 5, "elections", "name", "db",
+	                          "modify_index", 9, "seq", 0, "locks", "waiting", "name", "jobs/a",
+	                          "mode", "exclusive", "since_index", 5, "elections", "name", "db",
 	                          "leader", 0, "value", "host2", "since_index", 9));
 	id = fx_sid(1);
 	assert_int_equal(coord_sm_query_session(f->reader, &id, &got), 0);

@@ -28,6 +28,19 @@ static uint64_t last_seq(struct fx *f, unsigned s)
 	return seq;
 }
 
+/* The "seq" of S's session object (coord_sm_query_session). */
+static uint64_t session_seq(struct fx *f, unsigned s)
+{
+	struct coord_session_id id = fx_sid(s);
+	json_t *o = NULL;
+	uint64_t seq;
+
+	assert_int_equal(coord_sm_query_session(f->reader, &id, &o), 0);
+	seq = (uint64_t)json_integer_value(json_object_get(o, "seq"));
+	json_decref(o);
+	return seq;
+}
+
 static size_t waiters(struct fx *f, const char *name)
 {
 	json_t *lock = fx_lock_json(f, name);
@@ -197,6 +210,7 @@ static void test_a_higher_seq_applies_with_gaps(void **state)
 	assert_int_equal(fx_lock(f, S1, "B", COORD_MODE_EXCLUSIVE, false), COORD_ST_OK);
 	assert_false(f->r.retry);
 	assert_int_equal(last_seq(f, S1), 1000);
+	assert_int_equal(session_seq(f, S1), 1000); /* what GET /v1/sessions/{id} shows */
 	f->seq = COORD_SEQ_MAX;
 	assert_int_equal(fx_unlock(f, S1, "A"), COORD_ST_OK);
 	assert_true(f->r.released);
