@@ -230,7 +230,7 @@ static enum http_error query_one(const struct http_query *q, struct http_request
 		if (!parse_u64(v, &req->token))
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 			                    "token must be a non-negative integer");
-		/* A release's names a grant: fencing tokens are log indexes. */
+		/* A release's token names a grant: fencing tokens are log indexes. */
 		if (http_op_is(req->op, HTTP_OPF_WRITE) &&
 		    (req->token == 0 || req->token > HTTP_TOKEN_MAX))
 			return http_err_set(
