@@ -7,12 +7,15 @@
  *     u8  version RAFT_CONF_VERSION
  *     u8  joint (0 or 1)
  *     u32 n, at most RAFT_MAX_SERVERS
- *     n x { u64 id (non-zero, unique), u8 role, u8 old_role (0 or 1),
+ *     n x { u64 id (non-zero, unique), u64 folder (0: none bound),
+ *           u8 role, u8 old_role (0 or 1),
  *           u8 addr_len (< RAFT_ADDR_MAX), addr_len bytes without NUL }
  *
- * The address is a bytes.h string with a 1-byte length. Worst case
- * 6 + 9 * (11 + 63) bytes, within RAFT_CONF_MAX_BYTES. Decoding checks every
- * count and length first (DESIGN.md rule 11).
+ * Version 1 (written before folders were bound) has no folder field; it
+ * still decodes, with every folder 0. The address is a bytes.h string with
+ * a 1-byte length. Worst case 6 + 9 * (19 + 63) bytes, within
+ * RAFT_CONF_MAX_BYTES. Decoding checks every count and length first
+ * (DESIGN.md rule 11).
  */
 #include <assert.h>
 #include <string.h>
@@ -20,9 +23,10 @@
 #include "bytes.h"
 #include "raft.h"
 
-#define RAFT_CONF_VERSION 1u
-#define CONF_HEADER_BYTES 6u
-#define CONF_SERVER_FIXED 11u /* id, role, old_role, addr_len */
+#define RAFT_CONF_VERSION    2u
+#define RAFT_CONF_VERSION_V1 1u /* no folder field */
+#define CONF_HEADER_BYTES    6u
+#define CONF_SERVER_FIXED    19u /* id, folder, role, old_role, addr_len */
 
 _Static_assert(CONF_HEADER_BYTES + RAFT_MAX_SERVERS * (CONF_SERVER_FIXED + RAFT_ADDR_MAX - 1) <=
                    RAFT_CONF_MAX_BYTES,
@@ -52,6 +56,7 @@ size_t raft_conf_encode(const struct raft_conf *conf, uint8_t *buf, size_t cap)
 		const struct raft_server *s = &conf->servers[i];
 
 		bytes_put_u64(&w, s->id);
+		bytes_put_u64(&w, s->folder);
 		bytes_put_u8(&w, s->role);
 		bytes_put_u8(&w, s->old_role);
 		bytes_put_str(&w, s->addr, strlen(s->addr), 1);
@@ -62,13 +67,15 @@ size_t raft_conf_encode(const struct raft_conf *conf, uint8_t *buf, size_t cap)
 
 /* Reads server I; every byte is checked to be within the input first (the
  * reader fails instead of reading past it). False if anything is refused. */
-static bool conf_decode_server(struct bytes_reader *r, struct raft_conf *out, uint32_t i)
+static bool conf_decode_server(struct bytes_reader *r, uint8_t version, struct raft_conf *out,
+                               uint32_t i)
 {
 	struct raft_server *s = &out->servers[i];
 	const char *addr;
 	size_t alen;
 
 	s->id = bytes_get_u64(r);
+	s->folder = version == RAFT_CONF_VERSION_V1 ? 0 : bytes_get_u64(r);
 	s->role = bytes_get_u8(r);
 	s->old_role = bytes_get_u8(r);
 	bytes_get_str(r, 1, RAFT_ADDR_MAX - 1, &addr, &alen);
@@ -101,12 +108,13 @@ int raft_conf_decode(const uint8_t *buf, size_t len, struct raft_conf *out)
 	version = bytes_get_u8(&r);
 	joint = bytes_get_u8(&r);
 	n = bytes_get_u32(&r);
-	if (version != RAFT_CONF_VERSION || joint > 1 || n > RAFT_MAX_SERVERS)
+	if ((version != RAFT_CONF_VERSION && version != RAFT_CONF_VERSION_V1) || joint > 1 ||
+	    n > RAFT_MAX_SERVERS)
 		return RAFT_EINVAL;
 	out->joint = joint == 1;
 	out->n = n;
 	for (uint32_t i = 0; i < n; i++) {
-		if (!conf_decode_server(&r, out, i))
+		if (!conf_decode_server(&r, version, out, i))
 			goto err_zero;
 	}
 	if (!bytes_done(&r))

@@ -178,14 +178,15 @@ int raft_add_learner(struct raft *r, uint64_t id, const char *addr)
 	return membership_propose(r, &next);
 }
 
-static bool membership_listed(const uint64_t *voters, size_t n, uint64_t id)
+/* The index of ID in VOTERS (N ids); N when it is not there. */
+static size_t membership_find(const uint64_t *voters, size_t n, uint64_t id)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (voters[i] == id) {
-			return true;
-		}
+	size_t i = 0;
+
+	while (i < n && voters[i] != id) {
+		i++;
 	}
-	return false;
+	return i;
 }
 
 /* Every listed id is known and distinct; learners must have caught up with
@@ -196,7 +197,8 @@ static int membership_check_voters(struct raft *r, const uint64_t *voters, size_
 		return RAFT_EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!core_in_conf(&r->conf, voters[i]) || membership_listed(voters, i, voters[i])) {
+		if (!core_in_conf(&r->conf, voters[i]) ||
+		    membership_find(voters, i, voters[i]) < i) {
 			return RAFT_EINVAL;
 		}
 		if (!core_is_voter(&r->conf, voters[i])) {
@@ -209,7 +211,7 @@ static int membership_check_voters(struct raft *r, const uint64_t *voters, size_
 	return RAFT_OK;
 }
 
-int raft_change_voters(struct raft *r, const uint64_t *voters, size_t n)
+int raft_change_voters(struct raft *r, const uint64_t *voters, const uint64_t *folders, size_t n)
 {
 	struct raft_conf joint = r->conf;
 	int rv;
@@ -225,8 +227,13 @@ int raft_change_voters(struct raft *r, const uint64_t *voters, size_t n)
 	joint.joint = true;
 	for (uint32_t i = 0; i < joint.n; i++) {
 		struct raft_server *s = &joint.servers[i];
+		size_t at = membership_find(voters, n, s->id);
+
+		if (at < n && s->role != RAFT_VOTER && folders != NULL) {
+			s->folder = folders[at]; /* promoted: bound to its folder */
+		}
 		s->old_role = s->role;
-		s->role = membership_listed(voters, n, s->id) ? RAFT_VOTER : RAFT_LEARNER;
+		s->role = at < n ? RAFT_VOTER : RAFT_LEARNER;
 	}
 	return membership_propose(r, &joint);
 }

@@ -90,7 +90,13 @@ enum raft_server_role {
 };
 
 struct raft_server {
-	uint64_t id;              /* non-zero, unique in the configuration */
+	uint64_t id; /* non-zero, unique in the configuration */
+	/* The data folder this server's votes and entries live in, bound when
+	 * it became a voter (founding, promotion); 0 while none is bound
+	 * (learners, configurations older than binding). Opaque to the core:
+	 * the host admits only the bound folder under this id (DESIGN.md rule
+	 * 13). */
+	uint64_t folder;
 	uint8_t role;             /* enum raft_server_role, in the new (or only) config */
 	uint8_t old_role;         /* role in C_old; meaningful only while joint */
 	char addr[RAFT_ADDR_MAX]; /* opaque to the core: the host's Raft address */
@@ -108,7 +114,7 @@ struct raft_conf {
 
 /* Encodes CONF into BUF (at most CAP bytes); returns bytes written, or 0 if
  * CAP is too small. RAFT_CONF_MAX_BYTES always suffices. */
-#define RAFT_CONF_MAX_BYTES (16 + RAFT_MAX_SERVERS * (10 + RAFT_ADDR_MAX))
+#define RAFT_CONF_MAX_BYTES (16 + RAFT_MAX_SERVERS * (18 + RAFT_ADDR_MAX))
 size_t raft_conf_encode(const struct raft_conf *conf, uint8_t *buf, size_t cap);
 /* Decodes; returns RAFT_OK or RAFT_EINVAL (never trusts a length or count). */
 int raft_conf_decode(const uint8_t *buf, size_t len, struct raft_conf *out);
@@ -329,12 +335,14 @@ int raft_remove_learner(struct raft *r, uint64_t id);
  * of the leader's term committed (safety rule 10).
  * add_learner: appends a configuration with ID as a learner at ADDR.
  * change_voters: starts joint consensus (thesis 4.3) from the current voters
- *   to VOTERS; each must be a current voter or a caught-up learner
- *   (RAFT_ENOTCAUGHTUP otherwise); servers left out are removed. Once
- *   C_old,new commits, the core appends C_new itself. A leader that is not
- *   in C_new steps down once C_new commits. */
+ *   to VOTERS (N ids); each must be a current voter or a caught-up learner
+ *   (RAFT_ENOTCAUGHTUP otherwise); servers left out are removed. A learner
+ *   that becomes a voter is bound to FOLDERS[i], the data folder the host
+ *   knows it by (FOLDERS may be NULL: nothing is bound); a current voter
+ *   keeps its binding. Once C_old,new commits, the core appends C_new
+ *   itself. A leader that is not in C_new steps down once C_new commits. */
 int raft_add_learner(struct raft *r, uint64_t id, const char *addr);
-int raft_change_voters(struct raft *r, const uint64_t *voters, size_t n);
+int raft_change_voters(struct raft *r, const uint64_t *voters, const uint64_t *folders, size_t n);
 
 /* The host learned that server ID now holds an empty log (it joined, or its
  * data folder was new when the cluster was founded): on a leader, ID's

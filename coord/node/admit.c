@@ -15,6 +15,12 @@ static enum admit_verdict admit_empty(enum admit_role role, bool sealing,
 	return ADMIT_STRANGER;
 }
 
+/* A configuration binds a server to BOUND, and its folder is FOLDER. */
+static bool admit_rebound(uint64_t bound, uint64_t folder)
+{
+	return bound != 0 && bound != folder;
+}
+
 enum admit_verdict admit_peer(const struct admit_side *self, const struct admit_side *peer)
 {
 	bool self_empty = self->cluster[0] == '\0';
@@ -22,17 +28,26 @@ enum admit_verdict admit_peer(const struct admit_side *self, const struct admit_
 
 	if (self_empty && peer_empty)
 		return ADMIT_PROBE;
+	if (!self_empty && !peer_empty && strcmp(self->cluster, peer->cluster) != 0)
+		return ADMIT_OTHER;
+	/* Either side's configuration binds the other to another folder. */
+	if (admit_rebound(self->binds, peer->folder) || admit_rebound(peer->binds, self->folder))
+		return ADMIT_LOST_DATA;
 	if (self_empty) /* how the sender lists us, and whether it seals */
 		return admit_empty(peer->lists, peer->sealing, ADMIT_ADOPT);
 	if (peer_empty) /* how we list the sender, and whether we seal */
 		return admit_empty(self->lists, self->sealing, ADMIT_NEWCOMER);
-	if (strcmp(self->cluster, peer->cluster) != 0)
-		return ADMIT_OTHER;
 	/* A joining server has no configuration until its leader sends one; a
 	 * lagging one learns of newer members from them. */
 	if (self->lists == ADMIT_ROLE_NONE && self->configured &&
 	    self->conf_index >= peer->conf_index)
 		return ADMIT_STRANGER;
+	/* The sender's folder changed since we last admitted it, and our
+	 * configuration binds it to none (a bound one is the folder checked
+	 * above): a voter (restored, or of older data) lost its data; a learner
+	 * starts its progress over. */
+	if (self->binds == 0 && self->seen != 0 && self->seen != peer->folder)
+		return self->lists == ADMIT_ROLE_VOTER ? ADMIT_LOST_DATA : ADMIT_NEWCOMER;
 	return ADMIT_OK;
 }
 

@@ -20,6 +20,15 @@
  *    vote and no entry exist before the seal, so an empty founding voter
  *    holds nothing anyone counted on; after it, an empty voter is always
  *    one that lost its data.
+ * A voter is also bound to its data folder: every folder gets a random
+ * folder id when it is created, and the configuration binds each voter's id
+ * to the folder it had when it became one (founding, promotion). A server
+ * whose folder is not the bound one is refused as lost data, even once it
+ * holds the cluster id: a wiped learner or ex-learner could have taken the
+ * id from a stale member that still lists it as a learner, and would
+ * otherwise pass for the voter it became. A learner is not bound; when its
+ * folder changes the receiver starts its progress over (NEWCOMER), since
+ * nothing it acknowledged before is on its disk.
  * Servers of different clusters never talk, and a server never admits one
  * its configuration does not list (a removed server cannot disrupt it),
  * unless the sender's configuration is newer than its own (the receiver
@@ -38,6 +47,11 @@ enum admit_role { ADMIT_ROLE_NONE = 0, ADMIT_ROLE_LEARNER = 1, ADMIT_ROLE_VOTER 
 /* One side of a connection, as its HELLO (or the node itself) tells it. */
 struct admit_side {
 	const char *cluster;   /* "" while the data folder belongs to no cluster */
+	uint64_t folder;       /* its data folder's id (never 0) */
+	uint64_t binds;        /* the folder its configuration binds the other side
+	                        * to, 0 if none (a learner, or not listed) */
+	uint64_t seen;         /* the receiver only: the folder it last admitted
+	                        * under the sender's id since it started, 0 if none */
 	bool sealing;          /* a founder whose founding voters may still take the id */
 	enum admit_role lists; /* how its configuration lists the other side */
 	bool configured;       /* it holds a configuration (a log or a snapshot) */
@@ -53,7 +67,8 @@ enum admit_verdict {
 	ADMIT_PROBE,     /* both empty: only HELLOs (a founder counts them) */
 	ADMIT_OTHER,     /* refused: another cluster */
 	ADMIT_LOST_DATA, /* refused: an empty server the cluster knows as a
-	                  * founded voter: its data folder was lost */
+	                  * founded voter, or a folder other than the one bound
+	                  * to its id: its data folder was lost */
 	ADMIT_STRANGER   /* refused: not in the configuration */
 };
 

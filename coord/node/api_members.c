@@ -13,6 +13,7 @@
 #include "node_calls.h"
 #include "node_core.h"
 #include "node_internal.h"
+#include "node_join.h"
 #include "node_leader.h"
 
 /* A call's progress: checked and not started; a removal's RETIRE entry
@@ -112,6 +113,10 @@ static void refused(struct node *n, struct ncall *c, int rc)
 	if (rc == RAFT_ENOTLEADER)
 		return node_answer_error(n, c, HTTP_ERR_NO_LEADER, NULL,
 		                         "this node stopped leading; retry");
+	if (rc == RAFT_ENOTCAUGHTUP) /* change_voters(): not heard from */
+		return node_answer_error(n, c, HTTP_ERR_NOT_CAUGHT_UP, NULL,
+		                         "the learner is not connected to the leader; retry once "
+		                         "it is");
 	node_answer_error(n, c, HTTP_ERR_INVALID_ARGUMENT, NULL, "the change was refused: %s",
 	                  raft_strerror(rc));
 }
@@ -270,6 +275,22 @@ static bool named_member(struct node *n, struct ncall *c)
 	return false;
 }
 
+/* raft_change_voters(), binding each learner it promotes to the data folder
+ * it said HELLO from (admit.h); one not heard from since this node started
+ * cannot be known caught up. */
+static int change_voters(struct node *n, const uint64_t *voters, size_t count)
+{
+	uint64_t folders[RAFT_MAX_SERVERS + 1];
+
+	for (size_t i = 0; i < count; i++) {
+		folders[i] =
+		    voters[i] == n->cfg.id ? n->folder_id : node_join_peer_folder(n, voters[i]);
+		if (folders[i] == 0 && !is_voter(raft_conf(n->raft), voters[i]))
+			return RAFT_ENOTCAUGHTUP;
+	}
+	return raft_change_voters(n->raft, voters, folders, count);
+}
+
 static void promote_admin(struct node *n, struct ncall *c)
 {
 	const struct raft_conf *conf = raft_conf(n->raft);
@@ -290,7 +311,7 @@ static void promote_admin(struct node *n, struct ncall *c)
 		count = voters_with(n, 0, c->target, voters);
 		if (unsafe(n, c, voters, count))
 			return;
-		return started(n, c, raft_change_voters(n->raft, voters, count));
+		return started(n, c, change_voters(n, voters, count));
 	}
 	if (waiting(n, c, is_voter(conf, c->target) && conf_settled(n)))
 		return;
@@ -386,7 +407,7 @@ static void remove_admin(struct node *n, struct ncall *c)
 			return;
 		if (!is_voter(raft_conf(n->raft), c->target))
 			return started(n, c, raft_remove_learner(n->raft, c->target));
-		return started(n, c, raft_change_voters(n->raft, voters, count));
+		return started(n, c, change_voters(n, voters, count));
 	}
 	if (waiting(n, c, !find(raft_conf(n->raft), c->target) && conf_settled(n)))
 		return;
@@ -451,7 +472,7 @@ static void replace_admin(struct node *n, struct ncall *c)
 			return node_admin_wait(n, c);
 		if (!replace_allowed(n, c, voters, &count))
 			return;
-		return started(n, c, raft_change_voters(n->raft, voters, count));
+		return started(n, c, change_voters(n, voters, count));
 	}
 	if (waiting(n, c,
 	            !find(conf, c->target) && is_voter(conf, c->req->member) && conf_settled(n)))

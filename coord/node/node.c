@@ -84,6 +84,9 @@ static void sync_peers(struct node *n)
 		if (!kept && id != n->cfg.id) {
 			LOG_INFO("node %llu left the configuration", (unsigned long long)id);
 			transport_remove_peer(n->transport, id);
+		} else if (id != n->cfg.id &&
+		           node_join_standing_changed(&n->synced_conf, conf, id)) {
+			transport_redial(n->transport, id); /* admitted afresh */
 		}
 	}
 	n->synced_conf = *conf;
@@ -185,6 +188,8 @@ static int bootstrap(struct node *n)
 	conf.n = (uint32_t)n->cfg.n_members;
 	for (size_t i = 0; i < n->cfg.n_members; i++) {
 		conf.servers[i].id = n->cfg.members[i].id;
+		/* Each founding voter is bound to the folder it probed from. */
+		conf.servers[i].folder = node_join_founding_folder(n, conf.servers[i].id);
 		conf.servers[i].role = RAFT_VOTER;
 		snprintf(conf.servers[i].addr, sizeof(conf.servers[i].addr), "%s",
 		         n->cfg.members[i].raft);
@@ -201,6 +206,7 @@ static int bootstrap(struct node *n)
 	}
 	if (node_join_new_id(n) != 0)
 		return -1;
+	n->founding_conf = conf;
 	LOG_INFO("founded cluster %s of %zu voters", n->cluster_id, n->cfg.n_members);
 	return 0;
 }
@@ -221,7 +227,7 @@ static enum start_as join_or_found(struct node *n, const struct persist_log_stat
 	                    st->entries.v[0].index == 1 && st->hardstate.vote == 0 &&
 	                    st->hardstate.term == 1;
 
-	if (node_join_load_id(n) != 0)
+	if (node_join_load_folder(n) != 0 || node_join_load_id(n) != 0)
 		return START_FAILED;
 	if (n->cluster_id[0] != '\0' && founding_log && !node_join_sealed(n) &&
 	    coord_config_founder(&n->cfg) == n->cfg.id) {
@@ -265,6 +271,19 @@ static int reload_founded(struct node *n, struct persist_log_state *st)
 	return 0;
 }
 
+/* A founder that restarts while it seals: the founding configuration its
+ * admission binds by, from the founding entry in *ST. */
+static int founding_conf(struct node *n, const struct persist_log_state *st)
+{
+	const struct persist_entry *e = st->entries.n == 1 ? &st->entries.v[0] : NULL;
+
+	if (e && e->type == RAFT_ENTRY_CONF &&
+	    raft_conf_decode(e->data, e->len, &n->founding_conf) == RAFT_OK)
+		return 0;
+	LOG_ERROR("raft.db does not start with the founding configuration: it is damaged");
+	return -1;
+}
+
 static int open_storage(struct node *n, struct persist_log_state *st)
 {
 	struct persist_error err;
@@ -283,6 +302,8 @@ static int open_storage(struct node *n, struct persist_log_state *st)
 		break;
 	case START_SEALING: /* the core starts inert, with nothing (seal_cluster()) */
 		n->sealing = true;
+		if (founding_conf(n, st) != 0)
+			return -1;
 		persist_log_state_free(st);
 		memset(st, 0, sizeof(*st));
 		break;

@@ -125,6 +125,7 @@ struct node_refusal {
 
 struct peer_info {
 	uint64_t id;
+	uint64_t folder; /* the data folder of its last admitted HELLO (admit.h: seen) */
 	char http[TRANSPORT_ADDR_MAX];
 	char raft[TRANSPORT_ADDR_MAX];
 };
@@ -146,6 +147,7 @@ struct node_metrics {
 struct node {
 	struct coord_config cfg;
 	char cluster_id[TRANSPORT_CLUSTER_MAX];
+	uint64_t folder_id; /* this data folder's id (FOLDER_ID_FILE, node_join.h) */
 	uv_loop_t loop;
 	uv_signal_t sigint, sigterm;
 	uv_timer_t tick;
@@ -215,8 +217,10 @@ struct node {
 	/* Joining a cluster (node_join.c). */
 	bool founding;                             /* an empty founder waiting for its peers */
 	uint64_t probed[COORD_CONFIG_MAX_MEMBERS]; /* peers that said HELLO empty */
+	uint64_t probed_folders[COORD_CONFIG_MAX_MEMBERS]; /* ... from these folders */
 	size_t n_probed;
 	bool sealing; /* founded, the core inert until every founding voter has the id */
+	struct raft_conf founding_conf; /* while sealing: what the inert core would hold */
 	uint64_t adopted[COORD_CONFIG_MAX_MEMBERS]; /* peers that said HELLO with it */
 	size_t n_adopted;
 	struct node_refusal refusals[NODE_REFUSALS_MAX]; /* recent refusals, to log each rarely */

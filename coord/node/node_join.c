@@ -108,6 +108,66 @@ bool node_join_adopted_all(const struct node *n)
 	return n->n_adopted + 1 >= n->cfg.n_members;
 }
 
+int node_join_load_folder(struct node *n)
+{
+	char path[COORD_CONFIG_PATH_MAX + 32], hex[2 * sizeof(uint64_t) + 2];
+	FILE *f;
+
+	file_path(n, FOLDER_ID_FILE, path, sizeof(path));
+	f = fopen(path, "r");
+	if (f) {
+		char *end = NULL;
+		bool ok = fgets(hex, sizeof(hex), f) != NULL;
+
+		fclose(f);
+		n->folder_id = ok ? strtoull(hex, &end, 16) : 0;
+		if (n->folder_id == 0 || end == hex || (*end != '\n' && *end != '\0')) {
+			LOG_ERROR("%s does not hold a folder id: the data folder is damaged", path);
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != ENOENT) {
+		LOG_ERROR("cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	do {
+		if (getrandom(&n->folder_id, sizeof(n->folder_id), 0) != sizeof(n->folder_id)) {
+			LOG_ERROR("cannot draw a random folder id: %s", strerror(errno));
+			return -1;
+		}
+	} while (n->folder_id == 0);
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)n->folder_id);
+	return write_file(n, FOLDER_ID_FILE, hex);
+}
+
+/* The index of peer ID in n->peers, n->n_peers when it has none. */
+static size_t peer_index(const struct node *n, uint64_t id)
+{
+	size_t i = 0;
+
+	while (i < n->n_peers && n->peers[i].id != id)
+		i++;
+	return i;
+}
+
+uint64_t node_join_peer_folder(const struct node *n, uint64_t id)
+{
+	size_t i = peer_index(n, id);
+
+	return i < n->n_peers ? n->peers[i].folder : 0;
+}
+
+uint64_t node_join_founding_folder(const struct node *n, uint64_t id)
+{
+	if (id == n->cfg.id)
+		return n->folder_id;
+	for (size_t i = 0; i < n->n_probed; i++)
+		if (n->probed[i] == id)
+			return n->probed_folders[i];
+	return 0;
+}
+
 int node_join_new_id(struct node *n)
 {
 	uint8_t raw[NODE_JOIN_ID_BYTES];
@@ -132,21 +192,57 @@ bool node_join_probed_all(const struct node *n)
 	return n->n_probed + 1 >= n->cfg.n_members;
 }
 
-/* How this node's configuration lists ID. While joint, a voter of either
- * half is a voter: one being removed still votes and counts for C_old. */
+/* The configuration this node admits by: its core's, or, while a founder
+ * seals and its core is inert, the founding configuration. */
+static const struct raft_conf *conf_in_force(const struct node *n)
+{
+	return n->sealing ? &n->founding_conf : raft_conf(n->raft);
+}
+
+static const struct raft_server *server_of(const struct raft_conf *conf, uint64_t id)
+{
+	for (uint32_t i = 0; i < conf->n; i++)
+		if (conf->servers[i].id == id)
+			return &conf->servers[i];
+	return NULL;
+}
+
+/* How CONF lists ID. While joint, a voter of either half is a voter: one
+ * being removed still votes and counts for C_old. */
+static enum admit_role conf_lists(const struct raft_conf *conf, uint64_t id)
+{
+	const struct raft_server *s = server_of(conf, id);
+
+	if (!s)
+		return ADMIT_ROLE_NONE;
+	return s->role == RAFT_VOTER || (conf->joint && s->old_role == RAFT_VOTER)
+	           ? ADMIT_ROLE_VOTER
+	           : ADMIT_ROLE_LEARNER;
+}
+
+/* The folder CONF binds ID to, 0 if none. */
+static uint64_t conf_binds(const struct raft_conf *conf, uint64_t id)
+{
+	const struct raft_server *s = server_of(conf, id);
+
+	return s ? s->folder : 0;
+}
+
+bool node_join_standing_changed(const struct raft_conf *before, const struct raft_conf *after,
+                                uint64_t id)
+{
+	return conf_lists(before, id) != conf_lists(after, id) ||
+	       conf_binds(before, id) != conf_binds(after, id);
+}
+
 static enum admit_role listed(const struct node *n, uint64_t id)
 {
-	const struct raft_conf *conf = raft_conf(n->raft);
+	return conf_lists(conf_in_force(n), id);
+}
 
-	for (uint32_t i = 0; i < conf->n; i++) {
-		const struct raft_server *s = &conf->servers[i];
-
-		if (s->id == id)
-			return s->role == RAFT_VOTER || (conf->joint && s->old_role == RAFT_VOTER)
-			           ? ADMIT_ROLE_VOTER
-			           : ADMIT_ROLE_LEARNER;
-	}
-	return ADMIT_ROLE_NONE;
+static uint64_t binds(const struct node *n, uint64_t id)
+{
+	return conf_binds(conf_in_force(n), id);
 }
 
 /* The log index the configuration in force is as of: its entry's, or, when
@@ -158,24 +254,15 @@ static uint64_t conf_as_of(const struct node *n)
 	return at ? at : raft_first_index(n->raft) - 1;
 }
 
-static bool in_cluster_flag(const struct node *n, uint64_t id);
-
-/* How this node lists ID in its HELLOs: a sealing founder's core is inert,
- * so the founding configuration (--cluster, every node a voter) speaks. */
-static enum admit_role lists_in_hello(const struct node *n, uint64_t id)
-{
-	if (n->sealing)
-		return in_cluster_flag(n, id) ? ADMIT_ROLE_VOTER : ADMIT_ROLE_NONE;
-	return listed(n, id);
-}
-
 void node_join_hello_fill(void *ctx, uint64_t to, struct transport_hello *h)
 {
 	struct node *n = ctx;
 
 	h->sealing = n->sealing;
-	h->lists = (uint8_t)lists_in_hello(n, to);
+	h->lists = (uint8_t)listed(n, to);
 	h->conf_index = conf_as_of(n);
+	h->folder = n->folder_id;
+	h->binds = binds(n, to);
 }
 
 static bool in_cluster_flag(const struct node *n, uint64_t id)
@@ -188,16 +275,25 @@ static bool in_cluster_flag(const struct node *n, uint64_t id)
 
 /* Adds founding node ID to SET (of *N) when ACTIVE; logs WHAT when it is
  * new there. The founder counts its peers twice: empty (founding), then
- * with the cluster id (sealing). */
-static void note_founding(struct node *n, bool active, uint64_t *set, size_t *count, uint64_t id,
-                          const char *what)
+ * with the cluster id (sealing). FOLDERS, when not NULL, keeps the folder
+ * each said HELLO from last, to be bound in the founding configuration. */
+static void note_founding(struct node *n, bool active, uint64_t *set, uint64_t *folders,
+                          size_t *count, const struct transport_hello *h, const char *what)
 {
+	uint64_t id = h->id;
+
 	if (!active || !in_cluster_flag(n, id))
 		return;
-	for (size_t i = 0; i < *count; i++)
-		if (set[i] == id)
+	for (size_t i = 0; i < *count; i++) {
+		if (set[i] == id) {
+			if (folders)
+				folders[i] = h->folder;
 			return;
+		}
+	}
 	if (*count < COORD_CONFIG_MAX_MEMBERS) {
+		if (folders)
+			folders[*count] = h->folder;
 		set[(*count)++] = id;
 		LOG_INFO("%s: node %llu (%zu of %zu)", what, (unsigned long long)id, *count + 1,
 		         n->cfg.n_members);
@@ -239,19 +335,26 @@ static void log_refusal(struct node *n, const struct transport_hello *h, enum ad
 		          peer, h->raft, h->cluster, n->cluster_id);
 		break;
 	case ADMIT_LOST_DATA:
-		if (n->cluster_id[0] == '\0')
+		if (n->cluster_id[0] == '\0' || (h->binds != 0 && h->binds != n->folder_id))
 			LOG_ERROR(
-			    "this node's data folder is empty, but node %llu of cluster %s "
-			    "lists node %llu as a voter: its data was lost, and it is not "
-			    "admitted as the member it was. Remove it (coordctl member remove "
-			    "%llu), then start it with a new --id and --join, and add it "
-			    "(coordctl member add ID %s --wait).",
-			    peer, h->cluster, me, me, n->cfg.raft);
+			    "this node's data folder (%016llx%s) is not the one node %llu of "
+			    "cluster "
+			    "%s knows node %llu by: its data was lost, and it is not admitted as "
+			    "the "
+			    "member it was. Remove it (coordctl member remove %llu), then start it "
+			    "with a new --id and --join, and add it (coordctl member add ID %s "
+			    "--wait).",
+			    (unsigned long long)n->folder_id,
+			    n->cluster_id[0] == '\0' ? ", empty" : "", peer, h->cluster, me, me,
+			    n->cfg.raft);
 		else
-			LOG_ERROR("refused node %llu at %s: it is a voter of this cluster but its "
-			          "data folder is empty (its data was lost). Remove it (coordctl "
-			          "member remove %llu) and add it back under a new id with --join.",
-			          peer, h->raft, peer);
+			LOG_ERROR(
+			    "refused node %llu at %s: it is a voter of this cluster but its "
+			    "data folder (%016llx%s) is not the one it voted from (its data "
+			    "was lost). Remove it (coordctl member remove %llu) and add it back "
+			    "under a new id with --join.",
+			    peer, h->raft, (unsigned long long)h->folder,
+			    h->cluster[0] == '\0' ? ", empty" : "", peer);
 		break;
 	case ADMIT_STRANGER:
 		LOG_WARN("refused node %llu at %s: this node's configuration does not list it "
@@ -268,16 +371,15 @@ static void log_refusal(struct node *n, const struct transport_hello *h, enum ad
  * joining node hears from its leader before it holds a configuration. */
 static void learn_peer(struct node *n, const struct transport_hello *h)
 {
-	struct peer_info *p = NULL;
+	size_t at = peer_index(n, h->id);
+	struct peer_info *p = at < n->n_peers ? &n->peers[at] : NULL;
 
-	for (size_t i = 0; i < n->n_peers; i++)
-		if (n->peers[i].id == h->id)
-			p = &n->peers[i];
 	if (!p && n->n_peers < RAFT_MAX_SERVERS) {
 		p = &n->peers[n->n_peers++];
 		p->id = h->id;
 	}
 	if (p) {
+		p->folder = h->folder;
 		if (strcmp(p->http, h->http) != 0)
 			LOG_INFO("peer %llu: http %s, raft %s", (unsigned long long)h->id, h->http,
 			         h->raft);
@@ -293,11 +395,16 @@ bool node_join_hello(void *ctx, const struct transport_hello *h)
 	struct node *n = ctx;
 	const struct raft_conf *conf = raft_conf(n->raft);
 	struct admit_side self = {.cluster = n->cluster_id,
+	                          .folder = n->folder_id,
+	                          .binds = binds(n, h->id),
+	                          .seen = node_join_peer_folder(n, h->id),
 	                          .sealing = n->sealing,
-	                          .lists = lists_in_hello(n, h->id),
+	                          .lists = listed(n, h->id),
 	                          .configured = conf->n > 0,
 	                          .conf_index = conf_as_of(n)};
 	struct admit_side peer = {.cluster = h->cluster,
+	                          .folder = h->folder,
+	                          .binds = h->binds,
 	                          .sealing = h->sealing,
 	                          .lists = h->lists <= ADMIT_ROLE_VOTER ? (enum admit_role)h->lists
 	                                                                : ADMIT_ROLE_NONE,
@@ -307,7 +414,7 @@ bool node_join_hello(void *ctx, const struct transport_hello *h)
 
 	switch (v) {
 	case ADMIT_PROBE:
-		note_founding(n, n->founding, n->probed, &n->n_probed, h->id,
+		note_founding(n, n->founding, n->probed, n->probed_folders, &n->n_probed, h,
 		              "founding: up with an empty data folder");
 		return false; /* nothing but HELLOs between empty folders */
 	case ADMIT_ADOPT:
@@ -329,7 +436,7 @@ bool node_join_hello(void *ctx, const struct transport_hello *h)
 		    (unsigned long long)h->id);
 		break;
 	case ADMIT_OK:
-		note_founding(n, n->sealing, n->adopted, &n->n_adopted, h->id,
+		note_founding(n, n->sealing, n->adopted, NULL, &n->n_adopted, h,
 		              "sealing: has the cluster id");
 		break;
 	default:

@@ -28,6 +28,7 @@
 #include "node_internal.h"
 
 #define CLUSTER_ID_FILE        "cluster-id"
+#define FOLDER_ID_FILE         "folder-id"      /* this data folder's random id (admit.h) */
 #define CLUSTER_SEALED_FILE    "cluster-sealed" /* the founder's: every founder has the id */
 #define NODE_JOIN_ID_BYTES     16               /* random bytes of a cluster id (32 hex digits) */
 #define NODE_JOIN_LOG_EVERY_MS 10000            /* a refused peer is logged again after this */
@@ -40,6 +41,18 @@ int node_join_write_file(const char *dir, const char *name, const char *text);
 /* Loads the folder's cluster id into n->cluster_id ("" when it has none).
  * Returns -1 (logged) when the file is unreadable. */
 int node_join_load_id(struct node *n);
+
+/* Loads the data folder's id into n->folder_id; a folder without one (new,
+ * wiped, or written by an older version) gets a new random id, durably,
+ * before any HELLO says it. Returns 0 or -1 (logged). */
+int node_join_load_folder(struct node *n);
+
+/* The data folder peer ID said HELLO from when last admitted, or 0. */
+uint64_t node_join_peer_folder(const struct node *n, uint64_t id);
+
+/* The folder of founding voter ID as the founder bound it: its own, or the
+ * one ID probed from (0 if it never did). */
+uint64_t node_join_founding_folder(const struct node *n, uint64_t id);
 
 /* Makes a new random cluster id and writes it durably. Returns 0 or -1 (logged). */
 int node_join_new_id(struct node *n);
@@ -57,6 +70,13 @@ bool node_join_adopted_all(const struct node *n);
 /* Writes CLUSTER_SEALED_FILE durably (0, or -1 logged); whether it exists. */
 int node_join_seal(struct node *n);
 bool node_join_sealed(const struct node *n);
+
+/* True when ID stands otherwise in AFTER than in BEFORE: listed in another
+ * role, or bound to another folder. A peer admitted under BEFORE must say
+ * HELLO again (transport_redial()): admission is decided by the
+ * configuration's view of the peer, and that view changed. */
+bool node_join_standing_changed(const struct raft_conf *before, const struct raft_conf *after,
+                                uint64_t id);
 
 /* The transport's HELLO callbacks (transport.h). */
 bool node_join_hello(void *ctx, const struct transport_hello *h);

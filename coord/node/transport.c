@@ -13,10 +13,12 @@
 
 #include "bytes.h"
 
-#define HELLO_VERSION 2
+#define HELLO_VERSION 3
 #define HELLO_SEALING 0x01 /* flags: the sender is a founder sealing its cluster */
-#define READ_CHUNK    (64u << 10)
-#define SWEEP_MS      250
+/* The longest HELLO: the fixed fields and three strings of < 256 bytes. */
+#define HELLO_MAX_BYTES (1 + 8 + 1 + 1 + 8 + 8 + 8 + 3 * 256)
+#define READ_CHUNK      (64u << 10)
+#define SWEEP_MS        250
 
 struct conn {
 	uv_tcp_t tcp; /* first: handle pointers are conn pointers */
@@ -367,7 +369,8 @@ bool transport_connected(const struct transport *t, uint64_t id)
 
 /* HELLO payload: u8 version | u64 id (LE) | u8 n + cluster | u8 n + http |
  * u8 n + raft | u8 flags (HELLO_SEALING) | u8 how the sender lists the
- * receiver | u64 the index its configuration is as of. */
+ * receiver | u64 the index its configuration is as of | u64 the sender's
+ * data folder id | u64 the folder its configuration binds the receiver to. */
 static size_t hello_encode(const struct transport *t, uint64_t to, uint8_t *buf, size_t cap)
 {
 	const char *fields[3] = {t->cluster, t->http_addr, t->listen_addr};
@@ -383,6 +386,8 @@ static size_t hello_encode(const struct transport *t, uint64_t to, uint8_t *buf,
 	bytes_put_u8(&w, h.sealing ? HELLO_SEALING : 0);
 	bytes_put_u8(&w, h.lists);
 	bytes_put_u64(&w, h.conf_index);
+	bytes_put_u64(&w, h.folder);
+	bytes_put_u64(&w, h.binds);
 	/* The fields are copied into arrays of TRANSPORT_*_MAX < 256 bytes, so
 	 * each length fits its byte and the caller's buffer holds them all. */
 	assert(!w.fail);
@@ -428,7 +433,9 @@ static bool hello_accept(struct conn *c, const uint8_t *p, size_t len)
 		return false;
 	h.lists = bytes_get_u8(&r);
 	h.conf_index = bytes_get_u64(&r);
-	if (!bytes_done(&r) || h.id == 0 || h.id == t->cfg.id)
+	h.folder = bytes_get_u64(&r);
+	h.binds = bytes_get_u64(&r);
+	if (!bytes_done(&r) || h.id == 0 || h.id == t->cfg.id || h.folder == 0)
 		return false;
 	h.cluster = cluster;
 	h.http = http;
@@ -588,7 +595,7 @@ static void connect_cb(uv_connect_t *req, int status)
 {
 	struct conn *c = req->data;
 	struct peer *p = c->peer;
-	uint8_t hello[20 + 3 * 256];
+	uint8_t hello[HELLO_MAX_BYTES];
 	size_t n;
 
 	if (c->closing)
@@ -802,6 +809,20 @@ void transport_remove_peer(struct transport *t, uint64_t id)
 bool transport_has_peer(const struct transport *t, uint64_t id)
 {
 	return peer_find(t, id) != NULL;
+}
+
+void transport_redial(struct transport *t, uint64_t id)
+{
+	struct peer *p = peer_find(t, id);
+	struct conn *next;
+
+	if (p && p->out)
+		conn_close(p->out);
+	for (struct conn *c = t->inbound; c; c = next) {
+		next = c->next_inbound;
+		if (c->hello_ok && c->from == id)
+			conn_close(c);
+	}
 }
 
 void transport_set_cluster(struct transport *t, const char *cluster)

@@ -101,12 +101,14 @@ struct transport_hello {
 	bool sealing;        /* a founder sealing its cluster (admit.h) */
 	uint8_t lists;       /* how its configuration lists the receiver (admit.h roles) */
 	uint64_t conf_index; /* the log index its configuration is as of */
+	uint64_t folder;     /* the sender's data folder id (never 0) */
+	uint64_t binds;      /* the folder its configuration binds the receiver to, 0 if none */
 };
 /* Called with each well-formed HELLO from a peer; returns true to admit it
  * (its frames are delivered from then on), false to close the connection. */
 typedef bool (*transport_hello_fn)(void *ctx, const struct transport_hello *hello);
 /* Fills what this node's HELLO to peer TO says beyond ids and addresses:
- * H's sealing, lists and conf_index. */
+ * H's sealing, lists, conf_index, folder and binds. */
 typedef void (*transport_hello_fill_fn)(void *ctx, uint64_t to, struct transport_hello *h);
 
 struct transport_config {
@@ -131,6 +133,10 @@ int transport_add_peer(struct transport *t, uint64_t id, const char *raft_addr);
 void transport_remove_peer(struct transport *t, uint64_t id);
 /* True when ID is a peer this node dials. */
 bool transport_has_peer(const struct transport *t, uint64_t id);
+
+/* Closes every connection with peer ID, both ways: each side says HELLO
+ * again, and each admits the other afresh. */
+void transport_redial(struct transport *t, uint64_t id);
 
 /* The data folder joined cluster CLUSTER: later HELLOs announce it, and every
  * outgoing connection is redialled so that peers hear it now. */

@@ -3,6 +3,7 @@ data folders that were lost, joining, membership changes and leadership
 transfer.
 Run: COORDD=build/coord/coordd python3 tests/cluster/test_members.py [TEST...]"""
 
+import os
 import shutil
 import sys
 import time
@@ -95,7 +96,8 @@ def test_a_wiped_follower_is_refused_and_says_why():
         wait_for("the wiped node explains itself",
                  lambda: "its data was lost" in victim.log_text())
         wait_for("the leader refuses it",
-                 lambda: "data folder is empty (its data was lost)" in leader.log_text())
+                 lambda: "empty) is not the one it voted from (its data was lost)"
+                 in leader.log_text())
         v = victim.status()
         # Not a zombie: no cluster, no term, no leader, nothing applied.
         assert v["cluster"] == "" and v["role"] == "none", v
@@ -105,6 +107,42 @@ def test_a_wiped_follower_is_refused_and_says_why():
         text = leader.call("GET", "/metrics").raw
         assert metric(text, 'coord_peers_refused_total{reason="lost_data"}') >= 1, text
         assert leader.status()["cluster"] == cluster_id
+
+
+def test_a_voter_in_another_folder_is_refused_even_with_the_cluster_id():
+    """The configuration binds each voter to the data folder it voted from
+    (folder-id). A server that lost its folder and took the cluster id back
+    (say from a stale member listing it as the learner it once was) holds
+    the id, but not that folder: it is refused as lost data, though not
+    empty. Given its own folder id back, it is a member again."""
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        write_some(leader)
+        victim = c.followers(leader)[0]
+        victim.kill()
+        path = os.path.join(victim.data, "folder-id")
+        with open(path) as f:
+            own = f.read().strip()
+        with open(path, "w") as f:
+            f.write("%016x\n" % (int(own, 16) ^ 1))
+        victim.start()
+        wait_for("the leader refuses it",
+                 lambda: "(%016x) is not the one it voted from (its data was lost)"
+                 % (int(own, 16) ^ 1) in leader.log_text())
+        wait_for("it explains itself",
+                 lambda: "is not the one node" in victim.log_text())
+        write_some(leader, 3)
+        applied = leader.status()["applied_index"]
+        time.sleep(0.5)
+        assert victim.status()["applied_index"] < applied, victim.status()
+        text = leader.call("GET", "/metrics").raw
+        assert metric(text, 'coord_peers_refused_total{reason="lost_data"}') >= 1, text
+        victim.kill()
+        with open(path, "w") as f:
+            f.write(own + "\n")
+        victim.start()
+        wait_for("it is a member again",
+                 lambda: (victim.status() or {}).get("applied_index", 0) >= applied)
 
 
 def test_a_wiped_founder_never_founds_over_its_old_cluster():

@@ -68,6 +68,9 @@ static void host_start(struct sim_world *w, int slot)
 		                                         .data = st->e[i].data};
 	}
 	rs.entries = es;
+	if (n->store.folder == 0) /* a new or wiped data folder */
+		n->store.folder = sim_host_new_folder(w, slot);
+	memset(n->seen, 0, sizeof(n->seen)); /* a new process remembers nobody */
 	n->r = raft_new(&cfg, &rs);
 	free(es);
 	n->sm = w->sm_ops->create(w->p.snapshot_pad);
@@ -95,6 +98,11 @@ static void host_start(struct sim_world *w, int slot)
 	n->acc = (unsigned)sim_below(&w->rng, 1000u * SIM_TICK_PERIOD);
 }
 
+uint64_t sim_host_new_folder(struct sim_world *w, int slot)
+{
+	return ((uint64_t)(slot + 1) << 32) | ++w->n_folders;
+}
+
 void sim_host_boot(struct sim_world *w, int slot, const struct raft_conf *conf)
 {
 	struct sim_node *n = &w->nodes[slot];
@@ -114,6 +122,7 @@ void sim_host_boot(struct sim_world *w, int slot, const struct raft_conf *conf)
 	 * its data folder belongs to the cluster being founded. */
 	n->store.hs.term = 1;
 	memcpy(n->store.cluster, w->cluster, SIM_CLUSTER_MAX);
+	n->store.folder = conf->servers[slot].folder;
 	sim_store_append(&n->store, &e, sim_check_chain(w, slot, &e, 0));
 	host_start(w, slot);
 }
@@ -183,11 +192,25 @@ void sim_host_wipe(struct sim_world *w, int slot)
 	          (unsigned long long)n->id, (unsigned long long)n->restart_at);
 }
 
+bool sim_host_bound_elsewhere(const struct sim_world *w, int slot)
+{
+	const struct sim_node *n = &w->nodes[slot];
+	const struct raft_conf *conf = &w->check.conf;
+
+	for (uint32_t i = 0; i < conf->n; i++) {
+		if (conf->servers[i].id == n->id)
+			return conf->servers[i].folder != 0 &&
+			       conf->servers[i].folder != n->store.folder;
+	}
+	return false;
+}
+
 bool sim_host_lost(const struct sim_world *w, int slot)
 {
 	const struct sim_node *n = &w->nodes[slot];
 
-	return n->used && n->wiped && n->store.cluster[0] == '\0';
+	return n->used && n->wiped &&
+	       (n->store.cluster[0] == '\0' || sim_host_bound_elsewhere(w, slot));
 }
 
 void sim_host_retire(struct sim_world *w, int slot)

@@ -27,6 +27,15 @@ static void member_voters(const struct raft_conf *conf, uint64_t *ids, size_t *n
 	}
 }
 
+static bool member_is_voter(const struct raft_conf *conf, uint64_t id)
+{
+	for (uint32_t i = 0; i < conf->n; i++) {
+		if (conf->servers[i].id == id)
+			return conf->servers[i].role == RAFT_VOTER;
+	}
+	return false;
+}
+
 static int member_learner(const struct raft_conf *conf)
 {
 	for (uint32_t i = 0; i < conf->n; i++) {
@@ -76,16 +85,40 @@ static void member_add(struct sim_world *w, int leader, bool ready)
 	sim_host_join(w, slot);
 }
 
+/* What the leader binds each of IDS to, as coord/node/api_members.c does:
+ * its own folder, or the folder it last admitted the peer from. False when
+ * a learner to promote was not admitted since the leader started (the
+ * node runtime refuses the change then). */
+static bool member_folders(const struct sim_world *w, int leader, const uint64_t *ids, size_t n,
+                           uint64_t *folders)
+{
+	const struct sim_node *l = &w->nodes[leader];
+
+	for (size_t i = 0; i < n; i++) {
+		int s = sim_slot_of(w, ids[i]);
+
+		folders[i] = s == leader ? l->store.folder : s >= 0 ? l->seen[s] : 0;
+		if (folders[i] == 0 && !member_is_voter(raft_conf(l->r), ids[i]))
+			return false;
+	}
+	return true;
+}
+
 static void member_change(struct sim_world *w, int leader, const uint64_t *ids, size_t n,
                           const char *what)
 {
+	uint64_t folders[RAFT_MAX_SERVERS + 1];
 	bool ready;
 	int rv;
 
 	/* Check commits decided under the configuration being replaced. */
 	sim_check_observe(w, leader);
 	ready = raft_leader_ready(w->nodes[leader].r);
-	rv = raft_change_voters(w->nodes[leader].r, ids, n);
+	if (!member_folders(w, leader, ids, n, folders)) {
+		sim_trace(w, "%s via n%d: a learner is not connected", what, leader + 1);
+		return;
+	}
+	rv = raft_change_voters(w->nodes[leader].r, ids, folders, n);
 	member_check_refused(w, leader, rv, ready);
 
 	sim_trace(w, "%s via n%d (%zu voters): %s", what, leader + 1, n, raft_strerror(rv));

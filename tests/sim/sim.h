@@ -29,22 +29,23 @@
 
 /* Named limits ------------------------------------------------------------ */
 
-#define SIM_MAX_VOTERS        7          /* --nodes */
-#define SIM_MAX_SLOTS         16         /* founding servers plus joiners over a run */
-#define SIM_WIPE_AFTER_COMMIT 2          /* wipes start once a leader committed (entry 2) */
-#define SIM_MAX_INFLIGHT      8192       /* messages in the network; beyond: dropped */
-#define SIM_MAX_PROPOSALS     4096       /* tracked proposals per seed */
-#define SIM_MAX_READS         1024       /* tracked reads per seed */
-#define SIM_MAX_READY_LOOP    64         /* readies per node per step before "livelock" */
-#define SIM_TICK_PERIOD       10         /* steps per tick at nominal clock rate */
-#define SIM_MS_PER_STEP       4          /* true milliseconds per step (session TTLs, --sm coord) */
-#define SIM_PAYLOAD_MAX       4096       /* bytes of one proposal */
-#define SIM_DEFAULT_STEPS     3000       /* fault phase */
-#define SIM_LIVE_LEADER       2500       /* steps allowed to elect a leader once healed */
-#define SIM_LIVE_COMMIT       3000       /* steps allowed for healed-phase work to finish */
-#define SIM_MAX_TERM          (1u << 20) /* terms and indexes the checker tracks: far */
-#define SIM_MAX_INDEX         (1u << 22) /* beyond any run, reached only by corruption */
-#define SIM_CLUSTER_MAX       24         /* bytes of a cluster id, with its NUL */
+#define SIM_MAX_VOTERS          7    /* --nodes */
+#define SIM_MAX_SLOTS           16   /* founding servers plus joiners over a run */
+#define SIM_WIPE_AFTER_COMMIT   2    /* wipes start once a leader committed (entry 2) */
+#define SIM_WIPE_LISTED_LEARNER 250  /* per mille per step: wipe a voter listed as learner */
+#define SIM_MAX_INFLIGHT        8192 /* messages in the network; beyond: dropped */
+#define SIM_MAX_PROPOSALS       4096 /* tracked proposals per seed */
+#define SIM_MAX_READS           1024 /* tracked reads per seed */
+#define SIM_MAX_READY_LOOP      64   /* readies per node per step before "livelock" */
+#define SIM_TICK_PERIOD         10   /* steps per tick at nominal clock rate */
+#define SIM_MS_PER_STEP         4    /* true milliseconds per step (session TTLs, --sm coord) */
+#define SIM_PAYLOAD_MAX         4096 /* bytes of one proposal */
+#define SIM_DEFAULT_STEPS       3000 /* fault phase */
+#define SIM_LIVE_LEADER         2500 /* steps allowed to elect a leader once healed */
+#define SIM_LIVE_COMMIT         3000 /* steps allowed for healed-phase work to finish */
+#define SIM_MAX_TERM            (1u << 20) /* terms and indexes the checker tracks: far */
+#define SIM_MAX_INDEX           (1u << 22) /* beyond any run, reached only by corruption */
+#define SIM_CLUSTER_MAX         24         /* bytes of a cluster id, with its NUL */
 
 /* The world's generator (xoshiro256**, seeded by splitmix64) ---------------- */
 
@@ -88,6 +89,9 @@ struct sim_store {
 	uint64_t tmp_len; /* bytes written contiguously from 0 */
 	/* The data folder's cluster id: "" until it belongs to a cluster. */
 	char cluster[SIM_CLUSTER_MAX];
+	/* The data folder's id (admit.h), drawn when the folder is created;
+	 * 0 until then (a wiped folder gets a new one at restart). */
+	uint64_t folder;
 };
 
 void sim_store_free(struct sim_store *s);
@@ -158,6 +162,9 @@ struct sim_node {
 	uint64_t restart_at; /* while down */
 	unsigned incarnation;
 	uint64_t last_snapshot_try;
+	/* Per peer slot: the folder this incarnation last admitted under its id
+	 * (admit.h: seen), 0 if none since it started. */
+	uint64_t seen[SIM_MAX_SLOTS];
 };
 
 /* Workload -------------------------------------------------------------------- */
@@ -240,7 +247,8 @@ enum sim_break {
 	SIM_BREAK_ADMIT_LOST,     /* admit a server that lost its data as a newcomer */
 	SIM_BREAK_ADMIT_STRANGER, /* admit servers the configuration does not list */
 	SIM_BREAK_NO_PEER_RESET,  /* admit a newcomer without raft_peer_reset */
-	SIM_BREAK_MAX = SIM_BREAK_NO_PEER_RESET
+	SIM_BREAK_UNBOUND,        /* admission ignores the folders voters are bound to */
+	SIM_BREAK_MAX = SIM_BREAK_UNBOUND
 };
 
 /* The name of B for --break, or NULL. */
@@ -263,9 +271,10 @@ struct sim_coord;
  * configuration lists the other differently. */
 struct sim_conn {
 	bool open;
-	unsigned inc[2]; /* incarnations of the lower and the higher slot */
-	int lists[2];    /* how each side's configuration listed the other */
-	int verdict[2];  /* enum admit_verdict each side decided */
+	unsigned inc[2];   /* incarnations of the lower and the higher slot */
+	int lists[2];      /* how each side's configuration listed the other */
+	uint64_t binds[2]; /* and which folder it bound the other to */
+	int verdict[2];    /* enum admit_verdict each side decided */
 };
 
 struct sim_world {
@@ -298,6 +307,7 @@ struct sim_world {
 	struct sim_coord *coord; /* --sm coord: its clients and keepers, else NULL */
 	/* Counters for the summary of a traced run. */
 	uint64_t n_sent, n_delivered, n_dropped, n_crashes, n_elections, n_wipes, n_refused;
+	uint64_t n_folders; /* data folders created so far (folder ids) */
 };
 
 /* world.c */
@@ -315,7 +325,14 @@ void sim_host_retire(struct sim_world *w, int slot);
 /* SLOT loses its data folder: it crashes, and restarts later with an empty
  * store and no cluster id, under the same node id. */
 void sim_host_wipe(struct sim_world *w, int slot);
-/* True while SLOT, wiped, has not been admitted back (a lost voter). */
+/* A new data folder's id for SLOT: unique in the run, drawn without the
+ * random streams so that seeds replay as before. */
+uint64_t sim_host_new_folder(struct sim_world *w, int slot);
+/* True when the newest committed configuration binds SLOT's id to a data
+ * folder other than the one it has now. */
+bool sim_host_bound_elsewhere(const struct sim_world *w, int slot);
+/* True while SLOT, wiped, has not been admitted back (a lost voter): it
+ * has no cluster id, or took one back but is bound to its lost folder. */
 bool sim_host_lost(const struct sim_world *w, int slot);
 /* Runs the ready loop of SLOT until the core has nothing more. */
 void sim_host_drain(struct sim_world *w, int slot);

@@ -95,6 +95,8 @@ static void world_boot(struct sim_world *w)
 	conf.n = w->p.nodes;
 	for (uint32_t i = 0; i < conf.n; i++) {
 		conf.servers[i].id = i + 1;
+		/* The founder binds each voter to the folder it probed from. */
+		conf.servers[i].folder = sim_host_new_folder(w, (int)i);
 		conf.servers[i].role = RAFT_VOTER;
 		conf.servers[i].old_role = RAFT_VOTER;
 		snprintf(conf.servers[i].addr, RAFT_ADDR_MAX, "sim-n%u", i + 1);
@@ -130,6 +132,32 @@ static bool world_lost_voter(const struct sim_world *w)
 	return false;
 }
 
+/* The slot of a voter of the newest committed configuration that some
+ * running server's configuration lists as a learner (it lags behind the
+ * promotion), or -1. */
+static int world_voter_listed_as_learner(const struct sim_world *w)
+{
+	const struct raft_conf *committed = &w->check.conf;
+
+	for (uint32_t i = 0; i < committed->n; i++) {
+		const struct raft_server *v = &committed->servers[i];
+
+		if (v->role != RAFT_VOTER)
+			continue;
+		for (int s = 0; s < w->n_slots; s++) {
+			const struct sim_node *n = &w->nodes[s];
+			const struct raft_conf *conf = n->used && n->up ? raft_conf(n->r) : NULL;
+
+			for (uint32_t j = 0; conf != NULL && j < conf->n; j++)
+				if (conf->servers[j].id == v->id &&
+				    conf->servers[j].role == RAFT_LEARNER &&
+				    !(conf->joint && conf->servers[j].old_role == RAFT_VOTER))
+					return sim_slot_of(w, v->id);
+		}
+	}
+	return -1;
+}
+
 /* An operator loses a member's data folder and restarts the server empty: once the cluster is
  * founded (before that, DESIGN.md names the window in which an empty founder is admitted), and
  * while no other lost voter awaits its replacement, so that a quorum of intact voters remains. */
@@ -138,24 +166,43 @@ static void world_wipe(struct sim_world *w, int leader)
 	const struct raft_conf *conf = leader >= 0 ? raft_conf(w->nodes[leader].r) : NULL;
 	uint64_t aim = sim_below(&w->ops, 6);
 	int victim = (int)sim_below(&w->ops, (uint64_t)w->n_slots);
+	bool learner = false;
 
-	if (w->check.commit_max < SIM_WIPE_AFTER_COMMIT || !sim_chance(&w->ops, w->p.wipe) ||
-	    world_lost_voter(w))
+	if (w->check.commit_max < SIM_WIPE_AFTER_COMMIT || world_lost_voter(w))
+		return;
+	/* In odd seeds, while a voter is still listed as a learner somewhere,
+	 * it is often the one lost: it may take the cluster id back from that
+	 * server (I14, the bound folder). Even seeds draw as before. */
+	if ((w->seed & 1) && world_voter_listed_as_learner(w) >= 0 &&
+	    sim_chance(&w->ops, SIM_WIPE_LISTED_LEARNER)) {
+		victim = world_voter_listed_as_learner(w);
+		if (!w->nodes[victim].retired && w->nodes[victim].removed_at == 0) {
+			sim_host_wipe(w, victim);
+			w->nodes[victim].restart_at = w->now + 1; /* while the stale one still is */
+		}
+		return;
+	}
+	if (!sim_chance(&w->ops, w->p.wipe))
 		return;
 	/* Half of the time the leader; one time in six a learner of its
-	 * configuration (it comes back as a newcomer whose progress must start
-	 * over); else anyone. */
+	 * configuration (it comes back at once, as a newcomer whose progress
+	 * must start over before it is promoted); else anyone. */
 	for (uint32_t i = 0; conf != NULL && aim == 0 && i < conf->n; i++) {
 		if (conf->servers[i].role == RAFT_LEARNER &&
 		    !(conf->joint && conf->servers[i].old_role == RAFT_VOTER) &&
-		    sim_slot_of(w, conf->servers[i].id) >= 0)
+		    sim_slot_of(w, conf->servers[i].id) >= 0) {
 			victim = sim_slot_of(w, conf->servers[i].id);
+			learner = true;
+		}
 	}
 	if (leader >= 0 && aim >= 1 && aim <= 3)
 		victim = leader;
 	if (w->nodes[victim].used && w->nodes[victim].member && !w->nodes[victim].retired &&
-	    w->nodes[victim].removed_at == 0)
+	    w->nodes[victim].removed_at == 0) {
 		sim_host_wipe(w, victim);
+		if (learner)
+			w->nodes[victim].restart_at = w->now + 1;
+	}
 }
 
 /* Faults aim at the leader half of the time (Jepsen's "primaries"
@@ -354,6 +401,7 @@ const char *sim_break_name(enum sim_break b)
 	    [SIM_BREAK_ADMIT_LOST] = "admit-lost-data",
 	    [SIM_BREAK_ADMIT_STRANGER] = "admit-strangers",
 	    [SIM_BREAK_NO_PEER_RESET] = "no-peer-reset",
+	    [SIM_BREAK_UNBOUND] = "unbound",
 	};
 	return (unsigned)b <= SIM_BREAK_MAX ? names[b] : NULL;
 }

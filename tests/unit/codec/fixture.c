@@ -24,6 +24,8 @@ void fixture_conf(struct raft_conf *conf, bool joint)
 	conf->joint = joint;
 	for (uint32_t i = 0; i < conf->n; i++) {
 		conf->servers[i].id = 100 + i;
+		/* Voters are bound to a folder; the learner is not. */
+		conf->servers[i].folder = i == 2 ? 0 : UINT64_C(0xf01de5000000000) + i;
 		conf->servers[i].role = i == 2 ? RAFT_LEARNER : RAFT_VOTER;
 		conf->servers[i].old_role = joint && i == 1 ? RAFT_LEARNER : RAFT_VOTER;
 		snprintf(conf->servers[i].addr, RAFT_ADDR_MAX, "10.0.0.%u:7000", i + 1);
@@ -132,6 +134,7 @@ void fixture_assert_conf_equal(const struct raft_conf *a, const struct raft_conf
 	assert_int_equal(a->joint, b->joint);
 	for (uint32_t i = 0; i < a->n; i++) {
 		assert_int_equal(a->servers[i].id, b->servers[i].id);
+		assert_int_equal(a->servers[i].folder, b->servers[i].folder);
 		assert_int_equal(a->servers[i].role, b->servers[i].role);
 		assert_int_equal(a->servers[i].old_role, b->servers[i].old_role);
 		assert_string_equal(a->servers[i].addr, b->servers[i].addr);

@@ -15,10 +15,11 @@
 #define OFF_VERSION     0
 #define OFF_JOINT       1
 #define OFF_SERVER0     6
-#define OFF_SERVER1     (OFF_SERVER0 + 11 + 13) /* "10.0.0.1:7000" is 13 bytes */
-#define SERVER_ROLE     8
-#define SERVER_OLD_ROLE 9
-#define SERVER_ADDR_LEN 10
+#define OFF_SERVER1     (OFF_SERVER0 + 19 + 13) /* "10.0.0.1:7000" is 13 bytes */
+#define SERVER_FOLDER   8
+#define SERVER_ROLE     16
+#define SERVER_OLD_ROLE 17
+#define SERVER_ADDR_LEN 18
 
 static uint8_t buf[RAFT_CONF_MAX_BYTES + 8];
 static struct raft_conf conf, out;
@@ -96,7 +97,10 @@ static void test_corrupt_conf_fields_are_refused(void **state)
 
 	(void)state;
 	n = encode_sample(false);
-	buf[OFF_VERSION] = 2;
+	buf[OFF_VERSION] = 3;
+	assert_int_equal(raft_conf_decode(buf, n, &out), RAFT_EINVAL);
+	n = encode_sample(false);
+	buf[OFF_VERSION] = 0;
 	assert_int_equal(raft_conf_decode(buf, n, &out), RAFT_EINVAL);
 	n = encode_sample(false);
 	buf[OFF_JOINT] = 2;
@@ -112,6 +116,39 @@ static void test_corrupt_conf_fields_are_refused(void **state)
 	assert_int_equal(raft_conf_decode(buf, n, &out), RAFT_EINVAL);
 	n = encode_sample(false);
 	buf[2] = RAFT_MAX_SERVERS + 1; /* n */
+	assert_int_equal(raft_conf_decode(buf, n, &out), RAFT_EINVAL);
+}
+
+/* Configurations written before folders were bound (version 1: no folder
+ * field) still decode, every folder 0 (none bound); what is written now
+ * is version 2 and carries each voter's folder. */
+static void test_version_1_decodes_without_folders(void **state)
+{
+	uint8_t v1[RAFT_CONF_MAX_BYTES];
+	size_t n, m = 0;
+
+	(void)state;
+	n = encode_sample(true);
+	assert_int_equal(buf[OFF_VERSION], 2);
+	/* The same configuration in version 1: drop each server's folder. */
+	memcpy(v1, buf, OFF_SERVER0);
+	v1[OFF_VERSION] = 1;
+	m = OFF_SERVER0;
+	for (size_t at = OFF_SERVER0; at < n;) {
+		size_t addr = buf[at + SERVER_ADDR_LEN];
+
+		memcpy(v1 + m, buf + at, SERVER_FOLDER);
+		memcpy(v1 + m + SERVER_FOLDER, buf + at + SERVER_ROLE, 3 + addr);
+		m += SERVER_FOLDER + 3 + addr;
+		at += SERVER_ADDR_LEN + 1 + addr;
+	}
+	assert_int_equal(raft_conf_decode(v1, m, &out), RAFT_OK);
+	for (uint32_t i = 0; i < conf.n; i++)
+		conf.servers[i].folder = 0;
+	fixture_assert_conf_equal(&conf, &out);
+	/* A version 1 header over version 2 servers is refused (the bytes do
+	 * not line up), not misread. */
+	buf[OFF_VERSION] = 1;
 	assert_int_equal(raft_conf_decode(buf, n, &out), RAFT_EINVAL);
 }
 
@@ -137,6 +174,7 @@ int main(void)
 	    cmocka_unit_test(test_empty_conf_round_trips),
 	    cmocka_unit_test(test_conf_truncations_and_trailing_bytes_are_refused),
 	    cmocka_unit_test(test_corrupt_conf_fields_are_refused),
+	    cmocka_unit_test(test_version_1_decodes_without_folders),
 	    cmocka_unit_test(test_zero_and_duplicate_ids_are_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

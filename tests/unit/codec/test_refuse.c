@@ -21,7 +21,7 @@
 #define OFF_ENTRY0_LEN     77
 #define OFF_SNAP_CONF_LEN  60 /* after snap index, term, size, crc */
 #define OFF_SNAP_CONF_N    66
-#define OFF_SNAP_ADDR0_LEN 80
+#define OFF_SNAP_ADDR0_LEN 88 /* conf header 6, id 8, folder 8, roles 2 */
 #define MUTATION_ROUNDS    20000
 
 static uint8_t frame[FIXTURE_FRAME_MAX + 16];

@@ -145,6 +145,100 @@ static void two_empty_servers_only_probe(void **state)
 	assert_false(admit_talks(ADMIT_PROBE));
 }
 
+/* Folder ids of this file's data folders: A the one a voter had when it
+ * became one, B a new folder after A was lost. */
+#define FOLDER_A UINT64_C(0xa1a1a1a1a1a1a1a1)
+#define FOLDER_B UINT64_C(0xb2b2b2b2b2b2b2b2)
+
+static void a_wiped_server_that_took_the_id_is_refused_under_a_bound_voter_id(void **state)
+{
+	/* The wiped learner took the cluster id from a stale member that lists
+	 * it as a learner (ADOPT); a member that lists it as the voter it
+	 * became, bound to its old folder, refuses it, and it refuses that
+	 * member too. */
+	struct admit_side stale = member(X, ADMIT_ROLE_LEARNER);
+	struct admit_side current = member(X, ADMIT_ROLE_VOTER);
+	struct admit_side wiped = empty();
+
+	(void)state;
+	wiped.folder = FOLDER_B;
+	stale.folder = current.folder = UINT64_C(7);
+	assert_int_equal(admit_peer(&wiped, &stale), ADMIT_ADOPT);
+	wiped = member(X, ADMIT_ROLE_VOTER);
+	wiped.folder = FOLDER_B;
+	current.binds = FOLDER_A;
+	wiped.binds = 0; /* its adopted state binds nobody yet */
+	assert_int_equal(admit_peer(&current, &wiped), ADMIT_LOST_DATA);
+	wiped.binds = UINT64_C(7);
+	current.binds = 0;
+	current.folder = UINT64_C(8); /* and the other way round */
+	assert_int_equal(admit_peer(&current, &wiped), ADMIT_LOST_DATA);
+}
+
+static void a_voter_in_its_bound_folder_talks(void **state)
+{
+	struct admit_side a = member(X, ADMIT_ROLE_VOTER), b = member(X, ADMIT_ROLE_VOTER);
+
+	(void)state;
+	a.folder = FOLDER_A;
+	b.folder = FOLDER_B;
+	a.binds = FOLDER_B;
+	b.binds = FOLDER_A;
+	a.seen = FOLDER_B;
+	assert_int_equal(admit_peer(&a, &b), ADMIT_OK);
+	assert_int_equal(admit_peer(&b, &a), ADMIT_OK);
+	/* B was seen as a learner in an earlier folder, lost it, and was
+	 * promoted from its new one elsewhere: the binding decides. */
+	b.seen = UINT64_C(0xc3);
+	assert_int_equal(admit_peer(&b, &a), ADMIT_OK);
+}
+
+static void a_sealing_founder_admits_only_the_folder_it_bound(void **state)
+{
+	struct admit_side founder = member(X, ADMIT_ROLE_VOTER);
+	struct admit_side voter = empty();
+
+	(void)state;
+	founder.sealing = true;
+	founder.folder = UINT64_C(9);
+	founder.binds = FOLDER_A;
+	voter.folder = FOLDER_A;
+	assert_int_equal(admit_peer(&founder, &voter), ADMIT_NEWCOMER);
+	assert_int_equal(admit_peer(&voter, &founder), ADMIT_ADOPT);
+	voter.folder = FOLDER_B; /* wiped while the founder seals */
+	assert_int_equal(admit_peer(&founder, &voter), ADMIT_LOST_DATA);
+	assert_int_equal(admit_peer(&voter, &founder), ADMIT_LOST_DATA);
+}
+
+static void a_learner_whose_folder_changed_starts_over(void **state)
+{
+	/* Not bound, and no longer empty (it took the id again): its progress
+	 * must start over, or the leader would count entries it lost. */
+	struct admit_side leader = member(X, ADMIT_ROLE_LEARNER);
+	struct admit_side learner = member(X, ADMIT_ROLE_VOTER);
+
+	(void)state;
+	learner.folder = FOLDER_B;
+	leader.seen = FOLDER_A;
+	assert_int_equal(admit_peer(&leader, &learner), ADMIT_NEWCOMER);
+	leader.seen = FOLDER_B;
+	assert_int_equal(admit_peer(&leader, &learner), ADMIT_OK);
+	leader.seen = 0; /* nothing admitted from it since this server started */
+	assert_int_equal(admit_peer(&leader, &learner), ADMIT_OK);
+}
+
+static void an_unbound_voter_whose_folder_changed_lost_its_data(void **state)
+{
+	/* A voter of a restored cluster or of data older than binding. */
+	struct admit_side self = member(X, ADMIT_ROLE_VOTER);
+	struct admit_side voter = member(X, ADMIT_ROLE_VOTER);
+
+	(void)state;
+	voter.folder = FOLDER_B;
+	self.seen = FOLDER_A;
+	assert_int_equal(admit_peer(&self, &voter), ADMIT_LOST_DATA);
+}
+
 static void every_verdict_has_a_name(void **state)
 {
 	(void)state;
@@ -166,6 +260,11 @@ int main(void)
 	    cmocka_unit_test(an_empty_voter_of_a_founded_cluster_lost_its_data),
 	    cmocka_unit_test(an_empty_server_not_listed_is_a_stranger),
 	    cmocka_unit_test(two_empty_servers_only_probe),
+	    cmocka_unit_test(a_wiped_server_that_took_the_id_is_refused_under_a_bound_voter_id),
+	    cmocka_unit_test(a_voter_in_its_bound_folder_talks),
+	    cmocka_unit_test(a_sealing_founder_admits_only_the_folder_it_bound),
+	    cmocka_unit_test(a_learner_whose_folder_changed_starts_over),
+	    cmocka_unit_test(an_unbound_voter_whose_folder_changed_lost_its_data),
 	    cmocka_unit_test(every_verdict_has_a_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,6 +34,7 @@ struct node {
 	bool peer_sealing;                   /* what the last admitted HELLO said */
 	uint8_t peer_lists;
 	uint64_t peer_conf_index;
+	uint64_t peer_folder, peer_binds;
 	bool stopped;
 };
 
@@ -63,18 +64,24 @@ static bool on_hello(void *ctx, const struct transport_hello *h)
 	n->peer_sealing = h->sealing;
 	n->peer_lists = h->lists;
 	n->peer_conf_index = h->conf_index;
+	n->peer_folder = h->folder;
+	n->peer_binds = h->binds;
 	snprintf(n->peer_http, sizeof(n->peer_http), "%s", h->http);
 	return true;
 }
 
 /* Every node says it seals its cluster to node 2 only, lists the receiver
- * as a voter, and holds a configuration as of index 30. */
+ * as a voter bound to folder 0xf000 + its id, holds a configuration as of
+ * index 30, and has folder 0xf000 + its own id. */
 static void hello_fill(void *ctx, uint64_t to, struct transport_hello *h)
 {
-	(void)ctx;
+	struct node *n = ctx;
+
 	h->sealing = to == 2;
 	h->lists = 2;
 	h->conf_index = 30;
+	h->folder = 0xf000 + n->id;
+	h->binds = 0xf000 + to;
 }
 
 static int node_start(struct node *n, uint64_t id, const char *cluster)
@@ -155,6 +162,8 @@ static void test_hello_then_frames(void **state)
 	assert_true(b.peer_sealing);              /* and what A's owner filled in for B */
 	assert_int_equal(b.peer_lists, 2);
 	assert_int_equal(b.peer_conf_index, 30);
+	assert_int_equal(b.peer_folder, 0xf001); /* A's folder */
+	assert_int_equal(b.peer_binds, 0xf002);  /* the folder A binds B to */
 	assert_true(transport_connected(a.t, 2));
 	assert_int_equal(transport_send(a.t, 2, TRANSPORT_RAFT, "append", 6), TRANSPORT_OK);
 	assert_int_equal(transport_send(a.t, 2, TRANSPORT_FORWARD, "put", 3), TRANSPORT_OK);
@@ -320,15 +329,18 @@ static void test_a_new_cluster_id_is_announced_by_redialling(void **state)
 
 static void test_new_hello_supersedes_an_older_connection(void **state)
 {
-	/* Frame of 25 bytes: HELLO, version 2, node 7, cluster "c1", no
+	/* Frame of 41 bytes: HELLO, version 3, node 7, cluster "c1", no
 	 * addresses, no flags, lists the receiver as a voter, configuration as
-	 * of index 3. */
-	static const uint8_t hello[] = {25,  0,   0, 0, TRANSPORT_HELLO,
-	                                2,   7,   0, 0, 0,
+	 * of index 3, folder 0x77, binds the receiver to no folder. */
+	static const uint8_t hello[] = {41,  0,   0, 0, TRANSPORT_HELLO,
+	                                3,   7,   0, 0, 0,
 	                                0,   0,   0, 0, 2,
 	                                'c', '1', 0, 0, 0,
 	                                2,   3,   0, 0, 0,
-	                                0,   0,   0, 0};
+	                                0,   0,   0, 0, 0x77,
+	                                0,   0,   0, 0, 0,
+	                                0,   0,   0, 0, 0,
+	                                0,   0,   0, 0, 0};
 	struct node b = {0};
 	struct raw r1, r2;
 	struct transport_stats st;

@@ -115,7 +115,7 @@ static void test_promotion_through_joint_consensus(void **state)
 	(void)state;
 	leader_of_three();
 	add_learner_4();
-	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, 4), RAFT_OK);
+	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, NULL, 4), RAFT_OK);
 	assert_true(raft_conf(cl_raft(&c, 1))->joint);
 	cl_ready(&c, 1);
 	cl_tick_all(&c, 2 * CL_HEARTBEAT_TICKS);
@@ -172,7 +172,7 @@ static void test_lagging_learner_not_promoted(void **state)
 	assert_int_equal(raft_add_learner(cl_raft(&c, 1), 4, "node4"), RAFT_OK);
 	cl_deliver_all(&c);
 	cl_tick_all(&c, CL_HEARTBEAT_TICKS);
-	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, 4), RAFT_ENOTCAUGHTUP);
+	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, NULL, 4), RAFT_ENOTCAUGHTUP);
 	cl_free(&c);
 }
 
@@ -191,14 +191,51 @@ static void test_peer_reset_learner_must_catch_up_again(void **state)
 	assert_int_equal(raft_last_index(cl_raft(&c, 4)), raft_last_index(cl_raft(&c, 1)));
 	cl_isolate(&c, 4);
 	raft_peer_reset(cl_raft(&c, 1), 4);
-	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, 4), RAFT_ENOTCAUGHTUP);
+	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, NULL, 4), RAFT_ENOTCAUGHTUP);
 	assert_false(voter(1, 4));
 	/* It answers again: the leader probes it and learns its log. */
 	cl_heal(&c);
 	cl_tick_all(&c, 2 * CL_HEARTBEAT_TICKS);
-	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, 4), RAFT_OK);
+	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, NULL, 4), RAFT_OK);
 	cl_tick_all(&c, 2 * CL_HEARTBEAT_TICKS);
 	assert_true(voter(1, 4));
+	cl_free(&c);
+}
+
+static uint64_t folder(uint64_t on, uint64_t id)
+{
+	const struct raft_conf *conf = raft_conf(cl_raft(&c, on));
+
+	for (uint32_t i = 0; i < conf->n; i++) {
+		if (conf->servers[i].id == id)
+			return conf->servers[i].folder;
+	}
+	return 0;
+}
+
+/* Scenario: a caught-up learner is promoted, the host naming the data
+ * folder it knows each server by. Expected: the promoted server is bound to
+ * its folder in C_old,new and C_new on every server; a current voter keeps
+ * its binding whatever the host passes for it (folders are bound once). */
+static void test_promotion_binds_the_learner_folder(void **state)
+{
+	const uint64_t voters[] = {1, 2, 3, 4};
+	const uint64_t folders[] = {0x11, 0x22, 0x33, 0x44};
+
+	(void)state;
+	leader_of_three();
+	add_learner_4();
+	assert_int_equal(folder(1, 4), 0); /* a learner is not bound */
+	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, folders, 4), RAFT_OK);
+	assert_int_equal(folder(1, 4), 0x44); /* C_old,new binds it */
+	cl_tick_all(&c, 4 * CL_HEARTBEAT_TICKS);
+	for (uint64_t on = 1; on <= 4; on++) {
+		assert_true(voter(on, 4));
+		assert_false(raft_conf(cl_raft(&c, on))->joint);
+		assert_int_equal(folder(on, 4), 0x44);
+		for (uint64_t id = 1; id <= 3; id++)
+			assert_int_equal(folder(on, id), 0); /* bound at founding or never */
+	}
 	cl_free(&c);
 }
 
@@ -229,7 +266,7 @@ static void test_peer_reset_elsewhere_does_nothing(void **state)
 	cl_propose(&c, 1, "after");
 	cl_deliver_all(&c);
 	assert_int_equal(raft_commit_index(cl_raft(&c, 1)), raft_last_index(cl_raft(&c, 1)));
-	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, 4), RAFT_OK);
+	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, NULL, 4), RAFT_OK);
 	cl_free(&c);
 }
 
@@ -241,7 +278,7 @@ static void test_removed_leader_steps_down(void **state)
 
 	(void)state;
 	leader_of_three();
-	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, 2), RAFT_OK);
+	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, NULL, 2), RAFT_OK);
 	cl_ready(&c, 1);
 	assert_int_equal(raft_role(cl_raft(&c, 1)), RAFT_LEADER);
 	cl_deliver_all(&c);
@@ -269,7 +306,7 @@ static void test_removed_leader_hands_over(void **state)
 
 	(void)state;
 	leader_of_three();
-	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, 2), RAFT_OK);
+	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, NULL, 2), RAFT_OK);
 	cl_ready(&c, 1);
 	cl_deliver_all(&c);
 	cl_tick_all(&c, CL_HEARTBEAT_TICKS);
@@ -289,7 +326,7 @@ static void test_joint_needs_both_majorities(void **state)
 	cl_init(&c, 5, &(struct cl_options){.voters = 3});
 	cl_elect(&c, 1);
 	cl_deliver_all(&c);
-	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, 3), RAFT_OK);
+	assert_int_equal(raft_change_voters(cl_raft(&c, 1), voters, NULL, 3), RAFT_OK);
 	/* C_old = {1,2,3}, C_new = {1,4,5}; 4 and 5 answer, 2 and 3 do not. */
 	cl_isolate(&c, 2);
 	cl_isolate(&c, 3);
@@ -318,6 +355,7 @@ int main(void)
 	    cmocka_unit_test(test_joint_needs_both_majorities),
 	    cmocka_unit_test(test_peer_reset_learner_must_catch_up_again),
 	    cmocka_unit_test(test_peer_reset_elsewhere_does_nothing),
+	    cmocka_unit_test(test_promotion_binds_the_learner_folder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
