@@ -10,6 +10,7 @@
 #include "node_calls.h"
 #include "node_core.h"
 #include "node_internal.h"
+#include "node_join.h"
 #include "sm_query.h"
 
 static json_t *members_json(const struct node *n)
@@ -59,13 +60,16 @@ static void status_answer(struct node *n, struct ncall *c)
 	json_t *lj =
 	    leader ? json_pack("{s:I, s:s?}", "id", (json_int_t)leader, "http", http) : json_null();
 
+	char folder[NODE_FOLDER_HEX + 1];
+
+	node_folder_hex(n->folder_id, folder);
 	node_answer(n, c, 200,
-	            json_pack("{s:I, s:s, s:s, s:I, s:o, s:I, s:I, s:o, s:o}", "id",
-	                      (json_int_t)n->cfg.id, "cluster", n->cluster_id, "role", role_name(n),
-	                      "term", (json_int_t)raft_term(n->raft), "leader", lj, "commit_index",
-	                      (json_int_t)raft_commit_index(n->raft), "applied_index",
-	                      (json_int_t)node_applied(n), "members", members_json(n), "limits",
-	                      limits_json(&n->limits)));
+	            json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:I, s:I, s:o, s:o}", "id",
+	                      (json_int_t)n->cfg.id, "cluster", n->cluster_id, "folder", folder,
+	                      "role", role_name(n), "term", (json_int_t)raft_term(n->raft),
+	                      "leader", lj, "commit_index", (json_int_t)raft_commit_index(n->raft),
+	                      "applied_index", (json_int_t)node_applied(n), "members",
+	                      members_json(n), "limits", limits_json(&n->limits)));
 }
 
 static void health_answer(struct node *n, struct ncall *c)

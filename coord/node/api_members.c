@@ -50,13 +50,16 @@ static json_t *member_json(const struct node *n, const struct raft_server *s)
 	uint64_t match = 0, idle = 0;
 	bool known = raft_peer_progress(n->raft, s->id, &match, &idle);
 	const char *http = s->id == n->cfg.id ? n->cfg.http : node_peer_http(n, s->id);
+	char folder[NODE_FOLDER_HEX + 1];
 
-	return json_pack(
-	    "{s:I, s:s, s:s?, s:s, s:o, s:o}", "id", (json_int_t)s->id, "raft", s->addr, "http",
-	    http, "role", s->role == RAFT_VOTER ? "voter" : "learner", "match_index",
-	    known ? json_integer((json_int_t)match) : json_null(), "last_contact_ms",
-	    known && idle != UINT64_MAX ? json_integer((json_int_t)(idle * NODE_TICK_MS))
-	                                : json_null());
+	node_folder_hex(s->folder, folder);
+	return json_pack("{s:I, s:s, s:s?, s:s, s:s?, s:o, s:o}", "id", (json_int_t)s->id, "raft",
+	                 s->addr, "http", http, "role", s->role == RAFT_VOTER ? "voter" : "learner",
+	                 "folder", s->folder ? folder : NULL, "match_index",
+	                 known ? json_integer((json_int_t)match) : json_null(), "last_contact_ms",
+	                 known && idle != UINT64_MAX
+	                     ? json_integer((json_int_t)(idle * NODE_TICK_MS))
+	                     : json_null());
 }
 
 static json_t *members_array(const struct node *n)

@@ -110,7 +110,7 @@ bool node_join_adopted_all(const struct node *n)
 
 int node_join_load_folder(struct node *n)
 {
-	char path[COORD_CONFIG_PATH_MAX + 32], hex[2 * sizeof(uint64_t) + 2];
+	char path[COORD_CONFIG_PATH_MAX + 32], hex[NODE_FOLDER_HEX + 2]; /* and a newline */
 	FILE *f;
 
 	file_path(n, FOLDER_ID_FILE, path, sizeof(path));
@@ -137,8 +137,13 @@ int node_join_load_folder(struct node *n)
 			return -1;
 		}
 	} while (n->folder_id == 0);
-	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)n->folder_id);
+	node_folder_hex(n->folder_id, hex);
 	return write_file(n, FOLDER_ID_FILE, hex);
+}
+
+void node_folder_hex(uint64_t folder, char out[NODE_FOLDER_HEX + 1])
+{
+	snprintf(out, NODE_FOLDER_HEX + 1, "%016llx", (unsigned long long)folder);
 }
 
 /* The index of peer ID in n->peers, n->n_peers when it has none. */

@@ -47,6 +47,12 @@ int node_join_load_id(struct node *n);
  * before any HELLO says it. Returns 0 or -1 (logged). */
 int node_join_load_folder(struct node *n);
 
+#define NODE_FOLDER_HEX 16 /* hex digits of a folder id */
+
+/* Writes FOLDER as NODE_FOLDER_HEX lowercase hex digits and a NUL into OUT:
+ * how folder-id, the logs and the API show it. */
+void node_folder_hex(uint64_t folder, char out[NODE_FOLDER_HEX + 1]);
+
 /* The data folder peer ID said HELLO from when last admitted, or 0. */
 uint64_t node_join_peer_folder(const struct node *n, uint64_t id);
 

@@ -119,10 +119,13 @@ def test_a_voter_in_another_folder_is_refused_even_with_the_cluster_id():
         leader = c.leader()
         write_some(leader)
         victim = c.followers(leader)[0]
-        victim.kill()
         path = os.path.join(victim.data, "folder-id")
         with open(path) as f:
             own = f.read().strip()
+        # Founded with it: the status and the configuration say so.
+        assert victim.status()["folder"] == own, victim.status()
+        assert member(leader, victim.id)["folder"] == own
+        victim.kill()
         with open(path, "w") as f:
             f.write("%016x\n" % (int(own, 16) ^ 1))
         victim.start()
@@ -171,11 +174,14 @@ def test_grow_three_to_five_with_learners():
             r = leader.call("POST", "/v1/members", {"id": nid, "raft": j.raft})
             assert r is not None and r.status == 201, r
             assert r.json["member"]["role"] == "learner", r.json
+            assert r.json["member"]["folder"] is None, r.json  # not bound yet
             wait_for("node %d catches up" % nid, lambda: caught_up(leader, nid))
             assert j.status()["role"] == "learner"
             r = leader.call("POST", "/v1/members/%d/promote" % nid)
             assert r is not None and r.status == 200, r
             assert r.json["member"]["role"] == "voter", r.json
+            # Bound to the folder it was promoted from.
+            assert r.json["member"]["folder"] == j.status()["folder"], r.json
         view = members(leader)
         assert [m["role"] for m in view["members"]] == ["voter"] * 5, view
         # The leader's own match index is its durable last index, never
