@@ -64,6 +64,17 @@ def parse(argv):
                     help="queue wait of contended acquires and campaigns (0: try-lock)")
     ap.add_argument("--unknown-503", action="store_true",
                     help="count writes answered 503 as indeterminate, not failed")
+    ap.add_argument("--reuse-sessions", action="store_true",
+                    help="lock and election clients number their requests (seq) and keep "
+                         "their session after a lost answer instead of closing it")
+    ap.add_argument("--no-seq", action="store_true",
+                    help="with --reuse-sessions: send no seq (shows what reuse risks)")
+    ap.add_argument("--abandon", action="store_true",
+                    help="lock and election clients close their session after any lost "
+                         "answer, a release's too")
+    ap.add_argument("--client-timeout", type=float, default=wl.CLIENT_TIMEOUT_S,
+                    help="seconds a client waits for an answer (below a pause's length, "
+                         "requests held by a paused node go unanswered)")
     ap.add_argument("--history", default=None, help="write the history here (JSON lines)")
     a = ap.parse_args(argv)
     if a.soak is not None:
@@ -251,6 +262,13 @@ def main(argv):
         log("membership schedule:\n" + membership.format_schedule(msched))
     wl.UNKNOWN_503 = a.unknown_503
     wl.WAIT_MS = a.wait_ms
+    wl.CLIENT_TIMEOUT_S = a.client_timeout
+    wl.REUSE_SESSIONS = a.reuse_sessions
+    wl.ABANDON = a.abandon
+    wl.NUMBERED = not a.no_seq
+    if a.reuse_sessions:
+        log("note: clients keep their sessions after lost answers, %s" % (
+            "without seq" if a.no_seq else "numbering their requests (seq)"))
     if a.unknown_503:
         log("note: writes answered 503 count as indeterminate (--unknown-503)")
     c = start_cluster(a, fs)
@@ -306,6 +324,11 @@ def main(argv):
         if a.history:
             hist.save(ops, a.history)
         log("operations by outcome:\n" + hist.format_counts(ops))
+        # The lock clients' grants (not the ledger's): what reusing sessions
+        # after lost answers (--reuse-sessions) saves against --abandon.
+        grants = sum(1 for o in ops if o["p"] < a.lock_clients and o["f"] == "acquire" and
+                     o["type"] == "ok")
+        log("lock grants: %d, %.0f a minute" % (grants, grants * 60.0 / max(heal, 1.0)))
         log("fenced store: value %d, %d reads refused for a stale token" % (
             store.value, store.refused_reads))
         if msched:

@@ -5,6 +5,10 @@
   read-modify-write of the FencedStore, then releases. After an
   indeterminate acquire it closes its session (release-all), as Jepsen's
   etcd client revokes its lease, and never enters the critical section.
+  With REUSE_SESSIONS it numbers its session's requests (seq, API.md
+  Retries) and keeps the session after a lost answer instead: its next
+  request has the next number, so the lost one can no longer apply after
+  it.
 - Reader: linearizable and stale reads of the lock.
 - Candidate / Observer: several candidates campaign in one election, lead a
   while, proclaim, resign; observers read the election.
@@ -31,6 +35,15 @@ WRITES = ("create_session", "close_session", "acquire", "release", "campaign", "
 # (runner option --wait-ms; 0 makes them try-locks).
 WAIT_MS = 300
 CLIENT_TIMEOUT_S = 7.0  # above coordd's write time-out plus forward slack
+# Lock and election clients keep their session after a request whose
+# answer was lost (runner option --reuse-sessions), numbering its requests
+# unless NUMBERED is off (--no-seq: what reuse does without numbers).
+REUSE_SESSIONS = False
+NUMBERED = True
+# Lock and election clients close their session after any request whose
+# answer was lost, a release too (--abandon): the one safe way to go on
+# without seq, since a lost release may apply after a later acquire.
+ABANDON = False
 ROTATE_S = 30.0
 LOCK = "jepsen/lock"
 ELECTION = "jepsen/elect"
@@ -41,11 +54,12 @@ def rotated(base, h):
     return "%s/%d" % (base, int(h.now() // ROTATE_S))
 
 
-def send(addr, method, path, body=None, timeout=CLIENT_TIMEOUT_S):
+def send(addr, method, path, body=None, timeout=None):
     """harness.request, but a connection that could not even be opened is
     "refused" (the request was never sent: a definite failure) rather than
-    None (no answer: indeterminate)."""
-    return request(addr, method, path, body, timeout, refused="refused")
+    None (no answer: indeterminate). TIMEOUT: CLIENT_TIMEOUT_S."""
+    return request(addr, method, path, body, CLIENT_TIMEOUT_S if timeout is None else timeout,
+                   refused="refused")
 
 
 class FencedStore:
@@ -100,6 +114,8 @@ class Client(threading.Thread):
         self.sid = None
         self.ttl = 2.0
         self.lease_end = 0.0
+        self.numbering = False  # number the session's requests (LockClient)
+        self.seq = 0  # the last number used in this session
 
     def call(self, f, method, path, body=None, key=None, session=None, **extra):
         """Sends one request to a random node and records it; returns
@@ -126,7 +142,7 @@ class Client(threading.Thread):
                           ttl=ttl_s)
         if op["type"] == "ok" and r.status == 201:
             op["session"] = r.json["id"]
-            self.sid, self.ttl = r.json["id"], ttl_s
+            self.sid, self.ttl, self.seq = r.json["id"], ttl_s, 0
             self.lease_end = op["inv"] + ttl_s * 0.9
         return self.sid
 
@@ -141,9 +157,16 @@ class Client(threading.Thread):
                 self.sid = None
         return op
 
+    def numbered(self, body):
+        """BODY with the session's next number when this client numbers."""
+        if self.numbering:
+            self.seq += 1
+            body["seq"] = self.seq
+        return body
+
     def close_session(self):
         op, r = self.call("close_session", "DELETE", "/v1/sessions/%s" % self.sid,
-                          session=self.sid)
+                          self.numbered({}) if self.numbering else None, session=self.sid)
         if op["type"] == "ok" and r.status == 200:
             op["value"]["released"] = r.json.get("released", [])
         self.sid = None
@@ -161,6 +184,7 @@ class LockClient(Client):
         self.store = store
         self.base = base
         self.kind = kind
+        self.numbering = REUSE_SESSIONS and NUMBERED
 
     def grant(self, key):
         if self.kind == "lock":
@@ -168,7 +192,7 @@ class LockClient(Client):
         else:
             f, path, body = "campaign", "/v1/elections/" + key, \
                 {"session": self.sid, "value": "p%d" % self.p, "wait_ms": WAIT_MS}
-        op, r = self.call(f, "PUT", path, body, key=key, session=self.sid)
+        op, r = self.call(f, "PUT", path, self.numbered(body), key=key, session=self.sid)
         if op["type"] == "ok" and r.status == 200:
             j = r.json["leader"] if self.kind == "election" else r.json
             op["value"]["token"] = j["fencing_token"]
@@ -176,8 +200,8 @@ class LockClient(Client):
 
     def let_go(self, key):
         f, path = ("release", "/v1/locks/") if self.kind == "lock" else ("resign", "/v1/elections/")
-        op, r = self.call(f, "DELETE", path + key, {"session": self.sid}, key=key,
-                          session=self.sid)
+        op, r = self.call(f, "DELETE", path + key, self.numbered({"session": self.sid}),
+                          key=key, session=self.sid)
         if op["type"] == "ok" and r.status == 200:
             op["value"]["released"] = bool(r.json.get("released"))
         return op
@@ -196,8 +220,9 @@ class LockClient(Client):
             key = rotated(self.base, self.h)
             op = self.grant(key)
             if op["type"] == "info":
-                self.close_session()
-                continue
+                if ABANDON or not REUSE_SESSIONS:
+                    self.close_session()
+                continue  # reused: the next acquire answers the grant if it took effect
             if op["type"] != "ok" or "token" not in op["value"]:
                 if op["value"].get("error") == "session_not_found":
                     self.sid = None
@@ -210,7 +235,8 @@ class LockClient(Client):
                     self.store.write(self.p, op["value"]["token"], seen)
             else:
                 self.pace(0.05, 0.2)
-            self.let_go(key)
+            if self.let_go(key)["type"] == "info" and ABANDON:
+                self.close_session()
             self.pace()
 
 
