@@ -15,6 +15,8 @@
 
 #include <microhttpd.h>
 
+#include "tls.h"
+
 enum call_state {
 	CALL_READING,   /* collecting the body */
 	CALL_SUBMITTED, /* suspended, owned by the node */
@@ -312,6 +314,21 @@ static bool body_append(struct http_call *call, const char *data, size_t len)
 	return true;
 }
 
+/* With a client CA: whether the connection's client certificate verifies
+ * (tls.h); else ERR is the 401 to answer. Checked on every request, before
+ * anything of it is read. */
+static bool client_verified(struct http_call *call, struct http_err *err)
+{
+	const union MHD_ConnectionInfo *info =
+	    MHD_get_connection_info(call->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	char why[HTTP_TLS_ERR_MAX];
+
+	if (http_tls_verify_client(info ? info->tls_session : NULL, why))
+		return true;
+	http_err_set(err, HTTP_ERR_UNAUTHENTICATED, "%s", why);
+	return false;
+}
+
 static enum MHD_Result first_call(struct http_server *s, struct MHD_Connection *conn,
                                   void **con_cls)
 {
@@ -326,6 +343,10 @@ static enum MHD_Result first_call(struct http_server *s, struct MHD_Connection *
 	call->s = s;
 	call->conn = conn;
 	*con_cls = call;
+	if (s->cfg.tls && http_tls_client_ca_pem(s->cfg.tls) && !client_verified(call, &err)) {
+		stat_add(&s->stats.tls_client_refused);
+		return answer_now(call, &err);
+	}
 	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX) {
 		http_err_set(&err, HTTP_ERR_TOO_LARGE, "the body is over %u bytes", HTTP_BODY_MAX);
@@ -465,6 +486,9 @@ int http_server_start(const struct http_server_config *cfg, struct http_server *
 	socklen_t salen;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	/* TLS options, or none: the certificate comes from tls.c per handshake,
+	 * so that a reload needs no restart. */
+	struct MHD_OptionItem tls_opts[3] = {{MHD_OPTION_END, 0, NULL}};
 
 	if (!s)
 		return HTTP_SERVER_ELISTEN;
@@ -475,6 +499,19 @@ int http_server_start(const struct http_server_config *cfg, struct http_server *
 	}
 	if (sa.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if (cfg->tls) {
+		size_t i = 0;
+
+		flags |= MHD_USE_TLS;
+		tls_opts[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
+		                                        (void *)(uintptr_t)http_tls_cert_callback};
+		if (http_tls_client_ca_pem(cfg->tls))
+			tls_opts[i++] = (struct MHD_OptionItem){
+			    MHD_OPTION_HTTPS_MEM_TRUST, 0,
+			    (void *)(uintptr_t)http_tls_client_ca_pem(cfg->tls)};
+		tls_opts[i] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+		http_tls_activate(cfg->tls);
+	}
 	/* The logger goes first, so that MHD reports every option through it. */
 	s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
 	                          mhd_log, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
@@ -482,12 +519,13 @@ int http_server_start(const struct http_server_config *cfg, struct http_server *
 	                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
 	                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
 	                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
-	                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+	                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY,
+	                          tls_opts, MHD_OPTION_END);
 	if (!s->mhd) {
 		free(s);
 		return HTTP_SERVER_ELISTEN;
 	}
-	slog(s, "http: serving on %s", cfg->listen_addr);
+	slog(s, "http: serving %s on %s", cfg->tls ? "HTTPS" : "HTTP", cfg->listen_addr);
 	*out = s;
 	return HTTP_SERVER_OK;
 }
@@ -505,4 +543,5 @@ void http_server_stats(struct http_server *s, struct http_server_stats *out)
 	for (int i = 0; i < 6; i++)
 		out->by_status[i] = __atomic_load_n(&s->stats.by_status[i], __ATOMIC_RELAXED);
 	out->refused_early = __atomic_load_n(&s->stats.refused_early, __ATOMIC_RELAXED);
+	out->tls_client_refused = __atomic_load_n(&s->stats.tls_client_refused, __ATOMIC_RELAXED);
 }

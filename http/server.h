@@ -32,6 +32,7 @@
 
 struct http_server;
 struct http_call;
+struct http_tls;
 
 /* Headers every answer may carry (API.md, Conventions). Zero/empty fields
  * are left out, except the three X-Coord-* that are always sent. */
@@ -54,6 +55,11 @@ struct http_server_config {
 	http_submit_fn submit;
 	void *ctx;
 	void (*log)(void *ctx, const char *line); /* may be NULL */
+	/* NULL: plain HTTP. Else HTTPS with these credentials (tls.h; borrowed
+	 * until http_server_stop). When they name a client CA, every request
+	 * without a client certificate that verifies against it is answered
+	 * 401 unauthenticated before it is decoded, and changes nothing. */
+	struct http_tls *tls;
 };
 
 enum http_server_err { HTTP_SERVER_OK = 0, HTTP_SERVER_EADDR, HTTP_SERVER_ELISTEN };
@@ -109,8 +115,9 @@ void http_call_answer_file(struct http_call *call, int fd, uint64_t size, uint32
 
 /* Counters, for /metrics: answers by status class. */
 struct http_server_stats {
-	uint64_t by_status[6];  /* [1..5]: 1xx..5xx */
-	uint64_t refused_early; /* answered without reaching the node */
+	uint64_t by_status[6];       /* [1..5]: 1xx..5xx */
+	uint64_t refused_early;      /* answered without reaching the node */
+	uint64_t tls_client_refused; /* 401: no valid client certificate (also in refused_early) */
 };
 void http_server_stats(struct http_server *s, struct http_server_stats *out);
 

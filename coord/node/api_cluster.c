@@ -226,6 +226,9 @@ static void metrics_answer(struct node *n, struct ncall *c)
 		for (int i = 1; i <= 5; i++)
 			emit(&t, "coord_http_responses_total{code=\"%dxx\"} %llu\n", i,
 			     (unsigned long long)hs.by_status[i]);
+		metric(&t, "coord_tls_client_refused_total", "counter",
+		       "requests refused 401 for want of a valid client certificate",
+		       hs.tls_client_refused);
 	}
 	if (!t.p)
 		return node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL, "out of memory");

@@ -12,7 +12,7 @@ static const char usage[] =
     "              [--election-timeout-ms N] [--log-level debug|info|warn|error]\n"
     "              [--snapshot-entries N] [--log-tail N]\n"
     "              [--max-sessions N] [--max-locks-per-session N] [--max-waiters N]\n"
-    "              [--join]\n"
+    "              [--join] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
     "       coordd --restore FILE --cluster ID=HOST:PORT,... [--id N] [--data DIR]\n"
     "\n"
     "With no flags: a single-node cluster, id 1, data in ./coord-data,\n"
@@ -32,6 +32,10 @@ static const char usage[] =
     "The leader's --max-sessions (default 10000), --max-locks-per-session\n"
     "(default 64) and --max-waiters (default 256, per lock) are the\n"
     "cluster's limits: give every node the same values.\n"
+    "--tls-cert and --tls-key (PEM files, both or neither) serve HTTPS on the\n"
+    "--http port; --tls-client-ca also requires a client certificate signed by\n"
+    "that CA (401 unauthenticated without one). SIGHUP reloads the certificate\n"
+    "and key from the same files; the client CA is read at start only.\n"
     "\n"
     "example (node 2 of 3):\n"
     "  coordd --id 2 --data /var/lib/coord --http 10.0.0.2:7070 --raft 10.0.0.2:7170 \\\n"
@@ -140,6 +144,15 @@ static enum coord_config_result parse_flag(const char *flag, const char *val,
 		if (!*val || strlen(val) >= sizeof(cfg->restore))
 			return bad(err, "--restore must be a snapshot file's path");
 		snprintf(cfg->restore, sizeof(cfg->restore), "%s", val);
+	} else if (strcmp(flag, "--tls-cert") == 0 || strcmp(flag, "--tls-key") == 0 ||
+	           strcmp(flag, "--tls-client-ca") == 0) {
+		char *dst = strcmp(flag, "--tls-cert") == 0  ? cfg->tls_cert
+		            : strcmp(flag, "--tls-key") == 0 ? cfg->tls_key
+		                                             : cfg->tls_client_ca;
+
+		if (!*val || strlen(val) >= COORD_CONFIG_PATH_MAX)
+			return bad(err, "%s must be a file's path", flag);
+		snprintf(dst, COORD_CONFIG_PATH_MAX, "%s", val);
 	} else if (strcmp(flag, "--heartbeat-ms") == 0) {
 		if (!parse_uint(val, COORD_ELECTION_MAX_MS, &n) || n < COORD_HEARTBEAT_MIN_MS)
 			return bad(err, "--heartbeat-ms must be an integer from %d to %d",
@@ -214,6 +227,10 @@ static enum coord_config_result check(struct coord_config *cfg, const char *clus
 		return bad(err,
 		           "%s (--max-sessions %u, --max-locks-per-session %u, --max-waiters %u)",
 		           why, cfg->limits.sessions, cfg->limits.objects, cfg->limits.waiters);
+	if (!cfg->tls_cert[0] != !cfg->tls_key[0])
+		return bad(err, "--tls-cert and --tls-key go together: give both or neither");
+	if (cfg->tls_client_ca[0] && !cfg->tls_cert[0])
+		return bad(err, "--tls-client-ca needs --tls-cert and --tls-key");
 	if (cfg->restore[0] && cfg->join)
 		return bad(err, "--restore takes no --join: the restored members form a new "
 		                "cluster of their own");

@@ -51,6 +51,11 @@ struct coord_config {
 	unsigned snapshot_entries;  /* --snapshot-entries */
 	unsigned log_tail;          /* --log-tail */
 	struct coord_limits limits; /* --max-sessions, --max-locks-per-session, --max-waiters */
+	/* --tls-cert, --tls-key, --tls-client-ca ("" when not given): HTTPS on
+	 * the client port; the files are read at start and on SIGHUP. */
+	char tls_cert[COORD_CONFIG_PATH_MAX];
+	char tls_key[COORD_CONFIG_PATH_MAX];
+	char tls_client_ca[COORD_CONFIG_PATH_MAX];
 	bool help;
 };
 

@@ -25,6 +25,7 @@
 #include "node_lease.h"
 #include "node_ready.h"
 #include "sm_query.h"
+#include "tls.h"
 
 _Static_assert(TRANSPORT_FRAME_MAX > RAFT_CODEC_MAX_FRAME + 1, "a Raft frame must fit");
 
@@ -146,6 +147,27 @@ static void transport_stopped(void *ctx)
 	uv_close((uv_handle_t *)&n->drive, closed_cb);
 	uv_close((uv_handle_t *)&n->sigint, closed_cb);
 	uv_close((uv_handle_t *)&n->sigterm, closed_cb);
+	uv_close((uv_handle_t *)&n->sighup, closed_cb);
+}
+
+/* SIGHUP, on the loop: new handshakes use the certificate and key read now;
+ * open connections and the node go on. A file that does not load keeps the
+ * old ones, in one log line. */
+static void on_sighup(uv_signal_t *s, int signum)
+{
+	struct node *n = s->data;
+	char err[HTTP_TLS_ERR_MAX];
+
+	(void)signum;
+	if (!n->tls) {
+		LOG_INFO("SIGHUP: no --tls-cert to reload");
+		return;
+	}
+	if (http_tls_reload(n->tls, err) != HTTP_TLS_OK)
+		LOG_WARN("SIGHUP: kept the previous certificate: %s", err);
+	else
+		LOG_INFO("SIGHUP: reloaded %s and %s for new connections", n->cfg.tls_cert,
+		         n->cfg.tls_key);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -479,6 +501,7 @@ static int start_io(struct node *n)
 	    .submit = http_submit,
 	    .ctx = n,
 	    .log = http_log,
+	    .tls = n->tls,
 	};
 	int rc;
 
@@ -505,6 +528,9 @@ static int start_io(struct node *n)
 	n->sigint.data = n->sigterm.data = n;
 	uv_signal_start(&n->sigint, on_signal, SIGINT);
 	uv_signal_start(&n->sigterm, on_signal, SIGTERM);
+	uv_signal_init(&n->loop, &n->sighup);
+	n->sighup.data = n;
+	uv_signal_start(&n->sighup, on_sighup, SIGHUP);
 	return 0;
 }
 
@@ -588,6 +614,16 @@ int coord_node_run(const struct coord_config *cfg)
 	n->expire_retry = calloc(COORD_LEASE_MAX, sizeof(*n->expire_retry));
 	if (!n->expire_retry || coord_lease_init(&n->lease, cfg->limits.sessions) != 0)
 		goto out;
+	if (cfg->tls_cert[0]) { /* before the data folder is touched */
+		char err[HTTP_TLS_ERR_MAX];
+
+		if (http_tls_open(cfg->tls_cert, cfg->tls_key,
+		                  cfg->tls_client_ca[0] ? cfg->tls_client_ca : NULL, &n->tls,
+		                  err) != HTTP_TLS_OK) {
+			LOG_ERROR("cannot serve HTTPS: %s", err);
+			goto out;
+		}
+	}
 	if (!port_free(cfg->http) || !port_free(cfg->raft)) {
 		LOG_ERROR("cannot listen on %s: the %s port is in use",
 		          port_free(cfg->http) ? cfg->raft : cfg->http,
@@ -600,8 +636,8 @@ int coord_node_run(const struct coord_config *cfg)
 	persist_log_state_free(&st);
 	if (start_io(n) != 0)
 		goto out;
-	LOG_INFO("coordd %llu serving: http %s, raft %s", (unsigned long long)cfg->id, cfg->http,
-	         cfg->raft);
+	LOG_INFO("coordd %llu serving: %s %s, raft %s", (unsigned long long)cfg->id,
+	         n->tls ? "https" : "http", cfg->http, cfg->raft);
 	node_drive(n);
 	uv_run(&n->loop, UV_RUN_DEFAULT);
 	LOG_INFO("stopped cleanly");
@@ -613,9 +649,11 @@ out:
 		 * everything, including the data folder's lock. */
 		if (n->http)
 			http_server_stop(n->http);
+		http_tls_free(n->tls);
 		return rc;
 	}
 	node_close(n);
+	http_tls_free(n->tls); /* the server stopped in on_signal() */
 	free(n);
 	return rc;
 }

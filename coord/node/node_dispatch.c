@@ -22,12 +22,13 @@
 
 /* Answers 307 to the leader; false if the Location would not fit, in which
  * case the call is forwarded instead (a cut Location could name another
- * lock). */
+ * lock). The scheme is this node's own: every node of a cluster serves its
+ * client port alike, HTTPS or plain (API.md, coordd). */
 static bool redirect(struct node *n, struct ncall *c, const char *leader_http)
 {
 	struct http_meta meta = node_meta(n);
-	int len = snprintf(meta.location, sizeof(meta.location), "http://%s%s", leader_http,
-	                   http_call_target(c->http));
+	int len = snprintf(meta.location, sizeof(meta.location), "%s://%s%s",
+	                   n->tls ? "https" : "http", leader_http, http_call_target(c->http));
 
 	if (len < 0 || (size_t)len >= sizeof(meta.location))
 		return false;

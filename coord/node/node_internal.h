@@ -150,6 +150,7 @@ struct node {
 	uint64_t folder_id; /* this data folder's id (FOLDER_ID_FILE, node_join.h) */
 	uv_loop_t loop;
 	uv_signal_t sigint, sigterm;
+	uv_signal_t sighup; /* reloads the client port's certificate (tls.h) */
 	uv_timer_t tick;
 	uv_async_t wake;
 	uv_check_t drive; /* runs node_drive() once per loop turn when dirty */
@@ -194,6 +195,7 @@ struct node {
 	struct coord_limits limits; /* in force as of the applied index (cached) */
 	struct transport *transport;
 	struct http_server *http;
+	struct http_tls *tls; /* NULL: plain HTTP; freed after the server stops */
 	struct coord_lease lease;
 	bool lease_live; /* the lease keeper tracks sessions: leader, ready */
 	uint64_t lease_term;

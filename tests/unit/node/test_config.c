@@ -144,6 +144,32 @@ static void test_restore(void **state)
 	assert_int_equal(PARSE(&cfg, err, "--restore"), COORD_CONFIG_BAD);
 }
 
+/* TLS: both files or neither; a client CA only with them. */
+static void test_tls(void **state)
+{
+	struct coord_config cfg;
+	char err[COORD_CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(PARSE(&cfg, err, "--id", "1"), COORD_CONFIG_OK);
+	assert_string_equal(cfg.tls_cert, "");
+	assert_string_equal(cfg.tls_client_ca, "");
+	assert_int_equal(
+	    PARSE(&cfg, err, "--tls-cert", "s.pem", "--tls-key=s.key", "--tls-client-ca", "ca.pem"),
+	    COORD_CONFIG_OK);
+	assert_string_equal(cfg.tls_cert, "s.pem");
+	assert_string_equal(cfg.tls_key, "s.key");
+	assert_string_equal(cfg.tls_client_ca, "ca.pem");
+	assert_int_equal(PARSE(&cfg, err, "--tls-cert", "s.pem"), COORD_CONFIG_BAD);
+	assert_non_null(strstr(err, "--tls-key"));
+	assert_int_equal(PARSE(&cfg, err, "--tls-key", "s.key"), COORD_CONFIG_BAD);
+	assert_non_null(strstr(err, "--tls-cert"));
+	assert_int_equal(PARSE(&cfg, err, "--tls-client-ca", "ca.pem"), COORD_CONFIG_BAD);
+	assert_non_null(strstr(err, "--tls-client-ca"));
+	assert_int_equal(PARSE(&cfg, err, "--tls-cert", ""), COORD_CONFIG_BAD);
+	assert_non_null(strstr(err, "--tls-cert must be"));
+}
+
 static void test_help(void **state)
 {
 	struct coord_config cfg;
@@ -207,6 +233,7 @@ int main(void)
 	    cmocka_unit_test(test_restore),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_tls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
