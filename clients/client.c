@@ -27,8 +27,9 @@ struct coordc {
 	unsigned cur;                /* endpoint used while no leader is known */
 	char leader[COORDC_URL_MAX]; /* the leader's base URL, "" if unknown */
 	char failed[COORDC_URL_MAX]; /* base URL that last failed to answer */
-	uint64_t leader_id;          /* its node id, 0 if unknown */
-	bool rediscover;             /* look for the leader before the next attempt */
+	char cacert[COORDC_PATH_MAX], cert[COORDC_PATH_MAX], key[COORDC_PATH_MAX]; /* "": none */
+	uint64_t leader_id; /* its node id, 0 if unknown */
+	bool rediscover;    /* look for the leader before the next attempt */
 	uint64_t rng;
 	uint64_t seq; /* the last number of a session's request (coordc_next_seq) */
 	volatile sig_atomic_t *abort_flag; /* give up when nonzero (may be NULL) */
@@ -133,6 +134,36 @@ static int parse_endpoints(struct coordc *c, const char *list)
 	return c->n_endpoints > 0 ? COORDC_OK : COORDC_ERR_INVALID;
 }
 
+static int copy_path(char dst[COORDC_PATH_MAX], const char *src)
+{
+	if (src == NULL)
+		src = "";
+	if (strlen(src) >= COORDC_PATH_MAX)
+		return COORDC_ERR_INVALID;
+	strcpy(dst, src);
+	return COORDC_OK;
+}
+
+/* The TLS files of CFG, copied: a client certificate needs its key. */
+static int copy_tls(struct coordc *c, const struct coordc_config *cfg)
+{
+	if (copy_path(c->cacert, cfg->cacert) != COORDC_OK ||
+	    copy_path(c->cert, cfg->cert) != COORDC_OK || copy_path(c->key, cfg->key) != COORDC_OK)
+		return COORDC_ERR_INVALID;
+	return !c->cert[0] == !c->key[0] ? COORDC_OK : COORDC_ERR_INVALID;
+}
+
+/* The libcurl options for C's TLS files (curl_easy_reset clears them). */
+static void set_tls(struct coordc *c)
+{
+	if (c->cacert[0])
+		curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->cacert);
+	if (c->cert[0]) {
+		curl_easy_setopt(c->curl, CURLOPT_SSLCERT, c->cert);
+		curl_easy_setopt(c->curl, CURLOPT_SSLKEY, c->key);
+	}
+}
+
 int coordc_open(const struct coordc_config *cfg, struct coordc **out)
 {
 	struct coordc *c;
@@ -147,12 +178,15 @@ int coordc_open(const struct coordc_config *cfg, struct coordc **out)
 	if (c == NULL)
 		return COORDC_ERR_NOMEM;
 	c->cfg = *cfg;
-	c->cfg.endpoints = NULL; /* not kept: parsed below */
+	c->cfg.endpoints = NULL;                         /* not kept: parsed below */
+	c->cfg.cacert = c->cfg.cert = c->cfg.key = NULL; /* copied below */
 	config_defaults(&c->cfg);
 	c->rng = c->cfg.seed;
 	c->rediscover = true;
 	c->sink_fd = -1;
 	rc = parse_endpoints(c, cfg->endpoints);
+	if (rc == COORDC_OK)
+		rc = copy_tls(c, cfg);
 	if (rc != COORDC_OK)
 		goto fail_client;
 	c->curl = curl_easy_init();
@@ -326,6 +360,7 @@ static enum coordc_transport attempt(struct coordc *c, const char *base, const c
 	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS,
 	                 (long)(timeout_ms < CONNECT_TIMEOUT_MS ? timeout_ms : CONNECT_TIMEOUT_MS));
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+	set_tls(c);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, c);
 	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
@@ -400,7 +435,11 @@ static void discover_leader(struct coordc *c, uint32_t timeout_ms)
 			leader = json_object_get(st, "leader");
 			http = json_object_get(leader, "http");
 			if (json_is_string(http) && json_string_length(http) + 8 < COORDC_URL_MAX) {
-				snprintf(c->leader, sizeof(c->leader), "http://%s",
+				/* The leader serves as the node that named it:
+				 * a cluster is all HTTPS or all plain. */
+				snprintf(c->leader, sizeof(c->leader), "%s://%s",
+				         strncmp(c->endpoints[e], "https://", 8) == 0 ? "https"
+				                                                      : "http",
 				         json_string_value(http));
 				c->leader_id =
 				    (uint64_t)json_integer_value(json_object_get(leader, "id"));

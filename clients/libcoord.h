@@ -54,6 +54,7 @@
 #define COORDC_LIST_KEY_MAX        255          /* bytes of a listing's key (a lock name) */
 #define COORDC_MEMBERS_MAX         16           /* members in one configuration answer */
 #define COORDC_ADDR_MAX            128          /* bytes of a member's "host:port", with NUL */
+#define COORDC_PATH_MAX            1024         /* bytes of a TLS file's path, with NUL */
 #define COORDC_DOWNLOAD_MAX        (1ull << 34) /* bytes of a streamed answer (a snapshot) */
 #define COORDC_CHANGE_TIMEOUT_MS   15000u       /* one attempt of a membership change or transfer */
 #define COORDC_DOWNLOAD_TIMEOUT_MS (60u * 60 * 1000)         /* one attempt of a download */
@@ -101,7 +102,7 @@ void coordc_reply_clear(struct coordc_reply *reply);
 
 /* How a client behaves. Zeroed fields take the defaults shown. */
 struct coordc_config {
-	const char *endpoints;       /* "http://h:p,http://h2:p" (required) */
+	const char *endpoints;       /* "http://h:p,https://h2:p" (required) */
 	uint32_t request_timeout_ms; /* one attempt, default 5000 */
 	uint32_t max_attempts;       /* per call, default 8, <= COORDC_ATTEMPTS_MAX */
 	uint32_t retry_budget_ms;    /* total time of one call's retries, default 15000 */
@@ -109,13 +110,21 @@ struct coordc_config {
 	uint32_t backoff_cap_ms;     /* largest retry delay, default 2000 */
 	bool follow_redirects;       /* follow a 307 to the leader (default no) */
 	uint64_t seed;               /* jitter seed; 0 picks one from the clock */
+	/* TLS, for https:// endpoints (paths copied; NULL or "": not given). */
+	const char *cacert; /* PEM file of the CAs to trust instead of the system's */
+	const char *cert;   /* PEM client certificate (with key; both or neither) */
+	const char *key;    /* its PEM private key */
 };
 
 struct coordc;
 
 /* Opens a client on CFG's endpoints (copied). Returns 0 and *OUT (free with
- * coordc_close), COORDC_ERR_INVALID for an empty or over-long list or URL, or
- * COORDC_ERR_NOMEM / COORDC_ERR_CURL. */
+ * coordc_close), COORDC_ERR_INVALID for an empty or over-long list or URL,
+ * a TLS path over COORDC_PATH_MAX, or a cert without a key (or the reverse),
+ * or COORDC_ERR_NOMEM / COORDC_ERR_CURL. The TLS files are read by libcurl
+ * at each new connection: a bad file fails the call, not the open. A leader
+ * found through /v1/status is called with the scheme of the endpoint that
+ * named it. */
 int coordc_open(const struct coordc_config *cfg, struct coordc **out);
 void coordc_close(struct coordc *c);
 

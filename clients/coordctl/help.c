@@ -11,9 +11,12 @@ struct page {
 };
 
 static const char overview[] =
-    "usage: coordctl [--endpoints URL,...] COMMAND [ARGS]\n"
+    "usage: coordctl [--endpoints URL,...] [--cacert FILE] [--cert FILE --key FILE]\n"
+    "                COMMAND [ARGS]\n"
     "\n"
     "Endpoints default to $COORD_ENDPOINTS, else " CTL_DEFAULT_ENDPOINTS ".\n"
+    "For https:// endpoints, --cacert ($COORD_CACERT) names the CA to trust,\n"
+    "--cert and --key ($COORD_CERT, $COORD_KEY) a client certificate (PEM).\n"
     "Durations take units: 250ms, 10s, 2m (a bare number is milliseconds).\n"
     "\n"
     "commands:\n"

@@ -60,34 +60,64 @@ void ctl_print_json(const json_t *json)
 	fflush(stdout);
 }
 
-/* Reads --endpoints before the command; returns the index of the command. */
-static int global_options(int argc, char **argv, const char **endpoints)
+/* Reads the global options before the command (--endpoints URL,...,
+ * --cacert FILE, --cert FILE, --key FILE; each also as --opt=VALUE) over
+ * the environment's defaults; returns the index of the command, or -1. */
+static int global_options(int argc, char **argv, const char **endpoints, struct coordc_config *cfg)
 {
+	static const char *const names[] = {"--endpoints", "--cacert", "--cert", "--key"};
+	const char **slots[] = {endpoints, &cfg->cacert, &cfg->cert, &cfg->key};
 	int i = 1;
 
-	while (i < argc && strncmp(argv[i], "--endpoints", 11) == 0) {
-		if (argv[i][11] == '=') {
-			*endpoints = argv[i] + 12;
-		} else if (argv[i][11] == '\0' && i + 1 < argc) {
-			*endpoints = argv[++i];
+	while (i < argc && strncmp(argv[i], "--", 2) == 0) {
+		size_t k, len;
+
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+			len = strlen(names[k]);
+			if (strncmp(argv[i], names[k], len) == 0 &&
+			    (argv[i][len] == '=' || argv[i][len] == '\0'))
+				break;
+		}
+		if (k == sizeof(names) / sizeof(names[0]))
+			break; /* --help, or the command's own */
+		if (argv[i][len] == '=') {
+			*slots[k] = argv[i] + len + 1;
+		} else if (i + 1 < argc) {
+			*slots[k] = argv[++i];
 		} else {
-			fprintf(stderr, "coordctl: --endpoints needs URL,...\n");
+			fprintf(stderr, "coordctl: %s needs a value\n", names[k]);
 			return -1;
 		}
 		i++;
 	}
+	if (!cfg->cert != !cfg->key) {
+		fprintf(stderr, "coordctl: a client certificate needs both --cert and --key "
+		                "(or $COORD_CERT and $COORD_KEY)\n");
+		return -1;
+	}
 	return i;
+}
+
+/* An environment variable, NULL when unset or empty. */
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && v[0] ? v : NULL;
 }
 
 int main(int argc, char **argv)
 {
-	const char *endpoints = getenv("COORD_ENDPOINTS");
+	const char *endpoints = env("COORD_ENDPOINTS");
 	struct ctl ctl = {{0}, NULL};
 	int i, rc;
 
-	if (endpoints == NULL || endpoints[0] == '\0')
+	if (endpoints == NULL)
 		endpoints = CTL_DEFAULT_ENDPOINTS;
-	i = global_options(argc, argv, &endpoints);
+	ctl.cfg.cacert = env("COORD_CACERT");
+	ctl.cfg.cert = env("COORD_CERT");
+	ctl.cfg.key = env("COORD_KEY");
+	i = global_options(argc, argv, &endpoints, &ctl.cfg);
 	if (i < 0)
 		return CTL_EXIT_USAGE;
 	if (i >= argc || strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||

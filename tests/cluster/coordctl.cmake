@@ -26,3 +26,8 @@ add_test(NAME cluster_readme_runbook
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_runbook.py)
 set_tests_properties(cluster_readme_runbook PROPERTIES LABELS cluster TIMEOUT 300
   ENVIRONMENT "COORDD=$<TARGET_FILE:coordd>;COORDCTL=$<TARGET_FILE:coordctl>")
+
+# coordctl over HTTPS: --cacert, --cert/--key and their environment variables.
+coord_cluster_tests(tls test_tls.py
+  "COORDD=$<TARGET_FILE:coordd>;COORDCTL=$<TARGET_FILE:coordctl>"
+  test_coordctl_with_cacert_and_client_certificate_end_to_end)

@@ -314,6 +314,51 @@ def test_sighup_reloads_the_certificate_without_a_restart():
         assert n.call("GET", "/v1/health").status == 200 and n.alive()
 
 
+def ctl(env_extra, *args, timeout=30):
+    """coordctl ARGS with the environment plus ENV_EXTRA; (rc, out, err)."""
+    if not COORDCTL:
+        raise SystemExit("set COORDCTL to the coordctl binary")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COORD_")}
+    env.update(env_extra)
+    r = subprocess.run([COORDCTL] + list(args), capture_output=True, text=True,
+                       timeout=timeout, env=env)
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_coordctl_with_cacert_and_client_certificate_end_to_end():
+    c = certs()
+    with tls_cluster(3, extra_args=tls_args(client_ca=True)) as cl:
+        leader = cl.leader()
+        # Every endpoint listed, the leader found through /v1/status: the
+        # leader's URL must keep the https scheme.
+        eps = ",".join("https://" + n.http for n in cl.nodes)
+        flags = ["--endpoints", eps, "--cacert", c.ca, "--cert", c.client[0],
+                 "--key", c.client[1]]
+        rc, sid, err = ctl({}, *flags, "session", "create", "--ttl", "20s")
+        assert rc == 0, err
+        sid = sid.strip()
+        rc, token, err = ctl({}, *flags, "acquire", "tls/a", "--session", sid)
+        assert rc == 0 and int(token) > 0, (token, err)
+        rc, out, err = ctl({}, *flags, "release", "tls/a", "--session", sid)
+        assert rc == 0 and json.loads(out) == {"released": True}, (out, err)
+        # The same through the environment, and lock -- CMD (its keeper).
+        env = {"COORD_ENDPOINTS": eps, "COORD_CACERT": c.ca, "COORD_CERT": c.client[0],
+               "COORD_KEY": c.client[1]}
+        rc, out, err = ctl(env, "lock", "tls/b", "--", "sh", "-c", 'echo "$COORD_LOCK"')
+        assert rc == 0 and out.strip() == "tls/b", (rc, out, err)
+        assert leader.call("GET", "/v1/locks/tls/b").status == 404
+        # Without the client certificate: 401, told and refused.
+        rc, out, err = ctl({}, "--endpoints", eps, "--cacert", c.ca, "session", "create")
+        assert rc != 0 and "unauthenticated" in out + err, (rc, out, err)
+        # Without trusting the CA: coordctl's own verification refuses.
+        rc, out, err = ctl({}, "--endpoints", eps, "--cert", c.client[0], "--key",
+                           c.client[1], "session", "create", timeout=60)
+        assert rc == 69, (rc, out, err)
+        rc, out, err = ctl({}, "--endpoints", eps, "--cert", c.client[0], "status")
+        assert rc == 64 and "--key" in err, (rc, out, err)
+        assert len(leader.call("GET", "/v1/sessions").json["sessions"]) == 1
+
+
 def test_bad_tls_flags_and_files_refuse_to_start():
     c = certs()
     d = tempfile.mkdtemp(dir=c.dir)
@@ -345,7 +390,8 @@ ALL = [test_https_cluster_serves_curl_with_cacert_end_to_end,
        test_an_expired_server_certificate_is_refused_by_clients,
        test_client_ca_refuses_a_missing_or_foreign_client_certificate_with_401,
        test_sighup_reloads_the_certificate_without_a_restart,
-       test_bad_tls_flags_and_files_refuse_to_start]
+       test_bad_tls_flags_and_files_refuse_to_start,
+       test_coordctl_with_cacert_and_client_certificate_end_to_end]
 
 if __name__ == "__main__":
     names = sys.argv[1:]

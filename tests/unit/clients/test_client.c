@@ -495,6 +495,23 @@ static void open_refuses_bad_endpoint_lists(void **state)
 	                    "invalid argument (endpoint list, URL or name too long)");
 }
 
+/* A client certificate needs its key, and the reverse; a CA alone is fine. */
+static void open_refuses_half_a_client_certificate(void **state)
+{
+	struct coordc_config cfg = {.endpoints = "https://127.0.0.1:1", .cert = "c.pem"};
+	struct coordc *c = NULL;
+
+	(void)state;
+	assert_int_equal(coordc_open(&cfg, &c), COORDC_ERR_INVALID);
+	cfg.cert = NULL;
+	cfg.key = "c.key";
+	assert_int_equal(coordc_open(&cfg, &c), COORDC_ERR_INVALID);
+	cfg.key = NULL;
+	cfg.cacert = "ca.pem";
+	assert_int_equal(coordc_open(&cfg, &c), COORDC_OK);
+	coordc_close(c);
+}
+
 /* The "seq" of the body of scripted request N. */
 static uint64_t seen_seq(struct fake_server *f, int n)
 {
@@ -606,6 +623,7 @@ int main(void)
 	    cmocka_unit_test(a_listing_without_next_is_one_page),
 	    cmocka_unit_test(a_listing_that_does_not_end_or_move_is_refused),
 	    cmocka_unit_test(open_refuses_bad_endpoint_lists),
+	    cmocka_unit_test(open_refuses_half_a_client_certificate),
 	    cmocka_unit_test(requests_of_a_session_are_numbered_and_resent_with_their_number),
 	    cmocka_unit_test(a_stale_number_is_renumbered_once_unless_an_answer_was_lost),
 	};
