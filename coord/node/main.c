@@ -28,6 +28,10 @@ int main(int argc, char **argv)
 	/* A peer that dies mid-write must cost a connection, not this process:
 	 * write errors come back as EPIPE and close that connection. */
 	signal(SIGPIPE, SIG_IGN);
+	/* SIGHUP reloads the TLS certificate once the loop runs (node.c); one
+	 * that comes while the node starts (a large log takes a while to open)
+	 * must not end it, as the default action would. */
+	signal(SIGHUP, SIG_IGN);
 	/* Every SQLite handle lives on one thread at a time (persist/db.c), and
 	 * nothing reads SQLite's memory statistics: without them its allocator
 	 * takes no global mutex on every malloc and free. */
