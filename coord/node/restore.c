@@ -138,47 +138,63 @@ static int check_target(struct restore *r)
 	return 0;
 }
 
-/* The state machine's objects (everything but persist's own tables), in
- * one order, with their SQL; user_version first. */
+/* The state machine's objects (everything but persist's own tables), with
+ * their SQL; user_version first. */
 static const char schema_sql[] =
     "SELECT 'user_version', '', '', user_version FROM pragma_user_version UNION ALL "
     "SELECT * FROM (SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_master"
     " WHERE name NOT LIKE 'persist\\_%' ESCAPE '\\' ORDER BY type, name)";
+/* One object of this version's schema, by type and name. */
+static const char object_sql[] =
+    "SELECT type, name, tbl_name, coalesce(sql, '') FROM (SELECT 'user_version' AS type,"
+    " '' AS name, '' AS tbl_name, user_version AS sql FROM pragma_user_version UNION ALL"
+    " SELECT type, name, tbl_name, sql FROM sqlite_master) WHERE type = ?1 AND name = ?2";
 
-/* Returns the first object where a and b differ ("" when none). */
-static void schema_diff(sqlite3 *a, sqlite3 *b, char *what, size_t cap)
+/* The first object of SNAP that REF (this version's schema) lacks or holds
+ * otherwise ("" when none). REF may hold more: the tables a later version
+ * added, which the node creates, empty, when it starts (coord_sm_open), as
+ * it does for an older state.db. */
+static void schema_diff(sqlite3 *snap, sqlite3 *ref, char *what, size_t cap)
 {
-	sqlite3_stmt *sa = NULL, *sb = NULL;
-	int ra, rb;
+	sqlite3_stmt *ss = NULL, *rs = NULL;
+	int rc;
 
 	snprintf(what, cap, "its schema cannot be read");
-	if (sqlite3_prepare_v2(a, schema_sql, -1, &sa, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(b, schema_sql, -1, &sb, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(snap, schema_sql, -1, &ss, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(ref, object_sql, -1, &rs, NULL) != SQLITE_OK)
 		goto out;
-	do {
-		bool same = true;
+	while ((rc = sqlite3_step(ss)) == SQLITE_ROW) {
+		bool same = false;
 
-		ra = sqlite3_step(sa);
-		rb = sqlite3_step(sb);
-		for (int c = 0; ra == SQLITE_ROW && rb == SQLITE_ROW && c < 4; c++)
-			same = same && strcmp((const char *)sqlite3_column_text(sa, c),
-			                      (const char *)sqlite3_column_text(sb, c)) == 0;
-		if (ra != rb || !same) {
+		sqlite3_reset(rs);
+		sqlite3_bind_text(rs, 1, (const char *)sqlite3_column_text(ss, 0), -1,
+		                  SQLITE_TRANSIENT);
+		sqlite3_bind_text(rs, 2, (const char *)sqlite3_column_text(ss, 1), -1,
+		                  SQLITE_TRANSIENT);
+		if (sqlite3_step(rs) == SQLITE_ROW) {
+			same = true;
+			for (int c = 2; c < 4; c++)
+				same =
+				    same && strcmp((const char *)sqlite3_column_text(ss, c),
+				                   (const char *)sqlite3_column_text(rs, c)) == 0;
+		}
+		if (!same) {
 			snprintf(what, cap, "%s %s differs",
-			         ra == SQLITE_ROW ? (const char *)sqlite3_column_text(sa, 0) : "",
-			         ra == SQLITE_ROW ? (const char *)sqlite3_column_text(sa, 1)
-			                          : (const char *)sqlite3_column_text(sb, 1));
+			         (const char *)sqlite3_column_text(ss, 0),
+			         (const char *)sqlite3_column_text(ss, 1));
 			goto out;
 		}
-	} while (ra == SQLITE_ROW);
-	what[0] = ra == SQLITE_DONE ? '\0' : what[0];
+	}
+	what[0] = rc == SQLITE_DONE ? '\0' : what[0];
 out:
-	sqlite3_finalize(sa);
-	sqlite3_finalize(sb);
+	sqlite3_finalize(ss);
+	sqlite3_finalize(rs);
 }
 
-/* The file is this version's format: the state machine's tables exactly as
- * this coordd creates them, and a configuration this coordd decodes. */
+/* The file is of this version's format or an older one: each of the state
+ * machine's tables exactly as this coordd creates it (an older file may
+ * lack tables this version added), and a configuration this coordd
+ * decodes. */
 static int check_format(struct restore *r)
 {
 	const char *path = r->cfg->restore;
