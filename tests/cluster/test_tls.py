@@ -359,6 +359,17 @@ def test_coordctl_with_cacert_and_client_certificate_end_to_end():
         assert len(leader.call("GET", "/v1/sessions").json["sessions"]) == 1
 
 
+def test_sighup_on_a_plain_node_is_logged_and_changes_nothing():
+    with Cluster(COORDD, 1) as cl:
+        n = cl.leader()
+        assert n.call("POST", "/v1/sessions", {"ttl_ms": 60000}).status == 201
+        pid = n.proc.pid
+        os.kill(pid, signal.SIGHUP)
+        wait_for("the signal is logged", lambda: "no --tls-cert to reload" in n.log_text())
+        assert n.alive() and n.proc.pid == pid
+        assert len(n.call("GET", "/v1/sessions").json["sessions"]) == 1
+
+
 def test_bad_tls_flags_and_files_refuse_to_start():
     c = certs()
     d = tempfile.mkdtemp(dir=c.dir)
@@ -391,6 +402,7 @@ ALL = [test_https_cluster_serves_curl_with_cacert_end_to_end,
        test_client_ca_refuses_a_missing_or_foreign_client_certificate_with_401,
        test_sighup_reloads_the_certificate_without_a_restart,
        test_bad_tls_flags_and_files_refuse_to_start,
+       test_sighup_on_a_plain_node_is_logged_and_changes_nothing,
        test_coordctl_with_cacert_and_client_certificate_end_to_end]
 
 if __name__ == "__main__":
