@@ -161,6 +161,7 @@ static void members_metrics(struct node *n, struct text *t)
 
 static void metrics_answer(struct node *n, struct ncall *c)
 {
+	struct transport_stats peers;
 	struct text t = {malloc(4096), 0, 4096};
 	struct http_server_stats hs = {0};
 	const struct node_metrics *m = &n->metrics;
@@ -208,6 +209,9 @@ static void metrics_answer(struct node *n, struct ncall *c)
 	metric(&t, "coord_long_polls", "gauge", "long-polls waiting on this node",
 	       n->waits[W_POLL].n);
 	members_metrics(n, &t);
+	transport_stats(n->transport, &peers);
+	metric(&t, "coord_peer_tls_refused_total", "counter",
+	       "peer connections refused by TLS (handshake or records)", peers.tls_refused);
 	emit(&t, "# HELP coord_commit_latency_seconds proposal to apply, on the leader\n"
 	         "# TYPE coord_commit_latency_seconds histogram\n");
 	for (int i = 0; i < NODE_LATENCY_BUCKETS; i++)

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@ static const char usage[] =
     "              [--snapshot-entries N] [--log-tail N]\n"
     "              [--max-sessions N] [--max-locks-per-session N] [--max-waiters N]\n"
     "              [--join] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
+    "              [--peer-cert FILE --peer-key FILE --peer-ca FILE]\n"
     "       coordd --restore FILE --cluster ID=HOST:PORT,... [--id N] [--data DIR]\n"
     "\n"
     "With no flags: a single-node cluster, id 1, data in ./coord-data,\n"
@@ -36,6 +38,10 @@ static const char usage[] =
     "--http port; --tls-client-ca also requires a client certificate signed by\n"
     "that CA (401 unauthenticated without one). SIGHUP reloads the certificate\n"
     "and key from the same files; the client CA is read at start only.\n"
+    "--peer-cert, --peer-key and --peer-ca (PEM files, all three or none) run\n"
+    "every Raft and forwarding connection over mutual TLS: a peer must present\n"
+    "a certificate signed by --peer-ca. Give every node of a cluster the same\n"
+    "choice: TLS and plain nodes never talk. Read at start.\n"
     "\n"
     "example (node 2 of 3):\n"
     "  coordd --id 2 --data /var/lib/coord --http 10.0.0.2:7070 --raft 10.0.0.2:7170 \\\n"
@@ -118,10 +124,33 @@ static enum coord_config_result parse_cluster(const char *text, struct coord_con
 	return COORD_CONFIG_OK;
 }
 
+/* Where the flags that name a file go (COORD_CONFIG_PATH_MAX bytes each). */
+static const struct {
+	const char *flag;
+	size_t offset;
+} file_flags[] = {
+    {"--tls-cert", offsetof(struct coord_config, tls_cert)},
+    {"--tls-key", offsetof(struct coord_config, tls_key)},
+    {"--tls-client-ca", offsetof(struct coord_config, tls_client_ca)},
+    {"--peer-cert", offsetof(struct coord_config, peer_cert)},
+    {"--peer-key", offsetof(struct coord_config, peer_key)},
+    {"--peer-ca", offsetof(struct coord_config, peer_ca)},
+};
+
+/* CFG's field for file flag FLAG, or NULL when FLAG names no file. */
+static char *file_flag(struct coord_config *cfg, const char *flag)
+{
+	for (size_t i = 0; i < sizeof(file_flags) / sizeof(file_flags[0]); i++)
+		if (strcmp(flag, file_flags[i].flag) == 0)
+			return (char *)cfg + file_flags[i].offset;
+	return NULL;
+}
+
 static enum coord_config_result parse_flag(const char *flag, const char *val,
                                            struct coord_config *cfg, const char **cluster,
                                            char *err)
 {
+	char *file = file_flag(cfg, flag);
 	uint64_t n;
 
 	if (strcmp(flag, "--id") == 0) {
@@ -144,15 +173,10 @@ static enum coord_config_result parse_flag(const char *flag, const char *val,
 		if (!*val || strlen(val) >= sizeof(cfg->restore))
 			return bad(err, "--restore must be a snapshot file's path");
 		snprintf(cfg->restore, sizeof(cfg->restore), "%s", val);
-	} else if (strcmp(flag, "--tls-cert") == 0 || strcmp(flag, "--tls-key") == 0 ||
-	           strcmp(flag, "--tls-client-ca") == 0) {
-		char *dst = strcmp(flag, "--tls-cert") == 0  ? cfg->tls_cert
-		            : strcmp(flag, "--tls-key") == 0 ? cfg->tls_key
-		                                             : cfg->tls_client_ca;
-
+	} else if (file) {
 		if (!*val || strlen(val) >= COORD_CONFIG_PATH_MAX)
 			return bad(err, "%s must be a file's path", flag);
-		snprintf(dst, COORD_CONFIG_PATH_MAX, "%s", val);
+		snprintf(file, COORD_CONFIG_PATH_MAX, "%s", val);
 	} else if (strcmp(flag, "--heartbeat-ms") == 0) {
 		if (!parse_uint(val, COORD_ELECTION_MAX_MS, &n) || n < COORD_HEARTBEAT_MIN_MS)
 			return bad(err, "--heartbeat-ms must be an integer from %d to %d",
@@ -231,6 +255,9 @@ static enum coord_config_result check(struct coord_config *cfg, const char *clus
 		return bad(err, "--tls-cert and --tls-key go together: give both or neither");
 	if (cfg->tls_client_ca[0] && !cfg->tls_cert[0])
 		return bad(err, "--tls-client-ca needs --tls-cert and --tls-key");
+	if (!cfg->peer_cert[0] != !cfg->peer_key[0] || !cfg->peer_cert[0] != !cfg->peer_ca[0])
+		return bad(err, "--peer-cert, --peer-key and --peer-ca go together: give all three "
+		                "or none");
 	if (cfg->restore[0] && cfg->join)
 		return bad(err, "--restore takes no --join: the restored members form a new "
 		                "cluster of their own");

@@ -56,6 +56,11 @@ struct coord_config {
 	char tls_cert[COORD_CONFIG_PATH_MAX];
 	char tls_key[COORD_CONFIG_PATH_MAX];
 	char tls_client_ca[COORD_CONFIG_PATH_MAX];
+	/* --peer-cert, --peer-key, --peer-ca ("" when not given): mutual TLS on
+	 * every peer connection (peer_tls.h); read at start. */
+	char peer_cert[COORD_CONFIG_PATH_MAX];
+	char peer_key[COORD_CONFIG_PATH_MAX];
+	char peer_ca[COORD_CONFIG_PATH_MAX];
 	bool help;
 };
 

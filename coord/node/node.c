@@ -22,6 +22,7 @@
 #include "node_dispatch.h"
 #include "node_forward.h"
 #include "node_join.h"
+#include "peer_tls.h"
 #include "node_lease.h"
 #include "node_ready.h"
 #include "sm_query.h"
@@ -493,6 +494,7 @@ static int start_io(struct node *n)
 	    .on_frame = on_peer_frame,
 	    .on_hello = node_join_hello,
 	    .hello_fill = node_join_hello_fill,
+	    .tls = n->peer_tls,
 	    .ctx = n,
 	    .log = transport_log,
 	};
@@ -624,6 +626,15 @@ int coord_node_run(const struct coord_config *cfg)
 			goto out;
 		}
 	}
+	if (cfg->peer_cert[0]) {
+		char err[PEER_TLS_ERR_MAX];
+
+		if (peer_tls_creds_load(cfg->peer_cert, cfg->peer_key, cfg->peer_ca, &n->peer_tls,
+		                        err) != PEER_TLS_OK) {
+			LOG_ERROR("cannot use peer TLS: %s", err);
+			goto out;
+		}
+	}
 	if (!port_free(cfg->http) || !port_free(cfg->raft)) {
 		LOG_ERROR("cannot listen on %s: the %s port is in use",
 		          port_free(cfg->http) ? cfg->raft : cfg->http,
@@ -636,8 +647,8 @@ int coord_node_run(const struct coord_config *cfg)
 	persist_log_state_free(&st);
 	if (start_io(n) != 0)
 		goto out;
-	LOG_INFO("coordd %llu serving: %s %s, raft %s", (unsigned long long)cfg->id,
-	         n->tls ? "https" : "http", cfg->http, cfg->raft);
+	LOG_INFO("coordd %llu serving: %s %s, raft %s%s", (unsigned long long)cfg->id,
+	         n->tls ? "https" : "http", cfg->http, cfg->raft, n->peer_tls ? " (TLS)" : "");
 	node_drive(n);
 	uv_run(&n->loop, UV_RUN_DEFAULT);
 	LOG_INFO("stopped cleanly");
@@ -650,10 +661,12 @@ out:
 		if (n->http)
 			http_server_stop(n->http);
 		http_tls_free(n->tls);
+		peer_tls_creds_free(n->peer_tls);
 		return rc;
 	}
 	node_close(n);
-	http_tls_free(n->tls); /* the server stopped in on_signal() */
+	http_tls_free(n->tls);            /* the server stopped in on_signal() */
+	peer_tls_creds_free(n->peer_tls); /* the transport is freed */
 	free(n);
 	return rc;
 }

@@ -195,7 +195,8 @@ struct node {
 	struct coord_limits limits; /* in force as of the applied index (cached) */
 	struct transport *transport;
 	struct http_server *http;
-	struct http_tls *tls; /* NULL: plain HTTP; freed after the server stops */
+	struct http_tls *tls;            /* NULL: plain HTTP; freed after the server stops */
+	struct peer_tls_creds *peer_tls; /* NULL: plain peer TCP; freed after the transport */
 	struct coord_lease lease;
 	bool lease_live; /* the lease keeper tracks sessions: leader, ready */
 	uint64_t lease_term;

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "bytes.h"
+#include "peer_tls.h"
 
 #define HELLO_VERSION 3
 #define HELLO_SEALING 0x01 /* flags: the sender is a founder sealing its cluster */
@@ -28,8 +29,9 @@ struct conn {
 	bool hello_ok;
 	bool refused; /* its HELLO was not admitted (the owner logged why) */
 	bool closing;
-	uint64_t from;      /* inbound: the peer id its HELLO named */
-	uint64_t opened_at; /* when accepted (inbound) or dialled (outbound) */
+	uint64_t from;        /* inbound: the peer id its HELLO named */
+	struct peer_tls *tls; /* with peer TLS: this connection's session */
+	uint64_t opened_at;   /* when accepted (inbound) or dialled (outbound) */
 	uint8_t *rbuf;
 	size_t rlen, rcap;
 	uv_connect_t connect_req;
@@ -56,7 +58,8 @@ struct wreq {
 	uv_write_t req;
 	struct transport *t;
 	uint64_t peer_id;
-	size_t len;
+	size_t len;     /* bytes of data */
+	size_t counted; /* frame bytes it counts in its peer's queue (TLS: before sealing) */
 	uint8_t data[];
 };
 
@@ -163,6 +166,7 @@ static void conn_closed_cb(uv_handle_t *h)
 	struct conn *c = (struct conn *)h;
 	struct transport *t = c->t;
 
+	peer_tls_free(c->tls);
 	free(c->rbuf);
 	free(c);
 	handle_closed(t);
@@ -232,35 +236,98 @@ static void write_cb(uv_write_t *req, int status)
 	struct peer *p = peer_find(w->t, w->peer_id);
 
 	if (p) {
-		assert(p->queued >= w->len);
-		p->queued -= w->len;
+		assert(p->queued >= w->counted);
+		p->queued -= w->counted;
 		if (status < 0 && p->out && (uv_stream_t *)&p->out->tcp == req->handle)
 			conn_close(p->out);
 	}
 	free(w);
 }
 
-/* Hands the peer's gathered frames to uv_write, as one write. Returns
- * TRANSPORT_OK, or TRANSPORT_ENOTCONN when they are lost with the
- * connection. */
+/* A write request of C's waiting ciphertext (the handshake's, or sealed
+ * frames), counting COUNTED bytes of its peer's queue. NULL (nothing taken)
+ * when there is none or out of memory. */
+static struct wreq *tls_take(struct conn *c, size_t counted)
+{
+	size_t len;
+	const uint8_t *p = peer_tls_output(c->tls, &len);
+	struct wreq *w = p ? malloc(sizeof(*w) + len) : NULL;
+
+	if (!w)
+		return NULL;
+	w->t = c->t;
+	w->peer_id = c->peer ? c->peer->id : 0;
+	w->len = len;
+	w->counted = counted;
+	memcpy(w->data, p, len);
+	peer_tls_consumed(c->tls, len);
+	return w;
+}
+
+/* Writes W on C. False (W freed, C closing) when the stream refuses it. */
+static bool write_on(struct conn *c, struct wreq *w)
+{
+	uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)w->len);
+
+	if (!c->closing && uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, write_cb) == 0)
+		return true;
+	if (c->peer && c->peer->out == c)
+		c->peer->queued -= w->counted;
+	free(w);
+	conn_close(c);
+	return false;
+}
+
+/* Sends what TLS of C has to say on its own (handshake records, alerts).
+ * False when C is closing. */
+static bool tls_flush(struct conn *c)
+{
+	size_t len;
+	struct wreq *w;
+
+	if (!peer_tls_output(c->tls, &len))
+		return true;
+	w = tls_take(c, 0);
+	if (!w) {
+		conn_close(c);
+		return false;
+	}
+	return write_on(c, w);
+}
+
+/* Hands the peer's gathered frames to uv_write, as one write (with peer
+ * TLS, sealed into records first). Returns TRANSPORT_OK, or
+ * TRANSPORT_ENOTCONN when they are lost with the connection. */
 static int cork_flush(struct peer *p)
 {
 	struct wreq *w = p->cork;
-	uv_buf_t buf;
+	struct conn *c = p->out;
 
 	if (!w)
 		return TRANSPORT_OK;
 	p->cork = NULL;
 	p->cork_cap = 0;
-	buf = uv_buf_init((char *)w->data, (unsigned)w->len);
-	if (p->out && !p->out->closing &&
-	    uv_write(&w->req, (uv_stream_t *)&p->out->tcp, &buf, 1, write_cb) == 0)
-		return TRANSPORT_OK;
-	p->queued -= w->len;
-	free(w);
-	if (p->out)
-		conn_close(p->out);
-	return TRANSPORT_ENOTCONN;
+	w->counted = w->len;
+	if (c && !c->closing && c->tls) {
+		struct wreq *sealed = peer_tls_write(c->tls, w->data, w->len) == PEER_TLS_OK
+		                          ? tls_take(c, w->counted)
+		                          : NULL;
+
+		if (!sealed) {
+			p->queued -= w->counted;
+			free(w);
+			conn_close(c);
+			return TRANSPORT_ENOTCONN;
+		}
+		free(w);
+		w = sealed;
+	}
+	if (!c) {
+		p->queued -= w->counted;
+		free(w);
+		return TRANSPORT_ENOTCONN;
+	}
+	return write_on(c, w) ? TRANSPORT_OK : TRANSPORT_ENOTCONN;
 }
 
 /* The peer's cork with room for TOTAL more bytes: grown by doubling from
@@ -527,6 +594,63 @@ static bool drain_frames(struct conn *c)
 	return true;
 }
 
+static void send_hello(struct conn *c);
+
+/* Makes room for READ_CHUNK more bytes at the end of C's read buffer. */
+static bool rbuf_room(struct conn *c)
+{
+	uint8_t *nb;
+
+	if (c->rcap - c->rlen >= READ_CHUNK)
+		return true;
+	nb = realloc(c->rbuf, c->rlen + READ_CHUNK);
+	if (!nb)
+		return false;
+	c->rbuf = nb;
+	c->rcap = c->rlen + READ_CHUNK;
+	return true;
+}
+
+/* With peer TLS: the N bytes read at rbuf + rlen are ciphertext. Feeds
+ * them, decrypts what it can in their place (inbound: frames, appended to
+ * rlen; a connection we dialled carries none), answers the handshake, and
+ * once a dialled connection's handshake is done says HELLO on it. False
+ * when TLS failed: counted and logged, the caller closes C. */
+static bool tls_read(struct conn *c, size_t n)
+{
+	struct transport *t = c->t;
+	size_t got = 0;
+	int rc = peer_tls_feed(c->tls, c->rbuf + c->rlen, n);
+
+	while (rc == PEER_TLS_OK && rbuf_room(c)) {
+		rc = peer_tls_read(c->tls, c->rbuf + c->rlen, c->rcap - c->rlen, &got);
+		if (rc != PEER_TLS_OK || got == 0)
+			break;
+		if (!c->inbound)
+			rc = PEER_TLS_EPROTO; /* nobody writes frames on a connection we dialled */
+		else
+			c->rlen += got;
+	}
+	if (rc != PEER_TLS_OK) {
+		/* Tell the peer why (the alert), best effort: libuv writes at once
+		 * what it can before the close. */
+		if (peer_tls_output(c->tls, &got))
+			tls_flush(c);
+		t->stats.tls_refused++;
+		if (c->inbound)
+			logf_(t, "inbound peer connection refused: TLS %s", peer_tls_error(c->tls));
+		else
+			logf_(t, "connection to peer %llu at %s refused: TLS %s",
+			      (unsigned long long)c->peer->id, c->peer->addr,
+			      peer_tls_error(c->tls));
+		c->refused = true;
+		return false;
+	}
+	if (tls_flush(c) && !c->inbound && peer_tls_ready(c->tls) && !c->peer->connected)
+		send_hello(c);
+	return true;
+}
+
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	struct conn *c = (struct conn *)s;
@@ -536,15 +660,28 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		if (n != UV_EOF && c->inbound)
 			logf_(c->t, "peer connection from node %llu lost: %s",
 			      (unsigned long long)c->from, uv_strerror((int)n));
+		else if (c->tls && !c->inbound && !peer_tls_ready(c->tls) && !c->peer->flapping)
+			logf_(c->t,
+			      "connection to peer %llu at %s refused: TLS handshake not "
+			      "completed (another peer CA?)",
+			      (unsigned long long)c->peer->id, c->peer->addr);
 		conn_close(c);
 		return;
 	}
-	if (!c->inbound) {
+	if (c->tls) {
+		if (!tls_read(c, (size_t)n)) {
+			conn_close(c);
+			return;
+		}
+		if (!c->inbound || c->closing)
+			return;
+	} else if (!c->inbound) {
 		/* Nobody writes on a connection we dialled: ignore what comes. */
 		c->rlen = 0;
 		return;
+	} else {
+		c->rlen += (size_t)n;
 	}
-	c->rlen += (size_t)n;
 	if (!drain_frames(c)) {
 		c->t->stats.bad_peers++;
 		if (!c->refused)
@@ -567,6 +704,7 @@ static void accept_cb(uv_stream_t *server, int status)
 	c->inbound = true;
 	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
 	    t->n_inbound >= TRANSPORT_MAX_INBOUND ||
+	    (t->cfg.tls && peer_tls_new(t->cfg.tls, true, &c->tls) != PEER_TLS_OK) ||
 	    uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0) {
 		c->inbound = false; /* not linked yet */
 		uv_close((uv_handle_t *)&c->tcp, conn_closed_cb);
@@ -591,12 +729,29 @@ static void set_stall_timeout(struct conn *c)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
 }
 
+/* The first frame on a connection we dialled (with peer TLS, once its
+ * handshake is done): the peer may send us frames from then on. */
+static void send_hello(struct conn *c)
+{
+	struct peer *p = c->peer;
+	uint8_t hello[HELLO_MAX_BYTES];
+	size_t n = hello_encode(c->t, p->id, hello, sizeof(hello));
+
+	if (frame_write(c->t, p, TRANSPORT_HELLO, hello, n) != TRANSPORT_OK) {
+		conn_close(c);
+		return;
+	}
+	p->connected = true;
+	c->t->stats.connects++;
+	if (!p->flapping)
+		logf_(c->t, "connected to peer %llu at %s", (unsigned long long)p->id, p->addr);
+}
+
 static void connect_cb(uv_connect_t *req, int status)
 {
 	struct conn *c = req->data;
-	struct peer *p = c->peer;
-	uint8_t hello[HELLO_MAX_BYTES];
-	size_t n;
+	struct transport *t = c->t;
+	size_t got;
 
 	if (c->closing)
 		return;
@@ -609,15 +764,17 @@ static void connect_cb(uv_connect_t *req, int status)
 		conn_close(c);
 		return;
 	}
-	n = hello_encode(c->t, p->id, hello, sizeof(hello));
-	if (frame_write(c->t, p, TRANSPORT_HELLO, hello, n) != TRANSPORT_OK) {
+	if (!t->cfg.tls) {
+		send_hello(c);
+		return;
+	}
+	/* The dialler opens the handshake; HELLO follows once it is done. */
+	if (peer_tls_new(t->cfg.tls, false, &c->tls) != PEER_TLS_OK ||
+	    peer_tls_read(c->tls, NULL, 0, &got) != PEER_TLS_OK) {
 		conn_close(c);
 		return;
 	}
-	p->connected = true;
-	c->t->stats.connects++;
-	if (!p->flapping)
-		logf_(c->t, "connected to peer %llu at %s", (unsigned long long)p->id, p->addr);
+	tls_flush(c);
 }
 
 static void dial(struct peer *p)

@@ -111,6 +111,8 @@ typedef bool (*transport_hello_fn)(void *ctx, const struct transport_hello *hell
  * H's sealing, lists, conf_index, folder and binds. */
 typedef void (*transport_hello_fill_fn)(void *ctx, uint64_t to, struct transport_hello *h);
 
+struct peer_tls_creds;
+
 struct transport_config {
 	uint64_t id;             /* this node */
 	const char *cluster;     /* cluster id announced in HELLO ("" while none) */
@@ -119,6 +121,11 @@ struct transport_config {
 	transport_frame_fn on_frame;
 	transport_hello_fn on_hello;
 	transport_hello_fill_fn hello_fill;
+	/* Mutual TLS on every connection (peer_tls.h), or NULL for plain TCP.
+	 * Borrowed for the transport's life. A peer must finish the handshake
+	 * with a certificate of the peer CA before its HELLO is read, so a
+	 * cluster runs all TLS or all plain. */
+	struct peer_tls_creds *tls;
 	void *ctx;
 	void (*log)(void *ctx, const char *line); /* one line per event; may be NULL */
 };
@@ -160,6 +167,7 @@ struct transport_stats {
 	uint64_t frames_sent, frames_received, frames_refused_full, bad_peers, connects;
 	uint64_t dial_timeouts; /* dials abandoned unconnected (invariant 5) */
 	uint64_t superseded;    /* inbound connections replaced (invariant 6) */
+	uint64_t tls_refused;   /* connections whose TLS handshake or records failed */
 };
 void transport_stats(const struct transport *t, struct transport_stats *out);
 

@@ -170,6 +170,30 @@ static void test_tls(void **state)
 	assert_non_null(strstr(err, "--tls-cert must be"));
 }
 
+/* Peer TLS: all three files or none. */
+static void test_peer_tls(void **state)
+{
+	struct coord_config cfg;
+	char err[COORD_CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(PARSE(&cfg, err, "--id", "1"), COORD_CONFIG_OK);
+	assert_string_equal(cfg.peer_cert, "");
+	assert_int_equal(
+	    PARSE(&cfg, err, "--peer-cert", "n.pem", "--peer-key=n.key", "--peer-ca", "ca.pem"),
+	    COORD_CONFIG_OK);
+	assert_string_equal(cfg.peer_cert, "n.pem");
+	assert_string_equal(cfg.peer_key, "n.key");
+	assert_string_equal(cfg.peer_ca, "ca.pem");
+	assert_int_equal(PARSE(&cfg, err, "--peer-cert", "n.pem", "--peer-key", "n.key"),
+	                 COORD_CONFIG_BAD);
+	assert_non_null(strstr(err, "--peer-ca"));
+	assert_int_equal(PARSE(&cfg, err, "--peer-ca", "ca.pem"), COORD_CONFIG_BAD);
+	assert_non_null(strstr(err, "all three"));
+	assert_int_equal(PARSE(&cfg, err, "--peer-key", ""), COORD_CONFIG_BAD);
+	assert_non_null(strstr(err, "--peer-key must be"));
+}
+
 static void test_help(void **state)
 {
 	struct coord_config cfg;
@@ -234,6 +258,7 @@ int main(void)
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_tls),
+	    cmocka_unit_test(test_peer_tls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

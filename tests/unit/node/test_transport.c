@@ -1,5 +1,6 @@
 /* The peer transport over real loopback TCP, on one libuv loop: HELLO,
- * frames, refusal of other clusters and of garbage, port in use, redial. */
+ * frames, refusal of other clusters and of garbage, port in use, redial,
+ * and the same over mutual TLS (certificates: peer_tls/README). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
+#include "peer_tls.h"
 #include "transport.h"
 
 struct node {
@@ -84,7 +86,9 @@ static void hello_fill(void *ctx, uint64_t to, struct transport_hello *h)
 	h->binds = 0xf000 + to;
 }
 
-static int node_start(struct node *n, uint64_t id, const char *cluster)
+/* Starts node N; with TLS, its connections use credentials TLS. */
+static int node_start_tls(struct node *n, uint64_t id, const char *cluster,
+                          struct peer_tls_creds *tls)
 {
 	struct transport_config cfg = {
 	    .id = id,
@@ -94,6 +98,7 @@ static int node_start(struct node *n, uint64_t id, const char *cluster)
 	    .on_frame = on_frame,
 	    .on_hello = on_hello,
 	    .hello_fill = hello_fill,
+	    .tls = tls,
 	    .ctx = n,
 	};
 
@@ -103,6 +108,11 @@ static int node_start(struct node *n, uint64_t id, const char *cluster)
 	snprintf(n->http, sizeof(n->http), "127.0.0.1:%d", base_port + 100 + (int)id);
 	n->stopped = false;
 	return transport_start(&loop, &cfg, &n->t);
+}
+
+static int node_start(struct node *n, uint64_t id, const char *cluster)
+{
+	return node_start_tls(n, id, cluster, NULL);
 }
 
 static void stopped_cb(void *ctx)
@@ -457,6 +467,103 @@ static void test_redial_after_restart(void **state)
 	node_stop(&b);
 }
 
+/* Mutual TLS ------------------------------------------------------------------ */
+
+/* Credentials of fixture WHO (a certificate and key), trusting the test CA. */
+static struct peer_tls_creds *creds(const char *who)
+{
+	char cert[256], key[256], err[PEER_TLS_ERR_MAX];
+	struct peer_tls_creds *c = NULL;
+
+	snprintf(cert, sizeof(cert), PEER_TLS_FIXTURES "/%s.pem", who);
+	snprintf(key, sizeof(key), PEER_TLS_FIXTURES "/%s.key", who);
+	assert_int_equal(peer_tls_creds_load(cert, key, PEER_TLS_FIXTURES "/ca.pem", &c, err),
+	                 PEER_TLS_OK);
+	return c;
+}
+
+/* Two nodes of one CA: HELLO and frames go over TLS, a large frame too
+ * (many records, read in pieces). */
+static void test_tls_peers_talk(void **state)
+{
+	struct peer_tls_creds *c1 = creds("node1"), *c2 = creds("node2");
+	struct node a = {0}, b = {0};
+	size_t big_len = 300u << 10;
+	char *big = malloc(big_len);
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'B', big_len);
+	assert_int_equal(node_start_tls(&a, 1, "c1", c1), TRANSPORT_OK);
+	assert_int_equal(node_start_tls(&b, 2, "c1", c2), TRANSPORT_OK);
+	assert_int_equal(transport_add_peer(a.t, 2, b.listen), TRANSPORT_OK);
+	assert_true(run_until(&b.hellos, 1, 3000));
+	assert_int_equal(b.peer_folder, 0xf001); /* the HELLO's fields came through */
+	assert_true(transport_connected(a.t, 2));
+	assert_int_equal(transport_send(a.t, 2, TRANSPORT_RAFT, "append", 6), TRANSPORT_OK);
+	assert_int_equal(transport_send(a.t, 2, TRANSPORT_RAFT, big, big_len), TRANSPORT_OK);
+	assert_int_equal(transport_send(a.t, 2, TRANSPORT_FORWARD, "put", 3), TRANSPORT_OK);
+	assert_true(run_until(&b.frames, 3, 3000));
+	assert_string_equal(b.firsts, "aBp");
+	assert_int_equal(b.last_kind, TRANSPORT_FORWARD);
+	assert_string_equal(b.last_payload, "put");
+	free(big);
+	node_stop(&a);
+	node_stop(&b);
+	peer_tls_creds_free(c1);
+	peer_tls_creds_free(c2);
+}
+
+/* A node whose certificate is from another CA is refused before any HELLO,
+ * whether it dials or is dialled; the refusals are counted. */
+static void test_tls_rogue_peer_is_refused(void **state)
+{
+	struct peer_tls_creds *good = creds("node2"), *bad = creds("rogue");
+	struct node b = {0}, r = {0};
+	struct transport_stats st;
+
+	(void)state;
+	assert_int_equal(node_start_tls(&b, 2, "c1", good), TRANSPORT_OK);
+	assert_int_equal(node_start_tls(&r, 3, "c1", bad), TRANSPORT_OK);
+	assert_int_equal(transport_add_peer(r.t, 2, b.listen), TRANSPORT_OK); /* it dials */
+	assert_int_equal(transport_add_peer(b.t, 3, r.listen), TRANSPORT_OK); /* it is dialled */
+	(void)run_until(&b.hellos, 1, 1000);
+	assert_int_equal(b.hellos, 0);
+	assert_int_equal(r.hellos, 0);
+	assert_false(transport_connected(b.t, 3));
+	assert_int_equal(transport_send(b.t, 3, TRANSPORT_RAFT, "x", 1), TRANSPORT_ENOTCONN);
+	transport_stats(b.t, &st);
+	assert_true(st.tls_refused >= 2); /* its dial in, and our dial out */
+	node_stop(&b);
+	node_stop(&r);
+	peer_tls_creds_free(good);
+	peer_tls_creds_free(bad);
+}
+
+/* A plain node and a TLS node never talk, whichever dials. */
+static void test_plain_and_tls_never_talk(void **state)
+{
+	struct peer_tls_creds *c2 = creds("node2");
+	struct node p = {0}, s = {0};
+	struct transport_stats st_p, st_s;
+
+	(void)state;
+	assert_int_equal(node_start(&p, 1, "c1"), TRANSPORT_OK);
+	assert_int_equal(node_start_tls(&s, 2, "c1", c2), TRANSPORT_OK);
+	assert_int_equal(transport_add_peer(p.t, 2, s.listen), TRANSPORT_OK);
+	assert_int_equal(transport_add_peer(s.t, 1, p.listen), TRANSPORT_OK);
+	(void)run_until(&s.hellos, 1, 1000);
+	assert_int_equal(s.hellos, 0);
+	assert_int_equal(p.hellos, 0);
+	transport_stats(s.t, &st_s);
+	transport_stats(p.t, &st_p);
+	assert_true(st_s.tls_refused >= 1); /* plain frames are not TLS */
+	assert_true(st_p.bad_peers >= 1);   /* a ClientHello is not a frame */
+	node_stop(&p);
+	node_stop(&s);
+	peer_tls_creds_free(c2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -473,6 +580,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_port_in_use, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_redial_after_restart, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tls_peers_talk, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tls_rogue_peer_is_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_plain_and_tls_never_talk, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
