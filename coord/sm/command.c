@@ -25,6 +25,17 @@
 
 /* The flag bits an ACQ field may carry. */
 #define CMD_ACQ_FLAGS (COORD_ACQ_QUEUE | COORD_ACQ_VALUE)
+/* The flag bits an AUTH field may carry. */
+#define CMD_AUTH_FLAGS (COORD_AUTH_ADMIN | COORD_AUTH_BOOTSTRAP)
+/* The width of a rule's prefix length (RULES). */
+#define CMD_PREFIX_LEN_BYTES 2
+
+/* The longest TOKEN (name, hash, flags, every rule with the longest
+ * prefix) fits the bound callers size their buffers by. */
+_Static_assert(1 + 1 + 8 + CMD_NAME_LEN_BYTES + COORD_LABEL_MAX + COORD_TOKEN_HASH_LEN + 1 + 1 +
+                       COORD_TOKEN_RULES_MAX * (1 + 1 + CMD_PREFIX_LEN_BYTES + COORD_NAME_MAX) <=
+                   COORD_CMD_MAX_LEN,
+               "COORD_CMD_MAX_LEN holds the longest TOKEN");
 
 /* Valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF) and
  * no NUL byte: such text can be stored as SQLite TEXT and become a JSON
@@ -82,6 +93,50 @@ static bool cmdModeValid(enum coord_mode mode, const struct coord_kind_info *kin
 	return mode != COORD_MODE_SHARED || kind->shared;
 }
 
+/* A TOKEN's rules: at most COORD_TOKEN_RULES_MAX, each of a known resource
+ * and access, its prefix 0..COORD_NAME_MAX bytes of text. */
+static bool cmdRulesValid(const struct coord_cmd *c)
+{
+	if (c->n_rules > COORD_TOKEN_RULES_MAX)
+		return false;
+	for (size_t i = 0; i < c->n_rules; i++) {
+		const struct coord_rule *r = &c->rules[i];
+
+		if ((int)r->resource < 0 || r->resource >= COORD_RESOURCE_COUNT ||
+		    (int)r->access < 0 || r->access >= COORD_ACCESS_COUNT ||
+		    !cmdStringValid(r->prefix, r->prefix_len, 0, COORD_NAME_MAX))
+			return false;
+	}
+	return true;
+}
+
+/* True when the LEN bytes at P are all zero. */
+static bool cmdZero(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < len; i++)
+		if (b[i] != 0)
+			return false;
+	return true;
+}
+
+/* The rules of the version 3 fields ROW carries, and none set that it
+ * does not carry (they would be lost in encoding). */
+static bool cmdAuthFieldsValid(unsigned f, const struct coord_cmd *c)
+{
+	if (!(f & SM_CMD_F_HASH) && !cmdZero(c->hash, sizeof(c->hash)))
+		return false;
+	if ((f & SM_CMD_F_AUTH) ? c->bootstrap && !c->admin : c->admin || c->bootstrap)
+		return false; /* the cluster's first token manages the others */
+	if ((f & SM_CMD_F_RULES) ? !cmdRulesValid(c) : c->n_rules != 0)
+		return false;
+	if ((f & SM_CMD_F_TOKEN_ID) ? c->token_id == 0 || c->token_id > COORD_TOKEN_MAX
+	                            : c->token_id != 0)
+		return false;
+	return true;
+}
+
 /* The rules of the fields ROW carries (command.h's layout, commands.h). */
 static bool cmdFieldsValid(const struct sm_cmd_row *row, const struct coord_cmd *c)
 {
@@ -115,13 +170,16 @@ static bool cmdFieldsValid(const struct sm_cmd_row *row, const struct coord_cmd 
 		return false;
 	if ((f & SM_CMD_F_TOKEN) ? c->token > COORD_TOKEN_MAX : c->token != 0)
 		return false;
-	return true;
+	return cmdAuthFieldsValid(f, c);
 }
 
-/* The lowest version that holds C (command.h, Versions). */
-static uint8_t cmdVersion(const struct coord_cmd *c)
+/* The lowest version that holds C of ROW (command.h, Versions): its type's
+ * own version, or 2 for a seq or a token. */
+static uint8_t cmdVersion(const struct sm_cmd_row *row, const struct coord_cmd *c)
 {
-	return c->seq != 0 || c->token != 0 ? COORD_CMD_VERSION : COORD_CMD_VERSION_1;
+	uint8_t v = c->seq != 0 || c->token != 0 ? COORD_CMD_VERSION_2 : COORD_CMD_VERSION_1;
+
+	return row->since > v ? (uint8_t)row->since : v;
 }
 
 /* The fields ROW carries at VERSION. */
@@ -146,7 +204,7 @@ int coord_cmd_validate(const struct coord_cmd *c)
 /* The bytes of C by ROW: the header and each field it carries. */
 static size_t cmdLen(const struct sm_cmd_row *row, const struct coord_cmd *c)
 {
-	unsigned f = cmdFields(row, cmdVersion(c));
+	unsigned f = cmdFields(row, cmdVersion(row, c));
 	size_t n = 1 + 1 + 8;
 
 	if (f & SM_CMD_F_SESSION)
@@ -169,6 +227,17 @@ static size_t cmdLen(const struct sm_cmd_row *row, const struct coord_cmd *c)
 		n += 8;
 	if (f & SM_CMD_F_TOKEN)
 		n += 8;
+	if (f & SM_CMD_F_HASH)
+		n += COORD_TOKEN_HASH_LEN;
+	if (f & SM_CMD_F_AUTH)
+		n += 1;
+	if (f & SM_CMD_F_RULES) {
+		n += 1;
+		for (size_t i = 0; i < c->n_rules; i++)
+			n += 1 + 1 + CMD_PREFIX_LEN_BYTES + c->rules[i].prefix_len;
+	}
+	if (f & SM_CMD_F_TOKEN_ID)
+		n += 8;
 	return n;
 }
 
@@ -182,7 +251,7 @@ size_t coord_cmd_encoded_len(const struct coord_cmd *c)
 /* Writes C by ROW, in the order of command.h's layout. */
 static void cmdPut(struct bytes_writer *w, const struct sm_cmd_row *row, const struct coord_cmd *c)
 {
-	uint8_t version = cmdVersion(c);
+	uint8_t version = cmdVersion(row, c);
 	unsigned f = cmdFields(row, version);
 
 	bytes_put_u8(w, version);
@@ -216,6 +285,22 @@ static void cmdPut(struct bytes_writer *w, const struct sm_cmd_row *row, const s
 		bytes_put_u64(w, c->seq);
 	if (f & SM_CMD_F_TOKEN)
 		bytes_put_u64(w, c->token);
+	if (f & SM_CMD_F_HASH)
+		bytes_put(w, c->hash, COORD_TOKEN_HASH_LEN);
+	if (f & SM_CMD_F_AUTH)
+		bytes_put_u8(w, (uint8_t)((c->admin ? COORD_AUTH_ADMIN : 0) |
+		                          (c->bootstrap ? COORD_AUTH_BOOTSTRAP : 0)));
+	if (f & SM_CMD_F_RULES) {
+		bytes_put_u8(w, (uint8_t)c->n_rules);
+		for (size_t i = 0; i < c->n_rules; i++) {
+			bytes_put_u8(w, (uint8_t)c->rules[i].resource);
+			bytes_put_u8(w, (uint8_t)c->rules[i].access);
+			bytes_put_str(w, c->rules[i].prefix, c->rules[i].prefix_len,
+			              CMD_PREFIX_LEN_BYTES);
+		}
+	}
+	if (f & SM_CMD_F_TOKEN_ID)
+		bytes_put_u64(w, c->token_id);
 }
 
 int coord_cmd_encode(const struct coord_cmd *c, void *buf, size_t cap, size_t *len)
@@ -253,6 +338,34 @@ int coord_cmd_encode_alloc(const struct coord_cmd *c, void **buf, size_t *len)
 	rv = coord_cmd_encode(c, *buf, need, len);
 	assert(rv == 0);
 	return rv;
+}
+
+/* Reads RULES into *C: the count is checked against COORD_TOKEN_RULES_MAX
+ * before it bounds the loop, and each resource and access byte against its
+ * range as it is read (rule 11); any refusal latches in R. */
+static void cmdGetRules(struct bytes_reader *r, struct coord_cmd *c)
+{
+	uint8_t n = bytes_get_u8(r);
+
+	if (n > COORD_TOKEN_RULES_MAX) {
+		bytes_refuse(r);
+		return;
+	}
+	for (size_t i = 0; i < n && !r->fail; i++) {
+		struct coord_rule *rule = &c->rules[i];
+		uint8_t resource = bytes_get_u8(r);
+		uint8_t access = bytes_get_u8(r);
+
+		if (resource >= COORD_RESOURCE_COUNT || access >= COORD_ACCESS_COUNT) {
+			bytes_refuse(r);
+			return;
+		}
+		rule->resource = (enum coord_resource)resource;
+		rule->access = (enum coord_access)access;
+		bytes_get_str(r, CMD_PREFIX_LEN_BYTES, COORD_NAME_MAX, &rule->prefix,
+		              &rule->prefix_len);
+		c->n_rules = i + 1;
+	}
 }
 
 /* Reads the fields ROW carries at VERSION into *C, in the order of
@@ -314,6 +427,24 @@ static void cmdGet(struct bytes_reader *r, const struct sm_cmd_row *row, uint8_t
 		c->seq = bytes_get_u64(r);
 	if (f & SM_CMD_F_TOKEN)
 		c->token = bytes_get_u64(r);
+	if (f & SM_CMD_F_HASH) {
+		const uint8_t *hash = bytes_take(r, COORD_TOKEN_HASH_LEN);
+
+		if (hash != NULL)
+			memcpy(c->hash, hash, COORD_TOKEN_HASH_LEN);
+	}
+	if (f & SM_CMD_F_AUTH) {
+		uint8_t flags = bytes_get_u8(r);
+
+		if ((flags & ~CMD_AUTH_FLAGS) != 0)
+			bytes_refuse(r);
+		c->admin = (flags & COORD_AUTH_ADMIN) != 0;
+		c->bootstrap = (flags & COORD_AUTH_BOOTSTRAP) != 0;
+	}
+	if (f & SM_CMD_F_RULES)
+		cmdGetRules(r, c);
+	if (f & SM_CMD_F_TOKEN_ID)
+		c->token_id = bytes_get_u64(r);
 }
 
 int coord_cmd_decode(const void *buf, size_t len, struct coord_cmd *c)
@@ -324,7 +455,7 @@ int coord_cmd_decode(const void *buf, size_t len, struct coord_cmd *c)
 
 	memset(c, 0, sizeof(*c));
 	version = bytes_get_u8(&r);
-	if (version != COORD_CMD_VERSION_1 && version != COORD_CMD_VERSION)
+	if (version < COORD_CMD_VERSION_1 || version > COORD_CMD_VERSION)
 		return COORD_EMALFORMED;
 	row = sm_cmd_row(bytes_get_u8(&r));
 	if (row == NULL)
@@ -332,9 +463,9 @@ int coord_cmd_decode(const void *buf, size_t len, struct coord_cmd *c)
 	c->type = row->type;
 	c->now_ms = bytes_get_u64(&r);
 	cmdGet(&r, row, version, c);
-	/* One encoding per command: version 2 only where version 1 could not
-	 * hold it, so equal commands are equal bytes on every node. */
-	if (!bytes_done(&r) || cmdVersion(c) != version || coord_cmd_validate(c) != 0) {
+	/* One encoding per command: the lowest version that holds it, so
+	 * equal commands are equal bytes on every node. */
+	if (!bytes_done(&r) || cmdVersion(row, c) != version || coord_cmd_validate(c) != 0) {
 		memset(c, 0, sizeof(*c));
 		return COORD_EMALFORMED;
 	}

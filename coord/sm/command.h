@@ -17,6 +17,8 @@
  *       WAKE      (empty)
  *       LIMITS    u32 sessions | u32 objects | u32 waiters        (no session)
  *       RETIRE    u64 member                                      (no session)
+ *       TOKEN     u16 len | name | 32-byte hash | u8 flags | u8 n | rules  (no session)
+ *       REVOKE_TOKEN  u64 token id                                (no session)
  *
  * Nothing may follow the body. now_ms is the leader's wall-clock stamp: the
  * only time the state machine knows (DESIGN.md, The state machine).
@@ -27,6 +29,13 @@
  * holds it: version 1 unless its seq or token is set, so a command without
  * them is byte for byte what version 1 wrote, and a node of version 1
  * applies it (a cluster can be upgraded while clients send no seq).
+ * Version 3 adds the types TOKEN and REVOKE_TOKEN and their fields (HASH,
+ * AUTH, RULES, TOKEN_ID): an entry of those types is always version 3, and
+ * every other type is written exactly as before, so versions 1 and 2 keep
+ * their bytes. A node of an older version refuses a version 3 entry as
+ * invalid, changing nothing: every node must run a binary that knows
+ * version 3 before a leader proposes a token (DESIGN.md, Adding an
+ * operation).
  *
  * The same layout as fields, each always at its place in this fixed order;
  * a type carries the fields its row in commands.c names (commands.h):
@@ -43,12 +52,22 @@
  *   MEMBER   u64 member                   a server id, 1..COORD_MEMBER_MAX
  *   SEQ      u64 seq                      version 2: 0 (none) or 1..COORD_SEQ_MAX
  *   TOKEN    u64 token                    version 2: 0 (any) or 1..COORD_TOKEN_MAX
+ *   HASH     32 bytes                     version 3: SHA-256 of a token's secret
+ *   AUTH     u8 flags                     version 3: COORD_AUTH_* only; BOOTSTRAP
+ *                                         needs ADMIN
+ *   RULES    u8 n | n x (u8 resource | u8 access | u16 len | prefix)
+ *                                         version 3: n <= COORD_TOKEN_RULES_MAX,
+ *                                         resource < COORD_RESOURCE_COUNT, access
+ *                                         < COORD_ACCESS_COUNT, prefix
+ *                                         0..COORD_NAME_MAX bytes of text
+ *   TOKEN_ID u64 id                       version 3: 1..COORD_TOKEN_MAX
  *
  *   OPEN = SESSION TTLS LABEL        ACQUIRE  = SESSION KIND ACQ NAME VALUE SEQ
  *   CLOSE = SESSION SEQ              RELEASE  = SESSION KIND NAME SEQ TOKEN
  *   EXPIRE = SESSION                 CANCEL   = SESSION KIND NAME
  *   WAKE = (none)                    PROCLAIM = SESSION NAME VALUE SEQ
  *   LIMITS = LIMITS                  RETIRE   = MEMBER
+ *   TOKEN = LABEL HASH AUTH RULES    REVOKE_TOKEN = TOKEN_ID
  *
  * The encoder, the encoded length and the decoder all walk that row, so
  * they cannot disagree; test_command_table.c pins the bytes of each type. */
@@ -61,8 +80,9 @@
 
 #include "limits.h"
 
-#define COORD_CMD_VERSION   2 /* the newest encoding; version 1 still decodes */
+#define COORD_CMD_VERSION   3 /* the newest encoding; versions 1 and 2 still decode */
 #define COORD_CMD_VERSION_1 1 /* no SEQ, no TOKEN (see Versions above) */
+#define COORD_CMD_VERSION_2 2 /* SEQ and TOKEN; no token types */
 
 /* Limits of API.md, Conventions and Sessions. */
 #define COORD_NAME_MAX          255         /* bytes in a lock or election name */
@@ -92,17 +112,19 @@
 	(COORD_CMD_HEADER_LEN + 3 + 2 + COORD_NAME_MAX + 4 + COORD_VALUE_MAX + 8 + 8)
 
 enum coord_cmd_type {
-	COORD_CMD_OPEN = 1, /* open a session (id drawn by the leader) */
-	COORD_CMD_CLOSE,    /* close a session: frees its locks, no lock-delay */
-	COORD_CMD_EXPIRE,   /* expire a session (leader's lease keeper, rule 8) */
-	COORD_CMD_ACQUIRE,  /* acquire a lock or campaign in an election */
-	COORD_CMD_RELEASE,  /* release a lock or resign/withdraw from an election */
-	COORD_CMD_CANCEL,   /* withdraw a queued wait whose wait_ms passed */
-	COORD_CMD_PROCLAIM, /* the election leader sets a new value */
-	COORD_CMD_WAKE,     /* lock-delays ended: grant their queued waiters */
-	COORD_CMD_LIMITS,   /* the leader's limits come into force (limits.h) */
-	COORD_CMD_RETIRE,   /* a server leaves the cluster: its id is never used again */
-	COORD_CMD_TYPE_MAX = COORD_CMD_RETIRE
+	COORD_CMD_OPEN = 1,     /* open a session (id drawn by the leader) */
+	COORD_CMD_CLOSE,        /* close a session: frees its locks, no lock-delay */
+	COORD_CMD_EXPIRE,       /* expire a session (leader's lease keeper, rule 8) */
+	COORD_CMD_ACQUIRE,      /* acquire a lock or campaign in an election */
+	COORD_CMD_RELEASE,      /* release a lock or resign/withdraw from an election */
+	COORD_CMD_CANCEL,       /* withdraw a queued wait whose wait_ms passed */
+	COORD_CMD_PROCLAIM,     /* the election leader sets a new value */
+	COORD_CMD_WAKE,         /* lock-delays ended: grant their queued waiters */
+	COORD_CMD_LIMITS,       /* the leader's limits come into force (limits.h) */
+	COORD_CMD_RETIRE,       /* a server leaves the cluster: its id is never used again */
+	COORD_CMD_TOKEN,        /* an access token is created (or bootstraps authentication) */
+	COORD_CMD_REVOKE_TOKEN, /* an access token is deleted */
+	COORD_CMD_TYPE_MAX = COORD_CMD_REVOKE_TOKEN
 };
 
 /* TYPE's name for logs ("open", "acquire", ...), or "unknown" when TYPE is
@@ -145,6 +167,43 @@ struct coord_session_id {
 	uint8_t bytes[COORD_SESSION_ID_LEN];
 };
 
+/* Access tokens (issue 17; auth.h decides with them). The
+ * state machine keeps only the SHA-256 of a token's secret, computed by the
+ * node: nothing here hashes, draws or compares secrets. */
+#define COORD_TOKEN_HASH_LEN  32   /* bytes of a SHA-256 */
+#define COORD_TOKEN_RULES_MAX 32   /* rules per token */
+#define COORD_TOKENS_MAX      1000 /* tokens in the store (a named limit, SM-7) */
+
+/* What a rule grants access to: a namespace of names. A resource on the
+ * wire is valid when it is below COORD_RESOURCE_COUNT. */
+enum coord_resource {
+	COORD_RESOURCE_LOCKS = 0,
+	COORD_RESOURCE_ELECTIONS = 1,
+	COORD_RESOURCE_SESSIONS = 2,
+	COORD_RESOURCE_KV = 3,
+	COORD_RESOURCE_COUNT /* not a resource: the number of them */
+};
+
+/* Read, or write (which implies read). */
+enum coord_access {
+	COORD_ACCESS_READ = 0,
+	COORD_ACCESS_WRITE = 1,
+	COORD_ACCESS_COUNT /* not an access: the number of them */
+};
+
+/* TOKEN flags on the wire (the AUTH field). */
+#define COORD_AUTH_ADMIN     0x01u /* the token manages tokens, members, snapshots */
+#define COORD_AUTH_BOOTSTRAP 0x02u /* the cluster's first token: turns auth on */
+
+/* One rule of a TOKEN command: PREFIX (PREFIX_LEN bytes, not
+ * NUL-terminated) is borrowed like the command's name. */
+struct coord_rule {
+	enum coord_resource resource;
+	enum coord_access access;
+	const char *prefix;
+	size_t prefix_len;
+};
+
 /* A decoded (or to-be-encoded) command. Which fields matter depends on type,
  * as in the layout above. name/value are NOT NUL-terminated: after
  * coord_cmd_decode() they point into the decoded buffer and are borrowed for
@@ -172,6 +231,15 @@ struct coord_cmd {
 	uint64_t seq;
 	/* RELEASE: the grant it releases (its fencing token), 0 for any. */
 	uint64_t token;
+	/* TOKEN: the SHA-256 of the secret, the flags (name is the token's
+	 * name, a label) and N_RULES rules. */
+	uint8_t hash[COORD_TOKEN_HASH_LEN];
+	bool admin;
+	bool bootstrap;
+	struct coord_rule rules[COORD_TOKEN_RULES_MAX];
+	size_t n_rules;
+	/* REVOKE_TOKEN: the token's id (the index of the entry that made it). */
+	uint64_t token_id;
 };
 
 /* Checks C against every rule of the encoding, for the fields its type
@@ -180,7 +248,10 @@ struct coord_cmd {
  * 0..LABEL_MAX), value up to COORD_VALUE_MAX, strings valid UTF-8 without
  * NUL (and not NULL unless empty), TTL and lock-delay in range, now_ms at
  * most COORD_NOW_MAX_MS, seq at most COORD_SEQ_MAX and token at most
- * COORD_TOKEN_MAX. A seq or token on a type whose row does not carry it is
+ * COORD_TOKEN_MAX; a TOKEN's rules (at most COORD_TOKEN_RULES_MAX, known
+ * resource and access, prefix 0..COORD_NAME_MAX bytes of text) and flags
+ * (bootstrap only with admin), a REVOKE_TOKEN's id 1..COORD_TOKEN_MAX. A
+ * seq, token, flag, rule or id on a type whose row does not carry it is
  * refused (it would be lost in encoding). Returns 0 or COORD_EMALFORMED. */
 int coord_cmd_validate(const struct coord_cmd *c);
 
@@ -195,7 +266,7 @@ int coord_cmd_encode(const struct coord_cmd *c, void *buf, size_t cap, size_t *l
  * free(). Returns 0, COORD_EMALFORMED or COORD_ENOMEM. */
 int coord_cmd_encode_alloc(const struct coord_cmd *c, void **buf, size_t *len);
 
-/* Decodes LEN bytes at BUF (version 1 or 2) into *C without trusting any
+/* Decodes LEN bytes at BUF (version 1, 2 or 3) into *C without trusting any
  * length or count: returns 0 or COORD_EMALFORMED (truncated, trailing bytes,
  * unknown version,
  * type, kind or mode, or anything coord_cmd_validate() refuses). Strings in

@@ -6,6 +6,7 @@
 #include "sm_internal.h"
 #include "sm_limits.h"
 #include "sm_member.h"
+#include "sm_token.h"
 
 /* OPEN: the session's TTL and lock-delay in range (API.md, Sessions). */
 static bool openValid(const struct coord_cmd *c)
@@ -60,6 +61,16 @@ static const struct sm_cmd_row cmdRows[COORD_CMD_TYPE_MAX + 1] = {
                           .name = "retire",
                           .fields = F(MEMBER),
                           .apply = sm_apply_retire},
+    [COORD_CMD_TOKEN] = {.type = COORD_CMD_TOKEN,
+                         .name = "token",
+                         .fields = F(LABEL) | F(HASH) | F(AUTH) | F(RULES),
+                         .apply = sm_apply_token,
+                         .since = 3},
+    [COORD_CMD_REVOKE_TOKEN] = {.type = COORD_CMD_REVOKE_TOKEN,
+                                .name = "revoke_token",
+                                .fields = F(TOKEN_ID),
+                                .apply = sm_apply_revoke_token,
+                                .since = 3},
 };
 
 #undef F

@@ -27,7 +27,11 @@
  *    It sees a command whose fields already passed, and answers true when C
  *    is valid. It must be a pure function of C: validation runs in the
  *    decoder of every node alike (DESIGN.md rule 11).
- *  - apply runs a decoded, valid command of the type (sm_internal.h). */
+ *  - apply runs a decoded, valid command of the type (sm_internal.h).
+ *  - since is the encoding version that added the type (0 reads as 1): its
+ *    entries are written at that version or above, never below, and a type
+ *    that carries a SINCE_V3 field is a version 3 type (command.h,
+ *    Versions). */
 #ifndef COORD_SM_COMMANDS_H
 #define COORD_SM_COMMANDS_H
 
@@ -39,21 +43,27 @@ struct sm_apply;
 
 /* The fields of a command, in wire order (command.h). */
 enum sm_cmd_field {
-	SM_CMD_F_SESSION = 1u << 0, /* 16-byte session id */
-	SM_CMD_F_TTLS = 1u << 1,    /* u32 ttl_ms | u32 lock_delay_ms */
-	SM_CMD_F_KIND = 1u << 2,    /* u8 kind */
-	SM_CMD_F_ACQ = 1u << 3,     /* u8 mode | u8 flags (COORD_ACQ_*) */
-	SM_CMD_F_LABEL = 1u << 4,   /* u16 len | label: 0..COORD_LABEL_MAX bytes */
-	SM_CMD_F_NAME = 1u << 5,    /* u16 len | name: 1..COORD_NAME_MAX bytes */
-	SM_CMD_F_VALUE = 1u << 6,   /* u32 len | value: 0..COORD_VALUE_MAX bytes */
-	SM_CMD_F_LIMITS = 1u << 7,  /* u32 sessions | u32 objects | u32 waiters */
-	SM_CMD_F_MEMBER = 1u << 8,  /* u64 server id: 1..COORD_MEMBER_MAX */
-	SM_CMD_F_SEQ = 1u << 9,     /* u64 seq: 0 or 1..COORD_SEQ_MAX (version 2) */
-	SM_CMD_F_TOKEN = 1u << 10   /* u64 token: 0 or 1..COORD_TOKEN_MAX (version 2) */
+	SM_CMD_F_SESSION = 1u << 0,  /* 16-byte session id */
+	SM_CMD_F_TTLS = 1u << 1,     /* u32 ttl_ms | u32 lock_delay_ms */
+	SM_CMD_F_KIND = 1u << 2,     /* u8 kind */
+	SM_CMD_F_ACQ = 1u << 3,      /* u8 mode | u8 flags (COORD_ACQ_*) */
+	SM_CMD_F_LABEL = 1u << 4,    /* u16 len | label: 0..COORD_LABEL_MAX bytes */
+	SM_CMD_F_NAME = 1u << 5,     /* u16 len | name: 1..COORD_NAME_MAX bytes */
+	SM_CMD_F_VALUE = 1u << 6,    /* u32 len | value: 0..COORD_VALUE_MAX bytes */
+	SM_CMD_F_LIMITS = 1u << 7,   /* u32 sessions | u32 objects | u32 waiters */
+	SM_CMD_F_MEMBER = 1u << 8,   /* u64 server id: 1..COORD_MEMBER_MAX */
+	SM_CMD_F_SEQ = 1u << 9,      /* u64 seq: 0 or 1..COORD_SEQ_MAX (version 2) */
+	SM_CMD_F_TOKEN = 1u << 10,   /* u64 token: 0 or 1..COORD_TOKEN_MAX (version 2) */
+	SM_CMD_F_HASH = 1u << 11,    /* 32 bytes: SHA-256 of a token's secret (version 3) */
+	SM_CMD_F_AUTH = 1u << 12,    /* u8 flags: COORD_AUTH_* (version 3) */
+	SM_CMD_F_RULES = 1u << 13,   /* u8 n | n rules (version 3) */
+	SM_CMD_F_TOKEN_ID = 1u << 14 /* u64 token id: 1..COORD_TOKEN_MAX (version 3) */
 };
 
 /* The fields version 1 of the encoding does not have (command.h, Versions). */
 #define SM_CMD_F_SINCE_V2 (SM_CMD_F_SEQ | SM_CMD_F_TOKEN)
+/* The fields only version 3's types carry. */
+#define SM_CMD_F_SINCE_V3 (SM_CMD_F_HASH | SM_CMD_F_AUTH | SM_CMD_F_RULES | SM_CMD_F_TOKEN_ID)
 
 struct sm_cmd_row {
 	enum coord_cmd_type type;                    /* equals the row's index */
@@ -63,6 +73,7 @@ struct sm_cmd_row {
 	enum coord_kind kind;                        /* that kind, when kind_implied */
 	bool (*validate)(const struct coord_cmd *c); /* or NULL */
 	int (*apply)(struct sm_apply *a);
+	unsigned since; /* the version that added the type; 0: version 1 */
 };
 
 /* The row of TYPE, or NULL when TYPE is not 1..COORD_CMD_TYPE_MAX. */

@@ -36,7 +36,9 @@
  *        record (sm_seq.c, DESIGN.md rule 14).
  *
  * Tables (created by coord_sm_schema): coord_meta, coord_sessions,
- * coord_locks, coord_holders, coord_waiters; see sm_schema.c.
+ * coord_locks, coord_holders, coord_waiters, coord_seqs, coord_tokens,
+ * coord_token_rules; see sm_schema.c. The access token store's own
+ * invariants (T-1..T-5) are in sm_token.c.
  *
  * Driving it (node runtime or simulator):
  *   - The leader turns a request into a struct coord_cmd stamped with its
@@ -76,9 +78,11 @@ enum coord_status {
 	COORD_ST_NOT_HOLDER,        /* proclaim by a session that does not lead */
 	COORD_ST_LOCK_DELAY,        /* in lock-delay; retry_after_ms says how long */
 	COORD_ST_SESSION_NOT_FOUND, /* the command's session does not exist */
-	COORD_ST_NOT_FOUND,         /* cancel: nothing queued for that session */
+	COORD_ST_NOT_FOUND,         /* cancel: nothing queued for that session; revoke_token:
+	                             * no such token; token: auth was never bootstrapped */
 	COORD_ST_LIMIT,             /* a named limit; limit names which; no change */
-	COORD_ST_EXISTS,            /* open: the id is taken */
+	COORD_ST_EXISTS,            /* open: the id is taken; token: the hash is taken, or
+	                             * (bootstrap) the cluster was bootstrapped already */
 	COORD_ST_INVALID,           /* malformed entry, refused (same on every node) */
 	COORD_ST_STALE_REQUEST,     /* seq below the session's last applied (SM-9); seq says it */
 	COORD_ST_COUNT
@@ -117,7 +121,8 @@ struct coord_result {
 	enum coord_status status;
 	enum coord_cmd_type type;        /* 0 when the entry did not decode */
 	struct coord_session_id session; /* the command's session (zero for WAKE) */
-	uint64_t token;                  /* acquire/cancel/proclaim: the grant's token */
+	uint64_t token;                  /* acquire/cancel/proclaim: the grant's token;
+	                                  * TOKEN: the new access token's id */
 	uint64_t retry_after_ms;         /* COORD_ST_LOCK_DELAY */
 	uint64_t seq;                    /* COORD_ST_STALE_REQUEST: the session's last seq */
 	bool retry;                      /* the saved answer of an applied seq, again (SM-9) */

@@ -65,6 +65,8 @@ static int hashTables(sqlite3 *db, struct sm_stmt_cache *cache, uint64_t *out)
 	    "SELECT * FROM coord_holders ORDER BY kind, name, session",
 	    "SELECT * FROM coord_waiters ORDER BY kind, name, session",
 	    "SELECT * FROM coord_seqs ORDER BY session",
+	    "SELECT * FROM coord_tokens ORDER BY id",
+	    "SELECT * FROM coord_token_rules ORDER BY token, pos",
 	};
 	uint64_t h = SM_HASH_OFFSET;
 	sqlite3_stmt *st;

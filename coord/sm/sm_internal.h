@@ -16,6 +16,8 @@
 #define SM_META_LOCKS         "locks_index"         /* last change of any lock */
 #define SM_META_ELECTIONS     "elections_index"     /* last change of any election */
 #define SM_META_ELECTION_GONE "election_gone_index" /* last election left empty */
+#define SM_META_TOKENS        "tokens_index"        /* last change of any access token */
+#define SM_META_AUTH          "auth_index" /* the bootstrap's entry: auth is on (sm_token.c) */
 
 /* Prepared statements of the apply path, reused across the statements of
  * one entry and, through struct coord_sm, across entries. Keyed by the SQL
@@ -135,6 +137,7 @@ enum sm_limit_hit {
 	SM_LIMIT_SESSIONS, /* sessions */
 	SM_LIMIT_OBJECTS,  /* locks and waits of one session */
 	SM_LIMIT_WAITERS,  /* waiters of one lock */
+	SM_LIMIT_TOKENS,   /* access tokens in the store (COORD_TOKENS_MAX) */
 	SM_LIMIT_HIT_COUNT
 };
 extern const char *const sm_limit_phrase[SM_LIMIT_HIT_COUNT]; /* NONE: NULL */
@@ -200,5 +203,16 @@ struct coord_sm_reader {
 	sqlite3 *db;
 	struct sm_stmt_cache cache;
 };
+
+/* Builds one listing item from the current row of a statement, reading
+ * more through R if it needs; NULL with *RV set on an error. */
+typedef json_t *(*sm_item_fn)(struct coord_sm_reader *r, sqlite3_stmt *st, int *rv);
+/* A keyset page (sm_query.h, The listings): steps ST, a statement of R
+ * whose rows are the items after the page's start in order, at most LIMIT
+ * + 1 of them, and appends FN of each of the first LIMIT to the list; a
+ * further row makes "next" the KEY of the page's last item. Gives ST back
+ * and answers sm_page(..., LIST, ...) into *OUT. */
+int sm_page_rows(struct coord_sm_reader *r, sqlite3_stmt *st, uint32_t limit, sm_item_fn fn,
+                 const char *list, const char *key, json_t **out);
 
 #endif

@@ -82,3 +82,25 @@ int sm_page(int rv, const char *list, json_t *items, json_t *next, json_t **out)
 	}
 	return rv;
 }
+
+int sm_page_rows(struct coord_sm_reader *r, sqlite3_stmt *st, uint32_t limit, sm_item_fn fn,
+                 const char *list, const char *key, json_t **out)
+{
+	json_t *items = json_array(), *o, *next = NULL;
+	int row = 0, rv = items == NULL ? COORD_ENOMEM : 0;
+
+	for (uint32_t n = 0; rv == 0 && (row = sm_row(st)) == 1; n++) {
+		if (n == limit) { /* more follow: the next page starts after the last */
+			next = json_incref(json_object_get(
+			    json_array_get(items, json_array_size(items) - 1), key));
+			rv = next == NULL ? COORD_ENOMEM : 0;
+			break;
+		}
+		if ((o = fn(r, st, &rv)) != NULL && json_array_append_new(items, o) != 0)
+			rv = COORD_ENOMEM;
+	}
+	if (rv == 0 && row < 0)
+		rv = COORD_EDB;
+	sm_release(&r->cache, st);
+	return sm_page(rv, list, items, next, out);
+}

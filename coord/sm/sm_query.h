@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "auth.h"
 #include "command.h"
 #include "sm_error.h"
 
@@ -75,6 +76,25 @@ int coord_sm_query_election(struct coord_sm_reader *r, const char *name, size_t 
  * (current holders' tokens, ascending). */
 int coord_sm_query_fence(struct coord_sm_reader *r, const char *name, size_t len, uint64_t token,
                          bool *valid, json_t **out);
+
+/* Access tokens (sm_token.c; auth.h decides with them). */
+
+/* The token whose secret has the SHA-256 HASH, into *OUT (id, name, admin,
+ * rules in their order; never the hash): 0, COORD_ENOTFOUND (no such
+ * token: unknown or revoked), or COORD_EDB. The node's per-request lookup;
+ * *OUT is the caller's (a struct of fixed size, nothing to free). */
+int coord_sm_token_by_hash(struct coord_sm_reader *r, const uint8_t hash[COORD_TOKEN_HASH_LEN],
+                           struct coord_token *out);
+
+/* GET /v1/tokens?after=ID&limit=N: {"tokens":[{"id","name","admin",
+ * "rules":[{"resource","prefix","access"}],"create_ms"}...], "next":
+ * id|null} in id order, the tokens whose id is above AFTER (0: the first
+ * page), paged like the other listings. Never a hash or a secret. */
+int coord_sm_query_tokens(struct coord_sm_reader *r, uint64_t after, uint32_t limit, json_t **out);
+
+/* Whether authentication is on: *ON once a bootstrap TOKEN applied (it
+ * never goes off), *SINCE its index (0 while off). Returns 0 or COORD_EDB. */
+int coord_sm_auth_enabled(struct coord_sm_reader *r, bool *on, uint64_t *since);
 
 /* The lists that long-polls watch (SM-8). */
 enum coord_list {

@@ -166,36 +166,18 @@ int coord_sm_query_session(struct coord_sm_reader *r, const struct coord_session
 int coord_sm_query_sessions(struct coord_sm_reader *r, const struct coord_session_id *after,
                             uint32_t limit, json_t **out)
 {
-	json_t *sessions = json_array(), *o, *next = NULL;
 	sqlite3_stmt *st;
-	int row = 0, rv = sessions == NULL ? COORD_ENOMEM : 0;
 
 	assert(limit > 0);
-	if (rv == 0 &&
-	    sm_prepare(r->db, &r->cache,
+	if (sm_prepare(r->db, &r->cache,
 	               Q_SESSION_COLUMNS " WHERE s.id > ?1 ORDER BY s.id LIMIT ?2", &st) != 0)
-		rv = COORD_EDB;
-	if (rv != 0)
-		return sm_page(rv, "sessions", sessions, NULL, out);
+		return sm_page(COORD_EDB, "sessions", NULL, NULL, out);
 	/* Every id is 16 bytes, so each is greater than the empty blob: the
 	 * first page. Ids compare as bytes, the order of their hex form. */
 	sqlite3_bind_blob(st, 1, after != NULL ? after->bytes : (const void *)"",
 	                  after != NULL ? COORD_SESSION_ID_LEN : 0, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit + 1); /* one more row decides "next" */
-	for (uint32_t n = 0; rv == 0 && (row = sm_row(st)) == 1; n++) {
-		if (n == limit) { /* more follow: the next page starts after the last */
-			next = json_incref(json_object_get(
-			    json_array_get(sessions, json_array_size(sessions) - 1), "id"));
-			rv = next == NULL ? COORD_ENOMEM : 0;
-			break;
-		}
-		if ((o = qSession(r, st, &rv)) != NULL && json_array_append_new(sessions, o) != 0)
-			rv = COORD_ENOMEM;
-	}
-	if (rv == 0 && row < 0)
-		rv = COORD_EDB;
-	sm_release(&r->cache, st);
-	return sm_page(rv, "sessions", sessions, next, out);
+	return sm_page_rows(r, st, limit, qSession, "sessions", "id", out);
 }
 
 int coord_sm_reader_open(sqlite3 *db, struct coord_sm_reader **out)

@@ -23,6 +23,7 @@ const char *const sm_limit_phrase[SM_LIMIT_HIT_COUNT] = {
     [SM_LIMIT_SESSIONS] = "sessions",
     [SM_LIMIT_OBJECTS] = "locks and waits per session",
     [SM_LIMIT_WAITERS] = "waiters per lock",
+    [SM_LIMIT_TOKENS] = "tokens",
 };
 
 const char *coord_status_name(enum coord_status status)

@@ -11,6 +11,14 @@
  *   coord_seqs      one row per session that sent a numbered request: its
  *                   highest applied seq and that request's answer (SM-9,
  *                   sm_seq.c); limit is an enum sm_limit_hit
+ *   coord_tokens    one row per access token: id = creating entry's index,
+ *                   the SHA-256 of its secret (unique), name, admin flag
+ *                   (sm_token.c); never the secret
+ *   coord_token_rules  a token's rules in their order (pos), deleted with it
+ *
+ * A version that adds a table creates it here (CREATE ... IF NOT EXISTS) and
+ * never changes an existing one: an older state.db or snapshot gains it
+ * empty (coord_sm_open, and the node after installing a snapshot).
  *
  * Values are NULL when absent. Session ids are 16-byte blobs. */
 #include "sm_internal.h"
@@ -41,7 +49,14 @@ static const char sm_schema_sql[] =
     " session BLOB PRIMARY KEY, seq INTEGER NOT NULL, type INTEGER NOT NULL,"
     " kind INTEGER NOT NULL, mode INTEGER NOT NULL, name TEXT NOT NULL,"
     " status INTEGER NOT NULL, token INTEGER NOT NULL, released INTEGER NOT NULL,"
-    " retry_after_ms INTEGER NOT NULL, limit_hit INTEGER NOT NULL);";
+    " retry_after_ms INTEGER NOT NULL, limit_hit INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS coord_tokens ("
+    " id INTEGER PRIMARY KEY, hash BLOB NOT NULL, name TEXT NOT NULL,"
+    " admin INTEGER NOT NULL, create_ms INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS coord_tokens_by_hash ON coord_tokens (hash);"
+    "CREATE TABLE IF NOT EXISTS coord_token_rules ("
+    " token INTEGER NOT NULL, pos INTEGER NOT NULL, resource INTEGER NOT NULL,"
+    " access INTEGER NOT NULL, prefix TEXT NOT NULL, PRIMARY KEY (token, pos));";
 
 int coord_sm_schema(sqlite3 *db)
 {

@@ -281,6 +281,21 @@ uint64_t fx_hash(struct fx *f)
 	return h;
 }
 
+struct fx *fx_copy(struct fx *f)
+{
+	struct fx *copy = NULL;
+	sqlite3_backup *b;
+
+	assert_int_equal(fx_setup((void **)&copy), 0);
+	b = sqlite3_backup_init(copy->db, "main", f->db, "main");
+	assert_non_null(b);
+	assert_int_equal(sqlite3_backup_step(b, -1), SQLITE_DONE);
+	assert_int_equal(sqlite3_backup_finish(b), SQLITE_OK);
+	copy->index = f->index;
+	copy->now_ms = f->now_ms;
+	return copy;
+}
+
 /* Every field of two commands is equal (names and values by content). */
 void fx_assert_same_cmd(const struct coord_cmd *a, const struct coord_cmd *b)
 {
@@ -303,4 +318,17 @@ void fx_assert_same_cmd(const struct coord_cmd *a, const struct coord_cmd *b)
 	assert_int_equal(a->member, b->member);
 	assert_int_equal(a->seq, b->seq);
 	assert_int_equal(a->token, b->token);
+	assert_memory_equal(a->hash, b->hash, sizeof(a->hash));
+	assert_int_equal(a->admin, b->admin);
+	assert_int_equal(a->bootstrap, b->bootstrap);
+	assert_int_equal(a->n_rules, b->n_rules);
+	for (size_t i = 0; i < a->n_rules; i++) {
+		assert_int_equal(a->rules[i].resource, b->rules[i].resource);
+		assert_int_equal(a->rules[i].access, b->rules[i].access);
+		assert_int_equal(a->rules[i].prefix_len, b->rules[i].prefix_len);
+		if (a->rules[i].prefix_len > 0)
+			assert_memory_equal(a->rules[i].prefix, b->rules[i].prefix,
+			                    a->rules[i].prefix_len);
+	}
+	assert_int_equal(a->token_id, b->token_id);
 }

@@ -85,4 +85,8 @@ json_t *fx_lock_json(struct fx *f, const char *name);
 /* The state hash. */
 uint64_t fx_hash(struct fx *f);
 
+/* A new fixture (fx_teardown() it) holding a copy of F's database at F's
+ * index, as a node holds it after installing F's snapshot. */
+struct fx *fx_copy(struct fx *f);
+
 #endif

@@ -59,6 +59,21 @@ static struct coord_cmd sample(enum coord_cmd_type type)
 		memset(&c.session, 0, sizeof(c.session));
 		c.member = 7;
 		break;
+	case COORD_CMD_TOKEN:
+		memset(&c.session, 0, sizeof(c.session));
+		memset(c.hash, 0x5a, sizeof(c.hash));
+		c.name = "ci";
+		c.name_len = 2;
+		c.admin = true;
+		c.n_rules = 2;
+		c.rules[0] =
+		    (struct coord_rule){COORD_RESOURCE_LOCKS, COORD_ACCESS_WRITE, "jobs/", 5};
+		c.rules[1] = (struct coord_rule){COORD_RESOURCE_KV, COORD_ACCESS_READ, "", 0};
+		break;
+	case COORD_CMD_REVOKE_TOKEN:
+		memset(&c.session, 0, sizeof(c.session));
+		c.token_id = 9;
+		break;
 	default:
 		break;
 	}

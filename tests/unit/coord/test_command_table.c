@@ -29,6 +29,13 @@
  * version 1 (HDR) and of version 2 (HDR2, an entry with a seq or token). */
 #define HDR(type)  0x01, (type), 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01
 #define HDR2(type) 0x02, (type), 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01
+/* Version 3's header: the token types. */
+#define HDR3(type) 0x03, (type), 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01
+/* A SHA-256 whose bytes all differ: 0x20, 0x21, ... 0x3f. */
+#define HASH_BYTES                                                                                 \
+	0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e,  \
+	    0x2f, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c,    \
+	    0x3d, 0x3e, 0x3f
 /* A seq whose bytes all differ (below COORD_SEQ_MAX), and its u64. */
 #define SEQ         UINT64_C(0x000a0b0c0d0e0f10)
 #define SEQ_BYTES   0x10, 0x0f, 0x0e, 0x0d, 0x0c, 0x0b, 0x0a, 0x00
@@ -167,6 +174,45 @@ static const struct pinned pinned[] = {
      {HDR(10),                                          /* header; no session */
       0x04, 0x03, 0x02, 0x01, 0x00, 0x00, 0x00, 0x00}}, /* member */
     /* Version 2: the same types with a seq (and a release's token). */
+    /* Version 3: the token types. */
+    {"token with two rules",
+     {.type = COORD_CMD_TOKEN,
+      .now_ms = NOW_MS,
+      .name = "ci",
+      .name_len = 2,
+      .hash = {HASH_BYTES},
+      .n_rules = 2,
+      .rules = {{COORD_RESOURCE_LOCKS, COORD_ACCESS_WRITE, "j/", 2},
+                {COORD_RESOURCE_KV, COORD_ACCESS_READ, "", 0}}},
+     0,
+     58,
+     {HDR3(11),                 /* header, version 3; no session */
+      0x02, 0x00, 'c', 'i',     /* name */
+      HASH_BYTES,               /* hash */
+      0x00,                     /* flags: none */
+      0x02,                     /* two rules */
+      0x00, 0x01, 0x02, 0x00,   /* locks, write, prefix length 2 */
+      'j', '/',                 /* prefix */
+      0x03, 0x00, 0x00, 0x00}}, /* kv, read, empty prefix */
+    {"bootstrap",
+     {.type = COORD_CMD_TOKEN,
+      .now_ms = NOW_MS,
+      .hash = {HASH_BYTES},
+      .admin = true,
+      .bootstrap = true},
+     0,
+     46,
+     {HDR3(11),   /* header, version 3 */
+      0x00, 0x00, /* name: empty */
+      HASH_BYTES, /* hash */
+      0x03,       /* flags: admin | bootstrap */
+      0x00}},     /* no rules */
+    {"revoke token",
+     {.type = COORD_CMD_REVOKE_TOKEN, .now_ms = NOW_MS, .token_id = 0x0a0b},
+     0,
+     18,
+     {HDR3(12),                                         /* header, version 3; no session */
+      0x0b, 0x0a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}}, /* token id */
     {"numbered close",
      {.type = COORD_CMD_CLOSE, .now_ms = NOW_MS, .session = {.bytes = {SID_BYTES}}, .seq = SEQ},
      0,
@@ -278,7 +324,7 @@ static void test_every_row_keeps_the_contract(void **state)
 {
 	const unsigned known = SM_CMD_F_SESSION | SM_CMD_F_TTLS | SM_CMD_F_KIND | SM_CMD_F_ACQ |
 	                       SM_CMD_F_LABEL | SM_CMD_F_NAME | SM_CMD_F_VALUE | SM_CMD_F_LIMITS |
-	                       SM_CMD_F_MEMBER | SM_CMD_F_SEQ | SM_CMD_F_TOKEN;
+	                       SM_CMD_F_MEMBER | SM_CMD_F_SEQ | SM_CMD_F_TOKEN | SM_CMD_F_SINCE_V3;
 
 	(void)state;
 	for (int t = 1; t <= COORD_CMD_TYPE_MAX; t++) {
@@ -293,11 +339,19 @@ static void test_every_row_keeps_the_contract(void **state)
 			assert_false(f & SM_CMD_F_KIND);
 			assert_non_null(coord_kind_info((int)row->kind));
 		}
-		/* The header: a session id in every type but WAKE, LIMITS and
-		 * RETIRE, which act on no session. */
-		assert_int_equal((f & SM_CMD_F_SESSION) != 0, t != COORD_CMD_WAKE &&
-		                                                  t != COORD_CMD_LIMITS &&
-		                                                  t != COORD_CMD_RETIRE);
+		/* The header: a session id in every type but WAKE, LIMITS,
+		 * RETIRE and the token types, which act on no session. */
+		assert_int_equal((f & SM_CMD_F_SESSION) != 0,
+		                 t != COORD_CMD_WAKE && t != COORD_CMD_LIMITS &&
+		                     t != COORD_CMD_RETIRE && t != COORD_CMD_TOKEN &&
+		                     t != COORD_CMD_REVOKE_TOKEN);
+		/* Version 3's fields on version 3's types only, and those are
+		 * the token types; no type is newer than the encoding. */
+		assert_true(row->since <= COORD_CMD_VERSION);
+		if (f & SM_CMD_F_SINCE_V3)
+			assert_int_equal(row->since, 3);
+		assert_int_equal(row->since == 3,
+		                 t == COORD_CMD_TOKEN || t == COORD_CMD_REVOKE_TOKEN);
 		/* A seq on exactly what a client's request of a session
 		 * proposes; a token on a release alone. */
 		assert_int_equal((f & SM_CMD_F_SEQ) != 0,
@@ -309,18 +363,21 @@ static void test_every_row_keeps_the_contract(void **state)
 
 /* The versions: a command without seq or token encodes as version 1, byte
  * for byte what every log written before version 2 holds (the version 1
- * examples above); one with either is version 2. Version 1 entries decode
- * with seq and token 0. */
+ * examples above); one with either is version 2; a token type is always
+ * version 3. Version 1 entries decode with seq and token 0. */
 static void test_versions(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < ARRAY_LEN(pinned); i++) {
 		const struct pinned *p = &pinned[i];
 		bool v2 = p->cmd.seq != 0 || p->cmd.token != 0;
+		bool v3 = p->cmd.type == COORD_CMD_TOKEN || p->cmd.type == COORD_CMD_REVOKE_TOKEN;
 		struct coord_cmd d;
 
 		print_message("%s\n", p->what);
-		assert_int_equal(p->bytes[0], v2 ? COORD_CMD_VERSION : COORD_CMD_VERSION_1);
+		assert_int_equal(p->bytes[0], v3   ? COORD_CMD_VERSION
+		                              : v2 ? COORD_CMD_VERSION_2
+		                                   : COORD_CMD_VERSION_1);
 		assert_int_equal(coord_cmd_decode(p->bytes, p->len, &d), 0);
 		assert_int_equal(d.seq, p->cmd.seq);
 		assert_int_equal(d.token, p->cmd.token);
@@ -342,14 +399,15 @@ static void test_version_and_seq_refusals(void **state)
 	(void)state;
 	memcpy(buf, v1->bytes, v1->len);
 	memset(buf + v1->len, 0, 8);
-	buf[0] = COORD_CMD_VERSION; /* a close with seq 0 in version 2 */
+	buf[0] = COORD_CMD_VERSION_2; /* a close with seq 0 in version 2 */
 	assert_int_equal(coord_cmd_decode(buf, v1->len + 8, &d), COORD_EMALFORMED);
 	buf[0] = COORD_CMD_VERSION_1;
 	buf[v1->len] = 5; /* a seq after a version 1 close */
 	assert_int_equal(coord_cmd_decode(buf, v1->len + 8, &d), COORD_EMALFORMED);
 	for (unsigned v = 0; v < 256; v++) {
-		if (v == COORD_CMD_VERSION_1 || v == COORD_CMD_VERSION)
-			continue;
+		if (v == COORD_CMD_VERSION_1)
+			continue; /* 2 and 3: a close without its seq, or in a version not its own
+			           */
 		buf[0] = (uint8_t)v;
 		assert_int_equal(coord_cmd_decode(buf, v1->len, &d), COORD_EMALFORMED);
 	}
@@ -368,6 +426,192 @@ static void test_version_and_seq_refusals(void **state)
 	c = example(COORD_CMD_CANCEL)->cmd;
 	c.seq = 1; /* a cancel is the leader's, never numbered */
 	assert_int_equal(coord_cmd_validate(&c), COORD_EMALFORMED);
+}
+
+/* Offsets in the pinned "token with two rules". */
+#define TOK_FLAGS (10 + 4 + COORD_TOKEN_HASH_LEN)
+#define TOK_COUNT (TOK_FLAGS + 1)
+#define TOK_RULE0 (TOK_COUNT + 1) /* resource, access, u16 len, "j/" */
+#define TOK_RULE1 (TOK_RULE0 + 6) /* resource, access, u16 len (0) */
+
+/* The pinned token's bytes, damaged by EDIT, are refused by the decoder
+ * (and so applied as invalid, changing nothing). */
+static void assertTokenRefused(const char *what, void (*edit)(uint8_t *b, size_t *len))
+{
+	const struct pinned *p = example(COORD_CMD_TOKEN);
+	uint8_t buf[64];
+	struct coord_cmd d;
+	size_t len = p->len;
+
+	print_message("%s\n", what);
+	memcpy(buf, p->bytes, p->len);
+	edit(buf, &len);
+	assert_int_equal(coord_cmd_decode(buf, len, &d), COORD_EMALFORMED);
+}
+
+static void moreRulesThanTheLimit(uint8_t *b, size_t *len)
+{
+	(void)len;
+	b[TOK_COUNT] = COORD_TOKEN_RULES_MAX + 1;
+}
+static void countPastTheBytes(uint8_t *b, size_t *len)
+{
+	(void)len;
+	b[TOK_COUNT] = 3; /* two rules present */
+}
+static void countShortOfTheBytes(uint8_t *b, size_t *len)
+{
+	(void)len;
+	b[TOK_COUNT] = 1; /* the second rule is trailing bytes */
+}
+static void unknownResource(uint8_t *b, size_t *len)
+{
+	(void)len;
+	b[TOK_RULE1] = COORD_RESOURCE_COUNT;
+}
+static void unknownAccess(uint8_t *b, size_t *len)
+{
+	(void)len;
+	b[TOK_RULE0 + 1] = COORD_ACCESS_COUNT;
+}
+static void prefixPastTheEnd(uint8_t *b, size_t *len)
+{
+	(void)len;
+	b[TOK_RULE1 + 2] = 1; /* a one-byte prefix that is not there */
+}
+static void prefixOverTheLimit(uint8_t *b, size_t *len)
+{
+	(void)len;
+	b[TOK_RULE0 + 2] = (COORD_NAME_MAX + 1) & 0xff;
+	b[TOK_RULE0 + 3] = (COORD_NAME_MAX + 1) >> 8;
+}
+static void nulInPrefix(uint8_t *b, size_t *len)
+{
+	(void)len;
+	b[TOK_RULE0 + 4] = 0;
+}
+static void unknownFlag(uint8_t *b, size_t *len)
+{
+	(void)len;
+	b[TOK_FLAGS] = 0x04;
+}
+static void bootstrapWithoutAdmin(uint8_t *b, size_t *len)
+{
+	(void)len;
+	b[TOK_FLAGS] = COORD_AUTH_BOOTSTRAP;
+}
+static void asVersion2(uint8_t *b, size_t *len)
+{
+	(void)len;
+	b[0] = COORD_CMD_VERSION_2;
+}
+static void lastRuleCut(uint8_t *b, size_t *len)
+{
+	(void)b;
+	*len -= 1;
+}
+
+/* A token's rule list is checked against the bytes present and its limits
+ * before it is used (rule 11): a count over COORD_TOKEN_RULES_MAX, a count
+ * that disagrees with the bytes, an unknown resource or access, a prefix
+ * past the end, too long or not text, unknown flags, a bootstrap that is
+ * not admin, a token type in an older version, a cut entry. The encoder
+ * refuses the same commands. */
+static void test_token_refusals(void **state)
+{
+	const struct pinned *p = example(COORD_CMD_TOKEN);
+	char prefix[COORD_NAME_MAX + 1];
+	uint8_t buf[64];
+	struct coord_cmd c;
+	size_t len;
+
+	(void)state;
+	assertTokenRefused("more rules than the limit", moreRulesThanTheLimit);
+	assertTokenRefused("a count past the bytes", countPastTheBytes);
+	assertTokenRefused("a count short of the bytes", countShortOfTheBytes);
+	assertTokenRefused("an unknown resource", unknownResource);
+	assertTokenRefused("an unknown access", unknownAccess);
+	assertTokenRefused("a prefix past the end", prefixPastTheEnd);
+	assertTokenRefused("a prefix over the limit", prefixOverTheLimit);
+	assertTokenRefused("a NUL in a prefix", nulInPrefix);
+	assertTokenRefused("an unknown flag", unknownFlag);
+	assertTokenRefused("a bootstrap without admin", bootstrapWithoutAdmin);
+	assertTokenRefused("a token in version 2", asVersion2);
+	assertTokenRefused("the last rule cut", lastRuleCut);
+
+	/* A count over the limit with every rule's bytes present: refused
+	 * before the rules are read; the limit itself decodes. */
+	for (size_t n = COORD_TOKEN_RULES_MAX; n <= COORD_TOKEN_RULES_MAX + 1; n++) {
+		const struct pinned *boot = example(COORD_CMD_TOKEN) + 1; /* the bootstrap */
+		uint8_t many[64 + 4 * (COORD_TOKEN_RULES_MAX + 1)];
+
+		assert_true(boot->cmd.bootstrap);
+		memcpy(many, boot->bytes, boot->len);
+		many[boot->len - 1] = (uint8_t)n;
+		memset(many + boot->len, 0, 4 * n); /* locks, read, empty prefix */
+		assert_int_equal(coord_cmd_decode(many, boot->len + 4 * n, &c),
+		                 n <= COORD_TOKEN_RULES_MAX ? 0 : COORD_EMALFORMED);
+	}
+	c = p->cmd;
+	c.n_rules = COORD_TOKEN_RULES_MAX + 1;
+	assert_int_equal(coord_cmd_validate(&c), COORD_EMALFORMED);
+	c = p->cmd;
+	c.rules[1].resource = COORD_RESOURCE_COUNT;
+	assert_int_equal(coord_cmd_encode(&c, buf, sizeof(buf), &len), COORD_EMALFORMED);
+	c = p->cmd;
+	c.rules[0].access = COORD_ACCESS_COUNT;
+	assert_int_equal(coord_cmd_validate(&c), COORD_EMALFORMED);
+	c = p->cmd;
+	memset(prefix, 'p', sizeof(prefix));
+	c.rules[0].prefix = prefix;
+	c.rules[0].prefix_len = COORD_NAME_MAX;
+	assert_int_equal(coord_cmd_validate(&c), 0);
+	c.rules[0].prefix_len = COORD_NAME_MAX + 1;
+	assert_int_equal(coord_cmd_validate(&c), COORD_EMALFORMED);
+	c = p->cmd;
+	c.bootstrap = true; /* without admin */
+	assert_int_equal(coord_cmd_validate(&c), COORD_EMALFORMED);
+	/* Fields of the token types on other types would be lost. */
+	c = example(COORD_CMD_RETIRE)->cmd;
+	c.hash[31] = 1;
+	assert_int_equal(coord_cmd_validate(&c), COORD_EMALFORMED);
+	c = example(COORD_CMD_RETIRE)->cmd;
+	c.admin = true;
+	assert_int_equal(coord_cmd_validate(&c), COORD_EMALFORMED);
+	c = example(COORD_CMD_RETIRE)->cmd;
+	c.token_id = 1;
+	assert_int_equal(coord_cmd_validate(&c), COORD_EMALFORMED);
+	/* A revoke names a token: ids are 1..COORD_TOKEN_MAX. */
+	c = example(COORD_CMD_REVOKE_TOKEN)->cmd;
+	c.token_id = 0;
+	assert_int_equal(coord_cmd_validate(&c), COORD_EMALFORMED);
+	c.token_id = COORD_TOKEN_MAX + 1;
+	assert_int_equal(coord_cmd_validate(&c), COORD_EMALFORMED);
+}
+
+/* The longest token (every rule, every prefix and the name at their
+ * limits) encodes within COORD_CMD_MAX_LEN and decodes back. */
+static void test_longest_token_round_trips(void **state)
+{
+	static char text[COORD_NAME_MAX];
+	struct coord_cmd c = example(COORD_CMD_TOKEN)->cmd, d;
+	void *buf;
+	size_t len;
+
+	(void)state;
+	memset(text, 'x', sizeof(text));
+	c.name = text;
+	c.name_len = COORD_LABEL_MAX;
+	c.n_rules = COORD_TOKEN_RULES_MAX;
+	for (size_t i = 0; i < c.n_rules; i++)
+		c.rules[i] = (struct coord_rule){(enum coord_resource)(i % COORD_RESOURCE_COUNT),
+		                                 (enum coord_access)(i % COORD_ACCESS_COUNT), text,
+		                                 COORD_NAME_MAX};
+	assert_int_equal(coord_cmd_encode_alloc(&c, &buf, &len), 0);
+	assert_true(len <= COORD_CMD_MAX_LEN);
+	assert_int_equal(coord_cmd_decode(buf, len, &d), 0);
+	fx_assert_same_cmd(&c, &d);
+	free(buf);
 }
 
 /* Kinds: a table below COORD_KIND_COUNT, each named; only locks share. */
@@ -554,6 +798,8 @@ int main(void)
 	    cmocka_unit_test(test_shared_mode_follows_the_kind_table),
 	    cmocka_unit_test(test_versions),
 	    cmocka_unit_test(test_version_and_seq_refusals),
+	    cmocka_unit_test(test_token_refusals),
+	    cmocka_unit_test(test_longest_token_round_trips),
 	    cmocka_unit_test_setup_teardown(test_every_type_applies_through_its_row, fx_setup,
 	                                    fx_teardown),
 	};

@@ -316,19 +316,13 @@ static void test_the_record_survives_a_snapshot_restore(void **state)
 {
 	struct fx *f = *state;
 	struct fx *copy;
-	sqlite3_backup *b;
 	uint64_t token;
 
 	fx_open(f, S1, FX_TTL, 0);
 	f->seq = 5;
 	fx_lock(f, S1, "L", COORD_MODE_EXCLUSIVE, false);
 	token = f->r.token;
-	assert_int_equal(fx_setup((void **)&copy), 0);
-	b = sqlite3_backup_init(copy->db, "main", f->db, "main");
-	assert_non_null(b);
-	assert_int_equal(sqlite3_backup_step(b, -1), SQLITE_DONE);
-	assert_int_equal(sqlite3_backup_finish(b), SQLITE_OK);
-	copy->index = f->index;
+	copy = fx_copy(f);
 	assert_int_equal(fx_hash(copy), fx_hash(f));
 	copy->seq = 4;
 	assert_int_equal(fx_unlock(copy, S1, "L"), COORD_ST_STALE_REQUEST);
