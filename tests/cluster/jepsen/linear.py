@@ -15,7 +15,16 @@ place them anywhere after their invocation, or never. Session expiry is a
 synthetic info operation per session, invoked when the session is created:
 it happens at an unknown time, or never (DESIGN.md rule 8). Operations that
 cannot change the state (info reads and keepalives, failed operations) are
-left out before the search."""
+left out before the search.
+
+A request answered 409 stale_request (a numbered request whose seq was not
+above its session's last applied one, docs/API.md Retries) changed nothing,
+whatever the state: the model answers it with the state as it is. Unanswered
+numbered requests are modelled as unnumbered ones, which may apply at any
+later time: a superset of what seq allows (a later answered request of the
+session fences them off), so no history is refused for them, and a late
+request that applied when seq forbade it is left to mutual exclusion (the
+client believes it holds the grant)."""
 
 import sys
 
@@ -43,6 +52,8 @@ def step(state, op):
     holder, token, last, live, dead = state
     f, sid, v, t = op["f"], op["session"], op["value"], op["type"]
     err = v.get("error")
+    if t == "ok" and err == "stale_request":
+        return [state]  # refused by its seq: applied nothing
     if f == "create_session":
         if sid in live or sid in dead:
             return []

@@ -15,6 +15,10 @@ up believing it leads, with reads queued at it and no word of the new term.
 Another (also by name only) cuts one follower off for LONG_CUT_S, long
 enough for TCP's retransmission backoff to reach seconds, and then times
 how long the follower takes to apply the leader's commit index once healed.
+A scenario (by name only, no network namespaces needed), "queued_release",
+is issue 24's: a release queued on a follower that is then paused, the
+client moving on with the same session through another node, the follower
+resumed (queued_release.py plays the round and says what it expects).
 Every fault is healed before the next starts.
 
 Targets are drawn among the cluster's current members (cluster.nodes),
@@ -30,9 +34,11 @@ import time
 PROCESS_FAULTS = ("kill", "kill_leader", "pause", "pause_leader", "crash_all")
 NET_FAULTS = ("halves", "isolate_leader", "bridge", "one_way", "ring")
 MIXED_FAULTS = ("pause_isolated_leader", "isolate_long")  # not in "net" or "all": by name only
+SCENARIO_FAULTS = ("queued_release",)  # by name only; queued_release.py
 CUT_AFTER_RESUME_S = 1.0  # the paused leader stays cut off this long after SIGCONT
 LONG_CUT_S = 15.0  # isolate_long
 CATCH_UP_WAIT_S = 10.0  # how long isolate_long waits for the follower to catch up
+QUEUED_RELEASE_S = 6.0  # queued_release: the schedule's slot for one round
 
 
 def schedule(seed, duration_s, faults, size, election_s, ttl_s):
@@ -54,7 +60,8 @@ def schedule(seed, duration_s, faults, size, election_s, ttl_s):
         if i % len(order) == 0:
             rng.shuffle(order)
         dur = {"pause": pause_s, "pause_leader": pause_s, "pause_isolated_leader": pause_s,
-               "crash_all": 1.0, "isolate_long": LONG_CUT_S}.get(f, rng.uniform(2.0, 5.0))
+               "crash_all": 1.0, "isolate_long": LONG_CUT_S,
+               "queued_release": QUEUED_RELEASE_S}.get(f, rng.uniform(2.0, 5.0))
         if f.startswith("pause"):
             dur += rng.uniform(0, 1.0)
         if t + dur + 1.0 > duration_s:
@@ -85,8 +92,9 @@ def format_schedule(sched):
 class Nemesis(threading.Thread):
     """Applies SCHEDULE to CLUSTER on the run's clock (HISTORY.now)."""
 
-    def __init__(self, cluster, sched, history, log):
+    def __init__(self, cluster, sched, history, log, queued=None):
         super().__init__(daemon=True)
+        self.queued = queued  # queued_release.QueuedRelease, for "queued_release"
         self.c = cluster
         self.sched = sched
         self.h = history
@@ -118,6 +126,13 @@ class Nemesis(threading.Thread):
                 time.sleep(0.05)
             if self.stop_flag.is_set():
                 break
+            if s["fault"] == "queued_release":
+                # The round signals under the lock itself; it ends healed.
+                at = self.h.now()
+                what = self.queued.round(s)
+                self.applied.append(dict(s, at=round(at, 2), what=what))
+                self.log("nemesis t=%.2f queued_release: %s" % (at, what))
+                continue
             with self.mu:
                 what = self.apply(s)
             self.applied.append(dict(s, at=round(self.h.now(), 2), what=what))

@@ -9,6 +9,24 @@ fails (or cannot decide), 77 when the faults asked for cannot run here
 servers added, removed, replaced and the leadership moved while the other
 faults go on; the clients follow the membership. A soak always includes it.
 
+"queued_release" in --faults plays issue 24's scenario in its slots of the
+schedule (queued_release.py): a release queued on a follower that is then
+paused (SIGSTOP), the client timing out and acquiring the lock again through
+another node with the same session, the follower resumed (SIGCONT) and
+reading the old release. Two more lock clients contend for that lock. With
+seq (the default) the late release is refused (stale_request) and every
+checker passes; with --no-seq it may apply while the client still believes
+it holds the lock, and mutual exclusion fails: the failure the issue
+reports. The summary counts the late releases refused and applied.
+
+Lock grants a minute (the lock clients' acquires answered with a grant)
+compare the ways to go on after a lost answer, same seed and faults:
+--reuse-sessions (with seq) against --abandon close or --abandon expire.
+
+  COORDD=build/coord/coordd python3 tests/cluster/jepsen/runner.py --nodes 3 \\
+      --seed 5 --duration 30 --faults queued_release --reuse-sessions \\
+      --client-timeout 1 --wait-ms 0 [--no-seq]
+
   COORDD=build/coord/coordd python3 tests/cluster/jepsen/runner.py \\
       --nodes 5 --seed 7 --duration 60 [--faults process|net|all|members|LIST] \\
       [--soak MINUTES]
@@ -32,6 +50,7 @@ import member_nemesis  # noqa: E402
 import membership  # noqa: E402
 import nemesis  # noqa: E402
 import netns  # noqa: E402
+import queued_release  # noqa: E402
 import workload as wl  # noqa: E402
 from harness import coordd_path, request  # noqa: E402
 
@@ -52,7 +71,8 @@ def parse(argv):
                     help="run the faults for this many minutes instead")
     ap.add_argument("--faults", default="all",
                     help="a comma list of process, net, all, %s or of %s" % (MEMBERS, ",".join(
-                        nemesis.PROCESS_FAULTS + nemesis.NET_FAULTS + nemesis.MIXED_FAULTS)))
+                        nemesis.PROCESS_FAULTS + nemesis.NET_FAULTS + nemesis.MIXED_FAULTS +
+                        nemesis.SCENARIO_FAULTS)))
     ap.add_argument("--heartbeat-ms", type=int, default=50)
     ap.add_argument("--snapshot-entries", type=int, default=None,
                     help="coordd --snapshot-entries (with --log-tail a tenth of it), so that "
@@ -68,10 +88,16 @@ def parse(argv):
                     help="lock and election clients number their requests (seq) and keep "
                          "their session after a lost answer instead of closing it")
     ap.add_argument("--no-seq", action="store_true",
-                    help="with --reuse-sessions: send no seq (shows what reuse risks)")
-    ap.add_argument("--abandon", action="store_true",
-                    help="lock and election clients close their session after any lost "
-                         "answer, a release's too")
+                    help="with --reuse-sessions and in queued_release: send no seq (shows "
+                         "what reuse risks)")
+    ap.add_argument("--abandon", nargs="?", const="close", default=None,
+                    choices=("close", "expire"),
+                    help="lock and election clients give up their session after any lost "
+                         "answer, a release's too: close it (the default), or (expire) "
+                         "stop keeping it alive and leave what it holds held until its "
+                         "TTL runs out")
+    ap.add_argument("--session-ttl", type=float, default=wl.LOCK_TTL_S,
+                    help="seconds: the TTL of the lock and election clients' sessions")
     ap.add_argument("--client-timeout", type=float, default=wl.CLIENT_TIMEOUT_S,
                     help="seconds a client waits for an answer (below a pause's length, "
                          "requests held by a paused node go unanswered)")
@@ -264,7 +290,11 @@ def main(argv):
     wl.WAIT_MS = a.wait_ms
     wl.CLIENT_TIMEOUT_S = a.client_timeout
     wl.REUSE_SESSIONS = a.reuse_sessions
-    wl.ABANDON = a.abandon
+    wl.ABANDON = a.abandon or False
+    wl.LOCK_TTL_S = a.session_ttl
+    if a.abandon:
+        log("note: clients give up their sessions after lost answers (%s)" % (
+            "closed" if a.abandon == "close" else "left to expire, TTL %.1fs" % a.session_ttl))
     wl.NUMBERED = not a.no_seq
     if a.reuse_sessions:
         log("note: clients keep their sessions after lost answers, %s" % (
@@ -285,12 +315,16 @@ def main(argv):
         clients += [wl.LockClient(100 + p, c, h, stop, rng.random(), store,
                                   base=wl.ELECTION, kind="election") for p in range(3)]
         clients += [wl.Reader(200 + p, c, h, stop, rng.random()) for p in range(a.readers)]
+        queued = None
+        if "queued_release" in fs:
+            queued = queued_release.QueuedRelease(c, h, stop, rng.random())
+            clients += queued.rivals(stop, rng.random())
         clients += [wl.Reader(250, c, h, stop, rng.random(), base=wl.ELECTION, kind="election"),
                     wl.Stopper(300, c, h, stop, rng.random(), abandoned),
                     wl.Ledger(400, c, h, stop, rng.random(), ledger_locks, ledger_sessions)]
         for cl in clients:
             cl.start()
-        nem = nemesis.Nemesis(c, sched, h, log)
+        nem = nemesis.Nemesis(c, sched, h, log, queued=queued)
         nem.start()
         mem = member_nemesis.MemberNemesis(c, msched, h, log)
         mem.start()
@@ -333,6 +367,8 @@ def main(argv):
             store.value, store.refused_reads))
         if msched:
             log(mem.summary())
+        if queued is not None:
+            log(queued.summary())
         logs = [n.log_text() for n in c.every.values()]
         log("snapshots: %d made, %d installed from a leader" % (
             sum(t.count("INFO  snapshot at ") for t in logs),

@@ -246,6 +246,32 @@ class Linearizability(unittest.TestCase):
              release(1, "A", 2, 3), grant(2, "B", 2.5, 3.5, 12), read(3, 1.9, 3.6, [])]
         self.assertIs(linear.check(h, L)["valid"], True)
 
+    def test_a_request_refused_as_stale_changed_nothing(self):
+        # A numbered release answered 409 stale_request (API.md Retries)
+        # while A holds the lock released nothing: A still holds it.
+        h = [session(1, "A", 0), grant(1, "A", 1, 1.1, 10),
+             op(1, "release", 2, 2.1, key=L, session="A", status=409, error="stale_request"),
+             read(3, 3, 3.1, [["A", 10]])]
+        self.assertIs(linear.check(h, L)["valid"], True)
+
+    def test_the_queued_release_may_apply_late_without_seq(self):
+        # Issue 24: A's release is unanswered (a paused node holds it), A
+        # acquires again and is told it holds grant 10, then the late release
+        # applies and B is granted. The contract allows it (an unanswered
+        # request may apply at any later time), so the history is
+        # linearizable; but A believes it holds the lock while B does, which
+        # mutual exclusion reports: the client's mistake that seq prevents.
+        h = [session(1, "A", 0), session(2, "B", 0), grant(1, "A", 1, 1.1, 10),
+             release(1, "A", 2, None, type_="info"), grant(1, "A", 3, 3.1, 10),
+             grant(2, "B", 3.5, 3.6, 12), read(3, 3.7, 3.8, [["B", 12]])]
+        self.assertIs(linear.check(h, L)["valid"], True)
+        self.assertFalse(checkers.mutual_exclusion(h)["valid"])
+        self.assertTrue(checkers.token_order(h)["valid"])
+        # With seq the late release is refused: B is refused, A holds on.
+        h[-2:] = [refused(2, "B", 3.5, 3.6), read(3, 3.7, 3.8, [["A", 10]])]
+        self.assertIs(linear.check(h, L)["valid"], True)
+        self.assertTrue(checkers.mutual_exclusion(h)["valid"])
+
     def test_a_search_over_its_budget_is_unknown_not_a_pass(self):
         h = handover()
         self.assertEqual(linear.check(h, L, max_states=2)["valid"], "unknown")

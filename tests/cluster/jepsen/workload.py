@@ -9,6 +9,9 @@
   Retries) and keeps the session after a lost answer instead: its next
   request has the next number, so the lost one can no longer apply after
   it.
+  With ABANDON it gives up its session instead, closing it or leaving it
+  to expire. KEYFN (the queued_release scenario's rivals) names the lock
+  to contend for; a LockClient without a FencedStore only holds the lock.
 - Reader: linearizable and stale reads of the lock.
 - Candidate / Observer: several candidates campaign in one election, lead a
   while, proclaim, resign; observers read the election.
@@ -40,10 +43,15 @@ CLIENT_TIMEOUT_S = 7.0  # above coordd's write time-out plus forward slack
 # unless NUMBERED is off (--no-seq: what reuse does without numbers).
 REUSE_SESSIONS = False
 NUMBERED = True
-# Lock and election clients close their session after any request whose
+# Lock and election clients give up their session after any request whose
 # answer was lost, a release too (--abandon): the one safe way to go on
 # without seq, since a lost release may apply after a later acquire.
+# "close" closes it (release-all at once); "expire" (--abandon expire, the
+# way issue 24 describes) stops keeping it alive and opens a new one, so
+# that whatever it holds stays held until its TTL runs out.
 ABANDON = False
+# The TTL of the lock and election clients' sessions (--session-ttl).
+LOCK_TTL_S = 2.0
 ROTATE_S = 30.0
 LOCK = "jepsen/lock"
 ELECTION = "jepsen/elect"
@@ -117,10 +125,10 @@ class Client(threading.Thread):
         self.numbering = False  # number the session's requests (LockClient)
         self.seq = 0  # the last number used in this session
 
-    def call(self, f, method, path, body=None, key=None, session=None, **extra):
-        """Sends one request to a random node and records it; returns
-        (op, reply)."""
-        node = self.rng.choice(self.c.nodes)
+    def call(self, f, method, path, body=None, key=None, session=None, node=None, **extra):
+        """Sends one request to NODE (default: a random node) and records it;
+        returns (op, reply)."""
+        node = node or self.rng.choice(self.c.nodes)
         op = self.h.invoke(self.p, f, key=key, session=session, node=node.id, **extra)
         r = send(node.http, method, path, body)
         if r == "refused":
@@ -136,20 +144,20 @@ class Client(threading.Thread):
             self.stop.wait(self.rng.uniform(0.02, 0.1))  # no hot loop on failures
         return op, r
 
-    def open_session(self, ttl_s, lock_delay_ms=0):
+    def open_session(self, ttl_s, lock_delay_ms=0, node=None):
         op, r = self.call("create_session", "POST", "/v1/sessions",
                           {"ttl_ms": int(ttl_s * 1000), "lock_delay_ms": lock_delay_ms},
-                          ttl=ttl_s)
+                          node=node, ttl=ttl_s)
         if op["type"] == "ok" and r.status == 201:
             op["session"] = r.json["id"]
             self.sid, self.ttl, self.seq = r.json["id"], ttl_s, 0
             self.lease_end = op["inv"] + ttl_s * 0.9
         return self.sid
 
-    def keepalive(self):
+    def keepalive(self, node=None):
         sent = self.h.now()
         op, r = self.call("keepalive", "POST", "/v1/sessions/%s/keepalive" % self.sid,
-                          session=self.sid)
+                          session=self.sid, node=node)
         if op["type"] == "ok":
             if r.status == 200:
                 self.lease_end = max(self.lease_end, sent + self.ttl * 0.9)
@@ -164,9 +172,10 @@ class Client(threading.Thread):
             body["seq"] = self.seq
         return body
 
-    def close_session(self):
+    def close_session(self, node=None):
         op, r = self.call("close_session", "DELETE", "/v1/sessions/%s" % self.sid,
-                          self.numbered({}) if self.numbering else None, session=self.sid)
+                          self.numbered({}) if self.numbering else None, session=self.sid,
+                          node=node)
         if op["type"] == "ok" and r.status == 200:
             op["value"]["released"] = r.json.get("released", [])
         self.sid = None
@@ -179,12 +188,22 @@ class Client(threading.Thread):
 
 
 class LockClient(Client):
-    def __init__(self, p, cluster, h, stop, seed, store, base=LOCK, kind="lock"):
+    def __init__(self, p, cluster, h, stop, seed, store, base=LOCK, kind="lock", keyfn=None):
         super().__init__(p, cluster, h, stop, seed)
         self.store = store
         self.base = base
         self.kind = kind
         self.numbering = REUSE_SESSIONS and NUMBERED
+        # The name to contend for now (None: wait); default the rotated base.
+        self.keyfn = keyfn or (lambda: rotated(self.base, self.h))
+
+    def give_up_session(self):
+        """After a lost answer (--abandon): close the session, or with
+        "expire" leave it to run out with whatever it holds."""
+        if ABANDON == "expire":
+            self.sid = None
+        else:
+            self.close_session()
 
     def grant(self, key):
         if self.kind == "lock":
@@ -209,7 +228,7 @@ class LockClient(Client):
     def run(self):
         while not self.stop.is_set():
             if self.sid is None:
-                if self.open_session(2.0) is None:
+                if self.open_session(LOCK_TTL_S) is None:
                     self.pace(0.1, 0.3)
                     continue
             if self.h.now() > self.lease_end - self.ttl * 0.6:
@@ -217,10 +236,15 @@ class LockClient(Client):
                     if self.sid is not None and not self.lease_valid():
                         self.sid = None
                     continue
-            key = rotated(self.base, self.h)
+            key = self.keyfn()
+            if key is None:
+                self.pace(0.1, 0.2)
+                continue
             op = self.grant(key)
             if op["type"] == "info":
-                if ABANDON or not REUSE_SESSIONS:
+                if ABANDON:
+                    self.give_up_session()
+                elif not REUSE_SESSIONS:
                     self.close_session()
                 continue  # reused: the next acquire answers the grant if it took effect
             if op["type"] != "ok" or "token" not in op["value"]:
@@ -228,7 +252,7 @@ class LockClient(Client):
                     self.sid = None
                 self.pace()
                 continue
-            if self.kind == "lock" and self.lease_valid():
+            if self.kind == "lock" and self.store is not None and self.lease_valid():
                 seen = self.store.read(op["value"]["token"])
                 self.pace(0.0, 0.02)
                 if seen is not None and self.lease_valid():
@@ -236,7 +260,7 @@ class LockClient(Client):
             else:
                 self.pace(0.05, 0.2)
             if self.let_go(key)["type"] == "info" and ABANDON:
-                self.close_session()
+                self.give_up_session()
             self.pace()
 
 
