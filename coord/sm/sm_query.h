@@ -100,6 +100,7 @@ int coord_sm_auth_enabled(struct coord_sm_reader *r, bool *on, uint64_t *since);
 enum coord_list {
 	COORD_LIST_SESSIONS, /* any session changed (opened, ended, its locks) */
 	COORD_LIST_LOCKS,    /* any lock changed */
+	COORD_LIST_TOKENS,   /* any access token was created or revoked */
 };
 
 /* The index of the last change of LIST into *OUT (0 if never). Returns 0 or

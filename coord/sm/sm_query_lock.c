@@ -364,8 +364,14 @@ int coord_sm_query_fence(struct coord_sm_reader *r, const char *name, size_t len
 
 int coord_sm_list_index(sqlite3 *db, enum coord_list list, uint64_t *out)
 {
-	return sm_meta_get(db, NULL, list == COORD_LIST_SESSIONS ? SM_META_SESSIONS : SM_META_LOCKS,
-	                   out);
+	static const char *const keys[] = {
+	    [COORD_LIST_SESSIONS] = SM_META_SESSIONS,
+	    [COORD_LIST_LOCKS] = SM_META_LOCKS,
+	    [COORD_LIST_TOKENS] = SM_META_TOKENS,
+	};
+
+	assert((size_t)list < sizeof(keys) / sizeof(keys[0]));
+	return sm_meta_get(db, NULL, keys[list], out);
 }
 
 static int count_rows(sqlite3 *db, const char *sql, uint64_t *out)

@@ -222,6 +222,30 @@ static void test_a_revoked_token_is_gone_at_once(void **state)
 	assert_int_equal(bootstrap(f, 9), COORD_ST_EXISTS);
 }
 
+/* SM-8: the token list's index moves with every create and revoke, and
+ * with nothing that was refused; a node can cache tokens until it moves. */
+static void test_the_token_list_index_moves_with_every_change(void **state)
+{
+	struct fx *f = *state;
+	uint64_t at;
+
+	assert_int_equal(coord_sm_list_index(f->db, COORD_LIST_TOKENS, &at), 0);
+	assert_int_equal(at, 0);
+	token(f, 1, "early", false, false, NULL, 0); /* refused: auth is off */
+	assert_int_equal(coord_sm_list_index(f->db, COORD_LIST_TOKENS, &at), 0);
+	assert_int_equal(at, 0);
+	bootstrap(f, 1);
+	assert_int_equal(coord_sm_list_index(f->db, COORD_LIST_TOKENS, &at), 0);
+	assert_int_equal(at, f->index);
+	bootstrap(f, 2); /* exists */
+	revoke(f, 99);   /* not_found */
+	assert_int_equal(coord_sm_list_index(f->db, COORD_LIST_TOKENS, &at), 0);
+	assert_int_equal(at, f->index - 2);
+	revoke(f, at);
+	assert_int_equal(coord_sm_list_index(f->db, COORD_LIST_TOKENS, &at), 0);
+	assert_int_equal(at, f->index);
+}
+
 /* The listing pages by id like the other listings, with names, admin
  * flags and rules, and never a hash. */
 static void test_the_listing_pages_by_id_without_hashes(void **state)
@@ -344,6 +368,7 @@ int main(void)
 	    T(test_a_second_token_with_the_same_hash_is_refused),
 	    T(test_the_store_holds_at_most_its_limit),
 	    T(test_a_revoked_token_is_gone_at_once),
+	    T(test_the_token_list_index_moves_with_every_change),
 	    T(test_the_listing_pages_by_id_without_hashes),
 	    T(test_tokens_are_state),
 	    T(test_a_token_entry_in_an_older_version_changes_nothing),
