@@ -11,6 +11,7 @@
 #define N HTTP_PATH_NAME
 #define E HTTP_PATH_EXACT
 #define M HTTP_PATH_MEMBER
+#define I HTTP_PATH_ID
 
 static const struct http_op_info ops[HTTP_OP_COUNT] = {
     /* Sessions (API.md, Sessions) */
@@ -73,12 +74,22 @@ static const struct http_op_info ops[HTTP_OP_COUNT] = {
     [HTTP_OP_LEADER_TRANSFER] = {"leader_transfer", "POST", "/v1/leader/transfer", E, "",
                                  HTTP_OPF_ADMIN, 0, 0, HTTP_F_MEMBER, 0},
     [HTTP_OP_SNAPSHOT] = {"snapshot", "GET", "/v1/snapshot", E, "", HTTP_OPF_LOCAL, 0, 0, 0, 0},
+    /* Access tokens (API.md, Access control) */
+    [HTTP_OP_AUTH_BOOTSTRAP] = {"auth_bootstrap", "POST", "/v1/auth/bootstrap", E, "",
+                                HTTP_OPF_WRITE, 0, 0, 0, 0},
+    [HTTP_OP_TOKEN_CREATE] = {"token_create", "POST", "/v1/tokens", E, "", HTTP_OPF_WRITE, 0, 0,
+                              HTTP_F_LABEL | HTTP_F_RULES | HTTP_F_ADMIN, 0},
+    [HTTP_OP_TOKEN_LIST] = {"token_list", "GET", "/v1/tokens", E, "", HTTP_OPF_READ,
+                            HTTP_Q_LIMIT | HTTP_Q_AFTER_ID, 0, 0, 0},
+    [HTTP_OP_TOKEN_REVOKE] = {"token_revoke", "DELETE", "/v1/tokens/", I, "", HTTP_OPF_WRITE, 0, 0,
+                              0, 0},
 };
 
 #undef S
 #undef N
 #undef E
 #undef M
+#undef I
 
 const struct http_op_info *http_op_info(enum http_op op)
 {

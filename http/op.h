@@ -39,6 +39,10 @@ enum http_op {
 	HTTP_OP_MEMBER_REPLACE,
 	HTTP_OP_LEADER_TRANSFER,
 	HTTP_OP_SNAPSHOT,
+	HTTP_OP_AUTH_BOOTSTRAP,
+	HTTP_OP_TOKEN_CREATE,
+	HTTP_OP_TOKEN_LIST,
+	HTTP_OP_TOKEN_REVOKE,
 	HTTP_OP_COUNT
 };
 
@@ -75,6 +79,8 @@ enum http_field {
 	HTTP_F_SEQ = 1u << 11,       /* "seq": the session's number for this request,
 	                              * 1..HTTP_SEQ_MAX (or the X-Coord-Seq header) */
 	HTTP_F_TOKEN = 1u << 12,     /* "fencing_token": the grant a release releases */
+	HTTP_F_RULES = 1u << 13,     /* "rules": an access token's rules (request.h) */
+	HTTP_F_ADMIN = 1u << 14,     /* "admin": true for an admin access token */
 };
 
 /* Query parameters an operation takes besides ?pretty and ?redirect (every
@@ -91,6 +97,7 @@ enum http_param {
 	HTTP_Q_AFTER_NAME = 1u << 5,    /* ?after=NAME: a lock name, exclusive */
 	HTTP_Q_AFTER_SESSION = 1u << 6, /* ?after=ID: a session id, exclusive */
 	HTTP_Q_FORCE = 1u << 7,         /* ?force: a membership change skips the strict check */
+	HTTP_Q_AFTER_ID = 1u << 8,      /* ?after=ID: an access token's id, exclusive */
 };
 
 /* How a path is matched. The path of a row is its literal prefix; a
@@ -100,6 +107,7 @@ enum http_path_kind {
 	HTTP_PATH_NAME,    /* prefix + a lock or election name (may contain '/') */
 	HTTP_PATH_SESSION, /* prefix + a session id + suffix */
 	HTTP_PATH_MEMBER,  /* prefix + a server id (decimal digits) + suffix */
+	HTTP_PATH_ID,      /* prefix + an access token's id (decimal digits) + suffix */
 };
 
 struct http_op_info {

@@ -43,6 +43,7 @@ static bool path_matches(const struct http_op_info *o, const char *path, size_t 
 	case HTTP_PATH_NAME:
 		return true;
 	case HTTP_PATH_MEMBER: /* digits only, so "/v1/members/replace" is not an id */
+	case HTTP_PATH_ID:
 		if (*param_len == 0 || *param_len > 20)
 			return false;
 		for (size_t i = 0; i < *param_len; i++)
@@ -115,6 +116,18 @@ static enum http_error take_param(const struct http_op_info *o, const char *para
 			                    "a member id is an integer from 1 to %u",
 			                    HTTP_MEMBER_ID_MAX);
 		req->member = id;
+		return HTTP_OK;
+	}
+	case HTTP_PATH_ID: {
+		char digits[24];
+		uint64_t id;
+
+		memcpy(digits, param, len); /* path_matches() allowed at most 20 digits */
+		digits[len] = '\0';
+		if (!parse_u64(digits, &id) || id == 0 || id > HTTP_TOKEN_MAX)
+			return http_err_set(err, HTTP_ERR_NOT_FOUND,
+			                    "no token has the id in the path");
+		req->token_id = id;
 		return HTTP_OK;
 	}
 	}
@@ -254,15 +267,21 @@ static enum http_error query_one(const struct http_query *q, struct http_request
 		req->limit = (uint32_t)n;
 		*seen |= HTTP_Q_LIMIT;
 	} else if (strcmp(k, "after") == 0 &&
-	           takes(req, HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION)) {
+	           takes(req, HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION | HTTP_Q_AFTER_ID)) {
+		uint64_t id;
+
 		/* A key of the listing's order, in the form of its keys. */
 		if (takes(req, HTTP_Q_AFTER_NAME) && !http_name_valid(v, vlen, &why))
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "after: %s", why);
 		if (takes(req, HTTP_Q_AFTER_SESSION) && !is_session_id(v, vlen))
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 			                    "after must be a 32-digit lowercase hex session id");
+		if (takes(req, HTTP_Q_AFTER_ID) && (vlen > 20 || !parse_u64(v, &id)))
+			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+			                    "after must be a token id, a non-negative integer");
 		memcpy(req->after, v, vlen + 1);
-		*seen |= http_op_info(req->op)->params & (HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION);
+		*seen |= http_op_info(req->op)->params &
+		         (HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION | HTTP_Q_AFTER_ID);
 	} else {
 		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 		                    "unknown query parameter for this request: %.64s", k);
@@ -286,6 +305,7 @@ static const char *param_name(unsigned p)
 		return "limit";
 	case HTTP_Q_AFTER_NAME:
 	case HTTP_Q_AFTER_SESSION:
+	case HTTP_Q_AFTER_ID:
 		return "after";
 	case HTTP_Q_FORCE:
 		return "force";
@@ -373,6 +393,8 @@ static const struct {
     {"add", HTTP_F_ADD},
     {"seq", HTTP_F_SEQ},
     {"fencing_token", HTTP_F_TOKEN},
+    {"rules", HTTP_F_RULES},
+    {"admin", HTTP_F_ADMIN},
 };
 
 /* A server id: an integer 1..HTTP_MEMBER_ID_MAX. */
@@ -470,6 +492,81 @@ static enum http_error get_token(json_t *v, const char *key, struct http_request
 	return HTTP_OK;
 }
 
+/* The names of a rule's resource and access (http_rule), in the API's
+ * order. */
+static const char *const rule_resources[] = {"locks", "elections", "sessions", "kv"};
+static const char *const rule_accesses[] = {"read", "write"};
+
+/* NAME if it is one of the N strings of TABLE (the table's own pointer), or
+ * NULL. */
+static const char *one_of(const char *const *table, size_t n, const char *name)
+{
+	for (size_t i = 0; name && i < n; i++)
+		if (strcmp(table[i], name) == 0)
+			return table[i];
+	return NULL;
+}
+
+/* One rule: {"resource": R, "prefix": P, "access": A}, all three, no other
+ * key; the prefix 0..HTTP_NAME_MAX bytes of text without controls. */
+static enum http_error get_rule(json_t *v, size_t i, struct http_rule *out, struct http_err *err)
+{
+	json_t *prefix = json_object_get(v, "prefix");
+	const char *p, *why = NULL;
+	size_t len;
+
+	if (!json_is_object(v) || json_object_size(v) != 3 || !prefix ||
+	    !json_object_get(v, "resource") || !json_object_get(v, "access"))
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+		                    "rules[%zu] must be {\"resource\", \"prefix\", \"access\"}", i);
+	out->resource =
+	    one_of(rule_resources, 4, json_string_value(json_object_get(v, "resource")));
+	if (!out->resource)
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+		                    "rules[%zu].resource must be locks, elections, sessions or kv",
+		                    i);
+	out->access = one_of(rule_accesses, 2, json_string_value(json_object_get(v, "access")));
+	if (!out->access)
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+		                    "rules[%zu].access must be read or write", i);
+	if (!json_is_string(prefix))
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+		                    "rules[%zu].prefix must be a string", i);
+	p = json_string_value(prefix);
+	len = json_string_length(prefix);
+	if (len > HTTP_NAME_MAX)
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+		                    "rules[%zu].prefix is longer than %d bytes", i, HTTP_NAME_MAX);
+	if (!http_value_valid(p, len, &why))
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "rules[%zu].prefix: %s", i,
+		                    why);
+	for (size_t k = 0; k < len; k++)
+		if ((unsigned char)p[k] < 0x20 || p[k] == 0x7f)
+			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+			                    "rules[%zu].prefix may not contain control characters",
+			                    i);
+	memcpy(out->prefix, p, len + 1);
+	out->prefix_len = len;
+	return HTTP_OK;
+}
+
+/* A token's "rules": an array of at most HTTP_TOKEN_RULES_MAX rules. */
+static enum http_error get_rules(json_t *v, struct http_request *req, struct http_err *err)
+{
+	enum http_error e;
+
+	if (!json_is_array(v))
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "rules must be an array");
+	if (json_array_size(v) > HTTP_TOKEN_RULES_MAX)
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "more than %d rules",
+		                    HTTP_TOKEN_RULES_MAX);
+	for (size_t i = 0; i < json_array_size(v); i++)
+		if ((e = get_rule(json_array_get(v, i), i, &req->rules[i], err)) != HTTP_OK)
+			return e;
+	req->n_rules = json_array_size(v);
+	return HTTP_OK;
+}
+
 static enum http_error get_string(json_t *v, const char *key, const char **s, size_t *len,
                                   struct http_err *err)
 {
@@ -506,6 +603,14 @@ static enum http_error body_field(json_t *v, enum http_field f, const char *key,
 		return get_int(v, key, 1, HTTP_SEQ_MAX, &req->seq, err);
 	case HTTP_F_TOKEN:
 		return get_token(v, key, req, err);
+	case HTTP_F_RULES:
+		return get_rules(v, req, err);
+	case HTTP_F_ADMIN:
+		if (!json_is_boolean(v))
+			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+			                    "admin must be true or false");
+		req->admin = json_is_true(v);
+		return HTTP_OK;
 	default:
 		break;
 	}

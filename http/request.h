@@ -34,6 +34,20 @@
 #define HTTP_SEQ_MAX    ((UINT64_C(1) << 53) - 1)
 #define HTTP_SEQ_HEADER "X-Coord-Seq"
 #define HTTP_TOKEN_MAX  ((uint64_t)INT64_MAX) /* a release's fencing token: 1..this */
+/* Access tokens (API.md, Access control): rules per token, and a rule's
+ * prefix (0..HTTP_NAME_MAX bytes of text). A token's id is a log index,
+ * 1..HTTP_TOKEN_MAX. */
+#define HTTP_TOKEN_RULES_MAX 32
+
+/* One rule of a token a request creates: RESOURCE and ACCESS are the API's
+ * names ("locks", "elections", "sessions", "kv"; "read", "write"),
+ * static strings. */
+struct http_rule {
+	const char *resource;
+	const char *access;
+	char prefix[HTTP_NAME_MAX + 1];
+	size_t prefix_len;
+};
 /* The compact JSON of an accepted body: a value and a label, each byte
  * escaped in at most 6, and the other fields. */
 #define HTTP_FORWARD_BODY_MAX (6u * (HTTP_VALUE_MAX + HTTP_SESSION_LABEL_MAX) + 1024u)
@@ -67,6 +81,12 @@ struct http_request {
 	uint64_t member;
 	char raft[HTTP_ADDR_MAX];
 	uint64_t remove;
+	/* Access tokens: a create's "admin" and "rules" (its name is label),
+	 * and the id a revoke names in its path. */
+	bool admin;
+	struct http_rule rules[HTTP_TOKEN_RULES_MAX];
+	size_t n_rules;
+	uint64_t token_id;
 	/* The accepted body again (malloc'd; NULL for none): what a follower
 	 * forwards. A short body as it came; a longer one as compact JSON, so
 	 * at most HTTP_FORWARD_BODY_MAX bytes whatever padding the client
@@ -87,8 +107,9 @@ struct http_request {
 	bool force;                     /* ?force (a bare key, or =true) */
 	/* A listing's page (HTTP_Q_LIMIT): limit is 1..HTTP_LIST_LIMIT_MAX,
 	 * HTTP_LIST_LIMIT_DEFAULT without ?limit=, 0 for an operation that is
-	 * not a listing. after is the key the page starts after: a lock name
-	 * or a session id in hex, as the row takes it; "" for the first page. */
+	 * not a listing. after is the key the page starts after: a lock name,
+	 * a session id in hex or a token id in decimal digits, as the row
+	 * takes it; "" for the first page. */
 	uint32_t limit;
 	char after[HTTP_NAME_MAX + 1];
 };

@@ -75,6 +75,16 @@ extern const struct node_api node_api_locks[];
 extern const struct node_api node_api_elections[];
 extern const struct node_api node_api_cluster[];
 extern const struct node_api node_api_members[];
+extern const struct node_api node_api_tokens[];
+
+/* Access tokens (api_tokens.c; the secret's form in node_internal.h,
+ * NODE_TOKEN_*). Draws a new secret into SECRET (NODE_TOKEN_SECRET_LEN
+ * bytes and a NUL) and its SHA-256 into HASH; false when the random
+ * generator or the hash failed. Only the hash leaves the node that drew
+ * the secret, in the TOKEN entry. */
+bool node_token_mint(char *secret, uint8_t hash[COORD_TOKEN_HASH_LEN]);
+/* The SHA-256 of the LEN bytes of SECRET into HASH; false on failure. */
+bool node_token_hash(const char *secret, size_t len, uint8_t hash[COORD_TOKEN_HASH_LEN]);
 
 /* Indexes the entries by op, asserting that every operation has exactly
  * one, with the hooks its flags need and no others. Called once at

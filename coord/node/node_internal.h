@@ -82,6 +82,13 @@ enum ncall_wait {
 };
 
 /* One request in flight: from a local HTTP client, or forwarded by a peer. */
+/* An access token's secret: NODE_TOKEN_SECRET_PREFIX and the hex of
+ * NODE_TOKEN_RANDOM_LEN random bytes (api_tokens.c). */
+#define NODE_TOKEN_SECRET_PREFIX  "coord_"
+#define NODE_TOKEN_RANDOM_LEN     32
+#define NODE_TOKEN_SECRET_LEN     (6 + 2 * NODE_TOKEN_RANDOM_LEN)
+#define NODE_TOKEN_BOOTSTRAP_NAME "bootstrap" /* the first token's name */
+
 struct ncall {
 	struct node *n;
 	struct http_call *http;   /* local call, or NULL */
@@ -96,6 +103,9 @@ struct ncall {
 	enum ncall_wait wait;
 	/* W_WRITE */
 	uint64_t index, term;
+	/* W_WRITE of a TOKEN (api_tokens.c): the secret the leader drew, shown
+	 * once in the answer, then wiped; "" otherwise. */
+	char secret[NODE_TOKEN_SECRET_LEN + 1];
 	bool cancelling;        /* W_WRITE: the proposal withdraws this call's wait */
 	bool retry;             /* its entry answered a seq again (SM-9): the answer says so */
 	unsigned retry_after_s; /* Retry-After of the answer, if not 0 */

@@ -55,6 +55,9 @@ void node_handle_on_leader(struct node *n, struct ncall *c)
 		if (!build_cmd(n, c, &cmd))
 			return node_answer_error(n, c, HTTP_ERR_SESSION_NOT_FOUND, NULL,
 			                         "no session has that id");
+		if (cmd.type == COORD_CMD_TOKEN && !node_token_mint(c->secret, cmd.hash))
+			return node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
+			                         "no randomness for a token's secret; retry");
 		return propose_call(n, c, &cmd);
 	}
 	/* Linearizable reads and keepalives: a quorum round that starts now

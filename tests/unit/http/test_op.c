@@ -35,10 +35,10 @@ static const char *code_name(enum http_error e)
 #define ALL_FIELDS                                                                                 \
 	(HTTP_F_SESSION | HTTP_F_TTL | HTTP_F_LABEL | HTTP_F_LOCK_DELAY | HTTP_F_MODE |            \
 	 HTTP_F_WAIT | HTTP_F_VALUE | HTTP_F_MEMBER | HTTP_F_RAFT | HTTP_F_REMOVE | HTTP_F_ADD |   \
-	 HTTP_F_SEQ | HTTP_F_TOKEN)
+	 HTTP_F_SEQ | HTTP_F_TOKEN | HTTP_F_RULES | HTTP_F_ADMIN)
 #define ALL_PARAMS                                                                                 \
 	(HTTP_Q_PREFIX | HTTP_Q_SESSION | HTTP_Q_LOCK | HTTP_Q_TOKEN | HTTP_Q_LIMIT |              \
-	 HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION | HTTP_Q_FORCE)
+	 HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION | HTTP_Q_FORCE | HTTP_Q_AFTER_ID)
 
 /* The methods the Allow header may name, in its order, and two it never
  * names. */
@@ -63,6 +63,8 @@ static const struct {
     {HTTP_F_RAFT, "\"raft\":\"10.0.0.7:7170\""},
     {HTTP_F_REMOVE, "\"remove\":3"},
     {HTTP_F_ADD, "\"add\":{\"id\":9,\"raft\":\"10.0.0.9:7170\"}"},
+    {HTTP_F_RULES, "\"rules\":[{\"resource\":\"locks\",\"prefix\":\"j/\",\"access\":\"read\"}]"},
+    {HTTP_F_ADMIN, "\"admin\":true"},
 };
 
 /* A valid example of each query parameter of enum http_param. */
@@ -74,6 +76,7 @@ static const struct {
     {HTTP_Q_LOCK, "lock", "x/y"},         {HTTP_Q_TOKEN, "token", "7"},
     {HTTP_Q_LIMIT, "limit", "7"},         {HTTP_Q_AFTER_NAME, "after", "x/y"},
     {HTTP_Q_AFTER_SESSION, "after", SID}, {HTTP_Q_FORCE, "force", "true"},
+    {HTTP_Q_AFTER_ID, "after", "7"},
 };
 
 /* A request built from a row: its method, an example path, query and body. */
@@ -99,6 +102,7 @@ static void example_path(int op, char *out, size_t cap)
 	const char *param = o->path_kind == HTTP_PATH_SESSION  ? SID
 	                    : o->path_kind == HTTP_PATH_NAME   ? "a/b"
 	                    : o->path_kind == HTTP_PATH_MEMBER ? "7"
+	                    : o->path_kind == HTTP_PATH_ID     ? "7"
 	                                                       : "";
 
 	snprintf(out, cap, "%s%s%s", o->path, param, o->suffix);
@@ -272,15 +276,16 @@ static void test_needed_is_a_subset_of_taken(void **state)
  * (a listing without them is its first page of the default size). */
 static void test_a_paged_row_takes_one_form_of_after_and_a_limit(void **state)
 {
-	const unsigned after = HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION;
+	const unsigned after = HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION | HTTP_Q_AFTER_ID;
 	unsigned paged = 0;
 
 	(void)state;
 	for (int op = 1; op < HTTP_OP_COUNT; op++) {
 		const struct http_op_info *o = row(op);
+		unsigned forms = o->params & after;
 
-		if ((o->params & after) == after)
-			fail_msg("%s: takes ?after= as a name and as a session id", o->name);
+		if (forms & (forms - 1))
+			fail_msg("%s: takes ?after= in more than one form", o->name);
 		if ((o->params & after) && !(o->params & HTTP_Q_LIMIT))
 			fail_msg("%s: takes ?after= but not ?limit=", o->name);
 		if (o->params_needed & (after | HTTP_Q_LIMIT))
@@ -288,7 +293,8 @@ static void test_a_paged_row_takes_one_form_of_after_and_a_limit(void **state)
 		if (o->params & HTTP_Q_LIMIT)
 			paged |= 1u << op;
 	}
-	assert_int_equal(paged, 1u << HTTP_OP_SESSION_LIST | 1u << HTTP_OP_LOCK_LIST);
+	assert_int_equal(paged, 1u << HTTP_OP_SESSION_LIST | 1u << HTTP_OP_LOCK_LIST |
+	                            1u << HTTP_OP_TOKEN_LIST);
 }
 
 /* Scenario: names and routes identify rows. No two rows share a name, and
@@ -337,6 +343,8 @@ static void test_the_router_finds_every_row(void **state)
 			assert_string_equal(req.session, SID);
 		if (o->path_kind == HTTP_PATH_MEMBER)
 			assert_int_equal(req.member, 7);
+		if (o->path_kind == HTTP_PATH_ID)
+			assert_int_equal(req.token_id, 7);
 		assert_string_equal(err.allow, "");
 		http_request_free(&req);
 	}
@@ -416,7 +424,15 @@ static void test_every_accepted_field_and_parameter_is_taken(void **state)
 			assert_string_equal(req.after, "x/y");
 		if (o->params & HTTP_Q_AFTER_SESSION)
 			assert_string_equal(req.after, SID);
-		if (!(o->params & (HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION)))
+		if (o->params & HTTP_Q_AFTER_ID)
+			assert_string_equal(req.after, "7");
+		if (o->accepts & HTTP_F_RULES) {
+			assert_int_equal(req.n_rules, 1);
+			assert_string_equal(req.rules[0].prefix, "j/");
+		}
+		if (o->accepts & HTTP_F_ADMIN)
+			assert_true(req.admin);
+		if (!(o->params & (HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION | HTTP_Q_AFTER_ID)))
 			assert_string_equal(req.after, "");
 		http_request_free(&req);
 	}
@@ -522,6 +538,7 @@ static const char *needed_param(unsigned bit)
 		return "limit=";
 	case HTTP_Q_AFTER_NAME:
 	case HTTP_Q_AFTER_SESSION:
+	case HTTP_Q_AFTER_ID:
 		return "after=";
 	default:
 		return "(no such parameter)";

@@ -131,6 +131,109 @@ static void test_session_defaults_and_fields(void **state)
 	assert_null(req.body);
 }
 
+/* Access tokens: the create's rules and admin flag, the revoke's id, the
+ * listing's ?after=ID; every malformed rule refused with a sentence naming
+ * what is wrong. */
+static void test_token_fields(void **state)
+{
+	static const struct {
+		const char *body, *word;
+	} bad[] = {
+	    {"{\"rules\":[{\"resource\":\"tables\",\"prefix\":\"\",\"access\":\"read\"}]}",
+	     "resource"},
+	    {"{\"rules\":[{\"resource\":\"locks\",\"prefix\":\"\",\"access\":\"admin\"}]}",
+	     "access"},
+	    {"{\"rules\":[{\"resource\":\"locks\",\"prefix\":1,\"access\":\"read\"}]}", "prefix"},
+	    {"{\"rules\":[{\"resource\":\"locks\",\"prefix\":\"a\\u0001\",\"access\":\"read\"}]}",
+	     "control"},
+	    {"{\"rules\":[{\"resource\":\"locks\",\"access\":\"read\"}]}", "rules[0]"},
+	    {"{\"rules\":[{\"resource\":\"locks\",\"prefix\":\"\",\"access\":\"read\",\"x\":1}]}",
+	     "rules[0]"},
+	    {"{\"rules\":{}}", "array"},
+	    {"{\"admin\":1}", "admin"},
+	};
+	struct http_request req;
+	struct http_err err;
+	char body[8192], prefix[HTTP_NAME_MAX + 2];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(
+	    decode("POST", "/v1/tokens",
+	           "{\"name\":\"ci\",\"admin\":true,\"rules\":[{\"resource\":\"locks\",\"prefix\":"
+	           "\"jobs/\",\"access\":\"write\"},{\"access\":\"read\",\"prefix\":\"\","
+	           "\"resource\":\"sessions\"}]}",
+	           &req, &err, NULL),
+	    HTTP_OK);
+	assert_int_equal(req.op, HTTP_OP_TOKEN_CREATE);
+	assert_string_equal(req.label, "ci");
+	assert_true(req.admin);
+	assert_int_equal(req.n_rules, 2);
+	assert_string_equal(req.rules[0].resource, "locks");
+	assert_string_equal(req.rules[0].access, "write");
+	assert_string_equal(req.rules[0].prefix, "jobs/");
+	assert_int_equal(req.rules[0].prefix_len, 5);
+	assert_string_equal(req.rules[1].resource, "sessions");
+	assert_string_equal(req.rules[1].access, "read");
+	assert_int_equal(req.rules[1].prefix_len, 0);
+	http_request_free(&req);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(decode("POST", "/v1/tokens", bad[i].body, &req, &err, NULL),
+		                 HTTP_ERR_INVALID_ARGUMENT);
+		assert_non_null(strstr(err.message, bad[i].word));
+	}
+	/* A prefix of HTTP_NAME_MAX bytes, then one more. */
+	for (int extra = 0; extra < 2; extra++) {
+		memset(prefix, 'p', sizeof(prefix));
+		prefix[HTTP_NAME_MAX + extra] = '\0';
+		snprintf(
+		    body, sizeof(body),
+		    "{\"rules\":[{\"resource\":\"kv\",\"prefix\":\"%s\",\"access\":\"read\"}]}",
+		    prefix);
+		assert_int_equal(decode("POST", "/v1/tokens", body, &req, &err, NULL),
+		                 extra ? HTTP_ERR_INVALID_ARGUMENT : HTTP_OK);
+		if (!extra)
+			http_request_free(&req);
+	}
+	/* HTTP_TOKEN_RULES_MAX rules, then one more. */
+	for (int extra = 0; extra < 2; extra++) {
+		len = (size_t)snprintf(body, sizeof(body), "{\"rules\":[");
+		for (int i = 0; i < HTTP_TOKEN_RULES_MAX + extra; i++)
+			len += (size_t)snprintf(
+			    body + len, sizeof(body) - len,
+			    "%s{\"resource\":\"kv\",\"prefix\":\"%d\",\"access\":\"read\"}",
+			    i ? "," : "", i);
+		snprintf(body + len, sizeof(body) - len, "]}");
+		assert_int_equal(decode("POST", "/v1/tokens", body, &req, &err, NULL),
+		                 extra ? HTTP_ERR_INVALID_ARGUMENT : HTTP_OK);
+		if (!extra) {
+			assert_int_equal(req.n_rules, HTTP_TOKEN_RULES_MAX);
+			http_request_free(&req);
+		}
+	}
+
+	assert_int_equal(decode("POST", "/v1/auth/bootstrap", NULL, &req, &err, NULL), HTTP_OK);
+	assert_int_equal(req.op, HTTP_OP_AUTH_BOOTSTRAP);
+	assert_int_equal(decode("POST", "/v1/auth/bootstrap", "{\"admin\":true}", &req, &err, NULL),
+	                 HTTP_ERR_INVALID_ARGUMENT);
+	assert_int_equal(decode("DELETE", "/v1/tokens/42", NULL, &req, &err, NULL), HTTP_OK);
+	assert_int_equal(req.op, HTTP_OP_TOKEN_REVOKE);
+	assert_int_equal(req.token_id, 42);
+	assert_int_equal(decode("DELETE", "/v1/tokens/0", NULL, &req, &err, NULL),
+	                 HTTP_ERR_NOT_FOUND);
+	assert_int_equal(decode("DELETE", "/v1/tokens/9223372036854775808", NULL, &req, &err, NULL),
+	                 HTTP_ERR_NOT_FOUND);
+	assert_int_equal(decode("DELETE", "/v1/tokens/abc", NULL, &req, &err, NULL),
+	                 HTTP_ERR_NOT_FOUND);
+	assert_int_equal(decode("GET", "/v1/tokens?after=17&limit=5", NULL, &req, &err, NULL),
+	                 HTTP_OK);
+	assert_string_equal(req.after, "17");
+	assert_int_equal(req.limit, 5);
+	assert_int_equal(decode("GET", "/v1/tokens?after=x", NULL, &req, &err, NULL),
+	                 HTTP_ERR_INVALID_ARGUMENT);
+}
+
 static void test_query(void **state)
 {
 	struct http_request req;
@@ -496,6 +599,7 @@ int main(void)
 	    cmocka_unit_test(test_routes),
 	    cmocka_unit_test(test_acquire_fields),
 	    cmocka_unit_test(test_session_defaults_and_fields),
+	    cmocka_unit_test(test_token_fields),
 	    cmocka_unit_test(test_query),
 	    cmocka_unit_test(test_listing_pages),
 	    cmocka_unit_test(test_listing_bad_pages),
