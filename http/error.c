@@ -12,6 +12,7 @@ static const struct {
     [HTTP_ERR_INVALID_JSON] = {400, "invalid_json"},
     [HTTP_ERR_INVALID_ARGUMENT] = {400, "invalid_argument"},
     [HTTP_ERR_UNAUTHENTICATED] = {401, "unauthenticated"},
+    [HTTP_ERR_PERMISSION_DENIED] = {403, "permission_denied"},
     [HTTP_ERR_NOT_FOUND] = {404, "not_found"},
     [HTTP_ERR_SESSION_NOT_FOUND] = {404, "session_not_found"},
     [HTTP_ERR_MEMBER_NOT_FOUND] = {404, "member_not_found"},

@@ -10,7 +10,8 @@ enum http_error {
 	HTTP_OK = 0,
 	HTTP_ERR_INVALID_JSON,       /* 400 */
 	HTTP_ERR_INVALID_ARGUMENT,   /* 400 */
-	HTTP_ERR_UNAUTHENTICATED,    /* 401: no valid client certificate */
+	HTTP_ERR_UNAUTHENTICATED,    /* 401: no valid client certificate, or no valid token */
+	HTTP_ERR_PERMISSION_DENIED,  /* 403: the token lacks the rule (or admin) an op needs */
 	HTTP_ERR_NOT_FOUND,          /* 404 */
 	HTTP_ERR_SESSION_NOT_FOUND,  /* 404 */
 	HTTP_ERR_MEMBER_NOT_FOUND,   /* 404 */

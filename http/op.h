@@ -110,6 +110,30 @@ enum http_path_kind {
 	HTTP_PATH_ID,      /* prefix + an access token's id (decimal digits) + suffix */
 };
 
+/* Who may run an operation once authentication is on (API.md, Access
+ * control): the token a request carries must allow it. */
+enum http_access {
+	HTTP_ACCESS_OPEN = 0, /* no token needed: health, the bootstrap */
+	HTTP_ACCESS_TOKEN,    /* any valid token */
+	HTTP_ACCESS_READ,     /* a read (or write) rule of the row's resource */
+	HTTP_ACCESS_WRITE,    /* a write rule of the row's resource */
+	HTTP_ACCESS_ADMIN,    /* an admin token (or none, for /metrics with
+	                       * coordd --metrics-public) */
+};
+
+/* The resource a READ or WRITE row's rule is of. Which name the rule must
+ * match follows from the row: a NAME path's name or ?lock= (locks,
+ * elections); a session create's label; a listing (HTTP_Q_LIMIT) is
+ * filtered item by item; a row naming a session by its id matches any
+ * prefix. A row that takes a session (body, query or path) on another
+ * resource also needs a sessions write rule, of any prefix. */
+enum http_resource {
+	HTTP_RES_NONE = 0,
+	HTTP_RES_LOCKS,
+	HTTP_RES_ELECTIONS,
+	HTTP_RES_SESSIONS,
+};
+
 struct http_op_info {
 	const char *name;   /* for logs and metrics: "lock_acquire" */
 	const char *method; /* "PUT" */
@@ -119,9 +143,11 @@ struct http_op_info {
 	unsigned flags;     /* enum http_op_flag */
 	unsigned params;    /* enum http_param: query parameters it takes */
 	unsigned params_needed;
-	unsigned accepts; /* enum http_field: body fields it takes */
-	unsigned needs;   /* fields it needs; a needed field whose query parameter
-	                   * it takes (session) may come from either */
+	unsigned accepts;            /* enum http_field: body fields it takes */
+	unsigned needs;              /* fields it needs; a needed field whose query parameter
+	                              * it takes (session) may come from either */
+	enum http_resource resource; /* for READ and WRITE access */
+	enum http_access access;
 };
 
 /* The row of OP (an op in 1..HTTP_OP_COUNT-1). */

@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -84,6 +85,17 @@ static void allowed_methods(const struct http_op_info *row, char *out, size_t ca
 
 static bool parse_u64(const char *s, uint64_t *out);
 
+/* The id of LEN digits at PARAM (path_matches() allowed at most 20) into
+ * *OUT: false unless it is 1..MAX. */
+static bool path_id(const char *param, size_t len, uint64_t max, uint64_t *out)
+{
+	char digits[24];
+
+	memcpy(digits, param, len);
+	digits[len] = '\0';
+	return parse_u64(digits, out) && *out != 0 && *out <= max;
+}
+
 /* Copies the path's parameter of OP into REQ, checked. A malformed parameter
  * on a path and method that exist is an error of its own, not a 404. */
 static enum http_error take_param(const struct http_op_info *o, const char *param, size_t len,
@@ -105,31 +117,17 @@ static enum http_error take_param(const struct http_op_info *o, const char *para
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "%s", why);
 		memcpy(req->name, param, len);
 		return HTTP_OK;
-	case HTTP_PATH_MEMBER: {
-		char digits[24];
-		uint64_t id;
-
-		memcpy(digits, param, len); /* path_matches() allowed at most 20 digits */
-		digits[len] = '\0';
-		if (!parse_u64(digits, &id) || id == 0 || id > HTTP_MEMBER_ID_MAX)
+	case HTTP_PATH_MEMBER:
+		if (!path_id(param, len, HTTP_MEMBER_ID_MAX, &req->member))
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 			                    "a member id is an integer from 1 to %u",
 			                    HTTP_MEMBER_ID_MAX);
-		req->member = id;
 		return HTTP_OK;
-	}
-	case HTTP_PATH_ID: {
-		char digits[24];
-		uint64_t id;
-
-		memcpy(digits, param, len); /* path_matches() allowed at most 20 digits */
-		digits[len] = '\0';
-		if (!parse_u64(digits, &id) || id == 0 || id > HTTP_TOKEN_MAX)
+	case HTTP_PATH_ID:
+		if (!path_id(param, len, HTTP_TOKEN_MAX, &req->token_id))
 			return http_err_set(err, HTTP_ERR_NOT_FOUND,
 			                    "no token has the id in the path");
-		req->token_id = id;
 		return HTTP_OK;
-	}
 	}
 	return HTTP_OK;
 }
@@ -822,8 +820,36 @@ enum http_error http_request_seq_header(struct http_request *req, const char *va
 	return e;
 }
 
+void http_request_bearer(struct http_request *req, const char *value)
+{
+	static const char token68[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                              "0123456789-._~+/";
+	size_t len, spaces;
+
+	req->bearer_form = value ? HTTP_BEARER_MALFORMED : HTTP_BEARER_NONE;
+	req->bearer[0] = '\0';
+	req->bearer_len = 0;
+	if (!value || strncasecmp(value, "Bearer", 6) != 0)
+		return;
+	value += 6;
+	spaces = strspn(value, " ");
+	if (spaces == 0)
+		return;
+	value += spaces;
+	len = strspn(value, token68);
+	len += strspn(value + len, "=");
+	if (len == 0 || len > HTTP_BEARER_MAX || value[len] != '\0')
+		return;
+	memcpy(req->bearer, value, len);
+	req->bearer[len] = '\0';
+	req->bearer_len = len;
+	req->bearer_form = HTTP_BEARER_OK;
+}
+
 void http_request_free(struct http_request *req)
 {
+	memset(req->bearer, 0, sizeof(req->bearer));
+	req->bearer_len = 0;
 	free(req->body);
 	req->body = NULL;
 	req->body_len = 0;

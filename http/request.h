@@ -53,6 +53,16 @@ struct http_rule {
 #define HTTP_FORWARD_BODY_MAX (6u * (HTTP_VALUE_MAX + HTTP_SESSION_LABEL_MAX) + 1024u)
 #define HTTP_BODY_KEPT_MAX    4096u /* a body up to this is kept as it came */
 
+/* The Authorization header: "Bearer SECRET", the secret a token68 of
+ * 1..HTTP_BEARER_MAX bytes (API.md, Access control). */
+#define HTTP_BEARER_MAX 128
+
+enum http_bearer {
+	HTTP_BEARER_NONE = 0,  /* no Authorization header */
+	HTTP_BEARER_OK,        /* "Bearer SECRET": the secret is in bearer */
+	HTTP_BEARER_MALFORMED, /* another scheme, no secret, or a bad one */
+};
+
 /* One query parameter, as the server found it (already percent-decoded).
  * VALUE is NULL for a bare key such as "?redirect". */
 struct http_query {
@@ -93,6 +103,12 @@ struct http_request {
 	 * sent. */
 	char *body;
 	size_t body_len;
+
+	/* The Authorization header's form and secret (http_request_bearer);
+	 * never forwarded: the node that receives a request checks it. */
+	enum http_bearer bearer_form;
+	char bearer[HTTP_BEARER_MAX + 1];
+	size_t bearer_len;
 
 	/* Query. */
 	bool stale;     /* ?consistency=stale */
@@ -146,6 +162,13 @@ char *http_target_encode(const char *path, const struct http_query *query, size_
  * having freed REQ's resources as a failed decode does. */
 enum http_error http_request_seq_header(struct http_request *req, const char *value,
                                         struct http_err *err);
+
+/* Takes the Authorization header's VALUE (NULL: none) into REQ's
+ * bearer_form and bearer: "Bearer" (any case), one or more spaces, and a
+ * token68 (A-Z a-z 0-9 - . _ ~ + / then any '=') of 1..HTTP_BEARER_MAX
+ * bytes, nothing after it. Whether a request needs one is the node's
+ * decision; this only parses. */
+void http_request_bearer(struct http_request *req, const char *value);
 
 void http_request_free(struct http_request *req);
 

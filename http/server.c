@@ -394,6 +394,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		memcpy(call->allow, err.allow, sizeof(call->allow));
 		return answer_now(call, &err);
 	}
+	http_request_bearer(&call->req, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	                                                            MHD_HTTP_HEADER_AUTHORIZATION));
 	call->have_req = true;
 	call->target = http_target_encode(url, acc.q, acc.n);
 	if (!call->target) {

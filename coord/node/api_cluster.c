@@ -157,6 +157,13 @@ static void members_metrics(struct node *n, struct text *t)
 		emit(t, "coord_peers_refused_total{reason=\"%s\"} %llu\n",
 		     admit_verdict_name((enum admit_verdict)v),
 		     (unsigned long long)n->peers_refused[v]);
+	emit(t,
+	     "# HELP coord_auth_refused_total client requests refused by access control, "
+	     "by reason\n# TYPE coord_auth_refused_total counter\n"
+	     "coord_auth_refused_total{reason=\"unauthenticated\"} %llu\n"
+	     "coord_auth_refused_total{reason=\"permission_denied\"} %llu\n",
+	     (unsigned long long)n->auth_refused[NODE_AUTH_UNAUTHENTICATED],
+	     (unsigned long long)n->auth_refused[NODE_AUTH_DENIED]);
 }
 
 static void metrics_answer(struct node *n, struct ncall *c)

@@ -130,13 +130,15 @@ static void token_answer(struct node *n, struct ncall *c, const struct coord_res
 	memset(c->secret, 0, sizeof(c->secret));
 }
 
-static bool bootstrap_applied(struct node *n, struct ncall *c, uint64_t index,
-                              const struct coord_result *r)
+/* The applied hook of a bootstrap or create: the answer needs the
+ * command's name, flags and rules, built again from the request. */
+static bool token_applied(struct node *n, struct ncall *c, uint64_t index,
+                          const struct coord_result *r)
 {
 	struct coord_cmd cmd = {0};
 
 	(void)index;
-	bootstrap_command(n, c->req, &cmd);
+	node_api(c->req->op)->command(n, c->req, &cmd);
 	token_answer(n, c, r, &cmd);
 	return true;
 }
@@ -151,17 +153,6 @@ static bool create_command(struct node *n, const struct http_request *req, struc
 	cmd->name_len = strlen(req->label);
 	cmd->admin = req->admin;
 	rules_cmd(req, cmd);
-	return true;
-}
-
-static bool create_applied(struct node *n, struct ncall *c, uint64_t index,
-                           const struct coord_result *r)
-{
-	struct coord_cmd cmd = {0};
-
-	(void)index;
-	create_command(n, c->req, &cmd);
-	token_answer(n, c, r, &cmd);
 	return true;
 }
 
@@ -204,8 +195,8 @@ static bool revoke_applied(struct node *n, struct ncall *c, uint64_t index,
 }
 
 const struct node_api node_api_tokens[] = {
-    {.op = HTTP_OP_AUTH_BOOTSTRAP, .command = bootstrap_command, .applied = bootstrap_applied},
-    {.op = HTTP_OP_TOKEN_CREATE, .command = create_command, .applied = create_applied},
+    {.op = HTTP_OP_AUTH_BOOTSTRAP, .command = bootstrap_command, .applied = token_applied},
+    {.op = HTTP_OP_TOKEN_CREATE, .command = create_command, .applied = token_applied},
     {.op = HTTP_OP_TOKEN_LIST, .query = list_query},
     {.op = HTTP_OP_TOKEN_REVOKE, .command = revoke_command, .applied = revoke_applied},
     {.op = 0},

@@ -15,6 +15,7 @@ static const char usage[] =
     "              [--max-sessions N] [--max-locks-per-session N] [--max-waiters N]\n"
     "              [--join] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
     "              [--peer-cert FILE --peer-key FILE --peer-ca FILE]\n"
+    "              [--auth] [--metrics-public]\n"
     "       coordd --restore FILE --cluster ID=HOST:PORT,... [--id N] [--data DIR]\n"
     "\n"
     "With no flags: a single-node cluster, id 1, data in ./coord-data,\n"
@@ -42,6 +43,10 @@ static const char usage[] =
     "every Raft and forwarding connection over mutual TLS: a peer must present\n"
     "a certificate signed by --peer-ca. Give every node of a cluster the same\n"
     "choice: TLS and plain nodes never talk. Read at start.\n"
+    "--auth requires a token (Authorization: Bearer TOKEN) on every request but\n"
+    "GET /v1/health and POST /v1/auth/bootstrap, even before the bootstrap;\n"
+    "once a cluster is bootstrapped every node requires one, with or without\n"
+    "--auth. --metrics-public serves /metrics without a token.\n"
     "\n"
     "example (node 2 of 3):\n"
     "  coordd --id 2 --data /var/lib/coord --http 10.0.0.2:7070 --raft 10.0.0.2:7170 \\\n"
@@ -308,6 +313,14 @@ enum coord_config_result coord_config_parse(int argc, const char *const argv[],
 		}
 		if (strcmp(flag, "--join") == 0) {
 			cfg->join = true;
+			continue;
+		}
+		if (strcmp(flag, "--auth") == 0) {
+			cfg->auth = true;
+			continue;
+		}
+		if (strcmp(flag, "--metrics-public") == 0) {
+			cfg->metrics_public = true;
 			continue;
 		}
 		/* --flag=value or --flag value */

@@ -43,6 +43,10 @@ struct coord_config {
 	bool id_given;
 	bool raft_given; /* else taken from --cluster's entry for this id */
 	bool join;       /* --join: wait to be added to a running cluster */
+	/* --auth: every request but health and the bootstrap needs a token,
+	 * even before the bootstrap; --metrics-public: /metrics needs none. */
+	bool auth;
+	bool metrics_public;
 	/* --restore FILE ("" when not given): seed --data from it, then exit */
 	char restore[COORD_CONFIG_PATH_MAX];
 	unsigned heartbeat_ms;

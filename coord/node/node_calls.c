@@ -102,6 +102,7 @@ static void ncall_free(struct node *n, struct ncall *c)
 	assert(n->n_calls > 0);
 	if (!c->http)
 		http_request_free(&c->own);
+	free(c->token);
 	free(c);
 	n->n_calls--;
 }

@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "log.h"
+#include "node_auth.h"
 #include "node_calls.h"
 #include "node_core.h"
 #include "node_forward.h"
@@ -126,7 +127,8 @@ void node_take_inbox(uv_async_t *a)
 		c->id = ++n->next_call_id;
 		c->arrived_ms = node_now_ms();
 		c->arrived_us = uv_hrtime() / 1000u;
-		node_dispatch(n, c);
+		if (node_auth_admit(n, c)) /* else answered: 401, 403 */
+			node_dispatch(n, c);
 	}
 	node_kick(n);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "node_auth.h"
 #include "node_calls.h"
 #include "node_core.h"
 #include "node_wire.h"
@@ -74,7 +75,16 @@ void node_on_reply(struct node *n, uint64_t from, const uint8_t *p, size_t len)
 	for (struct ncall *c = n->waits[W_FORWARD].head; c; c = c->next) {
 		if (c->id != m.call || c->peer != from)
 			continue;
-		node_answer_relayed(n, c, m.status, m.body, m.body_len, &m.meta);
+		char *filtered = NULL;
+
+		if (m.status == 200 && !node_auth_filter_text(c, m.body, m.body_len, &filtered))
+			return node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
+			                         "the leader's answer could not be read; retry");
+		if (filtered) /* only what the call's token may read */
+			node_answer_relayed(n, c, m.status, filtered, strlen(filtered), &m.meta);
+		else
+			node_answer_relayed(n, c, m.status, m.body, m.body_len, &m.meta);
+		free(filtered);
 		return;
 	}
 }

@@ -82,6 +82,15 @@ enum ncall_wait {
 };
 
 /* One request in flight: from a local HTTP client, or forwarded by a peer. */
+struct coord_token; /* auth.h */
+
+/* Why a call was refused by access control (node_auth.h), for metrics. */
+enum node_auth_refusal {
+	NODE_AUTH_UNAUTHENTICATED, /* 401: no token, a malformed, unknown or revoked one */
+	NODE_AUTH_DENIED,          /* 403: the token lacks the rule or admin */
+	NODE_AUTH_REFUSALS
+};
+
 /* An access token's secret: NODE_TOKEN_SECRET_PREFIX and the hex of
  * NODE_TOKEN_RANDOM_LEN random bytes (api_tokens.c). */
 #define NODE_TOKEN_SECRET_PREFIX  "coord_"
@@ -106,6 +115,9 @@ struct ncall {
 	/* W_WRITE of a TOKEN (api_tokens.c): the secret the leader drew, shown
 	 * once in the answer, then wiped; "" otherwise. */
 	char secret[NODE_TOKEN_SECRET_LEN + 1];
+	/* The token of a local call, once node_auth_admit() checked it (NULL
+	 * when authentication is off or the row is open); freed with the call. */
+	struct coord_token *token;
 	bool cancelling;        /* W_WRITE: the proposal withdraws this call's wait */
 	bool retry;             /* its entry answered a seq again (SM-9): the answer says so */
 	unsigned retry_after_s; /* Retry-After of the answer, if not 0 */
@@ -238,6 +250,10 @@ struct node {
 	size_t n_adopted;
 	struct node_refusal refusals[NODE_REFUSALS_MAX]; /* recent refusals, to log each rarely */
 	uint64_t peers_refused[ADMIT_STRANGER + 1];      /* by verdict (admit.h) */
+	/* Access control (node_auth.c): the cluster was seen bootstrapped
+	 * (it never goes off), and calls refused, by reason. */
+	bool auth_on;
+	uint64_t auth_refused[NODE_AUTH_REFUSALS];
 
 	/* What the node knows of its peers. */
 	struct raft_conf synced_conf; /* the configuration the transport was given */

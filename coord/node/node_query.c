@@ -5,6 +5,7 @@
 #include <assert.h>
 
 #include "api.h"
+#include "node_auth.h"
 #include "node_calls.h"
 #include "node_core.h"
 #include "node_query.h"
@@ -38,5 +39,6 @@ void node_answer_query(struct node *n, struct ncall *c)
 		}
 		return;
 	}
+	node_auth_filter(c, body); /* only what the call's token may read */
 	node_answer(n, c, 200, body);
 }

@@ -238,6 +238,33 @@ static void test_every_row_is_exactly_one_kind(void **state)
 	}
 }
 
+/* Scenario: each row says who may run it (API.md, Access control). A read
+ * or write of data names its resource and needs a rule of it; the cluster's
+ * own operations (ADMIN rows, the snapshot, the token routes, /metrics)
+ * need an admin token; only health and the bootstrap are open. */
+static void test_every_row_says_who_may_run_it(void **state)
+{
+	(void)state;
+	for (int op = 1; op < HTTP_OP_COUNT; op++) {
+		const struct http_op_info *o = row(op);
+		bool data = o->access == HTTP_ACCESS_READ || o->access == HTTP_ACCESS_WRITE;
+
+		if (data != (o->resource != HTTP_RES_NONE))
+			fail_msg("%s: a rule's access needs a resource, and only it", o->name);
+		if ((o->flags & HTTP_OPF_ADMIN) && o->access != HTTP_ACCESS_ADMIN)
+			fail_msg("%s: an ADMIN row is not admin-only", o->name);
+		if ((o->flags & HTTP_OPF_WRITE) && o->access == HTTP_ACCESS_READ)
+			fail_msg("%s: a write needs only read access", o->name);
+		if (o->access == HTTP_ACCESS_OPEN && op != HTTP_OP_HEALTH &&
+		    op != HTTP_OP_AUTH_BOOTSTRAP)
+			fail_msg("%s: open to requests without a token", o->name);
+	}
+	assert_int_equal(row(HTTP_OP_METRICS)->access, HTTP_ACCESS_ADMIN);
+	assert_int_equal(row(HTTP_OP_SNAPSHOT)->access, HTTP_ACCESS_ADMIN);
+	assert_int_equal(row(HTTP_OP_TOKEN_LIST)->access, HTTP_ACCESS_ADMIN);
+	assert_int_equal(row(HTTP_OP_STATUS)->access, HTTP_ACCESS_TOKEN);
+}
+
 /* Scenario: the qualifying flags. Only a queueing op is cancellable (its
  * queued wait is what is withdrawn), and only a read long-polls. */
 static void test_qualifying_flags_imply_their_kind(void **state)
@@ -764,6 +791,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_op_has_a_complete_row),
 	    cmocka_unit_test(test_every_row_is_exactly_one_kind),
+	    cmocka_unit_test(test_every_row_says_who_may_run_it),
 	    cmocka_unit_test(test_qualifying_flags_imply_their_kind),
 	    cmocka_unit_test(test_needed_is_a_subset_of_taken),
 	    cmocka_unit_test(test_a_paged_row_takes_one_form_of_after_and_a_limit),

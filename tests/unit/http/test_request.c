@@ -234,6 +234,51 @@ static void test_token_fields(void **state)
 	                 HTTP_ERR_INVALID_ARGUMENT);
 }
 
+/* The Authorization header: only "Bearer" (any case), spaces and a
+ * token68 of 1..HTTP_BEARER_MAX bytes with nothing after it is a secret. */
+static void test_bearer(void **state)
+{
+	static const struct {
+		const char *value;
+		enum http_bearer form;
+		const char *secret;
+	} cases[] = {
+	    {NULL, HTTP_BEARER_NONE, ""},
+	    {"Bearer coord_0123abc", HTTP_BEARER_OK, "coord_0123abc"},
+	    {"bearer  a.b-c_d~e+f/g==", HTTP_BEARER_OK, "a.b-c_d~e+f/g=="},
+	    {"BEARER x", HTTP_BEARER_OK, "x"},
+	    {"", HTTP_BEARER_MALFORMED, ""},
+	    {"Bearer", HTTP_BEARER_MALFORMED, ""},
+	    {"Bearer ", HTTP_BEARER_MALFORMED, ""},
+	    {"Bearerx", HTTP_BEARER_MALFORMED, ""},
+	    {"Basic dXNlcjpwYXNz", HTTP_BEARER_MALFORMED, ""},
+	    {"Bearer a b", HTTP_BEARER_MALFORMED, ""},
+	    {"Bearer a=b", HTTP_BEARER_MALFORMED, ""},
+	    {"Bearer a\"", HTTP_BEARER_MALFORMED, ""},
+	    {"Bearer \xc3\xa9", HTTP_BEARER_MALFORMED, ""},
+	    {"Bearer\tx", HTTP_BEARER_MALFORMED, ""},
+	};
+	struct http_request req;
+	char longest[HTTP_BEARER_MAX + 16];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&req, 0x5a, sizeof(req));
+		http_request_bearer(&req, cases[i].value);
+		assert_int_equal(req.bearer_form, cases[i].form);
+		assert_string_equal(req.bearer, cases[i].secret);
+		assert_int_equal(req.bearer_len, strlen(cases[i].secret));
+	}
+	for (int extra = 0; extra < 2; extra++) {
+		memcpy(longest, "Bearer ", 7);
+		memset(longest + 7, 'k', HTTP_BEARER_MAX + (size_t)extra);
+		longest[7 + HTTP_BEARER_MAX + extra] = '\0';
+		http_request_bearer(&req, longest);
+		assert_int_equal(req.bearer_form, extra ? HTTP_BEARER_MALFORMED : HTTP_BEARER_OK);
+		assert_int_equal(req.bearer_len, extra ? 0 : HTTP_BEARER_MAX);
+	}
+}
+
 static void test_query(void **state)
 {
 	struct http_request req;
@@ -600,6 +645,7 @@ int main(void)
 	    cmocka_unit_test(test_acquire_fields),
 	    cmocka_unit_test(test_session_defaults_and_fields),
 	    cmocka_unit_test(test_token_fields),
+	    cmocka_unit_test(test_bearer),
 	    cmocka_unit_test(test_query),
 	    cmocka_unit_test(test_listing_pages),
 	    cmocka_unit_test(test_listing_bad_pages),

@@ -104,6 +104,23 @@ static void test_join(void **state)
 	                 COORD_CONFIG_BAD);
 }
 
+/* --auth and --metrics-public: flags without a value, off by default. */
+static void test_auth_flags(void **state)
+{
+	struct coord_config cfg;
+	char err[COORD_CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(PARSE(&cfg, err, "--id", "2"), COORD_CONFIG_OK);
+	assert_false(cfg.auth);
+	assert_false(cfg.metrics_public);
+	assert_int_equal(PARSE(&cfg, err, "--auth", "--id", "2", "--metrics-public"),
+	                 COORD_CONFIG_OK);
+	assert_true(cfg.auth);
+	assert_true(cfg.metrics_public);
+	assert_int_equal(cfg.id, 2);
+}
+
 /* --restore FILE: with the new cluster's --cluster, never with --join. */
 static void test_restore(void **state)
 {
@@ -254,6 +271,7 @@ int main(void)
 	    cmocka_unit_test(test_every_flag),
 	    cmocka_unit_test(test_help),
 	    cmocka_unit_test(test_join),
+	    cmocka_unit_test(test_auth_flags),
 	    cmocka_unit_test(test_restore),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_limits),

@@ -1,0 +1,239 @@
+/* Access control of client calls (node_auth.h): the bearer secret's hash
+ * names the token (coord_sm_token_by_hash(), an indexed lookup of the
+ * SHA-256 of a 256-bit random secret: DESIGN.md says why that lookup leaks
+ * nothing useful), the call's row (op.h) says what the token needs, and
+ * coord_auth_allows() (auth.h) decides each name. */
+#include "node_auth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "auth.h"
+#include "log.h"
+#include "node_calls.h"
+#include "sm_query.h"
+
+static enum coord_resource resource_of(enum http_resource r)
+{
+	switch (r) {
+	case HTTP_RES_ELECTIONS:
+		return COORD_RESOURCE_ELECTIONS;
+	case HTTP_RES_SESSIONS:
+		return COORD_RESOURCE_SESSIONS;
+	case HTTP_RES_LOCKS:
+	case HTTP_RES_NONE:
+		break;
+	}
+	return COORD_RESOURCE_LOCKS;
+}
+
+/* Whether authentication is on: coordd --auth, or the cluster was
+ * bootstrapped (it never goes off, so once seen it is kept). -1 when the
+ * state cannot be read now (a snapshot install, or a failed read). */
+static int auth_on(struct node *n)
+{
+	bool on = false;
+	uint64_t since = 0;
+
+	if (n->cfg.auth || n->auth_on)
+		return 1;
+	if (n->installing || coord_sm_auth_enabled(n->reader, &on, &since) != 0)
+		return -1;
+	n->auth_on = on;
+	return on;
+}
+
+static bool refuse(struct node *n, struct ncall *c, enum node_auth_refusal why, const char *missing,
+                   const char *message)
+{
+	json_t *details = missing ? json_pack("{s:s}", "missing", missing) : NULL;
+
+	n->auth_refused[why]++;
+	node_answer_error(n, c,
+	                  why == NODE_AUTH_UNAUTHENTICATED ? HTTP_ERR_UNAUTHENTICATED
+	                                                   : HTTP_ERR_PERMISSION_DENIED,
+	                  details, "%s", message);
+	return false;
+}
+
+/* Whether T has a rule of RES allowing ACCESS on some name (any prefix). */
+static bool has_rule(const struct coord_token *t, enum coord_resource res, enum coord_access access)
+{
+	for (size_t i = 0; i < t->n_rules; i++)
+		if (t->rules[i].resource == res &&
+		    (t->rules[i].access == COORD_ACCESS_WRITE || access == COORD_ACCESS_READ))
+			return true;
+	return false;
+}
+
+/* 403 naming the rule RES:NAME:ACCESS that is missing (NAME NULL: any
+ * prefix, written "*"); never the token's own rules. */
+static bool deny_rule(struct node *n, struct ncall *c, enum coord_resource res, const char *name,
+                      enum coord_access access)
+{
+	char missing[HTTP_NAME_MAX + 32], message[HTTP_NAME_MAX + 96];
+
+	snprintf(missing, sizeof(missing), "%s:%s:%s", coord_resource_name((int)res),
+	         name ? name : "*", coord_access_name((int)access));
+	snprintf(message, sizeof(message), "the token has no rule allowing %s%s", missing,
+	         name ? "" : " (a rule of any prefix)");
+	return refuse(n, c, NODE_AUTH_DENIED, missing, message);
+}
+
+/* The token of C's bearer secret into C->token: 0, -1 when it answered C. */
+static int authenticate(struct node *n, struct ncall *c)
+{
+	uint8_t hash[COORD_TOKEN_HASH_LEN];
+	int rc;
+
+	if (c->req->bearer_form == HTTP_BEARER_NONE)
+		return refuse(n, c, NODE_AUTH_UNAUTHENTICATED, NULL,
+		              "this request needs a token: Authorization: Bearer TOKEN"),
+		       -1;
+	if (c->req->bearer_form != HTTP_BEARER_OK)
+		return refuse(n, c, NODE_AUTH_UNAUTHENTICATED, NULL,
+		              "the Authorization header must be Bearer TOKEN"),
+		       -1;
+	c->token = malloc(sizeof(*c->token));
+	if (!c->token || !node_token_hash(c->req->bearer, c->req->bearer_len, hash)) {
+		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL, "out of memory; retry");
+		return -1;
+	}
+	rc = n->installing ? COORD_EDB : coord_sm_token_by_hash(n->reader, hash, c->token);
+	if (rc == COORD_ENOTFOUND)
+		return refuse(n, c, NODE_AUTH_UNAUTHENTICATED, NULL,
+		              "the token is unknown or revoked"),
+		       -1;
+	if (rc != 0) {
+		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
+		                  "the token cannot be checked now; retry");
+		return -1;
+	}
+	return 0;
+}
+
+/* What C's row needs of its token (op.h, enum http_resource says which name). */
+static bool authorize(struct node *n, struct ncall *c)
+{
+	const struct http_request *req = c->req;
+	const struct http_op_info *o = http_op_info(req->op);
+	const struct coord_token *t = c->token;
+	enum coord_resource res = resource_of(o->resource);
+	enum coord_access access =
+	    o->access == HTTP_ACCESS_WRITE ? COORD_ACCESS_WRITE : COORD_ACCESS_READ;
+	const char *name = NULL;
+
+	if (o->access == HTTP_ACCESS_TOKEN)
+		return true;
+	if (o->access == HTTP_ACCESS_ADMIN)
+		return t->admin ? true
+		                : refuse(n, c, NODE_AUTH_DENIED, "admin",
+		                         "this request needs an admin token");
+	if (o->path_kind == HTTP_PATH_NAME || (o->params_needed & HTTP_Q_LOCK))
+		name = req->name;
+	else if (res == COORD_RESOURCE_SESSIONS && (o->accepts & HTTP_F_LABEL))
+		name = req->label;
+	if (name && !coord_auth_allows(t, res, name, strlen(name), access))
+		return deny_rule(n, c, res, name, access);
+	/* A listing shows what the token may read (node_auth_filter); a row
+	 * naming a session by id matches any prefix (API.md: ownership of
+	 * sessions by token is not there yet). */
+	if (!name && !(o->params & HTTP_Q_LIMIT) && !has_rule(t, res, access))
+		return deny_rule(n, c, res, NULL, access);
+	if (res != COORD_RESOURCE_SESSIONS &&
+	    ((o->accepts & HTTP_F_SESSION) || (o->params & HTTP_Q_SESSION)) &&
+	    !has_rule(t, COORD_RESOURCE_SESSIONS, COORD_ACCESS_WRITE))
+		return deny_rule(n, c, COORD_RESOURCE_SESSIONS, NULL, COORD_ACCESS_WRITE);
+	return true;
+}
+
+bool node_auth_admit(struct node *n, struct ncall *c)
+{
+	const struct http_op_info *o = http_op_info(c->req->op);
+	int on;
+
+	if (!c->http || o->access == HTTP_ACCESS_OPEN)
+		return true;
+	if (c->req->op == HTTP_OP_METRICS && n->cfg.metrics_public)
+		return true;
+	on = auth_on(n);
+	if (on == 0)
+		return true;
+	if (on < 0) {
+		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
+		                  "this node cannot check tokens now; retry or ask another node");
+		return false;
+	}
+	return authenticate(n, c) == 0 && authorize(n, c);
+}
+
+/* Filtering answers ------------------------------------------------------------ */
+
+/* Removes from the array KEY of OBJ the items whose "name" T may not read
+ * as RES. */
+static void filter_array(const struct coord_token *t, json_t *obj, const char *key,
+                         enum coord_resource res)
+{
+	json_t *a = json_object_get(obj, key);
+
+	for (size_t i = json_array_size(a); i-- > 0;) {
+		json_t *name = json_object_get(json_array_get(a, i), "name");
+		const char *s = json_is_string(name) ? json_string_value(name) : "";
+		size_t len = json_is_string(name) ? json_string_length(name) : 0;
+
+		if (!coord_auth_allows(t, res, s, len, COORD_ACCESS_READ))
+			json_array_remove(a, i);
+	}
+}
+
+/* A session's parts: the locks it holds or waits for, its elections. */
+static void filter_session(const struct coord_token *t, json_t *session)
+{
+	filter_array(t, session, "locks", COORD_RESOURCE_LOCKS);
+	filter_array(t, session, "waiting", COORD_RESOURCE_LOCKS);
+	filter_array(t, session, "elections", COORD_RESOURCE_ELECTIONS);
+}
+
+void node_auth_filter(const struct ncall *c, json_t *body)
+{
+	json_t *items;
+
+	if (!c->token || !json_is_object(body))
+		return;
+	switch (c->req->op) {
+	case HTTP_OP_LOCK_LIST:
+		filter_array(c->token, body, "locks", COORD_RESOURCE_LOCKS);
+		break;
+	case HTTP_OP_SESSION_LIST:
+		filter_array(c->token, body, "sessions", COORD_RESOURCE_SESSIONS);
+		items = json_object_get(body, "sessions");
+		for (size_t i = 0; i < json_array_size(items); i++)
+			filter_session(c->token, json_array_get(items, i));
+		break;
+	case HTTP_OP_SESSION_GET:
+		filter_session(c->token, body);
+		break;
+	default:
+		break;
+	}
+}
+
+bool node_auth_filter_text(const struct ncall *c, const char *body, size_t len, char **out)
+{
+	json_t *j;
+
+	*out = NULL;
+	if (!c->token || (c->req->op != HTTP_OP_LOCK_LIST && c->req->op != HTTP_OP_SESSION_LIST &&
+	                  c->req->op != HTTP_OP_SESSION_GET))
+		return true;
+	j = json_loadb(body, len, 0, NULL);
+	if (!j)
+		return false;
+	node_auth_filter(c, j);
+	*out =
+	    json_dumps(j, JSON_PRESERVE_ORDER | (c->req->pretty ? JSON_INDENT(2) : JSON_COMPACT));
+	json_decref(j);
+	return *out != NULL;
+}

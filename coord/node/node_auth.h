@@ -1,0 +1,36 @@
+/* node_auth.h: access control of client calls (docs/API.md, Access
+ * control; DESIGN.md, The node runtime and the HTTP front). The node that
+ * receives a call checks its token against its own applied state before
+ * the call goes anywhere: a refused call is answered 401 or 403 at once and
+ * nothing is proposed, forwarded or read for it. A call forwarded by a peer
+ * was checked by that peer (peers are trusted: peer TLS). */
+#ifndef COORD_NODE_AUTH_H
+#define COORD_NODE_AUTH_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "node_internal.h"
+
+/* Whether C (a local call) may go on. False once it answered C: 401
+ * unauthenticated (a token is needed and the call has none, a malformed
+ * one, or one that is unknown or revoked), 403 permission_denied (the
+ * token lacks the rule or the admin flag the call's row needs, op.h), or
+ * 503 (the state cannot be read now). On true, C->token holds the call's
+ * token when it has one (freed with C), for node_auth_filter(). */
+bool node_auth_admit(struct node *n, struct ncall *c);
+
+/* Removes from BODY, C's answer of 200, the items C's token may not read:
+ * the locks and sessions of a listing, a session's locks, waits and
+ * elections. Nothing for a call without a token. */
+void node_auth_filter(const struct ncall *c, json_t *body);
+
+/* The same for a relayed answer of 200, LEN bytes at BODY: true with *OUT
+ * NULL when nothing changes, true with the filtered text in *OUT
+ * (malloc'd; the caller frees it), false when an answer that needs
+ * filtering could not be (the caller answers 503, never the unfiltered
+ * body). */
+bool node_auth_filter_text(const struct ncall *c, const char *body, size_t len, char **out);
+
+#endif
