@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "log.h"
 #include "node_calls.h"
+#include "node_core.h"
 #include "sm_query.h"
 
 static enum coord_resource resource_of(enum http_resource r)
@@ -31,7 +32,7 @@ static enum coord_resource resource_of(enum http_resource r)
 
 /* Whether authentication is on: coordd --auth, or the cluster was
  * bootstrapped (it never goes off, so once seen it is kept). -1 when the
- * state cannot be read now (a snapshot install, or a failed read). */
+ * state cannot be read. */
 static int auth_on(struct node *n)
 {
 	bool on = false;
@@ -39,7 +40,7 @@ static int auth_on(struct node *n)
 
 	if (n->cfg.auth || n->auth_on)
 		return 1;
-	if (n->installing || coord_sm_auth_enabled(n->reader, &on, &since) != 0)
+	if (coord_sm_auth_enabled(n->reader, &on, &since) != 0)
 		return -1;
 	n->auth_on = on;
 	return on;
@@ -101,7 +102,7 @@ static int authenticate(struct node *n, struct ncall *c)
 		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL, "out of memory; retry");
 		return -1;
 	}
-	rc = n->installing ? COORD_EDB : coord_sm_token_by_hash(n->reader, hash, c->token);
+	rc = coord_sm_token_by_hash(n->reader, hash, c->token);
 	if (rc == COORD_ENOTFOUND)
 		return refuse(n, c, NODE_AUTH_UNAUTHENTICATED, NULL,
 		              "the token is unknown or revoked"),
@@ -158,6 +159,12 @@ bool node_auth_admit(struct node *n, struct ncall *c)
 		return true;
 	if (c->req->op == HTTP_OP_METRICS && n->cfg.metrics_public)
 		return true;
+	if (n->installing) { /* N-6: checked once the install is done (node_installed) */
+		c->auth_pending = true;
+		ncall_wait(n, c, W_INSTALL, node_now_ms() + NODE_READ_TIMEOUT_MS);
+		return false;
+	}
+	c->auth_pending = false;
 	on = auth_on(n);
 	if (on == 0)
 		return true;

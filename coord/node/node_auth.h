@@ -13,7 +13,9 @@
 
 #include "node_internal.h"
 
-/* Whether C (a local call) may go on. False once it answered C: 401
+/* Whether C (a local call) may go on. False once it answered C, or, while
+ * a snapshot is installed (N-6), put it to wait in W_INSTALL with
+ * C->auth_pending set: node_installed() admits it again. It answered 401
  * unauthenticated (a token is needed and the call has none, a malformed
  * one, or one that is unknown or revoked), 403 permission_denied (the
  * token lacks the rule or the admin flag the call's row needs, op.h), or

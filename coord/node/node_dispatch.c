@@ -88,7 +88,8 @@ void node_installed(struct node *n)
 	for (c = n->waits[W_INSTALL].head; c; c = next) {
 		next = c->next;
 		ncall_unwait(n, c);
-		node_dispatch(n, c);
+		if (!c->auth_pending || node_auth_admit(n, c)) /* else answered */
+			node_dispatch(n, c);
 	}
 }
 

@@ -118,6 +118,7 @@ struct ncall {
 	/* The token of a local call, once node_auth_admit() checked it (NULL
 	 * when authentication is off or the row is open); freed with the call. */
 	struct coord_token *token;
+	bool auth_pending;      /* waits in W_INSTALL before node_auth_admit() could check it */
 	bool cancelling;        /* W_WRITE: the proposal withdraws this call's wait */
 	bool retry;             /* its entry answered a seq again (SM-9): the answer says so */
 	unsigned retry_after_s; /* Retry-After of the answer, if not 0 */
