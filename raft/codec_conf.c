@@ -23,8 +23,7 @@
 #include "bytes.h"
 #include "raft.h"
 
-#define RAFT_CONF_VERSION    2u
-#define RAFT_CONF_VERSION_V1 1u /* no folder field */
+#define RAFT_CONF_VERSION_V1 1u /* no folder field (RAFT_CONF_VERSION: raft.h) */
 #define CONF_HEADER_BYTES    6u
 #define CONF_SERVER_FIXED    19u /* id, folder, role, old_role, addr_len */
 

@@ -132,7 +132,9 @@ static void codec_decode_snap(struct codec_rd *r, struct raft_msg *m)
 	conf = bytes_take(&r->b, clen);
 	if (conf == NULL)
 		return;
-	if (raft_conf_decode(conf, clen, &m->snap.conf) != RAFT_OK) {
+	/* The wire carries the current version only (raft.h). */
+	if (clen == 0 || conf[0] != RAFT_CONF_VERSION ||
+	    raft_conf_decode(conf, clen, &m->snap.conf) != RAFT_OK) {
 		rd_fail(r, RAFT_CODEC_EMALFORMED);
 		return;
 	}

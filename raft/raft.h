@@ -112,6 +112,12 @@ struct raft_conf {
 	struct raft_server servers[RAFT_MAX_SERVERS];
 };
 
+/* The encoding raft_conf_encode() writes. raft_conf_decode() also reads
+ * version 1 (written before voters were bound to folders), which only a
+ * data folder of an older version holds; a snapshot's meta on the wire
+ * always carries this version. */
+#define RAFT_CONF_VERSION 2u
+
 /* Encodes CONF into BUF (at most CAP bytes); returns bytes written, or 0 if
  * CAP is too small. RAFT_CONF_MAX_BYTES always suffices. */
 #define RAFT_CONF_MAX_BYTES (16 + RAFT_MAX_SERVERS * (18 + RAFT_ADDR_MAX))
