@@ -21,6 +21,7 @@
 #include "node_core.h"
 #include "node_dispatch.h"
 #include "node_forward.h"
+#include "node_auth.h"
 #include "node_join.h"
 #include "peer_tls.h"
 #include "node_lease.h"
@@ -346,6 +347,7 @@ static int open_storage(struct node *n, struct persist_log_state *st)
 		LOG_ERROR("out of memory");
 		return -1;
 	}
+	node_auth_refresh(n);
 	if (persist_snapshot_latest(n->dir, &n->snap, &err) != 0)
 		memset(&n->snap, 0, sizeof(n->snap));
 	/* Checkpoints run on the thread pool, not in the loop's commits. */

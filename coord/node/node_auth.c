@@ -30,20 +30,14 @@ static enum coord_resource resource_of(enum http_resource r)
 	return COORD_RESOURCE_LOCKS;
 }
 
-/* Whether authentication is on: coordd --auth, or the cluster was
- * bootstrapped (it never goes off, so once seen it is kept). -1 when the
- * state cannot be read. */
-static int auth_on(struct node *n)
+void node_auth_refresh(struct node *n)
 {
 	bool on = false;
 	uint64_t since = 0;
 
-	if (n->cfg.auth || n->auth_on)
-		return 1;
 	if (coord_sm_auth_enabled(n->reader, &on, &since) != 0)
-		return -1;
+		node_fatal(n, "reading whether access control is on", "state.db");
 	n->auth_on = on;
-	return on;
 }
 
 static bool refuse(struct node *n, struct ncall *c, enum node_auth_refusal why, const char *missing,
@@ -153,7 +147,6 @@ static bool authorize(struct node *n, struct ncall *c)
 bool node_auth_admit(struct node *n, struct ncall *c)
 {
 	const struct http_op_info *o = http_op_info(c->req->op);
-	int on;
 
 	if (!c->http || o->access == HTTP_ACCESS_OPEN)
 		return true;
@@ -165,14 +158,8 @@ bool node_auth_admit(struct node *n, struct ncall *c)
 		return false;
 	}
 	c->auth_pending = false;
-	on = auth_on(n);
-	if (on == 0)
+	if (!n->cfg.auth && !n->auth_on)
 		return true;
-	if (on < 0) {
-		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
-		                  "this node cannot check tokens now; retry or ask another node");
-		return false;
-	}
 	return authenticate(n, c) == 0 && authorize(n, c);
 }
 

@@ -23,6 +23,12 @@
  * token when it has one (freed with C), for node_auth_filter(). */
 bool node_auth_admit(struct node *n, struct ncall *c);
 
+/* Reads whether the cluster was bootstrapped into n->auth_on, so that no
+ * request reads it: at start, after a snapshot install, and after an entry
+ * that made a token applies (only a bootstrap turns it on, and nothing
+ * turns it off). Stops the node if state.db cannot be read. */
+void node_auth_refresh(struct node *n);
+
 /* Removes from BODY, C's answer of 200, the items C's token may not read:
  * the locks and sessions of a listing, a session's locks, waits and
  * elections. Nothing for a call without a token. */

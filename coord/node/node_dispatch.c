@@ -85,6 +85,7 @@ void node_installed(struct node *n)
 {
 	struct ncall *c, *next;
 
+	node_auth_refresh(n); /* the installed state may be bootstrapped */
 	for (c = n->waits[W_INSTALL].head; c; c = next) {
 		next = c->next;
 		ncall_unwait(n, c);

@@ -10,6 +10,7 @@
 #include "node_core.h"
 #include "node_dispatch.h"
 #include "node_leader.h"
+#include "node_auth.h"
 #include "node_lease.h"
 #include "node_ready.h"
 
@@ -252,10 +253,15 @@ static void apply_committed(struct node *n, const struct raft_ready *rd)
 			node_fatal(n, "applying to state.db", err.msg);
 		n->metrics.applied_entries += k;
 		n->since_snapshot += k;
-		for (size_t j = 0; j < k; j++)
+		for (size_t j = 0; j < k; j++) {
+			if (pe[j].type == RAFT_ENTRY_NORMAL &&
+			    n->results[j].type == COORD_CMD_TOKEN &&
+			    n->results[j].status == COORD_ST_OK && !n->auth_on)
+				node_auth_refresh(n); /* a bootstrap turns access control on */
 			node_on_applied(n, pe[j].index, pe[j].term,
 			                pe[j].type == RAFT_ENTRY_NORMAL ? &n->results[j] : NULL,
 			                pe[j].data, pe[j].len);
+		}
 		i += k;
 	}
 }
