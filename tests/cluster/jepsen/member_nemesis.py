@@ -26,7 +26,9 @@ import time
 
 import membership
 import netns
-from harness import Cluster, Node, request
+import secure
+from harness import Cluster, Node
+from secure import admin_request as request
 
 CHANGE_TIMEOUT_S = 8.0  # one change request: above coordd's write time-out
 CATCH_UP_S = 10.0  # a learner's catch-up
@@ -70,6 +72,7 @@ class Roster:
         self.mu = threading.RLock()
         for n in self.nodes:
             n.retired = False
+            secure.bind(n)  # status and member reads: HTTPS and the admin token with --tls/--auth
 
     def node(self, nid):
         return self.every[nid]
@@ -84,6 +87,7 @@ class Roster:
         """A Joiner for id NID with addresses of its own; not started."""
         assert nid not in self.every, "id %d reused (M3)" % nid
         j = Joiner(self, nid)
+        secure.bind(j)
         self.place(j)
         j.retired = False
         self.every[nid] = j

@@ -19,6 +19,9 @@ A scenario (by name only, no network namespaces needed), "queued_release",
 is issue 24's: a release queued on a follower that is then paused, the
 client moving on with the same session through another node, the follower
 resumed (queued_release.py plays the round and says what it expects).
+Another, "rogue" (runner --tls), starts a coordd with a peer certificate of
+another CA that dials every member, and judges that they refused it and
+that nobody voted for it or stepped down (rogue.py, R1-R4).
 Every fault is healed before the next starts.
 
 Targets are drawn among the cluster's current members (cluster.nodes),
@@ -34,11 +37,12 @@ import time
 PROCESS_FAULTS = ("kill", "kill_leader", "pause", "pause_leader", "crash_all")
 NET_FAULTS = ("halves", "isolate_leader", "bridge", "one_way", "ring")
 MIXED_FAULTS = ("pause_isolated_leader", "isolate_long")  # not in "net" or "all": by name only
-SCENARIO_FAULTS = ("queued_release",)  # by name only; queued_release.py
+SCENARIO_FAULTS = ("queued_release", "rogue")  # by name only; queued_release.py, rogue.py
 CUT_AFTER_RESUME_S = 1.0  # the paused leader stays cut off this long after SIGCONT
 LONG_CUT_S = 15.0  # isolate_long
 CATCH_UP_WAIT_S = 10.0  # how long isolate_long waits for the follower to catch up
 QUEUED_RELEASE_S = 6.0  # queued_release: the schedule's slot for one round
+ROGUE_S = 6.0  # rogue: how long the rogue node runs (rogue.ROGUE_S)
 
 
 def schedule(seed, duration_s, faults, size, election_s, ttl_s):
@@ -61,7 +65,7 @@ def schedule(seed, duration_s, faults, size, election_s, ttl_s):
             rng.shuffle(order)
         dur = {"pause": pause_s, "pause_leader": pause_s, "pause_isolated_leader": pause_s,
                "crash_all": 1.0, "isolate_long": LONG_CUT_S,
-               "queued_release": QUEUED_RELEASE_S}.get(f, rng.uniform(2.0, 5.0))
+               "queued_release": QUEUED_RELEASE_S, "rogue": ROGUE_S}.get(f, rng.uniform(2.0, 5.0))
         if f.startswith("pause"):
             dur += rng.uniform(0, 1.0)
         if t + dur + 1.0 > duration_s:
@@ -92,9 +96,10 @@ def format_schedule(sched):
 class Nemesis(threading.Thread):
     """Applies SCHEDULE to CLUSTER on the run's clock (HISTORY.now)."""
 
-    def __init__(self, cluster, sched, history, log, queued=None):
+    def __init__(self, cluster, sched, history, log, queued=None, rogue=None):
         super().__init__(daemon=True)
         self.queued = queued  # queued_release.QueuedRelease, for "queued_release"
+        self.rogue = rogue  # rogue.Rogue, for "rogue"
         self.c = cluster
         self.sched = sched
         self.h = history
@@ -132,6 +137,18 @@ class Nemesis(threading.Thread):
                 what = self.queued.round(s)
                 self.applied.append(dict(s, at=round(at, 2), what=what))
                 self.log("nemesis t=%.2f queued_release: %s" % (at, what))
+                continue
+            if s["fault"] == "rogue":
+                # Nothing to heal: the visit stops its process itself.
+                at = self.h.now()
+                try:
+                    what = self.rogue.visit(s)
+                except Exception as e:  # noqa: BLE001 -- judged: the rogue check fails
+                    what = "the visit failed: %s: %s" % (type(e).__name__, e)
+                    self.rogue.visits.append({"at": round(at, 2), "judged": True,
+                                              "refused": {}, "problems": [what]})
+                self.applied.append(dict(s, at=round(at, 2), what=what))
+                self.log("nemesis t=%.2f rogue: %s" % (at, what))
                 continue
             with self.mu:
                 what = self.apply(s)

@@ -51,8 +51,11 @@ import membership  # noqa: E402
 import nemesis  # noqa: E402
 import netns  # noqa: E402
 import queued_release  # noqa: E402
+import rogue as rogue_node  # noqa: E402
+import secure  # noqa: E402
 import workload as wl  # noqa: E402
-from harness import coordd_path, request  # noqa: E402
+from harness import coordd_path  # noqa: E402
+from secure import request  # noqa: E402
 
 SKIP = 77
 MEMBERS = "members"  # the membership nemesis, in --faults
@@ -101,8 +104,26 @@ def parse(argv):
     ap.add_argument("--client-timeout", type=float, default=wl.CLIENT_TIMEOUT_S,
                     help="seconds a client waits for an answer (below a pause's length, "
                          "requests held by a paused node go unanswered)")
+    ap.add_argument("--tls", action="store_true",
+                    help="TLS on both ports: a CA and a node certificate made for the run "
+                         "(openssl); every node gets --tls-cert/--tls-key and --peer-cert/"
+                         "--peer-key/--peer-ca, and every call of the runner goes over "
+                         "HTTPS, verified against that CA (needed by the rogue fault)")
+    ap.add_argument("--auth", action="store_true",
+                    help="access control: every node runs with --auth; the runner "
+                         "bootstraps the cluster (admin token, for status, members and "
+                         "metrics) and the workload uses a token with write rules on "
+                         "jepsen/ locks and elections and on sessions, nothing else")
     ap.add_argument("--history", default=None, help="write the history here (JSON lines)")
     a = ap.parse_args(argv)
+    fs = a.faults.split(",")
+    if "rogue" in fs and not a.tls:
+        ap.error("the rogue fault needs --tls (peer TLS)")
+    if "rogue" in fs and (MEMBERS in fs or a.soak is not None):
+        ap.error("the rogue fault judges a leader and term unchanged while it runs: "
+                 "not with the membership nemesis (members, --soak)")
+    if "queued_release" in fs and a.tls:
+        ap.error("queued_release writes raw HTTP: not with --tls")
     if a.soak is not None:
         a.duration = a.soak * 60.0
     if a.seed is None:
@@ -131,6 +152,8 @@ def start_cluster(a, fs):
     if a.snapshot_entries is not None:
         extra = ["--snapshot-entries", str(a.snapshot_entries),
                  "--log-tail", str(max(1, a.snapshot_entries // 10))]
+    if a.auth:
+        extra.append("--auth")
     if any(f in nemesis.NET_FAULTS + nemesis.MIXED_FAULTS for f in fs):
         why = netns.probe()
         if why is not None:
@@ -140,6 +163,19 @@ def start_cluster(a, fs):
     else:
         c = member_nemesis.LocalCluster(coordd, a.nodes, heartbeat_ms=a.heartbeat_ms,
                                         election_ms=a.election_ms, extra_args=extra)
+    if a.tls:
+        # One node certificate for every address a node of the run may
+        # have: 127.0.0.1, or each address of the namespaces' subnet.
+        ips = ["127.0.0.1"]
+        if getattr(c, "net", None) is not None:
+            ips += [c.net.addr(i) for i in range(1, netns.MAX_ID + 1)]
+        try:
+            secure.enable_tls(secure.make_certs(ips))
+        except Exception:
+            c.close()
+            raise
+        c.extra_args += secure.tls_args(secure.CERTS)
+        log("tls: HTTPS and peer mutual TLS, CA and node certificate made for the run")
     return c.__enter__()
 
 
@@ -241,10 +277,11 @@ def read_back(c, h, ledger_locks, ledger_sessions, abandoned):
     return final, fates
 
 
-def judge(ops, final, probe, election_s):
+def judge(ops, final, probe, election_s, rogue=None):
     keys = sorted({o["key"] for o in ops if o["key"] and (
         o["key"].startswith(wl.LOCK + "/") or o["key"].startswith(wl.ELECTION + "/"))})
-    return [
+    extra = [] if rogue is None else [("rogue-node", rogue.verdict())]
+    return extra + [
         ("mutual-exclusion", checkers.mutual_exclusion(ops)),
         ("token-order", checkers.token_order(ops)),
         ("fenced-store", checkers.fenced_store(ops)),
@@ -304,6 +341,8 @@ def main(argv):
     c = start_cluster(a, fs)
     failed = True
     try:
+        if a.auth:
+            secure.bootstrap(c, log)
         c.leader(timeout=15.0)
         h = hist.History()
         stop = threading.Event()
@@ -324,7 +363,10 @@ def main(argv):
                     wl.Ledger(400, c, h, stop, rng.random(), ledger_locks, ledger_sessions)]
         for cl in clients:
             cl.start()
-        nem = nemesis.Nemesis(c, sched, h, log, queued=queued)
+        rogue = None
+        if "rogue" in fs:
+            rogue = rogue_node.Rogue(c, coordd_path(), h, log)
+        nem = nemesis.Nemesis(c, sched, h, log, queued=queued, rogue=rogue)
         nem.start()
         mem = member_nemesis.MemberNemesis(c, msched, h, log)
         mem.start()
@@ -374,7 +416,7 @@ def main(argv):
             sum(t.count("INFO  snapshot at ") for t in logs),
             sum(t.count("installed snapshot") for t in logs)))
         t0 = time.time()
-        verdicts = judge(ops, final, probe, election_s)
+        verdicts = judge(ops, final, probe, election_s, rogue)
         failed = False
         for name, r in verdicts:
             ok = r["valid"] is True
@@ -389,6 +431,7 @@ def main(argv):
                                                         "FAIL" if failed else "PASS", a.seed))
     finally:
         c.close(keep=failed)
+        secure.close()
     return 1 if failed else 0
 
 

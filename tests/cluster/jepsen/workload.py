@@ -28,7 +28,7 @@ import threading
 import time
 
 import history as hist
-from harness import request
+from secure import request
 
 # Writes answered 503 are indeterminate rather than failed (runner option
 # --unknown-503); see history.classify.
@@ -63,7 +63,8 @@ def rotated(base, h):
 
 
 def send(addr, method, path, body=None, timeout=None):
-    """harness.request, but a connection that could not even be opened is
+    """secure.request (HTTPS and the clients' token with runner --tls and
+    --auth), but a connection that could not even be opened is
     "refused" (the request was never sent: a definite failure) rather than
     None (no answer: indeterminate). TIMEOUT: CLIENT_TIMEOUT_S."""
     return request(addr, method, path, body, CLIENT_TIMEOUT_S if timeout is None else timeout,
