@@ -229,10 +229,40 @@ static int list_url(char url[COORDC_URL_MAX], const char *path, uint32_t limit, 
 	return n < 0 || n >= COORDC_URL_MAX ? COORDC_ERR_INVALID : COORDC_OK;
 }
 
+/* Where the next page starts: a page's "next" NEXT after the key AFTER
+ * (a string key compared as bytes, or a token's id compared as a number,
+ * never a mix). Sets AFTER and *DONE (no next: the last page); returns
+ * false for a next of another kind or one that does not move forward. */
+static bool list_next(const json_t *next, char after[COORDC_LIST_KEY_MAX + 1], uint64_t *after_id,
+                      bool *done)
+{
+	const char *n = json_string_value(next);
+
+	*done = next == NULL || json_is_null(next);
+	if (*done)
+		return true;
+	if (json_is_integer(next)) {
+		uint64_t id = (uint64_t)json_integer_value(next);
+
+		if (json_integer_value(next) <= 0 || id <= *after_id ||
+		    (after[0] && *after_id == 0))
+			return false;
+		*after_id = id;
+		snprintf(after, COORDC_LIST_KEY_MAX + 1, "%llu", (unsigned long long)id);
+		return true;
+	}
+	/* Keyset paging moves forward: a next that does not would repeat. */
+	if (n == NULL || *after_id != 0 || !list_key_ok(n) || strcmp(n, after) <= 0)
+		return false;
+	snprintf(after, COORDC_LIST_KEY_MAX + 1, "%s", n);
+	return true;
+}
+
 int coordc_list(struct coordc *c, const char *path, const char *key, uint32_t limit,
                 uint32_t pages_max, json_t **items, struct coordc_reply *reply)
 {
 	char url[COORDC_URL_MAX], after[COORDC_LIST_KEY_MAX + 1] = "";
+	uint64_t after_id = 0;
 	json_t *all = json_array();
 	int rc = all == NULL ? COORDC_ERR_NOMEM : COORDC_OK;
 
@@ -241,8 +271,8 @@ int coordc_list(struct coordc *c, const char *path, const char *key, uint32_t li
 	if (pages_max == 0)
 		rc = COORDC_ERR_INVALID;
 	for (uint32_t page = 1; rc == COORDC_OK; page++) {
-		json_t *got, *next;
-		const char *n;
+		json_t *got;
+		bool done;
 
 		if (page > pages_max) { /* the listing kept going: give up rather than loop */
 			list_refused(reply, pages_max, "the listing has not ended after this page");
@@ -255,14 +285,11 @@ int coordc_list(struct coordc *c, const char *path, const char *key, uint32_t li
 		if (rc != COORDC_OK || reply->kind != COORDC_DONE_OK)
 			break;
 		got = json_object_get(reply->body, key);
-		next = json_object_get(reply->body, "next");
-		n = json_string_value(next);
-		if (!json_is_array(got) || (next != NULL && !json_is_null(next) && n == NULL)) {
+		if (!json_is_array(got)) {
 			list_refused(reply, page, "not a page of the listing");
 			break;
 		}
-		/* Keyset paging moves forward: a next that does not would repeat. */
-		if (n != NULL && (!list_key_ok(n) || strcmp(n, after) <= 0)) {
+		if (!list_next(json_object_get(reply->body, "next"), after, &after_id, &done)) {
 			list_refused(reply, page, "its next does not move past the key before");
 			break;
 		}
@@ -270,11 +297,10 @@ int coordc_list(struct coordc *c, const char *path, const char *key, uint32_t li
 			rc = COORDC_ERR_NOMEM;
 			break;
 		}
-		if (n == NULL) { /* the last page (or a server that does not page) */
+		if (done) { /* the last page (or a server that does not page) */
 			*items = all;
 			return COORDC_OK;
 		}
-		snprintf(after, sizeof(after), "%s", n);
 	}
 	json_decref(all);
 	return rc;

@@ -19,6 +19,7 @@
 
 #define DISCOVERY_TIMEOUT_MS 1000 /* one /v1/status probe, at most */
 #define CONNECT_TIMEOUT_MS   1000 /* TCP connect of one attempt */
+#define AUTH_PREFIX          "Authorization: Bearer "
 
 struct coordc {
 	struct coordc_config cfg;
@@ -30,11 +31,12 @@ struct coordc {
 	char cacert[COORDC_PATH_MAX], cert[COORDC_PATH_MAX], key[COORDC_PATH_MAX]; /* "": none */
 	uint64_t leader_id; /* its node id, 0 if unknown */
 	bool rediscover;    /* look for the leader before the next attempt */
+	bool has_token;     /* c->headers carries an Authorization line */
 	uint64_t rng;
 	uint64_t seq; /* the last number of a session's request (coordc_next_seq) */
 	volatile sig_atomic_t *abort_flag; /* give up when nonzero (may be NULL) */
 	CURL *curl;
-	struct curl_slist *headers;
+	struct curl_slist *headers; /* of every request; the token's line is the only copy of it */
 	/* The answer of the attempt in progress. */
 	char *buf;
 	size_t len;
@@ -153,6 +155,56 @@ static int copy_tls(struct coordc *c, const struct coordc_config *cfg)
 	return !c->cert[0] == !c->key[0] ? COORDC_OK : COORDC_ERR_INVALID;
 }
 
+bool coordc_token_valid(const char *secret)
+{
+	static const char token68[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                              "0123456789-._~+/";
+	size_t len;
+
+	if (secret == NULL)
+		return false;
+	len = strspn(secret, token68);
+	if (len == 0) /* token68: one character at least before the padding */
+		return false;
+	len += strspn(secret + len, "=");
+	return len < COORDC_TOKEN_MAX && secret[len] == '\0';
+}
+
+/* The headers every request carries: the JSON body's type, no "Expect:
+ * 100-continue", and the bearer TOKEN when there is one (validated by the
+ * caller). The line is built on the stack and wiped: libcurl's copy in the
+ * list is the only one left. Returns COORDC_OK or COORDC_ERR_NOMEM. */
+static int make_headers(struct coordc *c, const char *token)
+{
+	char line[sizeof(AUTH_PREFIX) + COORDC_TOKEN_MAX];
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+
+	if (h == NULL || !curl_slist_append(h, "Expect:"))
+		goto fail;
+	c->headers = h;
+	if (token == NULL || token[0] == '\0')
+		return COORDC_OK;
+	snprintf(line, sizeof(line), AUTH_PREFIX "%s", token);
+	h = curl_slist_append(c->headers, line);
+	explicit_bzero(line, sizeof(line));
+	if (h == NULL)
+		return COORDC_ERR_NOMEM; /* c->headers is freed by the caller */
+	c->has_token = true;
+	return COORDC_OK;
+fail:
+	curl_slist_free_all(h);
+	return COORDC_ERR_NOMEM;
+}
+
+/* Frees C's headers, wiping them first: one of them holds the secret. */
+static void free_headers(struct coordc *c)
+{
+	for (struct curl_slist *h = c->headers; h != NULL; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
+	curl_slist_free_all(c->headers);
+	c->headers = NULL;
+}
+
 /* The libcurl options for C's TLS files (curl_easy_reset clears them). */
 static void set_tls(struct coordc *c)
 {
@@ -180,6 +232,7 @@ int coordc_open(const struct coordc_config *cfg, struct coordc **out)
 	c->cfg = *cfg;
 	c->cfg.endpoints = NULL;                         /* not kept: parsed below */
 	c->cfg.cacert = c->cfg.cert = c->cfg.key = NULL; /* copied below */
+	c->cfg.token = NULL;                             /* only in c->headers */
 	config_defaults(&c->cfg);
 	c->rng = c->cfg.seed;
 	c->rediscover = true;
@@ -187,6 +240,9 @@ int coordc_open(const struct coordc_config *cfg, struct coordc **out)
 	rc = parse_endpoints(c, cfg->endpoints);
 	if (rc == COORDC_OK)
 		rc = copy_tls(c, cfg);
+	if (rc == COORDC_OK && cfg->token != NULL && cfg->token[0] != '\0' &&
+	    !coordc_token_valid(cfg->token))
+		rc = COORDC_ERR_INVALID;
 	if (rc != COORDC_OK)
 		goto fail_client;
 	c->curl = curl_easy_init();
@@ -194,15 +250,13 @@ int coordc_open(const struct coordc_config *cfg, struct coordc **out)
 		rc = COORDC_ERR_CURL;
 		goto fail_client;
 	}
-	c->headers = curl_slist_append(NULL, "Content-Type: application/json");
-	if (c->headers == NULL || !curl_slist_append(c->headers, "Expect:")) {
-		rc = COORDC_ERR_NOMEM;
+	rc = make_headers(c, cfg->token);
+	if (rc != COORDC_OK)
 		goto fail_curl;
-	}
 	*out = c;
 	return COORDC_OK;
 fail_curl:
-	curl_slist_free_all(c->headers);
+	free_headers(c);
 	curl_easy_cleanup(c->curl);
 fail_client:
 	free(c);
@@ -213,7 +267,7 @@ void coordc_close(struct coordc *c)
 {
 	if (c == NULL)
 		return;
-	curl_slist_free_all(c->headers);
+	free_headers(c);
 	curl_easy_cleanup(c->curl);
 	free(c->buf);
 	free(c);
@@ -369,6 +423,14 @@ static enum coordc_transport attempt(struct coordc *c, const char *base, const c
 	curl_easy_setopt(c->curl, CURLOPT_MAXREDIRS, 3L);
 	if (c->cfg.follow_redirects)
 		curl_easy_setopt(c->curl, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
+	if (c->cfg.follow_redirects && c->has_token) {
+		/* libcurl drops a custom Authorization on a redirect to another
+		 * host or port, which is every 307 to the leader: keep it, but
+		 * only over the scheme the request started with. */
+		curl_easy_setopt(c->curl, CURLOPT_UNRESTRICTED_AUTH, 1L);
+		curl_easy_setopt(c->curl, CURLOPT_REDIR_PROTOCOLS_STR,
+		                 strncmp(base, "https://", 8) == 0 ? "https" : "http");
+	}
 	if (c->abort_flag != NULL) {
 		curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_progress);

@@ -55,6 +55,7 @@
 #define COORDC_MEMBERS_MAX         16           /* members in one configuration answer */
 #define COORDC_ADDR_MAX            128          /* bytes of a member's "host:port", with NUL */
 #define COORDC_PATH_MAX            1024         /* bytes of a TLS file's path, with NUL */
+#define COORDC_TOKEN_MAX           129          /* bytes of a bearer secret, with NUL */
 #define COORDC_DOWNLOAD_MAX        (1ull << 34) /* bytes of a streamed answer (a snapshot) */
 #define COORDC_CHANGE_TIMEOUT_MS   15000u       /* one attempt of a membership change or transfer */
 #define COORDC_DOWNLOAD_TIMEOUT_MS (60u * 60 * 1000)         /* one attempt of a download */
@@ -114,17 +115,28 @@ struct coordc_config {
 	const char *cacert; /* PEM file of the CAs to trust instead of the system's */
 	const char *cert;   /* PEM client certificate (with key; both or neither) */
 	const char *key;    /* its PEM private key */
+	/* Access control (API.md): the bearer secret, sent as "Authorization:
+	 * Bearer TOKEN" on every request of the client, its keeper's and its
+	 * discovery probes (copied; NULL or "": none). libcoord never logs it
+	 * and never puts it in a reply. */
+	const char *token;
 };
+
+/* Whether SECRET can be sent as a bearer token: 1 to COORDC_TOKEN_MAX - 1
+ * bytes of the token68 alphabet (A-Z a-z 0-9 - . _ ~ + /, then '='
+ * padding), so it can never break the header it travels in. */
+bool coordc_token_valid(const char *secret);
 
 struct coordc;
 
 /* Opens a client on CFG's endpoints (copied). Returns 0 and *OUT (free with
  * coordc_close), COORDC_ERR_INVALID for an empty or over-long list or URL,
- * a TLS path over COORDC_PATH_MAX, or a cert without a key (or the reverse),
- * or COORDC_ERR_NOMEM / COORDC_ERR_CURL. The TLS files are read by libcurl
- * at each new connection: a bad file fails the call, not the open. A leader
- * found through /v1/status is called with the scheme of the endpoint that
- * named it. */
+ * a TLS path over COORDC_PATH_MAX, a cert without a key (or the reverse),
+ * or a token that is not coordc_token_valid, or COORDC_ERR_NOMEM /
+ * COORDC_ERR_CURL. With follow_redirects, the token goes along with a 307
+ * to another node, over the scheme of the endpoint that redirected. The TLS files are read by
+ * libcurl at each new connection: a bad file fails the call, not the open. A leader found through
+ * /v1/status is called with the scheme of the endpoint that named it. */
 int coordc_open(const struct coordc_config *cfg, struct coordc **out);
 void coordc_close(struct coordc *c);
 
@@ -202,9 +214,10 @@ int coordc_resign(struct coordc *c, const char *name, const char *session,
 
 /* ---- Listings: every page of a paged GET ----------------------------------- */
 
-/* GETs the listing PATH ("/v1/locks?prefix=jobs/", "/v1/sessions") page by
- * page (API.md, Sessions and Locks): with ?limit=LIMIT (0: the server's
- * default), then ?after= each page's "next", until a page's "next" is null
+/* GETs the listing PATH ("/v1/locks?prefix=jobs/", "/v1/sessions",
+ * "/v1/tokens") page by page (API.md, Sessions and Locks): with
+ * ?limit=LIMIT (0: the server's default), then ?after= each page's "next"
+ * (a key, or a token's id: a number from 1), until a page's "next" is null
  * or absent (a server that does not page answers all at once). Each page is
  * a read of its own, so an item that changes between pages is as its page
  * saw it. On ok *ITEMS is a new array of the KEY items ("locks",

@@ -41,6 +41,7 @@ static const struct spec specs[] = {
     {"--name", CTL_OPT_NAME, true},       {"--watch", CTL_OPT_WATCH, false},
     {"--json", CTL_OPT_JSON, false},      {"--wait", CTL_OPT_CATCHUP, false},
     {"--timeout", CTL_OPT_TIMEOUT, true}, {"--force", CTL_OPT_FORCE, false},
+    {"--rule", CTL_OPT_RULE, true},       {"--admin", CTL_OPT_ADMIN, false},
 };
 
 /* Stores VALUE of the option BIT in A. */
@@ -61,6 +62,16 @@ static int take(struct ctl_args *a, const struct spec *s, const char *value, cha
 		return 0;
 	case CTL_OPT_FORCE:
 		a->force = true;
+		return 0;
+	case CTL_OPT_ADMIN:
+		a->admin = true;
+		return 0;
+	case CTL_OPT_RULE:
+		if (a->nrules == CTL_RULES_MAX) {
+			snprintf(err, CTL_ERR_MAX, "--rule: at most %d rules", CTL_RULES_MAX);
+			return CTL_EXIT_USAGE;
+		}
+		a->rules[a->nrules++] = value;
 		return 0;
 	case CTL_OPT_TIMEOUT:
 		a->has_timeout = true;
@@ -199,7 +210,10 @@ int ctl_exit_for(enum coordc_kind kind, long status, const char *error)
 	return CTL_EXIT_FAIL;
 }
 
-int ctl_node_id(const char *what, const char *text, uint64_t *id, char err[CTL_ERR_MAX])
+/* A decimal number from 1 to INT64_MAX in TEXT, into *ID; else a sentence
+ * naming WHAT and NOUN in ERR. */
+static int positive_id(const char *what, const char *noun, const char *text, uint64_t *id,
+                       char err[CTL_ERR_MAX])
 {
 	uint64_t v = 0;
 	size_t i = 0;
@@ -212,11 +226,42 @@ int ctl_node_id(const char *what, const char *text, uint64_t *id, char err[CTL_E
 		v = v * 10 + (uint64_t)(text[i] - '0');
 	}
 	if (i == 0 || text[i] != '\0' || v == 0 || v > INT64_MAX) {
-		snprintf(err, CTL_ERR_MAX, "%s: '%.40s' is not a member id (a number from 1)", what,
-		         text);
+		snprintf(err, CTL_ERR_MAX, "%s: '%.40s' is not a %s id (a number from 1)", what,
+		         text, noun);
 		return CTL_EXIT_USAGE;
 	}
 	*id = v;
+	return 0;
+}
+
+int ctl_node_id(const char *what, const char *text, uint64_t *id, char err[CTL_ERR_MAX])
+{
+	return positive_id(what, "member", text, id, err);
+}
+
+int ctl_token_id(const char *what, const char *text, uint64_t *id, char err[CTL_ERR_MAX])
+{
+	return positive_id(what, "token", text, id, err);
+}
+
+int ctl_rule(const char *text, json_t **rule, char err[CTL_ERR_MAX])
+{
+	const char *first = strchr(text, ':');
+	const char *last = strrchr(text, ':');
+
+	*rule = NULL;
+	if (first == NULL || first == last || first == text || last[1] == '\0') {
+		snprintf(err, CTL_ERR_MAX,
+		         "--rule: '%.60s' is not RESOURCE:PREFIX:ACCESS (e.g. locks:jobs/:write)",
+		         text);
+		return CTL_EXIT_USAGE;
+	}
+	*rule = json_pack("{s:s%, s:s%, s:s}", "resource", text, (size_t)(first - text), "prefix",
+	                  first + 1, (size_t)(last - first - 1), "access", last + 1);
+	if (*rule == NULL) { /* not UTF-8, or no memory */
+		snprintf(err, CTL_ERR_MAX, "--rule: '%.60s' is not valid text", text);
+		return CTL_EXIT_USAGE;
+	}
 	return 0;
 }
 

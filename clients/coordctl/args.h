@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "libcoord.h"
 
 /* Exit codes of coordctl itself (sysexits.h numbers; API.md names 69/75/76). */
@@ -30,6 +32,7 @@
 #define CTL_TIMEOUT_MIN_MS     1000ULL
 #define CTL_TIMEOUT_MAX_MS     (24ULL * 3600 * 1000) /* a learner may need a large snapshot */
 #define CTL_POSITIONAL_MAX     3                     /* e.g. "member replace OLD NEW RAFT" */
+#define CTL_RULES_MAX          32                    /* --rule of one token (API.md: 32 rules) */
 #define CTL_ERR_MAX            160                   /* bytes of a parse error */
 
 /* Options a command accepts (a bit set). */
@@ -46,7 +49,9 @@ enum ctl_opt {
 	CTL_OPT_JSON = 1u << 9,     /* --json */
 	CTL_OPT_CATCHUP = 1u << 10, /* --wait, no value: member add waits to promote */
 	CTL_OPT_TIMEOUT = 1u << 11, /* --timeout D */
-	CTL_OPT_FORCE = 1u << 12    /* --force */
+	CTL_OPT_FORCE = 1u << 12,   /* --force */
+	CTL_OPT_RULE = 1u << 13,    /* --rule R (repeatable, up to CTL_RULES_MAX) */
+	CTL_OPT_ADMIN = 1u << 14    /* --admin */
 };
 
 /* A parsed command line. Strings are borrowed from argv. */
@@ -54,13 +59,15 @@ struct ctl_args {
 	const char *pos[CTL_POSITIONAL_MAX];
 	int npos;
 	bool shared, watch, help;
-	bool json, catch_up, force;
+	bool json, catch_up, force, admin;
 	bool has_wait, has_timeout;
 	uint64_t wait_ms;
 	uint64_t timeout_ms; /* CTL_CATCHUP_DEFAULT_MS unless given */
 	uint64_t ttl_ms;     /* CTL_TTL_DEFAULT_MS unless given */
 	const char *value, *session, *prefix, *name;
-	char **cmd; /* argv after "--", NULL-terminated; NULL if none */
+	char **cmd;                       /* argv after "--", NULL-terminated; NULL if none */
+	const char *rules[CTL_RULES_MAX]; /* each --rule, in order */
+	int nrules;
 };
 
 /* Parses ARGV[0..ARGC) (the words after the command name) accepting the
@@ -79,6 +86,18 @@ int ctl_parse_range(int argc, char **argv, unsigned allowed, int min_pos, int ma
 /* Parses TEXT, a member's id (a decimal number from 1), into *ID; returns 0
  * or CTL_EXIT_USAGE with a sentence naming WHAT in ERR. */
 int ctl_node_id(const char *what, const char *text, uint64_t *id, char err[CTL_ERR_MAX]);
+
+/* Parses TEXT, a token's id (a decimal number from 1), into *ID; returns 0
+ * or CTL_EXIT_USAGE with a sentence naming WHAT in ERR. */
+int ctl_token_id(const char *what, const char *text, uint64_t *id, char err[CTL_ERR_MAX]);
+
+/* Parses TEXT, a rule of a token as --rule spells it, RESOURCE:PREFIX:ACCESS
+ * ("locks:jobs/:write"; "locks::write" for every name; the prefix may hold
+ * ':' itself), into *RULE, a new {"resource", "prefix", "access"} object
+ * (the caller drops it with json_decref). Only the shape is checked here:
+ * the cluster judges the words (400 names what it refuses). Returns 0, or
+ * CTL_EXIT_USAGE with a sentence in ERR (*RULE NULL). */
+int ctl_rule(const char *text, json_t **rule, char err[CTL_ERR_MAX]);
 
 /* Checks TEXT is a Raft address HOST:PORT (a host of at most
  * COORDC_ADDR_MAX - 7 bytes without spaces or '/', a port 1..65535, IPv6

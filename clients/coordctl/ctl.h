@@ -21,17 +21,19 @@
  * ceilings of the state) is refused rather than followed for ever. */
 #define CTL_LIST_SESSIONS  25u
 #define CTL_LIST_LOCKS     100u
+#define CTL_LIST_TOKENS    100u
 #define CTL_LIST_PAGES_MAX 20000u
 /* member add --wait looks at the members again after a pause growing from
  * the first to the last, and after each promote refused as not_caught_up. */
 #define CTL_CATCHUP_PAUSE_MIN_MS 100u
 #define CTL_CATCHUP_PAUSE_MAX_MS 2000u
 
-/* What every command gets: the client config (endpoints) and a client opened
- * on it (used by the main thread only). */
+/* What every command gets: the client config (endpoints, TLS files, the
+ * token) and a client opened on it (used by the main thread only). */
 struct ctl {
 	struct coordc_config cfg;
 	struct coordc *client;
+	char token[COORDC_TOKEN_MAX]; /* the secret read from --token-file */
 };
 
 /* One command: ARGC/ARGV are the words after its name. */
@@ -48,6 +50,19 @@ int ctl_cmd_lock(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_elect(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_member(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_snapshot(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_auth(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_token(struct ctl *ctl, int argc, char **argv);
+
+/* Sets CTL->cfg.token from FLAG_TOKEN (--token), the first line of
+ * TOKEN_FILE (--token-file, read into CTL->token) or ENV_TOKEN
+ * ($COORD_TOKEN), each NULL when not given; the flags win over the
+ * environment, and both flags at once are a usage error. The secret is
+ * checked (coordc_token_valid) and never printed. Returns 0 or the exit
+ * code, the message printed: CTL_EXIT_USAGE, CTL_EXIT_NOINPUT (the file
+ * cannot be read), CTL_EXIT_DATAERR (its first line is empty or not a
+ * token). (credentials.c) */
+int ctl_token(struct ctl *ctl, const char *flag_token, const char *token_file,
+              const char *env_token);
 
 /* leader transfer [ID] (members.c); ctl_cmd_leader hands it the words
  * after "transfer". */
@@ -70,6 +85,17 @@ int ctl_args_range(const char *name, int argc, char **argv, unsigned allowed, in
 /* Prints "coordctl: WHAT: <error>: <message>" for a reply that did not
  * succeed and returns the exit code for it (ctl_exit_for). */
 int ctl_fail(const char *what, const struct coordc_reply *reply);
+
+/* Ends a command on the reply of a call that returned RC: prints its JSON
+ * answer (exit 0), or why it failed (ctl_fail; a usage error when RC says
+ * the request could not be formed). Clears R. */
+int ctl_finish(const char *what, int rc, struct coordc_reply *r);
+
+/* GETs every page of the listing PATH, LIMIT items a page, and prints its
+ * KEY items as one object {KEY: [...]}; WHAT names it in errors. Returns
+ * the exit code. (query.c) */
+int ctl_list_and_print(struct ctl *ctl, const char *what, const char *path, const char *key,
+                       uint32_t limit);
 
 /* Prints JSON indented to stdout. */
 void ctl_print_json(const json_t *json);

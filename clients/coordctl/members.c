@@ -16,22 +16,6 @@ static void pause_ms(uint64_t ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Prints the answer of a call that returned RC, or why it failed. */
-static int finish(const char *what, int rc, struct coordc_reply *r)
-{
-	if (rc != COORDC_OK) {
-		fprintf(stderr, "coordctl: %s: %s\n", what, coordc_strerror(rc));
-		rc = CTL_EXIT_USAGE;
-	} else if (r->kind == COORDC_DONE_OK) {
-		ctl_print_json(r->body);
-		rc = CTL_EXIT_OK;
-	} else {
-		rc = ctl_fail(what, r);
-	}
-	coordc_reply_clear(r);
-	return rc;
-}
-
 /* Parses the words of a member command and its ids (the first NIDS
  * positional words) and Raft address (the word after them, if HAS_RAFT). */
 static int member_args(int argc, char **argv, unsigned allowed, int nids, bool has_raft,
@@ -72,7 +56,7 @@ static int member_list(struct ctl *ctl, int argc, char **argv)
 		coordc_reply_clear(&r);
 		return CTL_EXIT_OK;
 	}
-	return finish("member list", rc, &r);
+	return ctl_finish("member list", rc, &r);
 }
 
 /* Promotes ID once the members show it caught up with the leader, or until
@@ -89,7 +73,7 @@ static int catch_up_and_promote(struct ctl *ctl, uint64_t id, uint64_t timeout_m
 		int rc = coordc_members_get(ctl->client, &m, &r);
 
 		if (rc != COORDC_OK || r.kind != COORDC_DONE_OK)
-			return finish("member list", rc, &r);
+			return ctl_finish("member list", rc, &r);
 		coordc_reply_clear(&r);
 		switch (ctl_catchup(&m, id, &target)) {
 		case CTL_CATCHUP_GONE:
@@ -114,7 +98,7 @@ static int catch_up_and_promote(struct ctl *ctl, uint64_t id, uint64_t timeout_m
 			rc = coordc_member_promote(ctl->client, id, NULL, &lag, &r);
 			if (rc != COORDC_OK || r.kind == COORDC_DONE_OK ||
 			    strcmp(r.error, "not_caught_up") != 0)
-				return finish("member promote", rc, &r);
+				return ctl_finish("member promote", rc, &r);
 			fprintf(stderr,
 			        "coordctl: member %" PRIu64 ": %" PRIu64 " entries behind\n", id,
 			        lag);
@@ -151,7 +135,7 @@ static int member_add(struct ctl *ctl, int argc, char **argv)
 	}
 	rc = coordc_member_add(ctl->client, ids[0], a.pos[1], NULL, &r);
 	if (!a.catch_up || rc != COORDC_OK || r.kind != COORDC_DONE_OK)
-		return finish("member add", rc, &r);
+		return ctl_finish("member add", rc, &r);
 	coordc_reply_clear(&r);
 	return catch_up_and_promote(ctl, ids[0], a.timeout_ms);
 }
@@ -168,9 +152,9 @@ static int member_one(struct ctl *ctl, bool promote, int argc, char **argv)
 	if (done)
 		return rc;
 	if (promote)
-		return finish("member promote",
-		              coordc_member_promote(ctl->client, ids[0], NULL, NULL, &r), &r);
-	return finish("member remove", coordc_member_remove(ctl->client, ids[0], &r), &r);
+		return ctl_finish("member promote",
+		                  coordc_member_promote(ctl->client, ids[0], NULL, NULL, &r), &r);
+	return ctl_finish("member remove", coordc_member_remove(ctl->client, ids[0], &r), &r);
 }
 
 static int member_replace(struct ctl *ctl, int argc, char **argv)
@@ -187,8 +171,9 @@ static int member_replace(struct ctl *ctl, int argc, char **argv)
 		fprintf(stderr, "coordctl member: replace needs two different ids\n");
 		return CTL_EXIT_USAGE;
 	}
-	return finish("member replace",
-	              coordc_member_replace(ctl->client, ids[0], ids[1], a.pos[2], NULL, &r), &r);
+	return ctl_finish("member replace",
+	                  coordc_member_replace(ctl->client, ids[0], ids[1], a.pos[2], NULL, &r),
+	                  &r);
 }
 
 int ctl_cmd_member(struct ctl *ctl, int argc, char **argv)
@@ -227,5 +212,6 @@ int ctl_leader_transfer(struct ctl *ctl, int argc, char **argv)
 		fprintf(stderr, "coordctl leader transfer: %s\n", err);
 		return CTL_EXIT_USAGE;
 	}
-	return finish("leader transfer", coordc_leader_transfer(ctl->client, id, &leader, &r), &r);
+	return ctl_finish("leader transfer", coordc_leader_transfer(ctl->client, id, &leader, &r),
+	                  &r);
 }

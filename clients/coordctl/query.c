@@ -24,11 +24,9 @@ static int get_and_print(struct ctl *ctl, const char *what, const char *path)
 	return rc;
 }
 
-/* GET every page of the listing PATH, LIMIT items a page, and print its KEY
- * items as one object {KEY: [...]}, the shape of a listing in one page;
- * WHAT names the request in errors. */
-static int list_and_print(struct ctl *ctl, const char *what, const char *path, const char *key,
-                          uint32_t limit)
+/* The shape of a listing in one page (ctl.h). */
+int ctl_list_and_print(struct ctl *ctl, const char *what, const char *path, const char *key,
+                       uint32_t limit)
 {
 	struct coordc_reply r;
 	json_t *items, *all;
@@ -89,7 +87,7 @@ int ctl_cmd_locks(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	if (!make_path(path, "/v1/locks?prefix=", a.prefix ? a.prefix : "", ""))
 		return CTL_EXIT_USAGE;
-	return list_and_print(ctl, "locks", path, "locks", CTL_LIST_LOCKS);
+	return ctl_list_and_print(ctl, "locks", path, "locks", CTL_LIST_LOCKS);
 }
 
 int ctl_cmd_lock_info(struct ctl *ctl, int argc, char **argv)
@@ -171,8 +169,8 @@ int ctl_cmd_session(struct ctl *ctl, int argc, char **argv)
 		int rc = ctl_args("session", argc - 1, argv + 1, 0, 0, &a, &done);
 
 		return done ? rc
-		            : list_and_print(ctl, "session list", "/v1/sessions", "sessions",
-		                             CTL_LIST_SESSIONS);
+		            : ctl_list_and_print(ctl, "session list", "/v1/sessions", "sessions",
+		                                 CTL_LIST_SESSIONS);
 	}
 	fprintf(stderr, "coordctl session: unknown '%s' (create, keepalive, close, list)\n",
 	        argv[0]);

@@ -41,10 +41,25 @@ static bool wait_readable(struct fake_server *f, int fd)
 	return false;
 }
 
-/* Reads one request into BUF, its "METHOD PATH" into LINE and the start of
- * its body into BODY (FAKE_BODY_MAX bytes); returns false on close or stop. */
+/* The value of the Authorization header among HEAD's lines (ending at END)
+ * into AUTH, "" when there is none. */
+static void find_auth(const char *head, const char *end, char auth[FAKE_AUTH_MAX])
+{
+	const char *h = strcasestr(head, "\r\nAuthorization:");
+
+	auth[0] = '\0';
+	if (h == NULL || h >= end)
+		return;
+	h += strlen("\r\nAuthorization:");
+	h += strspn(h, " ");
+	snprintf(auth, FAKE_AUTH_MAX, "%.*s", (int)strcspn(h, "\r"), h);
+}
+
+/* Reads one request into BUF, its "METHOD PATH" into LINE, the start of
+ * its body into BODY (FAKE_BODY_MAX bytes) and its Authorization into AUTH;
+ * returns false on close or stop. */
 static bool read_request(struct fake_server *f, int fd, char *buf, char *line, size_t line_size,
-                         char body[FAKE_BODY_MAX])
+                         char body[FAKE_BODY_MAX], char auth[FAKE_AUTH_MAX])
 {
 	size_t len = 0, want = 0;
 	char *end = NULL;
@@ -73,6 +88,7 @@ static bool read_request(struct fake_server *f, int fd, char *buf, char *line, s
 		snprintf(line, line_size, "%s %s", method, path);
 		snprintf(body, FAKE_BODY_MAX, "%.*s", (int)(len - (size_t)(end + 4 - buf)),
 		         end + 4);
+		find_auth(buf, end, auth);
 	}
 	return true;
 }
@@ -96,15 +112,16 @@ static void answer(int fd, int status, const char *body, const char *headers, bo
 static void serve(struct fake_server *f, int fd)
 {
 	static char buf[REQ_MAX];
-	char line[FAKE_PATH_MAX], body[FAKE_BODY_MAX];
+	char line[FAKE_PATH_MAX], body[FAKE_BODY_MAX], auth[FAKE_AUTH_MAX];
 	bool cut;
 
-	while (read_request(f, fd, buf, line, sizeof(line), body)) {
+	while (read_request(f, fd, buf, line, sizeof(line), body, auth)) {
 		struct fake_answer a;
 
 		pthread_mutex_lock(&f->mu);
 		if (strcmp(line, "GET /v1/status") == 0) {
 			f->status_probes++;
+			snprintf(f->probe_auth, FAKE_AUTH_MAX, "%s", auth);
 			pthread_mutex_unlock(&f->mu);
 			answer(fd, 200, f->status_body, NULL, false);
 			continue;
@@ -114,6 +131,7 @@ static void serve(struct fake_server *f, int fd)
 		if (f->requests < FAKE_SEEN_MAX) {
 			snprintf(f->seen[f->requests], FAKE_PATH_MAX, "%s", line);
 			snprintf(f->seen_body[f->requests], FAKE_BODY_MAX, "%s", body);
+			snprintf(f->seen_auth[f->requests], FAKE_AUTH_MAX, "%s", auth);
 		}
 		f->requests++;
 		pthread_mutex_unlock(&f->mu);
@@ -205,15 +223,20 @@ void fake_stop(struct fake_server *f)
 	pthread_mutex_destroy(&f->mu);
 }
 
+struct coordc_config fake_config(const char *endpoints, uint32_t timeout_ms)
+{
+	return (struct coordc_config){.endpoints = endpoints,
+	                              .request_timeout_ms = timeout_ms,
+	                              .max_attempts = 4,
+	                              .retry_budget_ms = 5000,
+	                              .backoff_base_ms = 5,
+	                              .backoff_cap_ms = 20,
+	                              .seed = 1};
+}
+
 struct coordc *fake_client(const char *endpoints, uint32_t timeout_ms)
 {
-	struct coordc_config cfg = {.endpoints = endpoints,
-	                            .request_timeout_ms = timeout_ms,
-	                            .max_attempts = 4,
-	                            .retry_budget_ms = 5000,
-	                            .backoff_base_ms = 5,
-	                            .backoff_cap_ms = 20,
-	                            .seed = 1};
+	struct coordc_config cfg = fake_config(endpoints, timeout_ms);
 	struct coordc *c = NULL;
 	int rc = coordc_open(&cfg, &c);
 

@@ -9,10 +9,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "libcoord.h"
+
 #define FAKE_SCRIPT_MAX 16
 #define FAKE_PATH_MAX   128
 #define FAKE_SEEN_MAX   64
 #define FAKE_BODY_MAX   256 /* bytes of a request body kept */
+#define FAKE_AUTH_MAX   256 /* bytes of an Authorization header's value kept */
 
 struct fake_answer {
 	int status;          /* 0: stall */
@@ -35,6 +38,8 @@ struct fake_server {
 	int status_probes;                            /* /v1/status requests received */
 	char seen[FAKE_SEEN_MAX][FAKE_PATH_MAX];      /* "METHOD PATH" of scripted ones */
 	char seen_body[FAKE_SEEN_MAX][FAKE_BODY_MAX]; /* their bodies ("" if none) */
+	char seen_auth[FAKE_SEEN_MAX][FAKE_AUTH_MAX]; /* their Authorization ("" if none) */
+	char probe_auth[FAKE_AUTH_MAX];               /* that of the last /v1/status probe */
 };
 
 struct coordc;
@@ -55,6 +60,10 @@ int fake_requests(struct fake_server *f);
 
 /* Stops the server (also releasing a stalled request) and joins it. */
 void fake_stop(struct fake_server *f);
+
+/* The config of fake_client (ENDPOINTS borrowed), for a test that adds to
+ * it before opening. */
+struct coordc_config fake_config(const char *endpoints, uint32_t timeout_ms);
 
 /* A libcoord client on ENDPOINTS with quick retries (4 attempts, backoff
  * 5..20 ms, fixed seed) and TIMEOUT_MS per attempt, so tests stay short.

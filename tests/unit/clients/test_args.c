@@ -320,6 +320,78 @@ static void exit_codes_of_cluster_operations(void **state)
 	                 CTL_EXIT_UNREACHABLE);
 }
 
+/* --rule repeats, up to CTL_RULES_MAX; --admin is a flag of token create. */
+static void rules_repeat_up_to_their_limit(void **state)
+{
+	char buf[256], err[CTL_ERR_MAX], *w[WORDS_MAX], *many[2 * (CTL_RULES_MAX + 1)];
+	char flag[] = "--rule", rule[] = "locks::read";
+	struct ctl_args a;
+
+	(void)state;
+	assert_int_equal(
+	    ctl_parse(split("ci|--rule|locks:jobs/:write|--admin|--rule=sessions::write", buf, w),
+	              w, CTL_OPT_RULE | CTL_OPT_ADMIN, 1, &a, err),
+	    0);
+	assert_int_equal(a.nrules, 2);
+	assert_string_equal(a.rules[0], "locks:jobs/:write");
+	assert_string_equal(a.rules[1], "sessions::write");
+	assert_true(a.admin);
+	assert_int_equal(ctl_parse(split("ci|--admin", buf, w), w, CTL_OPT_RULE, 1, &a, err),
+	                 CTL_EXIT_USAGE);
+	for (int i = 0; i < CTL_RULES_MAX + 1; i++) {
+		many[2 * i] = flag;
+		many[2 * i + 1] = rule;
+	}
+	assert_int_equal(ctl_parse(2 * CTL_RULES_MAX, many, CTL_OPT_RULE, 0, &a, err), 0);
+	assert_int_equal(a.nrules, CTL_RULES_MAX);
+	assert_int_equal(ctl_parse(2 * (CTL_RULES_MAX + 1), many, CTL_OPT_RULE, 0, &a, err),
+	                 CTL_EXIT_USAGE);
+	assert_non_null(strstr(err, "at most 32"));
+}
+
+/* RESOURCE:PREFIX:ACCESS; the prefix may be empty or hold ':'. */
+static void rules_are_resource_prefix_access(void **state)
+{
+	static const struct {
+		const char *text, *resource, *prefix, *access;
+	} good[] = {{"locks:jobs/:write", "locks", "jobs/", "write"},
+	            {"locks::write", "locks", "", "write"},
+	            {"elections:a:b/:read", "elections", "a:b/", "read"}};
+	const char *bad[] = {"locks", "locks:jobs/", ":jobs/:write", "locks:jobs/:", "", "::"};
+	char err[CTL_ERR_MAX];
+	json_t *rule;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(ctl_rule(good[i].text, &rule, err), 0);
+		assert_string_equal(json_string_value(json_object_get(rule, "resource")),
+		                    good[i].resource);
+		assert_string_equal(json_string_value(json_object_get(rule, "prefix")),
+		                    good[i].prefix);
+		assert_string_equal(json_string_value(json_object_get(rule, "access")),
+		                    good[i].access);
+		assert_int_equal(json_object_size(rule), 3);
+		json_decref(rule);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(ctl_rule(bad[i], &rule, err), CTL_EXIT_USAGE);
+		assert_null(rule);
+		assert_non_null(strstr(err, "RESOURCE:PREFIX:ACCESS"));
+	}
+}
+
+static void token_ids_are_positive_numbers(void **state)
+{
+	char err[CTL_ERR_MAX];
+	uint64_t id = 0;
+
+	(void)state;
+	assert_int_equal(ctl_token_id("ID", "12", &id, err), 0);
+	assert_int_equal(id, 12);
+	assert_int_equal(ctl_token_id("ID", "x", &id, err), CTL_EXIT_USAGE);
+	assert_non_null(strstr(err, "token id"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +412,9 @@ int main(void)
 	    cmocka_unit_test(member_ids_are_positive_numbers),
 	    cmocka_unit_test(raft_addresses_are_host_and_port),
 	    cmocka_unit_test(exit_codes_of_cluster_operations),
+	    cmocka_unit_test(rules_repeat_up_to_their_limit),
+	    cmocka_unit_test(rules_are_resource_prefix_access),
+	    cmocka_unit_test(token_ids_are_positive_numbers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
