@@ -5,10 +5,18 @@
  * again on the leader, from the target a follower forwards
  * (http_target_encode, then http_request_decode_target); and the raw
  * "path?query" line, taken as a forwarded target, obeys the same rules.
+ * The Authorization header goes through http_request_bearer(): a secret is
+ * taken only in the form API.md gives (checked here against a grammar of
+ * its own), is never forwarded, and is wiped by http_request_free().
  * Input layout: lines separated by '\n':
- *   method \n path \n key=value&key2 \n body... */
+ *   method \n path \n key=value&key2 \n [Authorization:VALUE \n] body...
+ * The optional fourth line, when it starts with "Authorization:", is the
+ * header's value (the rest of the line, as it is, "" included); without it
+ * the request has no such header. A body never starts so (it is JSON), and
+ * the seeds without the line keep their meaning. */
 #include <stdbool.h>
 #include <stdio.h>
+#include <strings.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +40,108 @@ static char *take_line(const char **p, const char *end)
 	return s;
 }
 
+/* A token create's rules (http/request.h, struct http_rule). */
+static bool same_rules(const struct http_request *a, const struct http_request *b)
+{
+	if (a->n_rules != b->n_rules)
+		return false;
+	for (size_t i = 0; i < a->n_rules; i++) {
+		const struct http_rule *x = &a->rules[i], *y = &b->rules[i];
+
+		if (strcmp(x->resource, y->resource) != 0 || strcmp(x->access, y->access) != 0 ||
+		    x->prefix_len != y->prefix_len || memcmp(x->prefix, y->prefix, x->prefix_len) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Every rule a decoded token create keeps is one API.md allows. */
+static bool rules_valid(const struct http_request *r)
+{
+	static const char *const resources[] = {"locks", "elections", "sessions", "kv"};
+
+	if (r->n_rules > HTTP_TOKEN_RULES_MAX)
+		return false;
+	for (size_t i = 0; i < r->n_rules; i++) {
+		const struct http_rule *x = &r->rules[i];
+		bool known = false;
+
+		for (size_t k = 0; k < sizeof(resources) / sizeof(resources[0]); k++)
+			known = known || (x->resource && strcmp(x->resource, resources[k]) == 0);
+		if (!known || !x->access ||
+		    (strcmp(x->access, "read") != 0 && strcmp(x->access, "write") != 0) ||
+		    x->prefix_len > HTTP_NAME_MAX || x->prefix[x->prefix_len] != '\0' ||
+		    strlen(x->prefix) != x->prefix_len)
+			return false;
+		for (size_t k = 0; k < x->prefix_len; k++)
+			if ((unsigned char)x->prefix[k] < 0x20 || x->prefix[k] == 0x7f)
+				return false;
+	}
+	return true;
+}
+
+/* The form API.md gives the header, by a grammar of its own: "Bearer" in
+ * any case, one or more spaces, then a token68 (A-Z a-z 0-9 - . _ ~ + /,
+ * then any '=') of 1..HTTP_BEARER_MAX bytes ending the value. Returns the
+ * secret's offset in VALUE, or -1. */
+static long bearer_grammar(const char *value)
+{
+	size_t i = 6, start, len;
+
+	if (strlen(value) < 6 || strncasecmp(value, "bearer", 6) != 0)
+		return -1;
+	while (value[i] == ' ')
+		i++;
+	if (i == 6)
+		return -1;
+	start = i;
+	while (value[i] && (strchr("-._~+/", value[i]) ||
+	                    (value[i] >= 'A' && value[i] <= 'Z') ||
+	                    (value[i] >= 'a' && value[i] <= 'z') ||
+	                    (value[i] >= '0' && value[i] <= '9')))
+		i++;
+	while (value[i] == '=')
+		i++;
+	len = i - start;
+	if (value[i] != '\0' || len == 0 || len > HTTP_BEARER_MAX)
+		return -1;
+	return (long)start;
+}
+
+/* http_request_bearer() on REQ with the header VALUE (NULL: none) keeps
+ * the secret exactly when the grammar takes it. */
+static void check_bearer(struct http_request *req, const char *value)
+{
+	long at;
+
+	http_request_bearer(req, value);
+	if (!value) {
+		if (req->bearer_form != HTTP_BEARER_NONE || req->bearer_len != 0)
+			abort();
+		return;
+	}
+	at = bearer_grammar(value);
+	if (at < 0) {
+		if (req->bearer_form != HTTP_BEARER_MALFORMED || req->bearer_len != 0 ||
+		    req->bearer[0] != '\0')
+			abort();
+		return;
+	}
+	if (req->bearer_form != HTTP_BEARER_OK || req->bearer_len != strlen(value + at) ||
+	    strlen(req->bearer) != req->bearer_len || strcmp(req->bearer, value + at) != 0)
+		abort();
+}
+
+/* After http_request_free() no byte of the secret is left in REQ. */
+static void check_wiped(const struct http_request *req)
+{
+	for (size_t i = 0; i < sizeof(req->bearer); i++)
+		if (req->bearer[i] != '\0')
+			abort();
+	if (req->bearer_len != 0)
+		abort();
+}
+
 static bool same_request(const struct http_request *a, const struct http_request *b)
 {
 	return a->op == b->op && strcmp(a->name, b->name) == 0 &&
@@ -44,7 +154,9 @@ static bool same_request(const struct http_request *a, const struct http_request
 	       a->stale == b->stale && a->redirect == b->redirect && a->pretty == b->pretty &&
 	       a->has_index == b->has_index && a->index == b->index &&
 	       a->poll_wait_ms == b->poll_wait_ms && a->token == b->token && a->limit == b->limit &&
-	       a->seq == b->seq && strcmp(a->after, b->after) == 0;
+	       a->seq == b->seq && strcmp(a->after, b->after) == 0 && a->member == b->member &&
+	       strcmp(a->raft, b->raft) == 0 && a->remove == b->remove && a->force == b->force &&
+	       a->admin == b->admin && a->token_id == b->token_id && same_rules(a, b);
 }
 
 /* A forwarded target either decodes or is refused with a reason, keeping
@@ -62,8 +174,10 @@ static void decode_target(const char *method, const char *target, const char *bo
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static const char auth_key[] = "Authorization:";
 	const char *p = (const char *)data, *end = p + size;
 	char *method = take_line(&p, end), *path = take_line(&p, end), *qs = take_line(&p, end);
+	char *auth = NULL;
 	struct http_query q[HTTP_QUERY_MAX + 2];
 	struct http_request req;
 	struct http_err err;
@@ -73,6 +187,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!raw)
 		abort();
 	sprintf(raw, "%s?%s", path, qs);
+	if ((size_t)(end - p) >= sizeof(auth_key) - 1 &&
+	    memcmp(p, auth_key, sizeof(auth_key) - 1) == 0)
+		auth = take_line(&p, end);
 
 	for (char *tok = strtok_r(qs, "&", &save); tok && n < sizeof(q) / sizeof(q[0]);
 	     tok = strtok_r(NULL, "&", &save)) {
@@ -93,19 +210,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (req.op <= 0 || req.op >= HTTP_OP_COUNT || strlen(req.name) > HTTP_NAME_MAX ||
 		    (req.has_value && !req.value) || !target)
 			abort();
-		/* What a follower forwards, the leader decodes to the same. */
+		if (req.op == HTTP_OP_TOKEN_CREATE && !rules_valid(&req))
+			abort();
+		check_bearer(&req, auth ? auth + sizeof(auth_key) - 1 : NULL);
+		/* What a follower forwards (the target and the kept body, never the
+		 * secret), the leader decodes to the same. */
 		if (http_request_decode_target(method, target, p, (size_t)(end - p), &again,
+		                               &err2) != HTTP_OK ||
+		    !same_request(&req, &again) || again.bearer_form != HTTP_BEARER_NONE)
+			abort();
+		http_request_free(&again);
+		if (http_request_decode_target(method, target, req.body, req.body_len, &again,
 		                               &err2) != HTTP_OK ||
 		    !same_request(&req, &again))
 			abort();
 		http_request_free(&again);
 		http_request_free(&req);
+		check_wiped(&req);
 		free(target);
 	} else if (err.message[0] == '\0' || req.value) {
 		abort(); /* every refusal says why and keeps nothing */
+	} else {
+		/* The header's parse does not depend on the rest of the request. */
+		struct http_request bare;
+
+		memset(&bare, 0, sizeof(bare));
+		check_bearer(&bare, auth ? auth + sizeof(auth_key) - 1 : NULL);
+		http_request_free(&bare);
+		check_wiped(&bare);
 	}
 	decode_target(method, raw, p, (size_t)(end - p));
 	free(raw);
+	free(auth);
 	free(method);
 	free(path);
 	free(qs);
