@@ -54,7 +54,18 @@ set(COORD_JEPSEN_RUNS
   # passes, unchanged. The same run with --no-seq fails mutual exclusion: the
   # late release applies and a rival is granted the lock while the client
   # still believes it holds it (every round of seeds 1-6 when this was written).
-  "3nodes_queued_release|--nodes 3 --seed 5 --duration 30 --faults queued_release --reuse-sessions --client-timeout 1 --wait-ms 0")
+  "3nodes_queued_release|--nodes 3 --seed 5 --duration 30 --faults queued_release --reuse-sessions --client-timeout 1 --wait-ms 0"
+  # Issue 17: TLS on both ports (a CA made for the run) and access control
+  # on: every call goes over HTTPS with the run's CA, the workload with a
+  # token allowed only the jepsen/ names, status and metrics with the admin
+  # token. Among kills, a paused leader and partitions, a rogue node
+  # (rogue.py) with a peer certificate of another CA visits for 6 s while
+  # no other fault runs, claiming a member's id or a new one: every member
+  # it dials must count a refusal (coord_peer_tls_refused_total), the leader
+  # and term must not change, the commit index must grow. Seed 51 claims the
+  # leader's id (it dials the two followers); the same run with the rogue
+  # given the cluster's CA fails R1 (the members refuse it at HELLO instead).
+  "3nodes_tls_auth_rogue|--nodes 3 --seed 51 --duration 40 --faults kill,kill_leader,pause_leader,halves,isolate_leader,rogue --tls --auth --wait-ms 0")
 
 function(coord_jepsen_run spec)
   string(REPLACE "|" ";" parts "${spec}")

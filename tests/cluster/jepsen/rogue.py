@@ -70,15 +70,13 @@ def _agreed(c, views):
 
 class Rogue:
     """Visits of the rogue node to CLUSTER (see the module comment). CERTS:
-    secure's RunCerts. SAME_CA is for showing that the checks can fail: the
-    rogue then has a certificate of the cluster's own CA."""
+    secure's RunCerts."""
 
-    def __init__(self, cluster, coordd, h, log, same_ca=False):
+    def __init__(self, cluster, coordd, h, log):
         self.c = cluster
         self.coordd = coordd
         self.h = h
         self.log = log
-        self.same_ca = same_ca
         self.visits = []
         self.n = 0
 
@@ -142,11 +140,7 @@ class Rogue:
         # its side of each handshake goes on until the member refuses its
         # certificate; one that distrusts the members aborts the handshake
         # itself, before the member has seen a certificate to refuse.
-        if self.same_ca:
-            cert, key = certs.node
-        else:
-            cert, key = certs.stranger
-        ca = certs.ca
+        cert, key, ca = certs.stranger[0], certs.stranger[1], certs.ca
         data = os.path.join(self.c.dir, "rogue%d" % self.n)
         logf = os.path.join(self.c.dir, "rogue%d.log" % self.n)
         args = prefix + [self.coordd, "--id", str(claim), "--data", data, "--http", http,
@@ -161,7 +155,7 @@ class Rogue:
         try:
             self.log("rogue t=%.2f: started pid %d as id %d at raft %s (%s CA), leader %d "
                      "term %d" % (self.h.now(), proc.pid, claim, raft,
-                                  "the cluster's" if self.same_ca else "another", lid, term))
+                                  "another", lid, term))
             end = time.time() + s["dur"]
             while time.time() < end:
                 for nid, v in _views(nodes).items():
@@ -199,9 +193,11 @@ class Rogue:
             if nid != claim and (a is None or b is None or b <= a):
                 p.append("R1: node %d's %s did not grow (%s -> %s)" % (nid, REFUSED, a, b))
         if seen != {(term, lid)} or leaders_seen != {(term, lid)}:  # R2
-            p.append("R2: leader/term changed during the visit: views %s, leaders %s "
-                     "(before: leader %d term %d)" % (sorted(seen, key=str),
-                                                      sorted(leaders_seen), lid, term))
+            p.append("R2: leader/term changed during the visit: members named %s, "
+                     "leaders were %s (before: leader %d in term %d)" % (
+                         ", ".join("%s in term %d" % (x, t) for t, x in sorted(seen, key=str)),
+                         ", ".join("%d in term %d" % (x, t) for t, x in sorted(leaders_seen)),
+                         lid, term))
         if members_seen != {tuple(sorted(ids))}:
             p.append("R2: member lists seen %s" % sorted(members_seen))
         if rec["leader_after"] != lid or rec["term_after"] != term:
@@ -241,7 +237,11 @@ class Rogue:
                 len(unjudged), "refusals": sum(
                     (b or 0) - (a or 0) for v in self.visits if v["judged"]
                     for a, b in v["refused"].values()),
-                "problems": [q for v in self.visits for q in v["problems"]]}
+                "problems": [q for v in self.visits for q in v["problems"]],
+                "each": [{k: v.get(k) for k in ("at", "claim", "leader", "leader_after", "term",
+                                                "term_after", "commit_before", "commit_after",
+                                                "refused", "rogue_term")}
+                         for v in self.visits]}
 
 
 def _num(x):
