@@ -369,6 +369,12 @@ def test_the_contract_covers_every_row_of_the_op_table():
          "contracts without a row", sorted(set(CONTRACT) - set(rows)))
     for name, row in rows.items():
         assert row == CONTRACT[name], (name, "op.c says", row, "API.md says", CONTRACT[name])
+    # Each route is the one API.md documents ("{name}", "{id}": any word).
+    with open(os.path.join(os.path.dirname(OP_TABLE), "..", "docs", "API.md")) as f:
+        doc = f.read()
+    for name, (method, route, _, _) in CONTRACT.items():
+        pattern = re.sub(r"\\\{\w+\\\}", r"\\{\\w+\\}", re.escape(method + " " + route))
+        assert re.search(pattern + r"(?![\w/-])", doc), (name, method, route, "not in API.md")
 
 
 def test_every_endpoint_with_every_credential():
