@@ -19,6 +19,26 @@ checker passes; with --no-seq it may apply while the client still believes
 it holds the lock, and mutual exclusion fails: the failure the issue
 reports. The summary counts the late releases refused and applied.
 
+--tls runs the cluster with TLS on both ports (secure.py): a CA and a node
+certificate made for the run with openssl (test_tls.Certs), every node with
+--tls-cert/--tls-key and --peer-cert/--peer-key/--peer-ca, and every HTTP
+call of the runner (the workload, the nemeses, the probes, the read-back)
+over HTTPS verified against that CA. --auth runs every node with --auth and
+bootstraps the cluster once it is up: the workload's clients use a token
+with write rules on the jepsen/ locks and elections and on sessions, no
+more; status, members and /metrics use the admin token. queued_release
+(raw HTTP) cannot run with --tls.
+
+"rogue" in --faults (needs --tls; not with members or --soak) starts, in
+its slots of the schedule, a coordd with a peer certificate of another CA
+that dials every member's Raft port, claiming a member's id or a new one,
+for 6 s while no other fault runs (rogue.py). The rogue-node checker fails
+unless every member it dialed counted a refusal in
+coord_peer_tls_refused_total, every member named the same leader in the
+same term throughout, the commit index grew and the rogue never joined;
+each visit prints the leader, term, commit index and refusal counts before
+and after.
+
 Lock grants a minute (the lock clients' acquires answered with a grant)
 compare the ways to go on after a lost answer, same seed and faults:
 --reuse-sessions (with seq) against --abandon close or --abandon expire.
@@ -29,7 +49,11 @@ compare the ways to go on after a lost answer, same seed and faults:
 
   COORDD=build/coord/coordd python3 tests/cluster/jepsen/runner.py \\
       --nodes 5 --seed 7 --duration 60 [--faults process|net|all|members|LIST] \\
-      [--soak MINUTES]
+      [--soak MINUTES] [--tls] [--auth]
+
+  COORDD=build/coord/coordd python3 tests/cluster/jepsen/runner.py --nodes 3 \\
+      --seed 51 --duration 40 --tls --auth --wait-ms 0 \\
+      --faults kill,kill_leader,pause_leader,halves,isolate_leader,rogue
 """
 
 import argparse
