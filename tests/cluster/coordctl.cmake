@@ -31,3 +31,13 @@ set_tests_properties(cluster_readme_runbook PROPERTIES LABELS cluster TIMEOUT 30
 coord_cluster_tests(tls test_tls.py
   "COORDD=$<TARGET_FILE:coordd>;COORDCTL=$<TARGET_FILE:coordctl>"
   test_coordctl_with_cacert_and_client_certificate_end_to_end)
+
+# coordctl with access control: auth bootstrap, token create/list/revoke,
+# --token, $COORD_TOKEN and --token-file, a restricted token, a revoked one.
+set(COORDCTL_AUTH_TESTS
+  test_bootstrap_then_create_list_and_revoke_tokens
+  test_token_flag_environment_and_file_each_work_flags_first
+  test_a_token_for_jobs_locks_under_jobs_only
+  test_a_revoked_token_is_refused_with_401)
+coord_cluster_tests(cluster_coordctl_auth test_coordctl_auth.py
+  "COORDD=$<TARGET_FILE:coordd>;COORDCTL=$<TARGET_FILE:coordctl>" ${COORDCTL_AUTH_TESTS})
