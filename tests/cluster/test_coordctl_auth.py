@@ -80,6 +80,10 @@ class Fixture:
 
 def test_bootstrap_then_create_list_and_revoke_tokens():
     with Fixture() as f:
+        for cmd in ("auth", "token"):
+            rc, out, _ = f.ctl(cmd, "--help")
+            assert rc == 0 and out.startswith("usage: coordctl " + cmd) and "example" in out, out
+            assert cmd + " " in f.ctl("--help")[1], "the overview does not list " + cmd
         root = f.bootstrap()
         assert root["admin"] is True and root["token"].startswith("coord_"), root
         rc, out, err = f.ctl("auth", "bootstrap")
