@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include "api.h"
+#include "node_auth.h"
 #include "node_calls.h"
 #include "node_core.h"
 #include "node_lease.h"
@@ -146,7 +147,7 @@ static void keepalive_answer(struct node *n, struct ncall *c)
 		                         "leadership was lost; retry");
 	if (!node_api_session(c->req, &id))
 		return node_answer_error(n, c, HTTP_ERR_SESSION_NOT_FOUND, NULL, "no such session");
-	if (keepalive_stale(n, c, &id))
+	if (!node_auth_owns(n, c, &id) || keepalive_stale(n, c, &id))
 		return;
 	rc = coord_lease_keepalive(&n->lease, &id, now, &deadline);
 	if (rc == COORD_EEXPIRING && !c->cancelling) {

@@ -106,6 +106,7 @@ static int authenticate(struct node *n, struct ncall *c)
 		                  "the token cannot be checked now; retry");
 		return -1;
 	}
+	c->actor = c->token->id;
 	return 0;
 }
 
@@ -133,8 +134,9 @@ static bool authorize(struct node *n, struct ncall *c)
 	if (name && !coord_auth_allows(t, res, name, strlen(name), access))
 		return deny_rule(n, c, res, name, access);
 	/* A listing shows what the token may read (node_auth_filter); a row
-	 * naming a session by id matches any prefix (API.md: ownership of
-	 * sessions by token is not there yet). */
+	 * naming a session by id needs a rule of any prefix here, and the
+	 * session's owner where it is used (SM-10: node_auth_owns() for a
+	 * keepalive, the state machine for a write). */
 	if (!name && !(o->params & HTTP_Q_LIMIT) && !has_rule(t, res, access))
 		return deny_rule(n, c, res, NULL, access);
 	if (res != COORD_RESOURCE_SESSIONS &&
@@ -161,6 +163,26 @@ bool node_auth_admit(struct node *n, struct ncall *c)
 	if (!n->cfg.auth && !n->auth_on)
 		return true;
 	return authenticate(n, c) == 0 && authorize(n, c);
+}
+
+bool node_auth_deny_owner(struct node *n, struct ncall *c)
+{
+	return refuse(n, c, NODE_AUTH_DENIED, "owner",
+	              "the session belongs to another token (a session is used only with the "
+	              "token that created it)");
+}
+
+bool node_auth_owns(struct node *n, struct ncall *c, const struct coord_session_id *id)
+{
+	uint64_t owner;
+	bool found;
+
+	if (coord_sm_session_owner(n->db, id, &found, &owner) != 0) {
+		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
+		                  "the state could not be read; retry");
+		return false;
+	}
+	return !found || owner == c->actor || node_auth_deny_owner(n, c);
 }
 
 /* Filtering answers ------------------------------------------------------------ */

@@ -29,6 +29,18 @@ bool node_auth_admit(struct node *n, struct ncall *c);
  * turns it off). Stops the node if state.db cannot be read. */
 void node_auth_refresh(struct node *n);
 
+/* Answers C 403 permission_denied, details {"missing":"owner"}: the
+ * session it names belongs to another token (SM-10). Returns false. */
+bool node_auth_deny_owner(struct node *n, struct ncall *c);
+
+/* Whether C may use session ID as of this node's applied state: true when
+ * the session does not exist (the caller answers that) or belongs to C's
+ * token (C->actor; both 0 without access control); else answers C (403,
+ * or 503 when the state cannot be read) and returns false. For what the
+ * node answers without the log (a keepalive); writes are checked where
+ * they apply (SM-10). */
+bool node_auth_owns(struct node *n, struct ncall *c, const struct coord_session_id *id);
+
 /* Removes from BODY, C's answer of 200, the items C's token may not read:
  * the locks and sessions of a listing, a session's locks, waits and
  * elections. Nothing for a call without a token. */

@@ -328,6 +328,7 @@ void node_on_forward(struct node *n, uint64_t from, const uint8_t *p, size_t len
 	c->req = &c->own;
 	c->peer = from;
 	c->peer_call = m.call;
+	c->actor = m.actor; /* authenticated by the follower (node_wire.h) */
 	c->id = ++n->next_call_id;
 	c->arrived_ms = node_now_ms();
 	c->arrived_us = uv_hrtime() / 1000u;

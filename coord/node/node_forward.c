@@ -20,6 +20,7 @@ static bool send_request(struct node *n, uint64_t to, const struct ncall *c, boo
 	struct node_forward_msg m = {
 	    .call = c->id,
 	    .cancel = cancel,
+	    .actor = c->actor,
 	    .method = o.method,
 	    .method_len = strlen(o.method),
 	    .target = o.target,

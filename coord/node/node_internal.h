@@ -118,6 +118,10 @@ struct ncall {
 	/* The token of a local call, once node_auth_admit() checked it (NULL
 	 * when authentication is off or the row is open); freed with the call. */
 	struct coord_token *token;
+	/* The id of the call's token (0: none): of C->token on a local call,
+	 * as the follower sent it on a forwarded one. Its writes carry it as
+	 * their actor (SM-10). */
+	uint64_t actor;
 	bool auth_pending;      /* waits in W_INSTALL before node_auth_admit() could check it */
 	bool cancelling;        /* W_WRITE: the proposal withdraws this call's wait */
 	bool retry;             /* its entry answered a seq again (SM-9): the answer says so */

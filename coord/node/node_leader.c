@@ -9,6 +9,7 @@
 #include "api.h"
 #include "command.h"
 #include "node_calls.h"
+#include "node_auth.h"
 #include "node_core.h"
 #include "node_leader.h"
 #include "node_lease.h"
@@ -19,7 +20,11 @@ static bool build_cmd(struct node *n, const struct ncall *c, struct coord_cmd *c
 {
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->now_ms = node_wall_ms();
-	return node_api(c->req->op)->command(n, c->req, cmd);
+	if (!node_api(c->req->op)->command(n, c->req, cmd))
+		return false;
+	if (coord_cmd_has_actor((int)cmd->type)) /* the session's owner, or who uses it (SM-10) */
+		cmd->actor = c->actor;
+	return true;
 }
 
 static void propose_call(struct node *n, struct ncall *c, const struct coord_cmd *cmd)
@@ -107,6 +112,7 @@ void node_cancel_wait(struct node *n, struct ncall *c)
 		                         "the wait could not be withdrawn; retry the acquire");
 	cmd.type = COORD_CMD_CANCEL; /* its row carries no value: none is encoded */
 	cmd.seq = 0;                 /* nor a seq: a withdrawal is the node's, not the client's */
+	cmd.actor = 0;               /* nor an actor: its acquire was the owner's (SM-10) */
 	c->cancelling = true;
 	propose_call(n, c, &cmd);
 }
@@ -173,6 +179,9 @@ static void answer_status(struct node *n, struct ncall *c, const struct coord_re
 		                         r->limit ? r->limit : "a named limit");
 	case COORD_ST_STALE_REQUEST:
 		return node_answer_stale(n, c, r->seq);
+	case COORD_ST_PERMISSION_DENIED:
+		node_auth_deny_owner(n, c);
+		return;
 	default:
 		return node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
 		                         "the request could not be applied (%s); retry",

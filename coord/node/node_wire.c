@@ -13,7 +13,7 @@ _Static_assert(NODE_FORWARD_MAX <= TRANSPORT_FRAME_MAX,
 
 uint8_t *node_wire_forward_encode(const struct node_forward_msg *m, size_t *len)
 {
-	size_t cap = 1 + 8 + 1 + 1 + m->method_len + 4 + m->target_len + 4 + m->body_len;
+	size_t cap = 1 + 8 + 1 + 8 + 1 + m->method_len + 4 + m->target_len + 4 + m->body_len;
 	struct bytes_writer w;
 	uint8_t *buf;
 
@@ -24,6 +24,7 @@ uint8_t *node_wire_forward_encode(const struct node_forward_msg *m, size_t *len)
 	bytes_put_u8(&w, NODE_FORWARD_VERSION);
 	bytes_put_u64(&w, m->call);
 	bytes_put_u8(&w, m->cancel ? NODE_FORWARD_CANCEL : 0);
+	bytes_put_u64(&w, m->actor);
 	bytes_put_str(&w, m->method, m->method_len, 1);
 	bytes_put_str(&w, m->target, m->target_len, 4);
 	bytes_put_str(&w, m->body, m->body_len, 4);
@@ -44,6 +45,7 @@ enum node_wire_rc node_wire_forward_decode(const uint8_t *p, size_t len, struct 
 		return NODE_WIRE_VERSION;
 	m->call = bytes_get_u64(&r);
 	flags = bytes_get_u8(&r);
+	m->actor = bytes_get_u64(&r);
 	bytes_get_str(&r, 1, NODE_FORWARD_METHOD_MAX, &m->method, &m->method_len);
 	bytes_get_str(&r, 4, NODE_FORWARD_TARGET_MAX, &m->target, &m->target_len);
 	bytes_get_str(&r, 4, HTTP_FORWARD_BODY_MAX, &m->body, &m->body_len);

@@ -2,8 +2,8 @@
  * no node, no socket; node_forward.c, node_dispatch.c and node_calls.c send
  * and receive them. Layout (little-endian, through bytes.h):
  *
- *   FORWARD  u8 version | u64 call id | u8 flags | str8 method | str32 target
- *            | str32 body
+ *   FORWARD  u8 version | u64 call id | u8 flags | u64 actor | str8 method
+ *            | str32 target | str32 body
  *   REPLY    u64 call id | u16 status | u64 index | u64 term | u64 leader
  *            | u32 retry_after_s | u8 has_last_contact | u64 last_contact_ms
  *            | str32 body
@@ -13,11 +13,14 @@
  * with the same decoder as the HTTP front end: a peer is never trusted
  * (rule 11), and a new request field needs no change here. With
  * NODE_FORWARD_CANCEL it withdraws the wait (queued acquire or campaign) or
- * long-poll it describes.
+ * long-poll it describes. ACTOR is the id of the access token the follower
+ * authenticated the request with (0: none; node_auth.h): peers are trusted
+ * (peer TLS), so the leader proposes with it as the request's actor, and
+ * a session used with another token's id is refused (SM-10).
  *
- * NODE_FORWARD_VERSION 2 is the first to carry the request as it came; a node
- * of an earlier version cannot forward to one of this version, or back
- * (docs/API.md, coordd: upgrades). */
+ * NODE_FORWARD_VERSION 2 is the first to carry the request as it came, 3
+ * the first to carry the actor; a node of an earlier version cannot forward
+ * to one of this version, or back (docs/API.md, coordd: upgrades). */
 #ifndef COORD_NODE_WIRE_H
 #define COORD_NODE_WIRE_H
 
@@ -28,13 +31,13 @@
 #include "request.h"
 #include "server.h"
 
-#define NODE_FORWARD_VERSION    2
+#define NODE_FORWARD_VERSION    3
 #define NODE_FORWARD_CANCEL     0x01u
 #define NODE_FORWARD_METHOD_MAX 8          /* "DELETE" and room */
 #define NODE_FORWARD_TARGET_MAX (1u << 18) /* a re-encoded path and query */
 #define NODE_REPLY_HEADER_LEN   (8 + 2 + 8 + 8 + 8 + 4 + 1 + 8 + 4)
 #define NODE_FORWARD_MAX                                                                           \
-	(1 + 8 + 1 + 1 + NODE_FORWARD_METHOD_MAX + 4 + NODE_FORWARD_TARGET_MAX + 4 +               \
+	(1 + 8 + 1 + 8 + 1 + NODE_FORWARD_METHOD_MAX + 4 + NODE_FORWARD_TARGET_MAX + 4 +           \
 	 HTTP_FORWARD_BODY_MAX)
 
 /* A FORWARD. Decoded strings borrow the frame and are not NUL-terminated;
@@ -42,6 +45,7 @@
 struct node_forward_msg {
 	uint64_t call; /* the follower's call id */
 	bool cancel;
+	uint64_t actor; /* the request's token id, 0 for none */
 	const char *method, *target, *body;
 	size_t method_len, target_len, body_len;
 };

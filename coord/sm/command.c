@@ -170,23 +170,32 @@ static bool cmdFieldsValid(const struct sm_cmd_row *row, const struct coord_cmd 
 		return false;
 	if ((f & SM_CMD_F_TOKEN) ? c->token > COORD_TOKEN_MAX : c->token != 0)
 		return false;
+	if ((f & SM_CMD_F_SINCE_V4) ? c->actor > COORD_TOKEN_MAX : c->actor != 0)
+		return false;
 	return cmdAuthFieldsValid(f, c);
 }
 
 /* The lowest version that holds C of ROW (command.h, Versions): its type's
- * own version, or 2 for a seq or a token. */
+ * own version, 2 for a seq or a token, 4 for an actor. */
 static uint8_t cmdVersion(const struct sm_cmd_row *row, const struct coord_cmd *c)
 {
 	uint8_t v = c->seq != 0 || c->token != 0 ? COORD_CMD_VERSION_2 : COORD_CMD_VERSION_1;
 
+	if (c->actor != 0)
+		v = COORD_CMD_VERSION;
 	return row->since > v ? (uint8_t)row->since : v;
 }
 
 /* The fields ROW carries at VERSION. */
 static unsigned cmdFields(const struct sm_cmd_row *row, uint8_t version)
 {
-	return version == COORD_CMD_VERSION_1 ? row->fields & ~(unsigned)SM_CMD_F_SINCE_V2
-	                                      : row->fields;
+	unsigned f = row->fields;
+
+	if (version < COORD_CMD_VERSION)
+		f &= ~(unsigned)SM_CMD_F_SINCE_V4;
+	if (version == COORD_CMD_VERSION_1)
+		f &= ~(unsigned)SM_CMD_F_SINCE_V2;
+	return f;
 }
 
 int coord_cmd_validate(const struct coord_cmd *c)
@@ -237,6 +246,8 @@ static size_t cmdLen(const struct sm_cmd_row *row, const struct coord_cmd *c)
 			n += 1 + 1 + CMD_PREFIX_LEN_BYTES + c->rules[i].prefix_len;
 	}
 	if (f & SM_CMD_F_TOKEN_ID)
+		n += 8;
+	if (f & SM_CMD_F_SINCE_V4)
 		n += 8;
 	return n;
 }
@@ -301,6 +312,8 @@ static void cmdPut(struct bytes_writer *w, const struct sm_cmd_row *row, const s
 	}
 	if (f & SM_CMD_F_TOKEN_ID)
 		bytes_put_u64(w, c->token_id);
+	if (f & SM_CMD_F_SINCE_V4)
+		bytes_put_u64(w, c->actor);
 }
 
 int coord_cmd_encode(const struct coord_cmd *c, void *buf, size_t cap, size_t *len)
@@ -445,6 +458,8 @@ static void cmdGet(struct bytes_reader *r, const struct sm_cmd_row *row, uint8_t
 		cmdGetRules(r, c);
 	if (f & SM_CMD_F_TOKEN_ID)
 		c->token_id = bytes_get_u64(r);
+	if (f & SM_CMD_F_SINCE_V4)
+		c->actor = bytes_get_u64(r);
 }
 
 int coord_cmd_decode(const void *buf, size_t len, struct coord_cmd *c)

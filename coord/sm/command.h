@@ -6,14 +6,15 @@
  *   u8 version (1 or COORD_CMD_VERSION) | u8 type | u64 now_ms
  *   | session id (16 bytes; every type but WAKE)
  *   | body:
- *       OPEN      u32 ttl_ms | u32 lock_delay_ms | u16 len | label
- *       CLOSE     [u64 seq]
+ *       OPEN      u32 ttl_ms | u32 lock_delay_ms | u16 len | label | {u64 owner}
+ *       CLOSE     [u64 seq] | {u64 actor}
  *       EXPIRE    (empty)
  *       ACQUIRE   u8 kind | u8 mode | u8 flags | u16 len | name | u32 len | value
- *                 | [u64 seq]
- *       RELEASE   u8 kind | u16 len | name | [u64 token]
+ *                 | [u64 seq] | {u64 actor}
+ *       RELEASE   u8 kind | u16 len | name | [u64 seq] | [u64 token] | {u64 actor}
  *       CANCEL    u8 kind | u16 len | name
- *       PROCLAIM  u16 len | name | u32 len | value | [u64 seq]   (kind is election)
+ *       PROCLAIM  u16 len | name | u32 len | value | [u64 seq] | {u64 actor}
+ *                 (kind is election)
  *       WAKE      (empty)
  *       LIMITS    u32 sessions | u32 objects | u32 waiters        (no session)
  *       RETIRE    u64 member                                      (no session)
@@ -35,7 +36,11 @@
  * their bytes. A node of an older version refuses a version 3 entry as
  * invalid, changing nothing: every node must run a binary that knows
  * version 3 before a leader proposes a token (DESIGN.md, Adding an
- * operation).
+ * operation). Version 4 adds the {braced} fields, OWNER and ACTOR: the id
+ * of the access token a request came with (0: none). An entry carries
+ * them only when that id is not 0, so an entry of a cluster without access
+ * control keeps its version 1 or 2 bytes; one with it is version 4 (and
+ * version 4 also holds seq and token, as version 2 does).
  *
  * The same layout as fields, each always at its place in this fixed order;
  * a type carries the fields its row in commands.c names (commands.h):
@@ -61,11 +66,16 @@
  *                                         < COORD_ACCESS_COUNT, prefix
  *                                         0..COORD_NAME_MAX bytes of text
  *   TOKEN_ID u64 id                       version 3: 1..COORD_TOKEN_MAX
+ *   OWNER    u64 token id                 version 4: 0 (none) or 1..COORD_TOKEN_MAX;
+ *                                         the token the new session belongs to
+ *   ACTOR    u64 token id                 version 4: 0 (none) or 1..COORD_TOKEN_MAX;
+ *                                         the request's token, which must be its
+ *                                         session's owner (SM-10, sm_apply.c)
  *
- *   OPEN = SESSION TTLS LABEL        ACQUIRE  = SESSION KIND ACQ NAME VALUE SEQ
- *   CLOSE = SESSION SEQ              RELEASE  = SESSION KIND NAME SEQ TOKEN
+ *   OPEN = SESSION TTLS LABEL OWNER  ACQUIRE  = SESSION KIND ACQ NAME VALUE SEQ ACTOR
+ *   CLOSE = SESSION SEQ ACTOR        RELEASE  = SESSION KIND NAME SEQ TOKEN ACTOR
  *   EXPIRE = SESSION                 CANCEL   = SESSION KIND NAME
- *   WAKE = (none)                    PROCLAIM = SESSION NAME VALUE SEQ
+ *   WAKE = (none)                    PROCLAIM = SESSION NAME VALUE SEQ ACTOR
  *   LIMITS = LIMITS                  RETIRE   = MEMBER
  *   TOKEN = LABEL HASH AUTH RULES    REVOKE_TOKEN = TOKEN_ID
  *
@@ -80,9 +90,10 @@
 
 #include "limits.h"
 
-#define COORD_CMD_VERSION   3 /* the newest encoding; versions 1 and 2 still decode */
+#define COORD_CMD_VERSION   4 /* the newest encoding; versions 1 to 3 still decode */
 #define COORD_CMD_VERSION_1 1 /* no SEQ, no TOKEN (see Versions above) */
 #define COORD_CMD_VERSION_2 2 /* SEQ and TOKEN; no token types */
+#define COORD_CMD_VERSION_3 3 /* the token types; no OWNER or ACTOR */
 
 /* Limits of API.md, Conventions and Sessions. */
 #define COORD_NAME_MAX          255         /* bytes in a lock or election name */
@@ -240,18 +251,26 @@ struct coord_cmd {
 	size_t n_rules;
 	/* REVOKE_TOKEN: the token's id (the index of the entry that made it). */
 	uint64_t token_id;
+	/* The id of the access token the request came with, 0 for none (types
+	 * whose row has OWNER or ACTOR; coord_cmd_has_actor()). OPEN: the new
+	 * session belongs to it; the others: it must own the session. */
+	uint64_t actor;
 };
+
+/* Whether commands of TYPE carry the request's token id (OWNER or ACTOR):
+ * the node sets coord_cmd.actor only on those. */
+bool coord_cmd_has_actor(int type);
 
 /* Checks C against every rule of the encoding, for the fields its type
  * carries: known type, kind and mode (shared only where the kind allows
  * it), the kind its type implies, name 1..COORD_NAME_MAX bytes (label
  * 0..LABEL_MAX), value up to COORD_VALUE_MAX, strings valid UTF-8 without
  * NUL (and not NULL unless empty), TTL and lock-delay in range, now_ms at
- * most COORD_NOW_MAX_MS, seq at most COORD_SEQ_MAX and token at most
- * COORD_TOKEN_MAX; a TOKEN's rules (at most COORD_TOKEN_RULES_MAX, known
+ * most COORD_NOW_MAX_MS, seq at most COORD_SEQ_MAX, token and actor at
+ * most COORD_TOKEN_MAX; a TOKEN's rules (at most COORD_TOKEN_RULES_MAX, known
  * resource and access, prefix 0..COORD_NAME_MAX bytes of text) and flags
  * (bootstrap only with admin), a REVOKE_TOKEN's id 1..COORD_TOKEN_MAX. A
- * seq, token, flag, rule or id on a type whose row does not carry it is
+ * seq, token, flag, rule, id or actor on a type whose row does not carry it is
  * refused (it would be lost in encoding). Returns 0 or COORD_EMALFORMED. */
 int coord_cmd_validate(const struct coord_cmd *c);
 
@@ -266,7 +285,7 @@ int coord_cmd_encode(const struct coord_cmd *c, void *buf, size_t cap, size_t *l
  * free(). Returns 0, COORD_EMALFORMED or COORD_ENOMEM. */
 int coord_cmd_encode_alloc(const struct coord_cmd *c, void **buf, size_t *len);
 
-/* Decodes LEN bytes at BUF (version 1, 2 or 3) into *C without trusting any
+/* Decodes LEN bytes at BUF (version 1 to 4) into *C without trusting any
  * length or count: returns 0 or COORD_EMALFORMED (truncated, trailing bytes,
  * unknown version,
  * type, kind or mode, or anything coord_cmd_validate() refuses). Strings in

@@ -20,12 +20,12 @@ static bool openValid(const struct coord_cmd *c)
 static const struct sm_cmd_row cmdRows[COORD_CMD_TYPE_MAX + 1] = {
     [COORD_CMD_OPEN] = {.type = COORD_CMD_OPEN,
                         .name = "open",
-                        .fields = F(SESSION) | F(TTLS) | F(LABEL),
+                        .fields = F(SESSION) | F(TTLS) | F(LABEL) | F(OWNER),
                         .validate = openValid,
                         .apply = sm_apply_open},
     [COORD_CMD_CLOSE] = {.type = COORD_CMD_CLOSE,
                          .name = "close",
-                         .fields = F(SESSION) | F(SEQ),
+                         .fields = F(SESSION) | F(SEQ) | F(ACTOR),
                          .apply = sm_apply_end},
     [COORD_CMD_EXPIRE] = {.type = COORD_CMD_EXPIRE,
                           .name = "expire",
@@ -33,11 +33,12 @@ static const struct sm_cmd_row cmdRows[COORD_CMD_TYPE_MAX + 1] = {
                           .apply = sm_apply_end},
     [COORD_CMD_ACQUIRE] = {.type = COORD_CMD_ACQUIRE,
                            .name = "acquire",
-                           .fields = F(SESSION) | F(KIND) | F(ACQ) | F(NAME) | F(VALUE) | F(SEQ),
+                           .fields = F(SESSION) | F(KIND) | F(ACQ) | F(NAME) | F(VALUE) | F(SEQ) |
+                                     F(ACTOR),
                            .apply = sm_apply_acquire},
     [COORD_CMD_RELEASE] = {.type = COORD_CMD_RELEASE,
                            .name = "release",
-                           .fields = F(SESSION) | F(KIND) | F(NAME) | F(SEQ) | F(TOKEN),
+                           .fields = F(SESSION) | F(KIND) | F(NAME) | F(SEQ) | F(TOKEN) | F(ACTOR),
                            .apply = sm_apply_release},
     [COORD_CMD_CANCEL] = {.type = COORD_CMD_CANCEL,
                           .name = "cancel",
@@ -45,7 +46,7 @@ static const struct sm_cmd_row cmdRows[COORD_CMD_TYPE_MAX + 1] = {
                           .apply = sm_apply_cancel},
     [COORD_CMD_PROCLAIM] = {.type = COORD_CMD_PROCLAIM,
                             .name = "proclaim",
-                            .fields = F(SESSION) | F(NAME) | F(VALUE) | F(SEQ),
+                            .fields = F(SESSION) | F(NAME) | F(VALUE) | F(SEQ) | F(ACTOR),
                             .kind_implied = true,
                             .kind = COORD_KIND_ELECTION,
                             .apply = sm_apply_proclaim},
@@ -81,6 +82,13 @@ const struct sm_cmd_row *sm_cmd_row(int type)
 	if (type < 1 || type > COORD_CMD_TYPE_MAX || cmdRows[type].apply == NULL)
 		return NULL;
 	return &cmdRows[type];
+}
+
+bool coord_cmd_has_actor(int type)
+{
+	const struct sm_cmd_row *row = sm_cmd_row(type);
+
+	return row != NULL && (row->fields & SM_CMD_F_SINCE_V4) != 0;
 }
 
 const char *coord_cmd_type_name(int type)

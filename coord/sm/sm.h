@@ -34,10 +34,14 @@
  *        a higher one applies, and is recorded with its answer in the same
  *        entry. A request without seq neither is checked nor moves the
  *        record (sm_seq.c, DESIGN.md rule 14).
+ *   SM-10 A session belongs to the access token it was opened with (none
+ *        without access control): a command naming it with another token,
+ *        or none, changes nothing and is refused (permission_denied),
+ *        before its seq is looked at (sm_owner.c).
  *
  * Tables (created by coord_sm_schema): coord_meta, coord_sessions,
  * coord_locks, coord_holders, coord_waiters, coord_seqs, coord_tokens,
- * coord_token_rules; see sm_schema.c. The access token store's own
+ * coord_token_rules, coord_session_owners; see sm_schema.c. The access token store's own
  * invariants (T-1..T-5) are in sm_token.c.
  *
  * Driving it (node runtime or simulator):
@@ -85,6 +89,7 @@ enum coord_status {
 	                             * (bootstrap) the cluster was bootstrapped already */
 	COORD_ST_INVALID,           /* malformed entry, refused (same on every node) */
 	COORD_ST_STALE_REQUEST,     /* seq below the session's last applied (SM-9); seq says it */
+	COORD_ST_PERMISSION_DENIED, /* the session belongs to another token (SM-10) */
 	COORD_ST_COUNT
 };
 
@@ -208,6 +213,12 @@ int coord_sm_limits(sqlite3 *db, struct coord_limits *out);
 /* The highest seq applied for session ID (SM-9): 0 when none was, or the
  * session does not exist. Returns 0 or COORD_EDB. */
 int coord_sm_session_seq(sqlite3 *db, const struct coord_session_id *id, uint64_t *seq);
+
+/* Whether session ID exists (*FOUND), and the id of the access token it
+ * belongs to (*OWNER; 0 when it was opened without one) (SM-10). Returns 0
+ * or COORD_EDB. */
+int coord_sm_session_owner(sqlite3 *db, const struct coord_session_id *id, bool *found,
+                           uint64_t *owner);
 
 /* Whether server ID was retired (a RETIRE entry applied: it left the
  * cluster, and its id is never used again). Returns 0 or COORD_EDB. */

@@ -45,6 +45,19 @@ static int applyCmd(struct sm_apply *a, const void *cmd, size_t len)
 		assert(!"decoded command without a row");
 		return COORD_EMALFORMED;
 	}
+	/* Only the session's own token uses it (SM-10), before anything else
+	 * (its seq included) is looked at. */
+	if (row->fields & SM_CMD_F_ACTOR) {
+		bool allowed;
+		int rv = sm_owner_allows(a, &allowed);
+
+		if (rv != 0)
+			return rv;
+		if (!allowed) {
+			out->status = COORD_ST_PERMISSION_DENIED;
+			return 0;
+		}
+	}
 	/* A numbered request applies only in its session's order (SM-9). */
 	if ((row->fields & SM_CMD_F_SEQ) && c.seq != 0)
 		return sm_seq_apply(a, row->apply);

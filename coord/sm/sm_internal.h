@@ -165,6 +165,16 @@ int sm_result_push_released(struct coord_result *r, const struct coord_lockref *
  * Returns what APPLY returns, or COORD_EDB / COORD_ENOMEM. */
 int sm_seq_apply(struct sm_apply *a, int (*apply)(struct sm_apply *a));
 
+/* --- sm_owner.c: sessions belong to their token (SM-10) --------------- */
+
+/* Records the OPEN being applied as its session's owner's (nothing when
+ * its actor is 0). Returns 0 or COORD_EDB. */
+int sm_owner_set(struct sm_apply *a);
+/* Whether the command being applied (its row has ACTOR) may use its
+ * session: the session does not exist, or its owner is the command's
+ * actor (0 and 0 included). Returns 0 or COORD_EDB (*ALLOWED false). */
+int sm_owner_allows(struct sm_apply *a, bool *allowed);
+
 /* --- commands: sm_session.c, sm_lock.c ------------------------------- */
 
 /* The apply functions of the command table's rows (commands.c). */

@@ -16,6 +16,7 @@ static const char *const sm_status_names[COORD_ST_COUNT] = {
     [COORD_ST_EXISTS] = "exists",
     [COORD_ST_INVALID] = "invalid_argument",
     [COORD_ST_STALE_REQUEST] = "stale_request",
+    [COORD_ST_PERMISSION_DENIED] = "permission_denied",
 };
 
 const char *const sm_limit_phrase[SM_LIMIT_HIT_COUNT] = {

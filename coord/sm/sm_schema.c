@@ -15,6 +15,8 @@
  *                   the SHA-256 of its secret (unique), name, admin flag
  *                   (sm_token.c); never the secret
  *   coord_token_rules  a token's rules in their order (pos), deleted with it
+ *   coord_session_owners  the access token (its id) each session opened with
+ *                   one belongs to (SM-10, sm_owner.c); deleted with it
  *
  * A version that adds a table creates it here (CREATE ... IF NOT EXISTS) and
  * never changes an existing one: an older state.db or snapshot gains it
@@ -56,7 +58,9 @@ static const char sm_schema_sql[] =
     "CREATE UNIQUE INDEX IF NOT EXISTS coord_tokens_by_hash ON coord_tokens (hash);"
     "CREATE TABLE IF NOT EXISTS coord_token_rules ("
     " token INTEGER NOT NULL, pos INTEGER NOT NULL, resource INTEGER NOT NULL,"
-    " access INTEGER NOT NULL, prefix TEXT NOT NULL, PRIMARY KEY (token, pos));";
+    " access INTEGER NOT NULL, prefix TEXT NOT NULL, PRIMARY KEY (token, pos));"
+    "CREATE TABLE IF NOT EXISTS coord_session_owners ("
+    " session BLOB PRIMARY KEY, token INTEGER NOT NULL);";
 
 int coord_sm_schema(sqlite3 *db)
 {

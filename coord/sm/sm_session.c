@@ -45,7 +45,7 @@ int sm_apply_open(struct sm_apply *a)
 	sqlite3_bind_text(st, 4, c->name_len > 0 ? c->name : "", (int)c->name_len,
 	                  SQLITE_TRANSIENT);
 	sm_bind_u64(st, 5, a->index);
-	if ((rv = sm_done(a, st)) != 0)
+	if ((rv = sm_done(a, st)) != 0 || (rv = sm_owner_set(a)) != 0)
 		return rv;
 	a->out->status = COORD_ST_OK;
 	return sm_meta_set(a, SM_META_SESSIONS, a->index);
@@ -103,13 +103,15 @@ static int endCollect(struct sm_apply *a, struct end_lock **out, size_t *n)
 	return rv;
 }
 
-/* Deletes the session, its holds and waits (SM-4) and its record (SM-9). */
+/* Deletes the session, its holds and waits (SM-4), its record (SM-9) and
+ * its owner (SM-10). */
 static int endDelete(struct sm_apply *a)
 {
 	static const char *const sql[] = {
 	    "DELETE FROM coord_holders WHERE session = ?1",
 	    "DELETE FROM coord_waiters WHERE session = ?1",
 	    "DELETE FROM coord_seqs WHERE session = ?1",
+	    "DELETE FROM coord_session_owners WHERE session = ?1",
 	    "DELETE FROM coord_sessions WHERE id = ?1",
 	};
 	sqlite3_stmt *st;

@@ -16,6 +16,7 @@
 #define CC_NUMBER_LIKE 700 /* per mille: a request of a session carries a seq */
 #define CC_REPLAY_LIKE 80  /* per mille: a numbered request sent before comes again */
 #define CC_SENT        16  /* numbered requests remembered for sending again */
+#define CC_HIJACK_LIKE 30  /* per mille: a request of a session sent with another token */
 #define CC_SENT_BYTES  96  /* bytes of one (short names, short values) */
 
 enum cc_state { CC_PROPOSED = 0, CC_LIVE, CC_ENDED };

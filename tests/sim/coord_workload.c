@@ -40,6 +40,7 @@ static void cc_make_open(struct sim_world *w, struct coord_cmd *cmd)
 	cmd->lock_delay_ms = sim_chance(&w->rng, 500) ? (uint32_t)sim_below(&w->rng, 400) : 0;
 	cmd->name = "sim";
 	cmd->name_len = 3;
+	cmd->actor = sim_coord_owner(&s->id);
 	c->pending_open = c->n;
 }
 
@@ -108,8 +109,17 @@ size_t sim_coord_command(struct sim_world *w, int slot, uint8_t *buf, size_t cap
 	} else {
 		return 0;
 	}
-	if (s != NULL)
+	if (s != NULL && coord_cmd_has_actor((int)cmd.type) &&
+	    sim_chance(&w->rng, CC_HIJACK_LIKE)) {
+		/* Another token's request (never numbered: it must change
+		 * nothing, its seq included, SM-10). */
+		cmd.actor = (sim_coord_owner(&s->id) + 1 + sim_below(&w->rng, SIM_COORD_TOKENS)) %
+		            (SIM_COORD_TOKENS + 1);
+	} else if (s != NULL) {
+		if (coord_cmd_has_actor((int)cmd.type))
+			cmd.actor = sim_coord_owner(&s->id);
 		cc_seq_number(w, s, &cmd);
+	}
 	if (coord_cmd_encode(&cmd, buf, cap, &len) != 0) {
 		sim_fail(w, slot, "coord client", "cannot encode a command of type %d", cmd.type);
 		return 0;

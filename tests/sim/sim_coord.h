@@ -37,6 +37,17 @@ struct sim_sm;
 #define SIM_COORD_DELAYS     256  /* running lock-delays one node's checker tracks */
 #define SIM_COORD_CTX_BIT    (UINT64_C(1) << 62) /* read ctx of a keepalive */
 
+/* Access tokens (SM-10): every session of the workload belongs to the
+ * token its id names, a pure function of the id, so that the checker knows
+ * each session's owner without keeping any state; 0 is "opened without a
+ * token", as in a cluster without access control. The workload sends a
+ * request of a session with another token now and then (a hijack). */
+#define SIM_COORD_TOKENS 3 /* token ids 1..this */
+static inline uint64_t sim_coord_owner(const struct coord_session_id *id)
+{
+	return id->bytes[0] % (SIM_COORD_TOKENS + 1);
+}
+
 /* sm_coord.c: the machine's state, for the checks and the workload --------- */
 
 /* The node's database (owned by the machine; valid until the next restore). */
@@ -60,6 +71,8 @@ struct sim_coord_pre {
 	size_t n_waiters, n_holders;
 	bool overflow;              /* more rows than SIM_COORD_WAITERS: checks skipped */
 	uint32_t expiring_delay_ms; /* an EXPIRE's session: its lock-delay */
+	bool foreign;               /* a request with a token not its live session's owner */
+	uint64_t foreign_hash;      /* then: the tables' hash before it */
 };
 
 /* Reads the rows the checks compare against, before the entry whose command

@@ -75,6 +75,7 @@ int sim_coord_pre_read(sqlite3 *db, const struct coord_cmd *cmd, struct sim_coor
 
 	pre->overflow = false;
 	pre->expiring_delay_ms = 0;
+	pre->foreign = false;
 	if (rows_read(db, pre_waiters_sql, pre->waiters, &pre->n_waiters, &pre->overflow) != 0 ||
 	    rows_read(db, pre_holders_sql, pre->holders, &pre->n_holders, &pre->overflow) != 0)
 		return COORD_EDB;
@@ -85,6 +86,14 @@ int sim_coord_pre_read(sqlite3 *db, const struct coord_cmd *cmd, struct sim_coor
 		                    NULL, cmd->session.bytes, &err);
 
 		pre->expiring_delay_ms = d > 0 ? (uint32_t)d : 0;
+	}
+	if (cmd != NULL && cmd->type != COORD_CMD_OPEN && coord_cmd_has_actor((int)cmd->type) &&
+	    cmd->actor != sim_coord_owner(&cmd->session) &&
+	    sql_int(db, "SELECT count(*) FROM coord_sessions WHERE id = ?", NULL,
+	            cmd->session.bytes, &err) > 0) {
+		pre->foreign = true;
+		if (coord_sm_hash(db, &pre->foreign_hash) != 0)
+			return COORD_EDB;
 	}
 	return err ? COORD_EDB : 0;
 }
@@ -282,6 +291,43 @@ static const char *check_grant(sqlite3 *db, uint64_t index, uint64_t now_ms,
 	return NULL;
 }
 
+/* SM-10: a request of a live session with another token than its owner's
+ * is refused and changes no table; one with its owner's is never refused
+ * for its token. */
+static const char *check_owner(sqlite3 *db, uint64_t index, const struct coord_cmd *cmd,
+                               const struct coord_result *res, const struct sim_coord_pre *pre,
+                               char *why, size_t cap)
+{
+	uint64_t hash = 0;
+
+	if (cmd == NULL || !coord_cmd_has_actor((int)cmd->type))
+		return NULL;
+	if (pre->foreign && coord_sm_hash(db, &hash) != 0) {
+		snprintf(why, cap, "entry %llu: cannot read the tables", (unsigned long long)index);
+		return "coord apply";
+	}
+	if (pre->foreign &&
+	    (res->status != COORD_ST_PERMISSION_DENIED || hash != pre->foreign_hash)) {
+		snprintf(
+		    why, cap,
+		    "entry %llu: a %s with token %llu on a session of token %llu answered %s%s",
+		    (unsigned long long)index, coord_cmd_type_name((int)cmd->type),
+		    (unsigned long long)cmd->actor,
+		    (unsigned long long)sim_coord_owner(&cmd->session),
+		    coord_status_name(res->status),
+		    hash != pre->foreign_hash ? " and changed the tables" : "");
+		return "session owner";
+	}
+	if (!pre->foreign && res->status == COORD_ST_PERMISSION_DENIED) {
+		snprintf(why, cap,
+		         "entry %llu: a %s by its session's owner (token %llu) was refused",
+		         (unsigned long long)index, coord_cmd_type_name((int)cmd->type),
+		         (unsigned long long)cmd->actor);
+		return "session owner";
+	}
+	return NULL;
+}
+
 const char *sim_coord_check(sqlite3 *db, uint64_t index, const struct coord_cmd *cmd,
                             const struct coord_result *res, const struct sim_coord_pre *pre,
                             uint64_t *last_token, struct sim_coord_delays *delays, char *why,
@@ -306,8 +352,9 @@ const char *sim_coord_check(sqlite3 *db, uint64_t index, const struct coord_cmd 
 		snprintf(why, cap, "entry %llu: cannot read the tables", (unsigned long long)index);
 		return "coord apply";
 	}
-	if (pre->overflow)
-		return NULL;
+	bad = check_owner(db, index, cmd, res, pre, why, cap);
+	if (bad != NULL || pre->overflow)
+		return bad;
 	/* An expiry's own entry must not grant what it just put under delay. */
 	if (cmd != NULL)
 		delays_update(delays, cmd, res, pre);

@@ -76,6 +76,8 @@ enum coord_status fx_apply(struct fx *f, const struct coord_cmd *c)
 		numbered.seq = f->seq;
 		f->seq = 0;
 	}
+	if (numbered.actor == 0 && coord_cmd_has_actor((int)c->type))
+		numbered.actor = f->actor;
 	assert_int_equal(coord_cmd_encode_alloc(&numbered, &buf, &len), 0);
 	st = fx_apply_raw(f, buf, len);
 	free(buf);
@@ -318,6 +320,7 @@ void fx_assert_same_cmd(const struct coord_cmd *a, const struct coord_cmd *b)
 	assert_int_equal(a->member, b->member);
 	assert_int_equal(a->seq, b->seq);
 	assert_int_equal(a->token, b->token);
+	assert_int_equal(a->actor, b->actor);
 	assert_memory_equal(a->hash, b->hash, sizeof(a->hash));
 	assert_int_equal(a->admin, b->admin);
 	assert_int_equal(a->bootstrap, b->bootstrap);

@@ -28,6 +28,10 @@ struct fx {
 	 * carries one (close, acquire, release, proclaim); fx_apply() clears
 	 * it, so each numbered request is written out in the test. */
 	uint64_t seq;
+	/* The token id of the requests the helpers apply (types that carry
+	 * one, coord_cmd_has_actor(): open makes it the owner); 0 for none.
+	 * Kept until the test changes it. */
+	uint64_t actor;
 };
 
 /* cmocka setup/teardown: *STATE becomes a struct fx. */

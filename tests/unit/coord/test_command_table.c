@@ -31,6 +31,11 @@
 #define HDR2(type) 0x02, (type), 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01
 /* Version 3's header: the token types. */
 #define HDR3(type) 0x03, (type), 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01
+/* Version 4's header: a session's command with the request's token id. */
+#define HDR4(type) 0x04, (type), 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01
+/* A token id whose bytes all differ, and its u64. */
+#define ACTOR       UINT64_C(0x0000000000c0c1c2)
+#define ACTOR_BYTES 0xc2, 0xc1, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00
 /* A SHA-256 whose bytes all differ: 0x20, 0x21, ... 0x3f. */
 #define HASH_BYTES                                                                                 \
 	0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e,  \
@@ -281,6 +286,49 @@ static const struct pinned pinned[] = {
      0,
      45,
      {HDR2(7), SID_BYTES, 0x02, 0x00, 'd', 'b', 0x03, 0x00, 0x00, 0x00, 'h', ':', '1', SEQ_BYTES}},
+    {"open by a token",
+     {.type = COORD_CMD_OPEN,
+      .now_ms = NOW_MS,
+      .session = {.bytes = {SID_BYTES}},
+      .ttl_ms = 10000,
+      .lock_delay_ms = 500,
+      .name = "w7",
+      .name_len = 2,
+      .actor = ACTOR},
+     0,
+     46,
+     {HDR4(1),                /* header, version 4 */
+      SID_BYTES,              /* session */
+      0x10, 0x27, 0x00, 0x00, /* ttl_ms 10000 */
+      0xf4, 0x01, 0x00, 0x00, /* lock_delay_ms 500 */
+      0x02, 0x00, 'w', '7',   /* label */
+      ACTOR_BYTES}},          /* owner */
+    {"close by a token, not numbered",
+     {.type = COORD_CMD_CLOSE, .now_ms = NOW_MS, .session = {.bytes = {SID_BYTES}}, .actor = ACTOR},
+     0,
+     42,
+     {HDR4(2),                                        /* header, version 4 */
+      SID_BYTES,                                      /* session */
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* seq: none */
+      ACTOR_BYTES}},                                  /* actor */
+    {"numbered release by a token",
+     {.type = COORD_CMD_RELEASE,
+      .now_ms = NOW_MS,
+      .session = {.bytes = {SID_BYTES}},
+      .kind = COORD_KIND_LOCK,
+      .name = "q",
+      .name_len = 1,
+      .seq = SEQ,
+      .actor = ACTOR},
+     KIND_OFFSET,
+     54,
+     {HDR4(5),                                        /* header, version 4 */
+      SID_BYTES,                                      /* session */
+      0x00,                                           /* kind: lock */
+      0x01, 0x00, 'q',                                /* name */
+      SEQ_BYTES,                                      /* seq */
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* token: any */
+      ACTOR_BYTES}},                                  /* actor */
 };
 
 /* The first pinned example of TYPE. */
@@ -324,7 +372,8 @@ static void test_every_row_keeps_the_contract(void **state)
 {
 	const unsigned known = SM_CMD_F_SESSION | SM_CMD_F_TTLS | SM_CMD_F_KIND | SM_CMD_F_ACQ |
 	                       SM_CMD_F_LABEL | SM_CMD_F_NAME | SM_CMD_F_VALUE | SM_CMD_F_LIMITS |
-	                       SM_CMD_F_MEMBER | SM_CMD_F_SEQ | SM_CMD_F_TOKEN | SM_CMD_F_SINCE_V3;
+	                       SM_CMD_F_MEMBER | SM_CMD_F_SEQ | SM_CMD_F_TOKEN | SM_CMD_F_SINCE_V3 |
+	                       SM_CMD_F_SINCE_V4;
 
 	(void)state;
 	for (int t = 1; t <= COORD_CMD_TYPE_MAX; t++) {
@@ -333,6 +382,7 @@ static void test_every_row_keeps_the_contract(void **state)
 
 		assert_int_equal(f & ~known, 0);
 		assert_false((f & SM_CMD_F_LABEL) && (f & SM_CMD_F_NAME));
+		assert_false((f & SM_CMD_F_OWNER) && (f & SM_CMD_F_ACTOR));
 		if (f & SM_CMD_F_ACQ)
 			assert_true((f & SM_CMD_F_KIND) || row->kind_implied);
 		if (row->kind_implied) {
@@ -358,13 +408,22 @@ static void test_every_row_keeps_the_contract(void **state)
 		                 t == COORD_CMD_CLOSE || t == COORD_CMD_ACQUIRE ||
 		                     t == COORD_CMD_RELEASE || t == COORD_CMD_PROCLAIM);
 		assert_int_equal((f & SM_CMD_F_TOKEN) != 0, t == COORD_CMD_RELEASE);
+		/* The request's token on what opens a session (OWNER) and on
+		 * what a client's request of a session proposes (ACTOR): the
+		 * types with a seq, exactly (SM-10). */
+		assert_int_equal((f & SM_CMD_F_OWNER) != 0, t == COORD_CMD_OPEN);
+		assert_int_equal((f & SM_CMD_F_ACTOR) != 0, (f & SM_CMD_F_SEQ) != 0);
+		assert_int_equal(coord_cmd_has_actor(t), (f & SM_CMD_F_SINCE_V4) != 0);
 	}
+	assert_false(coord_cmd_has_actor(0));
+	assert_false(coord_cmd_has_actor(COORD_CMD_TYPE_MAX + 1));
 }
 
-/* The versions: a command without seq or token encodes as version 1, byte
- * for byte what every log written before version 2 holds (the version 1
- * examples above); one with either is version 2; a token type is always
- * version 3. Version 1 entries decode with seq and token 0. */
+/* The versions: a command without seq, token or actor encodes as version
+ * 1, byte for byte what every log written before version 2 holds (the
+ * version 1 examples above); one with a seq or token is version 2; a token
+ * type is always version 3; one with an actor is version 4. Version 1
+ * entries decode with seq and token 0, versions 1 to 3 with actor 0. */
 static void test_versions(void **state)
 {
 	(void)state;
@@ -372,15 +431,18 @@ static void test_versions(void **state)
 		const struct pinned *p = &pinned[i];
 		bool v2 = p->cmd.seq != 0 || p->cmd.token != 0;
 		bool v3 = p->cmd.type == COORD_CMD_TOKEN || p->cmd.type == COORD_CMD_REVOKE_TOKEN;
+		bool v4 = p->cmd.actor != 0;
 		struct coord_cmd d;
 
 		print_message("%s\n", p->what);
-		assert_int_equal(p->bytes[0], v3   ? COORD_CMD_VERSION
+		assert_int_equal(p->bytes[0], v4   ? COORD_CMD_VERSION
+		                              : v3 ? COORD_CMD_VERSION_3
 		                              : v2 ? COORD_CMD_VERSION_2
 		                                   : COORD_CMD_VERSION_1);
 		assert_int_equal(coord_cmd_decode(p->bytes, p->len, &d), 0);
 		assert_int_equal(d.seq, p->cmd.seq);
 		assert_int_equal(d.token, p->cmd.token);
+		assert_int_equal(d.actor, p->cmd.actor);
 	}
 }
 
@@ -425,6 +487,40 @@ static void test_version_and_seq_refusals(void **state)
 	assert_int_equal(coord_cmd_validate(&c), COORD_EMALFORMED);
 	c = example(COORD_CMD_CANCEL)->cmd;
 	c.seq = 1; /* a cancel is the leader's, never numbered */
+	assert_int_equal(coord_cmd_validate(&c), COORD_EMALFORMED);
+}
+
+/* Version 4's actor: present only when not 0 (a version 4 entry with
+ * actor 0 is one no encoder writes), never past COORD_TOKEN_MAX, never on
+ * a type that does not carry it, and never in an older version's entry. */
+static void test_actor_refusals(void **state)
+{
+	const struct pinned *p = example(COORD_CMD_CLOSE);
+	const struct pinned *v4 = &pinned[ARRAY_LEN(pinned) - 2]; /* close by a token */
+	uint8_t buf[64];
+	struct coord_cmd c, d;
+
+	(void)state;
+	assert_int_equal(v4->cmd.type, COORD_CMD_CLOSE);
+	memcpy(buf, v4->bytes, v4->len);
+	memset(buf + v4->len - 8, 0, 8); /* actor 0 in version 4 */
+	assert_int_equal(coord_cmd_decode(buf, v4->len, &d), COORD_EMALFORMED);
+	memcpy(buf, v4->bytes, v4->len);
+	buf[0] = COORD_CMD_VERSION_3; /* version 3 has no actor: trailing bytes */
+	assert_int_equal(coord_cmd_decode(buf, v4->len, &d), COORD_EMALFORMED);
+	buf[0] = COORD_CMD_VERSION_2;
+	assert_int_equal(coord_cmd_decode(buf, v4->len, &d), COORD_EMALFORMED);
+	memcpy(buf, v4->bytes, v4->len);
+	buf[v4->len - 1] = 0x80; /* actor past COORD_TOKEN_MAX */
+	assert_int_equal(coord_cmd_decode(buf, v4->len, &d), COORD_EMALFORMED);
+	c = p->cmd;
+	c.actor = COORD_TOKEN_MAX + 1;
+	assert_int_equal(coord_cmd_validate(&c), COORD_EMALFORMED);
+	c = example(COORD_CMD_CANCEL)->cmd;
+	c.actor = 1; /* a cancel is the leader's */
+	assert_int_equal(coord_cmd_validate(&c), COORD_EMALFORMED);
+	c = example(COORD_CMD_EXPIRE)->cmd;
+	c.actor = 1;
 	assert_int_equal(coord_cmd_validate(&c), COORD_EMALFORMED);
 }
 
@@ -798,6 +894,7 @@ int main(void)
 	    cmocka_unit_test(test_shared_mode_follows_the_kind_table),
 	    cmocka_unit_test(test_versions),
 	    cmocka_unit_test(test_version_and_seq_refusals),
+	    cmocka_unit_test(test_actor_refusals),
 	    cmocka_unit_test(test_token_refusals),
 	    cmocka_unit_test(test_longest_token_round_trips),
 	    cmocka_unit_test_setup_teardown(test_every_type_applies_through_its_row, fx_setup,

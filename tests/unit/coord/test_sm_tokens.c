@@ -350,7 +350,7 @@ static void test_a_token_entry_in_an_older_version_changes_nothing(void **state)
 	c.type = COORD_CMD_REVOKE_TOKEN;
 	c.token_id = 1;
 	assert_int_equal(coord_cmd_encode_alloc(&c, (void **)&buf, &len), 0);
-	assert_int_equal(buf[0], COORD_CMD_VERSION);
+	assert_int_equal(buf[0], COORD_CMD_VERSION_3);
 	buf[0] = COORD_CMD_VERSION_2;
 	assert_int_equal(fx_apply_raw(f, buf, len), COORD_ST_INVALID);
 	free(buf);
