@@ -291,7 +291,7 @@ class MemberNemesis(threading.Thread):
             j.start()
         deadline = time.time() + JOIN_START_S
         while time.time() < deadline and j.alive():
-            if j.status() is not None:
+            if secure.serving(j):
                 return j
             time.sleep(0.05)
         self.cur.append("node %d did not start" % nid)

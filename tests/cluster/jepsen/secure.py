@@ -22,7 +22,6 @@ Without either option request() is harness.request, unchanged."""
 
 import http.client
 import json
-import os
 import ssl
 import time
 
@@ -90,6 +89,15 @@ def bind(node):
     admin token."""
     node.call = (lambda method, path, body=None, timeout=5.0:
                  admin_request(node.http, method, path, body, timeout))
+
+
+def serving(node):
+    """Whether NODE serves its client port: its status answers, or, under
+    --auth, its /v1/health does (a server started with --join and --auth
+    answers nothing else until it has the cluster's tokens)."""
+    if node.status() is not None:
+        return True
+    return ADMIN is not None and request(node.http, "GET", "/v1/health", timeout=1.0) is not None
 
 
 def metric(node, name):
@@ -186,6 +194,3 @@ def close():
     if CERTS is not None:
         CERTS.close()
 
-
-def certs_dir():
-    return None if CERTS is None else os.path.abspath(CERTS.dir)
