@@ -820,10 +820,23 @@ enum http_error http_request_seq_header(struct http_request *req, const char *va
 	return e;
 }
 
+/* The bytes of a token68 (RFC 6750), before its '=' padding. */
+static const char token68[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                              "0123456789-._~+/";
+
+bool http_bearer_valid(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len && s[n] && strchr(token68, s[n]))
+		n++;
+	while (n < len && s[n] == '=')
+		n++;
+	return len > 0 && len <= HTTP_BEARER_MAX && n == len;
+}
+
 void http_request_bearer(struct http_request *req, const char *value)
 {
-	static const char token68[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	                              "0123456789-._~+/";
 	size_t len, spaces;
 
 	req->bearer_form = value ? HTTP_BEARER_MALFORMED : HTTP_BEARER_NONE;
@@ -836,9 +849,8 @@ void http_request_bearer(struct http_request *req, const char *value)
 	if (spaces == 0)
 		return;
 	value += spaces;
-	len = strspn(value, token68);
-	len += strspn(value + len, "=");
-	if (len == 0 || len > HTTP_BEARER_MAX || value[len] != '\0')
+	len = strlen(value);
+	if (!http_bearer_valid(value, len))
 		return;
 	memcpy(req->bearer, value, len);
 	req->bearer[len] = '\0';

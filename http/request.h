@@ -170,6 +170,10 @@ enum http_error http_request_seq_header(struct http_request *req, const char *va
  * decision; this only parses. */
 void http_request_bearer(struct http_request *req, const char *value);
 
+/* Whether the LEN bytes at S are a secret of that form: a token68 of
+ * 1..HTTP_BEARER_MAX bytes. */
+bool http_bearer_valid(const char *s, size_t len);
+
 void http_request_free(struct http_request *req);
 
 #endif

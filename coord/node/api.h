@@ -83,6 +83,9 @@ extern const struct node_api node_api_tokens[];
  * generator or the hash failed. Only the hash leaves the node that drew
  * the secret, in the TOKEN entry. */
 bool node_token_mint(char *secret, uint8_t hash[COORD_TOKEN_HASH_LEN]);
+/* The bootstrap's TOKEN into CMD, but its hash: named "bootstrap", admin,
+ * write on every resource with any name. */
+void node_token_bootstrap_cmd(struct coord_cmd *cmd);
 /* The SHA-256 of the LEN bytes of SECRET into HASH; false on failure. */
 bool node_token_hash(const char *secret, size_t len, uint8_t hash[COORD_TOKEN_HASH_LEN]);
 

@@ -81,15 +81,20 @@ static void bootstrap_rules(struct coord_cmd *cmd)
 	cmd->n_rules = COORD_RESOURCE_COUNT;
 }
 
-static bool bootstrap_command(struct node *n, const struct http_request *req, struct coord_cmd *cmd)
+void node_token_bootstrap_cmd(struct coord_cmd *cmd)
 {
-	(void)n, (void)req;
 	cmd->type = COORD_CMD_TOKEN;
 	cmd->name = NODE_TOKEN_BOOTSTRAP_NAME;
 	cmd->name_len = strlen(NODE_TOKEN_BOOTSTRAP_NAME);
 	cmd->admin = true;
 	cmd->bootstrap = true;
 	bootstrap_rules(cmd);
+}
+
+static bool bootstrap_command(struct node *n, const struct http_request *req, struct coord_cmd *cmd)
+{
+	(void)n, (void)req;
+	node_token_bootstrap_cmd(cmd); /* the leader draws the secret (node_leader.c) */
 	return true;
 }
 

@@ -15,7 +15,7 @@ static const char usage[] =
     "              [--max-sessions N] [--max-locks-per-session N] [--max-waiters N]\n"
     "              [--join] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
     "              [--peer-cert FILE --peer-key FILE --peer-ca FILE]\n"
-    "              [--auth] [--metrics-public]\n"
+    "              [--auth] [--bootstrap-token-file FILE] [--metrics-public]\n"
     "       coordd --restore FILE --cluster ID=HOST:PORT,... [--id N] [--data DIR]\n"
     "\n"
     "With no flags: a single-node cluster, id 1, data in ./coord-data,\n"
@@ -46,7 +46,11 @@ static const char usage[] =
     "--auth requires a token (Authorization: Bearer TOKEN) on every request but\n"
     "GET /v1/health and POST /v1/auth/bootstrap, even before the bootstrap;\n"
     "once a cluster is bootstrapped every node requires one, with or without\n"
-    "--auth. --metrics-public serves /metrics without a token.\n"
+    "--auth. --bootstrap-token-file FILE (implies --auth) holds the secret of\n"
+    "the first admin token (one line, 32 to 128 characters of A-Z a-z 0-9\n"
+    "- . _ ~ + /): the first leader of a cluster not yet bootstrapped\n"
+    "bootstraps it with that secret, as POST /v1/auth/bootstrap would with a\n"
+    "drawn one. --metrics-public serves /metrics without a token.\n"
     "\n"
     "example (node 2 of 3):\n"
     "  coordd --id 2 --data /var/lib/coord --http 10.0.0.2:7070 --raft 10.0.0.2:7170 \\\n"
@@ -140,6 +144,7 @@ static const struct {
     {"--peer-cert", offsetof(struct coord_config, peer_cert)},
     {"--peer-key", offsetof(struct coord_config, peer_key)},
     {"--peer-ca", offsetof(struct coord_config, peer_ca)},
+    {"--bootstrap-token-file", offsetof(struct coord_config, bootstrap_token_file)},
 };
 
 /* CFG's field for file flag FLAG, or NULL when FLAG names no file. */
@@ -263,6 +268,8 @@ static enum coord_config_result check(struct coord_config *cfg, const char *clus
 	if (!cfg->peer_cert[0] != !cfg->peer_key[0] || !cfg->peer_cert[0] != !cfg->peer_ca[0])
 		return bad(err, "--peer-cert, --peer-key and --peer-ca go together: give all three "
 		                "or none");
+	if (cfg->bootstrap_token_file[0]) /* a cluster meant to be secured never runs open */
+		cfg->auth = true;
 	if (cfg->restore[0] && cfg->join)
 		return bad(err, "--restore takes no --join: the restored members form a new "
 		                "cluster of their own");

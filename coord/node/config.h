@@ -60,6 +60,9 @@ struct coord_config {
 	char tls_cert[COORD_CONFIG_PATH_MAX];
 	char tls_key[COORD_CONFIG_PATH_MAX];
 	char tls_client_ca[COORD_CONFIG_PATH_MAX];
+	/* --bootstrap-token-file: the first admin token's secret, which the
+	 * leader bootstraps access control with (node_auth.h); implies auth. */
+	char bootstrap_token_file[COORD_CONFIG_PATH_MAX];
 	/* --peer-cert, --peer-key, --peer-ca ("" when not given): mutual TLS on
 	 * every peer connection (peer_tls.h); read at start. */
 	char peer_cert[COORD_CONFIG_PATH_MAX];

@@ -637,6 +637,8 @@ int coord_node_run(const struct coord_config *cfg)
 			goto out;
 		}
 	}
+	if (node_auth_load_bootstrap(n) != 0) /* before the data folder too */
+		goto out;
 	if (!port_free(cfg->http) || !port_free(cfg->raft)) {
 		LOG_ERROR("cannot listen on %s: the %s port is in use",
 		          port_free(cfg->http) ? cfg->raft : cfg->http,

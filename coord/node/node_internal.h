@@ -97,6 +97,11 @@ enum node_auth_refusal {
 #define NODE_TOKEN_RANDOM_LEN     32
 #define NODE_TOKEN_SECRET_LEN     (6 + 2 * NODE_TOKEN_RANDOM_LEN)
 #define NODE_TOKEN_BOOTSTRAP_NAME "bootstrap" /* the first token's name */
+/* A secret an operator gives in --bootstrap-token-file: at least this many
+ * characters (256 bits as hex, e.g. openssl rand -hex 32, is 64), at most
+ * HTTP_BEARER_MAX; the file is read up to this many bytes. */
+#define NODE_BOOTSTRAP_SECRET_MIN 32
+#define NODE_BOOTSTRAP_FILE_MAX   256
 
 struct ncall {
 	struct node *n;
@@ -259,6 +264,11 @@ struct node {
 	 * (it never goes off), and calls refused, by reason. */
 	bool auth_on;
 	uint64_t auth_refused[NODE_AUTH_REFUSALS];
+	/* --bootstrap-token-file: its secret's SHA-256 (the secret itself is
+	 * wiped once hashed), and the term whose leader proposed it. */
+	bool has_bootstrap_hash;
+	uint8_t bootstrap_hash[COORD_TOKEN_HASH_LEN];
+	uint64_t bootstrap_term;
 
 	/* What the node knows of its peers. */
 	struct raft_conf synced_conf; /* the configuration the transport was given */

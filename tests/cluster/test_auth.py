@@ -5,7 +5,12 @@ Run: COORDD=build/coord/coordd python3 tests/cluster/test_auth.py [TEST...]"""
 
 import http.client
 import json
+import os
+import secrets
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 
 from harness import Cluster, Reply, coordd_path, run, wait_for
@@ -393,6 +398,70 @@ def test_listings_show_only_what_the_token_may_read():
         assert len(r.json["locks"]) == 4, r
 
 
+def secret_file(directory, text, mode=0o600, name="bootstrap.token"):
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def test_bootstrap_token_file_bootstraps_the_cluster_with_its_secret():
+    """coordd --bootstrap-token-file: the first leader bootstraps with the
+    file's secret; nothing runs open in between (it implies --auth); the
+    API's bootstrap then answers 409; a restart changes nothing."""
+    d = tempfile.mkdtemp(prefix="coord-boot-")
+    secret = "ops-" + secrets.token_hex(32)
+    path = secret_file(d, secret + "\n")
+    try:
+        with Cluster(COORDD, 3, extra_args=["--bootstrap-token-file", path]) as c:
+            for n in c.nodes:
+                wait_for("node %d takes the file's token" % n.id,
+                         lambda: getattr(call(n, "GET", "/v1/tokens", token=secret),
+                                         "status", 0) == 200)
+                assert call(n, "GET", "/v1/locks").status == 401
+            listed = tokens_listed(c.node(1), secret)
+            assert [(t["name"], t["admin"]) for t in listed] == [("bootstrap", True)], listed
+            r = call(c.node(1), "POST", "/v1/auth/bootstrap")
+            assert r.status == 409 and r.json["error"] == "conflict", r
+            sid = session(c.node(1), secret)
+            r = call(c.node(2), "PUT", "/v1/locks/a", {"session": sid}, token=secret)
+            assert r.status == 200, r
+            leader = c.node(call(c.node(1), "GET", "/v1/status", token=secret).json["leader"]["id"])
+            leader.stop()
+            leader.start()
+            wait_for("the restarted node serves the token",
+                     lambda: getattr(call(leader, "GET", "/v1/tokens", token=secret),
+                                     "status", 0) == 200)
+            assert len(tokens_listed(leader, secret)) == 1
+            for n in c.nodes:
+                assert secret not in n.log_text(), "a node logged the secret"
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_a_bad_bootstrap_token_file_refuses_to_start():
+    d = tempfile.mkdtemp(prefix="coord-boot-")
+    base = [COORDD, "--data", os.path.join(d, "data"), "--http", "127.0.0.1:1",
+            "--raft", "127.0.0.1:2", "--bootstrap-token-file"]
+    try:
+        cases = [(os.path.join(d, "missing"), "No such file"),
+                 (secret_file(d, "short\n", name="short"), "32 to 128 characters"),
+                 (secret_file(d, "x" * 40 + " y\n", name="space"), "32 to 128 characters"),
+                 (secret_file(d, "x" * 40 + "\nsecond line\n", name="lines"),
+                  "32 to 128 characters"),
+                 (secret_file(d, "x" * 300, name="long"), "longer than a secret")]
+        for path, why in cases:
+            r = subprocess.run(base + [path], capture_output=True, text=True, timeout=10)
+            assert r.returncode == 1 and why in r.stdout + r.stderr, (path, why, r)
+            assert path in r.stdout + r.stderr, r
+            if os.path.exists(path):
+                os.unlink(path)
+        assert not os.path.exists(os.path.join(d, "data")), "the data folder was touched"
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 ALL = [
     test_bootstrap_works_once_and_shows_the_secret_once,
     test_create_list_and_revoke_tokens,
@@ -403,6 +472,8 @@ ALL = [
     test_metrics_public_serves_metrics_without_a_token,
     test_rules_decide_locks_elections_and_admin_operations,
     test_listings_show_only_what_the_token_may_read,
+    test_bootstrap_token_file_bootstraps_the_cluster_with_its_secret,
+    test_a_bad_bootstrap_token_file_refuses_to_start,
 ]
 
 if __name__ == "__main__":
