@@ -2,17 +2,21 @@
 # Installs what is missing, builds, and runs a local coord cluster on
 # 127.0.0.1 in the foreground. Ctrl-C (or SIGTERM) stops every node cleanly.
 #   node N: HTTP 127.0.0.1:707N, Raft 127.0.0.1:717N, data in .cluster/nN
-# Usage: scripts/cluster.sh [--nodes 3|5] [--fresh] [--tls] [--dir DIR] [--port-base P]
+# Usage: scripts/cluster.sh [--nodes 3|5] [--fresh] [--tls] [--auth] [--dir DIR]
+#                           [--port-base P]
 #   --tls        HTTPS with client certificates, and mutual TLS between the
 #                nodes, with certificates made for it (openssl) in DIR/tls
+#   --auth       access control on from the start: an admin token made for
+#                it in DIR/admin.token (coordd --bootstrap-token-file)
 #   --dir        where the data folders go (default .cluster)
 #   --port-base  HTTP on P+N, Raft on P+100+N (default 7070)
 # With $COORDD set, that binary runs and nothing is built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-nodes=3 fresh=0 tls=0 dir=.cluster base=7070
+nodes=3 fresh=0 tls=0 auth=0 dir=.cluster base=7070
 usage() {
-	echo "usage: scripts/cluster.sh [--nodes N] [--fresh] [--tls] [--dir DIR] [--port-base P]" >&2
+	echo "usage: scripts/cluster.sh [--nodes N] [--fresh] [--tls] [--auth] [--dir DIR]" \
+		"[--port-base P]" >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -20,6 +24,7 @@ while [ $# -gt 0 ]; do
 	--nodes) nodes=$2; shift 2 ;;
 	--fresh) fresh=1; shift ;;
 	--tls) tls=1; shift ;;
+	--auth) auth=1; shift ;;
 	--dir) dir=$2; shift 2 ;;
 	--port-base) base=$2; shift 2 ;;
 	*) usage ;;
@@ -61,6 +66,16 @@ if [ "$tls" -eq 1 ]; then
 		--peer-cert "$t/node.pem" --peer-key "$t/node.key" --peer-ca "$t/ca.pem")
 fi
 
+# The first admin token's secret, chosen here: the first leader bootstraps
+# access control with it (the data folders remember it; later runs reuse it).
+auth_args=()
+if [ "$auth" -eq 1 ]; then
+	if [ ! -f "$dir/admin.token" ]; then
+		(umask 077 && openssl rand -hex 32 > "$dir/admin.token")
+	fi
+	auth_args=(--bootstrap-token-file "$dir/admin.token")
+fi
+
 pids=()
 stop() {
 	trap - INT TERM
@@ -73,7 +88,7 @@ trap stop INT TERM
 
 for i in $(seq 1 "$nodes"); do
 	"$coordd" --id "$i" --data "$dir/n$i" --http "127.0.0.1:$((base + i))" \
-		--raft "127.0.0.1:$((base + 100 + i))" --cluster "$members" "${tls_args[@]}" \
+		--raft "127.0.0.1:$((base + 100 + i))" --cluster "$members" "${tls_args[@]}" "${auth_args[@]}" \
 		2> >(sed -u "s/^/[n$i] /" >&2) &
 	pids+=($!)
 done
@@ -84,12 +99,10 @@ echo "coord: $nodes nodes running (Ctrl-C stops them)"
 for i in $(seq 1 "$nodes"); do
 	echo "  node $i: $scheme://127.0.0.1:$((base + i))"
 done
-if [ "$tls" -eq 1 ]; then
-	echo "try:  curl -s --cacert $t/ca.pem --cert $t/client.pem --key $t/client.key" \
-		"'https://127.0.0.1:$((base + 1))/v1/status?pretty'"
-else
-	echo "try:  curl -s 'http://127.0.0.1:$((base + 1))/v1/status?pretty'"
-fi
+curl_args=""
+[ "$tls" -eq 1 ] && curl_args=" --cacert $t/ca.pem --cert $t/client.pem --key $t/client.key"
+[ "$auth" -eq 1 ] && curl_args="$curl_args -H \"Authorization: Bearer \$(cat $dir/admin.token)\""
+echo "try:  curl -s$curl_args '$scheme://127.0.0.1:$((base + 1))/v1/status?pretty'"
 wait -n "${pids[@]}" || true
 echo "a node exited; stopping the others" >&2
 stop

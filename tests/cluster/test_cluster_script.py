@@ -1,7 +1,8 @@
 """scripts/cluster.sh, the one command that starts a local cluster, run as
 a user would (with $COORDD set, so that it builds nothing): it serves, and
 with --tls it serves HTTPS that needs a client certificate and runs the peers
-over mutual TLS with the certificates it made; SIGTERM stops every node.
+over mutual TLS with the certificates it made, with --auth every request
+needs the admin token it made; SIGTERM stops every node.
 Run: COORDD=build/coord/coordd python3 tests/cluster/test_cluster_script.py [TEST...]"""
 
 import os
@@ -81,6 +82,28 @@ def test_the_script_with_tls_starts_a_secured_cluster():
         # The peers talk over TLS (the cluster was founded through it).
         r = https(addr, "POST", "/v1/sessions", {"ttl_ms": 5000}, ctx=ctx)
         assert r is not None and r.status == 201, r
+    finally:
+        stop(p, folder)
+
+
+def test_the_script_with_tls_and_auth_needs_a_certificate_and_the_token():
+    p, folder, base = start("--fresh", "--tls", "--auth")
+    try:
+        t = os.path.join(folder, "c", "tls")
+        path = os.path.join(folder, "c", "admin.token")
+        assert os.stat(path).st_mode & 0o077 == 0, "the token file is readable by others"
+        with open(path) as f:
+            token = f.read().strip()
+        addr = "127.0.0.1:%d" % (base + 1)
+        ctx = context(os.path.join(t, "ca.pem"),
+                      (os.path.join(t, "client.pem"), os.path.join(t, "client.key")))
+        leader_of(lambda: https(addr, "GET", "/v1/status", ctx=ctx, token=token))
+        r = https(addr, "GET", "/v1/status", ctx=ctx)
+        assert r is not None and r.status == 401, r  # the certificate alone is not enough
+        r = https(addr, "POST", "/v1/sessions", {"ttl_ms": 5000}, ctx=ctx, token=token)
+        assert r is not None and r.status == 201, r
+        r = https(addr, "GET", "/v1/tokens", ctx=ctx, token=token)
+        assert r is not None and r.status == 200 and r.json["tokens"][0]["admin"], r
     finally:
         stop(p, folder)
 

@@ -105,16 +105,18 @@ def context(cafile=None, cert=None):
     return ctx
 
 
-def https(addr, method, path, body=None, ctx=None, timeout=5.0):
-    """One HTTPS request, as harness.request; None on a connection or TLS
-    failure."""
+def https(addr, method, path, body=None, ctx=None, timeout=5.0, token=None):
+    """One HTTPS request, as harness.request, with "Authorization: Bearer
+    TOKEN" if TOKEN; None on a connection or TLS failure."""
     host, port = addr.rsplit(":", 1)
     conn = http.client.HTTPSConnection(host, int(port), timeout=timeout,
                                        context=ctx or context(certs().ca, certs().client))
     try:
         data = None if body is None else json.dumps(body)
-        conn.request(method, path, body=data,
-                     headers={"Content-Type": "application/json"} if data else {})
+        headers = {"Content-Type": "application/json"} if data else {}
+        if token:
+            headers["Authorization"] = "Bearer " + token
+        conn.request(method, path, body=data, headers=headers)
         r = conn.getresponse()
         return Reply(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read().decode())
     except (OSError, http.client.HTTPException):
