@@ -293,12 +293,12 @@ static void filter_session(const struct coord_token *t, json_t *session)
 	filter_array(t, session, "elections", COORD_RESOURCE_ELECTIONS);
 }
 
-void node_auth_filter(const struct ncall *c, json_t *body)
+bool node_auth_filter(struct node *n, struct ncall *c, json_t *body)
 {
-	json_t *items;
+	json_t *items, *label;
 
 	if (!c->token || !json_is_object(body))
-		return;
+		return true;
 	switch (c->req->op) {
 	case HTTP_OP_LOCK_LIST:
 		filter_array(c->token, body, "locks", COORD_RESOURCE_LOCKS);
@@ -310,27 +310,45 @@ void node_auth_filter(const struct ncall *c, json_t *body)
 			filter_session(c->token, json_array_get(items, i));
 		break;
 	case HTTP_OP_SESSION_GET:
+		/* A session by id, as a listing would show it: by its label. */
+		label = json_object_get(body, "name");
+		if (!coord_auth_allows(c->token, COORD_RESOURCE_SESSIONS,
+		                       json_is_string(label) ? json_string_value(label) : "",
+		                       json_is_string(label) ? json_string_length(label) : 0,
+		                       COORD_ACCESS_READ))
+			return deny_rule(n, c, COORD_RESOURCE_SESSIONS,
+			                 json_is_string(label) ? json_string_value(label) : "",
+			                 COORD_ACCESS_READ);
 		filter_session(c->token, body);
 		break;
 	default:
 		break;
 	}
+	return true;
 }
 
-bool node_auth_filter_text(const struct ncall *c, const char *body, size_t len, char **out)
+bool node_auth_filter_text(struct node *n, struct ncall *c, const char *body, size_t len,
+                           char **out)
 {
 	json_t *j;
+	bool readable;
 
 	*out = NULL;
 	if (!c->token || (c->req->op != HTTP_OP_LOCK_LIST && c->req->op != HTTP_OP_SESSION_LIST &&
 	                  c->req->op != HTTP_OP_SESSION_GET))
 		return true;
 	j = json_loadb(body, len, 0, NULL);
-	if (!j)
+	if (!j) {
+		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
+		                  "the leader's answer could not be read; retry");
 		return false;
-	node_auth_filter(c, j);
-	*out =
-	    json_dumps(j, JSON_PRESERVE_ORDER | (c->req->pretty ? JSON_INDENT(2) : JSON_COMPACT));
+	}
+	readable = node_auth_filter(n, c, j);
+	if (readable)
+		*out = json_dumps(j, JSON_PRESERVE_ORDER |
+		                         (c->req->pretty ? JSON_INDENT(2) : JSON_COMPACT));
 	json_decref(j);
-	return *out != NULL;
+	if (readable && !*out)
+		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL, "out of memory; retry");
+	return readable && *out;
 }

@@ -37,8 +37,9 @@ bool node_auth_deny_owner(struct node *n, struct ncall *c);
  * the session does not exist (the caller answers that) or belongs to C's
  * token (C->actor; both 0 without access control); else answers C (403,
  * or 503 when the state cannot be read) and returns false. For what the
- * node answers without the log (a keepalive); writes are checked where
- * they apply (SM-10). */
+ * node answers without the log (a keepalive), and on the leader before it
+ * proposes a write, so that a refused one takes no entry; writes are
+ * checked again where they apply (SM-10). */
 bool node_auth_owns(struct node *n, struct ncall *c, const struct coord_session_id *id);
 
 /* Reads --bootstrap-token-file, if given, into N's bootstrap hash: one
@@ -57,14 +58,17 @@ void node_auth_propose_bootstrap(struct node *n);
 
 /* Removes from BODY, C's answer of 200, the items C's token may not read:
  * the locks and sessions of a listing, a session's locks, waits and
- * elections. Nothing for a call without a token. */
-void node_auth_filter(const struct ncall *c, json_t *body);
+ * elections. Nothing for a call without a token. False when the answer as
+ * a whole may not be read (a session whose label no read rule allows): C
+ * was answered 403 naming the rule, and the caller drops BODY. */
+bool node_auth_filter(struct node *n, struct ncall *c, json_t *body);
 
 /* The same for a relayed answer of 200, LEN bytes at BODY: true with *OUT
  * NULL when nothing changes, true with the filtered text in *OUT
- * (malloc'd; the caller frees it), false when an answer that needs
- * filtering could not be (the caller answers 503, never the unfiltered
- * body). */
-bool node_auth_filter_text(const struct ncall *c, const char *body, size_t len, char **out);
+ * (malloc'd; the caller frees it); false when it answered C: 403 as
+ * above, or 503 when an answer that needs filtering could not be (never
+ * the unfiltered body). */
+bool node_auth_filter_text(struct node *n, struct ncall *c, const char *body, size_t len,
+                           char **out);
 
 #endif

@@ -78,10 +78,9 @@ void node_on_reply(struct node *n, uint64_t from, const uint8_t *p, size_t len)
 			continue;
 		char *filtered = NULL;
 
-		if (m.status == 200 && !node_auth_filter_text(c, m.body, m.body_len, &filtered))
-			return node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
-			                         "the leader's answer could not be read; retry");
-		if (filtered) /* only what the call's token may read */
+		if (m.status == 200 && !node_auth_filter_text(n, c, m.body, m.body_len, &filtered))
+			return; /* answered: 403 or 503 */
+		if (filtered)   /* only what the call's token may read */
 			node_answer_relayed(n, c, m.status, filtered, strlen(filtered), &m.meta);
 		else
 			node_answer_relayed(n, c, m.status, m.body, m.body_len, &m.meta);

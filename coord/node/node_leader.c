@@ -60,6 +60,11 @@ void node_handle_on_leader(struct node *n, struct ncall *c)
 		if (!build_cmd(n, c, &cmd))
 			return node_answer_error(n, c, HTTP_ERR_SESSION_NOT_FOUND, NULL,
 			                         "no session has that id");
+		/* Another token's session, as far as this leader applied: refused
+		 * without an entry. The apply checks it again (SM-10), for what
+		 * this leader has not applied yet. */
+		if (coord_cmd_has_actor((int)cmd.type) && !node_auth_owns(n, c, &cmd.session))
+			return;
 		if (cmd.type == COORD_CMD_TOKEN && !node_token_mint(c->secret, cmd.hash))
 			return node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
 			                         "no randomness for a token's secret; retry");

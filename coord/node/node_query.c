@@ -39,6 +39,9 @@ void node_answer_query(struct node *n, struct ncall *c)
 		}
 		return;
 	}
-	node_auth_filter(c, body); /* only what the call's token may read */
+	if (!node_auth_filter(n, c, body)) { /* only what the call's token may read */
+		json_decref(body);
+		return;
+	}
 	node_answer(n, c, 200, body);
 }

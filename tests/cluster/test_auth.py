@@ -390,12 +390,24 @@ def test_listings_show_only_what_the_token_may_read():
                 if after is None:
                     break
             assert seen == ["jobs/a", "jobs/b"], seen
-            # A session's own parts are filtered too.
+            # A session by id is read by its label, as the listing shows it.
             r = call(node, "GET", "/v1/sessions/%s" % theirs, token=jobs)
-            assert r.status == 200, r
-            assert [x["name"] for x in r.json["locks"]] == ["jobs/a", "jobs/b"], r
+            assert r.status == 403 and r.json["missing"] == "sessions:prod:read", r
         r = call(leader, "GET", "/v1/locks", token=root)
         assert len(r.json["locks"]) == 4, r
+        # A session's own parts are filtered too: another token's session
+        # whose label the token may read shows only the locks it may read.
+        shared = session(leader, root, name="ci-shared")
+        for name in ("jobs/c", "other/c"):
+            r = call(leader, "PUT", "/v1/locks/" + name, {"session": shared}, token=root)
+            assert r.status == 200, r
+        for node in (leader, f):
+            wait_for("node %d applied the locks" % node.id,
+                     lambda: len(call(node, "GET", "/v1/locks?consistency=stale",
+                                      token=root).json["locks"]) == 6)
+            r = call(node, "GET", "/v1/sessions/%s" % shared, token=jobs)
+            assert r.status == 200, r
+            assert [x["name"] for x in r.json["locks"]] == ["jobs/c"], r
 
 
 def secret_file(directory, text, mode=0o600, name="bootstrap.token"):
