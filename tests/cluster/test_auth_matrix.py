@@ -426,9 +426,114 @@ def test_every_endpoint_with_every_credential():
         assert sorted(m["id"] for m in members["members"]) == [1, 2, 3], members
 
 
+def test_a_token_cannot_use_another_tokens_session():
+    """Sessions belong to their token (API.md, Access control): B, with
+    write rules on every lock, election and session, still cannot keep
+    alive, use, release or close the session A made, through the leader or
+    a follower, and neither can the admin token: 403 naming the missing
+    "owner", and nothing changes, the session's seq included. A session
+    made before access control was on belongs to no token."""
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        f = c.followers(leader)[0]
+        r = call(leader, "POST", "/v1/sessions", {"ttl_ms": 60000})
+        ownerless = answered(r, 201, "a session made while open")["id"]
+        root = bootstrap(leader)
+        rules = [{"resource": r, "prefix": "", "access": "write"}
+                 for r in ("locks", "elections", "sessions")]
+        a = make_token(leader, root, rules, name="a")["token"]
+        b = make_token(leader, root, rules, name="b")["token"]
+        for n in (leader, f):
+            wait_for("the tokens reach node %d" % n.id, lambda: all(
+                call(n, "GET", "/v1/status", token=t).status == 200 for t in (a, b)))
+        r = call(leader, "POST", "/v1/sessions", {"ttl_ms": 60000, "name": "a-1"}, token=a)
+        sa = answered(r, 201, "A's session")["id"]
+        r = call(leader, "PUT", "/v1/locks/h/l", {"session": sa}, token=a)
+        fa = answered(r, 200, "A's lock")["fencing_token"]
+        r = call(leader, "PUT", "/v1/elections/h/e", {"session": sa, "value": "a"}, token=a)
+        answered(r, 200, "A's election")
+        r = call(leader, "POST", "/v1/sessions", {"ttl_ms": 60000, "name": "b-1"}, token=b)
+        sb = answered(r, 201, "B's session")["id"]
+        # B's rules are enough on B's own session: the lock is simply held.
+        r = call(f, "PUT", "/v1/locks/h/l", {"session": sb}, token=b)
+        answered(r, 409, "B's own session", "lock_held")
+        elections = ["h/e", "h/e2"]
+        keepalives = [("POST", "/v1/sessions/%s/keepalive" % sa, None),
+                      ("POST", "/v1/sessions/%s/keepalive" % sa, {"seq": 7})]
+        writes = [
+            ("PUT", "/v1/locks/h/other", {"session": sa}),
+            ("PUT", "/v1/locks/h/l", {"session": sa}),  # would answer A's grant
+            ("PUT", "/v1/locks/h/l", {"session": sa, "mode": "shared", "wait_ms": 100}),
+            ("DELETE", "/v1/locks/h/l", {"session": sa}),
+            ("DELETE", "/v1/locks/h/l?session=" + sa, None),
+            ("DELETE", "/v1/locks/h/l?session=%s&token=%d" % (sa, fa), None),
+            ("DELETE", "/v1/locks/h/l", {"session": sa, "seq": 9, "fencing_token": fa}),
+            ("PUT", "/v1/elections/h/e2", {"session": sa, "value": "b"}),
+            ("PATCH", "/v1/elections/h/e", {"session": sa, "value": "b"}),
+            ("DELETE", "/v1/elections/h/e", {"session": sa}),
+            ("DELETE", "/v1/elections/h/e?session=" + sa, None),
+            ("DELETE", "/v1/sessions/" + sa, None),
+            ("DELETE", "/v1/sessions/" + sa, {"seq": 11}),
+        ]
+
+        def hijack(requests):
+            for node in (leader, f):
+                for token in (b, root):
+                    for method, path, body in requests:
+                        r = call(node, method, path, body, token=token)
+                        refused_403(r, "owner", ("node %d" % node.id, method, path, body,
+                                                 "admin" if token == root else "B"))
+
+        # A keepalive is no entry: refused, it proposes nothing at all.
+        before = state(leader, root, elections)
+        hijack(keepalives)
+        assert state(leader, root, elections) == before, "a refused keepalive changed the state"
+        # A write is refused by every node's apply (DESIGN.md, SM-10), so
+        # its entry moves the commit index; every other part of the state
+        # stays as it was.
+        hijack(writes)
+        for node in (leader, f):
+            for token in (a, b, root):
+                r = call(node, "POST", "/v1/sessions/%s/keepalive" % ownerless, token=token)
+                refused_403(r, "owner", ("a session made while open", node.id))
+                r = call(node, "PUT", "/v1/locks/h/o", {"session": ownerless}, token=token)
+                refused_403(r, "owner", ("a session made while open", node.id))
+        after = state(leader, root, elections)
+        before.pop("index"), after.pop("index")
+        assert after == before, ("a hijack changed the state", before, after)
+        r = call(leader, "GET", "/v1/locks/h/l", token=root)
+        assert [(h["session"], h["fencing_token"]) for h in r.json["holders"]] == [(sa, fa)], r
+        r = call(leader, "GET", "/v1/elections/h/e", token=root)
+        assert r.json["leader"]["session"] == sa and r.json["leader"]["value"] == "a", r
+        # A itself can do every one of them, through either node.
+        for node in (leader, f):
+            what = "A through node %d" % node.id
+            answered(call(node, "POST", "/v1/sessions/%s/keepalive" % sa, token=a), 200, what)
+            lock = "/v1/locks/h/a%d" % node.id
+            answered(call(node, "PUT", lock, {"session": sa}, token=a), 200, what)
+            r = call(node, "DELETE", lock + "?session=" + sa, token=a)
+            assert answered(r, 200, what)["released"] is True, r
+            r = call(node, "PUT", "/v1/elections/h/e%d" % node.id, {"session": sa, "value": "a"},
+                     token=a)
+            answered(r, 200, what)
+            r = call(node, "DELETE", "/v1/elections/h/e%d" % node.id, {"session": sa}, token=a)
+            assert answered(r, 200, what)["released"] is True, r
+        r = call(f, "PATCH", "/v1/elections/h/e", {"session": sa, "value": "a2"}, token=a)
+        answered(r, 200, "A proclaims")
+        r = call(f, "DELETE", "/v1/elections/h/e", {"session": sa}, token=a)
+        assert answered(r, 200, "A resigns")["released"] is True, r
+        r = call(f, "DELETE", "/v1/locks/h/l", {"session": sa, "fencing_token": fa}, token=a)
+        assert answered(r, 200, "A releases")["released"] is True, r
+        r = call(f, "DELETE", "/v1/sessions/" + sa, token=a)
+        answered(r, 200, "A closes")
+        r = call(leader, "GET", "/v1/sessions/" + sa, token=root)
+        answered(r, 404, "A's session is closed", "session_not_found")
+
+
 ALL = [
     test_the_contract_covers_every_row_of_the_op_table,
     test_every_endpoint_with_every_credential,
+    test_a_token_cannot_use_another_tokens_session,
 ]
 
 if __name__ == "__main__":
