@@ -26,8 +26,11 @@ call of the runner (the workload, the nemeses, the probes, the read-back)
 over HTTPS verified against that CA. --auth runs every node with --auth and
 bootstraps the cluster once it is up: the workload's clients use a token
 with write rules on the jepsen/ locks and elections and on sessions, no
-more; status, members and /metrics use the admin token. queued_release
-(raw HTTP) cannot run with --tls.
+more; status, members and /metrics use the admin token. Before the
+workload starts, a call without a token must be refused (401) and the
+clients' token outside its rules too (403); a run in which the workload
+meets a 403 fails (a rule missing would leave operations unjudged).
+queued_release (raw HTTP) cannot run with --tls.
 
 "rogue" in --faults (needs --tls; not with members or --soak) starts, in
 its slots of the schedule, a coordd with a peer certificate of another CA
@@ -424,6 +427,13 @@ def main(argv):
         if a.history:
             hist.save(ops, a.history)
         log("operations by outcome:\n" + hist.format_counts(ops))
+        refused = {e: sum(1 for o in ops if o["value"].get("error") == e)
+                   for e in ("unauthenticated", "permission_denied")}
+        if a.auth:
+            # A 403 means the clients' rules miss a name the workload uses:
+            # the run would judge fewer operations than it claims.
+            log("refused by access control: %d unauthenticated, %d permission_denied" % (
+                refused["unauthenticated"], refused["permission_denied"]))
         # The lock clients' grants (not the ledger's): what reusing sessions
         # after lost answers (--reuse-sessions) saves against --abandon.
         grants = sum(1 for o in ops if o["p"] < a.lock_clients and o["f"] == "acquire" and
@@ -448,6 +458,10 @@ def main(argv):
             log("checker %-17s %s  %s" % (name, "PASS" if ok else
                                           ("UNKNOWN" if r["valid"] == "unknown" else "FAIL"),
                                           summary(name, r)))
+        if a.auth and refused["permission_denied"]:
+            failed = True
+            log("FAILED: %d of the workload's requests were refused for a missing rule" %
+                refused["permission_denied"])
         if mem.error is not None:
             failed = True
             log("membership nemesis FAILED: %s" % mem.error)

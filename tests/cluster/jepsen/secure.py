@@ -186,8 +186,30 @@ def bootstrap(cluster, log, timeout_s=30.0):
                          lambda: getattr(request(n.http, "GET", "/v1/status", timeout=1.0),
                                          "status", 0) == 200,
                          timeout=max(1.0, deadline - time.time()))
+    deny_by_default(cluster.nodes[0])
     log("auth: bootstrapped; clients use token \"jepsen-clients\" with rules %s" %
         ", ".join("%s:%s:%s" % (x["resource"], x["prefix"], x["access"]) for x in CLIENT_RULES))
+
+
+def deny_by_default(node):
+    """Raises unless NODE refuses a call without a token (401), and the
+    clients' token outside its rules (403): the workload then runs with
+    access control that is really on."""
+    saved = globals()["TOKEN"]
+    try:
+        globals()["TOKEN"] = None
+        r = request(node.http, "GET", "/v1/status", timeout=5.0)
+    finally:
+        globals()["TOKEN"] = saved
+    checks = [("no token, GET /v1/status", r, 401)]
+    for what, path in (("GET /v1/members", "/v1/members"),
+                       ("GET /v1/locks/outside-jepsen", "/v1/locks/outside-jepsen")):
+        checks.append(("the clients' token, " + what,
+                       request(node.http, "GET", path, timeout=5.0), 403))
+    for what, r, want in checks:
+        if r is None or r.status != want:
+            raise AssertionError("access control is not on: %s answered %r, not %d" % (
+                what, r, want))
 
 
 def close():
