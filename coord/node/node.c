@@ -22,6 +22,7 @@
 #include "node_dispatch.h"
 #include "node_forward.h"
 #include "node_auth.h"
+#include "node_bootstrap.h"
 #include "node_join.h"
 #include "peer_tls.h"
 #include "node_lease.h"
@@ -637,7 +638,7 @@ int coord_node_run(const struct coord_config *cfg)
 			goto out;
 		}
 	}
-	if (node_auth_load_bootstrap(n) != 0) /* before the data folder too */
+	if (node_bootstrap_load(n) != 0) /* before the data folder too */
 		goto out;
 	if (!port_free(cfg->http) || !port_free(cfg->raft)) {
 		LOG_ERROR("cannot listen on %s: the %s port is in use",

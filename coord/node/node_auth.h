@@ -42,20 +42,6 @@ bool node_auth_deny_owner(struct node *n, struct ncall *c);
  * checked again where they apply (SM-10). */
 bool node_auth_owns(struct node *n, struct ncall *c, const struct coord_session_id *id);
 
-/* Reads --bootstrap-token-file, if given, into N's bootstrap hash: one
- * line, a secret of NODE_BOOTSTRAP_SECRET_MIN..HTTP_BEARER_MAX characters
- * of the bearer form (a trailing newline allowed), wiped once hashed.
- * Returns 0, or -1 with a log line naming what is wrong (the node does not
- * start). */
-int node_auth_load_bootstrap(struct node *n);
-
-/* On the leader, each lease tick: while the cluster is not bootstrapped
- * and the node has a bootstrap hash, proposes the bootstrap with it, once
- * per term (a proposal lost with the term is made again by the next
- * leader; one that loses to another bootstrap applies as exists and
- * changes nothing). */
-void node_auth_propose_bootstrap(struct node *n);
-
 /* Removes from BODY, C's answer of 200, the items C's token may not read:
  * the locks and sessions of a listing, a session's locks, waits and
  * elections. Nothing for a call without a token. False when the answer as

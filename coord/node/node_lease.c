@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "log.h"
-#include "node_auth.h"
+#include "node_bootstrap.h"
 #include "node_core.h"
 #include "node_lease.h"
 #include "sm_query.h"
@@ -123,7 +123,7 @@ void node_lease_tick(struct node *n, uint64_t now)
 		if (!propose_expire(n, &due[i]) && n->n_expire_retry < COORD_LEASE_MAX)
 			n->expire_retry[n->n_expire_retry++] = due[i];
 	propose_limits(n);
-	node_auth_propose_bootstrap(n);
+	node_bootstrap_propose(n);
 	cmd.now_ms = node_wall_ms();
 	if (!n->wake_inflight && coord_sm_next_wake(n->db, &has, &at) == 0 && has &&
 	    at <= cmd.now_ms) {
