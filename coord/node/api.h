@@ -86,6 +86,8 @@ bool node_token_mint(char *secret, uint8_t hash[COORD_TOKEN_HASH_LEN]);
 /* The bootstrap's TOKEN into CMD, but its hash: named "bootstrap", admin,
  * write on every resource with any name. */
 void node_token_bootstrap_cmd(struct coord_cmd *cmd);
+/* Answers C, a bootstrap, 409: the cluster is bootstrapped already. */
+void node_token_bootstrapped(struct node *n, struct ncall *c);
 /* The SHA-256 of the LEN bytes of SECRET into HASH; false on failure. */
 bool node_token_hash(const char *secret, size_t len, uint8_t hash[COORD_TOKEN_HASH_LEN]);
 

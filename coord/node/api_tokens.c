@@ -98,6 +98,11 @@ static bool bootstrap_command(struct node *n, const struct http_request *req, st
 	return true;
 }
 
+void node_token_bootstrapped(struct node *n, struct ncall *c)
+{
+	node_answer_error(n, c, HTTP_ERR_CONFLICT, NULL, "the cluster is already bootstrapped");
+}
+
 /* The answer to a TOKEN entry of C, created (201, with its secret) or
  * refused; every status is answered here, none left to the generic
  * answers. */
@@ -113,8 +118,7 @@ static void token_answer(struct node *n, struct ncall *c, const struct coord_res
 		break;
 	case COORD_ST_EXISTS:
 		if (cmd->bootstrap)
-			node_answer_error(n, c, HTTP_ERR_CONFLICT, NULL,
-			                  "the cluster is already bootstrapped");
+			node_token_bootstrapped(n, c);
 		else /* two secrets of 256 random bits with one hash: never, in practice */
 			node_answer_error(n, c, HTTP_ERR_CONFLICT, NULL,
 			                  "a token has that secret already; retry");

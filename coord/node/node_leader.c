@@ -65,6 +65,10 @@ void node_handle_on_leader(struct node *n, struct ncall *c)
 		 * this leader has not applied yet. */
 		if (coord_cmd_has_actor((int)cmd.type) && !node_auth_owns(n, c, &cmd.session))
 			return;
+		/* A bootstrap this leader saw applied already: refused without an
+		 * entry, so that calls without a token cannot make the log grow. */
+		if (cmd.type == COORD_CMD_TOKEN && cmd.bootstrap && n->auth_on)
+			return node_token_bootstrapped(n, c);
 		if (cmd.type == COORD_CMD_TOKEN && !node_token_mint(c->secret, cmd.hash))
 			return node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
 			                         "no randomness for a token's secret; retry");
