@@ -657,10 +657,18 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 	(void)buf;
 	if (n < 0) {
-		if (n != UV_EOF && c->inbound)
+		if (c->tls && c->inbound && !peer_tls_ready(c->tls)) {
+			/* A peer that does not trust our certificate aborts its
+			 * handshake before it shows its own: a refusal too. */
+			c->t->stats.tls_refused++;
+			logf_(c->t,
+			      "inbound peer connection refused: closed before the TLS handshake "
+			      "was done (does the peer trust this node's CA?)");
+		} else if (n != UV_EOF && c->inbound) {
 			logf_(c->t, "peer connection from node %llu lost: %s",
 			      (unsigned long long)c->from, uv_strerror((int)n));
-		else if (c->tls && !c->inbound && !peer_tls_ready(c->tls) && !c->peer->flapping)
+		}
+		if (c->tls && !c->inbound && !peer_tls_ready(c->tls) && !c->peer->flapping)
 			logf_(c->t,
 			      "connection to peer %llu at %s refused: TLS handshake not "
 			      "completed (another peer CA?)",

@@ -248,6 +248,7 @@ struct raw {
 	uv_write_t wreq;
 	uint8_t bytes[64];
 	size_t len;
+	bool hang_up; /* close at once, having written BYTES */
 	unsigned closed;
 };
 
@@ -276,7 +277,10 @@ static void raw_connected(uv_connect_t *req, int status)
 
 	assert_int_equal(status, 0);
 	uv_write(&r->wreq, (uv_stream_t *)&r->tcp, &buf, 1, NULL);
-	uv_read_start((uv_stream_t *)&r->tcp, raw_alloc, raw_read);
+	if (r->hang_up)
+		uv_close((uv_handle_t *)&r->tcp, raw_closed);
+	else
+		uv_read_start((uv_stream_t *)&r->tcp, raw_alloc, raw_read);
 }
 
 static void send_raw(int port, const uint8_t *bytes, size_t len, struct raw *r)
@@ -540,6 +544,35 @@ static void test_tls_rogue_peer_is_refused(void **state)
 	peer_tls_creds_free(bad);
 }
 
+/* A peer that closes before the handshake is done (as one does that does
+ * not trust this node's certificate, before it shows its own) is counted
+ * and logged as refused too: a node given the wrong peer CA shows on the
+ * side it dials. */
+static void test_tls_handshake_abandoned_is_counted(void **state)
+{
+	struct peer_tls_creds *good = creds("node2");
+	struct node b = {0};
+	struct transport_stats st = {0};
+	struct raw r;
+	unsigned refused = 0;
+
+	(void)state;
+	assert_int_equal(node_start_tls(&b, 2, "c1", good), TRANSPORT_OK);
+	send_raw(base_port + 2, (const uint8_t *)"", 0, &r);
+	r.hang_up = true;
+	assert_true(run_until(&r.closed, 1, 3000));
+	for (int i = 0; i < 3000 && refused == 0; i++) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		usleep(1000);
+		transport_stats(b.t, &st);
+		refused = (unsigned)st.tls_refused;
+	}
+	assert_int_equal(refused, 1);
+	assert_int_equal(b.hellos, 0);
+	node_stop(&b);
+	peer_tls_creds_free(good);
+}
+
 /* A plain node and a TLS node never talk, whichever dials. */
 static void test_plain_and_tls_never_talk(void **state)
 {
@@ -582,6 +615,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_redial_after_restart, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tls_peers_talk, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tls_rogue_peer_is_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tls_handshake_abandoned_is_counted, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_plain_and_tls_never_talk, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
