@@ -33,6 +33,9 @@
 #define BENCH_PREFIX_MAX      64            /* fill: the lock name prefix */
 #define BENCH_FILL_MAX        100000000L    /* fill: sessions, and first session index */
 #define BENCH_FILL_LOCKS_MAX  100000        /* fill: locks per session */
+#define BENCH_PATH_MAX        512           /* --cacert, --cert, --key, --token-file */
+#define BENCH_TOKEN_MAX       256           /* a bearer token (coord's: "coord_" + 64 hex) */
+#define BENCH_AUTH_HEADER_MAX (BENCH_TOKEN_MAX + 32) /* "Authorization: Bearer " + token */
 
 enum bench_err {
 	BENCH_OK = 0,
@@ -40,6 +43,7 @@ enum bench_err {
 	BENCH_ECURL,  /* libcurl refused to set up a handle */
 	BENCH_ESETUP, /* a client's sessions/leases could not be created */
 	BENCH_EPROC,  /* a server pid's /proc entry could not be read */
+	BENCH_ETOKEN, /* --token-file could not be read, or holds no usable token */
 	BENCH_ERR_COUNT
 };
 
@@ -88,6 +92,13 @@ struct bench_options {
 	long fill_offset;
 	int fill_locks;
 	char fill_prefix[BENCH_PREFIX_MAX];
+	/* TLS and access control (clients/bench/tls.c); "" for none. The CA
+	 * verifies https endpoints; cert and key are a client certificate. The
+	 * header carries the bearer token and is never printed. */
+	char cacert[BENCH_PATH_MAX];
+	char cert[BENCH_PATH_MAX];
+	char key[BENCH_PATH_MAX];
+	char auth_header[BENCH_AUTH_HEADER_MAX];
 };
 
 /* Latency histogram, HDR-style: values (microseconds) below 128 are exact;
@@ -199,6 +210,7 @@ struct bench_result {
 	int n_server;
 	uint64_t made_sessions; /* fill: every client's sessions and locks, summed */
 	uint64_t made_locks;
+	uint64_t connects; /* connections (so TLS handshakes) opened in the timed phase */
 };
 
 /* Runs setup, warm-up, the timed phase and teardown for o->clients clients.
@@ -207,6 +219,16 @@ struct bench_result {
  * Returns 0, BENCH_ECURL, or BENCH_ESETUP with a reason in ERRMSG. */
 int bench_run(const struct bench_options *o, const struct bench_target_ops *t,
               struct bench_result *r, char *errmsg, size_t errlen);
+
+/* Reads the bearer token in the file PATH (one line; surrounding white
+ * space dropped) into HEADER as "Authorization: Bearer TOKEN". A token must
+ * be 1 to BENCH_TOKEN_MAX-1 visible ASCII characters, so that it cannot
+ * split the header. Returns 0, or BENCH_ETOKEN with a reason in ERRMSG that
+ * never quotes the file's contents. */
+int bench_token_header(const char *path, char *header, size_t len, char *errmsg, size_t errlen);
+/* Sets O's TLS files on EASY (CURLOPT_CAINFO, CURLOPT_SSLCERT/SSLKEY), as
+ * libcoord does; 0, or BENCH_ECURL. */
+int bench_tls_setopt(const struct bench_options *o, CURL *easy);
 
 /* Reads PID's CPU time and memory from /proc; 0 or BENCH_EPROC. */
 int bench_proc_read(int pid, struct bench_proc *p);

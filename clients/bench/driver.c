@@ -2,9 +2,11 @@
  * handle, one easy handle (so one keep-alive HTTP/1.1 connection) each.
  *
  * Every client goes through three phases. SETUP creates what the workload
- * needs (sessions, leases) and must succeed for every client; RUN repeats the
- * workload's operation until the warm-up and the timed window have passed;
- * TEARDOWN closes what SETUP created, once. Only operations that complete
+ * needs (sessions, leases) and must succeed for every client; in every timed
+ * workload it sends at least one request, so that each client's connection,
+ * and over https its TLS handshake, is made before the warm-up. RUN repeats
+ * the workload's operation until the warm-up and the timed window have
+ * passed; TEARDOWN closes what SETUP created, once. Only operations that complete
  * inside the timed window are counted; a failed request is tallied by kind
  * and retried after --retry (on the next endpoint with --rotate), and the
  * operation's latency then includes its retries. When the window closes,
@@ -77,6 +79,7 @@ static int client_init(struct engine *e, struct bench_client *c, int id)
 	bad |= curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) != CURLE_OK;
+	bad |= bench_tls_setopt(e->o, h) != 0;
 	return bad ? BENCH_ECURL : 0;
 }
 
@@ -206,6 +209,11 @@ static int on_done(struct engine *e, struct bench_client *c, CURLcode res)
 	c->busy = 0;
 	c->reply[c->reply_len] = '\0';
 	uint64_t now = bench_now_us();
+	long connects = 0;
+	if (e->window_open && now <= e->stop_at &&
+	    curl_easy_getinfo(c->easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK) {
+		e->r->connects += (uint64_t)connects;
+	}
 	char kind[BENCH_ERROR_KIND_MAX];
 	if (res != CURLE_OK) {
 		transport_kind(res, kind);
@@ -427,6 +435,13 @@ int bench_run(const struct bench_options *o, const struct bench_target_ops *t,
 	/* An empty "Expect:" stops curl from waiting for 100-continue. */
 	e.headers = curl_slist_append(NULL, "Content-Type: application/json");
 	e.headers = curl_slist_append(e.headers, "Expect:");
+	if (o->auth_header[0] != '\0' && e.headers != NULL) {
+		struct curl_slist *with = curl_slist_append(e.headers, o->auth_header);
+		if (with == NULL) {
+			curl_slist_free_all(e.headers);
+		}
+		e.headers = with;
+	}
 	if (e.multi != NULL && e.clients != NULL && e.headers != NULL) {
 		curl_multi_setopt(e.multi, CURLMOPT_MAXCONNECTS, (long)(2 * o->clients + 8));
 		errmsg[0] = '\0';

@@ -13,6 +13,7 @@ static const char *const messages[BENCH_ERR_COUNT] = {
     [BENCH_ECURL] = "libcurl could not set up a transfer",
     [BENCH_ESETUP] = "the workload's sessions or leases could not be created",
     [BENCH_EPROC] = "a server process could not be read from /proc",
+    [BENCH_ETOKEN] = "the bearer token could not be read",
 };
 
 const char *bench_strerror(int code)

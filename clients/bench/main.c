@@ -5,7 +5,8 @@
  *   coord-bench --target coord|etcd --endpoints URL[,URL...] --workload W
  *               [--clients N] [--duration 10s] [--warmup 1s] [--timeout 10s]
  *               [--retry 10ms] [--ttl 60s] [--pids PID,...] [--spread]
- *               [--rotate] [--tag T]
+ *               [--rotate] [--tag T] [--cacert FILE] [--cert FILE --key FILE]
+ *               [--token-file FILE]
  *   coord-bench --target coord --endpoints URL --workload fill --sessions S
  *               [--locks L] [--prefix P] [--offset N] [--clients N] [--ttl 1h]
  *
@@ -14,6 +15,12 @@
  * P/<session>/0..L-1, and leaves them; --duration (default 1 h) only bounds
  * it. Its summary says what was created and how fast, and says so loudly
  * when coord refused requests at a named limit (429 too_many).
+ *
+ * https endpoints are verified with --cacert (else the system's CAs);
+ * --cert/--key present a client certificate. --token-file (coord only)
+ * sends the file's bearer token on every request; the token is never
+ * printed. Each client's connection, and so its TLS session, lasts the
+ * whole run (tls.c).
  *
  * It prints a readable report and, last, one line starting "BENCH " with
  * key=value fields for scripts. Exit status: 0 after a run (errors are in
@@ -59,6 +66,7 @@ static void usage(FILE *f)
 	        "usage: coord-bench --target coord|etcd --endpoints URL[,URL...] --workload W\n"
 	        "       [--clients N] [--duration D] [--warmup D] [--timeout D] [--retry D]\n"
 	        "       [--ttl D] [--pids PID,...] [--spread] [--rotate] [--tag T]\n"
+	        "       [--cacert FILE] [--cert FILE --key FILE] [--token-file FILE]\n"
 	        "       coord-bench --target coord --endpoints URL --workload fill --sessions S\n"
 	        "       [--locks L] [--prefix P] [--offset N] [--clients N] [--ttl D]\n"
 	        "workloads: lock-own lock-contended keepalive read-linearizable read-stale\n"
@@ -69,7 +77,12 @@ static void usage(FILE *f)
 	        "durations: 250ms, 10s, 2m (a bare number is milliseconds)\n"
 	        "--spread   client i starts on endpoint i %% n (default: all on the first)\n"
 	        "--rotate   after a failed request, retry on the next endpoint\n"
-	        "--pids     server processes whose CPU time and memory are reported\n");
+	        "--pids     server processes whose CPU time and memory are reported\n"
+	        "--cacert   CA certificate (PEM) that verifies https endpoints\n"
+	        "--cert     client certificate (PEM) to present; --key: its private key\n"
+	        "--token-file FILE\n"
+	        "           coord: the bearer token in FILE goes with every request\n"
+	        "           (Authorization: Bearer); it is never printed\n");
 }
 
 /* A duration with unit ms, s or m; -1 if malformed or over the limit. */
@@ -160,6 +173,40 @@ static int valid_prefix(const char *p)
 	       len;
 }
 
+/* Copies the path ARG of flag NAME into OUT (BENCH_PATH_MAX bytes). */
+static int parse_path(const char *name, const char *arg, char *out)
+{
+	if (arg[0] == '\0' || strlen(arg) >= BENCH_PATH_MAX) {
+		return bad(name, arg);
+	}
+	snprintf(out, BENCH_PATH_MAX, "%s", arg);
+	return 0;
+}
+
+/* The TLS and token flags, checked together once all are parsed: a client
+ * certificate needs its key, and only coord takes a token. */
+static int tls_flags(struct bench_options *o, const char *token_file, int target)
+{
+	if ((o->cert[0] == '\0') != (o->key[0] == '\0')) {
+		fprintf(stderr, "coord-bench: --cert and --key go together\n");
+		return BENCH_EUSAGE;
+	}
+	if (token_file == NULL) {
+		return 0;
+	}
+	if (target != BENCH_COORD) {
+		fprintf(stderr, "coord-bench: --token-file is for --target coord only\n");
+		return BENCH_EUSAGE;
+	}
+	char errmsg[BENCH_PATH_MAX + 128];
+	if (bench_token_header(token_file, o->auth_header, sizeof(o->auth_header), errmsg,
+	                       sizeof(errmsg)) != 0) {
+		fprintf(stderr, "coord-bench: --token-file: %s\n", errmsg);
+		return BENCH_EUSAGE;
+	}
+	return 0;
+}
+
 /* What a flag left unset means for a fill: no warm-up, the longest TTL, and
  * the longest duration as a mere bound. Other workloads ignore the fill
  * flags; a fill is coord's alone. */
@@ -205,9 +252,14 @@ static int parse_flags(int argc, char **argv, struct bench_options *o)
 	                                         {"locks", required_argument, NULL, 'L'},
 	                                         {"offset", required_argument, NULL, 'O'},
 	                                         {"prefix", required_argument, NULL, 'P'},
+	                                         {"cacert", required_argument, NULL, 'C'},
+	                                         {"cert", required_argument, NULL, 'E'},
+	                                         {"key", required_argument, NULL, 'K'},
+	                                         {"token-file", required_argument, NULL, 'k'},
 	                                         {"help", no_argument, NULL, 'h'},
 	                                         {NULL, 0, NULL, 0}};
 	int target = -1, opt, rc = 0, ttl_set = 0, duration_set = 0;
+	const char *token_file = NULL;
 	long n;
 	while (rc == 0 && (opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -277,6 +329,18 @@ static int parse_flags(int argc, char **argv, struct bench_options *o)
 			rc = valid_prefix(optarg) ? 0 : bad("--prefix", optarg);
 			snprintf(o->fill_prefix, sizeof(o->fill_prefix), "%s", optarg);
 			break;
+		case 'C':
+			rc = parse_path("--cacert", optarg, o->cacert);
+			break;
+		case 'E':
+			rc = parse_path("--cert", optarg, o->cert);
+			break;
+		case 'K':
+			rc = parse_path("--key", optarg, o->key);
+			break;
+		case 'k':
+			token_file = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -291,6 +355,9 @@ static int parse_flags(int argc, char **argv, struct bench_options *o)
 	}
 	if (rc == 0) {
 		rc = fill_defaults(o, ttl_set, duration_set, target);
+	}
+	if (rc == 0) {
+		rc = tls_flags(o, token_file, target);
 	}
 	o->target = target == BENCH_ETCD ? BENCH_ETCD : BENCH_COORD;
 	return rc;
@@ -330,6 +397,8 @@ static void print_report(const struct bench_options *o, const struct bench_resul
 		       (unsigned long long)r->errors.count[i]);
 	}
 	printf("  longest gap  %.1f ms without a successful operation\n", ms(r->max_gap_us));
+	printf("  connections  %llu opened in the window (each a TLS handshake over https)\n",
+	       (unsigned long long)r->connects);
 	printf("  coord-bench  cpu %.2f s (%.0f %% of one core; it uses one)\n", r->self_cpu_s,
 	       busy);
 	for (int i = 0; i < r->n_server; i++) {
@@ -384,10 +453,11 @@ static void print_summary(const struct bench_options *o, const struct bench_resu
 		printf("%s%s:%llu", i ? "," : "", r->errors.kind[i],
 		       (unsigned long long)r->errors.count[i]);
 	}
-	printf("%s max_gap_ms=%.1f bench_cpu_s=%.3f bench_cpu_pct=%.1f teardown_errors=%llu",
+	printf("%s max_gap_ms=%.1f bench_cpu_s=%.3f bench_cpu_pct=%.1f teardown_errors=%llu "
+	       "connects=%llu",
 	       r->errors.n ? "" : "-", ms(r->max_gap_us), r->self_cpu_s,
 	       r->elapsed_s > 0 ? 100.0 * r->self_cpu_s / r->elapsed_s : 0,
-	       (unsigned long long)r->teardown_errors.total);
+	       (unsigned long long)r->teardown_errors.total, (unsigned long long)r->connects);
 	const char *fields[] = {"server_cpu_s", "server_hwm_kib", "server_rss_kib"};
 	for (int f = 0; f < 3 && r->n_server > 0; f++) {
 		printf(" %s=", fields[f]);

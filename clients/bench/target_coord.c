@@ -2,6 +2,9 @@
  * (docs/API.md), and the replies that count as success.
  *
  *   setup      POST /v1/sessions                     -> 201 {"id"}
+ *              session-cycle, which needs no session: GET /v1/health, any
+ *              answer (it opens the connection, and its TLS handshake,
+ *              before the window)
  *   lock-own   PUT /v1/locks/bench/T/own/I  (try-lock) -> 200; DELETE -> released
  *   contended  PUT /v1/locks/bench/T/shared (FIFO wait) -> 200; DELETE -> released
  *   keepalive  POST /v1/sessions/S/keepalive          -> 200
@@ -183,8 +186,13 @@ static int prepare(const struct bench_options *o, struct bench_client *c, struct
 			c->fill_lock = -1;
 			return 0;
 		}
-		if (o->workload == BENCH_SESSION_CYCLE || c->step > 0) {
+		if (c->step > 0) {
 			return 0;
+		}
+		if (o->workload == BENCH_SESSION_CYCLE) {
+			set(q, "GET");
+			snprintf(q->path, sizeof(q->path), "/v1/health");
+			return 1;
 		}
 		set(q, "POST");
 		snprintf(q->path, sizeof(q->path), "/v1/sessions");
@@ -220,6 +228,9 @@ static int check(const struct bench_options *o, struct bench_client *c, long sta
 {
 	if (o->workload == BENCH_FILL && c->phase == BENCH_RUN) {
 		return check_fill(o, c, status, body, kind);
+	}
+	if (o->workload == BENCH_SESSION_CYCLE && c->phase == BENCH_SETUP) {
+		return 0; /* the health check: an answer means a connection */
 	}
 	int created = c->phase == BENCH_SETUP ||
 	              (c->phase == BENCH_RUN && o->workload == BENCH_SESSION_CYCLE && c->step == 0);

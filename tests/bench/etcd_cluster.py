@@ -2,6 +2,9 @@
 comparison benchmark: members started, killed (-9) and restarted by pid,
 and the leader found through the JSON gateway.
 
+With CERTS (bench_tls.Certs) every member serves its clients over HTTPS and
+its peers over mutual TLS, each with a certificate of its own.
+
 Only processes this module started are ever signalled; close() stops them
 all and removes their data."""
 
@@ -9,21 +12,24 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import time
 import urllib.request
 
 import harness
+import bench_tls
 
 
-def gateway(url, path, body=None, timeout=1.0):
-    """POST BODY (a dict) to etcd's JSON gateway; the decoded reply, or None."""
+def gateway(url, path, body=None, timeout=1.0, ctx=None):
+    """POST BODY (a dict) to etcd's JSON gateway; the decoded reply, or None.
+    CTX: the TLS context of an https URL."""
     data = json.dumps(body or {}).encode()
     req = urllib.request.Request(url + path, data=data, method="POST",
                                  headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
+        with urllib.request.urlopen(req, timeout=timeout, context=ctx) as r:
             return json.loads(r.read().decode())
     except (OSError, ValueError):
         return None
@@ -33,8 +39,13 @@ class Member:
     def __init__(self, cluster, i):
         self.cluster = cluster
         self.name = "n%d" % i
-        self.client = "http://127.0.0.1:%d" % (cluster.base + i)
-        self.peer = "http://127.0.0.1:%d" % (cluster.base + 100 + i)
+        scheme = "https" if cluster.certs else "http"
+        self.client = "%s://127.0.0.1:%d" % (scheme, cluster.base + i)
+        self.peer = "%s://127.0.0.1:%d" % (scheme, cluster.base + 100 + i)
+        self.tls_args = []
+        if cluster.certs:
+            cert, key = cluster.certs.leaf("etcd-" + self.name)
+            self.tls_args = bench_tls.etcd_tls_args(cert, key, cluster.certs.ca)
         self.data = os.path.join(cluster.dir, self.name)
         self.log = os.path.join(cluster.dir, self.name + ".log")
         self.proc = None
@@ -53,6 +64,7 @@ class Member:
                 "--heartbeat-interval", str(self.cluster.heartbeat_ms),
                 "--election-timeout", str(self.cluster.election_ms),
                 "--logger", "zap", "--log-outputs", "stderr", "--log-level", "warn"]
+        args += self.tls_args
         with open(self.log, "a") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=log)
 
@@ -78,14 +90,17 @@ class Member:
         self.proc = None
 
     def status(self):
-        return gateway(self.client, "/v3/maintenance/status")
+        return gateway(self.client, "/v3/maintenance/status", ctx=self.cluster.tls_context)
 
 
 class EtcdCluster:
     """SIZE etcd members with heartbeat and election time-out as coordd's
-    defaults (100 ms, 1000 ms), each with its own data folder."""
+    defaults (100 ms, 1000 ms), each with its own data folder; with CERTS,
+    TLS on both ports."""
 
-    def __init__(self, size=3, heartbeat_ms=100, election_ms=1000):
+    def __init__(self, size=3, heartbeat_ms=100, election_ms=1000, certs=None):
+        self.certs = certs
+        self.tls_context = ssl.create_default_context(cafile=certs.ca) if certs else None
         self.dir = tempfile.mkdtemp(prefix="etcd-cluster-")
         self.base = harness.free_port_base(size)
         self.heartbeat_ms = heartbeat_ms

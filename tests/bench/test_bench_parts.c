@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -401,6 +402,81 @@ static void test_etcd_errors_are_filed_under_the_grpc_code(void **state)
 	assert_string_equal(kind, "http_503_grpc14");
 }
 
+/* Both targets: every client's connection opens in setup ------------------------ */
+
+static void test_session_cycle_setup_opens_the_connection_with_one_cheap_request(void **state)
+{
+	(void)state;
+	const struct bench_target_ops *ops[] = {&bench_coord_ops, &bench_etcd_ops};
+	const char *paths[] = {"/v1/health", "/v3/maintenance/status"};
+	char kind[BENCH_ERROR_KIND_MAX];
+	for (int i = 0; i < 2; i++) {
+		struct bench_options o =
+		    options(i == 0 ? BENCH_COORD : BENCH_ETCD, BENCH_SESSION_CYCLE);
+		struct bench_client c = client_at(BENCH_SETUP, 0, "");
+		struct bench_request q = {0};
+		assert_int_equal(ops[i]->prepare(&o, &c, &q), 1);
+		assert_string_equal(q.path, paths[i]);
+		/* Any answer will do: the connection (and its handshake) is made. */
+		assert_int_equal(ops[i]->check(&o, &c, 503, "", kind), 0);
+		c.step = 1;
+		memset(&q, 0, sizeof(q));
+		assert_int_equal(ops[i]->prepare(&o, &c, &q), 0);
+		assert_string_equal(c.session, "");
+	}
+}
+
+/* Token file ------------------------------------------------------------------ */
+
+/* Writes TEXT to a new temporary file whose path goes into PATH. */
+static void token_file(char *path, const char *text)
+{
+	strcpy(path, "/tmp/bench-token-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_a_token_file_becomes_one_bearer_header_without_its_newline(void **state)
+{
+	(void)state;
+	char path[64], header[BENCH_AUTH_HEADER_MAX], err[256];
+	token_file(path, "  coord_0123abcd\n");
+	assert_int_equal(bench_token_header(path, header, sizeof(header), err, sizeof(err)), 0);
+	assert_string_equal(header, "Authorization: Bearer coord_0123abcd");
+	unlink(path);
+}
+
+static void
+test_a_token_file_that_could_split_the_header_is_refused_without_quoting_it(void **state)
+{
+	(void)state;
+	const char *bad[] = {"", "\n", "coord_a coord_b\n", "coord_a\r\nX-Evil: 1\n",
+	                     "coord_\x01a"};
+	char path[64], header[BENCH_AUTH_HEADER_MAX], err[256];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		token_file(path, bad[i]);
+		strcpy(header, "x");
+		assert_int_equal(bench_token_header(path, header, sizeof(header), err, sizeof(err)),
+		                 BENCH_ETOKEN);
+		assert_string_equal(header, "");
+		assert_null(strstr(err, "coord_"));
+		unlink(path);
+	}
+	char longer[BENCH_TOKEN_MAX + 8];
+	memset(longer, 'a', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	token_file(path, longer);
+	assert_int_equal(bench_token_header(path, header, sizeof(header), err, sizeof(err)),
+	                 BENCH_ETOKEN);
+	unlink(path);
+	assert_int_equal(bench_token_header(path, header, sizeof(header), err, sizeof(err)),
+	                 BENCH_ETOKEN); /* gone */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -423,6 +499,10 @@ int main(void)
 	    cmocka_unit_test(test_etcd_keepalive_of_an_unknown_lease_is_a_failure_despite_200),
 	    cmocka_unit_test(test_etcd_setup_grants_a_lease_then_puts_the_key_a_read_will_find),
 	    cmocka_unit_test(test_etcd_errors_are_filed_under_the_grpc_code),
+	    cmocka_unit_test(test_session_cycle_setup_opens_the_connection_with_one_cheap_request),
+	    cmocka_unit_test(test_a_token_file_becomes_one_bearer_header_without_its_newline),
+	    cmocka_unit_test(
+	        test_a_token_file_that_could_split_the_header_is_refused_without_quoting_it),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
