@@ -1,14 +1,19 @@
-/* coordd's flags: defaults, parsing and the checks that refuse a bad flag. */
+/* coordd's flags: the one table of them, defaults, the command line, and
+ * the checks that refuse a bad flag (the --config file is config_file.c). */
 #include "config.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_parse.h"
+
 static const char usage[] =
-    "usage: coordd [--id N] [--data DIR] [--http HOST:PORT] [--raft HOST:PORT]\n"
+    "usage: coordd [--config FILE] [--id N] [--data DIR] [--http HOST:PORT]\n"
+    "              [--raft HOST:PORT]\n"
     "              [--cluster ID=HOST:PORT,...] [--heartbeat-ms N]\n"
     "              [--election-timeout-ms N] [--log-level debug|info|warn|error]\n"
     "              [--snapshot-entries N] [--log-tail N]\n"
@@ -20,6 +25,10 @@ static const char usage[] =
     "\n"
     "With no flags: a single-node cluster, id 1, data in ./coord-data,\n"
     "HTTP on 127.0.0.1:7070, Raft on 127.0.0.1:7170.\n"
+    "--config FILE reads flags from FILE, one \"key = value\" line each: the\n"
+    "flag's name without --, true or false for --join, --auth and\n"
+    "--metrics-public; # starts a comment line. Each key at most once; flags\n"
+    "on the command line win over the file.\n"
     "--cluster lists every voter's Raft address, this node's included; it is\n"
     "read when the data folder is empty and ignored afterwards. The lowest id\n"
     "founds the cluster once every node it names is up with an empty folder.\n"
@@ -61,9 +70,7 @@ const char *coord_config_usage(void)
 	return usage;
 }
 
-static enum coord_config_result bad(char *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static enum coord_config_result bad(char *err, const char *fmt, ...)
+enum coord_config_result config_bad(char *err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -97,13 +104,15 @@ static bool addr_ok(const char *s)
 	       parse_uint(colon + 1, 65535, &port) && port > 0;
 }
 
-static enum coord_config_result parse_cluster(const char *text, struct coord_config *cfg, char *err)
+/* --cluster's TEXT into cfg->members; LABEL names the flag or key. */
+static enum coord_config_result parse_cluster(const char *text, struct coord_config *cfg,
+                                              const char *label, char *err)
 {
 	char buf[COORD_CONFIG_MAX_MEMBERS * (COORD_CONFIG_ADDR_MAX + 24)];
 	char *save = NULL;
 
 	if (strlen(text) >= sizeof(buf))
-		return bad(err, "--cluster is too long");
+		return config_bad(err, "%s is too long", label);
 	strcpy(buf, text);
 	cfg->n_members = 0;
 	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -111,125 +120,141 @@ static enum coord_config_result parse_cluster(const char *text, struct coord_con
 		struct coord_member *m;
 
 		if (cfg->n_members == COORD_CONFIG_MAX_MEMBERS)
-			return bad(err, "--cluster names more than %d members",
-			           COORD_CONFIG_MAX_MEMBERS);
+			return config_bad(err, "%s names more than %d members", label,
+			                  COORD_CONFIG_MAX_MEMBERS);
 		m = &cfg->members[cfg->n_members];
 		if (!eq)
-			return bad(err, "--cluster entry '%.64s' is not ID=HOST:PORT", tok);
+			return config_bad(err, "%s entry '%.64s' is not ID=HOST:PORT", label, tok);
 		*eq = '\0';
 		if (!parse_uint(tok, UINT32_MAX, &m->id) || m->id == 0)
-			return bad(err, "--cluster id '%.32s' is not a positive integer", tok);
+			return config_bad(err, "%s id '%.32s' is not a positive integer", label,
+			                  tok);
 		if (!addr_ok(eq + 1))
-			return bad(err, "--cluster address '%.64s' is not HOST:PORT", eq + 1);
+			return config_bad(err, "%s address '%.64s' is not HOST:PORT", label,
+			                  eq + 1);
 		for (size_t i = 0; i < cfg->n_members; i++)
 			if (cfg->members[i].id == m->id)
-				return bad(err, "--cluster names id %llu twice",
-				           (unsigned long long)m->id);
+				return config_bad(err, "%s names id %llu twice", label,
+				                  (unsigned long long)m->id);
 		snprintf(m->raft, sizeof(m->raft), "%s", eq + 1);
 		cfg->n_members++;
 	}
 	if (cfg->n_members == 0)
-		return bad(err, "--cluster is empty");
+		return config_bad(err, "%s is empty", label);
+	cfg->cluster_given = true;
 	return COORD_CONFIG_OK;
 }
 
-/* Where the flags that name a file go (COORD_CONFIG_PATH_MAX bytes each). */
-static const struct {
-	const char *flag;
-	size_t offset;
-} file_flags[] = {
-    {"--tls-cert", offsetof(struct coord_config, tls_cert)},
-    {"--tls-key", offsetof(struct coord_config, tls_key)},
-    {"--tls-client-ca", offsetof(struct coord_config, tls_client_ca)},
-    {"--peer-cert", offsetof(struct coord_config, peer_cert)},
-    {"--peer-key", offsetof(struct coord_config, peer_key)},
-    {"--peer-ca", offsetof(struct coord_config, peer_ca)},
-    {"--bootstrap-token-file", offsetof(struct coord_config, bootstrap_token_file)},
+/* The flags, in --help's order. Every flag is a row: the command line and
+ * the --config file both read it through config_flag_set(), so a flag and
+ * its key cannot disagree. --config and --help are the command line's own. */
+#define FIELD(f)     offsetof(struct coord_config, f), sizeof(((struct coord_config *)0)->f)
+#define NUM(f, a, b) COORD_CONFIG_UINT, FIELD(f), (a), (b)
+static const struct coord_config_flag flags[] = {
+    {"id", NUM(id, 1, UINT32_MAX), "2"},
+    {"data", COORD_CONFIG_PATH, FIELD(data), 0, 0, "/var/lib/coord"},
+    {"http", COORD_CONFIG_ADDR, FIELD(http), 0, 0, "127.0.0.1:7072"},
+    {"raft", COORD_CONFIG_ADDR, FIELD(raft), 0, 0, "127.0.0.1:7172"},
+    {"cluster", COORD_CONFIG_CLUSTER, 0, 0, 0, 0, "1=127.0.0.1:7170,2=127.0.0.1:7171"},
+    {"heartbeat-ms", NUM(heartbeat_ms, COORD_HEARTBEAT_MIN_MS, COORD_ELECTION_MAX_MS), "50"},
+    {"election-timeout-ms", NUM(election_ms, 1, COORD_ELECTION_MAX_MS), "2000"},
+    {"log-level", COORD_CONFIG_LEVEL, FIELD(log_level), 0, 0, "debug"},
+    {"snapshot-entries", NUM(snapshot_entries, COORD_SNAPSHOT_ENTRIES_MIN, UINT32_MAX), "500"},
+    {"log-tail", NUM(log_tail, 0, UINT32_MAX), "100"},
+    {"max-sessions", NUM(limits.sessions, 1, UINT32_MAX), "500"},
+    {"max-locks-per-session", NUM(limits.objects, 1, UINT32_MAX), "8"},
+    {"max-waiters", NUM(limits.waiters, 1, UINT32_MAX), "16"},
+    {"join", COORD_CONFIG_BOOL, FIELD(join), 0, 0, "true"},
+    {"tls-cert", COORD_CONFIG_PATH, FIELD(tls_cert), 0, 0, "/etc/coord/server.pem"},
+    {"tls-key", COORD_CONFIG_PATH, FIELD(tls_key), 0, 0, "/etc/coord/server.key"},
+    {"tls-client-ca", COORD_CONFIG_PATH, FIELD(tls_client_ca), 0, 0, "/etc/coord/clients.pem"},
+    {"peer-cert", COORD_CONFIG_PATH, FIELD(peer_cert), 0, 0, "/etc/coord/peer.pem"},
+    {"peer-key", COORD_CONFIG_PATH, FIELD(peer_key), 0, 0, "/etc/coord/peer.key"},
+    {"peer-ca", COORD_CONFIG_PATH, FIELD(peer_ca), 0, 0, "/etc/coord/peer-ca.pem"},
+    {"auth", COORD_CONFIG_BOOL, FIELD(auth), 0, 0, "true"},
+    {"bootstrap-token-file", COORD_CONFIG_PATH, FIELD(bootstrap_token_file), 0, 0,
+     "/etc/coord/bootstrap-token"},
+    {"metrics-public", COORD_CONFIG_BOOL, FIELD(metrics_public), 0, 0, "true"},
+    {"restore", COORD_CONFIG_PATH, FIELD(restore), 0, 0, "/var/backups/coord.db"},
 };
+#undef NUM
+#undef FIELD
+#define N_FLAGS (sizeof(flags) / sizeof(flags[0]))
+_Static_assert(N_FLAGS <= COORD_CONFIG_FLAGS_MAX, "raise COORD_CONFIG_FLAGS_MAX");
 
-/* CFG's field for file flag FLAG, or NULL when FLAG names no file. */
-static char *file_flag(struct coord_config *cfg, const char *flag)
+const struct coord_config_flag *coord_config_flags(size_t *n)
 {
-	for (size_t i = 0; i < sizeof(file_flags) / sizeof(file_flags[0]); i++)
-		if (strcmp(flag, file_flags[i].flag) == 0)
-			return (char *)cfg + file_flags[i].offset;
-	return NULL;
+	*n = N_FLAGS;
+	return flags;
 }
 
-static enum coord_config_result parse_flag(const char *flag, const char *val,
-                                           struct coord_config *cfg, const char **cluster,
-                                           char *err)
+int config_flag_index(const char *name)
 {
-	char *file = file_flag(cfg, flag);
+	for (size_t i = 0; i < N_FLAGS; i++)
+		if (strcmp(flags[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static enum coord_config_result set_uint(const struct coord_config_flag *f, const char *label,
+                                         const char *val, char *field, char *err)
+{
 	uint64_t n;
+	uint32_t n32;
 
-	if (strcmp(flag, "--id") == 0) {
-		if (!parse_uint(val, UINT32_MAX, &cfg->id) || cfg->id == 0)
-			return bad(err, "--id must be a positive integer");
-		cfg->id_given = true;
-	} else if (strcmp(flag, "--data") == 0) {
-		if (!*val || strlen(val) >= sizeof(cfg->data))
-			return bad(err, "--data must be a folder path");
-		snprintf(cfg->data, sizeof(cfg->data), "%s", val);
-	} else if (strcmp(flag, "--http") == 0 || strcmp(flag, "--raft") == 0) {
-		if (!addr_ok(val))
-			return bad(err, "%s must be HOST:PORT", flag);
-		snprintf(flag[2] == 'h' ? cfg->http : cfg->raft, COORD_CONFIG_ADDR_MAX, "%s", val);
-		if (flag[2] == 'r')
-			cfg->raft_given = true;
-	} else if (strcmp(flag, "--cluster") == 0) {
-		*cluster = val;
-	} else if (strcmp(flag, "--restore") == 0) {
-		if (!*val || strlen(val) >= sizeof(cfg->restore))
-			return bad(err, "--restore must be a snapshot file's path");
-		snprintf(cfg->restore, sizeof(cfg->restore), "%s", val);
-	} else if (file) {
-		if (!*val || strlen(val) >= COORD_CONFIG_PATH_MAX)
-			return bad(err, "%s must be a file's path", flag);
-		snprintf(file, COORD_CONFIG_PATH_MAX, "%s", val);
-	} else if (strcmp(flag, "--heartbeat-ms") == 0) {
-		if (!parse_uint(val, COORD_ELECTION_MAX_MS, &n) || n < COORD_HEARTBEAT_MIN_MS)
-			return bad(err, "--heartbeat-ms must be an integer from %d to %d",
-			           COORD_HEARTBEAT_MIN_MS, COORD_ELECTION_MAX_MS);
-		cfg->heartbeat_ms = (unsigned)n;
-	} else if (strcmp(flag, "--election-timeout-ms") == 0) {
-		if (!parse_uint(val, COORD_ELECTION_MAX_MS, &n) || n == 0)
-			return bad(err, "--election-timeout-ms must be an integer up to %d",
-			           COORD_ELECTION_MAX_MS);
-		cfg->election_ms = (unsigned)n;
-	} else if (strcmp(flag, "--snapshot-entries") == 0) {
-		if (!parse_uint(val, UINT32_MAX, &n) || n < COORD_SNAPSHOT_ENTRIES_MIN)
-			return bad(err, "--snapshot-entries must be an integer of at least %d",
-			           COORD_SNAPSHOT_ENTRIES_MIN);
-		cfg->snapshot_entries = (unsigned)n;
-	} else if (strcmp(flag, "--log-tail") == 0) {
-		if (!parse_uint(val, UINT32_MAX, &n))
-			return bad(err, "--log-tail must be a non-negative integer");
-		cfg->log_tail = (unsigned)n;
-	} else if (strcmp(flag, "--max-sessions") == 0) {
-		if (!parse_uint(val, UINT32_MAX, &n))
-			return bad(err, "--max-sessions must be a positive integer");
-		cfg->limits.sessions = (uint32_t)n;
-	} else if (strcmp(flag, "--max-locks-per-session") == 0) {
-		if (!parse_uint(val, UINT32_MAX, &n))
-			return bad(err, "--max-locks-per-session must be a positive integer");
-		cfg->limits.objects = (uint32_t)n;
-	} else if (strcmp(flag, "--max-waiters") == 0) {
-		if (!parse_uint(val, UINT32_MAX, &n))
-			return bad(err, "--max-waiters must be a positive integer");
-		cfg->limits.waiters = (uint32_t)n;
-	} else if (strcmp(flag, "--log-level") == 0) {
-		static const char *const levels[] = {"debug", "info", "warn", "error"};
-		size_t i;
-
-		for (i = 0; i < 4 && strcmp(val, levels[i]) != 0; i++)
-			;
-		if (i == 4)
-			return bad(err, "--log-level must be debug, info, warn or error");
-		cfg->log_level = (enum coord_log_level)i;
+	if (!parse_uint(val, f->max, &n) || n < f->min)
+		return config_bad(err, "%s must be an integer from %llu to %llu", label,
+		                  (unsigned long long)f->min, (unsigned long long)f->max);
+	if (f->size == sizeof(uint64_t)) {
+		memcpy(field, &n, sizeof(n));
 	} else {
-		return bad(err, "unknown flag %.64s (see --help)", flag);
+		assert(f->size == sizeof(uint32_t) && f->max <= UINT32_MAX);
+		n32 = (uint32_t)n;
+		memcpy(field, &n32, sizeof(n32));
 	}
+	return COORD_CONFIG_OK;
+}
+
+enum coord_config_result config_flag_set(struct config_parse *st, int i, const char *label,
+                                         const char *val, char *err)
+{
+	static const char *const levels[] = {"debug", "info", "warn", "error"};
+	const struct coord_config_flag *f = &flags[i];
+	char *field = (char *)st->cfg + f->offset;
+	bool yes;
+	size_t l;
+
+	assert(i >= 0 && (size_t)i < N_FLAGS && (val != NULL || f->kind == COORD_CONFIG_BOOL));
+	st->given[i] = true;
+	switch (f->kind) {
+	case COORD_CONFIG_BOOL: /* the command line's flag alone says true */
+		if (val && strcmp(val, "true") != 0 && strcmp(val, "false") != 0)
+			return config_bad(err, "%s must be true or false", label);
+		yes = !val || strcmp(val, "true") == 0;
+		memcpy(field, &yes, sizeof(yes));
+		return COORD_CONFIG_OK;
+	case COORD_CONFIG_UINT:
+		return set_uint(f, label, val, field, err);
+	case COORD_CONFIG_ADDR:
+		if (!addr_ok(val))
+			return config_bad(err, "%s must be HOST:PORT", label);
+		break;
+	case COORD_CONFIG_PATH:
+		if (!*val || strlen(val) >= f->size)
+			return config_bad(err, "%s must be a path of 1 to %zu bytes", label,
+			                  f->size - 1);
+		break;
+	case COORD_CONFIG_LEVEL:
+		for (l = 0; l < 4 && strcmp(val, levels[l]) != 0; l++)
+			;
+		if (l == 4)
+			return config_bad(err, "%s must be debug, info, warn or error", label);
+		st->cfg->log_level = (enum coord_log_level)l;
+		return COORD_CONFIG_OK;
+	case COORD_CONFIG_CLUSTER:
+		return parse_cluster(val, st->cfg, label, err);
+	}
+	snprintf(field, f->size, "%s", val); /* ADDR and PATH: checked to fit */
 	return COORD_CONFIG_OK;
 }
 
@@ -249,103 +274,122 @@ static void set_defaults(struct coord_config *cfg)
 }
 
 /* Cross-flag checks, once every flag is known. */
-static enum coord_config_result check(struct coord_config *cfg, const char *cluster, char *err)
+static enum coord_config_result check(struct coord_config *cfg, char *err)
 {
-	enum coord_config_result r;
 	const struct coord_member *self = NULL;
 	const char *why = coord_limits_check(&cfg->limits);
 
 	if (cfg->heartbeat_ms * 2 > cfg->election_ms)
-		return bad(err, "--election-timeout-ms must be at least twice --heartbeat-ms");
+		return config_bad(err,
+		                  "--election-timeout-ms must be at least twice --heartbeat-ms");
 	if (why != NULL) /* the flags' names for limits.h's rules */
-		return bad(err,
-		           "%s (--max-sessions %u, --max-locks-per-session %u, --max-waiters %u)",
-		           why, cfg->limits.sessions, cfg->limits.objects, cfg->limits.waiters);
+		return config_bad(
+		    err, "%s (--max-sessions %u, --max-locks-per-session %u, --max-waiters %u)",
+		    why, cfg->limits.sessions, cfg->limits.objects, cfg->limits.waiters);
 	if (!cfg->tls_cert[0] != !cfg->tls_key[0])
-		return bad(err, "--tls-cert and --tls-key go together: give both or neither");
+		return config_bad(err,
+		                  "--tls-cert and --tls-key go together: give both or neither");
 	if (cfg->tls_client_ca[0] && !cfg->tls_cert[0])
-		return bad(err, "--tls-client-ca needs --tls-cert and --tls-key");
+		return config_bad(err, "--tls-client-ca needs --tls-cert and --tls-key");
 	if (!cfg->peer_cert[0] != !cfg->peer_key[0] || !cfg->peer_cert[0] != !cfg->peer_ca[0])
-		return bad(err, "--peer-cert, --peer-key and --peer-ca go together: give all three "
-		                "or none");
+		return config_bad(
+		    err, "--peer-cert, --peer-key and --peer-ca go together: give all three "
+		         "or none");
 	if (cfg->bootstrap_token_file[0]) /* a cluster meant to be secured never runs open */
 		cfg->auth = true;
 	if (cfg->restore[0] && cfg->join)
-		return bad(err, "--restore takes no --join: the restored members form a new "
-		                "cluster of their own");
-	if (cfg->restore[0] && !cluster)
-		return bad(err, "--restore needs --cluster: every voter of the new cluster");
-	if (cfg->join && (cluster || !cfg->id_given))
-		return bad(err, "--join needs --id and takes no --cluster: the cluster adds the "
-		                "node through POST /v1/members");
-	if (!cluster) {
+		return config_bad(err, "--restore takes no --join: the restored members form a new "
+		                       "cluster of their own");
+	if (cfg->restore[0] && !cfg->cluster_given)
+		return config_bad(err, "--restore needs --cluster: every voter of the new cluster");
+	if (cfg->join && (cfg->cluster_given || !cfg->id_given))
+		return config_bad(err, "--join needs --id and takes no --cluster: the cluster "
+		                       "adds the node through POST /v1/members");
+	if (!cfg->cluster_given) {
 		cfg->n_members = 1;
 		cfg->members[0].id = cfg->id;
 		snprintf(cfg->members[0].raft, sizeof(cfg->members[0].raft), "%s", cfg->raft);
 		return COORD_CONFIG_OK;
 	}
-	cfg->cluster_given = true;
-	if ((r = parse_cluster(cluster, cfg, err)) != COORD_CONFIG_OK)
-		return r;
 	for (size_t i = 0; i < cfg->n_members; i++)
 		if (cfg->members[i].id == cfg->id)
 			self = &cfg->members[i];
 	if (!self)
-		return bad(err, "--cluster must name this node's id %llu",
-		           (unsigned long long)cfg->id);
+		return config_bad(err, "--cluster must name this node's id %llu",
+		                  (unsigned long long)cfg->id);
 	if (!cfg->raft_given)
 		snprintf(cfg->raft, sizeof(cfg->raft), "%s", self->raft);
 	else if (strcmp(self->raft, cfg->raft) != 0)
-		return bad(err, "--cluster gives node %llu the address %s but --raft is %s",
-		           (unsigned long long)cfg->id, self->raft, cfg->raft);
+		return config_bad(err, "--cluster gives node %llu the address %s but --raft is %s",
+		                  (unsigned long long)cfg->id, self->raft, cfg->raft);
 	return COORD_CONFIG_OK;
+}
+
+/* One flag of ARGV at *I (moved past its value). With ST NULL it is only
+ * read: --config's value goes to CFG, and nothing else is set. */
+static enum coord_config_result argv_flag(int argc, const char *const argv[], int *i,
+                                          struct config_parse *st, struct coord_config *cfg,
+                                          char *err)
+{
+	const char *flag = argv[*i], *val = NULL, *eq = strchr(flag, '=');
+	char name[48];
+	int f;
+
+	if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
+		cfg->help = true;
+		return COORD_CONFIG_HELP;
+	}
+	if (strncmp(flag, "--", 2) != 0 || (eq && (size_t)(eq - flag) >= sizeof(name)))
+		return config_bad(err, "unknown flag %.64s (see --help)", flag);
+	snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - flag) : (int)strlen(flag), flag);
+	f = config_flag_index(name + 2);
+	if (f < 0 && strcmp(name, "--config") != 0)
+		return config_bad(err, "unknown flag %.64s (see --help)", name);
+	if (f >= 0 && flags[f].kind == COORD_CONFIG_BOOL) {
+		if (eq)
+			return config_bad(err, "%s takes no value", name);
+	} else if (eq) {
+		val = eq + 1;
+	} else if (*i + 1 < argc) {
+		val = argv[++*i];
+	} else {
+		return config_bad(err, "%.64s needs a value (see --help)", name);
+	}
+	if (f < 0) { /* --config, read in the first pass */
+		if (st)
+			return COORD_CONFIG_OK;
+		if (cfg->config[0])
+			return config_bad(err, "--config is given twice");
+		if (!*val || strlen(val) >= sizeof(cfg->config))
+			return config_bad(err, "--config must be a file's path");
+		snprintf(cfg->config, sizeof(cfg->config), "%s", val);
+		return COORD_CONFIG_OK;
+	}
+	return st ? config_flag_set(st, f, name, val, err) : COORD_CONFIG_OK;
 }
 
 enum coord_config_result coord_config_parse(int argc, const char *const argv[],
                                             struct coord_config *cfg,
                                             char err[COORD_CONFIG_ERR_MAX])
 {
-	const char *cluster = NULL;
+	struct config_parse st = {.cfg = cfg};
 	enum coord_config_result r;
 
 	set_defaults(cfg);
 	err[0] = '\0';
-	for (int i = 1; i < argc; i++) {
-		const char *flag = argv[i], *val, *eq;
-		char name[32];
-
-		if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
-			cfg->help = true;
-			return COORD_CONFIG_HELP;
-		}
-		if (strcmp(flag, "--join") == 0) {
-			cfg->join = true;
-			continue;
-		}
-		if (strcmp(flag, "--auth") == 0) {
-			cfg->auth = true;
-			continue;
-		}
-		if (strcmp(flag, "--metrics-public") == 0) {
-			cfg->metrics_public = true;
-			continue;
-		}
-		/* --flag=value or --flag value */
-		eq = strchr(flag, '=');
-		if (strncmp(flag, "--", 2) == 0 && eq && (size_t)(eq - flag) < sizeof(name)) {
-			memcpy(name, flag, (size_t)(eq - flag));
-			name[eq - flag] = '\0';
-			flag = name;
-			val = eq + 1;
-		} else if (i + 1 < argc) {
-			val = argv[++i];
-		} else {
-			return bad(err, "%.64s needs a value (see --help)", flag);
-		}
-		if ((r = parse_flag(flag, val, cfg, &cluster, err)) != COORD_CONFIG_OK)
+	/* First the command line's shape and --config, then the file, then
+	 * the command line again, so that its flags win. */
+	for (int i = 1; i < argc; i++)
+		if ((r = argv_flag(argc, argv, &i, NULL, cfg, err)) != COORD_CONFIG_OK)
 			return r;
-	}
-	return check(cfg, cluster, err);
+	if (cfg->config[0] && (r = config_file_read(&st, cfg->config, err)) != COORD_CONFIG_OK)
+		return r;
+	for (int i = 1; i < argc; i++)
+		if ((r = argv_flag(argc, argv, &i, &st, cfg, err)) != COORD_CONFIG_OK)
+			return r;
+	cfg->id_given = st.given[config_flag_index("id")];
+	cfg->raft_given = st.given[config_flag_index("raft")];
+	return check(cfg, err);
 }
 
 uint64_t coord_config_founder(const struct coord_config *cfg)

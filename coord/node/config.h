@@ -1,5 +1,6 @@
-/* config.h: coordd's flags (API.md, "coordd"), parsed and checked before
- * anything is opened, so a bad flag costs one line and a non-zero exit. */
+/* config.h: coordd's flags (API.md, "coordd"), from the command line and a
+ * --config file, parsed and checked before anything is opened, so a bad flag
+ * or line costs one line and a non-zero exit. */
 #ifndef COORD_CONFIG_H
 #define COORD_CONFIG_H
 
@@ -9,10 +10,12 @@
 
 #include "limits.h"
 
-#define COORD_CONFIG_MAX_MEMBERS 9    /* voters named by --cluster */
-#define COORD_CONFIG_ADDR_MAX    64   /* "host:port" with NUL */
-#define COORD_CONFIG_PATH_MAX    1024 /* --data */
-#define COORD_CONFIG_ERR_MAX     256
+#define COORD_CONFIG_MAX_MEMBERS 9                             /* voters named by --cluster */
+#define COORD_CONFIG_ADDR_MAX    64                            /* "host:port" with NUL */
+#define COORD_CONFIG_PATH_MAX    1024                          /* --data */
+#define COORD_CONFIG_ERR_MAX     (COORD_CONFIG_PATH_MAX + 256) /* "FILE:LINE: why" */
+#define COORD_CONFIG_FILE_MAX    65536                         /* bytes of a --config file */
+#define COORD_CONFIG_FLAGS_MAX   32                            /* entries of the flag table */
 
 #define COORD_DEFAULT_DATA             "./coord-data"
 #define COORD_DEFAULT_HTTP             "127.0.0.1:7070"
@@ -68,19 +71,46 @@ struct coord_config {
 	char peer_cert[COORD_CONFIG_PATH_MAX];
 	char peer_key[COORD_CONFIG_PATH_MAX];
 	char peer_ca[COORD_CONFIG_PATH_MAX];
+	/* --config FILE ("" when not given): key = value lines, one per flag */
+	char config[COORD_CONFIG_PATH_MAX];
 	bool help;
+};
+
+/* How a flag's value is read (one kind per field type). */
+enum coord_config_kind {
+	COORD_CONFIG_BOOL,    /* no value on the command line; true or false in a file */
+	COORD_CONFIG_UINT,    /* a decimal integer in [min, max] */
+	COORD_CONFIG_ADDR,    /* HOST:PORT */
+	COORD_CONFIG_PATH,    /* a non-empty path */
+	COORD_CONFIG_LEVEL,   /* debug, info, warn or error */
+	COORD_CONFIG_CLUSTER, /* ID=HOST:PORT,... */
+};
+
+/* One flag: "--NAME" on the command line and "NAME = value" in a --config
+ * file. The one table of them is the only list of flags there is. */
+struct coord_config_flag {
+	const char *name;
+	enum coord_config_kind kind;
+	size_t offset, size; /* the field of struct coord_config it sets */
+	uint64_t min, max;   /* COORD_CONFIG_UINT */
+	const char *example; /* a value it accepts (for tests), "true" for a boolean */
 };
 
 enum coord_config_result { COORD_CONFIG_OK = 0, COORD_CONFIG_HELP, COORD_CONFIG_BAD };
 
-/* Parses ARGV (ARGC entries, argv[0] the program) into *CFG, defaults first.
- * On COORD_CONFIG_BAD, ERR holds one sentence naming the flag. */
+/* Parses ARGV (ARGC entries, argv[0] the program) into *CFG: defaults, then
+ * the file --config names (each key at most once), then the other flags on
+ * the command line, which win over the file. On COORD_CONFIG_BAD, ERR holds
+ * one sentence naming the flag, or "FILE:LINE: why" for a line of the file. */
 enum coord_config_result coord_config_parse(int argc, const char *const argv[],
                                             struct coord_config *cfg,
                                             char err[COORD_CONFIG_ERR_MAX]);
 
 /* The usage text printed by --help. */
 const char *coord_config_usage(void);
+
+/* The flag table, borrowed for the process's life; *N gets its length. */
+const struct coord_config_flag *coord_config_flags(size_t *n);
 
 /* The node that founds a new cluster: the lowest id --cluster names. */
 uint64_t coord_config_founder(const struct coord_config *cfg);

@@ -1,9 +1,13 @@
-/* coordd's flags: defaults, every flag, and each refusal (API.md, coordd). */
+/* coordd's flags and --config file: defaults, every flag, every key, and
+ * each refusal (API.md, coordd). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -264,6 +268,240 @@ static void test_refusals(void **state)
 #undef REFUSED
 }
 
+/* The --config file fixture: TEXT written to a fresh file; its path in PATH. */
+static void write_file(char path[64], const char *text)
+{
+	int fd;
+
+	snprintf(path, 64, "/tmp/coord-test-conf-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* Parses --config with TEXT and then ARGV's flags. */
+static enum coord_config_result parse_file(const char *text, struct coord_config *cfg, char *err,
+                                           char path[64], int argc, const char *const argv[])
+{
+	const char *args[16] = {"coordd", "--config", path};
+	enum coord_config_result r;
+
+	assert_true(argc < 13);
+	write_file(path, text);
+	for (int i = 0; i < argc; i++)
+		args[3 + i] = argv[i];
+	r = coord_config_parse(3 + argc, args, cfg, err);
+	unlink(path);
+	return r;
+}
+
+/* Every row of the flag table is a key: "NAME = example" in a file sets
+ * what "--NAME example" sets, and changes something from the defaults. A
+ * flag handled outside the table would have no key and fail here or in
+ * test_usage_and_the_table_agree. */
+static void test_every_key_of_the_table(void **state)
+{
+	size_t n;
+	const struct coord_config_flag *flags = coord_config_flags(&n);
+	static struct coord_config defaults, by_flag, by_file;
+	char err[COORD_CONFIG_ERR_MAX], path[64], text[256], flag[64];
+	const char *const none[] = {"coordd"};
+
+	(void)state;
+	assert_true(n >= 24);
+	assert_int_equal(coord_config_parse(1, none, &defaults, err), COORD_CONFIG_OK);
+	for (size_t i = 0; i < n; i++) {
+		bool boolean = flags[i].kind == COORD_CONFIG_BOOL;
+		const char *argv[] = {"coordd", flag, flags[i].example};
+		enum coord_config_result want, got;
+
+		snprintf(flag, sizeof(flag), "--%s", flags[i].name);
+		want = coord_config_parse(boolean ? 2 : 3, argv, &by_flag, err);
+		snprintf(text, sizeof(text), "# key %zu\n%s = %s\n", i, flags[i].name,
+		         flags[i].example);
+		got = parse_file(text, &by_file, err, path, 0, NULL);
+		/* A check across flags may refuse either (--tls-cert alone), but
+		 * never the line itself. */
+		assert_int_equal(got, want);
+		assert_true(got == COORD_CONFIG_OK || strncmp(err, path, strlen(path)) != 0);
+		memset(by_file.config, 0, sizeof(by_file.config));
+		if (memcmp(&by_flag, &by_file, sizeof(by_flag)) != 0)
+			fail_msg("key %s sets what --%s does not", flags[i].name, flags[i].name);
+		if (memcmp(&defaults, &by_file, sizeof(defaults)) == 0)
+			fail_msg("key %s = %s changes nothing", flags[i].name, flags[i].example);
+	}
+}
+
+/* --help lists exactly the table's flags, plus --config and --help. */
+static void test_usage_and_the_table_agree(void **state)
+{
+	size_t n;
+	const struct coord_config_flag *flags = coord_config_flags(&n);
+	const char *u = coord_config_usage();
+	char name[64];
+
+	(void)state;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "--%s", flags[i].name);
+		if (!strstr(u, name))
+			fail_msg("--help does not mention %s", name);
+	}
+	for (const char *p = strstr(u, "--"); p; p = strstr(p + 2, "--")) {
+		size_t len = strspn(p + 2, "abcdefghijklmnopqrstuvwxyz-");
+		bool known = false;
+
+		if (len == 0) /* prose: "the flag's name without --" */
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)len, p + 2);
+		for (size_t i = 0; i < n; i++)
+			known = known || strcmp(flags[i].name, name) == 0;
+		known = known || strcmp(name, "config") == 0 || strcmp(name, "help") == 0;
+		if (!known)
+			fail_msg("--help names --%s, which is not in the flag table", name);
+	}
+}
+
+static void test_a_file_with_comments_blanks_and_spaces(void **state)
+{
+	struct coord_config cfg;
+	char err[COORD_CONFIG_ERR_MAX], path[64];
+
+	(void)state;
+	assert_int_equal(parse_file("# coordd.conf\n"
+	                            "\n"
+	                            "   # indented comment\n"
+	                            "data=/srv/coord\n"
+	                            "  http   =   127.0.0.1:7072  \n"
+	                            "\tlog-level\t=\twarn\r\n"
+	                            "auth = false\n"
+	                            "metrics-public = true\n"
+	                            "cluster = 1=127.0.0.1:7171,2=127.0.0.1:7172\n"
+	                            "id = 2", /* no newline at the end */
+	                            &cfg, err, path, 0, NULL),
+	                 COORD_CONFIG_OK);
+	assert_string_equal(cfg.data, "/srv/coord");
+	assert_string_equal(cfg.http, "127.0.0.1:7072");
+	assert_int_equal(cfg.log_level, COORD_LOG_WARN);
+	assert_false(cfg.auth);
+	assert_true(cfg.metrics_public);
+	assert_int_equal(cfg.id, 2);
+	assert_true(cfg.id_given);
+	assert_string_equal(cfg.raft, "127.0.0.1:7172"); /* from the file's cluster */
+	assert_int_equal(cfg.n_members, 2);
+	/* An empty file is the defaults. */
+	assert_int_equal(parse_file("", &cfg, err, path, 0, NULL), COORD_CONFIG_OK);
+	assert_string_equal(cfg.data, "./coord-data");
+}
+
+/* Flags on the command line win over the file, whatever their order. */
+static void test_flags_win_over_the_file(void **state)
+{
+	struct coord_config cfg;
+	char err[COORD_CONFIG_ERR_MAX], path[64];
+	const char *const argv[] = {"--data", "/flag", "--auth", "--heartbeat-ms=20"};
+	const char *const cluster[] = {"--id", "3", "--cluster",
+	                               "1=127.0.0.1:7171,3=127.0.0.1:7173"};
+
+	(void)state;
+	assert_int_equal(parse_file("data = /file\nhttp = 127.0.0.1:7079\nauth = false\n"
+	                            "heartbeat-ms = 40\nelection-timeout-ms = 400\n",
+	                            &cfg, err, path, 4, argv),
+	                 COORD_CONFIG_OK);
+	assert_string_equal(cfg.data, "/flag");
+	assert_string_equal(cfg.http, "127.0.0.1:7079"); /* only in the file */
+	assert_true(cfg.auth);
+	assert_int_equal(cfg.heartbeat_ms, 20);
+	assert_int_equal(cfg.election_ms, 400);
+	/* The flag's --cluster replaces the file's whole list. */
+	assert_int_equal(parse_file("id = 2\ncluster = 1=127.0.0.1:7171,2=127.0.0.1:7172\n", &cfg,
+	                            err, path, 4, cluster),
+	                 COORD_CONFIG_OK);
+	assert_int_equal(cfg.id, 3);
+	assert_string_equal(cfg.raft, "127.0.0.1:7173");
+	/* --config after the flags reads the same. */
+	write_file(path, "data = /file\n");
+	{
+		const char *const late[] = {"coordd", "--data", "/flag", "--config", path};
+
+		assert_int_equal(coord_config_parse(5, late, &cfg, err), COORD_CONFIG_OK);
+	}
+	unlink(path);
+	assert_string_equal(cfg.data, "/flag");
+	assert_string_equal(cfg.config, path);
+}
+
+/* Each refusal of a line names the file and the line, in one line. */
+static void test_a_bad_line_refuses_with_its_number(void **state)
+{
+	static const struct {
+		const char *text;
+		unsigned line;
+		const char *why;
+	} cases[] = {
+	    {"data = /d\n\nbogus = 1\n", 3, "unknown key 'bogus'"},
+	    {"# c\ndata = /a\nhttp = 127.0.0.1:7071\ndata = /b\n", 4,
+	     "key 'data' given twice (first on line 2)"},
+	    {"heartbeat-ms = 5\n", 1, "heartbeat-ms must be an integer from 10 to 60000"},
+	    {"\n\nid = zero\n", 3, "id must be an integer"},
+	    {"auth = yes\n", 1, "auth must be true or false"},
+	    {"join =\n", 1, "join must be true or false"},
+	    {"# ok\ndata /var/lib/coord\n", 2, "not \"key = value\""},
+	    {" = 3\n", 1, "no key before '='"},
+	    {"config = /etc/other.conf\n", 1, "unknown key 'config'"},
+	    {"--data = /d\n", 1, "unknown key '--data'"},
+	    {"http = nohost\n", 1, "http must be HOST:PORT"},
+	    {"data =\n", 1, "data must be a path"},
+	    {"log-level = loud\n", 1, "log-level must be debug"},
+	    {"cluster = 1=nowhere\n", 1, "cluster address 'nowhere'"},
+	    {"max-waiters = 0\n", 1, "max-waiters must be"},
+	    {"auth = true # inline comments are values\n", 1, "auth must be true or false"},
+	};
+	struct coord_config cfg;
+	char err[COORD_CONFIG_ERR_MAX], path[64], want[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(parse_file(cases[i].text, &cfg, err, path, 0, NULL),
+		                 COORD_CONFIG_BAD);
+		snprintf(want, sizeof(want), "%s:%u: %s", path, cases[i].line, cases[i].why);
+		if (strncmp(err, want, strlen(want)) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s...\"", i, err, want);
+		assert_null(strchr(err, '\n'));
+	}
+}
+
+/* --config itself: a readable file, given once. */
+static void test_a_bad_config_flag(void **state)
+{
+	struct coord_config cfg;
+	char err[COORD_CONFIG_ERR_MAX], path[64];
+	char *big = malloc(COORD_CONFIG_FILE_MAX + 2);
+
+	(void)state;
+	assert_int_equal(PARSE(&cfg, err, "--config", "/nonexistent/coordd.conf"),
+	                 COORD_CONFIG_BAD);
+	assert_non_null(strstr(err, "/nonexistent/coordd.conf: cannot read"));
+	assert_int_equal(PARSE(&cfg, err, "--config"), COORD_CONFIG_BAD);
+	assert_int_equal(PARSE(&cfg, err, "--config", ""), COORD_CONFIG_BAD);
+	assert_int_equal(PARSE(&cfg, err, "--config", "a", "--config", "b"), COORD_CONFIG_BAD);
+	assert_non_null(strstr(err, "--config is given twice"));
+	/* A bad flag is refused before the file is read. */
+	assert_int_equal(PARSE(&cfg, err, "--bogus", "--config", "/nonexistent"), COORD_CONFIG_BAD);
+	assert_non_null(strstr(err, "unknown flag --bogus"));
+	/* Larger than COORD_CONFIG_FILE_MAX: refused whole. */
+	assert_non_null(big);
+	memset(big, '#', COORD_CONFIG_FILE_MAX + 1);
+	big[COORD_CONFIG_FILE_MAX + 1] = '\0';
+	assert_int_equal(parse_file(big, &cfg, err, path, 0, NULL), COORD_CONFIG_BAD);
+	assert_non_null(strstr(err, "larger than"));
+	free(big);
+	/* The cross-flag checks hold for the file's values too. */
+	assert_int_equal(parse_file("tls-cert = s.pem\n", &cfg, err, path, 0, NULL),
+	                 COORD_CONFIG_BAD);
+	assert_non_null(strstr(err, "--tls-key"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +515,12 @@ int main(void)
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_tls),
 	    cmocka_unit_test(test_peer_tls),
+	    cmocka_unit_test(test_every_key_of_the_table),
+	    cmocka_unit_test(test_usage_and_the_table_agree),
+	    cmocka_unit_test(test_a_file_with_comments_blanks_and_spaces),
+	    cmocka_unit_test(test_flags_win_over_the_file),
+	    cmocka_unit_test(test_a_bad_line_refuses_with_its_number),
+	    cmocka_unit_test(test_a_bad_config_flag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
