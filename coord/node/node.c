@@ -27,6 +27,7 @@
 #include "peer_tls.h"
 #include "node_lease.h"
 #include "node_ready.h"
+#include "notify.h"
 #include "sm_query.h"
 #include "tls.h"
 
@@ -134,6 +135,7 @@ static void on_tick(uv_timer_t *t)
 	if (node_join_sealing(n) && node_join_adopted_all(n))
 		seal_cluster(n);
 	sync_peers(n);
+	coord_notify_tick(raft_leader(n->raft), raft_term(n->raft), n->cfg.id);
 }
 
 static void closed_cb(uv_handle_t *h)
@@ -162,15 +164,15 @@ static void on_sighup(uv_signal_t *s, int signum)
 	char err[HTTP_TLS_ERR_MAX];
 
 	(void)signum;
-	if (!n->tls) {
+	coord_notify_reloading();
+	if (!n->tls)
 		LOG_INFO("SIGHUP: no --tls-cert to reload");
-		return;
-	}
-	if (http_tls_reload(n->tls, err) != HTTP_TLS_OK)
+	else if (http_tls_reload(n->tls, err) != HTTP_TLS_OK)
 		LOG_WARN("SIGHUP: kept the previous certificate: %s", err);
 	else
 		LOG_INFO("SIGHUP: reloaded %s and %s for new connections", n->cfg.tls_cert,
 		         n->cfg.tls_key);
+	coord_notify_reloaded();
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -180,6 +182,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	if (n->stopping)
 		return;
 	LOG_INFO("signal %d: shutting down", signum);
+	coord_notify_stopping();
 	n->stopping = true;
 	pthread_mutex_lock(&n->inbox_mu);
 	n->inbox_closed = true;
