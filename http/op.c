@@ -94,6 +94,9 @@ static const struct http_op_info ops[HTTP_OP_COUNT] = {
                             HTTP_Q_LIMIT | HTTP_Q_AFTER_ID, 0, 0, 0, NO, A},
     [HTTP_OP_TOKEN_REVOKE] = {"token_revoke", "DELETE", "/v1/tokens/", I, "", HTTP_OPF_WRITE, 0, 0,
                               0, 0, NO, A},
+    /* The status page (API.md, GET /ui): HTML embedded in coordd, holding no
+     * data; the calls it makes need their own token. */
+    [HTTP_OP_UI] = {"ui", "GET", "/ui", E, "", HTTP_OPF_LOCAL, 0, 0, 0, 0, NO, O},
 };
 
 #undef S

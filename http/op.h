@@ -43,6 +43,7 @@ enum http_op {
 	HTTP_OP_TOKEN_CREATE,
 	HTTP_OP_TOKEN_LIST,
 	HTTP_OP_TOKEN_REVOKE,
+	HTTP_OP_UI,
 	HTTP_OP_COUNT
 };
 
@@ -113,7 +114,8 @@ enum http_path_kind {
 /* Who may run an operation once authentication is on (API.md, Access
  * control): the token a request carries must allow it. */
 enum http_access {
-	HTTP_ACCESS_OPEN = 0, /* no token needed: health, the bootstrap */
+	HTTP_ACCESS_OPEN = 0, /* no token needed: health, the bootstrap, the status
+	                       * page (it holds no data: its calls carry the token) */
 	HTTP_ACCESS_TOKEN,    /* any valid token */
 	HTTP_ACCESS_READ,     /* a read (or write) rule of the row's resource */
 	HTTP_ACCESS_WRITE,    /* a write rule of the row's resource */

@@ -42,6 +42,7 @@ struct http_call {
 	uint64_t resp_fd_size; /* its bytes */
 	char crc_header[9];    /* X-Coord-Crc32c of a file answer, or "" */
 	const char *content_type;
+	const char *csp; /* a page's Content-Security-Policy (borrowed), or NULL */
 	struct http_meta meta;
 	char allow[HTTP_ALLOW_MAX]; /* a 405's Allow header, or "" */
 };
@@ -194,6 +195,20 @@ void http_call_answer_text(struct http_call *call, unsigned status, const char *
 	           meta);
 }
 
+void http_call_answer_html(struct http_call *call, const char *html, size_t len, const char *csp,
+                           const struct http_meta *meta)
+{
+	char *copy = malloc(len + 1);
+
+	if (copy) {
+		memcpy(copy, html, len);
+		copy[len] = '\0';
+		call->csp = csp;
+	}
+	set_answer(call, copy ? 200 : 503, copy, copy ? len : 0,
+	           copy ? "text/html; charset=utf-8" : "application/json", meta);
+}
+
 void http_call_answer_file(struct http_call *call, int fd, uint64_t size, uint32_t crc32c,
                            const struct http_meta *meta)
 {
@@ -245,6 +260,11 @@ static enum MHD_Result queue_answer(struct http_call *call)
 		MHD_add_response_header(r, "Location", m->location);
 	if (call->allow[0])
 		MHD_add_response_header(r, "Allow", call->allow);
+	if (call->csp) {
+		MHD_add_response_header(r, "Content-Security-Policy", call->csp);
+		MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+		MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	}
 	ok = MHD_queue_response(call->conn, call->status, r);
 	MHD_destroy_response(r);
 	call->state = CALL_SENT;

@@ -106,6 +106,13 @@ void http_call_answer_raw(struct http_call *call, unsigned status, const char *b
 void http_call_answer_text(struct http_call *call, unsigned status, const char *text,
                            const struct http_meta *meta);
 
+/* Answers CALL 200 with a page of HTML (GET /ui): the LEN bytes of HTML
+ * (copied) as text/html; charset=utf-8, with the Content-Security-Policy
+ * CSP (borrowed: it must outlive the call, e.g. static), and
+ * X-Content-Type-Options: nosniff and X-Frame-Options: DENY. */
+void http_call_answer_html(struct http_call *call, const char *html, size_t len, const char *csp,
+                           const struct http_meta *meta);
+
 /* Answers CALL 200 with the SIZE bytes of the file open as FD
  * (application/octet-stream, streamed by MHD, which then closes FD; FD is
  * closed as well if the answer is never sent), and X-Coord-Crc32c: CRC32C

@@ -9,6 +9,7 @@ packages=(
 	libuv1-dev libcurl4-openssl-dev libgnutls28-dev libsystemd-dev scdoc
 	clang libclang-rt-14-dev
 	python3 curl jq iproute2 procps iptables openssl
+	chromium chromium-driver # the status page's test (tests/cluster/test_ui.py)
 )
 
 missing=()

@@ -1,6 +1,7 @@
 /* api.h: what the node does with each operation of the API, as hooks, one
  * entry per operation, grouped one file per resource: api_sessions.c,
- * api_locks.c, api_elections.c, api_cluster.c.
+ * api_locks.c, api_elections.c, api_cluster.c, api_members.c,
+ * api_tokens.c, and api_ui.c (the status page).
  *
  * The facts of an operation (read or write, long-poll, queues, cancellable,
  * fields) are its row in http/op.h; an entry here holds only the code that
@@ -76,6 +77,13 @@ extern const struct node_api node_api_elections[];
 extern const struct node_api node_api_cluster[];
 extern const struct node_api node_api_members[];
 extern const struct node_api node_api_tokens[];
+extern const struct node_api node_api_ui[];
+
+/* The status page (api_ui.c), ui/ui.html as CMake embeds it at build time
+ * (ui_html.c in the build folder): node_ui_html_len bytes, not
+ * NUL-terminated. */
+extern const unsigned char node_ui_html[];
+extern const size_t node_ui_html_len;
 
 /* Access tokens (api_tokens.c; the secret's form in node_internal.h,
  * NODE_TOKEN_*). Draws a new secret into SECRET (NODE_TOKEN_SECRET_LEN

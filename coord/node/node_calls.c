@@ -194,6 +194,17 @@ void node_answer_text(struct node *n, struct ncall *c, unsigned status, const ch
 	ncall_free(n, c);
 }
 
+void node_answer_html(struct node *n, struct ncall *c, const char *html, size_t len,
+                      const char *csp)
+{
+	struct http_meta meta = node_meta(n);
+
+	assert(c->http); /* LOCAL: never forwarded */
+	ncall_unwait(n, c);
+	http_call_answer_html(c->http, html, len, csp, &meta);
+	ncall_free(n, c);
+}
+
 void node_answer_snapshot(struct node *n, struct ncall *c)
 {
 	struct http_meta meta = node_meta(n);

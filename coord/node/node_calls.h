@@ -24,6 +24,10 @@ void ncall_unwait(struct node *n, struct ncall *c);
 void node_answer(struct node *n, struct ncall *c, unsigned status, json_t *body);
 /* Answers C with a text/plain body (copied). */
 void node_answer_text(struct node *n, struct ncall *c, unsigned status, const char *text);
+/* Answers local call C 200 with the page HTML of LEN bytes (copied) and its
+ * Content-Security-Policy CSP (borrowed, static): GET /ui. */
+void node_answer_html(struct node *n, struct ncall *c, const char *html, size_t len,
+                      const char *csp);
 /* Answers C in the API's error shape; DETAILS (stolen, may be NULL) are
  * merged into the error object. */
 void node_answer_error(struct node *n, struct ncall *c, enum http_error code, json_t *details,

@@ -54,6 +54,7 @@ CONTRACT = {
     "token_create": ("POST", "/v1/tokens", "NO", "A"),
     "token_list": ("GET", "/v1/tokens", "NO", "A"),
     "token_revoke": ("DELETE", "/v1/tokens/{id}", "NO", "A"),
+    "ui": ("GET", "/ui", "NO", "O"),
 }
 
 # The path kinds of op.c: the segment a row's path takes after its prefix.
@@ -222,6 +223,10 @@ def endpoints(fx):
         r = call(n, "POST", "/v1/sessions", {"ttl_ms": 120000}, token=W)
         fx.ws[n.id] = answered(r, 201, "session_create")["id"]
 
+    def ui_page(n):  # open: the page holds no data (its calls need the token)
+        r = call(n, "GET", "/ui")
+        assert r is not None and r.status == 200 and "<html" in r.raw, r
+
     def listing(path, key):
         def check(n):
             for t in (Z, W):
@@ -315,6 +320,7 @@ def endpoints(fx):
             expect("DELETE", lambda n: "/v1/sessions/" + ws(n), None, W, 200)),
         "status": (("GET", "/v1/status", None), [], expect("GET", "/v1/status", None, Z, 200)),
         "health": (("GET", "/v1/health", None), [], expect("GET", "/v1/health", None, None, 200)),
+        "ui": (("GET", "/ui", None), [], ui_page),
         "metrics": (("GET", "/metrics", None), [(W, None, "admin"), (R, None, "admin")],
                     expect("GET", "/metrics", None, A, 200)),
         "member_list": (("GET", "/v1/members", None), [(W, None, "admin")],
@@ -394,7 +400,7 @@ def test_every_endpoint_with_every_credential():
                     where = (name, "node %d" % node.id, what)
                     if not is_open:
                         refused_401(r, where)
-                    elif name == "health":
+                    elif name in ("health", "ui"):
                         answered(r, 200, where)
                     else:  # the bootstrap is done: its normal answer
                         answered(r, 409, where, "conflict")
