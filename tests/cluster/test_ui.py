@@ -161,6 +161,8 @@ def lock_scenario(b, leader, follower, token=None):
     assert shown["holders"] == [s1[:8] + " (holder)"], shown
     assert shown["tokens"] == [str(first)], shown
     assert shown["waiters"] == [s2[:8] + " (waiter) exclusive"], shown
+    if token is None:
+        b.screenshot("ui-queued.png")
 
     st, got, _, _ = call(leader, "DELETE", "/v1/locks/jobs/ui?session=" + s1, None, token)
     released = time.monotonic()
@@ -185,6 +187,15 @@ def lock_scenario(b, leader, follower, token=None):
     ids = b.js("return [...document.querySelectorAll('#sessions tbody tr')]"
                ".map(r => r.dataset.session)")
     assert s1 in ids and s2 in ids, ids
+    # An election a listed session leads shows with its leader and value.
+    st, got, _, _ = call(leader, "PUT", "/v1/elections/ui/db",
+                         {"session": s2, "value": "10.0.0.5:5432"}, token)
+    assert st == 200, got
+    shown = wait_for("the page shows the election", lambda: b.js(
+        "const r = [...document.querySelectorAll('#elections tbody tr')]"
+        ".find(r => r.dataset.election === 'ui/db');"
+        "return r ? [...r.cells].map(c => c.textContent) : null"))
+    assert shown[1:3] == [s2[:8] + " (waiter)", "10.0.0.5:5432"], shown
 
 
 def test_a_followers_page_shows_the_leader_a_lock_its_queue_and_a_release_within_1s():
