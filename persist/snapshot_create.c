@@ -157,12 +157,14 @@ static int viewApplied(sqlite3 *db, uint64_t *index, uint64_t *term)
 	return rc;
 }
 
-/* A job that will write into dir with a copy of config, and no view yet. */
+/* A job that will write into dir with a copy of config, and no view yet;
+ * *out stays NULL when it fails. */
 static int jobNew(struct persist_dir *dir, const void *config, size_t config_len,
                   struct persist_snapshot_job **out, struct persist_error *err)
 {
 	struct persist_snapshot_job *job;
 
+	*out = NULL;
 	if (config_len > PERSIST_CONFIG_MAX) {
 		return persist_errf(err, PERSIST_ELIMIT, "configuration of %zu bytes exceeds %u",
 		                    config_len, PERSIST_CONFIG_MAX);
@@ -183,7 +185,7 @@ static int jobNew(struct persist_dir *dir, const void *config, size_t config_len
 int persist_snapshot_job_begin(struct persist_state *st, const void *config, size_t config_len,
                                struct persist_snapshot_job **out, struct persist_error *err)
 {
-	struct persist_snapshot_job *job;
+	struct persist_snapshot_job *job = NULL;
 	int rv;
 	int rc;
 
@@ -193,7 +195,7 @@ int persist_snapshot_job_begin(struct persist_state *st, const void *config, siz
 		return persist_errf(err, PERSIST_EFAILED, "%s: a write failed earlier", st->path);
 	}
 	rv = jobNew(st->dir, config, config_len, &job, err);
-	if (rv != 0) {
+	if (job == NULL) {
 		return rv;
 	}
 	rv = persist_state_open_reader(st->dir, &job->src, err);
@@ -292,7 +294,7 @@ void persist_snapshot_job_free(struct persist_snapshot_job *job)
 int persist_snapshot_create(struct persist_state *st, const void *config, size_t config_len,
                             struct persist_snapshot_meta *out, struct persist_error *err)
 {
-	struct persist_snapshot_job *job;
+	struct persist_snapshot_job *job = NULL;
 	int rv;
 
 	memset(out, 0, sizeof(*out));
@@ -310,13 +312,13 @@ int persist_snapshot_import(struct persist_dir *dir, const char *path, const voi
                             size_t config_len, struct persist_snapshot_meta *out,
                             struct persist_error *err)
 {
-	struct persist_snapshot_job *job;
+	struct persist_snapshot_job *job = NULL;
 	int rv;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	rv = jobNew(dir, config, config_len, &job, err);
-	if (rv != 0) {
+	if (job == NULL) {
 		return rv;
 	}
 	/* The same copy as a snapshot of state.db, from a view of the file. */

@@ -28,7 +28,7 @@
 static inline void bytes_store_le(uint8_t *p, uint64_t v, size_t n)
 {
 	assert(n >= 1 && n <= 8);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && i < 8; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
@@ -37,7 +37,7 @@ static inline uint64_t bytes_load_le(const uint8_t *p, size_t n)
 	uint64_t v = 0;
 
 	assert(n >= 1 && n <= 8);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && i < 8; i++)
 		v |= (uint64_t)p[i] << (8 * i);
 	return v;
 }
