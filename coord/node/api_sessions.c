@@ -42,6 +42,33 @@ static bool create_applied(struct node *n, struct ncall *c, uint64_t index,
 	return true;
 }
 
+/* The leader's view of expiry (API.md, Sessions: expires_in_ms) --------------- */
+
+/* Whether C's answer shows the leader's deadlines: a linearizable read
+ * answered by a leader whose lease keeper is live. A stale read never does,
+ * even on the leader, so what a client gets depends on what it asked for. */
+static bool shows_expiry(struct node *n, const struct ncall *c, uint64_t now)
+{
+	return !c->req->stale && node_lease_ready(n, now);
+}
+
+/* Adds "expires_in_ms" to the session object O: the time left at NOW before
+ * the lease keeper expires it (coord_lease_remaining). A session the keeper
+ * does not track gets none. Returns 0 or COORD_ENOMEM. */
+static int add_expires_in(struct node *n, uint64_t now, json_t *o)
+{
+	const char *hex = json_string_value(json_object_get(o, "id"));
+	struct coord_session_id id;
+	uint64_t left;
+
+	if (!hex || coord_session_id_parse(hex, strlen(hex), &id) != 0 ||
+	    !coord_lease_remaining(&n->lease, &id, now, &left))
+		return 0;
+	return json_object_set_new(o, "expires_in_ms", json_integer((json_int_t)left)) == 0
+	           ? 0
+	           : COORD_ENOMEM;
+}
+
 /* GET /v1/sessions?after=&limit=, GET /v1/sessions/{id} ---------------------- */
 
 /* A page of the listing (?after=&limit=); the decoder checked the form of
@@ -52,10 +79,16 @@ static int list_query(struct node *n, struct ncall *c, json_t **body, uint64_t *
 	struct coord_session_id after;
 	bool paged = req->after[0] != '\0';
 	int rc = paged ? coord_session_id_parse(req->after, strlen(req->after), &after) : 0;
+	uint64_t now = node_now_ms();
 
 	if (rc == 0)
 		rc = coord_sm_query_sessions(n->reader, paged ? &after : NULL, req->limit, body);
+	if (rc == 0 && shows_expiry(n, c, now)) {
+		json_t *page = json_object_get(*body, "sessions");
 
+		for (size_t i = 0; rc == 0 && i < json_array_size(page); i++)
+			rc = add_expires_in(n, now, json_array_get(page, i));
+	}
 	if (rc == 0 && c->req->has_index)
 		rc = coord_sm_list_index(n->db, COORD_LIST_SESSIONS, modify_index);
 	return node_query_done(n, c, rc, body, NULL);
@@ -66,12 +99,15 @@ static int get_query(struct node *n, struct ncall *c, json_t **body, uint64_t *m
 	struct coord_session_id id;
 	int rc = node_api_session(c->req, &id) ? coord_sm_query_session(n->reader, &id, body)
 	                                       : COORD_ENOTFOUND;
+	uint64_t now = node_now_ms();
 
 	if (rc == COORD_ENOTFOUND) {
 		node_answer_error(n, c, HTTP_ERR_SESSION_NOT_FOUND, NULL,
 		                  "no session has that id (or it expired)");
 		return -1;
 	}
+	if (rc == 0 && shows_expiry(n, c, now))
+		rc = add_expires_in(n, now, *body);
 	if (rc == 0)
 		*modify_index = node_body_modify_index(*body);
 	return node_query_done(n, c, rc, body, NULL);
@@ -140,6 +176,7 @@ static void keepalive_answer(struct node *n, struct ncall *c)
 {
 	struct coord_session_id id;
 	uint64_t now = node_now_ms(), deadline = 0;
+	json_t *body;
 	int rc;
 
 	if (!node_lease_ready(n, now))
@@ -163,9 +200,13 @@ static void keepalive_answer(struct node *n, struct ncall *c)
 		return node_answer_error(n, c, HTTP_ERR_SESSION_NOT_FOUND, NULL,
 		                         "no session has that id (or it expired)");
 	/* The deadline is now + ttl: keepalives move it to at least that. */
-	node_answer(
-	    n, c, 200,
-	    json_pack("{s:s, s:I}", "id", c->req->session, "ttl_ms", (json_int_t)(deadline - now)));
+	body =
+	    json_pack("{s:s, s:I}", "id", c->req->session, "ttl_ms", (json_int_t)(deadline - now));
+	if (add_expires_in(n, now, body) != 0) {
+		json_decref(body);
+		body = NULL;
+	}
+	node_answer(n, c, 200, body);
 }
 
 const struct node_api node_api_sessions[] = {

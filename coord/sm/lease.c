@@ -322,6 +322,21 @@ bool coord_lease_next_deadline(const struct coord_lease *l, uint64_t *at_ms)
 	return true;
 }
 
+bool coord_lease_remaining(const struct coord_lease *l, const struct coord_session_id *id,
+                           uint64_t now_ms, uint64_t *left_ms)
+{
+	const struct coord_lease_entry *en = leaseFind(l, id);
+
+	if (en == NULL)
+		return false;
+	/* L-2: an expiring session's deadline passed; it has none left. */
+	if (en->heap_pos == LEASE_NOT_IN_HEAP || en->deadline_ms <= now_ms)
+		*left_ms = 0;
+	else
+		*left_ms = en->deadline_ms - now_ms;
+	return true;
+}
+
 size_t coord_lease_count(const struct coord_lease *l)
 {
 	return l->count;

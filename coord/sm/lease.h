@@ -94,6 +94,13 @@ void coord_lease_reset_all(struct coord_lease *l, uint64_t now_ms);
  * timer: true and *AT_MS, or false when there is none. */
 bool coord_lease_next_deadline(const struct coord_lease *l, uint64_t *at_ms);
 
+/* The time left at NOW_MS before session ID's deadline, 0 once it has
+ * passed or its expiry is proposed (never negative): true and *LEFT_MS, or
+ * false when ID is not tracked. This is what the leader shows as a
+ * session's expires_in_ms (API.md, Sessions). */
+bool coord_lease_remaining(const struct coord_lease *l, const struct coord_session_id *id,
+                           uint64_t now_ms, uint64_t *left_ms);
+
 /* Tracked sessions (expiring ones included). */
 size_t coord_lease_count(const struct coord_lease *l);
 

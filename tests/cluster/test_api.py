@@ -50,9 +50,12 @@ def announce_big_body(node, path, size=2 << 20):
 
 
 def state(node):
-    """Everything a refused request must not change."""
+    """Everything a refused request must not change (not the leader's time
+    left per session, which moves by itself)."""
     locks = node.call("GET", "/v1/locks").json
     sessions = node.call("GET", "/v1/sessions").json
+    for s in sessions["sessions"]:
+        s.pop("expires_in_ms", None)
     election = node.call("GET", "/v1/elections/e1").json
     return json.dumps([locks, sessions, election], sort_keys=True)
 
@@ -581,6 +584,48 @@ def test_stale_reads_carry_last_contact():
         assert r.status == 200 and "x-coord-last-contact" not in r.headers, r.headers
 
 
+def test_a_sessions_expires_in_ms_counts_down_and_a_keepalive_restores_it():
+    """expires_in_ms (API.md, Sessions): the leader's time left before it
+    expires the session, in linearizable answers (also through a follower),
+    never in stale ones. Slack for a loaded machine: 500 ms."""
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        f = c.followers(leader)[0]
+        s = session(leader, ttl_ms=10000)
+        path = "/v1/sessions/" + s
+        t0 = time.monotonic()
+        r = leader.call("GET", path)
+        assert r.status == 200 and 0 < r.json["expires_in_ms"] <= 10000, r.json
+        first = r.json["expires_in_ms"]
+        time.sleep(1.5)
+        r = leader.call("GET", path)
+        elapsed = (time.monotonic() - t0) * 1000
+        second = r.json["expires_in_ms"]
+        print("expires_in_ms %d, then %d after %.0f ms" % (first, second, elapsed), flush=True)
+        assert 500 <= first - second <= elapsed + 500, (first, second, elapsed)
+        # A follower forwards a linearizable read: the leader's view again.
+        r = f.call("GET", path)
+        assert r.status == 200 and 0 < r.json["expires_in_ms"] <= second, (r.json, second)
+        listed = [x for x in leader.call("GET", "/v1/sessions").json["sessions"] if x["id"] == s]
+        assert len(listed) == 1 and 0 < listed[0]["expires_in_ms"] <= second, listed
+        # A keepalive puts it back to the ttl.
+        k0 = time.monotonic()
+        r = leader.call("POST", path + "/keepalive")
+        assert r.status == 200 and r.json["expires_in_ms"] == 10000, r.json
+        r = leader.call("GET", path)
+        since = (time.monotonic() - k0) * 1000
+        after = r.json["expires_in_ms"]
+        print("after a keepalive: %d (%.0f ms later)" % (after, since), flush=True)
+        assert 10000 - since - 500 <= after <= 10000 and after > second + 500, (after, since)
+        # Stale answers never carry it, from a follower or the leader.
+        for n in (f, leader):
+            r = n.call("GET", path + "?consistency=stale")
+            assert r.status == 200 and "expires_in_ms" not in r.json, (n.id, r.json)
+            r = n.call("GET", "/v1/sessions?consistency=stale")
+            assert r.status == 200 and r.json["sessions"], r.json
+            assert all("expires_in_ms" not in x for x in r.json["sessions"]), r.json
+
+
 def test_url_header_and_slow_client_limits():
     with Cluster(COORDD, 1) as c:
         n = c.node(1)
@@ -639,7 +684,9 @@ ALL = [test_error_table_and_malformed_input, test_listings_page_through_everythi
        test_too_many_locks_for_one_session_is_429, test_no_leader_is_503_after_an_election_timeout,
        test_write_without_quorum_is_504_timeout, test_wait_ms_passing_withdraws_the_wait,
        test_client_hanging_up_withdraws_its_wait, test_long_polls,
-       test_stale_reads_carry_last_contact, test_url_header_and_slow_client_limits,
+       test_stale_reads_carry_last_contact,
+       test_a_sessions_expires_in_ms_counts_down_and_a_keepalive_restores_it,
+       test_url_header_and_slow_client_limits,
        test_metrics_in_prometheus_text, test_a_bad_seq_is_400_and_changes_nothing,
        test_a_delayed_release_is_stale_after_a_later_acquire,
        test_a_retried_queued_acquire_never_queues_twice,

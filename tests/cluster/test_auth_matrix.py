@@ -124,9 +124,10 @@ def answered(r, status, what, error=None):
 
 def state(node, admin, elections):
     """Everything a refused request could have changed, as the admin token
-    lists it on NODE: locks, sessions, the ELECTIONS named, tokens, members
-    (without the leader's progress figures, which move by themselves) and
-    the commit index (a refused request proposes nothing)."""
+    lists it on NODE: locks, sessions (without the leader's time left per
+    session), the ELECTIONS named, tokens, members (without the leader's
+    progress figures), as those move by themselves, and the commit index (a
+    refused request proposes nothing)."""
     got = {}
     for key, path in (("locks", "/v1/locks"), ("sessions", "/v1/sessions"),
                       ("tokens", "/v1/tokens"), ("members", "/v1/members"),
@@ -134,6 +135,8 @@ def state(node, admin, elections):
         r = call(node, "GET", path, token=admin)
         assert r is not None and r.status == 200, (path, r)
         got[key] = r.json
+    for s in got["sessions"]["sessions"]:
+        s.pop("expires_in_ms", None)
     for m in got["members"]["members"]:
         m.pop("match_index", None)
         m.pop("last_contact_ms", None)

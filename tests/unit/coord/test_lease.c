@@ -252,6 +252,44 @@ static void test_never_early_against_a_model(void **state)
 	}
 }
 
+/* expires_in_ms (API.md, Sessions): the deadline minus now, never below 0;
+ * a keepalive puts it back to the ttl, a new term restarts it at the ttl,
+ * and a session whose expiry is proposed has none left. */
+static void test_remaining_counts_down_to_zero_and_a_keepalive_restores_it(void **state)
+{
+	struct coord_lease *l = *state;
+	struct coord_session_id out[64], one = sid(1), two = sid(2);
+	uint64_t left = 12345;
+
+	assert_false(coord_lease_remaining(l, &one, 0, &left)); /* not tracked */
+	assert_int_equal(left, 12345);
+	coord_lease_add(l, &one, TTL, 100);
+	assert_true(coord_lease_remaining(l, &one, 100, &left));
+	assert_int_equal(left, TTL);
+	assert_true(coord_lease_remaining(l, &one, 100 + 400, &left));
+	assert_int_equal(left, TTL - 400);
+	assert_int_equal(coord_lease_keepalive(l, &one, 700, NULL), 0);
+	assert_true(coord_lease_remaining(l, &one, 700, &left));
+	assert_int_equal(left, TTL);
+	assert_true(coord_lease_remaining(l, &one, 700 + TTL, &left));
+	assert_int_equal(left, 0);
+	assert_true(coord_lease_remaining(l, &one, 700 + 5 * TTL, &left)); /* never negative */
+	assert_int_equal(left, 0);
+	/* Due, its expiry proposed: none left, also when asked "earlier". */
+	assert_int_equal(due(l, 700 + TTL, out), 1);
+	assert_true(coord_lease_remaining(l, &one, 0, &left));
+	assert_int_equal(left, 0);
+	/* A new term: every session has its whole ttl again. */
+	coord_lease_add(l, &two, 3 * TTL, 0);
+	coord_lease_reset_all(l, 9000);
+	assert_true(coord_lease_remaining(l, &one, 9000, &left));
+	assert_int_equal(left, TTL);
+	assert_true(coord_lease_remaining(l, &two, 9000 + 10, &left));
+	assert_int_equal(left, 3 * TTL - 10);
+	assert_int_equal(coord_lease_remove(l, &two), 0);
+	assert_false(coord_lease_remaining(l, &two, 9000, &left));
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, leaseSetup, leaseTeardown)
 
 int main(void)
@@ -266,6 +304,7 @@ int main(void)
 	    T(test_full_keeper_grows_and_keeps_every_deadline),
 	    T(test_capacity_is_a_limit),
 	    T(test_never_early_against_a_model),
+	    T(test_remaining_counts_down_to_zero_and_a_keepalive_restores_it),
 	};
 
 	return cmocka_run_group_tests_name("coord_lease", tests, NULL, NULL);
