@@ -2,7 +2,9 @@
 driven through chromedriver's WebDriver HTTP API with urllib only, against a
 3-node cluster and served by a follower: it shows the leader, a held lock
 with its fencing token and its queued waiter, the new holder within 1 s of a
-release, and the same with access control on once the token is entered.
+release, each session's time left (the leader's expires_in_ms, counted down
+on the page and raised by a keepalive), and the same with access control on
+once the token is entered.
 A screenshot of each run is kept as an artifact ($COORD_ARTIFACTS, else the
 current folder's artifacts/).
 Run: COORDD=build/coord/coordd python3 tests/cluster/test_ui.py [TEST...]"""
@@ -133,6 +135,42 @@ return {holders: [...tr.querySelectorAll('.holder')].map(e => e.textContent),
         waiters: [...tr.querySelectorAll('.waiter')].map(e => e.textContent)};
 """
 
+# The time left the page shows for a session, in seconds ("12.3 s"), or None.
+EXPIRES_JS = """
+const tr = [...document.querySelectorAll('#sessions tbody tr')].find(r => r.dataset.session === arguments[0]);
+const td = tr && tr.querySelector('td.expires');
+return td ? td.textContent : null;
+"""
+
+
+def shown_left(b, sid):
+    text = b.js(EXPIRES_JS, sid)
+    assert text and text.endswith(" s"), text
+    return float(text[:-2])
+
+
+def expiry_scenario(b, leader, sid, ttl_s, token=None):
+    """The page shows SID's time left as the leader counts it (the page's
+    calls go through a follower, so this is the leader's view forwarded),
+    counts it down, and shows a keepalive's new time left within a re-read
+    (2 s). Slack for a loaded machine: 1.5 s."""
+    left = shown_left(b, sid)
+    leaders = call(leader, "GET", "/v1/sessions/" + sid, None, token)[1]["expires_in_ms"] / 1000
+    print("the page shows %.1f s left, the leader %.3f s" % (left, leaders), flush=True)
+    assert 0 < left <= ttl_s and abs(left - leaders) < 1.5, (left, leaders)
+    time.sleep(1.5)
+    later, t_later = shown_left(b, sid), time.monotonic()
+    assert left - 3.0 < later <= left - 1.0, (left, later)  # counting down
+    st, got, _, _ = call(leader, "POST", "/v1/sessions/%s/keepalive" % sid, None, token)
+    assert st == 200, got
+
+    def raised():
+        """The time left shown, once above what counting down from LATER
+        alone would show (the keepalive gave back the 1.5 s and more lost)."""
+        v = shown_left(b, sid)
+        return v if v > later - (time.monotonic() - t_later) + 0.5 else None
+    assert wait_for("the page shows the keepalive", raised, timeout=6) <= ttl_s
+
 
 def lock_scenario(b, leader, follower, token=None):
     """A lock held by one session with a second queued, seen on FOLLOWER's
@@ -187,6 +225,7 @@ def lock_scenario(b, leader, follower, token=None):
     ids = b.js("return [...document.querySelectorAll('#sessions tbody tr')]"
                ".map(r => r.dataset.session)")
     assert s1 in ids and s2 in ids, ids
+    expiry_scenario(b, leader, s1, 30, token)
     # An election a listed session leads shows with its leader and value.
     st, got, _, _ = call(leader, "PUT", "/v1/elections/ui/db",
                          {"session": s2, "value": "10.0.0.5:5432"}, token)
