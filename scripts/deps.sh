@@ -10,6 +10,7 @@ packages=(
 	clang libclang-rt-14-dev
 	python3 curl jq iproute2 procps iptables openssl
 	chromium chromium-driver # the status page's test (tests/cluster/test_ui.py)
+	debhelper dpkg-dev lintian man-db # the Debian packages (scripts/package/build-deb.sh)
 )
 
 missing=()
