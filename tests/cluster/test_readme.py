@@ -6,11 +6,9 @@ integer."""
 import os
 import re
 import subprocess
-import sys
 
 from harness import Cluster, coordd_path, run
 
-COORDD = coordd_path()
 README = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "README.md")
 
 
@@ -28,31 +26,38 @@ def walkthrough():
     return steps
 
 
-def test_readme_walkthrough():
+def run_walkthrough(url):
+    """Runs the walkthrough in one bash session against the node at URL
+    (http://host:port: the block's C= line is pointed there) and checks
+    every '# →' line. test_package.py runs it against the installed coordd."""
     steps = walkthrough()
     assert sum(len(e) for _, e in steps) >= 8, "the walkthrough lost its checks"
-    with Cluster(COORDD, 3) as c:
+    script = []
+    for i, (cmd, _) in enumerate(steps):
+        if cmd.startswith("C="):
+            cmd = "C=" + url
+        script.append("echo '@@@ %d'" % i)
+        script.append(cmd)
+    p = subprocess.run(["bash", "-c", "\n".join(script)], capture_output=True, text=True,
+                       timeout=60)
+    outputs = {}
+    for chunk in p.stdout.split("@@@ ")[1:]:
+        num, _, out = chunk.partition("\n")
+        outputs[int(num)] = out.strip()
+    for i, (cmd, expected) in enumerate(steps):
+        if not expected:
+            continue
+        got = outputs.get(i, "").splitlines()
+        assert len(got) == len(expected), (cmd, got, expected, p.stderr)
+        for g, e in zip(got, expected):
+            pattern = "[0-9]+".join(re.escape(part) for part in e.split("<n>"))
+            assert re.fullmatch(pattern, g), "%s\n  got:  %s\n  want: %s" % (cmd, g, e)
+
+
+def test_readme_walkthrough():
+    with Cluster(coordd_path(), 3) as c:
         c.leader()
-        script = []
-        for i, (cmd, _) in enumerate(steps):
-            if cmd.startswith("C="):
-                cmd = "C=http://" + c.node(1).http
-            script.append("echo '@@@ %d'" % i)
-            script.append(cmd)
-        p = subprocess.run(["bash", "-c", "\n".join(script)], capture_output=True, text=True,
-                           timeout=60)
-        outputs = {}
-        for chunk in p.stdout.split("@@@ ")[1:]:
-            num, _, out = chunk.partition("\n")
-            outputs[int(num)] = out.strip()
-        for i, (cmd, expected) in enumerate(steps):
-            if not expected:
-                continue
-            got = outputs.get(i, "").splitlines()
-            assert len(got) == len(expected), (cmd, got, expected, p.stderr)
-            for g, e in zip(got, expected):
-                pattern = "[0-9]+".join(re.escape(part) for part in e.split("<n>"))
-                assert re.fullmatch(pattern, g), "%s\n  got:  %s\n  want: %s" % (cmd, g, e)
+        run_walkthrough("http://" + c.node(1).http)
 
 
 if __name__ == "__main__":
