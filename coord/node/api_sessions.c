@@ -158,7 +158,7 @@ static bool keepalive_stale(struct node *n, struct ncall *c, const struct coord_
 
 	if (c->req->seq == 0)
 		return false;
-	if (coord_sm_session_seq(n->db, id, &last) != 0) {
+	if (coord_sm_session_seq(n->reader, id, &last) != 0) {
 		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
 		                  "the state could not be read; retry");
 		return true;

@@ -558,6 +558,7 @@ static void node_close(struct node *n)
 	assert(n->snap_job == NULL && !n->pruning && !n->ckpt_running);
 	persist_snapshot_recv_abort(n->recv);
 	persist_snapshot_meta_free(&n->snap);
+	node_auth_close(n);
 	coord_sm_reader_close(n->reader);
 	coord_sm_close(n->sm);
 	persist_state_close(n->pstate);

@@ -30,14 +30,67 @@ static enum coord_resource resource_of(enum http_resource r)
 	return COORD_RESOURCE_LOCKS;
 }
 
+/* The tokens kept (n->tokens): a token read for a call is kept, by its
+ * secret's hash, for the calls after it, so that an authenticated call costs
+ * no query (two, token and rules, when read). What is kept is exactly what
+ * the applied state says, because every change of the tokens' tables empties
+ * it before anything reads it again: node_auth_refresh() runs at start,
+ * after a snapshot install, and after every applied entry that makes or
+ * revokes a token (node_ready.c), before the calls of that entry are
+ * answered. An unknown hash is not kept: a call with it costs its query,
+ * as it would without the keeping. Matching a hash by memcmp leaks nothing
+ * about a secret, for the reason the indexed lookup does not (DESIGN.md). */
+static void tokens_forget(struct node *n)
+{
+	for (size_t i = 0; i < NODE_TOKENS_KEPT; i++) {
+		free(n->tokens[i].token);
+		n->tokens[i].token = NULL;
+	}
+	n->tokens_next = 0;
+}
+
+/* The token kept for HASH, or NULL. */
+static const struct coord_token *tokens_find(const struct node *n,
+                                             const uint8_t hash[COORD_TOKEN_HASH_LEN])
+{
+	for (size_t i = 0; i < NODE_TOKENS_KEPT; i++)
+		if (n->tokens[i].token &&
+		    memcmp(n->tokens[i].hash, hash, COORD_TOKEN_HASH_LEN) == 0)
+			return n->tokens[i].token;
+	return NULL;
+}
+
+/* Keeps a copy of T, read for HASH, in the next slot (the oldest kept goes);
+ * keeps nothing when out of memory. */
+static void tokens_keep(struct node *n, const uint8_t hash[COORD_TOKEN_HASH_LEN],
+                        const struct coord_token *t)
+{
+	size_t i = n->tokens_next;
+	struct coord_token *copy = malloc(sizeof(*copy));
+
+	if (copy == NULL)
+		return;
+	*copy = *t;
+	free(n->tokens[i].token);
+	memcpy(n->tokens[i].hash, hash, COORD_TOKEN_HASH_LEN);
+	n->tokens[i].token = copy;
+	n->tokens_next = (i + 1) % NODE_TOKENS_KEPT;
+}
+
 void node_auth_refresh(struct node *n)
 {
 	bool on = false;
 	uint64_t since = 0;
 
+	tokens_forget(n);
 	if (coord_sm_auth_enabled(n->reader, &on, &since) != 0)
 		node_fatal(n, "reading whether access control is on", "state.db");
 	n->auth_on = on;
+}
+
+void node_auth_close(struct node *n)
+{
+	tokens_forget(n);
 }
 
 static bool refuse(struct node *n, struct ncall *c, enum node_auth_refusal why, const char *missing,
@@ -81,6 +134,7 @@ static bool deny_rule(struct node *n, struct ncall *c, enum coord_resource res, 
 static int authenticate(struct node *n, struct ncall *c)
 {
 	uint8_t hash[COORD_TOKEN_HASH_LEN];
+	const struct coord_token *kept;
 	int rc;
 
 	if (c->req->bearer_form == HTTP_BEARER_NONE)
@@ -96,7 +150,13 @@ static int authenticate(struct node *n, struct ncall *c)
 		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL, "out of memory; retry");
 		return -1;
 	}
-	rc = coord_sm_token_by_hash(n->reader, hash, c->token);
+	kept = tokens_find(n, hash);
+	if (kept) {
+		*c->token = *kept;
+		rc = 0;
+	} else if ((rc = coord_sm_token_by_hash(n->reader, hash, c->token)) == 0) {
+		tokens_keep(n, hash, c->token);
+	}
 	if (rc == COORD_ENOTFOUND)
 		return refuse(n, c, NODE_AUTH_UNAUTHENTICATED, NULL,
 		              "the token is unknown or revoked"),
@@ -177,7 +237,7 @@ bool node_auth_owns(struct node *n, struct ncall *c, const struct coord_session_
 	uint64_t owner;
 	bool found;
 
-	if (coord_sm_session_owner(n->db, id, &found, &owner) != 0) {
+	if (coord_sm_session_owner(n->reader, id, &found, &owner) != 0) {
 		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
 		                  "the state could not be read; retry");
 		return false;

@@ -24,10 +24,14 @@
 bool node_auth_admit(struct node *n, struct ncall *c);
 
 /* Reads whether the cluster was bootstrapped into n->auth_on, so that no
- * request reads it: at start, after a snapshot install, and after an entry
- * that made a token applies (only a bootstrap turns it on, and nothing
- * turns it off). Stops the node if state.db cannot be read. */
+ * request reads it, and forgets the tokens kept for calls (node_auth.c): at
+ * start, after a snapshot install, and after every applied entry that makes
+ * or revokes a token (only a bootstrap turns access control on, and
+ * nothing turns it off). Stops the node if state.db cannot be read. */
 void node_auth_refresh(struct node *n);
+
+/* Frees the tokens kept for calls; at the node's end. */
+void node_auth_close(struct node *n);
 
 /* Answers C 403 permission_denied, details {"missing":"owner"}: the
  * session it names belongs to another token (SM-10). Returns false. */

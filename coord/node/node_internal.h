@@ -102,6 +102,7 @@ enum node_auth_refusal {
  * HTTP_BEARER_MAX; the file is read up to this many bytes. */
 #define NODE_BOOTSTRAP_SECRET_MIN 32
 #define NODE_BOOTSTRAP_FILE_MAX   256
+#define NODE_TOKENS_KEPT          16 /* tokens a node keeps read between calls (node_auth.c) */
 
 struct ncall {
 	struct node *n;
@@ -264,6 +265,13 @@ struct node {
 	 * (it never goes off), and calls refused, by reason. */
 	bool auth_on;
 	uint64_t auth_refused[NODE_AUTH_REFUSALS];
+	/* The tokens recent calls named, by their secret's hash, so that a
+	 * call costs no query for its token; emptied by node_auth_refresh(). */
+	struct {
+		uint8_t hash[COORD_TOKEN_HASH_LEN];
+		struct coord_token *token; /* NULL: the slot is free */
+	} tokens[NODE_TOKENS_KEPT];
+	size_t tokens_next; /* the slot the next token read takes */
 	/* --bootstrap-token-file: its secret's SHA-256 (the secret itself is
 	 * wiped once hashed), and the term whose leader proposed it. */
 	bool has_bootstrap_hash;

@@ -254,10 +254,12 @@ static void apply_committed(struct node *n, const struct raft_ready *rd)
 		n->metrics.applied_entries += k;
 		n->since_snapshot += k;
 		for (size_t j = 0; j < k; j++) {
+			/* A bootstrap turns access control on; a token made or
+			 * revoked changes what the tokens kept for calls say. */
 			if (pe[j].type == RAFT_ENTRY_NORMAL &&
-			    n->results[j].type == COORD_CMD_TOKEN &&
-			    n->results[j].status == COORD_ST_OK && !n->auth_on)
-				node_auth_refresh(n); /* a bootstrap turns access control on */
+			    (n->results[j].type == COORD_CMD_TOKEN ||
+			     n->results[j].type == COORD_CMD_REVOKE_TOKEN))
+				node_auth_refresh(n);
 			node_on_applied(n, pe[j].index, pe[j].term,
 			                pe[j].type == RAFT_ENTRY_NORMAL ? &n->results[j] : NULL,
 			                pe[j].data, pe[j].len);

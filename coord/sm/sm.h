@@ -210,15 +210,21 @@ int coord_sm_next_wake(sqlite3 *db, bool *has, uint64_t *at_ms);
  * defaults until a LIMITS entry applied. Returns 0 or COORD_EDB. */
 int coord_sm_limits(sqlite3 *db, struct coord_limits *out);
 
+struct coord_sm_reader; /* sm_query.h */
+
 /* The highest seq applied for session ID (SM-9): 0 when none was, or the
- * session does not exist. Returns 0 or COORD_EDB. */
-int coord_sm_session_seq(sqlite3 *db, const struct coord_session_id *id, uint64_t *seq);
+ * session does not exist, read through R (sm_query.h: its statements are
+ * kept, as every request of a numbered keepalive asks). Returns 0 or
+ * COORD_EDB. */
+int coord_sm_session_seq(struct coord_sm_reader *r, const struct coord_session_id *id,
+                         uint64_t *seq);
 
 /* Whether session ID exists (*FOUND), and the id of the access token it
- * belongs to (*OWNER; 0 when it was opened without one) (SM-10). Returns 0
- * or COORD_EDB. */
-int coord_sm_session_owner(sqlite3 *db, const struct coord_session_id *id, bool *found,
-                           uint64_t *owner);
+ * belongs to (*OWNER; 0 when it was opened without one) (SM-10), read
+ * through R (sm_query.h: its statement is kept, as every write with a token
+ * asks). Returns 0 or COORD_EDB. */
+int coord_sm_session_owner(struct coord_sm_reader *r, const struct coord_session_id *id,
+                           bool *found, uint64_t *owner);
 
 /* Whether server ID was retired (a RETIRE entry applied: it left the
  * cluster, and its id is never used again). Returns 0 or COORD_EDB. */

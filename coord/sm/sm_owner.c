@@ -57,8 +57,8 @@ int sm_owner_allows(struct sm_apply *a, bool *allowed)
 	return rv;
 }
 
-int coord_sm_session_owner(sqlite3 *db, const struct coord_session_id *id, bool *found,
-                           uint64_t *owner)
+int coord_sm_session_owner(struct coord_sm_reader *r, const struct coord_session_id *id,
+                           bool *found, uint64_t *owner)
 {
-	return ownerRead(db, NULL, id, found, owner);
+	return ownerRead(r->db, &r->cache, id, found, owner);
 }

@@ -200,7 +200,8 @@ int sm_seq_apply(struct sm_apply *a, int (*apply)(struct sm_apply *a))
 	return found ? seqWrite(a) : 0;
 }
 
-int coord_sm_session_seq(sqlite3 *db, const struct coord_session_id *id, uint64_t *seq)
+int coord_sm_session_seq(struct coord_sm_reader *r, const struct coord_session_id *id,
+                         uint64_t *seq)
 {
-	return sm_count(db, NULL, "SELECT seq FROM coord_seqs WHERE session = ?1", id, seq);
+	return sm_count(r->db, &r->cache, "SELECT seq FROM coord_seqs WHERE session = ?1", id, seq);
 }

@@ -145,9 +145,21 @@ def test_create_list_and_revoke_tokens():
         # Paging by id.
         r = call(leader, "GET", "/v1/tokens?limit=1&after=%d" % listed[0]["id"], token=root)
         assert r.status == 200 and [x["id"] for x in r.json["tokens"]] == [t["id"]], r
-        # Revoking: at once, once.
+        # Revoking: at once, once. The token was used on both nodes first,
+        # so that each has it kept (node_auth.c): the revocation must reach
+        # what is kept, not only the tables.
+        for node in (leader, f):
+            r = call(node, "GET", "/v1/locks", token=t["token"])
+            assert r.status == 200, r
         r = call(f, "DELETE", "/v1/tokens/%d" % t["id"], token=root)
         assert r.status == 200 and r.json == {"revoked": t["id"]}, r
+        r = call(leader, "GET", "/v1/locks", token=t["token"])
+        assert r.status == 401 and r.json["error"] == "unauthenticated", r
+        # A linearizable read through the follower waits until it applied
+        # the revocation; from then on it refuses the token too.
+        assert call(f, "GET", "/v1/tokens", token=root).status == 200
+        r = call(f, "GET", "/v1/locks", token=t["token"])
+        assert r.status == 401 and r.json["error"] == "unauthenticated", r
         r = call(leader, "DELETE", "/v1/tokens/%d" % t["id"], token=root)
         assert r.status == 404 and r.json["error"] == "not_found", r
         r = call(leader, "DELETE", "/v1/tokens/999999", token=root)

@@ -27,7 +27,7 @@ static uint64_t owner_of(struct fx *f, unsigned s, bool *found)
 	struct coord_session_id id = fx_sid(s);
 	uint64_t owner = 99;
 
-	assert_int_equal(coord_sm_session_owner(f->db, &id, found, &owner), 0);
+	assert_int_equal(coord_sm_session_owner(f->reader, &id, found, &owner), 0);
 	return owner;
 }
 
@@ -101,7 +101,7 @@ static void test_the_check_comes_before_the_seq(void **state)
 	assert_false(f->r.retry);
 	f->seq = 9; /* a higher one: no record moved, nothing released */
 	assert_int_equal(fx_unlock(f, S1, "jobs/a"), COORD_ST_PERMISSION_DENIED);
-	assert_int_equal(coord_sm_session_seq(f->db, &id, &seq), 0);
+	assert_int_equal(coord_sm_session_seq(f->reader, &id, &seq), 0);
 	assert_int_equal(seq, 5);
 	assert_int_not_equal(fx_token(f, S1, "jobs/a"), 0);
 }

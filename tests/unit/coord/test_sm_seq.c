@@ -24,7 +24,7 @@ static uint64_t last_seq(struct fx *f, unsigned s)
 	struct coord_session_id id = fx_sid(s);
 	uint64_t seq = 99;
 
-	assert_int_equal(coord_sm_session_seq(f->db, &id, &seq), 0);
+	assert_int_equal(coord_sm_session_seq(f->reader, &id, &seq), 0);
 	return seq;
 }
 
