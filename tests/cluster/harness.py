@@ -268,23 +268,35 @@ def coordd_path():
     return path
 
 
+SKIP = 77  # the exit status ctest reports as skipped (SKIP_RETURN_CODE)
+
+
+class Skipped(Exception):
+    """Raised by a test that cannot run on this machine, saying why: run()
+    counts it as skipped, never as passed."""
+
+
 def run(tests):
     """Runs the test functions in order; prints one line each and a closing
-    'N passed, F failed'; exits non-zero on any failure."""
+    'N passed, F failed, S skipped'; exits 1 on any failure, SKIP when
+    every test was skipped, else 0."""
     import traceback
     if not tests:  # a name that matches no test must not pass quietly
         print("no test ran: check the names given")
         raise SystemExit(2)
-    passed = failed = 0
+    passed = failed = skipped = 0
     for t in tests:
         t0 = time.time()
         try:
             t()
             passed += 1
             print("PASS %s (%.1fs)" % (t.__name__, time.time() - t0), flush=True)
+        except Skipped as why:
+            skipped += 1
+            print("SKIP %s: %s" % (t.__name__, why), flush=True)
         except Exception:
             failed += 1
             print("FAIL %s (%.1fs)" % (t.__name__, time.time() - t0), flush=True)
             traceback.print_exc()
-    print("%d passed, %d failed" % (passed, failed))
-    raise SystemExit(1 if failed else 0)
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    raise SystemExit(1 if failed else SKIP if skipped and not passed else 0)

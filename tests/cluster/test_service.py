@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 
-from harness import free_port_base, request, run, wait_for
+from harness import Skipped, free_port_base, request, run, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -418,8 +418,7 @@ def systemd_running():
 
 def test_under_systemd_the_unit_becomes_active_when_systemd_runs():
     if not systemd_running() or os.geteuid() != 0:
-        print("systemd does not run here (or not as root): skipped")
-        return
+        raise Skipped("systemd does not run here (or not as root)")
     u = unit()
     props = ["Type=notify", "NotifyAccess=main", "DynamicUser=yes", "StateDirectory=coord-test"]
     for k in ("ProtectSystem", "ProtectHome", "PrivateTmp", "NoNewPrivileges",
