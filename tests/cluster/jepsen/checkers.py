@@ -179,17 +179,75 @@ def token_order(ops):
     return {"valid": not bad, "grants": len(gs), "violations": bad[:5]}
 
 
+def _known_lease(acks, ttl, t):
+    """The latest lease end that the acknowledgements received by time T
+    prove: one invoked at inv proves the session's deadline is at least
+    inv + TTL (DESIGN.md rule 8, L-1), here taken in as inv +
+    TTL*(1-RHO) - SLACK. None when none was received by T."""
+    safe = ttl * (1 - RHO) - SLACK
+    return max((inv + safe for inv, cmp in acks if cmp <= t), default=None)
+
+
 def fenced_store(ops):
-    """The fenced store never accepted a lower token after a higher one, and
-    no accepted write was lost: each accepted read-modify-write read the
-    value the previous accepted write left."""
+    """The fenced store (workload.FencedStore) under three rules, and what
+    its unfenced shadow register shows.
+
+    1. It never accepted a lower token after a higher one.
+    2. No accepted write was lost: each accepted read-modify-write read the
+       value the previous accepted write left.
+    3. The fence never refused a client that still held its lock by a safe
+       margin. The store's own code keeps 1 and 2; rule 3 is the one a
+       server can fail. A read or write refused to session A's token TA of
+       lock K at time t (taken inside the store's mutex, on the history's
+       clock) fails the rule when all of these hold, and is counted as
+       excused, by the first that does not, otherwise:
+       - other_lock: the store had let through a higher token TB of the
+         same lock K (a refusal for another lock's token, as across the
+         workload's name rotation, says nothing of K);
+       - lease_out: t is before A's lease end, the smaller of the one the
+         client tracked at t (value "lease_end": send time of its last
+         acknowledged keepalive or creation + 0.9 TTL) and the one the
+         history proves by t (_known_lease: send time + TTL*(1-RHO) -
+         SLACK, as mutual_exclusion takes it);
+       - unknown_grant: the history has A's grant of TA on K;
+       - let_go: A sent no release of K, nor a close of its session, that
+         may take effect after that grant: none unanswered, none answered
+         after the grant was first asked for (an unnumbered release held
+         by a paused node may release a later grant: issue 24).
+       Why a correct server never fails it, at any lock-delay: a token is
+       the index of its granting entry, so TB > TA means K was granted to B
+       after A's grant, and K is exclusive, so A lost K in between. A
+       session loses a lock only by its release, its close or its expiry;
+       the first two are ruled out above. EXPIRE is proposed by a leader
+       only after its lease keeper saw the deadline pass; every keepalive a
+       leader acknowledged had first moved that deadline to at least its
+       arrival + TTL, which is after the client sent it; a new leader
+       restarts every deadline at a full TTL before it acknowledges any
+       keepalive (DESIGN.md rule 8, L-1, L-2). So the expiry E applied at
+       least TTL after the send time s of every acknowledgement A had
+       received, E >= s + TTL. B's grant applied after E (lock-delay only
+       adds to that), B's answer came after it, B passed TB through the
+       store after its answer, and A's refusal came after that in the
+       store's mutex: E < t. And t < s + TTL*(1-RHO) - SLACK < E: a
+       contradiction. RHO and SLACK (taken off the client's lease besides
+       its own 10 %) cover clock rate differences and the time between the
+       store's stamp and the client's, all on one machine's monotonic
+       clock (the nodes' lease keepers use it too).
+
+    The shadow takes every write attempt without the fence: each of its
+    lost updates (an attempt whose read value another attempt had already
+    replaced) is one the fence prevented."""
     writes = sorted((o for o in ops if o["f"] == "store_write"), key=lambda o: o["value"]["seq"])
     bad = []
     top = None
     value = 0
     accepted = rejected = 0
+    shadow, prevented = 0, 0
     for w in writes:
         v = w["value"]
+        if "shadow_read" in v:
+            prevented += v["shadow_read"] != shadow
+            shadow = v["shadow_read"] + 1
         if not v["accepted"]:
             rejected += 1
             continue
@@ -200,8 +258,55 @@ def fenced_store(ops):
         if v["read"] != value:
             bad.append({"lost_update": v, "store_held": value})
         value = v["wrote"]
+    refusals, excused, within = _refusals_within_lease(ops)
+    bad += within
     return {"valid": not bad, "accepted": accepted, "rejected": rejected,
-            "violations": bad[:5]}
+            "lost_updates_prevented": prevented, "fence_refusals": refusals,
+            "excused": excused, "refused_within_lease": len(within), "violations": bad[:5]}
+
+
+def _refusals_within_lease(ops):
+    """Rule 3 of fenced_store: (fence refusals judged, {reason: excused},
+    [violations])."""
+    ttls, acks = _ttls(ops), _lease_acks(ops)
+    asked = {(g["key"], g["session"], g["value"]["token"]): g["inv"]
+             for g in _grant_requests(ops)}
+    let_go = {}
+    for o in ops:
+        if o["f"] in RELEASE_KINDS + ("close_session",) and o["type"] != "fail":
+            let_go.setdefault((o["key"] if o["f"] != "close_session" else None, o["session"]),
+                              []).append(o)
+    excused = {"other_lock": 0, "lease_out": 0, "unknown_grant": 0, "let_go": 0}
+    bad = []
+    n = 0
+    for o in ops:
+        v = o["value"]
+        if o["f"] not in ("store_read", "store_write") or v["accepted"]:
+            continue
+        if o["f"] == "store_write" and v["read"] is None:
+            continue  # the read was refused: judged there
+        n += 1
+        key, sid, t, tok = o["key"], o["session"], o["inv"], v["token"]
+        if v.get("lock_top") is None or v["lock_top"] <= tok:
+            excused["other_lock"] += 1
+            continue
+        lease = _known_lease(acks.get(sid, []), ttls[sid], t) if sid in ttls else None
+        if lease is not None and v.get("lease_end") is not None:
+            lease = min(lease, v["lease_end"])
+        if lease is None or t >= lease:
+            excused["lease_out"] += 1
+            continue
+        g = asked.get((key, sid, tok))
+        if g is None:
+            excused["unknown_grant"] += 1
+            continue
+        if any(x["inv"] < t and (x["cmp"] is None or x["cmp"] > g)
+               for x in let_go.get((key, sid), []) + let_go.get((None, sid), [])):
+            excused["let_go"] += 1
+            continue
+        bad.append({"refused_within_lease": o, "lease_until": lease,
+                    "beaten_by_token": v["lock_top"]})
+    return n, excused, bad
 
 
 def lease_timing(ops):

@@ -14,14 +14,18 @@ outcome types follow Knossos (docs/DESIGN.md, How it is tested):
   computed (lock_held, not_holder, session_not_found); the models must
   accept them;
 - "fail": the operation certainly took no effect (rejected before it was
-  proposed: 400, 429, 503 no_leader / unavailable);
+  proposed: 400, 429; 503 no_leader / unavailable, whose entry, if it was
+  proposed, lost its index to another leader's: docs/API.md, What a 503
+  tells);
 - "info": indeterminate (time-out, connection lost, 504 timeout: DESIGN.md
   rule 12). Its completion time is None: it may take effect at any time
   after its invocation, or never.
 
 Kinds: create_session, keepalive, close_session, session_read, acquire,
 release, read (lock or election state), campaign, resign, observe, and
-store_write (the fenced store's verdict on a client's write)."""
+store_read and store_write (the fenced store's verdict on a client's read
+and write: key and session are the lock and session that the client's
+token came from)."""
 
 import json
 import threading

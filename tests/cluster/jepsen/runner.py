@@ -439,8 +439,10 @@ def main(argv):
         grants = sum(1 for o in ops if o["p"] < a.lock_clients and o["f"] == "acquire" and
                      o["type"] == "ok")
         log("lock grants: %d, %.0f a minute" % (grants, grants * 60.0 / max(heal, 1.0)))
-        log("fenced store: value %d, %d reads refused for a stale token" % (
-            store.value, store.refused_reads))
+        log("fenced store: value %d; the fence refused %d reads and %d writes for a stale"
+            " token and prevented %d lost updates (the unfenced shadow's, value %d)" % (
+                store.value, store.refused_reads, store.refused_writes, store.shadow_lost,
+                store.shadow))
         if msched:
             log(mem.summary())
         if queued is not None:

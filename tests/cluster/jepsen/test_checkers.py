@@ -131,6 +131,118 @@ class FencedStore(unittest.TestCase):
         self.assertFalse(checkers.fenced_store(h)["valid"])
 
 
+def fenced(f, p, sid, t, token, lock_top, lease_end, accepted, seq=None, key=L, **value):
+    """A store_read or store_write (F) by client P of session SID at T with
+    TOKEN of KEY, after the store had let through LOCK_TOP of KEY, while the
+    client tracked its lease until LEASE_END."""
+    v = dict(token=token, accepted=accepted, lock_top=lock_top, lease_end=lease_end,
+             top=lock_top, top_lock=key, **value)
+    if seq is not None:
+        v["seq"] = seq
+    return op(p, f, t, t, key=key, session=sid, **v)
+
+
+class FenceRefusals(unittest.TestCase):
+    """Rule 3 of checkers.fenced_store: a refusal while the client's lease
+    ran and nothing of its own could have let the lock go."""
+
+    def overlap(self):
+        """A broken server grants L to B (12) while A (10) holds it within
+        its 2 s lease (until 0.9 * 2 = 1.8 from its creation at 0): B passes
+        the store first, and A's write at 1.4 is refused."""
+        return [session(1, "A", 0, ttl=2.0), session(2, "B", 0, ttl=2.0),
+                grant(1, "A", 1, 1.1, 10),
+                fenced("store_read", 1, "A", 1.15, 10, None, 1.8, True, read=0,
+                       shadow_read=0),
+                grant(2, "B", 1.2, 1.3, 12),
+                fenced("store_read", 2, "B", 1.32, 12, 10, 1.8, True, read=0, shadow_read=0),
+                fenced("store_write", 2, "B", 1.35, 12, 10, 1.8, True, seq=1, read=0, wrote=1,
+                       shadow_read=0),
+                fenced("store_write", 1, "A", 1.4, 10, 12, 1.8, False, seq=2, read=0, wrote=1,
+                       shadow_read=0),
+                release(2, "B", 1.5, 1.6), release(1, "A", 1.5, 1.6)]
+
+    def test_a_clean_handover_with_excused_refusals_passes(self):
+        # A holds and writes, releases; B is granted and writes. C's token
+        # of an older name (rotation) is refused for B's token of L; D's
+        # write comes after its lease ran out; both are excused.
+        old = "jepsen/lock/old"
+        h = [session(1, "A", 0, ttl=2.0), session(2, "B", 0, ttl=2.0),
+             session(3, "C", 0, ttl=2.0),
+             grant(1, "A", 1, 1.1, 10),
+             fenced("store_read", 1, "A", 1.15, 10, None, 1.8, True, read=0, shadow_read=0),
+             fenced("store_write", 1, "A", 1.2, 10, 10, 1.8, True, seq=1, read=0, wrote=1,
+                    shadow_read=0),
+             release(1, "A", 1.25, 1.3), grant(2, "B", 1.35, 1.4, 12),
+             grant(3, "C", 0.5, 0.6, 8, key=old),
+             fenced("store_read", 2, "B", 1.45, 12, 10, 1.8, True, read=1, shadow_read=1),
+             fenced("store_read", 3, "C", 1.5, 8, None, 1.8, False, key=old, read=None,
+                    shadow_read=1),
+             fenced("store_write", 2, "B", 1.55, 12, 12, 1.8, True, seq=2, read=1, wrote=2,
+                    shadow_read=1),
+             fenced("store_write", 3, "C", 1.6, 8, None, 1.8, False, seq=3, key=old,
+                    read=None, wrote=None, shadow_read=1)]
+        r = checkers.fenced_store(h)
+        self.assertTrue(r["valid"], r)
+        self.assertEqual(r["fence_refusals"], 1)
+        self.assertEqual(r["excused"]["other_lock"], 1)
+        # The unfenced shadow took C's write after B's: one lost update.
+        self.assertEqual(r["lost_updates_prevented"], 1)
+        self.assertEqual((r["accepted"], r["rejected"]), (2, 1))
+
+    def test_a_write_refused_within_the_lease_is_caught(self):
+        r = checkers.fenced_store(self.overlap())
+        self.assertFalse(r["valid"])
+        v = r["violations"][0]
+        self.assertEqual(v["refused_within_lease"]["session"], "A")
+        self.assertEqual(v["beaten_by_token"], 12)
+        self.assertEqual(r["refused_within_lease"], 1)
+        self.assertEqual(r["lost_updates_prevented"], 1)
+
+    def test_a_read_refused_within_the_lease_is_caught(self):
+        h = self.overlap()
+        h[3] = fenced("store_read", 1, "A", 1.34, 10, 12, 1.8, False, read=None, shadow_read=0)
+        h[7] = fenced("store_write", 1, "A", 1.4, 10, 12, 1.8, False, seq=2, read=None,
+                      wrote=None, shadow_read=0)
+        r = checkers.fenced_store(h)
+        self.assertFalse(r["valid"])
+        self.assertEqual(r["violations"][0]["refused_within_lease"]["f"], "store_read")
+        self.assertEqual(r["fence_refusals"], 1)  # the write is judged by its read
+
+    def test_a_refusal_after_the_lease_ran_out_is_excused(self):
+        # The client's own lease ended at 1.35, before the refusal at 1.4.
+        h = self.overlap()
+        h[7]["value"]["lease_end"] = 1.35
+        r = checkers.fenced_store(h)
+        self.assertTrue(r["valid"], r)
+        self.assertEqual(r["excused"]["lease_out"], 1)
+        # The client claims a lease to 1.8, but the history proves less:
+        # a 1.4 s session created at 0 lasts to 1.4*(1-RHO)-SLACK < 1.4.
+        h = self.overlap()
+        h[0] = session(1, "A", 0, ttl=1.4)
+        self.assertTrue(checkers.fenced_store(h)["valid"])
+        # An acknowledged keepalive sent at 1.0 proves the lease again.
+        h.insert(1, keepalive(1, "A", 1.0, 1.05))
+        self.assertFalse(checkers.fenced_store(h)["valid"])
+
+    def test_an_unanswered_release_of_the_client_is_excused(self):
+        # An unanswered release of L by A (a paused node may apply it late,
+        # after A's next grant) may have freed the lock for B.
+        h = self.overlap()
+        h.insert(2, release(1, "A", 0.5, None, type_="info"))
+        r = checkers.fenced_store(h)
+        self.assertTrue(r["valid"], r)
+        self.assertEqual(r["excused"]["let_go"], 1)
+        # A release answered before the grant was asked for cannot free it.
+        h[2] = release(1, "A", 0.5, 0.6)
+        self.assertFalse(checkers.fenced_store(h)["valid"])
+        # Nor does a refused close (503: no effect); an unanswered one may.
+        h[2] = op(1, "close_session", 0.5, 0.6, "fail", session="A")
+        self.assertFalse(checkers.fenced_store(h)["valid"])
+        h[2] = op(1, "close_session", 0.5, None, "info", session="A")
+        self.assertTrue(checkers.fenced_store(h)["valid"])
+
+
 class LeaseTiming(unittest.TestCase):
     def test_expiry_after_the_ttl_passes(self):
         h = [session(1, "A", 0, ttl=2.0), keepalive(1, "A", 1, 1.1),

@@ -72,43 +72,85 @@ def send(addr, method, path, body=None, timeout=None):
 
 
 class FencedStore:
-    """A register owned by the test: refuses a write whose token is below the
-    highest it has seen. Every write attempt is recorded as store_write.
+    """A register owned by the test: refuses a read or write whose token is
+    below the highest it has seen (the fence). Beside it an unfenced shadow
+    register takes every write attempt as if there were no fence: its lost
+    updates (a write whose read value another write had already replaced)
+    are the ones the fence prevented.
 
     Reads are fenced too (a read with a token below the highest seen is
     refused): a client thread delayed between its lease check and its write
     (the GC-pause case, S11 in docs/DESIGN.md, Known failure patterns) must not turn a correct
-    server's history into a lost update."""
+    server's history into a lost update.
+
+    Every read is recorded as store_read and every write attempt as
+    store_write, stamped inside the store's mutex (so their times order them
+    as the store saw them), with the lock name and session as key and
+    session, the client's lease end as it tracked it then, the highest token
+    seen and the lock it was granted on, and the highest token seen from the
+    client's own lock (checkers.fenced_store judges a refusal against the
+    client's lease)."""
 
     def __init__(self, h):
         self.h = h
         self.mu = threading.Lock()
         self.value = 0
         self.top = None
+        self.top_lock = None  # the lock the highest token was granted on
+        self.tops = {}  # lock -> the highest token of that lock that passed
         self.seq = 0
         self.refused_reads = 0
+        self.refused_writes = 0
+        self.shadow = 0  # the unfenced register
+        self.shadow_lost = 0
 
-    def read(self, token):
-        """The value, or None when TOKEN is below the highest seen."""
+    def _record(self, p, f, lock, sid, value):
+        t = self.h.now()
+        self.h.add({"p": p, "f": f, "key": lock, "session": sid, "inv": t, "cmp": t,
+                    "type": "ok", "value": value})
+
+    def _pass(self, token, lock):
+        """Whether TOKEN passes the fence; a passing token becomes the top."""
+        if self.top is not None and token < self.top:
+            return False
+        self.top, self.top_lock = token, lock
+        self.tops[lock] = max(token, self.tops.get(lock, token))
+        return True
+
+    def read(self, p, lock, sid, token, lease_end):
+        """(value or None when TOKEN is below the highest seen, the shadow's value)."""
         with self.mu:
-            if self.top is not None and token < self.top:
+            top, top_lock, lock_top = self.top, self.top_lock, self.tops.get(lock)
+            ok = self._pass(token, lock)
+            if not ok:
                 self.refused_reads += 1
-                return None
-            self.top = token
-            return self.value
+            self._record(p, "store_read", lock, sid,
+                         {"token": token, "accepted": ok, "read": self.value if ok else None,
+                          "shadow_read": self.shadow, "lease_end": lease_end,
+                          "top": top, "top_lock": top_lock, "lock_top": lock_top})
+            return (self.value if ok else None), self.shadow
 
-    def write(self, p, token, read_value):
+    def write(self, p, lock, sid, token, seen, lease_end):
+        """Writes SEEN's value + 1 (SEEN: what read() answered) unless the
+        fence refuses it, or refused the read; the shadow takes it anyway."""
+        read_value, shadow_read = seen
         with self.mu:
             self.seq += 1
-            ok = self.top is None or token >= self.top
+            top, top_lock, lock_top = self.top, self.top_lock, self.tops.get(lock)
+            ok = read_value is not None and self._pass(token, lock)
             if ok:
-                self.top = token
                 self.value = read_value + 1
-            t = self.h.now()
-            self.h.add({"p": p, "f": "store_write", "key": None, "session": None,
-                        "inv": t, "cmp": t, "type": "ok",
-                        "value": {"seq": self.seq, "token": token, "read": read_value,
-                                  "wrote": read_value + 1, "accepted": ok}})
+            elif read_value is not None:
+                self.refused_writes += 1
+            lost = self.shadow != shadow_read
+            self.shadow_lost += lost
+            self.shadow = shadow_read + 1
+            self._record(p, "store_write", lock, sid,
+                         {"seq": self.seq, "token": token, "read": read_value,
+                          "wrote": None if read_value is None else read_value + 1,
+                          "accepted": ok, "shadow_read": shadow_read, "shadow_lost": lost,
+                          "lease_end": lease_end, "top": top, "top_lock": top_lock,
+                          "lock_top": lock_top})
             return ok
 
 
@@ -254,10 +296,13 @@ class LockClient(Client):
                 self.pace()
                 continue
             if self.kind == "lock" and self.store is not None and self.lease_valid():
-                seen = self.store.read(op["value"]["token"])
+                # The write goes on after a refused read: the shadow takes
+                # it, as a store without a fence would.
+                tok = op["value"]["token"]
+                seen = self.store.read(self.p, key, self.sid, tok, self.lease_end)
                 self.pace(0.0, 0.02)
-                if seen is not None and self.lease_valid():
-                    self.store.write(self.p, op["value"]["token"], seen)
+                if self.lease_valid():
+                    self.store.write(self.p, key, self.sid, tok, seen, self.lease_end)
             else:
                 self.pace(0.05, 0.2)
             if self.let_go(key)["type"] == "info" and ABANDON:
