@@ -446,3 +446,21 @@ def stale_reads(ops):
                 if (o["key"], sid, tok) not in possible and (o["key"], sid) not in maybe:
                     bad.append({"phantom": [sid, tok], "op": o})
     return {"valid": not bad, "reads": n, "phantoms": bad[:5]}
+
+
+def one_leader_per_term(claims):
+    """At most one leader per term (Raft's Election Safety), as the real
+    nodes tell it (leaders.py): each claim {"term", "leader", "by", "via",
+    "t"} says node BY saw LEADER lead TERM, itself when BY == LEADER (its
+    status said role "leader", or its log "term T: leader"). Two different
+    leaders of one term fail, whoever claimed them. With no node ever seen
+    leading a term the run proves nothing: unknown, not a pass."""
+    per = {}
+    for c in claims:
+        per.setdefault(c["term"], {}).setdefault(c["leader"], []).append(c)
+    bad = [{"term": term, "leaders": {lid: cs[:3] for lid, cs in sorted(ls.items())}}
+           for term, ls in sorted(per.items()) if len(ls) > 1]
+    own = {(c["term"], c["leader"]) for c in claims if c["by"] == c["leader"]}
+    valid = not bad if own else ("unknown" if not bad else False)
+    return {"valid": valid, "terms": len(per), "terms_led": len(own),
+            "claims": len(claims), "terms_with_two_leaders": len(bad), "conflicts": bad[:5]}

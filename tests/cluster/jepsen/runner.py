@@ -5,6 +5,12 @@ outcome and each checker's verdict; exits 0 when all pass, 1 when one
 fails (or cannot decide), 77 when the faults asked for cannot run here
 (network namespaces need root / CAP_NET_ADMIN).
 
+Besides the history, every run watches who leads (leaders.py): each node's
+GET /v1/status is read every 0.1 s throughout (the admin token under
+--auth), and each node's log is read at the end for its "term T: leader"
+lines; the leader-per-term checker fails if two nodes ever led, or were
+named leader of, the same term (Raft's Election Safety, on the real nodes).
+
 "members" in --faults adds the membership nemesis (member_nemesis.py):
 servers added, removed, replaced and the leadership moved while the other
 faults go on; the clients follow the membership. A soak always includes it.
@@ -73,6 +79,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import checkers  # noqa: E402
 import history as hist  # noqa: E402
+import leaders  # noqa: E402
 import member_nemesis  # noqa: E402
 import membership  # noqa: E402
 import nemesis  # noqa: E402
@@ -304,7 +311,7 @@ def read_back(c, h, ledger_locks, ledger_sessions, abandoned):
     return final, fates
 
 
-def judge(ops, final, probe, election_s, rogue=None):
+def judge(ops, final, probe, election_s, rogue=None, claims=None):
     keys = sorted({o["key"] for o in ops if o["key"] and (
         o["key"].startswith(wl.LOCK + "/") or o["key"].startswith(wl.ELECTION + "/"))})
     extra = [] if rogue is None else [("rogue-node", rogue.verdict())]
@@ -317,7 +324,7 @@ def judge(ops, final, probe, election_s, rogue=None):
         ("stale-reads", checkers.stale_reads(ops)),
         ("lease-timing", checkers.lease_timing(ops)),
         ("liveness", checkers.liveness(probe, election_s)),
-    ]
+    ] + ([] if claims is None else [("leader-per-term", checkers.one_leader_per_term(claims))])
 
 
 def summary(name, r):
@@ -372,6 +379,8 @@ def main(argv):
             secure.bootstrap(c, log)
         c.leader(timeout=15.0)
         h = hist.History()
+        watch = leaders.LeaderWatch(c, h)  # every node's status, for leader-per-term
+        watch.start()
         stop = threading.Event()
         store = wl.FencedStore(h)
         ledger_locks, ledger_sessions, abandoned = [], [], {}
@@ -421,6 +430,7 @@ def main(argv):
         while h.now() < wait_until:
             time.sleep(0.1)
         final, fates = read_back(c, h, ledger_locks, ledger_sessions, abandoned)
+        watch.stop()
         probe["abandoned"] = fates
         probe["catchups"] = nem.catchups
         ops = h.snapshot()
@@ -451,8 +461,12 @@ def main(argv):
         log("snapshots: %d made, %d installed from a leader" % (
             sum(t.count("INFO  snapshot at ") for t in logs),
             sum(t.count("installed snapshot") for t in logs)))
+        claims = watch.claims()
+        log("leaders: %d status reads of %d nodes" % (watch.samples, len(c.every)))
+        for nid, n in c.every.items():
+            claims += leaders.log_claims(nid, n.log_text())
         t0 = time.time()
-        verdicts = judge(ops, final, probe, election_s, rogue)
+        verdicts = judge(ops, final, probe, election_s, rogue, claims)
         failed = False
         for name, r in verdicts:
             ok = r["valid"] is True

@@ -9,6 +9,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import checkers  # noqa: E402
+import leaders  # noqa: E402
 import linear  # noqa: E402
 from history import op  # noqa: E402
 
@@ -420,6 +421,51 @@ class StaleReadsAndLiveness(unittest.TestCase):
                       {"heal": 10.0, "leader": 10.5, "write": 10.6, "caught_up": 10.7,
                        "abandoned": {}, "catchups": [{"at": 5.0, "node": 2, "after_s": None}]}):
             self.assertFalse(checkers.liveness(probe, election_s=0.5)["valid"], probe)
+
+
+def claim(term, leader, by, via="status:follower", t=1.0):
+    return {"term": term, "leader": leader, "by": by, "via": via, "t": t}
+
+
+class OneLeaderPerTerm(unittest.TestCase):
+    def test_one_leader_a_term_named_by_its_followers_passes(self):
+        cs = [claim(2, 1, 1, "status:leader"), claim(2, 1, 2), claim(2, 1, 3),
+              claim(3, 2, 2, "log:leader", None), claim(3, 2, 1, "log:follower", None),
+              claim(5, 3, 3, "status:leader")]
+        r = checkers.one_leader_per_term(cs)
+        self.assertIs(r["valid"], True)
+        self.assertEqual((r["terms"], r["terms_led"]), (3, 3))
+
+    def test_two_nodes_leading_one_term_are_caught(self):
+        cs = [claim(4, 1, 1, "status:leader"), claim(4, 2, 2, "log:leader", None)]
+        r = checkers.one_leader_per_term(cs)
+        self.assertIs(r["valid"], False)
+        self.assertEqual(sorted(r["conflicts"][0]["leaders"]), [1, 2])
+        self.assertEqual(r["terms_with_two_leaders"], 1)
+
+    def test_a_follower_naming_another_leader_of_the_term_is_caught(self):
+        cs = [claim(6, 1, 1, "status:leader"), claim(6, 3, 2, "log:follower", None)]
+        self.assertIs(checkers.one_leader_per_term(cs)["valid"], False)
+
+    def test_no_node_seen_leading_proves_nothing(self):
+        self.assertEqual(checkers.one_leader_per_term([])["valid"], "unknown")
+        self.assertEqual(checkers.one_leader_per_term([claim(2, 1, 2)])["valid"], "unknown")
+
+    def test_claims_are_read_from_coordds_log_and_status(self):
+        text = ("2026-12-04T14:00:00.001Z INFO  term 1: pre-candidate, leader 0\n"
+                "2026-12-04T14:00:00.200Z INFO  term 2: leader, leader 2\n"
+                "2026-12-04T14:00:03.000Z INFO  term 3: follower, leader 1\n"
+                "2026-12-04T14:00:03.100Z INFO  snapshot at 200\n")
+        cs = leaders.log_claims(2, text)
+        self.assertEqual([(c["term"], c["leader"], c["by"]) for c in cs], [(2, 2, 2), (3, 1, 2)])
+        view = {"id": 3, "role": "leader", "term": 7, "leader": {"id": 3, "http": "x"}}
+        self.assertEqual({(c["term"], c["leader"], c["by"]) for c in
+                          leaders.status_claims(view, 1.0)}, {(7, 3, 3)})
+        cs += leaders.status_claims(view, 1.0)
+        cs += leaders.status_claims({"id": 1, "role": "leader", "term": 3, "leader": None}, 2.0)
+        self.assertIs(checkers.one_leader_per_term(cs)["valid"], True)
+        cs += leaders.status_claims({"id": 3, "role": "leader", "term": 2, "leader": None}, 2.0)
+        self.assertIs(checkers.one_leader_per_term(cs)["valid"], False)
 
 
 if __name__ == "__main__":
