@@ -43,6 +43,8 @@ def classify(reply, write=False, unknown_503=False):
         return "info"
     if write and unknown_503 and reply.status == 503:
         return "info"
+    if write and reply.status == 503 and error_code(reply) is None:
+        return "info"  # no body: the node could not write its answer (API.md)
     if reply.status in FAIL_STATUSES:
         return "fail"
     if reply.status == 504 or reply.status >= 500:
