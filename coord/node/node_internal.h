@@ -66,6 +66,8 @@
 #define NODE_TICK_MS           10u   /* one tick of the Raft core */
 #define NODE_MEMBER_TIMEOUT_MS 5000  /* a membership change not done by then: 504 */
 #define NODE_BACKUP_TIMEOUT_MS 60000 /* a backup's snapshot not made by then: 503 */
+#define NODE_LEASE_TURN_MS     100   /* the most of one turn of the loop counted against sessions */
+#define NODE_LEASE_STALL_LOG   1000  /* a longer stall is logged (ms) */
 
 enum ncall_wait {
 	W_NONE = 0,
@@ -233,7 +235,8 @@ struct node {
 	struct coord_lease lease;
 	bool lease_live; /* the lease keeper tracks sessions: leader, ready */
 	uint64_t lease_term;
-	uint64_t limits_term; /* the term whose leader checked the limits in force */
+	uint64_t lease_tick_ms; /* when the live keeper last looked at its deadlines */
+	uint64_t limits_term;   /* the term whose leader checked the limits in force */
 	bool wake_inflight;
 	struct coord_session_id *expire_retry; /* due, not yet proposed (COORD_LEASE_MAX) */
 	size_t n_expire_retry;

@@ -46,6 +46,7 @@ bool node_lease_ready(struct node *n, uint64_t now)
 		node_lease_track(n, &s[i].id, s[i].ttl_ms, now);
 	free(s);
 	coord_lease_reset_all(&n->lease, now);
+	n->lease_tick_ms = now;
 	n->lease_live = true;
 	n->lease_term = raft_term(n->raft);
 	LOG_INFO("leading term %llu: %zu sessions, each with a fresh TTL",
@@ -102,6 +103,27 @@ static void propose_limits(struct node *n)
 	         cmd.limits.waiters, cur.sessions, cur.objects, cur.waiters);
 }
 
+/* A turn of the loop longer than NODE_LEASE_TURN_MS (a slow fsync on the
+ * loop, a paused process, a starved CPU) is a time in which keepalives
+ * reached this leader but none could be read, while the next tick would
+ * count all of it against every session: a stall as long as a TTL would
+ * expire every session whose client kept sending keepalives (etcd #15247).
+ * Only NODE_LEASE_TURN_MS of each turn counts; the rest moves every
+ * deadline out (rule 8 holds: deadlines only move later). A leader that
+ * stalls for good still expires sessions, a turn's worth at a time. */
+static void lease_discount_stall(struct node *n, uint64_t now)
+{
+	uint64_t gap = now - n->lease_tick_ms;
+
+	n->lease_tick_ms = now;
+	if (gap <= NODE_LEASE_TURN_MS)
+		return;
+	coord_lease_extend_all(&n->lease, gap - NODE_LEASE_TURN_MS);
+	if (gap >= NODE_LEASE_STALL_LOG)
+		LOG_WARN("the loop stalled for %llu ms (a slow disk?): sessions get the time back",
+		         (unsigned long long)gap);
+}
+
 void node_lease_tick(struct node *n, uint64_t now)
 {
 	struct coord_session_id due[NODE_EXPIRE_BATCH];
@@ -114,6 +136,7 @@ void node_lease_tick(struct node *n, uint64_t now)
 		n->n_expire_retry = 0; /* a new leader starts every clock afresh */
 		return;
 	}
+	lease_discount_stall(n, now);
 	for (size_t i = 0; i < n->n_expire_retry; i++)
 		if (!propose_expire(n, &n->expire_retry[i]))
 			n->expire_retry[kept++] = n->expire_retry[i];

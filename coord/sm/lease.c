@@ -314,6 +314,13 @@ void coord_lease_reset_all(struct coord_lease *l, uint64_t now_ms)
 		leaseSiftDown(l, i);
 }
 
+void coord_lease_extend_all(struct coord_lease *l, uint64_t ms)
+{
+	/* The same shift for every entry keeps the heap's order. */
+	for (size_t i = 0; i < l->heap_n; i++)
+		l->pool[l->heap[i]].deadline_ms += ms;
+}
+
 bool coord_lease_next_deadline(const struct coord_lease *l, uint64_t *at_ms)
 {
 	if (l->heap_n == 0)

@@ -90,6 +90,13 @@ size_t coord_lease_due(struct coord_lease *l, uint64_t now_ms, struct coord_sess
  * commits, and removes the session, or is void). */
 void coord_lease_reset_all(struct coord_lease *l, uint64_t now_ms);
 
+/* The caller could not have heard any keepalive for MS milliseconds (its
+ * loop stalled: a slow fsync, a paused process): every tracked session that
+ * is not expiring gets its deadline moved out by MS, so that the stall is
+ * not counted against it (L-1 holds: deadlines only move later). Expiring
+ * sessions stay as they are (L-2). */
+void coord_lease_extend_all(struct coord_lease *l, uint64_t ms);
+
 /* The earliest deadline of a session that is not expiring, for the node's
  * timer: true and *AT_MS, or false when there is none. */
 bool coord_lease_next_deadline(const struct coord_lease *l, uint64_t *at_ms);

@@ -120,6 +120,28 @@ static void test_reset_on_leadership_restarts_every_deadline(void **state)
 	assert_true(coord_session_id_equal(&out[1], &two));
 }
 
+/* A stall of the leader's loop is given back to every session that is not
+ * expiring, in the same order; one already expiring stays so (L-1, L-2). */
+static void test_extend_all_moves_every_live_deadline_out_and_keeps_the_order(void **state)
+{
+	struct coord_lease *l = *state;
+	struct coord_session_id out[64], one = sid(1), two = sid(2), three = sid(3);
+	uint64_t at;
+
+	coord_lease_add(l, &one, TTL, 0);
+	coord_lease_add(l, &two, 2 * TTL, 0);
+	coord_lease_add(l, &three, 3 * TTL, 0);
+	assert_int_equal(due(l, TTL, out), 1); /* one is expiring */
+	coord_lease_extend_all(l, 5000);
+	assert_true(coord_lease_next_deadline(l, &at));
+	assert_int_equal(at, 2 * TTL + 5000);
+	assert_int_equal(due(l, 2 * TTL + 4999, out), 0);
+	assert_int_equal(coord_lease_keepalive(l, &one, 2 * TTL, NULL), COORD_EEXPIRING);
+	assert_int_equal(due(l, 3 * TTL + 5000, out), 2);
+	assert_true(coord_session_id_equal(&out[0], &two)); /* earliest first */
+	assert_true(coord_session_id_equal(&out[1], &three));
+}
+
 static void test_due_respects_max_and_keeps_the_rest(void **state)
 {
 	struct coord_lease *l = *state;
@@ -300,6 +322,7 @@ int main(void)
 	    T(test_keepalive_never_moves_deadline_back),
 	    T(test_due_returns_each_session_once_and_refuses_keepalive),
 	    T(test_reset_on_leadership_restarts_every_deadline),
+	    T(test_extend_all_moves_every_live_deadline_out_and_keeps_the_order),
 	    T(test_due_respects_max_and_keeps_the_rest),
 	    T(test_full_keeper_grows_and_keeps_every_deadline),
 	    T(test_capacity_is_a_limit),
