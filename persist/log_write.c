@@ -186,7 +186,7 @@ int persist_log_write(struct persist_log *log, const struct persist_write *w,
 		rc = writeRows(log, w, &what);
 	}
 	if (rc == SQLITE_DONE) {
-		what = "commit (fsync)";
+		what = "commit (WAL write and fsync)";
 		rc = persist_db_exec(log->stmt.commit);
 	}
 	if (rc != SQLITE_DONE) {
@@ -319,7 +319,7 @@ int persist_log_reset(struct persist_log *log, uint64_t snap_index, uint64_t sna
 		rc = persist_db_exec(log->stmt.delete_all);
 	}
 	if (rc == SQLITE_DONE) {
-		what = "commit (fsync)";
+		what = "commit (WAL write and fsync)";
 		rc = persist_db_exec(log->stmt.commit);
 	}
 	if (rc != SQLITE_DONE) {

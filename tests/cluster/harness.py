@@ -111,6 +111,7 @@ class Node:
         self.log = os.path.join(cluster.dir, "n%d.log" % nid)
         self.proc = None
         self.paused = False
+        self.env = {}  # added to the inherited environment (e.g. LD_PRELOAD)
 
     def start(self):
         assert self.proc is None
@@ -120,8 +121,9 @@ class Node:
         args += ["--heartbeat-ms", str(self.cluster.heartbeat_ms),
                 "--election-timeout-ms", str(self.cluster.election_ms)]
         args += self.cluster.extra_args
+        env = dict(os.environ, **self.env) if self.env else None
         with open(self.log, "a") as log:
-            self.proc = subprocess.Popen(args, stdout=log, stderr=log)
+            self.proc = subprocess.Popen(args, stdout=log, stderr=log, env=env)
         self.paused = False
 
     def alive(self):

@@ -1,0 +1,335 @@
+"""Disk faults in live coordd processes (issue 23): S16, a slow disk on the
+leader, and S17, disk errors in a running node. Every node runs under the
+faultdisk shim (tests/cluster/faultdisk/faultdisk.c, LD_PRELOAD), which the
+test arms by rewriting a control file: the syncs of one node's data folder
+slowed, or its syncs or writes failed. Nothing in coordd knows of it.
+Run: COORDD=build/coord/coordd FAULTDISK=build/tests/cluster/libcoord_faultdisk.so \\
+     python3 tests/cluster/test_disk_faults.py [TEST...]"""
+
+import os
+import random
+import re
+import sys
+import threading
+import time
+
+from harness import Cluster, coordd_path, run
+
+COORDD = coordd_path()
+FAULTDISK = os.environ.get("FAULTDISK")
+if not FAULTDISK or not os.path.isfile(FAULTDISK):
+    raise SystemExit("set FAULTDISK to the faultdisk shim (libcoord_faultdisk.so)")
+FAULTDISK = os.path.abspath(FAULTDISK)
+
+FAIL_STOP_EXIT = 70  # node_fatal(): a storage error stops the node (API.md)
+
+
+class Disk:
+    """The faultdisk control of one node, which must not have started yet."""
+
+    def __init__(self, node):
+        self.ctl = os.path.join(node.cluster.dir, "n%d.faultdisk" % node.id)
+        node.env = {"LD_PRELOAD": FAULTDISK, "FAULTDISK_DIR": node.data,
+                    "FAULTDISK_CTL": self.ctl}
+
+    def set(self, **fault):
+        """Arms FAULT (the shim's KEY=VALUE words); none disarms. The file
+        is replaced whole, so the shim never reads half of it."""
+        tmp = self.ctl + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(" ".join("%s=%s" % kv for kv in sorted(fault.items())) + "\n")
+        os.replace(tmp, self.ctl)
+
+    def clear(self):
+        self.set()
+
+
+def disk_cluster(size, **kw):
+    c = Cluster(COORDD, size, **kw)
+    disks = {n.id: Disk(n) for n in c.nodes}
+    return c, disks
+
+
+def new_session(node, ttl_ms):
+    r = node.call("POST", "/v1/sessions", {"ttl_ms": ttl_ms}, timeout=15)
+    assert r is not None and r.status == 201, r
+    return r.json["id"]
+
+
+def faultdisk_lines(text, what):
+    """The shim's lines in a node's log TEXT that contain WHAT."""
+    return [l for l in text.splitlines() if l.startswith("faultdisk:") and what in l]
+
+
+# S16: a slow disk on the leader ----------------------------------------------
+
+
+class Threads:
+    """The threads a test starts; stop() ends and joins every one."""
+
+    def __init__(self):
+        self.stop_flag = threading.Event()
+        self.lock = threading.Lock()
+        self.threads = []
+
+    def spawn(self, target, *args):
+        t = threading.Thread(target=target, args=args, daemon=True)
+        t.start()
+        with self.lock:
+            self.threads.append(t)
+
+    def stop(self):
+        self.stop_flag.set()
+        while True:
+            with self.lock:
+                alive = [t for t in self.threads if t.is_alive()]
+            if not alive:
+                return
+            for t in alive:
+                t.join(60)
+                assert not t.is_alive(), "a test thread did not end"
+
+
+class KeepaliveClients(Threads):
+    """One client per session, each sending a keepalive every PERIOD seconds
+    to the nodes in turn, whether or not its last one has been answered (so
+    a stalled leader holds several of each). Every send and answer is
+    recorded."""
+
+    def __init__(self, nodes, sids, period):
+        super().__init__()
+        self.nodes, self.sids, self.period = nodes, sids, period
+        self.sent = {sid: [] for sid in sids}     # send times
+        self.answers = {sid: [] for sid in sids}  # (sent, latency, status, error)
+
+    def _one(self, sid, node):
+        t0 = time.time()
+        with self.lock:
+            self.sent[sid].append(t0)
+        r = node.call("POST", "/v1/sessions/%s/keepalive" % sid, timeout=20)
+        status = r.status if r is not None else None
+        err = r.json.get("error") if r is not None and r.json else None
+        with self.lock:
+            self.answers[sid].append((t0, time.time() - t0, status, err))
+
+    def _client(self, k, sid):
+        nxt = time.time() + random.random() * self.period
+        while not self.stop_flag.wait(max(0.0, nxt - time.time())):
+            self.spawn(self._one, sid, self.nodes[k % len(self.nodes)])
+            k += 1
+            nxt += self.period
+
+    def start(self):
+        for k, sid in enumerate(self.sids):
+            self.spawn(self._client, k, sid)
+
+    def kept_sending(self, sid, start, end, most_gap):
+        """Whether the client of SID sent a keepalive at least every
+        MOST_GAP seconds from START to END."""
+        times = sorted([t for t in self.sent[sid] if start <= t <= end] + [start, end])
+        return all(b - a <= most_gap for a, b in zip(times, times[1:]))
+
+
+class Writers(Threads):
+    """Threads that take and release a lock each, in a loop, through the
+    leader, so that its every turn has entries to fsync. Acknowledged
+    fencing tokens are recorded per writer."""
+
+    def __init__(self, node, sids):
+        super().__init__()
+        self.node, self.sids = node, sids
+        self.tokens = {sid: [] for sid in sids}
+
+    def _run(self, k, sid):
+        name = "/v1/locks/slow-disk/w%d" % k
+        while not self.stop_flag.is_set():
+            r = self.node.call("PUT", name, {"session": sid}, timeout=20)
+            if r is not None and r.status == 200:
+                self.tokens[sid].append(r.json["fencing_token"])
+                self.node.call("DELETE", name, {"session": sid}, timeout=20)
+            else:
+                time.sleep(0.2)
+
+    def start(self):
+        for k, sid in enumerate(self.sids):
+            self.spawn(self._run, k, sid)
+
+
+def test_a_slow_disk_on_the_leader_expires_no_session_kept_alive():
+    """S16 (etcd #15247). Each sync of the leader's folder takes 0.5 to 3 s
+    for 20 s, under writes; its followers' election timeout (5 s) is longer
+    than any stall, so the slow leader keeps leading. Sessions with a TTL of
+    3 s whose clients send a keepalive every second must all live."""
+    ttl_ms, period, slow_s = 3000, 1.0, 20.0
+    c, disks = disk_cluster(3, election_ms=5000)
+    with c:
+        leader = c.leader(timeout=40)
+        sids = [new_session(leader, ttl_ms) for _ in range(24)]
+        wsids = [new_session(leader, 60000) for _ in range(3)]
+        clients = KeepaliveClients(c.nodes, sids + wsids, period)
+        writers = Writers(leader, wsids)
+        try:
+            clients.start()
+            writers.start()
+            time.sleep(3)
+            t_slow = time.time()
+            disks[leader.id].set(sync_delay_ms="500-3000", seed=random.randrange(1, 1 << 30))
+            time.sleep(slow_s)
+            disks[leader.id].clear()
+            t_fast = time.time()
+            time.sleep(6)
+        finally:
+            writers.stop()
+            clients.stop()
+        delayed = faultdisk_lines(leader.log_text(), "delayed")
+        assert len(delayed) >= 5, "the leader's syncs were not slowed: %r" % delayed
+        lat = max(a[1] for sid in sids for a in clients.answers[sid])
+        assert lat >= 1.0, "no keepalive waited for the stalled leader (%.2fs)" % lat
+        kept = [s for s in sids if clients.kept_sending(s, t_slow - 2, t_fast, period * 1.5)]
+        assert len(kept) >= len(sids) * 3 // 4, \
+            "the test's own clients fell behind: %d of %d kept sending" % (len(kept), len(sids))
+        # No session whose client kept sending keepalives ended.
+        lost = {s: [a for a in clients.answers[s] if a[2] == 404] for s in kept}
+        lost = {s: a for s, a in lost.items() if a}
+        expiries = [l for n in c.nodes for l in n.log_text().splitlines() if "expired;" in l]
+        assert not lost and not expiries, (
+            "%d of %d kept-alive sessions answered 404; the leaders expired %d: %s" % (
+                len(lost), len(kept), len(expiries), expiries[:5]))
+        now = c.leader(timeout=20)
+        for s in sids + wsids:
+            r = now.call("GET", "/v1/sessions/" + s, timeout=10)
+            assert r is not None and r.status == 200, (s, r)
+        # The cluster stayed correct: every writer's tokens rose, no token
+        # was granted twice, and after the fault every node holds the same
+        # state as the leader.
+        all_tokens = [t for ts in writers.tokens.values() for t in ts]
+        # (A retried acquire of a grant whose release was lost answers the
+        # same grant again: equal tokens of one writer are allowed.)
+        assert all(ts == sorted(ts) for ts in writers.tokens.values()), writers.tokens
+        per_writer = [set(ts) for ts in writers.tokens.values()]
+        assert sum(map(len, per_writer)) == len(set(all_tokens)) >= 3, writers.tokens
+        r = now.call("PUT", "/v1/locks/slow-disk/after", {"session": wsids[0]}, timeout=10)
+        assert r is not None and r.status == 200 and r.json["fencing_token"] > max(all_tokens), r
+        c.wait_applied(now.status()["commit_index"], timeout=20)
+        views = [n.call("GET", "/v1/locks?consistency=stale").json for n in c.nodes]
+        assert all(v == views[0] for v in views), views
+        print("  %d delayed syncs, longest keepalive %.1fs, %d writes, leader %d -> %d" % (
+            len(delayed), lat, len(all_tokens), leader.id, now.id))
+
+
+# S17: disk errors in a running node ------------------------------------------
+
+# (what, the shim's words, the line the shim writes when it injects it)
+DISK_ERRORS = [
+    ("a failed fsync (reported once, as Linux does)",
+     {"sync_errno": "EIO", "sync_fail": 1}, "failed with EIO"),
+    ("ENOSPC on write", {"write_errno": "ENOSPC"}, "failed with ENOSPC"),
+    ("EIO on write", {"write_errno": "EIO"}, "failed with EIO"),
+]
+
+FATAL_LINE = re.compile(r"fatal: (.*); stopping \(fail-stop\)")
+
+
+def wait_exit(node, timeout):
+    """The exit status of NODE's process once it ended by itself, or None."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        rc = node.proc.poll()
+        if rc is not None:
+            return rc
+        time.sleep(0.02)
+    return None
+
+
+def disk_errors_stop(role):
+    """Each disk error of DISK_ERRORS in turn, injected into the node of
+    ROLE (leader or follower) while writes go on: it must stop itself, with
+    exit 70 and one fatal line, and never sync again a file whose sync
+    failed; the two others must go on (a leader within a bounded time,
+    every acknowledged write there, writes and linearizable reads served);
+    the stopped node then comes back without the fault and catches up."""
+    c, disks = disk_cluster(3)
+    with c:
+        sid = new_session(c.leader(timeout=20), 120000)
+        acked = {}  # lock name -> fencing token
+        seq = [0]
+        lock = threading.Lock()
+
+        def write(node):
+            with lock:
+                seq[0] += 1
+                name = "disk/%d" % seq[0]
+            r = node.call("PUT", "/v1/locks/" + name, {"session": sid}, timeout=10)
+            if r is not None and r.status == 200:
+                with lock:
+                    acked[name] = r.json["fencing_token"]
+            return r
+
+        for what, fault, injected in DISK_ERRORS:
+            leader = c.leader(timeout=20)
+            r = leader.call("POST", "/v1/sessions/%s/keepalive" % sid, timeout=10)
+            assert r is not None and r.status == 200, r
+            victim = leader if role == "leader" else c.followers(leader)[0]
+            others = [n for n in c.nodes if n is not victim]
+            via = [n for n in others if n is not leader][0] if role == "leader" else leader
+            for _ in range(5):  # acknowledged before the fault: kept after it
+                r = write(via)
+                assert r is not None and r.status == 200, (what, r)
+            mark = len(victim.log_text())  # the log of this fault only
+            writes = Threads()  # drive the victim's disk while this thread watches
+
+            def keep_writing():
+                while not writes.stop_flag.is_set():
+                    write(via)
+
+            writes.spawn(keep_writing)
+            try:
+                t0 = time.time()
+                disks[victim.id].set(**fault)
+                rc = wait_exit(victim, 15)
+                took = time.time() - t0
+                # The others: a leader within a bounded time of the exit.
+                now = c.leader(timeout=10, among=others) if rc is not None else None
+                elected = time.time() - t0 - took
+            finally:
+                writes.stop()
+            log = victim.log_text()[mark:]
+            assert rc is not None, "%s on the %s: still running after %.0fs" % (what, role, took)
+            assert rc == FAIL_STOP_EXIT, "%s on the %s: exit status %r, not %d:\n%s" % (
+                what, role, rc, FAIL_STOP_EXIT, log[-1500:])
+            fatal = FATAL_LINE.findall(log)
+            assert len(fatal) == 1, (what, fatal, log[-1500:])
+            assert faultdisk_lines(log, injected), (what, log[-1500:])
+            assert not faultdisk_lines(log, "SYNC AFTER FAILURE"), (what, log[-1500:])
+            # Writes and linearizable reads on the others, and every write
+            # acknowledged so far.
+            r = write(others[0])
+            assert r is not None and r.status == 200, (what, r)
+            for node in others:
+                for name, token in acked.items():
+                    r = node.call("GET", "/v1/locks/" + name, timeout=10)
+                    assert r is not None and r.status == 200, (what, node.id, name, r)
+                    assert r.json["holders"][0]["fencing_token"] == token, (what, name, r)
+            print("  %s on the %s (node %d): exit %d %.2fs after the fault, \"%s\"; "
+                  "leader %d %.2fs after the exit"
+                  % (what, role, victim.id, rc, took, fatal[0], now.id, elected))
+            # Back without the fault, from what its folder kept.
+            disks[victim.id].clear()
+            victim.kill()  # the process has ended: this only forgets it
+            victim.start()
+            c.wait_applied(now.status()["commit_index"], nodes=[victim], timeout=30)
+        assert len(acked) >= 6 * len(DISK_ERRORS), acked
+
+
+def test_disk_errors_stop_the_leader_and_the_others_go_on():
+    disk_errors_stop("leader")
+
+
+def test_disk_errors_stop_a_follower_and_the_others_go_on():
+    disk_errors_stop("follower")
+
+
+if __name__ == "__main__":
+    names = sys.argv[1:]
+    tests = [v for k, v in sorted(globals().items()) if k.startswith("test_") and callable(v)]
+    run([t for t in tests if not names or t.__name__ in names])
