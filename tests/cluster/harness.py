@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -193,8 +194,12 @@ class Cluster:
         self.members = ",".join("%d=%s" % (n.id, n.raft) for n in self.nodes)
 
     def __enter__(self):
-        for n in self.nodes:
-            n.start()
+        try:
+            for n in self.nodes:
+                n.start()
+        except BaseException:
+            self.close(keep=True)  # the nodes started so far, and the folder
+            raise
         return self
 
     def __exit__(self, *exc):
@@ -250,6 +255,36 @@ class Cluster:
             time.sleep(0.05)
         raise AssertionError("applied index %d not reached: %r" % (
             index, [n.status() for n in nodes]))
+
+
+class ClusterFixture:
+    """A cluster of SIZE, started and with a leader, and a temporary folder
+    (tmp, named PREFIX...). Both go at exit, whether the test passed or
+    failed, and when the start itself fails; a subclass ends what else it
+    made in cleanup(), which runs first."""
+
+    def __init__(self, size, prefix):
+        self.cluster = Cluster(coordd_path(), size)
+        self.tmp = tempfile.mkdtemp(prefix=prefix)
+
+    def __enter__(self):
+        try:
+            self.cluster.__enter__()
+            self.cluster.leader()
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
+        return self
+
+    def cleanup(self):
+        pass
+
+    def __exit__(self, *exc):
+        try:
+            self.cleanup()
+            self.cluster.__exit__(*exc)
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def wait_for(what, fn, timeout=10.0):

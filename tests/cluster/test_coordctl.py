@@ -8,10 +8,9 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
-from harness import Cluster, coordd_path, run, wait_for
+from harness import ClusterFixture, coordd_path, run, wait_for
 
 COORDD = coordd_path()
 COORDCTL = os.environ.get("COORDCTL", "")
@@ -35,25 +34,28 @@ while True:
 """
 
 
-class Fixture:
-    """A cluster of 3 and a coordctl pointed at all of its nodes."""
+class Fixture(ClusterFixture):
+    """A cluster of 3 and a coordctl pointed at all of its nodes. Whatever it
+    made goes when the test ends, passed or failed: the processes it started
+    (each in a process group of its own, so that a shell's coordctl goes
+    too), the cluster and the folder."""
 
     def __init__(self):
-        self.cluster = Cluster(COORDD, 3)
-        self.tmp = tempfile.mkdtemp(prefix="coordctl-test-")
+        self.procs = []
+        super().__init__(3, "coordctl-test-")
 
     def __enter__(self):
-        self.cluster.__enter__()
-        self.cluster.leader()
+        super().__enter__()
         self.env = dict(os.environ)
         self.env["COORD_ENDPOINTS"] = ",".join("http://" + n.http for n in self.cluster.nodes)
         return self
 
-    def __exit__(self, *exc):
+    def cleanup(self):
         for n in self.cluster.nodes:
             if n.paused:
                 n.resume()
-        self.cluster.__exit__(*exc)
+        for p in self.procs:
+            end_group(p)
 
     def path(self, name):
         return os.path.join(self.tmp, name)
@@ -64,9 +66,15 @@ class Fixture:
                            text=True, timeout=timeout)
         return p.returncode, p.stdout, p.stderr
 
+    def popen(self, args, **kw):
+        """subprocess.Popen(ARGS), ended with the fixture if still running."""
+        p = subprocess.Popen(args, start_new_session=True, **kw)
+        self.procs.append(p)
+        return p
+
     def spawn(self, *args):
-        return subprocess.Popen([COORDCTL] + list(args), env=self.env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return self.popen([COORDCTL] + list(args), env=self.env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def any_node(self):
         return self.cluster.live()[0]
@@ -76,8 +84,49 @@ class Fixture:
         forwards to the leader, as any node does)."""
         env = dict(self.env)
         env["COORD"] = "http://" + self.cluster.followers(self.cluster.leader())[0].http
-        return subprocess.Popen(["sh", os.path.join(EXAMPLES, script)] + list(args), env=env,
-                                text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return self.popen(["sh", os.path.join(EXAMPLES, script)] + list(args), env=env,
+                          text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def end_group(p, grace=5.0):
+    """Ends P if it still runs: SIGTERM to its process group (coordctl
+    passes it on to CMD's group), then after GRACE SIGKILL to that group
+    and to every process P had started (coordctl's CMD has a group of its
+    own, and may ignore SIGTERM); then reaps P and closes its pipes."""
+    if p.poll() is None:
+        below = descendants(p.pid)
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(timeout=grace)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            for pid in [-p.pid] + below:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+    p.wait()
+    for fh in (p.stdout, p.stderr):
+        if fh is not None:
+            fh.close()
+
+
+def descendants(pid):
+    """The processes below PID (children, theirs, ...), read from /proc."""
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            kids.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        for c in kids.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
 
 
 def read_lines(path):
@@ -130,7 +179,7 @@ def test_two_concurrent_locks_on_one_name_never_overlap():
         log = f.path("intervals")
         cmd = ("echo enter $(date +%s%N) $COORD_FENCING_TOKEN >> {0}; sleep 0.2; "
                "echo leave $(date +%s%N) >> {0}").format(log)
-        workers = [subprocess.Popen(
+        workers = [f.popen(
             ["sh", "-c", 'for i in 1 2 3; do "$0" lock shared/resource --wait 30s -- '
                          'sh -c "$1" || exit $?; done', COORDCTL, cmd],
             env=f.env) for _ in range(3)]

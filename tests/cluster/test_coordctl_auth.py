@@ -9,9 +9,8 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
-from harness import Cluster, coordd_path, run, wait_for
+from harness import ClusterFixture, coordd_path, run, wait_for
 from test_auth import call
 
 COORDD = coordd_path()
@@ -24,24 +23,20 @@ JOBS_RULES = [{"resource": "locks", "prefix": "jobs/", "access": "write"},
 EXIT_REFUSED, EXIT_USAGE, EXIT_DATAERR, EXIT_NOINPUT = 1, 64, 65, 66
 
 
-class Fixture:
+class Fixture(ClusterFixture):
     """A cluster of SIZE, coordctl pointed at all of its nodes with no token
-    in its environment, and a folder for token files."""
+    in its environment, and a folder for token files (both removed at the
+    end, whether the test passed or not)."""
 
     def __init__(self, size=3):
-        self.cluster = Cluster(COORDD, size)
-        self.tmp = tempfile.mkdtemp(prefix="coordctl-auth-test-")
+        super().__init__(size, "coordctl-auth-test-")
         self.secrets = []  # every secret coordctl was shown
 
     def __enter__(self):
-        self.cluster.__enter__()
-        self.cluster.leader()
+        super().__enter__()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("COORD_")}
         self.env["COORD_ENDPOINTS"] = ",".join("http://" + n.http for n in self.cluster.nodes)
         return self
-
-    def __exit__(self, *exc):
-        self.cluster.__exit__(*exc)
 
     def ctl(self, *args, env=None, timeout=30):
         """Runs coordctl: (exit status, stdout, stderr). ENV adds to the
