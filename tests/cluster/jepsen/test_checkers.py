@@ -468,5 +468,32 @@ class OneLeaderPerTerm(unittest.TestCase):
         self.assertIs(checkers.one_leader_per_term(cs)["valid"], False)
 
 
+def answer(status, body):
+    """A stand-in for harness.Reply: STATUS and the decoded JSON BODY."""
+    class Reply:
+        pass
+    r = Reply()
+    r.status, r.json = status, body
+    return r
+
+
+class ClassifyAnswers(unittest.TestCase):
+    """history.classify as docs/API.md (What a 503 tells) says."""
+
+    def test_a_write_answered_503_with_an_error_code_certainly_failed(self):
+        import history
+        for code in ("unavailable", "no_leader"):
+            self.assertEqual(history.classify(answer(503, {"error": code}), write=True), "fail")
+        self.assertEqual(history.classify(answer(503, {"error": "unavailable"}), write=True,
+                                          unknown_503=True), "info")
+
+    def test_a_write_answered_503_without_a_body_is_unknown(self):
+        import history
+        self.assertEqual(history.classify(answer(503, None), write=True), "info")
+        self.assertEqual(history.classify(answer(503, None), write=False), "fail")
+        self.assertEqual(history.classify(answer(504, {"error": "timeout"}), write=True), "info")
+        self.assertEqual(history.classify(None, write=True), "info")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=1)
