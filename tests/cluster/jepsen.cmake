@@ -34,9 +34,14 @@ set(COORD_JEPSEN_RUNS
   "3nodes_long_cut_follower|--nodes 3 --seed 7 --duration 45 --faults isolate_long --wait-ms 0"
   # Snapshots every 200 entries, a log tail of 20: nodes killed or paused
   # come back behind the compacted log and install a snapshot off the loop
-  # (runtime invariant N-6) while faults go on; the run prints how many were
-  # made and installed (seed 11 installed two when this was written).
+  # (runtime invariant N-6) while faults go on; a run with
+  # --snapshot-entries fails unless snapshots were both made and installed
+  # (seed 11: 108 made, 2 installed when this was written). The second run
+  # makes them under partitions: a follower cut off for 15 s comes back
+  # behind the log tail and installs one while the leader is isolated next
+  # (seed 61: 34 made, 1 installed).
   "3nodes_snapshots_under_faults|--nodes 3 --seed 11 --duration 40 --faults process --wait-ms 0 --snapshot-entries 200"
+  "3nodes_snapshots_under_partitions|--nodes 3 --seed 61 --duration 40 --faults halves,isolate_leader,isolate_long,pause,kill_leader --wait-ms 0 --snapshot-entries 200"
   # Membership changes as an operator makes them (member_nemesis.py): new
   # servers added with --join as learners, caught up and promoted, voters
   # (the leader too) removed and stopped, replaced, the leadership moved,

@@ -113,7 +113,8 @@ def parse(argv):
     ap.add_argument("--heartbeat-ms", type=int, default=50)
     ap.add_argument("--snapshot-entries", type=int, default=None,
                     help="coordd --snapshot-entries (with --log-tail a tenth of it), so that "
-                         "nodes brought back behind the others catch up from snapshots")
+                         "nodes brought back behind the others catch up from snapshots; the "
+                         "run fails unless snapshots were made and installed")
     ap.add_argument("--election-ms", type=int, default=500)
     ap.add_argument("--lock-clients", type=int, default=5)
     ap.add_argument("--readers", type=int, default=3, help="readers of the lock")
@@ -458,9 +459,9 @@ def main(argv):
         if queued is not None:
             log(queued.summary())
         logs = [n.log_text() for n in c.every.values()]
-        log("snapshots: %d made, %d installed from a leader" % (
-            sum(t.count("INFO  snapshot at ") for t in logs),
-            sum(t.count("installed snapshot") for t in logs)))
+        snaps = (sum(t.count("INFO  snapshot at ") for t in logs),
+                 sum(t.count("installed snapshot") for t in logs))
+        log("snapshots: %d made, %d installed from a leader" % snaps)
         claims = watch.claims()
         log("leaders: %d status reads of %d nodes" % (watch.samples, len(c.every)))
         for nid, n in c.every.items():
@@ -481,6 +482,13 @@ def main(argv):
         if mem.error is not None:
             failed = True
             log("membership nemesis FAILED: %s" % mem.error)
+        if a.snapshot_entries is not None and not all(snaps):
+            # The run was to make, send and install snapshots under faults:
+            # without one of each it judged nothing of them.
+            failed = True
+            log("FAILED: --snapshot-entries %d, but %d snapshots made and %d installed: "
+                "choose faults or a seed that leave a node behind the log tail" % (
+                    (a.snapshot_entries,) + snaps))
         log("checked in %.1fs; verdict: %s (seed %d)" % (time.time() - t0,
                                                         "FAIL" if failed else "PASS", a.seed))
     finally:
