@@ -107,7 +107,8 @@ def parse(argv):
     ap.add_argument("--soak", type=float, default=None, metavar="MINUTES",
                     help="run the faults for this many minutes instead")
     ap.add_argument("--faults", default="all",
-                    help="a comma list of process, net, all, %s or of %s" % (MEMBERS, ",".join(
+                    help="none (a fault-free run), or a comma list of process, net, all, %s or "
+                         "of %s" % (MEMBERS, ",".join(
                         nemesis.PROCESS_FAULTS + nemesis.NET_FAULTS + nemesis.MIXED_FAULTS +
                         nemesis.SCENARIO_FAULTS)))
     ap.add_argument("--heartbeat-ms", type=int, default=50)
@@ -168,7 +169,7 @@ def parse(argv):
 
 def fault_list(spec, size, soak=False):
     groups = {"process": nemesis.PROCESS_FAULTS, "net": nemesis.NET_FAULTS,
-              "all": nemesis.PROCESS_FAULTS + nemesis.NET_FAULTS}
+              "all": nemesis.PROCESS_FAULTS + nemesis.NET_FAULTS, "none": ()}
     fs = []
     for item in spec.split(","):
         for f in groups.get(item, (item,)):
@@ -482,6 +483,11 @@ def main(argv):
         if mem.error is not None:
             failed = True
             log("membership nemesis FAILED: %s" % mem.error)
+        unanswered = sum(1 for o in ops if o["type"] == "info")
+        if not fs and unanswered:
+            # Nothing was cut, paused or killed: every call must get its answer.
+            failed = True
+            log("FAILED: a run without faults left %d operations unanswered" % unanswered)
         if a.snapshot_entries is not None and not all(snaps):
             # The run was to make, send and install snapshots under faults:
             # without one of each it judged nothing of them.
