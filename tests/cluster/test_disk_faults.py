@@ -250,16 +250,15 @@ def disk_errors_stop(role):
     the stopped node then comes back without the fault and catches up."""
     c, disks = disk_cluster(3)
     with c:
-        sid = new_session(c.leader(timeout=20), 120000)
         acked = {}  # lock name -> fencing token
-        seq = [0]
+        seq, sid = [0], [None]
         lock = threading.Lock()
 
-        def write(node):
+        def write(node, timeout=10):
             with lock:
                 seq[0] += 1
                 name = "disk/%d" % seq[0]
-            r = node.call("PUT", "/v1/locks/" + name, {"session": sid}, timeout=10)
+            r = node.call("PUT", "/v1/locks/" + name, {"session": sid[0]}, timeout=timeout)
             if r is not None and r.status == 200:
                 with lock:
                     acked[name] = r.json["fencing_token"]
@@ -267,8 +266,8 @@ def disk_errors_stop(role):
 
         for what, fault, injected in DISK_ERRORS:
             leader = c.leader(timeout=20)
-            r = leader.call("POST", "/v1/sessions/%s/keepalive" % sid, timeout=10)
-            assert r is not None and r.status == 200, r
+            # A session of its own, under the limit of locks per session.
+            sid[0] = new_session(leader, 120000)
             victim = leader if role == "leader" else c.followers(leader)[0]
             others = [n for n in c.nodes if n is not victim]
             via = [n for n in others if n is not leader][0] if role == "leader" else leader
@@ -279,8 +278,8 @@ def disk_errors_stop(role):
             writes = Threads()  # drive the victim's disk while this thread watches
 
             def keep_writing():
-                while not writes.stop_flag.is_set():
-                    write(via)
+                while not writes.stop_flag.is_set() and victim.proc.poll() is None:
+                    write(via, timeout=3)  # one in flight as the node stops may hang
 
             writes.spawn(keep_writing)
             try:
