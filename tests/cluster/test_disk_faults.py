@@ -155,33 +155,49 @@ class Writers(Threads):
             self.spawn(self._run, k, sid)
 
 
-def test_a_slow_disk_on_the_leader_expires_no_session_kept_alive():
-    """S16 (etcd #15247). Each sync of the leader's folder takes 0.5 to 3 s
-    for 20 s, under writes; its followers' election timeout (5 s) is longer
-    than any stall, so the slow leader keeps leading. Sessions with a TTL of
-    3 s whose clients send a keepalive every second must all live."""
+def leader_now(c):
+    """The id of the node that says it leads in the highest term, or None
+    (a stalled node does not answer its status within a second)."""
+    views = [v for v in (n.status() for n in c.nodes) if v and v["role"] == "leader"]
+    return max(views, key=lambda v: v["term"])["id"] if views else None
+
+
+def slow_disk_on_the_leader(election_ms, delay_ms, follow):
+    """Each sync of the leader's folder takes DELAY_MS (a range) for 20 s,
+    under writes; with FOLLOW, the slow disk moves to each new leader.
+    Sessions with a TTL of 3 s whose clients send a keepalive every second
+    must all live, and the cluster must stay correct. Returns the ids of
+    the nodes whose disk was slow."""
     ttl_ms, period, slow_s = 3000, 1.0, 20.0
-    c, disks = disk_cluster(3, election_ms=5000)
+    c, disks = disk_cluster(3, election_ms=election_ms)
     with c:
         leader = c.leader(timeout=40)
         sids = [new_session(leader, ttl_ms) for _ in range(24)]
         wsids = [new_session(leader, 60000) for _ in range(3)]
         clients = KeepaliveClients(c.nodes, sids + wsids, period)
         writers = Writers(leader, wsids)
+        slow = [leader.id]
         try:
             clients.start()
             writers.start()
             time.sleep(3)
             t_slow = time.time()
-            disks[leader.id].set(sync_delay_ms="500-3000", seed=random.randrange(1, 1 << 30))
-            time.sleep(slow_s)
-            disks[leader.id].clear()
+            fault = {"sync_delay_ms": delay_ms, "seed": random.randrange(1, 1 << 30)}
+            disks[leader.id].set(**fault)
+            while time.time() - t_slow < slow_s:
+                time.sleep(0.25)
+                lid = leader_now(c) if follow else None
+                if lid is not None and lid != slow[-1]:
+                    disks[slow[-1]].clear()
+                    disks[lid].set(**fault)
+                    slow.append(lid)
+            disks[slow[-1]].clear()
             t_fast = time.time()
             time.sleep(6)
         finally:
             writers.stop()
             clients.stop()
-        delayed = faultdisk_lines(leader.log_text(), "delayed")
+        delayed = [l for i in set(slow) for l in faultdisk_lines(c.node(i).log_text(), "delayed")]
         assert len(delayed) >= 5, "the leader's syncs were not slowed: %r" % delayed
         lat = max(a[1] for sid in sids for a in clients.answers[sid])
         assert lat >= 1.0, "no keepalive waited for the stalled leader (%.2fs)" % lat
@@ -213,8 +229,24 @@ def test_a_slow_disk_on_the_leader_expires_no_session_kept_alive():
         c.wait_applied(now.status()["commit_index"], timeout=20)
         views = [n.call("GET", "/v1/locks?consistency=stale").json for n in c.nodes]
         assert all(v == views[0] for v in views), views
-        print("  %d delayed syncs, longest keepalive %.1fs, %d writes, leader %d -> %d" % (
-            len(delayed), lat, len(all_tokens), leader.id, now.id))
+        print("  %d delayed syncs, longest keepalive %.1fs, %d writes, slow disk on %s" % (
+            len(delayed), lat, len(all_tokens), " -> ".join(map(str, slow))))
+        return slow
+
+
+def test_a_slow_disk_on_the_leader_expires_no_session_kept_alive():
+    """S16 (etcd #15247): syncs of 0.5 to 3 s on the leader, whose
+    followers' election timeout (5 s) is longer than any stall, so the slow
+    leader keeps leading and its lease keeper decides every expiry."""
+    slow_disk_on_the_leader(5000, "500-3000", follow=False)
+
+
+def test_a_slow_disk_on_each_new_leader_expires_no_session_kept_alive():
+    """S16 with leaders deposed: syncs of 1 to 3 s against an election
+    timeout of 1 s, the slow disk moving to each new leader, so stalled
+    leaders lose their term and new leaders take over the sessions."""
+    slow = slow_disk_on_the_leader(1000, "1000-3000", follow=True)
+    assert len(slow) >= 2, "the leader never changed: %r" % slow
 
 
 # S17: disk errors in a running node ------------------------------------------
