@@ -82,9 +82,9 @@ def _lease_segments(acks, ttl, start, stop):
 
 
 def beliefs(ops):
-    """(key, session, start, end, token) for every stretch of time in which
-    a client believed it held a grant: from the grant's answer until its
-    release or close was sent, while its own lease ran."""
+    """(key, session, start, end, token, mode) for every stretch of time in
+    which a client believed it held a grant: from the grant's answer until
+    its release or close was sent, while its own lease ran."""
     ttls, acks = _ttls(ops), _lease_acks(ops)
     ends = {}
     for o in ops:
@@ -102,13 +102,14 @@ def beliefs(ops):
                 stop = min(stop, t)
         for a, b in _lease_segments(acks.get(o["session"], []), ttls[o["session"]],
                                     o["cmp"], stop):
-            out.append((o["key"], o["session"], a, b, o["value"]["token"]))
+            out.append((o["key"], o["session"], a, b, o["value"]["token"],
+                        o["value"].get("mode", "exclusive")))
     return out
 
 
 def mutual_exclusion(ops):
-    """No two sessions believed they held the same exclusive lock (or led the
-    same election) at one instant."""
+    """No two sessions believed they held the same lock (or led the same
+    election) at one instant, unless both held it in shared mode."""
     per = {}
     for b in beliefs(ops):
         per.setdefault(b[0], []).append(b)
@@ -119,7 +120,7 @@ def mutual_exclusion(ops):
             for b in bs[i + 1:]:
                 if b[2] >= a[3]:
                     break
-                if b[1] != a[1]:
+                if b[1] != a[1] and (a[5], b[5]) != ("shared", "shared"):
                     bad.append({"key": key, "a": a, "b": b})
     return {"valid": not bad, "beliefs": sum(len(v) for v in per.values()),
             "overlaps": bad[:5]}
@@ -154,13 +155,18 @@ def _grant_requests(ops):
 
 def token_order(ops):
     """Tokens rise in grant order: a grant answered before another was asked
-    for has the smaller token; two different grants never share one."""
+    for has the smaller token; two different grants never share one, but
+    for shared grants of one lock made by one entry (a release that lets
+    several queued shared waiters through grants them all at its index,
+    docs/API.md Locks)."""
     gs = _grant_requests(ops)
     bad = []
     owners = {}
     for g in gs:
         t = g["value"]["token"]
-        if t in owners and (owners[t]["key"], owners[t]["session"]) != (g["key"], g["session"]):
+        if t in owners and (owners[t]["key"], owners[t]["session"]) != (g["key"], g["session"]) \
+                and not (owners[t]["key"] == g["key"] and
+                         owners[t]["value"].get("mode") == g["value"].get("mode") == "shared"):
             bad.append({"duplicate_token": t, "a": owners[t], "b": g})
         owners[t] = g
     by_cmp = sorted(gs, key=lambda g: g["cmp"])

@@ -1,13 +1,27 @@
 """Linearizability of one lock's (or election's) history against a
-sequential model of sessions and one exclusive lock, by a Wing-Gong search
-with Lowe's memoisation (the Knossos / Porcupine algorithm, as specified in
-docs/DESIGN.md, How it is tested), and one partial-order reduction: an op
-that leaves the state as it is gets linearized at the first point it can.
+sequential model of sessions and one lock held in exclusive or shared mode
+(an election is an exclusive lock whose holder has a value), by a Wing-Gong
+search with Lowe's memoisation (the Knossos / Porcupine algorithm, as
+specified in docs/DESIGN.md, How it is tested), and one partial-order
+reduction: an op that leaves the state as it is gets linearized at the first
+point it can.
 
-The model state is (holder, token, last_token, live, dead):
-  holder      session that holds the lock, or None
-  token       its fencing token, or None when the grant was indeterminate
-  last_token  the highest token known to be issued for this lock
+The model state is (holders, last_token, live, dead):
+  holders     frozenset of (session, mode, token, value): nobody, one
+              exclusive holder, or any number of shared ones (docs/API.md,
+              Locks). A token is the grant's fencing token, or ("?", lo, hi)
+              when the grant was indeterminate: above lo (the last token
+              issued before it) and below hi (the first token known to be
+              issued after it, None before any); a read of the holder fixes
+              it. The value is an election leader's, set by its campaign and
+              by every proclaim (None for locks).
+  last_token  the highest token known to be issued for this lock: every
+              grant has a larger one (the token is the granting entry's
+              index), but for shared waiters that one entry lets through
+              together (a release, docs/API.md Locks): those share its index,
+              so a shared grant may repeat the last token while a shared
+              holder of that token still holds (an unknown shared token,
+              likewise, may equal its bounds)
   live, dead  frozensets of session ids
 
 Indeterminate ("info") operations have no return event: the search may
@@ -16,6 +30,14 @@ synthetic info operation per session, invoked when the session is created:
 it happens at an unknown time, or never (DESIGN.md rule 8). Operations that
 cannot change the state (info reads and keepalives, failed operations) are
 left out before the search.
+
+The lock's FIFO queue is not modelled: a waiting acquire linearizes at its
+grant. A shared request is refused (lock_held) or kept waiting while an
+exclusive request is queued, even if only shared holders hold; prepare()
+marks a shared acquire answered lock_held "queue_possible" when an acquire
+of another session that waits (wait_ms > 0) may have been queued at the
+time, and the model then accepts the refusal whenever anyone holds the lock
+(without a queue it needs an exclusive holder).
 
 A request answered 409 stale_request (a numbered request whose seq was not
 above its session's last applied one, docs/API.md Retries) changed nothing,
@@ -28,7 +50,7 @@ client believes it holds the grant)."""
 
 import sys
 
-LOCK_KINDS = ("acquire", "release", "read", "campaign", "resign", "observe")
+LOCK_KINDS = ("acquire", "release", "read", "campaign", "resign", "observe", "proclaim")
 SESSION_KINDS = ("create_session", "keepalive", "close_session", "session_read")
 
 # A search that visits more states than this gives up: "unknown", which the
@@ -38,18 +60,56 @@ SESSION_KINDS = ("create_session", "keepalive", "close_session", "session_read")
 MAX_STATES = 2000000
 
 
+def _held(holders, sid):
+    """SID's (session, mode, token, value) in HOLDERS, or None."""
+    for h in holders:
+        if h[0] == sid:
+            return h
+    return None
+
+
+def _fits(tok, got, mode):
+    """Whether a holder's token TOK (known, or ("?", lo, hi)) can be GOT."""
+    if isinstance(tok, tuple):
+        if mode == "shared":
+            return got >= tok[1] and (tok[2] is None or got <= tok[2])
+        return got > tok[1] and (tok[2] is None or got < tok[2])
+    return tok == got
+
+
+def _without(state, sid):
+    holders, last, live, dead = state
+    h = _held(holders, sid)
+    return (holders - {h}) if h is not None else holders
+
+
 def _release_if(state, sid):
-    holder, token, last, live, dead = state
-    if holder == sid:
-        holder, token = None, None
-    return holder, token, last, live - {sid}, dead | {sid}
+    holders, last, live, dead = state
+    return _without(state, sid), last, live - {sid}, dead | {sid}
+
+
+def _grant(state, sid, mode, tok, value):
+    """STATE with SID granted MODE with token TOK (None: unknown)."""
+    holders, last, live, dead = state
+    if tok is None:
+        return holders | {(sid, mode, ("?", last, None), value)}, last, live, dead
+    # A known token bounds from above every unknown one issued before it.
+    hs = frozenset((s, m, ("?", t[1], tok) if isinstance(t, tuple) and t[2] is None else t, v)
+                   for s, m, t, v in holders)
+    return hs | {(sid, mode, tok, value)}, tok, live, dead
+
+
+def _grantable(holders, mode):
+    if mode == "exclusive":
+        return not holders
+    return all(m == "shared" for _, m, _, _ in holders)
 
 
 def step(state, op):
     """The model's answer to OP in STATE: the list of possible next states
     (empty: OP cannot happen here). An info op offers its effect; leaving it
     out is the search's other choice."""
-    holder, token, last, live, dead = state
+    holders, last, live, dead = state
     f, sid, v, t = op["f"], op["session"], op["value"], op["type"]
     err = v.get("error")
     if t == "ok" and err == "stale_request":
@@ -57,7 +117,7 @@ def step(state, op):
     if f == "create_session":
         if sid in live or sid in dead:
             return []
-        return [(holder, token, last, live | {sid}, dead)]
+        return [(holders, last, live | {sid}, dead)]
     if f == "expire":
         return [_release_if(state, sid)] if sid in live else [state]
     if f in ("keepalive", "session_read"):
@@ -66,48 +126,76 @@ def step(state, op):
     if f == "close_session":
         nxt = _release_if(state, sid)
         if t == "ok" and "released" in v:
-            if (holder == sid) != (op["key"] in v["released"]):
+            if (_held(holders, sid) is not None) != (op["key"] in v["released"]):
                 return []
         return [nxt]
+    mine = _held(holders, sid)
     if f in ("acquire", "campaign"):
+        mode = v.get("mode", "exclusive") if f == "acquire" else "exclusive"
+        value = v.get("leader_value") if f == "campaign" else None
         if t == "info":
-            if sid not in live:
+            if sid not in live or mine is not None or not _grantable(holders, mode):
                 return [state]
-            if holder == sid:
-                return [state]
-            if holder is None:
-                return [(sid, None, last, live, dead)]
-            return [state]
+            return [_grant(state, sid, mode, None, value)]
         if err == "session_not_found":
             return [state] if sid not in live else []
         if err == "lock_held":
-            return [state] if sid in live and holder not in (None, sid) else []
+            if sid not in live:
+                return []
+            if mine is not None:  # held in the other mode: refused
+                return [state] if mine[1] != mode else []
+            if mode == "exclusive" or v.get("queue_possible"):
+                return [state] if holders else []
+            return [state] if not _grantable(holders, mode) else []
         if err is not None:  # lock_delay, too_many: no change of state
             return [state]
         tok = v["token"]
         if sid not in live:
             return []
-        if holder == sid:  # the same grant answered again (a retry is safe)
-            return [state] if token in (None, tok) else []
-        if holder is None and tok > last:
-            return [(sid, tok, tok, live, dead)]
+        if mine is not None:  # the same grant answered again (a retry is safe)
+            if mine[1] != mode or not _fits(mine[2], tok, mode):
+                return []
+            if mine[2] == tok:
+                return [state]
+            return [((holders - {mine}) | {(sid, mode, tok, mine[3])}, max(last, tok), live, dead)]
+        if _grantable(holders, mode) and (tok > last or (
+                mode == "shared" and tok == last and any(h[2] == tok for h in holders))):
+            return [_grant(state, sid, mode, tok, value)]
         return []
     if f in ("release", "resign"):
         if t == "info":
-            return [(None, None, last, live, dead)] if holder == sid else [state]
+            return [(_without(state, sid), last, live, dead)] if mine is not None else [state]
         if v.get("released"):
-            return [(None, None, last, live, dead)] if holder == sid else []
-        return [state] if holder != sid else []
-    if f in ("read", "observe"):
-        holders = v["holders"]
-        if holder is None:
-            return [state] if not holders else []
-        if len(holders) != 1 or holders[0][0] != holder:
+            return [(_without(state, sid), last, live, dead)] if mine is not None else []
+        return [state] if mine is None else []
+    if f == "proclaim":
+        if t == "info":
+            if mine is None:
+                return [state]
+            return [((holders - {mine}) | {mine[:3] + (v.get("leader_value"),)}, last, live, dead)]
+        if err == "session_not_found":
+            return [state] if sid not in live else []
+        if err == "not_holder":
+            return [state] if sid in live and mine is None else []
+        if err is not None:
+            return [state]
+        if mine is None:
             return []
-        got = holders[0][1]
-        if token is None:
-            return [(holder, got, max(last, got), live, dead)] if got > last or got == last else []
-        return [state] if got == token else []
+        return [((holders - {mine}) | {mine[:3] + (v.get("leader_value"),)}, last, live, dead)]
+    if f in ("read", "observe"):
+        got = {s: tok for s, tok in v["holders"]}
+        if len(got) != len(v["holders"]) or set(got) != {h[0] for h in holders}:
+            return []
+        if holders and "mode" in v and any(h[1] != v["mode"] for h in holders):
+            return []
+        if holders and "leader_value" in v and any(h[3] != v["leader_value"] for h in holders):
+            return []
+        if all(not isinstance(h[2], tuple) and h[2] == got[h[0]] for h in holders):
+            return [state]
+        if not all(_fits(h[2], got[h[0]], h[1]) for h in holders):
+            return []
+        hs = frozenset((s, m, got[s], val) for s, m, _, val in holders)
+        return [(hs, max([last] + list(got.values())), live, dead)]
     raise ValueError("unknown kind %r" % f)
 
 
@@ -119,6 +207,14 @@ def prepare(ops, key):
             and not (o["f"] in ("read", "observe") and
                      (o["type"] == "info" or o["value"].get("consistency") == "stale"))]
     sids = {o["session"] for o in mine if o["session"]}
+    waits = [o for o in mine if o["f"] == "acquire" and o["value"].get("wait_ms", 0) > 0]
+    for n, o in enumerate(mine):
+        v = o["value"]
+        if o["f"] == "acquire" and v.get("mode") == "shared" and v.get("error") == "lock_held":
+            # A wait of another session may have been queued meanwhile.
+            q = any(w["session"] != o["session"] and w["inv"] < o["cmp"] and
+                    (w["cmp"] is None or w["cmp"] > o["inv"]) for w in waits)
+            mine[n] = dict(o, value=dict(v, queue_possible=q))
     out = list(mine)
     for o in ops:
         if o["session"] in sids and o["f"] in SESSION_KINDS and o["type"] != "fail":
@@ -195,7 +291,7 @@ def check(ops, key, max_states=MAX_STATES):
         return cs
 
     returns_left = len(ret_pos)
-    state = (None, None, 0, frozenset(), frozenset())
+    state = (frozenset(), 0, frozenset(), frozenset())
     linearized = 0
     seen = set()
     stack = []  # frames: (op, state before, candidates, cand index, choices, choice index)
@@ -271,8 +367,9 @@ def _describe(part, events, pos, nxt):
 
 
 def _show(state):
-    holder, token, last, live, dead = state
-    return {"holder": holder, "token": token, "last_token": last, "live": sorted(live)}
+    holders, last, live, dead = state
+    return {"holders": sorted([list(h) for h in holders], key=repr), "last_token": last,
+            "live": sorted(live)}
 
 
 if __name__ == "__main__":

@@ -11,6 +11,14 @@ GET /v1/status is read every 0.1 s throughout (the admin token under
 lines; the leader-per-term checker fails if two nodes ever led, or were
 named leader of, the same term (Raft's Election Safety, on the real nodes).
 
+Beside the exclusive lock, every run has a mixed lock (jepsen/mixed, its name
+rotating like the others): --shared-clients acquire it in shared mode and
+--mixed-exclusive in exclusive mode, with a reader of its own; and the
+election's leaders proclaim new values that the observers read. The
+linearizability model judges both (linear.py); the summary line "mixed
+lock:" counts the grants of each mode, the most holders one read saw and
+the proclaims.
+
 "members" in --faults adds the membership nemesis (member_nemesis.py):
 servers added, removed, replaced and the leadership moved while the other
 faults go on; the clients follow the membership. A soak always includes it.
@@ -119,6 +127,10 @@ def parse(argv):
     ap.add_argument("--election-ms", type=int, default=500)
     ap.add_argument("--lock-clients", type=int, default=5)
     ap.add_argument("--readers", type=int, default=3, help="readers of the lock")
+    ap.add_argument("--shared-clients", type=int, default=2,
+                    help="clients acquiring the mixed lock (jepsen/mixed) in shared mode")
+    ap.add_argument("--mixed-exclusive", type=int, default=2,
+                    help="clients acquiring the mixed lock in exclusive mode")
     ap.add_argument("--wait-ms", type=int, default=300,
                     help="queue wait of contended acquires and campaigns (0: try-lock)")
     ap.add_argument("--unknown-503", action="store_true",
@@ -315,7 +327,8 @@ def read_back(c, h, ledger_locks, ledger_sessions, abandoned):
 
 def judge(ops, final, probe, election_s, rogue=None, claims=None):
     keys = sorted({o["key"] for o in ops if o["key"] and (
-        o["key"].startswith(wl.LOCK + "/") or o["key"].startswith(wl.ELECTION + "/"))})
+        o["key"].startswith(wl.LOCK + "/") or o["key"].startswith(wl.ELECTION + "/") or
+        o["key"].startswith(wl.MIXED + "/"))})
     extra = [] if rogue is None else [("rogue-node", rogue.verdict())]
     return extra + [
         ("mutual-exclusion", checkers.mutual_exclusion(ops)),
@@ -336,6 +349,28 @@ def summary(name, r):
         return "%d keys, %d ops%s" % (len(ks), sum(v["ops"] for v in ks.values()),
                                      (" ; " + json.dumps(bad)[:1500]) if bad else "")
     return json.dumps({k: v for k, v in r.items() if k != "valid"})[:1500]
+
+
+def mixed_summary(ops):
+    """What the mixed lock and the elections' proclaims gave the
+    linearizability checker to judge."""
+    mixed = [o for o in ops if o["key"] and o["key"].startswith(wl.MIXED + "/")]
+    grants = {m: sum(1 for o in mixed if o["f"] == "acquire" and o["type"] == "ok" and
+                     "token" in o["value"] and o["value"].get("mode", "exclusive") == m)
+              for m in ("shared", "exclusive")}
+    most = max((len(o["value"]["holders"]) for o in mixed
+                if o["f"] == "read" and o["type"] == "ok"), default=0)
+    procs = [o for o in ops if o["f"] == "proclaim"]
+    seen = sum(1 for o in ops if o["f"] == "observe" and o["type"] == "ok" and
+               o["value"].get("consistency") != "stale" and "-v" in
+               (o["value"].get("leader_value") or ""))
+    return ("mixed lock: %d shared and %d exclusive grants, at most %d holders in one read; "
+            "proclaims: %d ok, %d not_holder, %d unknown; %d linearizable observes saw a "
+            "proclaimed value" % (
+                grants["shared"], grants["exclusive"], most,
+                sum(1 for o in procs if o["type"] == "ok" and "error" not in o["value"]),
+                sum(1 for o in procs if o["value"].get("error") == "not_holder"),
+                sum(1 for o in procs if o["type"] == "info"), seen))
 
 
 def _terminated(signum, frame):
@@ -392,6 +427,14 @@ def main(argv):
         clients += [wl.LockClient(100 + p, c, h, stop, rng.random(), store,
                                   base=wl.ELECTION, kind="election") for p in range(3)]
         clients += [wl.Reader(200 + p, c, h, stop, rng.random()) for p in range(a.readers)]
+        # The mixed lock: shared and exclusive holders (their own random
+        # stream, so the clients above act as they did before it existed).
+        mrng = random.Random(a.seed ^ 0x5eed)
+        clients += [wl.LockClient(500 + p, c, h, stop, mrng.random(), None, base=wl.MIXED,
+                                  mode="shared" if p < a.shared_clients else "exclusive")
+                    for p in range(a.shared_clients + a.mixed_exclusive)]
+        if a.shared_clients + a.mixed_exclusive:
+            clients.append(wl.Reader(550, c, h, stop, mrng.random(), base=wl.MIXED))
         queued = None
         if "queued_release" in fs:
             queued = queued_release.QueuedRelease(c, h, stop, rng.random())
@@ -451,6 +494,7 @@ def main(argv):
         grants = sum(1 for o in ops if o["p"] < a.lock_clients and o["f"] == "acquire" and
                      o["type"] == "ok")
         log("lock grants: %d, %.0f a minute" % (grants, grants * 60.0 / max(heal, 1.0)))
+        log(mixed_summary(ops))
         log("fenced store: value %d; the fence refused %d reads and %d writes for a stale"
             " token and prevented %d lost updates (the unfenced shadow's, value %d)" % (
                 store.value, store.refused_reads, store.refused_writes, store.shadow_lost,

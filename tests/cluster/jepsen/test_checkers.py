@@ -392,6 +392,167 @@ class Linearizability(unittest.TestCase):
         self.assertEqual(r["valid"], "unknown")
 
 
+M = "jepsen/mixed/0"
+E = "jepsen/elect/0"
+
+
+def shared(p, sid, inv, cmp, token=None, error=None, wait_ms=0):
+    """A shared acquire of M: granted TOKEN, or refused with ERROR."""
+    if error:
+        return op(p, "acquire", inv, cmp, key=M, session=sid, mode="shared", wait_ms=wait_ms,
+                  error=error)
+    return op(p, "acquire", inv, cmp, key=M, session=sid, mode="shared", wait_ms=wait_ms,
+              token=token)
+
+
+def mread(p, inv, cmp, holders, mode):
+    return op(p, "read", inv, cmp, key=M, holders=holders, mode=mode,
+              consistency="linearizable")
+
+
+def sharing():
+    """A and B hold M in shared mode at once, then release; C is granted it
+    exclusively after both releases."""
+    return [session(1, "A", 0), session(2, "B", 0), session(3, "C", 0),
+            shared(1, "A", 1, 1.1, 10), shared(2, "B", 1.2, 1.3, 11),
+            mread(4, 1.4, 1.5, [["A", 10], ["B", 11]], "shared"),
+            refused(3, "C", 1.6, 1.7, key=M),
+            release(1, "A", 2, 2.1, key=M), release(2, "B", 2.2, 2.3, key=M),
+            grant(3, "C", 2.4, 2.5, 12, key=M), mread(4, 2.6, 2.7, [["C", 12]], "exclusive")]
+
+
+class SharedLocks(unittest.TestCase):
+    def test_shared_holders_at_once_then_an_exclusive_one_pass(self):
+        h = sharing()
+        self.assertIs(linear.check(h, M)["valid"], True)
+        self.assertTrue(checkers.mutual_exclusion(h)["valid"])
+        self.assertTrue(checkers.token_order(h)["valid"])
+
+    def test_an_exclusive_grant_while_a_shared_holder_holds_is_caught(self):
+        # C is granted M exclusively before B's release was sent: B's later
+        # release proves B still held it (its session had not expired).
+        h = sharing()
+        h[-2] = grant(3, "C", 2.15, 2.19, 12, key=M)
+        self.assertIs(linear.check(h, M)["valid"], False)
+        self.assertFalse(checkers.mutual_exclusion(h)["valid"])
+
+    def test_a_shared_grant_while_an_exclusive_holder_holds_is_caught(self):
+        h = [session(1, "A", 0), session(2, "B", 0), grant(1, "A", 1, 1.1, 10, key=M),
+             shared(2, "B", 1.2, 1.3, 11), release(1, "A", 2, 2.1, key=M)]
+        self.assertIs(linear.check(h, M)["valid"], False)
+        self.assertFalse(checkers.mutual_exclusion(h)["valid"])
+        h[-2] = shared(2, "B", 1.2, 1.3, error="lock_held")
+        self.assertIs(linear.check(h, M)["valid"], True)
+
+    def test_a_read_must_show_every_shared_holder_in_shared_mode(self):
+        h = sharing()
+        h[5] = mread(4, 1.4, 1.5, [["A", 10]], "shared")  # B missing
+        self.assertIs(linear.check(h, M)["valid"], False)
+        h[5] = mread(4, 1.4, 1.5, [["A", 10], ["B", 11]], "exclusive")
+        self.assertIs(linear.check(h, M)["valid"], False)
+
+    def test_a_shared_refusal_needs_an_exclusive_holder_or_a_queue(self):
+        # Only A holds, in shared mode, and nobody waits: B must be granted.
+        h = [session(1, "A", 0), session(2, "B", 0), session(3, "C", 0),
+             shared(1, "A", 1, 1.1, 10), shared(2, "B", 1.2, 1.3, error="lock_held")]
+        self.assertIs(linear.check(h, M)["valid"], False)
+        # C's exclusive request waiting in the queue meanwhile keeps B out
+        # (a shared request waits behind a queued exclusive one).
+        h.append(op(3, "acquire", 1.15, 1.6, key=M, session="C", wait_ms=300, error="lock_held"))
+        self.assertIs(linear.check(h, M)["valid"], True)
+
+    def test_shared_waiters_granted_by_one_release_share_its_token(self):
+        # X holds M exclusively; A and B wait in shared mode; X's release
+        # (entry 20) grants both at index 20.
+        h = [session(1, "A", 0), session(2, "B", 0), session(3, "X", 0),
+             grant(3, "X", 0.5, 0.6, 10, key=M),
+             shared(1, "A", 1, 2.2, 20, wait_ms=300), shared(2, "B", 1.1, 2.2, 20, wait_ms=300),
+             release(3, "X", 2, 2.1, key=M), mread(4, 2.3, 2.4, [["A", 20], ["B", 20]], "shared")]
+        self.assertIs(linear.check(h, M)["valid"], True)
+        self.assertTrue(checkers.token_order(h)["valid"])
+        # Two exclusive grants never share a token.
+        h[4:6] = [grant(1, "A", 1, 2.2, 20, key=M), grant(2, "B", 1.1, 2.2, 20, key=M)]
+        h[-1] = release(1, "A", 2.3, 2.4, key=M)
+        self.assertIs(linear.check(h, M)["valid"], False)
+        self.assertFalse(checkers.token_order(h)["valid"])
+
+    def test_an_unknown_shared_grant_is_fixed_by_a_read(self):
+        # A's shared acquire timed out; B is granted 12 after it; a read
+        # shows A with 11: below 12, so A's grant came first. It fits.
+        h = [session(1, "A", 0), session(2, "B", 0),
+             op(1, "acquire", 1, None, "info", key=M, session="A", mode="shared"),
+             shared(2, "B", 2, 2.1, 12), mread(4, 3, 3.1, [["A", 11], ["B", 12]], "shared")]
+        self.assertIs(linear.check(h, M)["valid"], True)
+        # An unknown exclusive grant asked for after token 10 was issued
+        # cannot be shown with token 9.
+        h = [session(1, "A", 0), session(2, "B", 0), grant(2, "B", 0.5, 0.6, 10, key=M),
+             release(2, "B", 0.7, 0.8, key=M),
+             op(1, "acquire", 1, None, "info", key=M, session="A"),
+             mread(4, 3, 3.1, [["A", 9]], "exclusive")]
+        self.assertIs(linear.check(h, M)["valid"], False)
+
+
+def campaign(p, sid, inv, cmp, token, value):
+    return op(p, "campaign", inv, cmp, key=E, session=sid, token=token, leader_value=value)
+
+
+def proclaim(p, sid, inv, cmp, value, type_="ok", error=None):
+    if error:
+        return op(p, "proclaim", inv, cmp, type_, key=E, session=sid, leader_value=value,
+                  error=error)
+    return op(p, "proclaim", inv, cmp, type_, key=E, session=sid, leader_value=value)
+
+
+def observe(p, inv, cmp, leader, value):
+    v = {"holders": [leader] if leader else [], "consistency": "linearizable"}
+    if leader:
+        v["leader_value"] = value
+    return op(p, "observe", inv, cmp, key=E, **v)
+
+
+def proclaiming():
+    """A leads with "a-c1", proclaims "a-v1" then "a-v2"; observers follow."""
+    return [session(1, "A", 0), session(2, "B", 0), campaign(1, "A", 1, 1.1, 10, "a-c1"),
+            observe(3, 1.2, 1.3, ["A", 10], "a-c1"), proclaim(1, "A", 2, 2.1, "a-v1"),
+            observe(3, 2.2, 2.3, ["A", 10], "a-v1"), proclaim(1, "A", 3, 3.1, "a-v2"),
+            observe(3, 3.2, 3.3, ["A", 10], "a-v2"),
+            proclaim(2, "B", 3.4, 3.5, "b-v1", error="not_holder")]
+
+
+class Proclaim(unittest.TestCase):
+    def test_observers_following_the_proclaims_pass(self):
+        self.assertIs(linear.check(proclaiming(), E)["valid"], True)
+
+    def test_a_value_seen_before_it_was_proclaimed_is_caught(self):
+        h = proclaiming()
+        h[3] = observe(3, 1.2, 1.3, ["A", 10], "a-v1")  # before a-v1 was sent
+        self.assertIs(linear.check(h, E)["valid"], False)
+
+    def test_a_value_seen_after_a_later_proclaim_is_caught(self):
+        h = proclaiming()
+        h[-2] = observe(3, 3.2, 3.3, ["A", 10], "a-v1")  # a-v2 was answered at 3.1
+        self.assertIs(linear.check(h, E)["valid"], False)
+        # Overlapping the proclaim of a-v2, either value fits.
+        h[-2] = observe(3, 2.95, 3.3, ["A", 10], "a-v1")
+        self.assertIs(linear.check(h, E)["valid"], True)
+
+    def test_an_unanswered_proclaim_may_apply_or_not_but_only_once(self):
+        h = proclaiming()[:4] + [proclaim(1, "A", 2, None, "a-v1", type_="info"),
+                                 observe(3, 2.2, 2.3, ["A", 10], "a-c1"),
+                                 observe(3, 2.4, 2.5, ["A", 10], "a-v1")]
+        self.assertIs(linear.check(h, E)["valid"], True)
+        h.append(observe(3, 2.6, 2.7, ["A", 10], "a-c1"))  # back to the old value
+        self.assertIs(linear.check(h, E)["valid"], False)
+
+    def test_a_proclaim_by_a_non_leader_is_caught(self):
+        h = proclaiming()
+        h[-1] = proclaim(2, "B", 3.4, 3.5, "b-v1")  # answered ok although A leads
+        self.assertIs(linear.check(h, E)["valid"], False)
+        h = proclaiming()
+        h[4] = proclaim(1, "A", 2, 2.1, "a-v1", error="not_holder")  # A leads
+        self.assertIs(linear.check(h, E)["valid"], False)
+
+
 class StaleReadsAndLiveness(unittest.TestCase):
     def test_a_stale_read_may_lag_but_shows_no_phantom_grant(self):
         h = handover() + [read(4, 3, 3.1, [["A", 10]], consistency="stale")]

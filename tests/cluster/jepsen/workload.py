@@ -2,7 +2,9 @@
 (followers forward) and records every operation in the history.
 
 - LockClient: many contend for one exclusive lock; a holder does a fenced
-  read-modify-write of the FencedStore, then releases. After an
+  read-modify-write of the FencedStore, then releases. With MODE "shared"
+  (on the mixed lock, MIXED, beside exclusive ones) it holds a while and
+  releases: several shared holders at once, none beside an exclusive one. After an
   indeterminate acquire it closes its session (release-all), as Jepsen's
   etcd client revokes its lease, and never enters the critical section.
   With REUSE_SESSIONS it numbers its session's requests (seq, API.md
@@ -13,8 +15,10 @@
   to expire. KEYFN (the queued_release scenario's rivals) names the lock
   to contend for; a LockClient without a FencedStore only holds the lock.
 - Reader: linearizable and stale reads of the lock.
-- Candidate / Observer: several candidates campaign in one election, lead a
-  while, proclaim, resign; observers read the election.
+- Candidate / Observer: several candidates (LockClient of kind "election")
+  campaign in one election, each campaign with a value of its own, and the
+  leader proclaims new values (each one used once) before it resigns;
+  observers (Reader) read the election, its leader's value with it.
 - Stopper: opens a session, keeps it alive a little, then stops and polls
   until it is gone (the lease-timing evidence).
 - Ledger: the write load for durability: one long session that acquires
@@ -33,7 +37,8 @@ from secure import request
 # Writes answered 503 are indeterminate rather than failed (runner option
 # --unknown-503); see history.classify.
 UNKNOWN_503 = False
-WRITES = ("create_session", "close_session", "acquire", "release", "campaign", "resign")
+WRITES = ("create_session", "close_session", "acquire", "release", "campaign", "resign",
+          "proclaim")
 # How long a contended acquire or campaign waits in the lock's FIFO queue
 # (runner option --wait-ms; 0 makes them try-locks).
 WAIT_MS = 300
@@ -55,6 +60,7 @@ LOCK_TTL_S = 2.0
 ROTATE_S = 30.0
 LOCK = "jepsen/lock"
 ELECTION = "jepsen/elect"
+MIXED = "jepsen/mixed"  # shared and exclusive lock clients on one lock
 LEDGER = "jepsen/ledger"
 
 
@@ -231,11 +237,14 @@ class Client(threading.Thread):
 
 
 class LockClient(Client):
-    def __init__(self, p, cluster, h, stop, seed, store, base=LOCK, kind="lock", keyfn=None):
+    def __init__(self, p, cluster, h, stop, seed, store, base=LOCK, kind="lock", keyfn=None,
+                 mode="exclusive"):
         super().__init__(p, cluster, h, stop, seed)
         self.store = store
         self.base = base
         self.kind = kind
+        self.mode = mode
+        self.values = 0  # the election values this client has used
         self.numbering = REUSE_SESSIONS and NUMBERED
         # The name to contend for now (None: wait); default the rotated base.
         self.keyfn = keyfn or (lambda: rotated(self.base, self.h))
@@ -251,13 +260,30 @@ class LockClient(Client):
     def grant(self, key):
         if self.kind == "lock":
             f, path, body = "acquire", "/v1/locks/" + key, {"session": self.sid, "wait_ms": WAIT_MS}
+            extra = {"wait_ms": WAIT_MS}
+            if self.mode != "exclusive":
+                body["mode"] = extra["mode"] = self.mode
         else:
+            value = self.next_value("c")
             f, path, body = "campaign", "/v1/elections/" + key, \
-                {"session": self.sid, "value": "p%d" % self.p, "wait_ms": WAIT_MS}
-        op, r = self.call(f, "PUT", path, self.numbered(body), key=key, session=self.sid)
+                {"session": self.sid, "value": value, "wait_ms": WAIT_MS}
+            extra = {"wait_ms": WAIT_MS, "leader_value": value}
+        op, r = self.call(f, "PUT", path, self.numbered(body), key=key, session=self.sid, **extra)
         if op["type"] == "ok" and r.status == 200:
             j = r.json["leader"] if self.kind == "election" else r.json
             op["value"]["token"] = j["fencing_token"]
+        return op
+
+    def next_value(self, what):
+        """An election value never used before: the model tells them apart."""
+        self.values += 1
+        return "p%d-%s%d" % (self.p, what, self.values)
+
+    def proclaim(self, key):
+        value = self.next_value("v")
+        op, r = self.call("proclaim", "PATCH", "/v1/elections/" + key,
+                          self.numbered({"session": self.sid, "value": value}),
+                          key=key, session=self.sid, leader_value=value)
         return op
 
     def let_go(self, key):
@@ -303,6 +329,12 @@ class LockClient(Client):
                 self.pace(0.0, 0.02)
                 if self.lease_valid():
                     self.store.write(self.p, key, self.sid, tok, seen, self.lease_end)
+            elif self.kind == "election":
+                for _ in range(self.rng.randint(0, 2)):
+                    self.pace(0.02, 0.08)
+                    if self.proclaim(key)["type"] == "info":
+                        break
+                self.pace(0.02, 0.08)
             else:
                 self.pace(0.05, 0.2)
             if self.let_go(key)["type"] == "info" and ABANDON:
@@ -329,14 +361,18 @@ class Reader(Client):
                 if op["value"]["holders"] is None:
                     op["type"] = "fail"  # an error answer says nothing of the state
                     op["value"]["holders"] = []
+                elif r.status == 200 and self.kind == "lock":
+                    op["value"]["mode"] = r.json.get("mode")
+                elif r.status == 200 and r.json.get("leader") is not None:
+                    op["value"]["leader_value"] = r.json["leader"].get("value")
                 op["value"].pop("error", None)
             self.pace(0.02, 0.1)
 
 
 def lock_holders(lock):
-    """[[session, token]] of a lock object's exclusive holders."""
-    return [[x["session"], x["fencing_token"]] for x in lock["holders"]
-            if lock.get("mode", "exclusive") == "exclusive"]
+    """[[session, token]] of a lock object's holders, of either mode (a
+    read records the lock's "mode" beside them)."""
+    return [[x["session"], x["fencing_token"]] for x in lock["holders"]]
 
 
 def holders_of(r, kind):
