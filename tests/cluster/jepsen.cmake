@@ -23,6 +23,10 @@ set(COORD_JEPSEN_RUNS
   "3nodes_no_faults|--nodes 3 --seed 3 --duration 25 --faults none --wait-ms 300"
   "3nodes_pauses_and_partitions|--nodes 3 --seed 11 --duration 40 --faults pause,pause_leader,halves,isolate_leader,bridge,one_way --wait-ms 0"
   "5nodes_partitions_and_pauses|--nodes 5 --seed 12 --duration 45 --faults halves,isolate_leader,bridge,one_way,ring,pause_leader --wait-ms 0"
+  # Every run also has the mixed lock (shared and exclusive holders) and
+  # proclaiming election leaders, judged by the linearizability model: a
+  # server granting an exclusive request beside shared holders, or one whose
+  # proclaim answers ok without changing the value, fails it here (seed 13).
   "3nodes_kills_and_crash|--nodes 3 --seed 13 --duration 40 --faults kill,kill_leader,crash_all,pause --wait-ms 0"
   # Queued waits (--wait-ms 300): these found that a withdrawal of a timed-out
   # wait answered 409 while the grant had won the race, and 503 when the
