@@ -277,7 +277,7 @@ def test_the_unit_starts_coordd_with_the_shipped_config():
                  ("ExecReload", "/bin/kill -HUP $MAINPID"), ("ProtectSystem", "strict"),
                  ("ReadWritePaths", "/var/lib/coord"), ("NoNewPrivileges", "yes"),
                  ("PrivateTmp", "yes"), ("ProtectHome", "yes"),
-                 ("RestartPreventExitStatus", "2")]:
+                 ("RestartPreventExitStatus", "2 70")]:
         assert u.get(k) == [v], (k, u.get(k))
     argv = shlex.split(u["ExecStart"][0])
     assert argv == ["/usr/bin/coordd", "--config", "/etc/coord/coordd.conf"], argv
