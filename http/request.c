@@ -680,7 +680,7 @@ static enum http_error keep_body(const char *body, size_t body_len, json_t *root
                                  struct http_request *req, struct http_err *err)
 {
 	if (body_len <= HTTP_BODY_KEPT_MAX) {
-		req->body = strndup(body, body_len); /* a JSON object holds no NUL */
+		req->body = strndup(body, body_len); /* no NUL in it (decode_body) */
 		req->body_len = body_len;
 	} else {
 		req->body = json_dumps(root, JSON_COMPACT);
@@ -714,6 +714,11 @@ static enum http_error decode_body(const char *body, size_t body_len, struct htt
 	if (body_len > HTTP_BODY_MAX)
 		return http_err_set(err, HTTP_ERR_TOO_LARGE, "the body is over %u bytes",
 		                    HTTP_BODY_MAX);
+	/* JSON text holds no NUL byte, but the parser may stop at one and
+	 * accept what came before: refused here, so that the body kept for
+	 * forwarding (keep_body) is the whole of what was decoded. */
+	if (memchr(body, '\0', body_len))
+		return http_err_set(err, HTTP_ERR_INVALID_JSON, "the body holds a NUL byte");
 	if (!json_depth_ok(body, body_len))
 		return http_err_set(err, HTTP_ERR_INVALID_JSON, "JSON nested deeper than %d",
 		                    HTTP_JSON_DEPTH_MAX);

@@ -622,6 +622,26 @@ static void test_too_large(void **state)
 	free(body);
 }
 
+/* A NUL byte anywhere in a body is invalid JSON, also where the parser
+ * would stop at it and accept the object before it (the fuzzer's find: the
+ * body kept for forwarding was cut at the NUL but kept its full length). */
+static void test_a_nul_byte_in_the_body_is_invalid_json(void **state)
+{
+	static const char body[] = "{\"name\":\"a\",\"rules\":[],\"admin\":false\0}";
+	static const char tail[] = "{\"ttl_ms\":10000}\0   ";
+	struct http_request req;
+	struct http_err err;
+
+	(void)state;
+	assert_int_equal(
+	    http_request_decode("POST", "/v1/tokens", NULL, 0, body, sizeof(body) - 1, &req, &err),
+	    HTTP_ERR_INVALID_JSON);
+	assert_int_equal(http_request_decode("POST", "/v1/sessions", NULL, 0, tail,
+	                                     sizeof(tail) - 1, &req, &err),
+	                 HTTP_ERR_INVALID_JSON);
+	assert_int_equal(http_error_status(HTTP_ERR_INVALID_JSON), 400);
+}
+
 static void test_error_json_shape(void **state)
 {
 	struct http_err err;
@@ -652,6 +672,7 @@ int main(void)
 	    cmocka_unit_test(test_seq_and_release_token),
 	    cmocka_unit_test(test_error_table),
 	    cmocka_unit_test(test_too_large),
+	    cmocka_unit_test(test_a_nul_byte_in_the_body_is_invalid_json),
 	    cmocka_unit_test(test_error_json_shape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
