@@ -194,8 +194,11 @@ def lock_scenario(b, leader, follower, token=None):
         "return document.getElementById('leader').textContent") == "node %d" % leader.id)
     assert b.js("return document.getElementById('served').textContent") == \
         "served by node %d (follower)" % follower.id
-    shown = wait_for("the page shows the holder and the waiter", lambda: (
-        lambda v: v if v and v["waiters"] else None)(b.js(LOCK_JS, "jobs/ui")))
+    # The sessions' names come from the page's own read of the sessions,
+    # which may land after the lock's long-poll: wait for both.
+    shown = wait_for("the page shows the holder and the waiter, with their names", lambda: (
+        lambda v: v if v and v["waiters"] and all(" (" in x for x in v["holders"] + v["waiters"])
+        else None)(b.js(LOCK_JS, "jobs/ui")))
     assert shown["holders"] == [s1[:8] + " (holder)"], shown
     assert shown["tokens"] == [str(first)], shown
     assert shown["waiters"] == [s2[:8] + " (waiter) exclusive"], shown
