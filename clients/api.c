@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "calls.h"
+
 static const char *const errors[COORDC_ERR_COUNT] = {
     [COORDC_OK] = "ok",
     [COORDC_ERR_NOMEM] = "out of memory",
@@ -26,16 +28,14 @@ void coordc_reply_clear(struct coordc_reply *reply)
 	memset(reply, 0, sizeof(*reply));
 }
 
-/* PATH = PREFIX + NAME (+ SUFFIX), refusing what does not fit. */
-static int make_path(char *path, const char *prefix, const char *name, const char *suffix)
+int coordc_path(char path[COORDC_URL_MAX], const char *prefix, const char *name, const char *suffix)
 {
 	int n = snprintf(path, COORDC_URL_MAX, "%s%s%s", prefix, name, suffix);
 
 	return n < 0 || n >= COORDC_URL_MAX ? COORDC_ERR_INVALID : COORDC_OK;
 }
 
-/* Sends BODY (reference taken over), then releases it. */
-static int call_owned(struct coordc *c, const char *method, const char *path, json_t *body,
+int coordc_call_owned(struct coordc *c, const char *method, const char *path, json_t *body,
                       unsigned flags, uint32_t timeout_ms, struct coordc_reply *reply)
 {
 	int rc;
@@ -83,8 +83,7 @@ static int call_numbered(struct coordc *c, const char *method, const char *path,
 	return rc;
 }
 
-/* A long wait needs an attempt time-out beyond it. */
-static uint32_t wait_timeout(uint64_t wait_ms)
+uint32_t coordc_wait_timeout(uint64_t wait_ms)
 {
 	return wait_ms == 0 ? 0 : (uint32_t)(wait_ms + 5000);
 }
@@ -111,7 +110,7 @@ int coordc_session_create(struct coordc *c, uint32_t ttl_ms, const char *label, 
 	 * could have created the session; the last attempt's send is later
 	 * than that, and an earlier time only makes the client more careful. */
 	*sent_ms = coordc_now_ms();
-	rc = call_owned(c, "POST", "/v1/sessions", body, 0, 0, reply);
+	rc = coordc_call_owned(c, "POST", "/v1/sessions", body, 0, 0, reply);
 	if (rc != COORDC_OK || reply->kind != COORDC_DONE_OK)
 		return rc;
 	got = json_string_value(json_object_get(reply->body, "id"));
@@ -129,7 +128,7 @@ int coordc_session_close(struct coordc *c, const char *id, struct coordc_reply *
 {
 	char path[COORDC_URL_MAX];
 
-	if (make_path(path, "/v1/sessions/", id, "") != COORDC_OK)
+	if (coordc_path(path, "/v1/sessions/", id, "") != COORDC_OK)
 		return COORDC_ERR_INVALID;
 	return call_numbered(c, "DELETE", path, json_object(), 0, reply);
 }
@@ -142,7 +141,7 @@ int coordc_lock_acquire(struct coordc *c, const char *name, const char *session,
 	json_t *body;
 	int rc;
 
-	if (make_path(path, "/v1/locks/", name, "") != COORDC_OK)
+	if (coordc_path(path, "/v1/locks/", name, "") != COORDC_OK)
 		return COORDC_ERR_INVALID;
 	body = json_pack("{s:s, s:s, s:I}", "session", session, "mode",
 	                 shared ? "shared" : "exclusive", "wait_ms", (json_int_t)wait_ms);
@@ -150,7 +149,7 @@ int coordc_lock_acquire(struct coordc *c, const char *name, const char *session,
 		json_decref(body);
 		return COORDC_ERR_NOMEM;
 	}
-	rc = call_numbered(c, "PUT", path, body, wait_timeout(wait_ms), reply);
+	rc = call_numbered(c, "PUT", path, body, coordc_wait_timeout(wait_ms), reply);
 	if (rc == COORDC_OK && reply->kind == COORDC_DONE_OK)
 		*token = reply_u64(reply, NULL, "fencing_token");
 	return rc;
@@ -161,7 +160,7 @@ int coordc_lock_release(struct coordc *c, const char *name, const char *session,
 {
 	char path[COORDC_URL_MAX];
 
-	if (make_path(path, "/v1/locks/", name, "") != COORDC_OK)
+	if (coordc_path(path, "/v1/locks/", name, "") != COORDC_OK)
 		return COORDC_ERR_INVALID;
 	return call_numbered(c, "DELETE", path, json_pack("{s:s}", "session", session), 0, reply);
 }
@@ -172,12 +171,12 @@ int coordc_campaign(struct coordc *c, const char *name, const char *session, con
 	char path[COORDC_URL_MAX];
 	int rc;
 
-	if (make_path(path, "/v1/elections/", name, "") != COORDC_OK)
+	if (coordc_path(path, "/v1/elections/", name, "") != COORDC_OK)
 		return COORDC_ERR_INVALID;
 	rc = call_numbered(c, "PUT", path,
 	                   json_pack("{s:s, s:s, s:I}", "session", session, "value", value,
 	                             "wait_ms", (json_int_t)wait_ms),
-	                   wait_timeout(wait_ms), reply);
+	                   coordc_wait_timeout(wait_ms), reply);
 	if (rc == COORDC_OK && reply->kind == COORDC_DONE_OK)
 		*token = reply_u64(reply, "leader", "fencing_token");
 	return rc;
@@ -188,20 +187,18 @@ int coordc_resign(struct coordc *c, const char *name, const char *session,
 {
 	char path[COORDC_URL_MAX];
 
-	if (make_path(path, "/v1/elections/", name, "") != COORDC_OK)
+	if (coordc_path(path, "/v1/elections/", name, "") != COORDC_OK)
 		return COORDC_ERR_INVALID;
 	return call_numbered(c, "DELETE", path, json_pack("{s:s}", "session", session), 0, reply);
 }
 
 /* Listings ------------------------------------------------------------------- */
 
-/* Whether S can be a listing's key (a lock name or a session id) that a
- * query carries as it is. */
-static bool list_key_ok(const char *s)
+bool coordc_name_chars(const char *s, bool empty_ok)
 {
 	size_t len = strlen(s);
 
-	return len > 0 && len <= COORDC_LIST_KEY_MAX &&
+	return (len > 0 || empty_ok) && len <= COORDC_LIST_KEY_MAX &&
 	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-:/") ==
 	           len;
 }
@@ -252,7 +249,7 @@ static bool list_next(const json_t *next, char after[COORDC_LIST_KEY_MAX + 1], u
 		return true;
 	}
 	/* Keyset paging moves forward: a next that does not would repeat. */
-	if (n == NULL || *after_id != 0 || !list_key_ok(n) || strcmp(n, after) <= 0)
+	if (n == NULL || *after_id != 0 || !coordc_name_chars(n, false) || strcmp(n, after) <= 0)
 		return false;
 	snprintf(after, COORDC_LIST_KEY_MAX + 1, "%s", n);
 	return true;
@@ -260,6 +257,13 @@ static bool list_next(const json_t *next, char after[COORDC_LIST_KEY_MAX + 1], u
 
 int coordc_list(struct coordc *c, const char *path, const char *key, uint32_t limit,
                 uint32_t pages_max, json_t **items, struct coordc_reply *reply)
+{
+	return coordc_list_pages(c, path, key, limit, pages_max, NULL, NULL, items, reply);
+}
+
+int coordc_list_pages(struct coordc *c, const char *path, const char *key, uint32_t limit,
+                      uint32_t pages_max, const char *index_key, uint64_t *first_index,
+                      json_t **items, struct coordc_reply *reply)
 {
 	char url[COORDC_URL_MAX], after[COORDC_LIST_KEY_MAX + 1] = "";
 	uint64_t after_id = 0;
@@ -288,6 +292,15 @@ int coordc_list(struct coordc *c, const char *path, const char *key, uint32_t li
 		if (!json_is_array(got)) {
 			list_refused(reply, page, "not a page of the listing");
 			break;
+		}
+		if (page == 1 && index_key != NULL) {
+			const json_t *index = json_object_get(reply->body, index_key);
+
+			if (!json_is_integer(index) || json_integer_value(index) < 0) {
+				list_refused(reply, page, "no index to watch from");
+				break;
+			}
+			*first_index = (uint64_t)json_integer_value(index);
 		}
 		if (!list_next(json_object_get(reply->body, "next"), after, &after_id, &done)) {
 			list_refused(reply, page, "its next does not move past the key before");

@@ -60,6 +60,8 @@
 #define COORDC_CHANGE_TIMEOUT_MS   15000u       /* one attempt of a membership change or transfer */
 #define COORDC_DOWNLOAD_TIMEOUT_MS (60u * 60 * 1000)         /* one attempt of a download */
 #define COORDC_SEQ_MAX             ((UINT64_C(1) << 53) - 1) /* a request's number (API.md) */
+#define COORDC_WAIT_MAX_MS         (10u * 60 * 1000) /* a long-poll's wait (API.md, Limits) */
+#define COORDC_KV_WAIT_DEFAULT_MS  (5u * 60 * 1000)  /* a watch's wait when none is given */
 
 /* Errors of the library itself (not of the API: those are outcomes). */
 enum coordc_err {
@@ -230,6 +232,86 @@ int coordc_resign(struct coordc *c, const char *name, const char *session,
  * COORDC_ERR_NOMEM when a request could not be formed. */
 int coordc_list(struct coordc *c, const char *path, const char *key, uint32_t limit,
                 uint32_t pages_max, json_t **items, struct coordc_reply *reply);
+
+/* ---- Key/value (docs/API.md, Key/value) ----------------------------------
+ *
+ * A key or prefix travels in the URL as it is, so one with a byte outside
+ * the names' alphabet (A-Z a-z 0-9 . _ - : /) is refused as
+ * COORDC_ERR_INVALID before anything is sent; the server judges the rest
+ * (400 invalid_argument: length, a leading '/', "//"). Keys take no "seq"
+ * (API.md, Retries), so a put or delete whose answer was lost is an unknown
+ * outcome and is never resent: a late resend could undo a newer write of
+ * another client, or fail its own cas. Reads are resent freely. */
+
+/* Conditions of a put or delete, all checked when the write applies; a
+ * write whose condition fails changes nothing. Zeroed: none. */
+struct coordc_kv_cond {
+	bool has_cas;           /* write only if the key's modify_index is CAS */
+	uint64_t cas;           /* 0: only if the key does not exist (a put only);
+	                         * 409 cas_failed otherwise */
+	const char *fence_lock; /* NULL: no fence; else only if FENCE_TOKEN is the
+	                         * fencing token of a current holder of this lock
+	                         * (409 stale_token otherwise) */
+	uint64_t fence_token;   /* 1 to 2^63 - 1 */
+};
+
+/* GET /v1/kv/{key}, linearizable, or ?consistency=stale when STALE (any
+ * node answers from its own state). On ok *VALUE (may be NULL) is the
+ * key's value, borrowed from REPLY->body (the whole key: create_index,
+ * modify_index, session) until coordc_reply_clear. A key that does not
+ * exist is a definite error "not_found" (404), its "index" in the body.
+ * An ok answer without a string value is a definite error "bad_answer". */
+int coordc_kv_get(struct coordc *c, const char *key, bool stale, const char **value,
+                  struct coordc_reply *reply);
+
+/* PUT /v1/kv/{key} {"value", "session", "cas", "fence"}: writes VALUE
+ * (UTF-8 text). SESSION (may be NULL) makes the key ephemeral: deleted
+ * when that session ends. COND (may be NULL) as above. On ok
+ * *MODIFY_INDEX (may be NULL) is the key's new modify_index. Errors:
+ * cas_failed (the body's modify_index is the key's, 0 when absent),
+ * stale_token, session_not_found, too_many. Not resent after a lost
+ * answer. Returns COORDC_ERR_INVALID (nothing sent) for a key outside the
+ * alphabet, a NULL VALUE, a VALUE or SESSION not UTF-8, a cas over
+ * 2^63 - 1, a fence lock outside the alphabet or a fence token of 0 or
+ * over 2^63 - 1. */
+int coordc_kv_put(struct coordc *c, const char *key, const char *value, const char *session,
+                  const struct coordc_kv_cond *cond, uint64_t *modify_index,
+                  struct coordc_reply *reply);
+
+/* DELETE /v1/kv/{key} {"cas", "fence"}. On ok *DELETED (may be NULL) says
+ * whether a key was deleted (false: there was none, without cas). COND
+ * (may be NULL) as above, but a delete's cas is from 1 (else
+ * COORDC_ERR_INVALID, nothing sent). Not resent after a lost answer. */
+int coordc_kv_delete(struct coordc *c, const char *key, const struct coordc_kv_cond *cond,
+                     bool *deleted, struct coordc_reply *reply);
+
+/* GET /v1/kv?prefix=PREFIX ("" for every key), every page as coordc_list
+ * reads them (LIMIT keys a page, 0: the server's default; at most
+ * PAGES_MAX pages). On ok *KEYS is a new array of the keys (objects: key,
+ * value, create_index, modify_index, session) in key order (the caller
+ * drops it with json_decref) and *INDEX (may be NULL) the first page's
+ * "index": a watch from it (coordc_kv_watch) sees every change made after
+ * the listing began, some of which the later pages may already show.
+ * Otherwise *KEYS is NULL and REPLY says why, as for coordc_list. */
+int coordc_kv_list(struct coordc *c, const char *prefix, uint32_t limit, uint32_t pages_max,
+                   json_t **keys, uint64_t *index, struct coordc_reply *reply);
+
+/* One long-poll of a watch: GET /v1/kv?prefix=PREFIX&index=INDEX&wait=WAIT_MS
+ * (0: COORDC_KV_WAIT_DEFAULT_MS; at most COORDC_WAIT_MAX_MS). It answers
+ * with the changes of keys under PREFIX after entry INDEX as soon as there
+ * is one, or after the wait with none. On ok *CHANGES is the array of
+ * changes ({"key", "change": "put"|"delete", "modify_index"}, in log order,
+ * possibly empty), borrowed from REPLY->body until coordc_reply_clear, and
+ * *NEXT the index to pass to the next poll: passing it each time sees
+ * every change exactly once. When INDEX is older than the changes the
+ * cluster keeps, the reply is a definite error "compacted" (status 410)
+ * and *NEXT is the index its answer names for a resync (0 if none): list
+ * the prefix again (coordc_kv_list) and watch from there. An answer of
+ * another shape (no array, no index, a change not after INDEX or after
+ * *NEXT) is a definite error "bad_answer". Returns COORDC_ERR_INVALID for a
+ * prefix outside the alphabet or a wait over COORDC_WAIT_MAX_MS. */
+int coordc_kv_watch(struct coordc *c, const char *prefix, uint64_t index, uint64_t wait_ms,
+                    const json_t **changes, uint64_t *next, struct coordc_reply *reply);
 
 /* ---- Cluster membership (docs/API.md, Cluster and operations) -------------
  *
