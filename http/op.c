@@ -17,6 +17,7 @@
 #define LK HTTP_RES_LOCKS
 #define EL HTTP_RES_ELECTIONS
 #define SS HTTP_RES_SESSIONS
+#define KV HTTP_RES_KV
 #define O  HTTP_ACCESS_OPEN
 #define T  HTTP_ACCESS_TOKEN
 #define R  HTTP_ACCESS_READ
@@ -97,6 +98,17 @@ static const struct http_op_info ops[HTTP_OP_COUNT] = {
     /* The status page (API.md, GET /ui): HTML embedded in coordd, holding no
      * data; the calls it makes need their own token. */
     [HTTP_OP_UI] = {"ui", "GET", "/ui", E, "", HTTP_OPF_LOCAL, 0, 0, 0, 0, NO, O},
+    /* Keys (API.md, Key/value) */
+    [HTTP_OP_KV_LIST] = {"kv_list", "GET", "/v1/kv", E, "",
+                         HTTP_OPF_READ | HTTP_OPF_LONG_POLL | HTTP_OPF_WATCH,
+                         HTTP_Q_PREFIX | HTTP_Q_LIMIT | HTTP_Q_AFTER_NAME, 0, 0, 0, KV, R},
+    [HTTP_OP_KV_GET] = {"kv_get", "GET", "/v1/kv/", N, "", HTTP_OPF_READ | HTTP_OPF_LONG_POLL, 0, 0,
+                        0, 0, KV, R},
+    [HTTP_OP_KV_PUT] = {"kv_put", "PUT", "/v1/kv/", N, "", HTTP_OPF_WRITE, 0, 0,
+                        HTTP_F_VALUE | HTTP_F_CAS | HTTP_F_SESSION | HTTP_F_FENCE, HTTP_F_VALUE, KV,
+                        W},
+    [HTTP_OP_KV_DELETE] = {"kv_delete", "DELETE", "/v1/kv/", N, "", HTTP_OPF_WRITE, HTTP_Q_CAS, 0,
+                           HTTP_F_CAS | HTTP_F_FENCE, 0, KV, W},
 };
 
 #undef S
@@ -108,6 +120,7 @@ static const struct http_op_info ops[HTTP_OP_COUNT] = {
 #undef LK
 #undef EL
 #undef SS
+#undef KV
 #undef O
 #undef T
 #undef R

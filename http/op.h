@@ -44,6 +44,10 @@ enum http_op {
 	HTTP_OP_TOKEN_LIST,
 	HTTP_OP_TOKEN_REVOKE,
 	HTTP_OP_UI,
+	HTTP_OP_KV_LIST,
+	HTTP_OP_KV_GET,
+	HTTP_OP_KV_PUT,
+	HTTP_OP_KV_DELETE,
 	HTTP_OP_COUNT
 };
 
@@ -62,6 +66,8 @@ enum http_op_flag {
 	                                 * wait_ms passes or the client hangs up */
 	HTTP_OPF_ADMIN = 1u << 7,       /* the cluster itself (members, leadership): run by the
 	                                 * leader's core, answered when the change is done */
+	HTTP_OPF_WATCH = 1u << 8,       /* a listing whose long-poll (?index=) answers the changes
+	                                 * since the index, not a page: then no limit or after */
 };
 
 /* Body fields (JSON keys), as bits. */
@@ -82,6 +88,8 @@ enum http_field {
 	HTTP_F_TOKEN = 1u << 12,     /* "fencing_token": the grant a release releases */
 	HTTP_F_RULES = 1u << 13,     /* "rules": an access token's rules (request.h) */
 	HTTP_F_ADMIN = 1u << 14,     /* "admin": true for an admin access token */
+	HTTP_F_CAS = 1u << 15,       /* "cas": a key's expected modify_index, 0: absent */
+	HTTP_F_FENCE = 1u << 16,     /* "fence": {"lock": NAME, "token": N}, a write's guard */
 };
 
 /* Query parameters an operation takes besides ?pretty and ?redirect (every
@@ -99,13 +107,14 @@ enum http_param {
 	HTTP_Q_AFTER_SESSION = 1u << 6, /* ?after=ID: a session id, exclusive */
 	HTTP_Q_FORCE = 1u << 7,         /* ?force: a membership change skips the strict check */
 	HTTP_Q_AFTER_ID = 1u << 8,      /* ?after=ID: an access token's id, exclusive */
+	HTTP_Q_CAS = 1u << 9,           /* ?cas=N: as the body's "cas" */
 };
 
 /* How a path is matched. The path of a row is its literal prefix; a
  * parameter follows it (and the suffix, if any, ends it). */
 enum http_path_kind {
 	HTTP_PATH_EXACT,   /* the path is the prefix itself */
-	HTTP_PATH_NAME,    /* prefix + a lock or election name (may contain '/') */
+	HTTP_PATH_NAME,    /* prefix + a lock or election name, or a key (may contain '/') */
 	HTTP_PATH_SESSION, /* prefix + a session id + suffix */
 	HTTP_PATH_MEMBER,  /* prefix + a server id (decimal digits) + suffix */
 	HTTP_PATH_ID,      /* prefix + an access token's id (decimal digits) + suffix */
@@ -134,6 +143,7 @@ enum http_resource {
 	HTTP_RES_LOCKS,
 	HTTP_RES_ELECTIONS,
 	HTTP_RES_SESSIONS,
+	HTTP_RES_KV,
 };
 
 struct http_op_info {

@@ -249,6 +249,13 @@ static enum http_error query_one(const struct http_query *q, struct http_request
 			    "token must be a fencing token, an integer from 1 to %llu",
 			    (unsigned long long)HTTP_TOKEN_MAX);
 		*seen |= HTTP_Q_TOKEN;
+	} else if (strcmp(k, "cas") == 0 && takes(req, HTTP_Q_CAS)) {
+		if (!parse_u64(v, &req->cas) || req->cas > HTTP_TOKEN_MAX)
+			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+			                    "cas must be an integer from 0 to %llu",
+			                    (unsigned long long)HTTP_TOKEN_MAX);
+		req->has_cas = true;
+		*seen |= HTTP_Q_CAS;
 	} else if (strcmp(k, "force") == 0 && takes(req, HTTP_Q_FORCE)) {
 		if (q->value && strcmp(v, "true") != 0 && strcmp(v, "") != 0)
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
@@ -307,6 +314,8 @@ static const char *param_name(unsigned p)
 		return "after";
 	case HTTP_Q_FORCE:
 		return "force";
+	case HTTP_Q_CAS:
+		return "cas";
 	default:
 		return "?";
 	}
@@ -327,6 +336,11 @@ static enum http_error decode_query(const struct http_query *query, size_t n_que
 			return e;
 	if (req->has_index && !have_wait)
 		req->poll_wait_ms = HTTP_POLL_WAIT_DEFAULT_MS;
+	if (req->has_index && http_op_is(req->op, HTTP_OPF_WATCH) &&
+	    (*seen & (HTTP_Q_LIMIT | HTTP_Q_AFTER_NAME)))
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+		                    "a watch (?index=) takes no limit or after: it answers every "
+		                    "change since the index");
 	if (o->params_needed & ~*seen) {
 		char needs[64] = "";
 		size_t len = 0;
@@ -393,6 +407,8 @@ static const struct {
     {"fencing_token", HTTP_F_TOKEN},
     {"rules", HTTP_F_RULES},
     {"admin", HTTP_F_ADMIN},
+    {"cas", HTTP_F_CAS},
+    {"fence", HTTP_F_FENCE},
 };
 
 /* A server id: an integer 1..HTTP_MEMBER_ID_MAX. */
@@ -487,6 +503,42 @@ static enum http_error get_token(json_t *v, const char *key, struct http_request
 		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
 		                    "fencing_token and ?token= name different grants");
 	req->token = token;
+	return HTTP_OK;
+}
+
+/* A write's "cas", equal to its ?cas= when it has both. */
+static enum http_error get_cas(json_t *v, const char *key, struct http_request *req,
+                               struct http_err *err)
+{
+	uint64_t cas = 0;
+	enum http_error e = get_int(v, key, 0, HTTP_TOKEN_MAX, &cas, err);
+
+	if (e != HTTP_OK)
+		return e;
+	if (req->has_cas && req->cas != cas)
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "cas and ?cas= differ");
+	req->has_cas = true;
+	req->cas = cas;
+	return HTTP_OK;
+}
+
+/* A write's "fence": {"lock": NAME, "token": N}, nothing else. */
+static enum http_error get_fence(json_t *v, struct http_request *req, struct http_err *err)
+{
+	json_t *lock = json_object_get(v, "lock");
+	const char *why = NULL;
+	enum http_error e;
+
+	if (!json_is_object(v) || json_object_size(v) != 2 || !json_is_string(lock) ||
+	    !json_object_get(v, "token"))
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+		                    "fence must be an object {\"lock\": NAME, \"token\": N}");
+	if (!http_name_valid(json_string_value(lock), json_string_length(lock), &why))
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "fence.lock: %s", why);
+	if ((e = get_int(json_object_get(v, "token"), "fence.token", 1, HTTP_TOKEN_MAX,
+	                 &req->fence_token, err)) != HTTP_OK)
+		return e;
+	memcpy(req->fence_lock, json_string_value(lock), json_string_length(lock) + 1);
 	return HTTP_OK;
 }
 
@@ -603,6 +655,10 @@ static enum http_error body_field(json_t *v, enum http_field f, const char *key,
 		return get_token(v, key, req, err);
 	case HTTP_F_RULES:
 		return get_rules(v, req, err);
+	case HTTP_F_CAS:
+		return get_cas(v, key, req, err);
+	case HTTP_F_FENCE:
+		return get_fence(v, req, err);
 	case HTTP_F_ADMIN:
 		if (!json_is_boolean(v))
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,

@@ -97,6 +97,12 @@ struct http_request {
 	struct http_rule rules[HTTP_TOKEN_RULES_MAX];
 	size_t n_rules;
 	uint64_t token_id;
+	/* Keys: a write's "cas" (or a delete's ?cas=) when has_cas, and its
+	 * "fence" when fence_lock is not "" (fence_token 1..HTTP_TOKEN_MAX). */
+	bool has_cas;
+	uint64_t cas;
+	char fence_lock[HTTP_NAME_MAX + 1];
+	uint64_t fence_token;
 	/* The accepted body again (malloc'd; NULL for none): what a follower
 	 * forwards. A short body as it came; a longer one as compact JSON, so
 	 * at most HTTP_FORWARD_BODY_MAX bytes whatever padding the client

@@ -10,7 +10,7 @@
 
 static const struct node_api *const resources[] = {
     node_api_sessions, node_api_locks,  node_api_elections, node_api_cluster,
-    node_api_members,  node_api_tokens, node_api_ui,
+    node_api_members,  node_api_tokens, node_api_ui,        node_api_kv,
 };
 
 /* Each operation's entry, indexed by op: filled once by node_api_init(). */

@@ -1,7 +1,7 @@
 /* api.h: what the node does with each operation of the API, as hooks, one
  * entry per operation, grouped one file per resource: api_sessions.c,
  * api_locks.c, api_elections.c, api_cluster.c, api_members.c,
- * api_tokens.c, and api_ui.c (the status page).
+ * api_tokens.c, api_kv.c, and api_ui.c (the status page).
  *
  * The facts of an operation (read or write, long-poll, queues, cancellable,
  * fields) are its row in http/op.h; an entry here holds only the code that
@@ -78,6 +78,7 @@ extern const struct node_api node_api_cluster[];
 extern const struct node_api node_api_members[];
 extern const struct node_api node_api_tokens[];
 extern const struct node_api node_api_ui[];
+extern const struct node_api node_api_kv[];
 
 /* The status page (api_ui.c), ui/ui.html as CMake embeds it at build time
  * (ui_html.c in the build folder): node_ui_html_len bytes, not

@@ -166,6 +166,16 @@ static void members_metrics(struct node *n, struct text *t)
 	     (unsigned long long)n->auth_refused[NODE_AUTH_DENIED]);
 }
 
+/* The long-polls of W_POLL that watch keys. */
+static uint64_t kv_watchers(const struct node *n)
+{
+	uint64_t k = 0;
+
+	for (const struct ncall *c = n->waits[W_POLL].head; c; c = c->next)
+		k += c->req->op == HTTP_OP_KV_GET || c->req->op == HTTP_OP_KV_LIST;
+	return k;
+}
+
 static void metrics_answer(struct node *n, struct ncall *c)
 {
 	struct transport_stats peers;
@@ -208,6 +218,10 @@ static void metrics_answer(struct node *n, struct ncall *c)
 		       counts.holders);
 		metric(&t, "coord_waiters", "gauge", "queued lock and election requests",
 		       counts.waiters);
+		metric(&t, "coord_kv_keys", "gauge", "keys of the key/value namespace",
+		       counts.keys);
+		metric(&t, "coord_kv_bytes", "gauge", "bytes of all values of keys",
+		       counts.kv_bytes);
 	}
 	metric(&t, "coord_lease_sessions", "gauge", "sessions the lease keeper tracks (leader)",
 	       coord_lease_count(&n->lease));
@@ -215,6 +229,8 @@ static void metrics_answer(struct node *n, struct ncall *c)
 	       n->waits[W_GRANT].n);
 	metric(&t, "coord_long_polls", "gauge", "long-polls waiting on this node",
 	       n->waits[W_POLL].n);
+	metric(&t, "coord_kv_watchers", "gauge",
+	       "long-polls on keys waiting on this node (a key or a prefix)", kv_watchers(n));
 	members_metrics(n, &t);
 	transport_stats(n->transport, &peers);
 	metric(&t, "coord_peer_tls_refused_total", "counter",

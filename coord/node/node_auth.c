@@ -23,6 +23,8 @@ static enum coord_resource resource_of(enum http_resource r)
 		return COORD_RESOURCE_ELECTIONS;
 	case HTTP_RES_SESSIONS:
 		return COORD_RESOURCE_SESSIONS;
+	case HTTP_RES_KV:
+		return COORD_RESOURCE_KV;
 	case HTTP_RES_LOCKS:
 	case HTTP_RES_NONE:
 		break;
@@ -199,10 +201,17 @@ static bool authorize(struct node *n, struct ncall *c)
 	 * keepalive, the state machine for a write). */
 	if (!name && !(o->params & HTTP_Q_LIMIT) && !has_rule(t, res, access))
 		return deny_rule(n, c, res, NULL, access);
-	if (res != COORD_RESOURCE_SESSIONS &&
-	    ((o->accepts & HTTP_F_SESSION) || (o->params & HTTP_Q_SESSION)) &&
+	/* A session named on another resource (always, where the row needs
+	 * one; an ephemeral key's when given). */
+	if (res != COORD_RESOURCE_SESSIONS && req->session[0] != '\0' &&
 	    !has_rule(t, COORD_RESOURCE_SESSIONS, COORD_ACCESS_WRITE))
 		return deny_rule(n, c, COORD_RESOURCE_SESSIONS, NULL, COORD_ACCESS_WRITE);
+	/* A fence reveals whether a token of its lock is current, as GET
+	 * /v1/fence does. */
+	if (req->fence_lock[0] != '\0' &&
+	    !coord_auth_allows(t, COORD_RESOURCE_LOCKS, req->fence_lock, strlen(req->fence_lock),
+	                       COORD_ACCESS_READ))
+		return deny_rule(n, c, COORD_RESOURCE_LOCKS, req->fence_lock, COORD_ACCESS_READ);
 	return true;
 }
 
@@ -247,21 +256,27 @@ bool node_auth_owns(struct node *n, struct ncall *c, const struct coord_session_
 
 /* Filtering answers ------------------------------------------------------------ */
 
-/* Removes from the array KEY of OBJ the items whose "name" T may not read
- * as RES. */
-static void filter_array(const struct coord_token *t, json_t *obj, const char *key,
-                         enum coord_resource res)
+/* Removes from the array KEY of OBJ the items whose FIELD ("name", or a
+ * key's "key") T may not read as RES. */
+static void filter_items(const struct coord_token *t, json_t *obj, const char *key,
+                         const char *field, enum coord_resource res)
 {
 	json_t *a = json_object_get(obj, key);
 
 	for (size_t i = json_array_size(a); i-- > 0;) {
-		json_t *name = json_object_get(json_array_get(a, i), "name");
+		json_t *name = json_object_get(json_array_get(a, i), field);
 		const char *s = json_is_string(name) ? json_string_value(name) : "";
 		size_t len = json_is_string(name) ? json_string_length(name) : 0;
 
 		if (!coord_auth_allows(t, res, s, len, COORD_ACCESS_READ))
 			json_array_remove(a, i);
 	}
+}
+
+static void filter_array(const struct coord_token *t, json_t *obj, const char *key,
+                         enum coord_resource res)
+{
+	filter_items(t, obj, key, "name", res);
 }
 
 /* A session's parts: the locks it holds or waits for, its elections. */
@@ -281,6 +296,10 @@ bool node_auth_filter(struct node *n, struct ncall *c, json_t *body)
 	switch (c->req->op) {
 	case HTTP_OP_LOCK_LIST:
 		filter_array(c->token, body, "locks", COORD_RESOURCE_LOCKS);
+		break;
+	case HTTP_OP_KV_LIST: /* a page of keys, or a watch's changes */
+		filter_items(c->token, body, "keys", "key", COORD_RESOURCE_KV);
+		filter_items(c->token, body, "changes", "key", COORD_RESOURCE_KV);
 		break;
 	case HTTP_OP_SESSION_LIST:
 		filter_array(c->token, body, "sessions", COORD_RESOURCE_SESSIONS);
@@ -314,7 +333,7 @@ bool node_auth_filter_text(struct node *n, struct ncall *c, const char *body, si
 
 	*out = NULL;
 	if (!c->token || (c->req->op != HTTP_OP_LOCK_LIST && c->req->op != HTTP_OP_SESSION_LIST &&
-	                  c->req->op != HTTP_OP_SESSION_GET))
+	                  c->req->op != HTTP_OP_SESSION_GET && c->req->op != HTTP_OP_KV_LIST))
 		return true;
 	j = json_loadb(body, len, 0, NULL);
 	if (!j) {

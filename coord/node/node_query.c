@@ -18,12 +18,18 @@ void node_drop_poll(struct node *n, struct ncall *c)
 	node_answer_query(n, c);
 }
 
+bool node_poll_open(const struct node *n, const struct ncall *c)
+{
+	(void)n;
+	return c->wait == W_POLL ? c->deadline_ms > node_now_ms() : c->req->poll_wait_ms > 0;
+}
+
 void node_answer_query(struct node *n, struct ncall *c)
 {
 	const struct http_request *req = c->req;
 	json_t *body = NULL;
 	uint64_t modify_index = 0;
-	bool open = c->wait == W_POLL ? c->deadline_ms > node_now_ms() : req->poll_wait_ms > 0;
+	bool open = node_poll_open(n, c);
 
 	assert(http_op_is(req->op, HTTP_OPF_READ));
 	if (node_api(req->op)->query(n, c, &body, &modify_index) != 0)

@@ -29,6 +29,8 @@
 #define CMD_AUTH_FLAGS (COORD_AUTH_ADMIN | COORD_AUTH_BOOTSTRAP)
 /* The width of a rule's prefix length (RULES). */
 #define CMD_PREFIX_LEN_BYTES 2
+/* The flag bits a KV field may carry. */
+#define CMD_KV_FLAGS (COORD_KV_CAS | COORD_KV_FENCE | COORD_KV_EPHEMERAL)
 
 /* The longest TOKEN (name, hash, flags, every rule with the longest
  * prefix) fits the bound callers size their buffers by. */
@@ -137,6 +139,29 @@ static bool cmdAuthFieldsValid(unsigned f, const struct coord_cmd *c)
 	return true;
 }
 
+/* The rules of the KV field (command.h's layout), or none of it set when
+ * ROW's fields F do not carry it. */
+static bool cmdKvValid(unsigned f, const struct coord_cmd *c)
+{
+	bool fence = (c->kv_flags & COORD_KV_FENCE) != 0;
+
+	if (!(f & SM_CMD_F_KV))
+		return c->kv_flags == 0 && c->cas == 0 && c->fence_lock_len == 0 &&
+		       c->fence_token == 0;
+	if ((c->kv_flags & ~CMD_KV_FLAGS) != 0 || c->cas > COORD_TOKEN_MAX ||
+	    (!(c->kv_flags & COORD_KV_CAS) && c->cas != 0))
+		return false;
+	if (fence ? !cmdStringValid(c->fence_lock, c->fence_lock_len, 1, COORD_NAME_MAX) ||
+	                c->fence_token == 0 || c->fence_token > COORD_TOKEN_MAX
+	          : c->fence_lock_len != 0 || c->fence_token != 0)
+		return false;
+	/* An ephemeral key names its session; any other, none. */
+	if ((f & SM_CMD_F_SESSION) && ((c->kv_flags & COORD_KV_EPHEMERAL) != 0) ==
+	                                  cmdZero(c->session.bytes, COORD_SESSION_ID_LEN))
+		return false;
+	return (f & SM_CMD_F_SESSION) || !(c->kv_flags & COORD_KV_EPHEMERAL);
+}
+
 /* The rules of the fields ROW carries (command.h's layout, commands.h). */
 static bool cmdFieldsValid(const struct sm_cmd_row *row, const struct coord_cmd *c)
 {
@@ -172,7 +197,7 @@ static bool cmdFieldsValid(const struct sm_cmd_row *row, const struct coord_cmd 
 		return false;
 	if ((f & SM_CMD_F_SINCE_V4) ? c->actor > COORD_TOKEN_MAX : c->actor != 0)
 		return false;
-	return cmdAuthFieldsValid(f, c);
+	return cmdAuthFieldsValid(f, c) && cmdKvValid(f, c);
 }
 
 /* The lowest version that holds C of ROW (command.h, Versions): its type's
@@ -182,7 +207,7 @@ static uint8_t cmdVersion(const struct sm_cmd_row *row, const struct coord_cmd *
 	uint8_t v = c->seq != 0 || c->token != 0 ? COORD_CMD_VERSION_2 : COORD_CMD_VERSION_1;
 
 	if (c->actor != 0)
-		v = COORD_CMD_VERSION;
+		v = COORD_CMD_VERSION_4;
 	return row->since > v ? (uint8_t)row->since : v;
 }
 
@@ -192,6 +217,8 @@ static unsigned cmdFields(const struct sm_cmd_row *row, uint8_t version)
 	unsigned f = row->fields;
 
 	if (version < COORD_CMD_VERSION)
+		f &= ~(unsigned)SM_CMD_F_SINCE_V5;
+	if (version < COORD_CMD_VERSION_4)
 		f &= ~(unsigned)SM_CMD_F_SINCE_V4;
 	if (version == COORD_CMD_VERSION_1)
 		f &= ~(unsigned)SM_CMD_F_SINCE_V2;
@@ -249,6 +276,8 @@ static size_t cmdLen(const struct sm_cmd_row *row, const struct coord_cmd *c)
 		n += 8;
 	if (f & SM_CMD_F_SINCE_V4)
 		n += 8;
+	if (f & SM_CMD_F_KV)
+		n += 1 + 8 + CMD_NAME_LEN_BYTES + c->fence_lock_len + 8;
 	return n;
 }
 
@@ -314,6 +343,12 @@ static void cmdPut(struct bytes_writer *w, const struct sm_cmd_row *row, const s
 		bytes_put_u64(w, c->token_id);
 	if (f & SM_CMD_F_SINCE_V4)
 		bytes_put_u64(w, c->actor);
+	if (f & SM_CMD_F_KV) {
+		bytes_put_u8(w, (uint8_t)c->kv_flags);
+		bytes_put_u64(w, c->cas);
+		bytes_put_str(w, c->fence_lock, c->fence_lock_len, CMD_NAME_LEN_BYTES);
+		bytes_put_u64(w, c->fence_token);
+	}
 }
 
 int coord_cmd_encode(const struct coord_cmd *c, void *buf, size_t cap, size_t *len)
@@ -460,6 +495,17 @@ static void cmdGet(struct bytes_reader *r, const struct sm_cmd_row *row, uint8_t
 		c->token_id = bytes_get_u64(r);
 	if (f & SM_CMD_F_SINCE_V4)
 		c->actor = bytes_get_u64(r);
+	if (f & SM_CMD_F_KV) {
+		uint8_t flags = bytes_get_u8(r);
+
+		if ((flags & ~CMD_KV_FLAGS) != 0)
+			bytes_refuse(r);
+		c->kv_flags = flags;
+		c->cas = bytes_get_u64(r);
+		bytes_get_str(r, CMD_NAME_LEN_BYTES, COORD_NAME_MAX, &c->fence_lock,
+		              &c->fence_lock_len);
+		c->fence_token = bytes_get_u64(r);
+	}
 }
 
 int coord_cmd_decode(const void *buf, size_t len, struct coord_cmd *c)

@@ -20,6 +20,9 @@
  *       RETIRE    u64 member                                      (no session)
  *       TOKEN     u16 len | name | 32-byte hash | u8 flags | u8 n | rules  (no session)
  *       REVOKE_TOKEN  u64 token id                                (no session)
+ *       KV_PUT    session | u16 len | key | u32 len | value | {u64 actor} | kv
+ *                 (session zero unless the key is ephemeral)
+ *       KV_DELETE u16 len | key | kv                               (no session)
  *
  * Nothing may follow the body. now_ms is the leader's wall-clock stamp: the
  * only time the state machine knows (DESIGN.md, The state machine).
@@ -40,7 +43,10 @@
  * of the access token a request came with (0: none). An entry carries
  * them only when that id is not 0, so an entry of a cluster without access
  * control keeps its version 1 or 2 bytes; one with it is version 4 (and
- * version 4 also holds seq and token, as version 2 does).
+ * version 4 also holds seq and token, as version 2 does). Version 5 adds
+ * the key/value types KV_PUT and KV_DELETE and their KV field: an entry of
+ * those types is always version 5, every other type is written exactly as
+ * before.
  *
  * The same layout as fields, each always at its place in this fixed order;
  * a type carries the fields its row in commands.c names (commands.h):
@@ -71,6 +77,13 @@
  *   ACTOR    u64 token id                 version 4: 0 (none) or 1..COORD_TOKEN_MAX;
  *                                         the request's token, which must be its
  *                                         session's owner (SM-10, sm_apply.c)
+ *   KV       u8 flags | u64 cas | u16 len | fence lock | u64 fence token
+ *                                         version 5: flags COORD_KV_* only; cas
+ *                                         0..COORD_TOKEN_MAX, 0 without CAS; the
+ *                                         lock 1..COORD_NAME_MAX bytes and the
+ *                                         token 1..COORD_TOKEN_MAX with FENCE, else
+ *                                         empty and 0; the SESSION field not zero
+ *                                         with EPHEMERAL, else zero
  *
  *   OPEN = SESSION TTLS LABEL OWNER  ACQUIRE  = SESSION KIND ACQ NAME VALUE SEQ ACTOR
  *   CLOSE = SESSION SEQ ACTOR        RELEASE  = SESSION KIND NAME SEQ TOKEN ACTOR
@@ -78,6 +91,7 @@
  *   WAKE = (none)                    PROCLAIM = SESSION NAME VALUE SEQ ACTOR
  *   LIMITS = LIMITS                  RETIRE   = MEMBER
  *   TOKEN = LABEL HASH AUTH RULES    REVOKE_TOKEN = TOKEN_ID
+ *   KV_PUT = SESSION NAME VALUE ACTOR KV   KV_DELETE = NAME KV
  *
  * The encoder, the encoded length and the decoder all walk that row, so
  * they cannot disagree; test_command_table.c pins the bytes of each type. */
@@ -90,10 +104,11 @@
 
 #include "limits.h"
 
-#define COORD_CMD_VERSION   4 /* the newest encoding; versions 1 to 3 still decode */
+#define COORD_CMD_VERSION   5 /* the newest encoding; versions 1 to 4 still decode */
 #define COORD_CMD_VERSION_1 1 /* no SEQ, no TOKEN (see Versions above) */
 #define COORD_CMD_VERSION_2 2 /* SEQ and TOKEN; no token types */
 #define COORD_CMD_VERSION_3 3 /* the token types; no OWNER or ACTOR */
+#define COORD_CMD_VERSION_4 4 /* OWNER and ACTOR; no key/value types */
 
 /* Limits of API.md, Conventions and Sessions. */
 #define COORD_NAME_MAX          255         /* bytes in a lock or election name */
@@ -120,7 +135,8 @@
 /* Byte sizes of the encoding, for callers that size buffers. */
 #define COORD_CMD_HEADER_LEN (1 + 1 + 8 + COORD_SESSION_ID_LEN)
 #define COORD_CMD_MAX_LEN                                                                          \
-	(COORD_CMD_HEADER_LEN + 3 + 2 + COORD_NAME_MAX + 4 + COORD_VALUE_MAX + 8 + 8)
+	(COORD_CMD_HEADER_LEN + 3 + 2 + COORD_NAME_MAX + 4 + COORD_VALUE_MAX + 8 + 8 + 1 + 8 + 2 + \
+	 COORD_NAME_MAX + 8)
 
 enum coord_cmd_type {
 	COORD_CMD_OPEN = 1,     /* open a session (id drawn by the leader) */
@@ -135,7 +151,9 @@ enum coord_cmd_type {
 	COORD_CMD_RETIRE,       /* a server leaves the cluster: its id is never used again */
 	COORD_CMD_TOKEN,        /* an access token is created (or bootstraps authentication) */
 	COORD_CMD_REVOKE_TOKEN, /* an access token is deleted */
-	COORD_CMD_TYPE_MAX = COORD_CMD_REVOKE_TOKEN
+	COORD_CMD_KV_PUT,       /* a key is written (created or changed) */
+	COORD_CMD_KV_DELETE,    /* a key is deleted */
+	COORD_CMD_TYPE_MAX = COORD_CMD_KV_DELETE
 };
 
 /* TYPE's name for logs ("open", "acquire", ...), or "unknown" when TYPE is
@@ -177,6 +195,20 @@ enum coord_mode {
 struct coord_session_id {
 	uint8_t bytes[COORD_SESSION_ID_LEN];
 };
+
+/* KV flags on the wire (the KV field). */
+#define COORD_KV_CAS                                                                               \
+	0x01u /* the write's condition: the key's modify_index is cas                              \
+	       * (0: the key does not exist) */
+#define COORD_KV_FENCE                                                                             \
+	0x02u                    /* the write's condition: fence_token is a current token          \
+	                          * of lock fence_lock */
+#define COORD_KV_EPHEMERAL 0x04u /* KV_PUT: the key belongs to the command's session */
+
+/* Limits of the key/value namespace (API.md, Key/value; SM-7). */
+#define COORD_KV_KEYS_MAX    100000u               /* keys in the store */
+#define COORD_KV_BYTES_MAX   (UINT64_C(256) << 20) /* bytes of all values together */
+#define COORD_KV_HISTORY_MAX 10000u                /* key changes kept for watchers */
 
 /* Access tokens (issue 17; auth.h decides with them). The
  * state machine keeps only the SHA-256 of a token's secret, computed by the
@@ -251,6 +283,15 @@ struct coord_cmd {
 	size_t n_rules;
 	/* REVOKE_TOKEN: the token's id (the index of the entry that made it). */
 	uint64_t token_id;
+	/* KV_PUT, KV_DELETE (name is the key, value a put's value): the
+	 * conditions (COORD_KV_CAS with cas, COORD_KV_FENCE with the fence's
+	 * lock, borrowed like name, and token) and, for a put, whether the key
+	 * is ephemeral (COORD_KV_EPHEMERAL: it belongs to session). */
+	unsigned kv_flags;
+	uint64_t cas;
+	const char *fence_lock;
+	size_t fence_lock_len;
+	uint64_t fence_token;
 	/* The id of the access token the request came with, 0 for none (types
 	 * whose row has OWNER or ACTOR; coord_cmd_has_actor()). OPEN: the new
 	 * session belongs to it; the others: it must own the session. */

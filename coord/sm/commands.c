@@ -72,6 +72,16 @@ static const struct sm_cmd_row cmdRows[COORD_CMD_TYPE_MAX + 1] = {
                                 .fields = F(TOKEN_ID),
                                 .apply = sm_apply_revoke_token,
                                 .since = 3},
+    [COORD_CMD_KV_PUT] = {.type = COORD_CMD_KV_PUT,
+                          .name = "kv_put",
+                          .fields = F(SESSION) | F(NAME) | F(VALUE) | F(ACTOR) | F(KV),
+                          .apply = sm_apply_kv_put,
+                          .since = 5},
+    [COORD_CMD_KV_DELETE] = {.type = COORD_CMD_KV_DELETE,
+                             .name = "kv_delete",
+                             .fields = F(NAME) | F(KV),
+                             .apply = sm_apply_kv_delete,
+                             .since = 5},
 };
 
 #undef F

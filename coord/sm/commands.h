@@ -15,9 +15,10 @@
  *    of OWNER and ACTOR (both are its actor).
  *  - OWNER on the type that creates a session (open); ACTOR on the types a
  *    client's request of an existing session proposes (close, acquire,
- *    release, proclaim): the state machine refuses an ACTOR that is not the
- *    session's owner before anything else (SM-10, sm_apply.c). Never on what
- *    the leader proposes by itself.
+ *    release, proclaim, and kv_put, whose session, an ephemeral key's, may
+ *    be none): the state machine refuses an ACTOR that is not the session's
+ *    owner before anything else (SM-10, sm_apply.c). Never on what the
+ *    leader proposes by itself.
  *  - SEQ on the types a client's request of a session proposes (close,
  *    acquire, release, proclaim): the state machine checks and records it
  *    before and after the apply function (sm_seq.c), so no apply function
@@ -36,7 +37,8 @@
  *  - apply runs a decoded, valid command of the type (sm_internal.h).
  *  - since is the encoding version that added the type (0 reads as 1): its
  *    entries are written at that version or above, never below, and a type
- *    that carries a SINCE_V3 field is a version 3 type (command.h,
+ *    that carries a SINCE_V3 field is a version 3 type, one that carries the
+ *    SINCE_V5 field (KV) a version 5 type (command.h,
  *    Versions). */
 #ifndef COORD_SM_COMMANDS_H
 #define COORD_SM_COMMANDS_H
@@ -65,7 +67,8 @@ enum sm_cmd_field {
 	SM_CMD_F_RULES = 1u << 13,    /* u8 n | n rules (version 3) */
 	SM_CMD_F_TOKEN_ID = 1u << 14, /* u64 token id: 1..COORD_TOKEN_MAX (version 3) */
 	SM_CMD_F_OWNER = 1u << 15,    /* u64 token id: 0 or 1..COORD_TOKEN_MAX (version 4) */
-	SM_CMD_F_ACTOR = 1u << 16     /* u64 token id: 0 or 1..COORD_TOKEN_MAX (version 4) */
+	SM_CMD_F_ACTOR = 1u << 16,    /* u64 token id: 0 or 1..COORD_TOKEN_MAX (version 4) */
+	SM_CMD_F_KV = 1u << 17        /* u8 flags | u64 cas | u16 len | lock | u64 token (v5) */
 };
 
 /* The fields version 1 of the encoding does not have (command.h, Versions). */
@@ -74,6 +77,8 @@ enum sm_cmd_field {
 #define SM_CMD_F_SINCE_V3 (SM_CMD_F_HASH | SM_CMD_F_AUTH | SM_CMD_F_RULES | SM_CMD_F_TOKEN_ID)
 /* The fields versions 1 to 3 do not have: present only when not 0. */
 #define SM_CMD_F_SINCE_V4 (SM_CMD_F_OWNER | SM_CMD_F_ACTOR)
+/* The field only version 5's types carry. */
+#define SM_CMD_F_SINCE_V5 SM_CMD_F_KV
 
 struct sm_cmd_row {
 	enum coord_cmd_type type;                    /* equals the row's index */

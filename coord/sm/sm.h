@@ -41,7 +41,9 @@
  *
  * Tables (created by coord_sm_schema): coord_meta, coord_sessions,
  * coord_locks, coord_holders, coord_waiters, coord_seqs, coord_tokens,
- * coord_token_rules, coord_session_owners; see sm_schema.c. The access token store's own
+ * coord_token_rules, coord_session_owners, coord_kv, coord_kv_history; see
+ * sm_schema.c. The key/value namespace's own invariants (KV-1..KV-5) are in
+ * sm_kv.c. The access token store's own
  * invariants (T-1..T-5) are in sm_token.c.
  *
  * Driving it (node runtime or simulator):
@@ -90,6 +92,10 @@ enum coord_status {
 	COORD_ST_INVALID,           /* malformed entry, refused (same on every node) */
 	COORD_ST_STALE_REQUEST,     /* seq below the session's last applied (SM-9); seq says it */
 	COORD_ST_PERMISSION_DENIED, /* the session belongs to another token (SM-10) */
+	COORD_ST_CAS_FAILED,        /* kv: the key's modify_index is not the cas (modify_index
+	                             * says what it is, 0: no key) (KV-4) */
+	COORD_ST_STALE_TOKEN,       /* kv: the fence's token is not a current holder's; holders
+	                             * lists the lock's holders (KV-4) */
 	COORD_ST_COUNT
 };
 
@@ -128,13 +134,17 @@ struct coord_result {
 	struct coord_session_id session; /* the command's session (zero for WAKE) */
 	uint64_t token;                  /* acquire/cancel/proclaim: the grant's token;
 	                                  * TOKEN: the new access token's id */
+	uint64_t create_index;           /* kv put: the key's create_index */
+	uint64_t modify_index;           /* kv put, delete: this entry's index; COORD_ST_CAS_FAILED:
+	                                  * the key's modify_index (0: no key) */
 	uint64_t retry_after_ms;         /* COORD_ST_LOCK_DELAY */
 	uint64_t seq;                    /* COORD_ST_STALE_REQUEST: the session's last seq */
 	bool retry;                      /* the saved answer of an applied seq, again (SM-9) */
-	bool released;                   /* release: the session held the lock */
+	bool released;                   /* release: the session held the lock; kv delete: the
+	                                  * key existed */
 	bool session_ended;              /* close/expire ended a live session */
 	const char *limit;               /* COORD_ST_LIMIT: a static phrase */
-	struct coord_holder *holders;    /* COORD_ST_LOCK_HELD: current holders */
+	struct coord_holder *holders;    /* COORD_ST_LOCK_HELD, COORD_ST_STALE_TOKEN: holders */
 	size_t n_holders;
 	struct coord_grant *grants; /* grants to other sessions, in grant order */
 	size_t n_grants;

@@ -68,6 +68,8 @@ static int hashTables(sqlite3 *db, struct sm_stmt_cache *cache, uint64_t *out)
 	    "SELECT * FROM coord_tokens ORDER BY id",
 	    "SELECT * FROM coord_token_rules ORDER BY token, pos",
 	    "SELECT * FROM coord_session_owners ORDER BY session",
+	    "SELECT * FROM coord_kv ORDER BY key",
+	    "SELECT * FROM coord_kv_history ORDER BY idx, key",
 	};
 	uint64_t h = SM_HASH_OFFSET;
 	sqlite3_stmt *st;

@@ -18,6 +18,15 @@
 #define SM_META_ELECTION_GONE "election_gone_index" /* last election left empty */
 #define SM_META_TOKENS        "tokens_index"        /* last change of any access token */
 #define SM_META_AUTH          "auth_index" /* the bootstrap's entry: auth is on (sm_token.c) */
+#define SM_META_KV            "kv_index"   /* last change of any key (sm_kv.c) */
+#define SM_META_KV_COMPACTED  "kv_compacted_index" /* newest change dropped from the history */
+#define SM_META_KV_HISTORY    "kv_history"         /* rows of coord_kv_history */
+#define SM_META_KV_KEYS       "kv_keys"            /* rows of coord_kv */
+#define SM_META_KV_BYTES      "kv_bytes"           /* bytes of their values */
+
+/* coord_kv_history.change: what happened to a key. */
+#define SM_KV_CHANGE_PUT    0
+#define SM_KV_CHANGE_DELETE 1
 
 /* Prepared statements of the apply path, reused across the statements of
  * one entry and, through struct coord_sm, across entries. Keyed by the SQL
@@ -110,6 +119,9 @@ int sm_holder_remove(struct sm_apply *a, const struct sm_lock *l,
                      const struct coord_session_id *id);
 int sm_waiter_remove(struct sm_apply *a, const struct sm_lock *l,
                      const struct coord_session_id *id);
+/* What session ID holds, waits for and owns (ephemeral keys) together: what
+ * the limit of locks per session bounds (SM-7). */
+int sm_session_objects(struct sm_apply *a, const struct coord_session_id *id, uint64_t *out);
 /* Counts L's holders (all, and exclusive ones) and waiters. */
 int sm_lock_counts(struct sm_apply *a, const struct sm_lock *l, uint64_t *holders,
                    uint64_t *exclusive, uint64_t *waiters);
@@ -138,6 +150,8 @@ enum sm_limit_hit {
 	SM_LIMIT_OBJECTS,  /* locks and waits of one session */
 	SM_LIMIT_WAITERS,  /* waiters of one lock */
 	SM_LIMIT_TOKENS,   /* access tokens in the store (COORD_TOKENS_MAX) */
+	SM_LIMIT_KEYS,     /* keys in the store (COORD_KV_KEYS_MAX) */
+	SM_LIMIT_KV_BYTES, /* bytes of all values (COORD_KV_BYTES_MAX) */
 	SM_LIMIT_HIT_COUNT
 };
 extern const char *const sm_limit_phrase[SM_LIMIT_HIT_COUNT]; /* NONE: NULL */
@@ -186,6 +200,15 @@ int sm_apply_cancel(struct sm_apply *a);
 int sm_apply_proclaim(struct sm_apply *a);
 int sm_apply_wake(struct sm_apply *a);
 
+/* --- sm_kv.c: the key/value namespace (KV-1..KV-5) ------------------- */
+
+int sm_apply_kv_put(struct sm_apply *a);
+int sm_apply_kv_delete(struct sm_apply *a);
+/* Deletes the ephemeral keys of the command's session, which is ending
+ * (KV-3), each a change in the history. Returns 0, COORD_ENOMEM or
+ * COORD_EDB. */
+int sm_kv_session_end(struct sm_apply *a);
+
 /* --- sm_json.c: row-to-JSON helpers of the queries ------------------ */
 
 /* Each returns a new reference, or NULL when out of memory. */
@@ -205,6 +228,18 @@ int sm_json_rows(struct sm_stmt_cache *cache, sqlite3_stmt *st, sm_row_fn fn, js
  * NULL meaning null (the last page); otherwise *OUT is NULL. Steals ITEMS
  * and NEXT either way. Returns RV, or COORD_ENOMEM. */
 int sm_page(int rv, const char *list, json_t *items, json_t *next, json_t **out);
+
+/* Sets *UPPER (ULEN bytes) to the end of the names that start with the LEN
+ * bytes of PREFIX: the range [PREFIX, UPPER); *ULEN 0 when there is no
+ * upper end (sm_json.c). */
+void sm_prefix_end(const char *prefix, size_t len, char upper[COORD_NAME_MAX], size_t *ulen);
+/* Binds a listing's range to ST: ?1 its start, the LEN bytes of FROM (a
+ * prefix, or the key a page starts after), and ?2 its end, the ULEN bytes of
+ * UPPER, when ULEN is not 0 (sm_prefix_end()). */
+void sm_bind_range(sqlite3_stmt *st, const char *from, size_t len, const char *upper, size_t ulen);
+/* Compares the names A (ALEN bytes) and B (BLEN bytes) as SQLite's BINARY
+ * collation does: bytes, then length. */
+int sm_name_cmp(const char *a, size_t alen, const char *b, size_t blen);
 
 /* --- sm_query_*.c ---------------------------------------------------- */
 

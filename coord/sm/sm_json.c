@@ -1,4 +1,6 @@
 /* Helpers that turn state-machine rows into the JSON of API.md. */
+#include <string.h>
+
 #include "sm_internal.h"
 
 json_t *sm_json_text(sqlite3_stmt *st, int col)
@@ -103,4 +105,35 @@ int sm_page_rows(struct coord_sm_reader *r, sqlite3_stmt *st, uint32_t limit, sm
 		rv = COORD_EDB;
 	sm_release(&r->cache, st);
 	return sm_page(rv, list, items, next, out);
+}
+
+/* Sets *UPPER (ULEN bytes) to the end of the names that start with the LEN
+ * bytes of PREFIX: the range [PREFIX, UPPER), UPPER being PREFIX with
+ * trailing 0xff bytes dropped and its last byte then raised by one; *ULEN 0
+ * when there is no upper end. Names compare as bytes (BINARY collation:
+ * SM-1). */
+void sm_prefix_end(const char *prefix, size_t len, char upper[COORD_NAME_MAX], size_t *ulen)
+{
+	*ulen = len;
+	memcpy(upper, prefix, len);
+	while (*ulen > 0 && (unsigned char)upper[*ulen - 1] == 0xff)
+		(*ulen)--;
+	if (*ulen > 0)
+		upper[*ulen - 1] = (char)((unsigned char)upper[*ulen - 1] + 1);
+}
+
+/* Compares the names A (ALEN bytes) and B (BLEN bytes) as SQLite's BINARY
+ * collation does: bytes, then length. */
+int sm_name_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	return c != 0 ? c : (alen > blen) - (alen < blen);
+}
+
+void sm_bind_range(sqlite3_stmt *st, const char *from, size_t len, const char *upper, size_t ulen)
+{
+	sqlite3_bind_text(st, 1, len > 0 ? from : "", (int)len, SQLITE_TRANSIENT);
+	if (ulen > 0)
+		sqlite3_bind_text(st, 2, upper, (int)ulen, SQLITE_TRANSIENT);
 }

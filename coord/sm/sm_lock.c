@@ -35,16 +35,10 @@ static int lockHeld(struct sm_apply *a, const struct sm_lock *l)
 /* SM-7: the session's holds plus waits stay within the limit. */
 static int lockSessionRoom(struct sm_apply *a, const struct coord_limits *limits, bool *room)
 {
-	uint64_t held = 0, waits = 0;
-	int rv;
+	uint64_t objects = 0;
+	int rv = sm_session_objects(a, &a->cmd->session, &objects);
 
-	rv = sm_count(a->db, a->cache, "SELECT count(*) FROM coord_holders WHERE session = ?1",
-	              &a->cmd->session, &held);
-	if (rv == 0)
-		rv = sm_count(a->db, a->cache,
-		              "SELECT count(*) FROM coord_waiters WHERE session = ?1",
-		              &a->cmd->session, &waits);
-	*room = rv == 0 && held + waits < limits->objects;
+	*room = rv == 0 && objects < limits->objects;
 	if (rv == 0 && !*room) {
 		a->out->status = COORD_ST_LIMIT;
 		a->out->limit = sm_limit_phrase[SM_LIMIT_OBJECTS];

@@ -77,6 +77,35 @@ int coord_sm_query_election(struct coord_sm_reader *r, const char *name, size_t 
 int coord_sm_query_fence(struct coord_sm_reader *r, const char *name, size_t len, uint64_t token,
                          bool *valid, json_t **out);
 
+/* The key/value namespace (sm_kv.c, sm_query_kv.c). A key object is
+ * {"key","value","create_index","modify_index","session": id|null}. */
+
+/* GET /v1/kv/{key}: the key's object. COORD_ENOTFOUND when it does not
+ * exist; *LAST is then the index of its last change in the history (its
+ * deletion), or 0 when the history holds none. */
+int coord_sm_query_kv(struct coord_sm_reader *r, const char *key, size_t len, json_t **out,
+                      uint64_t *last);
+
+/* GET /v1/kv?prefix=P&after=A&limit=N: {"keys":[<key>...], "next": key|null,
+ * "index": the last change of any key}, a page in key (byte) order of the
+ * keys that start with the LEN bytes of PREFIX and come after the
+ * AFTER_LEN bytes of AFTER (0: the first page), as the lock listing. */
+int coord_sm_query_kvs(struct coord_sm_reader *r, const char *prefix, size_t len, const char *after,
+                       size_t after_len, uint32_t limit, json_t **out);
+
+/* A watch, GET /v1/kv?prefix=P&index=SINCE: {"changes":[{"key","change":
+ * "put"|"delete","modify_index"}...]}, every change in the history of a key
+ * that starts with PREFIX after entry SINCE, in (index, key) order, and
+ * *LAST the index of the newest of them (0: none). The caller first checks
+ * SINCE against coord_sm_kv_compacted(): below it, changes may be missing
+ * (KV-2). */
+int coord_sm_query_kv_changes(struct coord_sm_reader *r, const char *prefix, size_t len,
+                              uint64_t since, json_t **out, uint64_t *last);
+
+/* The newest index of a change dropped from the history (0: none), below
+ * which a watch cannot start (KV-2). */
+int coord_sm_kv_compacted(struct coord_sm_reader *r, uint64_t *out);
+
 /* Access tokens (sm_token.c; auth.h decides with them). */
 
 /* The token whose secret has the SHA-256 HASH, into *OUT (id, name, admin,
@@ -101,6 +130,7 @@ enum coord_list {
 	COORD_LIST_SESSIONS, /* any session changed (opened, ended, its locks) */
 	COORD_LIST_LOCKS,    /* any lock changed */
 	COORD_LIST_TOKENS,   /* any access token was created or revoked */
+	COORD_LIST_KV,       /* any key was written or deleted */
 };
 
 /* The index of the last change of LIST into *OUT (0 if never). Returns 0 or
@@ -113,6 +143,8 @@ struct coord_sm_counts {
 	uint64_t locks;    /* locks and elections in use: held, queued or in lock-delay */
 	uint64_t holders;  /* holds, shared ones counted each */
 	uint64_t waiters;  /* queued requests */
+	uint64_t keys;     /* keys of the key/value namespace */
+	uint64_t kv_bytes; /* bytes of their values */
 };
 
 /* Fills *OUT. Returns 0 or COORD_EDB. */

@@ -161,30 +161,6 @@ static const char *const qLocksSql[2][2] = {
     {Q_LOCKS(">", ""), Q_LOCKS(">", " AND name < ?2")},
 };
 
-/* Sets *UPPER (ULEN bytes) to the end of the names that start with the LEN
- * bytes of PREFIX: the range [PREFIX, UPPER), UPPER being PREFIX with
- * trailing 0xff bytes dropped and its last byte then raised by one; *ULEN 0
- * when there is no upper end. Names compare as bytes (BINARY collation:
- * SM-1). */
-static void qPrefixEnd(const char *prefix, size_t len, char upper[COORD_NAME_MAX], size_t *ulen)
-{
-	*ulen = len;
-	memcpy(upper, prefix, len);
-	while (*ulen > 0 && (unsigned char)upper[*ulen - 1] == 0xff)
-		(*ulen)--;
-	if (*ulen > 0)
-		upper[*ulen - 1] = (char)((unsigned char)upper[*ulen - 1] + 1);
-}
-
-/* Compares the names A (ALEN bytes) and B (BLEN bytes) as SQLite's BINARY
- * collation does: bytes, then length. */
-static int qNameCmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-	int c = memcmp(a, b, alen < blen ? alen : blen);
-
-	return c != 0 ? c : (alen > blen) - (alen < blen);
-}
-
 int coord_sm_query_locks(struct coord_sm_reader *r, const char *prefix, size_t len,
                          const char *after, size_t after_len, uint32_t limit, json_t **out)
 {
@@ -194,22 +170,17 @@ int coord_sm_query_locks(struct coord_sm_reader *r, const char *prefix, size_t l
 	size_t ulen = 0;
 	/* A page after a name at or past the prefix starts after that name;
 	 * one after a name before the prefix starts at the prefix. */
-	bool from_after = after_len > 0 && qNameCmp(after, after_len, prefix, len) >= 0;
+	bool from_after = after_len > 0 && sm_name_cmp(after, after_len, prefix, len) >= 0;
 	int row = 0, rv = locks == NULL ? COORD_ENOMEM : 0;
 
 	assert(limit > 0);
 	*out = NULL;
 	if (rv != 0 || len > COORD_NAME_MAX) /* no name is that long: an empty page */
 		return sm_page(rv, "locks", locks, NULL, out);
-	qPrefixEnd(prefix, len, upper, &ulen);
+	sm_prefix_end(prefix, len, upper, &ulen);
 	if (sm_prepare(r->db, &r->cache, qLocksSql[from_after][ulen > 0], &st) != 0)
 		return sm_page(COORD_EDB, "locks", locks, NULL, out);
-	if (from_after)
-		sqlite3_bind_text(st, 1, after, (int)after_len, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_text(st, 1, len > 0 ? prefix : "", (int)len, SQLITE_TRANSIENT);
-	if (ulen > 0)
-		sqlite3_bind_text(st, 2, upper, (int)ulen, SQLITE_TRANSIENT);
+	sm_bind_range(st, from_after ? after : prefix, from_after ? after_len : len, upper, ulen);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit + 1); /* one more row decides "next" */
 	for (uint32_t n = 0; rv == 0 && (row = sm_row(st)) == 1; n++) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);
@@ -368,6 +339,7 @@ int coord_sm_list_index(sqlite3 *db, enum coord_list list, uint64_t *out)
 	    [COORD_LIST_SESSIONS] = SM_META_SESSIONS,
 	    [COORD_LIST_LOCKS] = SM_META_LOCKS,
 	    [COORD_LIST_TOKENS] = SM_META_TOKENS,
+	    [COORD_LIST_KV] = SM_META_KV,
 	};
 
 	assert((size_t)list < sizeof(keys) / sizeof(keys[0]));
@@ -395,7 +367,9 @@ int coord_sm_counts(sqlite3 *db, struct coord_sm_counts *out)
 	     * on the loop), this only a count of one table. */
 	    count_rows(db, "SELECT count(*) FROM coord_locks", &out->locks) ||
 	    count_rows(db, "SELECT count(*) FROM coord_holders", &out->holders) ||
-	    count_rows(db, "SELECT count(*) FROM coord_waiters", &out->waiters))
+	    count_rows(db, "SELECT count(*) FROM coord_waiters", &out->waiters) ||
+	    sm_meta_get(db, NULL, SM_META_KV_KEYS, &out->keys) ||
+	    sm_meta_get(db, NULL, SM_META_KV_BYTES, &out->kv_bytes))
 		return COORD_EDB;
 	return 0;
 }

@@ -17,6 +17,8 @@ static const char *const sm_status_names[COORD_ST_COUNT] = {
     [COORD_ST_INVALID] = "invalid_argument",
     [COORD_ST_STALE_REQUEST] = "stale_request",
     [COORD_ST_PERMISSION_DENIED] = "permission_denied",
+    [COORD_ST_CAS_FAILED] = "cas_failed",
+    [COORD_ST_STALE_TOKEN] = "stale_token",
 };
 
 const char *const sm_limit_phrase[SM_LIMIT_HIT_COUNT] = {
@@ -25,6 +27,8 @@ const char *const sm_limit_phrase[SM_LIMIT_HIT_COUNT] = {
     [SM_LIMIT_OBJECTS] = "locks and waits per session",
     [SM_LIMIT_WAITERS] = "waiters per lock",
     [SM_LIMIT_TOKENS] = "tokens",
+    [SM_LIMIT_KEYS] = "keys",
+    [SM_LIMIT_KV_BYTES] = "bytes of values",
 };
 
 const char *coord_status_name(enum coord_status status)
@@ -53,6 +57,8 @@ void sm_result_reset(struct coord_result *r)
 	r->type = 0;
 	memset(&r->session, 0, sizeof(r->session));
 	r->token = 0;
+	r->create_index = 0;
+	r->modify_index = 0;
 	r->retry_after_ms = 0;
 	r->seq = 0;
 	r->retry = false;

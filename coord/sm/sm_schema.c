@@ -17,6 +17,10 @@
  *   coord_token_rules  a token's rules in their order (pos), deleted with it
  *   coord_session_owners  the access token (its id) each session opened with
  *                   one belongs to (SM-10, sm_owner.c); deleted with it
+ *   coord_kv        one row per key: its value, create and modify indexes,
+ *                   and its session when it is ephemeral (sm_kv.c)
+ *   coord_kv_history  the last changes of keys, for watchers: (idx, key),
+ *                   change 0 put, 1 delete (KV-2)
  *
  * A version that adds a table creates it here (CREATE ... IF NOT EXISTS) and
  * never changes an existing one: an older state.db or snapshot gains it
@@ -60,7 +64,16 @@ static const char sm_schema_sql[] =
     " token INTEGER NOT NULL, pos INTEGER NOT NULL, resource INTEGER NOT NULL,"
     " access INTEGER NOT NULL, prefix TEXT NOT NULL, PRIMARY KEY (token, pos));"
     "CREATE TABLE IF NOT EXISTS coord_session_owners ("
-    " session BLOB PRIMARY KEY, token INTEGER NOT NULL);";
+    " session BLOB PRIMARY KEY, token INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS coord_kv ("
+    " key TEXT PRIMARY KEY, value TEXT NOT NULL, create_index INTEGER NOT NULL,"
+    " modify_index INTEGER NOT NULL, session BLOB);"
+    "CREATE INDEX IF NOT EXISTS coord_kv_by_session ON coord_kv (session)"
+    " WHERE session IS NOT NULL;"
+    "CREATE TABLE IF NOT EXISTS coord_kv_history ("
+    " idx INTEGER NOT NULL, key TEXT NOT NULL, change INTEGER NOT NULL,"
+    " PRIMARY KEY (idx, key));"
+    "CREATE INDEX IF NOT EXISTS coord_kv_history_by_key ON coord_kv_history (key, idx);";
 
 int coord_sm_schema(sqlite3 *db)
 {

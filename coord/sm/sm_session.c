@@ -172,7 +172,7 @@ int sm_apply_end(struct sm_apply *a)
 	}
 	if ((rv = endCollect(a, &locks, &n)) != 0)
 		goto out_locks;
-	if ((rv = endDelete(a)) != 0)
+	if ((rv = endDelete(a)) != 0 || (rv = sm_kv_session_end(a)) != 0)
 		goto out_locks;
 	for (size_t i = 0; rv == 0 && i < n; i++)
 		rv = endLock(a, &locks[i], delay_ms);

@@ -55,6 +55,15 @@ int sm_touch_lock(struct sm_apply *a, const struct sm_lock *l)
 	return rv;
 }
 
+int sm_session_objects(struct sm_apply *a, const struct coord_session_id *id, uint64_t *out)
+{
+	return sm_count(a->db, a->cache,
+	                "SELECT (SELECT count(*) FROM coord_holders WHERE session = ?1)"
+	                " + (SELECT count(*) FROM coord_waiters WHERE session = ?1)"
+	                " + (SELECT count(*) FROM coord_kv WHERE session = ?1)",
+	                id, out);
+}
+
 int sm_holder_find(struct sm_apply *a, const struct sm_lock *l, const struct coord_session_id *id,
                    bool *found, enum coord_mode *mode, uint64_t *token)
 {

@@ -334,4 +334,10 @@ void fx_assert_same_cmd(const struct coord_cmd *a, const struct coord_cmd *b)
 			                    a->rules[i].prefix_len);
 	}
 	assert_int_equal(a->token_id, b->token_id);
+	assert_int_equal(a->kv_flags, b->kv_flags);
+	assert_int_equal(a->cas, b->cas);
+	assert_int_equal(a->fence_lock_len, b->fence_lock_len);
+	if (a->fence_lock_len > 0)
+		assert_memory_equal(a->fence_lock, b->fence_lock, a->fence_lock_len);
+	assert_int_equal(a->fence_token, b->fence_token);
 }

@@ -74,6 +74,25 @@ static struct coord_cmd sample(enum coord_cmd_type type)
 		memset(&c.session, 0, sizeof(c.session));
 		c.token_id = 9;
 		break;
+	case COORD_CMD_KV_PUT: /* an ephemeral, fenced, conditional put */
+		c.kv_flags = COORD_KV_EPHEMERAL | COORD_KV_FENCE | COORD_KV_CAS;
+		c.has_value = true;
+		c.value = "10.0.0.7:80";
+		c.value_len = 11;
+		c.actor = 3;
+		__attribute__((fallthrough));
+	case COORD_CMD_KV_DELETE:
+		if (type == COORD_CMD_KV_DELETE) {
+			memset(&c.session, 0, sizeof(c.session));
+			c.kv_flags = COORD_KV_FENCE | COORD_KV_CAS;
+		}
+		c.name = "svc/web/1";
+		c.name_len = 9;
+		c.cas = 17;
+		c.fence_lock = "jobs/a";
+		c.fence_lock_len = 6;
+		c.fence_token = 12;
+		break;
 	default:
 		break;
 	}

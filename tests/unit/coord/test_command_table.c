@@ -33,6 +33,8 @@
 #define HDR3(type) 0x03, (type), 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01
 /* Version 4's header: a session's command with the request's token id. */
 #define HDR4(type) 0x04, (type), 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01
+/* Version 5's header: the key/value types. */
+#define HDR5(type) 0x05, (type), 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01
 /* A token id whose bytes all differ, and its u64. */
 #define ACTOR       UINT64_C(0x0000000000c0c1c2)
 #define ACTOR_BYTES 0xc2, 0xc1, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00
@@ -303,6 +305,43 @@ static const struct pinned pinned[] = {
       0xf4, 0x01, 0x00, 0x00, /* lock_delay_ms 500 */
       0x02, 0x00, 'w', '7',   /* label */
       ACTOR_BYTES}},          /* owner */
+    /* Version 5: the key/value types. */
+    {"ephemeral put with cas and fence, by a token",
+     {.type = COORD_CMD_KV_PUT,
+      .now_ms = NOW_MS,
+      .session = {.bytes = {SID_BYTES}},
+      .name = "k",
+      .name_len = 1,
+      .has_value = true, /* implied: no flags byte */
+      .value = "v",
+      .value_len = 1,
+      .actor = ACTOR,
+      .kv_flags = COORD_KV_CAS | COORD_KV_FENCE | COORD_KV_EPHEMERAL,
+      .cas = 0x0102,
+      .fence_lock = "L",
+      .fence_lock_len = 1,
+      .fence_token = 0x0304},
+     0,
+     62,
+     {HDR5(13),                                                /* header, version 5 */
+      SID_BYTES,                                               /* session */
+      0x01,        0x00, 'k',                                  /* key */
+      0x01,        0x00, 0x00, 0x00, 'v',                      /* value */
+      ACTOR_BYTES,                                             /* actor */
+      0x07,                                                    /* flags: cas | fence | ephemeral */
+      0x02,        0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,   /* cas */
+      0x01,        0x00, 'L',                                  /* fence: lock */
+      0x04,        0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}}, /* fence: token */
+    {"delete without conditions",
+     {.type = COORD_CMD_KV_DELETE, .now_ms = NOW_MS, .name = "k", .name_len = 1},
+     0,
+     32,
+     {HDR5(14),                                             /* header, version 5; no session */
+      0x01,     0x00, 'k',                                  /* key */
+      0x00,                                                 /* flags: none */
+      0x00,     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,   /* cas: none */
+      0x00,     0x00,                                       /* fence: no lock */
+      0x00,     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}}, /* fence: no token */
     {"close by a token, not numbered",
      {.type = COORD_CMD_CLOSE, .now_ms = NOW_MS, .session = {.bytes = {SID_BYTES}}, .actor = ACTOR},
      0,
@@ -373,7 +412,7 @@ static void test_every_row_keeps_the_contract(void **state)
 	const unsigned known = SM_CMD_F_SESSION | SM_CMD_F_TTLS | SM_CMD_F_KIND | SM_CMD_F_ACQ |
 	                       SM_CMD_F_LABEL | SM_CMD_F_NAME | SM_CMD_F_VALUE | SM_CMD_F_LIMITS |
 	                       SM_CMD_F_MEMBER | SM_CMD_F_SEQ | SM_CMD_F_TOKEN | SM_CMD_F_SINCE_V3 |
-	                       SM_CMD_F_SINCE_V4;
+	                       SM_CMD_F_SINCE_V4 | SM_CMD_F_SINCE_V5;
 
 	(void)state;
 	for (int t = 1; t <= COORD_CMD_TYPE_MAX; t++) {
@@ -390,11 +429,12 @@ static void test_every_row_keeps_the_contract(void **state)
 			assert_non_null(coord_kind_info((int)row->kind));
 		}
 		/* The header: a session id in every type but WAKE, LIMITS,
-		 * RETIRE and the token types, which act on no session. */
+		 * RETIRE, the token types and a key's delete, which act on no
+		 * session (a put's names an ephemeral key's session). */
 		assert_int_equal((f & SM_CMD_F_SESSION) != 0,
 		                 t != COORD_CMD_WAKE && t != COORD_CMD_LIMITS &&
 		                     t != COORD_CMD_RETIRE && t != COORD_CMD_TOKEN &&
-		                     t != COORD_CMD_REVOKE_TOKEN);
+		                     t != COORD_CMD_REVOKE_TOKEN && t != COORD_CMD_KV_DELETE);
 		/* Version 3's fields on version 3's types only, and those are
 		 * the token types; no type is newer than the encoding. */
 		assert_true(row->since <= COORD_CMD_VERSION);
@@ -402,6 +442,10 @@ static void test_every_row_keeps_the_contract(void **state)
 			assert_int_equal(row->since, 3);
 		assert_int_equal(row->since == 3,
 		                 t == COORD_CMD_TOKEN || t == COORD_CMD_REVOKE_TOKEN);
+		/* Version 5's field on version 5's types, the key/value ones. */
+		assert_int_equal((f & SM_CMD_F_SINCE_V5) != 0, row->since == 5);
+		assert_int_equal(row->since == 5,
+		                 t == COORD_CMD_KV_PUT || t == COORD_CMD_KV_DELETE);
 		/* A seq on exactly what a client's request of a session
 		 * proposes; a token on a release alone. */
 		assert_int_equal((f & SM_CMD_F_SEQ) != 0,
@@ -410,9 +454,11 @@ static void test_every_row_keeps_the_contract(void **state)
 		assert_int_equal((f & SM_CMD_F_TOKEN) != 0, t == COORD_CMD_RELEASE);
 		/* The request's token on what opens a session (OWNER) and on
 		 * what a client's request of a session proposes (ACTOR): the
-		 * types with a seq, exactly (SM-10). */
+		 * types with a seq, and a key's put, which may name an
+		 * ephemeral key's session (SM-10). */
 		assert_int_equal((f & SM_CMD_F_OWNER) != 0, t == COORD_CMD_OPEN);
-		assert_int_equal((f & SM_CMD_F_ACTOR) != 0, (f & SM_CMD_F_SEQ) != 0);
+		assert_int_equal((f & SM_CMD_F_ACTOR) != 0,
+		                 (f & SM_CMD_F_SEQ) != 0 || t == COORD_CMD_KV_PUT);
 		assert_int_equal(coord_cmd_has_actor(t), (f & SM_CMD_F_SINCE_V4) != 0);
 	}
 	assert_false(coord_cmd_has_actor(0));
@@ -432,10 +478,12 @@ static void test_versions(void **state)
 		bool v2 = p->cmd.seq != 0 || p->cmd.token != 0;
 		bool v3 = p->cmd.type == COORD_CMD_TOKEN || p->cmd.type == COORD_CMD_REVOKE_TOKEN;
 		bool v4 = p->cmd.actor != 0;
+		bool v5 = p->cmd.type == COORD_CMD_KV_PUT || p->cmd.type == COORD_CMD_KV_DELETE;
 		struct coord_cmd d;
 
 		print_message("%s\n", p->what);
-		assert_int_equal(p->bytes[0], v4   ? COORD_CMD_VERSION
+		assert_int_equal(p->bytes[0], v5   ? COORD_CMD_VERSION
+		                              : v4 ? COORD_CMD_VERSION_4
 		                              : v3 ? COORD_CMD_VERSION_3
 		                              : v2 ? COORD_CMD_VERSION_2
 		                                   : COORD_CMD_VERSION_1);

@@ -31,14 +31,15 @@ static const char *code_name(enum http_error e)
 /* Every bit of each enum of op.h. */
 #define KIND_FLAGS                                                                                 \
 	(HTTP_OPF_WRITE | HTTP_OPF_READ | HTTP_OPF_CONFIRM | HTTP_OPF_LOCAL | HTTP_OPF_ADMIN)
-#define ALL_FLAGS (KIND_FLAGS | HTTP_OPF_LONG_POLL | HTTP_OPF_QUEUES | HTTP_OPF_CANCELLABLE)
+#define ALL_FLAGS                                                                                  \
+	(KIND_FLAGS | HTTP_OPF_LONG_POLL | HTTP_OPF_QUEUES | HTTP_OPF_CANCELLABLE | HTTP_OPF_WATCH)
 #define ALL_FIELDS                                                                                 \
 	(HTTP_F_SESSION | HTTP_F_TTL | HTTP_F_LABEL | HTTP_F_LOCK_DELAY | HTTP_F_MODE |            \
 	 HTTP_F_WAIT | HTTP_F_VALUE | HTTP_F_MEMBER | HTTP_F_RAFT | HTTP_F_REMOVE | HTTP_F_ADD |   \
-	 HTTP_F_SEQ | HTTP_F_TOKEN | HTTP_F_RULES | HTTP_F_ADMIN)
+	 HTTP_F_SEQ | HTTP_F_TOKEN | HTTP_F_RULES | HTTP_F_ADMIN | HTTP_F_CAS | HTTP_F_FENCE)
 #define ALL_PARAMS                                                                                 \
 	(HTTP_Q_PREFIX | HTTP_Q_SESSION | HTTP_Q_LOCK | HTTP_Q_TOKEN | HTTP_Q_LIMIT |              \
-	 HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION | HTTP_Q_FORCE | HTTP_Q_AFTER_ID)
+	 HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION | HTTP_Q_FORCE | HTTP_Q_AFTER_ID | HTTP_Q_CAS)
 
 /* The methods the Allow header may name, in its order, and two it never
  * names. */
@@ -65,6 +66,8 @@ static const struct {
     {HTTP_F_ADD, "\"add\":{\"id\":9,\"raft\":\"10.0.0.9:7170\"}"},
     {HTTP_F_RULES, "\"rules\":[{\"resource\":\"locks\",\"prefix\":\"j/\",\"access\":\"read\"}]"},
     {HTTP_F_ADMIN, "\"admin\":true"},
+    {HTTP_F_CAS, "\"cas\":5"},
+    {HTTP_F_FENCE, "\"fence\":{\"lock\":\"x/y\",\"token\":7}"},
 };
 
 /* A valid example of each query parameter of enum http_param. */
@@ -76,7 +79,7 @@ static const struct {
     {HTTP_Q_LOCK, "lock", "x/y"},         {HTTP_Q_TOKEN, "token", "7"},
     {HTTP_Q_LIMIT, "limit", "7"},         {HTTP_Q_AFTER_NAME, "after", "x/y"},
     {HTTP_Q_AFTER_SESSION, "after", SID}, {HTTP_Q_FORCE, "force", "true"},
-    {HTTP_Q_AFTER_ID, "after", "7"},
+    {HTTP_Q_AFTER_ID, "after", "7"},      {HTTP_Q_CAS, "cas", "5"},
 };
 
 /* A request built from a row: its method, an example path, query and body. */
@@ -278,6 +281,9 @@ static void test_qualifying_flags_imply_their_kind(void **state)
 			fail_msg("%s: CANCELLABLE without QUEUES", o->name);
 		if ((o->flags & HTTP_OPF_LONG_POLL) && !(o->flags & HTTP_OPF_READ))
 			fail_msg("%s: LONG_POLL without READ", o->name);
+		if ((o->flags & HTTP_OPF_WATCH) &&
+		    (!(o->flags & HTTP_OPF_LONG_POLL) || !(o->params & HTTP_Q_LIMIT)))
+			fail_msg("%s: WATCH on what is not a listing's long-poll", o->name);
 	}
 }
 
@@ -322,7 +328,7 @@ static void test_a_paged_row_takes_one_form_of_after_and_a_limit(void **state)
 			paged |= 1u << op;
 	}
 	assert_int_equal(paged, 1u << HTTP_OP_SESSION_LIST | 1u << HTTP_OP_LOCK_LIST |
-	                            1u << HTTP_OP_TOKEN_LIST);
+	                            1u << HTTP_OP_TOKEN_LIST | 1u << HTTP_OP_KV_LIST);
 }
 
 /* Scenario: names and routes identify rows. No two rows share a name, and
@@ -380,8 +386,9 @@ static void test_the_router_finds_every_row(void **state)
 
 /* Scenario: every row, given every body field it accepts and every query
  * parameter it takes, those its flags imply included (READ: consistency;
- * LONG_POLL: index and wait), and ?pretty&redirect. Outcome: accepted, and
- * each reaches its field of the request. */
+ * LONG_POLL: index and wait, but on a WATCH row, whose long-poll takes no
+ * page: see the next scenario), and ?pretty&redirect. Outcome: accepted,
+ * and each reaches its field of the request. */
 static void test_every_accepted_field_and_parameter_is_taken(void **state)
 {
 	(void)state;
@@ -396,7 +403,7 @@ static void test_every_accepted_field_and_parameter_is_taken(void **state)
 		add_query(&ex, "redirect", NULL);
 		if (o->flags & HTTP_OPF_READ)
 			add_query(&ex, "consistency", "stale");
-		if (o->flags & HTTP_OPF_LONG_POLL) {
+		if ((o->flags & HTTP_OPF_LONG_POLL) && !(o->flags & HTTP_OPF_WATCH)) {
 			add_query(&ex, "index", "42");
 			add_query(&ex, "wait", "90s");
 		}
@@ -407,7 +414,7 @@ static void test_every_accepted_field_and_parameter_is_taken(void **state)
 		assert_true(req.pretty);
 		assert_true(req.redirect);
 		assert_int_equal(req.stale, (o->flags & HTTP_OPF_READ) != 0);
-		if (o->flags & HTTP_OPF_LONG_POLL) {
+		if ((o->flags & HTTP_OPF_LONG_POLL) && !(o->flags & HTTP_OPF_WATCH)) {
 			assert_true(req.has_index);
 			assert_int_equal(req.index, 42);
 			assert_int_equal(req.poll_wait_ms, 90000);
@@ -460,9 +467,53 @@ static void test_every_accepted_field_and_parameter_is_taken(void **state)
 		}
 		if (o->accepts & HTTP_F_ADMIN)
 			assert_true(req.admin);
+		if ((o->accepts & HTTP_F_CAS) || (o->params & HTTP_Q_CAS)) {
+			assert_true(req.has_cas);
+			assert_int_equal(req.cas, 5);
+		}
+		if (o->accepts & HTTP_F_FENCE) {
+			assert_string_equal(req.fence_lock, "x/y");
+			assert_int_equal(req.fence_token, 7);
+		}
 		if (!(o->params & (HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION | HTTP_Q_AFTER_ID)))
 			assert_string_equal(req.after, "");
 		http_request_free(&req);
+	}
+}
+
+/* Scenario: a WATCH row's long-poll: ?index= and ?wait= with its other
+ * parameters are taken; with ?limit= or ?after= as well, 400 naming them
+ * (a watch answers every change since the index, not a page). */
+static void test_a_watch_takes_no_page(void **state)
+{
+	static const char *const page[] = {"limit", "after"};
+
+	(void)state;
+	for (int op = 1; op < HTTP_OP_COUNT; op++) {
+		const struct http_op_info *o = row(op);
+		const unsigned paging = HTTP_Q_LIMIT | HTTP_Q_AFTER_NAME;
+		struct http_request req;
+		struct http_err err;
+		struct example ex;
+
+		if (!(o->flags & HTTP_OPF_WATCH))
+			continue;
+		build(op, o->needs, o->params & ~paging, NULL, &ex);
+		add_query(&ex, "index", "42");
+		add_query(&ex, "wait", "90s");
+		assert_int_equal(run(&ex, &req, &err), HTTP_OK);
+		assert_true(req.has_index);
+		assert_int_equal(req.index, 42);
+		assert_int_equal(req.poll_wait_ms, 90000);
+		http_request_free(&req);
+		for (size_t i = 0; i < ARRAY_LEN(page); i++) {
+			build(op, o->needs, o->params & ~paging, NULL, &ex);
+			add_query(&ex, "index", "42");
+			add_query(&ex, page[i], i == 0 ? "7" : "x/y");
+			assert_int_equal(run(&ex, &req, &err), HTTP_ERR_INVALID_ARGUMENT);
+			assert_non_null(strstr(err.message, "no limit or after"));
+			assert_null(req.value);
+		}
 	}
 }
 
@@ -515,11 +566,17 @@ static void test_a_parameter_a_row_does_not_take_is_refused(void **state)
 		unsigned param, flag; /* taken when the row has PARAM, or FLAG */
 		const char *key, *value;
 	} extra[] = {
-	    {HTTP_Q_PREFIX, 0, "prefix", "jobs/"},   {HTTP_Q_SESSION, 0, "session", SID},
-	    {HTTP_Q_LOCK, 0, "lock", "x"},           {HTTP_Q_TOKEN, 0, "token", "7"},
-	    {HTTP_Q_LIMIT, 0, "limit", "7"},         {HTTP_Q_AFTER_NAME, 0, "after", "x"},
-	    {HTTP_Q_AFTER_SESSION, 0, "after", SID}, {0, HTTP_OPF_READ, "consistency", "stale"},
-	    {0, HTTP_OPF_LONG_POLL, "index", "1"},   {0, HTTP_OPF_LONG_POLL, "wait", "1s"},
+	    {HTTP_Q_PREFIX, 0, "prefix", "jobs/"},
+	    {HTTP_Q_SESSION, 0, "session", SID},
+	    {HTTP_Q_LOCK, 0, "lock", "x"},
+	    {HTTP_Q_TOKEN, 0, "token", "7"},
+	    {HTTP_Q_LIMIT, 0, "limit", "7"},
+	    {HTTP_Q_AFTER_NAME, 0, "after", "x"},
+	    {HTTP_Q_AFTER_SESSION, 0, "after", SID},
+	    {0, HTTP_OPF_READ, "consistency", "stale"},
+	    {0, HTTP_OPF_LONG_POLL, "index", "1"},
+	    {0, HTTP_OPF_LONG_POLL, "wait", "1s"},
+	    {HTTP_Q_CAS, 0, "cas", "5"},
 	};
 
 	(void)state;
@@ -799,6 +856,7 @@ int main(void)
 	    cmocka_unit_test(test_names_and_routes_are_unique),
 	    cmocka_unit_test(test_the_router_finds_every_row),
 	    cmocka_unit_test(test_every_accepted_field_and_parameter_is_taken),
+	    cmocka_unit_test(test_a_watch_takes_no_page),
 	    cmocka_unit_test(test_a_field_a_row_does_not_accept_is_refused),
 	    cmocka_unit_test(test_a_parameter_a_row_does_not_take_is_refused),
 	    cmocka_unit_test(test_a_row_without_what_it_needs_is_refused),

@@ -1,0 +1,199 @@
+/* Keys (docs/API.md, Key/value): list and watch a prefix, get, put and
+ * delete a key. */
+#include <string.h>
+
+#include "api.h"
+#include "node_calls.h"
+#include "node_core.h"
+#include "node_internal.h"
+#include "node_query.h"
+#include "sm_query.h"
+
+/* A long-poll from an index this node has not reached: 400, answered. A
+ * client passes an index it was given, never one from the future. */
+static bool index_ahead(struct node *n, struct ncall *c)
+{
+	uint64_t applied = node_applied(n);
+
+	if (!c->req->has_index || c->req->index <= applied)
+		return false;
+	node_answer_error(n, c, HTTP_ERR_INVALID_ARGUMENT, NULL,
+	                  "index %llu is above the last entry this node applied (%llu)",
+	                  (unsigned long long)c->req->index, (unsigned long long)applied);
+	return true;
+}
+
+/* GET /v1/kv?prefix=&after=&limit=, and with ?index= a watch ------------------- */
+
+/* The watch of a prefix: every change since ?index= (KV-2), or a wait for
+ * the first one. */
+static int watch_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+{
+	const struct http_request *req = c->req;
+	uint64_t applied = node_applied(n), compacted = 0;
+	int rc;
+
+	if (index_ahead(n, c))
+		return -1;
+	if ((rc = coord_sm_kv_compacted(n->reader, &compacted)) == 0 && req->index < compacted) {
+		node_answer_error(n, c, HTTP_ERR_COMPACTED,
+		                  json_pack("{s:I}", "index", (json_int_t)applied),
+		                  "the changes after index %llu are no longer kept; list the "
+		                  "prefix again and watch from its index",
+		                  (unsigned long long)req->index);
+		return -1;
+	}
+	if (rc == 0)
+		rc = coord_sm_query_kv_changes(n->reader, req->prefix, strlen(req->prefix),
+		                               req->index, body, modify_index);
+	/* Every change up to the applied entry is in the answer: the next
+	 * watch starts there. */
+	if (rc == 0 && json_object_set_new(*body, "index", json_integer((json_int_t)applied)) != 0)
+		rc = COORD_ENOMEM;
+	return node_query_done(n, c, rc, body, NULL);
+}
+
+static int list_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+{
+	const struct http_request *req = c->req;
+	int rc;
+
+	if (req->has_index)
+		return watch_query(n, c, body, modify_index);
+	rc = coord_sm_query_kvs(n->reader, req->prefix, strlen(req->prefix), req->after,
+	                        strlen(req->after), req->limit, body);
+	return node_query_done(n, c, rc, body, NULL);
+}
+
+/* GET /v1/kv/{key} -------------------------------------------------------------- */
+
+static int get_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+{
+	const struct http_request *req = c->req;
+	uint64_t last = 0;
+	int rc;
+
+	if (index_ahead(n, c))
+		return -1;
+	rc = coord_sm_query_kv(n->reader, req->name, strlen(req->name), body, &last);
+	if (rc == 0) {
+		*modify_index = node_body_modify_index(*body);
+		return 0;
+	}
+	if (rc != COORD_ENOTFOUND)
+		return node_query_done(n, c, rc, body, NULL);
+	/* A key that does not exist (yet, or any more): a long-poll waits for
+	 * the change after its last one; anything else is 404 with that
+	 * index. */
+	if (req->has_index && node_poll_open(n, c) && last <= req->index) {
+		*body = NULL;
+		*modify_index = last;
+		return 0;
+	}
+	node_answer_error(n, c, HTTP_ERR_NOT_FOUND, json_pack("{s:I}", "index", (json_int_t)last),
+	                  "no key %s", req->name);
+	return -1;
+}
+
+/* PUT and DELETE /v1/kv/{key} --------------------------------------------------- */
+
+/* The key, and the conditions (cas, fence) a put and a delete share. */
+static void kv_command(const struct http_request *req, struct coord_cmd *cmd)
+{
+	cmd->name = req->name;
+	cmd->name_len = strlen(req->name);
+	if (req->has_cas) {
+		cmd->kv_flags |= COORD_KV_CAS;
+		cmd->cas = req->cas;
+	}
+	if (req->fence_lock[0] != '\0') {
+		cmd->kv_flags |= COORD_KV_FENCE;
+		cmd->fence_lock = req->fence_lock;
+		cmd->fence_lock_len = strlen(req->fence_lock);
+		cmd->fence_token = req->fence_token;
+	}
+}
+
+static bool put_command(struct node *n, const struct http_request *req, struct coord_cmd *cmd)
+{
+	(void)n;
+	cmd->type = COORD_CMD_KV_PUT;
+	kv_command(req, cmd);
+	cmd->has_value = true;
+	cmd->value = req->value;
+	cmd->value_len = req->value_len;
+	if (req->session[0] == '\0')
+		return true;
+	cmd->kv_flags |= COORD_KV_EPHEMERAL;
+	/* The id of zeros means "no session" in a KV_PUT (command.h): a session
+	 * drawn as zeros, once in 2^128, cannot own keys. */
+	return node_api_session(req, &cmd->session) &&
+	       memcmp(&cmd->session, &(struct coord_session_id){{0}}, sizeof(cmd->session)) != 0;
+}
+
+static bool delete_command(struct node *n, const struct http_request *req, struct coord_cmd *cmd)
+{
+	(void)n;
+	cmd->type = COORD_CMD_KV_DELETE;
+	kv_command(req, cmd);
+	return true;
+}
+
+/* The answers of a failed condition (KV-4); false for any other status. */
+static bool kv_refused(struct node *n, struct ncall *c, const struct coord_result *r)
+{
+	json_t *current;
+
+	switch (r->status) {
+	case COORD_ST_CAS_FAILED:
+		node_answer_error(n, c, HTTP_ERR_CAS_FAILED,
+		                  json_pack("{s:I}", "modify_index", (json_int_t)r->modify_index),
+		                  "the key's modify_index is %llu (0: the key does not exist)",
+		                  (unsigned long long)r->modify_index);
+		return true;
+	case COORD_ST_STALE_TOKEN:
+		current = json_array();
+		for (size_t i = 0; current && i < r->n_holders; i++)
+			json_array_append_new(current,
+			                      json_integer((json_int_t)r->holders[i].token));
+		node_answer_error(
+		    n, c, HTTP_ERR_STALE_TOKEN,
+		    json_pack("{s:s, s:o}", "lock", c->req->fence_lock, "current", current),
+		    "token %llu is not the token of a current holder of %s",
+		    (unsigned long long)c->req->fence_token, c->req->fence_lock);
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool put_applied(struct node *n, struct ncall *c, uint64_t index,
+                        const struct coord_result *r)
+{
+	(void)index;
+	if (r->status != COORD_ST_OK)
+		return kv_refused(n, c, r);
+	node_answer(n, c, 200,
+	            json_pack("{s:s, s:I, s:I}", "key", c->req->name, "create_index",
+	                      (json_int_t)r->create_index, "modify_index",
+	                      (json_int_t)r->modify_index));
+	return true;
+}
+
+static bool delete_applied(struct node *n, struct ncall *c, uint64_t index,
+                           const struct coord_result *r)
+{
+	(void)index;
+	if (r->status != COORD_ST_OK)
+		return kv_refused(n, c, r);
+	node_answer(n, c, 200, json_pack("{s:b}", "deleted", r->released));
+	return true;
+}
+
+const struct node_api node_api_kv[] = {
+    {.op = HTTP_OP_KV_LIST, .query = list_query},
+    {.op = HTTP_OP_KV_GET, .query = get_query},
+    {.op = HTTP_OP_KV_PUT, .command = put_command, .applied = put_applied},
+    {.op = HTTP_OP_KV_DELETE, .command = delete_command, .applied = delete_applied},
+    {.op = 0},
+};
