@@ -206,9 +206,14 @@ struct coord_session_id {
 #define COORD_KV_EPHEMERAL 0x04u /* KV_PUT: the key belongs to the command's session */
 
 /* Limits of the key/value namespace (API.md, Key/value; SM-7). */
-#define COORD_KV_KEYS_MAX    100000u               /* keys in the store */
-#define COORD_KV_BYTES_MAX   (UINT64_C(256) << 20) /* bytes of all values together */
-#define COORD_KV_HISTORY_MAX 10000u                /* key changes kept for watchers */
+#define COORD_KV_KEYS_MAX  100000u               /* keys in the store */
+#define COORD_KV_BYTES_MAX (UINT64_C(256) << 20) /* bytes of all values together */
+/* Key changes kept for watchers. Only the simulator builds the machine with
+ * another value (a few dozen), so that a seed's few hundred entries
+ * compact the history (tests/sim/CMakeLists.txt); coordd keeps 10000. */
+#ifndef COORD_KV_HISTORY_MAX
+#define COORD_KV_HISTORY_MAX 10000u
+#endif
 
 /* Access tokens (issue 17; auth.h decides with them). The
  * state machine keeps only the SHA-256 of a token's secret, computed by the
