@@ -19,16 +19,15 @@ static void refuse(struct coordc_reply *reply, const char *error, const char *wh
 	snprintf(reply->message, sizeof(reply->message), "%s", why);
 }
 
-/* Adds COND's fields to BODY ("cas" unless the write has none, "fence");
- * MIN_CAS is the least cas the request takes. Returns COORDC_OK,
- * COORDC_ERR_INVALID (a number out of range, a fence without a lock) or
- * COORDC_ERR_NOMEM. */
-static int add_cond(json_t *body, const struct coordc_kv_cond *cond, uint64_t min_cas)
+/* Adds COND's fields to BODY ("cas" unless the write has none, "fence").
+ * Returns COORDC_OK, COORDC_ERR_INVALID (a number out of range, a fence
+ * lock outside the alphabet) or COORDC_ERR_NOMEM. */
+static int add_cond(json_t *body, const struct coordc_kv_cond *cond)
 {
 	if (cond == NULL)
 		return COORDC_OK;
 	if (cond->has_cas) {
-		if (cond->cas < min_cas || cond->cas > KV_NUMBER_MAX)
+		if (cond->cas > KV_NUMBER_MAX)
 			return COORDC_ERR_INVALID;
 		if (json_object_set_new(body, "cas", json_integer((json_int_t)cond->cas)) != 0)
 			return COORDC_ERR_NOMEM;
@@ -82,14 +81,14 @@ int coordc_kv_get(struct coordc *c, const char *key, bool stale, const char **va
 /* Sends the write METHOD of KEY with BODY (reference taken over, NULL: out
  * of memory) and COND: never resent once it may have reached a node. */
 static int kv_write(struct coordc *c, const char *method, const char *key, json_t *body,
-                    const struct coordc_kv_cond *cond, uint64_t min_cas, struct coordc_reply *reply)
+                    const struct coordc_kv_cond *cond, struct coordc_reply *reply)
 {
 	char path[COORDC_URL_MAX];
 	int rc = body == NULL ? COORDC_ERR_NOMEM : key_path(path, key, "");
 
 	memset(reply, 0, sizeof(*reply));
 	if (rc == COORDC_OK)
-		rc = add_cond(body, cond, min_cas);
+		rc = add_cond(body, cond);
 	if (rc != COORDC_OK) {
 		json_decref(body);
 		return rc;
@@ -113,7 +112,7 @@ int coordc_kv_put(struct coordc *c, const char *key, const char *value, const ch
 		memset(reply, 0, sizeof(*reply));
 		return COORDC_ERR_INVALID;
 	}
-	rc = kv_write(c, "PUT", key, body, cond, 0, reply);
+	rc = kv_write(c, "PUT", key, body, cond, reply);
 	if (rc != COORDC_OK || reply->kind != COORDC_DONE_OK)
 		return rc;
 	mi = json_object_get(reply->body, "modify_index");
@@ -125,7 +124,7 @@ int coordc_kv_put(struct coordc *c, const char *key, const char *value, const ch
 int coordc_kv_delete(struct coordc *c, const char *key, const struct coordc_kv_cond *cond,
                      bool *deleted, struct coordc_reply *reply)
 {
-	int rc = kv_write(c, "DELETE", key, json_object(), cond, 1, reply);
+	int rc = kv_write(c, "DELETE", key, json_object(), cond, reply);
 
 	if (rc == COORDC_OK && reply->kind == COORDC_DONE_OK && deleted != NULL)
 		*deleted = json_is_true(json_object_get(reply->body, "deleted"));

@@ -247,8 +247,9 @@ int coordc_list(struct coordc *c, const char *path, const char *key, uint32_t li
  * write whose condition fails changes nothing. Zeroed: none. */
 struct coordc_kv_cond {
 	bool has_cas;           /* write only if the key's modify_index is CAS */
-	uint64_t cas;           /* 0: only if the key does not exist (a put only);
-	                         * 409 cas_failed otherwise */
+	uint64_t cas;           /* 0: only if the key does not exist (which
+	                         * leaves a delete nothing to delete); 409
+	                         * cas_failed otherwise */
 	const char *fence_lock; /* NULL: no fence; else only if FENCE_TOKEN is the
 	                         * fencing token of a current holder of this lock
 	                         * (409 stale_token otherwise) */
@@ -279,9 +280,9 @@ int coordc_kv_put(struct coordc *c, const char *key, const char *value, const ch
                   struct coordc_reply *reply);
 
 /* DELETE /v1/kv/{key} {"cas", "fence"}. On ok *DELETED (may be NULL) says
- * whether a key was deleted (false: there was none, without cas). COND
- * (may be NULL) as above, but a delete's cas is from 1 (else
- * COORDC_ERR_INVALID, nothing sent). Not resent after a lost answer. */
+ * whether a key was deleted (false: there was none). COND (may be NULL)
+ * as above; errors and COORDC_ERR_INVALID as for coordc_kv_put. Not resent
+ * after a lost answer. */
 int coordc_kv_delete(struct coordc *c, const char *key, const struct coordc_kv_cond *cond,
                      bool *deleted, struct coordc_reply *reply);
 

@@ -122,13 +122,12 @@ static void a_write_is_never_resent_after_a_lost_answer(void **state)
 }
 
 /* Scenario: arguments the API cannot take. Outcome: COORDC_ERR_INVALID and
- * nothing sent: a key or prefix a URL cannot carry, a delete's cas of 0, a
- * cas or token over 2^63 - 1, a fence token of 0, a value not UTF-8, a
- * wait over the limit. */
+ * nothing sent: a key, prefix or fence lock a URL cannot carry, a cas over
+ * 2^63 - 1, a fence token of 0, a value not UTF-8, a wait over the
+ * limit. */
 static void bad_arguments_are_refused_before_sending(void **state)
 {
 	const struct fake_answer script[] = {{200, NULL, NULL}};
-	struct coordc_kv_cond zero = {.has_cas = true, .cas = 0};
 	struct coordc_kv_cond huge = {.has_cas = true, .cas = UINT64_C(1) << 63};
 	struct coordc_kv_cond no_token = {.fence_lock = "l", .fence_token = 0};
 	struct coordc_kv_cond bad_lock = {.fence_lock = "a b", .fence_token = 1};
@@ -143,7 +142,6 @@ static void bad_arguments_are_refused_before_sending(void **state)
 	assert_int_equal(coordc_kv_get(t.c, "a b", false, NULL, &r), COORDC_ERR_INVALID);
 	assert_int_equal(coordc_kv_get(t.c, "a?x=1", false, NULL, &r), COORDC_ERR_INVALID);
 	assert_int_equal(coordc_kv_get(t.c, "", false, NULL, &r), COORDC_ERR_INVALID);
-	assert_int_equal(coordc_kv_delete(t.c, "a", &zero, NULL, &r), COORDC_ERR_INVALID);
 	assert_int_equal(coordc_kv_put(t.c, "a", "v", NULL, &huge, NULL, &r), COORDC_ERR_INVALID);
 	assert_int_equal(coordc_kv_put(t.c, "a", "v", NULL, &no_token, NULL, &r),
 	                 COORDC_ERR_INVALID);
@@ -197,14 +195,16 @@ static void a_get_returns_the_value_or_not_found(void **state)
 	kv_stop(&t);
 }
 
-/* Scenario: a delete with cas and fence, then one of a missing key.
- * Outcome: both conditions in the body; *DELETED as answered. */
+/* Scenario: a delete with cas and fence, then one with cas 0 ("only if
+ * absent"). Outcome: the conditions in the body, cas 0 too; *DELETED as
+ * answered. */
 static void a_delete_sends_its_conditions_and_says_what_it_deleted(void **state)
 {
 	const struct fake_answer script[] = {{200, "{\"deleted\":true}", NULL},
 	                                     {200, "{\"deleted\":false}", NULL}};
 	struct coordc_kv_cond both = {
 	    .has_cas = true, .cas = 5, .fence_lock = "jobs/x", .fence_token = 3};
+	struct coordc_kv_cond absent = {.has_cas = true, .cas = 0};
 	struct coordc_reply r;
 	struct kv_test t;
 	bool deleted = false;
@@ -215,7 +215,7 @@ static void a_delete_sends_its_conditions_and_says_what_it_deleted(void **state)
 	assert_int_equal(coordc_kv_delete(t.c, "k", &both, &deleted, &r), COORDC_OK);
 	assert_true(deleted);
 	coordc_reply_clear(&r);
-	assert_int_equal(coordc_kv_delete(t.c, "k", NULL, &deleted, &r), COORDC_OK);
+	assert_int_equal(coordc_kv_delete(t.c, "k", &absent, &deleted, &r), COORDC_OK);
 	assert_false(deleted);
 	coordc_reply_clear(&r);
 	assert_string_equal(t.f.seen[0], "DELETE /v1/kv/k");
@@ -224,7 +224,7 @@ static void a_delete_sends_its_conditions_and_says_what_it_deleted(void **state)
 	assert_int_equal(
 	    json_integer_value(json_object_get(json_object_get(body, "fence"), "token")), 3);
 	json_decref(body);
-	assert_string_equal(t.f.seen_body[1], "{}");
+	assert_string_equal(t.f.seen_body[1], "{\"cas\":0}");
 	kv_stop(&t);
 }
 
