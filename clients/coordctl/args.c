@@ -42,6 +42,8 @@ static const struct spec specs[] = {
     {"--json", CTL_OPT_JSON, false},      {"--wait", CTL_OPT_CATCHUP, false},
     {"--timeout", CTL_OPT_TIMEOUT, true}, {"--force", CTL_OPT_FORCE, false},
     {"--rule", CTL_OPT_RULE, true},       {"--admin", CTL_OPT_ADMIN, false},
+    {"--cas", CTL_OPT_CAS, true},         {"--fence", CTL_OPT_FENCE, true},
+    {"--stale", CTL_OPT_STALE, false},    {"--index", CTL_OPT_INDEX, true},
 };
 
 /* Stores VALUE of the option BIT in A. */
@@ -66,6 +68,17 @@ static int take(struct ctl_args *a, const struct spec *s, const char *value, cha
 	case CTL_OPT_ADMIN:
 		a->admin = true;
 		return 0;
+	case CTL_OPT_STALE:
+		a->stale = true;
+		return 0;
+	case CTL_OPT_CAS:
+		a->has_cas = true;
+		return ctl_number("--cas", value, 0, CTL_NUMBER_MAX, &a->cas, err);
+	case CTL_OPT_INDEX:
+		a->has_index = true;
+		return ctl_number("--index", value, 0, CTL_NUMBER_MAX, &a->index, err);
+	case CTL_OPT_FENCE:
+		return ctl_fence(value, a->fence_lock, &a->fence_token, err);
 	case CTL_OPT_RULE:
 		if (a->nrules == CTL_RULES_MAX) {
 			snprintf(err, CTL_ERR_MAX, "--rule: at most %d rules", CTL_RULES_MAX);
@@ -210,22 +223,61 @@ int ctl_exit_for(enum coordc_kind kind, long status, const char *error)
 	return CTL_EXIT_FAIL;
 }
 
+/* Whether TEXT is a decimal number (digits only) that fits *OUT. */
+static bool decimal(const char *text, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	for (; text[i] >= '0' && text[i] <= '9'; i++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(text[i] - '0');
+	}
+	*out = v;
+	return i > 0 && text[i] == '\0';
+}
+
+int ctl_number(const char *option, const char *text, uint64_t min, uint64_t max, uint64_t *out,
+               char err[CTL_ERR_MAX])
+{
+	uint64_t v;
+
+	if (!decimal(text, &v) || v < min || v > max) {
+		snprintf(err, CTL_ERR_MAX, "%s: '%.40s' is not a number from %llu to %llu", option,
+		         text, (unsigned long long)min, (unsigned long long)max);
+		return CTL_EXIT_USAGE;
+	}
+	*out = v;
+	return 0;
+}
+
+int ctl_fence(const char *text, char lock[COORDC_LIST_KEY_MAX + 1], uint64_t *token,
+              char err[CTL_ERR_MAX])
+{
+	const char *colon = strrchr(text, ':');
+	size_t len = colon ? (size_t)(colon - text) : 0;
+
+	if (len == 0 || len > COORDC_LIST_KEY_MAX) {
+		snprintf(err, CTL_ERR_MAX, "--fence: '%.60s' is not LOCK:TOKEN (e.g. jobs/x:42)",
+		         text);
+		return CTL_EXIT_USAGE;
+	}
+	if (ctl_number("--fence", colon + 1, 1, CTL_NUMBER_MAX, token, err) != 0)
+		return CTL_EXIT_USAGE;
+	memcpy(lock, text, len);
+	lock[len] = '\0';
+	return 0;
+}
+
 /* A decimal number from 1 to INT64_MAX in TEXT, into *ID; else a sentence
  * naming WHAT and NOUN in ERR. */
 static int positive_id(const char *what, const char *noun, const char *text, uint64_t *id,
                        char err[CTL_ERR_MAX])
 {
 	uint64_t v = 0;
-	size_t i = 0;
 
-	for (; text[i] >= '0' && text[i] <= '9'; i++) {
-		if (v > (UINT64_MAX - 9) / 10) {
-			i = 0; /* too large: refused below */
-			break;
-		}
-		v = v * 10 + (uint64_t)(text[i] - '0');
-	}
-	if (i == 0 || text[i] != '\0' || v == 0 || v > INT64_MAX) {
+	if (!decimal(text, &v) || v == 0 || v > INT64_MAX) {
 		snprintf(err, CTL_ERR_MAX, "%s: '%.40s' is not a %s id (a number from 1)", what,
 		         text, noun);
 		return CTL_EXIT_USAGE;

@@ -34,6 +34,7 @@
 #define CTL_POSITIONAL_MAX     3                     /* e.g. "member replace OLD NEW RAFT" */
 #define CTL_RULES_MAX          32                    /* --rule of one token (API.md: 32 rules) */
 #define CTL_ERR_MAX            160                   /* bytes of a parse error */
+#define CTL_NUMBER_MAX         ((uint64_t)INT64_MAX) /* a cas, index or fencing token */
 
 /* Options a command accepts (a bit set). */
 enum ctl_opt {
@@ -51,7 +52,11 @@ enum ctl_opt {
 	CTL_OPT_TIMEOUT = 1u << 11, /* --timeout D */
 	CTL_OPT_FORCE = 1u << 12,   /* --force */
 	CTL_OPT_RULE = 1u << 13,    /* --rule R (repeatable, up to CTL_RULES_MAX) */
-	CTL_OPT_ADMIN = 1u << 14    /* --admin */
+	CTL_OPT_ADMIN = 1u << 14,   /* --admin */
+	CTL_OPT_CAS = 1u << 15,     /* --cas N: a key/value write's condition */
+	CTL_OPT_FENCE = 1u << 16,   /* --fence LOCK:TOKEN */
+	CTL_OPT_STALE = 1u << 17,   /* --stale: ?consistency=stale */
+	CTL_OPT_INDEX = 1u << 18    /* --index N: where a watch starts */
 };
 
 /* A parsed command line. Strings are borrowed from argv. */
@@ -68,6 +73,11 @@ struct ctl_args {
 	char **cmd;                       /* argv after "--", NULL-terminated; NULL if none */
 	const char *rules[CTL_RULES_MAX]; /* each --rule, in order */
 	int nrules;
+	bool stale, has_cas, has_index;
+	uint64_t cas;                             /* --cas: 0 to CTL_NUMBER_MAX */
+	uint64_t index;                           /* --index: 0 to CTL_NUMBER_MAX */
+	char fence_lock[COORDC_LIST_KEY_MAX + 1]; /* --fence's lock, "" when not given */
+	uint64_t fence_token;                     /* --fence's token, 1 to CTL_NUMBER_MAX */
 };
 
 /* Parses ARGV[0..ARGC) (the words after the command name) accepting the
@@ -98,6 +108,17 @@ int ctl_token_id(const char *what, const char *text, uint64_t *id, char err[CTL_
  * the cluster judges the words (400 names what it refuses). Returns 0, or
  * CTL_EXIT_USAGE with a sentence in ERR (*RULE NULL). */
 int ctl_rule(const char *text, json_t **rule, char err[CTL_ERR_MAX]);
+
+/* Parses TEXT, a decimal number within [MIN, MAX], into *OUT; returns 0 or
+ * CTL_EXIT_USAGE with a sentence naming OPTION in ERR. */
+int ctl_number(const char *option, const char *text, uint64_t min, uint64_t max, uint64_t *out,
+               char err[CTL_ERR_MAX]);
+
+/* Parses TEXT, a fence as --fence spells it, LOCK:TOKEN (split at the last
+ * ':', since a lock name may hold ':'), into LOCK and *TOKEN (1 to
+ * CTL_NUMBER_MAX); returns 0 or CTL_EXIT_USAGE with a sentence in ERR. */
+int ctl_fence(const char *text, char lock[COORDC_LIST_KEY_MAX + 1], uint64_t *token,
+              char err[CTL_ERR_MAX]);
 
 /* Checks TEXT is a Raft address HOST:PORT (a host of at most
  * COORDC_ADDR_MAX - 7 bytes without spaces or '/', a port 1..65535, IPv6

@@ -19,9 +19,13 @@
  * (the ceiling of --max-locks-per-session) or 100 locks. A listing still
  * going after 20000 pages (500,000 sessions or 2,000,000 locks, past the
  * ceilings of the state) is refused rather than followed for ever. */
-#define CTL_LIST_SESSIONS  25u
-#define CTL_LIST_LOCKS     100u
-#define CTL_LIST_TOKENS    100u
+#define CTL_LIST_SESSIONS 25u
+#define CTL_LIST_LOCKS    100u
+#define CTL_LIST_TOKENS   100u
+/* Keys carry values of up to 64 KiB, which JSON may escape to 6 bytes a
+ * byte (a control character as \u0001): 10 such keys stay below
+ * COORDC_BODY_MAX, and the cluster's 100000 keys take 10000 pages. */
+#define CTL_LIST_KEYS      10u
 #define CTL_LIST_PAGES_MAX 20000u
 /* member add --wait looks at the members again after a pause growing from
  * the first to the last, and after each promote refused as not_caught_up. */
@@ -52,6 +56,8 @@ int ctl_cmd_member(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_snapshot(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_auth(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_token(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_kv(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_register(struct ctl *ctl, int argc, char **argv);
 
 /* Sets CTL->cfg.token from FLAG_TOKEN (--token), the first line of
  * TOKEN_FILE (--token-file, read into CTL->token) or ENV_TOKEN
@@ -105,9 +111,10 @@ void ctl_print_json(const json_t *json);
 /* What ctl_supervise needs. Strings are borrowed. */
 struct ctl_supervision {
 	char **cmd;          /* argv of CMD, NULL-terminated */
-	const char *lock;    /* COORD_LOCK */
+	const char *lock;    /* COORD_LOCK; NULL: no lock (no COORD_FENCING_TOKEN either) */
 	const char *session; /* COORD_SESSION */
 	uint64_t token;      /* COORD_FENCING_TOKEN */
+	const char *key;     /* COORD_KEY, the ephemeral key of `register`; NULL: none */
 	struct coordc_keeper *keeper;
 	uint32_t grace_ms;  /* SIGTERM to SIGKILL */
 	uint32_t margin_ms; /* SIGTERM this long before the lease deadline */

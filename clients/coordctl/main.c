@@ -13,11 +13,14 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"status", ctl_cmd_status},   {"lock", ctl_cmd_lock},         {"elect", ctl_cmd_elect},
-    {"leader", ctl_cmd_leader},   {"locks", ctl_cmd_locks},       {"lock-info", ctl_cmd_lock_info},
-    {"session", ctl_cmd_session}, {"acquire", ctl_cmd_acquire},   {"release", ctl_cmd_release},
-    {"member", ctl_cmd_member},   {"snapshot", ctl_cmd_snapshot}, {"auth", ctl_cmd_auth},
-    {"token", ctl_cmd_token},
+    {"status", ctl_cmd_status},     {"lock", ctl_cmd_lock},
+    {"elect", ctl_cmd_elect},       {"leader", ctl_cmd_leader},
+    {"locks", ctl_cmd_locks},       {"lock-info", ctl_cmd_lock_info},
+    {"session", ctl_cmd_session},   {"acquire", ctl_cmd_acquire},
+    {"release", ctl_cmd_release},   {"member", ctl_cmd_member},
+    {"snapshot", ctl_cmd_snapshot}, {"auth", ctl_cmd_auth},
+    {"token", ctl_cmd_token},       {"kv", ctl_cmd_kv},
+    {"register", ctl_cmd_register},
 };
 
 int ctl_args(const char *name, int argc, char **argv, unsigned allowed, int npos,

@@ -1,6 +1,7 @@
-/* coordctl lock and coordctl elect (docs/API.md, coordctl): open a session,
- * keep it alive from the keeper thread, acquire the lock or win the
- * election, run CMD under supervision, then release and close. */
+/* coordctl lock, elect and register (docs/API.md, coordctl): open a
+ * session, keep it alive from the keeper thread, acquire the lock, win the
+ * election or put the ephemeral key, run CMD under supervision, then
+ * release and close (closing the session deletes the key with it). */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -16,7 +17,8 @@
 
 struct run {
 	bool elect;
-	const char *name;
+	bool reg;         /* register: NAME is a key, the ephemeral key of the session */
+	const char *name; /* the lock, election or key */
 	struct ctl_args a;
 	char session[COORDC_SESSION_MAX];
 	uint64_t token;
@@ -31,12 +33,34 @@ static void pause_ms(uint64_t ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Puts the key of `register`, VALUE, as the session's ephemeral key: it
+ * lives until the session ends. Not resent after a lost answer (libcoord.h):
+ * then the exit is 69, and the close that follows deletes the key if the
+ * put did apply. Returns 0 or the exit code. */
+static int put_key(struct ctl *ctl, struct run *run)
+{
+	struct coordc_reply r;
+	int rc = coordc_kv_put(ctl->client, run->name, run->a.pos[1], run->session, NULL, NULL, &r);
+
+	if (rc != COORDC_OK) {
+		fprintf(stderr, "coordctl: register: %s: %s\n", run->name, coordc_strerror(rc));
+		rc = CTL_EXIT_USAGE;
+	} else {
+		rc = r.kind == COORDC_DONE_OK ? 0 : ctl_fail("register", &r);
+	}
+	coordc_reply_clear(&r);
+	return rc;
+}
+
 /* Acquires the lock (or wins the election) within --wait. Without --wait a
  * lock is a try-lock and an election is contested until won. Returns 0 or
  * the exit code. */
 static int obtain(struct ctl *ctl, struct run *run)
 {
 	uint64_t until = coordc_now_ms() + run->a.wait_ms;
+
+	if (run->reg)
+		return put_key(ctl, run);
 
 	for (;;) {
 		uint64_t now = coordc_now_ms(), wait;
@@ -167,18 +191,23 @@ static int run_cmd(struct ctl *ctl, struct run *run)
 		lost = true;
 	}
 	if (rc == 0) {
-		sup =
-		    (struct ctl_supervision){run->a.cmd,  run->name,     run->session,  run->token,
-		                             run->keeper, run->grace_ms, run->margin_ms};
+		sup = (struct ctl_supervision){.cmd = run->a.cmd,
+		                               .lock = run->reg ? NULL : run->name,
+		                               .session = run->session,
+		                               .token = run->token,
+		                               .key = run->reg ? run->name : NULL,
+		                               .keeper = run->keeper,
+		                               .grace_ms = run->grace_ms,
+		                               .margin_ms = run->margin_ms};
 		rc = ctl_supervise(&sup, &lost);
 		if (lost) {
-			fprintf(stderr, "coordctl: %s: lock lost while CMD ran; CMD stopped\n",
-			        run->name);
+			fprintf(stderr, "coordctl: %s: %s lost while CMD ran; CMD stopped\n",
+			        run->name, run->reg ? "session (and with it the key)" : "lock");
 			rc = CTL_EXIT_LOST;
 		}
 	}
 	coordc_keeper_stop(run->keeper);
-	cleanup(ctl, run, !lost && rc != CTL_EXIT_NOT_ACQUIRED);
+	cleanup(ctl, run, !run->reg && !lost && rc != CTL_EXIT_NOT_ACQUIRED);
 	return rc;
 }
 
@@ -210,6 +239,18 @@ int ctl_cmd_elect(struct ctl *ctl, int argc, char **argv)
 		fprintf(stderr, "coordctl elect: --value V is required\n");
 		return CTL_EXIT_USAGE;
 	}
+	run.name = run.a.pos[0];
+	return run_cmd(ctl, &run);
+}
+
+int ctl_cmd_register(struct ctl *ctl, int argc, char **argv)
+{
+	struct run run = {.reg = true};
+	bool done;
+	int rc = ctl_args("register", argc, argv, CTL_OPT_TTL | CTL_OPT_CMD, 2, &run.a, &done);
+
+	if (done)
+		return rc;
 	run.name = run.a.pos[0];
 	return run_cmd(ctl, &run);
 }

@@ -18,8 +18,13 @@
 #include "ctl.h"
 
 #define WAKE_MAX_MS   1000 /* longest sleep of the loop, a backstop */
-#define ENV_EXTRA     3    /* COORD_LOCK, COORD_SESSION, COORD_FENCING_TOKEN */
+#define ENV_EXTRA     4    /* the variables of env_names */
 #define ENV_VALUE_MAX 512  /* bytes of one of those variables */
+
+/* The variables coordctl gives CMD; none is inherited from its own
+ * environment, so CMD never sees another run's lock beside this session. */
+static const char *const env_names[ENV_EXTRA] = {
+    "COORD_LOCK=", "COORD_SESSION=", "COORD_FENCING_TOKEN=", "COORD_KEY="};
 
 extern char **environ;
 
@@ -78,12 +83,22 @@ static void install_handlers(void)
 		sigaction(sigs[i], &sa, NULL);
 }
 
-/* CMD's environment: ours without the three variables, then them. Built
- * before fork: the child of a threaded process may only call async-signal-
- * safe functions. Caller frees the array and the three strings. */
+/* Whether the environment entry VAR is one of env_names. */
+static bool ours(const char *var)
+{
+	for (int i = 0; i < ENV_EXTRA; i++)
+		if (strncmp(var, env_names[i], strlen(env_names[i])) == 0)
+			return true;
+	return false;
+}
+
+/* CMD's environment: ours without the variables of env_names, then those
+ * S sets. Built before fork: the child of a threaded process may only call
+ * async-signal-safe functions. Caller frees the array (VARS are its). */
 static char **child_env(const struct ctl_supervision *s, char vars[ENV_EXTRA][ENV_VALUE_MAX])
 {
 	size_t n = 0, k = 0;
+	int v = 0;
 	char **env;
 
 	while (environ[n])
@@ -92,15 +107,18 @@ static char **child_env(const struct ctl_supervision *s, char vars[ENV_EXTRA][EN
 	if (env == NULL)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (strncmp(environ[i], "COORD_LOCK=", 11) != 0 &&
-		    strncmp(environ[i], "COORD_SESSION=", 14) != 0 &&
-		    strncmp(environ[i], "COORD_FENCING_TOKEN=", 20) != 0)
+		if (!ours(environ[i]))
 			env[k++] = environ[i];
 	}
-	snprintf(vars[0], ENV_VALUE_MAX, "COORD_LOCK=%s", s->lock);
-	snprintf(vars[1], ENV_VALUE_MAX, "COORD_SESSION=%s", s->session);
-	snprintf(vars[2], ENV_VALUE_MAX, "COORD_FENCING_TOKEN=%llu", (unsigned long long)s->token);
-	for (int i = 0; i < ENV_EXTRA; i++)
+	snprintf(vars[v++], ENV_VALUE_MAX, "COORD_SESSION=%s", s->session);
+	if (s->lock != NULL) {
+		snprintf(vars[v++], ENV_VALUE_MAX, "COORD_LOCK=%s", s->lock);
+		snprintf(vars[v++], ENV_VALUE_MAX, "COORD_FENCING_TOKEN=%llu",
+		         (unsigned long long)s->token);
+	}
+	if (s->key != NULL)
+		snprintf(vars[v++], ENV_VALUE_MAX, "COORD_KEY=%s", s->key);
+	for (int i = 0; i < v; i++)
 		env[k++] = vars[i];
 	env[k] = NULL;
 	return env;

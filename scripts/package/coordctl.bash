@@ -16,7 +16,7 @@ _coordctl()
 
 	local global="--endpoints --cacert --cert --key --token --token-file --help"
 	local commands="status lock elect leader locks lock-info session acquire release
-		member snapshot auth token help"
+		kv register member snapshot auth token help"
 
 	# A flag's value: files for the ones that name a file, nothing to offer
 	# for the others.
@@ -26,7 +26,7 @@ _coordctl()
 		return
 		;;
 	--endpoints | --token | --wait | --ttl | --value | --timeout | --prefix | \
-		--name | --session | --rule)
+		--name | --session | --rule | --cas | --fence | --index)
 		return
 		;;
 	esac
@@ -49,7 +49,7 @@ _coordctl()
 			;;
 		esac
 	done
-	# After "--" of lock and elect: the command to run.
+	# After "--" of lock, elect and register: the command to run.
 	for ((i = cmd_at + 1; cmd_at > 0 && i < cword; i++)); do
 		if [[ ${words[i]} == -- ]]; then
 			COMPREPLY=($(compgen -c -- "$cur"))
@@ -76,6 +76,17 @@ _coordctl()
 	lock-info) words_for="--help" ;;
 	acquire) words_for="--session --shared --wait --help" ;;
 	release) words_for="--session --help" ;;
+	register) words_for="--ttl --help --" ;;
+	kv)
+		case $sub in
+		"") words_for="get put del ls watch --help" ;;
+		get) words_for="--stale --json" ;;
+		put) words_for="--cas --session --fence" ;;
+		del) words_for="--cas --fence" ;;
+		ls) words_for="--prefix" ;;
+		watch) words_for="--index" ;;
+		esac
+		;;
 	help) [[ -z $sub ]] && words_for=$commands ;;
 	session)
 		case $sub in

@@ -392,6 +392,54 @@ static void token_ids_are_positive_numbers(void **state)
 	assert_non_null(strstr(err, "token id"));
 }
 
+/* kv put's --cas (0 is a condition of its own: "only if absent"), --fence
+ * LOCK:TOKEN split at the last ':', kv watch's --index, kv get's --stale. */
+static void key_value_options_are_numbers_and_fences(void **state)
+{
+	const unsigned put = CTL_OPT_CAS | CTL_OPT_SESSION | CTL_OPT_FENCE;
+	const char *bad_fences[] = {"jobs/x",
+	                            "jobs/x:",
+	                            ":4",
+	                            "jobs/x:0",
+	                            "jobs/x:-1",
+	                            "jobs/x:4 ",
+	                            "jobs/x:9223372036854775808"};
+	char buf[256], *w[WORDS_MAX];
+	struct ctl_args a;
+	char err[CTL_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse("k|v", put, 2, buf, w, &a, err), 0);
+	assert_false(a.has_cas);
+	assert_string_equal(a.fence_lock, "");
+	assert_int_equal(parse("k|v|--cas|0", put, 2, buf, w, &a, err), 0);
+	assert_true(a.has_cas);
+	assert_int_equal(a.cas, 0);
+	assert_int_equal(parse("k|v|--cas=9223372036854775807", put, 2, buf, w, &a, err), 0);
+	assert_int_equal(a.cas, 9223372036854775807ULL);
+	assert_int_equal(parse("k|v|--cas|9223372036854775808", put, 2, buf, w, &a, err),
+	                 CTL_EXIT_USAGE);
+	assert_non_null(strstr(err, "--cas"));
+	assert_int_equal(parse("k|v|--cas|x", put, 2, buf, w, &a, err), CTL_EXIT_USAGE);
+	assert_int_equal(parse("k|v|--fence|db:primary:42", put, 2, buf, w, &a, err), 0);
+	assert_string_equal(a.fence_lock, "db:primary");
+	assert_int_equal(a.fence_token, 42);
+	for (size_t i = 0; i < sizeof(bad_fences) / sizeof(bad_fences[0]); i++) {
+		char line[96];
+
+		snprintf(line, sizeof(line), "k|v|--fence|%s", bad_fences[i]);
+		assert_int_equal(parse(line, put, 2, buf, w, &a, err), CTL_EXIT_USAGE);
+		assert_non_null(strstr(err, "--fence"));
+	}
+	assert_int_equal(parse("p/|--index|0", CTL_OPT_INDEX, 1, buf, w, &a, err), 0);
+	assert_true(a.has_index);
+	assert_int_equal(a.index, 0);
+	assert_int_equal(parse("p/|--index|12", CTL_OPT_CAS, 1, buf, w, &a, err), CTL_EXIT_USAGE);
+	assert_int_equal(parse("k|--stale", CTL_OPT_STALE | CTL_OPT_JSON, 1, buf, w, &a, err), 0);
+	assert_true(a.stale);
+	assert_int_equal(parse("k|--stale=1", CTL_OPT_STALE, 1, buf, w, &a, err), CTL_EXIT_USAGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -415,6 +463,7 @@ int main(void)
 	    cmocka_unit_test(rules_repeat_up_to_their_limit),
 	    cmocka_unit_test(rules_are_resource_prefix_access),
 	    cmocka_unit_test(token_ids_are_positive_numbers),
+	    cmocka_unit_test(key_value_options_are_numbers_and_fences),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
