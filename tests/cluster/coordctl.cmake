@@ -41,3 +41,17 @@ set(COORDCTL_AUTH_TESTS
   test_a_revoked_token_is_refused_with_401)
 coord_cluster_tests(cluster_coordctl_auth test_coordctl_auth.py
   "COORDD=$<TARGET_FILE:coordd>;COORDCTL=$<TARGET_FILE:coordctl>" ${COORDCTL_AUTH_TESTS})
+
+# coordctl's keys: kv put/get/del/ls, refused conditions, kv watch across a
+# failover and a compacted history, register, the name-service example.
+set(COORDCTL_KV_TESTS
+  test_put_get_del_and_ls_print_what_the_cluster_answers
+  test_refused_conditions_exit_1_and_change_nothing
+  test_watch_prints_each_change_once_and_resumes_after_a_failover
+  test_watch_from_a_compacted_index_lists_again_and_goes_on
+  test_register_keeps_its_key_exactly_while_cmd_runs
+  test_register_stops_cmd_and_exits_76_when_the_session_is_lost
+  test_example_name_service_shows_the_live_set_after_each_change
+  test_help_of_kv_and_register_has_examples)
+coord_cluster_tests(cluster_coordctl_kv test_coordctl_kv.py
+  "COORDD=$<TARGET_FILE:coordd>;COORDCTL=$<TARGET_FILE:coordctl>" ${COORDCTL_KV_TESTS})
