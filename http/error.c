@@ -25,6 +25,7 @@ static const struct {
     [HTTP_ERR_CHANGE_IN_PROGRESS] = {409, "change_in_progress"},
     [HTTP_ERR_NOT_CAUGHT_UP] = {409, "not_caught_up"},
     [HTTP_ERR_CAS_FAILED] = {409, "cas_failed"},
+    [HTTP_ERR_CHECK_FAILED] = {409, "check_failed"},
     [HTTP_ERR_COMPACTED] = {410, "compacted"},
     [HTTP_ERR_TOO_LARGE] = {413, "too_large"},
     [HTTP_ERR_LOCK_DELAY] = {423, "lock_delay"},

@@ -24,6 +24,7 @@ enum http_error {
 	HTTP_ERR_CHANGE_IN_PROGRESS, /* 409: another membership change or transfer runs */
 	HTTP_ERR_NOT_CAUGHT_UP,      /* 409: a learner too far behind to vote */
 	HTTP_ERR_CAS_FAILED,         /* 409: a key's modify_index is not the write's cas */
+	HTTP_ERR_CHECK_FAILED,       /* 409: a check of a transaction does not hold */
 	HTTP_ERR_COMPACTED,          /* 410: a watch's index is older than the kept history */
 	HTTP_ERR_TOO_LARGE,          /* 413 */
 	HTTP_ERR_LOCK_DELAY,         /* 423, with Retry-After */

@@ -109,6 +109,8 @@ static const struct http_op_info ops[HTTP_OP_COUNT] = {
                         W},
     [HTTP_OP_KV_DELETE] = {"kv_delete", "DELETE", "/v1/kv/", N, "", HTTP_OPF_WRITE, HTTP_Q_CAS, 0,
                            HTTP_F_CAS | HTTP_F_FENCE, 0, KV, W},
+    [HTTP_OP_KV_TXN] = {"kv_txn", "POST", "/v1/txn", E, "", HTTP_OPF_WRITE, 0, 0,
+                        HTTP_F_CHECKS | HTTP_F_OPS, HTTP_F_OPS, KV, W},
 };
 
 #undef S

@@ -48,6 +48,7 @@ enum http_op {
 	HTTP_OP_KV_GET,
 	HTTP_OP_KV_PUT,
 	HTTP_OP_KV_DELETE,
+	HTTP_OP_KV_TXN,
 	HTTP_OP_COUNT
 };
 
@@ -90,6 +91,8 @@ enum http_field {
 	HTTP_F_ADMIN = 1u << 14,     /* "admin": true for an admin access token */
 	HTTP_F_CAS = 1u << 15,       /* "cas": a key's expected modify_index, 0: absent */
 	HTTP_F_FENCE = 1u << 16,     /* "fence": {"lock": NAME, "token": N}, a write's guard */
+	HTTP_F_CHECKS = 1u << 17,    /* "checks": a transaction's conditions (request.h) */
+	HTTP_F_OPS = 1u << 18,       /* "ops": a transaction's puts and deletes (request.h) */
 };
 
 /* Query parameters an operation takes besides ?pretty and ?redirect (every

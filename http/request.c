@@ -409,6 +409,8 @@ static const struct {
     {"admin", HTTP_F_ADMIN},
     {"cas", HTTP_F_CAS},
     {"fence", HTTP_F_FENCE},
+    {"checks", HTTP_F_CHECKS},
+    {"ops", HTTP_F_OPS},
 };
 
 /* A server id: an integer 1..HTTP_MEMBER_ID_MAX. */
@@ -617,6 +619,152 @@ static enum http_error get_rules(json_t *v, struct http_request *req, struct htt
 	return HTTP_OK;
 }
 
+/* A name (a key or a lock) at KEY of the object V into OUT; WHAT says
+ * where for the sentence. */
+static enum http_error get_txn_name(json_t *v, const char *key, const char *what, size_t i,
+                                    char out[HTTP_NAME_MAX + 1], struct http_err *err)
+{
+	json_t *s = json_object_get(v, key);
+	const char *why = NULL;
+
+	if (!json_is_string(s))
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "%s[%zu].%s must be a string",
+		                    what, i, key);
+	if (!http_name_valid(json_string_value(s), json_string_length(s), &why))
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "%s[%zu].%s: %s", what, i, key,
+		                    why);
+	memcpy(out, json_string_value(s), json_string_length(s) + 1);
+	return HTTP_OK;
+}
+
+/* One check: exactly the members of one of its forms (request.h). */
+static enum http_error get_check(json_t *v, size_t i, struct http_txn_check *out,
+                                 struct http_err *err)
+{
+	json_t *id = json_object_get(v, "session");
+	enum http_error e;
+	char key[48];
+
+	snprintf(key, sizeof(key), "checks[%zu]", i);
+	if (!json_is_object(v))
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+		                    "%s must be an object: {\"key\", \"modify_index\"}, "
+		                    "{\"lock\", \"token\"} or {\"session\"}",
+		                    key);
+	if (json_object_size(v) == 2 && json_object_get(v, "key") &&
+	    json_object_get(v, "modify_index")) {
+		out->kind = HTTP_TXN_KEY;
+		snprintf(key, sizeof(key), "checks[%zu].modify_index", i);
+		if ((e = get_txn_name(v, "key", "checks", i, out->name, err)) != HTTP_OK)
+			return e;
+		return get_int(json_object_get(v, "modify_index"), key, 0, HTTP_TOKEN_MAX, &out->n,
+		               err);
+	}
+	if (json_object_size(v) == 2 && json_object_get(v, "lock") && json_object_get(v, "token")) {
+		out->kind = HTTP_TXN_LOCK;
+		snprintf(key, sizeof(key), "checks[%zu].token", i);
+		if ((e = get_txn_name(v, "lock", "checks", i, out->name, err)) != HTTP_OK)
+			return e;
+		return get_int(json_object_get(v, "token"), key, 1, HTTP_TOKEN_MAX, &out->n, err);
+	}
+	if (json_object_size(v) == 1 && json_is_string(id) &&
+	    is_session_id(json_string_value(id), json_string_length(id))) {
+		out->kind = HTTP_TXN_SESSION;
+		memcpy(out->session, json_string_value(id), json_string_length(id) + 1);
+		return HTTP_OK;
+	}
+	return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+	                    "%s must be {\"key\", \"modify_index\"}, {\"lock\", \"token\"} or "
+	                    "{\"session\": a 32-digit lowercase hex id}",
+	                    key);
+}
+
+static enum http_error get_checks(json_t *v, struct http_request *req, struct http_err *err)
+{
+	enum http_error e;
+
+	if (!json_is_array(v) || json_array_size(v) > HTTP_TXN_CHECKS_MAX)
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+		                    "checks must be an array of at most %d checks",
+		                    HTTP_TXN_CHECKS_MAX);
+	if (json_array_size(v) > 0 &&
+	    !(req->checks = calloc(json_array_size(v), sizeof(*req->checks))))
+		return http_err_set(err, HTTP_ERR_UNAVAILABLE, "out of memory; retry");
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		if ((e = get_check(json_array_get(v, i), i, &req->checks[i], err)) != HTTP_OK)
+			return e;
+		req->n_checks = i + 1;
+	}
+	return HTTP_OK;
+}
+
+/* One operation: {"put": K, "value": V[, "session": ID]} or {"delete": K};
+ * an ephemeral put's session becomes REQ's, the same for all. */
+static enum http_error get_op(json_t *v, size_t i, struct http_request *req, struct http_err *err)
+{
+	struct http_txn_op *out = &req->ops[i];
+	json_t *value = json_object_get(v, "value"), *id = json_object_get(v, "session");
+	const char *why = NULL;
+	size_t members;
+
+	if (json_is_object(v) && json_object_size(v) == 1 && json_object_get(v, "delete")) {
+		out->del = true;
+		return get_txn_name(v, "delete", "ops", i, out->key, err);
+	}
+	members = 2 + (id != NULL);
+	if (!json_is_object(v) || json_object_size(v) != members || !json_object_get(v, "put") ||
+	    !json_is_string(value) ||
+	    (id &&
+	     !(json_is_string(id) && is_session_id(json_string_value(id), json_string_length(id)))))
+		return http_err_set(
+		    err, HTTP_ERR_INVALID_ARGUMENT,
+		    "ops[%zu] must be {\"put\": KEY, \"value\": TEXT[, "
+		    "\"session\": a 32-digit lowercase hex id]} or {\"delete\": KEY}",
+		    i);
+	if (!http_value_valid(json_string_value(value), json_string_length(value), &why))
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "ops[%zu].value: %s", i, why);
+	if (id && req->session[0] != '\0' && strcmp(req->session, json_string_value(id)) != 0)
+		return http_err_set(
+		    err, HTTP_ERR_INVALID_ARGUMENT,
+		    "ops[%zu]: the ephemeral puts of a transaction name one session", i);
+	if (id)
+		memcpy(req->session, json_string_value(id), json_string_length(id) + 1);
+	out->ephemeral = id != NULL;
+	out->value_len = json_string_length(value);
+	if (!(out->value = malloc(out->value_len + 1)))
+		return http_err_set(err, HTTP_ERR_UNAVAILABLE, "out of memory; retry");
+	memcpy(out->value, json_string_value(value), out->value_len + 1);
+	return get_txn_name(v, "put", "ops", i, out->key, err);
+}
+
+static enum http_error get_ops(json_t *v, struct http_request *req, struct http_err *err)
+{
+	size_t n = json_is_array(v) ? json_array_size(v) : 0, values = 0;
+	enum http_error e;
+
+	if (n < 1 || n > HTTP_TXN_OPS_MAX)
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+		                    "ops must be an array of 1 to %d operations", HTTP_TXN_OPS_MAX);
+	if (!(req->ops = calloc(n, sizeof(*req->ops))))
+		return http_err_set(err, HTTP_ERR_UNAVAILABLE, "out of memory; retry");
+	for (size_t i = 0; i < n; i++) {
+		req->n_ops = i + 1; /* freed with the request from here on */
+		if ((e = get_op(json_array_get(v, i), i, req, err)) != HTTP_OK)
+			return e;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(req->ops[j].key, req->ops[i].key) == 0)
+				return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+				                    "ops[%zu] and ops[%zu] name the same key", j,
+				                    i);
+		values += req->ops[i].value_len;
+	}
+	if (values > HTTP_TXN_VALUES_MAX)
+		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
+		                    "the values of a transaction are over %u bytes together",
+		                    HTTP_TXN_VALUES_MAX);
+	return HTTP_OK;
+}
+
 static enum http_error get_string(json_t *v, const char *key, const char **s, size_t *len,
                                   struct http_err *err)
 {
@@ -659,6 +807,10 @@ static enum http_error body_field(json_t *v, enum http_field f, const char *key,
 		return get_cas(v, key, req, err);
 	case HTTP_F_FENCE:
 		return get_fence(v, req, err);
+	case HTTP_F_CHECKS:
+		return get_checks(v, req, err);
+	case HTTP_F_OPS:
+		return get_ops(v, req, err);
 	case HTTP_F_ADMIN:
 		if (!json_is_boolean(v))
 			return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT,
@@ -930,6 +1082,13 @@ void http_request_free(struct http_request *req)
 	req->value = NULL;
 	req->value_len = 0;
 	req->has_value = false;
+	for (size_t i = 0; i < req->n_ops; i++)
+		free(req->ops[i].value);
+	free(req->ops);
+	free(req->checks);
+	req->ops = NULL;
+	req->checks = NULL;
+	req->n_ops = req->n_checks = 0;
 }
 
 /* Targets ------------------------------------------------------------------- */

@@ -48,10 +48,43 @@ struct http_rule {
 	char prefix[HTTP_NAME_MAX + 1];
 	size_t prefix_len;
 };
-/* The compact JSON of an accepted body: a value and a label, each byte
- * escaped in at most 6, and the other fields. */
-#define HTTP_FORWARD_BODY_MAX (6u * (HTTP_VALUE_MAX + HTTP_SESSION_LABEL_MAX) + 1024u)
-#define HTTP_BODY_KEPT_MAX    4096u /* a body up to this is kept as it came */
+/* A transaction (POST /v1/txn): checks, puts and deletes, and the bytes
+ * of its values together. */
+#define HTTP_TXN_CHECKS_MAX 64
+#define HTTP_TXN_OPS_MAX    64
+#define HTTP_TXN_VALUES_MAX HTTP_VALUE_MAX
+
+enum http_txn_check_kind {
+	HTTP_TXN_KEY,     /* {"key": K, "modify_index": N}: N 0 for "absent" */
+	HTTP_TXN_LOCK,    /* {"lock": L, "token": N}: a current holder's token */
+	HTTP_TXN_SESSION, /* {"session": ID}: alive */
+};
+
+struct http_txn_check {
+	enum http_txn_check_kind kind;
+	char name[HTTP_NAME_MAX + 1]; /* the key or the lock */
+	uint64_t n;
+	char session[HTTP_SESSION_ID_LEN + 1];
+};
+
+/* {"put": K, "value": V[, "session": ID]} or {"delete": K}. The puts of one
+ * transaction name one session at most: the request's session. */
+struct http_txn_op {
+	bool del;
+	bool ephemeral; /* a put with a "session": the key belongs to it */
+	char key[HTTP_NAME_MAX + 1];
+	char *value; /* a put's, malloc'd, value_len bytes + NUL */
+	size_t value_len;
+};
+
+/* The compact JSON of an accepted body: a value and a label, or a
+ * transaction's values and names, each byte escaped in at most 6, and the
+ * other fields. */
+#define HTTP_FORWARD_BODY_MAX                                                                      \
+	(6u * (HTTP_VALUE_MAX + HTTP_SESSION_LABEL_MAX +                                           \
+	       (HTTP_TXN_CHECKS_MAX + HTTP_TXN_OPS_MAX) * (HTTP_NAME_MAX + 64)) +                  \
+	 1024u)
+#define HTTP_BODY_KEPT_MAX 4096u /* a body up to this is kept as it came */
 
 /* The Authorization header: "Bearer SECRET", the secret a token68 of
  * 1..HTTP_BEARER_MAX bytes (API.md, Access control). */
@@ -103,6 +136,12 @@ struct http_request {
 	uint64_t cas;
 	char fence_lock[HTTP_NAME_MAX + 1];
 	uint64_t fence_token;
+	/* A transaction: its checks and operations (malloc'd arrays, NULL when
+	 * none), in the body's order; session is its ephemeral puts'. */
+	struct http_txn_check *checks;
+	size_t n_checks;
+	struct http_txn_op *ops;
+	size_t n_ops;
 	/* The accepted body again (malloc'd; NULL for none): what a follower
 	 * forwards. A short body as it came; a longer one as compact JSON, so
 	 * at most HTTP_FORWARD_BODY_MAX bytes whatever padding the client

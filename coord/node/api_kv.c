@@ -114,6 +114,15 @@ static void kv_command(const struct http_request *req, struct coord_cmd *cmd)
 	}
 }
 
+/* The session of REQ's ephemeral keys into CMD. The id of zeros means "no
+ * session" in a KV_PUT and a KV_TXN (command.h): a session drawn as zeros,
+ * once in 2^128, cannot own keys. */
+static bool ephemeral_session(const struct http_request *req, struct coord_cmd *cmd)
+{
+	return node_api_session(req, &cmd->session) &&
+	       memcmp(&cmd->session, &(struct coord_session_id){{0}}, sizeof(cmd->session)) != 0;
+}
+
 static bool put_command(struct node *n, const struct http_request *req, struct coord_cmd *cmd)
 {
 	(void)n;
@@ -125,10 +134,7 @@ static bool put_command(struct node *n, const struct http_request *req, struct c
 	if (req->session[0] == '\0')
 		return true;
 	cmd->kv_flags |= COORD_KV_EPHEMERAL;
-	/* The id of zeros means "no session" in a KV_PUT (command.h): a session
-	 * drawn as zeros, once in 2^128, cannot own keys. */
-	return node_api_session(req, &cmd->session) &&
-	       memcmp(&cmd->session, &(struct coord_session_id){{0}}, sizeof(cmd->session)) != 0;
+	return ephemeral_session(req, cmd);
 }
 
 static bool delete_command(struct node *n, const struct http_request *req, struct coord_cmd *cmd)
@@ -140,9 +146,75 @@ static bool delete_command(struct node *n, const struct http_request *req, struc
 }
 
 /* The answers of a failed condition (KV-4); false for any other status. */
+/* POST /v1/txn ------------------------------------------------------------------ */
+
+static bool txn_command(struct node *n, const struct http_request *req, struct coord_cmd *cmd)
+{
+	static const enum coord_txn_check_kind kinds[] = {
+	    [HTTP_TXN_KEY] = COORD_TXN_CHECK_KEY,
+	    [HTTP_TXN_LOCK] = COORD_TXN_CHECK_LOCK,
+	    [HTTP_TXN_SESSION] = COORD_TXN_CHECK_SESSION,
+	};
+
+	(void)n;
+	cmd->type = COORD_CMD_KV_TXN;
+	for (size_t i = 0; i < req->n_checks; i++) {
+		const struct http_txn_check *h = &req->checks[i];
+		struct coord_txn_check *k = &cmd->checks[i];
+
+		k->kind = kinds[h->kind];
+		k->n = h->n;
+		if (h->kind == HTTP_TXN_SESSION &&
+		    coord_session_id_parse(h->session, strlen(h->session), &k->session) != 0)
+			return false;
+		if (h->kind != HTTP_TXN_SESSION) {
+			k->name = h->name;
+			k->name_len = strlen(h->name);
+		}
+	}
+	cmd->n_checks = req->n_checks;
+	for (size_t i = 0; i < req->n_ops; i++) {
+		const struct http_txn_op *h = &req->ops[i];
+		struct coord_txn_op *o = &cmd->ops[i];
+
+		o->kind = h->del ? COORD_TXN_DELETE : COORD_TXN_PUT;
+		o->ephemeral = h->ephemeral;
+		o->key = h->key;
+		o->key_len = strlen(h->key);
+		o->value = h->value;
+		o->value_len = h->value_len;
+	}
+	cmd->n_ops = req->n_ops;
+	return req->session[0] == '\0' || ephemeral_session(req, cmd);
+}
+
+/* The lock's current tokens, from R's holders. */
+static json_t *current_tokens(const struct coord_result *r)
+{
+	json_t *current = json_array();
+
+	for (size_t i = 0; current && i < r->n_holders; i++)
+		json_array_append_new(current, json_integer((json_int_t)r->holders[i].token));
+	return current;
+}
+
+/* 409 check_failed: which check, and what it found. */
+static void txn_failed(struct node *n, struct ncall *c, const struct coord_result *r)
+{
+	const struct http_txn_check *k = &c->req->checks[r->failed_check];
+	json_t *d = json_pack("{s:i}", "check", (int)r->failed_check);
+
+	if (d && k->kind == HTTP_TXN_KEY)
+		json_object_set_new(d, "modify_index", json_integer((json_int_t)r->modify_index));
+	if (d && k->kind == HTTP_TXN_LOCK)
+		json_object_set_new(d, "current", current_tokens(r));
+	node_answer_error(n, c, HTTP_ERR_CHECK_FAILED, d, "check %u does not hold",
+	                  (unsigned)r->failed_check);
+}
+
+/* The answers of a failed condition (KV-4); false for any other status. */
 static bool kv_refused(struct node *n, struct ncall *c, const struct coord_result *r)
 {
-	json_t *current;
 
 	switch (r->status) {
 	case COORD_ST_CAS_FAILED:
@@ -152,15 +224,16 @@ static bool kv_refused(struct node *n, struct ncall *c, const struct coord_resul
 		                  (unsigned long long)r->modify_index);
 		return true;
 	case COORD_ST_STALE_TOKEN:
-		current = json_array();
-		for (size_t i = 0; current && i < r->n_holders; i++)
-			json_array_append_new(current,
-			                      json_integer((json_int_t)r->holders[i].token));
-		node_answer_error(
-		    n, c, HTTP_ERR_STALE_TOKEN,
-		    json_pack("{s:s, s:o}", "lock", c->req->fence_lock, "current", current),
-		    "token %llu is not the token of a current holder of %s",
-		    (unsigned long long)c->req->fence_token, c->req->fence_lock);
+		node_answer_error(n, c, HTTP_ERR_STALE_TOKEN,
+		                  json_pack("{s:s, s:o}", "lock", c->req->fence_lock, "current",
+		                            current_tokens(r)),
+		                  "token %llu is not the token of a current holder of %s",
+		                  (unsigned long long)c->req->fence_token, c->req->fence_lock);
+		return true;
+	case COORD_ST_CHECK_FAILED:
+		if (r->failed_check >= c->req->n_checks)
+			return false; /* cannot be: the generic answer */
+		txn_failed(n, c, r);
 		return true;
 	default:
 		return false;
@@ -190,10 +263,21 @@ static bool delete_applied(struct node *n, struct ncall *c, uint64_t index,
 	return true;
 }
 
+static bool txn_applied(struct node *n, struct ncall *c, uint64_t index,
+                        const struct coord_result *r)
+{
+	(void)index;
+	if (r->status != COORD_ST_OK)
+		return kv_refused(n, c, r);
+	node_answer(n, c, 200, json_pack("{s:I}", "modify_index", (json_int_t)r->modify_index));
+	return true;
+}
+
 const struct node_api node_api_kv[] = {
     {.op = HTTP_OP_KV_LIST, .query = list_query},
     {.op = HTTP_OP_KV_GET, .query = get_query},
     {.op = HTTP_OP_KV_PUT, .command = put_command, .applied = put_applied},
     {.op = HTTP_OP_KV_DELETE, .command = delete_command, .applied = delete_applied},
+    {.op = HTTP_OP_KV_TXN, .command = txn_command, .applied = txn_applied},
     {.op = 0},
 };

@@ -172,6 +172,35 @@ static int authenticate(struct node *n, struct ncall *c)
 	return 0;
 }
 
+/* A transaction's names: kv read on each key it checks, kv write on each it
+ * changes, locks read on each lock it checks (as a fence), and a sessions
+ * rule (read, any prefix) to ask whether a session lives. */
+static bool authorize_txn(struct node *n, struct ncall *c)
+{
+	const struct http_request *req = c->req;
+	const struct coord_token *t = c->token;
+
+	for (size_t i = 0; i < req->n_checks; i++) {
+		const struct http_txn_check *k = &req->checks[i];
+		enum coord_resource res =
+		    k->kind == HTTP_TXN_LOCK ? COORD_RESOURCE_LOCKS : COORD_RESOURCE_KV;
+
+		if (k->kind == HTTP_TXN_SESSION) {
+			if (!has_rule(t, COORD_RESOURCE_SESSIONS, COORD_ACCESS_READ))
+				return deny_rule(n, c, COORD_RESOURCE_SESSIONS, NULL,
+				                 COORD_ACCESS_READ);
+		} else if (!coord_auth_allows(t, res, k->name, strlen(k->name), COORD_ACCESS_READ)) {
+			return deny_rule(n, c, res, k->name, COORD_ACCESS_READ);
+		}
+	}
+	for (size_t i = 0; i < req->n_ops; i++)
+		if (!coord_auth_allows(t, COORD_RESOURCE_KV, req->ops[i].key,
+		                       strlen(req->ops[i].key), COORD_ACCESS_WRITE))
+			return deny_rule(n, c, COORD_RESOURCE_KV, req->ops[i].key,
+			                 COORD_ACCESS_WRITE);
+	return true;
+}
+
 /* What C's row needs of its token (op.h, enum http_resource says which name). */
 static bool authorize(struct node *n, struct ncall *c)
 {
@@ -212,7 +241,7 @@ static bool authorize(struct node *n, struct ncall *c)
 	    !coord_auth_allows(t, COORD_RESOURCE_LOCKS, req->fence_lock, strlen(req->fence_lock),
 	                       COORD_ACCESS_READ))
 		return deny_rule(n, c, COORD_RESOURCE_LOCKS, req->fence_lock, COORD_ACCESS_READ);
-	return true;
+	return !(o->accepts & HTTP_F_OPS) || authorize_txn(n, c);
 }
 
 bool node_auth_admit(struct node *n, struct ncall *c)

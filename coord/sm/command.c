@@ -38,6 +38,12 @@ _Static_assert(1 + 1 + 8 + CMD_NAME_LEN_BYTES + COORD_LABEL_MAX + COORD_TOKEN_HA
                        COORD_TOKEN_RULES_MAX * (1 + 1 + CMD_PREFIX_LEN_BYTES + COORD_NAME_MAX) <=
                    COORD_CMD_MAX_LEN,
                "COORD_CMD_MAX_LEN holds the longest TOKEN");
+/* ... and the longest KV_TXN: every check and operation at its longest, and
+ * its values at their limit together. */
+_Static_assert(1 + 1 + 8 + COORD_SESSION_ID_LEN + 8 + COORD_CMD_TXN_MAX_LEN +
+                       COORD_TXN_VALUES_MAX <=
+                   COORD_CMD_MAX_LEN,
+               "COORD_CMD_MAX_LEN holds the longest KV_TXN");
 
 /* Valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF) and
  * no NUL byte: such text can be stored as SQLite TEXT and become a JSON
@@ -162,6 +168,48 @@ static bool cmdKvValid(unsigned f, const struct coord_cmd *c)
 	return (f & SM_CMD_F_SESSION) || !(c->kv_flags & COORD_KV_EPHEMERAL);
 }
 
+/* The rules of the TXN field (command.h's layout), or none of it when ROW's
+ * fields F do not carry it. */
+static bool cmdTxnValid(unsigned f, const struct coord_cmd *c)
+{
+	size_t values = 0;
+	bool ephemeral = false;
+
+	if (!(f & SM_CMD_F_TXN))
+		return c->n_checks == 0 && c->n_ops == 0;
+	if (c->n_checks > COORD_TXN_CHECKS_MAX || c->n_ops < 1 || c->n_ops > COORD_TXN_OPS_MAX)
+		return false;
+	for (size_t i = 0; i < c->n_checks; i++) {
+		const struct coord_txn_check *k = &c->checks[i];
+		bool session = k->kind == COORD_TXN_CHECK_SESSION;
+
+		if ((int)k->kind < 0 || k->kind >= COORD_TXN_CHECK_KIND_COUNT ||
+		    session != !cmdZero(k->session.bytes, COORD_SESSION_ID_LEN) ||
+		    (session ? k->name_len != 0 || k->n != 0
+		             : !cmdStringValid(k->name, k->name_len, 1, COORD_NAME_MAX)) ||
+		    k->n > COORD_TOKEN_MAX || (k->kind == COORD_TXN_CHECK_LOCK && k->n == 0))
+			return false;
+	}
+	for (size_t i = 0; i < c->n_ops; i++) {
+		const struct coord_txn_op *o = &c->ops[i];
+
+		if ((int)o->kind < 0 || o->kind >= COORD_TXN_OP_KIND_COUNT ||
+		    !cmdStringValid(o->key, o->key_len, 1, COORD_NAME_MAX) ||
+		    !cmdStringValid(o->value, o->value_len, 0, COORD_VALUE_MAX) ||
+		    (o->kind == COORD_TXN_DELETE && (o->ephemeral || o->value_len != 0)))
+			return false;
+		for (size_t j = 0; j < i; j++) /* distinct keys: at most 64 x 63 / 2 */
+			if (c->ops[j].key_len == o->key_len &&
+			    memcmp(c->ops[j].key, o->key, o->key_len) == 0)
+				return false;
+		values += o->value_len;
+		ephemeral = ephemeral || o->ephemeral;
+	}
+	/* The session: an ephemeral put's, else none. */
+	return values <= COORD_TXN_VALUES_MAX &&
+	       ephemeral == !cmdZero(c->session.bytes, COORD_SESSION_ID_LEN);
+}
+
 /* The rules of the fields ROW carries (command.h's layout, commands.h). */
 static bool cmdFieldsValid(const struct sm_cmd_row *row, const struct coord_cmd *c)
 {
@@ -197,7 +245,7 @@ static bool cmdFieldsValid(const struct sm_cmd_row *row, const struct coord_cmd 
 		return false;
 	if ((f & SM_CMD_F_SINCE_V4) ? c->actor > COORD_TOKEN_MAX : c->actor != 0)
 		return false;
-	return cmdAuthFieldsValid(f, c) && cmdKvValid(f, c);
+	return cmdAuthFieldsValid(f, c) && cmdKvValid(f, c) && cmdTxnValid(f, c);
 }
 
 /* The lowest version that holds C of ROW (command.h, Versions): its type's
@@ -278,6 +326,15 @@ static size_t cmdLen(const struct sm_cmd_row *row, const struct coord_cmd *c)
 		n += 8;
 	if (f & SM_CMD_F_KV)
 		n += 1 + 8 + CMD_NAME_LEN_BYTES + c->fence_lock_len + 8;
+	if (f & SM_CMD_F_TXN) {
+		n += 1 + 1;
+		for (size_t i = 0; i < c->n_checks; i++)
+			n += 1 + CMD_NAME_LEN_BYTES + c->checks[i].name_len + 8 +
+			     COORD_SESSION_ID_LEN;
+		for (size_t i = 0; i < c->n_ops; i++)
+			n += 1 + 1 + CMD_NAME_LEN_BYTES + c->ops[i].key_len + CMD_VALUE_LEN_BYTES +
+			     c->ops[i].value_len;
+	}
 	return n;
 }
 
@@ -349,6 +406,26 @@ static void cmdPut(struct bytes_writer *w, const struct sm_cmd_row *row, const s
 		bytes_put_str(w, c->fence_lock, c->fence_lock_len, CMD_NAME_LEN_BYTES);
 		bytes_put_u64(w, c->fence_token);
 	}
+	if (f & SM_CMD_F_TXN) {
+		bytes_put_u8(w, (uint8_t)c->n_checks);
+		for (size_t i = 0; i < c->n_checks; i++) {
+			const struct coord_txn_check *k = &c->checks[i];
+
+			bytes_put_u8(w, (uint8_t)k->kind);
+			bytes_put_str(w, k->name, k->name_len, CMD_NAME_LEN_BYTES);
+			bytes_put_u64(w, k->n);
+			bytes_put(w, k->session.bytes, COORD_SESSION_ID_LEN);
+		}
+		bytes_put_u8(w, (uint8_t)c->n_ops);
+		for (size_t i = 0; i < c->n_ops; i++) {
+			const struct coord_txn_op *o = &c->ops[i];
+
+			bytes_put_u8(w, (uint8_t)o->kind);
+			bytes_put_u8(w, o->ephemeral ? COORD_KV_EPHEMERAL : 0);
+			bytes_put_str(w, o->key, o->key_len, CMD_NAME_LEN_BYTES);
+			bytes_put_str(w, o->value, o->value_len, CMD_VALUE_LEN_BYTES);
+		}
+	}
 }
 
 int coord_cmd_encode(const struct coord_cmd *c, void *buf, size_t cap, size_t *len)
@@ -413,6 +490,55 @@ static void cmdGetRules(struct bytes_reader *r, struct coord_cmd *c)
 		bytes_get_str(r, CMD_PREFIX_LEN_BYTES, COORD_NAME_MAX, &rule->prefix,
 		              &rule->prefix_len);
 		c->n_rules = i + 1;
+	}
+}
+
+/* Reads TXN into *C: each count is checked against its limit before it
+ * bounds a loop, each kind and flags byte as it is read (rule 11); any
+ * refusal latches in R. */
+static void cmdGetTxn(struct bytes_reader *r, struct coord_cmd *c)
+{
+	uint8_t n = bytes_get_u8(r);
+
+	if (n > COORD_TXN_CHECKS_MAX) {
+		bytes_refuse(r);
+		return;
+	}
+	for (size_t i = 0; i < n && !r->fail; i++) {
+		struct coord_txn_check *k = &c->checks[i];
+		uint8_t kind = bytes_get_u8(r);
+		const uint8_t *id;
+
+		if (kind >= COORD_TXN_CHECK_KIND_COUNT) {
+			bytes_refuse(r);
+			return;
+		}
+		k->kind = (enum coord_txn_check_kind)kind;
+		bytes_get_str(r, CMD_NAME_LEN_BYTES, COORD_NAME_MAX, &k->name, &k->name_len);
+		k->n = bytes_get_u64(r);
+		if ((id = bytes_take(r, COORD_SESSION_ID_LEN)) != NULL)
+			memcpy(k->session.bytes, id, COORD_SESSION_ID_LEN);
+		c->n_checks = i + 1;
+	}
+	n = bytes_get_u8(r);
+	if (n > COORD_TXN_OPS_MAX) {
+		bytes_refuse(r);
+		return;
+	}
+	for (size_t i = 0; i < n && !r->fail; i++) {
+		struct coord_txn_op *o = &c->ops[i];
+		uint8_t kind = bytes_get_u8(r);
+		uint8_t flags = bytes_get_u8(r);
+
+		if (kind >= COORD_TXN_OP_KIND_COUNT || (flags & ~COORD_KV_EPHEMERAL) != 0) {
+			bytes_refuse(r);
+			return;
+		}
+		o->kind = (enum coord_txn_op_kind)kind;
+		o->ephemeral = flags != 0;
+		bytes_get_str(r, CMD_NAME_LEN_BYTES, COORD_NAME_MAX, &o->key, &o->key_len);
+		bytes_get_str(r, CMD_VALUE_LEN_BYTES, COORD_VALUE_MAX, &o->value, &o->value_len);
+		c->n_ops = i + 1;
 	}
 }
 
@@ -506,6 +632,8 @@ static void cmdGet(struct bytes_reader *r, const struct sm_cmd_row *row, uint8_t
 		              &c->fence_lock_len);
 		c->fence_token = bytes_get_u64(r);
 	}
+	if (f & SM_CMD_F_TXN)
+		cmdGetTxn(r, c);
 }
 
 int coord_cmd_decode(const void *buf, size_t len, struct coord_cmd *c)

@@ -23,6 +23,7 @@
  *       KV_PUT    session | u16 len | key | u32 len | value | {u64 actor} | kv
  *                 (session zero unless the key is ephemeral)
  *       KV_DELETE u16 len | key | kv                               (no session)
+ *       KV_TXN    session | {u64 actor} | txn    (session zero unless a put is ephemeral)
  *
  * Nothing may follow the body. now_ms is the leader's wall-clock stamp: the
  * only time the state machine knows (DESIGN.md, The state machine).
@@ -84,6 +85,20 @@
  *                                         token 1..COORD_TOKEN_MAX with FENCE, else
  *                                         empty and 0; the SESSION field not zero
  *                                         with EPHEMERAL, else zero
+ *   TXN      u8 n | n x (u8 kind | u16 len | name | u64 n | 16-byte session)
+ *            | u8 m | m x (u8 kind | u8 flags | u16 len | key | u32 len | value)
+ *                                         version 5: n checks <= COORD_TXN_CHECKS_MAX
+ *                                         (KEY: name a key, n its modify_index, 0
+ *                                         absent; LOCK: name a lock, n a current
+ *                                         token 1..COORD_TOKEN_MAX; SESSION: no name,
+ *                                         n 0, the session not zero; the session
+ *                                         bytes zero but for SESSION), then 1..
+ *                                         COORD_TXN_OPS_MAX ops (PUT, flags
+ *                                         COORD_KV_EPHEMERAL only; DELETE, no flags
+ *                                         and no value) on distinct keys, values
+ *                                         COORD_TXN_VALUES_MAX bytes together; the
+ *                                         SESSION field not zero exactly when a put
+ *                                         is ephemeral
  *
  *   OPEN = SESSION TTLS LABEL OWNER  ACQUIRE  = SESSION KIND ACQ NAME VALUE SEQ ACTOR
  *   CLOSE = SESSION SEQ ACTOR        RELEASE  = SESSION KIND NAME SEQ TOKEN ACTOR
@@ -92,6 +107,7 @@
  *   LIMITS = LIMITS                  RETIRE   = MEMBER
  *   TOKEN = LABEL HASH AUTH RULES    REVOKE_TOKEN = TOKEN_ID
  *   KV_PUT = SESSION NAME VALUE ACTOR KV   KV_DELETE = NAME KV
+ *   KV_TXN = SESSION ACTOR TXN
  *
  * The encoder, the encoded length and the decoder all walk that row, so
  * they cannot disagree; test_command_table.c pins the bytes of each type. */
@@ -136,7 +152,12 @@
 #define COORD_CMD_HEADER_LEN (1 + 1 + 8 + COORD_SESSION_ID_LEN)
 #define COORD_CMD_MAX_LEN                                                                          \
 	(COORD_CMD_HEADER_LEN + 3 + 2 + COORD_NAME_MAX + 4 + COORD_VALUE_MAX + 8 + 8 + 1 + 8 + 2 + \
-	 COORD_NAME_MAX + 8)
+	 COORD_NAME_MAX + 8 + COORD_CMD_TXN_MAX_LEN)
+/* The checks and operations of the longest KV_TXN, beyond its values (which
+ * the line above counts once: COORD_TXN_VALUES_MAX is COORD_VALUE_MAX). */
+#define COORD_CMD_TXN_MAX_LEN                                                                      \
+	(1 + COORD_TXN_CHECKS_MAX * (1 + 2 + COORD_NAME_MAX + 8 + COORD_SESSION_ID_LEN) + 1 +      \
+	 COORD_TXN_OPS_MAX * (1 + 1 + 2 + COORD_NAME_MAX + 4))
 
 enum coord_cmd_type {
 	COORD_CMD_OPEN = 1,     /* open a session (id drawn by the leader) */
@@ -153,7 +174,8 @@ enum coord_cmd_type {
 	COORD_CMD_REVOKE_TOKEN, /* an access token is deleted */
 	COORD_CMD_KV_PUT,       /* a key is written (created or changed) */
 	COORD_CMD_KV_DELETE,    /* a key is deleted */
-	COORD_CMD_TYPE_MAX = COORD_CMD_KV_DELETE
+	COORD_CMD_KV_TXN,       /* checks, then puts and deletes of keys, all or none */
+	COORD_CMD_TYPE_MAX = COORD_CMD_KV_TXN
 };
 
 /* TYPE's name for logs ("open", "acquire", ...), or "unknown" when TYPE is
@@ -214,6 +236,39 @@ struct coord_session_id {
 #ifndef COORD_KV_HISTORY_MAX
 #define COORD_KV_HISTORY_MAX 10000u
 #endif
+
+/* A transaction (KV_TXN): its checks, all of which must hold, then its
+ * operations, applied in one entry or not at all (API.md, Key/value). */
+#define COORD_TXN_CHECKS_MAX 64              /* checks of one transaction */
+#define COORD_TXN_OPS_MAX    64              /* puts and deletes of one transaction */
+#define COORD_TXN_VALUES_MAX COORD_VALUE_MAX /* bytes of its values together */
+
+enum coord_txn_check_kind {
+	COORD_TXN_CHECK_KEY = 0,     /* the key's modify_index is n (0: it does not exist) */
+	COORD_TXN_CHECK_LOCK = 1,    /* n is the fencing token of a current holder of the lock */
+	COORD_TXN_CHECK_SESSION = 2, /* the session is alive */
+	COORD_TXN_CHECK_KIND_COUNT
+};
+
+enum coord_txn_op_kind { COORD_TXN_PUT = 0, COORD_TXN_DELETE = 1, COORD_TXN_OP_KIND_COUNT };
+
+/* A check and an operation of a KV_TXN; strings borrowed like name. */
+struct coord_txn_check {
+	enum coord_txn_check_kind kind;
+	const char *name; /* the key or the lock; none for SESSION */
+	size_t name_len;
+	uint64_t n;
+	struct coord_session_id session;
+};
+
+struct coord_txn_op {
+	enum coord_txn_op_kind kind;
+	bool ephemeral; /* a put whose key belongs to the command's session */
+	const char *key;
+	size_t key_len;
+	const char *value;
+	size_t value_len;
+};
 
 /* Access tokens (issue 17; auth.h decides with them). The
  * state machine keeps only the SHA-256 of a token's secret, computed by the
@@ -297,6 +352,11 @@ struct coord_cmd {
 	const char *fence_lock;
 	size_t fence_lock_len;
 	uint64_t fence_token;
+	/* KV_TXN: its checks and operations. */
+	struct coord_txn_check checks[COORD_TXN_CHECKS_MAX];
+	size_t n_checks;
+	struct coord_txn_op ops[COORD_TXN_OPS_MAX];
+	size_t n_ops;
 	/* The id of the access token the request came with, 0 for none (types
 	 * whose row has OWNER or ACTOR; coord_cmd_has_actor()). OPEN: the new
 	 * session belongs to it; the others: it must own the session. */

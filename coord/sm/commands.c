@@ -82,6 +82,11 @@ static const struct sm_cmd_row cmdRows[COORD_CMD_TYPE_MAX + 1] = {
                              .fields = F(NAME) | F(KV),
                              .apply = sm_apply_kv_delete,
                              .since = 5},
+    [COORD_CMD_KV_TXN] = {.type = COORD_CMD_KV_TXN,
+                          .name = "kv_txn",
+                          .fields = F(SESSION) | F(ACTOR) | F(TXN),
+                          .apply = sm_apply_kv_txn,
+                          .since = 5},
 };
 
 #undef F

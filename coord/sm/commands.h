@@ -68,7 +68,8 @@ enum sm_cmd_field {
 	SM_CMD_F_TOKEN_ID = 1u << 14, /* u64 token id: 1..COORD_TOKEN_MAX (version 3) */
 	SM_CMD_F_OWNER = 1u << 15,    /* u64 token id: 0 or 1..COORD_TOKEN_MAX (version 4) */
 	SM_CMD_F_ACTOR = 1u << 16,    /* u64 token id: 0 or 1..COORD_TOKEN_MAX (version 4) */
-	SM_CMD_F_KV = 1u << 17        /* u8 flags | u64 cas | u16 len | lock | u64 token (v5) */
+	SM_CMD_F_KV = 1u << 17,       /* u8 flags | u64 cas | u16 len | lock | u64 token (v5) */
+	SM_CMD_F_TXN = 1u << 18       /* a transaction's checks and operations (v5) */
 };
 
 /* The fields version 1 of the encoding does not have (command.h, Versions). */
@@ -77,8 +78,8 @@ enum sm_cmd_field {
 #define SM_CMD_F_SINCE_V3 (SM_CMD_F_HASH | SM_CMD_F_AUTH | SM_CMD_F_RULES | SM_CMD_F_TOKEN_ID)
 /* The fields versions 1 to 3 do not have: present only when not 0. */
 #define SM_CMD_F_SINCE_V4 (SM_CMD_F_OWNER | SM_CMD_F_ACTOR)
-/* The field only version 5's types carry. */
-#define SM_CMD_F_SINCE_V5 SM_CMD_F_KV
+/* The fields only version 5's types carry. */
+#define SM_CMD_F_SINCE_V5 (SM_CMD_F_KV | SM_CMD_F_TXN)
 
 struct sm_cmd_row {
 	enum coord_cmd_type type;                    /* equals the row's index */

@@ -96,6 +96,8 @@ enum coord_status {
 	                             * says what it is, 0: no key) (KV-4) */
 	COORD_ST_STALE_TOKEN,       /* kv: the fence's token is not a current holder's; holders
 	                             * lists the lock's holders (KV-4) */
+	COORD_ST_CHECK_FAILED,      /* kv txn: check failed_check does not hold: modify_index
+	                             * (a key's) or holders (a lock's) say what is (KV-4) */
 	COORD_ST_COUNT
 };
 
@@ -137,6 +139,7 @@ struct coord_result {
 	uint64_t create_index;           /* kv put: the key's create_index */
 	uint64_t modify_index;           /* kv put, delete: this entry's index; COORD_ST_CAS_FAILED:
 	                                  * the key's modify_index (0: no key) */
+	uint32_t failed_check;           /* COORD_ST_CHECK_FAILED: the check's position */
 	uint64_t retry_after_ms;         /* COORD_ST_LOCK_DELAY */
 	uint64_t seq;                    /* COORD_ST_STALE_REQUEST: the session's last seq */
 	bool retry;                      /* the saved answer of an applied seq, again (SM-9) */

@@ -204,6 +204,7 @@ int sm_apply_wake(struct sm_apply *a);
 
 int sm_apply_kv_put(struct sm_apply *a);
 int sm_apply_kv_delete(struct sm_apply *a);
+int sm_apply_kv_txn(struct sm_apply *a);
 /* Deletes the ephemeral keys of the command's session, which is ending
  * (KV-3), each a change in the history. Returns 0, COORD_ENOMEM or
  * COORD_EDB. */

@@ -13,13 +13,15 @@
  *   KV-3 An ephemeral key belongs to a live session: the entry that ends
  *        the session deletes the key (SM-4 for keys), and a put names an
  *        existing session.
- *   KV-4 A conditional write (cas, fence) changes nothing unless its
- *        condition holds as it applies; a fence holds when its token is
- *        that of a current holder of its lock (SM-3).
+ *   KV-4 A conditional write (cas, fence, a transaction's checks) changes
+ *        nothing unless its condition holds as it applies; a fence holds
+ *        when its token is that of a current holder of its lock (SM-3). A
+ *        transaction applies all its operations in its entry, or none.
  *   KV-5 coord_meta's kv_keys and kv_bytes are the number of keys and the
  *        bytes of their values, kept with every change, and a write that
  *        would take them past COORD_KV_KEYS_MAX or COORD_KV_BYTES_MAX
  *        changes nothing (SM-7). */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +37,8 @@ struct kv_row {
 	struct coord_session_id session; /* zero: a persistent key */
 };
 
-static int kvFind(struct sm_apply *a, struct kv_row *k)
+/* What the store holds of KEY (LEN bytes). */
+static int kvFind(struct sm_apply *a, const char *key, size_t len, struct kv_row *k)
 {
 	sqlite3_stmt *st;
 	int row;
@@ -46,7 +49,7 @@ static int kvFind(struct sm_apply *a, struct kv_row *k)
 	            " FROM coord_kv WHERE key = ?1",
 	            &st) != 0)
 		return COORD_EDB;
-	sqlite3_bind_text(st, 1, a->cmd->name, (int)a->cmd->name_len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, key, (int)len, SQLITE_STATIC);
 	row = sm_row(st);
 	if (row == 1) {
 		k->found = true;
@@ -59,6 +62,26 @@ static int kvFind(struct sm_apply *a, struct kv_row *k)
 	return row < 0 ? COORD_EDB : 0;
 }
 
+/* Whether TOKEN is the fencing token of a current holder of lock L (SM-3):
+ * *CURRENT. */
+static int kvFenceHolds(struct sm_apply *a, const struct sm_lock *l, uint64_t token, bool *current)
+{
+	sqlite3_stmt *st;
+	int rv;
+
+	if (sm_stmt(a,
+	            "SELECT count(*) FROM coord_holders WHERE kind = ?1 AND name = ?2"
+	            " AND token = ?3",
+	            &st) != 0)
+		return COORD_EDB;
+	sm_bind_lock(st, 1, l);
+	sm_bind_u64(st, 3, token);
+	rv = sm_row(st);
+	*current = rv == 1 && sqlite3_column_int64(st, 0) > 0;
+	sm_release_in(a, st);
+	return rv == 1 ? 0 : COORD_EDB;
+}
+
 /* KV-4: the command's cas and fence hold for K. Otherwise answers
  * cas_failed (with the key's modify_index, 0 when absent) or stale_token
  * (with the lock's holders) and sets *OK false. */
@@ -66,7 +89,6 @@ static int kvConditions(struct sm_apply *a, const struct kv_row *k, bool *ok)
 {
 	const struct coord_cmd *c = a->cmd;
 	struct sm_lock l = {COORD_KIND_LOCK, c->fence_lock, c->fence_lock_len};
-	uint64_t n;
 	int rv;
 
 	*ok = false;
@@ -77,24 +99,10 @@ static int kvConditions(struct sm_apply *a, const struct kv_row *k, bool *ok)
 		return 0;
 	}
 	if (c->kv_flags & COORD_KV_FENCE) {
-		sqlite3_stmt *st;
-
-		if (sm_stmt(a,
-		            "SELECT count(*) FROM coord_holders WHERE kind = ?1 AND name = ?2"
-		            " AND token = ?3",
-		            &st) != 0)
-			return COORD_EDB;
-		sm_bind_lock(st, 1, &l);
-		sm_bind_u64(st, 3, c->fence_token);
-		rv = sm_row(st);
-		n = rv == 1 ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
-		sm_release_in(a, st);
-		if (rv != 1)
-			return COORD_EDB;
-		if (n == 0) {
-			a->out->status = COORD_ST_STALE_TOKEN;
-			return sm_result_holders(a, &l);
-		}
+		if ((rv = kvFenceHolds(a, &l, c->fence_token, ok)) != 0 || *ok)
+			return rv;
+		a->out->status = COORD_ST_STALE_TOKEN;
+		return sm_result_holders(a, &l);
 	}
 	*ok = true;
 	return 0;
@@ -169,11 +177,40 @@ static int kvHistoryAdd(struct sm_apply *a, const char *key, size_t len, bool de
 	return kvHistoryTrim(a);
 }
 
-/* KV-5 and, for an ephemeral key new to its session, the session's room
- * (SM-7): whether writing the command's value over K stays in the limits. */
-static int kvRoom(struct sm_apply *a, const struct kv_row *k, bool *room)
+/* What a write adds to the store: keys, bytes of values (either may be
+ * negative), and ephemeral keys new to the command's session. */
+struct kv_growth {
+	int64_t keys;
+	int64_t bytes;
+	uint64_t objects;
+};
+
+/* Adds to G a put of VALUE_LEN bytes over K (EPHEMERAL: for the command's
+ * session), or a delete of K (DELETE). */
+static void kvGrow(struct kv_growth *g, const struct sm_apply *a, const struct kv_row *k,
+                   bool delete, size_t value_len, bool ephemeral)
 {
-	const struct coord_cmd *c = a->cmd;
+	if (delete) {
+		g->keys -= k->found;
+		g->bytes -= (int64_t)k->value_len;
+		return;
+	}
+	g->keys += !k->found;
+	g->bytes += (int64_t)value_len - (int64_t)k->value_len;
+	g->objects += ephemeral && !coord_session_id_equal(&k->session, &a->cmd->session);
+}
+
+static int kvLimit(struct sm_apply *a, enum sm_limit_hit hit)
+{
+	a->out->status = COORD_ST_LIMIT;
+	a->out->limit = sm_limit_phrase[hit];
+	return 0;
+}
+
+/* KV-5 and, for ephemeral keys new to their session, the session's room
+ * (SM-7): whether growing the store by G stays in the limits. */
+static int kvRoom(struct sm_apply *a, const struct kv_growth *g, bool *room)
+{
 	struct coord_limits limits;
 	uint64_t keys, bytes, objects;
 	int rv;
@@ -182,51 +219,29 @@ static int kvRoom(struct sm_apply *a, const struct kv_row *k, bool *room)
 	if ((rv = sm_meta_get(a->db, a->cache, SM_META_KV_KEYS, &keys)) != 0 ||
 	    (rv = sm_meta_get(a->db, a->cache, SM_META_KV_BYTES, &bytes)) != 0)
 		return rv;
-	if (!k->found && keys >= COORD_KV_KEYS_MAX) {
-		a->out->status = COORD_ST_LIMIT;
-		a->out->limit = sm_limit_phrase[SM_LIMIT_KEYS];
-		return 0;
-	}
-	if (bytes - k->value_len + c->value_len > COORD_KV_BYTES_MAX) {
-		a->out->status = COORD_ST_LIMIT;
-		a->out->limit = sm_limit_phrase[SM_LIMIT_KV_BYTES];
-		return 0;
-	}
-	if ((c->kv_flags & COORD_KV_EPHEMERAL) &&
-	    !coord_session_id_equal(&k->session, &c->session)) {
+	if (g->keys > 0 && keys + (uint64_t)g->keys > COORD_KV_KEYS_MAX)
+		return kvLimit(a, SM_LIMIT_KEYS);
+	if (g->bytes > 0 && bytes + (uint64_t)g->bytes > COORD_KV_BYTES_MAX)
+		return kvLimit(a, SM_LIMIT_KV_BYTES);
+	if (g->objects > 0) {
 		if ((rv = sm_limits_in_force(a, &limits)) != 0 ||
-		    (rv = sm_session_objects(a, &c->session, &objects)) != 0)
+		    (rv = sm_session_objects(a, &a->cmd->session, &objects)) != 0)
 			return rv;
-		if (objects >= limits.objects) {
-			a->out->status = COORD_ST_LIMIT;
-			a->out->limit = sm_limit_phrase[SM_LIMIT_OBJECTS];
-			return 0;
-		}
+		if (objects + g->objects > limits.objects)
+			return kvLimit(a, SM_LIMIT_OBJECTS);
 	}
 	*room = true;
 	return 0;
 }
 
-int sm_apply_kv_put(struct sm_apply *a)
+/* Writes KEY (LEN bytes) = VALUE (VALUE_LEN bytes) over K, ephemeral for the
+ * command's session when EPHEMERAL (KV-1, KV-2, KV-5). */
+static int kvWrite(struct sm_apply *a, const char *key, size_t len, const char *value,
+                   size_t value_len, bool ephemeral, const struct kv_row *k)
 {
-	const struct coord_cmd *c = a->cmd;
-	bool ephemeral = (c->kv_flags & COORD_KV_EPHEMERAL) != 0;
-	struct kv_row k;
 	sqlite3_stmt *st;
-	bool live, ok;
 	int rv;
 
-	if (ephemeral) { /* KV-3 */
-		if ((rv = sm_session_find(a, &c->session, &live, NULL)) != 0)
-			return rv;
-		if (!live) {
-			a->out->status = COORD_ST_SESSION_NOT_FOUND;
-			return 0;
-		}
-	}
-	if ((rv = kvFind(a, &k)) != 0 || (rv = kvConditions(a, &k, &ok)) != 0 || !ok ||
-	    (rv = kvRoom(a, &k, &ok)) != 0 || !ok)
-		return rv;
 	if (sm_stmt(a,
 	            "INSERT INTO coord_kv(key, value, create_index, modify_index, session)"
 	            " VALUES(?1, ?2, ?3, ?3, ?4) ON CONFLICT(key) DO UPDATE SET"
@@ -234,19 +249,47 @@ int sm_apply_kv_put(struct sm_apply *a)
 	            " session = excluded.session",
 	            &st) != 0)
 		return COORD_EDB;
-	sqlite3_bind_text(st, 1, c->name, (int)c->name_len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, c->value_len > 0 ? c->value : "", (int)c->value_len,
-	                  SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, key, (int)len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value_len > 0 ? value : "", (int)value_len, SQLITE_STATIC);
 	sm_bind_u64(st, 3, a->index);
 	if (ephemeral)
-		sm_bind_session(st, 4, &c->session);
+		sm_bind_session(st, 4, &a->cmd->session);
 	else
 		sqlite3_bind_null(st, 4);
 	if ((rv = sm_done(a, st)) != 0 ||
-	    (rv = kvMetaAdd(a, SM_META_KV_KEYS, k.found ? 0 : 1)) != 0 ||
-	    (rv = kvMetaAdd(a, SM_META_KV_BYTES, (int64_t)c->value_len - (int64_t)k.value_len)) !=
-	        0 ||
-	    (rv = kvHistoryAdd(a, c->name, c->name_len, false)) != 0)
+	    (rv = kvMetaAdd(a, SM_META_KV_KEYS, k->found ? 0 : 1)) != 0 ||
+	    (rv = kvMetaAdd(a, SM_META_KV_BYTES, (int64_t)value_len - (int64_t)k->value_len)) != 0)
+		return rv;
+	return kvHistoryAdd(a, key, len, false);
+}
+
+/* KV-3: an ephemeral write's session is alive; else session_not_found. */
+static int kvSessionLive(struct sm_apply *a, bool *live)
+{
+	int rv = sm_session_find(a, &a->cmd->session, live, NULL);
+
+	if (rv == 0 && !*live)
+		a->out->status = COORD_ST_SESSION_NOT_FOUND;
+	return rv;
+}
+
+int sm_apply_kv_put(struct sm_apply *a)
+{
+	const struct coord_cmd *c = a->cmd;
+	bool ephemeral = (c->kv_flags & COORD_KV_EPHEMERAL) != 0;
+	struct kv_growth g = {0};
+	struct kv_row k;
+	bool ok;
+	int rv;
+
+	if (ephemeral && ((rv = kvSessionLive(a, &ok)) != 0 || !ok))
+		return rv;
+	if ((rv = kvFind(a, c->name, c->name_len, &k)) != 0 ||
+	    (rv = kvConditions(a, &k, &ok)) != 0 || !ok)
+		return rv;
+	kvGrow(&g, a, &k, false, c->value_len, ephemeral);
+	if ((rv = kvRoom(a, &g, &ok)) != 0 || !ok ||
+	    (rv = kvWrite(a, c->name, c->name_len, c->value, c->value_len, ephemeral, &k)) != 0)
 		return rv;
 	a->out->status = COORD_ST_OK;
 	a->out->create_index = k.found ? k.create_index : a->index;
@@ -275,7 +318,8 @@ int sm_apply_kv_delete(struct sm_apply *a)
 	bool ok;
 	int rv;
 
-	if ((rv = kvFind(a, &k)) != 0 || (rv = kvConditions(a, &k, &ok)) != 0 || !ok)
+	if ((rv = kvFind(a, a->cmd->name, a->cmd->name_len, &k)) != 0 ||
+	    (rv = kvConditions(a, &k, &ok)) != 0 || !ok)
 		return rv;
 	a->out->status = COORD_ST_OK;
 	a->out->released = k.found; /* {"deleted": ...} */
@@ -331,5 +375,85 @@ int sm_kv_session_end(struct sm_apply *a)
 		free(keys[i]);
 	free(keys);
 	free(lens);
+	return rv;
+}
+
+/* KV-4 for a transaction: its checks, in order, against the state before
+ * it; the first that fails answers check_failed (failed_check its
+ * position; modify_index, the holders or nothing to say what it found) and
+ * sets *OK false. */
+static int kvTxnChecks(struct sm_apply *a, bool *ok)
+{
+	const struct coord_cmd *c = a->cmd;
+	int rv = 0;
+
+	*ok = true;
+	for (size_t i = 0; rv == 0 && *ok && i < c->n_checks; i++) {
+		const struct coord_txn_check *k = &c->checks[i];
+		struct sm_lock l = {COORD_KIND_LOCK, k->name, k->name_len};
+		struct kv_row row;
+
+		switch (k->kind) {
+		case COORD_TXN_CHECK_KEY:
+			if ((rv = kvFind(a, k->name, k->name_len, &row)) == 0)
+				*ok = (row.found ? row.modify_index : 0) == k->n;
+			a->out->modify_index = row.found ? row.modify_index : 0;
+			break;
+		case COORD_TXN_CHECK_LOCK:
+			if ((rv = kvFenceHolds(a, &l, k->n, ok)) == 0 && !*ok)
+				rv = sm_result_holders(a, &l);
+			break;
+		case COORD_TXN_CHECK_SESSION:
+			rv = sm_session_find(a, &k->session, ok, NULL);
+			break;
+		default:
+			assert(!"a check of no kind passed validation");
+			return COORD_EMALFORMED;
+		}
+		if (rv == 0 && !*ok) {
+			a->out->status = COORD_ST_CHECK_FAILED;
+			a->out->failed_check = (uint32_t)i;
+		}
+	}
+	return rv;
+}
+
+int sm_apply_kv_txn(struct sm_apply *a)
+{
+	const struct coord_cmd *c = a->cmd;
+	struct kv_row rows[COORD_TXN_OPS_MAX];
+	struct kv_growth g = {0};
+	bool ephemeral = false, ok;
+	int rv;
+
+	for (size_t i = 0; i < c->n_ops; i++)
+		ephemeral = ephemeral || c->ops[i].ephemeral;
+	if (ephemeral && ((rv = kvSessionLive(a, &ok)) != 0 || !ok))
+		return rv;
+	if ((rv = kvTxnChecks(a, &ok)) != 0 || !ok)
+		return rv;
+	/* The limits for all the operations together, before any applies:
+	 * the keys are distinct (command.h), so each row is read once. */
+	for (size_t i = 0; i < c->n_ops; i++) {
+		const struct coord_txn_op *o = &c->ops[i];
+
+		if ((rv = kvFind(a, o->key, o->key_len, &rows[i])) != 0)
+			return rv;
+		kvGrow(&g, a, &rows[i], o->kind == COORD_TXN_DELETE, o->value_len, o->ephemeral);
+	}
+	a->out->modify_index = 0;
+	if ((rv = kvRoom(a, &g, &ok)) != 0 || !ok)
+		return rv;
+	for (size_t i = 0; rv == 0 && i < c->n_ops; i++) {
+		const struct coord_txn_op *o = &c->ops[i];
+
+		if (o->kind == COORD_TXN_PUT)
+			rv = kvWrite(a, o->key, o->key_len, o->value, o->value_len, o->ephemeral,
+			             &rows[i]);
+		else if (rows[i].found)
+			rv = kvDelete(a, o->key, o->key_len, rows[i].value_len);
+	}
+	a->out->status = COORD_ST_OK;
+	a->out->modify_index = a->index;
 	return rv;
 }

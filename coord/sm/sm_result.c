@@ -19,6 +19,7 @@ static const char *const sm_status_names[COORD_ST_COUNT] = {
     [COORD_ST_PERMISSION_DENIED] = "permission_denied",
     [COORD_ST_CAS_FAILED] = "cas_failed",
     [COORD_ST_STALE_TOKEN] = "stale_token",
+    [COORD_ST_CHECK_FAILED] = "check_failed",
 };
 
 const char *const sm_limit_phrase[SM_LIMIT_HIT_COUNT] = {
@@ -59,6 +60,7 @@ void sm_result_reset(struct coord_result *r)
 	r->token = 0;
 	r->create_index = 0;
 	r->modify_index = 0;
+	r->failed_check = 0;
 	r->retry_after_ms = 0;
 	r->seq = 0;
 	r->retry = false;

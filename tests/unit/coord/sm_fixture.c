@@ -340,4 +340,24 @@ void fx_assert_same_cmd(const struct coord_cmd *a, const struct coord_cmd *b)
 	if (a->fence_lock_len > 0)
 		assert_memory_equal(a->fence_lock, b->fence_lock, a->fence_lock_len);
 	assert_int_equal(a->fence_token, b->fence_token);
+	assert_int_equal(a->n_checks, b->n_checks);
+	for (size_t i = 0; i < a->n_checks; i++) {
+		assert_int_equal(a->checks[i].kind, b->checks[i].kind);
+		assert_int_equal(a->checks[i].name_len, b->checks[i].name_len);
+		if (a->checks[i].name_len > 0)
+			assert_memory_equal(a->checks[i].name, b->checks[i].name,
+			                    a->checks[i].name_len);
+		assert_int_equal(a->checks[i].n, b->checks[i].n);
+		assert_true(coord_session_id_equal(&a->checks[i].session, &b->checks[i].session));
+	}
+	assert_int_equal(a->n_ops, b->n_ops);
+	for (size_t i = 0; i < a->n_ops; i++) {
+		assert_int_equal(a->ops[i].kind, b->ops[i].kind);
+		assert_int_equal(a->ops[i].ephemeral, b->ops[i].ephemeral);
+		assert_int_equal(a->ops[i].key_len, b->ops[i].key_len);
+		assert_memory_equal(a->ops[i].key, b->ops[i].key, a->ops[i].key_len);
+		assert_int_equal(a->ops[i].value_len, b->ops[i].value_len);
+		if (a->ops[i].value_len > 0)
+			assert_memory_equal(a->ops[i].value, b->ops[i].value, a->ops[i].value_len);
+	}
 }

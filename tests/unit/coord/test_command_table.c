@@ -55,7 +55,7 @@ struct pinned {
 	struct coord_cmd cmd;
 	size_t kind_at; /* offset of the kind byte; 0 when the type has none */
 	size_t len;
-	uint8_t bytes[64];
+	uint8_t bytes[80];
 };
 
 static const struct pinned pinned[] = {
@@ -342,6 +342,28 @@ static const struct pinned pinned[] = {
       0x00,     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,   /* cas: none */
       0x00,     0x00,                                       /* fence: no lock */
       0x00,     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}}, /* fence: no token */
+    {"transaction: a key check, then a put",
+     {.type = COORD_CMD_KV_TXN,
+      .now_ms = NOW_MS,
+      .n_checks = 1,
+      .checks = {{COORD_TXN_CHECK_KEY, "k", 1, 0x0102, {{0}}}},
+      .n_ops = 1,
+      .ops = {{COORD_TXN_PUT, false, "k", 1, "v", 1}}},
+     0,
+     74,
+     {HDR5(15),                                       /* header, version 5 */
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* session: none */
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* ... */
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* actor: none */
+      0x01,                                           /* one check */
+      0x00, 0x01, 0x00, 'k',                          /* key check of k */
+      0x02, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* modify_index */
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* no session */
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* ... */
+      0x01,                                           /* one operation */
+      0x00, 0x00,                                     /* put, not ephemeral */
+      0x01, 0x00, 'k',                                /* key */
+      0x01, 0x00, 0x00, 0x00, 'v'}},                  /* value */
     {"close by a token, not numbered",
      {.type = COORD_CMD_CLOSE, .now_ms = NOW_MS, .session = {.bytes = {SID_BYTES}}, .actor = ACTOR},
      0,
@@ -435,6 +457,8 @@ static void test_every_row_keeps_the_contract(void **state)
 		                 t != COORD_CMD_WAKE && t != COORD_CMD_LIMITS &&
 		                     t != COORD_CMD_RETIRE && t != COORD_CMD_TOKEN &&
 		                     t != COORD_CMD_REVOKE_TOKEN && t != COORD_CMD_KV_DELETE);
+		/* A transaction's checks and operations, on it alone. */
+		assert_int_equal((f & SM_CMD_F_TXN) != 0, t == COORD_CMD_KV_TXN);
 		/* Version 3's fields on version 3's types only, and those are
 		 * the token types; no type is newer than the encoding. */
 		assert_true(row->since <= COORD_CMD_VERSION);
@@ -444,8 +468,8 @@ static void test_every_row_keeps_the_contract(void **state)
 		                 t == COORD_CMD_TOKEN || t == COORD_CMD_REVOKE_TOKEN);
 		/* Version 5's field on version 5's types, the key/value ones. */
 		assert_int_equal((f & SM_CMD_F_SINCE_V5) != 0, row->since == 5);
-		assert_int_equal(row->since == 5,
-		                 t == COORD_CMD_KV_PUT || t == COORD_CMD_KV_DELETE);
+		assert_int_equal(row->since == 5, t == COORD_CMD_KV_PUT || t == COORD_CMD_KV_DELETE ||
+		                                      t == COORD_CMD_KV_TXN);
 		/* A seq on exactly what a client's request of a session
 		 * proposes; a token on a release alone. */
 		assert_int_equal((f & SM_CMD_F_SEQ) != 0,
@@ -457,8 +481,9 @@ static void test_every_row_keeps_the_contract(void **state)
 		 * types with a seq, and a key's put, which may name an
 		 * ephemeral key's session (SM-10). */
 		assert_int_equal((f & SM_CMD_F_OWNER) != 0, t == COORD_CMD_OPEN);
-		assert_int_equal((f & SM_CMD_F_ACTOR) != 0,
-		                 (f & SM_CMD_F_SEQ) != 0 || t == COORD_CMD_KV_PUT);
+		assert_int_equal((f & SM_CMD_F_ACTOR) != 0, (f & SM_CMD_F_SEQ) != 0 ||
+		                                                t == COORD_CMD_KV_PUT ||
+		                                                t == COORD_CMD_KV_TXN);
 		assert_int_equal(coord_cmd_has_actor(t), (f & SM_CMD_F_SINCE_V4) != 0);
 	}
 	assert_false(coord_cmd_has_actor(0));
@@ -478,7 +503,8 @@ static void test_versions(void **state)
 		bool v2 = p->cmd.seq != 0 || p->cmd.token != 0;
 		bool v3 = p->cmd.type == COORD_CMD_TOKEN || p->cmd.type == COORD_CMD_REVOKE_TOKEN;
 		bool v4 = p->cmd.actor != 0;
-		bool v5 = p->cmd.type == COORD_CMD_KV_PUT || p->cmd.type == COORD_CMD_KV_DELETE;
+		bool v5 = p->cmd.type == COORD_CMD_KV_PUT || p->cmd.type == COORD_CMD_KV_DELETE ||
+		          p->cmd.type == COORD_CMD_KV_TXN;
 		struct coord_cmd d;
 
 		print_message("%s\n", p->what);
@@ -789,7 +815,7 @@ static void test_pinned_bytes(void **state)
 	(void)state;
 	for (size_t i = 0; i < ARRAY_LEN(pinned); i++) {
 		const struct pinned *p = &pinned[i];
-		uint8_t buf[64];
+		uint8_t buf[sizeof(p->bytes)];
 		struct coord_cmd d;
 		size_t len = 0;
 
@@ -836,7 +862,7 @@ static void test_out_of_range_kind_is_refused(void **state)
 		const struct pinned *p = &pinned[i];
 		bool carries = (sm_cmd_row(p->cmd.type)->fields & SM_CMD_F_KIND) != 0;
 		struct coord_cmd c = p->cmd, d;
-		uint8_t buf[64], out[64];
+		uint8_t buf[sizeof(p->bytes)], out[sizeof(p->bytes)];
 		size_t len;
 
 		print_message("%s\n", p->what);
@@ -917,7 +943,7 @@ static void test_every_type_applies_through_its_row(void **state)
 	hash = fx_hash(f);
 	for (size_t i = 0; i < ARRAY_LEN(pinned); i++) {
 		const struct pinned *p = &pinned[i];
-		uint8_t buf[64];
+		uint8_t buf[sizeof(p->bytes)];
 
 		if (p->kind_at == 0)
 			continue;

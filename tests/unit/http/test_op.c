@@ -36,7 +36,8 @@ static const char *code_name(enum http_error e)
 #define ALL_FIELDS                                                                                 \
 	(HTTP_F_SESSION | HTTP_F_TTL | HTTP_F_LABEL | HTTP_F_LOCK_DELAY | HTTP_F_MODE |            \
 	 HTTP_F_WAIT | HTTP_F_VALUE | HTTP_F_MEMBER | HTTP_F_RAFT | HTTP_F_REMOVE | HTTP_F_ADD |   \
-	 HTTP_F_SEQ | HTTP_F_TOKEN | HTTP_F_RULES | HTTP_F_ADMIN | HTTP_F_CAS | HTTP_F_FENCE)
+	 HTTP_F_SEQ | HTTP_F_TOKEN | HTTP_F_RULES | HTTP_F_ADMIN | HTTP_F_CAS | HTTP_F_FENCE |     \
+	 HTTP_F_CHECKS | HTTP_F_OPS)
 #define ALL_PARAMS                                                                                 \
 	(HTTP_Q_PREFIX | HTTP_Q_SESSION | HTTP_Q_LOCK | HTTP_Q_TOKEN | HTTP_Q_LIMIT |              \
 	 HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION | HTTP_Q_FORCE | HTTP_Q_AFTER_ID | HTTP_Q_CAS)
@@ -68,6 +69,8 @@ static const struct {
     {HTTP_F_ADMIN, "\"admin\":true"},
     {HTTP_F_CAS, "\"cas\":5"},
     {HTTP_F_FENCE, "\"fence\":{\"lock\":\"x/y\",\"token\":7}"},
+    {HTTP_F_CHECKS, "\"checks\":[{\"key\":\"x/y\",\"modify_index\":7}]"},
+    {HTTP_F_OPS, "\"ops\":[{\"put\":\"x/y\",\"value\":\"v\",\"session\":\"" SID "\"}]"},
 };
 
 /* A valid example of each query parameter of enum http_param. */
@@ -474,6 +477,20 @@ static void test_every_accepted_field_and_parameter_is_taken(void **state)
 		if (o->accepts & HTTP_F_FENCE) {
 			assert_string_equal(req.fence_lock, "x/y");
 			assert_int_equal(req.fence_token, 7);
+		}
+		if (o->accepts & HTTP_F_CHECKS) {
+			assert_int_equal(req.n_checks, 1);
+			assert_int_equal(req.checks[0].kind, HTTP_TXN_KEY);
+			assert_string_equal(req.checks[0].name, "x/y");
+			assert_int_equal(req.checks[0].n, 7);
+		}
+		if (o->accepts & HTTP_F_OPS) {
+			assert_int_equal(req.n_ops, 1);
+			assert_false(req.ops[0].del);
+			assert_true(req.ops[0].ephemeral);
+			assert_string_equal(req.ops[0].key, "x/y");
+			assert_string_equal(req.ops[0].value, "v");
+			assert_string_equal(req.session, SID);
 		}
 		if (!(o->params & (HTTP_Q_AFTER_NAME | HTTP_Q_AFTER_SESSION | HTTP_Q_AFTER_ID)))
 			assert_string_equal(req.after, "");
