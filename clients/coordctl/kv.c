@@ -218,7 +218,9 @@ static int kv_watch(struct ctl *ctl, const char *prefix, bool has_index, uint64_
 		} else if (watch_transient(&r, polled, coordc_now_ms() - ok_at)) {
 			pause_ms(CTL_WATCH_PAUSE_MS);
 		} else {
-			return ctl_fail("kv watch", &r);
+			rc = ctl_fail("kv watch", &r);
+			coordc_reply_clear(&r);
+			return rc;
 		}
 		coordc_reply_clear(&r);
 	}
