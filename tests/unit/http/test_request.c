@@ -74,6 +74,10 @@ static void test_routes(void **state)
 	    {"GET", "/v1/status", NULL, HTTP_OP_STATUS},
 	    {"GET", "/v1/health", NULL, HTTP_OP_HEALTH},
 	    {"GET", "/metrics", NULL, HTTP_OP_METRICS},
+	    {"GET", "/v1/kv", NULL, HTTP_OP_KV_LIST},
+	    {"GET", "/v1/kv/svc/web/1", NULL, HTTP_OP_KV_GET},
+	    {"PUT", "/v1/kv/svc/web/1", "{\"value\":\"\"}", HTTP_OP_KV_PUT},
+	    {"DELETE", "/v1/kv/svc/web/1", NULL, HTTP_OP_KV_DELETE},
 	};
 
 	(void)state;
@@ -482,6 +486,277 @@ static void test_seq_and_release_token(void **state)
 	http_request_free(&req);
 }
 
+/* Keys (API.md, Key/value): a put with every field, a delete's cas from
+ * the query or the body, a listing's page and a watch. Each decodes to the
+ * fields the command is built from, and again from the body a follower
+ * forwards. */
+static void test_kv_fields(void **state)
+{
+	struct http_request req, again;
+	struct http_err err;
+
+	(void)state;
+	assert_int_equal(decode("PUT", "/v1/kv/svc/db/primary",
+	                        "{\"value\":\"10.0.0.5:5432\",\"cas\":42,\"session\":\"" SID
+	                        "\",\"fence\":{\"lock\":\"db/primary\",\"token\":7}}",
+	                        &req, &err, NULL),
+	                 HTTP_OK);
+	assert_int_equal(req.op, HTTP_OP_KV_PUT);
+	assert_string_equal(req.name, "svc/db/primary");
+	assert_true(req.has_value);
+	assert_string_equal(req.value, "10.0.0.5:5432");
+	assert_true(req.has_cas);
+	assert_int_equal(req.cas, 42);
+	assert_string_equal(req.session, SID);
+	assert_string_equal(req.fence_lock, "db/primary");
+	assert_int_equal(req.fence_token, 7);
+	assert_int_equal(http_request_decode_target("PUT", "/v1/kv/svc/db/primary", req.body,
+	                                            req.body_len, &again, &err),
+	                 HTTP_OK);
+	assert_true(again.has_cas && again.cas == 42 && again.fence_token == 7);
+	assert_string_equal(again.fence_lock, "db/primary");
+	assert_string_equal(again.session, SID);
+	http_request_free(&again);
+	http_request_free(&req);
+
+	/* Only the value: no cas (cas 0 is a condition), no session, no fence. */
+	assert_int_equal(decode("PUT", "/v1/kv/k", "{\"value\":\"\"}", &req, &err, NULL), HTTP_OK);
+	assert_true(req.has_value && req.value_len == 0);
+	assert_false(req.has_cas);
+	assert_string_equal(req.session, "");
+	assert_string_equal(req.fence_lock, "");
+	http_request_free(&req);
+	assert_int_equal(decode("PUT", "/v1/kv/k", "{\"value\":\"v\",\"cas\":0}", &req, &err, NULL),
+	                 HTTP_OK);
+	assert_true(req.has_cas && req.cas == 0);
+	http_request_free(&req);
+	assert_int_equal(decode("PUT", "/v1/kv/k", "{\"value\":\"v\",\"cas\":9223372036854775807}",
+	                        &req, &err, NULL),
+	                 HTTP_OK);
+	assert_true(req.cas == HTTP_TOKEN_MAX);
+	http_request_free(&req);
+
+	/* A delete's cas: from the query, the body, or both alike. */
+	assert_int_equal(decode("DELETE", "/v1/kv/k?cas=9", NULL, &req, &err, NULL), HTTP_OK);
+	assert_int_equal(req.op, HTTP_OP_KV_DELETE);
+	assert_true(req.has_cas && req.cas == 9);
+	assert_int_equal(decode("DELETE", "/v1/kv/k?cas=0", NULL, &req, &err, NULL), HTTP_OK);
+	assert_true(req.has_cas && req.cas == 0);
+	assert_int_equal(decode("DELETE", "/v1/kv/k", "{\"cas\":9}", &req, &err, NULL), HTTP_OK);
+	assert_true(req.has_cas && req.cas == 9);
+	http_request_free(&req);
+	assert_int_equal(decode("DELETE", "/v1/kv/k?cas=9",
+	                        "{\"cas\":9,\"fence\":{\"token\":3,\"lock\":\"L\"}}", &req, &err,
+	                        NULL),
+	                 HTTP_OK);
+	assert_true(req.has_cas && req.cas == 9);
+	assert_string_equal(req.fence_lock, "L");
+	assert_int_equal(req.fence_token, 3);
+	http_request_free(&req);
+	assert_int_equal(decode("DELETE", "/v1/kv/k", NULL, &req, &err, NULL), HTTP_OK);
+	assert_false(req.has_cas);
+
+	/* The listing's page, and a watch. */
+	assert_int_equal(decode("GET", "/v1/kv?prefix=svc/&after=svc/a&limit=2&consistency=stale",
+	                        NULL, &req, &err, NULL),
+	                 HTTP_OK);
+	assert_int_equal(req.op, HTTP_OP_KV_LIST);
+	assert_string_equal(req.prefix, "svc/");
+	assert_string_equal(req.after, "svc/a");
+	assert_int_equal(req.limit, 2);
+	assert_true(req.stale);
+	assert_false(req.has_index);
+	assert_int_equal(decode("GET", "/v1/kv", NULL, &req, &err, NULL), HTTP_OK);
+	assert_int_equal(req.limit, HTTP_LIST_LIMIT_DEFAULT);
+	assert_string_equal(req.prefix, "");
+	assert_int_equal(
+	    decode("GET", "/v1/kv?prefix=svc/&index=17&wait=30s", NULL, &req, &err, NULL), HTTP_OK);
+	assert_true(req.has_index && req.index == 17);
+	assert_int_equal(req.poll_wait_ms, 30000);
+	assert_int_equal(decode("GET", "/v1/kv/svc/a?index=0", NULL, &req, &err, NULL), HTTP_OK);
+	assert_true(req.has_index && req.index == 0);
+	assert_int_equal(req.poll_wait_ms, HTTP_POLL_WAIT_DEFAULT_MS);
+}
+
+/* Scenario: a key request with a bad key, value, cas, fence, session, or
+ * query. Outcome: 400 with exactly the sentence naming what is wrong, and
+ * nothing kept from the request. */
+static void test_kv_refusals(void **state)
+{
+	static char long_key[300], key_255[300], long_value[HTTP_VALUE_MAX + 64],
+	    value_64k[HTTP_VALUE_MAX + 64];
+	static const char cas_range[] = "cas must be an integer from 0 to 9223372036854775807";
+	static const char fence_shape[] = "fence must be an object {\"lock\": NAME, \"token\": N}";
+	static const char fence_token[] =
+	    "fence.token must be an integer from 1 to 9223372036854775807";
+	static const char watch_paging[] =
+	    "a watch (?index=) takes no limit or after: it answers every change since the index";
+	const struct {
+		const char *method, *target, *body;
+		enum http_error code;
+		const char *message;
+	} cases[] = {
+	    /* the key */
+	    {"PUT", "/v1/kv/a*b", "{\"value\":\"v\"}", HTTP_ERR_INVALID_ARGUMENT,
+	     "name may contain only A-Z a-z 0-9 . _ - : /"},
+	    {"GET", "/v1/kv/a b", NULL, HTTP_ERR_INVALID_ARGUMENT,
+	     "name may contain only A-Z a-z 0-9 . _ - : /"},
+	    {"PUT", "/v1/kv//a", "{\"value\":\"v\"}", HTTP_ERR_INVALID_ARGUMENT,
+	     "name may not start or end with /"},
+	    {"DELETE", "/v1/kv/a/", NULL, HTTP_ERR_INVALID_ARGUMENT,
+	     "name may not start or end with /"},
+	    {"GET", "/v1/kv/a//b", NULL, HTTP_ERR_INVALID_ARGUMENT, "name may not contain //"},
+	    {"PUT", long_key, "{\"value\":\"v\"}", HTTP_ERR_INVALID_ARGUMENT,
+	     "name is longer than 255 bytes"},
+	    /* the value */
+	    {"PUT", "/v1/kv/k", "{}", HTTP_ERR_INVALID_ARGUMENT, "missing field: value"},
+	    {"PUT", "/v1/kv/k", "{\"cas\":0}", HTTP_ERR_INVALID_ARGUMENT, "missing field: value"},
+	    {"PUT", "/v1/kv/k", NULL, HTTP_ERR_INVALID_ARGUMENT, "the body must be a JSON object"},
+	    {"PUT", "/v1/kv/k", "{\"value\":7}", HTTP_ERR_INVALID_ARGUMENT,
+	     "value must be a string"},
+	    {"PUT", "/v1/kv/k", "{\"value\":null}", HTTP_ERR_INVALID_ARGUMENT,
+	     "value must be a string"},
+	    {"PUT", "/v1/kv/k", long_value, HTTP_ERR_INVALID_ARGUMENT,
+	     "value is longer than 65536 bytes"},
+	    /* cas */
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"cas\":\"5\"}", HTTP_ERR_INVALID_ARGUMENT,
+	     cas_range},
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"cas\":1.5}", HTTP_ERR_INVALID_ARGUMENT,
+	     cas_range},
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"cas\":1e3}", HTTP_ERR_INVALID_ARGUMENT,
+	     cas_range},
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"cas\":-1}", HTTP_ERR_INVALID_ARGUMENT,
+	     cas_range},
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"cas\":null}", HTTP_ERR_INVALID_ARGUMENT,
+	     cas_range},
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"cas\":true}", HTTP_ERR_INVALID_ARGUMENT,
+	     cas_range},
+	    {"DELETE", "/v1/kv/k?cas=x", NULL, HTTP_ERR_INVALID_ARGUMENT, cas_range},
+	    {"DELETE", "/v1/kv/k?cas=-1", NULL, HTTP_ERR_INVALID_ARGUMENT, cas_range},
+	    {"DELETE", "/v1/kv/k?cas=", NULL, HTTP_ERR_INVALID_ARGUMENT, cas_range},
+	    {"DELETE", "/v1/kv/k?cas=9223372036854775808", NULL, HTTP_ERR_INVALID_ARGUMENT,
+	     cas_range},
+	    {"DELETE", "/v1/kv/k?cas=18446744073709551616", NULL, HTTP_ERR_INVALID_ARGUMENT,
+	     cas_range},
+	    {"DELETE", "/v1/kv/k?cas=5", "{\"cas\":6}", HTTP_ERR_INVALID_ARGUMENT,
+	     "cas and ?cas= differ"},
+	    {"DELETE", "/v1/kv/k?cas=0", "{\"cas\":5}", HTTP_ERR_INVALID_ARGUMENT,
+	     "cas and ?cas= differ"},
+	    {"PUT", "/v1/kv/k?cas=5", "{\"value\":\"v\"}", HTTP_ERR_INVALID_ARGUMENT,
+	     "unknown query parameter for this request: cas"},
+	    /* fence */
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"fence\":5}", HTTP_ERR_INVALID_ARGUMENT,
+	     fence_shape},
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"fence\":\"L\"}", HTTP_ERR_INVALID_ARGUMENT,
+	     fence_shape},
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"fence\":[\"L\",1]}", HTTP_ERR_INVALID_ARGUMENT,
+	     fence_shape},
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"fence\":{}}", HTTP_ERR_INVALID_ARGUMENT,
+	     fence_shape},
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"fence\":{\"lock\":\"L\"}}",
+	     HTTP_ERR_INVALID_ARGUMENT, fence_shape},
+	    {"DELETE", "/v1/kv/k", "{\"fence\":{\"token\":1}}", HTTP_ERR_INVALID_ARGUMENT,
+	     fence_shape},
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"fence\":{\"lock\":\"L\",\"tok\":1}}",
+	     HTTP_ERR_INVALID_ARGUMENT, fence_shape},
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"fence\":{\"lock\":\"L\",\"token\":1,\"x\":1}}",
+	     HTTP_ERR_INVALID_ARGUMENT, fence_shape},
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"fence\":{\"lock\":5,\"token\":1}}",
+	     HTTP_ERR_INVALID_ARGUMENT, fence_shape},
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"fence\":{\"lock\":\"a//b\",\"token\":1}}",
+	     HTTP_ERR_INVALID_ARGUMENT, "fence.lock: name may not contain //"},
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"fence\":{\"lock\":\"\",\"token\":1}}",
+	     HTTP_ERR_INVALID_ARGUMENT, "fence.lock: name is empty"},
+	    {"DELETE", "/v1/kv/k", "{\"fence\":{\"lock\":\"/L\",\"token\":1}}",
+	     HTTP_ERR_INVALID_ARGUMENT, "fence.lock: name may not start or end with /"},
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"fence\":{\"lock\":\"L\",\"token\":0}}",
+	     HTTP_ERR_INVALID_ARGUMENT, fence_token},
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"fence\":{\"lock\":\"L\",\"token\":\"7\"}}",
+	     HTTP_ERR_INVALID_ARGUMENT, fence_token},
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"fence\":{\"lock\":\"L\",\"token\":-7}}",
+	     HTTP_ERR_INVALID_ARGUMENT, fence_token},
+	    /* session, and fields a request does not take */
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"session\":\"xyz\"}", HTTP_ERR_INVALID_ARGUMENT,
+	     "session must be a 32-digit lowercase hex id"},
+	    {"DELETE", "/v1/kv/k", "{\"session\":\"" SID "\"}", HTTP_ERR_INVALID_ARGUMENT,
+	     "unknown field for this request: session"},
+	    {"DELETE", "/v1/kv/k", "{\"value\":\"v\"}", HTTP_ERR_INVALID_ARGUMENT,
+	     "unknown field for this request: value"},
+	    {"PUT", "/v1/kv/k", "{\"value\":\"v\",\"ttl_ms\":1000}", HTTP_ERR_INVALID_ARGUMENT,
+	     "unknown field for this request: ttl_ms"},
+	    /* the query: a watch takes no page; an index is a number */
+	    {"GET", "/v1/kv?prefix=a/&index=5&limit=10", NULL, HTTP_ERR_INVALID_ARGUMENT,
+	     watch_paging},
+	    {"GET", "/v1/kv?limit=10&index=5", NULL, HTTP_ERR_INVALID_ARGUMENT, watch_paging},
+	    {"GET", "/v1/kv?index=5&after=a/b", NULL, HTTP_ERR_INVALID_ARGUMENT, watch_paging},
+	    {"GET", "/v1/kv?after=a/b&index=0&wait=1s", NULL, HTTP_ERR_INVALID_ARGUMENT,
+	     watch_paging},
+	    {"GET", "/v1/kv?prefix=a/&index=abc", NULL, HTTP_ERR_INVALID_ARGUMENT,
+	     "index must be a non-negative integer"},
+	    {"GET", "/v1/kv?index=-1", NULL, HTTP_ERR_INVALID_ARGUMENT,
+	     "index must be a non-negative integer"},
+	    {"GET", "/v1/kv/k?index=1.5", NULL, HTTP_ERR_INVALID_ARGUMENT,
+	     "index must be a non-negative integer"},
+	    {"GET", "/v1/kv/k?index=", NULL, HTTP_ERR_INVALID_ARGUMENT,
+	     "index must be a non-negative integer"},
+	    {"GET", "/v1/kv/k?limit=5", NULL, HTTP_ERR_INVALID_ARGUMENT,
+	     "unknown query parameter for this request: limit"},
+	    {"GET", "/v1/kv?limit=0", NULL, HTTP_ERR_INVALID_ARGUMENT,
+	     "limit must be an integer from 1 to 10000"},
+	    {"GET", "/v1/kv?after=a//b", NULL, HTTP_ERR_INVALID_ARGUMENT,
+	     "after: name may not contain //"},
+	    {"GET", "/v1/kv?prefix=a*", NULL, HTTP_ERR_INVALID_ARGUMENT,
+	     "prefix may contain only A-Z a-z 0-9 . _ - : /"},
+	    {"GET", "/v1/kv?cas=1", NULL, HTTP_ERR_INVALID_ARGUMENT,
+	     "unknown query parameter for this request: cas"},
+	    {"POST", "/v1/kv/k", NULL, HTTP_ERR_METHOD_NOT_ALLOWED,
+	     "POST is not allowed here; allowed: GET, PUT, DELETE"},
+	};
+	struct http_request req;
+	struct http_err err;
+
+	(void)state;
+	strcpy(long_key, "/v1/kv/");
+	memset(long_key + strlen(long_key), 'k', HTTP_NAME_MAX + 1);
+	strcpy(key_255, "/v1/kv/");
+	memset(key_255 + strlen(key_255), 'k', HTTP_NAME_MAX);
+	snprintf(long_value, sizeof(long_value), "{\"value\":\"");
+	memset(long_value + strlen(long_value), 'v', HTTP_VALUE_MAX + 1);
+	strcat(long_value, "\"}");
+	snprintf(value_64k, sizeof(value_64k), "{\"value\":\"");
+	memset(value_64k + strlen(value_64k), 'v', HTTP_VALUE_MAX);
+	strcat(value_64k, "\"}");
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum http_error e =
+		    decode(cases[i].method, cases[i].target, cases[i].body, &req, &err, NULL);
+
+		if (e != cases[i].code || strcmp(err.message, cases[i].message) != 0)
+			fail_msg("case %zu (%s %.60s %.60s): got %s (%s), want %s (%s)", i,
+			         cases[i].method, cases[i].target,
+			         cases[i].body ? cases[i].body : "", http_error_code(e),
+			         err.message, http_error_code(cases[i].code), cases[i].message);
+		assert_int_equal(http_error_status(e),
+		                 cases[i].code == HTTP_ERR_INVALID_ARGUMENT ? 400 : 405);
+		/* A refused request keeps nothing. */
+		assert_null(req.value);
+		assert_null(req.body);
+	}
+
+	/* At the limits: a key of 255 bytes, a value of 64 KiB. */
+	assert_int_equal(decode("PUT", key_255, value_64k, &req, &err, NULL), HTTP_OK);
+	assert_int_equal(strlen(req.name), HTTP_NAME_MAX);
+	assert_int_equal(req.value_len, HTTP_VALUE_MAX);
+	http_request_free(&req);
+	/* A cas past 2^63 - 1 is not a JSON integer jansson holds: the body is
+	 * refused as invalid JSON, still a 400 that changes nothing. */
+	assert_int_equal(decode("PUT", "/v1/kv/k", "{\"value\":\"v\",\"cas\":9223372036854775808}",
+	                        &req, &err, NULL),
+	                 HTTP_ERR_INVALID_JSON);
+	assert_int_equal(http_error_status(HTTP_ERR_INVALID_JSON), 400);
+	assert_null(req.value);
+}
+
 /* Every malformed request gets exactly its status and code. */
 static void test_error_table(void **state)
 {
@@ -670,6 +945,8 @@ int main(void)
 	    cmocka_unit_test(test_listing_pages),
 	    cmocka_unit_test(test_listing_bad_pages),
 	    cmocka_unit_test(test_seq_and_release_token),
+	    cmocka_unit_test(test_kv_fields),
+	    cmocka_unit_test(test_kv_refusals),
 	    cmocka_unit_test(test_error_table),
 	    cmocka_unit_test(test_too_large),
 	    cmocka_unit_test(test_a_nul_byte_in_the_body_is_invalid_json),
