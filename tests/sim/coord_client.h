@@ -18,8 +18,19 @@
 #define CC_SENT        16  /* numbered requests remembered for sending again */
 #define CC_HIJACK_LIKE 30  /* per mille: a request of a session sent with another token */
 #define CC_SENT_BYTES  96  /* bytes of one (short names, short values) */
+#define CC_KV_LIKE     250 /* per mille: a session's command is a key/value one */
+#define CC_KV_HEAVY    700 /* the same with --kv */
+#define CC_GRANTS      16  /* lock grants remembered for fenced writes */
 
 enum cc_state { CC_PROPOSED = 0, CC_LIVE, CC_ENDED };
+
+/* A grant of a lock some session got, as the log says (coord_kv.c): a
+ * fence for its key/value writes, current or long lost. */
+struct cc_grant {
+	char lock[4];
+	uint64_t token;
+	int session;
+};
 
 struct cc_session {
 	struct coord_session_id id;
@@ -76,7 +87,10 @@ struct sim_coord {
 	int pending_open;             /* session of the command just made, or -1 */
 	struct cc_sent sent[CC_SENT]; /* ring of numbered requests sent */
 	size_t n_sent;
-	uint64_t seq_checked; /* the last index whose result SM-9's check read */
+	uint64_t seq_checked;              /* the last index whose result SM-9's check read */
+	struct cc_grant grants[CC_GRANTS]; /* ring of grants seen in the log */
+	size_t n_grants;
+	uint64_t grants_seen; /* the last index whose grants were learned */
 };
 
 static inline uint64_t cc_true_ms(const struct sim_world *w)
@@ -131,5 +145,16 @@ size_t cc_seq_replay(struct sim_world *w, uint64_t now_ms, uint8_t *buf, size_t 
  * (retry); below, stale_request without any change. */
 void cc_seq_check(struct sim_world *w, int slot, const struct raft_entry *e,
                   const struct coord_result *res);
+
+/* coord_kv.c: the clients' key/value commands. */
+
+/* Makes CMD a put or delete of a small key space for session SESSION (its
+ * id in CMD already), sent to the leader at SLOT: plain, cas (0, the
+ * modify_index the client reads there, or a guess), ephemeral, fenced with
+ * a grant of the session (or another's, or a made-up token). */
+void cc_kv_command(struct sim_world *w, int slot, int session, struct coord_cmd *cmd);
+/* Learns the lock grants of entry E, whose result is RES, on its first
+ * application anywhere. */
+void cc_kv_learn(struct sim_world *w, const struct raft_entry *e, const struct coord_result *res);
 
 #endif

@@ -1,5 +1,6 @@
-/* coord_workload.c: the coord clients' commands (random session, lock and
- * election commands stamped with the leader's clock), what they learn from
+/* coord_workload.c: the coord clients' commands (random session, lock,
+ * election and key/value commands (coord_kv.c) stamped with the leader's
+ * clock), what they learn from
  * applied results, and the session expiry invariant (see coord_client.c).
  */
 #include <stdio.h>
@@ -103,9 +104,14 @@ size_t sim_coord_command(struct sim_world *w, int slot, uint8_t *buf, size_t cap
 		cmd.limits.objects = 1 + (uint32_t)sim_below(&w->rng, 6);
 		cmd.limits.waiters = 1 + (uint32_t)sim_below(&w->rng, 4);
 	} else if (c->n > 0) {
-		s = &c->s[cc_pick_session(w)];
+		int i = cc_pick_session(w);
+
+		s = &c->s[i];
 		cmd.session = s->id;
-		cc_make_lock_command(w, &cmd);
+		if (sim_chance(&w->rng, w->kv ? CC_KV_HEAVY : CC_KV_LIKE))
+			cc_kv_command(w, slot, i, &cmd);
+		else
+			cc_make_lock_command(w, &cmd);
 	} else {
 		return 0;
 	}
@@ -203,6 +209,7 @@ void sim_coord_applied(struct sim_world *w, int slot, const struct raft_entry *e
 	if (res->type == 0)
 		return;
 	cc_seq_check(w, slot, e, res);
+	cc_kv_learn(w, e, res);
 	session = cc_find(c, &res->session);
 	sim_trace(w, "n%d applies %llu: command %d of session %d: %s, token %llu, %zu grants",
 	          slot + 1, (unsigned long long)e->index, (int)res->type, session,

@@ -248,7 +248,13 @@ enum sim_break {
 	SIM_BREAK_ADMIT_STRANGER, /* admit servers the configuration does not list */
 	SIM_BREAK_NO_PEER_RESET,  /* admit a newcomer without raft_peer_reset */
 	SIM_BREAK_UNBOUND,        /* admission ignores the folders voters are bound to */
-	SIM_BREAK_MAX = SIM_BREAK_UNBOUND
+	/* --sm coord: the key/value machine broken around its apply (sm_coord.c) */
+	SIM_BREAK_KV_KEEP_EPHEMERAL, /* a session's end leaves its ephemeral keys */
+	SIM_BREAK_KV_SKIP_HISTORY,   /* a put or delete is not recorded in the history */
+	SIM_BREAK_KV_IGNORE_CAS,     /* a write applies whatever its cas */
+	SIM_BREAK_KV_IGNORE_FENCE,   /* a write applies whatever its fence */
+	SIM_BREAK_KV_NO_COMPACTED,   /* the history is trimmed, kv_compacted_index stays 0 */
+	SIM_BREAK_MAX = SIM_BREAK_KV_NO_COMPACTED
 };
 
 /* The name of B for --break, or NULL. */
@@ -262,6 +268,7 @@ struct sim_run {
 	enum sim_break brk;
 	const struct sim_sm_ops *sm; /* --sm: the toy chain or coord */
 	bool wipes;                  /* --wipes: members lose their data folders */
+	bool kv;                     /* --kv: the coord clients lean on keys */
 };
 
 struct sim_coord;
@@ -302,6 +309,7 @@ struct sim_world {
 	bool trace;
 	enum sim_break brk;
 	bool wipes;
+	bool kv;
 	bool failed;
 	const struct sim_sm_ops *sm_ops;
 	struct sim_coord *coord; /* --sm coord: its clients and keepers, else NULL */

@@ -50,6 +50,10 @@ static inline uint64_t sim_coord_owner(const struct coord_session_id *id)
 
 /* sm_coord.c: the machine's state, for the checks and the workload --------- */
 
+/* The --break (enum sim_break) the machine's key/value mutations follow:
+ * one per process, set before the seed runs. */
+void sim_coord_set_break(int brk);
+
 /* The node's database (owned by the machine; valid until the next restore). */
 sqlite3 *sim_coord_db(struct sim_sm *sm);
 /* The result of the last NORMAL entry applied (type 0 after any other). */
@@ -99,6 +103,61 @@ const char *sim_coord_check(sqlite3 *db, uint64_t index, const struct coord_cmd 
                             const struct coord_result *res, const struct sim_coord_pre *pre,
                             uint64_t *last_token, struct sim_coord_delays *delays, char *why,
                             size_t cap);
+
+/* sm_coord_kv_check.c: the key/value checks around one apply, on one node -- */
+
+#define SIM_COORD_KV_KEYS    16  /* keys of an ending session one check reads */
+#define SIM_COORD_KV_KEY_MAX 15  /* bytes of a key the model names (the workload's: 2) */
+#define SIM_COORD_KV_MODEL   256 /* changes one node's model keeps */
+
+/* What the checks compare against, read before the entry. */
+struct sim_coord_kv_pre {
+	/* KV_PUT, KV_DELETE: the key before, the fence, the rows written so
+	 * far on the connection (sqlite3_total_changes). */
+	bool found;
+	uint64_t create_index, modify_index;
+	struct coord_session_id session;
+	bool fence_current; /* the fence's token was a current holder's */
+	int writes;
+	/* CLOSE, EXPIRE: the session's keys, in key order. */
+	size_t n_ending;
+	char ending[SIM_COORD_KV_KEYS][SIM_COORD_KV_KEY_MAX + 1];
+	bool ending_overflow; /* more, or longer, than those: not modelled */
+};
+
+/* One change of a key, as the node's model of its changes holds it. */
+struct sim_coord_kv_change {
+	uint64_t index;
+	bool deleted;
+	char key[SIM_COORD_KV_KEY_MAX + 1];
+};
+
+/* The changes one node made, derived from commands and results: every
+ * change above FROM, oldest first; COMPACTED is kv_compacted_index after
+ * the last entry checked. Started over by a snapshot restore. */
+struct sim_coord_kv_model {
+	sqlite3_stmt *state; /* the store's counts, prepared once per database */
+	uint64_t from, compacted;
+	size_t n;
+	struct sim_coord_kv_change v[SIM_COORD_KV_MODEL];
+};
+
+struct coord_sm_reader;
+
+/* Reads PRE before the entry whose command is CMD (NULL if it does not
+ * decode). Returns 0 or COORD_EDB. */
+int sim_coord_kv_pre_read(sqlite3 *db, const struct coord_cmd *cmd, struct sim_coord_kv_pre *pre);
+/* Checks entry INDEX against PRE, the tables after it (read directly, and
+ * watched through R) and the model M (updated). NULL if every invariant
+ * holds, else its name, and WHY says what broke. */
+const char *sim_coord_kv_check(sqlite3 *db, struct coord_sm_reader *r, uint64_t index,
+                               const struct coord_cmd *cmd, const struct coord_result *res,
+                               const struct sim_coord_kv_pre *pre, struct sim_coord_kv_model *m,
+                               char *why, size_t cap);
+/* Starts M over on the tables of DB, a new or restored database. */
+void sim_coord_kv_model_restart(sqlite3 *db, struct sim_coord_kv_model *m);
+/* Lets go of M's statement: before its database closes. */
+void sim_coord_kv_model_close(struct sim_coord_kv_model *m);
 
 /* The highest token of any current holder (after a restore). */
 uint64_t sim_coord_max_token(sqlite3 *db);

@@ -12,8 +12,19 @@
  * checksum catches a torn or misassembled one. Restore deserializes into a
  * fresh handle and binds a new coord_sm to it.
  *
- * After every entry the lock invariants are checked on this node's tables
- * (sm_coord_check.c); a violation is kept until the host asks (verdict).
+ * After every entry the lock invariants (sm_coord_check.c) and the key/value
+ * invariants (sm_coord_kv_check.c) are checked on this node's tables; a
+ * violation is kept until the host asks (verdict).
+ *
+ * The key/value --break mutations are made here, around the real machine,
+ * so that coord/sm carries no test switch: the entry is applied without its
+ * condition (kv-ignore-cas, kv-ignore-fence), or the tables are edited in the
+ * entry's own transaction into what a machine with the bug would leave:
+ * a session's end that keeps its ephemeral keys (kv-keep-ephemeral), a
+ * change not recorded in the history (kv-skip-history), a trimmed history
+ * that does not say so (kv-no-compacted). Every node makes
+ * the same edit, so the nodes agree (I7) and only the key/value checks can
+ * tell.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +32,7 @@
 
 #include "sim.h"
 #include "sim_coord.h"
+#include "sm_query.h"
 
 #define COORD_SNAP_MAGIC   0x636f6f7264736e70ull /* "coordsnp" */
 #define COORD_SNAP_HEADER  16u
@@ -35,6 +47,9 @@ struct sim_sm {
 	size_t pad;
 	uint64_t last_token; /* highest fencing token granted on this node */
 	struct sim_coord_delays delays;
+	struct sim_coord_kv_pre kv_pre;
+	struct sim_coord_kv_model kv_model;
+	struct coord_sm_reader *reader; /* the watches the checks compare */
 	const char *violation;
 	char why[512];
 };
@@ -64,8 +79,19 @@ static uint64_t coord_get64(const uint8_t *p)
 	return v;
 }
 
+/* The --break of this process (each seed runs in its own). */
+static enum sim_break coord_break;
+
+void sim_coord_set_break(int brk)
+{
+	coord_break = (enum sim_break)brk;
+}
+
 static void coord_unbind(struct sim_sm *sm)
 {
+	coord_sm_reader_close(sm->reader);
+	sm->reader = NULL;
+	sim_coord_kv_model_close(&sm->kv_model);
 	coord_sm_close(sm->sm);
 	sm->sm = NULL;
 	if (sm->db != NULL)
@@ -81,6 +107,11 @@ static int coord_bind(struct sim_sm *sm, sqlite3 *db)
 		return RAFT_EINVAL;
 	}
 	sm->db = db;
+	if (coord_sm_reader_open(db, &sm->reader) != 0) {
+		coord_unbind(sm);
+		return RAFT_ENOMEM;
+	}
+	sim_coord_kv_model_restart(db, &sm->kv_model);
 	return 0;
 }
 
@@ -123,11 +154,94 @@ static void coord_violate(struct sim_sm *sm, const char *invariant, const char *
 	}
 }
 
+/* --break kv-ignore-cas, kv-ignore-fence: CMD (a key/value command) without
+ * its condition, encoded into BUF; its length, or 0 to apply the entry as
+ * it is. */
+static size_t coord_break_condition(const struct coord_cmd *cmd, uint8_t *buf, size_t cap)
+{
+	struct coord_cmd c = *cmd;
+	size_t len = 0;
+
+	if (c.type != COORD_CMD_KV_PUT && c.type != COORD_CMD_KV_DELETE)
+		return 0;
+	if (coord_break == SIM_BREAK_KV_IGNORE_CAS && (c.kv_flags & COORD_KV_CAS)) {
+		c.kv_flags &= ~COORD_KV_CAS;
+		c.cas = 0;
+	} else if (coord_break == SIM_BREAK_KV_IGNORE_FENCE && (c.kv_flags & COORD_KV_FENCE)) {
+		c.kv_flags &= ~COORD_KV_FENCE;
+		c.fence_lock = NULL;
+		c.fence_lock_len = 0;
+		c.fence_token = 0;
+	} else {
+		return 0;
+	}
+	return coord_cmd_encode(&c, buf, cap, &len) == 0 ? len : 0;
+}
+
+/* One statement with an optional session (?1), text (?2) and index (?3). */
+static int coord_edit(sqlite3 *db, const char *sql, const struct coord_session_id *session,
+                      const char *text, size_t len, uint64_t index)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return COORD_EDB;
+	if (session != NULL)
+		sqlite3_bind_blob(st, 1, session->bytes, COORD_SESSION_ID_LEN, SQLITE_STATIC);
+	if (text != NULL)
+		sqlite3_bind_text(st, 2, text, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)index);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : COORD_EDB;
+}
+
+/* The edits of kv-keep-ephemeral, kv-skip-history and kv-no-compacted
+ * around entry INDEX,
+ * the command CMD: BEFORE its apply, or after it (RES its result). The
+ * session's keys are made persistent while the entry applies, so that its
+ * end finds none, and given back to it after: the state of a machine whose
+ * session end forgets the keys. */
+static int coord_break_tables(struct sim_sm *sm, uint64_t index, const struct coord_cmd *cmd,
+                              const struct coord_result *res, bool before)
+{
+	const struct sim_coord_kv_pre *pre = &sm->kv_pre;
+	bool ends = cmd->type == COORD_CMD_CLOSE || cmd->type == COORD_CMD_EXPIRE;
+	int rv = 0;
+
+	if (coord_break == SIM_BREAK_KV_KEEP_EPHEMERAL && ends && before)
+		return coord_edit(sm->db, "UPDATE coord_kv SET session = NULL WHERE session = ?1",
+		                  &cmd->session, NULL, 0, 0);
+	for (size_t i = 0; coord_break == SIM_BREAK_KV_KEEP_EPHEMERAL && ends && !before &&
+	                   rv == 0 && i < pre->n_ending;
+	     i++)
+		rv = coord_edit(sm->db, "UPDATE coord_kv SET session = ?1 WHERE key = ?2",
+		                &cmd->session, pre->ending[i], strlen(pre->ending[i]), 0);
+	if (coord_break == SIM_BREAK_KV_SKIP_HISTORY && !before && res->status == COORD_ST_OK &&
+	    (cmd->type == COORD_CMD_KV_PUT ||
+	     (cmd->type == COORD_CMD_KV_DELETE && res->released)) &&
+	    (rv = coord_edit(sm->db, "DELETE FROM coord_kv_history WHERE key = ?2 AND idx = ?3",
+	                     NULL, cmd->name, cmd->name_len, index)) == 0 &&
+	    sqlite3_changes(sm->db) == 1)
+		rv = coord_edit(sm->db,
+		                "UPDATE coord_meta SET value = value - 1 WHERE key = 'kv_history'",
+		                NULL, NULL, 0, 0);
+	if (coord_break == SIM_BREAK_KV_NO_COMPACTED && !before && rv == 0)
+		rv = coord_edit(sm->db,
+		                "UPDATE coord_meta SET value = 0 WHERE key = 'kv_compacted_index'",
+		                NULL, NULL, 0, 0);
+	return rv;
+}
+
 static int coord_apply(struct sim_sm *sm, const struct raft_entry *e)
 {
+	static uint8_t mutated[SIM_PAYLOAD_MAX];
 	char why[sizeof(sm->why)];
 	struct coord_cmd cmd;
 	const struct coord_cmd *cp;
+	const void *data = e->data;
+	size_t len = e->len, n;
 	const char *bad;
 	int rc;
 
@@ -135,16 +249,25 @@ static int coord_apply(struct sim_sm *sm, const struct raft_entry *e)
 	if (e->type != RAFT_ENTRY_NORMAL)
 		return 0;
 	cp = coord_cmd_decode(e->data, e->len, &cmd) == 0 ? &cmd : NULL;
-	if (sim_coord_pre_read(sm->db, cp, &sm->pre) != 0) {
+	if (sim_coord_pre_read(sm->db, cp, &sm->pre) != 0 ||
+	    sim_coord_kv_pre_read(sm->db, cp, &sm->kv_pre) != 0) {
 		coord_violate(sm, "coord apply", "cannot read the tables before an entry");
 		return 0;
+	}
+	if (cp != NULL && (n = coord_break_condition(cp, mutated, sizeof(mutated))) > 0) {
+		data = mutated;
+		len = n;
 	}
 	/* One transaction per entry (DESIGN.md rule 6). */
 	if (sqlite3_exec(sm->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
 		coord_violate(sm, "coord apply", sqlite3_errmsg(sm->db));
 		return 0;
 	}
-	rc = coord_sm_apply_entry(sm->sm, e->index, e->data, e->len, &sm->res);
+	rc = cp != NULL ? coord_break_tables(sm, e->index, cp, &sm->res, true) : 0;
+	if (rc == 0)
+		rc = coord_sm_apply_entry(sm->sm, e->index, data, len, &sm->res);
+	if (rc == 0 && cp != NULL)
+		rc = coord_break_tables(sm, e->index, cp, &sm->res, false);
 	if (rc != 0) {
 		snprintf(why, sizeof(why), "entry %llu: %s", (unsigned long long)e->index,
 		         coord_strerror(rc));
@@ -158,6 +281,9 @@ static int coord_apply(struct sim_sm *sm, const struct raft_entry *e)
 	}
 	bad = sim_coord_check(sm->db, e->index, cp, &sm->res, &sm->pre, &sm->last_token,
 	                      &sm->delays, why, sizeof(why));
+	if (bad == NULL)
+		bad = sim_coord_kv_check(sm->db, sm->reader, e->index, cp, &sm->res, &sm->kv_pre,
+		                         &sm->kv_model, why, sizeof(why));
 	if (bad != NULL)
 		coord_violate(sm, bad, why);
 	return 0;

@@ -402,6 +402,11 @@ const char *sim_break_name(enum sim_break b)
 	    [SIM_BREAK_ADMIT_STRANGER] = "admit-strangers",
 	    [SIM_BREAK_NO_PEER_RESET] = "no-peer-reset",
 	    [SIM_BREAK_UNBOUND] = "unbound",
+	    [SIM_BREAK_KV_KEEP_EPHEMERAL] = "kv-keep-ephemeral",
+	    [SIM_BREAK_KV_SKIP_HISTORY] = "kv-skip-history",
+	    [SIM_BREAK_KV_IGNORE_CAS] = "kv-ignore-cas",
+	    [SIM_BREAK_KV_IGNORE_FENCE] = "kv-ignore-fence",
+	    [SIM_BREAK_KV_NO_COMPACTED] = "kv-no-compacted",
 	};
 	return (unsigned)b <= SIM_BREAK_MAX ? names[b] : NULL;
 }
@@ -419,11 +424,13 @@ bool sim_run_seed(uint64_t seed, const struct sim_run *run)
 	w->trace = run->trace;
 	w->brk = run->brk;
 	w->wipes = run->wipes;
+	w->kv = run->kv;
 	w->sm_ops = run->sm != NULL ? run->sm : &sim_sm_chain;
 	if (w->sm_ops == &sim_sm_coord && (w->coord = sim_coord_new()) == NULL) {
 		free(w);
 		return false;
 	}
+	sim_coord_set_break((int)w->brk);
 	sim_rng_seed(&w->rng, seed);
 	sim_rng_seed(&w->ops, seed ^ WORLD_OPERATOR_SEED);
 	snprintf(w->cluster, sizeof(w->cluster), "c%016llx",
