@@ -9,13 +9,16 @@
 #include "node_query.h"
 #include "sm_query.h"
 
-/* A long-poll from an index this node has not reached: 400, answered. A
- * client passes an index it was given, never one from the future. */
+/* A linearizable long-poll from an index this node has not reached: 400,
+ * answered. Such a read runs once this node applied everything committed
+ * when it arrived, and every index a client was given was committed, so
+ * the index is from the future. A stale read on a node that lags is not
+ * refused: it waits until the node catches up (or its wait passes). */
 static bool index_ahead(struct node *n, struct ncall *c)
 {
 	uint64_t applied = node_applied(n);
 
-	if (!c->req->has_index || c->req->index <= applied)
+	if (!c->req->has_index || c->req->stale || c->req->index <= applied)
 		return false;
 	node_answer_error(n, c, HTTP_ERR_INVALID_ARGUMENT, NULL,
 	                  "index %llu is above the last entry this node applied (%llu)",
@@ -47,8 +50,11 @@ static int watch_query(struct node *n, struct ncall *c, json_t **body, uint64_t 
 		rc = coord_sm_query_kv_changes(n->reader, req->prefix, strlen(req->prefix),
 		                               req->index, body, modify_index);
 	/* Every change up to the applied entry is in the answer: the next
-	 * watch starts there. */
-	if (rc == 0 && json_object_set_new(*body, "index", json_integer((json_int_t)applied)) != 0)
+	 * watch starts there (or where it started, on a stale node behind it). */
+	if (rc == 0 && json_object_set_new(*body, "index",
+	                                   json_integer((json_int_t)(applied > req->index
+	                                                                 ? applied
+	                                                                 : req->index))) != 0)
 		rc = COORD_ENOMEM;
 	return node_query_done(n, c, rc, body, NULL);
 }
