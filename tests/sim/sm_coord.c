@@ -229,7 +229,8 @@ static int coord_break_tables(struct sim_sm *sm, uint64_t index, const struct co
 		                NULL, NULL, 0, 0);
 	if (coord_break == SIM_BREAK_KV_NO_COMPACTED && !before && rv == 0)
 		rv = coord_edit(sm->db,
-		                "UPDATE coord_meta SET value = 0 WHERE key = 'kv_compacted_index'",
+		                "UPDATE coord_meta SET value = 0 WHERE key = 'kv_compacted_index'"
+		                " AND value != 0",
 		                NULL, NULL, 0, 0);
 	return rv;
 }
