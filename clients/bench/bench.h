@@ -20,7 +20,7 @@
 #define BENCH_MAX_ENDPOINTS   8           /* --endpoints entries */
 #define BENCH_MAX_PIDS        8           /* --pids entries */
 #define BENCH_URL_MAX         512         /* one endpoint or one request URL */
-#define BENCH_BODY_MAX        512         /* one request body */
+#define BENCH_BODY_MAX        1024        /* one request body */
 #define BENCH_REPLY_MAX       (64 * 1024) /* one reply body kept for parsing */
 #define BENCH_ID_MAX          64          /* a session id or an etcd lease id */
 #define BENCH_KEY_MAX         256         /* an etcd lock key (base64) */
@@ -60,8 +60,17 @@ enum bench_workload {
 	BENCH_READ_STALE,     /* the same read answered from local state */
 	BENCH_SESSION_CYCLE,  /* create + close of a session / grant + revoke of a lease */
 	BENCH_FILL,           /* coord only: create sessions holding locks, and keep them */
+	BENCH_KV_PUT,         /* a put of the client's own key */
+	BENCH_KV_GET,         /* a linearizable get of the client's own key */
+	BENCH_KV_GET_STALE,   /* the same get answered from local state */
+	BENCH_KV_CAS,         /* a put conditional on the index of the client's last write */
 	BENCH_WORKLOAD_COUNT
 };
+
+/* Whether WORKLOAD works on a key of each client's own, which setup writes
+ * (and records its index in the client's key) instead of opening a
+ * session. */
+int bench_is_kv(int workload);
 
 /* The workload named NAME (as on the command line), or -1. */
 int bench_workload_parse(const char *name);
@@ -154,7 +163,9 @@ struct bench_client {
 	char errbuf[CURL_ERROR_SIZE];
 	char session[BENCH_ID_MAX]; /* coord session id / etcd lease id (string) */
 	char temp_id[BENCH_ID_MAX]; /* session-cycle's session / lease */
-	char key[BENCH_KEY_MAX];    /* etcd: the key /v3/lock/lock returned */
+	char key[BENCH_KEY_MAX];    /* etcd: the key /v3/lock/lock returned; key/value
+	                             * workloads: the index (revision) of the client's last
+	                             * write of its key, as decimal text ("" before setup) */
 	/* fill: this client's share is every clients-th session from its id. */
 	long fill_next;                  /* the share's next session (0-based, without offset) */
 	int fill_lock;                   /* its next lock; -1 while the session is not created */

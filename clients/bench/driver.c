@@ -370,7 +370,15 @@ static void setup_message(const struct engine *e, char *errmsg, size_t errlen)
 /* Whether each client of WORKLOAD opens a session (a lease) in setup. */
 static int needs_session(int workload)
 {
-	return workload != BENCH_SESSION_CYCLE && workload != BENCH_FILL;
+	return workload != BENCH_SESSION_CYCLE && workload != BENCH_FILL && !bench_is_kv(workload);
+}
+
+/* Whether client C finished its setup: a session, or its key written. */
+static int set_up_done(int workload, const struct bench_client *c)
+{
+	if (bench_is_kv(workload))
+		return c->key[0] != '\0';
+	return c->session[0] != '\0' || !needs_session(workload);
 }
 
 static int run_all(struct engine *e, char *errmsg, size_t errlen)
@@ -385,8 +393,8 @@ static int run_all(struct engine *e, char *errmsg, size_t errlen)
 	int rc = run_phase(e, BENCH_SETUP, bench_now_us() + SETUP_DEADLINE_US);
 	int set_up = rc == 0;
 	for (int i = 0; i < o->clients && set_up; i++) {
-		/* A client that finished setup has a session: done with step > 0. */
-		set_up = e->clients[i].session[0] != '\0' || !needs_session(o->workload);
+		/* A client that finished setup has a session (or its key). */
+		set_up = set_up_done(o->workload, &e->clients[i]);
 	}
 	if (rc == 0 && set_up) {
 		uint64_t start = bench_now_us();

@@ -41,7 +41,17 @@ static const char *const workload_names[BENCH_WORKLOAD_COUNT] = {
     [BENCH_READ_STALE] = "read-stale",
     [BENCH_SESSION_CYCLE] = "session-cycle",
     [BENCH_FILL] = "fill",
+    [BENCH_KV_PUT] = "kv-put",
+    [BENCH_KV_GET] = "kv-get",
+    [BENCH_KV_GET_STALE] = "kv-get-stale",
+    [BENCH_KV_CAS] = "kv-cas",
 };
+
+int bench_is_kv(int workload)
+{
+	return workload == BENCH_KV_PUT || workload == BENCH_KV_GET ||
+	       workload == BENCH_KV_GET_STALE || workload == BENCH_KV_CAS;
+}
 
 #define FILL_TTL_MS 3600000L /* coord's longest session TTL */
 
@@ -70,7 +80,7 @@ static void usage(FILE *f)
 	        "       coord-bench --target coord --endpoints URL --workload fill --sessions S\n"
 	        "       [--locks L] [--prefix P] [--offset N] [--clients N] [--ttl D]\n"
 	        "workloads: lock-own lock-contended keepalive read-linearizable read-stale\n"
-	        "           session-cycle fill\n"
+	        "           session-cycle fill kv-put kv-get kv-get-stale kv-cas\n"
 	        "fill       create sessions OFFSET..OFFSET+S-1 (default TTL 1h), each holding\n"
 	        "           locks P/<session>/0..L-1 (default P fill, L 64), and keep them;\n"
 	        "           --duration only bounds it (default 1h), no warm-up\n"

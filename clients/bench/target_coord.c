@@ -56,6 +56,44 @@ static int take_id(const char *body, char *out)
 	return ok ? 0 : 1;
 }
 
+/* Keys ---------------------------------------------------------------------- */
+
+/* The value every key/value workload writes: 16 bytes, as etcd's. */
+#define KV_VALUE "value-0123456789"
+
+static void kv_path(const struct bench_options *o, const struct bench_client *c,
+                    struct bench_request *q, const char *query)
+{
+	snprintf(q->path, sizeof(q->path), "/v1/kv/bench/%s/kv/%d%s", o->run_tag, c->id, query);
+}
+
+/* A write of the client's key (setup, kv-put, kv-cas: then conditional on
+ * the index of its last write). */
+static void kv_put(const struct bench_options *o, struct bench_client *c, struct bench_request *q,
+                   int cas)
+{
+	set(q, "PUT");
+	kv_path(o, c, q, "");
+	if (cas)
+		snprintf(q->body, sizeof(q->body), "{\"value\":\"" KV_VALUE "\",\"cas\":%s}",
+		         c->key);
+	else
+		snprintf(q->body, sizeof(q->body), "{\"value\":\"" KV_VALUE "\"}");
+}
+
+/* Keeps a write's "modify_index" in the client's key; 0 on success. */
+static int take_index(const char *body, struct bench_client *c)
+{
+	json_t *j = json_loads(body, 0, NULL);
+	json_t *i = json_object_get(j, "modify_index");
+	int ok = json_is_integer(i);
+
+	if (ok)
+		snprintf(c->key, sizeof(c->key), "%lld", (long long)json_integer_value(i));
+	json_decref(j);
+	return ok ? 0 : 1;
+}
+
 /* fill --------------------------------------------------------------------- */
 
 static void fill_next_session(const struct bench_options *o, struct bench_client *c)
@@ -172,6 +210,15 @@ static int prepare_run(const struct bench_options *o, struct bench_client *c,
 		set(q, "DELETE");
 		snprintf(q->path, sizeof(q->path), "/v1/sessions/%s", c->temp_id);
 		return c->step == 1;
+	case BENCH_KV_PUT:
+	case BENCH_KV_CAS:
+		kv_put(o, c, q, o->workload == BENCH_KV_CAS);
+		return c->step == 0;
+	case BENCH_KV_GET:
+	case BENCH_KV_GET_STALE:
+		set(q, "GET");
+		kv_path(o, c, q, o->workload == BENCH_KV_GET_STALE ? "?consistency=stale" : "");
+		return c->step == 0;
 	default:
 		return 0;
 	}
@@ -189,6 +236,10 @@ static int prepare(const struct bench_options *o, struct bench_client *c, struct
 		if (c->step > 0) {
 			return 0;
 		}
+		if (bench_is_kv(o->workload)) { /* the client's key, written once */
+			kv_put(o, c, q, 0);
+			return 1;
+		}
 		if (o->workload == BENCH_SESSION_CYCLE) {
 			set(q, "GET");
 			snprintf(q->path, sizeof(q->path), "/v1/health");
@@ -204,6 +255,11 @@ static int prepare(const struct bench_options *o, struct bench_client *c, struct
 	case BENCH_TEARDOWN:
 		if (o->workload == BENCH_FILL) {
 			return 0; /* what a fill made stays */
+		}
+		if (bench_is_kv(o->workload)) {
+			set(q, "DELETE");
+			kv_path(o, c, q, "");
+			return c->step == 0;
 		}
 		/* Step 0 closes the session, step 1 a session-cycle's abandoned one. */
 		for (;; c->step++) {
@@ -231,6 +287,20 @@ static int check(const struct bench_options *o, struct bench_client *c, long sta
 	}
 	if (o->workload == BENCH_SESSION_CYCLE && c->phase == BENCH_SETUP) {
 		return 0; /* the health check: an answer means a connection */
+	}
+	if (bench_is_kv(o->workload) && status == 200) {
+		/* A write keeps its index (the next cas names it); a get must
+		 * find the key; the teardown's delete ends it. */
+		int write = c->phase == BENCH_SETUP || o->workload == BENCH_KV_PUT ||
+		            o->workload == BENCH_KV_CAS;
+		int bad = c->phase == BENCH_TEARDOWN ? 0
+		          : write                    ? take_index(body, c)
+		                                     : strstr(body, "\"modify_index\"") == NULL;
+		if (!bad) {
+			return 0;
+		}
+		snprintf(kind, BENCH_ERROR_KIND_MAX, "bad_reply_200");
+		return 1;
 	}
 	int created = c->phase == BENCH_SETUP ||
 	              (c->phase == BENCH_RUN && o->workload == BENCH_SESSION_CYCLE && c->step == 0);

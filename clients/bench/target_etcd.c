@@ -13,6 +13,11 @@
  *              still answers 200, without TTL)
  *   reads      /v3/kv/range {"key"} [+ "serializable":true] -> one kv
  *   session    /v3/lease/grant then /v3/lease/revoke
+ *   kv-*       setup: /v3/kv/put of bench/T/kv/I (no lease) -> header.revision;
+ *              kv-put /v3/kv/put; kv-get /v3/kv/range [+ serializable]; kv-cas
+ *              /v3/kv/txn comparing the key's mod_revision with the client's last
+ *              write's revision, then a put -> succeeded, header.revision;
+ *              teardown /v3/kv/deleterange
  *   teardown   /v3/lease/revoke (deletes the lease's lock and read keys) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +57,12 @@ static void object_b64(const struct bench_options *o, const struct bench_client 
 	case BENCH_LOCK_OWN:
 		snprintf(name, sizeof(name), "bench/%s/own/%d", o->run_tag, c->id);
 		break;
+	case BENCH_KV_PUT:
+	case BENCH_KV_GET:
+	case BENCH_KV_GET_STALE:
+	case BENCH_KV_CAS:
+		snprintf(name, sizeof(name), "bench/%s/kv/%d", o->run_tag, c->id);
+		break;
 	default:
 		snprintf(name, sizeof(name), "bench/%s/read/%d", o->run_tag, c->id);
 		break;
@@ -62,6 +73,16 @@ static void object_b64(const struct bench_options *o, const struct bench_client 
 static int is_read(int workload)
 {
 	return workload == BENCH_READ_LINEAR || workload == BENCH_READ_STALE;
+}
+
+/* The value every key/value workload writes ("value-0123456789", 16 bytes,
+ * as the coord target's), in base64. */
+#define KV_VALUE_B64 "dmFsdWUtMDEyMzQ1Njc4OQ=="
+
+static void kv_put(const char *obj, struct bench_request *q)
+{
+	snprintf(q->path, sizeof(q->path), "/v3/kv/put");
+	snprintf(q->body, sizeof(q->body), "{\"key\":\"%s\",\"value\":\"" KV_VALUE_B64 "\"}", obj);
 }
 
 static int prepare_run(const struct bench_options *o, struct bench_client *c,
@@ -103,6 +124,23 @@ static int prepare_run(const struct bench_options *o, struct bench_client *c,
 		snprintf(q->path, sizeof(q->path), "/v3/lease/revoke");
 		snprintf(q->body, sizeof(q->body), "{\"ID\":\"%s\"}", c->temp_id);
 		return c->step == 1;
+	case BENCH_KV_PUT:
+		kv_put(obj, q);
+		return c->step == 0;
+	case BENCH_KV_GET:
+	case BENCH_KV_GET_STALE:
+		snprintf(q->path, sizeof(q->path), "/v3/kv/range");
+		snprintf(q->body, sizeof(q->body), "{\"key\":\"%s\"%s}", obj,
+		         o->workload == BENCH_KV_GET_STALE ? ",\"serializable\":true" : "");
+		return c->step == 0;
+	case BENCH_KV_CAS:
+		snprintf(q->path, sizeof(q->path), "/v3/kv/txn");
+		snprintf(q->body, sizeof(q->body),
+		         "{\"compare\":[{\"key\":\"%s\",\"target\":\"MOD\",\"result\":\"EQUAL\","
+		         "\"mod_revision\":\"%s\"}],\"success\":[{\"request_put\":{\"key\":\"%s\","
+		         "\"value\":\"" KV_VALUE_B64 "\"}}]}",
+		         obj, c->key, obj);
+		return c->step == 0;
 	default:
 		return 0;
 	}
@@ -114,6 +152,11 @@ static int prepare(const struct bench_options *o, struct bench_client *c, struct
 	q->method = "POST";
 	switch (c->phase) {
 	case BENCH_SETUP:
+		if (bench_is_kv(o->workload)) { /* the client's key, written once */
+			object_b64(o, c, obj, sizeof(obj));
+			kv_put(obj, q);
+			return c->step == 0;
+		}
 		if (o->workload == BENCH_SESSION_CYCLE) {
 			snprintf(q->path, sizeof(q->path), "/v3/maintenance/status");
 			snprintf(q->body, sizeof(q->body), "{}");
@@ -136,6 +179,12 @@ static int prepare(const struct bench_options *o, struct bench_client *c, struct
 	case BENCH_RUN:
 		return prepare_run(o, c, q);
 	case BENCH_TEARDOWN:
+		if (bench_is_kv(o->workload)) {
+			object_b64(o, c, obj, sizeof(obj));
+			snprintf(q->path, sizeof(q->path), "/v3/kv/deleterange");
+			snprintf(q->body, sizeof(q->body), "{\"key\":\"%s\"}", obj);
+			return c->step == 0;
+		}
 		for (;; c->step++) {
 			const char *id = c->step == 0   ? c->session
 			                 : c->step == 1 ? c->temp_id
@@ -173,9 +222,35 @@ static int take(json_t *j, const char *name, char *out, size_t len)
 	return 0;
 }
 
+/* Keeps the revision of a write (its reply's header) in the client's key,
+ * for the next compare; 0 on success. */
+static int take_revision(json_t *j, struct bench_client *c)
+{
+	long long rev = as_int(json_object_get(json_object_get(j, "header"), "revision"));
+
+	if (rev <= 0)
+		return 1;
+	snprintf(c->key, sizeof(c->key), "%lld", rev);
+	return 0;
+}
+
+/* Judges a 200 reply of a key/value workload. */
+static int judge_kv(const struct bench_options *o, struct bench_client *c, json_t *j)
+{
+	if (c->phase == BENCH_TEARDOWN)
+		return 0;
+	if (c->phase == BENCH_SETUP || o->workload == BENCH_KV_PUT)
+		return take_revision(j, c);
+	if (o->workload == BENCH_KV_CAS)
+		return json_is_true(json_object_get(j, "succeeded")) ? take_revision(j, c) : 1;
+	return json_array_size(json_object_get(j, "kvs")) == 1 ? 0 : 1;
+}
+
 /* Judges a 200 reply; 0 if it carries what the step needs. */
 static int judge(const struct bench_options *o, struct bench_client *c, json_t *j)
 {
+	if (bench_is_kv(o->workload))
+		return judge_kv(o, c, j);
 	if (c->phase == BENCH_SETUP) {
 		return c->step == 0 ? take(j, "ID", c->session, BENCH_ID_MAX) : 0;
 	}

@@ -12,7 +12,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import harness  # noqa: E402
 
 WORKLOADS = ["lock-own", "lock-contended", "keepalive", "read-linearizable",
-             "read-stale", "session-cycle"]
+             "read-stale", "session-cycle", "kv-put", "kv-get",
+             "kv-get-stale", "kv-cas"]
 FIELDS = ["ops", "ops_per_s", "p50_ms", "p99_ms", "max_ms", "errors", "bench_cpu_s",
           "server_cpu_s", "server_hwm_kib"]
 
@@ -51,6 +52,9 @@ def test_every_workload_completes_operations_without_errors():
         # Teardown closed every session the runs opened.
         r = leader.call("GET", "/v1/sessions")
         assert r is not None and r.status == 200 and r.json["sessions"] == [], r
+        # ... and deleted every key the key/value runs wrote.
+        r = leader.call("GET", "/v1/kv?prefix=bench/")
+        assert r is not None and r.status == 200 and r.json["keys"] == [], r
 
 
 def test_lock_cycle_runs_for_the_duration_asked():
