@@ -49,7 +49,8 @@ static bool same_rules(const struct http_request *a, const struct http_request *
 		const struct http_rule *x = &a->rules[i], *y = &b->rules[i];
 
 		if (strcmp(x->resource, y->resource) != 0 || strcmp(x->access, y->access) != 0 ||
-		    x->prefix_len != y->prefix_len || memcmp(x->prefix, y->prefix, x->prefix_len) != 0)
+		    x->prefix_len != y->prefix_len ||
+		    memcmp(x->prefix, y->prefix, x->prefix_len) != 0)
 			return false;
 	}
 	return true;
@@ -95,10 +96,9 @@ static long bearer_grammar(const char *value)
 	if (i == 6)
 		return -1;
 	start = i;
-	while (value[i] && (strchr("-._~+/", value[i]) ||
-	                    (value[i] >= 'A' && value[i] <= 'Z') ||
-	                    (value[i] >= 'a' && value[i] <= 'z') ||
-	                    (value[i] >= '0' && value[i] <= '9')))
+	while (value[i] &&
+	       (strchr("-._~+/", value[i]) || (value[i] >= 'A' && value[i] <= 'Z') ||
+	        (value[i] >= 'a' && value[i] <= 'z') || (value[i] >= '0' && value[i] <= '9')))
 		i++;
 	while (value[i] == '=')
 		i++;
@@ -142,6 +142,29 @@ static void check_wiped(const struct http_request *req)
 		abort();
 }
 
+/* The key/value fields: a write's cas and fence, a transaction's checks
+ * and operations, in order. */
+static bool same_kv(const struct http_request *a, const struct http_request *b)
+{
+	if (a->has_cas != b->has_cas || a->cas != b->cas || strcmp(a->fence_lock, b->fence_lock) ||
+	    a->fence_token != b->fence_token || a->n_checks != b->n_checks || a->n_ops != b->n_ops)
+		return false;
+	for (size_t i = 0; i < a->n_checks; i++)
+		if (a->checks[i].kind != b->checks[i].kind ||
+		    strcmp(a->checks[i].name, b->checks[i].name) ||
+		    a->checks[i].n != b->checks[i].n ||
+		    strcmp(a->checks[i].session, b->checks[i].session))
+			return false;
+	for (size_t i = 0; i < a->n_ops; i++)
+		if (a->ops[i].del != b->ops[i].del || a->ops[i].ephemeral != b->ops[i].ephemeral ||
+		    strcmp(a->ops[i].key, b->ops[i].key) ||
+		    a->ops[i].value_len != b->ops[i].value_len ||
+		    (a->ops[i].value_len &&
+		     memcmp(a->ops[i].value, b->ops[i].value, a->ops[i].value_len)))
+			return false;
+	return true;
+}
+
 static bool same_request(const struct http_request *a, const struct http_request *b)
 {
 	return a->op == b->op && strcmp(a->name, b->name) == 0 &&
@@ -156,7 +179,8 @@ static bool same_request(const struct http_request *a, const struct http_request
 	       a->poll_wait_ms == b->poll_wait_ms && a->token == b->token && a->limit == b->limit &&
 	       a->seq == b->seq && strcmp(a->after, b->after) == 0 && a->member == b->member &&
 	       strcmp(a->raft, b->raft) == 0 && a->remove == b->remove && a->force == b->force &&
-	       a->admin == b->admin && a->token_id == b->token_id && same_rules(a, b);
+	       a->admin == b->admin && a->token_id == b->token_id && same_rules(a, b) &&
+	       same_kv(a, b);
 }
 
 /* A forwarded target either decodes or is refused with a reason, keeping
@@ -228,7 +252,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		http_request_free(&req);
 		check_wiped(&req);
 		free(target);
-	} else if (err.message[0] == '\0' || req.value) {
+	} else if (err.message[0] == '\0' || req.value || req.ops || req.checks) {
 		abort(); /* every refusal says why and keeps nothing */
 	} else {
 		/* The header's parse does not depend on the rest of the request. */
