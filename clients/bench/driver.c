@@ -367,6 +367,12 @@ static void setup_message(const struct engine *e, char *errmsg, size_t errlen)
 	}
 }
 
+int bench_is_kv(int workload)
+{
+	return workload == BENCH_KV_PUT || workload == BENCH_KV_GET ||
+	       workload == BENCH_KV_GET_STALE || workload == BENCH_KV_CAS;
+}
+
 /* Whether each client of WORKLOAD opens a session (a lease) in setup. */
 static int needs_session(int workload)
 {

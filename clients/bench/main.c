@@ -47,11 +47,6 @@ static const char *const workload_names[BENCH_WORKLOAD_COUNT] = {
     [BENCH_KV_CAS] = "kv-cas",
 };
 
-int bench_is_kv(int workload)
-{
-	return workload == BENCH_KV_PUT || workload == BENCH_KV_GET ||
-	       workload == BENCH_KV_GET_STALE || workload == BENCH_KV_CAS;
-}
 
 #define FILL_TTL_MS 3600000L /* coord's longest session TTL */
 
