@@ -546,6 +546,68 @@ def test_a_watch_from_before_the_kept_history_is_410():
 
 # Access control ---------------------------------------------------------------
 
+def txn(node, checks, ops, token=None):
+    return call(node, "POST", "/v1/txn", {"checks": checks, "ops": ops}, token)
+
+
+def test_a_transaction_applies_whole_or_not_at_all():
+    c = open_cluster()
+    leader = c.leader()
+    f1, f2 = c.followers(leader)
+
+    # Checks hold: every operation applies in one entry, through a follower.
+    at = ok(put(leader, "tx/old", "0"))["modify_index"]
+    r = ok(txn(f1, [{"key": "tx/a", "modify_index": 0}, {"key": "tx/old", "modify_index": at}],
+               [{"put": "tx/a", "value": "1"}, {"put": "tx/b", "value": "2"},
+                {"delete": "tx/old"}]))
+    keys, _ = listing(f2, "tx/")
+    assert sorted(keys) == ["tx/a", "tx/b"], keys
+    assert {k["modify_index"] for k in keys.values()} == {r["modify_index"]}, keys
+    changes = ok(call(f2, "GET", "/v1/kv?prefix=tx/&index=%d" % at))["changes"]
+    assert [(ch["key"], ch["change"], ch["modify_index"]) for ch in changes] == [
+        ("tx/a", "put", r["modify_index"]), ("tx/b", "put", r["modify_index"]),
+        ("tx/old", "delete", r["modify_index"])], changes
+
+    # One check fails: 409 naming it and what it found, nothing changed.
+    before = listing(leader, "tx/")
+    e = refused(txn(f2, [{"key": "tx/a", "modify_index": r["modify_index"]},
+                         {"key": "tx/b", "modify_index": 0}],
+                    [{"put": "tx/a", "value": "x"}, {"delete": "tx/b"}]), 409, "check_failed")
+    assert e["check"] == 1 and e["modify_index"] == r["modify_index"], e
+    s = session(leader)
+    ok(call(leader, "PUT", "/v1/locks/tx-lock", {"session": s}))
+    token = fencing_token(leader, "tx-lock")
+    e = refused(txn(f1, [{"lock": "tx-lock", "token": token + 1}],
+                    [{"put": "tx/c", "value": "x"}]), 409, "check_failed")
+    assert e["check"] == 0 and e["current"] == [token], e
+    e = refused(txn(f1, [{"session": SID0}], [{"put": "tx/c", "value": "x"}]), 409,
+                "check_failed")
+    assert e["check"] == 0, e
+    assert listing(leader, "tx/")[0] == before[0]
+
+    # A holder's guarded write, and ephemeral puts of the holder's session
+    # that end with it.
+    ok(txn(f2, [{"lock": "tx-lock", "token": token}, {"session": s}],
+           [{"put": "tx/result", "value": "done"},
+            {"put": "tx/worker", "value": "up", "session": s}]))
+    assert ok(call(leader, "GET", "/v1/kv/tx/worker"))["session"] == s
+    ok(call(leader, "DELETE", "/v1/sessions/" + s))
+    refused(call(f1, "GET", "/v1/kv/tx/worker"), 404, "not_found")
+    assert ok(call(f1, "GET", "/v1/kv/tx/result"))["value"] == "done"
+
+    # Malformed: 400, nothing changed.
+    before = listing(leader, "tx/")
+    for bad in ({"ops": []}, {"ops": [{"put": "tx/a", "value": "1"}, {"delete": "tx/a"}]},
+                {"ops": [{"put": "tx/a"}]}, {"checks": [{"key": "tx/a"}], "ops": [{"delete": "tx/a"}]},
+                {"ops": [{"put": "tx/a", "value": "1", "session": SID0},
+                         {"put": "tx/b", "value": "1", "session": SID0[::-1]}]},
+                {"ops": [{"put": "tx/" + str(i), "value": "v" * 2000} for i in range(40)]}):
+        refused(call(f1, "POST", "/v1/txn", bad), 400, "invalid_argument")
+    refused(txn(f1, [], [{"put": "tx/e", "value": "1", "session": SID0}]), 404,
+            "session_not_found")
+    assert listing(leader, "tx/")[0] == before[0]
+
+
 def auth_cluster():
     """The cluster with access control on, its leader as found before the
     bootstrap (from then on /v1/status needs a token), its admin token and
@@ -629,6 +691,20 @@ def test_kv_rules_decide_who_reads_and_writes_which_keys():
                 svc), "locks:private/L:read")
     assert ok(call(leader, "GET", "/v1/kv/svc/f", token=svc))["value"] == "fenced"
 
+    # A transaction: kv write on each key written, read on each checked,
+    # locks read on each lock checked; a refusal changes nothing.
+    ok(txn(f1, [{"key": "svc/a", "modify_index": ok(call(leader, "GET", "/v1/kv/svc/a",
+                                                         token=svc))["modify_index"]}],
+           [{"put": "svc/t1", "value": "1"}, {"delete": "svc/b"}], svc))
+    before = listing(leader, "", admin)
+    denied(txn(f2, [], [{"put": "svc/t2", "value": "1"}, {"put": "elsewhere/t", "value": "1"}],
+               svc), "kv:elsewhere/t:write")
+    denied(txn(f2, [{"key": "elsewhere/y", "modify_index": 0}], [{"put": "svc/t2", "value": "1"}],
+               svc), "kv:elsewhere/y:read")
+    denied(txn(f1, [{"lock": "private/L", "token": token}], [{"put": "svc/t2", "value": "1"}],
+               svc), "locks:private/L:read")
+    assert listing(leader, "", admin) == before
+
 
 ALL = [test_put_get_and_delete_with_cas,
        test_fenced_writes_apply_only_with_a_current_token,
@@ -638,6 +714,7 @@ ALL = [test_put_get_and_delete_with_cas,
        test_the_listing_pages_keys_in_order,
        test_metrics_count_keys_bytes_and_watchers,
        test_a_watch_from_before_the_kept_history_is_410,
+       test_a_transaction_applies_whole_or_not_at_all,
        test_kv_rules_decide_who_reads_and_writes_which_keys]
 
 if __name__ == "__main__":
