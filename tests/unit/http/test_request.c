@@ -757,6 +757,95 @@ static void test_kv_refusals(void **state)
 	assert_null(req.value);
 }
 
+/* POST /v1/txn: each check and operation reaches its field, in order; an
+ * ephemeral put's session becomes the request's. Every malformed
+ * transaction is 400 with its sentence and keeps nothing. */
+static void test_txn_fields_and_refusals(void **state)
+{
+	static char big[2 * HTTP_VALUE_MAX];
+	const struct {
+		const char *body, *message;
+	} bad[] = {
+	    {"{}", "missing field: ops"},
+	    {"{\"ops\":[]}", "ops must be an array of 1 to 64 operations"},
+	    {"{\"ops\":{}}", "ops must be an array of 1 to 64 operations"},
+	    {"{\"ops\":[{\"put\":\"k\"}]}", "ops[0] must be {\"put\": KEY, \"value\": TEXT[, "
+	                                    "\"session\": a 32-digit lowercase hex "
+	                                    "id]} or {\"delete\": KEY}"},
+	    {"{\"ops\":[{\"delete\":\"k\",\"value\":\"v\"}]}",
+	     "ops[0] must be {\"put\": KEY, \"value\": TEXT[, \"session\": a 32-digit lowercase "
+	     "hex "
+	     "id]} or {\"delete\": KEY}"},
+	    {"{\"ops\":[{\"put\":\"k\",\"value\":\"v\"},{\"delete\":\"k\"}]}",
+	     "ops[0] and ops[1] name the same key"},
+	    {"{\"ops\":[{\"delete\":\"a//b\"}]}", "ops[0].delete: name may not contain //"},
+	    {"{\"ops\":[{\"put\":\"a\",\"value\":\"v\",\"session\":\"" SID "\"},"
+	     "{\"put\":\"b\",\"value\":\"v\",\"session\":\"fedcba9876543210fedcba9876543210\"}]}",
+	     "ops[1]: the ephemeral puts of a transaction name one session"},
+	    {"{\"checks\":[{\"key\":\"k\"}],\"ops\":[{\"delete\":\"k\"}]}",
+	     "checks[0] must be {\"key\", \"modify_index\"}, {\"lock\", \"token\"} or "
+	     "{\"session\": a "
+	     "32-digit lowercase hex id}"},
+	    {"{\"checks\":[{\"lock\":\"L\",\"token\":0}],\"ops\":[{\"delete\":\"k\"}]}",
+	     "checks[0].token must be an integer from 1 to 9223372036854775807"},
+	    {"{\"checks\":[{\"key\":\"k\",\"modify_index\":-1}],\"ops\":[{\"delete\":\"k\"}]}",
+	     "checks[0].modify_index must be an integer from 0 to 9223372036854775807"},
+	    {"{\"checks\":{},\"ops\":[{\"delete\":\"k\"}]}",
+	     "checks must be an array of at most 64 checks"},
+	    {"{\"session\":\"" SID "\",\"ops\":[{\"delete\":\"k\"}]}",
+	     "unknown field for this request: session"},
+	    {big, "the values of a transaction are over 65536 bytes together"},
+	};
+	struct http_request req;
+	struct http_err err;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(
+	    decode("POST", "/v1/txn",
+	           "{\"checks\":[{\"key\":\"a\",\"modify_index\":0},{\"lock\":\"L\",\"token\":7},"
+	           "{\"session\":\"" SID
+	           "\"}],\"ops\":[{\"put\":\"a\",\"value\":\"1\",\"session\":\"" SID
+	           "\"},{\"delete\":\"b\"}]}",
+	           &req, &err, NULL),
+	    HTTP_OK);
+	assert_int_equal(req.op, HTTP_OP_KV_TXN);
+	assert_int_equal(req.n_checks, 3);
+	assert_int_equal(req.checks[0].kind, HTTP_TXN_KEY);
+	assert_string_equal(req.checks[0].name, "a");
+	assert_int_equal(req.checks[1].kind, HTTP_TXN_LOCK);
+	assert_int_equal(req.checks[1].n, 7);
+	assert_int_equal(req.checks[2].kind, HTTP_TXN_SESSION);
+	assert_string_equal(req.checks[2].session, SID);
+	assert_int_equal(req.n_ops, 2);
+	assert_true(req.ops[0].ephemeral);
+	assert_string_equal(req.ops[0].value, "1");
+	assert_true(req.ops[1].del);
+	assert_string_equal(req.ops[1].key, "b");
+	assert_string_equal(req.session, SID);
+	http_request_free(&req);
+	assert_null(req.ops);
+
+	/* Two values of 32 KiB + 1 byte: one byte over the sum. */
+	len = (size_t)snprintf(big, sizeof(big), "{\"ops\":[{\"put\":\"a\",\"value\":\"");
+	memset(big + len, 'v', HTTP_VALUE_MAX / 2 + 1);
+	len += HTTP_VALUE_MAX / 2 + 1;
+	len += (size_t)snprintf(big + len, sizeof(big) - len, "\"},{\"put\":\"b\",\"value\":\"");
+	memset(big + len, 'v', HTTP_VALUE_MAX / 2);
+	len += HTTP_VALUE_MAX / 2;
+	snprintf(big + len, sizeof(big) - len, "\"}]}");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		enum http_error e = decode("POST", "/v1/txn", bad[i].body, &req, &err, NULL);
+
+		if (e != HTTP_ERR_INVALID_ARGUMENT || strcmp(err.message, bad[i].message) != 0)
+			fail_msg("case %zu: got %s (%s), want invalid_argument (%s)", i,
+			         http_error_code(e), err.message, bad[i].message);
+		assert_null(req.ops);
+		assert_null(req.checks);
+		assert_null(req.body);
+	}
+}
+
 /* Every malformed request gets exactly its status and code. */
 static void test_error_table(void **state)
 {
@@ -947,6 +1036,7 @@ int main(void)
 	    cmocka_unit_test(test_seq_and_release_token),
 	    cmocka_unit_test(test_kv_fields),
 	    cmocka_unit_test(test_kv_refusals),
+	    cmocka_unit_test(test_txn_fields_and_refusals),
 	    cmocka_unit_test(test_error_table),
 	    cmocka_unit_test(test_too_large),
 	    cmocka_unit_test(test_a_nul_byte_in_the_body_is_invalid_json),
