@@ -19,6 +19,20 @@ linearizability model judges both (linear.py); the summary line "mixed
 lock:" counts the grants of each mode, the most holders one read saw and
 the proclaims.
 
+--kv adds the key/value workload (kv_workload.py; always on in a soak):
+clients reading, putting with cas and without, deleting with cas and
+running transactions (a check and two puts) on a few keys, and a watcher
+long-polling their prefix from the run's first index. After the heal, one
+watch reads every change since that index (the truth). kv-linearizability
+judges the clients' history against compare-and-set registers, the keys of
+a rotation in one state so that a transaction is one operation
+(kv_linear.py); kv-watch judges that the watcher saw every change exactly
+once and in order, gaps only where a 410 made it resync, and that every
+acknowledged put is a change at its modify_index (kv_watch.py). The summary
+line "kv:" counts the operations by outcome and the changes watched.
+--kv-break spoils the recorded history before judging it (kv_workload.
+break_history): the kv checkers must then fail.
+
 "members" in --faults adds the membership nemesis (member_nemesis.py):
 servers added, removed, replaced and the leadership moved while the other
 faults go on; the clients follow the membership. A soak always includes it.
@@ -87,6 +101,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import checkers  # noqa: E402
 import history as hist  # noqa: E402
+import kv_linear  # noqa: E402
+import kv_watch  # noqa: E402
+import kv_workload as kvw  # noqa: E402
 import leaders  # noqa: E402
 import member_nemesis  # noqa: E402
 import membership  # noqa: E402
@@ -162,6 +179,17 @@ def parse(argv):
                          "bootstraps the cluster (admin token, for status, members and "
                          "metrics) and the workload uses a token with write rules on "
                          "jepsen/ locks and elections and on sessions, nothing else")
+    ap.add_argument("--kv", action="store_true",
+                    help="add the key/value workload (kv_workload.py) beside the lock clients: "
+                         "clients reading, putting with and without cas, deleting and running "
+                         "transactions on a few keys, and a watcher of their prefix; judged by "
+                         "kv-linearizability and kv-watch (on with --soak)")
+    ap.add_argument("--kv-clients", type=int, default=3, help="key/value clients (--kv)")
+    ap.add_argument("--kv-break", default=None, choices=kvw.BREAKS,
+                    help="spoil the recorded key/value history before judging it (a change "
+                         "dropped, duplicated or swapped in the watcher's record, a read "
+                         "answering a stale value, a put acknowledged at an index no change "
+                         "has): the kv checkers must then fail")
     ap.add_argument("--history", default=None, help="write the history here (JSON lines)")
     a = ap.parse_args(argv)
     fs = a.faults.split(",")
@@ -174,6 +202,9 @@ def parse(argv):
         ap.error("queued_release writes raw HTTP: not with --tls")
     if a.soak is not None:
         a.duration = a.soak * 60.0
+        a.kv = True
+    if a.kv_break:
+        a.kv = True
     if a.seed is None:
         a.seed = random.SystemRandom().randrange(1 << 31)
     return a
@@ -325,7 +356,7 @@ def read_back(c, h, ledger_locks, ledger_sessions, abandoned):
     return final, fates
 
 
-def judge(ops, final, probe, election_s, rogue=None, claims=None):
+def judge(ops, final, probe, election_s, rogue=None, claims=None, kv_truth=None):
     keys = sorted({o["key"] for o in ops if o["key"] and (
         o["key"].startswith(wl.LOCK + "/") or o["key"].startswith(wl.ELECTION + "/") or
         o["key"].startswith(wl.MIXED + "/"))})
@@ -339,7 +370,9 @@ def judge(ops, final, probe, election_s, rogue=None, claims=None):
         ("stale-reads", checkers.stale_reads(ops)),
         ("lease-timing", checkers.lease_timing(ops)),
         ("liveness", checkers.liveness(probe, election_s)),
-    ] + ([] if claims is None else [("leader-per-term", checkers.one_leader_per_term(claims))])
+    ] + ([] if claims is None else [("leader-per-term", checkers.one_leader_per_term(claims))]) \
+      + ([] if kv_truth is None else [("kv-linearizability", kv_linear.check_all(ops)),
+                                      ("kv-watch", kv_watch.check(ops, kv_truth))])
 
 
 def summary(name, r):
@@ -348,6 +381,13 @@ def summary(name, r):
         bad = {k: v for k, v in ks.items() if v["valid"] is not True}
         return "%d keys, %d ops%s" % (len(ks), sum(v["ops"] for v in ks.values()),
                                      (" ; " + json.dumps(bad)[:1500]) if bad else "")
+    if name == "kv-linearizability":
+        ps = r["parts"]
+        bad = {k: v for k, v in ps.items() if v["valid"] is not True}
+        return "%d rotations of %d keys, %d ops, %d states%s" % (
+            len(ps), kvw.KEYS, sum(v["ops"] for v in ps.values()),
+            sum(v.get("states", 0) for v in ps.values()),
+            (" ; " + json.dumps(bad)[:1500]) if bad else "")
     return json.dumps({k: v for k, v in r.items() if k != "valid"})[:1500]
 
 
@@ -413,6 +453,9 @@ def main(argv):
     failed = True
     try:
         if a.auth:
+            if a.kv:
+                secure.CLIENT_RULES.append({"resource": "kv", "prefix": kvw.PREFIX,
+                                            "access": "write"})
             secure.bootstrap(c, log)
         c.leader(timeout=15.0)
         h = hist.History()
@@ -435,6 +478,13 @@ def main(argv):
                     for p in range(a.shared_clients + a.mixed_exclusive)]
         if a.shared_clients + a.mixed_exclusive:
             clients.append(wl.Reader(550, c, h, stop, mrng.random(), base=wl.MIXED))
+        kv = None
+        if a.kv:
+            # Their own random stream: the clients above act as without them.
+            kv = kvw.KV(c, h, stop, a.seed ^ 0x6b76, clients=a.kv_clients)
+            clients += kv.threads()
+            log("kv: %d clients on %d keys under %s (rotating every %.0fs), a watcher from "
+                "index %d" % (a.kv_clients, kvw.KEYS, kvw.PREFIX, kvw.ROTATE_S, kv.start))
         queued = None
         if "queued_release" in fs:
             queued = queued_release.QueuedRelease(c, h, stop, rng.random())
@@ -475,12 +525,19 @@ def main(argv):
         while h.now() < wait_until:
             time.sleep(0.1)
         final, fates = read_back(c, h, ledger_locks, ledger_sessions, abandoned)
+        kv_truth = kv.read_truth() if kv is not None else None
         watch.stop()
         probe["abandoned"] = fates
         probe["catchups"] = nem.catchups
         ops = h.snapshot()
         if a.history:
             hist.save(ops, a.history)
+            if kv_truth is not None:
+                with open(a.history + ".kv-truth.json", "w") as fh:
+                    json.dump(kv_truth, fh)
+        if a.kv_break:  # after saving: the saved history is the one recorded
+            ops, what = kvw.break_history(ops, a.kv_break, a.seed)
+            log("kv-break %s: %s" % (a.kv_break, what or "nothing to spoil in this history"))
         log("operations by outcome:\n" + hist.format_counts(ops))
         refused = {e: sum(1 for o in ops if o["value"].get("error") == e)
                    for e in ("unauthenticated", "permission_denied")}
@@ -495,6 +552,8 @@ def main(argv):
                      o["type"] == "ok")
         log("lock grants: %d, %.0f a minute" % (grants, grants * 60.0 / max(heal, 1.0)))
         log(mixed_summary(ops))
+        if kv is not None:
+            log(kvw.summary(ops, kv_truth))
         log("fenced store: value %d; the fence refused %d reads and %d writes for a stale"
             " token and prevented %d lost updates (the unfenced shadow's, value %d)" % (
                 store.value, store.refused_reads, store.refused_writes, store.shadow_lost,
@@ -512,7 +571,7 @@ def main(argv):
         for nid, n in c.every.items():
             claims += leaders.log_claims(nid, n.log_text())
         t0 = time.time()
-        verdicts = judge(ops, final, probe, election_s, rogue, claims)
+        verdicts = judge(ops, final, probe, election_s, rogue, claims, kv_truth)
         failed = False
         for name, r in verdicts:
             ok = r["valid"] is True
