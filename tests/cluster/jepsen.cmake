@@ -15,41 +15,47 @@ set_tests_properties(jepsen_schedule PROPERTIES LABELS "jepsen;unit" TIMEOUT 60)
 # runner exits 77 and ctest reports the test as skipped, never as passed.
 # They run serially: timing checks (a leader within two election timeouts)
 # must not compete with other clusters for the two cores.
+# --duration is the fault window. A seed's schedule for a shorter window is
+# the start of its schedule for a longer one, so each window below is the
+# shortest that still holds every kind of fault (and of membership change)
+# the run used to draw, with at least three rounds, or every round where it
+# had fewer (print a run's schedule with its arguments and read the
+# "fault schedule:" lines, or tests/cluster/jepsen/nemesis.py schedule()).
 set(COORD_JEPSEN_RUNS
   # No fault at all (S1): the checkers judge a history where every answer
   # came, with queued waits; a model or checker that refuses a correct
   # fault-free history fails here first (seed 3: 4,138 operations checked
   # for linearizability when this was written).
   "3nodes_no_faults|--nodes 3 --seed 3 --duration 25 --faults none --wait-ms 300"
-  "3nodes_pauses_and_partitions|--nodes 3 --seed 11 --duration 40 --faults pause,pause_leader,halves,isolate_leader,bridge,one_way --wait-ms 0"
-  "5nodes_partitions_and_pauses|--nodes 5 --seed 12 --duration 45 --faults halves,isolate_leader,bridge,one_way,ring,pause_leader --wait-ms 0"
+  "3nodes_pauses_and_partitions|--nodes 3 --seed 11 --duration 35 --faults pause,pause_leader,halves,isolate_leader,bridge,one_way --wait-ms 0"
+  "5nodes_partitions_and_pauses|--nodes 5 --seed 12 --duration 36 --faults halves,isolate_leader,bridge,one_way,ring,pause_leader --wait-ms 0"
   # Every run also has the mixed lock (shared and exclusive holders) and
   # proclaiming election leaders, judged by the linearizability model: a
   # server granting an exclusive request beside shared holders, or one whose
   # proclaim answers ok without changing the value, fails it here (seed 13).
-  "3nodes_kills_and_crash|--nodes 3 --seed 13 --duration 40 --faults kill,kill_leader,crash_all,pause --wait-ms 0"
+  "3nodes_kills_and_crash|--nodes 3 --seed 13 --duration 20 --faults kill,kill_leader,crash_all,pause --wait-ms 0"
   # Queued waits (--wait-ms 300): these found that a withdrawal of a timed-out
   # wait answered 409 while the grant had won the race, and 503 when the
   # withdrawal was lost although the acquire had taken effect (both fixed).
-  "3nodes_queued_waits|--nodes 3 --seed 1 --duration 30 --faults process --wait-ms 300"
-  "5nodes_queued_waits|--nodes 5 --seed 14 --duration 40 --faults halves,isolate_leader,pause_leader --wait-ms 300"
+  "3nodes_queued_waits|--nodes 3 --seed 1 --duration 25 --faults process --wait-ms 300"
+  "5nodes_queued_waits|--nodes 5 --seed 14 --duration 18 --faults halves,isolate_leader,pause_leader --wait-ms 300"
   # A leader paused and cut off at once, resumed while still cut off: it
   # wakes believing it leads, with reads queued at it. A server that answers
   # reads on its belief alone fails linearizability here (seeds 42-44).
-  "3nodes_paused_isolated_leader|--nodes 3 --seed 42 --duration 30 --faults pause_isolated_leader --wait-ms 0"
+  "3nodes_paused_isolated_leader|--nodes 3 --seed 42 --duration 16 --faults pause_isolated_leader --wait-ms 0"
   # A follower cut off for 15 s, past TCP's retransmission backoff: it must
   # apply the leader's commit index within 5 s of the heal. Before peer
   # connections had a stall timeout it took 5-12 s after such cuts.
-  "3nodes_long_cut_follower|--nodes 3 --seed 7 --duration 45 --faults isolate_long --wait-ms 0"
+  "3nodes_long_cut_follower|--nodes 3 --seed 7 --duration 36 --faults isolate_long --wait-ms 0"
   # Snapshots every 200 entries, a log tail of 20: nodes killed or paused
   # come back behind the compacted log and install a snapshot off the loop
   # (runtime invariant N-6) while faults go on; a run with
   # --snapshot-entries fails unless snapshots were both made and installed
-  # (seed 11: 108 made, 2 installed when this was written). The second run
+  # (seed 11: 62 made, 2 installed in a 27 s window). The second run
   # makes them under partitions: a follower cut off for 15 s comes back
   # behind the log tail and installs one while the leader is isolated next
   # (seed 61: 34 made, 1 installed).
-  "3nodes_snapshots_under_faults|--nodes 3 --seed 11 --duration 40 --faults process --wait-ms 0 --snapshot-entries 200"
+  "3nodes_snapshots_under_faults|--nodes 3 --seed 11 --duration 27 --faults process --wait-ms 0 --snapshot-entries 200"
   "3nodes_snapshots_under_partitions|--nodes 3 --seed 61 --duration 40 --faults halves,isolate_leader,isolate_long,pause,kill_leader --wait-ms 0 --snapshot-entries 200"
   # Membership changes as an operator makes them (member_nemesis.py): new
   # servers added with --join as learners, caught up and promoted, voters
@@ -58,8 +64,8 @@ set(COORD_JEPSEN_RUNS
   # follow the membership. The first run mixes them with kill -9, pauses and
   # whole-cluster crashes, the second with kernel-cut partitions (network
   # namespaces). The summary lists each change, its outcome and time.
-  "3nodes_membership_changes|--nodes 3 --seed 21 --duration 40 --faults process,members --wait-ms 0"
-  "3nodes_membership_and_partitions|--nodes 3 --seed 31 --duration 40 --faults halves,isolate_leader,bridge,one_way,pause_leader,kill,members --wait-ms 0"
+  "3nodes_membership_changes|--nodes 3 --seed 21 --duration 36 --faults process,members --wait-ms 0"
+  "3nodes_membership_and_partitions|--nodes 3 --seed 31 --duration 35 --faults halves,isolate_leader,bridge,one_way,pause_leader,kill,members --wait-ms 0"
   # Issue 24's scenario (queued_release.py): a release (seq N) queued on a
   # follower that is then SIGSTOPped; the client times out (1 s), acquires
   # again through another node with seq N+1 and is told it holds the lock;
@@ -68,7 +74,7 @@ set(COORD_JEPSEN_RUNS
   # passes, unchanged. The same run with --no-seq fails mutual exclusion: the
   # late release applies and a rival is granted the lock while the client
   # still believes it holds it (every round of seeds 1-6 when this was written).
-  "3nodes_queued_release|--nodes 3 --seed 5 --duration 30 --faults queued_release --reuse-sessions --client-timeout 1 --wait-ms 0"
+  "3nodes_queued_release|--nodes 3 --seed 5 --duration 27 --faults queued_release --reuse-sessions --client-timeout 1 --wait-ms 0"
   # Issue 17: TLS on both ports (a CA made for the run) and access control
   # on: every call goes over HTTPS with the run's CA, the workload with a
   # token allowed only the jepsen/ names, status and metrics with the admin
@@ -81,7 +87,7 @@ set(COORD_JEPSEN_RUNS
   # claims the leader's id and dials the followers); the same runs with the
   # rogue given the cluster's CA fail (no refusal counted: the members turn
   # it away at HELLO instead, for its unknown id or its empty data folder).
-  "3nodes_tls_auth_rogue|--nodes 3 --seed 41 --duration 40 --faults kill,kill_leader,pause_leader,halves,isolate_leader,rogue --tls --auth --wait-ms 0")
+  "3nodes_tls_auth_rogue|--nodes 3 --seed 41 --duration 37 --faults kill,kill_leader,pause_leader,halves,isolate_leader,rogue --tls --auth --wait-ms 0")
 
 function(coord_jepsen_run spec)
   string(REPLACE "|" ";" parts "${spec}")
