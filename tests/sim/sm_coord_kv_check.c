@@ -152,7 +152,7 @@ int sim_coord_kv_pre_read(sqlite3 *db, const struct coord_cmd *cmd, struct sim_c
 	if (cmd->kv_flags & COORD_KV_FENCE)
 		pre->fence_current =
 		    kv_int(db,
-		           "SELECT count(*) FROM coord_holders WHERE kind = 0"
+		           "SELECT count(*) FROM coord_holders WHERE kind = 0" /* a lock */
 		           " AND name = ?1 AND token = ?2",
 		           cmd->fence_lock, cmd->fence_lock_len, cmd->fence_token, &err) > 0;
 	return err ? COORD_EDB : 0;
@@ -200,6 +200,7 @@ struct kv_state {
 	int64_t stale, ghosts;     /* keys whose newest row disagrees with the store */
 };
 
+/* coord_kv_history.change: 0 a put, 1 a delete (sm_schema.c). */
 static const char kv_state_sql[] =
     "WITH c(v) AS (SELECT coalesce(max(value), 0) FROM coord_meta"
     "  WHERE key = 'kv_compacted_index') SELECT"
@@ -407,7 +408,7 @@ static const char *check_meta(uint64_t index, const struct kv_state *k, char *wh
  * (CH, N; only some of them when the entry's own rows were trimmed), and
  * each key's newest row against the store. */
 static const char *check_history_rows(sqlite3 *db, uint64_t index,
-                                      const struct sim_coord_kv_change *ch, size_t n,
+                                      const struct sim_coord_kv_change *ch, size_t n, bool lost,
                                       const struct sim_coord_kv_model *m, const struct kv_state *k,
                                       char *why, size_t cap)
 {
@@ -421,7 +422,7 @@ static const char *check_history_rows(sqlite3 *db, uint64_t index,
 		bad = "kv_compacted_index went back, or past the entry";
 	else if (k->below != 0)
 		bad = "the history keeps a row below kv_compacted_index";
-	else if (compacted < index ? k->here != (int64_t)n : k->here > (int64_t)n)
+	else if (!lost && (compacted < index ? k->here != (int64_t)n : k->here > (int64_t)n))
 		bad = "the entry's changes and its rows in the history differ in number";
 	else if (k->stale != 0)
 		bad = "a key's modify_index is not its newest change in the history";
@@ -564,7 +565,7 @@ const char *sim_coord_kv_check(sqlite3 *db, struct coord_sm_reader *r, uint64_t 
 	if (bad == NULL)
 		bad = check_meta(index, &k, why, cap);
 	if (bad == NULL)
-		bad = check_history_rows(db, index, ch, n, m, &k, why, cap);
+		bad = check_history_rows(db, index, ch, n, lost, m, &k, why, cap);
 	if (bad != NULL)
 		return bad;
 	model_add(m, index, ch, n, lost, (uint64_t)k.compacted);
