@@ -116,7 +116,6 @@ struct sim_coord_kv_pre {
 	 * far on the connection (sqlite3_total_changes). */
 	bool found;
 	uint64_t create_index, modify_index;
-	struct coord_session_id session;
 	bool fence_current; /* the fence's token was a current holder's */
 	int writes;
 	/* CLOSE, EXPIRE: the session's keys, in key order. */

@@ -90,20 +90,16 @@ static int kv_pre_key(sqlite3 *db, const struct coord_cmd *cmd, struct sim_coord
 	int rc;
 
 	if (sqlite3_prepare_v2(db,
-	                       "SELECT create_index, modify_index, session FROM coord_kv"
+	                       "SELECT create_index, modify_index FROM coord_kv"
 	                       " WHERE key = ?1",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return COORD_EDB;
 	sqlite3_bind_text(st, 1, cmd->name, (int)cmd->name_len, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		const void *id = sqlite3_column_blob(st, 2);
-
 		pre->found = true;
 		pre->create_index = (uint64_t)sqlite3_column_int64(st, 0);
 		pre->modify_index = (uint64_t)sqlite3_column_int64(st, 1);
-		if (id != NULL && sqlite3_column_bytes(st, 2) == COORD_SESSION_ID_LEN)
-			memcpy(pre->session.bytes, id, COORD_SESSION_ID_LEN);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : COORD_EDB;
