@@ -462,5 +462,57 @@ class WatchCompleteness(unittest.TestCase):
                          "unknown")
 
 
+class TruthRead(unittest.TestCase):
+    """KV.read_truth against a stand-in server that dropped the changes up
+    to index 50: it finds the lowest index still kept by bisection."""
+
+    def test_a_compacted_start_reads_the_kept_changes(self):
+        import history
+        import workload
+
+        changes = [ch(A, i) for i in range(11, 90, 3)]
+        asked = []
+
+        class Node:
+            http = "127.0.0.1:1"
+
+        class Cluster:
+            nodes = [Node()]
+
+            def leader(self, timeout=None):
+                return Node()
+
+        class Reply:
+            def __init__(self, status, body):
+                self.status, self.json = status, body
+
+        def send(addr, method, path, body=None, timeout=None):
+            since = int(path.split("index=")[1].split("&")[0])
+            asked.append(since)
+            if since < 50:
+                return Reply(410, {"error": "compacted", "index": 95})
+            return Reply(200, {"changes": [c for c in changes if c["modify_index"] > since],
+                               "index": 95})
+
+        saved = workload.send
+        workload.send = send
+        try:
+            kv = kvw.KV(Cluster(), history.History(), None, 1)
+            kv.start = 7
+            t = kv.read_truth()
+        finally:
+            workload.send = saved
+        self.assertEqual(t["from"], 50)
+        self.assertEqual(t["changes"], [c for c in changes if c["modify_index"] > 50])
+        self.assertLess(len(asked), 12)
+        kv.start = 60
+        workload.send = send
+        try:
+            t = kv.read_truth()
+        finally:
+            workload.send = saved
+        self.assertEqual((t["from"], len(t["changes"])), (60, 10))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=1)
