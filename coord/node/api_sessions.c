@@ -199,6 +199,8 @@ static void keepalive_answer(struct node *n, struct ncall *c)
 	if (rc != 0)
 		return node_answer_error(n, c, HTTP_ERR_SESSION_NOT_FOUND, NULL,
 		                         "no session has that id (or it expired)");
+	if (!node_lease_alive(n, c, &id, now))
+		return; /* waits for this turn's ALIVE entry (rule 8, L-3) */
 	/* The deadline is now + ttl: keepalives move it to at least that. */
 	body =
 	    json_pack("{s:s, s:I}", "id", c->req->session, "ttl_ms", (json_int_t)(deadline - now));

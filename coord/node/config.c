@@ -21,14 +21,15 @@ static const char usage[] =
     "              [--join] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
     "              [--peer-cert FILE --peer-key FILE --peer-ca FILE]\n"
     "              [--auth] [--bootstrap-token-file FILE] [--metrics-public]\n"
+    "              [--fresh-lease-on-election]\n"
     "       coordd --restore FILE --cluster ID=HOST:PORT,... [--id N] [--data DIR]\n"
     "\n"
     "With no flags: a single-node cluster, id 1, data in ./coord-data,\n"
     "HTTP on 127.0.0.1:7070, Raft on 127.0.0.1:7170.\n"
     "--config FILE reads flags from FILE, one \"key = value\" line each: the\n"
-    "flag's name without --, true or false for --join, --auth and\n"
-    "--metrics-public; # starts a comment line. Each key at most once; flags\n"
-    "on the command line win over the file.\n"
+    "flag's name without --, true or false for --join, --auth,\n"
+    "--metrics-public and --fresh-lease-on-election; # starts a comment line.\n"
+    "Each key at most once; flags on the command line win over the file.\n"
     "--cluster lists every voter's Raft address, this node's included; it is\n"
     "read when the data folder is empty and ignored afterwards. The lowest id\n"
     "founds the cluster once every node it names is up with an empty folder.\n"
@@ -60,6 +61,12 @@ static const char usage[] =
     "- . _ ~ + /): the first leader of a cluster not yet bootstrapped\n"
     "bootstraps it with that secret, as POST /v1/auth/bootstrap would with a\n"
     "drawn one. --metrics-public serves /metrics without a token.\n"
+    "--fresh-lease-on-election: a new leader gives every session a fresh TTL, as\n"
+    "etcd, Consul and ZooKeeper do, and keepalives write nothing to the log;\n"
+    "sessions then outlive a disk too slow to commit, but elections may extend\n"
+    "a dead client's session without bound. By default a session ends within\n"
+    "its TTL plus two election timeouts of its last acknowledged keepalive,\n"
+    "however many elections come between. Give every node the same choice.\n"
     "\n"
     "example (node 2 of 3):\n"
     "  coordd --id 2 --data /var/lib/coord --http 10.0.0.2:7070 --raft 10.0.0.2:7170 \\\n"
@@ -175,6 +182,7 @@ static const struct coord_config_flag flags[] = {
     {"bootstrap-token-file", COORD_CONFIG_PATH, FIELD(bootstrap_token_file), 0, 0,
      "/etc/coord/bootstrap-token"},
     {"metrics-public", COORD_CONFIG_BOOL, FIELD(metrics_public), 0, 0, "true"},
+    {"fresh-lease-on-election", COORD_CONFIG_BOOL, FIELD(fresh_lease), 0, 0, "true"},
     {"restore", COORD_CONFIG_PATH, FIELD(restore), 0, 0, "/var/backups/coord.db"},
 };
 #undef NUM

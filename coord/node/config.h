@@ -50,6 +50,9 @@ struct coord_config {
 	 * even before the bootstrap; --metrics-public: /metrics needs none. */
 	bool auth;
 	bool metrics_public;
+	/* --fresh-lease-on-election: a new leader gives every session a fresh
+	 * TTL and keepalives propose no ALIVE entry (rule 8 without L-3). */
+	bool fresh_lease;
 	/* --restore FILE ("" when not given): seed --data from it, then exit */
 	char restore[COORD_CONFIG_PATH_MAX];
 	unsigned heartbeat_ms;

@@ -549,6 +549,7 @@ static void node_close(struct node *n)
 	if (n->raft)
 		raft_free(n->raft);
 	coord_lease_free(&n->lease);
+	coord_lease_free(&n->anchors);
 	free(n->expire_retry);
 	coord_result_free(&n->result);
 	for (size_t i = 0; i < n->results_cap; i++)
@@ -621,7 +622,8 @@ int coord_node_run(const struct coord_config *cfg)
 	uv_loop_init(&n->loop);
 	coord_result_init(&n->result);
 	n->expire_retry = calloc(COORD_LEASE_MAX, sizeof(*n->expire_retry));
-	if (!n->expire_retry || coord_lease_init(&n->lease, cfg->limits.sessions) != 0)
+	if (!n->expire_retry || coord_lease_init(&n->lease, cfg->limits.sessions) != 0 ||
+	    coord_lease_init(&n->anchors, cfg->limits.sessions) != 0)
 		goto out;
 	if (cfg->tls_cert[0]) { /* before the data folder is touched */
 		char err[HTTP_TLS_ERR_MAX];
@@ -653,6 +655,7 @@ int coord_node_run(const struct coord_config *cfg)
 	if (open_storage(n, &st) != 0 || start_raft(n, &st) != 0)
 		goto out;
 	node_refresh_limits(n);
+	node_lease_anchor_all(n);
 	persist_log_state_free(&st);
 	if (start_io(n) != 0)
 		goto out;

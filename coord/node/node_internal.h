@@ -68,6 +68,7 @@
 #define NODE_BACKUP_TIMEOUT_MS 60000 /* a backup's snapshot not made by then: 503 */
 #define NODE_LEASE_TURN_MS     100   /* the most of one turn of the loop counted against sessions */
 #define NODE_LEASE_STALL_LOG   1000  /* a longer stall is logged (ms) */
+#define NODE_ALIVE_PROPS       64    /* this leader's ALIVE proposals not yet applied */
 
 enum ncall_wait {
 	W_NONE = 0,
@@ -136,6 +137,9 @@ struct ncall {
 	unsigned retry_after_s; /* Retry-After of the answer, if not 0 */
 	/* W_READ / W_APPLY */
 	uint64_t read_index;
+	/* A keepalive that waits for an ALIVE entry (rule 8): when the leader
+	 * first confirmed it; 0 otherwise. */
+	uint64_t alive_at;
 	/* W_MEMBER (api_members.c): how far the change got, the server it
 	 * moves, and when the call gives up. */
 	uint8_t stage;
@@ -240,6 +244,17 @@ struct node {
 	bool wake_inflight;
 	struct coord_session_id *expire_retry; /* due, not yet proposed (COORD_LEASE_MAX) */
 	size_t n_expire_retry;
+	/* Rule 8's anchors, on every node: per session, when this node applied
+	 * its last OPEN or ALIVE entry (+ ttl, as a keeper's deadline). */
+	struct coord_lease anchors;
+	/* The leader's ALIVE batch of this turn (node_lease_flush_alive), and
+	 * its proposals not yet applied: index, term, when proposed. */
+	struct coord_session_id alive_batch[COORD_ALIVE_MAX];
+	size_t n_alive;
+	struct {
+		uint64_t index, term, at_ms;
+	} alive_props[NODE_ALIVE_PROPS];
+	size_t n_alive_props;
 
 	/* Inbox from the HTTP threads. */
 	pthread_mutex_t inbox_mu;

@@ -294,12 +294,7 @@ void node_on_applied(struct node *n, uint64_t index, uint64_t term, const struct
 	answer_grants(n, r);
 	if (r->session_ended)
 		session_ended(n, &r->session);
-	if (r->type == COORD_CMD_OPEN && r->status == COORD_ST_OK && n->lease_live) {
-		struct coord_cmd cmd;
-
-		if (coord_cmd_decode(data, len, &cmd) == 0)
-			node_lease_track(n, &r->session, cmd.ttl_ms, node_now_ms());
-	}
+	node_lease_applied(n, index, term, r, data, len);
 	if (r->type == COORD_CMD_WAKE)
 		n->wake_inflight = false;
 	if (r->type == COORD_CMD_LIMITS)

@@ -545,6 +545,7 @@ static void install_done(uv_work_t *w, int status)
 	memset(&n->install_got, 0, sizeof(n->install_got));
 	n->snap_told = n->snap.index;
 	node_refresh_limits(n);
+	node_lease_anchor_all(n);
 	LOG_INFO("installed snapshot %llu (term %llu, %llu bytes) in %llu ms",
 	         (unsigned long long)n->snap.index, (unsigned long long)n->snap.term,
 	         (unsigned long long)n->snap.size,
@@ -562,6 +563,7 @@ void node_drive(struct node *n)
 
 	if (n->installing)
 		return; /* install_done() drives on (N-6) */
+	node_lease_flush_alive(n);
 	while (raft_has_ready(n->raft)) {
 		/* A long backlog (a follower catching up) is applied over several
 		 * turns of the loop, so that requests and heartbeats are served

@@ -210,6 +210,20 @@ static bool cmdTxnValid(unsigned f, const struct coord_cmd *c)
 	       ephemeral == !cmdZero(c->session.bytes, COORD_SESSION_ID_LEN);
 }
 
+/* The rules of the IDS field: 1..COORD_ALIVE_MAX ids, none zero; none
+ * when ROW's fields F do not carry it. */
+static bool cmdIdsValid(unsigned f, const struct coord_cmd *c)
+{
+	if (!(f & SM_CMD_F_IDS))
+		return c->n_ids == 0;
+	if (c->n_ids < 1 || c->n_ids > COORD_ALIVE_MAX || c->ids == NULL)
+		return false;
+	for (size_t i = 0; i < c->n_ids; i++)
+		if (cmdZero(c->ids[i].bytes, COORD_SESSION_ID_LEN))
+			return false;
+	return true;
+}
+
 /* The rules of the fields ROW carries (command.h's layout, commands.h). */
 static bool cmdFieldsValid(const struct sm_cmd_row *row, const struct coord_cmd *c)
 {
@@ -245,7 +259,8 @@ static bool cmdFieldsValid(const struct sm_cmd_row *row, const struct coord_cmd 
 		return false;
 	if ((f & SM_CMD_F_SINCE_V4) ? c->actor > COORD_TOKEN_MAX : c->actor != 0)
 		return false;
-	return cmdAuthFieldsValid(f, c) && cmdKvValid(f, c) && cmdTxnValid(f, c);
+	return cmdAuthFieldsValid(f, c) && cmdKvValid(f, c) && cmdTxnValid(f, c) &&
+	       cmdIdsValid(f, c);
 }
 
 /* The lowest version that holds C of ROW (command.h, Versions): its type's
@@ -335,6 +350,8 @@ static size_t cmdLen(const struct sm_cmd_row *row, const struct coord_cmd *c)
 			n += 1 + 1 + CMD_NAME_LEN_BYTES + c->ops[i].key_len + CMD_VALUE_LEN_BYTES +
 			     c->ops[i].value_len;
 	}
+	if (f & SM_CMD_F_IDS)
+		n += 2 + c->n_ids * COORD_SESSION_ID_LEN;
 	return n;
 }
 
@@ -425,6 +442,11 @@ static void cmdPut(struct bytes_writer *w, const struct sm_cmd_row *row, const s
 			bytes_put_str(w, o->key, o->key_len, CMD_NAME_LEN_BYTES);
 			bytes_put_str(w, o->value, o->value_len, CMD_VALUE_LEN_BYTES);
 		}
+	}
+	if (f & SM_CMD_F_IDS) {
+		bytes_put_u16(w, (uint16_t)c->n_ids);
+		for (size_t i = 0; i < c->n_ids; i++)
+			bytes_put(w, c->ids[i].bytes, COORD_SESSION_ID_LEN);
 	}
 }
 
@@ -634,6 +656,18 @@ static void cmdGet(struct bytes_reader *r, const struct sm_cmd_row *row, uint8_t
 	}
 	if (f & SM_CMD_F_TXN)
 		cmdGetTxn(r, c);
+	if (f & SM_CMD_F_IDS) {
+		uint16_t n = bytes_get_u16(r);
+		const uint8_t *ids;
+
+		/* The count against its limit before it sizes the take (D2). */
+		if (n > COORD_ALIVE_MAX) {
+			bytes_refuse(r);
+		} else if ((ids = bytes_take(r, (size_t)n * COORD_SESSION_ID_LEN)) != NULL) {
+			c->ids = (const struct coord_session_id *)(const void *)ids;
+			c->n_ids = n;
+		}
+	}
 }
 
 int coord_cmd_decode(const void *buf, size_t len, struct coord_cmd *c)

@@ -24,6 +24,7 @@
  *                 (session zero unless the key is ephemeral)
  *       KV_DELETE u16 len | key | kv                               (no session)
  *       KV_TXN    session | {u64 actor} | txn    (session zero unless a put is ephemeral)
+ *       ALIVE     u16 n | n x 16-byte session ids                 (no session)
  *
  * Nothing may follow the body. now_ms is the leader's wall-clock stamp: the
  * only time the state machine knows (DESIGN.md, The state machine).
@@ -85,6 +86,9 @@
  *                                         token 1..COORD_TOKEN_MAX with FENCE, else
  *                                         empty and 0; the SESSION field not zero
  *                                         with EPHEMERAL, else zero
+ *   IDS      u16 n | n x 16-byte session ids
+ *                                         version 5: 1..COORD_ALIVE_MAX ids, none of
+ *                                         them zero
  *   TXN      u8 n | n x (u8 kind | u16 len | name | u64 n | 16-byte session)
  *            | u8 m | m x (u8 kind | u8 flags | u16 len | key | u32 len | value)
  *                                         version 5: n checks <= COORD_TXN_CHECKS_MAX
@@ -107,7 +111,7 @@
  *   LIMITS = LIMITS                  RETIRE   = MEMBER
  *   TOKEN = LABEL HASH AUTH RULES    REVOKE_TOKEN = TOKEN_ID
  *   KV_PUT = SESSION NAME VALUE ACTOR KV   KV_DELETE = NAME KV
- *   KV_TXN = SESSION ACTOR TXN
+ *   KV_TXN = SESSION ACTOR TXN           ALIVE = IDS
  *
  * The encoder, the encoded length and the decoder all walk that row, so
  * they cannot disagree; test_command_table.c pins the bytes of each type. */
@@ -175,7 +179,8 @@ enum coord_cmd_type {
 	COORD_CMD_KV_PUT,       /* a key is written (created or changed) */
 	COORD_CMD_KV_DELETE,    /* a key is deleted */
 	COORD_CMD_KV_TXN,       /* checks, then puts and deletes of keys, all or none */
-	COORD_CMD_TYPE_MAX = COORD_CMD_KV_TXN
+	COORD_CMD_ALIVE,        /* the leader heard these sessions' keepalives (rule 8) */
+	COORD_CMD_TYPE_MAX = COORD_CMD_ALIVE
 };
 
 /* TYPE's name for logs ("open", "acquire", ...), or "unknown" when TYPE is
@@ -236,6 +241,9 @@ struct coord_session_id {
 #ifndef COORD_KV_HISTORY_MAX
 #define COORD_KV_HISTORY_MAX 10000u
 #endif
+
+/* Sessions one ALIVE entry names: the leader's batch of one loop turn. */
+#define COORD_ALIVE_MAX 1024
 
 /* A transaction (KV_TXN): its checks, all of which must hold, then its
  * operations, applied in one entry or not at all (API.md, Key/value). */
@@ -357,6 +365,10 @@ struct coord_cmd {
 	size_t n_checks;
 	struct coord_txn_op ops[COORD_TXN_OPS_MAX];
 	size_t n_ops;
+	/* ALIVE: N_IDS session ids, borrowed (an array, or the decoded
+	 * buffer's bytes: a session id is its 16 bytes). */
+	const struct coord_session_id *ids;
+	size_t n_ids;
 	/* The id of the access token the request came with, 0 for none (types
 	 * whose row has OWNER or ACTOR; coord_cmd_has_actor()). OPEN: the new
 	 * session belongs to it; the others: it must own the session. */

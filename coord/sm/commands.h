@@ -69,7 +69,8 @@ enum sm_cmd_field {
 	SM_CMD_F_OWNER = 1u << 15,    /* u64 token id: 0 or 1..COORD_TOKEN_MAX (version 4) */
 	SM_CMD_F_ACTOR = 1u << 16,    /* u64 token id: 0 or 1..COORD_TOKEN_MAX (version 4) */
 	SM_CMD_F_KV = 1u << 17,       /* u8 flags | u64 cas | u16 len | lock | u64 token (v5) */
-	SM_CMD_F_TXN = 1u << 18       /* a transaction's checks and operations (v5) */
+	SM_CMD_F_TXN = 1u << 18,      /* a transaction's checks and operations (v5) */
+	SM_CMD_F_IDS = 1u << 19       /* u16 n | n session ids (v5) */
 };
 
 /* The fields version 1 of the encoding does not have (command.h, Versions). */
@@ -79,7 +80,7 @@ enum sm_cmd_field {
 /* The fields versions 1 to 3 do not have: present only when not 0. */
 #define SM_CMD_F_SINCE_V4 (SM_CMD_F_OWNER | SM_CMD_F_ACTOR)
 /* The fields only version 5's types carry. */
-#define SM_CMD_F_SINCE_V5 (SM_CMD_F_KV | SM_CMD_F_TXN)
+#define SM_CMD_F_SINCE_V5 (SM_CMD_F_KV | SM_CMD_F_TXN | SM_CMD_F_IDS)
 
 struct sm_cmd_row {
 	enum coord_cmd_type type;                    /* equals the row's index */

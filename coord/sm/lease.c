@@ -242,6 +242,7 @@ int coord_lease_add(struct coord_lease *l, const struct coord_session_id *id, ui
 	l->pool[e].id = *id;
 	l->pool[e].ttl_ms = ttl_ms;
 	l->pool[e].deadline_ms = now_ms + ttl_ms;
+	l->pool[e].alive_ms = 0;
 	l->table[s] = e + 1;
 	l->count++;
 	leaseHeapPush(l, e);
@@ -298,20 +299,58 @@ size_t coord_lease_due(struct coord_lease *l, uint64_t now_ms, struct coord_sess
 	return n;
 }
 
-void coord_lease_reset_all(struct coord_lease *l, uint64_t now_ms)
+/* Every tracked deadline anew: ANCHORS' + SLACK_MS where it holds the
+ * session, else NOW_MS + ttl (ANCHORS NULL: always); ALIVE times cleared;
+ * the heap rebuilt (no entry is expiring any more). */
+static void leaseReset(struct coord_lease *l, const struct coord_lease *anchors, uint64_t slack_ms,
+                       uint64_t now_ms)
 {
 	l->heap_n = 0;
 	for (size_t s = 0; s < l->slots; s++) {
+		const struct coord_lease_entry *a;
 		uint32_t e;
 
 		if (l->table[s] == 0)
 			continue;
 		e = l->table[s] - 1;
-		l->pool[e].deadline_ms = now_ms + l->pool[e].ttl_ms;
+		a = anchors != NULL ? leaseFind(anchors, &l->pool[e].id) : NULL;
+		l->pool[e].deadline_ms =
+		    a != NULL ? a->deadline_ms + slack_ms : now_ms + l->pool[e].ttl_ms;
+		l->pool[e].alive_ms = 0;
 		leaseHeapSet(l, l->heap_n++, e);
 	}
 	for (size_t i = l->heap_n / 2; i-- > 0;)
 		leaseSiftDown(l, i);
+}
+
+void coord_lease_reset_all(struct coord_lease *l, uint64_t now_ms)
+{
+	leaseReset(l, NULL, 0, now_ms);
+}
+
+void coord_lease_reset_from(struct coord_lease *l, const struct coord_lease *anchors,
+                            uint64_t slack_ms, uint64_t now_ms)
+{
+	leaseReset(l, anchors, slack_ms, now_ms);
+}
+
+void coord_lease_set_alive(struct coord_lease *l, const struct coord_session_id *id, uint64_t at_ms)
+{
+	struct coord_lease_entry *en = leaseFind(l, id);
+
+	if (en != NULL && at_ms > en->alive_ms)
+		en->alive_ms = at_ms;
+}
+
+bool coord_lease_alive_ms(const struct coord_lease *l, const struct coord_session_id *id,
+                          uint64_t *at_ms)
+{
+	const struct coord_lease_entry *en = leaseFind(l, id);
+
+	if (en == NULL || en->alive_ms == 0)
+		return false;
+	*at_ms = en->alive_ms;
+	return true;
 }
 
 void coord_lease_extend_all(struct coord_lease *l, uint64_t ms)

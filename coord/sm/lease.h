@@ -4,15 +4,23 @@
  *
  * Invariants:
  *   L-1 A tracked session's deadline is at least (time of the last keepalive
- *       this keeper accepted + ttl), and at least (time of the last
- *       coord_lease_reset_all + ttl): keepalive() moves the deadline BEFORE
- *       the caller acknowledges the keepalive, and nothing moves it back.
+ *       this keeper accepted + ttl), and at least what the last reset gave
+ *       it (coord_lease_reset_all: reset time + ttl; coord_lease_reset_from:
+ *       its anchor's deadline + slack, or reset time + ttl without one):
+ *       keepalive() moves the deadline BEFORE the caller acknowledges the
+ *       keepalive, and nothing but a reset moves it back.
  *   L-2 coord_lease_due() returns a session only once its deadline has
  *       passed (deadline <= now), and marks it expiring: it is returned once,
  *       and from then on keepalive() refuses it (COORD_EEXPIRING) until it is
  *       removed or a new term resets every deadline.
- * Together: no session is expired sooner than TTL after the last keepalive
- * any leader acknowledged (a new leader starts every deadline afresh).
+ * Together with rule 8's ALIVE entries (node_lease.c): no session is
+ * expired sooner than TTL after the last keepalive any leader acknowledged,
+ * and a new leader counts from when it applied the session's last ALIVE
+ * entry, not afresh, so elections do not extend a dead client's session.
+ *
+ * A keeper also serves as a table of anchors (every node keeps one, fed
+ * only add, keepalive and remove): an anchor's deadline is the time this
+ * node applied the session's last OPEN or ALIVE entry + ttl.
  *
  * Lookups are by hash (open addressing), deadlines sit in a binary min-heap:
  * O(1) lookup and O(log n) update per keepalive, no scan. */
@@ -34,6 +42,7 @@ struct coord_lease_entry {
 	struct coord_session_id id;
 	uint32_t ttl_ms;
 	uint64_t deadline_ms;
+	uint64_t alive_ms; /* coord_lease_set_alive(); 0: none since the last reset */
 	uint32_t heap_pos; /* LEASE_NOT_IN_HEAP while expiring (or free) */
 	uint32_t next_free;
 };
@@ -89,6 +98,23 @@ size_t coord_lease_due(struct coord_lease *l, uint64_t now_ms, struct coord_sess
  * every session's clock afresh; an expiry proposed in an earlier term either
  * commits, and removes the session, or is void). */
 void coord_lease_reset_all(struct coord_lease *l, uint64_t now_ms);
+
+/* On becoming leader (rule 8): every tracked session's deadline becomes
+ * its anchor's deadline in ANCHORS + SLACK_MS (the time this node applied
+ * its last OPEN or ALIVE entry + ttl + slack), or NOW_MS + its ttl when
+ * ANCHORS does not hold it; none is expiring, and none has an ALIVE time
+ * any more. */
+void coord_lease_reset_from(struct coord_lease *l, const struct coord_lease *anchors,
+                            uint64_t slack_ms, uint64_t now_ms);
+
+/* ALIVE times: AT_MS is when the caller proposed an ALIVE entry naming ID
+ * that has since applied; kept if later than the one kept (ID untracked:
+ * nothing). coord_lease_alive_ms() answers it (false: untracked, or none
+ * since the last reset). */
+void coord_lease_set_alive(struct coord_lease *l, const struct coord_session_id *id,
+                           uint64_t at_ms);
+bool coord_lease_alive_ms(const struct coord_lease *l, const struct coord_session_id *id,
+                          uint64_t *at_ms);
 
 /* The caller could not have heard any keepalive for MS milliseconds (its
  * loop stalled: a slow fsync, a paused process): every tracked session that

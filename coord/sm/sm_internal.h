@@ -194,6 +194,7 @@ int sm_owner_allows(struct sm_apply *a, bool *allowed);
 /* The apply functions of the command table's rows (commands.c). */
 int sm_apply_open(struct sm_apply *a);
 int sm_apply_end(struct sm_apply *a); /* CLOSE and EXPIRE */
+int sm_apply_alive(struct sm_apply *a);
 int sm_apply_acquire(struct sm_apply *a);
 int sm_apply_release(struct sm_apply *a);
 int sm_apply_cancel(struct sm_apply *a);

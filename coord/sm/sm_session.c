@@ -103,6 +103,15 @@ static int endCollect(struct sm_apply *a, struct end_lock **out, size_t *n)
 	return rv;
 }
 
+/* ALIVE changes no table: the entry is the leader's durable word that it
+ * heard these sessions' keepalives, and what it means is the lease
+ * keepers' (rule 8, node_lease.c): every node notes when it applied it. */
+int sm_apply_alive(struct sm_apply *a)
+{
+	a->out->status = COORD_ST_OK;
+	return 0;
+}
+
 /* Deletes the session, its holds and waits (SM-4), its record (SM-9) and
  * its owner (SM-10). */
 static int endDelete(struct sm_apply *a)

@@ -208,13 +208,54 @@ def test_limits_are_replicated_from_the_leaders_flags():
         acquire(leader, "c", sids[0])
 
 
+def test_elections_do_not_extend_a_dead_clients_session():
+    """Rule 8, L-3: leadership moves every 0.6 s, far more often than the
+    3 s TTL. A client that stops keeping its session alive loses it within
+    TTL + 2 election timeouts of its last keepalive however many leaders
+    come and go (a new leader counts from when it applied the session's last
+    ALIVE entry, not afresh), while a client that keeps alive every 0.8 s
+    never loses its own."""
+    ttl_ms, election_ms = 3000, 1000
+    bound_s = (ttl_ms + 2 * election_ms) / 1000.0
+    with Cluster(COORDD, 3, heartbeat_ms=100, election_ms=election_ms) as c:
+        leader = c.leader()
+        dead, live = new_session(leader, ttl_ms), new_session(leader, ttl_ms)
+        keepalive_all(leader, [dead, live])
+        last = time.monotonic()  # the dead client's last keepalive was answered before this
+        gone_after = None
+        transfers = 0
+        next_keepalive = next_transfer = time.monotonic()
+        while time.monotonic() - last < bound_s + 3.0:
+            now = time.monotonic()
+            if now >= next_keepalive:
+                r = c.leader().call("POST", "/v1/sessions/%s/keepalive" % live)
+                # A keepalive may meet a leader change (503: retry soon); it
+                # is never 404 while the client keeps it alive.
+                assert r is None or r.status in (200, 503), r
+                next_keepalive = now + (0.8 if r is not None and r.status == 200 else 0.1)
+            if now >= next_transfer:
+                r = c.leader().call("POST", "/v1/leader/transfer", {})
+                transfers += r is not None and r.status == 200
+                next_transfer = now + 0.6
+            if gone_after is None:
+                r = c.leader().call("GET", "/v1/sessions/" + dead)
+                if r is not None and r.status == 404:
+                    gone_after = time.monotonic() - last
+            time.sleep(0.05)
+        assert transfers >= 8, transfers
+        assert gone_after is not None and gone_after <= bound_s + 0.5, (gone_after, bound_s)
+        r = c.leader().call("GET", "/v1/sessions/" + live)
+        assert r is not None and r.status == 200, r
+
+
 ALL = [test_three_and_five_nodes_elect_one_leader, test_write_to_follower_is_forwarded,
        test_kill_leader_keeps_every_acknowledged_lock_and_restart_catches_up,
        test_follower_behind_compacted_log_gets_a_snapshot,
        test_paused_leader_steps_down_and_serves_nothing_stale,
        test_whole_cluster_crash_loses_nothing_acknowledged,
        test_clean_shutdown_and_refusals,
-       test_limits_are_replicated_from_the_leaders_flags]
+       test_limits_are_replicated_from_the_leaders_flags,
+       test_elections_do_not_extend_a_dead_clients_session]
 
 if __name__ == "__main__":
     names = sys.argv[1:]

@@ -350,6 +350,9 @@ void fx_assert_same_cmd(const struct coord_cmd *a, const struct coord_cmd *b)
 		assert_int_equal(a->checks[i].n, b->checks[i].n);
 		assert_true(coord_session_id_equal(&a->checks[i].session, &b->checks[i].session));
 	}
+	assert_int_equal(a->n_ids, b->n_ids);
+	for (size_t i = 0; i < a->n_ids; i++)
+		assert_true(coord_session_id_equal(&a->ids[i], &b->ids[i]));
 	assert_int_equal(a->n_ops, b->n_ops);
 	for (size_t i = 0; i < a->n_ops; i++) {
 		assert_int_equal(a->ops[i].kind, b->ops[i].kind);

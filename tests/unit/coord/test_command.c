@@ -74,12 +74,22 @@ static struct coord_cmd sample(enum coord_cmd_type type)
 		memset(&c.session, 0, sizeof(c.session));
 		c.token_id = 9;
 		break;
+	case COORD_CMD_ALIVE: { /* two sessions' keepalives */
+		static const struct coord_session_id ids[2] = {{{1, 2, 3}}, {{0xff, [15] = 9}}};
+
+		memset(&c.session, 0, sizeof(c.session));
+		c.ids = ids;
+		c.n_ids = 2;
+		break;
+	}
 	case COORD_CMD_KV_TXN: /* every kind of check and operation */
 		c.actor = 3;
 		c.n_checks = 3;
 		c.checks[0] = (struct coord_txn_check){COORD_TXN_CHECK_KEY, "cfg/a", 5, 0, {{0}}};
-		c.checks[1] = (struct coord_txn_check){COORD_TXN_CHECK_LOCK, "jobs/a", 6, 12, {{0}}};
-		c.checks[2] = (struct coord_txn_check){COORD_TXN_CHECK_SESSION, NULL, 0, 0, fx_sid(7)};
+		c.checks[1] =
+		    (struct coord_txn_check){COORD_TXN_CHECK_LOCK, "jobs/a", 6, 12, {{0}}};
+		c.checks[2] =
+		    (struct coord_txn_check){COORD_TXN_CHECK_SESSION, NULL, 0, 0, fx_sid(7)};
 		c.n_ops = 2;
 		c.ops[0] = (struct coord_txn_op){COORD_TXN_PUT, true, "svc/1", 5, "h:1", 3};
 		c.ops[1] = (struct coord_txn_op){COORD_TXN_DELETE, false, "cfg/a", 5, NULL, 0};

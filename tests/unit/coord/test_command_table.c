@@ -351,19 +351,29 @@ static const struct pinned pinned[] = {
       .ops = {{COORD_TXN_PUT, false, "k", 1, "v", 1}}},
      0,
      74,
-     {HDR5(15),                                       /* header, version 5 */
-      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* session: none */
-      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* ... */
-      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* actor: none */
-      0x01,                                           /* one check */
-      0x00, 0x01, 0x00, 'k',                          /* key check of k */
-      0x02, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* modify_index */
-      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* no session */
-      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* ... */
-      0x01,                                           /* one operation */
-      0x00, 0x00,                                     /* put, not ephemeral */
-      0x01, 0x00, 'k',                                /* key */
-      0x01, 0x00, 0x00, 0x00, 'v'}},                  /* value */
+     {HDR5(15),                                           /* header, version 5 */
+      0x00,     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* session: none */
+      0x00,     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* ... */
+      0x00,     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* actor: none */
+      0x01,                                               /* one check */
+      0x00,     0x01, 0x00, 'k',                          /* key check of k */
+      0x02,     0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* modify_index */
+      0x00,     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* no session */
+      0x00,     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* ... */
+      0x01,                                               /* one operation */
+      0x00,     0x00,                                     /* put, not ephemeral */
+      0x01,     0x00, 'k',                                /* key */
+      0x01,     0x00, 0x00, 0x00, 'v'}},                  /* value */
+    {"keepalives heard",
+     {.type = COORD_CMD_ALIVE,
+      .now_ms = NOW_MS,
+      .ids = (const struct coord_session_id[]){{{SID_BYTES}}},
+      .n_ids = 1},
+     0,
+     28,
+     {HDR5(16),    /* header, version 5; no session */
+      0x01, 0x00,  /* one id */
+      SID_BYTES}}, /* the session */
     {"close by a token, not numbered",
      {.type = COORD_CMD_CLOSE, .now_ms = NOW_MS, .session = {.bytes = {SID_BYTES}}, .actor = ACTOR},
      0,
@@ -456,9 +466,12 @@ static void test_every_row_keeps_the_contract(void **state)
 		assert_int_equal((f & SM_CMD_F_SESSION) != 0,
 		                 t != COORD_CMD_WAKE && t != COORD_CMD_LIMITS &&
 		                     t != COORD_CMD_RETIRE && t != COORD_CMD_TOKEN &&
-		                     t != COORD_CMD_REVOKE_TOKEN && t != COORD_CMD_KV_DELETE);
+		                     t != COORD_CMD_REVOKE_TOKEN && t != COORD_CMD_KV_DELETE &&
+		                     t != COORD_CMD_ALIVE);
 		/* A transaction's checks and operations, on it alone. */
 		assert_int_equal((f & SM_CMD_F_TXN) != 0, t == COORD_CMD_KV_TXN);
+		/* A list of sessions on ALIVE alone. */
+		assert_int_equal((f & SM_CMD_F_IDS) != 0, t == COORD_CMD_ALIVE);
 		/* Version 3's fields on version 3's types only, and those are
 		 * the token types; no type is newer than the encoding. */
 		assert_true(row->since <= COORD_CMD_VERSION);
@@ -468,8 +481,9 @@ static void test_every_row_keeps_the_contract(void **state)
 		                 t == COORD_CMD_TOKEN || t == COORD_CMD_REVOKE_TOKEN);
 		/* Version 5's field on version 5's types, the key/value ones. */
 		assert_int_equal((f & SM_CMD_F_SINCE_V5) != 0, row->since == 5);
-		assert_int_equal(row->since == 5, t == COORD_CMD_KV_PUT || t == COORD_CMD_KV_DELETE ||
-		                                      t == COORD_CMD_KV_TXN);
+		assert_int_equal(row->since == 5,
+		                 t == COORD_CMD_KV_PUT || t == COORD_CMD_KV_DELETE ||
+		                     t == COORD_CMD_KV_TXN || t == COORD_CMD_ALIVE);
 		/* A seq on exactly what a client's request of a session
 		 * proposes; a token on a release alone. */
 		assert_int_equal((f & SM_CMD_F_SEQ) != 0,
@@ -504,7 +518,7 @@ static void test_versions(void **state)
 		bool v3 = p->cmd.type == COORD_CMD_TOKEN || p->cmd.type == COORD_CMD_REVOKE_TOKEN;
 		bool v4 = p->cmd.actor != 0;
 		bool v5 = p->cmd.type == COORD_CMD_KV_PUT || p->cmd.type == COORD_CMD_KV_DELETE ||
-		          p->cmd.type == COORD_CMD_KV_TXN;
+		          p->cmd.type == COORD_CMD_KV_TXN || p->cmd.type == COORD_CMD_ALIVE;
 		struct coord_cmd d;
 
 		print_message("%s\n", p->what);

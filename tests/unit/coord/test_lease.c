@@ -120,6 +120,45 @@ static void test_reset_on_leadership_restarts_every_deadline(void **state)
 	assert_true(coord_session_id_equal(&out[1], &two));
 }
 
+/* A new leader with bounded leases (L-1, rule 8's L-3): a session its
+ * anchors hold gets the anchor's deadline (applied its last ALIVE entry +
+ * ttl) + slack, however late the reset comes; one they do not hold a fresh
+ * ttl; expiring ones are live again, and ALIVE times are forgotten. */
+static void test_reset_from_anchors_counts_from_the_last_alive_entry(void **state)
+{
+	struct coord_lease *l = *state, anchors;
+	struct coord_session_id out[64], one = sid(1), two = sid(2), three = sid(3);
+	uint64_t at;
+
+	assert_int_equal(coord_lease_init(&anchors, 8), 0);
+	coord_lease_add(l, &one, TTL, 0);
+	coord_lease_add(l, &two, TTL, 0);
+	coord_lease_add(l, &three, TTL, 0);
+	coord_lease_set_alive(l, &two, 700);
+	assert_true(coord_lease_alive_ms(l, &two, &at));
+	assert_int_equal(at, 700);
+	coord_lease_set_alive(l, &two, 600); /* never back */
+	assert_true(coord_lease_alive_ms(l, &two, &at));
+	assert_int_equal(at, 700);
+	assert_int_equal(due(l, TTL, out), 3); /* all expiring */
+	/* Anchors: one applied at 100 and again at 900; two at 5000. */
+	coord_lease_add(&anchors, &one, TTL, 100);
+	assert_int_equal(coord_lease_keepalive(&anchors, &one, 900, NULL), 0);
+	coord_lease_add(&anchors, &two, TTL, 5000);
+	/* Elections come and go: a reset at 20000 still counts from them. */
+	coord_lease_reset_from(l, &anchors, 250, 20000);
+	assert_false(coord_lease_alive_ms(l, &two, &at));
+	assert_true(coord_lease_remaining(l, &one, 0, &at));
+	assert_int_equal(at, 900 + TTL + 250);
+	assert_true(coord_lease_remaining(l, &two, 0, &at));
+	assert_int_equal(at, 5000 + TTL + 250);
+	assert_true(coord_lease_remaining(l, &three, 20000, &at));
+	assert_int_equal(at, TTL);               /* no anchor: a fresh ttl */
+	assert_int_equal(due(l, 20000, out), 2); /* one and two: long dead */
+	assert_int_equal(coord_lease_keepalive(l, &three, 20500, NULL), 0);
+	coord_lease_free(&anchors);
+}
+
 /* A stall of the leader's loop is given back to every session that is not
  * expiring, in the same order; one already expiring stays so (L-1, L-2). */
 static void test_extend_all_moves_every_live_deadline_out_and_keeps_the_order(void **state)
@@ -322,6 +361,7 @@ int main(void)
 	    T(test_keepalive_never_moves_deadline_back),
 	    T(test_due_returns_each_session_once_and_refuses_keepalive),
 	    T(test_reset_on_leadership_restarts_every_deadline),
+	    T(test_reset_from_anchors_counts_from_the_last_alive_entry),
 	    T(test_extend_all_moves_every_live_deadline_out_and_keeps_the_order),
 	    T(test_due_respects_max_and_keeps_the_rest),
 	    T(test_full_keeper_grows_and_keeps_every_deadline),
