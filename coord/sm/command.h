@@ -251,6 +251,16 @@ struct coord_session_id {
 #define COORD_TXN_OPS_MAX    64              /* puts and deletes of one transaction */
 #define COORD_TXN_VALUES_MAX COORD_VALUE_MAX /* bytes of its values together */
 
+/* Session events kept (API.md, Sessions: events; sm_event.c EV-2, EV-3):
+ * the last this many of each session, and the events of the last this many
+ * sessions that ended. */
+#ifndef COORD_SESSION_EVENTS_MAX
+#define COORD_SESSION_EVENTS_MAX 64u
+#endif
+#ifndef COORD_ENDED_SESSIONS_EVENTS_MAX
+#define COORD_ENDED_SESSIONS_EVENTS_MAX 1000u
+#endif
+
 enum coord_txn_check_kind {
 	COORD_TXN_CHECK_KEY = 0,     /* the key's modify_index is n (0: it does not exist) */
 	COORD_TXN_CHECK_LOCK = 1,    /* n is the fencing token of a current holder of the lock */

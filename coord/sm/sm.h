@@ -38,12 +38,17 @@
  *        without access control): a command naming it with another token,
  *        or none, changes nothing and is refused (permission_denied),
  *        before its seq is looked at (sm_owner.c).
+ *   SM-11 Every grant from a queue, wait behind holders, loss of an
+ *        ephemeral key and end of a session records its session events in
+ *        the entry that causes it; a grant that answers the session's own
+ *        acquire records none (sm_event.c, EV-1..EV-4).
  *
  * Tables (created by coord_sm_schema): coord_meta, coord_sessions,
  * coord_locks, coord_holders, coord_waiters, coord_seqs, coord_tokens,
- * coord_token_rules, coord_session_owners, coord_kv, coord_kv_history; see
- * sm_schema.c. The key/value namespace's own invariants (KV-1..KV-5) are in
- * sm_kv.c. The access token store's own
+ * coord_token_rules, coord_session_owners, coord_kv, coord_kv_history,
+ * coord_session_events, coord_session_event_logs; see sm_schema.c. The
+ * key/value namespace's own invariants (KV-1..KV-5) are in sm_kv.c, the
+ * session events' (EV-1..EV-4) in sm_event.c. The access token store's own
  * invariants (T-1..T-5) are in sm_token.c.
  *
  * Driving it (node runtime or simulator):

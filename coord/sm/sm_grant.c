@@ -43,7 +43,8 @@ static int grantHead(struct sm_apply *a, const struct sm_lock *l, struct grant_h
 }
 
 /* Moves the head waiter H of L, with its value, to the holders with token =
- * entry index (SM-3) and records the grant for the node runtime. */
+ * entry index (SM-3) and records the grant for the node runtime and as the
+ * session's event (EV-1: its request may be long gone). */
 static int grantOne(struct sm_apply *a, const struct sm_lock *l, const struct grant_head *h)
 {
 	struct coord_grant g;
@@ -70,7 +71,15 @@ static int grantOne(struct sm_apply *a, const struct sm_lock *l, const struct gr
 	g.mode = h->mode;
 	g.token = a->index;
 	memcpy(g.name, l->name, l->name_len);
-	return sm_result_push_grant(a->out, &g);
+	if ((rv = sm_result_push_grant(a->out, &g)) != 0)
+		return rv;
+	return sm_event_add(a, &h->session,
+	                    &(struct sm_event){.type = SM_EVENT_GRANTED,
+	                                       .kind = l->kind,
+	                                       .name = l->name,
+	                                       .name_len = l->name_len,
+	                                       .token = a->index,
+	                                       .mode = h->mode});
 }
 
 int sm_promote(struct sm_apply *a, const struct sm_lock *l)

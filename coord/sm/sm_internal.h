@@ -23,6 +23,7 @@
 #define SM_META_KV_HISTORY    "kv_history"         /* rows of coord_kv_history */
 #define SM_META_KV_KEYS       "kv_keys"            /* rows of coord_kv */
 #define SM_META_KV_BYTES      "kv_bytes"           /* bytes of their values */
+#define SM_META_EVENTS_ENDED  "events_ended"       /* ended sessions that keep events (EV-4) */
 
 /* coord_kv_history.change: what happened to a key. */
 #define SM_KV_CHANGE_PUT    0
@@ -31,7 +32,7 @@
 /* Prepared statements of the apply path, reused across the statements of
  * one entry and, through struct coord_sm, across entries. Keyed by the SQL
  * string's address (every SQL text is a literal). */
-#define SM_STMT_CACHE_MAX 48
+#define SM_STMT_CACHE_MAX 96
 
 struct sm_stmt_cache {
 	size_t n;
@@ -207,9 +208,55 @@ int sm_apply_kv_put(struct sm_apply *a);
 int sm_apply_kv_delete(struct sm_apply *a);
 int sm_apply_kv_txn(struct sm_apply *a);
 /* Deletes the ephemeral keys of the command's session, which is ending
- * (KV-3), each a change in the history. Returns 0, COORD_ENOMEM or
+ * (KV-3), each a change in the history and a key_deleted event (EV-1). Returns 0, COORD_ENOMEM or
  * COORD_EDB. */
 int sm_kv_session_end(struct sm_apply *a);
+
+/* --- sm_event.c: session events (EV-1..EV-4, SM-11) ------------------ */
+
+/* coord_session_events.type; a lock's or an election's by kind. */
+enum sm_event_type {
+	SM_EVENT_GRANTED = 1,      /* lock_granted, election_won: from the queue */
+	SM_EVENT_LOST = 2,         /* lock_lost, election_lost: the session ended */
+	SM_EVENT_CONFLICT = 3,     /* conflicting_request: OTHER queued behind it */
+	SM_EVENT_KEY_DELETED = 4,  /* key_deleted: an ephemeral key of the session */
+	SM_EVENT_SESSION_ENDED = 5 /* session_ended */
+};
+
+/* coord_session_events.why. */
+enum sm_event_why {
+	SM_EVENT_WHY_NONE = 0,
+	SM_EVENT_WHY_EXPIRED = 1,       /* lost, ended: an EXPIRE */
+	SM_EVENT_WHY_CLOSED = 2,        /* lost, ended: a CLOSE */
+	SM_EVENT_WHY_DELETED = 3,       /* key: a delete (alone or in a transaction) */
+	SM_EVENT_WHY_REPLACED = 4,      /* key: a put that did not keep it the session's */
+	SM_EVENT_WHY_SESSION_ENDED = 5, /* key: its session ended */
+};
+
+/* One event; what a type does not use is zero (NAME NULL, OTHER NULL). */
+struct sm_event {
+	enum sm_event_type type;
+	enum coord_kind kind;
+	const char *name; /* a lock's, an election's or a key's, NAME_LEN bytes */
+	size_t name_len;
+	uint64_t token;                       /* granted, lost, conflict: the grant's */
+	const struct coord_session_id *other; /* conflict: the waiter */
+	enum coord_mode mode;                 /* granted: the grant's; conflict: the wait's */
+	enum sm_event_why why;
+};
+
+/* Records E for SESSION (live) at this entry (EV-1), dropping its oldest
+ * row past COORD_SESSION_EVENTS_MAX (EV-2). Returns 0 or COORD_EDB. */
+int sm_event_add(struct sm_apply *a, const struct coord_session_id *session,
+                 const struct sm_event *e);
+/* The command's session is opened: events an ended session of the same id
+ * kept are dropped, so a session's events are its own (EV-3; ids are drawn
+ * at random, so only tests reuse one). Returns 0 or COORD_EDB. */
+int sm_event_session_open(struct sm_apply *a);
+/* Records session_ended for the command's session, which this entry ends
+ * (still in coord_sessions), and keeps its events as an ended session's
+ * (EV-3). Returns 0 or COORD_EDB. */
+int sm_event_session_end(struct sm_apply *a, enum sm_event_why why);
 
 /* --- sm_json.c: row-to-JSON helpers of the queries ------------------ */
 

@@ -116,6 +116,19 @@ static int kvMetaAdd(struct sm_apply *a, const char *key, int64_t delta)
 	return rv != 0 ? rv : sm_meta_set(a, key, (uint64_t)((int64_t)v + delta));
 }
 
+/* EV-1: K, an ephemeral key (else nothing), is lost to its session, WHY. */
+static int kvLost(struct sm_apply *a, const char *key, size_t len, const struct kv_row *k,
+                  enum sm_event_why why)
+{
+	static const struct coord_session_id none;
+	struct sm_event e = {
+	    .type = SM_EVENT_KEY_DELETED, .name = key, .name_len = len, .why = why};
+
+	if (coord_session_id_equal(&k->session, &none))
+		return 0;
+	return sm_event_add(a, &k->session, &e);
+}
+
 /* KV-2: drops the oldest changes past COORD_KV_HISTORY_MAX, raising the
  * compacted index to the newest change dropped. */
 static int kvHistoryTrim(struct sm_apply *a)
@@ -257,6 +270,8 @@ static int kvWrite(struct sm_apply *a, const char *key, size_t len, const char *
 	else
 		sqlite3_bind_null(st, 4);
 	if ((rv = sm_done(a, st)) != 0 ||
+	    (!(ephemeral && coord_session_id_equal(&k->session, &a->cmd->session)) &&
+	     (rv = kvLost(a, key, len, k, SM_EVENT_WHY_REPLACED)) != 0) ||
 	    (rv = kvMetaAdd(a, SM_META_KV_KEYS, k->found ? 0 : 1)) != 0 ||
 	    (rv = kvMetaAdd(a, SM_META_KV_BYTES, (int64_t)value_len - (int64_t)k->value_len)) != 0)
 		return rv;
@@ -297,8 +312,10 @@ int sm_apply_kv_put(struct sm_apply *a)
 	return 0;
 }
 
-/* Deletes KEY (LEN bytes), which exists with a value of VALUE_LEN bytes. */
-static int kvDelete(struct sm_apply *a, const char *key, size_t len, uint64_t value_len)
+/* Deletes KEY (LEN bytes), which exists as K, lost to its session (if
+ * ephemeral) for WHY. */
+static int kvDelete(struct sm_apply *a, const char *key, size_t len, const struct kv_row *k,
+                    enum sm_event_why why)
 {
 	sqlite3_stmt *st;
 	int rv;
@@ -306,8 +323,9 @@ static int kvDelete(struct sm_apply *a, const char *key, size_t len, uint64_t va
 	if (sm_stmt(a, "DELETE FROM coord_kv WHERE key = ?1", &st) != 0)
 		return COORD_EDB;
 	sqlite3_bind_text(st, 1, key, (int)len, SQLITE_STATIC);
-	if ((rv = sm_done(a, st)) != 0 || (rv = kvMetaAdd(a, SM_META_KV_KEYS, -1)) != 0 ||
-	    (rv = kvMetaAdd(a, SM_META_KV_BYTES, -(int64_t)value_len)) != 0)
+	if ((rv = sm_done(a, st)) != 0 || (rv = kvLost(a, key, len, k, why)) != 0 ||
+	    (rv = kvMetaAdd(a, SM_META_KV_KEYS, -1)) != 0 ||
+	    (rv = kvMetaAdd(a, SM_META_KV_BYTES, -(int64_t)k->value_len)) != 0)
 		return rv;
 	return kvHistoryAdd(a, key, len, true);
 }
@@ -324,7 +342,7 @@ int sm_apply_kv_delete(struct sm_apply *a)
 	a->out->status = COORD_ST_OK;
 	a->out->released = k.found; /* {"deleted": ...} */
 	a->out->modify_index = a->index;
-	return k.found ? kvDelete(a, a->cmd->name, a->cmd->name_len, k.value_len) : 0;
+	return k.found ? kvDelete(a, a->cmd->name, a->cmd->name_len, &k, SM_EVENT_WHY_DELETED) : 0;
 }
 
 int sm_kv_session_end(struct sm_apply *a)
@@ -369,8 +387,11 @@ int sm_kv_session_end(struct sm_apply *a)
 	if (rv == 0 && row < 0)
 		rv = COORD_EDB;
 	sm_release_in(a, st);
-	for (size_t i = 0; rv == 0 && i < n; i++)
-		rv = kvDelete(a, keys[i], strlen(keys[i]), lens[i]);
+	for (size_t i = 0; rv == 0 && i < n; i++) {
+		struct kv_row k = {.found = true, .value_len = lens[i], .session = a->cmd->session};
+
+		rv = kvDelete(a, keys[i], strlen(keys[i]), &k, SM_EVENT_WHY_SESSION_ENDED);
+	}
 	for (size_t i = 0; i < n; i++)
 		free(keys[i]);
 	free(keys);
@@ -451,7 +472,7 @@ int sm_apply_kv_txn(struct sm_apply *a)
 			rv = kvWrite(a, o->key, o->key_len, o->value, o->value_len, o->ephemeral,
 			             &rows[i]);
 		else if (rows[i].found)
-			rv = kvDelete(a, o->key, o->key_len, rows[i].value_len);
+			rv = kvDelete(a, o->key, o->key_len, &rows[i], SM_EVENT_WHY_DELETED);
 	}
 	a->out->status = COORD_ST_OK;
 	a->out->modify_index = a->index;

@@ -79,6 +79,38 @@ static int lockRepeat(struct sm_apply *a, const struct sm_lock *l, bool *done)
 	return 0;
 }
 
+/* EV-1: the command's session queued on L; each holder learns it, so it
+ * can finish and release (API.md, Sessions: conflicting_request). Events go
+ * to other tables than the one stepped. */
+static int lockConflicts(struct sm_apply *a, const struct sm_lock *l)
+{
+	struct sm_event e = {.type = SM_EVENT_CONFLICT,
+	                     .kind = l->kind,
+	                     .name = l->name,
+	                     .name_len = l->name_len,
+	                     .other = &a->cmd->session,
+	                     .mode = a->cmd->mode};
+	struct coord_session_id holder;
+	sqlite3_stmt *st;
+	int row = 0, rv = 0;
+
+	if (sm_stmt(a,
+	            "SELECT session, token FROM coord_holders WHERE kind = ?1 AND name = ?2"
+	            " ORDER BY token, session",
+	            &st) != 0)
+		return COORD_EDB;
+	sm_bind_lock(st, 1, l);
+	while (rv == 0 && (row = sm_row(st)) == 1) {
+		sm_column_session(st, 0, &holder);
+		e.token = (uint64_t)sqlite3_column_int64(st, 1);
+		rv = sm_event_add(a, &holder, &e);
+	}
+	if (rv == 0 && row < 0)
+		rv = COORD_EDB;
+	sm_release_in(a, st);
+	return rv;
+}
+
 /* A new request: granted when the queue is empty and the holders allow it
  * (SM-2, SM-5), else queued (queue requested) or refused as lock_held. */
 static int lockRequest(struct sm_apply *a, const struct sm_lock *l)
@@ -111,8 +143,10 @@ static int lockRequest(struct sm_apply *a, const struct sm_lock *l)
 		return 0;
 	}
 	a->out->status = COORD_ST_QUEUED;
-	return sm_waiter_add(a, l, &c->session, c->mode, c->has_value ? c->value : NULL,
-	                     c->value_len);
+	if ((rv = sm_waiter_add(a, l, &c->session, c->mode, c->has_value ? c->value : NULL,
+	                        c->value_len)) != 0)
+		return rv;
+	return lockConflicts(a, l);
 }
 
 int sm_apply_acquire(struct sm_apply *a)

@@ -65,6 +65,19 @@ int coord_sm_query_session(struct coord_sm_reader *r, const struct coord_session
 int coord_sm_query_sessions(struct coord_sm_reader *r, const struct coord_session_id *after,
                             uint32_t limit, json_t **out);
 
+/* GET /v1/sessions/{id}/events?index=SINCE (sm_event.c): {"id", "name"
+ * (the label), "ended": bool, "ttl_ms" (a live session's only),
+ * "events":[{"type", "index", ...}...]} with
+ * the session's kept events after entry SINCE in (index, position) order,
+ * each with its type's fields (API.md, Sessions: events), and *LAST the
+ * index of the newest of them (0: none), *COMPACTED the newest index whose
+ * events were dropped (EV-2): a read from below it may miss some.
+ * COORD_ENOTFOUND for a session neither live nor among the ended ones that
+ * keep their events. */
+int coord_sm_query_session_events(struct coord_sm_reader *r, const struct coord_session_id *id,
+                                  uint64_t since, json_t **out, uint64_t *last,
+                                  uint64_t *compacted);
+
 /* GET /v1/elections/{name}: {"name", "leader":{"session","value",
  * "fencing_token"}|null, "candidates":[{"session","value","since_index"}]
  * (queue order), "modify_index"}. Every name answers; an empty election's

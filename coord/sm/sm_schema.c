@@ -21,6 +21,16 @@
  *                   and its session when it is ephemeral (sm_kv.c)
  *   coord_kv_history  the last changes of keys, for watchers: (idx, key),
  *                   change 0 put, 1 delete (KV-2)
+ *   coord_session_events  what happened to a session (sm_event.c, EV-1):
+ *                   idx its entry, pos its order there, type an enum
+ *                   sm_event_type, why an enum sm_event_why; other the
+ *                   waiter of a conflicting request; a session's last
+ *                   COORD_SESSION_EVENTS_MAX only (EV-2)
+ *   coord_session_event_logs  one row per session with events: how many
+ *                   (EV-4), where this entry's next one goes (last_idx,
+ *                   next_pos), the newest idx dropped (compacted), and once
+ *                   the session ended, that entry (ended) and its label
+ *                   (EV-3)
  *
  * A version that adds a table creates it here (CREATE ... IF NOT EXISTS) and
  * never changes an existing one: an older state.db or snapshot gains it
@@ -73,7 +83,18 @@ static const char sm_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS coord_kv_history ("
     " idx INTEGER NOT NULL, key TEXT NOT NULL, change INTEGER NOT NULL,"
     " PRIMARY KEY (idx, key));"
-    "CREATE INDEX IF NOT EXISTS coord_kv_history_by_key ON coord_kv_history (key, idx);";
+    "CREATE INDEX IF NOT EXISTS coord_kv_history_by_key ON coord_kv_history (key, idx);"
+    "CREATE TABLE IF NOT EXISTS coord_session_events ("
+    " session BLOB NOT NULL, idx INTEGER NOT NULL, pos INTEGER NOT NULL,"
+    " type INTEGER NOT NULL, kind INTEGER NOT NULL, name TEXT NOT NULL,"
+    " token INTEGER NOT NULL, other BLOB, mode INTEGER NOT NULL, why INTEGER NOT NULL,"
+    " PRIMARY KEY (session, idx, pos));"
+    "CREATE TABLE IF NOT EXISTS coord_session_event_logs ("
+    " session BLOB PRIMARY KEY, events INTEGER NOT NULL, last_idx INTEGER NOT NULL,"
+    " next_pos INTEGER NOT NULL, compacted INTEGER NOT NULL, ended INTEGER NOT NULL,"
+    " name TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS coord_session_event_logs_by_end"
+    " ON coord_session_event_logs (ended, session) WHERE ended != 0;";
 
 int coord_sm_schema(sqlite3 *db)
 {

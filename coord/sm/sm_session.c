@@ -3,7 +3,10 @@
  * A session's end releases every lock it holds, drops every wait, and grants
  * the freed locks' waiters in the same entry (SM-4). Only an expiry starts
  * the lock-delay of the locks it frees (SM-6): a client that closes its
- * session knows it stopped using them; one whose session expired may not. */
+ * session knows it stopped using them; one whose session expired may not.
+ * Its end is also its last events, in the same entry: each lock and
+ * election lost, each ephemeral key deleted, then session_ended (EV-1), kept
+ * readable after the session is gone (EV-3, sm_event.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,16 +48,19 @@ int sm_apply_open(struct sm_apply *a)
 	sqlite3_bind_text(st, 4, c->name_len > 0 ? c->name : "", (int)c->name_len,
 	                  SQLITE_TRANSIENT);
 	sm_bind_u64(st, 5, a->index);
-	if ((rv = sm_done(a, st)) != 0 || (rv = sm_owner_set(a)) != 0)
+	if ((rv = sm_done(a, st)) != 0 || (rv = sm_owner_set(a)) != 0 ||
+	    (rv = sm_event_session_open(a)) != 0)
 		return rv;
 	a->out->status = COORD_ST_OK;
 	return sm_meta_set(a, SM_META_SESSIONS, a->index);
 }
 
-/* A lock the ending session holds (HELD) or waits for. */
+/* A lock the ending session holds (HELD, with its grant's TOKEN) or waits
+ * for. */
 struct end_lock {
 	struct coord_lockref ref;
 	bool held;
+	uint64_t token;
 };
 
 /* Reads the session's holds and waits, in (kind, name) order, into *OUT
@@ -68,9 +74,9 @@ static int endCollect(struct sm_apply *a, struct end_lock **out, size_t *n)
 	*out = NULL;
 	*n = 0;
 	if (sm_stmt(a,
-	            "SELECT kind, name, max(held) FROM ("
-	            " SELECT kind, name, 1 AS held FROM coord_holders WHERE session = ?1"
-	            " UNION ALL SELECT kind, name, 0 FROM coord_waiters WHERE session = ?1)"
+	            "SELECT kind, name, max(held), max(token) FROM ("
+	            " SELECT kind, name, 1 AS held, token FROM coord_holders WHERE session = ?1"
+	            " UNION ALL SELECT kind, name, 0, 0 FROM coord_waiters WHERE session = ?1)"
 	            " GROUP BY kind, name ORDER BY kind, name",
 	            &st) != 0)
 		return COORD_EDB;
@@ -96,20 +102,12 @@ static int endCollect(struct sm_apply *a, struct end_lock **out, size_t *n)
 		if (name != NULL)
 			strncpy(e->ref.name, (const char *)name, COORD_NAME_MAX);
 		e->held = sqlite3_column_int(st, 2) != 0;
+		e->token = (uint64_t)sqlite3_column_int64(st, 3);
 	}
 	if (rv == 0 && row < 0)
 		rv = COORD_EDB;
 	sm_release_in(a, st);
 	return rv;
-}
-
-/* ALIVE changes no table: the entry is the leader's durable word that it
- * heard these sessions' keepalives, and what it means is the lease
- * keepers' (rule 8, node_lease.c): every node notes when it applied it. */
-int sm_apply_alive(struct sm_apply *a)
-{
-	a->out->status = COORD_ST_OK;
-	return 0;
 }
 
 /* Deletes the session, its holds and waits (SM-4), its record (SM-9) and
@@ -162,8 +160,34 @@ static int endLock(struct sm_apply *a, const struct end_lock *e, uint32_t delay_
 	return sm_promote(a, &l);
 }
 
+/* EV-1: what the session loses by its end (WHY), its last events: each
+ * lock and election it holds in (kind, name) order, its ephemeral keys as
+ * they are deleted (sm_kv_session_end), then session_ended. */
+static int endEvents(struct sm_apply *a, const struct end_lock *locks, size_t n,
+                     enum sm_event_why why)
+{
+	int rv = 0;
+
+	for (size_t i = 0; rv == 0 && i < n; i++) {
+		struct sm_event e = {.type = SM_EVENT_LOST,
+		                     .kind = locks[i].ref.kind,
+		                     .name = locks[i].ref.name,
+		                     .name_len = strlen(locks[i].ref.name),
+		                     .token = locks[i].token,
+		                     .why = why};
+
+		if (locks[i].held)
+			rv = sm_event_add(a, &a->cmd->session, &e);
+	}
+	if (rv == 0)
+		rv = sm_kv_session_end(a);
+	return rv != 0 ? rv : sm_event_session_end(a, why);
+}
+
 int sm_apply_end(struct sm_apply *a)
 {
+	enum sm_event_why why =
+	    a->cmd->type == COORD_CMD_EXPIRE ? SM_EVENT_WHY_EXPIRED : SM_EVENT_WHY_CLOSED;
 	struct end_lock *locks;
 	uint32_t delay_ms = 0;
 	size_t n;
@@ -181,7 +205,9 @@ int sm_apply_end(struct sm_apply *a)
 	}
 	if ((rv = endCollect(a, &locks, &n)) != 0)
 		goto out_locks;
-	if ((rv = endDelete(a)) != 0 || (rv = sm_kv_session_end(a)) != 0)
+	/* Events first: session_ended keeps the label of the row endDelete
+	 * drops (EV-3). */
+	if ((rv = endEvents(a, locks, n, why)) != 0 || (rv = endDelete(a)) != 0)
 		goto out_locks;
 	for (size_t i = 0; rv == 0 && i < n; i++)
 		rv = endLock(a, &locks[i], delay_ms);
@@ -190,4 +216,13 @@ int sm_apply_end(struct sm_apply *a)
 out_locks:
 	free(locks);
 	return rv;
+}
+
+/* ALIVE changes no table: the entry is the leader's durable word that it
+ * heard these sessions' keepalives, and what it means is the lease
+ * keepers' (rule 8, node_lease.c): every node notes when it applied it. */
+int sm_apply_alive(struct sm_apply *a)
+{
+	a->out->status = COORD_ST_OK;
+	return 0;
 }
