@@ -35,6 +35,8 @@ static const struct http_op_info ops[HTTP_OP_COUNT] = {
                                    HTTP_OPF_CONFIRM, 0, 0, HTTP_F_SEQ, 0, SS, W},
     [HTTP_OP_SESSION_GET] = {"session_get", "GET", "/v1/sessions/", S, "",
                              HTTP_OPF_READ | HTTP_OPF_LONG_POLL, 0, 0, 0, 0, SS, R},
+    [HTTP_OP_SESSION_EVENTS] = {"session_events", "GET", "/v1/sessions/", S, "/events",
+                                HTTP_OPF_READ | HTTP_OPF_LONG_POLL, 0, 0, 0, 0, SS, R},
     [HTTP_OP_SESSION_CLOSE] = {"session_close", "DELETE", "/v1/sessions/", S, "", HTTP_OPF_WRITE, 0,
                                0, HTTP_F_SEQ, 0, SS, W},
     /* Locks (API.md, Locks) */

@@ -1,4 +1,5 @@
-/* Sessions (docs/API.md, Sessions): create, list, get, close, keepalive. */
+/* Sessions (docs/API.md, Sessions): create, list, get, close, keepalive,
+ * and a session's events. */
 #include <string.h>
 #include <sys/random.h>
 
@@ -113,6 +114,70 @@ static int get_query(struct node *n, struct ncall *c, json_t **body, uint64_t *m
 	return node_query_done(n, c, rc, body, NULL);
 }
 
+/* GET /v1/sessions/{id}/events ------------------------------------------------ */
+
+/* Appends {"type":"expiring","expires_in_ms"} to the events of BODY, the
+ * answer of a live session (it has "ttl_ms"), when the lease keeper gives
+ * ID less than half its TTL at NOW. Not replicated state: no index, and a
+ * long-poll does not wake for it (API.md, Sessions: events). Returns 0 or
+ * COORD_ENOMEM. */
+static int add_expiring(struct node *n, const struct coord_session_id *id, uint64_t now,
+                        json_t *body)
+{
+	json_int_t ttl = json_integer_value(json_object_get(body, "ttl_ms"));
+	uint64_t left;
+
+	if (ttl <= 0 || !coord_lease_remaining(&n->lease, id, now, &left) ||
+	    2 * left >= (uint64_t)ttl)
+		return 0;
+	return json_array_append_new(json_object_get(body, "events"),
+	                             json_pack("{s:s, s:I}", "type", "expiring", "expires_in_ms",
+	                                       (json_int_t)left)) == 0
+	           ? 0
+	           : COORD_ENOMEM;
+}
+
+/* The session's events after ?index= (EV-1), or a wait for the next; 410
+ * when some after it were dropped (EV-2), with the index from which all
+ * are kept. "index" is where the next poll starts: every event up to the
+ * applied entry is in the answer (or up to ?index=, on a stale node behind
+ * it). */
+static int events_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+{
+	const struct http_request *req = c->req;
+	struct coord_session_id id;
+	uint64_t applied = node_applied(n), compacted = 0, now = node_now_ms();
+	uint64_t since = req->has_index ? req->index : 0;
+	int rc = node_api_session(req, &id)
+	             ? coord_sm_query_session_events(n->reader, &id, since, body, modify_index,
+	                                             &compacted)
+	             : COORD_ENOTFOUND;
+
+	if (rc == COORD_ENOTFOUND) {
+		node_answer_error(n, c, HTTP_ERR_SESSION_NOT_FOUND, NULL,
+		                  "no session has that id, or it ended too long ago for its events "
+		                  "to be kept");
+		return -1;
+	}
+	if (rc == 0 && req->has_index && req->index < compacted) {
+		json_decref(*body);
+		*body = NULL;
+		node_answer_error(n, c, HTTP_ERR_COMPACTED,
+		                  json_pack("{s:I}", "index", (json_int_t)compacted),
+		                  "the session's events up to index %llu are no longer kept; read "
+		                  "them from there",
+		                  (unsigned long long)compacted);
+		return -1;
+	}
+	if (rc == 0 && shows_expiry(n, c, now))
+		rc = add_expiring(n, &id, now, *body);
+	if (rc == 0 &&
+	    json_object_set_new(*body, "index",
+	                        json_integer((json_int_t)(applied > since ? applied : since))) != 0)
+		rc = COORD_ENOMEM;
+	return node_query_done(n, c, rc, body, NULL);
+}
+
 /* DELETE /v1/sessions/{id} ---------------------------------------------------- */
 
 static bool close_command(struct node *n, const struct http_request *req, struct coord_cmd *cmd)
@@ -215,6 +280,7 @@ const struct node_api node_api_sessions[] = {
     {.op = HTTP_OP_SESSION_CREATE, .command = create_command, .applied = create_applied},
     {.op = HTTP_OP_SESSION_LIST, .query = list_query},
     {.op = HTTP_OP_SESSION_GET, .query = get_query},
+    {.op = HTTP_OP_SESSION_EVENTS, .query = events_query},
     {.op = HTTP_OP_SESSION_CLOSE, .command = close_command, .applied = close_applied},
     {.op = HTTP_OP_SESSION_KEEPALIVE, .answer = keepalive_answer},
     {.op = 0},

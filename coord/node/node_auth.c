@@ -189,7 +189,8 @@ static bool authorize_txn(struct node *n, struct ncall *c)
 			if (!has_rule(t, COORD_RESOURCE_SESSIONS, COORD_ACCESS_READ))
 				return deny_rule(n, c, COORD_RESOURCE_SESSIONS, NULL,
 				                 COORD_ACCESS_READ);
-		} else if (!coord_auth_allows(t, res, k->name, strlen(k->name), COORD_ACCESS_READ)) {
+		} else if (!coord_auth_allows(t, res, k->name, strlen(k->name),
+		                              COORD_ACCESS_READ)) {
 			return deny_rule(n, c, res, k->name, COORD_ACCESS_READ);
 		}
 	}
@@ -316,6 +317,35 @@ static void filter_session(const struct coord_token *t, json_t *session)
 	filter_array(t, session, "elections", COORD_RESOURCE_ELECTIONS);
 }
 
+/* A session's events: those of a lock, an election or a key T may not read
+ * are removed, as they would be from the session or a listing; the others
+ * (session_ended, expiring) name nothing and stay. */
+static void filter_events(const struct coord_token *t, json_t *session)
+{
+	static const struct {
+		const char *field;
+		enum coord_resource res;
+	} subjects[] = {
+	    {"lock", COORD_RESOURCE_LOCKS},
+	    {"election", COORD_RESOURCE_ELECTIONS},
+	    {"key", COORD_RESOURCE_KV},
+	};
+	json_t *a = json_object_get(session, "events");
+
+	for (size_t i = json_array_size(a); i-- > 0;) {
+		for (size_t k = 0; k < sizeof(subjects) / sizeof(subjects[0]); k++) {
+			json_t *name = json_object_get(json_array_get(a, i), subjects[k].field);
+
+			if (json_is_string(name) &&
+			    !coord_auth_allows(t, subjects[k].res, json_string_value(name),
+			                       json_string_length(name), COORD_ACCESS_READ)) {
+				json_array_remove(a, i);
+				break;
+			}
+		}
+	}
+}
+
 bool node_auth_filter(struct node *n, struct ncall *c, json_t *body)
 {
 	json_t *items, *label;
@@ -337,6 +367,7 @@ bool node_auth_filter(struct node *n, struct ncall *c, json_t *body)
 			filter_session(c->token, json_array_get(items, i));
 		break;
 	case HTTP_OP_SESSION_GET:
+	case HTTP_OP_SESSION_EVENTS:
 		/* A session by id, as a listing would show it: by its label. */
 		label = json_object_get(body, "name");
 		if (!coord_auth_allows(c->token, COORD_RESOURCE_SESSIONS,
@@ -346,7 +377,10 @@ bool node_auth_filter(struct node *n, struct ncall *c, json_t *body)
 			return deny_rule(n, c, COORD_RESOURCE_SESSIONS,
 			                 json_is_string(label) ? json_string_value(label) : "",
 			                 COORD_ACCESS_READ);
-		filter_session(c->token, body);
+		if (c->req->op == HTTP_OP_SESSION_GET)
+			filter_session(c->token, body);
+		else
+			filter_events(c->token, body);
 		break;
 	default:
 		break;
@@ -362,7 +396,8 @@ bool node_auth_filter_text(struct node *n, struct ncall *c, const char *body, si
 
 	*out = NULL;
 	if (!c->token || (c->req->op != HTTP_OP_LOCK_LIST && c->req->op != HTTP_OP_SESSION_LIST &&
-	                  c->req->op != HTTP_OP_SESSION_GET && c->req->op != HTTP_OP_KV_LIST))
+	                  c->req->op != HTTP_OP_SESSION_GET && c->req->op != HTTP_OP_KV_LIST &&
+	                  c->req->op != HTTP_OP_SESSION_EVENTS))
 		return true;
 	j = json_loadb(body, len, 0, NULL);
 	if (!j) {

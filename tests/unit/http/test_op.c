@@ -713,6 +713,8 @@ static void test_allow_header_lists_the_methods_of_the_path(void **state)
 	    {"POST", "/v1/sessions/" SID, "GET, DELETE"},
 	    {"GET", "/v1/sessions/" SID "/keepalive", "POST"},
 	    {"DELETE", "/v1/sessions/" SID "/keepalive", "POST"},
+	    {"POST", "/v1/sessions/" SID "/events", "GET"},
+	    {"DELETE", "/v1/sessions/" SID "/events", "GET"},
 	    {"POST", "/v1/status", "GET"},
 	    {"HEAD", "/v1/status", "GET"},
 	    {"BREW", "/v1/status", "GET"},

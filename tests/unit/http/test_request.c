@@ -61,6 +61,8 @@ static void test_routes(void **state)
 	    {"GET", "/v1/sessions/" SID, NULL, HTTP_OP_SESSION_GET},
 	    {"DELETE", "/v1/sessions/" SID, NULL, HTTP_OP_SESSION_CLOSE},
 	    {"POST", "/v1/sessions/" SID "/keepalive", NULL, HTTP_OP_SESSION_KEEPALIVE},
+	    {"GET", "/v1/sessions/" SID "/events", NULL, HTTP_OP_SESSION_EVENTS},
+	    {"GET", "/v1/sessions/" SID "/events?index=7&wait=1s", NULL, HTTP_OP_SESSION_EVENTS},
 	    {"GET", "/v1/locks", NULL, HTTP_OP_LOCK_LIST},
 	    {"GET", "/v1/locks/jobs/nightly", NULL, HTTP_OP_LOCK_GET},
 	    {"PUT", "/v1/locks/jobs/nightly", "{\"session\":\"" SID "\"}", HTTP_OP_LOCK_ACQUIRE},
