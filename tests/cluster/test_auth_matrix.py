@@ -29,6 +29,7 @@ CONTRACT = {
     "session_create": ("POST", "/v1/sessions", "SS", "W"),
     "session_list": ("GET", "/v1/sessions", "SS", "R"),
     "session_get": ("GET", "/v1/sessions/{id}", "SS", "R"),
+    "session_events": ("GET", "/v1/sessions/{id}/events", "SS", "R"),
     "session_keepalive": ("POST", "/v1/sessions/{id}/keepalive", "SS", "W"),
     "lock_list": ("GET", "/v1/locks", "LK", "R"),
     "lock_acquire": ("PUT", "/v1/locks/{name}", "LK", "W"),
@@ -259,6 +260,10 @@ def endpoints(fx):
             ("GET", "/v1/sessions/" + vs, None),
             [(Z, None, "sessions:*:read"), (X, None, "sessions:victim:read")],
             expect("GET", lambda n: "/v1/sessions/" + ws(n), None, W, 200)),
+        "session_events": (
+            ("GET", "/v1/sessions/%s/events" % vs, None),
+            [(Z, None, "sessions:*:read"), (X, None, "sessions:victim:read")],
+            expect("GET", lambda n: "/v1/sessions/%s/events" % ws(n), None, W, 200)),
         "session_keepalive": (
             ("POST", "/v1/sessions/%s/keepalive" % vs, None),
             [(R, None, "sessions:*:write"), (Z, None, "sessions:*:write")],
