@@ -153,6 +153,74 @@ static int session_one(struct ctl *ctl, const char *verb, int argc, char **argv)
 	return rc;
 }
 
+static void pause_ms(uint64_t ms);
+
+/* One poll of session events at BASE after INDEX: prints each event on a
+ * line and moves *INDEX on; *ENDED once session_ended came. Returns -1 to
+ * poll again, or the exit code. */
+static int events_poll(struct ctl *ctl, const char *base, uint64_t *index, bool *ended)
+{
+	char path[COORDC_URL_MAX];
+	struct coordc_reply r;
+	json_t *e;
+	size_t i;
+	int rc = -1;
+	int n = snprintf(path, sizeof(path), "%s?index=%llu&wait=%llums", base,
+	                 (unsigned long long)*index, (unsigned long long)CTL_WATCH_WAIT_MS);
+
+	if (n < 0 || n >= (int)sizeof(path))
+		return CTL_EXIT_USAGE;
+	coordc_call(ctl->client, "GET", path, NULL, COORDC_IDEMPOTENT,
+	            (uint32_t)CTL_WATCH_WAIT_MS + 10000, &r);
+	if (r.kind == COORDC_DONE_OK) {
+		json_array_foreach(json_object_get(r.body, "events"), i, e)
+		{
+			const char *type = json_string_value(json_object_get(e, "type"));
+
+			json_dumpf(e, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			fputc('\n', stdout);
+			*ended = *ended || (type != NULL && strcmp(type, "session_ended") == 0);
+		}
+		fflush(stdout);
+		*index = (uint64_t)json_integer_value(json_object_get(r.body, "index"));
+	} else if (r.status == 410 && strcmp(r.error, "compacted") == 0) {
+		/* Events were dropped before this watcher read them: say so,
+		 * and go on from where every event is kept. */
+		*index = (uint64_t)json_integer_value(json_object_get(r.body, "index"));
+		fprintf(stderr,
+		        "coordctl: session events: some events up to index %llu were dropped\n",
+		        (unsigned long long)*index);
+	} else if (r.status >= 400 && r.status < 500) {
+		rc = ctl_fail("session events", &r); /* 4xx is final */
+	} else {
+		pause_ms(CTL_WATCH_PAUSE_MS); /* a failover: keep watching */
+	}
+	coordc_reply_clear(&r);
+	return rc;
+}
+
+/* session events ID [--watch]: the session's events as JSON; with --watch,
+ * one line per event as it comes, until the session ended (API.md,
+ * Sessions: Session events). */
+static int session_events(struct ctl *ctl, int argc, char **argv)
+{
+	char path[COORDC_URL_MAX];
+	struct ctl_args a;
+	uint64_t index = 0;
+	bool done, ended = false;
+	int rc = ctl_args("session", argc, argv, CTL_OPT_WATCH, 1, &a, &done);
+
+	if (done)
+		return rc;
+	if (!make_path(path, "/v1/sessions/", a.pos[0], "/events"))
+		return CTL_EXIT_USAGE;
+	if (!a.watch)
+		return get_and_print(ctl, "session events", path);
+	while ((rc = events_poll(ctl, path, &index, &ended)) < 0 && !ended)
+		;
+	return rc < 0 ? CTL_EXIT_OK : rc;
+}
+
 int ctl_cmd_session(struct ctl *ctl, int argc, char **argv)
 {
 	if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
@@ -163,6 +231,8 @@ int ctl_cmd_session(struct ctl *ctl, int argc, char **argv)
 		return session_create(ctl, argc - 1, argv + 1);
 	if (strcmp(argv[0], "keepalive") == 0 || strcmp(argv[0], "close") == 0)
 		return session_one(ctl, argv[0], argc - 1, argv + 1);
+	if (strcmp(argv[0], "events") == 0)
+		return session_events(ctl, argc - 1, argv + 1);
 	if (strcmp(argv[0], "list") == 0) {
 		struct ctl_args a;
 		bool done;
@@ -172,7 +242,7 @@ int ctl_cmd_session(struct ctl *ctl, int argc, char **argv)
 		            : ctl_list_and_print(ctl, "session list", "/v1/sessions", "sessions",
 		                                 CTL_LIST_SESSIONS);
 	}
-	fprintf(stderr, "coordctl session: unknown '%s' (create, keepalive, close, list)\n",
+	fprintf(stderr, "coordctl session: unknown '%s' (create, keepalive, close, list, events)\n",
 	        argv[0]);
 	return CTL_EXIT_USAGE;
 }
