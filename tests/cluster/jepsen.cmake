@@ -98,7 +98,18 @@ set(COORD_JEPSEN_RUNS
   # claims the leader's id and dials the followers); the same runs with the
   # rogue given the cluster's CA fail (no refusal counted: the members turn
   # it away at HELLO instead, for its unknown id or its empty data folder).
-  "3nodes_tls_auth_rogue|--nodes 3 --seed 41 --duration 37 --faults kill,kill_leader,pause_leader,halves,isolate_leader,rogue --tls --auth --wait-ms 0")
+  "3nodes_tls_auth_rogue|--nodes 3 --seed 41 --duration 37 --faults kill,kill_leader,pause_leader,halves,isolate_leader,rogue --tls --auth --wait-ms 0"
+  # S20: the leadership moved every 2.5-3.5 s for 22 s (churn) while four
+  # clients hold a lock each under a 5 s session, keep it alive a few times
+  # and stop; an heir session watches each end (GET /v1/sessions/{id}, a
+  # try-lock of its lock). session-bound fails if one is seen alive later
+  # than TTL + 2 election timeouts + 1 s after its last acknowledged
+  # keepalive, or one ended before TTL after it was sent (lease-timing,
+  # mutual-exclusion). Seed 20: 9 sessions, each seen gone 5.5-5.6 s after
+  # its last keepalive, bound 7 s; the same run with
+  # --fresh-lease-on-election (a fresh TTL at every election) fails it:
+  # all 8 were still alive at their bound.
+  "3nodes_leader_churn|--nodes 3 --seed 20 --duration 26 --faults churn --wait-ms 0")
 
 function(coord_jepsen_run spec)
   string(REPLACE "|" ";" parts "${spec}")

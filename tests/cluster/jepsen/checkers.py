@@ -470,3 +470,92 @@ def one_leader_per_term(claims):
     valid = not bad if own else ("unknown" if not bad else False)
     return {"valid": valid, "terms": len(per), "terms_led": len(own),
             "claims": len(claims), "terms_with_two_leaders": len(bad), "conflicts": bad[:5]}
+
+
+BOUND_ALLOWANCE_S = 1.0  # session_bound: the EXPIRE's commit and the watcher's poll
+
+
+def session_bound(ops, election_s, allowance_s=BOUND_ALLOWANCE_S, safety=None):
+    """S20: however many elections come between, a session ends neither
+    too soon nor too late (docs/API.md Sessions; DESIGN.md rule 8, L-3).
+
+    Safety, never sooner than TTL after the send time of the client's last
+    acknowledged keepalive, is what two checkers already judge, on every
+    session of the run: lease-timing (no 404 of the session, on a keepalive,
+    a lock operation or a session read, before then) and mutual-exclusion
+    (no grant of its lock to another session before then: a grant answered
+    while the holder's own lease ran). SAFETY is their verdicts
+    [(name, verdict)], computed here when not given; either failing fails
+    this checker too.
+
+    The bound is judged on the sessions of clients that stopped keeping
+    alive on purpose (workload.Abandoner: an "abandon" operation after the
+    last keepalive was answered). Each must have ended by
+      deadline = (completion of its last acknowledged keepalive, or of its
+                  creation) + TTL + 2 * ELECTION_S + ALLOWANCE_S,
+    the completion being when the leader had applied the ALIVE entry that
+    vouched for it (L-3: a leader counts ttl + 2 * EVERY, EVERY half an
+    election timeout, from that entry; ALLOWANCE_S covers the EXPIRE's
+    commit and the watcher's poll period). Evidence that it had not: a
+    linearizable GET /v1/sessions/{id} answered 200 ("session_read",
+    exists) or the heir's try-lock refused lock_held ("acquire" with
+    "heir_of": nobody else ever asks for that lock), either invoked at or
+    after the deadline: the session lived at some instant after it. A
+    session with a keepalive of unknown outcome (it may have applied at
+    any later time) is not judged, nor one never seen gone or alive after
+    its deadline (counted as unobserved). With no session judged the
+    verdict is unknown."""
+    if safety is None:
+        safety = [("lease-timing", lease_timing(ops)), ("mutual-exclusion", mutual_exclusion(ops))]
+    ttls = _ttls(ops)
+    per = {}
+    for o in ops:
+        if o["session"] is not None:
+            per.setdefault(o["session"], []).append(o)
+    heir = {}
+    for o in ops:
+        if o["f"] == "acquire" and o["value"].get("heir_of") is not None:
+            heir.setdefault(o["value"]["heir_of"], []).append(o)
+    outlived, ended, skipped = [], [], {"unknown_keepalive": 0, "unobserved": 0}
+    for ab in (o for o in ops if o["f"] == "abandon"):
+        sid = ab["session"]
+        mine = per.get(sid, [])
+        lease = [o for o in mine if o["f"] in ("create_session", "keepalive")]
+        if sid not in ttls or any(o["type"] == "info" for o in lease):
+            skipped["unknown_keepalive"] += 1
+            continue
+        last = max(o["cmp"] for o in lease if o["type"] == "ok" and not o["value"].get("error"))
+        deadline = last + ttls[sid] + 2 * election_s + allowance_s
+        watched = [o for o in mine if o["f"] == "session_read"] + heir.get(sid, [])
+        alive = [o for o in watched if o["type"] == "ok" and (
+            o["value"].get("exists") is True or o["value"].get("error") == "lock_held")]
+        gone = [o["cmp"] for o in watched if o["type"] == "ok" and (
+            o["value"].get("exists") is False or _granted(o))] + \
+            [o["cmp"] for o in mine if o["type"] == "ok" and
+             o["value"].get("error") == "session_not_found"]
+        late = [o for o in alive if o["inv"] >= deadline]
+        if late:
+            first = min(late, key=lambda o: o["inv"])
+            outlived.append({"session": sid, "ttl": ttls[sid], "last_ack": round(last, 3),
+                             "deadline": round(deadline, 3),
+                             "alive_at": round(first["inv"], 3), "by": first["f"],
+                             "seen_gone": round(min(gone), 3) if gone else None})
+            continue
+        if not gone:
+            skipped["unobserved"] += 1
+            continue
+        # The end lies between the last sign of life and the first of death.
+        after = max([o["inv"] for o in alive] + [last])
+        ended.append((round(after - last, 3), round(min(gone) - last, 3),
+                      round(deadline - last, 3)))
+    unsafe = [name for name, v in safety if v["valid"] is not True]
+    judged = len(outlived) + len(ended)
+    valid = False if outlived or unsafe else (True if judged else "unknown")
+    by = sorted(e[1] for e in ended)
+    return {"valid": valid, "judged": judged, "outlived_bound": len(outlived),
+            "skipped": skipped, "unsafe": unsafe,
+            "bound_s": sorted({e[2] for e in ended} | {round(o["deadline"] - o["last_ack"], 3)
+                                                       for o in outlived}),
+            "ended_by_s": {"min": by[0], "median": by[len(by) // 2], "max": by[-1]}
+            if by else None,
+            "ended_within_s": sorted(ended)[:12], "outlived": outlived[:5]}

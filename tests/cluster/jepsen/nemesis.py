@@ -22,6 +22,13 @@ resumed (queued_release.py plays the round and says what it expects).
 Another, "rogue" (runner --tls), starts a coordd with a peer certificate of
 another CA that dials every member, and judges that they refused it and
 that nobody voted for it or stepped down (rogue.py, R1-R4).
+"churn" (by name only, no namespaces needed; S20) moves the leadership
+every CHURN_EVERY_S (drawn from 2.5-3.5 s) for CHURN_S: POST
+/v1/leader/transfer to the leader, to the most caught-up voter ({}) or to a
+member the draw chooses. Each transfer is noted (time, target, answer, the
+leader after it) for the summary; the checker session-bound
+(checkers.session_bound) judges what the elections did to the sessions of
+clients that stopped keeping alive (workload.Abandoner).
 Every fault is healed before the next starts.
 
 Targets are drawn among the cluster's current members (cluster.nodes),
@@ -37,7 +44,10 @@ import time
 PROCESS_FAULTS = ("kill", "kill_leader", "pause", "pause_leader", "crash_all")
 NET_FAULTS = ("halves", "isolate_leader", "bridge", "one_way", "ring")
 MIXED_FAULTS = ("pause_isolated_leader", "isolate_long")  # not in "net" or "all": by name only
-SCENARIO_FAULTS = ("queued_release", "rogue")  # by name only; queued_release.py, rogue.py
+SCENARIO_FAULTS = ("queued_release", "rogue", "churn")  # by name only; queued_release.py, rogue.py
+CHURN_S = 22.0  # churn: how long the leadership keeps moving
+CHURN_EVERY_S = (2.5, 3.5)  # churn: between two transfers (below the abandoners' TTL)
+CHURN_TRANSFER_S = 3.0  # churn: how long a transfer's answer is waited for
 CUT_AFTER_RESUME_S = 1.0  # the paused leader stays cut off this long after SIGCONT
 LONG_CUT_S = 15.0  # isolate_long
 CATCH_UP_WAIT_S = 10.0  # how long isolate_long waits for the follower to catch up
@@ -65,7 +75,8 @@ def schedule(seed, duration_s, faults, size, election_s, ttl_s):
             rng.shuffle(order)
         dur = {"pause": pause_s, "pause_leader": pause_s, "pause_isolated_leader": pause_s,
                "crash_all": 1.0, "isolate_long": LONG_CUT_S,
-               "queued_release": QUEUED_RELEASE_S, "rogue": ROGUE_S}.get(f, rng.uniform(2.0, 5.0))
+               "queued_release": QUEUED_RELEASE_S, "rogue": ROGUE_S,
+               "churn": CHURN_S}.get(f, rng.uniform(2.0, 5.0))
         if f.startswith("pause"):
             dur += rng.uniform(0, 1.0)
         if t + dur + 1.0 > duration_s:
@@ -110,6 +121,7 @@ class Nemesis(threading.Thread):
         self.paused = []
         self.catchups = []  # isolate_long: [{"at", "node", "after_s" or None}]
         self.cut_off = None  # isolate_long: the follower cut off
+        self.transfers = []  # churn: [{"at", "from", "to", "status", "leader", "took_s"}]
         self.mu = getattr(cluster, "mu", None) or threading.RLock()
 
     def leader_id(self):
@@ -150,6 +162,13 @@ class Nemesis(threading.Thread):
                 self.applied.append(dict(s, at=round(at, 2), what=what))
                 self.log("nemesis t=%.2f rogue: %s" % (at, what))
                 continue
+            if s["fault"] == "churn":
+                # Nothing to heal: every transfer ends on its own.
+                at = self.h.now()
+                what = self.churn(s)
+                self.applied.append(dict(s, at=round(at, 2), what=what))
+                self.log("nemesis t=%.2f churn: %s" % (at, what))
+                continue
             with self.mu:
                 what = self.apply(s)
             self.applied.append(dict(s, at=round(self.h.now(), 2), what=what))
@@ -163,6 +182,51 @@ class Nemesis(threading.Thread):
             self.heal()
             if s["fault"] == "isolate_long":
                 self.time_catch_up(self.cut_off)
+
+    def churn(self, s):
+        """Moves the leadership every CHURN_EVERY_S until S's window ends:
+        each time to the most caught-up voter ({}) or to a member drawn from
+        S's pick (never the leader itself: that would be no election). The
+        request goes to the leader; any member forwards it. Bounded: each
+        transfer waits CHURN_TRANSFER_S at most."""
+        from secure import admin_request  # the cluster's TLS and admin token (runner only)
+        rng = random.Random(s["pick"])
+        end = self.h.now() + s["dur"]
+        n0 = len(self.transfers)
+        while not self.stop_flag.is_set() and self.h.now() < end:
+            t0 = self.h.now()
+            lid = self.leader_id()
+            others = [n.id for n in self.c.nodes if n.id != lid]
+            to = rng.choice(others) if others and rng.random() < 0.5 else None
+            node = next((n for n in self.c.nodes if n.id == lid), None) or self.c.nodes[0]
+            r = admin_request(node.http, "POST", "/v1/leader/transfer",
+                              {} if to is None else {"id": to}, timeout=CHURN_TRANSFER_S)
+            got = r.json.get("leader") if r is not None and r.status == 200 and \
+                isinstance(r.json, dict) else None
+            self.transfers.append({"at": round(t0, 2), "from": lid, "to": to,
+                                   "status": None if r is None else r.status,
+                                   "leader": got, "took_s": round(self.h.now() - t0, 3)})
+            self.log("nemesis t=%.2f transfer from %d to %s: %s" % (
+                t0, lid, "the most caught-up" if to is None else to,
+                "no answer" if r is None else "%d, leader %s" % (r.status, got)))
+            self.stop_flag.wait(max(0.0, t0 + rng.uniform(*CHURN_EVERY_S) - self.h.now()))
+        done = self.transfers[n0:]
+        return "%d transfers, %d answered 200" % (len(done),
+                                                  sum(1 for x in done if x["status"] == 200))
+
+    def churn_summary(self):
+        """The summary line of the churn's transfers."""
+        ts = self.transfers
+        if not ts:
+            return "churn: no transfer"
+        gaps = [b["at"] - a["at"] for a, b in zip(ts, ts[1:])]
+        took = sorted(x["took_s"] for x in ts if x["status"] == 200)
+        moved = sum(1 for x in ts if x["status"] == 200 and x["leader"] != x["from"])
+        return ("churn: %d transfers, %d moved the leadership (200), %d other answers; "
+                "every %.1f-%.1fs; a transfer took %.3f-%.3fs (median %.3f)" % (
+                    len(ts), moved, sum(1 for x in ts if x["status"] != 200),
+                    min(gaps, default=0), max(gaps, default=0), took[0] if took else 0,
+                    took[-1] if took else 0, took[len(took) // 2] if took else 0))
 
     def time_catch_up(self, nid):
         """Seconds from the heal until node NID has applied the commit index

@@ -70,6 +70,23 @@ same term throughout, the commit index grew and the rogue never joined;
 each visit prints the leader, term, commit index and refusal counts before
 and after.
 
+"churn" in --faults (S20) moves the leadership every ~3 s for its window
+(nemesis.CHURN_S) with POST /v1/leader/transfer, and adds --abandoners
+(default 4 with churn): clients that hold a lock, keep their session alive
+a few times and stop at a recorded time, then watch from an heir session
+for it to end (workload.Abandoner). The session-bound checker fails if one
+was seen alive later than TTL + 2 election timeouts + 1 s after its last
+acknowledged keepalive, or if lease-timing or mutual-exclusion (a session
+ended before TTL after its last acknowledged keepalive was sent) fail.
+--fresh-lease-on-election starts every coordd with that option (a new
+leader gives every session a fresh TTL, the behaviour before L-3): with
+churn faster than the TTL the abandoned sessions outlive the bound and
+session-bound must fail. The summary prints the transfers and how long
+after their last keepalive the abandoned sessions were seen gone.
+
+  COORDD=build/coord/coordd python3 tests/cluster/jepsen/runner.py --nodes 3 \\
+      --seed 20 --duration 26 --faults churn --wait-ms 0 [--fresh-lease-on-election]
+
 Lock grants a minute (the lock clients' acquires answered with a grant)
 compare the ways to go on after a lost answer, same seed and faults:
 --reuse-sessions (with seq) against --abandon close or --abandon expire.
@@ -190,6 +207,12 @@ def parse(argv):
                          "dropped, duplicated or swapped in the watcher's record, a read "
                          "answering a stale value, a put acknowledged at an index no change "
                          "has): the kv checkers must then fail")
+    ap.add_argument("--abandoners", type=int, default=None,
+                    help="clients that hold a lock and stop keeping their session alive, "
+                         "judged by session-bound (default 4 with the churn fault, else 0)")
+    ap.add_argument("--fresh-lease-on-election", action="store_true",
+                    help="start every coordd with --fresh-lease-on-election (a fresh TTL for "
+                         "every session at each election): with churn, session-bound must fail")
     ap.add_argument("--history", default=None, help="write the history here (JSON lines)")
     a = ap.parse_args(argv)
     fs = a.faults.split(",")
@@ -205,6 +228,8 @@ def parse(argv):
         a.kv = True
     if a.kv_break:
         a.kv = True
+    if a.abandoners is None:
+        a.abandoners = 4 if "churn" in fs else 0
     if a.seed is None:
         a.seed = random.SystemRandom().randrange(1 << 31)
     return a
@@ -233,6 +258,8 @@ def start_cluster(a, fs):
                  "--log-tail", str(max(1, a.snapshot_entries // 10))]
     if a.auth:
         extra.append("--auth")
+    if a.fresh_lease_on_election:
+        extra.append("--fresh-lease-on-election")
     if any(f in nemesis.NET_FAULTS + nemesis.MIXED_FAULTS for f in fs):
         why = netns.probe()
         if why is not None:
@@ -356,19 +383,24 @@ def read_back(c, h, ledger_locks, ledger_sessions, abandoned):
     return final, fates
 
 
-def judge(ops, final, probe, election_s, rogue=None, claims=None, kv_truth=None):
+def judge(ops, final, probe, election_s, rogue=None, claims=None, kv_truth=None,
+          bound=False):
     keys = sorted({o["key"] for o in ops if o["key"] and (
         o["key"].startswith(wl.LOCK + "/") or o["key"].startswith(wl.ELECTION + "/") or
         o["key"].startswith(wl.MIXED + "/"))})
     extra = [] if rogue is None else [("rogue-node", rogue.verdict())]
+    mutex, timing = checkers.mutual_exclusion(ops), checkers.lease_timing(ops)
+    if bound:  # S20: its safety half is these two verdicts
+        extra.append(("session-bound", checkers.session_bound(
+            ops, election_s, safety=[("lease-timing", timing), ("mutual-exclusion", mutex)])))
     return extra + [
-        ("mutual-exclusion", checkers.mutual_exclusion(ops)),
+        ("mutual-exclusion", mutex),
         ("token-order", checkers.token_order(ops)),
         ("fenced-store", checkers.fenced_store(ops)),
         ("durability", checkers.durability(ops, final)),
         ("linearizability", checkers.linearizability(ops, keys)),
         ("stale-reads", checkers.stale_reads(ops)),
-        ("lease-timing", checkers.lease_timing(ops)),
+        ("lease-timing", timing),
         ("liveness", checkers.liveness(probe, election_s)),
     ] + ([] if claims is None else [("leader-per-term", checkers.one_leader_per_term(claims))]) \
       + ([] if kv_truth is None else [("kv-linearizability", kv_linear.check_all(ops)),
@@ -389,6 +421,19 @@ def summary(name, r):
             sum(v.get("states", 0) for v in ps.values()),
             (" ; " + json.dumps(bad)[:1500]) if bad else "")
     return json.dumps({k: v for k, v in r.items() if k != "valid"})[:1500]
+
+
+def abandon_summary(ops):
+    """What the abandoners gave session-bound: the sessions abandoned, the
+    heirs' grants, and the sessions' terms of life after their last
+    keepalive, as the watchers saw them end."""
+    abandoned = [o for o in ops if o["f"] == "abandon"]
+    heirs = sum(1 for o in ops if o["f"] == "acquire" and o["value"].get("heir_of") and
+                o["type"] == "ok" and "token" in o["value"])
+    reads = sum(1 for o in ops if o["f"] == "session_read" and o["type"] == "ok" and
+                any(a["session"] == o["session"] for a in abandoned))
+    return "abandoned sessions: %d, watched by %d session reads; heirs granted their lock " \
+        "%d times" % (len(abandoned), reads, heirs)
 
 
 def mixed_summary(ops):
@@ -489,6 +534,20 @@ def main(argv):
         if "queued_release" in fs:
             queued = queued_release.QueuedRelease(c, h, stop, rng.random())
             clients += queued.rivals(stop, rng.random())
+        if a.abandoners:
+            # Their own random stream; rounds start early enough that the
+            # abandoned sessions' bound lies in the churn window.
+            arng = random.Random(a.seed ^ 0xab)
+            churn_end = max([x["at"] + x["dur"] for x in sched if x["fault"] == "churn"],
+                            default=a.duration)
+            until = churn_end - (wl.ABANDON_TTL_S + 2 * election_s +
+                                 checkers.BOUND_ALLOWANCE_S + 3.0)
+            clients += [wl.Abandoner(600 + p, c, h, stop, arng.random(), until)
+                        for p in range(a.abandoners)]
+            log("abandoners: %d clients, sessions of %.0fs abandoned until t=%.1f; bound "
+                "TTL + 2 x %.1fs + %.1fs after the last acknowledged keepalive" % (
+                    a.abandoners, wl.ABANDON_TTL_S, until, election_s,
+                    checkers.BOUND_ALLOWANCE_S))
         clients += [wl.Reader(250, c, h, stop, rng.random(), base=wl.ELECTION, kind="election"),
                     wl.Stopper(300, c, h, stop, rng.random(), abandoned),
                     wl.Ledger(400, c, h, stop, rng.random(), ledger_locks, ledger_sessions)]
@@ -517,7 +576,7 @@ def main(argv):
         time.sleep(1.0)  # the workload runs on a healed cluster for a moment
         stop.set()
         for cl in clients:
-            cl.join(wl.CLIENT_TIMEOUT_S + 3)
+            cl.join(max(wl.CLIENT_TIMEOUT_S, getattr(cl, "WATCH_S", 0)) + 3)
         # An abandoned session must be gone a TTL (plus an election) after
         # its client stopped, or after the heal that restarted its clock.
         last = max(list(abandoned.values()) + [heal])
@@ -558,6 +617,10 @@ def main(argv):
             " token and prevented %d lost updates (the unfenced shadow's, value %d)" % (
                 store.value, store.refused_reads, store.refused_writes, store.shadow_lost,
                 store.shadow))
+        if nem.transfers:
+            log(nem.churn_summary())
+        if a.abandoners:
+            log(abandon_summary(ops))
         if msched:
             log(mem.summary())
         if queued is not None:
@@ -571,7 +634,8 @@ def main(argv):
         for nid, n in c.every.items():
             claims += leaders.log_claims(nid, n.log_text())
         t0 = time.time()
-        verdicts = judge(ops, final, probe, election_s, rogue, claims, kv_truth)
+        verdicts = judge(ops, final, probe, election_s, rogue, claims, kv_truth,
+                         bound=bool(a.abandoners))
         failed = False
         for name, r in verdicts:
             ok = r["valid"] is True

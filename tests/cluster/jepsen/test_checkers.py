@@ -638,6 +638,70 @@ def answer(status, body):
     return r
 
 
+def abandoned(ka_type="ok"):
+    """S20: A opens a 5 s session, takes its lock, keeps alive once (answered
+    at 1.05), stops at 1.1; its heir H watches. With a 0.5 s election
+    timeout the bound is 1.05 + 5 + 2 * 0.5 + 1 = 8.05."""
+    k = "jepsen/abandoned/600/1"
+    ka = op(1, "keepalive", 1.0, 1.05, ka_type, session="A")
+    return [session(1, "A", 0, ttl=5.0), grant(1, "A", 0.1, 0.11, 20, key=k), ka,
+            op(1, "abandon", 1.1, 1.1, session="A", key=k, ttl=5.0),
+            session(1, "H", 1.2, ttl=5.0),
+            op(1, "session_read", 3.0, 3.01, session="A", exists=True),
+            op(1, "acquire", 3.02, 3.03, key=k, session="H", heir_of="A", error="lock_held")]
+
+
+def watched_end(at):
+    """The watcher sees A gone at AT and its heir granted A's lock."""
+    k = "jepsen/abandoned/600/1"
+    return [op(1, "session_read", at, at + 0.01, session="A", exists=False),
+            op(1, "acquire", at + 0.02, at + 0.03, key=k, session="H", heir_of="A", token=30)]
+
+
+class SessionBound(unittest.TestCase):
+    def test_a_session_seen_gone_within_the_bound_passes(self):
+        r = checkers.session_bound(abandoned() + watched_end(6.5), 0.5)
+        self.assertIs(r["valid"], True, r)
+        self.assertEqual(r["judged"], 1)
+        self.assertEqual(r["bound_s"], [7.0])
+
+    def test_a_session_read_alive_after_the_bound_is_caught(self):
+        h = abandoned() + [op(1, "session_read", 8.1, 8.11, session="A", exists=True)] + \
+            watched_end(9.0)
+        r = checkers.session_bound(h, 0.5)
+        self.assertIs(r["valid"], False)
+        self.assertEqual(r["outlived"][0]["by"], "session_read")
+
+    def test_the_heirs_try_lock_refused_after_the_bound_is_caught(self):
+        h = abandoned() + [op(1, "acquire", 8.2, 8.21, key="jepsen/abandoned/600/1",
+                              session="H", heir_of="A", error="lock_held")]
+        r = checkers.session_bound(h, 0.5)
+        self.assertIs(r["valid"], False)
+        self.assertEqual(r["outlived"][0]["by"], "acquire")
+
+    def test_a_session_seen_gone_before_its_ttl_fails_by_lease_timing(self):
+        r = checkers.session_bound(abandoned() + [
+            op(1, "session_read", 4.0, 4.01, session="A", exists=False)], 0.5)
+        self.assertIs(r["valid"], False)
+        self.assertEqual(r["unsafe"], ["lease-timing"])
+
+    def test_its_lock_granted_to_the_heir_before_its_ttl_fails_by_mutual_exclusion(self):
+        r = checkers.session_bound(abandoned() + [
+            op(1, "acquire", 4.0, 4.01, key="jepsen/abandoned/600/1", session="H",
+               heir_of="A", token=30)], 0.5)
+        self.assertIs(r["valid"], False)
+        self.assertEqual(r["unsafe"], ["mutual-exclusion"])
+
+    def test_a_keepalive_of_unknown_outcome_leaves_the_session_unjudged(self):
+        r = checkers.session_bound(abandoned("info") + watched_end(9.5), 0.5)
+        self.assertEqual(r["valid"], "unknown")
+        self.assertEqual(r["skipped"]["unknown_keepalive"], 1)
+
+    def test_no_session_judged_is_unknown_not_a_pass(self):
+        self.assertEqual(checkers.session_bound(handover(), 0.5)["valid"], "unknown")
+        self.assertEqual(checkers.session_bound(abandoned(), 0.5)["skipped"]["unobserved"], 1)
+
+
 class ClassifyAnswers(unittest.TestCase):
     """history.classify as docs/API.md (What a 503 tells) says."""
 

@@ -23,6 +23,11 @@
   until it is gone (the lease-timing evidence).
 - Ledger: the write load for durability: one long session that acquires
   fresh lock names and releases every third one.
+- Abandoner (S20, runner --abandoners): holds a lock of its own under a
+  session of ABANDON_TTL_S, keeps it alive a few times, stops at a recorded
+  time (an "abandon" operation), then watches the session end from an heir
+  session: it polls GET /v1/sessions/{id} and try-locks the lock
+  (checkers.session_bound).
 
 Lock and election names rotate every ROTATE_S seconds so that each
 linearizability search stays small (docs/DESIGN.md, How it is tested)."""
@@ -62,6 +67,8 @@ LOCK = "jepsen/lock"
 ELECTION = "jepsen/elect"
 MIXED = "jepsen/mixed"  # shared and exclusive lock clients on one lock
 LEDGER = "jepsen/ledger"
+ABANDONED = "jepsen/abandoned"  # the Abandoners' locks, one name per round
+ABANDON_TTL_S = 5.0  # above the churn's interval (nemesis.CHURN_EVERY_S)
 
 
 def rotated(base, h):
@@ -470,3 +477,75 @@ class Ledger(Client):
                         break
                     self.release(old)
             self.pace(0.0, 0.02)
+
+
+class Abandoner(Client):
+    """A client that dies holding a lock, as S20 needs: each round opens a
+    session of ABANDON_TTL_S, acquires a lock of its own (a new name each
+    round), keeps the session alive 1-3 times a second apart, then stops
+    keeping it alive and records when ("abandon", after its last keepalive
+    was answered). An heir session of the same client then watches it end,
+    every POLL_S: GET /v1/sessions/{id} (linearizable: "session_read" with
+    "exists") and a try-lock of the lock ("acquire" with "heir_of"), until
+    both saw it gone or WATCH_S after the abandon. Rounds start only before
+    UNTIL (the run's clock), so that every watch lies in the churn window;
+    a watch under way goes on after the stop flag (bounded by WATCH_S)."""
+
+    POLL_S = 0.2
+    WATCH_S = 10.0
+
+    def __init__(self, p, cluster, h, stop, seed, until):
+        super().__init__(p, cluster, h, stop, seed)
+        self.until = until
+        self.rounds = 0
+
+    def run(self):
+        while not self.stop.is_set() and self.h.now() < self.until:
+            if self.open_session(ABANDON_TTL_S) is None:
+                self.pace(0.2, 0.5)
+                continue
+            sid = self.sid
+            self.rounds += 1
+            key = "%s/%d/%d" % (ABANDONED, self.p, self.rounds)
+            op, r = self.call("acquire", "PUT", "/v1/locks/" + key, {"session": sid},
+                              key=key, session=sid)
+            if op["type"] == "ok" and r.status == 200:
+                op["value"]["token"] = r.json["fencing_token"]
+            for _ in range(self.rng.randint(1, 3)):
+                self.stop.wait(1.0)
+                if self.stop.is_set() or self.sid is None:
+                    break
+                self.keepalive()
+            if self.sid is None:  # found gone while kept alive: lease-timing judges it
+                continue
+            self.sid = None
+            t = self.h.now()
+            self.h.add({"p": self.p, "f": "abandon", "key": key, "session": sid, "inv": t,
+                        "cmp": t, "type": "ok", "value": {"ttl": ABANDON_TTL_S}})
+            self.watch(sid, key, t + self.WATCH_S)
+
+    def watch(self, sid, key, until):
+        heir = None
+        gone = granted = False
+        while self.h.now() < until and not (gone and granted):
+            if not gone:
+                op, r = self.call("session_read", "GET", "/v1/sessions/" + sid, session=sid)
+                if op["type"] == "ok" and r.status in (200, 404):
+                    op["value"]["exists"] = r.status == 200
+                    gone = r.status == 404
+            if heir is None:
+                heir = self.open_session(ABANDON_TTL_S)
+            elif self.h.now() > self.lease_end - self.ttl * 0.6:
+                self.keepalive()
+                heir = self.sid
+            if heir is not None and not granted:
+                op, r = self.call("acquire", "PUT", "/v1/locks/" + key, {"session": heir},
+                                  key=key, session=heir, heir_of=sid)
+                if op["type"] == "ok" and r.status == 200:
+                    op["value"]["token"] = r.json["fencing_token"]
+                    granted = True
+                elif op["value"].get("error") == "session_not_found":
+                    self.sid = heir = None
+            time.sleep(self.POLL_S)
+        if heir is not None:
+            self.close_session()
