@@ -111,7 +111,17 @@ set(COORD_JEPSEN_RUNS
   # its last keepalive, bound 7 s; the same run with
   # --fresh-lease-on-election (a fresh TTL at every election) fails it:
   # all 8 were still alive at their bound.
-  "3nodes_leader_churn|--nodes 3 --seed 20 --duration 26 --faults churn --wait-ms 0")
+  "3nodes_leader_churn|--nodes 3 --seed 20 --duration 26 --faults churn --wait-ms 0"
+  # S11: a lock holder in a child process (paused_client.py), its session
+  # with TTL 3 s and a 1 s lock-delay, SIGSTOPped for 6 s between its read
+  # and its write of a fenced store of its own while two rivals contend for
+  # its lock. Its late write must reach the store and be refused for its
+  # stale token after a rival took the lock over (paused-client), and no
+  # other grant may come before its earliest possible expiry + the
+  # lock-delay (lock-delay). Seed 11: the rivals were answered 423
+  # lock_delay from 3.04 s after its last keepalive, the first grant came
+  # 0.1 s after the earliest the checker allows, its write was refused.
+  "3nodes_paused_client|--nodes 3 --seed 11 --duration 16 --faults pause_client --wait-ms 0")
 
 function(coord_jepsen_run spec)
   string(REPLACE "|" ";" parts "${spec}")

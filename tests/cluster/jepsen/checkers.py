@@ -242,8 +242,28 @@ def fenced_store(ops):
 
     The shadow takes every write attempt without the fence: each of its
     lost updates (an attempt whose read value another attempt had already
-    replaced) is one the fence prevented."""
-    writes = sorted((o for o in ops if o["f"] == "store_write"), key=lambda o: o["value"]["seq"])
+    replaced) is one the fence prevented. A run with a second store (its
+    records name it: "store") has each judged on its own."""
+    stores = {}
+    for o in ops:
+        if o["f"] == "store_write":
+            stores.setdefault(o["value"].get("store"), []).append(o)
+    bad = []
+    accepted = rejected = 0
+    prevented = 0
+    for writes in stores.values():
+        a, r, p, b = _store_register(sorted(writes, key=lambda o: o["value"]["seq"]))
+        accepted, rejected, prevented, bad = accepted + a, rejected + r, prevented + p, bad + b
+    refusals, excused, within = _refusals_within_lease(ops)
+    bad += within
+    return {"valid": not bad, "accepted": accepted, "rejected": rejected,
+            "lost_updates_prevented": prevented, "fence_refusals": refusals,
+            "excused": excused, "refused_within_lease": len(within), "violations": bad[:5]}
+
+
+def _store_register(writes):
+    """Rules 1 and 2 of fenced_store and the shadow's lost updates, over one
+    store's WRITES in its order: (accepted, rejected, prevented, [bad])."""
     bad = []
     top = None
     value = 0
@@ -264,11 +284,7 @@ def fenced_store(ops):
         if v["read"] != value:
             bad.append({"lost_update": v, "store_held": value})
         value = v["wrote"]
-    refusals, excused, within = _refusals_within_lease(ops)
-    bad += within
-    return {"valid": not bad, "accepted": accepted, "rejected": rejected,
-            "lost_updates_prevented": prevented, "fence_refusals": refusals,
-            "excused": excused, "refused_within_lease": len(within), "violations": bad[:5]}
+    return accepted, rejected, prevented, bad
 
 
 def _refusals_within_lease(ops):
@@ -559,3 +575,65 @@ def session_bound(ops, election_s, allowance_s=BOUND_ALLOWANCE_S, safety=None):
             "ended_by_s": {"min": by[0], "median": by[len(by) // 2], "max": by[-1]}
             if by else None,
             "ended_within_s": sorted(ended)[:12], "outlived": outlived[:5]}
+
+
+def lock_delay(ops):
+    """No other grant of a lock comes before its holder's session could
+    have expired plus the session's lock-delay (docs/API.md Locks: 423
+    lock_delay). For each acknowledged grant G of a lock K to session A
+    opened with lock_delay_ms D > 0, and each later grant H of K to
+    another session (a higher token) answered before A sent any release
+    of K or close of its session after asking for G (a release frees K at
+    once, without lock-delay), A lost K only by expiring, and its expiry
+    applied no sooner than E = (send time of A's last acknowledged
+    keepalive or creation) + TTL*(1-RHO) - SLACK (rule 8; an expiry before
+    E is lease-timing's to report). So every grant of K to another session
+    must have applied at or after E + D*(1-RHO): one answered (its
+    completion an upper bound on when it applied) before that is a
+    violation. Two shared grants are not compared. Unknown when
+    no such pair was judged."""
+    ttls, delays, sends = _ttls(ops), {}, {}
+    for o in ops:
+        if o["f"] == "create_session" and o["type"] == "ok" and o["session"]:
+            delays[o["session"]] = o["value"].get("lock_delay_ms", 0) / 1000.0
+        if o["type"] == "ok" and not o["value"].get("error") and \
+                o["f"] in ("create_session", "keepalive"):
+            sends.setdefault(o["session"], []).append(o["inv"])
+    let_go = {}
+    for o in ops:
+        if o["f"] in RELEASE_KINDS + ("close_session",) and o["type"] != "fail":
+            let_go.setdefault((o["key"] if o["f"] != "close_session" else None, o["session"]),
+                              []).append(o["inv"])
+    grants = _grant_requests(ops)
+    per = {}
+    for g in grants:
+        per.setdefault(g["key"], []).append(g)
+    bad, judged, released, margins = [], 0, 0, []
+    for g in grants:
+        sid = g["session"]
+        if delays.get(sid, 0) <= 0 or sid not in ttls:
+            continue
+        gone = [t for t in let_go.get((g["key"], sid), []) + let_go.get((None, sid), [])
+                if t >= g["inv"]]
+        expiry = max(sends.get(sid, [g["inv"]])) + ttls[sid] * (1 - RHO) - SLACK
+        free_at = expiry + delays[sid] * (1 - RHO)
+        mode = g["value"].get("mode", "exclusive")
+        for h in per[g["key"]]:
+            if h["session"] == sid or h["value"]["token"] <= g["value"]["token"] or \
+                    (mode, h["value"].get("mode", "exclusive")) == ("shared", "shared"):
+                continue
+            if any(t < h["cmp"] for t in gone):
+                released += 1  # a release or close sent before it may have freed K
+                continue
+            judged += 1
+            margins.append(h["cmp"] - free_at)
+            if h["cmp"] < free_at:
+                bad.append({"key": g["key"], "holder": sid, "token": g["value"]["token"],
+                            "expiry_not_before": round(expiry, 3),
+                            "free_not_before": round(free_at, 3),
+                            "granted": h["session"], "granted_token": h["value"]["token"],
+                            "answered_at": round(h["cmp"], 3)})
+    return {"valid": False if bad else (True if judged else "unknown"),
+            "later_grants_judged": judged, "excused_by_a_release": released,
+            "closest_s": round(min(margins), 3) if margins else None,
+            "violations": bad[:5]}

@@ -29,6 +29,9 @@ member the draw chooses. Each transfer is noted (time, target, answer, the
 leader after it) for the summary; the checker session-bound
 (checkers.session_bound) judges what the elections did to the sessions of
 clients that stopped keeping alive (workload.Abandoner).
+"pause_client" (by name only; S11) SIGSTOPs a lock holder in a process of
+its own between its read and its write of the fenced store, for twice its
+TTL, its session with a lock-delay (paused_client.py plays the round).
 Every fault is healed before the next starts.
 
 Targets are drawn among the cluster's current members (cluster.nodes),
@@ -44,10 +47,12 @@ import time
 PROCESS_FAULTS = ("kill", "kill_leader", "pause", "pause_leader", "crash_all")
 NET_FAULTS = ("halves", "isolate_leader", "bridge", "one_way", "ring")
 MIXED_FAULTS = ("pause_isolated_leader", "isolate_long")  # not in "net" or "all": by name only
-SCENARIO_FAULTS = ("queued_release", "rogue", "churn")  # by name only; queued_release.py, rogue.py
+# By name only: queued_release.py, rogue.py, churn (S20), paused_client.py (S11).
+SCENARIO_FAULTS = ("queued_release", "rogue", "churn", "pause_client")
 CHURN_S = 22.0  # churn: how long the leadership keeps moving
 CHURN_EVERY_S = (2.5, 3.5)  # churn: between two transfers (below the abandoners' TTL)
 CHURN_TRANSFER_S = 3.0  # churn: how long a transfer's answer is waited for
+PAUSE_CLIENT_S = 12.0  # pause_client: the schedule's slot for one round (paused_client.py)
 CUT_AFTER_RESUME_S = 1.0  # the paused leader stays cut off this long after SIGCONT
 LONG_CUT_S = 15.0  # isolate_long
 CATCH_UP_WAIT_S = 10.0  # how long isolate_long waits for the follower to catch up
@@ -76,7 +81,7 @@ def schedule(seed, duration_s, faults, size, election_s, ttl_s):
         dur = {"pause": pause_s, "pause_leader": pause_s, "pause_isolated_leader": pause_s,
                "crash_all": 1.0, "isolate_long": LONG_CUT_S,
                "queued_release": QUEUED_RELEASE_S, "rogue": ROGUE_S,
-               "churn": CHURN_S}.get(f, rng.uniform(2.0, 5.0))
+               "churn": CHURN_S, "pause_client": PAUSE_CLIENT_S}.get(f, rng.uniform(2.0, 5.0))
         if f.startswith("pause"):
             dur += rng.uniform(0, 1.0)
         if t + dur + 1.0 > duration_s:
@@ -107,8 +112,9 @@ def format_schedule(sched):
 class Nemesis(threading.Thread):
     """Applies SCHEDULE to CLUSTER on the run's clock (HISTORY.now)."""
 
-    def __init__(self, cluster, sched, history, log, queued=None, rogue=None):
+    def __init__(self, cluster, sched, history, log, queued=None, rogue=None, paused=None):
         super().__init__(daemon=True)
+        self.paused_client = paused  # paused_client.PausedClient, for "pause_client"
         self.queued = queued  # queued_release.QueuedRelease, for "queued_release"
         self.rogue = rogue  # rogue.Rogue, for "rogue"
         self.c = cluster
@@ -161,6 +167,13 @@ class Nemesis(threading.Thread):
                                               "refused": {}, "problems": [what]})
                 self.applied.append(dict(s, at=round(at, 2), what=what))
                 self.log("nemesis t=%.2f rogue: %s" % (at, what))
+                continue
+            if s["fault"] == "pause_client":
+                # The round signals its own child process and resumes it.
+                at = self.h.now()
+                what = self.paused_client.round(s)
+                self.applied.append(dict(s, at=round(at, 2), what=what))
+                self.log("nemesis t=%.2f pause_client: %s" % (at, what))
                 continue
             if s["fault"] == "churn":
                 # Nothing to heal: every transfer ends on its own.

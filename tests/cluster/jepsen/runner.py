@@ -87,6 +87,18 @@ after their last keepalive the abandoned sessions were seen gone.
   COORDD=build/coord/coordd python3 tests/cluster/jepsen/runner.py --nodes 3 \\
       --seed 20 --duration 26 --faults churn --wait-ms 0 [--fresh-lease-on-election]
 
+"pause_client" in --faults (S11; not with --tls or --auth) plays
+paused_client.py's round in its slots of the schedule: a lock holder in a
+child process, its session with a 1 s lock-delay, SIGSTOPped for twice
+its 3 s TTL between its read and its write of the fenced store, while two
+rivals contend for its lock. The paused-client checker fails unless its
+late write reached the store and was refused for its stale token;
+lock-delay (checkers.lock_delay) fails if its lock was granted to another
+before its earliest possible expiry plus the lock-delay.
+
+  COORDD=build/coord/coordd python3 tests/cluster/jepsen/runner.py --nodes 3 \\
+      --seed 11 --duration 16 --faults pause_client --wait-ms 0
+
 Lock grants a minute (the lock clients' acquires answered with a grant)
 compare the ways to go on after a lost answer, same seed and faults:
 --reuse-sessions (with seq) against --abandon close or --abandon expire.
@@ -126,6 +138,7 @@ import member_nemesis  # noqa: E402
 import membership  # noqa: E402
 import nemesis  # noqa: E402
 import netns  # noqa: E402
+import paused_client  # noqa: E402
 import queued_release  # noqa: E402
 import rogue as rogue_node  # noqa: E402
 import secure  # noqa: E402
@@ -221,6 +234,8 @@ def parse(argv):
     if "rogue" in fs and (MEMBERS in fs or a.soak is not None):
         ap.error("the rogue fault judges a leader and term unchanged while it runs: "
                  "not with the membership nemesis (members, --soak)")
+    if "pause_client" in fs and (a.tls or a.auth):
+        ap.error("pause_client's child process speaks plain HTTP: not with --tls or --auth")
     if "queued_release" in fs and a.tls:
         ap.error("queued_release writes raw HTTP: not with --tls")
     if a.soak is not None:
@@ -548,6 +563,10 @@ def main(argv):
                 "TTL + 2 x %.1fs + %.1fs after the last acknowledged keepalive" % (
                     a.abandoners, wl.ABANDON_TTL_S, until, election_s,
                     checkers.BOUND_ALLOWANCE_S))
+        paused = None
+        if "pause_client" in fs:
+            paused = paused_client.PausedClient(c, h, stop, log)
+            clients += paused.rivals(stop, a.seed ^ 0x511)
         clients += [wl.Reader(250, c, h, stop, rng.random(), base=wl.ELECTION, kind="election"),
                     wl.Stopper(300, c, h, stop, rng.random(), abandoned),
                     wl.Ledger(400, c, h, stop, rng.random(), ledger_locks, ledger_sessions)]
@@ -556,7 +575,7 @@ def main(argv):
         rogue = None
         if "rogue" in fs:
             rogue = rogue_node.Rogue(c, coordd_path(), h, log)
-        nem = nemesis.Nemesis(c, sched, h, log, queued=queued, rogue=rogue)
+        nem = nemesis.Nemesis(c, sched, h, log, queued=queued, rogue=rogue, paused=paused)
         nem.start()
         mem = member_nemesis.MemberNemesis(c, msched, h, log)
         mem.start()
@@ -625,6 +644,8 @@ def main(argv):
             log(mem.summary())
         if queued is not None:
             log(queued.summary())
+        if paused is not None:
+            log(paused.summary())
         logs = [n.log_text() for n in c.every.values()]
         snaps = (sum(t.count("INFO  snapshot at ") for t in logs),
                  sum(t.count("installed snapshot") for t in logs))
@@ -636,6 +657,9 @@ def main(argv):
         t0 = time.time()
         verdicts = judge(ops, final, probe, election_s, rogue, claims, kv_truth,
                          bound=bool(a.abandoners))
+        if paused is not None:
+            verdicts = [("paused-client", paused.verdict()),
+                        ("lock-delay", checkers.lock_delay(ops))] + verdicts
         failed = False
         for name, r in verdicts:
             ok = r["valid"] is True

@@ -702,6 +702,56 @@ class SessionBound(unittest.TestCase):
         self.assertEqual(checkers.session_bound(abandoned(), 0.5)["skipped"]["unobserved"], 1)
 
 
+def delayed(b_granted_at, release_at=None):
+    """S11: A (TTL 3 s, lock-delay 1 s) holds L from 0.1, keeps alive at 1.0
+    (its expiry no sooner than 1.0 + 3 s, L free no sooner than 1 s
+    later, less RHO and SLACK: 4.946); B is granted L at B_GRANTED_AT."""
+    h = [op(1, "create_session", 0, 0.01, session="A", ttl=3.0, lock_delay_ms=1000),
+         grant(1, "A", 0.1, 0.11, 10), keepalive(1, "A", 1.0, 1.01),
+         session(2, "B", 0.5),
+         refused(2, "B", 4.2, 4.21, error="lock_delay"),
+         grant(2, "B", b_granted_at - 0.01, b_granted_at, 20)]
+    if release_at is not None:
+        h.append(release(1, "A", release_at, release_at + 0.01))
+    return h
+
+
+class LockDelay(unittest.TestCase):
+    def test_a_grant_after_the_expiry_and_the_lock_delay_passes(self):
+        r = checkers.lock_delay(delayed(5.2))
+        self.assertIs(r["valid"], True, r)
+        self.assertEqual(r["later_grants_judged"], 1)
+
+    def test_a_grant_after_the_expiry_but_within_the_lock_delay_is_caught(self):
+        h = delayed(4.5)
+        self.assertIs(checkers.lease_timing(h)["valid"], True)  # no other checker sees it
+        self.assertIs(checkers.mutual_exclusion(h)["valid"], True)
+        r = checkers.lock_delay(h)
+        self.assertIs(r["valid"], False)
+        self.assertEqual(r["violations"][0]["granted"], "B")
+
+    def test_a_release_sent_before_the_grant_frees_the_lock_at_once(self):
+        r = checkers.lock_delay(delayed(2.2, release_at=2.0))
+        self.assertEqual(r["valid"], "unknown")
+        self.assertEqual(r["excused_by_a_release"], 1)
+        # A release sent after B's grant was answered excuses nothing.
+        self.assertIs(checkers.lock_delay(delayed(4.5, release_at=6.0))["valid"], False)
+
+    def test_sessions_without_a_lock_delay_are_not_judged(self):
+        self.assertEqual(checkers.lock_delay(handover())["valid"], "unknown")
+
+
+class TwoStores(unittest.TestCase):
+    def test_each_named_store_is_judged_as_its_own_register(self):
+        a = [store_write(1, 10, 0, 1, True), store_write(2, 11, 1, 2, True)]
+        b = [store_write(1, 30, 0, 1, True), store_write(2, 31, 1, 2, True)]
+        for w in b:
+            w["value"]["store"] = "paused"
+        self.assertIs(checkers.fenced_store(a + b)["valid"], True)
+        b[1]["value"]["read"] = 0  # a lost update in the second store
+        self.assertIs(checkers.fenced_store(a + b)["valid"], False)
+
+
 class ClassifyAnswers(unittest.TestCase):
     """history.classify as docs/API.md (What a 503 tells) says."""
 

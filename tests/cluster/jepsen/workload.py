@@ -104,8 +104,9 @@ class FencedStore:
     client's own lock (checkers.fenced_store judges a refusal against the
     client's lease)."""
 
-    def __init__(self, h):
+    def __init__(self, h, name=None):
         self.h = h
+        self.name = name  # a second store of a run names itself in its records
         self.mu = threading.Lock()
         self.value = 0
         self.top = None
@@ -119,6 +120,8 @@ class FencedStore:
 
     def _record(self, p, f, lock, sid, value):
         t = self.h.now()
+        if self.name is not None:
+            value["store"] = self.name
         self.h.add({"p": p, "f": f, "key": lock, "session": sid, "inv": t, "cmp": t,
                     "type": "ok", "value": value})
 
@@ -201,9 +204,10 @@ class Client(threading.Thread):
         return op, r
 
     def open_session(self, ttl_s, lock_delay_ms=0, node=None):
+        extra = {"lock_delay_ms": lock_delay_ms} if lock_delay_ms else {}
         op, r = self.call("create_session", "POST", "/v1/sessions",
                           {"ttl_ms": int(ttl_s * 1000), "lock_delay_ms": lock_delay_ms},
-                          node=node, ttl=ttl_s)
+                          node=node, ttl=ttl_s, **extra)
         if op["type"] == "ok" and r.status == 201:
             op["session"] = r.json["id"]
             self.sid, self.ttl, self.seq = r.json["id"], ttl_s, 0
@@ -245,8 +249,9 @@ class Client(threading.Thread):
 
 class LockClient(Client):
     def __init__(self, p, cluster, h, stop, seed, store, base=LOCK, kind="lock", keyfn=None,
-                 mode="exclusive"):
+                 mode="exclusive", lock_delay_ms=0):
         super().__init__(p, cluster, h, stop, seed)
+        self.lock_delay_ms = lock_delay_ms
         self.store = store
         self.base = base
         self.kind = kind
@@ -304,7 +309,7 @@ class LockClient(Client):
     def run(self):
         while not self.stop.is_set():
             if self.sid is None:
-                if self.open_session(LOCK_TTL_S) is None:
+                if self.open_session(LOCK_TTL_S, self.lock_delay_ms) is None:
                     self.pace(0.1, 0.3)
                     continue
             if self.h.now() > self.lease_end - self.ttl * 0.6:
