@@ -43,10 +43,11 @@ void node_lease_track(struct node *n, const struct coord_session_id *id, uint32_
 		node_fatal(n, "tracking a session's lease", coord_strerror(rc));
 }
 
-/* On a leader whose term has a committed entry, loads every session with a
- * fresh deadline once per term (rule 8: a new leader starts every session's
- * clock afresh); elsewhere drops the lease keeper's state. Returns whether
- * the lease keeper is live. */
+/* On a leader whose term has a committed entry, once this node applied
+ * everything committed, loads every session once per term, counted from
+ * its anchor (rule 8, L-3) or afresh (--fresh-lease-on-election);
+ * elsewhere drops the lease keeper's state. Returns whether the lease
+ * keeper is live. */
 bool node_lease_ready(struct node *n, uint64_t now)
 {
 	struct coord_session_ttl *s = NULL;
@@ -62,6 +63,17 @@ bool node_lease_ready(struct node *n, uint64_t now)
 	}
 	if (n->lease_live && n->lease_term == raft_term(n->raft))
 		return true;
+	/* Not before this node applied what is committed: the anchors must
+	 * include the ALIVE entries that earlier terms committed, or a
+	 * session would be counted from an older one (L-3). A turn whose
+	 * drive stopped at NODE_DRIVE_READIES readies leaves some behind. */
+	if (node_applied(n) < raft_commit_index(n->raft)) {
+		if (n->lease_live) {
+			coord_lease_clear(&n->lease);
+			n->lease_live = false;
+		}
+		return false;
+	}
 	if (coord_sm_session_ttls(n->db, &s, &k) != 0)
 		node_fatal(n, "reading sessions", "state.db query failed");
 	coord_lease_clear(&n->lease);
