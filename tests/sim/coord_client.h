@@ -21,6 +21,14 @@
 #define CC_KV_LIKE     250 /* per mille: a session's command is a key/value one */
 #define CC_KV_HEAVY    700 /* the same with --kv */
 #define CC_GRANTS      16  /* lock grants remembered for fenced writes */
+#define CC_ALIVE_PROPS 16  /* ALIVE entries one keeper awaits (NODE_ALIVE_PROPS) */
+#define CC_TRANSFER                                                                                \
+	6 /* per mille per step: move the leadership while a dead client's                         \
+	   * session lives (fault phase) */
+/* The session bound's allowance (coord_client.c): milliseconds a leader
+ * whose keeper is live may hold a dead client's session past its bound,
+ * counted only while no partition is in force and every server runs. */
+#define CC_END_ALLOWANCE_MS 1600
 
 enum cc_state { CC_PROPOSED = 0, CC_LIVE, CC_ENDED };
 
@@ -38,6 +46,10 @@ struct cc_session {
 	enum cc_state state;
 	bool abandoned;
 	uint64_t next_keepalive;
+	/* True ms: the last time a keeper accepted a keepalive of it (moved
+	 * its deadline; every acknowledgement comes with one), and how long
+	 * leaders with a live keeper held it past their bound (abandoned). */
+	uint64_t heard, overdue;
 	uint64_t acks[CC_ACKS]; /* true send times of acknowledged keepalives (ring) */
 	size_t n_acks;
 	uint64_t next_seq; /* the client's last number for this session */
@@ -56,19 +68,45 @@ struct cc_sent {
 	size_t len;
 };
 
+/* An ALIVE entry a keeper proposed: at AT_MS on its clock. */
+struct cc_alive_prop {
+	uint64_t index, term, at_ms;
+};
+
 struct cc_keeper {
 	bool active, ready;
 	uint64_t term;
 	unsigned incarnation;
 	uint64_t wake_for; /* lock-delay end a WAKE was proposed for */
+	uint64_t started;  /* true ms */
 	struct coord_lease lease;
+	/* L-3: the sessions of this step's ALIVE entry, the entries proposed
+	 * and not yet applied, and the EXPIREs the core did not take. */
+	struct coord_session_id batch[SIM_COORD_SESSIONS];
+	size_t n_batch;
+	struct cc_alive_prop props[CC_ALIVE_PROPS];
+	size_t n_props;
+	struct coord_session_id retry[SIM_COORD_SESSIONS];
+	size_t n_retry;
+};
+
+/* Every node's anchors (L-3): when it applied each session's last OPEN or
+ * ALIVE entry, or restarted or installed a snapshot since (its clock, in
+ * a coord_lease as node_lease.c keeps them), and the same on the true
+ * clock for the bound (AT, by session). */
+struct cc_anchors {
+	bool ready;
+	struct coord_lease lease;
+	uint64_t at[SIM_COORD_SESSIONS];
 };
 
 struct cc_keepalive {
 	uint64_t ctx, sent, index;
+	uint64_t alive_at; /* the leader's clock when it first confirmed it (0: not yet) */
 	int slot, session;
 	unsigned incarnation;
 	bool done;
+	bool batched; /* waits for the keeper's next ALIVE entry */
 };
 
 struct cc_expiry {
@@ -80,6 +118,7 @@ struct sim_coord {
 	struct cc_session s[SIM_COORD_SESSIONS];
 	int n;
 	struct cc_keeper k[SIM_MAX_SLOTS];
+	struct cc_anchors a[SIM_MAX_SLOTS];
 	struct cc_keepalive ka[SIM_COORD_KEEPALIVES];
 	struct cc_expiry ex[SIM_COORD_EXPIRIES];
 	size_t n_ex;
@@ -101,6 +140,12 @@ static inline uint64_t cc_true_ms(const struct sim_world *w)
 static inline uint64_t cc_local_ms(const struct sim_node *n)
 {
 	return n->clock_pm / 1000;
+}
+
+/* EVERY (node_lease.c): half the election timeout, on a node's clock. */
+static inline uint64_t cc_every_ms(const struct sim_world *w)
+{
+	return (uint64_t)w->p.election_ticks * SIM_TICK_PERIOD * SIM_MS_PER_STEP / 2;
 }
 
 static inline int cc_find(const struct sim_coord *c, const struct coord_session_id *id)
@@ -130,6 +175,12 @@ static inline uint64_t cc_last_ack(const struct cc_session *s, uint64_t before)
 	}
 	return best;
 }
+
+/* coord_client.c: SLOT applied entry INDEX of TERM, the command CMD whose
+ * result is RES: its anchors move (OPEN, ALIVE, a session's end), and its
+ * keeper learns the ALIVE entries of its own that applied (L-3). */
+void cc_anchor_applied(struct sim_world *w, int slot, uint64_t index, uint64_t term,
+                       const struct coord_cmd *cmd, const struct coord_result *res);
 
 /* coord_seq.c: numbered requests (API.md, Retries) and the order invariant. */
 

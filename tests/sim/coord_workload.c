@@ -204,10 +204,13 @@ void sim_coord_applied(struct sim_world *w, int slot, const struct raft_entry *e
 	struct sim_node *n = &w->nodes[slot];
 	struct cc_keeper *k = &c->k[slot];
 	const struct coord_result *res = sim_coord_result(n->sm);
+	struct coord_cmd cmd;
 	int session;
 
 	if (res->type == 0)
 		return;
+	if (coord_cmd_decode(e->data, e->len, &cmd) == 0)
+		cc_anchor_applied(w, slot, e->index, e->term, &cmd, res);
 	cc_seq_check(w, slot, e, res);
 	cc_kv_learn(w, e, res);
 	session = cc_find(c, &res->session);

@@ -91,6 +91,8 @@ static void host_start(struct sim_world *w, int slot)
 		n->applied = st->snap.index;
 		n->conf_applied = st->snap.conf;
 	}
+	if (w->coord != NULL)
+		sim_coord_restored(w, slot); /* its anchors: now */
 	n->seen_role = raft_role(n->r);
 	n->seen_term = raft_term(n->r);
 	n->seen_commit = raft_commit_index(n->r);
@@ -393,6 +395,8 @@ static void host_install(struct sim_world *w, int slot, const struct raft_snapsh
 		return;
 	}
 	sim_check_snapshot_install(w, slot, m->index, w->sm_ops->hash(n->sm));
+	if (w->coord != NULL)
+		sim_coord_restored(w, slot);
 	sim_trace(w, "n%d installs snapshot at %llu", slot + 1, (unsigned long long)m->index);
 	n->applied = m->index;
 	n->conf_applied = m->conf;

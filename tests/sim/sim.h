@@ -254,7 +254,11 @@ enum sim_break {
 	SIM_BREAK_KV_IGNORE_CAS,     /* a write applies whatever its cas */
 	SIM_BREAK_KV_IGNORE_FENCE,   /* a write applies whatever its fence */
 	SIM_BREAK_KV_NO_COMPACTED,   /* the history is trimmed, kv_compacted_index stays 0 */
-	SIM_BREAK_MAX = SIM_BREAK_KV_NO_COMPACTED
+	/* --sm coord: the lease keepers without L-3 (coord_client.c) */
+	SIM_BREAK_LEASE_FRESH,      /* a new leader gives every session a fresh TTL */
+	SIM_BREAK_ALIVE_ACK_EARLY,  /* a keepalive acknowledged without its ALIVE entry */
+	SIM_BREAK_ALIVE_SLACK_ZERO, /* a new leader counts from the anchor without slack */
+	SIM_BREAK_MAX = SIM_BREAK_ALIVE_SLACK_ZERO
 };
 
 /* The name of B for --break, or NULL. */

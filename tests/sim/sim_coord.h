@@ -179,5 +179,8 @@ void sim_coord_applied(struct sim_world *w, int slot, const struct raft_entry *e
 void sim_coord_read_ready(struct sim_world *w, int slot, const struct raft_read *rd);
 /* Acknowledges keepalives of SLOT whose read point has been applied. */
 void sim_coord_answer(struct sim_world *w, int slot);
+/* SLOT (re)started or installed a snapshot: every session in its tables
+ * is anchored now (L-3: later than the truth). */
+void sim_coord_restored(struct sim_world *w, int slot);
 
 #endif
