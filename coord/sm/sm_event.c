@@ -16,13 +16,11 @@
  *        it; that entry sets its log's ended (its index) and keeps its
  *        label. At most COORD_ENDED_SESSIONS_EVENTS_MAX ended sessions keep
  *        their events: the oldest (ended, session order) are dropped, log
- *        and rows, in the entry that ends one more, and an OPEN of the id
- *        of an ended session drops its (ids are random: only tests reuse
- *        one).
+ *        and rows, in the entry that ends one more. A session opened
+ *        again with the id of an ended one (ids are random: only tests
+ *        reuse one) reads none of them, and its first event drops them.
  *   EV-4 A log's events is the number of its rows, and coord_meta's
  *        events_ended the number of logs with ended != 0. */
-#include <assert.h>
-
 #include "sm_internal.h"
 
 /* Runs the N statements SQL, which return no row, with SESSION bound at ?1
@@ -44,12 +42,16 @@ static int eventRun(struct sm_apply *a, const char *const *sql, size_t n,
 	return 0;
 }
 
+static int eventForget(struct sm_apply *a, const struct coord_session_id *session);
+
 /* The log of SESSION: *FOUND, its rows, and where the next row of this
- * entry goes (pos). */
+ * entry goes (pos). The log of an ended session of the same id (EV-3: only
+ * tests reuse ids) is dropped first: the new session starts afresh. */
 static int eventLog(struct sm_apply *a, const struct coord_session_id *session, bool *found,
                     uint64_t *events, uint64_t *pos)
 {
 	sqlite3_stmt *st;
+	bool stale;
 	int row;
 
 	if (sm_stmt(a,
@@ -59,14 +61,16 @@ static int eventLog(struct sm_apply *a, const struct coord_session_id *session, 
 		return COORD_EDB;
 	sm_bind_session(st, 1, session);
 	row = sm_row(st);
-	*found = row == 1;
-	*events = row == 1 ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
-	*pos = row == 1 && (uint64_t)sqlite3_column_int64(st, 1) == a->index
+	stale = row == 1 && sqlite3_column_int64(st, 3) != 0;
+	*found = row == 1 && !stale;
+	*events = *found ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	*pos = *found && (uint64_t)sqlite3_column_int64(st, 1) == a->index
 	           ? (uint64_t)sqlite3_column_int64(st, 2)
 	           : 0;
-	assert(row != 1 || sqlite3_column_int64(st, 3) == 0); /* EV-3 */
 	sm_release_in(a, st);
-	return row < 0 ? COORD_EDB : 0;
+	if (row < 0)
+		return COORD_EDB;
+	return stale ? eventForget(a, session) : 0;
 }
 
 /* EV-2: drops SESSION's oldest row and raises its compacted index to it. */
@@ -127,29 +131,20 @@ int sm_event_add(struct sm_apply *a, const struct coord_session_id *session,
 	return events + 1 > COORD_SESSION_EVENTS_MAX ? eventTrim(a, session) : 0;
 }
 
-int sm_event_session_open(struct sm_apply *a)
+/* Drops the log and rows of SESSION, an ended session (EV-3, EV-4). */
+static int eventForget(struct sm_apply *a, const struct coord_session_id *session)
 {
 	static const char *const sql[] = {
 	    "DELETE FROM coord_session_events WHERE session = ?1",
 	    "DELETE FROM coord_session_event_logs WHERE session = ?1",
 	};
-	const struct coord_session_id *session = &a->cmd->session;
-	sqlite3_stmt *st;
-	uint64_t ended, count;
-	int row, rv;
+	uint64_t count;
+	int rv;
 
-	if (sm_stmt(a, "SELECT ended FROM coord_session_event_logs WHERE session = ?1", &st) != 0)
-		return COORD_EDB;
-	sm_bind_session(st, 1, session);
-	row = sm_row(st);
-	ended = row == 1 ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
-	sm_release_in(a, st);
-	if (row != 1)
-		return row < 0 ? COORD_EDB : 0;
-	if ((rv = eventRun(a, sql, sizeof(sql) / sizeof(sql[0]), session)) != 0 || ended == 0 ||
+	if ((rv = eventRun(a, sql, sizeof(sql) / sizeof(sql[0]), session)) != 0 ||
 	    (rv = sm_meta_get(a->db, a->cache, SM_META_EVENTS_ENDED, &count)) != 0)
 		return rv;
-	return sm_meta_set(a, SM_META_EVENTS_ENDED, count - 1); /* EV-4 */
+	return sm_meta_set(a, SM_META_EVENTS_ENDED, count - 1);
 }
 
 /* EV-3: while more than COORD_ENDED_SESSIONS_EVENTS_MAX sessions (ENDED of

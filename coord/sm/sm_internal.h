@@ -246,13 +246,10 @@ struct sm_event {
 };
 
 /* Records E for SESSION (live) at this entry (EV-1), dropping its oldest
- * row past COORD_SESSION_EVENTS_MAX (EV-2). Returns 0 or COORD_EDB. */
+ * row past COORD_SESSION_EVENTS_MAX (EV-2) and the events an ended session
+ * of the same id kept (EV-3). Returns 0 or COORD_EDB. */
 int sm_event_add(struct sm_apply *a, const struct coord_session_id *session,
                  const struct sm_event *e);
-/* The command's session is opened: events an ended session of the same id
- * kept are dropped, so a session's events are its own (EV-3; ids are drawn
- * at random, so only tests reuse one). Returns 0 or COORD_EDB. */
-int sm_event_session_open(struct sm_apply *a);
 /* Records session_ended for the command's session, which this entry ends
  * (still in coord_sessions), and keeps its events as an ended session's
  * (EV-3). Returns 0 or COORD_EDB. */

@@ -54,17 +54,19 @@ static json_t *qEvent(sqlite3_stmt *st)
 }
 
 /* The session's label and TTL (0 once it ended), from the live sessions or
- * the logs of ended ones (EV-3), and its log's compacted index. */
+ * the logs of ended ones (EV-3), its log's compacted index, and whether
+ * that log is an earlier session's (*STALE). */
 static int qEventSession(struct coord_sm_reader *r, const struct coord_session_id *id,
-                         json_t **label, uint64_t *ttl_ms, uint64_t *compacted)
+                         json_t **label, uint64_t *ttl_ms, uint64_t *compacted, bool *stale)
 {
 	sqlite3_stmt *st;
 	int row;
 
 	if (sm_prepare(r->db, &r->cache,
-	               "SELECT s.name, s.ttl_ms, coalesce(l.compacted, 0) FROM coord_sessions s"
-	               " LEFT JOIN coord_session_event_logs l ON l.session = s.id WHERE s.id = ?1"
-	               " UNION ALL SELECT name, 0, compacted FROM coord_session_event_logs"
+	               "SELECT s.name, s.ttl_ms, coalesce(l.compacted, 0), coalesce(l.ended, 0)"
+	               " FROM coord_sessions s LEFT JOIN coord_session_event_logs l"
+	               " ON l.session = s.id WHERE s.id = ?1"
+	               " UNION ALL SELECT name, 0, compacted, 0 FROM coord_session_event_logs"
 	               " WHERE session = ?1 AND ended != 0",
 	               &st) != 0)
 		return COORD_EDB;
@@ -74,6 +76,11 @@ static int qEventSession(struct coord_sm_reader *r, const struct coord_session_i
 		*label = sm_json_text(st, 0);
 		*ttl_ms = (uint64_t)sqlite3_column_int64(st, 1);
 		*compacted = (uint64_t)sqlite3_column_int64(st, 2);
+		/* A live session with an ended one's log: an id opened again
+		 * (EV-3), whose events are none of the old ones. */
+		*stale = sqlite3_column_int64(st, 3) != 0;
+		if (*stale)
+			*compacted = 0;
 	}
 	sm_release(&r->cache, st);
 	if (row == 1)
@@ -88,12 +95,13 @@ int coord_sm_query_session_events(struct coord_sm_reader *r, const struct coord_
 	char hex[COORD_SESSION_ID_HEX + 1];
 	sqlite3_stmt *st;
 	uint64_t ttl_ms = 0;
+	bool stale = false;
 	int rv;
 
 	*out = NULL;
 	*last = 0;
 	*compacted = 0;
-	if ((rv = qEventSession(r, id, &label, &ttl_ms, compacted)) != 0)
+	if ((rv = qEventSession(r, id, &label, &ttl_ms, compacted, &stale)) != 0)
 		return rv;
 	/* At most COORD_SESSION_EVENTS_MAX rows (EV-2). */
 	if (sm_prepare(r->db, &r->cache,
@@ -104,7 +112,7 @@ int coord_sm_query_session_events(struct coord_sm_reader *r, const struct coord_
 		return COORD_EDB;
 	}
 	sqlite3_bind_blob(st, 1, id->bytes, COORD_SESSION_ID_LEN, SQLITE_TRANSIENT);
-	sm_bind_u64(st, 2, since);
+	sm_bind_u64(st, 2, stale ? INT64_MAX : since);
 	if ((rv = sm_json_rows(&r->cache, st, qEvent, &events)) != 0) {
 		json_decref(label);
 		return rv;

@@ -48,8 +48,7 @@ int sm_apply_open(struct sm_apply *a)
 	sqlite3_bind_text(st, 4, c->name_len > 0 ? c->name : "", (int)c->name_len,
 	                  SQLITE_TRANSIENT);
 	sm_bind_u64(st, 5, a->index);
-	if ((rv = sm_done(a, st)) != 0 || (rv = sm_owner_set(a)) != 0 ||
-	    (rv = sm_event_session_open(a)) != 0)
+	if ((rv = sm_done(a, st)) != 0 || (rv = sm_owner_set(a)) != 0)
 		return rv;
 	a->out->status = COORD_ST_OK;
 	return sm_meta_set(a, SM_META_SESSIONS, a->index);

@@ -303,18 +303,23 @@ static void test_ended_sessions_keep_their_events_until_more_end(void **state)
 	assert_int_equal(rows(f), n);
 }
 
-/* EV-3: an id opened again starts with no events (only tests reuse ids). */
+/* EV-3: an id opened again reads none of the ended session's events, and
+ * its first event drops them (only tests reuse ids). */
 static void test_a_reopened_id_starts_afresh(void **state)
 {
 	struct fx *f = *state;
 	bool ended = true;
 
 	fx_open(f, S1, FX_TTL, 0);
+	assert_int_equal(fx_lock(f, S1, "a", EX, false), COORD_ST_OK);
 	assert_int_equal(fx_close(f, S1), COORD_ST_OK);
 	fx_open(f, S1, FX_TTL, 0);
 	assert_string_equal(events(f, S1, 0, NULL, &ended), "");
 	assert_false(ended);
-	assert_int_equal(rows(f), 0);
+	assert_int_equal(fx_close(f, S1), COORD_ST_OK);
+	assert_string_equal(events(f, S1, 0, NULL, &ended), "session_ended closed\n");
+	assert_true(ended);
+	assert_int_equal(rows(f), 1);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
