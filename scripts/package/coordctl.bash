@@ -90,8 +90,9 @@ _coordctl()
 	help) [[ -z $sub ]] && words_for=$commands ;;
 	session)
 		case $sub in
-		"") words_for="create keepalive close list --help" ;;
+		"") words_for="create keepalive close list events --help" ;;
 		create) words_for="--ttl --name" ;;
+		events) words_for="--watch" ;;
 		esac
 		;;
 	member)

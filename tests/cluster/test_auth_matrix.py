@@ -56,6 +56,11 @@ CONTRACT = {
     "token_list": ("GET", "/v1/tokens", "NO", "A"),
     "token_revoke": ("DELETE", "/v1/tokens/{id}", "NO", "A"),
     "ui": ("GET", "/ui", "NO", "O"),
+    "kv_list": ("GET", "/v1/kv", "KV", "R"),
+    "kv_get": ("GET", "/v1/kv/{name}", "KV", "R"),
+    "kv_put": ("PUT", "/v1/kv/{name}", "KV", "W"),
+    "kv_delete": ("DELETE", "/v1/kv/{name}", "KV", "W"),
+    "kv_txn": ("POST", "/v1/txn", "KV", "W"),
 }
 
 # The path kinds of op.c: the segment a row's path takes after its prefix.
@@ -132,7 +137,7 @@ def state(node, admin, elections):
     got = {}
     for key, path in (("locks", "/v1/locks"), ("sessions", "/v1/sessions"),
                       ("tokens", "/v1/tokens"), ("members", "/v1/members"),
-                      ("status", "/v1/status")):
+                      ("keys", "/v1/kv"), ("status", "/v1/status")):
         r = call(node, "GET", path, token=admin)
         assert r is not None and r.status == 200, (path, r)
         got[key] = r.json
@@ -166,15 +171,18 @@ class Fixture:
         # W: write on m/ and every session; R: read only; X: other names and
         # sessions labelled x-; NS: m/ without any sessions rule; Z: no rule
         # at all; A: admin without data rules; REV: everything, revoked.
-        self.W = mk("w", [lw("locks", "m/"), lw("elections", "m/"), lw("sessions", "")])
+        self.W = mk("w", [lw("locks", "m/"), lw("elections", "m/"), lw("sessions", ""),
+                          lw("kv", "m/")])
         self.R = mk("r", [lw("locks", "m/", "read"), lw("elections", "m/", "read"),
-                          lw("sessions", "", "read")])
-        self.X = mk("x", [lw("locks", "x/"), lw("elections", "x/"), lw("sessions", "x-")])
-        self.NS = mk("ns", [lw("locks", "m/"), lw("elections", "m/")])
+                          lw("sessions", "", "read"), lw("kv", "m/", "read")])
+        self.X = mk("x", [lw("locks", "x/"), lw("elections", "x/"), lw("sessions", "x-"),
+                          lw("kv", "x/")])
+        self.NS = mk("ns", [lw("locks", "m/"), lw("elections", "m/"), lw("kv", "m/")])
         self.Z = mk("z", [])
         self.A = mk("a", [], admin=True)
         self.target = mk("target", [])  # what a refused revoke names
-        rev = mk("rev", [lw(r, "") for r in ("locks", "elections", "sessions")], admin=True)
+        rev = mk("rev", [lw(r, "") for r in ("locks", "elections", "sessions", "kv")],
+                 admin=True)
         self.throwaway = [mk("throwaway-%d" % i, []) for i in range(2)]
         self.unknown = "coord_" + "5a" * 32
         nodes = (self.leader, self.follower)
@@ -198,6 +206,8 @@ class Fixture:
         r = call(self.leader, "PUT", "/v1/elections/m/eh", {"session": self.vs, "value": "v"},
                  token=self.root)
         answered(r, 200, "victim election")
+        r = call(self.leader, "PUT", "/v1/kv/m/k", {"value": "v"}, token=self.root)
+        answered(r, 200, "victim key")
         # X's own session: X's refusals are about names only.
         r = call(self.leader, "POST", "/v1/sessions", {"ttl_ms": 120000, "name": "x-1"},
                  token=self.X["token"])
@@ -366,6 +376,31 @@ def endpoints(fx):
             ("DELETE", "/v1/tokens/%d" % fx.target["id"], None), [(W, None, "admin")],
             lambda n: answered(call(n, "DELETE", "/v1/tokens/%d" % fx.throwaway.pop()["id"],
                                     token=A), 200, "token_revoke")),
+        "kv_list": (("GET", "/v1/kv", None), [], listing("/v1/kv", "keys")),
+        "kv_get": (
+            ("GET", "/v1/kv/m/k", None),
+            [(X, None, "kv:m/k:read"), (Z, None, "kv:m/k:read")],
+            expect("GET", "/v1/kv/m/k", None, R, 200, check=lambda j: j["value"] == "v")),
+        "kv_put": (
+            ("PUT", "/v1/kv/m/k", {"value": "hijack"}),
+            [(R, None, "kv:m/k:write"), (X, None, "kv:m/k:write"), (Z, None, "kv:m/k:write"),
+             (NS, ("PUT", "/v1/kv/m/e", {"value": "x", "session": vs}), "sessions:*:write"),
+             (W, ("PUT", "/v1/kv/m/e", {"value": "x", "session": vs}), "owner")],
+            expect("PUT", lambda n: "/v1/kv/m/w%d" % n.id, {"value": "w"}, W, 200)),
+        "kv_delete": (
+            ("DELETE", "/v1/kv/m/k", None),
+            [(R, None, "kv:m/k:write"), (X, None, "kv:m/k:write"), (Z, None, "kv:m/k:write")],
+            expect("DELETE", lambda n: "/v1/kv/m/w%d" % n.id, None, W, 200,
+                   check=lambda j: j["deleted"] is True)),
+        "kv_txn": (
+            ("POST", "/v1/txn", {"ops": [{"put": "m/k", "value": "hijack"}]}),
+            # Without any kv write rule the row itself is refused (a rule of any
+            # prefix); with one, each name the transaction writes or checks.
+            [(R, None, "kv:*:write"), (X, None, "kv:m/k:write"), (Z, None, "kv:*:write"),
+             (W, ("POST", "/v1/txn", {"checks": [{"key": "x/k", "modify_index": 0}],
+                                       "ops": [{"put": "m/t", "value": "x"}]}), "kv:x/k:read")],
+            expect("POST", "/v1/txn", lambda n: {"ops": [{"put": "m/t%d" % n.id, "value": "t"}]},
+                   W, 200)),
     }
 
 
@@ -432,6 +467,8 @@ def test_every_endpoint_with_every_credential():
         assert call(fx.leader, "GET", "/v1/elections/m/ef", token=fx.root).json["leader"] is None
         assert call(fx.leader, "GET", "/v1/locks/m/free", token=fx.root).status == 404
         answered(call(fx.leader, "GET", "/v1/sessions/" + fx.vs, token=fx.root), 200, "victim")
+        r = call(fx.leader, "GET", "/v1/kv/m/k", token=fx.root)
+        assert answered(r, 200, "victim key")["value"] == "v", r
         ids = [t["id"] for t in answered(call(fx.leader, "GET", "/v1/tokens", token=fx.root),
                                          200, "tokens")["tokens"]]
         assert fx.target["id"] in ids, "a refused revoke revoked"
