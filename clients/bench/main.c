@@ -47,7 +47,6 @@ static const char *const workload_names[BENCH_WORKLOAD_COUNT] = {
     [BENCH_KV_CAS] = "kv-cas",
 };
 
-
 #define FILL_TTL_MS 3600000L /* coord's longest session TTL */
 
 int bench_workload_parse(const char *name)

@@ -51,10 +51,10 @@ static int watch_query(struct node *n, struct ncall *c, json_t **body, uint64_t 
 		                               req->index, body, modify_index);
 	/* Every change up to the applied entry is in the answer: the next
 	 * watch starts there (or where it started, on a stale node behind it). */
-	if (rc == 0 && json_object_set_new(*body, "index",
-	                                   json_integer((json_int_t)(applied > req->index
-	                                                                 ? applied
-	                                                                 : req->index))) != 0)
+	if (rc == 0 &&
+	    json_object_set_new(
+	        *body, "index",
+	        json_integer((json_int_t)(applied > req->index ? applied : req->index))) != 0)
 		rc = COORD_ENOMEM;
 	return node_query_done(n, c, rc, body, NULL);
 }

@@ -48,8 +48,8 @@ bool node_auth_owns(struct node *n, struct ncall *c, const struct coord_session_
 
 /* Removes from BODY, C's answer of 200, the items C's token may not read:
  * the locks and sessions of a listing, a session's locks, waits and
- * elections, a session's events of locks, elections and keys. Nothing for a call without a token. False when the answer as
- * a whole may not be read (a session whose label no read rule allows): C
+ * elections, a session's events of locks, elections and keys. Nothing for a call without a token.
+ * False when the answer as a whole may not be read (a session whose label no read rule allows): C
  * was answered 403 naming the rule, and the caller drops BODY. */
 bool node_auth_filter(struct node *n, struct ncall *c, json_t *body);
 
