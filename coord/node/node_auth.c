@@ -346,11 +346,28 @@ static void filter_events(const struct coord_token *t, json_t *session)
 	}
 }
 
+/* Whether answers of OP show only what the token may read: the ops the
+ * switch below filters, and the only ones a forwarded answer is parsed
+ * for (node_auth_filter_text). */
+static bool filtered(enum http_op op)
+{
+	switch (op) {
+	case HTTP_OP_LOCK_LIST:
+	case HTTP_OP_KV_LIST:
+	case HTTP_OP_SESSION_LIST:
+	case HTTP_OP_SESSION_GET:
+	case HTTP_OP_SESSION_EVENTS:
+		return true;
+	default:
+		return false;
+	}
+}
+
 bool node_auth_filter(struct node *n, struct ncall *c, json_t *body)
 {
 	json_t *items, *label;
 
-	if (!c->token || !json_is_object(body))
+	if (!c->token || !filtered(c->req->op) || !json_is_object(body))
 		return true;
 	switch (c->req->op) {
 	case HTTP_OP_LOCK_LIST:
@@ -395,9 +412,7 @@ bool node_auth_filter_text(struct node *n, struct ncall *c, const char *body, si
 	bool readable;
 
 	*out = NULL;
-	if (!c->token || (c->req->op != HTTP_OP_LOCK_LIST && c->req->op != HTTP_OP_SESSION_LIST &&
-	                  c->req->op != HTTP_OP_SESSION_GET && c->req->op != HTTP_OP_KV_LIST &&
-	                  c->req->op != HTTP_OP_SESSION_EVENTS))
+	if (!c->token || !filtered(c->req->op))
 		return true;
 	j = json_loadb(body, len, 0, NULL);
 	if (!j) {

@@ -108,14 +108,6 @@ static int kvConditions(struct sm_apply *a, const struct kv_row *k, bool *ok)
 	return 0;
 }
 
-static int kvMetaAdd(struct sm_apply *a, const char *key, int64_t delta)
-{
-	uint64_t v;
-	int rv = sm_meta_get(a->db, a->cache, key, &v);
-
-	return rv != 0 ? rv : sm_meta_set(a, key, (uint64_t)((int64_t)v + delta));
-}
-
 /* EV-1: K, an ephemeral key (else nothing), is lost to its session, WHY. */
 static int kvLost(struct sm_apply *a, const char *key, size_t len, const struct kv_row *k,
                   enum sm_event_why why)
@@ -129,20 +121,17 @@ static int kvLost(struct sm_apply *a, const char *key, size_t len, const struct 
 	return sm_event_add(a, &k->session, &e);
 }
 
-/* KV-2: drops the oldest changes past COORD_KV_HISTORY_MAX, raising the
- * compacted index to the newest change dropped. */
-static int kvHistoryTrim(struct sm_apply *a)
+/* KV-2: the history holds N rows, more than COORD_KV_HISTORY_MAX: drops
+ * the oldest past it, raising the compacted index to the newest change
+ * dropped, and records the count left. */
+static int kvHistoryTrim(struct sm_apply *a, uint64_t n)
 {
 	sqlite3_stmt *st;
-	uint64_t n, idx;
+	uint64_t idx;
 	const unsigned char *key;
 	char *last = NULL;
 	int row, rv;
 
-	if ((rv = sm_meta_get(a->db, a->cache, SM_META_KV_HISTORY, &n)) != 0)
-		return rv;
-	if (n <= COORD_KV_HISTORY_MAX)
-		return 0;
 	if (sm_stmt(a, "SELECT idx, key FROM coord_kv_history ORDER BY idx, key LIMIT 1 OFFSET ?1",
 	            &st) != 0)
 		return COORD_EDB;
@@ -176,6 +165,7 @@ static int kvHistoryTrim(struct sm_apply *a)
 static int kvHistoryAdd(struct sm_apply *a, const char *key, size_t len, bool deleted)
 {
 	sqlite3_stmt *st;
+	uint64_t n;
 	int rv;
 
 	if (sm_stmt(a, "INSERT INTO coord_kv_history(idx, key, change) VALUES(?1, ?2, ?3)", &st) !=
@@ -184,10 +174,14 @@ static int kvHistoryAdd(struct sm_apply *a, const char *key, size_t len, bool de
 	sm_bind_u64(st, 1, a->index);
 	sqlite3_bind_text(st, 2, key, (int)len, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, deleted ? SM_KV_CHANGE_DELETE : SM_KV_CHANGE_PUT);
-	if ((rv = sm_done(a, st)) != 0 || (rv = kvMetaAdd(a, SM_META_KV_HISTORY, 1)) != 0 ||
+	if ((rv = sm_done(a, st)) != 0 ||
+	    (rv = sm_meta_get(a->db, a->cache, SM_META_KV_HISTORY, &n)) != 0 ||
 	    (rv = sm_meta_set(a, SM_META_KV, a->index)) != 0)
 		return rv;
-	return kvHistoryTrim(a);
+	/* The count read once: the new row's, then trimmed past the limit. */
+	if (n + 1 > COORD_KV_HISTORY_MAX)
+		return kvHistoryTrim(a, n + 1);
+	return sm_meta_set(a, SM_META_KV_HISTORY, n + 1);
 }
 
 /* What a write adds to the store: keys, bytes of values (either may be
@@ -196,6 +190,10 @@ struct kv_growth {
 	int64_t keys;
 	int64_t bytes;
 	uint64_t objects;
+	/* kv_keys and kv_bytes as kvRoom() read them (when READ), so that
+	 * kvCount() writes the sums without reading them again. */
+	bool read;
+	uint64_t keys_now, bytes_now;
 };
 
 /* Adds to G a put of VALUE_LEN bytes over K (EPHEMERAL: for the command's
@@ -222,16 +220,43 @@ static int kvLimit(struct sm_apply *a, enum sm_limit_hit hit)
 
 /* KV-5 and, for ephemeral keys new to their session, the session's room
  * (SM-7): whether growing the store by G stays in the limits. */
-static int kvRoom(struct sm_apply *a, const struct kv_growth *g, bool *room)
+/* Reads kv_keys and kv_bytes into G, once. */
+static int kvCounts(struct sm_apply *a, struct kv_growth *g)
+{
+	int rv;
+
+	if (g->read)
+		return 0;
+	if ((rv = sm_meta_get(a->db, a->cache, SM_META_KV_KEYS, &g->keys_now)) != 0 ||
+	    (rv = sm_meta_get(a->db, a->cache, SM_META_KV_BYTES, &g->bytes_now)) != 0)
+		return rv;
+	g->read = true;
+	return 0;
+}
+
+/* KV-5: the store grew by G (the command's every write applied). */
+static int kvCount(struct sm_apply *a, struct kv_growth *g)
+{
+	int rv = kvCounts(a, g);
+
+	if (rv == 0 && g->keys != 0)
+		rv = sm_meta_set(a, SM_META_KV_KEYS, (uint64_t)((int64_t)g->keys_now + g->keys));
+	if (rv == 0 && g->bytes != 0)
+		rv = sm_meta_set(a, SM_META_KV_BYTES, (uint64_t)((int64_t)g->bytes_now + g->bytes));
+	return rv;
+}
+
+static int kvRoom(struct sm_apply *a, struct kv_growth *g, bool *room)
 {
 	struct coord_limits limits;
 	uint64_t keys, bytes, objects;
 	int rv;
 
 	*room = false;
-	if ((rv = sm_meta_get(a->db, a->cache, SM_META_KV_KEYS, &keys)) != 0 ||
-	    (rv = sm_meta_get(a->db, a->cache, SM_META_KV_BYTES, &bytes)) != 0)
+	if ((rv = kvCounts(a, g)) != 0)
 		return rv;
+	keys = g->keys_now;
+	bytes = g->bytes_now;
 	if (g->keys > 0 && keys + (uint64_t)g->keys > COORD_KV_KEYS_MAX)
 		return kvLimit(a, SM_LIMIT_KEYS);
 	if (g->bytes > 0 && bytes + (uint64_t)g->bytes > COORD_KV_BYTES_MAX)
@@ -248,7 +273,8 @@ static int kvRoom(struct sm_apply *a, const struct kv_growth *g, bool *room)
 }
 
 /* Writes KEY (LEN bytes) = VALUE (VALUE_LEN bytes) over K, ephemeral for the
- * command's session when EPHEMERAL (KV-1, KV-2, KV-5). */
+ * command's session when EPHEMERAL (KV-1, KV-2); the caller counts it
+ * (kvGrow, kvCount: KV-5). */
 static int kvWrite(struct sm_apply *a, const char *key, size_t len, const char *value,
                    size_t value_len, bool ephemeral, const struct kv_row *k)
 {
@@ -269,11 +295,11 @@ static int kvWrite(struct sm_apply *a, const char *key, size_t len, const char *
 		sm_bind_session(st, 4, &a->cmd->session);
 	else
 		sqlite3_bind_null(st, 4);
-	if ((rv = sm_done(a, st)) != 0 ||
-	    (!(ephemeral && coord_session_id_equal(&k->session, &a->cmd->session)) &&
-	     (rv = kvLost(a, key, len, k, SM_EVENT_WHY_REPLACED)) != 0) ||
-	    (rv = kvMetaAdd(a, SM_META_KV_KEYS, k->found ? 0 : 1)) != 0 ||
-	    (rv = kvMetaAdd(a, SM_META_KV_BYTES, (int64_t)value_len - (int64_t)k->value_len)) != 0)
+	if ((rv = sm_done(a, st)) != 0)
+		return rv;
+	/* A put that does not keep an ephemeral key its session's takes it. */
+	if (!(ephemeral && coord_session_id_equal(&k->session, &a->cmd->session)) &&
+	    (rv = kvLost(a, key, len, k, SM_EVENT_WHY_REPLACED)) != 0)
 		return rv;
 	return kvHistoryAdd(a, key, len, false);
 }
@@ -304,7 +330,8 @@ int sm_apply_kv_put(struct sm_apply *a)
 		return rv;
 	kvGrow(&g, a, &k, false, c->value_len, ephemeral);
 	if ((rv = kvRoom(a, &g, &ok)) != 0 || !ok ||
-	    (rv = kvWrite(a, c->name, c->name_len, c->value, c->value_len, ephemeral, &k)) != 0)
+	    (rv = kvWrite(a, c->name, c->name_len, c->value, c->value_len, ephemeral, &k)) != 0 ||
+	    (rv = kvCount(a, &g)) != 0)
 		return rv;
 	a->out->status = COORD_ST_OK;
 	a->out->create_index = k.found ? k.create_index : a->index;
@@ -313,7 +340,7 @@ int sm_apply_kv_put(struct sm_apply *a)
 }
 
 /* Deletes KEY (LEN bytes), which exists as K, lost to its session (if
- * ephemeral) for WHY. */
+ * ephemeral) for WHY; the caller counts it (kvGrow, kvCount: KV-5). */
 static int kvDelete(struct sm_apply *a, const char *key, size_t len, const struct kv_row *k,
                     enum sm_event_why why)
 {
@@ -323,15 +350,14 @@ static int kvDelete(struct sm_apply *a, const char *key, size_t len, const struc
 	if (sm_stmt(a, "DELETE FROM coord_kv WHERE key = ?1", &st) != 0)
 		return COORD_EDB;
 	sqlite3_bind_text(st, 1, key, (int)len, SQLITE_STATIC);
-	if ((rv = sm_done(a, st)) != 0 || (rv = kvLost(a, key, len, k, why)) != 0 ||
-	    (rv = kvMetaAdd(a, SM_META_KV_KEYS, -1)) != 0 ||
-	    (rv = kvMetaAdd(a, SM_META_KV_BYTES, -(int64_t)k->value_len)) != 0)
+	if ((rv = sm_done(a, st)) != 0 || (rv = kvLost(a, key, len, k, why)) != 0)
 		return rv;
 	return kvHistoryAdd(a, key, len, true);
 }
 
 int sm_apply_kv_delete(struct sm_apply *a)
 {
+	struct kv_growth g = {0};
 	struct kv_row k;
 	bool ok;
 	int rv;
@@ -342,7 +368,12 @@ int sm_apply_kv_delete(struct sm_apply *a)
 	a->out->status = COORD_ST_OK;
 	a->out->released = k.found; /* {"deleted": ...} */
 	a->out->modify_index = a->index;
-	return k.found ? kvDelete(a, a->cmd->name, a->cmd->name_len, &k, SM_EVENT_WHY_DELETED) : 0;
+	if (!k.found)
+		return 0;
+	kvGrow(&g, a, &k, true, 0, false);
+	if ((rv = kvDelete(a, a->cmd->name, a->cmd->name_len, &k, SM_EVENT_WHY_DELETED)) != 0)
+		return rv;
+	return kvCount(a, &g);
 }
 
 int sm_kv_session_end(struct sm_apply *a)
@@ -350,6 +381,7 @@ int sm_kv_session_end(struct sm_apply *a)
 	sqlite3_stmt *st;
 	char **keys = NULL;
 	uint64_t *lens = NULL;
+	struct kv_growth g = {0};
 	size_t n = 0, cap = 0;
 	int row, rv = 0;
 
@@ -390,8 +422,11 @@ int sm_kv_session_end(struct sm_apply *a)
 	for (size_t i = 0; rv == 0 && i < n; i++) {
 		struct kv_row k = {.found = true, .value_len = lens[i], .session = a->cmd->session};
 
+		kvGrow(&g, a, &k, true, 0, false);
 		rv = kvDelete(a, keys[i], strlen(keys[i]), &k, SM_EVENT_WHY_SESSION_ENDED);
 	}
+	if (rv == 0 && n > 0)
+		rv = kvCount(a, &g);
 	for (size_t i = 0; i < n; i++)
 		free(keys[i]);
 	free(keys);
@@ -474,6 +509,8 @@ int sm_apply_kv_txn(struct sm_apply *a)
 		else if (rows[i].found)
 			rv = kvDelete(a, o->key, o->key_len, &rows[i], SM_EVENT_WHY_DELETED);
 	}
+	if (rv == 0)
+		rv = kvCount(a, &g);
 	a->out->status = COORD_ST_OK;
 	a->out->modify_index = a->index;
 	return rv;
