@@ -175,9 +175,10 @@ def expiries_in_logs(c):
     return out
 
 
-def slow_disk_on_the_leader(election_ms, delay_ms, follow, fresh=False, must_live=True):
-    """Each sync of the leader's folder takes DELAY_MS (a range) for 20 s,
-    under writes; with FOLLOW, the slow disk moves to each new leader
+def slow_disk_on_the_leader(election_ms, delay_ms, follow, fresh=False, must_live=True,
+                            match=None):
+    """Each sync of the leader's folder (with MATCH, of its files whose
+    path contains MATCH) takes DELAY_MS (a range) for 20 s, under writes; with FOLLOW, the slow disk moves to each new leader
     (FRESH: coordd --fresh-lease-on-election, a new leader gives every
     session a fresh TTL; else bounded leases, the default). No session may
     end while its client still holds its lease: before TTL after it sent
@@ -201,6 +202,8 @@ def slow_disk_on_the_leader(election_ms, delay_ms, follow, fresh=False, must_liv
             time.sleep(3)
             t_slow = time.time()
             fault = {"sync_delay_ms": delay_ms, "seed": random.randrange(1, 1 << 30)}
+            if match:
+                fault["match"] = match
             disks[leader.id].set(**fault)
             while time.time() - t_slow < slow_s:
                 time.sleep(0.25)
@@ -263,10 +266,16 @@ def slow_disk_on_the_leader(election_ms, delay_ms, follow, fresh=False, must_liv
 
 
 def test_a_slow_disk_on_the_leader_expires_no_session_kept_alive():
-    """S16 (etcd #15247): syncs of 0.5 to 3 s on the leader, whose
-    followers' election timeout (5 s) is longer than any stall, so the slow
-    leader keeps leading and its lease keeper decides every expiry."""
-    slow_disk_on_the_leader(5000, "500-3000", follow=False)
+    """S16 (etcd #15247): each commit of the leader's log waits 0.5 to 3 s
+    for its fsync, and the followers' election timeout (6 s) is longer than
+    any stall of the leader's loop, so the slow leader keeps leading and its
+    lease keeper decides every expiry. Only the log's WAL is slowed: the
+    checkpoints of the state database sync two files on the loop after a
+    commit's sync, so with every file slowed one loop turn can stall for
+    three delays (up to 9 s, seen as 4.8 s), the leader is rightly deposed,
+    and the premise of this test is gone (the follow variants below slow
+    every file and expect depositions)."""
+    slow_disk_on_the_leader(6000, "500-3000", follow=False, match="raft.db-wal")
 
 
 def test_a_slow_disk_on_each_new_leader_expires_no_session_kept_alive():
