@@ -123,6 +123,11 @@ set(COORD_JEPSEN_RUNS
   # 0.1 s after the earliest the checker allows, its write was refused.
   "3nodes_paused_client|--nodes 3 --seed 11 --duration 16 --faults pause_client --wait-ms 0")
 
+set(COORD_JEPSEN_ENV "COORDD=$<TARGET_FILE:coordd>")
+if(TARGET coord_faultclock)
+  list(APPEND COORD_JEPSEN_ENV "FAULTCLOCK=$<TARGET_FILE:coord_faultclock>")
+endif()
+
 function(coord_jepsen_run spec)
   string(REPLACE "|" ";" parts "${spec}")
   list(GET parts 0 name)
@@ -132,7 +137,7 @@ function(coord_jepsen_run spec)
     COMMAND ${Python3_EXECUTABLE} ${COORD_JEPSEN_DIR}/runner.py ${args})
   set_tests_properties(jepsen_${name} PROPERTIES LABELS "jepsen;cluster" TIMEOUT 300
     RUN_SERIAL TRUE SKIP_RETURN_CODE 77
-    ENVIRONMENT "COORDD=$<TARGET_FILE:coordd>")
+    ENVIRONMENT "${COORD_JEPSEN_ENV}")
 endfunction()
 
 foreach(run ${COORD_JEPSEN_RUNS})

@@ -129,6 +129,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import checkers  # noqa: E402
+import clock_nemesis  # noqa: E402
 import history as hist  # noqa: E402
 import kv_linear  # noqa: E402
 import kv_watch  # noqa: E402
@@ -226,6 +227,10 @@ def parse(argv):
     ap.add_argument("--fresh-lease-on-election", action="store_true",
                     help="start every coordd with --fresh-lease-on-election (a fresh TTL for "
                          "every session at each election): with churn, session-bound must fail")
+    ap.add_argument("--clock-jumps", action="store_true",
+                    help="every node's wall clock jumped (forward, and back now and then) "
+                         "through the faultclock shim for the whole fault window "
+                         "(clock_nemesis.py, S12)")
     ap.add_argument("--history", default=None, help="write the history here (JSON lines)")
     a = ap.parse_args(argv)
     fs = a.faults.split(",")
@@ -236,6 +241,8 @@ def parse(argv):
                  "not with the membership nemesis (members, --soak)")
     if "pause_client" in fs and (a.tls or a.auth):
         ap.error("pause_client's child process speaks plain HTTP: not with --tls or --auth")
+    if a.clock_jumps and (MEMBERS in fs or a.soak is not None):
+        ap.error("--clock-jumps arms the founding nodes only: not with the membership nemesis")
     if "queued_release" in fs and a.tls:
         ap.error("queued_release writes raw HTTP: not with --tls")
     if a.soak is not None:
@@ -297,7 +304,8 @@ def start_cluster(a, fs):
             raise
         c.extra_args += secure.tls_args(secure.CERTS)
         log("tls: HTTPS and peer mutual TLS, CA and node certificate made for the run")
-    return c.__enter__()
+    clock = clock_nemesis.ClockNemesis(c, a.seed, log) if a.clock_jumps else None
+    return c.__enter__(), clock
 
 
 def describe_process(n):
@@ -509,7 +517,7 @@ def main(argv):
             "without seq" if a.no_seq else "numbering their requests (seq)"))
     if a.unknown_503:
         log("note: writes answered 503 count as indeterminate (--unknown-503)")
-    c = start_cluster(a, fs)
+    c, clock = start_cluster(a, fs)
     failed = True
     try:
         if a.auth:
@@ -577,6 +585,8 @@ def main(argv):
             rogue = rogue_node.Rogue(c, coordd_path(), h, log)
         nem = nemesis.Nemesis(c, sched, h, log, queued=queued, rogue=rogue, paused=paused)
         nem.start()
+        if clock is not None:
+            clock.start()
         mem = member_nemesis.MemberNemesis(c, msched, h, log)
         mem.start()
         nem.join(a.duration + 60)
@@ -586,6 +596,8 @@ def main(argv):
         mem.stop_flag.set()
         nem.join()
         mem.join()  # its change in flight ends: every wait in it is bounded
+        if clock is not None:
+            clock.stop()
         nem.heal()
         heal = h.now()
         log("healed at t=%.2f" % heal)
@@ -646,6 +658,8 @@ def main(argv):
             log(queued.summary())
         if paused is not None:
             log(paused.summary())
+        if clock is not None:
+            log(clock.summary())
         logs = [n.log_text() for n in c.every.values()]
         snaps = (sum(t.count("INFO  snapshot at ") for t in logs),
                  sum(t.count("installed snapshot") for t in logs))
@@ -657,9 +671,10 @@ def main(argv):
         t0 = time.time()
         verdicts = judge(ops, final, probe, election_s, rogue, claims, kv_truth,
                          bound=bool(a.abandoners))
+        if paused is not None or clock is not None:
+            verdicts = [("lock-delay", checkers.lock_delay(ops))] + verdicts
         if paused is not None:
-            verdicts = [("paused-client", paused.verdict()),
-                        ("lock-delay", checkers.lock_delay(ops))] + verdicts
+            verdicts = [("paused-client", paused.verdict())] + verdicts
         failed = False
         for name, r in verdicts:
             ok = r["valid"] is True
