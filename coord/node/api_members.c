@@ -351,7 +351,7 @@ static bool remove_allowed(struct node *n, struct ncall *c, uint64_t *voters, si
  * once the id is retired and the change itself may start. */
 static bool retiring(struct node *n, struct ncall *c)
 {
-	struct coord_cmd cmd = {.type = COORD_CMD_RETIRE, .now_ms = node_wall_ms()};
+	struct coord_cmd cmd = {.type = COORD_CMD_RETIRE, .now_ms = node_stamp_ms(n)};
 	bool retired = false;
 
 	if (c->stage == STAGE_START) {

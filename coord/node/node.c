@@ -365,6 +365,33 @@ static int open_storage(struct node *n, struct persist_log_state *st)
 	return 0;
 }
 
+/* The cluster clock goes on from the newest stamp this node holds, taken
+ * now (node_clock.h): its log's last stamped entry, or the stamp state.db
+ * applied last when that is newer (the log compacted behind a snapshot, or
+ * cut to a received one). A node that holds no stamp founds the cluster:
+ * its first stamp is its wall clock. */
+static int start_clock(struct node *n, const struct persist_log_state *st)
+{
+	uint64_t applied = persist_state_applied_index(n->pstate), ms = 0, stored;
+
+	for (size_t i = st->entries.n; i-- > 0;) {
+		const struct persist_entry *e = &st->entries.v[i];
+
+		if (e->type == RAFT_ENTRY_NORMAL && coord_cmd_stamp(e->data, e->len, &ms)) {
+			if (e->index > applied)
+				node_clock_follow(&n->clock, e->index, ms, node_now_ms());
+			break;
+		}
+	}
+	if (coord_sm_clock(n->db, &stored) != 0) {
+		LOG_ERROR("state.db: the cluster clock's stamp cannot be read");
+		return -1;
+	}
+	if (!n->clock.set && (stored != 0 || ms != 0))
+		node_clock_follow(&n->clock, applied, stored != 0 ? stored : ms, node_now_ms());
+	return 0;
+}
+
 /* Builds the core from what was durable. */
 static int start_raft(struct node *n, const struct persist_log_state *st)
 {
@@ -420,7 +447,7 @@ static int start_raft(struct node *n, const struct persist_log_state *st)
 	         (unsigned long long)raft_first_index(n->raft),
 	         (unsigned long long)raft_last_index(n->raft),
 	         (unsigned long long)persist_state_applied_index(n->pstate));
-	return 0;
+	return start_clock(n, st);
 }
 
 /* The founder's peers are all up and empty: it founds the cluster (the

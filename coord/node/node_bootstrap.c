@@ -81,7 +81,7 @@ void node_bootstrap_propose(struct node *n)
 		return;
 	node_token_bootstrap_cmd(&cmd);
 	memcpy(cmd.hash, n->bootstrap_hash, sizeof(cmd.hash));
-	cmd.now_ms = node_wall_ms();
+	cmd.now_ms = node_stamp_ms(n);
 	if (!node_propose(n, &cmd, &index, &term))
 		return; /* a full window: the next tick tries again */
 	n->bootstrap_term = term;

@@ -22,6 +22,17 @@ uint64_t node_wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t node_stamp_ms(struct node *n)
+{
+	uint64_t mono = node_now_ms(), ms = node_clock_now(&n->clock, mono, node_wall_ms());
+
+	/* The first stamp of a founding node founds the clock: from then on
+	 * the wall clock is never read for a stamp. */
+	if (!n->clock.set)
+		node_clock_follow(&n->clock, 0, ms, mono);
+	return ms;
+}
+
 void node_fatal(struct node *n, const char *what, const char *detail)
 {
 	(void)n;

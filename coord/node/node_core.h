@@ -6,7 +6,11 @@
 #include "node_internal.h"
 
 uint64_t node_now_ms(void);  /* monotonic */
-uint64_t node_wall_ms(void); /* wall clock, stamped into entries */
+uint64_t node_wall_ms(void); /* wall clock: logs, seeds, a founding cluster's first stamp */
+
+/* The stamp of an entry proposed now: the cluster clock (node_clock.h),
+ * which the first stamp of a node that holds none founds. */
+uint64_t node_stamp_ms(struct node *n);
 
 /* A storage error (rule 7, N-5): logs WHAT and DETAIL and ends the process
  * at once. Never returns. */

@@ -40,6 +40,7 @@
 #include "command.h"
 #include "config.h"
 #include "lease.h"
+#include "node_clock.h"
 #include "raft.h"
 #include "server.h"
 #include "sm.h"
@@ -184,6 +185,7 @@ struct node_metrics {
 };
 
 struct node {
+	struct node_clock clock; /* stamps entries (node_clock.h) */
 	struct coord_config cfg;
 	char cluster_id[TRANSPORT_CLUSTER_MAX];
 	uint64_t folder_id; /* this data folder's id (FOLDER_ID_FILE, node_join.h) */

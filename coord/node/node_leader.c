@@ -19,7 +19,7 @@
 static bool build_cmd(struct node *n, const struct ncall *c, struct coord_cmd *cmd)
 {
 	memset(cmd, 0, sizeof(*cmd));
-	cmd->now_ms = node_wall_ms();
+	cmd->now_ms = node_stamp_ms(n);
 	if (!node_api(c->req->op)->command(n, c->req, cmd))
 		return false;
 	if (coord_cmd_has_actor((int)cmd->type)) /* the session's owner, or who uses it (SM-10) */

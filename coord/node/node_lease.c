@@ -197,7 +197,7 @@ void node_lease_flush_alive(struct node *n)
 
 	if (n->n_alive == 0)
 		return;
-	cmd.now_ms = node_wall_ms();
+	cmd.now_ms = node_stamp_ms(n);
 	cmd.ids = n->alive_batch;
 	cmd.n_ids = n->n_alive;
 	ok = n->lease_live && n->n_alive_props < NODE_ALIVE_PROPS &&
@@ -225,7 +225,8 @@ void node_lease_flush_alive(struct node *n)
  * lease keeper hands each due session out only once. */
 static bool propose_expire(struct node *n, const struct coord_session_id *id)
 {
-	struct coord_cmd cmd = {.type = COORD_CMD_EXPIRE, .now_ms = node_wall_ms(), .session = *id};
+	struct coord_cmd cmd = {
+	    .type = COORD_CMD_EXPIRE, .now_ms = node_stamp_ms(n), .session = *id};
 	char hex[COORD_SESSION_ID_HEX + 1];
 	uint64_t index, term;
 
@@ -259,7 +260,7 @@ static void propose_limits(struct node *n)
 		n->limits_term = raft_term(n->raft);
 		return;
 	}
-	cmd.now_ms = node_wall_ms();
+	cmd.now_ms = node_stamp_ms(n);
 	if (!node_propose(n, &cmd, &index, &term))
 		return; /* a full window: the next tick tries again */
 	n->limits_term = term;
@@ -313,7 +314,7 @@ void node_lease_tick(struct node *n, uint64_t now)
 			n->expire_retry[n->n_expire_retry++] = due[i];
 	propose_limits(n);
 	node_bootstrap_propose(n);
-	cmd.now_ms = node_wall_ms();
+	cmd.now_ms = node_stamp_ms(n);
 	if (!n->wake_inflight && coord_sm_next_wake(n->db, &has, &at) == 0 && has &&
 	    at <= cmd.now_ms) {
 		cmd.type = COORD_CMD_WAKE;

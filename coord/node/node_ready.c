@@ -146,6 +146,7 @@ static void persist_entries(struct node *n, const struct raft_ready *rd)
 		w.hardstate = NULL;
 		w.truncate_from = 0;
 	} while (done < rd->n_entries);
+	node_clock_follow_ready(&n->clock, rd, node_now_ms());
 }
 
 /* 2. Send ---------------------------------------------------------------------- */
@@ -546,6 +547,16 @@ static void install_done(uv_work_t *w, int status)
 	n->snap_told = n->snap.index;
 	node_refresh_limits(n);
 	node_lease_anchor_all(n);
+	/* Its entries never passed through this node's log: the clock goes
+	 * on from the newest of them, taken now (node_clock.h). */
+	if (n->clock.index < n->snap.index) {
+		uint64_t ms;
+
+		if (coord_sm_clock(n->db, &ms) != 0)
+			node_fatal(n, "installing a received snapshot", "cannot read its clock");
+		if (ms != 0)
+			node_clock_follow(&n->clock, n->snap.index, ms, node_now_ms());
+	}
 	LOG_INFO("installed snapshot %llu (term %llu, %llu bytes) in %llu ms",
 	         (unsigned long long)n->snap.index, (unsigned long long)n->snap.term,
 	         (unsigned long long)n->snap.size,

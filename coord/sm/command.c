@@ -695,6 +695,22 @@ int coord_cmd_decode(const void *buf, size_t len, struct coord_cmd *c)
 	return 0;
 }
 
+bool coord_cmd_stamp(const void *buf, size_t len, uint64_t *now_ms)
+{
+	struct bytes_reader r = bytes_reader_init(buf, len);
+	uint8_t version = bytes_get_u8(&r);
+	uint64_t ms;
+
+	if (version < COORD_CMD_VERSION_1 || version > COORD_CMD_VERSION ||
+	    sm_cmd_row(bytes_get_u8(&r)) == NULL)
+		return false;
+	ms = bytes_get_u64(&r);
+	if (r.fail || ms > COORD_NOW_MAX_MS)
+		return false;
+	*now_ms = ms;
+	return true;
+}
+
 void coord_session_id_format(const struct coord_session_id *id, char out[COORD_SESSION_ID_HEX + 1])
 {
 	static const char digits[] = "0123456789abcdef";

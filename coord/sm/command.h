@@ -420,6 +420,11 @@ int coord_cmd_encode_alloc(const struct coord_cmd *c, void **buf, size_t *len);
  * *C borrow BUF. On failure *C is all zero: no half-decoded command escapes. */
 int coord_cmd_decode(const void *buf, size_t len, struct coord_cmd *c);
 
+/* The stamp (now_ms) of the command encoded in BUF, read from its header
+ * alone, for the cluster clock (coord/node/node_clock.h): false when the
+ * header is not a command's. */
+bool coord_cmd_stamp(const void *buf, size_t len, uint64_t *now_ms);
+
 /* Writes ID as COORD_SESSION_ID_HEX lowercase hex digits and a NUL into OUT. */
 void coord_session_id_format(const struct coord_session_id *id, char out[COORD_SESSION_ID_HEX + 1]);
 

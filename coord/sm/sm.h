@@ -224,6 +224,11 @@ int coord_sm_session_ttls(sqlite3 *db, struct coord_session_ttl **out, size_t *n
  * is in lock-delay. Returns 0 or COORD_EDB. */
 int coord_sm_next_wake(sqlite3 *db, bool *has, uint64_t *at_ms);
 
+/* The stamp of the last applied entry (0 before any): where the cluster
+ * clock goes on from on a node whose log holds no newer entry
+ * (coord/node/node_clock.h). Returns 0 or COORD_EDB. */
+int coord_sm_clock(sqlite3 *db, uint64_t *stamp_ms);
+
 /* The limits in force as of the last applied entry (limits.h): the
  * defaults until a LIMITS entry applied. Returns 0 or COORD_EDB. */
 int coord_sm_limits(sqlite3 *db, struct coord_limits *out);

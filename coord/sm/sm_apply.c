@@ -38,6 +38,14 @@ static int applyCmd(struct sm_apply *a, const void *cmd, size_t len)
 	a->cmd = &c;
 	out->type = c.type;
 	out->session = c.session;
+	/* The cluster clock's stamp as of this entry, so that a node whose
+	 * log holds nothing newer goes on from it (coord_sm_clock()). It is
+	 * the apply's bookkeeping, like state.db's applied index: every entry
+	 * that decodes writes it, refused or not, no answer reads it, and
+	 * coord_sm_hash() leaves it out; "a refused request changes nothing"
+	 * speaks of every other row. */
+	if (sm_meta_set(a, SM_META_CLOCK, c.now_ms) != 0)
+		return COORD_EDB;
 	/* The row the decoder read the entry by (commands.h): every decoded
 	 * type has one, with its apply function. */
 	row = sm_cmd_row(c.type);

@@ -59,7 +59,9 @@ static void hashColumn(uint64_t *h, sqlite3_stmt *st, int col)
 static int hashTables(sqlite3 *db, struct sm_stmt_cache *cache, uint64_t *out)
 {
 	static const char *const tables[] = {
-	    "SELECT * FROM coord_meta ORDER BY key",
+	    /* Not the cluster clock's stamp: bookkeeping every entry writes,
+	     * refused or not (sm_apply.c), that no answer reads. */
+	    "SELECT * FROM coord_meta WHERE key != '" SM_META_CLOCK "' ORDER BY key",
 	    "SELECT * FROM coord_sessions ORDER BY id",
 	    "SELECT * FROM coord_locks ORDER BY kind, name",
 	    "SELECT * FROM coord_holders ORDER BY kind, name, session",

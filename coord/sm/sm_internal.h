@@ -24,6 +24,7 @@
 #define SM_META_KV_KEYS       "kv_keys"            /* rows of coord_kv */
 #define SM_META_KV_BYTES      "kv_bytes"           /* bytes of their values */
 #define SM_META_EVENTS_ENDED  "events_ended"       /* ended sessions that keep events (EV-4) */
+#define SM_META_CLOCK         "clock_ms"           /* the last applied entry's stamp */
 
 /* coord_kv_history.change: what happened to a key. */
 #define SM_KV_CHANGE_PUT    0

@@ -67,3 +67,8 @@ int coord_sm_next_wake(sqlite3 *db, bool *has, uint64_t *at_ms)
 	sqlite3_finalize(st);
 	return row < 0 ? COORD_EDB : 0;
 }
+
+int coord_sm_clock(sqlite3 *db, uint64_t *stamp_ms)
+{
+	return sm_meta_get(db, NULL, SM_META_CLOCK, stamp_ms);
+}

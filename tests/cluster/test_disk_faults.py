@@ -178,7 +178,8 @@ def expiries_in_logs(c):
 def slow_disk_on_the_leader(election_ms, delay_ms, follow, fresh=False, must_live=True,
                             match=None):
     """Each sync of the leader's folder (with MATCH, of its files whose
-    path contains MATCH) takes DELAY_MS (a range) for 20 s, under writes; with FOLLOW, the slow disk moves to each new leader
+    path contains MATCH) takes DELAY_MS (a range) for 14 s, under writes;
+    with FOLLOW, the slow disk moves to each new leader
     (FRESH: coordd --fresh-lease-on-election, a new leader gives every
     session a fresh TTL; else bounded leases, the default). No session may
     end while its client still holds its lease: before TTL after it sent
@@ -186,7 +187,7 @@ def slow_disk_on_the_leader(election_ms, delay_ms, follow, fresh=False, must_liv
     3 s whose clients send a keepalive every second must all live. The
     cluster must stay correct. Returns the ids of the nodes whose disk was
     slow."""
-    ttl_ms, period, slow_s = 3000, 1.0, 20.0
+    ttl_ms, period, slow_s = 3000, 1.0, 14.0
     c, disks = disk_cluster(3, election_ms=election_ms,
                             extra_args=["--fresh-lease-on-election"] if fresh else [])
     with c:

@@ -89,9 +89,14 @@ static int cc_propose(struct sim_world *w, int slot, const struct coord_cmd *cmd
 	uint8_t buf[COORD_CMD_HEADER_LEN + 16];
 	size_t len = 0;
 
+	int rv;
+
 	if (coord_cmd_encode(cmd, buf, sizeof(buf), &len) != 0)
 		return RAFT_EINVAL;
-	return raft_propose(w->nodes[slot].r, buf, len, index, term);
+	rv = raft_propose(w->nodes[slot].r, buf, len, index, term);
+	if (rv == RAFT_OK)
+		cc_clock_proposed(w, *index, *term, cmd->now_ms);
+	return rv;
 }
 
 /* Keepers ----------------------------------------------------------------------- */
@@ -195,7 +200,7 @@ static bool cc_keeper_propose_expire(struct sim_world *w, int slot,
 {
 	struct sim_coord *c = w->coord;
 	struct coord_cmd cmd = {
-	    .type = COORD_CMD_EXPIRE, .now_ms = cc_local_ms(&w->nodes[slot]), .session = *id};
+	    .type = COORD_CMD_EXPIRE, .now_ms = cc_stamp(w, slot), .session = *id};
 	uint64_t index = 0, term = 0;
 	int rv = cc_propose(w, slot, &cmd, &index, &term);
 
@@ -253,7 +258,7 @@ static void cc_keeper_expire(struct sim_world *w, int slot, struct cc_keeper *k)
 static void cc_keeper_flush_alive(struct sim_world *w, int slot, struct cc_keeper *k)
 {
 	struct coord_cmd cmd = {.type = COORD_CMD_ALIVE,
-	                        .now_ms = cc_local_ms(&w->nodes[slot]),
+	                        .now_ms = cc_stamp(w, slot),
 	                        .ids = k->batch,
 	                        .n_ids = k->n_batch};
 	uint8_t buf[COORD_CMD_HEADER_LEN + 64 + SIM_COORD_SESSIONS * COORD_SESSION_ID_LEN];
@@ -267,9 +272,11 @@ static void cc_keeper_flush_alive(struct sim_world *w, int slot, struct cc_keepe
 	     raft_propose(w->nodes[slot].r, buf, len, &index, &term) == RAFT_OK;
 	sim_trace(w, "n%d proposes ALIVE for %zu sessions at %llu: %s", slot + 1, k->n_batch,
 	          (unsigned long long)index, ok ? "ok" : "refused");
-	if (ok)
-		k->props[k->n_props++] =
-		    (struct cc_alive_prop){.index = index, .term = term, .at_ms = cmd.now_ms};
+	if (ok) {
+		cc_clock_proposed(w, index, term, cmd.now_ms);
+		k->props[k->n_props++] = (struct cc_alive_prop){
+		    .index = index, .term = term, .at_ms = cc_local_ms(&w->nodes[slot])};
+	}
 	k->n_batch = 0;
 	for (int i = 0; i < SIM_COORD_KEEPALIVES; i++) {
 		struct cc_keepalive *ka = &w->coord->ka[i];
@@ -287,7 +294,7 @@ static void cc_keeper_flush_alive(struct sim_world *w, int slot, struct cc_keepe
 static void cc_keeper_wake(struct sim_world *w, int slot, struct cc_keeper *k)
 {
 	struct sim_node *n = &w->nodes[slot];
-	struct coord_cmd cmd = {.type = COORD_CMD_WAKE, .now_ms = cc_local_ms(n)};
+	struct coord_cmd cmd = {.type = COORD_CMD_WAKE, .now_ms = cc_stamp(w, slot)};
 	uint64_t at = 0, index, term;
 	bool has = false;
 
@@ -511,7 +518,7 @@ static struct cc_anchors *cc_anchors(struct sim_world *w, int slot)
 	return a->ready ? a : NULL;
 }
 
-void sim_coord_restored(struct sim_world *w, int slot)
+void sim_coord_restored(struct sim_world *w, int slot, bool restarted, uint64_t index)
 {
 	struct sim_coord *c = w->coord;
 	struct sim_node *n = &w->nodes[slot];
@@ -523,6 +530,7 @@ void sim_coord_restored(struct sim_world *w, int slot)
 		sim_fail(w, slot, "coord apply", "cannot keep anchors");
 		return;
 	}
+	cc_clock_restored(w, slot, restarted, index);
 	coord_lease_clear(&a->lease);
 	memset(a->at, 0, sizeof(a->at));
 	if (coord_sm_session_ttls(sim_coord_db(n->sm), &ttls, &count) != 0) {
@@ -593,6 +601,7 @@ void sim_coord_step(struct sim_world *w)
 		    (!w->nodes[ka->slot].up || w->nodes[ka->slot].incarnation != ka->incarnation))
 			ka->done = true; /* the client sees a broken connection */
 	}
+	cc_clock_step(w);
 	cc_keepers(w);
 	for (int i = 0; i < c->n && !w->failed; i++) {
 		struct cc_session *s = &c->s[i];

@@ -5,6 +5,7 @@
 #ifndef COORD_SIM_COORD_CLIENT_H
 #define COORD_SIM_COORD_CLIENT_H
 
+#include "node_clock.h"
 #include "sim.h"
 #include "sim_coord.h"
 
@@ -29,6 +30,8 @@
  * whose keeper is live may hold a dead client's session past its bound,
  * counted only while no partition is in force and every server runs. */
 #define CC_END_ALLOWANCE_MS 1600
+#define CC_STAMPS           1024 /* proposals whose stamp and true time C-1 remembers */
+#define CC_JUMP_LIKE        20   /* per mille per step: a node's wall clock jumps */
 
 enum cc_state { CC_PROPOSED = 0, CC_LIVE, CC_ENDED };
 
@@ -114,6 +117,17 @@ struct cc_expiry {
 	int session;
 };
 
+/* A proposal's stamp and the true time it was made (rule 16, C-1). */
+struct cc_stamp {
+	uint64_t index, term, stamp, at;
+};
+
+/* The last stamped entry one node applied, for C-1. */
+struct cc_applied_stamp {
+	bool has;
+	uint64_t index, stamp, at;
+};
+
 struct sim_coord {
 	struct cc_session s[SIM_COORD_SESSIONS];
 	int n;
@@ -130,6 +144,16 @@ struct sim_coord {
 	struct cc_grant grants[CC_GRANTS]; /* ring of grants seen in the log */
 	size_t n_grants;
 	uint64_t grants_seen; /* the last index whose grants were learned */
+	/* Time (coord_clock.c): each node's cluster clock and wall-clock
+	 * offset, the proposals' stamps, what each node applied last. */
+	struct node_clock clock[SIM_MAX_SLOTS];
+	int64_t wall_off[SIM_MAX_SLOTS];
+	struct sim_rng jump_rng;
+	bool jump_seeded;
+	uint64_t jumps;
+	uint64_t pending_stamp; /* the stamp of the client command just made */
+	struct cc_stamp stamps[CC_STAMPS];
+	struct cc_applied_stamp last[SIM_MAX_SLOTS];
 };
 
 static inline uint64_t cc_true_ms(const struct sim_world *w)
@@ -181,6 +205,23 @@ static inline uint64_t cc_last_ack(const struct cc_session *s, uint64_t before)
  * keeper learns the ALIVE entries of its own that applied (L-3). */
 void cc_anchor_applied(struct sim_world *w, int slot, uint64_t index, uint64_t term,
                        const struct coord_cmd *cmd, const struct coord_result *res);
+
+/* coord_clock.c: the cluster clock (coord/node/node_clock.h) as each node
+ * runs it, wall clocks that jump, and rule 16 (C-1) on the true clock. */
+
+/* The stamp of an entry SLOT proposes now: its cluster clock, or with
+ * --break wall-stamps its wall clock (the node's clock plus its jumps). */
+uint64_t cc_stamp(struct sim_world *w, int slot);
+/* SLOT proposed an entry stamped STAMP at (INDEX, TERM), now. */
+void cc_clock_proposed(struct sim_world *w, uint64_t index, uint64_t term, uint64_t stamp);
+/* sim_coord_restored(): SLOT started (RESTARTED) or installed a snapshot
+ * at INDEX; its clock goes on from the newest stamp it holds (node.c
+ * start_clock, node_ready.c install_done). */
+void cc_clock_restored(struct sim_world *w, int slot, bool restarted, uint64_t index);
+/* C-1 on entry E as SLOT applies it. */
+void cc_clock_applied(struct sim_world *w, int slot, const struct raft_entry *e);
+/* Once per step: now and then one node's wall clock jumps. */
+void cc_clock_step(struct sim_world *w);
 
 /* coord_seq.c: numbered requests (API.md, Retries) and the order invariant. */
 

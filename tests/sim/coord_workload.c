@@ -83,12 +83,13 @@ static void cc_make_lock_command(struct sim_world *w, struct coord_cmd *cmd)
 size_t sim_coord_command(struct sim_world *w, int slot, uint8_t *buf, size_t cap)
 {
 	struct sim_coord *c = w->coord;
-	struct coord_cmd cmd = {.now_ms = cc_local_ms(&w->nodes[slot])};
+	struct coord_cmd cmd = {.now_ms = cc_stamp(w, slot)};
 	struct cc_session *s = NULL;
 	int live = 0;
 	size_t len = 0;
 
 	c->pending_open = -1;
+	c->pending_stamp = cmd.now_ms;
 	if ((len = cc_seq_replay(w, cmd.now_ms, buf, cap)) > 0)
 		return len;
 	for (int i = 0; i < c->n; i++)
@@ -139,8 +140,7 @@ void sim_coord_proposed(struct sim_world *w, int slot, uint64_t index, uint64_t 
 	struct cc_session *s;
 
 	(void)slot;
-	(void)index;
-	(void)term;
+	cc_clock_proposed(w, index, term, c->pending_stamp);
 	if (c->pending_open < 0)
 		return;
 	s = &c->s[c->n++];
@@ -207,6 +207,7 @@ void sim_coord_applied(struct sim_world *w, int slot, const struct raft_entry *e
 	struct coord_cmd cmd;
 	int session;
 
+	cc_clock_applied(w, slot, e);
 	if (res->type == 0)
 		return;
 	if (coord_cmd_decode(e->data, e->len, &cmd) == 0)

@@ -92,7 +92,7 @@ static void host_start(struct sim_world *w, int slot)
 		n->conf_applied = st->snap.conf;
 	}
 	if (w->coord != NULL)
-		sim_coord_restored(w, slot); /* its anchors: now */
+		sim_coord_restored(w, slot, true, n->applied); /* its anchors: now */
 	n->seen_role = raft_role(n->r);
 	n->seen_term = raft_term(n->r);
 	n->seen_commit = raft_commit_index(n->r);
@@ -344,8 +344,11 @@ static void host_persist(struct sim_world *w, int slot, const struct raft_ready 
 		host_write_chunk(w, slot, rd->snap_chunk);
 	if (rd->snapshot != NULL && !w->failed)
 		host_persist_snapshot(w, slot, rd->snapshot);
-	if (rd->n_entries > 0 && !w->failed)
+	if (rd->n_entries > 0 && !w->failed) {
 		host_persist_entries(w, slot, rd->entries, rd->n_entries);
+		if (w->coord != NULL)
+			sim_coord_persisted(w, slot, rd);
+	}
 }
 
 /* 2. Send ------------------------------------------------------------------------- */
@@ -396,7 +399,7 @@ static void host_install(struct sim_world *w, int slot, const struct raft_snapsh
 	}
 	sim_check_snapshot_install(w, slot, m->index, w->sm_ops->hash(n->sm));
 	if (w->coord != NULL)
-		sim_coord_restored(w, slot);
+		sim_coord_restored(w, slot, false, m->index);
 	sim_trace(w, "n%d installs snapshot at %llu", slot + 1, (unsigned long long)m->index);
 	n->applied = m->index;
 	n->conf_applied = m->conf;

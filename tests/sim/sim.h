@@ -258,7 +258,9 @@ enum sim_break {
 	SIM_BREAK_LEASE_FRESH,      /* a new leader gives every session a fresh TTL */
 	SIM_BREAK_ALIVE_ACK_EARLY,  /* a keepalive acknowledged without its ALIVE entry */
 	SIM_BREAK_ALIVE_SLACK_ZERO, /* a new leader counts from the anchor without slack */
-	SIM_BREAK_MAX = SIM_BREAK_ALIVE_SLACK_ZERO
+	/* --sm coord, rule 16: */
+	SIM_BREAK_WALL_STAMPS, /* entries stamped with the proposer's wall clock */
+	SIM_BREAK_MAX = SIM_BREAK_WALL_STAMPS
 };
 
 /* The name of B for --break, or NULL. */

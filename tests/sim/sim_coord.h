@@ -179,8 +179,12 @@ void sim_coord_applied(struct sim_world *w, int slot, const struct raft_entry *e
 void sim_coord_read_ready(struct sim_world *w, int slot, const struct raft_read *rd);
 /* Acknowledges keepalives of SLOT whose read point has been applied. */
 void sim_coord_answer(struct sim_world *w, int slot);
-/* SLOT (re)started or installed a snapshot: every session in its tables
- * is anchored now (L-3: later than the truth). */
-void sim_coord_restored(struct sim_world *w, int slot);
+/* SLOT (re)started (RESTARTED) or installed a snapshot, its state now at
+ * INDEX: every session in its tables is anchored now (L-3: later than the
+ * truth), and its cluster clock goes on from the newest stamp it holds. */
+void sim_coord_restored(struct sim_world *w, int slot, bool restarted, uint64_t index);
+/* SLOT took the entries of RD into its log: its cluster clock follows the
+ * last stamped one from a leader (coord_clock.c, node_ready.c). */
+void sim_coord_persisted(struct sim_world *w, int slot, const struct raft_ready *rd);
 
 #endif

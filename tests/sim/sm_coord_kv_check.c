@@ -20,7 +20,8 @@
  *                      modify_index before the entry was cas (0: absent), and
  *                      is refused only then; with a fence only if its token
  *                      was a current holder's of its lock (KV-4); a refused
- *                      one writes no row of any table (sqlite3_total_changes);
+ *                      one writes no row of any table (sqlite3_total_changes)
+ *                      but the cluster clock's stamp;
  *   kv index           a put leaves the key with its value, its session (or
  *                      none), modify_index the entry's index and create_index
  *                      the creating entry's, and answers them; a delete leaves
@@ -324,8 +325,9 @@ static const char *check_conditions(sqlite3 *db, uint64_t index, const struct co
 	}
 	if (res->status == COORD_ST_OK)
 		return NULL;
-	/* No row inserted, updated or deleted, whatever its value. */
-	if ((writes = sqlite3_total_changes(db) - pre->writes) != 0) {
+	/* No row inserted, updated or deleted, whatever its value, but the
+	 * cluster clock's stamp that every entry writes (sm_apply.c). */
+	if ((writes = sqlite3_total_changes(db) - pre->writes - 1) != 0) {
 		snprintf(why, cap, "entry %llu: a %s refused with %s wrote %d row(s)",
 		         (unsigned long long)index, coord_cmd_type_name((int)cmd->type),
 		         coord_status_name(res->status), writes);

@@ -410,6 +410,7 @@ const char *sim_break_name(enum sim_break b)
 	    [SIM_BREAK_LEASE_FRESH] = "lease-fresh-on-election",
 	    [SIM_BREAK_ALIVE_ACK_EARLY] = "alive-ack-early",
 	    [SIM_BREAK_ALIVE_SLACK_ZERO] = "alive-slack-zero",
+	    [SIM_BREAK_WALL_STAMPS] = "wall-stamps",
 	};
 	return (unsigned)b <= SIM_BREAK_MAX ? names[b] : NULL;
 }
