@@ -51,16 +51,18 @@ static int undoRecord(struct lazy_file *lf, int64_t off, int64_t amt)
 	h.off = (uint64_t)off;
 	h.size = (uint64_t)size;
 	h.len = off >= size ? 0 : (uint64_t)((off + amt < size ? off + amt : size) - off);
-	old = malloc(h.len + 1);
+	/* One write per record: with O_APPEND it lands whole, also when
+	 * another connection of the process logs the same file meanwhile. */
+	old = malloc(sizeof(h) + h.len);
 	if (old == NULL) {
 		return SQLITE_NOMEM;
 	}
+	memcpy(old, &h, sizeof(h));
 	if (h.len > 0) {
-		rc = lf->real->pMethods->xRead(lf->real, old, (int)h.len, off);
+		rc = lf->real->pMethods->xRead(lf->real, old + sizeof(h), (int)h.len, off);
 	}
 	if ((rc == SQLITE_OK || rc == SQLITE_IOERR_SHORT_READ) &&
-	    (write(lf->undo, &h, sizeof(h)) != sizeof(h) ||
-	     write(lf->undo, old, h.len) != (ssize_t)h.len)) {
+	    write(lf->undo, old, sizeof(h) + h.len) != (ssize_t)(sizeof(h) + h.len)) {
 		rc = SQLITE_IOERR_WRITE;
 	} else if (rc == SQLITE_IOERR_SHORT_READ) {
 		rc = SQLITE_OK;
@@ -112,10 +114,22 @@ static int lazyTruncate(sqlite3_file *f, sqlite3_int64 size)
 	return lf->real->pMethods->xTruncate(lf->real, size);
 }
 
+static int (*lyingDisk)(void);
+
+void lazyfs_set_lying(int (*lying)(void))
+{
+	lyingDisk = lying;
+}
+
 static int lazySync(sqlite3_file *f, int flags)
 {
 	struct lazy_file *lf = (struct lazy_file *)f;
-	int rc = lf->real->pMethods->xSync(lf->real, flags);
+	int rc;
+
+	if (lyingDisk != NULL && lyingDisk()) {
+		return SQLITE_OK; /* says synced, syncs nothing: all stays undoable */
+	}
+	rc = lf->real->pMethods->xSync(lf->real, flags);
 
 	/* Durable now: nothing before this point may be undone. */
 	if (rc == SQLITE_OK && lf->undo >= 0 && ftruncate(lf->undo, 0) != 0) {
