@@ -5,8 +5,9 @@ every fault kind and scenario is in it:
   members     5 nodes, every process and network fault, membership changes,
               the key/value workload (runner.py --soak)
   members-3   the same with 3 nodes
-  snapshots   3 nodes, as members-3, snapshots every 200 entries (made,
-              sent and installed under faults)
+  snapshots   3 nodes, as members-3 and a follower cut off for 15 s and a
+              leader paused while cut off, snapshots every 200 entries
+              (made, sent and installed under faults)
   secure      3 nodes, TLS on both ports and access control, kills, pauses,
               partitions and the rogue node (no membership changes: the
               rogue is judged on an unchanged leader)
@@ -14,7 +15,7 @@ every fault kind and scenario is in it:
               every node's wall clock jumped (--clock-jumps)
   retries     3 nodes, the queued release of a paused follower, clients
               that keep their sessions and time out after 1 s, kills,
-              pauses and partitions
+              pauses, partitions and a leader paused while cut off
 
 Each run's checker verdicts are printed as it ends, and a table of every
 run at the end; a failed run keeps its cluster folder (runner.py) and its
@@ -44,13 +45,15 @@ PROCESS_NET = "kill,kill_leader,crash_all,pause,pause_leader,halves,isolate_lead
 CONFIGS = [
     ("members", ["--nodes", "5", "--faults", "all"], True),
     ("members-3", ["--nodes", "3", "--faults", "all"], True),
-    ("snapshots", ["--nodes", "3", "--faults", "all", "--snapshot-entries", "200"], True),
+    ("snapshots", ["--nodes", "3", "--faults", "all,isolate_long,pause_isolated_leader",
+                   "--snapshot-entries", "200"], True),
     ("secure", ["--nodes", "3", "--tls", "--auth", "--wait-ms", "0", "--faults",
                 "kill,kill_leader,pause_leader,halves,isolate_leader,bridge,rogue"], False),
     ("time", ["--nodes", "3", "--wait-ms", "0", "--clock-jumps", "--faults",
               "churn,pause_client,kill,kill_leader,pause,pause_leader"], False),
     ("retries", ["--nodes", "3", "--reuse-sessions", "--client-timeout", "1", "--wait-ms", "0",
-                 "--faults", "queued_release,kill_leader,pause,halves,isolate_leader"], False),
+                 "--faults", "queued_release,kill_leader,pause,halves,isolate_leader,"
+                 "pause_isolated_leader"], False),
 ]
 
 
