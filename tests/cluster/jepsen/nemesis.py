@@ -241,19 +241,30 @@ class Nemesis(threading.Thread):
                     min(gaps, default=0), max(gaps, default=0), took[0] if took else 0,
                     took[-1] if took else 0, took[len(took) // 2] if took else 0))
 
+    def member(self, nid):
+        """Whether NID is in the membership now (the membership nemesis may
+        have removed it)."""
+        return any(n.id == nid for n in self.c.nodes)
+
     def time_catch_up(self, nid):
         """Seconds from the heal until node NID has applied the commit index
-        the leader had at the heal, or None after CATCH_UP_WAIT_S."""
+        the leader had at the heal, or None after CATCH_UP_WAIT_S. A node
+        the membership nemesis removed before or while it is timed is not
+        timed ("removed": a server no longer in the cluster is not sent the
+        log)."""
         t0 = self.h.now()
         lead = self.c.node(self.leader_id()).status()
         after = None
-        if lead is not None and wait_applied([self.c.node(nid)], lead["commit_index"],
-                                             CATCH_UP_WAIT_S):
+        if self.member(nid) and lead is not None and \
+                wait_applied([self.c.node(nid)], lead["commit_index"], CATCH_UP_WAIT_S):
             after = round(self.h.now() - t0, 3)
-        self.catchups.append({"at": round(t0, 2), "node": nid, "after_s": after})
-        self.log("nemesis t=%.2f node %d caught up %s" % (
-            self.h.now(), nid, "after %.2fs" % after if after is not None else
-            "not within %.0fs" % CATCH_UP_WAIT_S))
+        removed = after is None and not self.member(nid)
+        self.catchups.append({"at": round(t0, 2), "node": nid, "after_s": after,
+                              "removed": removed})
+        self.log("nemesis t=%.2f node %d %s" % (
+            self.h.now(), nid, "was removed from the cluster: not timed" if removed else
+            "caught up after %.2fs" % after if after is not None else
+            "caught up not within %.0fs" % CATCH_UP_WAIT_S))
 
     def apply(self, s):
         rng = random.Random(s["pick"])

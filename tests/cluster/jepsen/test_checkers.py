@@ -565,6 +565,12 @@ class StaleReadsAndLiveness(unittest.TestCase):
                  "abandoned": {"X": False}, "catchups": [{"at": 5.0, "node": 2, "after_s": 0.6}]}
         self.assertTrue(checkers.liveness(probe, election_s=0.5)["valid"])
 
+    def test_a_cut_off_node_removed_from_the_cluster_meanwhile_is_not_timed(self):
+        probe = {"heal": 10.0, "leader": 10.5, "write": 10.6, "caught_up": 10.7,
+                 "abandoned": {}, "catchups": [{"at": 5.0, "node": 2, "after_s": None,
+                                                "removed": True}]}
+        self.assertTrue(checkers.liveness(probe, election_s=0.5)["valid"])
+
     def test_a_slow_leader_a_failed_write_or_a_surviving_session_fail(self):
         for probe in ({"heal": 10.0, "leader": 12.0, "write": 12.1, "caught_up": 12.2,
                        "abandoned": {}},
