@@ -492,7 +492,7 @@ def one_leader_per_term(claims):
 BOUND_ALLOWANCE_S = 1.0  # session_bound: the EXPIRE's commit and the watcher's poll
 
 
-def session_bound(ops, election_s, allowance_s=BOUND_ALLOWANCE_S, safety=None):
+def session_bound(ops, election_s, allowance_s=BOUND_ALLOWANCE_S, safety=None, outages=()):
     """S20: however many elections come between, a session ends neither
     too soon nor too late (docs/API.md Sessions; DESIGN.md rule 8, L-3).
 
@@ -520,8 +520,11 @@ def session_bound(ops, election_s, allowance_s=BOUND_ALLOWANCE_S, safety=None):
     after the deadline: the session lived at some instant after it. A
     session with a keepalive of unknown outcome (it may have applied at
     any later time) is not judged, nor one never seen gone or alive after
-    its deadline (counted as unobserved). With no session judged the
-    verdict is unknown."""
+    its deadline (counted as unobserved). Nor is one whose time from its
+    last keepalive to its deadline overlaps an OUTAGE, a (start, end) window
+    of another fault (a kill, a pause, a partition: the cluster may have had
+    no quorum to commit the expiry, which the bound does not promise;
+    counted as in_outage). With no session judged the verdict is unknown."""
     if safety is None:
         safety = [("lease-timing", lease_timing(ops)), ("mutual-exclusion", mutual_exclusion(ops))]
     ttls = _ttls(ops)
@@ -533,7 +536,8 @@ def session_bound(ops, election_s, allowance_s=BOUND_ALLOWANCE_S, safety=None):
     for o in ops:
         if o["f"] == "acquire" and o["value"].get("heir_of") is not None:
             heir.setdefault(o["value"]["heir_of"], []).append(o)
-    outlived, ended, skipped = [], [], {"unknown_keepalive": 0, "unobserved": 0}
+    outlived, ended, skipped = [], [], {"unknown_keepalive": 0, "unobserved": 0,
+                                        "in_outage": 0}
     for ab in (o for o in ops if o["f"] == "abandon"):
         sid = ab["session"]
         mine = per.get(sid, [])
@@ -543,6 +547,9 @@ def session_bound(ops, election_s, allowance_s=BOUND_ALLOWANCE_S, safety=None):
             continue
         last = max(o["cmp"] for o in lease if o["type"] == "ok" and not o["value"].get("error"))
         deadline = last + ttls[sid] + 2 * election_s + allowance_s
+        if any(a < deadline and b > last for a, b in outages):
+            skipped["in_outage"] += 1
+            continue
         watched = [o for o in mine if o["f"] == "session_read"] + heir.get(sid, [])
         alive = [o for o in watched if o["type"] == "ok" and (
             o["value"].get("exists") is True or o["value"].get("error") == "lock_held")]

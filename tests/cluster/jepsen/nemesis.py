@@ -241,6 +241,15 @@ class Nemesis(threading.Thread):
                     min(gaps, default=0), max(gaps, default=0), took[0] if took else 0,
                     took[-1] if took else 0, took[len(took) // 2] if took else 0))
 
+    def outages(self, election_s):
+        """The windows (start, end) of the faults applied that may leave the
+        cluster without a quorum or a leader for longer than an election:
+        every fault but the churn and the paused client, from when it was
+        applied until two election timeouts and a second (a killed node
+        restarting) after its heal."""
+        return [(x["at"], x["at"] + x["dur"] + 2 * election_s + 1.0) for x in self.applied
+                if x["fault"] not in ("churn", "pause_client")]
+
     def member(self, nid):
         """Whether NID is in the membership now (the membership nemesis may
         have removed it)."""

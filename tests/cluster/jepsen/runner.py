@@ -407,7 +407,7 @@ def read_back(c, h, ledger_locks, ledger_sessions, abandoned):
 
 
 def judge(ops, final, probe, election_s, rogue=None, claims=None, kv_truth=None,
-          bound=False):
+          bound=False, outages=()):
     keys = sorted({o["key"] for o in ops if o["key"] and (
         o["key"].startswith(wl.LOCK + "/") or o["key"].startswith(wl.ELECTION + "/") or
         o["key"].startswith(wl.MIXED + "/"))})
@@ -415,7 +415,8 @@ def judge(ops, final, probe, election_s, rogue=None, claims=None, kv_truth=None,
     mutex, timing = checkers.mutual_exclusion(ops), checkers.lease_timing(ops)
     if bound:  # S20: its safety half is these two verdicts
         extra.append(("session-bound", checkers.session_bound(
-            ops, election_s, safety=[("lease-timing", timing), ("mutual-exclusion", mutex)])))
+            ops, election_s, safety=[("lease-timing", timing), ("mutual-exclusion", mutex)],
+            outages=outages)))
     return extra + [
         ("mutual-exclusion", mutex),
         ("token-order", checkers.token_order(ops)),
@@ -670,7 +671,7 @@ def main(argv):
             claims += leaders.log_claims(nid, n.log_text())
         t0 = time.time()
         verdicts = judge(ops, final, probe, election_s, rogue, claims, kv_truth,
-                         bound=bool(a.abandoners))
+                         bound=bool(a.abandoners), outages=nem.outages(election_s))
         if paused is not None or clock is not None:
             verdicts = [("lock-delay", checkers.lock_delay(ops))] + verdicts
         if paused is not None:

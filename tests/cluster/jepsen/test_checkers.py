@@ -703,6 +703,18 @@ class SessionBound(unittest.TestCase):
         self.assertEqual(r["valid"], "unknown")
         self.assertEqual(r["skipped"]["unknown_keepalive"], 1)
 
+    def test_a_session_whose_bound_overlaps_another_fault_is_not_judged(self):
+        # A kill or a pause between its last keepalive and its deadline may
+        # leave no quorum to commit the expiry: not what the bound promises.
+        h = abandoned() + [op(1, "session_read", 8.1, 8.11, session="A", exists=True)] + \
+            watched_end(9.0)
+        r = checkers.session_bound(h, 0.5, outages=[(6.0, 9.5)])
+        self.assertEqual(r["valid"], "unknown")
+        self.assertEqual(r["skipped"]["in_outage"], 1)
+        # One that ends before the session's window leaves it judged.
+        r = checkers.session_bound(h, 0.5, outages=[(0.0, 0.9)])
+        self.assertIs(r["valid"], False)
+
     def test_no_session_judged_is_unknown_not_a_pass(self):
         self.assertEqual(checkers.session_bound(handover(), 0.5)["valid"], "unknown")
         self.assertEqual(checkers.session_bound(abandoned(), 0.5)["skipped"]["unobserved"], 1)
