@@ -372,23 +372,20 @@ static int open_storage(struct node *n, struct persist_log_state *st)
  * its first stamp is its wall clock. */
 static int start_clock(struct node *n, const struct persist_log_state *st)
 {
-	uint64_t applied = persist_state_applied_index(n->pstate), ms = 0, stored;
+	uint64_t index = 0, ms = 0, stored;
 
-	for (size_t i = st->entries.n; i-- > 0;) {
+	for (size_t i = st->entries.n; i-- > 0 && index == 0;) {
 		const struct persist_entry *e = &st->entries.v[i];
 
-		if (e->type == RAFT_ENTRY_NORMAL && coord_cmd_stamp(e->data, e->len, &ms)) {
-			if (e->index > applied)
-				node_clock_follow(&n->clock, e->index, ms, node_now_ms());
-			break;
-		}
+		if (e->type == RAFT_ENTRY_NORMAL && coord_cmd_stamp(e->data, e->len, &ms))
+			index = e->index;
 	}
 	if (coord_sm_clock(n->db, &stored) != 0) {
 		LOG_ERROR("state.db: the cluster clock's stamp cannot be read");
 		return -1;
 	}
-	if (!n->clock.set && (stored != 0 || ms != 0))
-		node_clock_follow(&n->clock, applied, stored != 0 ? stored : ms, node_now_ms());
+	node_clock_start(&n->clock, index, ms, persist_state_applied_index(n->pstate), stored,
+	                 node_now_ms());
 	return 0;
 }
 

@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "command.h"
 #include "raft.h"
@@ -14,6 +15,22 @@ void node_clock_follow(struct node_clock *c, uint64_t index, uint64_t stamp_ms, 
 	c->index = index;
 	c->stamp_ms = stamp_ms;
 	c->at_ms = mono_ms;
+}
+
+void node_clock_start(struct node_clock *c, uint64_t log_index, uint64_t log_stamp,
+                      uint64_t applied, uint64_t stored, uint64_t mono_ms)
+{
+	memset(c, 0, sizeof(*c));
+	if (log_index > applied)
+		node_clock_follow(c, log_index, log_stamp, mono_ms);
+	else if (stored != 0 || log_index != 0)
+		node_clock_follow(c, applied, stored != 0 ? stored : log_stamp, mono_ms);
+}
+
+void node_clock_installed(struct node_clock *c, uint64_t index, uint64_t stored, uint64_t mono_ms)
+{
+	if (c->index < index && stored != 0)
+		node_clock_follow(c, index, stored, mono_ms);
 }
 
 void node_clock_follow_ready(struct node_clock *c, const struct raft_ready *rd, uint64_t mono_ms)

@@ -49,6 +49,18 @@ struct node_clock {
  * entry before, not the highest). */
 void node_clock_follow(struct node_clock *c, uint64_t index, uint64_t stamp_ms, uint64_t mono_ms);
 
+/* A node starts (node.c): its log's last stamped entry is LOG_INDEX, stamped
+ * LOG_STAMP (LOG_INDEX 0: none), and state.db applied up to APPLIED, whose
+ * last stamp is STORED (0: none). The clock goes on from the newer of the
+ * two, taken at MONO_MS; with neither it stays unset (a founding node). */
+void node_clock_start(struct node_clock *c, uint64_t log_index, uint64_t log_stamp,
+                      uint64_t applied, uint64_t stored, uint64_t mono_ms);
+
+/* A snapshot up to INDEX, whose last stamp is STORED, was installed at
+ * MONO_MS: its entries never passed through the log, so the clock goes on
+ * from it unless it follows a newer entry already. */
+void node_clock_installed(struct node_clock *c, uint64_t index, uint64_t stored, uint64_t mono_ms);
+
 struct raft_ready;
 
 /* The entries of RD were taken into this node's log at MONO_MS: the clock

@@ -549,13 +549,12 @@ static void install_done(uv_work_t *w, int status)
 	node_lease_anchor_all(n);
 	/* Its entries never passed through this node's log: the clock goes
 	 * on from the newest of them, taken now (node_clock.h). */
-	if (n->clock.index < n->snap.index) {
+	{
 		uint64_t ms;
 
 		if (coord_sm_clock(n->db, &ms) != 0)
 			node_fatal(n, "installing a received snapshot", "cannot read its clock");
-		if (ms != 0)
-			node_clock_follow(&n->clock, n->snap.index, ms, node_now_ms());
+		node_clock_installed(&n->clock, n->snap.index, ms, node_now_ms());
 	}
 	LOG_INFO("installed snapshot %llu (term %llu, %llu bytes) in %llu ms",
 	         (unsigned long long)n->snap.index, (unsigned long long)n->snap.term,

@@ -64,7 +64,7 @@ void cc_clock_restored(struct sim_world *w, int slot, bool restarted, uint64_t i
 	struct sim_coord *c = w->coord;
 	struct sim_node *n = &w->nodes[slot];
 	struct sim_store *st = &n->store;
-	uint64_t ms = 0, stored = 0, mono = cc_local_ms(n);
+	uint64_t ms = 0, stored = 0, at = 0, mono = cc_local_ms(n);
 
 	c->last[slot].has = false;
 	if (coord_sm_clock(sim_coord_db(n->sm), &stored) != 0) {
@@ -72,27 +72,18 @@ void cc_clock_restored(struct sim_world *w, int slot, bool restarted, uint64_t i
 		return;
 	}
 	if (!restarted) { /* an install (node_ready.c install_done) */
-		if (c->clock[slot].index < index && stored != 0)
-			node_clock_follow(&c->clock[slot], index, stored, mono);
+		node_clock_installed(&c->clock[slot], index, stored, mono);
 		return;
 	}
-	/* A new process (node.c start_clock): the log's last stamped entry if
-	 * it is past the state's, else the state's stamp. */
-	memset(&c->clock[slot], 0, sizeof(c->clock[slot]));
-	for (size_t i = st->n; i-- > 0;) {
-		uint64_t at = st->first + i;
-
-		if (at <= st->snap.index)
+	/* A new process (node.c start_clock): its log's last stamped entry. */
+	for (size_t i = st->n; i-- > 0 && at == 0;) {
+		if (st->first + i <= st->snap.index)
 			break;
 		if (st->e[i].type == RAFT_ENTRY_NORMAL &&
-		    coord_cmd_stamp(st->e[i].data, st->e[i].len, &ms)) {
-			if (at > index)
-				node_clock_follow(&c->clock[slot], at, ms, mono);
-			break;
-		}
+		    coord_cmd_stamp(st->e[i].data, st->e[i].len, &ms))
+			at = st->first + i;
 	}
-	if (!c->clock[slot].set && (stored != 0 || ms != 0))
-		node_clock_follow(&c->clock[slot], index, stored != 0 ? stored : ms, mono);
+	node_clock_start(&c->clock[slot], at, ms, index, stored, mono);
 }
 
 void cc_clock_applied(struct sim_world *w, int slot, const struct raft_entry *e)

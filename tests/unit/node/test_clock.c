@@ -81,6 +81,30 @@ static void over_a_failover_stamps_never_run_ahead_of_true_time(void **state)
 	            expire + delay);
 }
 
+static void a_restart_goes_on_from_the_newer_of_the_log_and_the_state(void **state)
+{
+	struct node_clock c = {0};
+
+	(void)state;
+	/* The log holds an entry past what state.db applied: its stamp. */
+	node_clock_start(&c, 12, FOUNDED_AT + 900, 10, FOUNDED_AT + 800, 50);
+	assert_int_equal(c.index, 12);
+	assert_int_equal(node_clock_now(&c, 60, 0), FOUNDED_AT + 910);
+	/* The log compacted behind the state: the state's stamp. */
+	node_clock_start(&c, 7, FOUNDED_AT + 500, 10, FOUNDED_AT + 800, 50);
+	assert_int_equal(c.index, 10);
+	assert_int_equal(node_clock_now(&c, 50, 0), FOUNDED_AT + 800);
+	/* Nothing stamped anywhere: unset, the founding node's case. */
+	node_clock_start(&c, 0, 0, 0, 0, 50);
+	assert_false(c.set);
+	/* An install moves a clock that follows an older entry, not a newer. */
+	node_clock_start(&c, 5, FOUNDED_AT, 5, FOUNDED_AT, 0);
+	node_clock_installed(&c, 40, FOUNDED_AT + 7000, 100);
+	assert_int_equal(node_clock_now(&c, 100, 0), FOUNDED_AT + 7000);
+	node_clock_installed(&c, 30, FOUNDED_AT + 5000, 200);
+	assert_int_equal(c.index, 40);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -90,6 +114,7 @@ int main(void)
 	        a_follower_goes_on_from_the_last_stamp_it_took_counted_from_when_it_took_it),
 	    cmocka_unit_test(following_a_lower_stamp_moves_the_clock_back),
 	    cmocka_unit_test(over_a_failover_stamps_never_run_ahead_of_true_time),
+	    cmocka_unit_test(a_restart_goes_on_from_the_newer_of_the_log_and_the_state),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
