@@ -41,12 +41,16 @@ time, and the model then accepts the refusal whenever anyone holds the lock
 
 A request answered 409 stale_request (a numbered request whose seq was not
 above its session's last applied one, docs/API.md Retries) changed nothing,
-whatever the state: the model answers it with the state as it is. Unanswered
-numbered requests are modelled as unnumbered ones, which may apply at any
-later time: a superset of what seq allows (a later answered request of the
-session fences them off), so no history is refused for them, and a late
-request that applied when seq forbade it is left to mutual exclusion (the
-client believes it holds the grant)."""
+whatever the state: the model answers it with the state as it is. An
+unanswered numbered request is fenced off by the first answer the state
+machine gave to a later numbered request of its session (API.md: once a
+numbered request is answered, no lower number of the session can apply):
+prepare() gives it that answer's time as a deadline ("fence"). It still has
+no return of its own: it applies before its deadline or never, so when its
+deadline is the earliest pending return the search may also drop it. The
+deadline is the answer's return, not the later request's linearization
+point: a superset of what seq allows, so no history is refused for it. An
+unanswered request with no later answer may apply at any later time."""
 
 import sys
 
@@ -199,9 +203,34 @@ def step(state, op):
     raise ValueError("unknown kind %r" % f)
 
 
+# Answers that come from the state machine applying a numbered request
+# (API.md Retries): each moves or shows the session's last applied number.
+FENCING_STATUSES = (200, 409, 423, 429)
+
+
+def _fences(ops):
+    """{id(op): deadline} for every unanswered numbered request of OPS that
+    an answer to a later numbered request of its session fences off."""
+    by_session = {}
+    for o in ops:
+        if o["session"] and "seq" in o["value"] and o["f"] in LOCK_KINDS + SESSION_KINDS:
+            by_session.setdefault(o["session"], []).append(o)
+    out = {}
+    for mine in by_session.values():
+        mine.sort(key=lambda o: o["inv"])
+        deadline = None
+        for o in reversed(mine):  # the earliest answer among the later requests
+            if o["type"] == "info" and deadline is not None:
+                out[id(o)] = deadline
+            if o["type"] == "ok" and o["value"].get("status") in FENCING_STATUSES:
+                deadline = o["cmp"] if deadline is None else min(deadline, o["cmp"])
+    return out
+
+
 def prepare(ops, key):
     """The ops of KEY's partition: the lock's ops, the ops of every session
-    that touched it, and one synthetic expiry per such session."""
+    that touched it, and one synthetic expiry per such session; an
+    unanswered numbered request carries its deadline as "fence"."""
     mine = [o for o in ops if o["key"] == key and o["f"] in LOCK_KINDS
             and o["type"] != "fail"
             and not (o["f"] in ("read", "observe") and
@@ -215,13 +244,14 @@ def prepare(ops, key):
             q = any(w["session"] != o["session"] and w["inv"] < o["cmp"] and
                     (w["cmp"] is None or w["cmp"] > o["inv"]) for w in waits)
             mine[n] = dict(o, value=dict(v, queue_possible=q))
-    out = list(mine)
+    fences = _fences(ops)
+    out = [dict(o, fence=fences[id(o)]) if id(o) in fences else o for o in mine]
     for o in ops:
         if o["session"] in sids and o["f"] in SESSION_KINDS and o["type"] != "fail":
             if o["f"] in ("keepalive", "session_read") and o["type"] == "info":
                 continue
             if o["f"] == "close_session":
-                o = dict(o, key=key)
+                o = dict(o, key=key, **({"fence": fences[id(o)]} if id(o) in fences else {}))
             out.append(o)
             if o["f"] == "create_session" and o["type"] == "ok":
                 out.append({"p": "expire", "f": "expire", "key": key, "session": o["session"],
@@ -239,8 +269,9 @@ def check(ops, key, max_states=MAX_STATES):
     events = []
     for i, o in enumerate(part):
         events.append((o["inv"], 1, i, True))
-        if o["cmp"] is not None:
-            events.append((o["cmp"], 0, i, False))
+        end = o["cmp"] if o["cmp"] is not None else o.get("fence")
+        if end is not None:
+            events.append((end, 0, i, False))
     events.sort()
     nev = len(events)
     nxt = list(range(1, nev + 1))
@@ -280,14 +311,27 @@ def check(ops, key, max_states=MAX_STATES):
             pos = nxt[pos]
         return sure + maybe
 
+    def due():
+        """The fenced indeterminate op whose deadline is the earliest
+        pending return, or None."""
+        pos = head[0]
+        while pos < nev and events[pos][3]:
+            pos = nxt[pos]
+        if pos < nev and part[events[pos][2]]["type"] == "info":
+            return events[pos][2]
+        return None
+
     def choices_of(state, i):
         cs = step(state, part[i])
         if part[i]["type"] == "info":
             # An indeterminate op has no return to wait for, so leaving it
             # pending is never worse than placing it as a no-op: only its
             # effects are worth trying (k pending timed-out ops would
-            # otherwise cost 2^k equal states).
+            # otherwise cost 2^k equal states). A fenced one is dropped
+            # (never applied) once its deadline is the next return.
             cs = [c for c in cs if c != state]
+            if i == due():
+                cs.append(state)
         return cs
 
     returns_left = len(ret_pos)

@@ -19,7 +19,8 @@ every fault kind and scenario is in it:
 
 Each run's checker verdicts are printed as it ends, and a table of every
 run at the end; a failed run keeps its cluster folder (runner.py) and its
-whole output in OUT/seed-N.log. Exits 1 if any run failed.
+whole output in OUT/seed-N.log; every run's history is kept in
+OUT/seed-N.history, to judge again with linear.py. Exits 1 if any run failed.
 
   COORDD=build/coord/coordd FAULTCLOCK=build/tests/cluster/libcoord_faultclock.so \\
       python3 tests/cluster/jepsen/soak.py [--seeds 20] [--minutes 5] [--first-seed 1] [--out DIR]
@@ -73,9 +74,10 @@ def main(argv):
         seed = a.first_seed + i
         name, args, soak = CONFIGS[i % len(CONFIGS)]
         window = ["--soak", str(a.minutes)] if soak else ["--duration", str(a.minutes * 60)]
-        cmd = [sys.executable, RUNNER, "--seed", str(seed)] + args + window
-        t0 = time.time()
         log = os.path.join(out, "seed-%d.log" % seed)
+        cmd = [sys.executable, RUNNER, "--seed", str(seed), "--history",
+               os.path.join(out, "seed-%d.history" % seed)] + args + window
+        t0 = time.time()
         with open(log, "w") as fh:
             fh.write(" ".join(cmd) + "\n")
             fh.flush()

@@ -385,6 +385,81 @@ class Linearizability(unittest.TestCase):
         self.assertIs(linear.check(h, L)["valid"], True)
         self.assertTrue(checkers.mutual_exclusion(h)["valid"])
 
+    def test_a_later_answer_fences_off_an_unanswered_numbered_release(self):
+        # The queued release again, numbered (API.md Retries): A's release
+        # (seq 2) is unanswered, A's acquire (seq 3) is answered grant 10.
+        # From that answer on the release can no longer apply, so B's grant
+        # while A still holds (a read after the answer shows A, and A's
+        # keepalive after B's grant succeeds) is a violation; unnumbered it
+        # was allowed.
+        h = [session(1, "A", 0), session(2, "B", 0),
+             op(1, "acquire", 1, 1.1, key=L, session="A", status=200, token=10, seq=1),
+             op(1, "release", 2, None, "info", key=L, session="A", seq=2),
+             op(1, "acquire", 3, 3.1, key=L, session="A", status=200, token=10, seq=3),
+             read(3, 3.2, 3.3, [["A", 10]]),
+             grant(2, "B", 3.5, 3.6, 12), keepalive(1, "A", 4, 4.1)]
+        self.assertIs(linear.check(h, L)["valid"], False)
+        unnumbered = [dict(o, value={k: v for k, v in o["value"].items() if k != "seq"})
+                      for o in h]
+        self.assertIs(linear.check(unnumbered, L)["valid"], True)
+
+    def test_an_answer_on_another_lock_fences_too(self):
+        # The session's next numbered request went to another lock (names
+        # rotate): its answer fences the release off all the same.
+        h = [session(1, "A", 0), session(2, "B", 0),
+             op(1, "acquire", 1, 1.1, key=L, session="A", status=200, token=10, seq=1),
+             op(1, "release", 2, None, "info", key=L, session="A", seq=2),
+             op(1, "acquire", 3, 3.1, key=L + "2", session="A", status=200, token=11, seq=3),
+             read(3, 3.2, 3.3, [["A", 10]]),
+             grant(2, "B", 3.5, 3.6, 12), keepalive(1, "A", 4, 4.1)]
+        self.assertIs(linear.check(h, L)["valid"], False)
+        h[4] = op(1, "acquire", 3, 3.1, "fail", key=L + "2", session="A", status=503,
+                  error="unavailable", seq=3)  # not an answer of the state machine: no fence
+        self.assertIs(linear.check(h, L)["valid"], True)
+
+    def test_a_fenced_request_applies_before_its_deadline_or_never(self):
+        # A's acquire (seq 1) is unanswered; a read sees its grant before
+        # A's release (seq 2) is answered: it applied in time.
+        h = [session(1, "A", 0), session(2, "B", 0),
+             op(1, "acquire", 1, None, "info", key=L, session="A", seq=1),
+             read(3, 2, 2.1, [["A", 10]]),
+             op(1, "release", 3, 3.1, key=L, session="A", status=200, released=True, seq=2),
+             grant(2, "B", 4, 4.1, 12)]
+        self.assertIs(linear.check(h, L)["valid"], True)
+        # Or it never applied: the release finds nothing, and B gets the lock.
+        h[3] = read(3, 2, 2.1, [])
+        h[4] = op(1, "release", 3, 3.1, key=L, session="A", status=200, released=False, seq=2)
+        self.assertIs(linear.check(h, L)["valid"], True)
+        # But not after its deadline: a read after B's grant cannot show A.
+        h.append(read(3, 5, 5.1, [["A", 13]]))
+        self.assertIs(linear.check(h, L)["valid"], False)
+
+    def test_unanswered_numbered_requests_do_not_multiply_the_search(self):
+        # Twelve rounds of A and B taking turns: an acquire that times out,
+        # the same acquire again (answered grant), a release; then a read of
+        # a session that never existed, so the search must exhaust every
+        # order. Each unanswered acquire is fenced off by the next answer of
+        # its session: 224 states here; unnumbered (each may still apply at
+        # any later time) the same history takes 125,693.
+        h = [session(1, "A", 0, ttl=600), session(2, "B", 0, ttl=600)]
+        seqs = {"A": 0, "B": 0}
+
+        def numbered(sid, **value):
+            seqs[sid] += 1
+            return dict(value, seq=seqs[sid])
+
+        for i in range(12):
+            s, p, t = ("A", 1, 1.0 + i) if i % 2 == 0 else ("B", 2, 1.0 + i)
+            h += [op(p, "acquire", t, None, "info", key=L, session=s, **numbered(s)),
+                  op(p, "acquire", t + 0.2, t + 0.3, key=L, session=s,
+                     **numbered(s, status=200, token=10 + i)),
+                  op(p, "release", t + 0.4, t + 0.5, key=L, session=s,
+                     **numbered(s, status=200, released=True))]
+        h.append(read(3, 20, 20.1, [["C", 999]]))
+        r = linear.check(h, L)
+        self.assertIs(r["valid"], False)
+        self.assertLess(r["states"], 1000)
+
     def test_a_search_over_its_budget_is_unknown_not_a_pass(self):
         h = handover()
         self.assertEqual(linear.check(h, L, max_states=2)["valid"], "unknown")

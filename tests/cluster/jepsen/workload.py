@@ -188,6 +188,8 @@ class Client(threading.Thread):
         """Sends one request to NODE (default: a random node) and records it;
         returns (op, reply)."""
         node = node or self.rng.choice(self.c.nodes)
+        if body is not None and "seq" in body:
+            extra["seq"] = body["seq"]  # linear.py: a later answer fences it off
         op = self.h.invoke(self.p, f, key=key, session=session, node=node.id, **extra)
         r = send(node.http, method, path, body)
         if r == "refused":
