@@ -41,7 +41,12 @@ set(COORD_JEPSEN_RUNS
   # --faults kill,kill_leader,pause,pause_leader,halves,isolate_leader --kv
   # --kv-break drop_change).
   "3nodes_pauses_and_partitions|--nodes 3 --seed 11 --duration 35 --faults pause,pause_leader,halves,isolate_leader,bridge,one_way --wait-ms 0 --kv"
-  "5nodes_partitions_and_pauses|--nodes 5 --seed 12 --duration 36 --faults halves,isolate_leader,bridge,one_way,ring,pause_leader --wait-ms 0"
+  # Five nodes under partitions, with queued waits (--wait-ms 300): these
+  # found that a withdrawal of a timed-out wait answered 409 while the grant
+  # had won the race, and 503 when the withdrawal was lost although the
+  # acquire had taken effect (both fixed). Under kills and pauses they are
+  # in the kills run below.
+  "5nodes_partitions_and_pauses|--nodes 5 --seed 12 --duration 36 --faults halves,isolate_leader,bridge,one_way,ring,pause_leader --wait-ms 300"
   # Every run also has the mixed lock (shared and exclusive holders) and
   # proclaiming election leaders, judged by the linearizability model: a
   # server granting an exclusive request beside shared holders, or one whose
@@ -51,38 +56,30 @@ set(COORD_JEPSEN_RUNS
   # while nodes are killed and paused (seed 13: 1,501 grants, 3,091
   # operations checked for linearizability).
   "3nodes_kills_and_crash|--nodes 3 --seed 13 --duration 20 --faults kill,kill_leader,crash_all,pause --wait-ms 300"
-  # Queued waits under partitions (--wait-ms 300; under kills and pauses
-  # they are in the run above): these found that a withdrawal of a
-  # timed-out wait answered 409 while the grant had won the race, and 503
-  # when the withdrawal was lost although the acquire had taken effect
-  # (both fixed).
-  "5nodes_queued_waits|--nodes 5 --seed 14 --duration 18 --faults halves,isolate_leader,pause_leader --wait-ms 300"
   # A leader paused and cut off at once, resumed while still cut off: it
   # wakes believing it leads, with reads queued at it. A server that answers
   # reads on its belief alone fails linearizability here (seeds 42-44).
   "3nodes_paused_isolated_leader|--nodes 3 --seed 42 --duration 16 --faults pause_isolated_leader --wait-ms 0"
-  # A follower cut off for 15 s, past TCP's retransmission backoff: it must
-  # apply the leader's commit index within 5 s of the heal. Before peer
-  # connections had a stall timeout it took 5-12 s after such cuts.
-  "3nodes_long_cut_follower|--nodes 3 --seed 7 --duration 36 --faults isolate_long --wait-ms 0"
-  # Snapshots every 200 entries, a log tail of 20: nodes killed or paused
-  # come back behind the compacted log and install a snapshot off the loop
-  # (runtime invariant N-6) while faults go on; a run with
-  # --snapshot-entries fails unless snapshots were both made and installed
-  # (seed 11: 62 made, 2 installed in a 27 s window). The second run
-  # makes them under partitions: a follower cut off for 15 s comes back
-  # behind the log tail and installs one while the leader is isolated next
-  # (seed 61: 34 made, 1 installed).
-  "3nodes_snapshots_under_faults|--nodes 3 --seed 11 --duration 27 --faults process --wait-ms 0 --snapshot-entries 200"
+  # Snapshots every 200 entries, a log tail of 20, under partitions: a
+  # follower cut off for 15 s (past TCP's retransmission backoff) comes back
+  # behind the log tail and installs a snapshot off the loop (runtime
+  # invariant N-6) while the leader is isolated next. It must apply the
+  # leader's commit index within 5 s of the heal (liveness, catch_ups_s):
+  # before peer connections had a stall timeout it took 5-12 s after such
+  # cuts. A run with --snapshot-entries fails unless snapshots were both
+  # made and installed (seed 61: 34 made, 1 installed).
   "3nodes_snapshots_under_partitions|--nodes 3 --seed 61 --duration 40 --faults halves,isolate_leader,isolate_long,pause,kill_leader --wait-ms 0 --snapshot-entries 200"
   # Membership changes as an operator makes them (member_nemesis.py): new
   # servers added with --join as learners, caught up and promoted, voters
   # (the leader too) removed and stopped, replaced, the leadership moved,
   # 3 to 5 voters, one change at a time, never an id twice; the clients
   # follow the membership. The first run mixes them with kill -9, pauses and
-  # whole-cluster crashes, the second with kernel-cut partitions (network
-  # namespaces). The summary lists each change, its outcome and time.
-  "3nodes_membership_changes|--nodes 3 --seed 21 --duration 36 --faults process,members --wait-ms 0"
+  # whole-cluster crashes, and makes snapshots every 200 entries: nodes
+  # killed or paused and servers that join come back behind the compacted
+  # log and install one. The second mixes them with kernel-cut partitions
+  # (network namespaces). The summary lists each change, its outcome and
+  # time.
+  "3nodes_membership_changes|--nodes 3 --seed 21 --duration 36 --faults process,members --wait-ms 0 --snapshot-entries 200"
   "3nodes_membership_and_partitions|--nodes 3 --seed 31 --duration 35 --faults halves,isolate_leader,bridge,one_way,pause_leader,kill,members --wait-ms 0"
   # Issue 24's scenario (queued_release.py): a release (seq N) queued on a
   # follower that is then SIGSTOPped; the client times out (1 s), acquires
