@@ -151,9 +151,9 @@ static const char object_sql[] =
     " SELECT type, name, tbl_name, sql FROM sqlite_master) WHERE type = ?1 AND name = ?2";
 
 /* The first object of SNAP that REF (this version's schema) lacks or holds
- * otherwise ("" when none). REF may hold more: the tables a later version
- * added, which the node creates, empty, when it starts (coord_sm_open), as
- * it does for an older state.db. */
+ * otherwise ("" when none), but for an index this version retired. REF may
+ * hold more: the tables a later version added, which the node creates when
+ * it starts (coord_sm_open), as it does for an older state.db. */
 static void schema_diff(sqlite3 *snap, sqlite3 *ref, char *what, size_t cap)
 {
 	sqlite3_stmt *ss = NULL, *rs = NULL;
@@ -166,6 +166,10 @@ static void schema_diff(sqlite3 *snap, sqlite3 *ref, char *what, size_t cap)
 	while ((rc = sqlite3_step(ss)) == SQLITE_ROW) {
 		bool same = false;
 
+		/* Dropped when the node opens the state (coord_sm_schema). */
+		if (coord_sm_schema_retired((const char *)sqlite3_column_text(ss, 0),
+		                            (const char *)sqlite3_column_text(ss, 1)))
+			continue;
 		sqlite3_reset(rs);
 		sqlite3_bind_text(rs, 1, (const char *)sqlite3_column_text(ss, 0), -1,
 		                  SQLITE_TRANSIENT);

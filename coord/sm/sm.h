@@ -45,7 +45,7 @@
  *
  * Tables (created by coord_sm_schema): coord_meta, coord_sessions,
  * coord_locks, coord_holders, coord_waiters, coord_seqs, coord_tokens,
- * coord_token_rules, coord_session_owners, coord_kv, coord_kv_history,
+ * coord_token_rules, coord_session_owners, coord_kv, coord_kv_history, coord_kv_gone,
  * coord_session_events, coord_session_event_logs; see sm_schema.c. The
  * key/value namespace's own invariants (KV-1..KV-5) are in sm_kv.c, the
  * session events' (EV-1..EV-4) in sm_event.c. The access token store's own
@@ -164,9 +164,14 @@ struct coord_result {
 void coord_result_init(struct coord_result *r);
 void coord_result_free(struct coord_result *r);
 
-/* Creates the state machine's tables and indexes if missing (idempotent).
- * Returns 0 or COORD_EDB. */
+/* Creates the state machine's tables and indexes if missing, fills a table
+ * this version added from the older tables it derives from, and drops what
+ * this version retired (idempotent). Returns 0 or COORD_EDB. */
 int coord_sm_schema(sqlite3 *db);
+
+/* Whether TYPE NAME ("index", "...") is an object an older version made and
+ * this one drops when it opens the state: a backup may hold it. */
+bool coord_sm_schema_retired(const char *type, const char *name);
 
 /* Applies the log entry INDEX (> every index applied before), whose payload is
  * CMD (LEN bytes), inside a transaction the CALLER opened and will commit

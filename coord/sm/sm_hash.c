@@ -72,6 +72,7 @@ static int hashTables(sqlite3 *db, struct sm_stmt_cache *cache, uint64_t *out)
 	    "SELECT * FROM coord_session_owners ORDER BY session",
 	    "SELECT * FROM coord_kv ORDER BY key",
 	    "SELECT * FROM coord_kv_history ORDER BY idx, key",
+	    "SELECT * FROM coord_kv_gone ORDER BY key",
 	    "SELECT * FROM coord_session_events ORDER BY session, idx, pos",
 	    "SELECT * FROM coord_session_event_logs ORDER BY session",
 	};

@@ -20,7 +20,11 @@
  *   KV-5 coord_meta's kv_keys and kv_bytes are the number of keys and the
  *        bytes of their values, kept with every change, and a write that
  *        would take them past COORD_KV_KEYS_MAX or COORD_KV_BYTES_MAX
- *        changes nothing (SM-7). */
+ *        changes nothing (SM-7).
+ *   KV-6 coord_kv_gone holds exactly the absent keys whose newest change in
+ *        the history is their deletion, with its index: the "index" of a
+ *        404, kept beside the history so that no write has to update an
+ *        index of the history by key. */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +125,15 @@ static int kvLost(struct sm_apply *a, const char *key, size_t len, const struct 
 	return sm_event_add(a, &k->session, &e);
 }
 
+/* The rows at or below (?1, ?2) in the history's order: the deletions
+ * among them out of coord_kv_gone (KV-6), then the rows themselves. */
+#define KV_DROPPED "(idx < ?1 OR (idx = ?1 AND key <= ?2))"
+static const char *const kvTrimSql[2] = {
+    "DELETE FROM coord_kv_gone WHERE (key, idx) IN"
+    " (SELECT key, idx FROM coord_kv_history WHERE " KV_DROPPED " AND change = 1)",
+    "DELETE FROM coord_kv_history WHERE " KV_DROPPED,
+};
+
 /* KV-2: the history holds N rows, more than COORD_KV_HISTORY_MAX: drops
  * the oldest past it, raising the compacted index to the newest change
  * dropped, and records the count left. */
@@ -146,28 +159,53 @@ static int kvHistoryTrim(struct sm_apply *a, uint64_t n)
 		return COORD_EDB;
 	if (last == NULL)
 		return COORD_ENOMEM;
-	if (sm_stmt(a, "DELETE FROM coord_kv_history WHERE idx < ?1 OR (idx = ?1 AND key <= ?2)",
-	            &st) != 0) {
-		free(last);
-		return COORD_EDB;
+	/* KV-6: a deletion that leaves the history leaves coord_kv_gone. */
+	for (int i = 0; i < 2; i++) {
+		if (sm_stmt(a, kvTrimSql[i], &st) != 0) {
+			free(last);
+			return COORD_EDB;
+		}
+		sm_bind_u64(st, 1, idx);
+		sqlite3_bind_text(st, 2, last, -1, SQLITE_TRANSIENT);
+		if ((rv = sm_done(a, st)) != 0) {
+			free(last);
+			return rv;
+		}
 	}
-	sm_bind_u64(st, 1, idx);
-	sqlite3_bind_text(st, 2, last, -1, SQLITE_TRANSIENT);
 	free(last);
-	if ((rv = sm_done(a, st)) != 0 ||
-	    (rv = sm_meta_set(a, SM_META_KV_HISTORY, COORD_KV_HISTORY_MAX)) != 0)
+	if ((rv = sm_meta_set(a, SM_META_KV_HISTORY, COORD_KV_HISTORY_MAX)) != 0)
 		return rv;
 	return sm_meta_set(a, SM_META_KV_COMPACTED, idx);
 }
 
+/* KV-6: KEY (LEN bytes) deleted at this entry (DELETED), or created. */
+static int kvGone(struct sm_apply *a, const char *key, size_t len, bool deleted)
+{
+	sqlite3_stmt *st;
+
+	if (sm_stmt(a,
+	            deleted ? "INSERT INTO coord_kv_gone(key, idx) VALUES(?1, ?2)"
+	                      " ON CONFLICT(key) DO UPDATE SET idx = excluded.idx"
+	                    : "DELETE FROM coord_kv_gone WHERE key = ?1",
+	            &st) != 0)
+		return COORD_EDB;
+	sqlite3_bind_text(st, 1, key, (int)len, SQLITE_STATIC);
+	if (deleted)
+		sm_bind_u64(st, 2, a->index);
+	return sm_done(a, st);
+}
+
 /* KV-2: records a change of KEY (LEN bytes) at this entry; DELETED for a
- * deletion. Stamps the list of keys. */
-static int kvHistoryAdd(struct sm_apply *a, const char *key, size_t len, bool deleted)
+ * deletion, else CREATED for a put of a key that was absent (KV-6). Stamps
+ * the list of keys. */
+static int kvHistoryAdd(struct sm_apply *a, const char *key, size_t len, bool deleted, bool created)
 {
 	sqlite3_stmt *st;
 	uint64_t n;
 	int rv;
 
+	if ((deleted || created) && (rv = kvGone(a, key, len, deleted)) != 0)
+		return rv;
 	if (sm_stmt(a, "INSERT INTO coord_kv_history(idx, key, change) VALUES(?1, ?2, ?3)", &st) !=
 	    0)
 		return COORD_EDB;
@@ -301,7 +339,7 @@ static int kvWrite(struct sm_apply *a, const char *key, size_t len, const char *
 	if (!(ephemeral && coord_session_id_equal(&k->session, &a->cmd->session)) &&
 	    (rv = kvLost(a, key, len, k, SM_EVENT_WHY_REPLACED)) != 0)
 		return rv;
-	return kvHistoryAdd(a, key, len, false);
+	return kvHistoryAdd(a, key, len, false, !k->found);
 }
 
 /* KV-3: an ephemeral write's session is alive; else session_not_found. */
@@ -352,7 +390,7 @@ static int kvDelete(struct sm_apply *a, const char *key, size_t len, const struc
 	sqlite3_bind_text(st, 1, key, (int)len, SQLITE_STATIC);
 	if ((rv = sm_done(a, st)) != 0 || (rv = kvLost(a, key, len, k, why)) != 0)
 		return rv;
-	return kvHistoryAdd(a, key, len, true);
+	return kvHistoryAdd(a, key, len, true, false);
 }
 
 int sm_apply_kv_delete(struct sm_apply *a)

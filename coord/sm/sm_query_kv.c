@@ -55,16 +55,16 @@ int coord_sm_query_kv(struct coord_sm_reader *r, const char *key, size_t len, js
 		return *out != NULL ? 0 : COORD_ENOMEM;
 	if (row < 0)
 		return COORD_EDB;
-	/* Gone, or never there: the index of its last change, if kept. */
-	if (sm_prepare(r->db, &r->cache, "SELECT max(idx) FROM coord_kv_history WHERE key = ?1",
-	               &st) != 0)
+	/* Gone, or never there: the index of its deletion, if the history
+	 * still holds it (KV-6). */
+	if (sm_prepare(r->db, &r->cache, "SELECT idx FROM coord_kv_gone WHERE key = ?1", &st) != 0)
 		return COORD_EDB;
 	sqlite3_bind_text(st, 1, key, (int)len, SQLITE_TRANSIENT);
 	row = sm_row(st);
 	if (row == 1)
-		*last = (uint64_t)sqlite3_column_int64(st, 0); /* NULL reads as 0 */
+		*last = (uint64_t)sqlite3_column_int64(st, 0);
 	sm_release(&r->cache, st);
-	return row == 1 ? COORD_ENOTFOUND : COORD_EDB;
+	return row >= 0 ? COORD_ENOTFOUND : COORD_EDB;
 }
 
 /* Keys from ?1 (after it when it is an after, else at it) below ?2 (when

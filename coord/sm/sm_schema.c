@@ -21,6 +21,10 @@
  *                   and its session when it is ephemeral (sm_kv.c)
  *   coord_kv_history  the last changes of keys, for watchers: (idx, key),
  *                   change 0 put, 1 delete (KV-2)
+ *   coord_kv_gone   one row per absent key whose deletion the history still
+ *                   holds: that entry's index (KV-6), what a 404 answers;
+ *                   a key's history by key would be an index that every
+ *                   write updates at a random place
  *   coord_session_events  what happened to a session (sm_event.c, EV-1):
  *                   idx its entry, pos its order there, type an enum
  *                   sm_event_type, why an enum sm_event_why; other the
@@ -34,9 +38,15 @@
  *
  * A version that adds a table creates it here (CREATE ... IF NOT EXISTS) and
  * never changes an existing one: an older state.db or snapshot gains it
- * empty (coord_sm_open, and the node after installing a snapshot).
+ * empty (coord_sm_open, and the node after installing a snapshot), or
+ * filled from the tables it derives from (sm_migrations). An index this
+ * version no longer makes is dropped there, and is listed so that a restore
+ * accepts an older backup that has it (coord_sm_schema_retired).
  *
  * Values are NULL when absent. Session ids are 16-byte blobs. */
+#include <stdio.h>
+#include <string.h>
+
 #include "sm_internal.h"
 
 static const char sm_schema_sql[] =
@@ -83,7 +93,8 @@ static const char sm_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS coord_kv_history ("
     " idx INTEGER NOT NULL, key TEXT NOT NULL, change INTEGER NOT NULL,"
     " PRIMARY KEY (idx, key));"
-    "CREATE INDEX IF NOT EXISTS coord_kv_history_by_key ON coord_kv_history (key, idx);"
+    "CREATE TABLE IF NOT EXISTS coord_kv_gone ("
+    " key TEXT PRIMARY KEY, idx INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS coord_session_events ("
     " session BLOB NOT NULL, idx INTEGER NOT NULL, pos INTEGER NOT NULL,"
     " type INTEGER NOT NULL, kind INTEGER NOT NULL, name TEXT NOT NULL,"
@@ -96,7 +107,70 @@ static const char sm_schema_sql[] =
     "CREATE INDEX IF NOT EXISTS coord_session_event_logs_by_end"
     " ON coord_session_event_logs (ended, session) WHERE ended != 0;";
 
+/* What an older state.db needs once this version's tables exist: a table
+ * added with rows derived from older ones gets them when it is new, and a
+ * retired index goes. Each runs at most once per file and gives every node
+ * the same rows from the same state. */
+struct sm_migration {
+	const char *table; /* run when this table was missing before */
+	const char *sql;
+};
+
+static const struct sm_migration sm_migrations[] = {
+    /* KV-6: an absent key's newest kept change is its deletion. */
+    {"coord_kv_gone",
+     "INSERT INTO coord_kv_gone(key, idx) SELECT key, max(idx) FROM coord_kv_history"
+     " WHERE key NOT IN (SELECT key FROM coord_kv) GROUP BY key"},
+};
+
+/* Objects an older version made and this one drops (type, name). */
+static const char *const sm_retired[][2] = {
+    {"index", "coord_kv_history_by_key"},
+};
+
+bool coord_sm_schema_retired(const char *type, const char *name)
+{
+	for (size_t i = 0; i < sizeof(sm_retired) / sizeof(sm_retired[0]); i++)
+		if (strcmp(type, sm_retired[i][0]) == 0 && strcmp(name, sm_retired[i][1]) == 0)
+			return true;
+	return false;
+}
+
+static int sm_table_exists(sqlite3 *db, const char *table, bool *exists)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return COORD_EDB;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	*exists = rc == SQLITE_ROW;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : COORD_EDB;
+}
+
 int coord_sm_schema(sqlite3 *db)
 {
-	return sqlite3_exec(db, sm_schema_sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : COORD_EDB;
+	enum { N = sizeof(sm_migrations) / sizeof(sm_migrations[0]) };
+	bool had[N];
+	char sql[128];
+
+	for (size_t i = 0; i < N; i++)
+		if (sm_table_exists(db, sm_migrations[i].table, &had[i]) != 0)
+			return COORD_EDB;
+	if (sqlite3_exec(db, sm_schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+		return COORD_EDB;
+	for (size_t i = 0; i < N; i++)
+		if (!had[i] &&
+		    sqlite3_exec(db, sm_migrations[i].sql, NULL, NULL, NULL) != SQLITE_OK)
+			return COORD_EDB;
+	for (size_t i = 0; i < sizeof(sm_retired) / sizeof(sm_retired[0]); i++) {
+		snprintf(sql, sizeof(sql), "DROP %s IF EXISTS %s", sm_retired[i][0],
+		         sm_retired[i][1]);
+		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			return COORD_EDB;
+	}
+	return 0;
 }

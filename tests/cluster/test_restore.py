@@ -153,20 +153,33 @@ def test_a_backup_restores_into_a_new_cluster_with_tokens_above_the_old():
 
 
 def test_a_backup_of_an_older_version_restores():
-    """A backup made before this version added a table (coord_seqs: the
-    sessions' request numbers) restores: the table comes empty when the
-    node starts, the locks are there, and numbered requests work."""
+    """A backup made before this version added two tables and retired an
+    index restores: coord_seqs (the sessions' request numbers) comes empty
+    and numbered requests work; coord_kv_gone (the deletions a 404 names)
+    is filled from the key history, which the older version indexed by key;
+    the locks and keys are there."""
     work = tempfile.mkdtemp(prefix="coord-restore-")
     old = Cluster(COORDD, 1, extra_args=["--snapshot-entries", "10"])
     new = None
     try:
         with old:
+            leader = old.leader()
+            for key in ("gone", "here"):
+                r = leader.call("PUT", "/v1/kv/" + key, {"value": "v"})
+                assert r is not None and r.status == 200, r
+            r = leader.call("DELETE", "/v1/kv/gone")
+            assert r is not None and r.status == 200 and r.json["deleted"], r
+            r = leader.call("GET", "/v1/kv/gone")
+            assert r is not None and r.status == 404 and r.json["index"] > 0, r
+            deleted_at = r.json["index"]
             keep, _, tokens = workload(old)
             good, index = take_snapshot(old, work)
         older = os.path.join(work, "older.db")
         shutil.copyfile(good, older)
         db = sqlite3.connect(older)
         db.execute("DROP TABLE coord_seqs")
+        db.execute("DROP TABLE coord_kv_gone")
+        db.execute("CREATE INDEX coord_kv_history_by_key ON coord_kv_history (key, idx)")
         # Written by the older version, its rows were checksummed without
         # the new table; recording none keeps the test free of that sum.
         db.execute("DROP TABLE persist_content")
@@ -179,6 +192,12 @@ def test_a_backup_of_an_older_version_restores():
         for name, tok in tokens.items():
             r = leader.call("GET", "/v1/locks/" + name)
             assert r.status == 200 and r.json["holders"][0]["fencing_token"] == tok, (name, r)
+        r = leader.call("GET", "/v1/kv/gone")
+        assert r is not None and r.status == 404 and r.json["index"] == deleted_at, r
+        r = leader.call("GET", "/v1/kv/here")
+        assert r is not None and r.status == 200 and r.json["value"] == "v", r
+        r = leader.call("PUT", "/v1/kv/gone", {"value": "back", "cas": 0})
+        assert r is not None and r.status == 200, r
         r = leader.call("PUT", "/v1/locks/numbered", {"session": keep, "seq": 7})
         assert r is not None and r.status == 200, r
         r = leader.call("PUT", "/v1/locks/numbered", {"session": keep, "seq": 7})

@@ -22,7 +22,8 @@
  * entry's own transaction into what a machine with the bug would leave:
  * a session's end that keeps its ephemeral keys (kv-keep-ephemeral), a
  * change not recorded in the history (kv-skip-history), a trimmed history
- * that does not say so (kv-no-compacted). Every node makes
+ * that does not say so (kv-no-compacted), deletions that never leave
+ * coord_kv_gone (kv-gone-kept). Every node makes
  * the same edit, so the nodes agree (I7) and only the key/value checks can
  * tell.
  */
@@ -197,8 +198,8 @@ static int coord_edit(sqlite3 *db, const char *sql, const struct coord_session_i
 	return rc == SQLITE_DONE ? 0 : COORD_EDB;
 }
 
-/* The edits of kv-keep-ephemeral, kv-skip-history and kv-no-compacted
- * around entry INDEX,
+/* The edits of kv-keep-ephemeral, kv-skip-history, kv-no-compacted and
+ * kv-gone-kept around entry INDEX,
  * the command CMD: BEFORE its apply, or after it (RES its result). The
  * session's keys are made persistent while the entry applies, so that its
  * end finds none, and given back to it after: the state of a machine whose
@@ -226,6 +227,19 @@ static int coord_break_tables(struct sim_sm *sm, uint64_t index, const struct co
 	    sqlite3_changes(sm->db) == 1)
 		rv = coord_edit(sm->db,
 		                "UPDATE coord_meta SET value = value - 1 WHERE key = 'kv_history'",
+		                NULL, NULL, 0, 0);
+	/* kv-gone-kept: the rows before the entry come back after it. The copy
+	 * is made by CREATE ... AS, which sqlite3_total_changes does not count,
+	 * so that the edit adds no write to an entry that deletes no row. */
+	if (coord_break == SIM_BREAK_KV_GONE_KEPT && before && rv == 0 &&
+	    (rv = coord_edit(sm->db, "DROP TABLE IF EXISTS temp.gone_before", NULL, NULL, 0, 0)) ==
+	        0)
+		rv = coord_edit(sm->db,
+		                "CREATE TEMP TABLE gone_before AS SELECT * FROM coord_kv_gone",
+		                NULL, NULL, 0, 0);
+	if (coord_break == SIM_BREAK_KV_GONE_KEPT && !before && rv == 0)
+		rv = coord_edit(sm->db,
+		                "INSERT OR IGNORE INTO coord_kv_gone SELECT * FROM gone_before",
 		                NULL, NULL, 0, 0);
 	if (coord_break == SIM_BREAK_KV_NO_COMPACTED && !before && rv == 0)
 		rv = coord_edit(sm->db,

@@ -12,7 +12,8 @@
  *                      COORD_KV_HISTORY_MAX rows, none below
  *                      kv_compacted_index, which never goes back; each key's
  *                      newest row is its modify_index (a put), each absent
- *                      key's a delete; and a watch from any index at or above
+ *                      key's a delete, which coord_kv_gone holds, and
+ *                      nothing else (KV-6); and a watch from any index at or above
  *                      the compacted one (coord_sm_query_kv_changes) returns
  *                      exactly the changes this node's model holds after it,
  *                      in log order, none missing, none twice (KV-2);
@@ -195,6 +196,7 @@ struct kv_state {
 	int64_t meta_keys, meta_bytes, compacted;
 	int64_t rows, here, below; /* history rows: all, at the entry, below compacted */
 	int64_t stale, ghosts;     /* keys whose newest row disagrees with the store */
+	int64_t gone;              /* coord_kv_gone rows wrong or missing (KV-6) */
 };
 
 /* coord_kv_history.change: 0 a put, 1 a delete (sm_schema.c). */
@@ -219,13 +221,24 @@ static const char kv_state_sql[] =
     /* an absent key whose newest row is a put */
     " (SELECT count(*) FROM coord_kv_history h WHERE change = 0 AND idx ="
     "  (SELECT max(idx) FROM coord_kv_history g WHERE g.key = h.key) AND"
-    "  NOT EXISTS (SELECT 1 FROM coord_kv k WHERE k.key = h.key))";
+    "  NOT EXISTS (SELECT 1 FROM coord_kv k WHERE k.key = h.key)),"
+    /* KV-6: a row of coord_kv_gone for a present key, or not at its key's
+     * newest row, a deletion; an absent key whose newest row is a deletion
+     * without its row there */
+    " (SELECT count(*) FROM coord_kv_gone g WHERE EXISTS (SELECT 1 FROM coord_kv k"
+    "  WHERE k.key = g.key) OR NOT EXISTS (SELECT 1 FROM coord_kv_history h WHERE"
+    "  h.key = g.key AND h.idx = g.idx AND h.change = 1) OR EXISTS (SELECT 1 FROM"
+    "  coord_kv_history h WHERE h.key = g.key AND h.idx > g.idx)) +"
+    " (SELECT count(*) FROM coord_kv_history h WHERE change = 1 AND idx ="
+    "  (SELECT max(idx) FROM coord_kv_history x WHERE x.key = h.key) AND NOT EXISTS"
+    "  (SELECT 1 FROM coord_kv k WHERE k.key = h.key) AND NOT EXISTS (SELECT 1 FROM"
+    "  coord_kv_gone g WHERE g.key = h.key AND g.idx = h.idx))";
 
 static int kv_state_read(sqlite3 *db, sqlite3_stmt **stp, uint64_t index, struct kv_state *k)
 {
-	int64_t *v[] = {&k->orphans,    &k->keys,      &k->bytes, &k->meta_keys,
-	                &k->meta_bytes, &k->compacted, &k->rows,  &k->here,
-	                &k->below,      &k->stale,     &k->ghosts};
+	int64_t *v[] = {&k->orphans,    &k->keys,      &k->bytes,  &k->meta_keys,
+	                &k->meta_bytes, &k->compacted, &k->rows,   &k->here,
+	                &k->below,      &k->stale,     &k->ghosts, &k->gone};
 	int rc;
 
 	if (*stp == NULL && sqlite3_prepare_v2(db, kv_state_sql, -1, stp, NULL) != SQLITE_OK)
@@ -426,6 +439,8 @@ static const char *check_history_rows(sqlite3 *db, uint64_t index,
 		bad = "a key's modify_index is not its newest change in the history";
 	else if (k->ghosts != 0)
 		bad = "a key's newest change in the history is a put, but the key is gone";
+	else if (k->gone != 0)
+		bad = "coord_kv_gone is not the absent keys' deletions the history holds (KV-6)";
 	for (size_t i = 0; bad == NULL && i < n && compacted < index; i++) {
 		if (kv_int(db,
 		           "SELECT coalesce(max(change), -1) FROM coord_kv_history WHERE key = ?1"

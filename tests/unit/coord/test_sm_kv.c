@@ -205,6 +205,24 @@ static void meta_set(struct fx *f, const char *key, uint64_t value)
 	assert_int_equal(sqlite3_exec(f->db, sql, NULL, NULL, NULL), SQLITE_OK);
 }
 
+/* One integer from SQL on the machine's tables. */
+static int64_t sqlite_int(struct fx *f, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v;
+
+	assert_int_equal(sqlite3_prepare_v2(f->db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int64_t gone_rows(struct fx *f)
+{
+	return sqlite_int(f, "SELECT count(*) FROM coord_kv_gone");
+}
+
 /* Put ------------------------------------------------------------------------- */
 
 /* KV-1: a put creates the key at its entry; a later one keeps create_index
@@ -513,6 +531,68 @@ static void test_delete_with_and_without_cas(void **state)
 	assert_int_equal(del(f, "j", PLAIN), COORD_ST_OK);
 	assert_true(f->r.released);
 	assert_null(get(f, "j", NULL));
+}
+
+/* KV-6: a deleted key's 404 names its deletion; created again, the key
+ * leaves nothing of it behind, and its next deletion is the one named. */
+static void test_a_deleted_key_names_its_deletion_until_it_is_created_again(void **state)
+{
+	struct fx *f = *state;
+	uint64_t first, last;
+
+	put(f, "k", "1", PLAIN);
+	del(f, "k", PLAIN);
+	first = f->index;
+	assert_null(get(f, "k", &last));
+	assert_int_equal(last, first);
+	assert_int_equal(gone_rows(f), 1);
+	put(f, "k", "2", PLAIN);
+	assert_int_equal(gone_rows(f), 0);
+	put(f, "other", "1", PLAIN);
+	del(f, "k", PLAIN);
+	assert_null(get(f, "k", &last));
+	assert_int_equal(last, f->index);
+	assert_true(last > first);
+	assert_null(get(f, "never", &last));
+	assert_int_equal(last, 0);
+}
+
+/* An older state (no coord_kv_gone, the history indexed by key) opened by
+ * this version: the table is filled from the history, the retired index is
+ * dropped, and the state hashes as if this version had written it. */
+static void test_an_older_state_gains_its_deletions_and_drops_the_retired_index(void **state)
+{
+	struct fx *f = *state;
+	uint64_t hash, del_a, last;
+
+	put(f, "a", "1", PLAIN);
+	put(f, "b", "1", PLAIN);
+	del(f, "a", PLAIN);
+	del_a = f->index;
+	put(f, "c", "1", PLAIN);
+	del(f, "c", PLAIN);
+	put(f, "c", "2", PLAIN);
+	hash = fx_hash(f);
+	assert_int_equal(
+	    sqlite3_exec(f->db,
+	                 "DROP TABLE coord_kv_gone; CREATE INDEX coord_kv_history_by_key"
+	                 " ON coord_kv_history (key, idx);",
+	                 NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_true(coord_sm_schema_retired("index", "coord_kv_history_by_key"));
+	assert_false(coord_sm_schema_retired("table", "coord_kv"));
+
+	assert_int_equal(coord_sm_schema(f->db), 0);
+	assert_int_equal(fx_hash(f), hash);
+	assert_int_equal(gone_rows(f), 1);
+	assert_null(get(f, "a", &last));
+	assert_int_equal(last, del_a);
+	assert_int_equal(sqlite_int(f, "SELECT count(*) FROM sqlite_master WHERE name ="
+	                               " 'coord_kv_history_by_key'"),
+	                 0);
+	/* Idempotent: a second open changes nothing. */
+	assert_int_equal(coord_sm_schema(f->db), 0);
+	assert_int_equal(fx_hash(f), hash);
 }
 
 /* History and watches --------------------------------------------------------- */
@@ -875,6 +955,8 @@ int main(void)
 	    T(test_a_plain_put_makes_an_ephemeral_key_persistent),
 	    T(test_an_ephemeral_put_with_another_tokens_session_is_denied),
 	    T(test_delete_with_and_without_cas),
+	    T(test_a_deleted_key_names_its_deletion_until_it_is_created_again),
+	    T(test_an_older_state_gains_its_deletions_and_drops_the_retired_index),
 	    T(test_a_watch_from_any_index_answers_exactly_the_later_changes),
 	    T(test_the_history_keeps_the_last_changes_and_says_what_it_dropped),
 	    T(test_the_key_limit_refuses_a_new_key_and_changes_nothing),
