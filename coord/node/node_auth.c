@@ -276,6 +276,11 @@ bool node_auth_owns(struct node *n, struct ncall *c, const struct coord_session_
 	uint64_t owner;
 	bool found;
 
+	/* Before the bootstrap applied here, every session this state holds
+	 * was opened without a token (owner 0): the answer for a call without
+	 * one, with no read. */
+	if (!n->auth_on && c->actor == 0)
+		return true;
 	if (coord_sm_session_owner(n->reader, id, &found, &owner) != 0) {
 		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
 		                  "the state could not be read; retry");

@@ -43,7 +43,9 @@ bool node_auth_deny_owner(struct node *n, struct ncall *c);
  * or 503 when the state cannot be read) and returns false. For what the
  * node answers without the log (a keepalive), and on the leader before it
  * proposes a write, so that a refused one takes no entry; writes are
- * checked again where they apply (SM-10). */
+ * checked again where they apply (SM-10). Reads nothing for a call without
+ * a token before this node applied the bootstrap (every session is then
+ * owner 0's). */
 bool node_auth_owns(struct node *n, struct ncall *c, const struct coord_session_id *id);
 
 /* Removes from BODY, C's answer of 200, the items C's token may not read:

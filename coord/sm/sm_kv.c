@@ -125,55 +125,58 @@ static int kvLost(struct sm_apply *a, const char *key, size_t len, const struct 
 	return sm_event_add(a, &k->session, &e);
 }
 
-/* The rows at or below (?1, ?2) in the history's order: the deletions
- * among them out of coord_kv_gone (KV-6), then the rows themselves. */
-#define KV_DROPPED "(idx < ?1 OR (idx = ?1 AND key <= ?2))"
-static const char *const kvTrimSql[2] = {
-    "DELETE FROM coord_kv_gone WHERE (key, idx) IN"
-    " (SELECT key, idx FROM coord_kv_history WHERE " KV_DROPPED " AND change = 1)",
-    "DELETE FROM coord_kv_history WHERE " KV_DROPPED,
-};
+/* KV-6: the deletion of KEY at IDX leaves the history, and so
+ * coord_kv_gone, unless the key was deleted again since. */
+static int kvGoneDrop(struct sm_apply *a, const unsigned char *key, uint64_t idx)
+{
+	sqlite3_stmt *st;
+
+	if (sm_stmt(a, "DELETE FROM coord_kv_gone WHERE key = ?1 AND idx = ?2", &st) != 0)
+		return COORD_EDB;
+	sqlite3_bind_text(st, 1, (const char *)key, -1, SQLITE_TRANSIENT);
+	sm_bind_u64(st, 2, idx);
+	return sm_done(a, st);
+}
 
 /* KV-2: the history holds N rows, more than COORD_KV_HISTORY_MAX: drops
- * the oldest past it, raising the compacted index to the newest change
- * dropped, and records the count left. */
+ * the oldest past it (its deletions out of coord_kv_gone, KV-6), raising
+ * the compacted index to the newest change dropped, and records the count
+ * left. The rows are read one by one from the history's start, which is
+ * its key, so that no statement needs a temporary table. */
 static int kvHistoryTrim(struct sm_apply *a, uint64_t n)
 {
 	sqlite3_stmt *st;
-	uint64_t idx;
-	const unsigned char *key;
+	uint64_t idx = 0;
 	char *last = NULL;
-	int row, rv;
+	int row, rv = 0;
 
-	if (sm_stmt(a, "SELECT idx, key FROM coord_kv_history ORDER BY idx, key LIMIT 1 OFFSET ?1",
+	if (sm_stmt(a, "SELECT idx, key, change FROM coord_kv_history ORDER BY idx, key LIMIT ?1",
 	            &st) != 0)
 		return COORD_EDB;
-	sm_bind_u64(st, 1, n - COORD_KV_HISTORY_MAX - 1);
-	row = sm_row(st);
-	idx = row == 1 ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
-	key = row == 1 ? sqlite3_column_text(st, 1) : NULL;
-	if (key != NULL)
-		last = strdup((const char *)key);
+	sm_bind_u64(st, 1, n - COORD_KV_HISTORY_MAX);
+	while (rv == 0 && (row = sm_row(st)) == 1) {
+		const unsigned char *key = sqlite3_column_text(st, 1);
+
+		idx = (uint64_t)sqlite3_column_int64(st, 0);
+		free(last);
+		if ((last = key != NULL ? strdup((const char *)key) : NULL) == NULL)
+			rv = COORD_ENOMEM;
+		else if (sqlite3_column_int(st, 2) == SM_KV_CHANGE_DELETE)
+			rv = kvGoneDrop(a, key, idx);
+	}
 	sm_release_in(a, st);
-	if (row != 1)
-		return COORD_EDB;
-	if (last == NULL)
-		return COORD_ENOMEM;
-	/* KV-6: a deletion that leaves the history leaves coord_kv_gone. */
-	for (int i = 0; i < 2; i++) {
-		if (sm_stmt(a, kvTrimSql[i], &st) != 0) {
-			free(last);
-			return COORD_EDB;
-		}
+	if (rv == 0 && (row != 0 || last == NULL))
+		rv = COORD_EDB;
+	if (rv == 0 &&
+	    sm_stmt(a, "DELETE FROM coord_kv_history WHERE (idx, key) <= (?1, ?2)", &st) != 0)
+		rv = COORD_EDB;
+	if (rv == 0) {
 		sm_bind_u64(st, 1, idx);
 		sqlite3_bind_text(st, 2, last, -1, SQLITE_TRANSIENT);
-		if ((rv = sm_done(a, st)) != 0) {
-			free(last);
-			return rv;
-		}
+		rv = sm_done(a, st);
 	}
 	free(last);
-	if ((rv = sm_meta_set(a, SM_META_KV_HISTORY, COORD_KV_HISTORY_MAX)) != 0)
+	if (rv != 0 || (rv = sm_meta_set(a, SM_META_KV_HISTORY, COORD_KV_HISTORY_MAX)) != 0)
 		return rv;
 	return sm_meta_set(a, SM_META_KV_COMPACTED, idx);
 }
