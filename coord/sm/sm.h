@@ -45,11 +45,11 @@
  *
  * Tables (created by coord_sm_schema): coord_meta, coord_sessions,
  * coord_locks, coord_holders, coord_waiters, coord_seqs, coord_tokens,
- * coord_token_rules, coord_session_owners, coord_kv, coord_kv_history, coord_kv_gone,
- * coord_session_events, coord_session_event_logs; see sm_schema.c. The
- * key/value namespace's own invariants (KV-1..KV-5) are in sm_kv.c, the
- * session events' (EV-1..EV-4) in sm_event.c. The access token store's own
- * invariants (T-1..T-5) are in sm_token.c.
+ * coord_token_rules, coord_session_owners, coord_kv, coord_kv_history,
+ * coord_kv_gone, coord_session_events, coord_session_event_logs; see
+ * sm_schema.c. The key/value namespace's own invariants (KV-1..KV-6) are
+ * in sm_kv.c, the session events' (EV-1..EV-4) in sm_event.c. The access
+ * token store's own invariants (T-1..T-5) are in sm_token.c.
  *
  * Driving it (node runtime or simulator):
  *   - The leader turns a request into a struct coord_cmd stamped with its
