@@ -235,11 +235,18 @@ struct coord_session_id {
 /* Limits of the key/value namespace (API.md, Key/value; SM-7). */
 #define COORD_KV_KEYS_MAX  100000u               /* keys in the store */
 #define COORD_KV_BYTES_MAX (UINT64_C(256) << 20) /* bytes of all values together */
-/* Key changes kept for watchers. Only the simulator builds the machine with
- * another value (a few dozen), so that a seed's few hundred entries
- * compact the history (tests/sim/CMakeLists.txt); coordd keeps 10000. */
+/* Key changes kept for watchers: at least the last COORD_KV_HISTORY_MAX,
+ * at most COORD_KV_HISTORY_SLACK more. The history is trimmed back to
+ * COORD_KV_HISTORY_MAX once it would pass the sum, so that the rows go in
+ * one statement per COORD_KV_HISTORY_SLACK changes rather than one per
+ * change. Only the simulator builds the machine with other values (a few
+ * dozen), so that a seed's few hundred entries compact the history
+ * (tests/sim/CMakeLists.txt); coordd keeps 10000 to 10500. */
 #ifndef COORD_KV_HISTORY_MAX
 #define COORD_KV_HISTORY_MAX 10000u
+#endif
+#ifndef COORD_KV_HISTORY_SLACK
+#define COORD_KV_HISTORY_SLACK 500u
 #endif
 
 /* Sessions one ALIVE entry names: the leader's batch of one loop turn. */

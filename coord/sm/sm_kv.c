@@ -6,10 +6,11 @@
  *        its modify_index that of the entry that last wrote it (SM-8).
  *   KV-2 Every change of a key (a put, a delete, an ephemeral key's end) is
  *        a row of coord_kv_history with its entry's index, written in that
- *        entry. The history keeps the last COORD_KV_HISTORY_MAX changes;
- *        coord_meta's kv_compacted_index is the highest index of a change
- *        dropped from it, so the history holds every change above that
- *        index: a watch from N >= it misses nothing.
+ *        entry. The history keeps at least the last COORD_KV_HISTORY_MAX
+ *        changes and at most COORD_KV_HISTORY_SLACK more; coord_meta's
+ *        kv_compacted_index is the highest index of a change dropped from
+ *        it, so the history holds every change above that index: a watch
+ *        from N >= it misses nothing.
  *   KV-3 An ephemeral key belongs to a live session: the entry that ends
  *        the session deletes the key (SM-4 for keys), and a put names an
  *        existing session.
@@ -139,7 +140,8 @@ static int kvGoneDrop(struct sm_apply *a, const unsigned char *key, uint64_t idx
 }
 
 /* KV-2: the history holds N rows, more than COORD_KV_HISTORY_MAX: drops
- * the oldest past it (its deletions out of coord_kv_gone, KV-6), raising
+ * the oldest N - COORD_KV_HISTORY_MAX (their deletions out of coord_kv_gone,
+ * KV-6), raising
  * the compacted index to the newest change dropped, and records the count
  * left. The rows are read one by one from the history's start, which is
  * its key, so that no statement needs a temporary table. */
@@ -219,8 +221,9 @@ static int kvHistoryAdd(struct sm_apply *a, const char *key, size_t len, bool de
 	    (rv = sm_meta_get(a->db, a->cache, SM_META_KV_HISTORY, &n)) != 0 ||
 	    (rv = sm_meta_set(a, SM_META_KV, a->index)) != 0)
 		return rv;
-	/* The count read once: the new row's, then trimmed past the limit. */
-	if (n + 1 > COORD_KV_HISTORY_MAX)
+	/* The count read once: the new row's, then trimmed back to the limit
+	 * once the slack is used up. */
+	if (n + 1 > COORD_KV_HISTORY_MAX + COORD_KV_HISTORY_SLACK)
 		return kvHistoryTrim(a, n + 1);
 	return sm_meta_set(a, SM_META_KV_HISTORY, n + 1);
 }

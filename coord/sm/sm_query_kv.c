@@ -114,7 +114,8 @@ int coord_sm_query_kvs(struct coord_sm_reader *r, const char *prefix, size_t len
 }
 
 /* The history after ?3 of keys from ?1 below ?2 (when bounded), in log
- * order: at most COORD_KV_HISTORY_MAX rows, all the history holds. */
+ * order: at most COORD_KV_HISTORY_MAX + COORD_KV_HISTORY_SLACK rows, all the
+ * history holds. */
 #define Q_CHANGES(upper)                                                                           \
 	"SELECT key, change, idx FROM coord_kv_history WHERE idx > ?3 AND key >= ?1" upper         \
 	" ORDER BY idx, key"

@@ -255,6 +255,7 @@ enum sim_break {
 	SIM_BREAK_KV_IGNORE_FENCE,   /* a write applies whatever its fence */
 	SIM_BREAK_KV_NO_COMPACTED,   /* the history is trimmed, kv_compacted_index stays 0 */
 	SIM_BREAK_KV_GONE_KEPT,      /* a row of coord_kv_gone is never deleted */
+	SIM_BREAK_KV_OVERTRIM,       /* a trim drops one row past COORD_KV_HISTORY_MAX */
 	/* --sm coord: the lease keepers without L-3 (coord_client.c) */
 	SIM_BREAK_LEASE_FRESH,      /* a new leader gives every session a fresh TTL */
 	SIM_BREAK_ALIVE_ACK_EARLY,  /* a keepalive acknowledged without its ALIVE entry */

@@ -23,7 +23,8 @@
  * a session's end that keeps its ephemeral keys (kv-keep-ephemeral), a
  * change not recorded in the history (kv-skip-history), a trimmed history
  * that does not say so (kv-no-compacted), deletions that never leave
- * coord_kv_gone (kv-gone-kept). Every node makes
+ * coord_kv_gone (kv-gone-kept), a trim that drops one row too many, as it
+ * should have dropped it (kv-overtrim). Every node makes
  * the same edit, so the nodes agree (I7) and only the key/value checks can
  * tell.
  */
@@ -198,8 +199,49 @@ static int coord_edit(sqlite3 *db, const char *sql, const struct coord_session_i
 	return rc == SQLITE_DONE ? 0 : COORD_EDB;
 }
 
-/* The edits of kv-keep-ephemeral, kv-skip-history, kv-no-compacted and
- * kv-gone-kept around entry INDEX,
+/* kv-overtrim: a history just trimmed to COORD_KV_HISTORY_MAX rows (the
+ * count says so, and something was dropped) loses its oldest row too, with
+ * everything a trim does beside: the compacted index, the count, the key's
+ * coord_kv_gone row (KV-6). */
+static int coord_overtrim(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t rows = 0, compacted = 0, idx = 0;
+	char key[COORD_NAME_MAX + 1] = "";
+	int rc, rv;
+
+	rc = sqlite3_prepare_v2(db,
+	                        "SELECT (SELECT value FROM coord_meta WHERE key = 'kv_history'),"
+	                        " (SELECT value FROM coord_meta WHERE key = 'kv_compacted_index'),"
+	                        " idx, key FROM coord_kv_history ORDER BY idx, key LIMIT 1",
+	                        -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return COORD_EDB;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rows = sqlite3_column_int64(st, 0);
+		compacted = sqlite3_column_int64(st, 1);
+		idx = sqlite3_column_int64(st, 2);
+		snprintf(key, sizeof(key), "%s", (const char *)sqlite3_column_text(st, 3));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return COORD_EDB;
+	if (rc != SQLITE_ROW || rows != (int64_t)COORD_KV_HISTORY_MAX || compacted == 0)
+		return 0;
+	if ((rv = coord_edit(db, "DELETE FROM coord_kv_history WHERE key = ?2 AND idx = ?3", NULL,
+	                     key, strlen(key), (uint64_t)idx)) != 0 ||
+	    (rv = coord_edit(db, "DELETE FROM coord_kv_gone WHERE key = ?2 AND idx = ?3", NULL, key,
+	                     strlen(key), (uint64_t)idx)) != 0 ||
+	    (rv =
+	         coord_edit(db, "UPDATE coord_meta SET value = ?3 WHERE key = 'kv_compacted_index'",
+	                    NULL, NULL, 0, (uint64_t)idx)) != 0)
+		return rv;
+	return coord_edit(db, "UPDATE coord_meta SET value = ?3 WHERE key = 'kv_history'", NULL,
+	                  NULL, 0, COORD_KV_HISTORY_MAX - 1);
+}
+
+/* The edits of kv-keep-ephemeral, kv-skip-history, kv-no-compacted,
+ * kv-gone-kept and kv-overtrim around entry INDEX,
  * the command CMD: BEFORE its apply, or after it (RES its result). The
  * session's keys are made persistent while the entry applies, so that its
  * end finds none, and given back to it after: the state of a machine whose
@@ -241,6 +283,8 @@ static int coord_break_tables(struct sim_sm *sm, uint64_t index, const struct co
 		rv = coord_edit(sm->db,
 		                "INSERT OR IGNORE INTO coord_kv_gone SELECT * FROM gone_before",
 		                NULL, NULL, 0, 0);
+	if (coord_break == SIM_BREAK_KV_OVERTRIM && !before && rv == 0)
+		rv = coord_overtrim(sm->db);
 	if (coord_break == SIM_BREAK_KV_NO_COMPACTED && !before && rv == 0)
 		rv = coord_edit(sm->db,
 		                "UPDATE coord_meta SET value = 0 WHERE key = 'kv_compacted_index'"

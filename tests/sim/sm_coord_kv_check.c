@@ -9,7 +9,8 @@
  *   kv history         every put or delete that applied is exactly one row of
  *                      coord_kv_history at its entry, a session's end one per
  *                      key, other entries none; no more than
- *                      COORD_KV_HISTORY_MAX rows, none below
+ *                      COORD_KV_HISTORY_MAX + _SLACK rows, and once
+ *                      trimmed no fewer than COORD_KV_HISTORY_MAX; none below
  *                      kv_compacted_index, which never goes back; each key's
  *                      newest row is its modify_index (a put), each absent
  *                      key's a delete, which coord_kv_gone holds, and
@@ -427,8 +428,10 @@ static const char *check_history_rows(sqlite3 *db, uint64_t index,
 	const char *bad = NULL;
 	int err = 0;
 
-	if (k->rows > (int64_t)COORD_KV_HISTORY_MAX)
-		bad = "the history holds more rows than COORD_KV_HISTORY_MAX";
+	if (k->rows > (int64_t)(COORD_KV_HISTORY_MAX + COORD_KV_HISTORY_SLACK))
+		bad = "the history holds more rows than COORD_KV_HISTORY_MAX + _SLACK";
+	else if (compacted > 0 && k->rows < (int64_t)COORD_KV_HISTORY_MAX)
+		bad = "a trim left fewer rows than COORD_KV_HISTORY_MAX";
 	else if (compacted < m->compacted || compacted > index)
 		bad = "kv_compacted_index went back, or past the entry";
 	else if (k->below != 0)

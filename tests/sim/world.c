@@ -408,6 +408,7 @@ const char *sim_break_name(enum sim_break b)
 	    [SIM_BREAK_KV_IGNORE_FENCE] = "kv-ignore-fence",
 	    [SIM_BREAK_KV_NO_COMPACTED] = "kv-no-compacted",
 	    [SIM_BREAK_KV_GONE_KEPT] = "kv-gone-kept",
+	    [SIM_BREAK_KV_OVERTRIM] = "kv-overtrim",
 	    [SIM_BREAK_LEASE_FRESH] = "lease-fresh-on-election",
 	    [SIM_BREAK_ALIVE_ACK_EARLY] = "alive-ack-early",
 	    [SIM_BREAK_ALIVE_SLACK_ZERO] = "alive-slack-zero",

@@ -697,8 +697,10 @@ static size_t watched(struct fx *f, const char *prefix, uint64_t since, json_t *
 	return n;
 }
 
-/* KV-2: the history keeps the last COORD_KV_HISTORY_MAX changes; dropping
- * older ones raises the compacted index to the newest dropped, so a watch
+/* KV-2: the history keeps at least the last COORD_KV_HISTORY_MAX changes
+ * and at most COORD_KV_HISTORY_SLACK more: nothing is dropped until the
+ * slack is used up, then the oldest go back to COORD_KV_HISTORY_MAX at
+ * once, and the compacted index rises to the newest dropped, so a watch
  * from it or later misses nothing. An entry of several changes may be cut
  * in two: the rest of it stays, and the compacted index is that entry's. */
 static void test_the_history_keeps_the_last_changes_and_says_what_it_dropped(void **state)
@@ -707,21 +709,23 @@ static void test_the_history_keeps_the_last_changes_and_says_what_it_dropped(voi
 	uint64_t end, last;
 	json_t *first;
 
+	_Static_assert(COORD_KV_HISTORY_SLACK >= 4, "the oldest rows below are h/ puts");
 	fx_use_coord_sm(f);
+	put_many(f, "h/", COORD_KV_HISTORY_SLACK - 3, 50); /* rows 1 .. SLACK-3 */
 	fx_open(f, S1, FX_TTL, 0);
-	put(f, "e/a", "1", EPHEMERAL(S1)); /* rows 1..3: entries 2, 3, 4 */
+	put(f, "e/a", "1", EPHEMERAL(S1)); /* rows SLACK-2 .. SLACK */
 	put(f, "e/b", "1", EPHEMERAL(S1));
 	put(f, "e/c", "1", EPHEMERAL(S1));
-	fx_close(f, S1); /* rows 4..6: entry 5 */
+	fx_close(f, S1); /* rows SLACK+1 .. SLACK+3: e/a, e/b, e/c deleted */
 	end = f->index;
-	assert_int_equal(end, 5);
-	put_many(f, "h/", COORD_KV_HISTORY_MAX - 6, 50);
+	put_many(f, "h/", COORD_KV_HISTORY_MAX - 3, 50);
+	/* MAX + SLACK rows: the slack is full, nothing dropped yet. */
 	assert_int_equal(compacted(f), 0);
-	assert_int_equal(watched(f, "", 0, NULL), COORD_KV_HISTORY_MAX);
+	assert_int_equal(watched(f, "", 0, NULL), COORD_KV_HISTORY_MAX + COORD_KV_HISTORY_SLACK);
 
-	put_many(f, "h/", 1, 50); /* drops entry 2's row */
-	assert_int_equal(compacted(f), 2);
-	put_many(f, "h/", 3, 50); /* entries 3 and 4, and e/a of entry 5 */
+	/* One more drops SLACK + 1 rows: every h/ row before the session, its
+	 * three puts and the first row of its end (e/a's deletion). */
+	put_many(f, "h/", 1, 50);
 	assert_int_equal(compacted(f), end);
 	assert_int_equal(watched(f, "", 0, &first), COORD_KV_HISTORY_MAX);
 	assert_string_equal(json_string_value(json_object_get(first, "key")), "e/b");
@@ -737,10 +741,19 @@ static void test_the_history_keeps_the_last_changes_and_says_what_it_dropped(voi
 	assert_null(get(f, "e/b", &last));
 	assert_int_equal(last, end);
 
-	put_many(f, "h/", 2 * COORD_KV_HISTORY_MAX, 50);
-	assert_int_equal(compacted(f), f->index - COORD_KV_HISTORY_MAX);
-	assert_int_equal(watched(f, "", 0, NULL), COORD_KV_HISTORY_MAX);
-	assert_int_equal(watched(f, "", compacted(f), NULL), COORD_KV_HISTORY_MAX);
+	/* Every later entry is one put, one row: after each batch the history
+	 * is between the two bounds and holds one row for every entry after
+	 * the compacted index (and what is left of the compacted entry). */
+	for (unsigned i = 0; i < 2 * (COORD_KV_HISTORY_MAX + COORD_KV_HISTORY_SLACK); i += 97) {
+		size_t rows;
+
+		put_many(f, "h/", 97, 50);
+		rows = watched(f, "", 0, NULL);
+		assert_true(rows >= COORD_KV_HISTORY_MAX &&
+		            rows <= COORD_KV_HISTORY_MAX + COORD_KV_HISTORY_SLACK);
+		assert_int_equal(watched(f, "", compacted(f), NULL), f->index - compacted(f));
+		assert_true(rows >= f->index - compacted(f));
+	}
 }
 
 /* Limits ---------------------------------------------------------------------- */
