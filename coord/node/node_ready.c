@@ -193,21 +193,27 @@ static void send_msgs(struct node *n, const struct raft_ready *rd)
 
 struct apply_ctx {
 	struct node *n;
-	uint64_t first;
+	uint64_t first, last;
 };
 
+/* Applies E; after the batch's last entry, writes what the machine held
+ * for the batch (coord_sm_flush), so that the COMMIT that follows has it. */
 static int apply_one(void *ctx, sqlite3 *db, const struct persist_entry *e)
 {
 	struct apply_ctx *a = ctx;
 	struct coord_result *r = &a->n->results[e->index - a->first];
+	int rv = 0;
 
+	(void)db;
 	if (e->type != RAFT_ENTRY_NORMAL) {
 		r->type = 0;
 		r->status = COORD_ST_OK;
-		return 0;
+	} else {
+		rv = coord_sm_apply_entry(a->n->sm, e->index, e->data, e->len, r);
 	}
-	(void)db;
-	return coord_sm_apply_entry(a->n->sm, e->index, e->data, e->len, r);
+	if (rv == 0 && e->index == a->last)
+		rv = coord_sm_flush(a->n->sm);
+	return rv;
 }
 
 static void ensure_results(struct node *n, size_t k)
@@ -238,12 +244,13 @@ static void apply_committed(struct node *n, const struct raft_ready *rd)
 	       rd->committed[i].index <= persist_state_applied_index(n->pstate))
 		i++;
 	while (i < rd->n_committed) {
-		struct apply_ctx a = {n, rd->committed[i].index};
+		struct apply_ctx a = {n, rd->committed[i].index, 0};
 		struct persist_error err;
 		size_t k = rd->n_committed - i;
 
 		if (k > NODE_APPLY_BATCH)
 			k = NODE_APPLY_BATCH;
+		a.last = a.first + k - 1;
 		ensure_results(n, k);
 		for (size_t j = 0; j < k; j++) {
 			const struct raft_entry *e = &rd->committed[i + j];

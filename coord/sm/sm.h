@@ -56,8 +56,9 @@
  *     wall clock (now_ms), draws an OPEN's 128-bit id itself, encodes it
  *     (command.h) and proposes the bytes.
  *   - Every node, for each committed entry in order: BEGIN; apply it with
- *     coord_sm_apply_entry() (or coord_sm_apply()); record applied_index;
- *     COMMIT (DESIGN.md rule 6). The result answers the request that
+ *     coord_sm_apply_entry() (or coord_sm_apply()); after the transaction's
+ *     last entry coord_sm_flush(); record applied_index; COMMIT (DESIGN.md
+ *     rule 6). The result answers the request that
  *     proposed it, and its grants answer other sessions' waiting requests.
  *   - The leader's lease keeper (lease.h) follows the results: add on an
  *     applied OPEN, remove when session_ended. On becoming leader, once an
@@ -200,9 +201,19 @@ int coord_sm_open(sqlite3 *db, struct coord_sm **out);
  * same handle). */
 void coord_sm_close(struct coord_sm *sm);
 
-/* coord_sm_apply() on SM's database, with its statements kept. */
+/* coord_sm_apply() on SM's database, with its statements kept, and the
+ * writes of coord_meta's busiest rows (list stamps, key counters, the
+ * clock) held in SM from one entry to the next of the transaction: the
+ * entries applied see them, the table has them only after
+ * coord_sm_flush(). On an error SM forgets what it held (the caller rolls
+ * back). */
 int coord_sm_apply_entry(struct coord_sm *sm, uint64_t index, const void *cmd, size_t len,
                          struct coord_result *out);
+
+/* Writes what SM holds into coord_meta: call it after the last entry of a
+ * transaction and before COMMIT, or before anything else reads the
+ * tables in it. Returns 0, or COORD_EDB (roll back: SM forgot it). */
+int coord_sm_flush(struct coord_sm *sm);
 
 /* A 64-bit hash of every row of every state-machine table, read in primary
  * key order: equal states give equal hashes on every node. Returns 0 or

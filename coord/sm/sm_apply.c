@@ -9,6 +9,7 @@
 struct coord_sm {
 	sqlite3 *db;
 	struct sm_stmt_cache cache;
+	struct sm_meta_held held; /* until coord_sm_flush() */
 };
 
 sqlite3 *sm_handle_db(struct coord_sm *sm)
@@ -76,11 +77,14 @@ int coord_sm_apply(sqlite3 *db, uint64_t index, const void *cmd, size_t len,
                    struct coord_result *out)
 {
 	struct sm_stmt_cache cache = {.n = 0};
-	struct sm_apply a = {.db = db, .cache = &cache, .index = index, .out = out};
+	struct sm_meta_held held = {.n = 0};
+	struct sm_apply a = {.db = db, .cache = &cache, .held = &held, .index = index, .out = out};
 	int rv;
 
 	assert(db != NULL && out != NULL);
 	rv = applyCmd(&a, cmd, len);
+	if (rv == 0)
+		rv = sm_meta_flush(db, &cache, &held);
 	sm_cache_clear(&cache);
 	return rv;
 }
@@ -111,8 +115,18 @@ void coord_sm_close(struct coord_sm *sm)
 int coord_sm_apply_entry(struct coord_sm *sm, uint64_t index, const void *cmd, size_t len,
                          struct coord_result *out)
 {
-	struct sm_apply a = {.db = sm->db, .cache = &sm->cache, .index = index, .out = out};
+	struct sm_apply a = {
+	    .db = sm->db, .cache = &sm->cache, .held = &sm->held, .index = index, .out = out};
+	int rv;
 
 	assert(out != NULL);
-	return applyCmd(&a, cmd, len);
+	rv = applyCmd(&a, cmd, len);
+	if (rv != 0)
+		sm->held.n = 0; /* the caller rolls the transaction back */
+	return rv;
+}
+
+int coord_sm_flush(struct coord_sm *sm)
+{
+	return sm_meta_flush(sm->db, &sm->cache, &sm->held);
 }

@@ -110,18 +110,92 @@ void sm_column_session(sqlite3_stmt *st, int col, struct coord_session_id *id)
 		memcpy(id->bytes, b, COORD_SESSION_ID_LEN);
 }
 
-int sm_meta_set(struct sm_apply *a, const char *key, uint64_t value)
+static int metaWrite(sqlite3 *db, struct sm_stmt_cache *cache, const char *key, uint64_t value)
 {
 	sqlite3_stmt *st;
+	int rc;
 
-	if (sm_stmt(a,
-	            "INSERT INTO coord_meta(key, value) VALUES(?1, ?2) "
-	            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-	            &st) != 0)
+	if (sm_prepare(db, cache,
+	               "INSERT INTO coord_meta(key, value) VALUES(?1, ?2) "
+	               "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	               &st) != 0)
 		return COORD_EDB;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sm_bind_u64(st, 2, value);
-	return sm_done(a, st);
+	rc = sqlite3_step(st);
+	sm_release(cache, st);
+	return rc == SQLITE_DONE ? 0 : COORD_EDB;
+}
+
+/* The keys whose writes an apply holds (struct sm_meta_held). */
+static const char *const heldKeys[SM_META_HELD_MAX] = {
+    SM_META_SESSIONS,   SM_META_LOCKS,   SM_META_ELECTIONS, SM_META_KV,   SM_META_KV_COMPACTED,
+    SM_META_KV_HISTORY, SM_META_KV_KEYS, SM_META_KV_BYTES,  SM_META_CLOCK};
+
+/* KEY's slot in H: *FOUND when it holds KEY, else the next free slot,
+ * named but not yet counted (the caller fills it and counts it); or
+ * SM_META_HELD_MAX when KEY is not one of the held keys. */
+static size_t heldSlot(struct sm_meta_held *h, const char *key, bool *found)
+{
+	size_t i;
+
+	*found = false;
+	for (i = 0; i < h->n; i++)
+		if (strcmp(h->e[i].key, key) == 0) {
+			*found = true;
+			return i;
+		}
+	for (size_t k = 0; k < SM_META_HELD_MAX; k++)
+		if (strcmp(heldKeys[k], key) == 0) {
+			assert(h->n < SM_META_HELD_MAX);
+			h->e[h->n].key = heldKeys[k];
+			return h->n;
+		}
+	return SM_META_HELD_MAX;
+}
+
+int sm_meta_set(struct sm_apply *a, const char *key, uint64_t value)
+{
+	bool found;
+	size_t i = a->held != NULL ? heldSlot(a->held, key, &found) : SM_META_HELD_MAX;
+
+	if (i == SM_META_HELD_MAX)
+		return metaWrite(a->db, a->cache, key, value);
+	if (!found)
+		a->held->n++;
+	a->held->e[i].value = value;
+	a->held->e[i].dirty = true;
+	return 0;
+}
+
+int sm_meta_read(struct sm_apply *a, const char *key, uint64_t *value)
+{
+	bool found;
+	size_t i = a->held != NULL ? heldSlot(a->held, key, &found) : SM_META_HELD_MAX;
+	int rv;
+
+	if (i < SM_META_HELD_MAX && found) {
+		*value = a->held->e[i].value;
+		return 0;
+	}
+	rv = sm_meta_get(a->db, a->cache, key, value);
+	if (rv == 0 && i < SM_META_HELD_MAX) { /* held from now on, clean */
+		a->held->e[i].value = *value;
+		a->held->e[i].dirty = false;
+		a->held->n++;
+	}
+	return rv;
+}
+
+int sm_meta_flush(sqlite3 *db, struct sm_stmt_cache *cache, struct sm_meta_held *held)
+{
+	int rv = 0;
+
+	for (size_t i = 0; rv == 0 && i < held->n; i++)
+		if (held->e[i].dirty)
+			rv = metaWrite(db, cache, held->e[i].key, held->e[i].value);
+	held->n = 0;
+	return rv;
 }
 
 int sm_meta_get(sqlite3 *db, struct sm_stmt_cache *cache, const char *key, uint64_t *value)

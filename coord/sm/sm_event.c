@@ -142,7 +142,7 @@ static int eventForget(struct sm_apply *a, const struct coord_session_id *sessio
 	int rv;
 
 	if ((rv = eventRun(a, sql, sizeof(sql) / sizeof(sql[0]), session)) != 0 ||
-	    (rv = sm_meta_get(a->db, a->cache, SM_META_EVENTS_ENDED, &count)) != 0)
+	    (rv = sm_meta_read(a, SM_META_EVENTS_ENDED, &count)) != 0)
 		return rv;
 	return sm_meta_set(a, SM_META_EVENTS_ENDED, count - 1);
 }
@@ -186,7 +186,7 @@ int sm_event_session_end(struct sm_apply *a, enum sm_event_why why)
 	sm_bind_session(st, 1, session);
 	sm_bind_u64(st, 2, a->index);
 	if ((rv = sm_done(a, st)) != 0 ||
-	    (rv = sm_meta_get(a->db, a->cache, SM_META_EVENTS_ENDED, &ended)) != 0)
+	    (rv = sm_meta_read(a, SM_META_EVENTS_ENDED, &ended)) != 0)
 		return rv;
 	return eventEndedTrim(a, ended + 1);
 }

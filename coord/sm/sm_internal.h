@@ -26,6 +26,25 @@
 #define SM_META_EVENTS_ENDED  "events_ended"       /* ended sessions that keep events (EV-4) */
 #define SM_META_CLOCK         "clock_ms"           /* the last applied entry's stamp */
 
+/* The busiest rows of coord_meta: the stamps of the lists, the key/value
+ * counters and the clock, written by most entries. Inside a transaction
+ * the apply holds their writes in memory (struct sm_meta_held) and
+ * coord_sm_flush() writes each once, before the COMMIT: a batch of puts
+ * costs two statements for them, not five per put. Every read of them
+ * during an apply goes through sm_meta_read(), which sees what is held;
+ * nothing else reads them before the flush (queries run between
+ * transactions, or on their own handles, which see only what committed). */
+#define SM_META_HELD_MAX 9
+
+struct sm_meta_held {
+	size_t n;
+	struct {
+		const char *key; /* one of the keys above, as sm_meta_is_held() matched it */
+		uint64_t value;
+		bool dirty; /* written since the flush, not yet in the table */
+	} e[SM_META_HELD_MAX];
+};
+
 /* coord_kv_history.change: what happened to a key. */
 #define SM_KV_CHANGE_PUT    0
 #define SM_KV_CHANGE_DELETE 1
@@ -55,6 +74,7 @@ void sm_cache_clear(struct sm_stmt_cache *c);
 struct sm_apply {
 	sqlite3 *db;
 	struct sm_stmt_cache *cache;
+	struct sm_meta_held *held;   /* the transaction's held coord_meta rows */
 	uint64_t index;              /* the entry's log index: every token it grants */
 	const struct coord_cmd *cmd; /* decoded, validated */
 	struct coord_result *out;
@@ -87,9 +107,17 @@ void sm_bind_lock(sqlite3_stmt *st, int col, const struct sm_lock *l); /* binds 
 void sm_bind_u64(sqlite3_stmt *st, int col, uint64_t v);
 /* Copies the 16-byte blob of column COL into *ID (zero if not 16 bytes). */
 void sm_column_session(sqlite3_stmt *st, int col, struct coord_session_id *id);
-/* Sets a coord_meta value in the entry being applied. */
+/* Sets a coord_meta value in the entry being applied: held until the
+ * flush for the busiest keys (struct sm_meta_held), else written now. */
 int sm_meta_set(struct sm_apply *a, const char *key, uint64_t value);
-/* Reads a coord_meta value (a missing key reads as 0); CACHE may be NULL. */
+/* Reads a coord_meta value in the entry being applied, as held or, if not
+ * held, from the table (a missing key reads as 0). */
+int sm_meta_read(struct sm_apply *a, const char *key, uint64_t *value);
+/* Writes the held values into coord_meta and forgets them all (also on an
+ * error, after which the caller rolls back). Returns 0 or COORD_EDB. */
+int sm_meta_flush(sqlite3 *db, struct sm_stmt_cache *cache, struct sm_meta_held *held);
+/* Reads a coord_meta value from the table (a missing key reads as 0), for
+ * queries and outside an apply; CACHE may be NULL. */
 int sm_meta_get(sqlite3 *db, struct sm_stmt_cache *cache, const char *key, uint64_t *value);
 /* Runs a single-value query with one session bound at 1 (or none if ID is
  * NULL) into *OUT (0 when no row); CACHE may be NULL. */

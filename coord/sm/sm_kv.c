@@ -218,7 +218,7 @@ static int kvHistoryAdd(struct sm_apply *a, const char *key, size_t len, bool de
 	sqlite3_bind_text(st, 2, key, (int)len, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, deleted ? SM_KV_CHANGE_DELETE : SM_KV_CHANGE_PUT);
 	if ((rv = sm_done(a, st)) != 0 ||
-	    (rv = sm_meta_get(a->db, a->cache, SM_META_KV_HISTORY, &n)) != 0 ||
+	    (rv = sm_meta_read(a, SM_META_KV_HISTORY, &n)) != 0 ||
 	    (rv = sm_meta_set(a, SM_META_KV, a->index)) != 0)
 		return rv;
 	/* The count read once: the new row's, then trimmed back to the limit
@@ -271,8 +271,8 @@ static int kvCounts(struct sm_apply *a, struct kv_growth *g)
 
 	if (g->read)
 		return 0;
-	if ((rv = sm_meta_get(a->db, a->cache, SM_META_KV_KEYS, &g->keys_now)) != 0 ||
-	    (rv = sm_meta_get(a->db, a->cache, SM_META_KV_BYTES, &g->bytes_now)) != 0)
+	if ((rv = sm_meta_read(a, SM_META_KV_KEYS, &g->keys_now)) != 0 ||
+	    (rv = sm_meta_read(a, SM_META_KV_BYTES, &g->bytes_now)) != 0)
 		return rv;
 	g->read = true;
 	return 0;

@@ -325,6 +325,8 @@ static int coord_apply(struct sim_sm *sm, const struct raft_entry *e)
 	rc = cp != NULL ? coord_break_tables(sm, e->index, cp, &sm->res, true) : 0;
 	if (rc == 0)
 		rc = coord_sm_apply_entry(sm->sm, e->index, data, len, &sm->res);
+	if (rc == 0)
+		rc = coord_sm_flush(sm->sm);
 	if (rc == 0 && cp != NULL)
 		rc = coord_break_tables(sm, e->index, cp, &sm->res, false);
 	if (rc != 0) {

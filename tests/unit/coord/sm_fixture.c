@@ -54,12 +54,33 @@ void fx_use_coord_sm(struct fx *f)
 	assert_int_equal(coord_sm_open(f->db, &f->sm), 0);
 }
 
+void fx_batch_begin(struct fx *f)
+{
+	assert_non_null(f->sm);
+	assert_false(f->batch);
+	assert_int_equal(sqlite3_exec(f->db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	f->batch = true;
+}
+
+void fx_batch_end(struct fx *f)
+{
+	assert_true(f->batch);
+	assert_int_equal(coord_sm_flush(f->sm), 0);
+	assert_int_equal(sqlite3_exec(f->db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	f->batch = false;
+}
+
 enum coord_status fx_apply_raw(struct fx *f, const void *buf, size_t len)
 {
-	assert_int_equal(sqlite3_exec(f->db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
-	if (f->sm != NULL)
+	if (f->batch) {
 		assert_int_equal(coord_sm_apply_entry(f->sm, ++f->index, buf, len, &f->r), 0);
-	else
+		return f->r.status;
+	}
+	assert_int_equal(sqlite3_exec(f->db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	if (f->sm != NULL) {
+		assert_int_equal(coord_sm_apply_entry(f->sm, ++f->index, buf, len, &f->r), 0);
+		assert_int_equal(coord_sm_flush(f->sm), 0);
+	} else
 		assert_int_equal(coord_sm_apply(f->db, ++f->index, buf, len, &f->r), 0);
 	assert_int_equal(sqlite3_exec(f->db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 	return f->r.status;

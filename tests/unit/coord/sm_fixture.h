@@ -32,6 +32,9 @@ struct fx {
 	 * one, coord_cmd_has_actor(): open makes it the owner); 0 for none.
 	 * Kept until the test changes it. */
 	uint64_t actor;
+	/* Between fx_batch_begin() and fx_batch_end(): the entries apply in one
+	 * transaction, as a node applies a batch. */
+	bool batch;
 };
 
 /* cmocka setup/teardown: *STATE becomes a struct fx. */
@@ -49,7 +52,14 @@ struct coord_session_id fx_sid(unsigned n);
  * instead of coord_sm_apply(); fx_teardown closes it. */
 void fx_use_coord_sm(struct fx *f);
 
-/* Encodes C, applies it as the next entry in its own transaction, asserts
+/* Opens one transaction for the entries applied until fx_batch_end(),
+ * which flushes what the machine held (coord_sm_flush) and commits: the
+ * way a node applies a batch. Needs fx_use_coord_sm(). */
+void fx_batch_begin(struct fx *f);
+void fx_batch_end(struct fx *f);
+
+/* Encodes C, applies it as the next entry in its own transaction (or the
+ * batch's), asserts
  * the apply succeeded, and returns the status (also in f->r). */
 enum coord_status fx_apply(struct fx *f, const struct coord_cmd *c);
 /* Applies LEN raw bytes as the next entry. */

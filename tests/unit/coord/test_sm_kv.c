@@ -678,6 +678,7 @@ static void put_many(struct fx *f, const char *prefix, unsigned n, unsigned keys
 		assert_int_equal(f->r.status, COORD_ST_OK);
 		free(buf);
 	}
+	assert_int_equal(coord_sm_flush(f->sm), 0);
 	assert_int_equal(sqlite3_exec(f->db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 }
 
@@ -951,6 +952,95 @@ static void test_keys_and_their_history_are_in_the_hash(void **state)
 	fx_teardown((void **)&g);
 }
 
+/* Batches ---------------------------------------------------------------------- */
+
+#define SCRIPT_LEN 10
+
+/* The same ten entries, each in its own transaction or (BATCH) all in one,
+ * through a struct coord_sm; their statuses into OUT. */
+static void script(struct fx *f, bool batch, enum coord_status out[SCRIPT_LEN])
+{
+	size_t n = 0;
+
+	fx_use_coord_sm(f);
+	if (batch)
+		fx_batch_begin(f);
+	out[n++] = fx_open(f, S1, FX_TTL, 0);
+	out[n++] = put(f, "a", "1", PLAIN);
+	out[n++] = put(f, "b", "22", PLAIN);
+	out[n++] = put(f, "e/1", "333", EPHEMERAL(S1));
+	out[n++] = fx_lock(f, S1, "l", EX, false);
+	out[n++] = del(f, "a", PLAIN);
+	out[n++] = put(f, "b", "4444", PLAIN);
+	out[n++] = fx_close(f, S1);
+	out[n++] = put(f, "c", "5", PLAIN);
+	out[n++] = put(f, "c", "x", CAS(0));
+	if (batch)
+		fx_batch_end(f);
+	assert_int_equal(n, SCRIPT_LEN);
+}
+
+/* Every row of coord_meta, the clock too (the hash leaves it out). */
+static char *meta_rows(struct fx *f)
+{
+	sqlite3_stmt *st = NULL;
+	char *rows;
+
+	assert_int_equal(sqlite3_prepare_v2(f->db,
+	                                    "SELECT group_concat(key || '=' || value, ' ') FROM"
+	                                    " (SELECT key, value FROM coord_meta ORDER BY key)",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	rows = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	assert_non_null(rows);
+	return rows;
+}
+
+/* A node applies a batch of entries in one transaction, and the machine
+ * holds the writes of coord_meta's busiest rows from one entry to the next
+ * until coord_sm_flush(): the batch answers and leaves exactly what the
+ * same entries leave one transaction each. */
+static void test_a_batch_in_one_transaction_leaves_what_single_entries_leave(void **state)
+{
+	struct fx *f = *state, *g;
+	enum coord_status one[SCRIPT_LEN], all[SCRIPT_LEN];
+	char *a, *b;
+
+	assert_int_equal(fx_setup((void **)&g), 0);
+	script(f, false, one);
+	script(g, true, all);
+	assert_memory_equal(one, all, sizeof(one));
+	assert_int_equal(one[SCRIPT_LEN - 1], COORD_ST_CAS_FAILED);
+	assert_int_equal(fx_hash(f), fx_hash(g));
+	a = meta_rows(f);
+	b = meta_rows(g);
+	assert_string_equal(a, b);
+	assert_non_null(strstr(a, "kv_keys=2 "));
+	free(a);
+	free(b);
+	fx_teardown((void **)&g);
+}
+
+/* Within a batch each entry counts what the entries before it wrote: the
+ * key limit is reached by the batch's own puts. */
+static void test_a_batch_counts_its_own_keys_against_the_limit(void **state)
+{
+	struct fx *f = *state;
+
+	fx_use_coord_sm(f);
+	meta_set(f, "kv_keys", COORD_KV_KEYS_MAX - 2);
+	fx_batch_begin(f);
+	assert_int_equal(put(f, "n1", "1", PLAIN), COORD_ST_OK);
+	assert_int_equal(put(f, "n2", "1", PLAIN), COORD_ST_OK);
+	assert_int_equal(put(f, "n3", "1", PLAIN), COORD_ST_LIMIT);
+	assert_int_equal(put(f, "n1", "2", PLAIN), COORD_ST_OK);
+	fx_batch_end(f);
+	assert_int_equal(counts(f).keys, COORD_KV_KEYS_MAX);
+	assert_null(get(f, "n3", NULL));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -978,6 +1068,8 @@ int main(void)
 	    T(test_counts_follow_keys_and_bytes),
 	    T(test_the_listing_pages_keys_under_a_prefix),
 	    T(test_keys_and_their_history_are_in_the_hash),
+	    T(test_a_batch_in_one_transaction_leaves_what_single_entries_leave),
+	    T(test_a_batch_counts_its_own_keys_against_the_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
