@@ -1,5 +1,9 @@
 /* The engine: many simulated clients in closed loops on one libcurl multi
  * handle, one easy handle (so one keep-alive HTTP/1.1 connection) each.
+ * The multi handle is driven by its sockets (curl_multi_socket_action) on
+ * one epoll set, so that a wake-up costs curl only the connections that
+ * are ready, not a pass over every client's: the generator shares the
+ * machine with the servers it measures, and takes as little of it as it can.
  *
  * Every client goes through three phases. SETUP creates what the workload
  * needs (sessions, leases) and must succeed for every client; in every timed
@@ -20,13 +24,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "bench.h"
 
 #define SETUP_DEADLINE_US   (15u * 1000000u) /* every client's setup, in all */
 #define TEARDOWN_GRACE_US   (5u * 1000000u)  /* on top of one request time-out */
 #define DRAIN_US            (2u * 1000000u)  /* operations under way finish after the window */
-#define POLL_MAX_MS         50               /* longest sleep in curl_multi_poll */
+#define POLL_MAX_MS         50               /* longest sleep in epoll_wait */
+#define EPOLL_BATCH         64               /* events taken per epoll_wait */
 #define CONNECT_TIMEOUT_MAX 1000L            /* ms; a dead node refuses faster */
 
 struct engine {
@@ -34,6 +41,8 @@ struct engine {
 	const struct bench_target_ops *t;
 	struct bench_result *r;
 	CURLM *multi;
+	int epfd;          /* the sockets curl asked to watch */
+	uint64_t timer_at; /* when curl wants its timeout handled (0: never) */
 	struct curl_slist *headers;
 	struct bench_client *clients;
 	uint64_t window_start, stop_at; /* RUN: the timed window */
@@ -55,6 +64,37 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
 	memcpy(c->reply + c->reply_len, data, keep);
 	c->reply_len += keep;
 	return n;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: watch S for WHAT, or stop. SOCKP is non-NULL
+ * once S is in the epoll set (curl_multi_assign). */
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *arg, void *sockp)
+{
+	struct engine *e = arg;
+	struct epoll_event ev = {.data.fd = s};
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (sockp != NULL)
+			epoll_ctl(e->epfd, EPOLL_CTL_DEL, s, NULL);
+		curl_multi_assign(e->multi, s, NULL);
+		return 0;
+	}
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+	if (epoll_ctl(e->epfd, sockp != NULL ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev) != 0)
+		return -1;
+	curl_multi_assign(e->multi, s, e);
+	return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: curl's timeout is due in MS (-1: none). */
+static int on_timer(CURLM *multi, long ms, void *arg)
+{
+	struct engine *e = arg;
+
+	(void)multi;
+	e->timer_at = ms < 0 ? 0 : bench_now_us() + (uint64_t)ms * 1000u;
+	return 0;
 }
 
 static int client_init(struct engine *e, struct bench_client *c, int id)
@@ -315,7 +355,10 @@ static int run_phase(struct engine *e, enum bench_phase phase, uint64_t deadline
 			return rc;
 		}
 		int running = 0;
-		curl_multi_perform(e->multi, &running);
+		if (e->timer_at != 0 && now >= e->timer_at) {
+			e->timer_at = 0;
+			curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+		}
 		CURLMsg *m;
 		int queued;
 		while ((m = curl_multi_info_read(e->multi, &queued)) != NULL) {
@@ -334,12 +377,23 @@ static int run_phase(struct engine *e, enum bench_phase phase, uint64_t deadline
 		if (phase == BENCH_RUN && !e->window_closed) {
 			edge = e->window_open ? e->stop_at : e->window_start;
 		}
-		uint64_t left_ms = edge > now ? (edge - now) / 1000u + 1 : 1;
+		if (e->timer_at != 0 && e->timer_at < edge) {
+			edge = e->timer_at;
+		}
+		now = bench_now_us();
+		uint64_t left_ms = edge > now ? (edge - now + 999u) / 1000u : 0;
 		int wait_ms = e->waiting > 0 ? 1 : POLL_MAX_MS;
 		if ((uint64_t)wait_ms > left_ms) {
 			wait_ms = (int)left_ms;
 		}
-		curl_multi_poll(e->multi, NULL, 0, wait_ms, NULL);
+		struct epoll_event ev[EPOLL_BATCH];
+		int n = epoll_wait(e->epfd, ev, EPOLL_BATCH, wait_ms);
+		for (int i = 0; i < n; i++) {
+			int flags = (ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+			            (ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+			            (ev[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+			curl_multi_socket_action(e->multi, ev[i].data.fd, flags, &running);
+		}
 	}
 	/* Whatever is still in flight is abandoned: its connection is closed. */
 	for (int i = 0; i < e->o->clients; i++) {
@@ -445,6 +499,7 @@ int bench_run(const struct bench_options *o, const struct bench_target_ops *t,
 		return rc;
 	}
 	e.multi = curl_multi_init();
+	e.epfd = epoll_create1(EPOLL_CLOEXEC);
 	e.clients = calloc((size_t)o->clients, sizeof(*e.clients));
 	/* An empty "Expect:" stops curl from waiting for 100-continue. */
 	e.headers = curl_slist_append(NULL, "Content-Type: application/json");
@@ -456,8 +511,12 @@ int bench_run(const struct bench_options *o, const struct bench_target_ops *t,
 		}
 		e.headers = with;
 	}
-	if (e.multi != NULL && e.clients != NULL && e.headers != NULL) {
+	if (e.multi != NULL && e.epfd >= 0 && e.clients != NULL && e.headers != NULL) {
 		curl_multi_setopt(e.multi, CURLMOPT_MAXCONNECTS, (long)(2 * o->clients + 8));
+		curl_multi_setopt(e.multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+		curl_multi_setopt(e.multi, CURLMOPT_SOCKETDATA, &e);
+		curl_multi_setopt(e.multi, CURLMOPT_TIMERFUNCTION, on_timer);
+		curl_multi_setopt(e.multi, CURLMOPT_TIMERDATA, &e);
 		errmsg[0] = '\0';
 		rc = run_all(&e, errmsg, errlen);
 	}
@@ -473,6 +532,9 @@ int bench_run(const struct bench_options *o, const struct bench_target_ops *t,
 	curl_slist_free_all(e.headers);
 	if (e.multi != NULL) {
 		curl_multi_cleanup(e.multi);
+	}
+	if (e.epfd >= 0) {
+		close(e.epfd);
 	}
 	curl_global_cleanup();
 	return rc;
