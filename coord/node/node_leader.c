@@ -332,6 +332,7 @@ void node_after_apply(struct node *n)
 {
 	uint64_t applied = persist_state_applied_index(n->pstate);
 	struct ncall *c, *next;
+	bool began = node_reads_begin(n, n->waits[W_APPLY].n + n->waits[W_POLL].n);
 
 	for (c = n->waits[W_APPLY].head; c; c = next) {
 		next = c->next;
@@ -348,4 +349,5 @@ void node_after_apply(struct node *n)
 		next = c->next;
 		node_answer_query(n, c); /* answers only if the object changed */
 	}
+	node_reads_end(n, began);
 }

@@ -10,6 +10,23 @@
 #include "node_core.h"
 #include "node_query.h"
 
+/* Reads in a row ---------------------------------------------------------------- */
+
+bool node_reads_begin(struct node *n, size_t k)
+{
+	return k > 1 && !n->installing &&
+	       sqlite3_exec(n->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+}
+
+void node_reads_end(struct node *n, bool began)
+{
+	/* A failed read may have ended it already (SQLite rolls back on some
+	 * errors); a transaction left open would refuse the next apply. */
+	if (began && !sqlite3_get_autocommit(n->db) &&
+	    sqlite3_exec(n->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		node_fatal(n, "ending a read transaction", sqlite3_errmsg(n->db));
+}
+
 /* A long-poll whose client went away: answered now with the current state,
  * which frees its place among the NODE_POLLS_MAX. */
 void node_drop_poll(struct node *n, struct ncall *c)
