@@ -101,7 +101,6 @@ void node_take_inbox(uv_async_t *a)
 	struct node *n = a->data;
 	struct http_call *calls[NODE_INBOX_MAX];
 	size_t k;
-	bool began;
 
 	pthread_mutex_lock(&n->inbox_mu);
 	k = n->inbox_n;
@@ -109,7 +108,7 @@ void node_take_inbox(uv_async_t *a)
 	memcpy(calls, n->inbox, k * sizeof(calls[0]));
 	n->inbox_n = 0;
 	pthread_mutex_unlock(&n->inbox_mu);
-	began = node_reads_begin(n, k); /* one read transaction for the drain */
+	node_reads_begin(n); /* the drain's queries: one read transaction */
 	for (size_t i = 0; i < k; i++) {
 		struct ncall *c = calloc(1, sizeof(*c));
 
@@ -134,7 +133,7 @@ void node_take_inbox(uv_async_t *a)
 		if (node_auth_admit(n, c)) /* else answered: 401, 403 */
 			node_dispatch(n, c);
 	}
-	node_reads_end(n, began);
+	node_reads_end(n);
 	node_kick(n);
 }
 

@@ -225,6 +225,13 @@ struct node {
 	 * the core is held between the ready that carried its last chunk and
 	 * that ready's raft_advance(), and state.db belongs to the worker. */
 	bool installing;
+	/* Reads in a row (node_reads_begin): queries run since, and whether
+	 * the second opened a read transaction on db. */
+	struct {
+		bool span;
+		unsigned queries;
+		bool open;
+	} reads;
 	struct raft_ready held;
 	uv_work_t install_work;
 	struct persist_snapshot_recv *install_recv;

@@ -332,8 +332,8 @@ void node_after_apply(struct node *n)
 {
 	uint64_t applied = persist_state_applied_index(n->pstate);
 	struct ncall *c, *next;
-	bool began = node_reads_begin(n, n->waits[W_APPLY].n + n->waits[W_POLL].n);
 
+	node_reads_begin(n); /* the answers' queries: one read transaction */
 	for (c = n->waits[W_APPLY].head; c; c = next) {
 		next = c->next;
 		if (c->read_index > applied)
@@ -349,5 +349,5 @@ void node_after_apply(struct node *n)
 		next = c->next;
 		node_answer_query(n, c); /* answers only if the object changed */
 	}
-	node_reads_end(n, began);
+	node_reads_end(n);
 }

@@ -12,19 +12,28 @@
 
 /* Reads in a row ---------------------------------------------------------------- */
 
-bool node_reads_begin(struct node *n, size_t k)
+void node_reads_begin(struct node *n)
 {
-	return k > 1 && !n->installing &&
-	       sqlite3_exec(n->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+	assert(!n->reads.span);
+	n->reads.span = true;
+	n->reads.queries = 0;
 }
 
-void node_reads_end(struct node *n, bool began)
+/* A query is about to run: the second of a span opens the transaction. */
+static void reads_query(struct node *n)
+{
+	if (n->reads.span && ++n->reads.queries == 2 && !n->installing)
+		n->reads.open = sqlite3_exec(n->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+}
+
+void node_reads_end(struct node *n)
 {
 	/* A failed read may have ended it already (SQLite rolls back on some
 	 * errors); a transaction left open would refuse the next apply. */
-	if (began && !sqlite3_get_autocommit(n->db) &&
+	if (n->reads.open && !sqlite3_get_autocommit(n->db) &&
 	    sqlite3_exec(n->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		node_fatal(n, "ending a read transaction", sqlite3_errmsg(n->db));
+	n->reads.span = n->reads.open = false;
 }
 
 /* A long-poll whose client went away: answered now with the current state,
@@ -49,6 +58,7 @@ void node_answer_query(struct node *n, struct ncall *c)
 	bool open = node_poll_open(n, c);
 
 	assert(http_op_is(req->op, HTTP_OPF_READ));
+	reads_query(n);
 	if (node_api(req->op)->query(n, c, &body, &modify_index) != 0)
 		return; /* answered */
 	if (req->has_index && open && modify_index <= req->index) {

@@ -9,15 +9,16 @@
  * the reads answered after an apply) share one read transaction on the
  * loop's handle instead of one each: in WAL mode every transaction takes
  * and drops a read lock on the shared index with fcntl, two system calls
- * per query otherwise. The caller guarantees that nothing is applied
- * between the two calls (the core's outputs run in node_drive, once per
- * turn), so the reads see what the node has applied, as each did alone.
- * Returns whether a transaction began: not for fewer than two reads
- * (K), and not during an install, when the loop leaves state.db alone
- * (N-6). node_reads_end() ends it; a failure to end it is a storage error
+ * per query otherwise. Between node_reads_begin() and node_reads_end() the
+ * second query node_answer_query() runs opens the transaction (a span
+ * with one query, or none, costs nothing more); none opens during an
+ * install, when the loop leaves state.db alone (N-6). The caller
+ * guarantees that nothing is applied in the span (the core's outputs run
+ * in node_drive, once per turn), so the reads see what the node has
+ * applied, as each did alone. A failure to end it is a storage error
  * (rule 7). */
-bool node_reads_begin(struct node *n, size_t k);
-void node_reads_end(struct node *n, bool began);
+void node_reads_begin(struct node *n);
+void node_reads_end(struct node *n);
 
 /* Runs C's query and answers it, or parks a long-poll whose object has not
  * changed past ?index= (W_POLL, at most NODE_POLLS_MAX). */

@@ -132,57 +132,46 @@ static const char *const heldKeys[SM_META_HELD_MAX] = {
     SM_META_SESSIONS,   SM_META_LOCKS,   SM_META_ELECTIONS, SM_META_KV,   SM_META_KV_COMPACTED,
     SM_META_KV_HISTORY, SM_META_KV_KEYS, SM_META_KV_BYTES,  SM_META_CLOCK};
 
-/* KEY's slot in H: *FOUND when it holds KEY, else the next free slot,
- * named but not yet counted (the caller fills it and counts it); or
- * SM_META_HELD_MAX when KEY is not one of the held keys. */
-static size_t heldSlot(struct sm_meta_held *h, const char *key, bool *found)
+/* KEY's row in H, added (not yet known) on first use; NULL when KEY is
+ * not one of the held keys. */
+static struct sm_meta_row *heldRow(struct sm_meta_held *h, const char *key)
 {
-	size_t i;
-
-	*found = false;
-	for (i = 0; i < h->n; i++)
-		if (strcmp(h->e[i].key, key) == 0) {
-			*found = true;
-			return i;
-		}
+	for (size_t i = 0; i < h->n; i++)
+		if (strcmp(h->e[i].key, key) == 0)
+			return &h->e[i];
 	for (size_t k = 0; k < SM_META_HELD_MAX; k++)
 		if (strcmp(heldKeys[k], key) == 0) {
-			assert(h->n < SM_META_HELD_MAX);
-			h->e[h->n].key = heldKeys[k];
-			return h->n;
+			assert(h->n < SM_META_HELD_MAX); /* one row per held key */
+			h->e[h->n] = (struct sm_meta_row){.key = heldKeys[k]};
+			return &h->e[h->n++];
 		}
-	return SM_META_HELD_MAX;
+	return NULL;
 }
 
 int sm_meta_set(struct sm_apply *a, const char *key, uint64_t value)
 {
-	bool found;
-	size_t i = a->held != NULL ? heldSlot(a->held, key, &found) : SM_META_HELD_MAX;
+	struct sm_meta_row *r = heldRow(a->held, key);
 
-	if (i == SM_META_HELD_MAX)
+	if (r == NULL)
 		return metaWrite(a->db, a->cache, key, value);
-	if (!found)
-		a->held->n++;
-	a->held->e[i].value = value;
-	a->held->e[i].dirty = true;
+	r->value = value;
+	r->known = r->dirty = true;
 	return 0;
 }
 
 int sm_meta_read(struct sm_apply *a, const char *key, uint64_t *value)
 {
-	bool found;
-	size_t i = a->held != NULL ? heldSlot(a->held, key, &found) : SM_META_HELD_MAX;
+	struct sm_meta_row *r = heldRow(a->held, key);
 	int rv;
 
-	if (i < SM_META_HELD_MAX && found) {
-		*value = a->held->e[i].value;
+	if (r != NULL && r->known) {
+		*value = r->value;
 		return 0;
 	}
 	rv = sm_meta_get(a->db, a->cache, key, value);
-	if (rv == 0 && i < SM_META_HELD_MAX) { /* held from now on, clean */
-		a->held->e[i].value = *value;
-		a->held->e[i].dirty = false;
-		a->held->n++;
+	if (rv == 0 && r != NULL) {
+		r->value = *value;
+		r->known = true;
 	}
 	return rv;
 }

@@ -185,8 +185,7 @@ int sm_event_session_end(struct sm_apply *a, enum sm_event_why why)
 		return COORD_EDB;
 	sm_bind_session(st, 1, session);
 	sm_bind_u64(st, 2, a->index);
-	if ((rv = sm_done(a, st)) != 0 ||
-	    (rv = sm_meta_read(a, SM_META_EVENTS_ENDED, &ended)) != 0)
+	if ((rv = sm_done(a, st)) != 0 || (rv = sm_meta_read(a, SM_META_EVENTS_ENDED, &ended)) != 0)
 		return rv;
 	return eventEndedTrim(a, ended + 1);
 }

@@ -38,9 +38,10 @@
 
 struct sm_meta_held {
 	size_t n;
-	struct {
-		const char *key; /* one of the keys above, as sm_meta_is_held() matched it */
+	struct sm_meta_row {
+		const char *key; /* one of the held keys (sm_db.c) */
 		uint64_t value;
+		bool known; /* VALUE is the row's, read or written */
 		bool dirty; /* written since the flush, not yet in the table */
 	} e[SM_META_HELD_MAX];
 };

@@ -217,8 +217,7 @@ static int kvHistoryAdd(struct sm_apply *a, const char *key, size_t len, bool de
 	sm_bind_u64(st, 1, a->index);
 	sqlite3_bind_text(st, 2, key, (int)len, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, deleted ? SM_KV_CHANGE_DELETE : SM_KV_CHANGE_PUT);
-	if ((rv = sm_done(a, st)) != 0 ||
-	    (rv = sm_meta_read(a, SM_META_KV_HISTORY, &n)) != 0 ||
+	if ((rv = sm_done(a, st)) != 0 || (rv = sm_meta_read(a, SM_META_KV_HISTORY, &n)) != 0 ||
 	    (rv = sm_meta_set(a, SM_META_KV, a->index)) != 0)
 		return rv;
 	/* The count read once: the new row's, then trimmed back to the limit
