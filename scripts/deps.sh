@@ -7,6 +7,7 @@ packages=(
 	build-essential cmake pkg-config git ca-certificates
 	libmicrohttpd-dev libsqlite3-dev libjansson-dev libcmocka-dev
 	libuv1-dev libcurl4-openssl-dev libgnutls28-dev libsystemd-dev scdoc
+	libzookeeper-mt-dev # coord-bench's ZooKeeper target (clients/bench/zk.c)
 	clang libclang-rt-14-dev
 	python3 curl jq iproute2 procps iptables openssl
 	chromium chromium-driver # the status page's test (tests/cluster/test_ui.py)

@@ -39,18 +39,19 @@
 
 enum bench_err {
 	BENCH_OK = 0,
-	BENCH_EUSAGE, /* a bad flag or flag value */
-	BENCH_ECURL,  /* libcurl refused to set up a handle */
-	BENCH_ESETUP, /* a client's sessions/leases could not be created */
-	BENCH_EPROC,  /* a server pid's /proc entry could not be read */
-	BENCH_ETOKEN, /* --token-file could not be read, or holds no usable token */
+	BENCH_EUSAGE,     /* a bad flag or flag value */
+	BENCH_ECURL,      /* libcurl refused to set up a handle */
+	BENCH_ESETUP,     /* a client's sessions/leases could not be created */
+	BENCH_EPROC,      /* a server pid's /proc entry could not be read */
+	BENCH_ETOKEN,     /* --token-file could not be read, or holds no usable token */
+	BENCH_EZOOKEEPER, /* built without ZooKeeper's C client */
 	BENCH_ERR_COUNT
 };
 
 /* A one-line description of CODE; never NULL. */
 const char *bench_strerror(int code);
 
-enum bench_target { BENCH_COORD, BENCH_ETCD };
+enum bench_target { BENCH_COORD, BENCH_ETCD, BENCH_ZOOKEEPER };
 
 enum bench_workload {
 	BENCH_LOCK_OWN,       /* acquire + release of a lock of the client's own */
@@ -71,6 +72,9 @@ enum bench_workload {
  * (and records its index in the client's key) instead of opening a
  * session. */
 int bench_is_kv(int workload);
+
+/* "coord", "etcd" or "zookeeper". */
+const char *bench_target_name(int target);
 
 /* The workload named NAME (as on the command line), or -1. */
 int bench_workload_parse(const char *name);
@@ -196,6 +200,17 @@ struct bench_target_ops {
 extern const struct bench_target_ops bench_coord_ops;
 extern const struct bench_target_ops bench_etcd_ops;
 
+/* The lock recipe's pure part (zk_lock.c). CHILDREN are the names under a
+ * lock's parent, each "c<client>-lock-<10-digit sequence>"; MINE is the
+ * client's own. Writes into PRED (PRED_LEN bytes) the name of the child
+ * with the highest sequence below MINE's, and returns 1; returns 0 when
+ * MINE has the lowest sequence (the lock is held), and -1 when MINE is not
+ * among CHILDREN or a name is malformed. STALE (if not NULL) gets the first
+ * child, other than MINE, that carries MINE's client prefix: a node an
+ * earlier, failed cycle of the same session left behind, to delete. */
+int bench_zk_predecessor(const char *const *children, int n, const char *mine, char *pred,
+                         size_t pred_len, const char **stale);
+
 /* Writes KIND for an HTTP STATUS with the JSON reply BODY: "http_<status>"
  * plus "_<code>" when the body carries an "error" string. */
 void bench_http_kind(long status, const char *body, char *kind);
@@ -231,6 +246,14 @@ struct bench_result {
 int bench_run(const struct bench_options *o, const struct bench_target_ops *t,
               struct bench_result *r, char *errmsg, size_t errlen);
 
+/* ZooKeeper (zk.c): not an HTTP target, so an engine of its own, on
+ * ZooKeeper's C client; its results mean what bench_run's mean. ENDPOINTS
+ * are host:port of client ports. Returns 0, BENCH_EUSAGE for a workload it
+ * has no mapping for (fill), BENCH_ESETUP with a reason in ERRMSG, or
+ * BENCH_EZOOKEEPER when coord-bench was built without the C client. */
+int bench_run_zk(const struct bench_options *o, struct bench_result *r, char *errmsg,
+                 size_t errlen);
+
 /* Reads the bearer token in the file PATH (one line; surrounding white
  * space dropped) into HEADER as "Authorization: Bearer TOKEN". A token must
  * be 1 to BENCH_TOKEN_MAX-1 visible ASCII characters, so that it cannot
@@ -245,6 +268,10 @@ int bench_tls_setopt(const struct bench_options *o, CURL *easy);
 int bench_proc_read(int pid, struct bench_proc *p);
 /* This process's CPU time (user + system) in seconds, from getrusage. */
 double bench_self_cpu_s(void);
+/* Marks the timed window's start (END 0) or end (END 1) in R: coord-bench's
+ * own CPU and each of O's server pids' CPU (at the end: the window's share)
+ * and memory. A server that is gone reports no CPU and memory -1. */
+void bench_window_mark(const struct bench_options *o, struct bench_result *r, int end);
 /* Monotonic time in microseconds. */
 uint64_t bench_now_us(void);
 

@@ -299,27 +299,6 @@ static int pending(const struct engine *e)
 	return 0;
 }
 
-static void snapshot(struct engine *e, int end)
-{
-	const struct bench_options *o = e->o;
-	struct bench_result *r = e->r;
-	double self = bench_self_cpu_s();
-	r->self_cpu_s = end ? self - r->self_cpu_s : self;
-	r->n_server = o->n_pids;
-	for (int i = 0; i < o->n_pids; i++) {
-		struct bench_proc now;
-		if (bench_proc_read(o->pids[i], &now) != 0) {
-			now.pid = o->pids[i];
-			now.hwm_kib = now.rss_kib = -1;
-			now.cpu_s = r->server[i].cpu_s; /* gone: report no CPU */
-		}
-		if (end) {
-			now.cpu_s -= r->server[i].cpu_s;
-		}
-		r->server[i] = now;
-	}
-}
-
 /* Drives every client through PHASE until all are done or DEADLINE. */
 static int run_phase(struct engine *e, enum bench_phase phase, uint64_t deadline)
 {
@@ -341,11 +320,11 @@ static int run_phase(struct engine *e, enum bench_phase phase, uint64_t deadline
 		if (phase == BENCH_RUN && !e->window_open && now >= e->window_start) {
 			e->window_open = 1;
 			e->last_success = now;
-			snapshot(e, 0);
+			bench_window_mark(e->o, e->r, 0);
 		}
 		if (e->window_open && !e->window_closed && now >= e->stop_at) {
 			e->window_closed = 1;
-			snapshot(e, 1);
+			bench_window_mark(e->o, e->r, 1);
 		}
 		if (now >= deadline) {
 			break;
@@ -468,7 +447,7 @@ static int run_all(struct engine *e, char *errmsg, size_t errlen)
 			end = e->stop_at;
 		}
 		if (e->window_open && !e->window_closed) {
-			snapshot(e, 1);
+			bench_window_mark(e->o, e->r, 1);
 		}
 		if (e->window_open) {
 			uint64_t tail = end - e->last_success;

@@ -14,6 +14,8 @@ static const char *const messages[BENCH_ERR_COUNT] = {
     [BENCH_ESETUP] = "the workload's sessions or leases could not be created",
     [BENCH_EPROC] = "a server process could not be read from /proc",
     [BENCH_ETOKEN] = "the bearer token could not be read",
+    [BENCH_EZOOKEEPER] = "coord-bench was built without ZooKeeper's C client "
+                         "(libzookeeper-mt-dev)",
 };
 
 const char *bench_strerror(int code)

@@ -1,8 +1,8 @@
-/* coord-bench: a closed-loop HTTP load generator for coord and, through its
- * JSON gateway, etcd; every figure it prints is measured the same way for
- * both (see docs/BENCHMARKS.md).
+/* coord-bench: a closed-loop load generator for coord, etcd (through its
+ * JSON gateway) and ZooKeeper (through its C client); every figure it
+ * prints is measured the same way for all three (see docs/BENCHMARKS.md).
  *
- *   coord-bench --target coord|etcd --endpoints URL[,URL...] --workload W
+ *   coord-bench --target coord|etcd|zookeeper --endpoints URL[,URL...] --workload W
  *               [--clients N] [--duration 10s] [--warmup 1s] [--timeout 10s]
  *               [--retry 10ms] [--ttl 60s] [--pids PID,...] [--spread]
  *               [--rotate] [--tag T] [--cacert FILE] [--cert FILE --key FILE]
@@ -59,6 +59,13 @@ int bench_workload_parse(const char *name)
 	return -1;
 }
 
+const char *bench_target_name(int target)
+{
+	static const char *const names[] = {
+	    [BENCH_COORD] = "coord", [BENCH_ETCD] = "etcd", [BENCH_ZOOKEEPER] = "zookeeper"};
+	return target >= BENCH_COORD && target <= BENCH_ZOOKEEPER ? names[target] : "?";
+}
+
 const char *bench_workload_name(int workload)
 {
 	return workload >= 0 && workload < BENCH_WORKLOAD_COUNT ? workload_names[workload] : "?";
@@ -67,7 +74,8 @@ const char *bench_workload_name(int workload)
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: coord-bench --target coord|etcd --endpoints URL[,URL...] --workload W\n"
+	        "usage: coord-bench --target coord|etcd|zookeeper --endpoints URL[,URL...]\n"
+	        "       --workload W\n"
 	        "       [--clients N] [--duration D] [--warmup D] [--timeout D] [--retry D]\n"
 	        "       [--ttl D] [--pids PID,...] [--spread] [--rotate] [--tag T]\n"
 	        "       [--cacert FILE] [--cert FILE --key FILE] [--token-file FILE]\n"
@@ -79,6 +87,7 @@ static void usage(FILE *f)
 	        "           locks P/<session>/0..L-1 (default P fill, L 64), and keep them;\n"
 	        "           --duration only bounds it (default 1h), no warm-up\n"
 	        "durations: 250ms, 10s, 2m (a bare number is milliseconds)\n"
+	        "zookeeper  endpoints are host:port client ports; no TLS, tokens or --rotate\n"
 	        "--spread   client i starts on endpoint i %% n (default: all on the first)\n"
 	        "--rotate   after a failed request, retry on the next endpoint\n"
 	        "--pids     server processes whose CPU time and memory are reported\n"
@@ -211,6 +220,28 @@ static int tls_flags(struct bench_options *o, const char *token_file, int target
 	return 0;
 }
 
+/* ZooKeeper's endpoints are host:port of client ports, and its sessions are
+ * plain, without tokens (coord-bench does not set up ZooKeeper's TLS). */
+static int zookeeper_flags(const struct bench_options *o)
+{
+	if (o->cacert[0] != '\0' || o->cert[0] != '\0' || o->auth_header[0] != '\0' || o->rotate) {
+		fprintf(stderr, "coord-bench: --cacert, --cert, --key, --token-file and --rotate "
+		                "are not for --target zookeeper\n");
+		return BENCH_EUSAGE;
+	}
+	for (int i = 0; i < o->n_endpoints; i++) {
+		if (strstr(o->endpoints[i], "://") != NULL ||
+		    strchr(o->endpoints[i], ':') == NULL) {
+			fprintf(stderr,
+			        "coord-bench: --target zookeeper takes host:port endpoints, not "
+			        "%s\n",
+			        o->endpoints[i]);
+			return BENCH_EUSAGE;
+		}
+	}
+	return 0;
+}
+
 /* What a flag left unset means for a fill: no warm-up, the longest TTL, and
  * the longest duration as a mere bound. Other workloads ignore the fill
  * flags; a fill is coord's alone. */
@@ -219,7 +250,7 @@ static int fill_defaults(struct bench_options *o, int ttl_set, int duration_set,
 	if (o->workload != BENCH_FILL) {
 		return 0;
 	}
-	if (target == BENCH_ETCD) {
+	if (target != BENCH_COORD) {
 		fprintf(stderr, "coord-bench: the fill workload is for --target coord only\n");
 		return BENCH_EUSAGE;
 	}
@@ -268,9 +299,10 @@ static int parse_flags(int argc, char **argv, struct bench_options *o)
 	while (rc == 0 && (opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'T':
-			target = strcmp(optarg, "coord") == 0  ? BENCH_COORD
-			         : strcmp(optarg, "etcd") == 0 ? BENCH_ETCD
-			                                       : -1;
+			target = -1;
+			for (int t = BENCH_COORD; t <= BENCH_ZOOKEEPER; t++) {
+				target = strcmp(optarg, bench_target_name(t)) == 0 ? t : target;
+			}
 			rc = target < 0 ? bad("--target", optarg) : 0;
 			break;
 		case 'e':
@@ -363,7 +395,10 @@ static int parse_flags(int argc, char **argv, struct bench_options *o)
 	if (rc == 0) {
 		rc = tls_flags(o, token_file, target);
 	}
-	o->target = target == BENCH_ETCD ? BENCH_ETCD : BENCH_COORD;
+	if (rc == 0 && target == BENCH_ZOOKEEPER) {
+		rc = zookeeper_flags(o);
+	}
+	o->target = target < 0 ? BENCH_COORD : (enum bench_target)target;
 	return rc;
 }
 
@@ -389,8 +424,8 @@ static void print_report(const struct bench_options *o, const struct bench_resul
 	double rate = r->elapsed_s > 0 ? (double)r->ops / r->elapsed_s : 0;
 	double busy = r->elapsed_s > 0 ? 100.0 * r->self_cpu_s / r->elapsed_s : 0;
 	printf("coord-bench: %s %s, %d clients, %.1f s (warm-up %.1f s), %d endpoint(s)\n",
-	       o->target == BENCH_ETCD ? "etcd" : "coord", bench_workload_name(o->workload),
-	       o->clients, r->elapsed_s, (double)o->warmup_ms / 1000.0, o->n_endpoints);
+	       bench_target_name(o->target), bench_workload_name(o->workload), o->clients,
+	       r->elapsed_s, (double)o->warmup_ms / 1000.0, o->n_endpoints);
 	printf("  operations   %llu (%.1f/s)\n", (unsigned long long)r->ops, rate);
 	printf("  latency ms   p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n",
 	       ms(bench_hist_percentile(h, 50)), ms(bench_hist_percentile(h, 90)),
@@ -448,10 +483,9 @@ static void print_summary(const struct bench_options *o, const struct bench_resu
 	double rate = r->elapsed_s > 0 ? (double)r->ops / r->elapsed_s : 0;
 	printf("BENCH target=%s workload=%s clients=%d duration_s=%.3f ops=%llu ops_per_s=%.1f "
 	       "p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f errors=%llu errors_by_kind=",
-	       o->target == BENCH_ETCD ? "etcd" : "coord", bench_workload_name(o->workload),
-	       o->clients, r->elapsed_s, (unsigned long long)r->ops, rate,
-	       ms(bench_hist_percentile(h, 50)), ms(bench_hist_percentile(h, 90)),
-	       ms(bench_hist_percentile(h, 99)), ms(h->max_us),
+	       bench_target_name(o->target), bench_workload_name(o->workload), o->clients,
+	       r->elapsed_s, (unsigned long long)r->ops, rate, ms(bench_hist_percentile(h, 50)),
+	       ms(bench_hist_percentile(h, 90)), ms(bench_hist_percentile(h, 99)), ms(h->max_us),
 	       (unsigned long long)r->errors.total);
 	for (int i = 0; i < r->errors.n; i++) {
 		printf("%s%s:%llu", i ? "," : "", r->errors.kind[i],
@@ -506,8 +540,10 @@ int main(int argc, char **argv)
 	/* The histogram alone is about 18 KiB: keep the result off the stack. */
 	static struct bench_result r;
 	char errmsg[512];
-	int rc = bench_run(&o, o.target == BENCH_ETCD ? &bench_etcd_ops : &bench_coord_ops, &r,
-	                   errmsg, sizeof(errmsg));
+	int rc = o.target == BENCH_ZOOKEEPER
+	             ? bench_run_zk(&o, &r, errmsg, sizeof(errmsg))
+	             : bench_run(&o, o.target == BENCH_ETCD ? &bench_etcd_ops : &bench_coord_ops,
+	                         &r, errmsg, sizeof(errmsg));
 	if (rc != 0) {
 		fprintf(stderr, "coord-bench: %s: %s\n", bench_strerror(rc), errmsg);
 		return 1;

@@ -76,3 +76,22 @@ int bench_proc_read(int pid, struct bench_proc *p)
 	}
 	return rc;
 }
+
+void bench_window_mark(const struct bench_options *o, struct bench_result *r, int end)
+{
+	double self = bench_self_cpu_s();
+	r->self_cpu_s = end ? self - r->self_cpu_s : self;
+	r->n_server = o->n_pids;
+	for (int i = 0; i < o->n_pids; i++) {
+		struct bench_proc now;
+		if (bench_proc_read(o->pids[i], &now) != 0) {
+			now.pid = o->pids[i];
+			now.hwm_kib = now.rss_kib = -1;
+			now.cpu_s = r->server[i].cpu_s; /* gone: report no CPU */
+		}
+		if (end) {
+			now.cpu_s -= r->server[i].cpu_s;
+		}
+		r->server[i] = now;
+	}
+}

@@ -477,6 +477,64 @@ test_a_token_file_that_could_split_the_header_is_refused_without_quoting_it(void
 	                 BENCH_ETOKEN); /* gone */
 }
 
+/* ZooKeeper's lock recipe: a waiter watches the node just before its own
+ * (not the lowest: no herd), by sequence, whatever the client prefixes. */
+static void test_zk_a_waiter_watches_the_next_lower_sequence_not_the_lowest(void **state)
+{
+	(void)state;
+	const char *kids[] = {"c7-lock-0000000012", "c2-lock-0000000003", "c5-lock-0000000010",
+	                      "c9-lock-0000000011"};
+	char pred[64];
+	const char *stale = "x";
+	assert_int_equal(
+	    bench_zk_predecessor(kids, 4, "c9-lock-0000000011", pred, sizeof(pred), &stale), 1);
+	assert_string_equal(pred, "c5-lock-0000000010");
+	assert_null(stale);
+	assert_int_equal(
+	    bench_zk_predecessor(kids, 4, "c7-lock-0000000012", pred, sizeof(pred), NULL), 1);
+	assert_string_equal(pred, "c9-lock-0000000011");
+}
+
+static void test_zk_the_lowest_sequence_holds_the_lock(void **state)
+{
+	(void)state;
+	const char *kids[] = {"c7-lock-0000000012", "c2-lock-0000000003"};
+	char pred[64] = "";
+	assert_int_equal(
+	    bench_zk_predecessor(kids, 2, "c2-lock-0000000003", pred, sizeof(pred), NULL), 0);
+	assert_string_equal(pred, "");
+}
+
+/* A create whose answer was lost may have made a node: the client finds it
+ * by its prefix and deletes it, instead of waiting behind itself. */
+static void test_zk_a_node_the_client_left_behind_is_named_stale(void **state)
+{
+	(void)state;
+	const char *kids[] = {"c3-lock-0000000004", "c31-lock-0000000005", "c3-lock-0000000009"};
+	char pred[64];
+	const char *stale = NULL;
+	assert_int_equal(
+	    bench_zk_predecessor(kids, 3, "c3-lock-0000000009", pred, sizeof(pred), &stale), 1);
+	assert_non_null(stale);
+	assert_string_equal(stale, "c3-lock-0000000004");
+}
+
+static void test_zk_a_lost_own_node_or_a_foreign_name_is_an_error(void **state)
+{
+	(void)state;
+	const char *kids[] = {"c1-lock-0000000001"};
+	const char *odd[] = {"c1-lock-0000000001", "readme"};
+	char pred[64];
+	assert_int_equal(
+	    bench_zk_predecessor(kids, 1, "c2-lock-0000000002", pred, sizeof(pred), NULL), -1);
+	assert_int_equal(
+	    bench_zk_predecessor(odd, 2, "c1-lock-0000000001", pred, sizeof(pred), NULL), -1);
+	char tiny[4];
+	const char *two[] = {"c1-lock-0000000001", "c2-lock-0000000002"};
+	assert_int_equal(
+	    bench_zk_predecessor(two, 2, "c2-lock-0000000002", tiny, sizeof(tiny), NULL), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -503,6 +561,10 @@ int main(void)
 	    cmocka_unit_test(test_a_token_file_becomes_one_bearer_header_without_its_newline),
 	    cmocka_unit_test(
 	        test_a_token_file_that_could_split_the_header_is_refused_without_quoting_it),
+	    cmocka_unit_test(test_zk_a_waiter_watches_the_next_lower_sequence_not_the_lowest),
+	    cmocka_unit_test(test_zk_the_lowest_sequence_holds_the_lock),
+	    cmocka_unit_test(test_zk_a_node_the_client_left_behind_is_named_stale),
+	    cmocka_unit_test(test_zk_a_lost_own_node_or_a_foreign_name_is_an_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
