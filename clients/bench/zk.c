@@ -433,10 +433,13 @@ static void completed(struct zk_engine *e, uint64_t start, uint64_t now, int rc)
 	if (rc == ZOK) {
 		e->r->ops++;
 		bench_hist_record(&e->r->hist, now - start);
-		if (now - e->last_success > e->r->max_gap_us) {
-			e->r->max_gap_us = now - e->last_success;
+		/* Another client may have recorded a later success meanwhile. */
+		if (now > e->last_success) {
+			if (now - e->last_success > e->r->max_gap_us) {
+				e->r->max_gap_us = now - e->last_success;
+			}
+			e->last_success = now;
 		}
-		e->last_success = now;
 	} else {
 		char kind[BENCH_ERROR_KIND_MAX];
 		error_kind(rc, kind);
@@ -492,6 +495,16 @@ static void *client_main(void *arg)
 	return NULL;
 }
 
+static void sleep_until(uint64_t at_us)
+{
+	uint64_t now = bench_now_us();
+	if (now < at_us) {
+		struct timespec pause = {(time_t)((at_us - now) / 1000000u),
+		                         (long)((at_us - now) % 1000000u) * 1000L};
+		nanosleep(&pause, NULL);
+	}
+}
+
 /* The main thread's part: wait for every client's setup, open the window,
  * mark its start and end, and gather the clients. */
 static int run(struct zk_engine *e, char *errmsg, size_t errlen)
@@ -514,18 +527,9 @@ static int run(struct zk_engine *e, char *errmsg, size_t errlen)
 		snprintf(errmsg, errlen, "client %d: %s", failed, e->clients[failed].setup_error);
 		return BENCH_ESETUP;
 	}
-	struct timespec pause;
-	now = bench_now_us();
-	pause = (struct timespec){(time_t)((e->window_start - now) / 1000000u),
-	                          (long)((e->window_start - now) % 1000000u) * 1000L};
-	nanosleep(&pause, NULL);
+	sleep_until(e->window_start);
 	bench_window_mark(o, e->r, 0);
-	now = bench_now_us();
-	if (now < e->stop_at) {
-		pause = (struct timespec){(time_t)((e->stop_at - now) / 1000000u),
-		                          (long)((e->stop_at - now) % 1000000u) * 1000L};
-		nanosleep(&pause, NULL);
-	}
+	sleep_until(e->stop_at);
 	bench_window_mark(o, e->r, 1);
 	pthread_mutex_lock(&e->mu);
 	if (e->stop_at - e->last_success > e->r->max_gap_us) {

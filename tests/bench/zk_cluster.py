@@ -51,6 +51,19 @@ def four_letter(port, cmd, timeout=1.0):
         return None
 
 
+def ls(client, path):
+    """The children of PATH, through ZooKeeper's own command-line client
+    (one JVM start, about half a second); None if PATH does not exist."""
+    p = subprocess.run(["java", "-cp", ":".join(JARS), "org.apache.zookeeper.ZooKeeperMain",
+                        "-server", client, "ls", path], capture_output=True, text=True,
+                       timeout=60)
+    lists = [l for l in p.stdout.splitlines() if l.startswith("[") and l.endswith("]")]
+    if not lists:
+        return None
+    inner = lists[-1][1:-1].strip()
+    return [x.strip() for x in inner.split(",")] if inner else []
+
+
 class Server:
     def __init__(self, ensemble, i):
         self.ensemble = ensemble
@@ -70,7 +83,7 @@ class Server:
                  "admin.enableServer=false", "autopurge.purgeInterval=0"]
         for j in range(1, ensemble.size + 1):
             lines.append("server.%d=127.0.0.1:%d:%d" % (j, ensemble.base + 100 + j,
-                                                       ensemble.base + 200 + j))
+                                                       ensemble.election_base + j))
         self.cfg = os.path.join(self.dir, "zoo.cfg")
         with open(self.cfg, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -114,8 +127,10 @@ class Ensemble:
     def __init__(self, size=3):
         self.size = size
         self.dir = tempfile.mkdtemp(prefix="zk-ensemble-")
-        # Client ports base+1..base+size; quorum and election ports above.
+        # Client ports base+1..base+size, quorum ports base+101..; the
+        # election ports from a second base, each probed free.
         self.base = harness.free_port_base(size)
+        self.election_base = harness.free_port_base(size)
         self.servers = [Server(self, i) for i in range(1, size + 1)]
 
     def __enter__(self):
