@@ -105,6 +105,11 @@ bool node_token_hash(const char *secret, size_t len, uint8_t hash[COORD_TOKEN_HA
  * start-up, before any call arrives. */
 void node_api_init(void);
 
+/* The voter that would take over soonest (a leadership transfer's target
+ * when none is named): the most caught up of the other voters heard within
+ * a few heartbeats; 0 when none is. */
+uint64_t node_best_voter(const struct node *n);
+
 /* The entry of OP (an op that decoded, so one exists). */
 const struct node_api *node_api(enum http_op op);
 

@@ -488,7 +488,7 @@ static void replace_admin(struct node *n, struct ncall *c)
 /* The voter that would take over soonest: the most caught up of those
  * that answered within a few heartbeats (not an election timeout: one that
  * froze a moment ago would be picked and never campaign). */
-static uint64_t best_voter(const struct node *n)
+uint64_t node_best_voter(const struct node *n)
 {
 	const struct raft_conf *conf = raft_conf(n->raft);
 	uint64_t best = 0, best_match = 0;
@@ -515,7 +515,7 @@ static void transfer_admin(struct node *n, struct ncall *c)
 	uint64_t budget = 2ull * n->cfg.election_ms;
 
 	if (c->stage == STAGE_START) {
-		c->target = c->req->member ? c->req->member : best_voter(n);
+		c->target = c->req->member ? c->req->member : node_best_voter(n);
 		if (c->target == n->cfg.id)
 			return node_answer(n, c, 200,
 			                   json_pack("{s:I}", "leader", (json_int_t)leader));

@@ -119,10 +119,29 @@ static void seal_cluster(struct node *n);
 
 /* Timers and signals ------------------------------------------------------------ */
 
+static void stop_now(struct node *n);
+
 static void on_tick(uv_timer_t *t)
 {
 	struct node *n = t->data;
 	uint64_t now = node_now_ms();
+
+	if (n->handoff_until_ms && !n->stopping) {
+		uint64_t leader = raft_leader(n->raft);
+		bool moved = leader != 0 && leader != n->cfg.id;
+
+		if (moved || now >= n->handoff_until_ms) {
+			if (moved)
+				LOG_INFO(
+				    "leadership handed over; leader now node %llu: shutting down",
+				    (unsigned long long)leader);
+			else
+				LOG_WARN(
+				    "no node took the leadership within two election timeouts: "
+				    "shutting down");
+			return stop_now(n);
+		}
+	}
 
 	if (!n->installing) { /* N-6: the core is held, the state is the install's */
 		raft_tick(n->raft);
@@ -175,13 +194,45 @@ static void on_sighup(uv_signal_t *s, int signum)
 	coord_notify_reloaded();
 }
 
+/* SIGTERM on the leader of a cluster with another live voter: hand the
+ * leadership over first (a transfer, thesis 3.10), so that a planned
+ * restart costs the cluster one round of messages instead of an election
+ * timeout with no leader. The node serves on meanwhile (proposals wait
+ * while the transfer runs); on_tick() stops it once it knows another node
+ * leads, or after two election timeouts if none took over. Returns whether
+ * it began. */
+static bool handoff_start(struct node *n)
+{
+	uint64_t target;
+
+	if (raft_role(n->raft) != RAFT_LEADER || n->installing)
+		return false;
+	target = node_best_voter(n);
+	if (!target || raft_transfer(n->raft, target) != RAFT_OK)
+		return false;
+	n->metrics.transfers++;
+	n->handoff_until_ms = node_now_ms() + 2ull * n->cfg.election_ms;
+	LOG_INFO("SIGTERM: handing leadership to node %llu before shutting down",
+	         (unsigned long long)target);
+	node_kick(n);
+	return true;
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
 	struct node *n = s->data;
 
 	if (n->stopping)
 		return;
+	/* A second signal during the hand-off stops at once. */
+	if (signum == SIGTERM && !n->handoff_until_ms && handoff_start(n))
+		return;
 	LOG_INFO("signal %d: shutting down", signum);
+	stop_now(n);
+}
+
+static void stop_now(struct node *n)
+{
 	coord_notify_stopping();
 	n->stopping = true;
 	pthread_mutex_lock(&n->inbox_mu);

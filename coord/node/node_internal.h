@@ -319,6 +319,9 @@ struct node {
 	bool snap_wanted; /* a backup waits: snapshot now, whatever the cadence */
 
 	struct node_metrics metrics;
+	/* SIGTERM on a leader: leadership is being handed over, and the node
+	 * stops once it is no longer the leader, or at this time (0: none). */
+	uint64_t handoff_until_ms;
 	bool stopping;
 	int exit_code;
 };

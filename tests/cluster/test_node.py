@@ -248,6 +248,47 @@ def test_elections_do_not_extend_a_dead_clients_session():
         assert r is not None and r.status == 200, r
 
 
+def test_a_leader_stopped_with_sigterm_hands_over_before_it_goes():
+    """A planned restart costs no election timeout: the leader transfers its
+    leadership, then stops; the session and lock survive."""
+    election_s = 3.0  # followers alone wait at least this long to campaign
+    with Cluster(COORDD, 3, heartbeat_ms=50, election_ms=int(election_s * 1000)) as c:
+        old = c.leader()
+        sid = new_session(old)
+        token = acquire(old, "planned", sid)
+        rest = c.followers(old)
+        t0 = time.monotonic()
+        old.proc.terminate()  # SIGTERM; the harness waits below
+        new = c.leader(timeout=15.0, among=rest)
+        took = time.monotonic() - t0
+        assert old.proc.wait(15) == 0
+        old.proc = None
+        text = old.log_text()
+        assert "handing leadership to node %d before shutting down" % new.id in text, text
+        assert "handed over; leader now node %d: shutting down" % new.id in text, text
+        assert took < election_s, took
+        r = new.call("GET", "/v1/locks/planned")
+        assert r is not None and r.status == 200, r
+        holders = [(h["session"], h["fencing_token"]) for h in r.json["holders"]]
+        assert holders == [(sid, token)], r.json
+        r = new.call("POST", "/v1/sessions/%s/keepalive" % sid)
+        assert r is not None and r.status == 200, r
+
+
+def test_a_lone_node_and_sigint_stop_at_once():
+    with Cluster(COORDD, 1) as c:
+        n = c.node(1)
+        c.leader()
+        assert n.stop() == 0
+        assert "handing leadership" not in n.log_text()
+    with Cluster(COORDD, 3, heartbeat_ms=50, election_ms=3000) as c:
+        old = c.leader()
+        old.proc.send_signal(2)  # SIGINT: Ctrl-C stops at once
+        assert old.proc.wait(15) == 0
+        old.proc = None
+        assert "handing leadership" not in old.log_text()
+
+
 ALL = [test_three_and_five_nodes_elect_one_leader, test_write_to_follower_is_forwarded,
        test_kill_leader_keeps_every_acknowledged_lock_and_restart_catches_up,
        test_follower_behind_compacted_log_gets_a_snapshot,
@@ -255,7 +296,9 @@ ALL = [test_three_and_five_nodes_elect_one_leader, test_write_to_follower_is_for
        test_whole_cluster_crash_loses_nothing_acknowledged,
        test_clean_shutdown_and_refusals,
        test_limits_are_replicated_from_the_leaders_flags,
-       test_elections_do_not_extend_a_dead_clients_session]
+       test_elections_do_not_extend_a_dead_clients_session,
+       test_a_leader_stopped_with_sigterm_hands_over_before_it_goes,
+       test_a_lone_node_and_sigint_stop_at_once]
 
 if __name__ == "__main__":
     names = sys.argv[1:]
