@@ -55,8 +55,6 @@ int bench_run_zk(const struct bench_options *o, struct bench_result *r, char *er
 #define ZK_VALUE       "value-0123456789" /* 16 bytes, as the HTTP targets write */
 #define ZK_VALUE_LEN   16
 #define ZK_WAIT_SLACK  1000 /* ms: what a contended wait gets beyond --timeout */
-#define ZK_DRAIN_MS    2000 /* an operation under way at the window's end may finish */
-#define ZK_TEARDOWN_MS 5000 /* on top of --timeout: clean-up, in all */
 #define ZK_ROOT        "/coord-bench"
 
 /* One session and what its watcher saw. The watcher runs on the C client's
