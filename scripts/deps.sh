@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config git ca-certificates
 	libmicrohttpd-dev libsqlite3-dev libjansson-dev libcmocka-dev
-	libuv1-dev libcurl4-openssl-dev libgnutls28-dev libsystemd-dev scdoc
+	libuv1-dev libcurl4-openssl-dev libgnutls28-dev scdoc
 	libzookeeper-mt-dev # coord-bench's ZooKeeper target (clients/bench/zk.c)
 	clang libclang-rt-14-dev
 	python3 curl jq iproute2 procps iptables openssl

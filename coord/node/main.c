@@ -36,6 +36,10 @@ int main(int argc, char **argv)
 	 * nothing reads SQLite's memory statistics: without them its allocator
 	 * takes no global mutex on every malloc and free. */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	/* No bulk page-cache allocation per connection (20 pages each, all
+	 * touched at open): a page costs memory once it is read, so an idle node
+	 * keeps only the pages it has used. */
+	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
 	if (cfg.restore[0]) /* offline: seeds --data, then exits */
 		return coord_restore_run(&cfg) == 0 ? 0 : 1;
 	return coord_node_run(&cfg) == 0 ? 0 : 1;

@@ -149,6 +149,8 @@ int coord_lease_init(struct coord_lease *l, size_t capacity)
 	l->slots = 1;
 	while (l->slots < 2 * capacity)
 		l->slots *= 2;
+	/* Zeroed and never written until used: an idle keeper costs no
+	 * resident memory, however large its room. */
 	l->pool = calloc(capacity, sizeof(*l->pool));
 	l->table = calloc(l->slots, sizeof(*l->table));
 	l->heap = calloc(capacity, sizeof(*l->heap));
@@ -156,7 +158,7 @@ int coord_lease_init(struct coord_lease *l, size_t capacity)
 		coord_lease_free(l);
 		return COORD_ENOMEM;
 	}
-	coord_lease_clear(l);
+	l->free_head = LEASE_NO_ENTRY;
 	return 0;
 }
 
@@ -170,12 +172,10 @@ void coord_lease_free(struct coord_lease *l)
 
 void coord_lease_clear(struct coord_lease *l)
 {
-	memset(l->table, 0, l->slots * sizeof(*l->table));
-	for (size_t i = 0; i < l->capacity; i++) {
-		l->pool[i].heap_pos = LEASE_NOT_IN_HEAP;
-		l->pool[i].next_free = i + 1 < l->capacity ? (uint32_t)(i + 1) : LEASE_NO_ENTRY;
-	}
-	l->free_head = 0;
+	if (l->used > 0) /* else the table is still all empty */
+		memset(l->table, 0, l->slots * sizeof(*l->table));
+	l->used = 0;
+	l->free_head = LEASE_NO_ENTRY;
 	l->count = 0;
 	l->heap_n = 0;
 }
@@ -190,7 +190,7 @@ static int leaseGrow(struct coord_lease *l)
 	struct coord_lease_entry *pool;
 	uint32_t *heap, *table;
 
-	assert(l->count == l->capacity && l->free_head == LEASE_NO_ENTRY);
+	assert(l->count == l->capacity && l->used == l->capacity && l->free_head == LEASE_NO_ENTRY);
 	if (cap <= l->capacity)
 		return COORD_ELIMIT;
 	while (slots < 2 * cap)
@@ -206,11 +206,6 @@ static int leaseGrow(struct coord_lease *l)
 		free(table);
 		return COORD_ENOMEM;
 	}
-	for (size_t i = l->capacity; i < cap; i++) {
-		l->pool[i].heap_pos = LEASE_NOT_IN_HEAP;
-		l->pool[i].next_free = i + 1 < cap ? (uint32_t)(i + 1) : LEASE_NO_ENTRY;
-	}
-	l->free_head = (uint32_t)l->capacity;
 	free(l->table);
 	l->table = table;
 	l->slots = slots;
@@ -236,9 +231,13 @@ int coord_lease_add(struct coord_lease *l, const struct coord_session_id *id, ui
 			return rv;
 		s = leaseSlot(l, id); /* the table was rebuilt */
 	}
-	e = l->free_head;
-	assert(e != LEASE_NO_ENTRY);
-	l->free_head = l->pool[e].next_free;
+	if (l->free_head != LEASE_NO_ENTRY) {
+		e = l->free_head;
+		l->free_head = l->pool[e].next_free;
+	} else {
+		assert(l->used < l->capacity);
+		e = (uint32_t)l->used++;
+	}
 	l->pool[e].id = *id;
 	l->pool[e].ttl_ms = ttl_ms;
 	l->pool[e].deadline_ms = now_ms + ttl_ms;

@@ -52,7 +52,8 @@ struct coord_lease {
 	size_t capacity;                /* max tracked sessions */
 	size_t count;                   /* tracked sessions */
 	struct coord_lease_entry *pool; /* capacity entries */
-	uint32_t free_head;             /* first free pool entry */
+	size_t used;                    /* pool[0..used) handed out at least once */
+	uint32_t free_head;             /* first returned pool entry (below used) */
 	uint32_t *table;                /* slots: pool index + 1, 0 = empty */
 	size_t slots;                   /* power of two >= 2 * capacity */
 	uint32_t *heap;                 /* pool indexes by (deadline, id) */

@@ -227,6 +227,47 @@ static void test_full_keeper_grows_and_keeps_every_deadline(void **state)
 	}
 }
 
+/* Removed entries are reused and a cleared keeper (leadership lost) forgets
+ * every session: either way the full room is there again, and each session
+ * added afterwards is found with its own deadline. */
+static void test_removed_and_cleared_entries_are_reused(void **state)
+{
+	struct coord_lease *l = *state;
+	uint64_t left;
+
+	for (unsigned round = 0; round < 3; round++) {
+		for (unsigned n = 0; n < 64; n++) {
+			struct coord_session_id id = sid(1000 * round + n);
+
+			assert_int_equal(coord_lease_add(l, &id, TTL + n, 0), 0);
+		}
+		for (unsigned n = 0; n < 64; n += 2) {
+			struct coord_session_id id = sid(1000 * round + n);
+
+			assert_int_equal(coord_lease_remove(l, &id), 0);
+		}
+		for (unsigned n = 0; n < 64; n += 2) {
+			struct coord_session_id id = sid(1000 * round + 500 + n);
+
+			assert_int_equal(coord_lease_add(l, &id, TTL, 0), 0);
+		}
+		assert_int_equal(coord_lease_count(l), 64);
+		for (unsigned n = 1; n < 64; n += 2) {
+			struct coord_session_id id = sid(1000 * round + n);
+
+			assert_true(coord_lease_remaining(l, &id, 0, &left));
+			assert_int_equal(left, TTL + n);
+		}
+		coord_lease_clear(l);
+		assert_int_equal(coord_lease_count(l), 0);
+		for (unsigned n = 1; n < 64; n += 2) {
+			struct coord_session_id id = sid(1000 * round + n);
+
+			assert_false(coord_lease_remaining(l, &id, 0, &left));
+		}
+	}
+}
+
 /* The keeper's named limit, COORD_LEASE_MAX, is where growing stops. */
 static void test_capacity_is_a_limit(void **state)
 {
@@ -365,6 +406,7 @@ int main(void)
 	    T(test_extend_all_moves_every_live_deadline_out_and_keeps_the_order),
 	    T(test_due_respects_max_and_keeps_the_rest),
 	    T(test_full_keeper_grows_and_keeps_every_deadline),
+	    T(test_removed_and_cleared_entries_are_reused),
 	    T(test_capacity_is_a_limit),
 	    T(test_never_early_against_a_model),
 	    T(test_remaining_counts_down_to_zero_and_a_keepalive_restores_it),
