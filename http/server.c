@@ -4,6 +4,7 @@
  * MHD reports the request completed. */
 #include "server.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -424,6 +425,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	free(call->body); /* a follower forwards the decoded body (req.body) */
 	call->body = NULL;
+	if (s->cfg.serve && s->cfg.serve(s->cfg.ctx, call)) {
+		assert(call->state == CALL_ANSWERED);
+		return queue_answer(call);
+	}
 	/* Suspend before handing over, so that an answer from another thread
 	 * always finds the connection suspended. */
 	call->state = CALL_SUBMITTED;

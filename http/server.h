@@ -25,7 +25,7 @@
 
 /* Named limits (docs/API.md, Limits). */
 #define HTTP_MAX_CONNECTIONS 1024        /* open client connections */
-#define HTTP_CONN_MEMORY     (64u << 10) /* per connection: URL + headers (414/431 above) */
+#define HTTP_CONN_MEMORY     (16u << 10) /* per connection: URL + headers (414/431 above) */
 #define HTTP_IDLE_TIMEOUT_S  30          /* a slow or idle client is cut after this */
 #define HTTP_THREADS         2           /* MHD worker threads */
 #define HTTP_LOCATION_MAX    2048        /* bytes of a redirect's Location */
@@ -50,8 +50,14 @@ struct http_meta {
  * suspended; the callee must eventually answer CALL (possibly at once). */
 typedef void (*http_submit_fn)(void *ctx, struct http_call *call);
 
+/* Called in an MHD thread with a decoded request before it is handed over
+ * (the connection is not suspended): true when it answered CALL there and
+ * then, with http_call_answer*(); false to hand it to submit. */
+typedef bool (*http_serve_fn)(void *ctx, struct http_call *call);
+
 struct http_server_config {
 	const char *listen_addr; /* "host:port" */
+	http_serve_fn serve;     /* may be NULL: every request is submitted */
 	http_submit_fn submit;
 	void *ctx;
 	void (*log)(void *ctx, const char *line); /* may be NULL */

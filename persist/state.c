@@ -240,6 +240,83 @@ int persist_state_open_reader(struct persist_dir *dir, sqlite3 **out, struct per
 	return persist_db_open(dir, &opts, out, err);
 }
 
+struct persist_state_reader {
+	sqlite3 *db;
+	sqlite3_stmt *begin, *end, *applied;
+	char path[PERSIST_PATH_MAX];
+};
+
+void persist_state_reader_close(struct persist_state_reader *r)
+{
+	if (!r)
+		return;
+	sqlite3_finalize(r->begin);
+	sqlite3_finalize(r->end);
+	sqlite3_finalize(r->applied);
+	sqlite3_close_v2(r->db);
+	free(r);
+}
+
+int persist_state_reader_open(struct persist_dir *dir, struct persist_state_reader **out,
+                              struct persist_error *err)
+{
+	struct persist_state_reader *r = calloc(1, sizeof(*r));
+	int rv;
+
+	if (!r)
+		return persist_errf(err, PERSIST_ENOMEM, "no memory for a state.db reader");
+	rv = persist_dir_join(dir, PERSIST_STATE_FILE, r->path, sizeof(r->path), err);
+	if (rv == 0)
+		rv = persist_state_open_reader(dir, &r->db, err);
+	if (rv == 0)
+		rv = persist_db_prepare(r->db, r->path, "BEGIN", &r->begin, err);
+	if (rv == 0)
+		rv = persist_db_prepare(r->db, r->path, "COMMIT", &r->end, err);
+	if (rv == 0)
+		rv = persist_db_prepare(r->db, r->path, "SELECT applied_index FROM persist_meta",
+		                        &r->applied, err);
+	if (rv != 0) {
+		persist_state_reader_close(r);
+		return rv;
+	}
+	*out = r;
+	return 0;
+}
+
+sqlite3 *persist_state_reader_db(struct persist_state_reader *r)
+{
+	return r->db;
+}
+
+int persist_state_reader_begin(struct persist_state_reader *r, uint64_t *applied,
+                               struct persist_error *err)
+{
+	int rc = persist_db_exec(r->begin);
+
+	if (rc != SQLITE_DONE)
+		return persist_db_error(r->db, rc, r->path, "begin a read", err);
+	/* The first read fixes the state the transaction sees. */
+	rc = sqlite3_step(r->applied);
+	if (rc == SQLITE_ROW)
+		*applied = (uint64_t)sqlite3_column_int64(r->applied, 0);
+	sqlite3_reset(r->applied);
+	if (rc != SQLITE_ROW) {
+		int rv = persist_db_error(r->db, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, r->path,
+		                          "read the applied index", err);
+
+		persist_state_reader_end(r);
+		return rv;
+	}
+	return 0;
+}
+
+void persist_state_reader_end(struct persist_state_reader *r)
+{
+	/* A failed read may have ended it already. */
+	if (!sqlite3_get_autocommit(r->db))
+		(void)persist_db_exec(r->end);
+}
+
 void persist_state_watch_wal(struct persist_state *st)
 {
 	persist_db_watch_wal(st->db, &st->wal_pages);

@@ -84,4 +84,21 @@ int persist_state_checkpoint_tail(struct persist_state *st, struct persist_error
  * sqlite3_close_v2() before persist_state_close(). Returns 0 or PERSIST_EIO. */
 int persist_state_open_reader(struct persist_dir *dir, sqlite3 **out, struct persist_error *err);
 
+/* A reader: such a handle with the statements of its read transactions, for
+ * a thread that reads state.db again and again (stale reads on an HTTP
+ * thread). Between begin and end every read through persist_state_reader_db()
+ * sees one committed state, whose applied index begin returns: the state
+ * and its index always match (rule 6). Used by one thread at a time; closed
+ * before persist_state_close(). */
+struct persist_state_reader;
+/* Returns 0, PERSIST_EIO or PERSIST_ENOMEM. */
+int persist_state_reader_open(struct persist_dir *dir, struct persist_state_reader **out,
+                              struct persist_error *err);
+sqlite3 *persist_state_reader_db(struct persist_state_reader *r);
+/* Returns 0 with *APPLIED, or PERSIST_EIO (no transaction is left open). */
+int persist_state_reader_begin(struct persist_state_reader *r, uint64_t *applied,
+                               struct persist_error *err);
+void persist_state_reader_end(struct persist_state_reader *r);
+void persist_state_reader_close(struct persist_state_reader *r); /* NULL: no-op */
+
 #endif /* PERSIST_STATE_H */

@@ -3,6 +3,8 @@
 #include "api.h"
 
 #include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "node_calls.h"
@@ -93,18 +95,30 @@ bool node_api_grant_applied(struct node *n, struct ncall *c, uint64_t index,
 	return true;
 }
 
-int node_query_done(struct node *n, struct ncall *c, int rc, json_t **body, const char *name)
+int node_read_fail(struct node_read *r, enum http_error code, json_t *details, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->err.code = code;
+	r->err.allow[0] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(r->err.message, sizeof(r->err.message), fmt, ap);
+	va_end(ap);
+	json_decref(r->details);
+	r->details = details;
+	return -1;
+}
+
+int node_query_done(struct node_read *r, int rc, json_t **body, const char *name)
 {
 	if (rc == 0)
 		return 0;
 	json_decref(*body);
 	*body = NULL;
 	if (rc == COORD_ENOTFOUND && name)
-		node_answer_error(n, c, HTTP_ERR_NOT_FOUND, NULL, "nobody holds or waits for %s",
-		                  name);
-	else
-		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL, "the query failed; retry");
-	return -1;
+		return node_read_fail(r, HTTP_ERR_NOT_FOUND, NULL, "nobody holds or waits for %s",
+		                      name);
+	return node_read_fail(r, HTTP_ERR_UNAVAILABLE, NULL, "the query failed; retry");
 }
 
 uint64_t node_body_modify_index(json_t *body)

@@ -27,14 +27,33 @@
 #include <stdint.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "command.h"
+#include "error.h"
 #include "op.h"
 #include "request.h"
 #include "sm.h"
 
 struct node;
 struct ncall;
+
+/* What a read's query runs against: the state as of APPLIED, read through
+ * READER (on DB) in one read transaction. On the loop (node_answer_query)
+ * N is the node, and what only the loop knows (the leader's deadlines) may
+ * be added; on the HTTP thread that received a stale read
+ * (node_serve_stale.c) N is NULL. A hook that returns -1 has set ERR (and
+ * DETAILS, owned, or NULL) with node_read_fail(): the caller answers it. */
+struct node_read {
+	struct coord_sm_reader *reader;
+	sqlite3 *db;
+	uint64_t applied;
+	struct node *n;
+	const struct http_request *req;
+	bool poll_open; /* a long-poll that may still wait (node_poll_open) */
+	struct http_err err;
+	json_t *details;
+};
 
 struct node_api {
 	enum http_op op; /* 0 ends a resource's list */
@@ -56,10 +75,10 @@ struct node_api {
 	json_t *(*granted)(const struct http_request *req, uint64_t token);
 	enum coord_kind kind;
 
-	/* READ: runs the query of C: 0 with *BODY and *MODIFY_INDEX (what a
-	 * long-poll compares with ?index=), or -1 once it answered C itself
-	 * (an error such as 404). */
-	int (*query)(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index);
+	/* READ: runs the query of R->req: 0 with *BODY and *MODIFY_INDEX
+	 * (what a long-poll compares with ?index=), or -1 with R->err (an
+	 * error such as 404). Reads only through R: it may run off the loop. */
+	int (*query)(struct node_read *r, json_t **body, uint64_t *modify_index);
 
 	/* CONFIRM, LOCAL: answers C. */
 	void (*answer)(struct node *n, struct ncall *c);
@@ -122,10 +141,14 @@ bool node_api_session(const struct http_request *req, struct coord_session_id *i
 bool node_api_session_cmd(const struct http_request *req, struct coord_cmd *cmd);
 /* Sets CMD's name and value (if any) to REQ's, borrowed from REQ. */
 void node_api_name_value(const struct http_request *req, struct coord_cmd *cmd);
-/* Ends a read's query hook: 0 when RC is 0; otherwise drops *BODY, answers
- * C (404 naming NAME for COORD_ENOTFOUND when NAME is not NULL, else 503)
- * and returns -1. */
-int node_query_done(struct node *n, struct ncall *c, int rc, json_t **body, const char *name);
+/* Ends a read's query hook: 0 when RC is 0; otherwise drops *BODY, sets
+ * R's error (404 naming NAME for COORD_ENOTFOUND when NAME is not NULL,
+ * else 503) and returns -1. */
+int node_query_done(struct node_read *r, int rc, json_t **body, const char *name);
+/* Sets R's error to CODE with DETAILS (stolen, may be NULL) and the message
+ * FMT...; returns -1, what the hook returns. */
+int node_read_fail(struct node_read *r, enum http_error code, json_t *details, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* The "modify_index" of a query's answer, for long-polls. */
 uint64_t node_body_modify_index(json_t *body);
 /* The applied hook of a write answered with its granted() body. */

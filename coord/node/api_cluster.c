@@ -197,6 +197,9 @@ static void metrics_answer(struct node *n, struct ncall *c)
 	       m->proposals);
 	metric(&t, "coord_forwarded_total", "counter", "requests forwarded to the leader",
 	       m->forwarded);
+	metric(&t, "coord_stale_reads_off_loop_total", "counter",
+	       "stale reads the HTTP threads answered without the loop",
+	       __atomic_load_n(&n->stale.served, __ATOMIC_RELAXED));
 	metric(&t, "coord_applied_entries_total", "counter", "entries applied", m->applied_entries);
 	metric(&t, "coord_session_expiries_total", "counter", "session expiries proposed",
 	       m->expiries);

@@ -10,13 +10,13 @@
 
 /* GET /v1/elections/{name} ----------------------------------------------------- */
 
-static int get_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+static int get_query(struct node_read *r, json_t **body, uint64_t *modify_index)
 {
-	int rc = coord_sm_query_election(n->reader, c->req->name, strlen(c->req->name), body);
+	int rc = coord_sm_query_election(r->reader, r->req->name, strlen(r->req->name), body);
 
 	if (rc == 0)
 		*modify_index = node_body_modify_index(*body);
-	return node_query_done(n, c, rc, body, c->req->name);
+	return node_query_done(r, rc, body, r->req->name);
 }
 
 /* PUT (campaign) and PATCH (proclaim) /v1/elections/{name} ---------------------- */

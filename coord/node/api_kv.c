@@ -9,20 +9,18 @@
 #include "node_query.h"
 #include "sm_query.h"
 
-/* A linearizable long-poll from an index this node has not reached: 400,
- * answered. Such a read runs once this node applied everything committed
- * when it arrived, and every index a client was given was committed, so
- * the index is from the future. A stale read on a node that lags is not
- * refused: it waits until the node catches up (or its wait passes). */
-static bool index_ahead(struct node *n, struct ncall *c)
+/* A linearizable long-poll from an index this node has not reached: 400.
+ * Such a read runs once this node applied everything committed when it
+ * arrived, and every index a client was given was committed, so the index
+ * is from the future. A stale read on a node that lags is not refused: it
+ * waits until the node catches up (or its wait passes). */
+static bool index_ahead(struct node_read *r)
 {
-	uint64_t applied = node_applied(n);
-
-	if (!c->req->has_index || c->req->stale || c->req->index <= applied)
+	if (!r->req->has_index || r->req->stale || r->req->index <= r->applied)
 		return false;
-	node_answer_error(n, c, HTTP_ERR_INVALID_ARGUMENT, NULL,
-	                  "index %llu is above the last entry this node applied (%llu)",
-	                  (unsigned long long)c->req->index, (unsigned long long)applied);
+	node_read_fail(r, HTTP_ERR_INVALID_ARGUMENT, NULL,
+	               "index %llu is above the last entry this node applied (%llu)",
+	               (unsigned long long)r->req->index, (unsigned long long)r->applied);
 	return true;
 }
 
@@ -30,75 +28,72 @@ static bool index_ahead(struct node *n, struct ncall *c)
 
 /* The watch of a prefix: every change since ?index= (KV-2), or a wait for
  * the first one. */
-static int watch_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+static int watch_query(struct node_read *r, json_t **body, uint64_t *modify_index)
 {
-	const struct http_request *req = c->req;
-	uint64_t applied = node_applied(n), compacted = 0;
+	const struct http_request *req = r->req;
+	uint64_t compacted = 0;
 	int rc;
 
-	if (index_ahead(n, c))
+	if (index_ahead(r))
 		return -1;
-	if ((rc = coord_sm_kv_compacted(n->reader, &compacted)) == 0 && req->index < compacted) {
-		node_answer_error(n, c, HTTP_ERR_COMPACTED,
-		                  json_pack("{s:I}", "index", (json_int_t)applied),
-		                  "the changes after index %llu are no longer kept; list the "
-		                  "prefix again and watch from its index",
-		                  (unsigned long long)req->index);
-		return -1;
-	}
+	if ((rc = coord_sm_kv_compacted(r->reader, &compacted)) == 0 && req->index < compacted)
+		return node_read_fail(r, HTTP_ERR_COMPACTED,
+		                      json_pack("{s:I}", "index", (json_int_t)r->applied),
+		                      "the changes after index %llu are no longer kept; list the "
+		                      "prefix again and watch from its index",
+		                      (unsigned long long)req->index);
 	if (rc == 0)
-		rc = coord_sm_query_kv_changes(n->reader, req->prefix, strlen(req->prefix),
+		rc = coord_sm_query_kv_changes(r->reader, req->prefix, strlen(req->prefix),
 		                               req->index, body, modify_index);
 	/* Every change up to the applied entry is in the answer: the next
 	 * watch starts there (or where it started, on a stale node behind it). */
 	if (rc == 0 &&
 	    json_object_set_new(
 	        *body, "index",
-	        json_integer((json_int_t)(applied > req->index ? applied : req->index))) != 0)
+	        json_integer((json_int_t)(r->applied > req->index ? r->applied : req->index))) != 0)
 		rc = COORD_ENOMEM;
-	return node_query_done(n, c, rc, body, NULL);
+	return node_query_done(r, rc, body, NULL);
 }
 
-static int list_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+static int list_query(struct node_read *r, json_t **body, uint64_t *modify_index)
 {
-	const struct http_request *req = c->req;
+	const struct http_request *req = r->req;
 	int rc;
 
 	if (req->has_index)
-		return watch_query(n, c, body, modify_index);
-	rc = coord_sm_query_kvs(n->reader, req->prefix, strlen(req->prefix), req->after,
+		return watch_query(r, body, modify_index);
+	rc = coord_sm_query_kvs(r->reader, req->prefix, strlen(req->prefix), req->after,
 	                        strlen(req->after), req->limit, body);
-	return node_query_done(n, c, rc, body, NULL);
+	return node_query_done(r, rc, body, NULL);
 }
 
 /* GET /v1/kv/{key} -------------------------------------------------------------- */
 
-static int get_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+static int get_query(struct node_read *r, json_t **body, uint64_t *modify_index)
 {
-	const struct http_request *req = c->req;
+	const struct http_request *req = r->req;
 	uint64_t last = 0;
 	int rc;
 
-	if (index_ahead(n, c))
+	if (index_ahead(r))
 		return -1;
-	rc = coord_sm_query_kv(n->reader, req->name, strlen(req->name), body, &last);
+	rc = coord_sm_query_kv(r->reader, req->name, strlen(req->name), body, &last);
 	if (rc == 0) {
 		*modify_index = node_body_modify_index(*body);
 		return 0;
 	}
 	if (rc != COORD_ENOTFOUND)
-		return node_query_done(n, c, rc, body, NULL);
+		return node_query_done(r, rc, body, NULL);
 	/* A key that does not exist (yet, or any more): a long-poll waits for
 	 * the change after its last one; anything else is 404 with that
 	 * index. */
-	if (req->has_index && node_poll_open(n, c) && last <= req->index) {
+	if (req->has_index && r->poll_open && last <= req->index) {
 		*body = NULL;
 		*modify_index = last;
 		return 0;
 	}
-	node_answer_error(n, c, HTTP_ERR_NOT_FOUND, json_pack("{s:I}", "index", (json_int_t)last),
-	                  "no key %s", req->name);
-	return -1;
+	return node_read_fail(r, HTTP_ERR_NOT_FOUND, json_pack("{s:I}", "index", (json_int_t)last),
+	                      "no key %s", req->name);
 }
 
 /* PUT and DELETE /v1/kv/{key} --------------------------------------------------- */

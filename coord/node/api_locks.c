@@ -9,24 +9,24 @@
 
 /* GET /v1/locks?prefix=&after=&limit=, GET /v1/locks/{name} ------------------- */
 
-static int list_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+static int list_query(struct node_read *r, json_t **body, uint64_t *modify_index)
 {
-	const struct http_request *req = c->req;
-	int rc = coord_sm_query_locks(n->reader, req->prefix, strlen(req->prefix), req->after,
+	const struct http_request *req = r->req;
+	int rc = coord_sm_query_locks(r->reader, req->prefix, strlen(req->prefix), req->after,
 	                              strlen(req->after), req->limit, body);
 
-	if (rc == 0 && c->req->has_index)
-		rc = coord_sm_list_index(n->db, COORD_LIST_LOCKS, modify_index);
-	return node_query_done(n, c, rc, body, NULL);
+	if (rc == 0 && req->has_index)
+		rc = coord_sm_list_index(r->db, COORD_LIST_LOCKS, modify_index);
+	return node_query_done(r, rc, body, NULL);
 }
 
-static int get_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+static int get_query(struct node_read *r, json_t **body, uint64_t *modify_index)
 {
-	int rc = coord_sm_query_lock(n->reader, c->req->name, strlen(c->req->name), body);
+	int rc = coord_sm_query_lock(r->reader, r->req->name, strlen(r->req->name), body);
 
 	if (rc == 0)
 		*modify_index = node_body_modify_index(*body);
-	return node_query_done(n, c, rc, body, c->req->name);
+	return node_query_done(r, rc, body, r->req->name);
 }
 
 /* PUT /v1/locks/{name} --------------------------------------------------------- */
@@ -66,22 +66,22 @@ static bool release_command(struct node *n, const struct http_request *req, stru
 
 /* GET /v1/fence?lock=&token= ---------------------------------------------------- */
 
-static int fence_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+static int fence_query(struct node_read *r, json_t **body, uint64_t *modify_index)
 {
-	const struct http_request *req = c->req;
+	const struct http_request *req = r->req;
 	bool valid = false;
 	int rc =
-	    coord_sm_query_fence(n->reader, req->name, strlen(req->name), req->token, &valid, body);
+	    coord_sm_query_fence(r->reader, req->name, strlen(req->name), req->token, &valid, body);
 
 	(void)modify_index; /* not a long-poll */
 	if (rc == 0 && !valid) {
-		node_answer_error(n, c, HTTP_ERR_STALE_TOKEN, *body,
-		                  "token %llu is not the token of a current holder",
-		                  (unsigned long long)req->token);
+		node_read_fail(r, HTTP_ERR_STALE_TOKEN, *body,
+		               "token %llu is not the token of a current holder",
+		               (unsigned long long)req->token);
 		*body = NULL;
 		return -1;
 	}
-	return node_query_done(n, c, rc, body, req->name);
+	return node_query_done(r, rc, body, req->name);
 }
 
 const struct node_api node_api_locks[] = {

@@ -45,12 +45,13 @@ static bool create_applied(struct node *n, struct ncall *c, uint64_t index,
 
 /* The leader's view of expiry (API.md, Sessions: expires_in_ms) --------------- */
 
-/* Whether C's answer shows the leader's deadlines: a linearizable read
- * answered by a leader whose lease keeper is live. A stale read never does,
- * even on the leader, so what a client gets depends on what it asked for. */
-static bool shows_expiry(struct node *n, const struct ncall *c, uint64_t now)
+/* Whether R's answer shows the leader's deadlines: a linearizable read
+ * answered (on the loop) by a leader whose lease keeper is live. A stale
+ * read never does, even on the leader, so what a client gets depends on
+ * what it asked for. */
+static bool shows_expiry(const struct node_read *r, uint64_t now)
 {
-	return !c->req->stale && node_lease_ready(n, now);
+	return r->n != NULL && !r->req->stale && node_lease_ready(r->n, now);
 }
 
 /* Adds "expires_in_ms" to the session object O: the time left at NOW before
@@ -74,44 +75,42 @@ static int add_expires_in(struct node *n, uint64_t now, json_t *o)
 
 /* A page of the listing (?after=&limit=); the decoder checked the form of
  * ?after=, so it parses. */
-static int list_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+static int list_query(struct node_read *r, json_t **body, uint64_t *modify_index)
 {
-	const struct http_request *req = c->req;
+	const struct http_request *req = r->req;
 	struct coord_session_id after;
 	bool paged = req->after[0] != '\0';
 	int rc = paged ? coord_session_id_parse(req->after, strlen(req->after), &after) : 0;
 	uint64_t now = node_now_ms();
 
 	if (rc == 0)
-		rc = coord_sm_query_sessions(n->reader, paged ? &after : NULL, req->limit, body);
-	if (rc == 0 && shows_expiry(n, c, now)) {
+		rc = coord_sm_query_sessions(r->reader, paged ? &after : NULL, req->limit, body);
+	if (rc == 0 && shows_expiry(r, now)) {
 		json_t *page = json_object_get(*body, "sessions");
 
 		for (size_t i = 0; rc == 0 && i < json_array_size(page); i++)
-			rc = add_expires_in(n, now, json_array_get(page, i));
+			rc = add_expires_in(r->n, now, json_array_get(page, i));
 	}
-	if (rc == 0 && c->req->has_index)
-		rc = coord_sm_list_index(n->db, COORD_LIST_SESSIONS, modify_index);
-	return node_query_done(n, c, rc, body, NULL);
+	if (rc == 0 && req->has_index)
+		rc = coord_sm_list_index(r->db, COORD_LIST_SESSIONS, modify_index);
+	return node_query_done(r, rc, body, NULL);
 }
 
-static int get_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+static int get_query(struct node_read *r, json_t **body, uint64_t *modify_index)
 {
 	struct coord_session_id id;
-	int rc = node_api_session(c->req, &id) ? coord_sm_query_session(n->reader, &id, body)
+	int rc = node_api_session(r->req, &id) ? coord_sm_query_session(r->reader, &id, body)
 	                                       : COORD_ENOTFOUND;
 	uint64_t now = node_now_ms();
 
-	if (rc == COORD_ENOTFOUND) {
-		node_answer_error(n, c, HTTP_ERR_SESSION_NOT_FOUND, NULL,
-		                  "no session has that id (or it expired)");
-		return -1;
-	}
-	if (rc == 0 && shows_expiry(n, c, now))
-		rc = add_expires_in(n, now, *body);
+	if (rc == COORD_ENOTFOUND)
+		return node_read_fail(r, HTTP_ERR_SESSION_NOT_FOUND, NULL,
+		                      "no session has that id (or it expired)");
+	if (rc == 0 && shows_expiry(r, now))
+		rc = add_expires_in(r->n, now, *body);
 	if (rc == 0)
 		*modify_index = node_body_modify_index(*body);
-	return node_query_done(n, c, rc, body, NULL);
+	return node_query_done(r, rc, body, NULL);
 }
 
 /* GET /v1/sessions/{id}/events ------------------------------------------------ */
@@ -142,40 +141,38 @@ static int add_expiring(struct node *n, const struct coord_session_id *id, uint6
  * are kept. "index" is where the next poll starts: every event up to the
  * applied entry is in the answer (or up to ?index=, on a stale node behind
  * it). */
-static int events_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+static int events_query(struct node_read *r, json_t **body, uint64_t *modify_index)
 {
-	const struct http_request *req = c->req;
+	const struct http_request *req = r->req;
 	struct coord_session_id id;
-	uint64_t applied = node_applied(n), compacted = 0, now = node_now_ms();
+	uint64_t compacted = 0, now = node_now_ms();
 	uint64_t since = req->has_index ? req->index : 0;
 	int rc = node_api_session(req, &id)
-	             ? coord_sm_query_session_events(n->reader, &id, since, body, modify_index,
+	             ? coord_sm_query_session_events(r->reader, &id, since, body, modify_index,
 	                                             &compacted)
 	             : COORD_ENOTFOUND;
 
-	if (rc == COORD_ENOTFOUND) {
-		node_answer_error(n, c, HTTP_ERR_SESSION_NOT_FOUND, NULL,
-		                  "no session has that id, or it ended too long ago for its events "
-		                  "to be kept");
-		return -1;
-	}
+	if (rc == COORD_ENOTFOUND)
+		return node_read_fail(r, HTTP_ERR_SESSION_NOT_FOUND, NULL,
+		                      "no session has that id, or it ended too long ago for its "
+		                      "events to be kept");
 	if (rc == 0 && req->has_index && req->index < compacted) {
 		json_decref(*body);
 		*body = NULL;
-		node_answer_error(n, c, HTTP_ERR_COMPACTED,
-		                  json_pack("{s:I}", "index", (json_int_t)compacted),
-		                  "the session's events up to index %llu are no longer kept; read "
-		                  "them from there",
-		                  (unsigned long long)compacted);
-		return -1;
+		return node_read_fail(r, HTTP_ERR_COMPACTED,
+		                      json_pack("{s:I}", "index", (json_int_t)compacted),
+		                      "the session's events up to index %llu are no longer kept; "
+		                      "read them from there",
+		                      (unsigned long long)compacted);
 	}
-	if (rc == 0 && shows_expiry(n, c, now))
-		rc = add_expiring(n, &id, now, *body);
+	if (rc == 0 && shows_expiry(r, now))
+		rc = add_expiring(r->n, &id, now, *body);
 	if (rc == 0 &&
-	    json_object_set_new(*body, "index",
-	                        json_integer((json_int_t)(applied > since ? applied : since))) != 0)
+	    json_object_set_new(
+	        *body, "index",
+	        json_integer((json_int_t)(r->applied > since ? r->applied : since))) != 0)
 		rc = COORD_ENOMEM;
-	return node_query_done(n, c, rc, body, NULL);
+	return node_query_done(r, rc, body, NULL);
 }
 
 /* DELETE /v1/sessions/{id} ---------------------------------------------------- */

@@ -167,15 +167,15 @@ static bool create_command(struct node *n, const struct http_request *req, struc
 
 /* GET /v1/tokens?after=&limit= --------------------------------------------------- */
 
-static int list_query(struct node *n, struct ncall *c, json_t **body, uint64_t *modify_index)
+static int list_query(struct node_read *r, json_t **body, uint64_t *modify_index)
 {
-	const struct http_request *req = c->req;
+	const struct http_request *req = r->req;
 	uint64_t after = req->after[0] ? strtoull(req->after, NULL, 10) : 0;
-	int rc = coord_sm_query_tokens(n->reader, after, req->limit, body);
+	int rc = coord_sm_query_tokens(r->reader, after, req->limit, body);
 
 	if (rc == 0)
-		rc = coord_sm_list_index(n->db, COORD_LIST_TOKENS, modify_index);
-	return node_query_done(n, c, rc, body, NULL);
+		rc = coord_sm_list_index(r->db, COORD_LIST_TOKENS, modify_index);
+	return node_query_done(r, rc, body, NULL);
 }
 
 /* DELETE /v1/tokens/{id} ------------------------------------------------------- */

@@ -27,6 +27,7 @@
 #include "peer_tls.h"
 #include "node_lease.h"
 #include "node_ready.h"
+#include "node_stale.h"
 #include "notify.h"
 #include "sm_query.h"
 #include "tls.h"
@@ -581,6 +582,7 @@ static int start_io(struct node *n)
 	};
 	struct http_server_config hc = {
 	    .listen_addr = n->cfg.http,
+	    .serve = node_serve_stale,
 	    .submit = http_submit,
 	    .ctx = n,
 	    .log = http_log,
@@ -599,6 +601,10 @@ static int start_io(struct node *n)
 	uv_check_init(&n->loop, &n->drive);
 	n->drive.data = n;
 	uv_check_start(&n->drive, node_drive_check);
+	if (node_stale_start(n) != 0) {
+		LOG_ERROR("cannot set up stale reads on the HTTP threads");
+		return -1;
+	}
 	if (http_server_start(&hc, &n->http) != HTTP_SERVER_OK) {
 		LOG_ERROR("cannot listen for HTTP on %s (port in use?)", n->cfg.http);
 		return -1;
@@ -634,6 +640,7 @@ static void node_close(struct node *n)
 	assert(n->snap_job == NULL && !n->pruning && !n->ckpt_running);
 	persist_snapshot_recv_abort(n->recv);
 	persist_snapshot_meta_free(&n->snap);
+	node_stale_stop(n); /* the HTTP threads closed their handles as they ended */
 	node_auth_close(n);
 	coord_sm_reader_close(n->reader);
 	coord_sm_close(n->sm);
@@ -747,6 +754,7 @@ out:
 		 * everything, including the data folder's lock. */
 		if (n->http)
 			http_server_stop(n->http);
+		node_stale_stop(n);
 		http_tls_free(n->tls);
 		peer_tls_creds_free(n->peer_tls);
 		return rc;

@@ -222,22 +222,26 @@ void node_answer_snapshot(struct node *n, struct ncall *c)
 	ncall_free(n, c);
 }
 
-void node_answer_error(struct node *n, struct ncall *c, enum http_error code, json_t *details,
-                       const char *fmt, ...)
+void node_answer_err(struct node *n, struct ncall *c, const struct http_err *err, json_t *details)
 {
-	struct http_err err;
-	va_list ap;
-	json_t *body;
+	json_t *body = http_error_json(err);
 
-	err.code = code;
-	va_start(ap, fmt);
-	vsnprintf(err.message, sizeof(err.message), fmt, ap);
-	va_end(ap);
-	body = http_error_json(&err);
 	if (body && details)
 		json_object_update(body, details);
 	json_decref(details);
-	node_answer(n, c, http_error_status(code), body);
+	node_answer(n, c, http_error_status(err->code), body);
+}
+
+void node_answer_error(struct node *n, struct ncall *c, enum http_error code, json_t *details,
+                       const char *fmt, ...)
+{
+	struct http_err err = {.code = code};
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err.message, sizeof(err.message), fmt, ap);
+	va_end(ap);
+	node_answer_err(n, c, &err, details);
 }
 
 void node_answer_stale(struct node *n, struct ncall *c, uint64_t last)

@@ -32,6 +32,8 @@ void node_answer_html(struct node *n, struct ncall *c, const char *html, size_t 
  * merged into the error object. */
 void node_answer_error(struct node *n, struct ncall *c, enum http_error code, json_t *details,
                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The same, with the error ERR as it is. */
+void node_answer_err(struct node *n, struct ncall *c, const struct http_err *err, json_t *details);
 /* Answers C 409 stale_request: the session applied seq LAST already, and
  * C's seq is not above it (API.md, Retries). */
 void node_answer_stale(struct node *n, struct ncall *c, uint64_t last);

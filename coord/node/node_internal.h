@@ -203,8 +203,17 @@ struct node {
 	struct persist_log *plog;
 	struct persist_state *pstate;
 	sqlite3 *db;
-	struct coord_sm *sm;               /* the state machine's prepared statements on db */
-	struct coord_sm_reader *reader;    /* the queries' prepared statements on db */
+	struct coord_sm *sm;            /* the state machine's prepared statements on db */
+	struct coord_sm_reader *reader; /* the queries' prepared statements on db */
+	/* Stale reads on the HTTP threads (node_stale.h): what the loop
+	 * publishes for their headers (written by the loop, read with atomic
+	 * loads), and each thread's own handle on state.db. */
+	struct {
+		uint64_t term, leader, last_contact_ms;
+		uint64_t served; /* stale reads the HTTP threads answered */
+		pthread_key_t handles;
+		bool started;
+	} stale;
 	struct persist_snapshot_meta snap; /* newest local snapshot (index 0: none) */
 	uint64_t snap_told;                /* newest snapshot index the core knows */
 	struct raft_conf

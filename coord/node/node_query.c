@@ -53,15 +53,22 @@ bool node_poll_open(const struct node *n, const struct ncall *c)
 void node_answer_query(struct node *n, struct ncall *c)
 {
 	const struct http_request *req = c->req;
+	struct node_read r = {
+	    .reader = n->reader,
+	    .db = n->db,
+	    .applied = node_applied(n),
+	    .n = n,
+	    .req = req,
+	    .poll_open = node_poll_open(n, c),
+	};
 	json_t *body = NULL;
 	uint64_t modify_index = 0;
-	bool open = node_poll_open(n, c);
 
 	assert(http_op_is(req->op, HTTP_OPF_READ));
 	reads_query(n);
-	if (node_api(req->op)->query(n, c, &body, &modify_index) != 0)
-		return; /* answered */
-	if (req->has_index && open && modify_index <= req->index) {
+	if (node_api(req->op)->query(&r, &body, &modify_index) != 0)
+		return node_answer_err(n, c, &r.err, r.details);
+	if (req->has_index && r.poll_open && modify_index <= req->index) {
 		assert(http_op_is(req->op, HTTP_OPF_LONG_POLL));
 		json_decref(body);
 		if (c->wait != W_POLL) {

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 
-from harness import Cluster, coordd_path, request, run
+from harness import Cluster, coordd_path, request, run, wait_for
 
 COORDD = coordd_path()
 SID0 = "0123456789abcdef0123456789abcdef"  # well-formed, never issued
@@ -584,6 +584,63 @@ def test_stale_reads_carry_last_contact():
         assert r.status == 200 and "x-coord-last-contact" not in r.headers, r.headers
 
 
+def without_expiry(j):
+    """J without the "expires_in_ms" the leader adds to linearizable answers."""
+    if isinstance(j, dict):
+        return {k: without_expiry(v) for k, v in j.items() if k != "expires_in_ms"}
+    if isinstance(j, list):
+        return [without_expiry(v) for v in j]
+    return j
+
+
+def off_loop(node):
+    """coord_stale_reads_off_loop_total of NODE."""
+    for line in node.call("GET", "/metrics").raw.splitlines():
+        if line.startswith("coord_stale_reads_off_loop_total "):
+            return int(float(line.split()[1]))
+    raise AssertionError("no coord_stale_reads_off_loop_total")
+
+
+def test_stale_reads_off_the_loop_match_the_loops_answers():
+    """A stale read that cannot wait is answered on the HTTP thread from
+    its own read transaction on state.db (DESIGN.md, The life of a
+    request): the same body and errors as the loop gives, an X-Coord-Index
+    that is the state's applied index, the leader and term the loop knows;
+    long-polls that may wait still go to the loop."""
+    with Cluster(COORDD, 3) as c:
+        leader = c.leader()
+        f = c.followers(leader)[0]
+        s = session(leader)
+        assert leader.call("PUT", "/v1/locks/off/a", {"session": s}).status == 200
+        assert leader.call("PUT", "/v1/kv/off/k", {"value": "v"}).status == 200
+        index = leader.call("GET", "/v1/kv/off/k").json["modify_index"]
+        wait_for("the follower to apply the key",
+                 lambda: f.call("GET", "/v1/kv/off/k?consistency=stale").status == 200)
+        before = off_loop(f)
+        paths = ["/v1/locks/off/a", "/v1/locks?prefix=off/", "/v1/sessions/" + s,
+                 "/v1/sessions", "/v1/kv/off/k", "/v1/kv?prefix=off/",
+                 "/v1/elections/nobody", "/v1/locks/nobody", "/v1/kv/nobody",
+                 "/v1/sessions/" + "0" * 32, "/v1/fence?lock=off/a&token=1"]
+        for path in paths:
+            sep = "&" if "?" in path else "?"
+            stale = f.call("GET", path + sep + "consistency=stale")
+            linear = leader.call("GET", path)
+            assert stale.status == linear.status, (path, stale.status, linear.status)
+            body = without_expiry(linear.json)  # the leader's own view, never stale
+            assert stale.json == body, (path, stale.json, body)
+            assert int(stale.headers["x-coord-index"]) >= index, (path, stale.headers)
+            assert stale.headers["x-coord-leader"] == str(leader.id), (path, stale.headers)
+            assert stale.headers["x-coord-term"] == linear.headers["x-coord-term"], path
+            assert ("x-coord-last-contact" in stale.headers) == (stale.status < 300), path
+        assert off_loop(f) - before == len(paths), (off_loop(f), before)
+        # A long-poll that may wait, and linearizable reads, go to the loop.
+        before = off_loop(f)
+        r = f.call("GET", "/v1/kv/off/k?consistency=stale&index=%d&wait=200ms" % index)
+        assert r.status == 200 and r.json["value"] == "v", r.json
+        assert f.call("GET", "/v1/kv/off/k").status == 200
+        assert off_loop(f) == before, (off_loop(f), before)
+
+
 def test_a_sessions_expires_in_ms_counts_down_and_a_keepalive_restores_it():
     """expires_in_ms (API.md, Sessions): the leader's time left before it
     expires the session, in linearizable answers (also through a follower),
@@ -690,7 +747,7 @@ ALL = [test_error_table_and_malformed_input, test_listings_page_through_everythi
        test_too_many_locks_for_one_session_is_429, test_no_leader_is_503_after_an_election_timeout,
        test_write_without_quorum_is_504_timeout, test_wait_ms_passing_withdraws_the_wait,
        test_client_hanging_up_withdraws_its_wait, test_long_polls,
-       test_stale_reads_carry_last_contact,
+       test_stale_reads_carry_last_contact, test_stale_reads_off_the_loop_match_the_loops_answers,
        test_a_sessions_expires_in_ms_counts_down_and_a_keepalive_restores_it,
        test_url_header_and_slow_client_limits,
        test_metrics_in_prometheus_text, test_a_bad_seq_is_400_and_changes_nothing,

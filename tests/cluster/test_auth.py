@@ -213,7 +213,9 @@ def test_with_auth_flag_only_health_and_bootstrap_before_it():
         wait_for("a node answers", lambda: getattr(call(n1, "GET", "/v1/health"), "status", 0) == 200)
         for method, path, body in (("GET", "/v1/locks", None), ("GET", "/v1/status", None),
                                    ("POST", "/v1/sessions", {}), ("GET", "/metrics", None),
-                                   ("GET", "/v1/members", None), ("GET", "/v1/tokens", None)):
+                                   ("GET", "/v1/members", None), ("GET", "/v1/tokens", None),
+                                   ("GET", "/v1/locks?consistency=stale", None),
+                                   ("GET", "/v1/kv/a?consistency=stale", None)):
             r = call(n1, method, path, body)
             assert r.status == 401 and r.json["error"] == "unauthenticated", (path, r)
         root = None
