@@ -612,6 +612,12 @@ static enum http_error get_rules(json_t *v, struct http_request *req, struct htt
 	if (json_array_size(v) > HTTP_TOKEN_RULES_MAX)
 		return http_err_set(err, HTTP_ERR_INVALID_ARGUMENT, "more than %d rules",
 		                    HTTP_TOKEN_RULES_MAX);
+	/* Rare (token creation) and large: kept out of every request. */
+	free(req->rules);
+	req->n_rules = 0;
+	req->rules = calloc(json_array_size(v) ? json_array_size(v) : 1, sizeof(*req->rules));
+	if (!req->rules)
+		return http_err_set(err, HTTP_ERR_UNAVAILABLE, "out of memory; retry");
 	for (size_t i = 0; i < json_array_size(v); i++)
 		if ((e = get_rule(json_array_get(v, i), i, &req->rules[i], err)) != HTTP_OK)
 			return e;
@@ -1089,6 +1095,9 @@ void http_request_free(struct http_request *req)
 	req->ops = NULL;
 	req->checks = NULL;
 	req->n_ops = req->n_checks = 0;
+	free(req->rules);
+	req->rules = NULL;
+	req->n_rules = 0;
 }
 
 /* Targets ------------------------------------------------------------------- */

@@ -127,7 +127,7 @@ struct http_request {
 	/* Access tokens: a create's "admin" and "rules" (its name is label),
 	 * and the id a revoke names in its path. */
 	bool admin;
-	struct http_rule rules[HTTP_TOKEN_RULES_MAX];
+	struct http_rule *rules; /* n_rules of them (owned; NULL when none) */
 	size_t n_rules;
 	uint64_t token_id;
 	/* Keys: a write's "cas" (or a delete's ?cas=) when has_cas, and its

@@ -100,8 +100,10 @@ static void ncall_free(struct node *n, struct ncall *c)
 {
 	assert(c->wait == W_NONE && c->prev == NULL && c->next == NULL);
 	assert(n->n_calls > 0);
-	if (!c->http)
-		http_request_free(&c->own);
+	if (c->own) {
+		http_request_free(c->own);
+		free(c->own);
+	}
 	free(c->token);
 	free(c);
 	n->n_calls--;

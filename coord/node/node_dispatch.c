@@ -318,16 +318,20 @@ void node_on_forward(struct node *n, uint64_t from, const uint8_t *p, size_t len
 	method[m.method_len] = '\0';
 	c = calloc(1, sizeof(*c));
 	target = strndup(m.target, m.target_len);
-	if (!c || !target) {
+	if (c)
+		c->own = calloc(1, sizeof(*c->own));
+	if (!c || !c->own || !target) {
 		LOG_WARN("out of memory: a forwarded request from peer %llu dropped",
 		         (unsigned long long)from);
+		if (c)
+			free(c->own);
 		free(c);
 		free(target);
 		return;
 	}
 	n->n_calls++;
 	c->n = n;
-	c->req = &c->own;
+	c->req = c->own;
 	c->peer = from;
 	c->peer_call = m.call;
 	c->actor = m.actor; /* authenticated by the follower (node_wire.h) */
@@ -335,7 +339,7 @@ void node_on_forward(struct node *n, uint64_t from, const uint8_t *p, size_t len
 	c->arrived_ms = node_now_ms();
 	c->arrived_us = uv_hrtime() / 1000u;
 	/* Every check the follower's front end made, made again here. */
-	if (http_request_decode_target(method, target, m.body, m.body_len, &c->own, &err) !=
+	if (http_request_decode_target(method, target, m.body, m.body_len, c->own, &err) !=
 	    HTTP_OK) {
 		free(target);
 		LOG_WARN("forwarded request from peer %llu refused (%s)", (unsigned long long)from,

@@ -113,7 +113,7 @@ struct ncall {
 	struct http_call *http;   /* local call, or NULL */
 	uint64_t peer, peer_call; /* forwarded to us: the follower and its call id;
 	                           * forwarded by us: peer is the leader it went to */
-	struct http_request own;  /* forwarded: the decoded request (owned) */
+	struct http_request *own; /* forwarded: the decoded request (owned) */
 	const struct http_request *req;
 	uint64_t id;          /* this node's id for the call (forwarding, reads) */
 	uint64_t arrived_ms;  /* monotonic */
