@@ -52,6 +52,7 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	struct http_server_config cfg;
 	struct http_server_stats stats;
+	bool answered; /* external: a call was answered since the last run */
 };
 
 static void slog(struct http_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -119,8 +120,10 @@ static void set_answer(struct http_call *call, unsigned status, char *text, size
 	if (meta)
 		call->meta = *meta;
 	call->state = CALL_ANSWERED;
-	if (resume)
+	if (resume) {
 		MHD_resume_connection(call->conn);
+		call->s->answered = true; /* read only in external mode */
+	}
 }
 
 static char *dump_json(json_t *body, bool pretty, size_t *len)
@@ -511,8 +514,7 @@ int http_server_start(const struct http_server_config *cfg, struct http_server *
 	struct http_server *s = calloc(1, sizeof(*s));
 	struct sockaddr_storage sa;
 	socklen_t salen;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	/* TLS options, or none: the certificate comes from tls.c per handshake,
 	 * so that a reload needs no restart. */
 	struct MHD_OptionItem tls_opts[3] = {{MHD_OPTION_END, 0, NULL}};
@@ -526,6 +528,8 @@ int http_server_start(const struct http_server_config *cfg, struct http_server *
 	}
 	if (sa.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if (!cfg->external)
+		flags |= MHD_USE_INTERNAL_POLLING_THREAD;
 	if (cfg->tls) {
 		size_t i = 0;
 
@@ -540,14 +544,14 @@ int http_server_start(const struct http_server_config *cfg, struct http_server *
 		http_tls_activate(cfg->tls);
 	}
 	/* The logger goes first, so that MHD reports every option through it. */
-	s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-	                          mhd_log, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
-	                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
-	                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
-	                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
-	                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY,
-	                          tls_opts, MHD_OPTION_END);
+	s->mhd = MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+	    cfg->external ? 0u : (unsigned)HTTP_THREADS, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)HTTP_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)HTTP_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)HTTP_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
 	if (!s->mhd) {
 		free(s);
 		return HTTP_SERVER_ELISTEN;
@@ -555,6 +559,29 @@ int http_server_start(const struct http_server_config *cfg, struct http_server *
 	slog(s, "http: serving %s on %s", cfg->tls ? "HTTPS" : "HTTP", cfg->listen_addr);
 	*out = s;
 	return HTTP_SERVER_OK;
+}
+
+int http_server_fd(struct http_server *s)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+
+	return i ? i->epoll_fd : -1;
+}
+
+bool http_server_run(struct http_server *s)
+{
+	MHD_UNSIGNED_LONG_LONG ms = 1;
+
+	s->answered = false;
+	MHD_run(s->mhd);
+	/* Connections it has ready but did not serve in this run (its epoll
+	 * is edge-triggered: they will not make the descriptor readable). */
+	return MHD_get_timeout(s->mhd, &ms) == MHD_YES && ms == 0;
+}
+
+bool http_server_answered(const struct http_server *s)
+{
+	return s->answered;
 }
 
 void http_server_stop(struct http_server *s)

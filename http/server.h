@@ -1,10 +1,13 @@
 /* server.h: the HTTP front of a node, on libmicrohttpd.
  *
- * MHD runs its own threads. For each request the server collects the body
+ * MHD runs its own threads, or none (external): then its owner runs it on
+ * its own thread, and every callback below runs there. For each request the
+ * server collects the body
  * (refusing one over HTTP_BODY_MAX with 413 before reading it), decodes it
  * into a typed request (request.h; a refused request is answered at once and
- * changes nothing), suspends the connection and hands the call to the node
- * through the submit callback. Whoever owns the call then answers it exactly
+ * changes nothing), offers it to the serve callback, which may answer it
+ * there and then, or else suspends the connection and hands the call to the
+ * node through the submit callback. Whoever owns the call then answers it exactly
  * once with http_call_answer*(), from any thread; that resumes the
  * connection and sends the answer.
  *
@@ -66,7 +69,25 @@ struct http_server_config {
 	 * without a client certificate that verifies against it is answered
 	 * 401 unauthenticated before it is decoded, and changes nothing. */
 	struct http_tls *tls;
+	/* False: MHD runs HTTP_THREADS threads of its own. True: no thread; the
+	 * owner's thread runs http_server_run() whenever http_server_fd() is
+	 * readable (a request, or an answer given: it resumes the connection)
+	 * and at least every HTTP_RUN_EVERY_MS (idle time-outs); every callback
+	 * then runs on that thread. */
+	bool external;
 };
+
+#define HTTP_RUN_EVERY_MS 100 /* external: the longest wait between two runs */
+
+/* External mode only: the descriptor to poll for readability, and one run
+ * of the server (reads, decodes, submits, sends; never blocks). */
+int http_server_fd(struct http_server *s);
+/* True when work is left that does not show on the descriptor: run it
+ * again without waiting. */
+bool http_server_run(struct http_server *s);
+/* Whether a call was answered since its last run: the owner runs it at
+ * the end of each of its turns then, so that the answers leave at once. */
+bool http_server_answered(const struct http_server *s);
 
 enum http_server_err { HTTP_SERVER_OK = 0, HTTP_SERVER_EADDR, HTTP_SERVER_ELISTEN };
 

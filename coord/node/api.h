@@ -41,8 +41,8 @@ struct ncall;
 /* What a read's query runs against: the state as of APPLIED, read through
  * READER (on DB) in one read transaction. On the loop (node_answer_query)
  * N is the node, and what only the loop knows (the leader's deadlines) may
- * be added; on the HTTP thread that received a stale read
- * (node_serve_stale.c) N is NULL. A hook that returns -1 has set ERR (and
+ * be added; for a stale read answered as it is decoded (node_stale.c) N
+ * is NULL. A hook that returns -1 has set ERR (and
  * DETAILS, owned, or NULL) with node_read_fail(): the caller answers it. */
 struct node_read {
 	struct coord_sm_reader *reader;
@@ -77,7 +77,7 @@ struct node_api {
 
 	/* READ: runs the query of R->req: 0 with *BODY and *MODIFY_INDEX
 	 * (what a long-poll compares with ?index=), or -1 with R->err (an
-	 * error such as 404). Reads only through R: it may run off the loop. */
+	 * error such as 404). Reads only through R (node_stale.c). */
 	int (*query)(struct node_read *r, json_t **body, uint64_t *modify_index);
 
 	/* CONFIRM, LOCAL: answers C. */

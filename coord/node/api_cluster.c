@@ -197,8 +197,8 @@ static void metrics_answer(struct node *n, struct ncall *c)
 	       m->proposals);
 	metric(&t, "coord_forwarded_total", "counter", "requests forwarded to the leader",
 	       m->forwarded);
-	metric(&t, "coord_stale_reads_off_loop_total", "counter",
-	       "stale reads the HTTP threads answered without the loop",
+	metric(&t, "coord_stale_reads_direct_total", "counter",
+	       "stale reads answered as they were decoded, without becoming calls",
 	       __atomic_load_n(&n->stale.served, __ATOMIC_RELAXED));
 	metric(&t, "coord_applied_entries_total", "counter", "entries applied", m->applied_entries);
 	metric(&t, "coord_session_expiries_total", "counter", "session expiries proposed",

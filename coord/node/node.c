@@ -150,6 +150,10 @@ static void on_tick(uv_timer_t *t)
 	}
 	node_expire_calls(n, now);
 	node_kick(n);
+	if (n->http && ++n->http_run_ticks * NODE_TICK_MS >= HTTP_RUN_EVERY_MS) {
+		n->http_run_ticks = 0;
+		node_http_run(n, false); /* its idle time-outs */
+	}
 	if (node_join_founding(n) && node_join_probed_all(n))
 		found_cluster(n);
 	if (node_join_sealing(n) && node_join_adopted_all(n))
@@ -243,7 +247,12 @@ static void stop_now(struct node *n)
 	node_fail_all(n);
 	if (n->snap_job) /* the loop runs until its work has returned */
 		persist_snapshot_job_cancel(n->snap_job);
-	http_server_stop(n->http); /* joins the HTTP threads */
+	http_server_run(n->http); /* the answers just given leave before it stops */
+	uv_poll_stop(&n->http_poll);
+	uv_close((uv_handle_t *)&n->http_poll, NULL);
+	uv_idle_stop(&n->http_more);
+	uv_close((uv_handle_t *)&n->http_more, NULL);
+	http_server_stop(n->http);
 	n->http = NULL;
 	uv_timer_stop(&n->tick);
 	transport_stop(n->transport, transport_stopped, n);
@@ -542,7 +551,7 @@ static void http_submit(void *ctx, struct http_call *call)
 	}
 	pthread_mutex_unlock(&n->inbox_mu);
 	if (taken) {
-		uv_async_send(&n->wake);
+		/* On the loop's own thread (external): on_http takes it. */
 	} else {
 		struct http_err err;
 		struct http_meta meta = {.retry_after_s = 1};
@@ -552,6 +561,40 @@ static void http_submit(void *ctx, struct http_call *call)
 		                             : "the node is overloaded; retry");
 		http_call_answer_error(call, &err, NULL, &meta);
 	}
+}
+
+/* The HTTP front has something to do: it runs, and the calls it handed
+ * over are taken at once. */
+static void on_http(uv_poll_t *p, int status, int events)
+{
+	struct node *n = p->data;
+
+	(void)status;
+	(void)events;
+	node_http_run(n, false);
+}
+
+static void on_http_more(uv_idle_t *h)
+{
+	node_http_run(h->data, false);
+}
+
+void node_http_run(struct node *n, bool if_answered)
+{
+	bool more;
+
+	if (!n->http || (if_answered && !http_server_answered(n->http)))
+		return;
+	more = http_server_run(n->http);
+	if (n->inbox_n) /* the calls this run handed over */
+		node_take_inbox(&n->wake);
+	/* Called before the loop polls (a run from the idle handle or the
+	 * tick), the calls taken must not wait for the poll's time-out to be
+	 * driven: an active idle handle makes that poll return at once. */
+	if (more || n->dirty)
+		uv_idle_start(&n->http_more, on_http_more);
+	else
+		uv_idle_stop(&n->http_more);
 }
 
 static void http_log(void *ctx, const char *line)
@@ -587,6 +630,7 @@ static int start_io(struct node *n)
 	    .ctx = n,
 	    .log = http_log,
 	    .tls = n->tls,
+	    .external = true,
 	};
 	int rc;
 
@@ -602,13 +646,21 @@ static int start_io(struct node *n)
 	n->drive.data = n;
 	uv_check_start(&n->drive, node_drive_check);
 	if (node_stale_start(n) != 0) {
-		LOG_ERROR("cannot set up stale reads on the HTTP threads");
+		LOG_ERROR("cannot set up direct stale reads");
 		return -1;
 	}
 	if (http_server_start(&hc, &n->http) != HTTP_SERVER_OK) {
 		LOG_ERROR("cannot listen for HTTP on %s (port in use?)", n->cfg.http);
 		return -1;
 	}
+	if (uv_poll_init(&n->loop, &n->http_poll, http_server_fd(n->http)) != 0) {
+		LOG_ERROR("cannot poll the HTTP front");
+		return -1;
+	}
+	n->http_poll.data = n;
+	uv_poll_start(&n->http_poll, UV_READABLE, on_http);
+	uv_idle_init(&n->loop, &n->http_more);
+	n->http_more.data = n;
 	uv_timer_init(&n->loop, &n->tick);
 	n->tick.data = n;
 	uv_timer_start(&n->tick, on_tick, NODE_TICK_MS, NODE_TICK_MS);
@@ -640,7 +692,7 @@ static void node_close(struct node *n)
 	assert(n->snap_job == NULL && !n->pruning && !n->ckpt_running);
 	persist_snapshot_recv_abort(n->recv);
 	persist_snapshot_meta_free(&n->snap);
-	node_stale_stop(n); /* the HTTP threads closed their handles as they ended */
+	node_stale_stop(n); /* the HTTP front stopped: its handle closes */
 	node_auth_close(n);
 	coord_sm_reader_close(n->reader);
 	coord_sm_close(n->sm);

@@ -1,4 +1,4 @@
-/* How calls arrive and where they go: taken from the HTTP threads' inbox or
+/* How calls arrive and where they go: taken from the HTTP front's inbox or
  * forwarded by a follower (a FORWARD, node_wire.h), routed to the right
  * place (answered here, forwarded, or handled as the leader), re-routed when
  * a leader becomes known, and ended when their deadline passes or their

@@ -5,7 +5,7 @@
 
 #include "node_internal.h"
 
-/* Takes every call the HTTP threads handed over (the inbox is bounded by
+/* Takes every call the HTTP front handed over (the inbox is bounded by
  * NODE_INBOX_MAX) and dispatches each; at NODE_CALLS_MAX, 503. */
 void node_take_inbox(uv_async_t *a);
 

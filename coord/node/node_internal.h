@@ -3,8 +3,11 @@
  *
  * One libuv loop owns everything here: the Raft core, raft.db and the write
  * handle of state.db, the lease keeper, the peer transport, the timers and
- * every call in flight. No other thread touches them; HTTP threads only
- * push calls into the inbox (under inbox_mu) and wake the loop.
+ * every call in flight, and the HTTP front too: libmicrohttpd runs on the
+ * loop's thread (server.h, external), from node_http_run(), and pushes the
+ * calls it decodes into the inbox, which that run then takes. No other
+ * thread touches them (the install's and the snapshots' workers have
+ * handles of their own).
  *
  * Invariants:
  *  N-1 The outputs of the core are executed in node_drive() only, in the
@@ -52,7 +55,7 @@
 #include "persist/state.h"
 
 /* Named limits of the runtime. */
-#define NODE_INBOX_MAX         4096  /* calls handed over by HTTP threads, not yet taken */
+#define NODE_INBOX_MAX         4096  /* calls handed over by the HTTP front, not yet taken */
 #define NODE_CALLS_MAX         16384 /* calls in flight on this node (waits included) */
 #define NODE_POLLS_MAX         4096  /* long-polls waiting at once */
 #define NODE_WRITE_TIMEOUT_MS  5000  /* a proposal not applied by then: 504 */
@@ -194,6 +197,9 @@ struct node {
 	uv_signal_t sighup; /* reloads the client port's certificate (tls.h) */
 	uv_timer_t tick;
 	uv_async_t wake;
+	uv_poll_t http_poll; /* the HTTP front, run on this loop (server.h, external) */
+	uv_idle_t http_more; /* it has work that does not show on its descriptor */
+	unsigned http_run_ticks;
 	uv_check_t drive; /* runs node_drive() once per loop turn when dirty */
 	bool dirty;
 	unsigned election_ticks, heartbeat_ticks;
@@ -205,12 +211,12 @@ struct node {
 	sqlite3 *db;
 	struct coord_sm *sm;            /* the state machine's prepared statements on db */
 	struct coord_sm_reader *reader; /* the queries' prepared statements on db */
-	/* Stale reads on the HTTP threads (node_stale.h): what the loop
+	/* Direct stale reads (node_stale.h): what the loop
 	 * publishes for their headers (written by the loop, read with atomic
 	 * loads), and each thread's own handle on state.db. */
 	struct {
 		uint64_t term, leader, last_contact_ms;
-		uint64_t served; /* stale reads the HTTP threads answered */
+		uint64_t served; /* stale reads answered directly */
 		pthread_key_t handles;
 		bool started;
 	} stale;

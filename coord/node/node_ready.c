@@ -485,10 +485,11 @@ void node_drive_check(uv_check_t *h)
 {
 	struct node *n = h->data;
 
-	if (!n->dirty)
-		return;
-	n->dirty = false;
-	node_drive(n);
+	if (n->dirty) {
+		n->dirty = false;
+		node_drive(n);
+	}
+	node_http_run(n, true); /* the answers of this turn leave now */
 }
 
 /* Everything of ready RD after its snapshot chunk: persist, send, apply,

@@ -1,4 +1,4 @@
-/* Stale reads on the HTTP threads (node_stale.h). */
+/* Stale reads answered by the HTTP front as they are decoded (node_stale.h). */
 #include "node_stale.h"
 
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 #include "node_core.h"
 #include "sm_query.h"
 
-/* One HTTP thread's view of state.db, made on its first stale read and
+/* One thread's view of state.db, made on its first stale read and
  * closed when the thread ends (the key's destructor). */
 struct stale_handle {
 	struct persist_state_reader *state;
@@ -36,8 +36,17 @@ int node_stale_start(struct node *n)
 
 void node_stale_stop(struct node *n)
 {
-	if (n->stale.started)
-		pthread_key_delete(n->stale.handles);
+	struct stale_handle *h;
+
+	if (!n->stale.started)
+		return;
+	/* The calling thread's own (the loop's, which runs the HTTP front):
+	 * a key's destructor runs only for threads that end. */
+	if ((h = pthread_getspecific(n->stale.handles)) != NULL) {
+		pthread_setspecific(n->stale.handles, NULL);
+		handle_close(h);
+	}
+	pthread_key_delete(n->stale.handles);
 	n->stale.started = false;
 }
 
