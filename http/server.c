@@ -121,8 +121,9 @@ static void set_answer(struct http_call *call, unsigned status, char *text, size
 		call->meta = *meta;
 	call->state = CALL_ANSWERED;
 	if (resume) {
+		/* Before the resume: from then on MHD may free CALL. */
+		__atomic_store_n(&call->s->answered, true, __ATOMIC_RELAXED); /* external mode's */
 		MHD_resume_connection(call->conn);
-		call->s->answered = true; /* read only in external mode */
 	}
 }
 
@@ -572,7 +573,7 @@ bool http_server_run(struct http_server *s)
 {
 	MHD_UNSIGNED_LONG_LONG ms = 1;
 
-	s->answered = false;
+	__atomic_store_n(&s->answered, false, __ATOMIC_RELAXED);
 	MHD_run(s->mhd);
 	/* Connections it has ready but did not serve in this run (its epoll
 	 * is edge-triggered: they will not make the descriptor readable). */
@@ -581,7 +582,7 @@ bool http_server_run(struct http_server *s)
 
 bool http_server_answered(const struct http_server *s)
 {
-	return s->answered;
+	return __atomic_load_n(&s->answered, __ATOMIC_RELAXED);
 }
 
 void http_server_stop(struct http_server *s)
