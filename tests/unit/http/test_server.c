@@ -1,15 +1,17 @@
 /* The HTTP server through real HTTP on loopback (libcurl as the client):
  * answers from the submitting thread and from another thread, the error
  * shape for refused requests, 405 with Allow, 413 before the body is read,
- * the X-Coord-* headers, and noticing a client that hung up while its call
- * was suspended. */
+ * the X-Coord-* headers, noticing a client that hung up while its call
+ * was suspended, and the external mode (run by its owner's thread). */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -245,6 +247,106 @@ static void test_client_gone_while_suspended(void **state)
 	http_call_answer_error(call, &err, NULL, NULL);
 }
 
+/* External mode: no thread of the server's own. The owner polls its
+ * descriptor and runs it; the serve callback may answer a request there and
+ * then, submitted calls are answered by the owner between runs, and every
+ * callback runs on the owner's thread. */
+struct external {
+	pthread_t owner;
+	bool off_thread;            /* a callback ran on another thread */
+	struct http_call *calls[8]; /* submitted, not yet answered */
+	size_t n_calls;
+	int client_done;
+	struct reply stale, later, refused;
+	CURLcode stale_rc, later_rc, refused_rc;
+};
+
+static struct external ext;
+
+static bool ext_serve(void *ctx, struct http_call *call)
+{
+	const struct http_request *req = http_call_request(call);
+
+	(void)ctx;
+	ext.off_thread |= !pthread_equal(pthread_self(), ext.owner);
+	if (req->op != HTTP_OP_LOCK_GET || !req->stale)
+		return false;
+	http_call_answer(call, 200, json_pack("{s:s}", "served", req->name), NULL);
+	return true;
+}
+
+static void ext_submit(void *ctx, struct http_call *call)
+{
+	(void)ctx;
+	ext.off_thread |= !pthread_equal(pthread_self(), ext.owner);
+	assert_true(ext.n_calls < sizeof(ext.calls) / sizeof(ext.calls[0]));
+	ext.calls[ext.n_calls++] = call;
+}
+
+static void *ext_client(void *arg)
+{
+	(void)arg;
+	ext.stale_rc = do_request("GET", "/v1/locks/a?consistency=stale", NULL, 5000, &ext.stale);
+	ext.later_rc = do_request("GET", "/v1/locks/b", NULL, 5000, &ext.later);
+	ext.refused_rc = do_request("GET", "/v2/nothing", NULL, 5000, &ext.refused);
+	__atomic_store_n(&ext.client_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_external_mode_runs_on_the_owners_thread(void **state)
+{
+	struct http_server_config cfg = {
+	    .serve = ext_serve, .submit = ext_submit, .external = true};
+	struct http_server *s;
+	char addr[64], saved[sizeof(base)];
+	pthread_t client;
+	int port = 27000 + (int)(getpid() % 3000);
+
+	(void)state;
+	memset(&ext, 0, sizeof(ext));
+	ext.owner = pthread_self();
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	cfg.listen_addr = addr;
+	assert_int_equal(http_server_start(&cfg, &s), HTTP_SERVER_OK);
+	assert_true(http_server_fd(s) >= 0);
+	memcpy(saved, base, sizeof(base));
+	snprintf(base, sizeof(base), "http://%s", addr);
+	assert_int_equal(pthread_create(&client, NULL, ext_client, NULL), 0);
+	/* The owner's loop: wait for the descriptor (or the longest wait),
+	 * run, answer what was submitted, run again when something was
+	 * answered or the server says it has more to do. */
+	for (int turns = 0; !__atomic_load_n(&ext.client_done, __ATOMIC_ACQUIRE); turns++) {
+		struct pollfd p = {.fd = http_server_fd(s), .events = POLLIN};
+		bool more;
+
+		assert_true(turns < 50000);
+		(void)poll(&p, 1, HTTP_RUN_EVERY_MS);
+		do {
+			more = http_server_run(s);
+			for (size_t i = 0; i < ext.n_calls; i++)
+				http_call_answer(ext.calls[i], 200,
+				                 json_pack("{s:s}", "name",
+				                           http_call_request(ext.calls[i])->name),
+				                 NULL);
+			/* An answer given asks for a run, so it leaves now. */
+			assert_true(ext.n_calls == 0 || http_server_answered(s));
+			ext.n_calls = 0;
+		} while (more || http_server_answered(s));
+	}
+	pthread_join(client, NULL);
+	memcpy(base, saved, sizeof(base));
+	http_server_stop(s);
+	assert_false(ext.off_thread);
+	assert_int_equal(ext.stale_rc, CURLE_OK);
+	assert_int_equal(ext.stale.status, 200);
+	assert_string_equal(ext.stale.body, "{\"served\":\"a\"}\n");
+	assert_int_equal(ext.later_rc, CURLE_OK);
+	assert_int_equal(ext.later.status, 200);
+	assert_string_equal(ext.later.body, "{\"name\":\"b\"}\n");
+	assert_int_equal(ext.refused_rc, CURLE_OK);
+	assert_int_equal(ext.refused.status, 404);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +356,7 @@ int main(void)
 	    cmocka_unit_test(test_refused_before_the_node),
 	    cmocka_unit_test(test_body_over_limit_is_413),
 	    cmocka_unit_test(test_client_gone_while_suspended),
+	    cmocka_unit_test(test_external_mode_runs_on_the_owners_thread),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
