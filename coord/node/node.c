@@ -550,9 +550,9 @@ static void http_submit(void *ctx, struct http_call *call)
 		taken = true;
 	}
 	pthread_mutex_unlock(&n->inbox_mu);
-	if (taken) {
-		/* On the loop's own thread (external): on_http takes it. */
-	} else {
+	/* Taken: node_http_run(), whose run this is, takes it when the run
+	 * returns (the front runs on the loop's thread). */
+	if (!taken) {
 		struct http_err err;
 		struct http_meta meta = {.retry_after_s = 1};
 
@@ -563,8 +563,8 @@ static void http_submit(void *ctx, struct http_call *call)
 	}
 }
 
-/* The HTTP front has something to do: it runs, and the calls it handed
- * over are taken at once. */
+/* The HTTP front's descriptor is readable: a request, or a connection to
+ * serve. */
 static void on_http(uv_poll_t *p, int status, int events)
 {
 	struct node *n = p->data;
