@@ -199,7 +199,7 @@ static void metrics_answer(struct node *n, struct ncall *c)
 	       m->forwarded);
 	metric(&t, "coord_stale_reads_direct_total", "counter",
 	       "stale reads answered as they were decoded, without becoming calls",
-	       __atomic_load_n(&n->stale.served, __ATOMIC_RELAXED));
+	       n->stale.served);
 	metric(&t, "coord_applied_entries_total", "counter", "entries applied", m->applied_entries);
 	metric(&t, "coord_session_expiries_total", "counter", "session expiries proposed",
 	       m->expiries);

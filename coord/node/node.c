@@ -240,9 +240,7 @@ static void stop_now(struct node *n)
 {
 	coord_notify_stopping();
 	n->stopping = true;
-	pthread_mutex_lock(&n->inbox_mu);
 	n->inbox_closed = true;
-	pthread_mutex_unlock(&n->inbox_mu);
 	node_take_inbox(&n->wake); /* answers what was handed over */
 	node_fail_all(n);
 	if (n->snap_job) /* the loop runs until its work has returned */
@@ -544,12 +542,10 @@ static void http_submit(void *ctx, struct http_call *call)
 	struct node *n = ctx;
 	bool taken = false;
 
-	pthread_mutex_lock(&n->inbox_mu);
 	if (!n->inbox_closed && n->inbox_n < NODE_INBOX_MAX) {
 		n->inbox[n->inbox_n++] = call;
 		taken = true;
 	}
-	pthread_mutex_unlock(&n->inbox_mu);
 	/* Taken: node_http_run(), whose run this is, takes it when the run
 	 * returns (the front runs on the loop's thread). */
 	if (!taken) {
@@ -645,10 +641,6 @@ static int start_io(struct node *n)
 	uv_check_init(&n->loop, &n->drive);
 	n->drive.data = n;
 	uv_check_start(&n->drive, node_drive_check);
-	if (node_stale_start(n) != 0) {
-		LOG_ERROR("cannot set up direct stale reads");
-		return -1;
-	}
 	if (http_server_start(&hc, &n->http) != HTTP_SERVER_OK) {
 		LOG_ERROR("cannot listen for HTTP on %s (port in use?)", n->cfg.http);
 		return -1;
@@ -700,7 +692,6 @@ static void node_close(struct node *n)
 	persist_log_close(n->plog);
 	persist_dir_close(n->dir);
 	uv_loop_close(&n->loop);
-	pthread_mutex_destroy(&n->inbox_mu);
 }
 
 /* Refuses early, before the data folder is touched, when a port is taken. */
@@ -752,7 +743,6 @@ int coord_node_run(const struct coord_config *cfg)
 		n->heartbeat_ticks = 1;
 	if (n->election_ticks <= n->heartbeat_ticks)
 		n->election_ticks = n->heartbeat_ticks + 1;
-	pthread_mutex_init(&n->inbox_mu, NULL);
 	uv_loop_init(&n->loop);
 	coord_result_init(&n->result);
 	n->expire_retry = calloc(COORD_LEASE_MAX, sizeof(*n->expire_retry));

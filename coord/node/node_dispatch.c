@@ -102,12 +102,10 @@ void node_take_inbox(uv_async_t *a)
 	struct http_call *calls[NODE_INBOX_MAX];
 	size_t k;
 
-	pthread_mutex_lock(&n->inbox_mu);
 	k = n->inbox_n;
 	assert(k <= NODE_INBOX_MAX); /* the inbox is bounded (http_submit) */
 	memcpy(calls, n->inbox, k * sizeof(calls[0]));
 	n->inbox_n = 0;
-	pthread_mutex_unlock(&n->inbox_mu);
 	node_reads_begin(n); /* the drain's queries: one read transaction */
 	for (size_t i = 0; i < k; i++) {
 		struct ncall *c = calloc(1, sizeof(*c));

@@ -211,14 +211,12 @@ struct node {
 	sqlite3 *db;
 	struct coord_sm *sm;            /* the state machine's prepared statements on db */
 	struct coord_sm_reader *reader; /* the queries' prepared statements on db */
-	/* Direct stale reads (node_stale.h): what the loop
-	 * publishes for their headers (written by the loop, read with atomic
-	 * loads), and each thread's own handle on state.db. */
+	/* Direct stale reads (node_stale.h): their own handle on state.db. */
 	struct {
-		uint64_t term, leader, last_contact_ms;
+		struct persist_state_reader *state;
+		struct coord_sm_reader *reader;
+		bool broken;     /* could not be opened: stale reads become calls */
 		uint64_t served; /* stale reads answered directly */
-		pthread_key_t handles;
-		bool started;
 	} stale;
 	struct persist_snapshot_meta snap; /* newest local snapshot (index 0: none) */
 	uint64_t snap_told;                /* newest snapshot index the core knows */
@@ -280,8 +278,7 @@ struct node {
 	} alive_props[NODE_ALIVE_PROPS];
 	size_t n_alive_props;
 
-	/* Inbox from the HTTP threads. */
-	pthread_mutex_t inbox_mu;
+	/* Calls the HTTP front handed over in its current run (same thread). */
 	struct http_call *inbox[NODE_INBOX_MAX];
 	size_t inbox_n;
 	bool inbox_closed;

@@ -13,7 +13,6 @@
 #include "node_auth.h"
 #include "node_lease.h"
 #include "node_ready.h"
-#include "node_stale.h"
 
 /* 1. Persist ----------------------------------------------------------------- */
 
@@ -601,5 +600,4 @@ void node_drive(struct node *n)
 		node_admin_poll(n);
 	node_maybe_snapshot(n);
 	maybe_checkpoint(n);
-	node_stale_publish(n);
 }
