@@ -62,3 +62,13 @@ json_t *http_error_json(const struct http_err *err)
 	return json_pack("{s:s, s:s}", "error", http_error_code(err->code), "message",
 	                 err->message);
 }
+
+json_t *http_error_json_details(const struct http_err *err, json_t *details)
+{
+	json_t *body = http_error_json(err);
+
+	if (body && details)
+		json_object_update(body, details);
+	json_decref(details);
+	return body;
+}

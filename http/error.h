@@ -58,5 +58,7 @@ enum http_error http_err_set(struct http_err *err, enum http_error code, const c
 /* A new JSON object {"error":…, "message":…} for ERR, to which the caller may
  * add details. Caller owns the reference (json_decref). NULL on ENOMEM. */
 json_t *http_error_json(const struct http_err *err);
+/* http_error_json() with DETAILS (stolen; may be NULL) merged into it. */
+json_t *http_error_json_details(const struct http_err *err, json_t *details);
 
 #endif

@@ -166,11 +166,8 @@ void http_call_answer(struct http_call *call, unsigned status, json_t *body,
 void http_call_answer_error(struct http_call *call, const struct http_err *err, json_t *details,
                             const struct http_meta *meta)
 {
-	json_t *body = http_error_json(err);
+	json_t *body = http_error_json_details(err, details);
 
-	if (body && details)
-		json_object_update(body, details);
-	json_decref(details);
 	http_call_answer(call, http_error_status(err->code), body, meta);
 }
 

@@ -45,6 +45,8 @@ static void check_entry(const struct node_api *a)
 
 void node_api_init(void)
 {
+	if (by_op[1]) /* done already: a process may run several nodes (the simulator) */
+		return;
 	for (size_t i = 0; i < sizeof(resources) / sizeof(resources[0]); i++)
 		for (const struct node_api *a = resources[i]; a->op; a++) {
 			assert(a->op > 0 && a->op < HTTP_OP_COUNT && by_op[a->op] == NULL);

@@ -1,7 +1,6 @@
 /* Sessions (docs/API.md, Sessions): create, list, get, close, keepalive,
  * and a session's events. */
 #include <string.h>
-#include <sys/random.h>
 
 #include "api.h"
 #include "node_auth.h"
@@ -17,8 +16,7 @@ static bool create_command(struct node *n, const struct http_request *req, struc
 {
 	cmd->type = COORD_CMD_OPEN;
 	/* 128 random bits, drawn by the leader and carried in the entry. */
-	if (getrandom(cmd->session.bytes, sizeof(cmd->session.bytes), 0) !=
-	    (ssize_t)sizeof(cmd->session.bytes))
+	if (!node_random(cmd->session.bytes, sizeof(cmd->session.bytes)))
 		node_fatal(n, "getrandom", "no randomness for a session id");
 	cmd->ttl_ms = (uint32_t)req->ttl_ms;
 	cmd->lock_delay_ms = (uint32_t)req->lock_delay_ms;

@@ -226,11 +226,8 @@ void node_answer_snapshot(struct node *n, struct ncall *c)
 
 void node_answer_err(struct node *n, struct ncall *c, const struct http_err *err, json_t *details)
 {
-	json_t *body = http_error_json(err);
+	json_t *body = http_error_json_details(err, details);
 
-	if (body && details)
-		json_object_update(body, details);
-	json_decref(details);
 	node_answer(n, c, http_error_status(err->code), body);
 }
 

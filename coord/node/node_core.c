@@ -1,26 +1,12 @@
-/* What every part of the runtime asks of the node: its clocks, fail-stop,
+/* What every part of the runtime asks of the node: its stamps, fail-stop,
  * the headers of an answer, peers' HTTP addresses, marking the core as
  * stepped, and the one way into the log (node_core.h). */
 #include "node_core.h"
 
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
-
-uint64_t node_now_ms(void)
-{
-	return uv_hrtime() / 1000000u;
-}
-
-uint64_t node_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 uint64_t node_stamp_ms(struct node *n)
 {

@@ -3,10 +3,8 @@
 #ifndef COORD_NODE_CORE_H
 #define COORD_NODE_CORE_H
 
+#include "node_env.h"
 #include "node_internal.h"
-
-uint64_t node_now_ms(void);  /* monotonic */
-uint64_t node_wall_ms(void); /* wall clock: logs, seeds, a founding cluster's first stamp */
 
 /* The stamp of an entry proposed now: the cluster clock (node_clock.h),
  * which the first stamp of a node that holds none founds. */

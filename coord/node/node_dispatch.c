@@ -96,9 +96,8 @@ void node_installed(struct node *n)
 
 /* The inbox -------------------------------------------------------------------- */
 
-void node_take_inbox(uv_async_t *a)
+void node_take_inbox(struct node *n)
 {
-	struct node *n = a->data;
 	struct http_call *calls[NODE_INBOX_MAX];
 	size_t k;
 
@@ -127,7 +126,7 @@ void node_take_inbox(uv_async_t *a)
 		c->req = http_call_request(calls[i]);
 		c->id = ++n->next_call_id;
 		c->arrived_ms = node_now_ms();
-		c->arrived_us = uv_hrtime() / 1000u;
+		c->arrived_us = node_now_us();
 		if (node_auth_admit(n, c)) /* else answered: 401, 403 */
 			node_dispatch(n, c);
 	}
@@ -335,7 +334,7 @@ void node_on_forward(struct node *n, uint64_t from, const uint8_t *p, size_t len
 	c->actor = m.actor; /* authenticated by the follower (node_wire.h) */
 	c->id = ++n->next_call_id;
 	c->arrived_ms = node_now_ms();
-	c->arrived_us = uv_hrtime() / 1000u;
+	c->arrived_us = node_now_us();
 	/* Every check the follower's front end made, made again here. */
 	if (http_request_decode_target(method, target, m.body, m.body_len, c->own, &err) !=
 	    HTTP_OK) {

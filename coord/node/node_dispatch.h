@@ -7,7 +7,7 @@
 
 /* Takes every call the HTTP front handed over (the inbox is bounded by
  * NODE_INBOX_MAX) and dispatches each; at NODE_CALLS_MAX, 503. */
-void node_take_inbox(uv_async_t *a);
+void node_take_inbox(struct node *n);
 
 /* A FORWARD from peer FROM: decoded again with the HTTP decoder (rule 11),
  * then dispatched, or, with NODE_FORWARD_CANCEL, the call it names withdrawn. */

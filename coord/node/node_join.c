@@ -132,7 +132,7 @@ int node_join_load_folder(struct node *n)
 		return -1;
 	}
 	do {
-		if (getrandom(&n->folder_id, sizeof(n->folder_id), 0) != sizeof(n->folder_id)) {
+		if (!node_random(&n->folder_id, sizeof(n->folder_id))) {
 			LOG_ERROR("cannot draw a random folder id: %s", strerror(errno));
 			return -1;
 		}
@@ -178,7 +178,7 @@ int node_join_new_id(struct node *n)
 	uint8_t raw[NODE_JOIN_ID_BYTES];
 	char hex[2 * NODE_JOIN_ID_BYTES + 1];
 
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+	if (!node_random(raw, sizeof(raw))) {
 		LOG_ERROR("cannot draw a random cluster id: %s", strerror(errno));
 		return -1;
 	}

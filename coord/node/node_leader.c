@@ -272,7 +272,7 @@ void node_on_applied(struct node *n, uint64_t index, uint64_t term, const struct
 		size_t before = n->waits[W_WRITE].n;
 
 		if (c->index == index && c->term == term && r) {
-			observe_latency(n, uv_hrtime() / 1000u - c->arrived_us);
+			observe_latency(n, node_now_us() - c->arrived_us);
 			answer_write(n, c, index, r);
 		} else if (c->cancelling) {
 			/* The withdrawal was lost, but the acquire it withdraws

@@ -19,17 +19,6 @@
 static void install_work(uv_work_t *w);
 static void install_done(uv_work_t *w, int status);
 
-/* Runs WORK on libuv's thread pool and DONE back on the loop; the node's
- * background jobs (snapshots, installs, checkpoints, pruning) all start
- * here. The loop runs until every queued job's DONE has run. */
-static void queue_job(struct node *n, uv_work_t *w, uv_work_cb work, uv_after_work_cb done,
-                      const char *what)
-{
-	w->data = n;
-	if (uv_queue_work(&n->loop, w, work, done) != 0)
-		node_fatal(n, what, "cannot queue work");
-}
-
 static void conf_blob(const struct raft_conf *conf, uint8_t *buf, size_t *len)
 {
 	*len = raft_conf_encode(conf, buf, RAFT_CONF_MAX_BYTES);
@@ -71,8 +60,8 @@ static bool persist_snap_chunk(struct node *n, const struct raft_snapshot_chunk 
 	n->install_from = persist_state_applied_index(n->pstate);
 	n->installing = true;
 	n->install_started_ms = node_now_ms();
-	queue_job(n, &n->install_work, install_work, install_done,
-	          "installing a received snapshot");
+	node_queue_job(n, &n->install_work, install_work, install_done,
+	               "installing a received snapshot");
 	return true;
 }
 
@@ -360,7 +349,8 @@ static void maybe_checkpoint(struct node *n)
 	n->ckpt_log_seen = lp;
 	n->ckpt_state_seen = sp;
 	n->ckpt_running = true;
-	queue_job(n, &n->ckpt_work, checkpoint_work, checkpoint_done, "checkpointing a database");
+	node_queue_job(n, &n->ckpt_work, checkpoint_work, checkpoint_done,
+	               "checkpointing a database");
 }
 
 /* Runs on a thread of libuv's pool: the copy, its fsync and its check. */
@@ -403,7 +393,7 @@ static void start_prune(struct node *n)
 		return;
 	n->pruning = true;
 	n->prune_keep = n->snap.index;
-	queue_job(n, &n->prune_work, prune_work, prune_done, "removing old snapshots");
+	node_queue_job(n, &n->prune_work, prune_work, prune_done, "removing old snapshots");
 }
 
 /* Back on the loop: the snapshot is durable; the core may compact behind
@@ -475,20 +465,17 @@ void node_maybe_snapshot(struct node *n)
 	/* The copy, its fsync and its check run on libuv's thread pool, so
 	 * heartbeats and answers go on meanwhile. */
 	n->snap_started_ms = node_now_ms();
-	queue_job(n, &n->snap_work, snapshot_work, snapshot_made, "starting a snapshot");
+	node_queue_job(n, &n->snap_work, snapshot_work, snapshot_made, "starting a snapshot");
 }
 
 /* The loop ----------------------------------------------------------------------- */
 
-void node_drive_check(uv_check_t *h)
+void node_turn_end(struct node *n)
 {
-	struct node *n = h->data;
-
 	if (n->dirty) {
 		n->dirty = false;
 		node_drive(n);
 	}
-	node_http_run(n, true); /* the answers of this turn leave now */
 }
 
 /* Everything of ready RD after its snapshot chunk: persist, send, apply,
@@ -588,7 +575,7 @@ void node_drive(struct node *n)
 		 * in between; the wake makes the next turn come at once. */
 		if (k++ == NODE_DRIVE_READIES) {
 			node_kick(n);
-			uv_async_send(&n->wake);
+			node_wake(n);
 			break;
 		}
 		raft_ready(n->raft, &n->held);

@@ -7,8 +7,9 @@
 
 /* Executes everything the core has ready, until it has nothing more. */
 void node_drive(struct node *n);
-/* The loop's check handle: node_drive() once per turn when kicked. */
-void node_drive_check(uv_check_t *h);
+/* The end of a turn of the loop, after its events were fed in: node_drive()
+ * once when kicked (group commit, node_kick()). */
+void node_turn_end(struct node *n);
 /* Takes a snapshot when enough entries were applied since the last one. */
 void node_maybe_snapshot(struct node *n);
 

@@ -1,0 +1,156 @@
+/* rt.h: the runtime simulator's world. N real nodes (coord/node's runtime,
+ * its Raft core, its state machine and SQLite storage in a folder of their
+ * own) run in one thread under one seeded generator; what the runtime takes
+ * from outside (node_env.h, transport.h, server.h's call functions) is bound
+ * here to a simulated clock, network and HTTP front.
+ *
+ * Time is simulated microseconds. Every event (a node's tick, a frame's
+ * arrival, a connection's dial, a background job's end, a client's call, a
+ * fault) is queued at its time and run in order of (time, sequence), so the
+ * same seed replays the same run. After each event that reached a node, the
+ * node's turn ends (node_turn_end), as a libuv loop's check handle does.
+ */
+#ifndef COORD_RT_H
+#define COORD_RT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "sim.h" /* struct sim_rng */
+
+#define RT_NODES_MAX      5
+#define RT_CLIENTS_MAX    8
+#define RT_KEYS           3                /* kv keys the clients write: k0, k1, k2 */
+#define RT_LOCKS          2                /* locks they take: l0, l1 */
+#define RT_CALLS_MAX      20000            /* calls one seed may make */
+#define RT_CALL_GIVEUP_US (12u * 1000000u) /* a call unanswered this long fails the seed */
+
+struct node; /* node_internal.h */
+struct transport;
+struct http_call;
+
+enum rt_event_kind {
+	RT_EV_TICK,   /* a node's timer: node_tick() */
+	RT_EV_TURN,   /* node_wake(): a turn with no event */
+	RT_EV_DIAL,   /* a connection's dial completes (or fails) */
+	RT_EV_FRAME,  /* a frame reaches the end of its connection */
+	RT_EV_JOB,    /* a background job ends: its work, then its done */
+	RT_EV_CLIENT, /* a client acts */
+	RT_EV_FAULT,  /* the fault generator acts */
+};
+
+struct rt_event {
+	uint64_t at_us, seq;
+	enum rt_event_kind kind;
+	int node;     /* the node it reaches, -1 for none */
+	uint64_t gen; /* the node's life it belongs to (a restart drops older) */
+	void *ptr;    /* FRAME: struct rt_frame; JOB: struct rt_job; DIAL: struct rt_conn */
+	int arg;
+};
+
+/* A simulated node: a real struct node, its clock and its life. */
+struct rt_node {
+	int slot; /* 0-based; the node id is slot + 1 */
+	uint64_t id;
+	char data[400];
+	char http[32], raft[32];
+	struct node *n; /* NULL while down */
+	struct transport *t;
+	bool up;
+	uint64_t gen;           /* lives: one more at every start */
+	double rate;            /* its clock's speed against simulated time */
+	uint64_t clock_base_us; /* its clock at simulated time 0 */
+	uint64_t last_clock_us; /* never goes back */
+	unsigned jobs;          /* queued jobs whose done has not run */
+	bool wake;              /* node_wake() asked for a turn */
+	bool partitioned;
+	uint64_t busy_until_us; /* its loop is blocked (a sync, a pause) until then */
+};
+
+struct rt_world {
+	uint64_t seed;
+	struct sim_rng rng;
+	int n_nodes, n_clients;
+	struct rt_node nodes[RT_NODES_MAX];
+	uint64_t now_us;
+	int current; /* the node whose code runs now, -1 for none */
+	/* The event queue: a binary heap on (at_us, seq). */
+	struct rt_event *heap;
+	size_t heap_n, heap_cap;
+	uint64_t next_seq;
+	/* Parameters the seed drew. */
+	unsigned latency_us, jitter_us; /* a frame's trip */
+	unsigned reset_per_mille;       /* a connection resets instead of delivering */
+	unsigned crash_per_mille;       /* fault events that crash a node */
+	unsigned partition_per_mille;   /* ... that isolate one */
+	unsigned pause_per_mille;       /* ... that pause one (SIGSTOP) */
+	unsigned power_per_mille;       /* crashes that are power losses */
+	unsigned fsync_us;              /* a sync blocks its node this long */
+	unsigned slow_sync_per_mille;   /* ... and 50-450 ms more, this often */
+	uint64_t fault_until_us;        /* faults stop then; the run heals and settles */
+	uint64_t end_us;
+	bool trace;
+	char base[320]; /* the seed's folder */
+	/* What failed (the first failure ends the seed). */
+	bool failed;
+	uint64_t fail_us;
+	char why[512];
+};
+
+extern struct rt_world *rt_w;
+
+void rt_push(struct rt_world *w, uint64_t at_us, enum rt_event_kind kind, int node, void *ptr,
+             int arg);
+void rt_fail(struct rt_world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rt_trace(struct rt_world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The node NODE's code runs now (its clock, its randomness); -1: none. */
+void rt_enter(struct rt_world *w, int node);
+/* A node's turn ends (node_turn_end, and again while it asked to wake). */
+void rt_turn_end(struct rt_world *w, int node);
+
+/* disk.c: the nodes' databases through an SQLite VFS that models syncs */
+void rt_disk_install(void);
+void rt_disk_dead(int node, bool dead); /* its handles change nothing */
+void rt_disk_power_loss(int node);      /* unsynced writes are lost */
+void rt_disk_free(void);
+
+/* env.c */
+void rt_job_run(struct rt_world *w, struct rt_event *ev);
+void rt_jobs_drop(struct rt_world *w, int node); /* a crash: its jobs never end */
+
+/* transport.c */
+void rt_net_dial_event(struct rt_world *w, struct rt_event *ev);
+void rt_net_frame_event(struct rt_world *w, struct rt_event *ev);
+void rt_net_node_down(struct rt_world *w, int node); /* every connection of it resets */
+void rt_net_isolate(struct rt_world *w, int node, bool isolated);
+int rt_net_node_of(const struct transport *t);
+void rt_net_stall_event(struct rt_world *w, void *conn); /* a partition's stall ran out */
+void rt_net_free(void);
+
+/* front.c: calls as a client sends them, and their answers. */
+struct rt_answer {
+	bool answered;
+	bool lost; /* its node crashed first: the client saw the connection reset */
+	unsigned status;
+	json_t *body; /* NULL when none or not JSON */
+	uint64_t index, leader;
+};
+struct http_call *rt_front_send(struct rt_world *w, int node, const char *method,
+                                const char *target, const char *body, struct rt_answer *out);
+void rt_front_node_down(struct rt_world *w, int node);
+void rt_front_free_all(void);
+
+/* client.c */
+void rt_clients_start(struct rt_world *w);
+void rt_client_event(struct rt_world *w, struct rt_event *ev);
+void rt_clients_check_end(struct rt_world *w);  /* after the settle: final reads */
+bool rt_clients_idle(const struct rt_world *w); /* no call of theirs in flight */
+void rt_clients_free(struct rt_world *w);
+void rt_clients_final_get(struct rt_world *w, int node, int key, struct rt_answer *ans);
+void rt_clients_final_check(struct rt_world *w, int key, uint64_t sent, struct rt_answer *ans);
+unsigned rt_clients_calls(void);
+
+#endif

@@ -1,0 +1,601 @@
+/* world.c: the runtime simulator's world and command line (rt.h).
+ *
+ *   coord-rtsim --seeds N [--first-seed S] [--nodes K]   # seeds S..S+N-1
+ *   coord-rtsim --seed X [--nodes K] --trace              # one seed, every event
+ *
+ * Each seed runs in a child process in a folder of its own (under /dev/shm
+ * when it exists): a node's fail-stop (_exit) or an assertion fails that
+ * seed, with the command that replays it, not the run. A seed: the nodes
+ * found their cluster; clients call the API while nodes crash and restart
+ * and are cut off by partitions; then every fault heals, the clients stop,
+ * and the run settles: every call answered, every node at the same applied
+ * index with the same state hash, and a final linearizable read of each key
+ * from each node checked against the model (client.c).
+ */
+#define _GNU_SOURCE
+#include <assert.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "node_dispatch.h"
+#include "node_env.h"
+#include "node_internal.h"
+#include "node_life.h"
+#include "node_ready.h"
+#include "rt.h"
+#include "sm.h"
+
+struct rt_world *rt_w;
+static uint64_t last_tick[RT_NODES_MAX];
+
+/* The event queue ------------------------------------------------------------- */
+
+static bool before(const struct rt_event *a, const struct rt_event *b)
+{
+	return a->at_us < b->at_us || (a->at_us == b->at_us && a->seq < b->seq);
+}
+
+static void rt_heap_add(struct rt_world *w, const struct rt_event *e)
+{
+	struct rt_event ev = *e;
+	size_t i;
+
+	if (w->heap_n == w->heap_cap) {
+		w->heap_cap = w->heap_cap ? 2 * w->heap_cap : 1024;
+		w->heap = realloc(w->heap, w->heap_cap * sizeof(*w->heap));
+		assert(w->heap);
+	}
+	i = w->heap_n++;
+	while (i > 0 && before(&ev, &w->heap[(i - 1) / 2])) {
+		w->heap[i] = w->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	w->heap[i] = ev;
+}
+
+void rt_push(struct rt_world *w, uint64_t at_us, enum rt_event_kind kind, int node, void *ptr,
+             int arg)
+{
+	struct rt_event ev = {at_us, w->next_seq++, kind, node, 0, ptr, arg};
+
+	if (node >= 0)
+		ev.gen = w->nodes[node].gen;
+	rt_heap_add(w, &ev);
+}
+
+static struct rt_event pop(struct rt_world *w)
+{
+	struct rt_event top = w->heap[0], last = w->heap[--w->heap_n];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= w->heap_n)
+			break;
+		if (c + 1 < w->heap_n && before(&w->heap[c + 1], &w->heap[c]))
+			c++;
+		if (!before(&w->heap[c], &last))
+			break;
+		w->heap[i] = w->heap[c];
+		i = c;
+	}
+	if (w->heap_n)
+		w->heap[i] = last;
+	return top;
+}
+
+/* Reports ---------------------------------------------------------------------- */
+
+void rt_fail(struct rt_world *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->failed)
+		return;
+	w->failed = true;
+	w->fail_us = w->now_us;
+	va_start(ap, fmt);
+	vsnprintf(w->why, sizeof(w->why), fmt, ap);
+	va_end(ap);
+}
+
+void rt_trace(struct rt_world *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!w->trace)
+		return;
+	printf("%10.3f ms  ", (double)w->now_us / 1000.0);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+void rt_enter(struct rt_world *w, int node)
+{
+	w->current = node;
+}
+
+/* Nodes ------------------------------------------------------------------------ */
+
+static void tick_later(struct rt_world *w, int slot)
+{
+	struct rt_node *rn = &w->nodes[slot];
+
+	rt_push(w, w->now_us + (uint64_t)(NODE_TICK_MS * 1000.0 / rn->rate), RT_EV_TICK, slot, NULL,
+	        0);
+}
+
+void rt_turn_end(struct rt_world *w, int slot)
+{
+	struct rt_node *rn = &w->nodes[slot];
+
+	if (!rn->up)
+		return;
+	rt_enter(w, slot);
+	node_turn_end(rn->n);
+	if (rn->wake) {
+		rn->wake = false;
+		rt_push(w, w->now_us + 1, RT_EV_TURN, slot, NULL, 0);
+	}
+}
+
+static void node_start(struct rt_world *w, int slot)
+{
+	struct rt_node *rn = &w->nodes[slot];
+	char id[16], cluster[256] = "", err[COORD_CONFIG_ERR_MAX];
+	struct coord_config cfg;
+	struct transport_config tc;
+
+	for (int i = 0; i < w->n_nodes; i++)
+		snprintf(cluster + strlen(cluster), sizeof(cluster) - strlen(cluster), "%s%d=%s",
+		         i ? "," : "", i + 1, w->nodes[i].raft);
+	snprintf(id, sizeof(id), "%d", slot + 1);
+	const char *argv[] = {"coordd", "--id",
+	                      id,       "--data",
+	                      rn->data, "--http",
+	                      rn->http, "--raft",
+	                      rn->raft, "--cluster",
+	                      cluster,  "--heartbeat-ms",
+	                      "100",    "--election-timeout-ms",
+	                      "1000",   "--snapshot-entries",
+	                      "200",    "--log-tail",
+	                      "50"};
+	if (coord_config_parse((int)(sizeof(argv) / sizeof(argv[0])), argv, &cfg, err) !=
+	    COORD_CONFIG_OK) {
+		fprintf(stderr, "rtsim: %s\n", err);
+		exit(2);
+	}
+	cfg.log_level = w->trace ? COORD_LOG_INFO : COORD_LOG_ERROR;
+	rn->gen++;
+	rn->up = true;
+	rn->n = calloc(1, sizeof(*rn->n));
+	assert(rn->n);
+	rt_enter(w, slot);
+	if (node_open(rn->n, &cfg) != 0) {
+		rt_fail(w, "n%d could not start", slot + 1);
+		return;
+	}
+	node_transport_config(rn->n, &tc);
+	if (transport_start(NULL, &tc, &rn->n->transport) != TRANSPORT_OK) {
+		rt_fail(w, "n%d: no transport", slot + 1);
+		return;
+	}
+	node_peers_start(rn->n);
+	node_drive(rn->n);
+	rt_turn_end(w, slot);
+	tick_later(w, slot);
+	rt_trace(w, "n%d started (life %llu)", slot + 1, (unsigned long long)rn->gen);
+}
+
+/* A process crash: the jobs the pool was running finish first (the crash
+ * comes just after them), then everything in memory is gone; the data
+ * folder stays as the last commit left it. */
+static void node_crash(struct rt_world *w, int slot, bool power_loss)
+{
+	struct rt_node *rn = &w->nodes[slot];
+	bool ran;
+
+	do {
+		ran = false;
+		for (size_t i = 0; i < w->heap_n; i++) {
+			struct rt_event *ev = &w->heap[i];
+
+			if (ev->kind == RT_EV_JOB && ev->node == slot && ev->gen == rn->gen &&
+			    ev->ptr) {
+				struct rt_event copy = *ev;
+
+				ev->ptr = NULL;
+				rt_enter(w, slot);
+				rt_job_run(w, &copy);
+				ran = true;
+				break; /* its done may have queued more */
+			}
+		}
+	} while (ran);
+	rt_trace(w, "n%d %s", slot + 1, power_loss ? "loses power" : "crashes");
+	rt_front_node_down(w, slot);
+	rt_enter(w, slot);
+	rn->up = false;
+	rn->busy_until_us = 0;
+	rt_net_node_down(w, slot);
+	/* Closing its handles writes nothing after a power loss (disk.c); its
+	 * calls in flight are never answered: their clients saw a reset. */
+	if (power_loss)
+		rt_disk_dead(slot, true);
+	node_close(rn->n);
+	if (power_loss)
+		rt_disk_power_loss(slot);
+	free(rn->n);
+	rn->n = NULL;
+	rn->gen++;
+	rt_enter(w, -1);
+}
+
+/* Faults ----------------------------------------------------------------------- */
+
+static int count_down(struct rt_world *w)
+{
+	int k = 0;
+
+	for (int i = 0; i < w->n_nodes; i++)
+		k += !w->nodes[i].up || w->nodes[i].partitioned;
+	return k;
+}
+
+static void fault_event(struct rt_world *w, struct rt_event *ev)
+{
+	int slot = (int)sim_below(&w->rng, (uint64_t)w->n_nodes);
+	struct rt_node *rn = &w->nodes[slot];
+
+	if (ev->arg == 1) { /* a restart or a heal of ev->node */
+		rn = &w->nodes[ev->node];
+		if (!rn->up)
+			node_start(w, ev->node);
+		if (rn->partitioned) {
+			rt_trace(w, "n%d rejoins the network", ev->node + 1);
+			rt_net_isolate(w, ev->node, false);
+		}
+		return;
+	}
+	if (w->now_us >= w->fault_until_us) /* the settle: everything heals */
+		return;
+	rt_push(w, w->now_us + 300000 + sim_below(&w->rng, 1500000), RT_EV_FAULT, -1, NULL, 0);
+	/* A majority stays up and connected, most of the time. */
+	if (count_down(w) >= (w->n_nodes - 1) / 2 && !sim_chance(&w->rng, 100))
+		return;
+	if (rn->up && !rn->partitioned && sim_chance(&w->rng, w->crash_per_mille)) {
+		node_crash(w, slot, sim_chance(&w->rng, w->power_per_mille));
+		rt_push(w, w->now_us + 200000 + sim_below(&w->rng, 3000000), RT_EV_FAULT, slot,
+		        NULL, 1);
+	} else if (rn->up && !rn->partitioned && sim_chance(&w->rng, w->partition_per_mille)) {
+		rt_trace(w, "n%d is cut off", slot + 1);
+		rt_net_isolate(w, slot, true);
+		rt_push(w, w->now_us + 300000 + sim_below(&w->rng, 4000000), RT_EV_FAULT, slot,
+		        NULL, 1);
+	}
+}
+
+/* The run ---------------------------------------------------------------------- */
+
+static void dispatch(struct rt_world *w, struct rt_event *ev)
+{
+	struct rt_node *rn = ev->node >= 0 ? &w->nodes[ev->node] : NULL;
+	bool live = rn && rn->up && ev->gen == rn->gen;
+
+	/* A node whose loop is blocked (a sync, a pause) takes its events when
+	 * it runs again, in the order they came. */
+	if (live && rn->busy_until_us > w->now_us && ev->kind != RT_EV_CLIENT &&
+	    ev->kind != RT_EV_FAULT) {
+		struct rt_event later = *ev;
+
+		later.at_us = rn->busy_until_us;
+		later.seq = w->next_seq++;
+		rt_heap_add(w, &later);
+		return;
+	}
+
+	switch (ev->kind) {
+	case RT_EV_TICK:
+		if (!live)
+			return;
+		last_tick[ev->node] = w->now_us;
+		rt_enter(w, ev->node);
+		if (node_tick(rn->n))
+			rt_fail(w, "n%d: a hand-off ended, but none began", ev->node + 1);
+		rt_turn_end(w, ev->node);
+		tick_later(w, ev->node);
+		break;
+	case RT_EV_TURN:
+		if (live)
+			rt_turn_end(w, ev->node);
+		break;
+	case RT_EV_DIAL:
+		if (ev->node < 0) {
+			rt_net_stall_event(w, ev->ptr);
+		} else if (live) {
+			rt_enter(w, ev->node);
+			rt_net_dial_event(w, ev);
+			rt_turn_end(w, ev->node);
+		}
+		break;
+	case RT_EV_FRAME:
+		rt_enter(w, ev->node);
+		rt_net_frame_event(w, ev);
+		rt_turn_end(w, ev->node);
+		break;
+	case RT_EV_JOB:
+		if (!ev->ptr)
+			return; /* ran before a crash */
+		rt_enter(w, ev->node);
+		rt_job_run(w, ev);
+		rt_turn_end(w, ev->node);
+		break;
+	case RT_EV_CLIENT:
+		rt_client_event(w, ev);
+		break;
+	case RT_EV_FAULT:
+		fault_event(w, ev);
+		break;
+	}
+	rt_enter(w, -1);
+}
+
+static void run_until(struct rt_world *w, uint64_t until_us)
+{
+	while (!w->failed && w->heap_n && w->heap[0].at_us <= until_us) {
+		struct rt_event ev = pop(w);
+
+		w->now_us = ev.at_us;
+		dispatch(w, &ev);
+	}
+	if (w->now_us < until_us)
+		w->now_us = until_us;
+}
+
+static uint64_t state_hash(struct rt_world *w, int slot, uint64_t *applied)
+{
+	struct node *n = w->nodes[slot].n;
+	uint64_t h = 0;
+
+	*applied = persist_state_applied_index(n->pstate);
+	if (coord_sm_hash(n->db, &h) != 0)
+		rt_fail(w, "n%d: cannot hash its state", slot + 1);
+	return h;
+}
+
+/* After the settle: the same applied index and state on every node (given
+ * a few more seconds to catch up), and the final reads. */
+static void check_end(struct rt_world *w)
+{
+	uint64_t applied[RT_NODES_MAX], hash[RT_NODES_MAX];
+	struct rt_answer ans[RT_NODES_MAX][RT_KEYS];
+	uint64_t sent;
+	bool same = false;
+
+	/* The clients' last calls: a write forwarded just before its frame was
+	 * lost is answered (504) only after its wait, up to seven seconds. */
+	for (uint64_t until = w->now_us + RT_CALL_GIVEUP_US;
+	     !rt_clients_idle(w) && w->now_us < until;)
+		run_until(w, w->now_us + 100000);
+	rt_clients_check_end(w);
+	for (int k = 0; k < 50 && !same && !w->failed; k++) {
+		run_until(w, w->now_us + 100000);
+		same = true;
+		for (int i = 0; i < w->n_nodes; i++) {
+			hash[i] = state_hash(w, i, &applied[i]);
+			same = same && applied[i] == applied[0] && hash[i] == hash[0];
+		}
+	}
+	if (!same && !w->failed) {
+		char s[256] = "";
+
+		for (int i = 0; i < w->n_nodes; i++)
+			snprintf(s + strlen(s), sizeof(s) - strlen(s), " n%d %llu/%016llx", i + 1,
+			         (unsigned long long)applied[i], (unsigned long long)hash[i]);
+		rt_fail(w, "convergence: the nodes differ 5 s after the settle:%s", s);
+		return;
+	}
+	sent = w->now_us;
+	for (int i = 0; i < w->n_nodes && !w->failed; i++)
+		for (int k = 0; k < RT_KEYS; k++)
+			rt_clients_final_get(w, i, k, &ans[i][k]);
+	run_until(w, w->now_us + 6000000);
+	for (int i = 0; i < w->n_nodes && !w->failed; i++)
+		for (int k = 0; k < RT_KEYS && !w->failed; k++) {
+			if (!ans[i][k].answered)
+				rt_fail(w, "C-1: n%d's final get of k%d unanswered", i + 1, k);
+			else
+				rt_clients_final_check(w, k, sent, &ans[i][k]);
+		}
+}
+
+/* On a failure: what each node was doing. */
+static void dump_nodes(struct rt_world *w)
+{
+	for (int i = 0; i < w->n_nodes; i++) {
+		struct rt_node *rn = &w->nodes[i];
+		struct node *n = rn->n;
+
+		if (!rn->up) {
+			printf("  n%d down\n", i + 1);
+			continue;
+		}
+		rt_enter(w, i);
+		printf("  n%d term %llu %s leader %llu applied %llu calls %zu (", i + 1,
+		       (unsigned long long)raft_term(n->raft), raft_role_name(raft_role(n->raft)),
+		       (unsigned long long)raft_leader(n->raft),
+		       (unsigned long long)persist_state_applied_index(n->pstate), n->n_calls);
+		for (int k = 0; k <= W_POLL; k++)
+			printf("%s%zu", k ? " " : "", n->waits[k].n);
+		printf(") peers");
+		for (int k = 0; k < w->n_nodes; k++)
+			if (k != i)
+				printf(" n%d:%s", k + 1,
+				       transport_connected(n->transport, (uint64_t)k + 1) ? "up"
+				                                                          : "down");
+		printf("%s now %llu ms, last tick at %llu us\n",
+		       rn->partitioned ? " (cut off)" : "", (unsigned long long)node_now_ms(),
+		       (unsigned long long)last_tick[i]);
+		for (int k = 0; k <= W_POLL; k++)
+			for (struct ncall *c = n->waits[k].head; c; c = c->next)
+				printf("    call %llu wait %d deadline %llu ms\n",
+				       (unsigned long long)c->id, k,
+				       (unsigned long long)c->deadline_ms);
+	}
+	rt_enter(w, -1);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int run_seed(uint64_t seed, int n_nodes, bool trace, const char *root)
+{
+	static struct rt_world world;
+	struct rt_world *w = &world;
+
+	memset(w, 0, sizeof(*w));
+	rt_w = w;
+	w->seed = seed;
+	w->trace = trace;
+	w->current = -1;
+	sim_rng_seed(&w->rng, seed);
+	w->n_nodes = n_nodes;
+	w->n_clients = 2 + (int)sim_below(&w->rng, 3);
+	w->latency_us = 100 + (unsigned)sim_below(&w->rng, 1500);
+	w->jitter_us = (unsigned)sim_below(&w->rng, 2000);
+	w->reset_per_mille = (unsigned)sim_below(&w->rng, 3);
+	w->crash_per_mille = 200 + (unsigned)sim_below(&w->rng, 500);
+	w->partition_per_mille = 200 + (unsigned)sim_below(&w->rng, 600);
+	w->pause_per_mille = (unsigned)sim_below(&w->rng, 400);
+	w->power_per_mille = (unsigned)sim_below(&w->rng, 1000);
+	w->fsync_us = 20 + (unsigned)sim_below(&w->rng, 3000);
+	w->slow_sync_per_mille = sim_chance(&w->rng, 200) ? (unsigned)sim_below(&w->rng, 20) : 0;
+	w->fault_until_us = 6000000 + sim_below(&w->rng, 6000000);
+	w->end_us = w->fault_until_us + 3000000;
+	snprintf(w->base, sizeof(w->base), "%.200s/seed-%llu", root, (unsigned long long)seed);
+	if (mkdir(w->base, 0700) != 0 && errno != EEXIST) {
+		perror(w->base);
+		return 2;
+	}
+	coord_log_set_level(trace ? COORD_LOG_INFO : COORD_LOG_ERROR);
+	rt_disk_install();
+	for (int i = 0; i < n_nodes; i++) {
+		struct rt_node *rn = &w->nodes[i];
+
+		rn->slot = i;
+		rn->id = (uint64_t)i + 1;
+		snprintf(rn->data, sizeof(rn->data), "%.300s/n%d", w->base, i + 1);
+		snprintf(rn->http, sizeof(rn->http), "127.0.0.1:%d", 17000 + i + 1);
+		snprintf(rn->raft, sizeof(rn->raft), "127.0.0.1:%d", 18000 + i + 1);
+		/* Clocks up to 10% apart, from unrelated origins. */
+		rn->rate = 0.95 + (double)sim_below(&w->rng, 1000) / 10000.0;
+		rn->clock_base_us = sim_below(&w->rng, 1000000000ull);
+	}
+	for (int i = 0; i < n_nodes && !w->failed; i++)
+		node_start(w, i);
+	rt_clients_start(w);
+	rt_push(w, 2000000, RT_EV_FAULT, -1, NULL, 0);
+	run_until(w, w->fault_until_us);
+	for (int i = 0; i < n_nodes; i++) { /* the settle: every fault heals */
+		if (!w->nodes[i].up && !w->failed)
+			node_start(w, i);
+		if (w->nodes[i].partitioned)
+			rt_net_isolate(w, i, false);
+	}
+	run_until(w, w->end_us + 2000000);
+	if (!w->failed)
+		check_end(w);
+	if (w->failed)
+		dump_nodes(w);
+	if (w->failed)
+		printf(
+		    "FAIL seed %llu at %.3f ms: %s\n  replay: coord-rtsim --seed %llu --nodes %d "
+		    "--trace\n",
+		    (unsigned long long)seed, (double)w->fail_us / 1000.0, w->why,
+		    (unsigned long long)seed, n_nodes);
+	else if (trace)
+		printf("seed %llu passed: %u calls\n", (unsigned long long)seed,
+		       rt_clients_calls());
+	fflush(stdout);
+	nftw(w->base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return w->failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t first = 1, n_seeds = 1;
+	int n_nodes = 3, passed = 0, failed = 0;
+	bool trace = false, until_fail = false;
+	char root[256];
+	const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--seeds") && i + 1 < argc)
+			n_seeds = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--first-seed") && i + 1 < argc)
+			first = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+			first = strtoull(argv[++i], NULL, 10), n_seeds = 1;
+		else if (!strcmp(argv[i], "--until-fail"))
+			until_fail = true;
+		else if (!strcmp(argv[i], "--nodes") && i + 1 < argc)
+			n_nodes = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--trace"))
+			trace = true;
+		else {
+			fprintf(stderr,
+			        "usage: coord-rtsim [--seeds N] [--first-seed S] [--seed X] "
+			        "[--nodes 1-%d] [--trace] [--until-fail]\n",
+			        RT_NODES_MAX);
+			return 2;
+		}
+	}
+	if (n_nodes < 1 || n_nodes > RT_NODES_MAX)
+		return fprintf(stderr, "coord-rtsim: --nodes is 1 to %d\n", RT_NODES_MAX), 2;
+	snprintf(root, sizeof(root), "%s/coord-rtsim.%d", tmp ? tmp : "/tmp", (int)getpid());
+	if (mkdir(root, 0700) != 0)
+		return perror(root), 2;
+	for (uint64_t s = first; s < first + n_seeds; s++) {
+		pid_t pid;
+
+		fflush(stdout);
+		pid = fork();
+		int status = 0;
+
+		if (pid == 0)
+			_exit(run_seed(s, n_nodes, trace, root));
+		waitpid(pid, &status, 0);
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			passed++;
+			continue;
+		}
+		failed++;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
+			printf("FAIL seed %llu: %s %d (a node's fail-stop, or a crash)\n  replay: "
+			       "coord-rtsim --seed %llu --nodes %d --trace\n",
+			       (unsigned long long)s, WIFEXITED(status) ? "exit" : "signal",
+			       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+			       (unsigned long long)s, n_nodes);
+		if (until_fail)
+			break;
+	}
+	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
