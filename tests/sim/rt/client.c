@@ -9,9 +9,16 @@
  *      wrote (with that put's modify_index, when the put was acknowledged)
  *      and no older than any put acknowledged before the get was sent (a
  *      404 only if none was); a stale get returns a value some put wrote;
- *  C-3 locks: a fencing token granted to one session is granted to no
- *      other, and a grant acknowledged before an acquire was sent has a
- *      smaller token than that acquire's grant (tokens are log indexes).
+ *  C-3 locks: a lock's fencing token granted to one session is granted to
+ *      no other (one entry may grant several locks one token), and a grant
+ *      acknowledged before an acquire was sent has a smaller token than
+ *      that acquire's grant (tokens are log indexes);
+ *  C-4 a linearizable read of a lock shows at most one holder, and no
+ *      session whose acquires of it were all refused, withdrawn (a queued
+ *      wait that ran out: 409) or released before the read was sent;
+ *  C-5 a session does not end (404 session_not_found to a call sent then)
+ *      within its ttl after its client sent an acknowledged keepalive, less
+ *      the clocks' spread (10%).
  *
  * Writes answered 5xx or lost with their node have no known outcome: their
  * values may appear, or not.
@@ -31,9 +38,10 @@ enum op {
 	OP_ACQUIRE,
 	OP_RELEASE,
 	OP_KEEPALIVE,
+	OP_LOCK_GET,
 };
-static const char *op_names[] = {"open",    "put",     "get",      "get-stale",
-                                 "acquire", "release", "keepalive"};
+static const char *op_names[] = {"open",    "put",     "get",       "get-stale",
+                                 "acquire", "release", "keepalive", "lock-get"};
 
 struct put {
 	int key;
@@ -63,8 +71,26 @@ struct client {
 	 * outcome, and no release acknowledged since): an acquire may then be
 	 * answered with that older grant again. */
 	bool maybe_held[RT_LOCKS];
-	bool regrant; /* the acquire in flight was sent while maybe_held */
+	uint64_t cleared_us[RT_LOCKS]; /* when maybe_held last became false */
+	/* C-5: its session lives at least until then (ttl after the sending of
+	 * an acknowledged keepalive, less the clocks' spread). */
+	uint64_t alive_until_us;
+	uint64_t keepalive_sent_us; /* of its last acknowledged keepalive */
+	bool lapse;                 /* its next call is a keepalive sent as its ttl runs out */
+	bool regrant;               /* the acquire in flight was sent while maybe_held */
 };
+
+static void not_held(struct rt_world *w, struct client *c, int lock)
+{
+	c->maybe_held[lock] = false;
+	c->cleared_us[lock] = w->now_us;
+}
+
+#define RT_TTL    "3000"
+#define RT_TTL_US 3000000u
+/* Clocks run up to 5% apart from real time: a session's lease, counted on
+ * its leader's clock, lasts at least 90% of its ttl in real time. */
+#define RT_LEASE_US (RT_TTL_US / 10u * 9u)
 
 static struct client clients[RT_CLIENTS_MAX];
 static struct put *kv_puts;
@@ -107,23 +133,27 @@ static void start_op(struct rt_world *w, struct client *c)
 
 	if (!c->session[0])
 		c->op = OP_OPEN;
+	else if (c->lapse)
+		c->op = OP_KEEPALIVE;
 	else if (r < 30)
 		c->op = OP_PUT;
 	else if (r < 50)
 		c->op = OP_GET;
 	else if (r < 58)
 		c->op = OP_GET_STALE;
-	else if (r < 75)
+	else if (r < 72)
 		c->op = OP_ACQUIRE;
-	else if (r < 88)
+	else if (r < 84)
 		c->op = OP_RELEASE;
+	else if (r < 92)
+		c->op = OP_LOCK_GET;
 	else
 		c->op = OP_KEEPALIVE;
 	c->key = (int)sim_below(&w->rng, RT_KEYS);
 	c->lock = (int)sim_below(&w->rng, RT_LOCKS);
 	switch (c->op) {
 	case OP_OPEN:
-		return send_call(w, c, "POST", "/v1/sessions", "{\"ttl_ms\":3000}");
+		return send_call(w, c, "POST", "/v1/sessions", "{\"ttl_ms\":" RT_TTL "}");
 	case OP_PUT:
 		if (n_puts == cap_puts) {
 			cap_puts = cap_puts ? 2 * cap_puts : 256;
@@ -145,8 +175,13 @@ static void start_op(struct rt_world *w, struct client *c)
 		c->regrant = c->maybe_held[c->lock];
 		c->maybe_held[c->lock] = true;
 		snprintf(target, sizeof(target), "/v1/locks/l%d", c->lock);
-		snprintf(body, sizeof(body), "{\"session\":\"%s\"}", c->session);
+		/* Half try-locks, half queued waits of up to 1.5 s. */
+		snprintf(body, sizeof(body), "{\"session\":\"%s\", \"wait_ms\":%u}", c->session,
+		         sim_chance(&w->rng, 500) ? 0u : 100u + (unsigned)sim_below(&w->rng, 1400));
 		return send_call(w, c, "PUT", target, body);
+	case OP_LOCK_GET:
+		snprintf(target, sizeof(target), "/v1/locks/l%d", c->lock);
+		return send_call(w, c, "GET", target, NULL);
 	case OP_RELEASE:
 		snprintf(target, sizeof(target), "/v1/locks/l%d", c->lock);
 		snprintf(body, sizeof(body), "{\"session\":\"%s\"}", c->session);
@@ -229,15 +264,48 @@ static void check_grant(struct rt_world *w, const struct grant *g, bool regrant)
 		const struct grant *o = &grants[i];
 		bool same = o->lock == g->lock && strcmp(o->session, g->session) == 0;
 
-		if (o->token == g->token && !same)
-			rt_fail(w, "C-3: fencing token %llu granted to two sessions (l%d, l%d)",
-			        (unsigned long long)g->token, o->lock, g->lock);
+		/* One entry may grant several locks (an expiry frees them all):
+		 * a token is unique per lock. */
+		if (o->token == g->token && o->lock == g->lock && !same)
+			rt_fail(w, "C-3: l%d's fencing token %llu granted to two sessions", g->lock,
+			        (unsigned long long)g->token);
 		else if (!regrant && o->ack_us < g->sent_us && o->token > g->token && !same)
 			rt_fail(w,
 			        "C-3: l%d granted with token %llu after l%d's grant %llu was "
 			        "acknowledged",
 			        g->lock, (unsigned long long)g->token, o->lock,
 			        (unsigned long long)o->token);
+	}
+}
+
+static const char *str_of(json_t *body, const char *field);
+
+/* C-4 for a linearizable read of LOCK sent at SENT: every holder is a
+ * session whose client may hold it (a grant, or an acquire of unknown
+ * outcome, not undone since before the read was sent) and at most one. */
+static void check_holders(struct rt_world *w, int lock, uint64_t sent, json_t *holders)
+{
+	size_t i;
+	json_t *h;
+
+	if (json_array_size(holders) > 1)
+		rt_fail(w, "C-4: exclusive lock l%d has %zu holders", lock,
+		        json_array_size(holders));
+	json_array_foreach(holders, i, h)
+	{
+		const char *s = str_of(h, "session");
+
+		for (int k = 0; s && k < w->n_clients; k++) {
+			struct client *o = &clients[k];
+
+			if (strcmp(o->session, s) != 0 || o->maybe_held[lock] ||
+			    o->cleared_us[lock] >= sent)
+				continue;
+			rt_fail(w,
+			        "C-4: l%d is held by c%d's session, whose acquires were all "
+			        "refused, withdrawn or released before the read was sent",
+			        lock, k);
+		}
 	}
 }
 
@@ -258,6 +326,15 @@ static void take_answer(struct rt_world *w, struct client *c)
 	unsigned st = a->status;
 
 	rt_trace(w, "c%d <- n%d %s %u", c->id, c->node + 1, op_names[c->op], st);
+	/* The session ended before this answer came: a failure if that is
+	 * before its lease ran out. */
+	if (st == 404 && c->op != OP_OPEN && w->now_us < c->alive_until_us &&
+	    strcmp(str_of(a->body, "error") ? str_of(a->body, "error") : "", "session_not_found") ==
+	        0)
+		rt_fail(w,
+		        "C-5: c%d's session ended %llu ms before its lease (ttl after its last "
+		        "acknowledged keepalive, less the clocks' spread) ran out",
+		        c->id, (unsigned long long)(c->alive_until_us - w->now_us) / 1000);
 	switch (c->op) {
 	case OP_OPEN:
 		if (st == 201 && str_of(a->body, "id")) {
@@ -299,16 +376,25 @@ static void take_answer(struct rt_world *w, struct client *c)
 			n_grants++;
 			check_grant(w, &grants[n_grants - 1], c->regrant);
 		} else if (st >= 400 && st < 500 && !c->regrant) {
-			c->maybe_held[c->lock] = false;
+			not_held(w, c, c->lock); /* 409: the wait was withdrawn, never granted */
 		}
 		if (st == 404) /* session_not_found: it expired */
 			c->session[0] = '\0';
 		break;
+	case OP_LOCK_GET:
+		if (st == 200)
+			check_holders(w, c->lock, c->sent_us, json_object_get(a->body, "holders"));
+		break;
 	case OP_RELEASE:
 		if (st == 200)
-			c->maybe_held[c->lock] = false;
+			not_held(w, c, c->lock);
 		/* fall through */
 	case OP_KEEPALIVE:
+		if (st == 200 && c->op == OP_KEEPALIVE) {
+			if (c->sent_us + RT_LEASE_US > c->alive_until_us)
+				c->alive_until_us = c->sent_us + RT_LEASE_US;
+			c->keepalive_sent_us = c->sent_us;
+		}
 		if (st == 404)
 			c->session[0] = '\0';
 		break;
@@ -325,7 +411,7 @@ void rt_client_event(struct rt_world *w, struct rt_event *ev)
 	struct client *c = ev->ptr;
 
 	if (c->waiting) {
-		if (c->ans.answered) {
+		if (c->ans.answered && w->now_us >= c->ans.at_us) {
 			c->waiting = false;
 			take_answer(w, c);
 		} else if (c->ans.lost) {
@@ -333,12 +419,27 @@ void rt_client_event(struct rt_world *w, struct rt_event *ev)
 			rt_trace(w, "c%d: n%d crashed under its %s", c->id, c->node + 1,
 			         op_names[c->op]);
 			c->node = (int)sim_below(&w->rng, (uint64_t)w->n_nodes);
+		} else if (c->ans.answered) {
+			return next_event(w, c, c->ans.at_us - w->now_us);
 		} else if (w->now_us - c->sent_us > RT_CALL_GIVEUP_US) {
 			rt_fail(w, "C-1: c%d's %s to n%d unanswered after %u s", c->id,
 			        op_names[c->op], c->node + 1, RT_CALL_GIVEUP_US / 1000000u);
 			return;
 		} else {
 			return next_event(w, c, 500);
+		}
+		/* Now and then a client falls silent and sends its keepalive just
+		 * after its ttl ran out on the leader's clock (0 to 20 ms): the
+		 * leader may be proposing the expiry then, and must not
+		 * acknowledge it (rule 8). */
+		c->lapse = c->session[0] && c->keepalive_sent_us && sim_chance(&w->rng, 15);
+		if (c->lapse) {
+			/* Aimed at the leader's clock, which counts the ttl. */
+			uint64_t ttl = (uint64_t)(RT_TTL_US / rt_leader_rate(w));
+			uint64_t at = c->keepalive_sent_us + ttl + sim_below(&w->rng, 20000);
+
+			if (at > w->now_us)
+				return next_event(w, c, at - w->now_us);
 		}
 		/* think time */
 		return next_event(w, c, 1000 + sim_below(&w->rng, 10000));
@@ -348,6 +449,7 @@ void rt_client_event(struct rt_world *w, struct rt_event *ev)
 	if (w->nodes[c->node].up && w->nodes[c->node].busy_until_us > w->now_us)
 		return next_event(w, c, w->nodes[c->node].busy_until_us - w->now_us);
 	start_op(w, c);
+	c->lapse = false;
 	next_event(w, c, 200);
 }
 

@@ -4,14 +4,15 @@
  *
  * Writes to a node's databases (main files, WAL, journals) reach the real
  * file at once, so that reads see them, but each keeps what it overwrote
- * until the file's next sync: a power loss (rt_disk_power_loss) puts every
- * unsynced write back, last first, so each file holds exactly what its
- * last sync made durable. A sync costs the node time: the loop that called
- * it is blocked (rt_node.busy_until_us) for the seed's fsync latency, and
- * now and then for a slow disk's. The real fsync is not called: durability
- * here is this model's, not the kernel's. Files other than databases
- * (snapshot temporaries written with write(2), ids) are not modelled: what
- * reached them is kept.
+ * until a sync of the file has ended: a power loss (rt_disk_power_loss)
+ * puts every such write back, last first, so each file holds exactly what
+ * its ended syncs made durable. A sync costs the node time: the loop that
+ * called it is blocked (rt_node.busy_until_us) for the seed's fsync latency,
+ * now and then for a slow disk's, and what the node sends or answers after
+ * it leaves only then (rt_node_time); a power loss meanwhile loses the
+ * sync's writes, though the code went on as if it had returned. The real fsync is not called:
+ * durability here is this model's, not the kernel's. Files other than databases (snapshot
+ * temporaries written with write(2), ids) are not modelled: what reached them is kept.
  */
 #include <assert.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include "rt.h"
 
 struct undo {
+	uint64_t durable_at;         /* when the sync that covers it ends (UINT64_MAX: none yet) */
 	sqlite3_int64 off, old_size; /* the file's size before the write */
 	int len;                     /* bytes of DATA: what the write overwrote */
 	unsigned char *data;
@@ -101,7 +103,7 @@ static void undo_push(struct path *p, sqlite3_file *real, sqlite3_int64 off, int
 		assert(p->undo);
 	}
 	u = &p->undo[p->n_undo++];
-	*u = (struct undo){.off = off, .old_size = size};
+	*u = (struct undo){.durable_at = UINT64_MAX, .off = off, .old_size = size};
 	if (off < size) {
 		u->len = (int)(size - off < len ? size - off : len);
 		u->data = malloc((size_t)u->len);
@@ -111,17 +113,31 @@ static void undo_push(struct path *p, sqlite3_file *real, sqlite3_int64 off, int
 	}
 }
 
-/* The time a sync blocks its node's loop. */
-static void synced(int node)
+/* A sync of P: it blocks its node's loop for the sync's time, and what
+ * was written before it is durable once that time has passed (a power loss
+ * before then loses it, though the node went on as if it were done). */
+static void sync_path(struct path *p)
 {
-	struct rt_node *rn = &rt_w->nodes[node];
+	struct rt_node *rn = &rt_w->nodes[p->node];
 	uint64_t cost = rt_w->fsync_us;
+	size_t kept = 0;
 
 	if (sim_chance(&rt_w->rng, rt_w->slow_sync_per_mille))
 		cost += 50000 + sim_below(&rt_w->rng, 400000);
 	if (rn->busy_until_us < rt_w->now_us)
 		rn->busy_until_us = rt_w->now_us;
 	rn->busy_until_us += cost;
+	for (size_t i = 0; i < p->n_undo; i++) {
+		struct undo *u = &p->undo[i];
+
+		if (u->durable_at == UINT64_MAX)
+			u->durable_at = rn->busy_until_us;
+		if (u->durable_at <= rt_w->now_us) /* durable for good: forget it */
+			free(u->data);
+		else
+			p->undo[kept++] = *u;
+	}
+	p->n_undo = kept;
 }
 
 /* The methods: each passes through, but for the model. */
@@ -174,10 +190,8 @@ static int f_sync(sqlite3_file *f, int flags)
 
 	if (!x->p)
 		return x->real->pMethods->xSync(x->real, flags);
-	if (!x->p->dead) {
-		undo_clear(x->p);
-		synced(x->p->node);
-	}
+	if (!x->p->dead)
+		sync_path(x->p);
 	return SQLITE_OK;
 }
 
@@ -373,8 +387,9 @@ void rt_disk_dead(int node, bool dead)
 			p->dead = dead;
 }
 
-/* Every database of NODE back to what its last sync made durable. Its
- * handles are closed (rt_disk_dead before, so closing changed nothing). */
+/* Every database of NODE back to what the syncs that ended by now made
+ * durable. Its handles are closed (rt_disk_dead before, so closing changed
+ * nothing). */
 void rt_disk_power_loss(int node)
 {
 	for (struct path *p = paths; p; p = p->next) {
@@ -386,6 +401,8 @@ void rt_disk_power_loss(int node)
 			for (size_t i = p->n_undo; i-- > 0;) {
 				struct undo *u = &p->undo[i];
 
+				if (u->durable_at <= rt_w->now_us)
+					break; /* this one and all before it are durable */
 				if (u->len && pwrite(fd, u->data, (size_t)u->len, u->off) != u->len)
 					rt_fail(rt_w, "disk: cannot put back %s", p->name);
 				if (ftruncate(fd, u->old_size) != 0)

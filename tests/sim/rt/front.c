@@ -72,6 +72,7 @@ static void answered(struct http_call *call, unsigned status, json_t *body,
 		return;
 	}
 	call->out->answered = true;
+	call->out->at_us = rt_node_time(call->w, call->node);
 	call->out->status = status;
 	call->out->body = body;
 	call->out->index = meta ? meta->index : 0;
@@ -165,12 +166,15 @@ struct http_call *rt_front_send(struct rt_world *w, int node, const char *method
 /* NODE crashed: its clients see their connections reset. */
 void rt_front_node_down(struct rt_world *w, int node)
 {
+	/* An answer its node gave after a sync that had not ended never left. */
 	for (struct http_call *c = all_calls; c; c = c->next_all)
-		if (c->node == node && c->out && !c->answers) {
+		if (c->node == node && c->out && (!c->answers || c->out->at_us > w->now_us)) {
+			json_decref(c->out->body);
+			c->out->body = NULL;
+			c->out->answered = false;
 			c->out->lost = true;
 			c->out = NULL;
 		}
-	(void)w;
 }
 
 void rt_front_free_all(void)

@@ -106,6 +106,11 @@ void rt_push(struct rt_world *w, uint64_t at_us, enum rt_event_kind kind, int no
              int arg);
 void rt_fail(struct rt_world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rt_trace(struct rt_world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* When node NODE's outputs of this turn leave: now, or after the syncs its
+ * loop is blocked in (disk.c) or a pause. */
+uint64_t rt_node_time(const struct rt_world *w, int node);
+/* The clock rate of a node that leads now (1 when none does). */
+double rt_leader_rate(const struct rt_world *w);
 /* The node NODE's code runs now (its clock, its randomness); -1: none. */
 void rt_enter(struct rt_world *w, int node);
 /* A node's turn ends (node_turn_end, and again while it asked to wake). */
@@ -133,7 +138,8 @@ void rt_net_free(void);
 /* front.c: calls as a client sends them, and their answers. */
 struct rt_answer {
 	bool answered;
-	bool lost; /* its node crashed first: the client saw the connection reset */
+	uint64_t at_us; /* when it reaches the client: its node's time of the answer */
+	bool lost;      /* its node crashed first: the client saw the connection reset */
 	unsigned status;
 	json_t *body; /* NULL when none or not JSON */
 	uint64_t index, leader;

@@ -240,7 +240,8 @@ void transport_free(struct transport *t)
 /* Puts a frame on C, to arrive after the trip's latency, in order. */
 static void frame_send(struct rt_world *w, struct rt_conn *c, struct rt_frame *f)
 {
-	uint64_t at = w->now_us + w->latency_us + sim_below(&w->rng, w->jitter_us + 1);
+	uint64_t at =
+	    rt_node_time(w, c->from) + w->latency_us + sim_below(&w->rng, w->jitter_us + 1);
 
 	if (at <= c->last_arrival_us)
 		at = c->last_arrival_us + 1;

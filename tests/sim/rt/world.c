@@ -121,6 +121,21 @@ void rt_trace(struct rt_world *w, const char *fmt, ...)
 	putchar('\n');
 }
 
+double rt_leader_rate(const struct rt_world *w)
+{
+	for (int i = 0; i < w->n_nodes; i++)
+		if (w->nodes[i].up && raft_role(w->nodes[i].n->raft) == RAFT_LEADER)
+			return w->nodes[i].rate;
+	return 1.0;
+}
+
+uint64_t rt_node_time(const struct rt_world *w, int node)
+{
+	uint64_t busy = w->nodes[node].busy_until_us;
+
+	return busy > w->now_us ? busy : w->now_us;
+}
+
 void rt_enter(struct rt_world *w, int node)
 {
 	w->current = node;
