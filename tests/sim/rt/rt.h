@@ -88,6 +88,7 @@ struct rt_world {
 	unsigned partition_per_mille;   /* ... that isolate one */
 	unsigned pause_per_mille;       /* ... that pause one (SIGSTOP) */
 	unsigned power_per_mille;       /* crashes that are power losses */
+	unsigned rack_per_mille;        /* faults that cut a leader's and a follower's power */
 	unsigned fsync_us;              /* a sync blocks its node this long */
 	unsigned slow_sync_per_mille;   /* ... and 50-450 ms more, this often */
 	uint64_t fault_until_us;        /* faults stop then; the run heals and settles */

@@ -22,6 +22,9 @@ struct rt_conn {
 	uint64_t from_gen, to_gen;
 	bool open; /* connected: the dialer may send */
 	bool closed;
+	/* Closed by its dialer's crash: frames that left before then still
+	 * arrive (0: none do). */
+	uint64_t sent_until_us;
 	bool admitted; /* the acceptor admitted its HELLO */
 	uint64_t opened_us;
 	uint64_t last_arrival_us; /* frames arrive in order */
@@ -30,6 +33,7 @@ struct rt_conn {
 
 struct rt_frame {
 	struct rt_conn *c;
+	uint64_t depart_us;
 	enum transport_kind kind;
 	size_t len;
 	struct transport_hello hello; /* HELLO: what the dialer said */
@@ -247,6 +251,7 @@ static void frame_send(struct rt_world *w, struct rt_conn *c, struct rt_frame *f
 		at = c->last_arrival_us + 1;
 	c->last_arrival_us = at;
 	f->c = c;
+	f->depart_us = rt_node_time(w, c->from);
 	rt_push(w, at, RT_EV_FRAME, c->to, f, 0);
 }
 
@@ -333,8 +338,11 @@ void rt_net_frame_event(struct rt_world *w, struct rt_event *ev)
 	struct rt_conn *c = f->c;
 	struct transport *t = by_node[c->to];
 
-	if (c->closed || !node_alive(w, c->to, c->to_gen) || !node_alive(w, c->from, c->from_gen) ||
-	    !t) {
+	/* A frame on a closed connection is lost, unless it left before its
+	 * sender crashed: the wire delivers it, then the close. */
+	bool lost = c->closed && f->depart_us >= c->sent_until_us;
+
+	if (lost || !node_alive(w, c->to, c->to_gen) || !t) {
 		free(f);
 		return;
 	}
@@ -361,8 +369,11 @@ void rt_net_frame_event(struct rt_world *w, struct rt_event *ev)
 void rt_net_node_down(struct rt_world *w, int node)
 {
 	for (struct rt_conn *c = all_conns; c; c = c->next_all)
-		if (!c->closed && (c->from == node || c->to == node))
+		if (!c->closed && (c->from == node || c->to == node)) {
+			if (c->from == node)
+				c->sent_until_us = w->now_us;
 			conn_close(w, c);
+		}
 }
 
 /* A partition of NODE from every other: its connections die after the

@@ -268,6 +268,34 @@ static int count_down(struct rt_world *w)
 	return k;
 }
 
+/* A rack loses power: the leader and a follower in the middle of a sync if
+ * there is one (else any), at once; each comes back 0.2-3.2 s later. This
+ * is the fault that finds a node that acknowledged what it had not made
+ * durable (N-1). Returns whether it struck. */
+static bool rack_power_loss(struct rt_world *w)
+{
+	int leader = -1, other = -1;
+
+	for (int i = 0; i < w->n_nodes; i++) {
+		struct rt_node *rn = &w->nodes[i];
+
+		if (!rn->up)
+			continue;
+		if (raft_role(rn->n->raft) == RAFT_LEADER)
+			leader = i;
+		else if (other < 0 || rn->busy_until_us > w->now_us)
+			other = i;
+	}
+	if (leader < 0 || other < 0)
+		return false;
+	rt_trace(w, "a rack loses power: n%d and n%d", leader + 1, other + 1);
+	node_crash(w, leader, true);
+	node_crash(w, other, true);
+	rt_push(w, w->now_us + 200000 + sim_below(&w->rng, 3000000), RT_EV_FAULT, leader, NULL, 1);
+	rt_push(w, w->now_us + 200000 + sim_below(&w->rng, 3000000), RT_EV_FAULT, other, NULL, 1);
+	return true;
+}
+
 static void fault_event(struct rt_world *w, struct rt_event *ev)
 {
 	int slot = (int)sim_below(&w->rng, (uint64_t)w->n_nodes);
@@ -288,6 +316,8 @@ static void fault_event(struct rt_world *w, struct rt_event *ev)
 	rt_push(w, w->now_us + 300000 + sim_below(&w->rng, 1500000), RT_EV_FAULT, -1, NULL, 0);
 	/* A majority stays up and connected, most of the time. */
 	if (count_down(w) >= (w->n_nodes - 1) / 2 && !sim_chance(&w->rng, 100))
+		return;
+	if (sim_chance(&w->rng, w->rack_per_mille) && rack_power_loss(w))
 		return;
 	if (rn->up && !rn->partitioned && sim_chance(&w->rng, w->crash_per_mille)) {
 		node_crash(w, slot, sim_chance(&w->rng, w->power_per_mille));
@@ -499,6 +529,7 @@ static int run_seed(uint64_t seed, int n_nodes, bool trace, const char *root)
 	w->partition_per_mille = 200 + (unsigned)sim_below(&w->rng, 600);
 	w->pause_per_mille = (unsigned)sim_below(&w->rng, 400);
 	w->power_per_mille = (unsigned)sim_below(&w->rng, 1000);
+	w->rack_per_mille = sim_chance(&w->rng, 300) ? 50 + (unsigned)sim_below(&w->rng, 150) : 0;
 	w->fsync_us = 20 + (unsigned)sim_below(&w->rng, 3000);
 	w->slow_sync_per_mille = sim_chance(&w->rng, 200) ? (unsigned)sim_below(&w->rng, 20) : 0;
 	w->fault_until_us = 6000000 + sim_below(&w->rng, 6000000);
