@@ -396,6 +396,65 @@ static void dispatch(struct rt_world *w, struct rt_event *ev)
 	rt_enter(w, -1);
 }
 
+/* Invariants of the cores and states inside the real nodes, after every
+ * event (the simulator one folder up checks these of its own host):
+ *  I1 one leader per term;
+ *  I8 a node's applied index never goes back while it runs;
+ *  I7 every node that applied index I (sampled: I a multiple of
+ *     RT_HASH_EVERY) has the same state hash there. */
+#define RT_HASH_EVERY 25
+#define RT_TERMS_MAX  4096
+#define RT_HASHES_MAX 4096
+
+static uint64_t term_leader[RT_TERMS_MAX];
+static uint64_t index_hash[RT_HASHES_MAX];
+static int index_hash_node[RT_HASHES_MAX];
+static uint64_t last_applied[RT_NODES_MAX], last_applied_gen[RT_NODES_MAX];
+static unsigned hashes_compared;
+
+static void check_nodes(struct rt_world *w)
+{
+	for (int i = 0; i < w->n_nodes && !w->failed; i++) {
+		struct rt_node *rn = &w->nodes[i];
+		uint64_t term, applied, h;
+
+		if (!rn->up || rn->n->installing)
+			continue;
+		term = raft_term(rn->n->raft);
+		if (raft_role(rn->n->raft) == RAFT_LEADER && term < RT_TERMS_MAX) {
+			if (term_leader[term] && term_leader[term] != rn->id)
+				rt_fail(w, "I1: two leaders in term %llu: n%llu and n%llu",
+				        (unsigned long long)term,
+				        (unsigned long long)term_leader[term],
+				        (unsigned long long)rn->id);
+			term_leader[term] = rn->id;
+		}
+		applied = persist_state_applied_index(rn->n->pstate);
+		if (last_applied_gen[i] == rn->gen && applied < last_applied[i])
+			rt_fail(w, "I8: n%d's applied index went back from %llu to %llu", i + 1,
+			        (unsigned long long)last_applied[i], (unsigned long long)applied);
+		if (last_applied_gen[i] == rn->gen && applied == last_applied[i])
+			continue;
+		last_applied[i] = applied;
+		last_applied_gen[i] = rn->gen;
+		if (applied == 0 || applied % RT_HASH_EVERY ||
+		    applied / RT_HASH_EVERY >= RT_HASHES_MAX)
+			continue;
+		if (coord_sm_hash(rn->n->db, &h) != 0) {
+			rt_fail(w, "n%d: cannot hash its state", i + 1);
+			break;
+		}
+		if (!index_hash_node[applied / RT_HASH_EVERY]) {
+			index_hash[applied / RT_HASH_EVERY] = h;
+			index_hash_node[applied / RT_HASH_EVERY] = i + 1;
+		} else if (++hashes_compared && index_hash[applied / RT_HASH_EVERY] != h) {
+			rt_fail(w, "I7: n%d and n%d applied index %llu to different states", i + 1,
+			        index_hash_node[applied / RT_HASH_EVERY],
+			        (unsigned long long)applied);
+		}
+	}
+}
+
 static void run_until(struct rt_world *w, uint64_t until_us)
 {
 	while (!w->failed && w->heap_n && w->heap[0].at_us <= until_us) {
@@ -403,6 +462,7 @@ static void run_until(struct rt_world *w, uint64_t until_us)
 
 		w->now_us = ev.at_us;
 		dispatch(w, &ev);
+		check_nodes(w);
 	}
 	if (w->now_us < until_us)
 		w->now_us = until_us;
@@ -576,8 +636,8 @@ static int run_seed(uint64_t seed, int n_nodes, bool trace, const char *root)
 		    (unsigned long long)seed, (double)w->fail_us / 1000.0, w->why,
 		    (unsigned long long)seed, n_nodes);
 	else if (trace)
-		printf("seed %llu passed: %u calls\n", (unsigned long long)seed,
-		       rt_clients_calls());
+		printf("seed %llu passed: %u calls, %u states compared\n", (unsigned long long)seed,
+		       rt_clients_calls(), hashes_compared);
 	fflush(stdout);
 	nftw(w->base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return w->failed ? 1 : 0;
