@@ -70,8 +70,9 @@ struct client {
 	/* Per lock: its session may hold it (an acquire granted, or of unknown
 	 * outcome, and no release acknowledged since): an acquire may then be
 	 * answered with that older grant again. */
-	bool maybe_held[RT_LOCKS];
-	uint64_t cleared_us[RT_LOCKS]; /* when maybe_held last became false */
+	bool maybe_held[RT_OBJECTS];
+	uint64_t cleared_us[RT_OBJECTS]; /* when maybe_held last became false */
+	uint64_t index; /* the highest X-Coord-Index it was answered (long-polls) */
 	/* C-5: its session lives at least until then (ttl after the sending of
 	 * an acknowledged keepalive, less the clocks' spread). */
 	uint64_t alive_until_us;
@@ -93,6 +94,7 @@ static void not_held(struct rt_world *w, struct client *c, int lock)
 #define RT_LEASE_US (RT_TTL_US / 10u * 9u)
 
 static struct client clients[RT_CLIENTS_MAX];
+static const char *const object_names[RT_OBJECTS] = {"lock l0", "lock l1", "election e0"};
 static struct put *kv_puts;
 static size_t n_puts, cap_puts;
 static struct grant *grants;
@@ -126,6 +128,23 @@ static void send_call(struct rt_world *w, struct client *c, const char *method, 
 	rt_front_send(w, c->node, method, target, body, &c->ans);
 }
 
+/* Locks l0, l1, then the election e0: one path per object. Returns its
+ * length; REDIRECT asks a follower for a 307 instead of forwarding. */
+static size_t object_path(int object, char *out, size_t cap, bool redirect)
+{
+	int k = object < RT_LOCKS ? snprintf(out, cap, "/v1/locks/l%d", object)
+	                          : snprintf(out, cap, "/v1/elections/e%d", object - RT_LOCKS);
+
+	if (redirect)
+		k += snprintf(out + k, cap - (size_t)k, "?redirect");
+	return (size_t)k;
+}
+
+static bool redirect(struct rt_world *w)
+{
+	return sim_chance(&w->rng, 100);
+}
+
 static void start_op(struct rt_world *w, struct client *c)
 {
 	char target[128], body[160];
@@ -150,7 +169,7 @@ static void start_op(struct rt_world *w, struct client *c)
 	else
 		c->op = OP_KEEPALIVE;
 	c->key = (int)sim_below(&w->rng, RT_KEYS);
-	c->lock = (int)sim_below(&w->rng, RT_LOCKS);
+	c->lock = (int)sim_below(&w->rng, RT_OBJECTS);
 	switch (c->op) {
 	case OP_OPEN:
 		return send_call(w, c, "POST", "/v1/sessions", "{\"ttl_ms\":" RT_TTL "}");
@@ -174,16 +193,25 @@ static void start_op(struct rt_world *w, struct client *c)
 	case OP_ACQUIRE:
 		c->regrant = c->maybe_held[c->lock];
 		c->maybe_held[c->lock] = true;
-		snprintf(target, sizeof(target), "/v1/locks/l%d", c->lock);
+		object_path(c->lock, target, sizeof(target), redirect(w));
 		/* Half try-locks, half queued waits of up to 1.5 s. */
-		snprintf(body, sizeof(body), "{\"session\":\"%s\", \"wait_ms\":%u}", c->session,
+		snprintf(body, sizeof(body),
+		         "{\"session\":\"%s\", \"value\":\"c%d\", \"wait_ms\":%u}", c->session,
+		         c->id,
 		         sim_chance(&w->rng, 500) ? 0u : 100u + (unsigned)sim_below(&w->rng, 1400));
 		return send_call(w, c, "PUT", target, body);
-	case OP_LOCK_GET:
-		snprintf(target, sizeof(target), "/v1/locks/l%d", c->lock);
+	case OP_LOCK_GET: {
+		size_t k = object_path(c->lock, target, sizeof(target), redirect(w));
+
+		/* Half of them long-polls: answered when it changed after the
+		 * index last seen, or after 300 ms unchanged. */
+		if (c->index && sim_chance(&w->rng, 500))
+			snprintf(target + k, sizeof(target) - k, "%sindex=%llu&wait=300ms",
+			         strchr(target, '?') ? "&" : "?", (unsigned long long)c->index);
 		return send_call(w, c, "GET", target, NULL);
+	}
 	case OP_RELEASE:
-		snprintf(target, sizeof(target), "/v1/locks/l%d", c->lock);
+		object_path(c->lock, target, sizeof(target), redirect(w));
 		snprintf(body, sizeof(body), "{\"session\":\"%s\"}", c->session);
 		return send_call(w, c, "DELETE", target, body);
 	case OP_KEEPALIVE:
@@ -267,14 +295,14 @@ static void check_grant(struct rt_world *w, const struct grant *g, bool regrant)
 		/* One entry may grant several locks (an expiry frees them all):
 		 * a token is unique per lock. */
 		if (o->token == g->token && o->lock == g->lock && !same)
-			rt_fail(w, "C-3: l%d's fencing token %llu granted to two sessions", g->lock,
-			        (unsigned long long)g->token);
+			rt_fail(w, "C-3: %s's fencing token %llu granted to two sessions",
+			        object_names[g->lock], (unsigned long long)g->token);
 		else if (!regrant && o->ack_us < g->sent_us && o->token > g->token && !same)
 			rt_fail(w,
-			        "C-3: l%d granted with token %llu after l%d's grant %llu was "
+			        "C-3: %s granted with token %llu after %s's grant %llu was "
 			        "acknowledged",
-			        g->lock, (unsigned long long)g->token, o->lock,
-			        (unsigned long long)o->token);
+			        object_names[g->lock], (unsigned long long)g->token,
+			        object_names[o->lock], (unsigned long long)o->token);
 	}
 }
 
@@ -289,8 +317,7 @@ static void check_holders(struct rt_world *w, int lock, uint64_t sent, json_t *h
 	json_t *h;
 
 	if (json_array_size(holders) > 1)
-		rt_fail(w, "C-4: exclusive lock l%d has %zu holders", lock,
-		        json_array_size(holders));
+		rt_fail(w, "C-4: %s has %zu holders", object_names[lock], json_array_size(holders));
 	json_array_foreach(holders, i, h)
 	{
 		const char *s = str_of(h, "session");
@@ -302,9 +329,9 @@ static void check_holders(struct rt_world *w, int lock, uint64_t sent, json_t *h
 			    o->cleared_us[lock] >= sent)
 				continue;
 			rt_fail(w,
-			        "C-4: l%d is held by c%d's session, whose acquires were all "
+			        "C-4: %s is held by c%d's session, whose acquires were all "
 			        "refused, withdrawn or released before the read was sent",
-			        lock, k);
+			        object_names[lock], k);
 		}
 	}
 }
@@ -367,8 +394,11 @@ static void take_answer(struct rt_world *w, struct client *c)
 				grants = realloc(grants, cap_grants * sizeof(*grants));
 				assert(grants);
 			}
+			json_t *g =
+			    c->lock < RT_LOCKS ? a->body : json_object_get(a->body, "leader");
+
 			grants[n_grants] = (struct grant){.lock = c->lock,
-			                                  .token = int_of(a->body, "fencing_token"),
+			                                  .token = int_of(g, "fencing_token"),
 			                                  .sent_us = c->sent_us,
 			                                  .ack_us = w->now_us};
 			snprintf(grants[n_grants].session, sizeof(grants[0].session), "%s",
@@ -382,8 +412,16 @@ static void take_answer(struct rt_world *w, struct client *c)
 			c->session[0] = '\0';
 		break;
 	case OP_LOCK_GET:
-		if (st == 200)
+		if (st == 200 && c->lock < RT_LOCKS) {
 			check_holders(w, c->lock, c->sent_us, json_object_get(a->body, "holders"));
+		} else if (st == 200) { /* an election: its leader, or null */
+			json_t *one = json_array();
+
+			if (json_is_object(json_object_get(a->body, "leader")))
+				json_array_append(one, json_object_get(a->body, "leader"));
+			check_holders(w, c->lock, c->sent_us, one);
+			json_decref(one);
+		}
 		break;
 	case OP_RELEASE:
 		if (st == 200)
@@ -401,8 +439,12 @@ static void take_answer(struct rt_world *w, struct client *c)
 	}
 	json_decref(a->body);
 	a->body = NULL;
-	/* Not the leader, no leader, busy: try another node. */
-	if (st == 307 || st == 503 || st == 504)
+	if (a->index > c->index)
+		c->index = a->index;
+	/* A redirect names the leader; no leader, busy: try another node. */
+	if (st == 307 && a->leader >= 1 && a->leader <= (uint64_t)w->n_nodes)
+		c->node = (int)a->leader - 1;
+	else if (st == 307 || st == 503 || st == 504)
 		c->node = (int)sim_below(&w->rng, (uint64_t)w->n_nodes);
 }
 

@@ -35,7 +35,8 @@ struct undo {
 struct path {
 	char *name;
 	int node;
-	bool dead; /* its node lost power: handles still open change nothing */
+	bool dead;          /* its node lost power: handles still open change nothing */
+	sqlite3_int64 size; /* the file's size, kept here to spare an fstat per write */
 	struct undo *undo;
 	size_t n_undo, cap_undo;
 	struct path *next;
@@ -93,10 +94,9 @@ static void undo_clear(struct path *p)
 
 static void undo_push(struct path *p, sqlite3_file *real, sqlite3_int64 off, int len)
 {
-	sqlite3_int64 size = 0;
+	sqlite3_int64 size = p->size;
 	struct undo *u;
 
-	real->pMethods->xFileSize(real, &size);
 	if (p->n_undo == p->cap_undo) {
 		p->cap_undo = p->cap_undo ? 2 * p->cap_undo : 16;
 		p->undo = realloc(p->undo, p->cap_undo * sizeof(*p->undo));
@@ -164,8 +164,11 @@ static int f_write(sqlite3_file *f, const void *buf, int len, sqlite3_int64 off)
 
 	if (x->p && x->p->dead)
 		return SQLITE_OK;
-	if (x->p)
+	if (x->p) {
 		undo_push(x->p, x->real, off, len);
+		if (off + len > x->p->size)
+			x->p->size = off + len;
+	}
 	return x->real->pMethods->xWrite(x->real, buf, len, off);
 }
 
@@ -177,9 +180,10 @@ static int f_truncate(sqlite3_file *f, sqlite3_int64 size)
 	if (x->p && x->p->dead)
 		return SQLITE_OK;
 	if (x->p) {
-		x->real->pMethods->xFileSize(x->real, &now);
+		now = x->p->size;
 		if (size < now)
 			undo_push(x->p, x->real, size, (int)(now - size));
+		x->p->size = size;
 	}
 	return x->real->pMethods->xTruncate(x->real, size);
 }
@@ -307,8 +311,11 @@ static int v_open(sqlite3_vfs *v, sqlite3_filename name, sqlite3_file *f, int fl
 		x->real = NULL;
 		return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
 	}
-	if (name && (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL | SQLITE_OPEN_MAIN_JOURNAL)))
+	if (name && (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL | SQLITE_OPEN_MAIN_JOURNAL))) {
 		x->p = path_of(name, true);
+		if (x->p) /* written with write(2) meanwhile, perhaps (snapshots) */
+			x->real->pMethods->xFileSize(x->real, &x->p->size);
+	}
 	version = x->real->pMethods->iVersion;
 	x->base.pMethods = version >= 3 ? &io_v3 : version == 2 ? &io_v2 : &io_v1;
 	return SQLITE_OK;

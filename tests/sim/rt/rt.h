@@ -25,6 +25,7 @@
 #define RT_CLIENTS_MAX    8
 #define RT_KEYS           3                /* kv keys the clients write: k0, k1, k2 */
 #define RT_LOCKS          2                /* locks they take: l0, l1 */
+#define RT_OBJECTS        (RT_LOCKS + 1)   /* and one election, e0 */
 #define RT_CALLS_MAX      20000            /* calls one seed may make */
 #define RT_CALL_GIVEUP_US (12u * 1000000u) /* a call unanswered this long fails the seed */
 
@@ -68,6 +69,14 @@ struct rt_node {
 	bool wake;              /* node_wake() asked for a turn */
 	bool partitioned;
 	uint64_t busy_until_us; /* its loop is blocked (a sync, a pause) until then */
+	/* I9: its recent acknowledgements of appends (index, when each left),
+	 * and the index its log must hold after a restart. */
+	struct {
+		uint64_t index, depart_us;
+	} acks[64];
+	unsigned n_acks;
+	uint64_t last_index; /* its log's, as last seen (a truncation lowers acks) */
+	uint64_t must_hold;
 };
 
 struct rt_world {
@@ -126,6 +135,10 @@ void rt_disk_free(void);
 /* env.c */
 void rt_job_run(struct rt_world *w, struct rt_event *ev);
 void rt_jobs_drop(struct rt_world *w, int node); /* a crash: its jobs never end */
+
+/* A follower sent an acknowledgement that its log matches up to INDEX; it
+ * leaves at DEPART_US (world.c, I9). */
+void rt_acked(struct rt_world *w, int node, uint64_t index, uint64_t depart_us);
 
 /* transport.c */
 void rt_net_dial_event(struct rt_world *w, struct rt_event *ev);

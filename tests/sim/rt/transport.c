@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "node_internal.h"
 #include "rt.h"
 #include "transport.h"
@@ -280,6 +281,13 @@ int transport_send(struct transport *t, uint64_t to, enum transport_kind kind, c
 	memcpy(f->payload, payload, len);
 	t->stats.frames_sent++;
 	frame_send(rt_w, p->out, f);
+	if (kind == TRANSPORT_RAFT) { /* what a follower acknowledges (I9) */
+		static struct raft_codec_msg m;
+
+		if (raft_codec_decode(f->payload, len, &m) == RAFT_CODEC_OK &&
+		    m.msg.type == RAFT_MSG_APPEND_RESP && !m.msg.reject)
+			rt_acked(rt_w, t->node, m.msg.index, f->depart_us);
+	}
 	return TRANSPORT_OK;
 }
 

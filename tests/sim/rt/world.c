@@ -35,6 +35,7 @@
 
 struct rt_world *rt_w;
 static uint64_t last_tick[RT_NODES_MAX];
+static void ack_bound(struct rt_world *w, int node);
 
 /* The event queue ------------------------------------------------------------- */
 
@@ -201,6 +202,13 @@ static void node_start(struct rt_world *w, int slot)
 		rt_fail(w, "n%d could not start", slot + 1);
 		return;
 	}
+	if (raft_last_index(rn->n->raft) < rn->must_hold)
+		rt_fail(
+		    w,
+		    "I9: n%d acknowledged its log up to %llu, but holds up to %llu after a restart",
+		    slot + 1, (unsigned long long)rn->must_hold,
+		    (unsigned long long)raft_last_index(rn->n->raft));
+	rn->last_index = raft_last_index(rn->n->raft);
 	node_transport_config(rn->n, &tc);
 	if (transport_start(NULL, &tc, &rn->n->transport) != TRANSPORT_OK) {
 		rt_fail(w, "n%d: no transport", slot + 1);
@@ -239,6 +247,7 @@ static void node_crash(struct rt_world *w, int slot, bool power_loss)
 		}
 	} while (ran);
 	rt_trace(w, "n%d %s", slot + 1, power_loss ? "loses power" : "crashes");
+	ack_bound(w, slot);
 	rt_front_node_down(w, slot);
 	rt_enter(w, slot);
 	rn->up = false;
@@ -320,7 +329,19 @@ static void fault_event(struct rt_world *w, struct rt_event *ev)
 	if (sim_chance(&w->rng, w->rack_per_mille) && rack_power_loss(w))
 		return;
 	if (rn->up && !rn->partitioned && sim_chance(&w->rng, w->crash_per_mille)) {
-		node_crash(w, slot, sim_chance(&w->rng, w->power_per_mille));
+		bool power = sim_chance(&w->rng, w->power_per_mille);
+
+		/* Half the power losses strike a node in the middle of a sync, if
+		 * one is: the moment that tells what a node made durable from
+		 * what it only said it had. */
+		for (int i = 0; power && i < w->n_nodes && sim_chance(&w->rng, 500); i++)
+			if (w->nodes[i].up && !w->nodes[i].partitioned &&
+			    w->nodes[i].busy_until_us > w->now_us) {
+				slot = i;
+				rn = &w->nodes[i];
+				break;
+			}
+		node_crash(w, slot, power);
 		rt_push(w, w->now_us + 200000 + sim_below(&w->rng, 3000000), RT_EV_FAULT, slot,
 		        NULL, 1);
 	} else if (rn->up && !rn->partitioned && sim_chance(&w->rng, w->partition_per_mille)) {
@@ -412,6 +433,27 @@ static int index_hash_node[RT_HASHES_MAX];
 static uint64_t last_applied[RT_NODES_MAX], last_applied_gen[RT_NODES_MAX];
 static unsigned hashes_compared;
 
+void rt_acked(struct rt_world *w, int node, uint64_t index, uint64_t depart_us)
+{
+	struct rt_node *rn = &w->nodes[node];
+
+	rn->acks[rn->n_acks++ % 64] = (typeof(rn->acks[0])){index, depart_us};
+}
+
+/* I9 at a crash: the highest index NODE acknowledged in a frame that left
+ * before now; its log must hold it when it restarts. */
+static void ack_bound(struct rt_world *w, int node)
+{
+	struct rt_node *rn = &w->nodes[node];
+	unsigned n = rn->n_acks < 64 ? rn->n_acks : 64;
+
+	rn->must_hold = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (rn->acks[i].depart_us < w->now_us && rn->acks[i].index > rn->must_hold)
+			rn->must_hold = rn->acks[i].index;
+	rn->n_acks = 0;
+}
+
 static void check_nodes(struct rt_world *w)
 {
 	for (int i = 0; i < w->n_nodes && !w->failed; i++) {
@@ -420,6 +462,13 @@ static void check_nodes(struct rt_world *w)
 
 		if (!rn->up || rn->n->installing)
 			continue;
+		/* A truncation removes what the node acknowledged above it:
+		 * legitimately, when a new leader overwrote uncommitted entries. */
+		if (raft_last_index(rn->n->raft) < rn->last_index)
+			for (unsigned k = 0; k < 64 && k < rn->n_acks; k++)
+				if (rn->acks[k].index > raft_last_index(rn->n->raft))
+					rn->acks[k].index = raft_last_index(rn->n->raft);
+		rn->last_index = raft_last_index(rn->n->raft);
 		term = raft_term(rn->n->raft);
 		if (raft_role(rn->n->raft) == RAFT_LEADER && term < RT_TERMS_MAX) {
 			if (term_leader[term] && term_leader[term] != rn->id)
