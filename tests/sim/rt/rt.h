@@ -96,6 +96,7 @@ struct rt_world {
 	unsigned crash_per_mille;       /* fault events that crash a node */
 	unsigned partition_per_mille;   /* ... that isolate one */
 	unsigned pause_per_mille;       /* ... that pause one (SIGSTOP) */
+	unsigned sigterm_per_mille;     /* ... that stop one (SIGTERM: a leader hands over first) */
 	unsigned power_per_mille;       /* crashes that are power losses */
 	unsigned rack_per_mille;        /* faults that cut a leader's and a follower's power */
 	unsigned fsync_us;              /* a sync blocks its node this long */

@@ -266,6 +266,43 @@ static void node_crash(struct rt_world *w, int slot, bool power_loss)
 	rt_enter(w, -1);
 }
 
+/* SIGTERM, as coordd's loop does it: every call is answered, then the
+ * process exits (its files keep every write); it restarts 0.2-2.2 s later. */
+static void node_stop(struct rt_world *w, int slot)
+{
+	struct rt_node *rn = &w->nodes[slot];
+
+	rt_trace(w, "n%d stops (SIGTERM)", slot + 1);
+	rt_enter(w, slot);
+	node_stop_calls(rn->n);
+	rt_turn_end(w, slot);
+	node_crash(w, slot, false);
+	rt_push(w, w->now_us + 200000 + sim_below(&w->rng, 2000000), RT_EV_FAULT, slot, NULL, 1);
+}
+
+/* SIGTERM: a leader hands its leadership over first and stops once another
+ * node leads (node_tick says when); any other node stops at once. */
+static void node_sigterm(struct rt_world *w, int slot)
+{
+	struct rt_node *rn = &w->nodes[slot];
+
+	rt_enter(w, slot);
+	if (!rn->n->handoff_until_ms && node_handoff_start(rn->n)) {
+		rt_trace(w, "n%d: SIGTERM, handing its leadership over", slot + 1);
+		rt_turn_end(w, slot);
+		return;
+	}
+	node_stop(w, slot);
+}
+
+static int leader_slot(const struct rt_world *w)
+{
+	for (int i = 0; i < w->n_nodes; i++)
+		if (w->nodes[i].up && raft_role(w->nodes[i].n->raft) == RAFT_LEADER)
+			return i;
+	return -1;
+}
+
 /* Faults ----------------------------------------------------------------------- */
 
 static int count_down(struct rt_world *w)
@@ -328,27 +365,62 @@ static void fault_event(struct rt_world *w, struct rt_event *ev)
 		return;
 	if (sim_chance(&w->rng, w->rack_per_mille) && rack_power_loss(w))
 		return;
-	if (rn->up && !rn->partitioned && sim_chance(&w->rng, w->crash_per_mille)) {
-		bool power = sim_chance(&w->rng, w->power_per_mille);
+	/* One fault, of a kind drawn by the seed's weights, or none. */
+	{
+		unsigned weights[] = {w->crash_per_mille, w->partition_per_mille,
+		                      w->sigterm_per_mille, w->pause_per_mille, 300};
+		unsigned total = 0, r, kind = 0;
 
-		/* Half the power losses strike a node in the middle of a sync, if
-		 * one is: the moment that tells what a node made durable from
-		 * what it only said it had. */
-		for (int i = 0; power && i < w->n_nodes && sim_chance(&w->rng, 500); i++)
-			if (w->nodes[i].up && !w->nodes[i].partitioned &&
-			    w->nodes[i].busy_until_us > w->now_us) {
-				slot = i;
-				rn = &w->nodes[i];
-				break;
-			}
-		node_crash(w, slot, power);
-		rt_push(w, w->now_us + 200000 + sim_below(&w->rng, 3000000), RT_EV_FAULT, slot,
-		        NULL, 1);
-	} else if (rn->up && !rn->partitioned && sim_chance(&w->rng, w->partition_per_mille)) {
-		rt_trace(w, "n%d is cut off", slot + 1);
-		rt_net_isolate(w, slot, true);
-		rt_push(w, w->now_us + 300000 + sim_below(&w->rng, 4000000), RT_EV_FAULT, slot,
-		        NULL, 1);
+		for (size_t i = 0; i < sizeof(weights) / sizeof(weights[0]); i++)
+			total += weights[i];
+		r = (unsigned)sim_below(&w->rng, total);
+		while (r >= weights[kind])
+			r -= weights[kind++];
+		if (!rn->up || (rn->partitioned && kind != 3))
+			return;
+		switch (kind) {
+		case 0: {
+			bool power = sim_chance(&w->rng, w->power_per_mille);
+
+			/* Half the power losses strike a node in the middle of a
+			 * sync, if one is: the moment that tells what a node made
+			 * durable from what it only said it had. */
+			for (int i = 0; power && i < w->n_nodes && sim_chance(&w->rng, 500); i++)
+				if (w->nodes[i].up && !w->nodes[i].partitioned &&
+				    w->nodes[i].busy_until_us > w->now_us) {
+					slot = i;
+					break;
+				}
+			node_crash(w, slot, power);
+			rt_push(w, w->now_us + 200000 + sim_below(&w->rng, 3000000), RT_EV_FAULT,
+			        slot, NULL, 1);
+			break;
+		}
+		case 1:
+			rt_trace(w, "n%d is cut off", slot + 1);
+			rt_net_isolate(w, slot, true);
+			rt_push(w, w->now_us + 300000 + sim_below(&w->rng, 4000000), RT_EV_FAULT,
+			        slot, NULL, 1);
+			break;
+		case 2: {
+			int leader = leader_slot(w);
+
+			node_sigterm(w, leader >= 0 && sim_chance(&w->rng, 700) ? leader : slot);
+			break;
+		}
+		case 3: {
+			uint64_t pause = 200000 + sim_below(&w->rng, 2500000);
+
+			rt_trace(w, "n%d pauses for %llu ms", slot + 1,
+			         (unsigned long long)pause / 1000);
+			if (rn->busy_until_us < w->now_us)
+				rn->busy_until_us = w->now_us;
+			rn->busy_until_us += pause;
+			break;
+		}
+		default:
+			break;
+		}
 	}
 }
 
@@ -377,8 +449,12 @@ static void dispatch(struct rt_world *w, struct rt_event *ev)
 			return;
 		last_tick[ev->node] = w->now_us;
 		rt_enter(w, ev->node);
-		if (node_tick(rn->n))
-			rt_fail(w, "n%d: a hand-off ended, but none began", ev->node + 1);
+		if (node_tick(rn->n)) { /* a SIGTERM's hand-off ended */
+			if (!rn->n->handoff_until_ms)
+				rt_fail(w, "n%d: a hand-off ended, but none began", ev->node + 1);
+			node_stop(w, ev->node);
+			break;
+		}
 		rt_turn_end(w, ev->node);
 		tick_later(w, ev->node);
 		break;
@@ -637,6 +713,7 @@ static int run_seed(uint64_t seed, int n_nodes, bool trace, const char *root)
 	w->crash_per_mille = 200 + (unsigned)sim_below(&w->rng, 500);
 	w->partition_per_mille = 200 + (unsigned)sim_below(&w->rng, 600);
 	w->pause_per_mille = (unsigned)sim_below(&w->rng, 400);
+	w->sigterm_per_mille = (unsigned)sim_below(&w->rng, 400);
 	w->power_per_mille = (unsigned)sim_below(&w->rng, 1000);
 	w->rack_per_mille = sim_chance(&w->rng, 300) ? 50 + (unsigned)sim_below(&w->rng, 150) : 0;
 	w->fsync_us = 20 + (unsigned)sim_below(&w->rng, 3000);
