@@ -5,14 +5,16 @@
  * Writes to a node's databases (main files, WAL, journals) reach the real
  * file at once, so that reads see them, but each keeps what it overwrote
  * until a sync of the file has ended: a power loss (rt_disk_power_loss)
- * puts every such write back, last first, so each file holds exactly what
- * its ended syncs made durable. A sync costs the node time: the loop that
- * called it is blocked (rt_node.busy_until_us) for the seed's fsync latency,
- * now and then for a slow disk's, and what the node sends or answers after
- * it leaves only then (rt_node_time); a power loss meanwhile loses the
- * sync's writes, though the code went on as if it had returned. The real fsync is not called:
- * durability here is this model's, not the kernel's. Files other than databases (snapshot
- * temporaries written with write(2), ids) are not modelled: what reached them is kept.
+ * puts such writes back, last first, so each file holds what its ended
+ * syncs made durable; in seeds with torn writes the disk is taken to have
+ * written a prefix of the others too, the last of them perhaps in part
+ * (from a 512-byte sector on), which SQLite's WAL checksums must catch. A sync costs the node time:
+ * the loop that called it is blocked (rt_node.busy_until_us) for the seed's fsync latency, now and
+ * then for a slow disk's, and what the node sends or answers after it leaves only then
+ * (rt_node_time); a power loss meanwhile loses the sync's writes, though the code went on as if it
+ * had returned. The real fsync is not called: durability here is this model's, not the kernel's.
+ * Files other than databases (snapshot temporaries written with write(2), ids) are not modelled:
+ * what reached them is kept.
  */
 #include <assert.h>
 #include <fcntl.h>
@@ -28,6 +30,7 @@ struct undo {
 	uint64_t durable_at;         /* when the sync that covers it ends (UINT64_MAX: none yet) */
 	sqlite3_int64 off, old_size; /* the file's size before the write */
 	int len;                     /* bytes of DATA: what the write overwrote */
+	int wlen;                    /* bytes the write wrote */
 	unsigned char *data;
 };
 
@@ -103,7 +106,7 @@ static void undo_push(struct path *p, sqlite3_file *real, sqlite3_int64 off, int
 		assert(p->undo);
 	}
 	u = &p->undo[p->n_undo++];
-	*u = (struct undo){.durable_at = UINT64_MAX, .off = off, .old_size = size};
+	*u = (struct undo){.durable_at = UINT64_MAX, .off = off, .old_size = size, .wlen = len};
 	if (off < size) {
 		u->len = (int)(size - off < len ? size - off : len);
 		u->data = malloc((size_t)u->len);
@@ -400,19 +403,43 @@ void rt_disk_dead(int node, bool dead)
 void rt_disk_power_loss(int node)
 {
 	for (struct path *p = paths; p; p = p->next) {
+		size_t first = p->n_undo, keep;
 		int fd;
 
 		if (p->node != node)
 			continue;
-		if (p->n_undo && (fd = open(p->name, O_WRONLY | O_CLOEXEC)) >= 0) {
-			for (size_t i = p->n_undo; i-- > 0;) {
+		while (first > 0 && p->undo[first - 1].durable_at > rt_w->now_us)
+			first--; /* undo[first..] were not durable */
+		/* The disk wrote them in order and stopped somewhere: a prefix of
+		 * them reached it (in seeds with torn writes), the next one perhaps
+		 * in part, from a 512-byte sector on. */
+		keep = rt_w->torn_writes ? first + sim_below(&rt_w->rng, p->n_undo - first + 1)
+		                         : first;
+		if (first < p->n_undo)
+			rt_trace(rt_w, "n%d: %zu of %zu unsynced writes to %s reach the disk",
+			         node + 1, keep - first, p->n_undo - first,
+			         strrchr(p->name, '/') + 1);
+		if (keep < p->n_undo && (fd = open(p->name, O_WRONLY | O_CLOEXEC)) >= 0) {
+			for (size_t i = p->n_undo; i-- > keep;) {
 				struct undo *u = &p->undo[i];
+				sqlite3_int64 size = u->old_size;
+				int from = 0; /* bytes of the write that stay */
 
-				if (u->durable_at <= rt_w->now_us)
-					break; /* this one and all before it are durable */
-				if (u->len && pwrite(fd, u->data, (size_t)u->len, u->off) != u->len)
+				if (i == keep && rt_w->torn_writes && u->wlen > 512)
+					from = 512 *
+					       (int)sim_below(&rt_w->rng, (uint64_t)u->wlen / 512);
+				if (from) {
+					rt_trace(rt_w, "n%d: a write to %s torn at byte %d of %d",
+					         node + 1, strrchr(p->name, '/') + 1, from,
+					         u->wlen);
+					if (u->off + from > size)
+						size = u->off + from;
+				}
+				if (u->len > from &&
+				    pwrite(fd, u->data + from, (size_t)(u->len - from),
+				           u->off + from) != u->len - from)
 					rt_fail(rt_w, "disk: cannot put back %s", p->name);
-				if (ftruncate(fd, u->old_size) != 0)
+				if (ftruncate(fd, size) != 0)
 					rt_fail(rt_w, "disk: cannot truncate %s", p->name);
 			}
 			close(fd);

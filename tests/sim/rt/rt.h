@@ -101,6 +101,7 @@ struct rt_world {
 	unsigned rack_per_mille;        /* faults that cut a leader's and a follower's power */
 	unsigned fsync_us;              /* a sync blocks its node this long */
 	unsigned slow_sync_per_mille;   /* ... and 50-450 ms more, this often */
+	bool torn_writes;               /* a power loss keeps some unsynced writes, one torn */
 	uint64_t fault_until_us;        /* faults stop then; the run heals and settles */
 	uint64_t end_us;
 	bool trace;

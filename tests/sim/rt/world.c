@@ -714,6 +714,7 @@ static int run_seed(uint64_t seed, int n_nodes, bool trace, const char *root)
 	w->partition_per_mille = 200 + (unsigned)sim_below(&w->rng, 600);
 	w->pause_per_mille = (unsigned)sim_below(&w->rng, 400);
 	w->sigterm_per_mille = (unsigned)sim_below(&w->rng, 400);
+	w->torn_writes = sim_chance(&w->rng, 500);
 	w->power_per_mille = (unsigned)sim_below(&w->rng, 1000);
 	w->rack_per_mille = sim_chance(&w->rng, 300) ? 50 + (unsigned)sim_below(&w->rng, 150) : 0;
 	w->fsync_us = 20 + (unsigned)sim_below(&w->rng, 3000);
