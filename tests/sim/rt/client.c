@@ -524,13 +524,16 @@ void rt_clients_final_get(struct rt_world *w, int node, int key, struct rt_answe
 
 void rt_clients_final_check(struct rt_world *w, int key, uint64_t sent, struct rt_answer *ans)
 {
+	rt_trace(w, "final get of k%d: %u (index %llu, leader %llu)", key, ans->status,
+	         (unsigned long long)ans->index, (unsigned long long)ans->leader);
 	if (ans->status == 200)
 		check_get(w, key, sent, str_of(ans->body, "value"),
 		          int_of(ans->body, "modify_index"), true);
 	else if (ans->status == 404)
 		check_get(w, key, sent, NULL, 0, true);
 	else
-		rt_fail(w, "final get of k%d: %u", key, ans->status);
+		rt_fail(w, "final get of k%d: %u %s", key, ans->status,
+		        str_of(ans->body, "message") ? str_of(ans->body, "message") : "");
 	json_decref(ans->body);
 	ans->body = NULL;
 }

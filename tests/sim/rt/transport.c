@@ -6,8 +6,9 @@
  * not (node_join_hello, the real rule); frames arrive in order, each after
  * a latency, never twice; a connection may reset (its frames in flight are
  * lost) and is redialled after the real backoff. Across a partition frames
- * are lost and the connection closes after TRANSPORT_STALL_MS, as
- * TCP_USER_TIMEOUT closes it in coordd. */
+ * wait, as TCP retransmits them, and the connection closes after
+ * TRANSPORT_STALL_MS, as TCP_USER_TIMEOUT closes it in coordd (its frames
+ * are then lost); one that heals sooner delivers them late, in order. */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ struct rt_conn {
 	bool admitted; /* the acceptor admitted its HELLO */
 	uint64_t opened_us;
 	uint64_t last_arrival_us; /* frames arrive in order */
+	uint64_t held_until_us;   /* a partition holds its frames until then */
 	struct rt_conn *next_all;
 };
 
@@ -58,6 +60,8 @@ struct transport {
 	size_t n_peers;
 	struct transport_stats stats;
 };
+
+#define RT_RETRANSMIT_US 50000 /* a held frame is tried again this often */
 
 static struct rt_conn *all_conns;
 static struct transport *by_node[RT_NODES_MAX];
@@ -281,6 +285,9 @@ int transport_send(struct transport *t, uint64_t to, enum transport_kind kind, c
 	memcpy(f->payload, payload, len);
 	t->stats.frames_sent++;
 	frame_send(rt_w, p->out, f);
+	if (kind != TRANSPORT_RAFT)
+		rt_trace(rt_w, "n%d -> n%llu %s (%zu bytes)", t->node + 1, (unsigned long long)to,
+		         kind == TRANSPORT_FORWARD ? "forward" : "reply", len);
 	if (kind == TRANSPORT_RAFT) { /* what a follower acknowledges (I9) */
 		static struct raft_codec_msg m;
 
@@ -354,8 +361,13 @@ void rt_net_frame_event(struct rt_world *w, struct rt_event *ev)
 		free(f);
 		return;
 	}
-	if (cut(w, c->from, c->to)) { /* lost; the connection dies after the stall */
-		free(f);
+	/* Across a partition TCP retransmits: the frame waits (and those after
+	 * it on the connection, in order) until the partition heals or the
+	 * stall closes the connection. */
+	if (cut(w, c->from, c->to) || w->now_us < c->held_until_us) {
+		if (cut(w, c->from, c->to))
+			c->held_until_us = w->now_us + RT_RETRANSMIT_US;
+		rt_push(w, c->held_until_us, RT_EV_FRAME, c->to, f, 0);
 		return;
 	}
 	t->stats.frames_received++;
