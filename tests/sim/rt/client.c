@@ -113,7 +113,7 @@ void rt_clients_start(struct rt_world *w)
 	calls = 0;
 	for (int i = 0; i < w->n_clients; i++) {
 		clients[i].id = i;
-		clients[i].node = (int)sim_below(&w->rng, (uint64_t)w->n_nodes);
+		clients[i].node = rt_pick_node(w);
 		next_event(w, &clients[i], 1000 + sim_below(&w->rng, 200000));
 	}
 }
@@ -444,8 +444,8 @@ static void take_answer(struct rt_world *w, struct client *c)
 	/* A redirect names the leader; no leader, busy: try another node. */
 	if (st == 307 && a->leader >= 1 && a->leader <= (uint64_t)w->n_nodes)
 		c->node = (int)a->leader - 1;
-	else if (st == 307 || st == 503 || st == 504)
-		c->node = (int)sim_below(&w->rng, (uint64_t)w->n_nodes);
+	else if (st == 307 || st == 503 || st == 504 || !w->nodes[c->node].member)
+		c->node = rt_pick_node(w);
 }
 
 void rt_client_event(struct rt_world *w, struct rt_event *ev)
@@ -460,7 +460,7 @@ void rt_client_event(struct rt_world *w, struct rt_event *ev)
 			c->waiting = false;
 			rt_trace(w, "c%d: n%d crashed under its %s", c->id, c->node + 1,
 			         op_names[c->op]);
-			c->node = (int)sim_below(&w->rng, (uint64_t)w->n_nodes);
+			c->node = rt_pick_node(w);
 		} else if (c->ans.answered) {
 			return next_event(w, c, c->ans.at_us - w->now_us);
 		} else if (w->now_us - c->sent_us > RT_CALL_GIVEUP_US) {

@@ -34,13 +34,14 @@ struct transport;
 struct http_call;
 
 enum rt_event_kind {
-	RT_EV_TICK,   /* a node's timer: node_tick() */
-	RT_EV_TURN,   /* node_wake(): a turn with no event */
-	RT_EV_DIAL,   /* a connection's dial completes (or fails) */
-	RT_EV_FRAME,  /* a frame reaches the end of its connection */
-	RT_EV_JOB,    /* a background job ends: its work, then its done */
-	RT_EV_CLIENT, /* a client acts */
-	RT_EV_FAULT,  /* the fault generator acts */
+	RT_EV_TICK,     /* a node's timer: node_tick() */
+	RT_EV_TURN,     /* node_wake(): a turn with no event */
+	RT_EV_DIAL,     /* a connection's dial completes (or fails) */
+	RT_EV_FRAME,    /* a frame reaches the end of its connection */
+	RT_EV_JOB,      /* a background job ends: its work, then its done */
+	RT_EV_CLIENT,   /* a client acts */
+	RT_EV_FAULT,    /* the fault generator acts */
+	RT_EV_OPERATOR, /* the operator acts (membership changes) */
 };
 
 struct rt_event {
@@ -68,6 +69,10 @@ struct rt_node {
 	unsigned jobs;          /* queued jobs whose done has not run */
 	bool wake;              /* node_wake() asked for a turn */
 	bool partitioned;
+	bool member;            /* in the configuration, as far as the world knows (founders;
+	                         * a spare once added; not a removed node) */
+	bool spare;             /* started with --join, waiting to be added */
+	bool removed;           /* removed from the configuration: stopped for good */
 	uint64_t busy_until_us; /* its loop is blocked (a sync, a pause) until then */
 	/* I9: its recent acknowledgements of appends (index, when each left),
 	 * and the index its log must hold after a restart. */
@@ -82,7 +87,8 @@ struct rt_node {
 struct rt_world {
 	uint64_t seed;
 	struct sim_rng rng;
-	int n_nodes, n_clients;
+	int n_nodes, n_clients; /* n_nodes: every slot, founders and spares */
+	int n_founders;
 	struct rt_node nodes[RT_NODES_MAX];
 	uint64_t now_us;
 	int current; /* the node whose code runs now, -1 for none */
@@ -164,6 +170,16 @@ struct http_call *rt_front_send(struct rt_world *w, int node, const char *method
                                 const char *target, const char *body, struct rt_answer *out);
 void rt_front_node_down(struct rt_world *w, int node);
 void rt_front_free_all(void);
+
+/* A node a client or the operator may call: a member, at random. */
+int rt_pick_node(struct rt_world *w);
+/* NODE was removed from the configuration: it stops for good. */
+void rt_node_removed(struct rt_world *w, int node);
+
+/* operator.c: adds the spare as a learner, promotes it, removes a voter. */
+void rt_operator_start(struct rt_world *w);
+void rt_operator_event(struct rt_world *w, struct rt_event *ev);
+bool rt_operator_idle(const struct rt_world *w);
 
 /* client.c */
 void rt_clients_start(struct rt_world *w);

@@ -173,7 +173,7 @@ static void node_start(struct rt_world *w, int slot)
 	struct coord_config cfg;
 	struct transport_config tc;
 
-	for (int i = 0; i < w->n_nodes; i++)
+	for (int i = 0; i < w->n_founders; i++)
 		snprintf(cluster + strlen(cluster), sizeof(cluster) - strlen(cluster), "%s%d=%s",
 		         i ? "," : "", i + 1, w->nodes[i].raft);
 	snprintf(id, sizeof(id), "%d", slot + 1);
@@ -181,14 +181,15 @@ static void node_start(struct rt_world *w, int slot)
 	                      id,       "--data",
 	                      rn->data, "--http",
 	                      rn->http, "--raft",
-	                      rn->raft, "--cluster",
-	                      cluster,  "--heartbeat-ms",
+	                      rn->raft, "--heartbeat-ms",
 	                      "100",    "--election-timeout-ms",
 	                      "1000",   "--snapshot-entries",
 	                      "200",    "--log-tail",
-	                      "50"};
-	if (coord_config_parse((int)(sizeof(argv) / sizeof(argv[0])), argv, &cfg, err) !=
-	    COORD_CONFIG_OK) {
+	                      "50",     rn->spare ? "--join" : "--cluster",
+	                      cluster};
+	int argc = (int)(sizeof(argv) / sizeof(argv[0])) - (rn->spare ? 1 : 0);
+
+	if (coord_config_parse(argc, argv, &cfg, err) != COORD_CONFIG_OK) {
 		fprintf(stderr, "rtsim: %s\n", err);
 		exit(2);
 	}
@@ -303,14 +304,44 @@ static int leader_slot(const struct rt_world *w)
 	return -1;
 }
 
+int rt_pick_node(struct rt_world *w)
+{
+	int slots[RT_NODES_MAX], n = 0;
+
+	for (int i = 0; i < w->n_nodes; i++)
+		if (w->nodes[i].member)
+			slots[n++] = i;
+	return n ? slots[sim_below(&w->rng, (uint64_t)n)] : 0;
+}
+
+void rt_node_removed(struct rt_world *w, int slot)
+{
+	struct rt_node *rn = &w->nodes[slot];
+
+	rt_trace(w, "n%d is removed from the configuration: it stops for good", slot + 1);
+	rn->member = false;
+	rn->removed = true;
+	if (rn->up)
+		node_crash(w, slot, false);
+}
+
 /* Faults ----------------------------------------------------------------------- */
+
+static int members(const struct rt_world *w)
+{
+	int k = 0;
+
+	for (int i = 0; i < w->n_nodes; i++)
+		k += w->nodes[i].member;
+	return k;
+}
 
 static int count_down(struct rt_world *w)
 {
 	int k = 0;
 
 	for (int i = 0; i < w->n_nodes; i++)
-		k += !w->nodes[i].up || w->nodes[i].partitioned;
+		k += w->nodes[i].member && (!w->nodes[i].up || w->nodes[i].partitioned);
 	return k;
 }
 
@@ -344,12 +375,12 @@ static bool rack_power_loss(struct rt_world *w)
 
 static void fault_event(struct rt_world *w, struct rt_event *ev)
 {
-	int slot = (int)sim_below(&w->rng, (uint64_t)w->n_nodes);
+	int slot = rt_pick_node(w);
 	struct rt_node *rn = &w->nodes[slot];
 
 	if (ev->arg == 1) { /* a restart or a heal of ev->node */
 		rn = &w->nodes[ev->node];
-		if (!rn->up)
+		if (!rn->up && !rn->removed)
 			node_start(w, ev->node);
 		if (rn->partitioned) {
 			rt_trace(w, "n%d rejoins the network", ev->node + 1);
@@ -361,7 +392,7 @@ static void fault_event(struct rt_world *w, struct rt_event *ev)
 		return;
 	rt_push(w, w->now_us + 300000 + sim_below(&w->rng, 1500000), RT_EV_FAULT, -1, NULL, 0);
 	/* A majority stays up and connected, most of the time. */
-	if (count_down(w) >= (w->n_nodes - 1) / 2 && !sim_chance(&w->rng, 100))
+	if (count_down(w) >= (members(w) - 1) / 2 && !sim_chance(&w->rng, 100))
 		return;
 	if (sim_chance(&w->rng, w->rack_per_mille) && rack_power_loss(w))
 		return;
@@ -434,7 +465,7 @@ static void dispatch(struct rt_world *w, struct rt_event *ev)
 	/* A node whose loop is blocked (a sync, a pause) takes its events when
 	 * it runs again, in the order they came. */
 	if (live && rn->busy_until_us > w->now_us && ev->kind != RT_EV_CLIENT &&
-	    ev->kind != RT_EV_FAULT) {
+	    ev->kind != RT_EV_FAULT && ev->kind != RT_EV_OPERATOR) {
 		struct rt_event later = *ev;
 
 		later.at_us = rn->busy_until_us;
@@ -488,6 +519,9 @@ static void dispatch(struct rt_world *w, struct rt_event *ev)
 		break;
 	case RT_EV_FAULT:
 		fault_event(w, ev);
+		break;
+	case RT_EV_OPERATOR:
+		rt_operator_event(w, ev);
 		break;
 	}
 	rt_enter(w, -1);
@@ -604,6 +638,34 @@ static uint64_t state_hash(struct rt_world *w, int slot, uint64_t *applied)
 	return h;
 }
 
+/* The members are those of the configuration that the most advanced node
+ * holds: a removal whose answer the operator never got (504) has taken
+ * effect all the same, and that node stops as the operator would stop it. */
+static void sync_members(struct rt_world *w)
+{
+	const struct raft_conf *conf = NULL;
+	uint64_t best = 0;
+
+	for (int i = 0; i < w->n_nodes; i++)
+		if (w->nodes[i].up && (!conf || raft_commit_index(w->nodes[i].n->raft) > best)) {
+			conf = raft_conf(w->nodes[i].n->raft);
+			best = raft_commit_index(w->nodes[i].n->raft);
+		}
+	for (uint32_t k = 0; conf && k < conf->n; k++)
+		rt_trace(w, "configuration at the end: n%llu%s",
+		         (unsigned long long)conf->servers[k].id, conf->joint ? " (joint)" : "");
+	for (int i = 0; conf && i < w->n_nodes; i++) {
+		bool listed = false;
+
+		for (uint32_t k = 0; k < conf->n; k++)
+			listed = listed || conf->servers[k].id == w->nodes[i].id;
+		if (w->nodes[i].member && !listed)
+			rt_node_removed(w, i);
+		else if (!w->nodes[i].member && !w->nodes[i].removed && listed)
+			w->nodes[i].member = true; /* an add whose answer was lost */
+	}
+}
+
 /* After the settle: the same applied index and state on every node (given
  * a few more seconds to catch up), and the final reads. */
 static void check_end(struct rt_world *w)
@@ -616,23 +678,35 @@ static void check_end(struct rt_world *w)
 	/* The clients' last calls: a write forwarded just before its frame was
 	 * lost is answered (504) only after its wait, up to seven seconds. */
 	for (uint64_t until = w->now_us + RT_CALL_GIVEUP_US;
-	     !rt_clients_idle(w) && w->now_us < until;)
+	     (!rt_clients_idle(w) || !rt_operator_idle(w)) && w->now_us < until;)
 		run_until(w, w->now_us + 100000);
 	rt_clients_check_end(w);
+	if (!rt_operator_idle(w))
+		rt_fail(w, "C-1: the operator's last call unanswered at the end");
+	sync_members(w);
+	/* Every member; not a spare never added, nor a removed node. */
 	for (int k = 0; k < 50 && !same && !w->failed; k++) {
+		int first = -1;
+
 		run_until(w, w->now_us + 100000);
 		same = true;
 		for (int i = 0; i < w->n_nodes; i++) {
+			if (!w->nodes[i].member)
+				continue;
 			hash[i] = state_hash(w, i, &applied[i]);
-			same = same && applied[i] == applied[0] && hash[i] == hash[0];
+			if (first < 0)
+				first = i;
+			same = same && applied[i] == applied[first] && hash[i] == hash[first];
 		}
 	}
 	if (!same && !w->failed) {
 		char s[256] = "";
 
 		for (int i = 0; i < w->n_nodes; i++)
-			snprintf(s + strlen(s), sizeof(s) - strlen(s), " n%d %llu/%016llx", i + 1,
-			         (unsigned long long)applied[i], (unsigned long long)hash[i]);
+			if (w->nodes[i].member)
+				snprintf(s + strlen(s), sizeof(s) - strlen(s), " n%d %llu/%016llx",
+				         i + 1, (unsigned long long)applied[i],
+				         (unsigned long long)hash[i]);
 		rt_fail(w, "convergence: the nodes differ 5 s after the settle:%s", s);
 		return;
 	}
@@ -640,15 +714,16 @@ static void check_end(struct rt_world *w)
 	 * answer says there is no leader yet or it is busy: converged nodes
 	 * may still be electing one. SENT is when the last of them was sent. */
 	sent = w->now_us;
+	memset(ans, 0, sizeof(ans));
 	for (int i = 0; i < w->n_nodes && !w->failed; i++)
-		for (int k = 0; k < RT_KEYS; k++)
+		for (int k = 0; k < RT_KEYS && w->nodes[i].member; k++)
 			rt_clients_final_get(w, i, k, &ans[i][k]);
 	for (uint64_t until = w->now_us + 6000000; w->now_us < until && !w->failed;) {
 		bool all = true;
 
 		run_until(w, w->now_us + 10000);
 		for (int i = 0; i < w->n_nodes; i++)
-			for (int k = 0; k < RT_KEYS; k++) {
+			for (int k = 0; k < RT_KEYS && w->nodes[i].member; k++) {
 				struct rt_answer *a = &ans[i][k];
 				bool done = a->answered && a->at_us <= w->now_us;
 
@@ -664,7 +739,7 @@ static void check_end(struct rt_world *w)
 			break;
 	}
 	for (int i = 0; i < w->n_nodes && !w->failed; i++)
-		for (int k = 0; k < RT_KEYS && !w->failed; k++) {
+		for (int k = 0; k < RT_KEYS && !w->failed && w->nodes[i].member; k++) {
 			if (!ans[i][k].answered)
 				rt_fail(w, "C-1: n%d's final get of k%d unanswered", i + 1, k);
 			else
@@ -750,9 +825,16 @@ static int run_seed(uint64_t seed, int n_nodes, bool trace, const char *root)
 	}
 	coord_log_set_level(trace ? COORD_LOG_INFO : COORD_LOG_ERROR);
 	rt_disk_install();
+	/* A third of the 3-node seeds have a spare that the operator adds,
+	 * promotes, and then removes one of the others (operator.c). */
+	w->n_founders = n_nodes;
+	if (n_nodes == 3 && sim_chance(&w->rng, 333))
+		w->n_nodes = n_nodes = 4;
 	for (int i = 0; i < n_nodes; i++) {
 		struct rt_node *rn = &w->nodes[i];
 
+		rn->member = i < w->n_founders;
+		rn->spare = !rn->member;
 		rn->slot = i;
 		rn->id = (uint64_t)i + 1;
 		snprintf(rn->data, sizeof(rn->data), "%.300s/n%d", w->base, i + 1);
@@ -765,10 +847,12 @@ static int run_seed(uint64_t seed, int n_nodes, bool trace, const char *root)
 	for (int i = 0; i < n_nodes && !w->failed; i++)
 		node_start(w, i);
 	rt_clients_start(w);
+	if (w->n_nodes > w->n_founders)
+		rt_operator_start(w);
 	rt_push(w, 2000000, RT_EV_FAULT, -1, NULL, 0);
 	run_until(w, w->fault_until_us);
 	for (int i = 0; i < n_nodes; i++) { /* the settle: every fault heals */
-		if (!w->nodes[i].up && !w->failed)
+		if (!w->nodes[i].up && !w->nodes[i].removed && !w->failed)
 			node_start(w, i);
 		if (w->nodes[i].partitioned)
 			rt_net_isolate(w, i, false);
@@ -783,7 +867,7 @@ static int run_seed(uint64_t seed, int n_nodes, bool trace, const char *root)
 		    "FAIL seed %llu at %.3f ms: %s\n  replay: coord-rtsim --seed %llu --nodes %d "
 		    "--trace\n",
 		    (unsigned long long)seed, (double)w->fail_us / 1000.0, w->why,
-		    (unsigned long long)seed, n_nodes);
+		    (unsigned long long)seed, w->n_founders);
 	else if (trace)
 		printf("seed %llu passed: %u calls, %u states compared\n", (unsigned long long)seed,
 		       rt_clients_calls(), hashes_compared);
