@@ -23,6 +23,7 @@
 /* Timers and signals ------------------------------------------------------------ */
 
 static void stop_now(struct node *n);
+static void node_http_run(struct node *n, bool if_answered);
 
 static void on_tick(uv_timer_t *t)
 {
@@ -134,7 +135,11 @@ static void on_http_more(uv_idle_t *h)
 	node_http_run(h->data, false);
 }
 
-void node_http_run(struct node *n, bool if_answered)
+/* One run of the HTTP front on the loop (server.h, external), or none when
+ * IF_ANSWERED and no call was answered since the last: then the calls it
+ * handed over are taken at once, and if it has work left that its
+ * descriptor does not show, it runs again on the next turn. */
+static void node_http_run(struct node *n, bool if_answered)
 {
 	bool more;
 

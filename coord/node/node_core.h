@@ -27,11 +27,6 @@ const char *node_peer_http(const struct node *n, uint64_t id);
 /* Marks the core as stepped: node_drive() runs once at the end of this turn
  * of the loop (group commit). */
 void node_kick(struct node *n);
-/* One run of the HTTP front on the loop (server.h, external), or none when
- * IF_ANSWERED and no call was answered since the last: then the calls it
- * handed over are taken at once, and if it has work left that its
- * descriptor does not show, it runs again on the next turn. */
-void node_http_run(struct node *n, bool if_answered);
 
 /* Encodes CMD and proposes it to the core (a leader only); false when it is
  * not taken. On true, *INDEX and *TERM name the entry whose result answers

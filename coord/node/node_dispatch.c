@@ -102,7 +102,7 @@ void node_take_inbox(struct node *n)
 	size_t k;
 
 	k = n->inbox_n;
-	assert(k <= NODE_INBOX_MAX); /* the inbox is bounded (http_submit) */
+	assert(k <= NODE_INBOX_MAX); /* the inbox is bounded (node_submit) */
 	memcpy(calls, n->inbox, k * sizeof(calls[0]));
 	n->inbox_n = 0;
 	node_reads_begin(n); /* the drain's queries: one read transaction */
@@ -191,7 +191,7 @@ static bool waits_on_client(const struct ncall *c)
 	       (c->wait == W_FORWARD && (queued || c->req->has_index));
 }
 
-/* Between two callbacks of the loop (on_tick calls this first thing after
+/* Between two callbacks of the loop (node_tick calls this first thing after
  * the core's tick) every call in flight waits in exactly one list: a call in
  * none would never be answered (N-2). */
 static void check_every_call_waits(const struct node *n)
