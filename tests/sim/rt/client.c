@@ -147,27 +147,20 @@ static bool redirect(struct rt_world *w)
 
 static void start_op(struct rt_world *w, struct client *c)
 {
+	/* The mix of calls of a client with a session, in percent. */
+	static const enum op mix_ops[] = {OP_PUT,     OP_GET,      OP_GET_STALE, OP_ACQUIRE,
+	                                  OP_RELEASE, OP_LOCK_GET, OP_KEEPALIVE};
+	static const unsigned mix_weights[] = {30, 20, 8, 14, 12, 8, 8};
 	char target[128], body[160];
-	unsigned r = (unsigned)sim_below(&w->rng, 100);
+	enum op mixed =
+	    mix_ops[rt_weighted(w, mix_weights, sizeof(mix_weights) / sizeof(mix_weights[0]))];
 
 	if (!c->session[0])
 		c->op = OP_OPEN;
 	else if (c->lapse)
 		c->op = OP_KEEPALIVE;
-	else if (r < 30)
-		c->op = OP_PUT;
-	else if (r < 50)
-		c->op = OP_GET;
-	else if (r < 58)
-		c->op = OP_GET_STALE;
-	else if (r < 72)
-		c->op = OP_ACQUIRE;
-	else if (r < 84)
-		c->op = OP_RELEASE;
-	else if (r < 92)
-		c->op = OP_LOCK_GET;
 	else
-		c->op = OP_KEEPALIVE;
+		c->op = mixed;
 	c->key = (int)sim_below(&w->rng, RT_KEYS);
 	c->lock = (int)sim_below(&w->rng, RT_OBJECTS);
 	switch (c->op) {
@@ -477,7 +470,9 @@ void rt_client_event(struct rt_world *w, struct rt_event *ev)
 		c->lapse = c->session[0] && c->keepalive_sent_us && sim_chance(&w->rng, 15);
 		if (c->lapse) {
 			/* Aimed at the leader's clock, which counts the ttl. */
-			uint64_t ttl = (uint64_t)(RT_TTL_US / rt_leader_rate(w));
+			int leader = rt_leader(w);
+			uint64_t ttl =
+			    (uint64_t)(RT_TTL_US / (leader >= 0 ? w->nodes[leader].rate : 1.0));
 			uint64_t at = c->keepalive_sent_us + ttl + sim_below(&w->rng, 20000);
 
 			if (at > w->now_us)
@@ -541,14 +536,4 @@ void rt_clients_final_check(struct rt_world *w, int key, uint64_t sent, struct r
 unsigned rt_clients_calls(void)
 {
 	return calls;
-}
-
-void rt_clients_free(struct rt_world *w)
-{
-	(void)w;
-	free(kv_puts);
-	free(grants);
-	kv_puts = NULL;
-	grants = NULL;
-	cap_puts = cap_grants = 0;
 }

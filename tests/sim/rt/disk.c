@@ -448,16 +448,3 @@ void rt_disk_power_loss(int node)
 		p->dead = false;
 	}
 }
-
-void rt_disk_free(void)
-{
-	while (paths) {
-		struct path *p = paths;
-
-		paths = p->next;
-		undo_clear(p);
-		free(p->undo);
-		free(p->name);
-		free(p);
-	}
-}

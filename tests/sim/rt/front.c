@@ -176,17 +176,3 @@ void rt_front_node_down(struct rt_world *w, int node)
 			c->out = NULL;
 		}
 }
-
-void rt_front_free_all(void)
-{
-	while (all_calls) {
-		struct http_call *c = all_calls;
-
-		all_calls = c->next_all;
-		if (c->decoded)
-			http_request_free(&c->req);
-		free(c->target);
-		free(c);
-	}
-	memset(&stats, 0, sizeof(stats));
-}

@@ -127,8 +127,10 @@ void rt_trace(struct rt_world *w, const char *fmt, ...) __attribute__((format(pr
 /* When node NODE's outputs of this turn leave: now, or after the syncs its
  * loop is blocked in (disk.c) or a pause. */
 uint64_t rt_node_time(const struct rt_world *w, int node);
-/* The clock rate of a node that leads now (1 when none does). */
-double rt_leader_rate(const struct rt_world *w);
+/* The slot of a node that leads now, -1 when none does. */
+int rt_leader(const struct rt_world *w);
+/* An index below N drawn with the weights W[0..N-1] (not all zero). */
+unsigned rt_weighted(struct rt_world *w, const unsigned *weights, size_t n);
 /* The node NODE's code runs now (its clock, its randomness); -1: none. */
 void rt_enter(struct rt_world *w, int node);
 /* A node's turn ends (node_turn_end, and again while it asked to wake). */
@@ -138,11 +140,9 @@ void rt_turn_end(struct rt_world *w, int node);
 void rt_disk_install(void);
 void rt_disk_dead(int node, bool dead); /* its handles change nothing */
 void rt_disk_power_loss(int node);      /* unsynced writes are lost */
-void rt_disk_free(void);
 
 /* env.c */
 void rt_job_run(struct rt_world *w, struct rt_event *ev);
-void rt_jobs_drop(struct rt_world *w, int node); /* a crash: its jobs never end */
 
 /* A follower sent an acknowledgement that its log matches up to INDEX; it
  * leaves at DEPART_US (world.c, I9). */
@@ -153,9 +153,7 @@ void rt_net_dial_event(struct rt_world *w, struct rt_event *ev);
 void rt_net_frame_event(struct rt_world *w, struct rt_event *ev);
 void rt_net_node_down(struct rt_world *w, int node); /* every connection of it resets */
 void rt_net_isolate(struct rt_world *w, int node, bool isolated);
-int rt_net_node_of(const struct transport *t);
 void rt_net_stall_event(struct rt_world *w, void *conn); /* a partition's stall ran out */
-void rt_net_free(void);
 
 /* front.c: calls as a client sends them, and their answers. */
 struct rt_answer {
@@ -169,7 +167,6 @@ struct rt_answer {
 struct http_call *rt_front_send(struct rt_world *w, int node, const char *method,
                                 const char *target, const char *body, struct rt_answer *out);
 void rt_front_node_down(struct rt_world *w, int node);
-void rt_front_free_all(void);
 
 /* A node a client or the operator may call: a member, at random. */
 int rt_pick_node(struct rt_world *w);
@@ -186,7 +183,6 @@ void rt_clients_start(struct rt_world *w);
 void rt_client_event(struct rt_world *w, struct rt_event *ev);
 void rt_clients_check_end(struct rt_world *w);  /* after the settle: final reads */
 bool rt_clients_idle(const struct rt_world *w); /* no call of theirs in flight */
-void rt_clients_free(struct rt_world *w);
 void rt_clients_final_get(struct rt_world *w, int node, int key, struct rt_answer *ans);
 void rt_clients_final_check(struct rt_world *w, int key, uint64_t sent, struct rt_answer *ans);
 unsigned rt_clients_calls(void);

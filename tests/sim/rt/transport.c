@@ -71,11 +71,6 @@ const char *transport_strerror(int err)
 	return err == TRANSPORT_OK ? "ok" : "simulated transport error";
 }
 
-int rt_net_node_of(const struct transport *t)
-{
-	return t->node;
-}
-
 static struct rt_peer *peer_find(struct transport *t, uint64_t id)
 {
 	for (size_t i = 0; i < t->n_peers; i++)
@@ -415,15 +410,4 @@ void rt_net_stall_event(struct rt_world *w, void *conn)
 
 	if (!c->closed && cut(w, c->from, c->to))
 		conn_close(w, c);
-}
-
-void rt_net_free(void)
-{
-	while (all_conns) {
-		struct rt_conn *c = all_conns;
-
-		all_conns = c->next_all;
-		free(c);
-	}
-	memset(by_node, 0, sizeof(by_node));
 }

@@ -122,12 +122,24 @@ void rt_trace(struct rt_world *w, const char *fmt, ...)
 	putchar('\n');
 }
 
-double rt_leader_rate(const struct rt_world *w)
+int rt_leader(const struct rt_world *w)
 {
 	for (int i = 0; i < w->n_nodes; i++)
 		if (w->nodes[i].up && raft_role(w->nodes[i].n->raft) == RAFT_LEADER)
-			return w->nodes[i].rate;
-	return 1.0;
+			return i;
+	return -1;
+}
+
+unsigned rt_weighted(struct rt_world *w, const unsigned *weights, size_t n)
+{
+	unsigned total = 0, r, k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		total += weights[i];
+	r = (unsigned)sim_below(&w->rng, total);
+	while (r >= weights[k])
+		r -= weights[k++];
+	return k;
 }
 
 uint64_t rt_node_time(const struct rt_world *w, int node)
@@ -296,14 +308,6 @@ static void node_sigterm(struct rt_world *w, int slot)
 	node_stop(w, slot);
 }
 
-static int leader_slot(const struct rt_world *w)
-{
-	for (int i = 0; i < w->n_nodes; i++)
-		if (w->nodes[i].up && raft_role(w->nodes[i].n->raft) == RAFT_LEADER)
-			return i;
-	return -1;
-}
-
 int rt_pick_node(struct rt_world *w)
 {
 	int slots[RT_NODES_MAX], n = 0;
@@ -398,15 +402,9 @@ static void fault_event(struct rt_world *w, struct rt_event *ev)
 		return;
 	/* One fault, of a kind drawn by the seed's weights, or none. */
 	{
-		unsigned weights[] = {w->crash_per_mille, w->partition_per_mille,
-		                      w->sigterm_per_mille, w->pause_per_mille, 300};
-		unsigned total = 0, r, kind = 0;
-
-		for (size_t i = 0; i < sizeof(weights) / sizeof(weights[0]); i++)
-			total += weights[i];
-		r = (unsigned)sim_below(&w->rng, total);
-		while (r >= weights[kind])
-			r -= weights[kind++];
+		const unsigned weights[] = {w->crash_per_mille, w->partition_per_mille,
+		                            w->sigterm_per_mille, w->pause_per_mille, 300};
+		unsigned kind = rt_weighted(w, weights, sizeof(weights) / sizeof(weights[0]));
 		if (!rn->up || (rn->partitioned && kind != 3))
 			return;
 		switch (kind) {
@@ -434,7 +432,7 @@ static void fault_event(struct rt_world *w, struct rt_event *ev)
 			        slot, NULL, 1);
 			break;
 		case 2: {
-			int leader = leader_slot(w);
+			int leader = rt_leader(w);
 
 			node_sigterm(w, leader >= 0 && sim_chance(&w->rng, 700) ? leader : slot);
 			break;
