@@ -87,8 +87,7 @@ static void not_held(struct rt_world *w, struct client *c, int lock)
 	c->cleared_us[lock] = w->now_us;
 }
 
-#define RT_TTL    "3000"
-#define RT_TTL_US 3000000u
+#define RT_TTL "3000" /* RT_TTL_US */
 /* Clocks run up to 5% apart from real time: a session's lease, counted on
  * its leader's clock, lasts at least 90% of its ttl in real time. */
 #define RT_LEASE_US (RT_TTL_US / 10u * 9u)
@@ -531,6 +530,18 @@ void rt_clients_final_check(struct rt_world *w, int key, uint64_t sent, struct r
 		        str_of(ans->body, "message") ? str_of(ans->body, "message") : "");
 	json_decref(ans->body);
 	ans->body = NULL;
+}
+
+int rt_clients_sessions(const char **ids, int *client, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < RT_CLIENTS_MAX && n < max; i++)
+		if (clients[i].session[0]) {
+			ids[n] = clients[i].session;
+			client[n++] = i;
+		}
+	return n;
 }
 
 unsigned rt_clients_calls(void)

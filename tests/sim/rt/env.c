@@ -38,10 +38,10 @@ uint64_t node_now_ms(void)
 	return node_now_us() / 1000u;
 }
 
-/* A fixed epoch (2026-01-01) plus the node's clock. */
+/* Its wall clock, which may step (clock.c). */
 uint64_t node_wall_ms(void)
 {
-	return 1767225600000ull + node_now_ms();
+	return rt_wall_ms(rt_w, rt_w->current);
 }
 
 bool node_random(void *buf, size_t len)

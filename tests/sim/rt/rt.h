@@ -28,6 +28,7 @@
 #define RT_OBJECTS        (RT_LOCKS + 1)   /* and one election, e0 */
 #define RT_CALLS_MAX      20000            /* calls one seed may make */
 #define RT_CALL_GIVEUP_US (12u * 1000000u) /* a call unanswered this long fails the seed */
+#define RT_TTL_US         3000000u         /* the clients' sessions' ttl */
 
 struct node; /* node_internal.h */
 struct transport;
@@ -69,11 +70,14 @@ struct rt_node {
 	unsigned jobs;          /* queued jobs whose done has not run */
 	bool wake;              /* node_wake() asked for a turn */
 	bool partitioned;
-	bool member;            /* in the configuration, as far as the world knows (founders;
-	                         * a spare once added; not a removed node) */
-	bool spare;             /* started with --join, waiting to be added */
-	bool removed;           /* removed from the configuration: stopped for good */
-	uint64_t busy_until_us; /* its loop is blocked (a sync, a pause) until then */
+	bool member;              /* in the configuration, as far as the world knows (founders;
+	                           * a spare once added; not a removed node) */
+	bool spare;               /* started with --join, waiting to be added */
+	bool removed;             /* removed from the configuration: stopped for good */
+	uint64_t busy_until_us;   /* its loop is blocked (a sync, a pause) until then */
+	int32_t wall_skew_ms;     /* its wall clock against true time (clock.c) */
+	int64_t wall_step_ms;     /* ... and the steps it took */
+	unsigned ticks_unchecked; /* since C-7 was last checked */
 	/* I9: its recent acknowledgements of appends (index, when each left),
 	 * and the index its log must hold after a restart. */
 	struct {
@@ -105,6 +109,7 @@ struct rt_world {
 	unsigned sigterm_per_mille;     /* ... that stop one (SIGTERM: a leader hands over first) */
 	unsigned power_per_mille;       /* crashes that are power losses */
 	unsigned rack_per_mille;        /* faults that cut a leader's and a follower's power */
+	unsigned wall_per_mille;        /* fault events that also step a wall clock */
 	unsigned fsync_us;              /* a sync blocks its node this long */
 	unsigned slow_sync_per_mille;   /* ... and 50-450 ms more, this often */
 	bool torn_writes;               /* a power loss keeps some unsynced writes, one torn */
@@ -140,6 +145,12 @@ void rt_turn_end(struct rt_world *w, int node);
 void rt_disk_install(void);
 void rt_disk_dead(int node, bool dead); /* its handles change nothing */
 void rt_disk_power_loss(int node);      /* unsynced writes are lost */
+
+/* clock.c: wall clocks and their steps; the cluster clock's check (C-7) */
+uint64_t rt_wall_ms(const struct rt_world *w, int slot);
+void rt_wall_start(struct rt_world *w, int slot); /* its skew, at the seed's start */
+void rt_wall_step(struct rt_world *w, int slot);
+void rt_clock_check(struct rt_world *w, int slot); /* after each of its ticks */
 
 /* env.c */
 void rt_job_run(struct rt_world *w, struct rt_event *ev);
@@ -186,5 +197,13 @@ bool rt_clients_idle(const struct rt_world *w); /* no call of theirs in flight *
 void rt_clients_final_get(struct rt_world *w, int node, int key, struct rt_answer *ans);
 void rt_clients_final_check(struct rt_world *w, int key, uint64_t sent, struct rt_answer *ans);
 unsigned rt_clients_calls(void);
+/* The sessions the clients hold now (IDS point into the clients' state),
+ * and whose each is; at most MAX. */
+int rt_clients_sessions(const char **ids, int *client, int max);
+
+/* bound.c: after check_end, the session bound (C-6). */
+void rt_bound_phase(struct rt_world *w);
+/* Runs every event up to UNTIL_US (or the first failure). */
+void rt_run_until(struct rt_world *w, uint64_t until_us);
 
 #endif

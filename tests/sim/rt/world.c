@@ -178,6 +178,12 @@ void rt_turn_end(struct rt_world *w, int slot)
 	}
 }
 
+/* Flags every node gets besides the world's (--node-flag): a coordd
+ * option under test, e.g. --fresh-lease-on-election. */
+#define RT_NODE_FLAGS_MAX 4
+static const char *node_flags[RT_NODE_FLAGS_MAX];
+static int n_node_flags;
+
 static void node_start(struct rt_world *w, int slot)
 {
 	struct rt_node *rn = &w->nodes[slot];
@@ -198,8 +204,13 @@ static void node_start(struct rt_world *w, int slot)
 	                      "1000",   "--snapshot-entries",
 	                      "200",    "--log-tail",
 	                      "50",     rn->spare ? "--join" : "--cluster",
-	                      cluster};
-	int argc = (int)(sizeof(argv) / sizeof(argv[0])) - (rn->spare ? 1 : 0);
+	                      cluster,  NULL,
+	                      NULL,     NULL,
+	                      NULL};
+	int argc = (int)(sizeof(argv) / sizeof(argv[0])) - RT_NODE_FLAGS_MAX - (rn->spare ? 1 : 0);
+
+	for (int i = 0; i < n_node_flags; i++)
+		argv[argc++] = node_flags[i];
 
 	if (coord_config_parse(argc, argv, &cfg, err) != COORD_CONFIG_OK) {
 		fprintf(stderr, "rtsim: %s\n", err);
@@ -395,6 +406,9 @@ static void fault_event(struct rt_world *w, struct rt_event *ev)
 	if (w->now_us >= w->fault_until_us) /* the settle: everything heals */
 		return;
 	rt_push(w, w->now_us + 300000 + sim_below(&w->rng, 1500000), RT_EV_FAULT, -1, NULL, 0);
+	/* A wall clock steps, whatever else happens (it harms nothing). */
+	if (sim_chance(&w->rng, w->wall_per_mille))
+		rt_wall_step(w, (int)sim_below(&w->rng, (uint64_t)w->n_nodes));
 	/* A majority stays up and connected, most of the time. */
 	if (count_down(w) >= (members(w) - 1) / 2 && !sim_chance(&w->rng, 100))
 		return;
@@ -486,6 +500,7 @@ static void dispatch(struct rt_world *w, struct rt_event *ev)
 		}
 		rt_turn_end(w, ev->node);
 		tick_later(w, ev->node);
+		rt_clock_check(w, ev->node);
 		break;
 	case RT_EV_TURN:
 		if (live)
@@ -612,7 +627,7 @@ static void check_nodes(struct rt_world *w)
 	}
 }
 
-static void run_until(struct rt_world *w, uint64_t until_us)
+void rt_run_until(struct rt_world *w, uint64_t until_us)
 {
 	while (!w->failed && w->heap_n && w->heap[0].at_us <= until_us) {
 		struct rt_event ev = pop(w);
@@ -677,7 +692,7 @@ static void check_end(struct rt_world *w)
 	 * lost is answered (504) only after its wait, up to seven seconds. */
 	for (uint64_t until = w->now_us + RT_CALL_GIVEUP_US;
 	     (!rt_clients_idle(w) || !rt_operator_idle(w)) && w->now_us < until;)
-		run_until(w, w->now_us + 100000);
+		rt_run_until(w, w->now_us + 100000);
 	rt_clients_check_end(w);
 	if (!rt_operator_idle(w))
 		rt_fail(w, "C-1: the operator's last call unanswered at the end");
@@ -686,7 +701,7 @@ static void check_end(struct rt_world *w)
 	for (int k = 0; k < 50 && !same && !w->failed; k++) {
 		int first = -1;
 
-		run_until(w, w->now_us + 100000);
+		rt_run_until(w, w->now_us + 100000);
 		same = true;
 		for (int i = 0; i < w->n_nodes; i++) {
 			if (!w->nodes[i].member)
@@ -719,7 +734,7 @@ static void check_end(struct rt_world *w)
 	for (uint64_t until = w->now_us + 6000000; w->now_us < until && !w->failed;) {
 		bool all = true;
 
-		run_until(w, w->now_us + 10000);
+		rt_run_until(w, w->now_us + 10000);
 		for (int i = 0; i < w->n_nodes; i++)
 			for (int k = 0; k < RT_KEYS && w->nodes[i].member; k++) {
 				struct rt_answer *a = &ans[i][k];
@@ -814,6 +829,7 @@ static int run_seed(uint64_t seed, int n_nodes, bool trace, const char *root)
 	w->rack_per_mille = sim_chance(&w->rng, 300) ? 50 + (unsigned)sim_below(&w->rng, 150) : 0;
 	w->fsync_us = 20 + (unsigned)sim_below(&w->rng, 3000);
 	w->slow_sync_per_mille = sim_chance(&w->rng, 200) ? (unsigned)sim_below(&w->rng, 20) : 0;
+	w->wall_per_mille = (unsigned)sim_below(&w->rng, 300);
 	w->fault_until_us = 4000000 + sim_below(&w->rng, 4000000);
 	w->end_us = w->fault_until_us + 2000000;
 	snprintf(w->base, sizeof(w->base), "%.200s/seed-%llu", root, (unsigned long long)seed);
@@ -841,6 +857,7 @@ static int run_seed(uint64_t seed, int n_nodes, bool trace, const char *root)
 		/* Clocks up to 10% apart, from unrelated origins. */
 		rn->rate = 0.95 + (double)sim_below(&w->rng, 1000) / 10000.0;
 		rn->clock_base_us = sim_below(&w->rng, 1000000000ull);
+		rt_wall_start(w, i);
 	}
 	for (int i = 0; i < n_nodes && !w->failed; i++)
 		node_start(w, i);
@@ -848,24 +865,27 @@ static int run_seed(uint64_t seed, int n_nodes, bool trace, const char *root)
 	if (w->n_nodes > w->n_founders)
 		rt_operator_start(w);
 	rt_push(w, 2000000, RT_EV_FAULT, -1, NULL, 0);
-	run_until(w, w->fault_until_us);
+	rt_run_until(w, w->fault_until_us);
 	for (int i = 0; i < n_nodes; i++) { /* the settle: every fault heals */
 		if (!w->nodes[i].up && !w->nodes[i].removed && !w->failed)
 			node_start(w, i);
 		if (w->nodes[i].partitioned)
 			rt_net_isolate(w, i, false);
 	}
-	run_until(w, w->end_us + 1000000);
+	rt_run_until(w, w->end_us + 1000000);
 	if (!w->failed)
 		check_end(w);
+	if (!w->failed)
+		rt_bound_phase(w);
 	if (w->failed)
 		dump_nodes(w);
 	if (w->failed)
 		printf(
 		    "FAIL seed %llu at %.3f ms: %s\n  replay: coord-rtsim --seed %llu --nodes %d "
-		    "--trace\n",
+		    "--trace%s%s\n",
 		    (unsigned long long)seed, (double)w->fail_us / 1000.0, w->why,
-		    (unsigned long long)seed, w->n_founders);
+		    (unsigned long long)seed, w->n_founders, n_node_flags ? " --node-flag " : "",
+		    n_node_flags ? node_flags[0] : "");
 	else if (trace)
 		printf("seed %llu passed: %u calls, %u states compared\n", (unsigned long long)seed,
 		       rt_clients_calls(), hashes_compared);
@@ -895,10 +915,13 @@ int main(int argc, char **argv)
 			n_nodes = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--trace"))
 			trace = true;
+		else if (!strcmp(argv[i], "--node-flag") && i + 1 < argc &&
+		         n_node_flags < RT_NODE_FLAGS_MAX)
+			node_flags[n_node_flags++] = argv[++i];
 		else {
 			fprintf(stderr,
 			        "usage: coord-rtsim [--seeds N] [--first-seed S] [--seed X] "
-			        "[--nodes 1-%d] [--trace] [--until-fail]\n",
+			        "[--nodes 1-%d] [--trace] [--until-fail] [--node-flag FLAG]...\n",
 			        RT_NODES_MAX);
 			return 2;
 		}
