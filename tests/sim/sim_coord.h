@@ -75,13 +75,17 @@ struct sim_coord_pre {
 	size_t n_waiters, n_holders;
 	bool overflow;              /* more rows than SIM_COORD_WAITERS: checks skipped */
 	uint32_t expiring_delay_ms; /* an EXPIRE's session: its lock-delay */
+	uint64_t owner;             /* the token the entry's session belongs to (0: none) */
 	bool foreign;               /* a request with a token not its live session's owner */
 	uint64_t foreign_hash;      /* then: the tables' hash before it */
 };
 
 /* Reads the rows the checks compare against, before the entry whose command
- * is CMD (NULL if it does not decode) applies. Returns 0 or COORD_EDB. */
-int sim_coord_pre_read(sqlite3 *db, const struct coord_cmd *cmd, struct sim_coord_pre *pre);
+ * is CMD (NULL if it does not decode) applies; OWNER is the token CMD's
+ * session belongs to as the workload knows it (0: none, as without access
+ * control). Returns 0 or COORD_EDB. */
+int sim_coord_pre_read(sqlite3 *db, const struct coord_cmd *cmd, uint64_t owner,
+                       struct sim_coord_pre *pre);
 
 /* The lock-delays the checker saw start on one node (SM-6), kept apart from
  * the machine's own tables so that a machine that forgets one is caught.
@@ -157,6 +161,28 @@ const char *sim_coord_kv_check(sqlite3 *db, struct coord_sm_reader *r, uint64_t 
 void sim_coord_kv_model_restart(sqlite3 *db, struct sim_coord_kv_model *m);
 /* Lets go of M's statement: before its database closes. */
 void sim_coord_kv_model_close(struct sim_coord_kv_model *m);
+
+/* sm_break.c: the key/value machine broken on purpose (--break kv-*) -------- */
+
+/* BRK (enum sim_break) kv-ignore-cas or kv-ignore-fence: CMD without its
+ * condition, encoded into BUF (CAP bytes); its length, or 0 to apply the
+ * entry as it is. */
+size_t sim_break_condition(int brk, const struct coord_cmd *cmd, uint8_t *buf, size_t cap);
+/* The table edits of the other kv breaks around entry INDEX of command
+ * CMD on DB: BEFORE its apply, or after it (RES its result); PRE as read
+ * before it. Returns 0 or COORD_EDB. */
+int sim_break_tables(int brk, sqlite3 *db, const struct sim_coord_kv_pre *pre, uint64_t index,
+                     const struct coord_cmd *cmd, const struct coord_result *res, bool before);
+
+/* sm_stmt.c: the checks' statements, prepared once per database --------------- */
+
+/* The prepared statement of SQL on DB, kept from one call to the next; NULL
+ * if it does not prepare. Give it back with sim_stmt_done() (reset and
+ * unbound) before it is asked for again. */
+sqlite3_stmt *sim_stmt(sqlite3 *db, const char *sql);
+void sim_stmt_done(sqlite3_stmt *st);
+/* Finalizes every statement kept on DB: call it before DB closes. */
+void sim_stmts_forget(sqlite3 *db);
 
 /* The highest token of any current holder (after a restore). */
 uint64_t sim_coord_max_token(sqlite3 *db);

@@ -96,8 +96,10 @@ static void coord_unbind(struct sim_sm *sm)
 	sim_coord_kv_model_close(&sm->kv_model);
 	coord_sm_close(sm->sm);
 	sm->sm = NULL;
-	if (sm->db != NULL)
+	if (sm->db != NULL) {
+		sim_stmts_forget(sm->db);
 		sqlite3_close(sm->db);
+	}
 	sm->db = NULL;
 }
 
@@ -156,143 +158,6 @@ static void coord_violate(struct sim_sm *sm, const char *invariant, const char *
 	}
 }
 
-/* --break kv-ignore-cas, kv-ignore-fence: CMD (a key/value command) without
- * its condition, encoded into BUF; its length, or 0 to apply the entry as
- * it is. */
-static size_t coord_break_condition(const struct coord_cmd *cmd, uint8_t *buf, size_t cap)
-{
-	struct coord_cmd c = *cmd;
-	size_t len = 0;
-
-	if (c.type != COORD_CMD_KV_PUT && c.type != COORD_CMD_KV_DELETE)
-		return 0;
-	if (coord_break == SIM_BREAK_KV_IGNORE_CAS && (c.kv_flags & COORD_KV_CAS)) {
-		c.kv_flags &= ~COORD_KV_CAS;
-		c.cas = 0;
-	} else if (coord_break == SIM_BREAK_KV_IGNORE_FENCE && (c.kv_flags & COORD_KV_FENCE)) {
-		c.kv_flags &= ~COORD_KV_FENCE;
-		c.fence_lock = NULL;
-		c.fence_lock_len = 0;
-		c.fence_token = 0;
-	} else {
-		return 0;
-	}
-	return coord_cmd_encode(&c, buf, cap, &len) == 0 ? len : 0;
-}
-
-/* One statement with an optional session (?1), text (?2) and index (?3). */
-static int coord_edit(sqlite3 *db, const char *sql, const struct coord_session_id *session,
-                      const char *text, size_t len, uint64_t index)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return COORD_EDB;
-	if (session != NULL)
-		sqlite3_bind_blob(st, 1, session->bytes, COORD_SESSION_ID_LEN, SQLITE_STATIC);
-	if (text != NULL)
-		sqlite3_bind_text(st, 2, text, (int)len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)index);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : COORD_EDB;
-}
-
-/* kv-overtrim: a history just trimmed to COORD_KV_HISTORY_MAX rows (the
- * count says so, and something was dropped) loses its oldest row too, with
- * everything a trim does beside: the compacted index, the count, the key's
- * coord_kv_gone row (KV-6). */
-static int coord_overtrim(sqlite3 *db)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t rows = 0, compacted = 0, idx = 0;
-	char key[COORD_NAME_MAX + 1] = "";
-	int rc, rv;
-
-	rc = sqlite3_prepare_v2(db,
-	                        "SELECT (SELECT value FROM coord_meta WHERE key = 'kv_history'),"
-	                        " (SELECT value FROM coord_meta WHERE key = 'kv_compacted_index'),"
-	                        " idx, key FROM coord_kv_history ORDER BY idx, key LIMIT 1",
-	                        -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return COORD_EDB;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		rows = sqlite3_column_int64(st, 0);
-		compacted = sqlite3_column_int64(st, 1);
-		idx = sqlite3_column_int64(st, 2);
-		snprintf(key, sizeof(key), "%s", (const char *)sqlite3_column_text(st, 3));
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return COORD_EDB;
-	if (rc != SQLITE_ROW || rows != (int64_t)COORD_KV_HISTORY_MAX || compacted == 0)
-		return 0;
-	if ((rv = coord_edit(db, "DELETE FROM coord_kv_history WHERE key = ?2 AND idx = ?3", NULL,
-	                     key, strlen(key), (uint64_t)idx)) != 0 ||
-	    (rv = coord_edit(db, "DELETE FROM coord_kv_gone WHERE key = ?2 AND idx = ?3", NULL, key,
-	                     strlen(key), (uint64_t)idx)) != 0 ||
-	    (rv =
-	         coord_edit(db, "UPDATE coord_meta SET value = ?3 WHERE key = 'kv_compacted_index'",
-	                    NULL, NULL, 0, (uint64_t)idx)) != 0)
-		return rv;
-	return coord_edit(db, "UPDATE coord_meta SET value = ?3 WHERE key = 'kv_history'", NULL,
-	                  NULL, 0, COORD_KV_HISTORY_MAX - 1);
-}
-
-/* The edits of kv-keep-ephemeral, kv-skip-history, kv-no-compacted,
- * kv-gone-kept and kv-overtrim around entry INDEX,
- * the command CMD: BEFORE its apply, or after it (RES its result). The
- * session's keys are made persistent while the entry applies, so that its
- * end finds none, and given back to it after: the state of a machine whose
- * session end forgets the keys. */
-static int coord_break_tables(struct sim_sm *sm, uint64_t index, const struct coord_cmd *cmd,
-                              const struct coord_result *res, bool before)
-{
-	const struct sim_coord_kv_pre *pre = &sm->kv_pre;
-	bool ends = cmd->type == COORD_CMD_CLOSE || cmd->type == COORD_CMD_EXPIRE;
-	int rv = 0;
-
-	if (coord_break == SIM_BREAK_KV_KEEP_EPHEMERAL && ends && before)
-		return coord_edit(sm->db, "UPDATE coord_kv SET session = NULL WHERE session = ?1",
-		                  &cmd->session, NULL, 0, 0);
-	for (size_t i = 0; coord_break == SIM_BREAK_KV_KEEP_EPHEMERAL && ends && !before &&
-	                   rv == 0 && i < pre->n_ending;
-	     i++)
-		rv = coord_edit(sm->db, "UPDATE coord_kv SET session = ?1 WHERE key = ?2",
-		                &cmd->session, pre->ending[i], strlen(pre->ending[i]), 0);
-	if (coord_break == SIM_BREAK_KV_SKIP_HISTORY && !before && res->status == COORD_ST_OK &&
-	    (cmd->type == COORD_CMD_KV_PUT ||
-	     (cmd->type == COORD_CMD_KV_DELETE && res->released)) &&
-	    (rv = coord_edit(sm->db, "DELETE FROM coord_kv_history WHERE key = ?2 AND idx = ?3",
-	                     NULL, cmd->name, cmd->name_len, index)) == 0 &&
-	    sqlite3_changes(sm->db) == 1)
-		rv = coord_edit(sm->db,
-		                "UPDATE coord_meta SET value = value - 1 WHERE key = 'kv_history'",
-		                NULL, NULL, 0, 0);
-	/* kv-gone-kept: the rows before the entry come back after it. The copy
-	 * is made by CREATE ... AS, which sqlite3_total_changes does not count,
-	 * so that the edit adds no write to an entry that deletes no row. */
-	if (coord_break == SIM_BREAK_KV_GONE_KEPT && before && rv == 0 &&
-	    (rv = coord_edit(sm->db, "DROP TABLE IF EXISTS temp.gone_before", NULL, NULL, 0, 0)) ==
-	        0)
-		rv = coord_edit(sm->db,
-		                "CREATE TEMP TABLE gone_before AS SELECT * FROM coord_kv_gone",
-		                NULL, NULL, 0, 0);
-	if (coord_break == SIM_BREAK_KV_GONE_KEPT && !before && rv == 0)
-		rv = coord_edit(sm->db,
-		                "INSERT OR IGNORE INTO coord_kv_gone SELECT * FROM gone_before",
-		                NULL, NULL, 0, 0);
-	if (coord_break == SIM_BREAK_KV_OVERTRIM && !before && rv == 0)
-		rv = coord_overtrim(sm->db);
-	if (coord_break == SIM_BREAK_KV_NO_COMPACTED && !before && rv == 0)
-		rv = coord_edit(sm->db,
-		                "UPDATE coord_meta SET value = 0 WHERE key = 'kv_compacted_index'"
-		                " AND value != 0",
-		                NULL, NULL, 0, 0);
-	return rv;
-}
-
 static int coord_apply(struct sim_sm *sm, const struct raft_entry *e)
 {
 	static uint8_t mutated[SIM_PAYLOAD_MAX];
@@ -308,12 +173,13 @@ static int coord_apply(struct sim_sm *sm, const struct raft_entry *e)
 	if (e->type != RAFT_ENTRY_NORMAL)
 		return 0;
 	cp = coord_cmd_decode(e->data, e->len, &cmd) == 0 ? &cmd : NULL;
-	if (sim_coord_pre_read(sm->db, cp, &sm->pre) != 0 ||
+	if (sim_coord_pre_read(sm->db, cp, cp ? sim_coord_owner(&cp->session) : 0, &sm->pre) != 0 ||
 	    sim_coord_kv_pre_read(sm->db, cp, &sm->kv_pre) != 0) {
 		coord_violate(sm, "coord apply", "cannot read the tables before an entry");
 		return 0;
 	}
-	if (cp != NULL && (n = coord_break_condition(cp, mutated, sizeof(mutated))) > 0) {
+	if (cp != NULL &&
+	    (n = sim_break_condition(coord_break, cp, mutated, sizeof(mutated))) > 0) {
 		data = mutated;
 		len = n;
 	}
@@ -322,13 +188,16 @@ static int coord_apply(struct sim_sm *sm, const struct raft_entry *e)
 		coord_violate(sm, "coord apply", sqlite3_errmsg(sm->db));
 		return 0;
 	}
-	rc = cp != NULL ? coord_break_tables(sm, e->index, cp, &sm->res, true) : 0;
+	rc = cp != NULL
+	         ? sim_break_tables(coord_break, sm->db, &sm->kv_pre, e->index, cp, &sm->res, true)
+	         : 0;
 	if (rc == 0)
 		rc = coord_sm_apply_entry(sm->sm, e->index, data, len, &sm->res);
 	if (rc == 0)
 		rc = coord_sm_flush(sm->sm);
 	if (rc == 0 && cp != NULL)
-		rc = coord_break_tables(sm, e->index, cp, &sm->res, false);
+		rc = sim_break_tables(coord_break, sm->db, &sm->kv_pre, e->index, cp, &sm->res,
+		                      false);
 	if (rc != 0) {
 		snprintf(why, sizeof(why), "entry %llu: %s", (unsigned long long)e->index,
 		         coord_strerror(rc));

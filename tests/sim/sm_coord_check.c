@@ -49,7 +49,7 @@ static int rows_read(sqlite3 *db, const char *sql, struct sim_coord_row *rows, s
 	int rc;
 
 	*n = 0;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if ((st = sim_stmt(db, sql)) == NULL)
 		return COORD_EDB;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == SIM_COORD_WAITERS) {
@@ -58,7 +58,7 @@ static int rows_read(sqlite3 *db, const char *sql, struct sim_coord_row *rows, s
 		}
 		row_read(st, &rows[(*n)++]);
 	}
-	sqlite3_finalize(st);
+	sim_stmt_done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : COORD_EDB;
 }
 
@@ -69,10 +69,12 @@ static const char pre_holders_sql[] =
 
 static int64_t sql_int(sqlite3 *db, const char *sql, const char *text, const void *blob, int *err);
 
-int sim_coord_pre_read(sqlite3 *db, const struct coord_cmd *cmd, struct sim_coord_pre *pre)
+int sim_coord_pre_read(sqlite3 *db, const struct coord_cmd *cmd, uint64_t owner,
+                       struct sim_coord_pre *pre)
 {
 	int err = 0;
 
+	pre->owner = owner;
 	pre->overflow = false;
 	pre->expiring_delay_ms = 0;
 	pre->foreign = false;
@@ -88,7 +90,7 @@ int sim_coord_pre_read(sqlite3 *db, const struct coord_cmd *cmd, struct sim_coor
 		pre->expiring_delay_ms = d > 0 ? (uint32_t)d : 0;
 	}
 	if (cmd != NULL && cmd->type != COORD_CMD_OPEN && coord_cmd_has_actor((int)cmd->type) &&
-	    cmd->actor != sim_coord_owner(&cmd->session) &&
+	    cmd->actor != owner &&
 	    sql_int(db, "SELECT count(*) FROM coord_sessions WHERE id = ?", NULL,
 	            cmd->session.bytes, &err) > 0) {
 		pre->foreign = true;
@@ -104,7 +106,7 @@ static int64_t sql_int(sqlite3 *db, const char *sql, const char *text, const voi
 	sqlite3_stmt *st = NULL;
 	int64_t v = 0;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if ((st = sim_stmt(db, sql)) == NULL) {
 		*err = 1;
 		return 0;
 	}
@@ -117,7 +119,7 @@ static int64_t sql_int(sqlite3 *db, const char *sql, const char *text, const voi
 		v = sqlite3_column_int64(st, 0);
 	else
 		*err = 1;
-	sqlite3_finalize(st);
+	sim_stmt_done(st);
 	return v;
 }
 
@@ -158,13 +160,13 @@ static uint64_t oldest_waiter(sqlite3 *db, int kind, const char *name)
 	sqlite3_stmt *st = NULL;
 	uint64_t v = 0;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if ((st = sim_stmt(db, sql)) == NULL)
 		return 0;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, kind);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sim_stmt_done(st);
 	return v;
 }
 
@@ -177,7 +179,7 @@ static const char *check_exclusion(sqlite3 *db, char *why, size_t cap)
 	sqlite3_stmt *st = NULL;
 	const char *bad = NULL;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if ((st = sim_stmt(db, sql)) == NULL)
 		return "coord apply";
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		snprintf(why, cap, "%s '%s' has %d exclusive and %d shared holders",
@@ -186,7 +188,7 @@ static const char *check_exclusion(sqlite3 *db, char *why, size_t cap)
 		         sqlite3_column_int(st, 3));
 		bad = "lock exclusion";
 	}
-	sqlite3_finalize(st);
+	sim_stmt_done(st);
 	return bad;
 }
 
@@ -312,8 +314,7 @@ static const char *check_owner(sqlite3 *db, uint64_t index, const struct coord_c
 		    why, cap,
 		    "entry %llu: a %s with token %llu on a session of token %llu answered %s%s",
 		    (unsigned long long)index, coord_cmd_type_name((int)cmd->type),
-		    (unsigned long long)cmd->actor,
-		    (unsigned long long)sim_coord_owner(&cmd->session),
+		    (unsigned long long)cmd->actor, (unsigned long long)pre->owner,
 		    coord_status_name(res->status),
 		    hash != pre->foreign_hash ? " and changed the tables" : "");
 		return "session owner";

@@ -55,7 +55,7 @@ static int64_t kv_int(sqlite3 *db, const char *sql, const char *text, size_t len
 	sqlite3_stmt *st = NULL;
 	int64_t v = 0;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if ((st = sim_stmt(db, sql)) == NULL) {
 		*err = 1;
 		return 0;
 	}
@@ -67,7 +67,7 @@ static int64_t kv_int(sqlite3 *db, const char *sql, const char *text, size_t len
 		v = sqlite3_column_int64(st, 0);
 	else
 		*err = 1;
-	sqlite3_finalize(st);
+	sim_stmt_done(st);
 	return v;
 }
 
@@ -92,10 +92,8 @@ static int kv_pre_key(sqlite3 *db, const struct coord_cmd *cmd, struct sim_coord
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT create_index, modify_index FROM coord_kv"
-	                       " WHERE key = ?1",
-	                       -1, &st, NULL) != SQLITE_OK)
+	if ((st = sim_stmt(db, "SELECT create_index, modify_index FROM coord_kv"
+	                       " WHERE key = ?1")) == NULL)
 		return COORD_EDB;
 	sqlite3_bind_text(st, 1, cmd->name, (int)cmd->name_len, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -104,7 +102,7 @@ static int kv_pre_key(sqlite3 *db, const struct coord_cmd *cmd, struct sim_coord
 		pre->create_index = (uint64_t)sqlite3_column_int64(st, 0);
 		pre->modify_index = (uint64_t)sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	sim_stmt_done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : COORD_EDB;
 }
 
@@ -114,8 +112,7 @@ static int kv_pre_ending(sqlite3 *db, const struct coord_cmd *cmd, struct sim_co
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT key FROM coord_kv WHERE session = ?1 ORDER BY key", -1,
-	                       &st, NULL) != SQLITE_OK)
+	if ((st = sim_stmt(db, "SELECT key FROM coord_kv WHERE session = ?1 ORDER BY key")) == NULL)
 		return COORD_EDB;
 	sqlite3_bind_blob(st, 1, cmd->session.bytes, COORD_SESSION_ID_LEN, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -128,7 +125,7 @@ static int kv_pre_ending(sqlite3 *db, const struct coord_cmd *cmd, struct sim_co
 		}
 		snprintf(pre->ending[pre->n_ending++], SIM_COORD_KV_KEY_MAX + 1, "%s", key);
 	}
-	sqlite3_finalize(st);
+	sim_stmt_done(st);
 	return rc == SQLITE_DONE ? 0 : COORD_EDB;
 }
 
@@ -364,10 +361,8 @@ static const char *check_written(sqlite3 *db, uint64_t index, const struct coord
 
 	if (res->status != COORD_ST_OK)
 		return NULL;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT create_index, modify_index, session, value = ?2"
-	                       " FROM coord_kv WHERE key = ?1",
-	                       -1, &st, NULL) != SQLITE_OK)
+	if ((st = sim_stmt(db, "SELECT create_index, modify_index, session, value = ?2"
+	                       " FROM coord_kv WHERE key = ?1")) == NULL)
 		return "coord apply";
 	sqlite3_bind_text(st, 1, cmd->name, (int)cmd->name_len, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, cmd->value_len > 0 ? cmd->value : "", (int)cmd->value_len,
@@ -395,7 +390,7 @@ static const char *check_written(sqlite3 *db, uint64_t index, const struct coord
 		else if (!coord_session_id_equal(&owner, ephemeral ? &cmd->session : &none))
 			bad = "a put leaves the key with another session";
 	}
-	sqlite3_finalize(st);
+	sim_stmt_done(st);
 	if (bad != NULL)
 		snprintf(why, cap, "entry %llu, key '%.*s': %s", (unsigned long long)index,
 		         (int)cmd->name_len, cmd->name, bad);

@@ -20,6 +20,13 @@
  *      within its ttl after its client sent an acknowledged keepalive, less
  *      the clocks' spread (10%).
  *
+ * The keys x0 and x1 take the conditional writes instead: puts with cas
+ * (the modify_index last seen, or 0), ephemeral puts (the client's
+ * session), fenced puts (a token of a lock it was granted, perhaps no longer
+ * current) and deletes (with cas or without). Their outcomes are checked
+ * where they apply, on every node (apply.c: conditional writes, ephemeral
+ * keys, the history), not here.
+ *
  * Writes answered 5xx or lost with their node have no known outcome: their
  * values may appear, or not.
  */
@@ -39,9 +46,10 @@ enum op {
 	OP_RELEASE,
 	OP_KEEPALIVE,
 	OP_LOCK_GET,
+	OP_XWRITE,
 };
-static const char *op_names[] = {"open",    "put",     "get",       "get-stale",
-                                 "acquire", "release", "keepalive", "lock-get"};
+static const char *op_names[] = {"open",    "put",       "get",      "get-stale", "acquire",
+                                 "release", "keepalive", "lock-get", "xwrite"};
 
 struct put {
 	int key;
@@ -78,6 +86,8 @@ struct client {
 	uint64_t alive_until_us;
 	uint64_t keepalive_sent_us; /* of its last acknowledged keepalive */
 	bool lapse;                 /* its next call is a keepalive sent as its ttl runs out */
+	uint64_t token[RT_LOCKS];   /* the last fencing token it was granted, per lock */
+	uint64_t x_index[RT_XKEYS]; /* the modify_index of x0, x1 it last saw (0: absent) */
 	bool regrant;               /* the acquire in flight was sent while maybe_held */
 };
 
@@ -144,12 +154,14 @@ static bool redirect(struct rt_world *w)
 	return sim_chance(&w->rng, 100);
 }
 
+static void send_xwrite(struct rt_world *w, struct client *c);
+
 static void start_op(struct rt_world *w, struct client *c)
 {
 	/* The mix of calls of a client with a session, in percent. */
 	static const enum op mix_ops[] = {OP_PUT,     OP_GET,      OP_GET_STALE, OP_ACQUIRE,
-	                                  OP_RELEASE, OP_LOCK_GET, OP_KEEPALIVE};
-	static const unsigned mix_weights[] = {30, 20, 8, 14, 12, 8, 8};
+	                                  OP_RELEASE, OP_LOCK_GET, OP_KEEPALIVE, OP_XWRITE};
+	static const unsigned mix_weights[] = {24, 16, 7, 14, 12, 8, 7, 12};
 	char target[128], body[160];
 	enum op mixed =
 	    mix_ops[rt_weighted(w, mix_weights, sizeof(mix_weights) / sizeof(mix_weights[0]))];
@@ -209,6 +221,44 @@ static void start_op(struct rt_world *w, struct client *c)
 	case OP_KEEPALIVE:
 		snprintf(target, sizeof(target), "/v1/sessions/%s/keepalive", c->session);
 		return send_call(w, c, "POST", target, NULL);
+	case OP_XWRITE:
+		return send_xwrite(w, c);
+	}
+}
+
+/* A conditional write of x0 or x1 (C->key): one of a put with cas, an
+ * ephemeral put, a fenced put, a delete. */
+static void send_xwrite(struct rt_world *w, struct client *c)
+{
+	static const unsigned weights[] = {3, 3, 3, 2};
+	char target[96], body[256];
+	int x = c->key % RT_XKEYS, lock = (int)sim_below(&w->rng, RT_LOCKS);
+	uint64_t token = c->token[lock];
+
+	/* Now and then a token that was never current, or an index off by one. */
+	if (!token || sim_chance(&w->rng, 200))
+		token = 1 + sim_below(&w->rng, 1000);
+	c->key = x;
+	snprintf(target, sizeof(target), "/v1/kv/x%d", x);
+	switch (rt_weighted(w, weights, sizeof(weights) / sizeof(weights[0]))) {
+	case 0:
+		snprintf(body, sizeof(body), "{\"value\":\"c%d-%u\", \"cas\":%llu}", c->id, ++c->n,
+		         (unsigned long long)(c->x_index[x] + sim_chance(&w->rng, 150)));
+		return send_call(w, c, "PUT", target, body);
+	case 1:
+		snprintf(body, sizeof(body), "{\"value\":\"c%d-%u\", \"session\":\"%s\"}", c->id,
+		         ++c->n, c->session);
+		return send_call(w, c, "PUT", target, body);
+	case 2:
+		snprintf(body, sizeof(body),
+		         "{\"value\":\"c%d-%u\", \"fence\":{\"lock\":\"l%d\", \"token\":%llu}}",
+		         c->id, ++c->n, lock, (unsigned long long)token);
+		return send_call(w, c, "PUT", target, body);
+	default:
+		if (sim_chance(&w->rng, 500))
+			snprintf(target + strlen(target), sizeof(target) - strlen(target),
+			         "?cas=%llu", (unsigned long long)c->x_index[x]);
+		return send_call(w, c, "DELETE", target, NULL);
 	}
 }
 
@@ -395,6 +445,8 @@ static void take_answer(struct rt_world *w, struct client *c)
 			                                  .ack_us = w->now_us};
 			snprintf(grants[n_grants].session, sizeof(grants[0].session), "%s",
 			         c->session);
+			if (c->lock < RT_LOCKS)
+				c->token[c->lock] = grants[n_grants].token;
 			n_grants++;
 			check_grant(w, &grants[n_grants - 1], c->regrant);
 		} else if (st >= 400 && st < 500 && !c->regrant) {
@@ -414,6 +466,14 @@ static void take_answer(struct rt_world *w, struct client *c)
 			check_holders(w, c->lock, c->sent_us, one);
 			json_decref(one);
 		}
+		break;
+	case OP_XWRITE:
+		if (st == 200 && int_of(a->body, "modify_index"))
+			c->x_index[c->key] = int_of(a->body, "modify_index");
+		else if (st == 200) /* a delete */
+			c->x_index[c->key] = 0;
+		if (st == 404) /* session_not_found: an ephemeral put's session expired */
+			c->session[0] = '\0';
 		break;
 	case OP_RELEASE:
 		if (st == 200)

@@ -24,6 +24,7 @@
 #define RT_NODES_MAX      5
 #define RT_CLIENTS_MAX    8
 #define RT_KEYS           3                /* kv keys the clients write: k0, k1, k2 */
+#define RT_XKEYS          2                /* ... and conditionally: x0, x1 */
 #define RT_LOCKS          2                /* locks they take: l0, l1 */
 #define RT_OBJECTS        (RT_LOCKS + 1)   /* and one election, e0 */
 #define RT_CALLS_MAX      20000            /* calls one seed may make */
@@ -151,6 +152,11 @@ uint64_t rt_wall_ms(const struct rt_world *w, int slot);
 void rt_wall_start(struct rt_world *w, int slot); /* its skew, at the seed's start */
 void rt_wall_step(struct rt_world *w, int slot);
 void rt_clock_check(struct rt_world *w, int slot); /* after each of its ticks */
+
+/* apply.c: the state machine's invariants on every entry applied */
+void rt_apply_node_down(int slot); /* before its database closes */
+unsigned rt_apply_checked(void);   /* entries checked so far */
+bool rt_apply_set_break(const char *name); /* --break kv-NAME; false: no such break */
 
 /* env.c */
 void rt_job_run(struct rt_world *w, struct rt_event *ev);

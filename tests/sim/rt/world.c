@@ -281,6 +281,7 @@ static void node_crash(struct rt_world *w, int slot, bool power_loss)
 	 * calls in flight are never answered: their clients saw a reset. */
 	if (power_loss)
 		rt_disk_dead(slot, true);
+	rt_apply_node_down(slot);
 	node_close(rn->n);
 	if (power_loss)
 		rt_disk_power_loss(slot);
@@ -887,8 +888,9 @@ static int run_seed(uint64_t seed, int n_nodes, bool trace, const char *root)
 		    (unsigned long long)seed, w->n_founders, n_node_flags ? " --node-flag " : "",
 		    n_node_flags ? node_flags[0] : "");
 	else if (trace)
-		printf("seed %llu passed: %u calls, %u states compared\n", (unsigned long long)seed,
-		       rt_clients_calls(), hashes_compared);
+		printf("seed %llu passed: %u calls, %u entries checked, %u states compared\n",
+		       (unsigned long long)seed, rt_clients_calls(), rt_apply_checked(),
+		       hashes_compared);
 	fflush(stdout);
 	nftw(w->base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return w->failed ? 1 : 0;
@@ -915,13 +917,17 @@ int main(int argc, char **argv)
 			n_nodes = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--trace"))
 			trace = true;
+		else if (!strcmp(argv[i], "--break") && i + 1 < argc &&
+		         rt_apply_set_break(argv[i + 1]))
+			i++;
 		else if (!strcmp(argv[i], "--node-flag") && i + 1 < argc &&
 		         n_node_flags < RT_NODE_FLAGS_MAX)
 			node_flags[n_node_flags++] = argv[++i];
 		else {
 			fprintf(stderr,
 			        "usage: coord-rtsim [--seeds N] [--first-seed S] [--seed X] "
-			        "[--nodes 1-%d] [--trace] [--until-fail] [--node-flag FLAG]...\n",
+			        "[--nodes 1-%d] [--trace] [--until-fail] [--node-flag FLAG]... "
+			        "[--break kv-NAME]\n",
 			        RT_NODES_MAX);
 			return 2;
 		}
