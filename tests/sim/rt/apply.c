@@ -16,6 +16,16 @@
  * the last one checked). Without access control every session belongs to
  * no token.
  *
+ * Request order (SM-9, DESIGN.md rule 14), read once per committed index,
+ * on the first node to apply it (every node applies the same results, I7),
+ * so that the model follows the log however nodes crash, restart or
+ * install snapshots: per session, a numbered request (seq) applies only
+ * above every seq the session applied before; at the last one it changes
+ * nothing and answers that request's first answer again, marked a retry
+ * (a queued acquire answers where its wait stands); below it,
+ * stale_request naming the last, without grants. The clients number most
+ * of their lock and election requests and send some again (client.c).
+ *
  * --break kv-NAME breaks the key/value machine around its apply, as
  * coord-sim's does (../sm_break.c), to show that the checks catch it.
  */
@@ -45,8 +55,19 @@ struct checker {
 
 static struct checker checkers[RT_NODES_MAX];
 static struct sim_coord_row waiters[SIM_COORD_WAITERS], holders[SIM_COORD_WAITERS];
+#define RT_SEQ_SESSIONS 1024 /* sessions the order check follows, per seed */
+
 static unsigned entries_checked;
-static int brk; /* enum sim_break: SIM_BREAK_NONE or one of the kv breaks */
+static struct seq_session {
+	struct coord_session_id id;
+	bool live;
+	uint64_t seq; /* the last numbered request it applied, its answer */
+	enum coord_status status;
+	uint64_t token;
+} seqs[RT_SEQ_SESSIONS];
+static size_t n_seqs;
+static uint64_t order_checked; /* the highest index read */
+static int brk;                /* enum sim_break: SIM_BREAK_NONE or one of the kv breaks */
 
 bool rt_apply_set_break(const char *name)
 {
@@ -110,6 +131,72 @@ static struct checker *checker_of(struct rt_world *w, uint64_t index)
 	return c;
 }
 
+/* What a numbered request of session S (live in the log) did wrong, or NULL. */
+static const char *order_broken(const struct seq_session *s, const struct coord_cmd *cmd,
+                                const struct coord_result *res)
+{
+	if (res->status == COORD_ST_STALE_REQUEST) {
+		if (cmd->seq >= s->seq)
+			return "stale_request for a seq above the session's last applied";
+		if (res->seq != s->seq)
+			return "stale_request names another seq than the session's last applied";
+		if (res->n_grants != 0 || res->session_ended)
+			return "a stale request changed something";
+		return NULL;
+	}
+	if (res->retry) {
+		if (cmd->seq != s->seq)
+			return "a retry's answer for a seq that is not the session's last applied";
+		if (s->status != COORD_ST_QUEUED &&
+		    (res->status != s->status || res->token != s->token))
+			return "a retry's answer differs from the first answer";
+		if (res->n_grants != 0 || res->session_ended)
+			return "a retry changed something";
+		return NULL;
+	}
+	if (cmd->seq <= s->seq)
+		return "a request applied after a later-numbered request of its session";
+	return NULL;
+}
+
+static void check_order(struct rt_world *w, uint64_t index, const struct coord_cmd *cmd,
+                        const struct coord_result *res)
+{
+	struct seq_session *s = NULL;
+	const char *broken;
+
+	if (index <= order_checked || !cmd)
+		return;
+	order_checked = index;
+	for (size_t i = 0; i < n_seqs && !s; i++)
+		if (coord_session_id_equal(&seqs[i].id, &res->session))
+			s = &seqs[i];
+	if (!s && cmd->type == COORD_CMD_OPEN && res->status == COORD_ST_OK &&
+	    n_seqs < RT_SEQ_SESSIONS) {
+		s = &seqs[n_seqs++];
+		*s = (struct seq_session){.id = res->session, .live = true};
+		return;
+	}
+	if (!s || !s->live)
+		return;
+	if (cmd->seq != 0 && (broken = order_broken(s, cmd, res)) != NULL) {
+		rt_fail(
+		    w,
+		    "SM: request order: entry %llu, %s of seq %llu (the session's last %llu): %s",
+		    (unsigned long long)index, coord_cmd_type_name((int)cmd->type),
+		    (unsigned long long)cmd->seq, (unsigned long long)s->seq, broken);
+		return;
+	}
+	if (res->session_ended)
+		s->live = false;
+	if (cmd->seq == 0 || res->session_ended || res->retry ||
+	    res->status == COORD_ST_STALE_REQUEST)
+		return;
+	s->seq = cmd->seq;
+	s->status = res->status;
+	s->token = res->token;
+}
+
 int __wrap_coord_sm_apply_entry(struct coord_sm *sm, uint64_t index, const void *data, size_t len,
                                 struct coord_result *out)
 {
@@ -156,5 +243,6 @@ int __wrap_coord_sm_apply_entry(struct coord_sm *sm, uint64_t index, const void 
 		                         &c->kv_pre, &c->kv_model, why, sizeof(why));
 	if (bad)
 		rt_fail(w, "SM: %s: n%d: %s", bad, w->current + 1, why);
+	check_order(w, index, cp, out);
 	return rc;
 }

@@ -20,6 +20,13 @@
  *      within its ttl after its client sent an acknowledged keepalive, less
  *      the clocks' spread (10%).
  *
+ * In seven sessions in ten every lock and election request is numbered
+ * (seq, rising, now and then with a gap), and now and then one is sent
+ * again: the last (a retry after a lost or late answer) or an older one
+ * (a request delayed on the way). Its answer is the first one again, or
+ * 409 stale_request, which tells the models nothing. The order the log
+ * must keep is checked where the requests apply (apply.c).
+ *
  * The keys x0 and x1 take the conditional writes instead: puts with cas
  * (the modify_index last seen, or 0), ephemeral puts (the client's
  * session), fenced puts (a token of a lock it was granted, perhaps no longer
@@ -38,6 +45,7 @@
 #include "rt.h"
 
 enum op {
+	OP_NONE, /* no call: an answer that tells the models nothing */
 	OP_OPEN,
 	OP_PUT,
 	OP_GET,
@@ -48,8 +56,8 @@ enum op {
 	OP_LOCK_GET,
 	OP_XWRITE,
 };
-static const char *op_names[] = {"open",    "put",       "get",      "get-stale", "acquire",
-                                 "release", "keepalive", "lock-get", "xwrite"};
+static const char *op_names[] = {"none",    "open",    "put",       "get",      "get-stale",
+                                 "acquire", "release", "keepalive", "lock-get", "xwrite"};
 
 struct put {
 	int key;
@@ -87,6 +95,17 @@ struct client {
 	uint64_t keepalive_sent_us; /* of its last acknowledged keepalive */
 	bool lapse;                 /* its next call is a keepalive sent as its ttl runs out */
 	uint64_t token[RT_LOCKS];   /* the last fencing token it was granted, per lock */
+	/* Numbered requests: its session numbers them (from 1), the last few
+	 * sent, and whether the call in flight is one sent again. */
+	bool numbering;
+	uint64_t seq;
+	struct sent {
+		enum op op;
+		int lock;
+		char method[8], target[96], body[224];
+	} sent[RT_RESEND_KEPT];
+	unsigned n_sent;
+	bool resend;
 	uint64_t x_index[RT_XKEYS]; /* the modify_index of x0, x1 it last saw (0: absent) */
 	bool regrant;               /* the acquire in flight was sent while maybe_held */
 };
@@ -156,16 +175,68 @@ static bool redirect(struct rt_world *w)
 
 static void send_xwrite(struct rt_world *w, struct client *c);
 
+/* The seq of a lock or election request, as ", \"seq\":N" (or "" for an
+ * unnumbered session). */
+static const char *seq_field(struct rt_world *w, struct client *c, char *buf, size_t cap)
+{
+	if (!c->numbering)
+		return "";
+	c->seq += 1 + (sim_chance(&w->rng, 150) ? sim_below(&w->rng, 3) : 0);
+	snprintf(buf, cap, ", \"seq\":%llu", (unsigned long long)c->seq);
+	return buf;
+}
+
+/* Sends a numbered request and keeps it, to send it again later. */
+static void send_numbered(struct rt_world *w, struct client *c, const char *method,
+                          const char *target, const char *body)
+{
+	if (c->numbering) {
+		struct sent *s = &c->sent[c->n_sent++ % RT_RESEND_KEPT];
+
+		s->op = c->op;
+		s->lock = c->lock;
+		snprintf(s->method, sizeof(s->method), "%s", method);
+		snprintf(s->target, sizeof(s->target), "%s", target);
+		snprintf(s->body, sizeof(s->body), "%s", body);
+	}
+	send_call(w, c, method, target, body);
+}
+
+/* Now and then a numbered request goes again: mostly the last. */
+static bool resend(struct rt_world *w, struct client *c)
+{
+	unsigned kept = c->n_sent < RT_RESEND_KEPT ? c->n_sent : RT_RESEND_KEPT;
+	const struct sent *s;
+
+	if (kept == 0 || !sim_chance(&w->rng, 60))
+		return false;
+	s = sim_chance(&w->rng, 600) ? &c->sent[(c->n_sent - 1) % RT_RESEND_KEPT]
+	                             : &c->sent[sim_below(&w->rng, kept)];
+	c->op = s->op;
+	c->lock = s->lock;
+	c->resend = true;
+	if (c->op == OP_ACQUIRE) {
+		c->regrant = true; /* the first answer again: only its token is checked */
+		c->maybe_held[c->lock] = true;
+	}
+	rt_trace(w, "c%d sends a numbered request again", c->id);
+	send_call(w, c, s->method, s->target, s->body);
+	return true;
+}
+
 static void start_op(struct rt_world *w, struct client *c)
 {
 	/* The mix of calls of a client with a session, in percent. */
 	static const enum op mix_ops[] = {OP_PUT,     OP_GET,      OP_GET_STALE, OP_ACQUIRE,
 	                                  OP_RELEASE, OP_LOCK_GET, OP_KEEPALIVE, OP_XWRITE};
 	static const unsigned mix_weights[] = {24, 16, 7, 14, 12, 8, 7, 12};
-	char target[128], body[160];
+	char target[96], body[224], seq[40];
 	enum op mixed =
 	    mix_ops[rt_weighted(w, mix_weights, sizeof(mix_weights) / sizeof(mix_weights[0]))];
 
+	c->resend = false;
+	if (c->session[0] && !c->lapse && resend(w, c))
+		return;
 	if (!c->session[0])
 		c->op = OP_OPEN;
 	else if (c->lapse)
@@ -200,10 +271,11 @@ static void start_op(struct rt_world *w, struct client *c)
 		object_path(c->lock, target, sizeof(target), redirect(w));
 		/* Half try-locks, half queued waits of up to 1.5 s. */
 		snprintf(body, sizeof(body),
-		         "{\"session\":\"%s\", \"value\":\"c%d\", \"wait_ms\":%u}", c->session,
+		         "{\"session\":\"%s\", \"value\":\"c%d\", \"wait_ms\":%u%s}", c->session,
 		         c->id,
-		         sim_chance(&w->rng, 500) ? 0u : 100u + (unsigned)sim_below(&w->rng, 1400));
-		return send_call(w, c, "PUT", target, body);
+		         sim_chance(&w->rng, 500) ? 0u : 100u + (unsigned)sim_below(&w->rng, 1400),
+		         seq_field(w, c, seq, sizeof(seq)));
+		return send_numbered(w, c, "PUT", target, body);
 	case OP_LOCK_GET: {
 		size_t k = object_path(c->lock, target, sizeof(target), redirect(w));
 
@@ -216,13 +288,16 @@ static void start_op(struct rt_world *w, struct client *c)
 	}
 	case OP_RELEASE:
 		object_path(c->lock, target, sizeof(target), redirect(w));
-		snprintf(body, sizeof(body), "{\"session\":\"%s\"}", c->session);
-		return send_call(w, c, "DELETE", target, body);
+		snprintf(body, sizeof(body), "{\"session\":\"%s\"%s}", c->session,
+		         seq_field(w, c, seq, sizeof(seq)));
+		return send_numbered(w, c, "DELETE", target, body);
 	case OP_KEEPALIVE:
 		snprintf(target, sizeof(target), "/v1/sessions/%s/keepalive", c->session);
 		return send_call(w, c, "POST", target, NULL);
 	case OP_XWRITE:
 		return send_xwrite(w, c);
+	case OP_NONE:
+		break;
 	}
 }
 
@@ -388,6 +463,13 @@ static uint64_t int_of(json_t *body, const char *field)
 	return (uint64_t)json_integer_value(json_object_get(body, field));
 }
 
+static bool error_is(json_t *body, const char *code)
+{
+	const char *e = str_of(body, "error");
+
+	return e && strcmp(e, code) == 0;
+}
+
 /* The answer came: checks it against the models. */
 static void take_answer(struct rt_world *w, struct client *c)
 {
@@ -398,16 +480,22 @@ static void take_answer(struct rt_world *w, struct client *c)
 	/* The session ended before this answer came: a failure if that is
 	 * before its lease ran out. */
 	if (st == 404 && c->op != OP_OPEN && w->now_us < c->alive_until_us &&
-	    strcmp(str_of(a->body, "error") ? str_of(a->body, "error") : "", "session_not_found") ==
-	        0)
+	    error_is(a->body, "session_not_found"))
 		rt_fail(w,
 		        "C-5: c%d's session ended %llu ms before its lease (ttl after its last "
 		        "acknowledged keepalive, less the clocks' spread) ran out",
 		        c->id, (unsigned long long)(c->alive_until_us - w->now_us) / 1000);
-	switch (c->op) {
+	/* A numbered request that came after later ones changed nothing, and
+	 * tells the models nothing either. */
+	switch (st == 409 && error_is(a->body, "stale_request") ? OP_NONE : c->op) {
+	case OP_NONE:
+		break;
 	case OP_OPEN:
 		if (st == 201 && str_of(a->body, "id")) {
 			snprintf(c->session, sizeof(c->session), "%s", str_of(a->body, "id"));
+			c->numbering = sim_chance(&w->rng, 700);
+			c->seq = 0;
+			c->n_sent = 0;
 			memset(c->maybe_held, 0,
 			       sizeof(c->maybe_held)); /* a new session holds nothing */
 		}

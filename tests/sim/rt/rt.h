@@ -25,6 +25,7 @@
 #define RT_CLIENTS_MAX    8
 #define RT_KEYS           3                /* kv keys the clients write: k0, k1, k2 */
 #define RT_XKEYS          2                /* ... and conditionally: x0, x1 */
+#define RT_RESEND_KEPT    4                /* numbered requests a client may send again */
 #define RT_LOCKS          2                /* locks they take: l0, l1 */
 #define RT_OBJECTS        (RT_LOCKS + 1)   /* and one election, e0 */
 #define RT_CALLS_MAX      20000            /* calls one seed may make */
