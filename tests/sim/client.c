@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include "sim.h"
-#include "sim_coord.h"
 
 #define CLIENT_HEALED_PROPOSE 30 /* per mille per step once healed */
 /* Clients hold back while this many entries wait to commit on the leader
@@ -68,10 +67,7 @@ static void client_propose(struct sim_world *w, int slot)
 
 	if (raft_last_index(n->r) > raft_commit_index(n->r) + CLIENT_MAX_BACKLOG)
 		return;
-	if (w->coord != NULL)
-		len = sim_coord_command(w, slot, buf, sizeof(buf));
-	else
-		len = w->sm_ops->command(&w->rng, ++w->payload_seq, buf, w->p.payload_max);
+	len = w->sm_ops->command(&w->rng, ++w->payload_seq, buf, w->p.payload_max);
 	if (len == 0)
 		return;
 	rv = raft_propose(n->r, buf, len, &index, &term);
@@ -83,8 +79,6 @@ static void client_propose(struct sim_world *w, int slot)
 	if (raft_role(n->r) != RAFT_LEADER)
 		sim_fail(w, slot, "propose", "a %s accepts a proposal",
 		         raft_role_name(raft_role(n->r)));
-	if (w->coord != NULL)
-		sim_coord_proposed(w, slot, index, term);
 	sim_trace(w, "propose to n%d: index %llu term %llu (%zu bytes)", slot + 1,
 	          (unsigned long long)index, (unsigned long long)term, len);
 	if (w->n_props == SIM_MAX_PROPOSALS)
@@ -200,10 +194,6 @@ void sim_client_read_ready(struct sim_world *w, int slot, const struct raft_read
 {
 	struct sim_read *r;
 
-	if (w->coord != NULL && (rd->ctx & SIM_COORD_CTX_BIT) != 0) {
-		sim_coord_read_ready(w, slot, rd); /* a keepalive's quorum round */
-		return;
-	}
 	r = client_find_read(w, slot, rd->ctx);
 	if (r == NULL) {
 		sim_fail(w, slot, "read", "answers read ctx %llu that is not pending there",
@@ -252,8 +242,6 @@ void sim_client_answer_reads(struct sim_world *w, int slot)
 		          (unsigned long long)r->ctx, slot + 1, (unsigned long long)n->applied,
 		          (unsigned long long)r->index);
 	}
-	if (w->coord != NULL && !w->failed)
-		sim_coord_answer(w, slot);
 }
 
 void sim_client_crashed(struct sim_world *w, int slot)

@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "sim.h"
-#include "sim_coord.h"
 
 #define HOST_MAX_SNAPSHOT (16u << 20) /* bytes of a snapshot a host accepts */
 
@@ -91,8 +90,6 @@ static void host_start(struct sim_world *w, int slot)
 		n->applied = st->snap.index;
 		n->conf_applied = st->snap.conf;
 	}
-	if (w->coord != NULL)
-		sim_coord_restored(w, slot, true, n->applied); /* its anchors: now */
 	n->seen_role = raft_role(n->r);
 	n->seen_term = raft_term(n->r);
 	n->seen_commit = raft_commit_index(n->r);
@@ -346,8 +343,6 @@ static void host_persist(struct sim_world *w, int slot, const struct raft_ready 
 		host_persist_snapshot(w, slot, rd->snapshot);
 	if (rd->n_entries > 0 && !w->failed) {
 		host_persist_entries(w, slot, rd->entries, rd->n_entries);
-		if (w->coord != NULL)
-			sim_coord_persisted(w, slot, rd);
 	}
 }
 
@@ -398,8 +393,6 @@ static void host_install(struct sim_world *w, int slot, const struct raft_snapsh
 		return;
 	}
 	sim_check_snapshot_install(w, slot, m->index, w->sm_ops->hash(n->sm));
-	if (w->coord != NULL)
-		sim_coord_restored(w, slot, false, m->index);
 	sim_trace(w, "n%d installs snapshot at %llu", slot + 1, (unsigned long long)m->index);
 	n->applied = m->index;
 	n->conf_applied = m->conf;
@@ -426,8 +419,6 @@ static void host_apply(struct sim_world *w, int slot, const struct raft_entry *e
 			return;
 		}
 	}
-	if (w->coord != NULL)
-		sim_coord_applied(w, slot, e);
 	if (e->type == RAFT_ENTRY_CONF) {
 		if (raft_conf_decode(e->data, e->len, &conf) != RAFT_OK) {
 			sim_fail(w, slot, "membership", "committed CONF entry %llu does not decode",

@@ -3,9 +3,7 @@
  *     coord-sim --seeds N --first-seed S --nodes K [--steps T]
  *     coord-sim --seed X [--nodes K] [--steps T] [--trace]
  *     coord-sim ... --break NAME
- *     coord-sim ... --sm coord      the lock service's machine, its clients and keepers
  *     coord-sim ... --wipes         members lose their data folders (admission, I14)
- *     coord-sim ... --sm coord --kv most client commands are key/value ones
  *
  * --break injects a host-side fault (send before persist, a lying disk, a
  * forgotten vote, reads answered from local state, corrupted frames, peers
@@ -37,11 +35,10 @@ struct main_args {
 static void main_usage(void)
 {
 	fprintf(stderr,
-	        "usage: coord-sim --seeds N --first-seed S --nodes K [--steps T] [--sm toy|coord] "
-	        "[--wipes] [--kv]\n"
-	        "       coord-sim --seed X [--nodes K] [--steps T] [--sm toy|coord] [--trace] "
-	        "[--no-fork]\n"
-	        "K is 3, 5 or 7; T defaults to %d; --sm defaults to toy (the hash chain)\n",
+	        "usage: coord-sim --seeds N --first-seed S --nodes K [--steps T] [--wipes] "
+	        "[--break NAME]\n"
+	        "       coord-sim --seed X [--nodes K] [--steps T] [--trace] [--no-fork]\n"
+	        "K is 3, 5 or 7; T defaults to %d\n",
 	        SIM_DEFAULT_STEPS);
 	exit(2);
 }
@@ -68,17 +65,6 @@ static enum sim_break main_break(const char *name)
 	return SIM_BREAK_NONE;
 }
 
-/* --sm: "toy" (the hash chain) or "coord" (the lock service's machine). */
-static const struct sim_sm_ops *main_sm(const char *name)
-{
-	if (strcmp(name, "toy") == 0)
-		return &sim_sm_chain;
-	if (strcmp(name, "coord") == 0)
-		return &sim_sm_coord;
-	main_usage();
-	return NULL;
-}
-
 static void main_parse(int argc, char **argv, struct main_args *a)
 {
 	*a = (struct main_args){.seeds = 1, .fork = true};
@@ -93,8 +79,6 @@ static void main_parse(int argc, char **argv, struct main_args *a)
 			a->fork = false;
 		else if (strcmp(o, "--wipes") == 0)
 			a->run.wipes = true;
-		else if (strcmp(o, "--kv") == 0)
-			a->run.kv = true;
 		else if (!has_value)
 			main_usage();
 		else if (strcmp(o, "--seeds") == 0)
@@ -105,8 +89,6 @@ static void main_parse(int argc, char **argv, struct main_args *a)
 			a->run.nodes = (unsigned)main_number(argv[++i]);
 		else if (strcmp(o, "--steps") == 0)
 			a->run.steps = main_number(argv[++i]);
-		else if (strcmp(o, "--sm") == 0)
-			a->run.sm = main_sm(argv[++i]);
 		else if (strcmp(o, "--break") == 0)
 			a->run.brk = main_break(argv[++i]);
 		else
@@ -150,11 +132,10 @@ static bool main_run_forked(const struct main_args *a, uint64_t seed)
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status) == 0;
 	printf("FAIL seed %llu: killed by signal %d (%s)\n"
-	       "  replay: coord-sim --seed %llu --nodes %u --steps %llu%s%s%s --trace%s%s\n",
+	       "  replay: coord-sim --seed %llu --nodes %u --steps %llu%s --trace%s%s\n",
 	       (unsigned long long)seed, WTERMSIG(status),
 	       WTERMSIG(status) == SIGALRM ? "timed out" : "an assertion or crash",
 	       (unsigned long long)seed, a->run.nodes, (unsigned long long)a->run.steps,
-	       a->run.sm == &sim_sm_coord ? " --sm coord" : "", a->run.kv ? " --kv" : "",
 	       a->run.wipes ? " --wipes" : "", a->run.brk ? " --break " : "",
 	       a->run.brk ? sim_break_name(a->run.brk) : "");
 	return false;

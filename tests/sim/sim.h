@@ -29,20 +29,20 @@
 
 /* Named limits ------------------------------------------------------------ */
 
-#define SIM_MAX_VOTERS          7    /* --nodes */
-#define SIM_MAX_SLOTS           16   /* founding servers plus joiners over a run */
-#define SIM_WIPE_AFTER_COMMIT   2    /* wipes start once a leader committed (entry 2) */
-#define SIM_WIPE_LISTED_LEARNER 250  /* per mille per step: wipe a voter listed as learner */
-#define SIM_MAX_INFLIGHT        8192 /* messages in the network; beyond: dropped */
-#define SIM_MAX_PROPOSALS       4096 /* tracked proposals per seed */
-#define SIM_MAX_READS           1024 /* tracked reads per seed */
-#define SIM_MAX_READY_LOOP      64   /* readies per node per step before "livelock" */
-#define SIM_TICK_PERIOD         10   /* steps per tick at nominal clock rate */
-#define SIM_MS_PER_STEP         4    /* true milliseconds per step (session TTLs, --sm coord) */
-#define SIM_PAYLOAD_MAX         4096 /* bytes of one proposal */
-#define SIM_DEFAULT_STEPS       3000 /* fault phase */
-#define SIM_LIVE_LEADER         2500 /* steps allowed to elect a leader once healed */
-#define SIM_LIVE_COMMIT         3000 /* steps allowed for healed-phase work to finish */
+#define SIM_MAX_VOTERS          7          /* --nodes */
+#define SIM_MAX_SLOTS           16         /* founding servers plus joiners over a run */
+#define SIM_WIPE_AFTER_COMMIT   2          /* wipes start once a leader committed (entry 2) */
+#define SIM_WIPE_LISTED_LEARNER 250        /* per mille per step: wipe a voter listed as learner */
+#define SIM_MAX_INFLIGHT        8192       /* messages in the network; beyond: dropped */
+#define SIM_MAX_PROPOSALS       4096       /* tracked proposals per seed */
+#define SIM_MAX_READS           1024       /* tracked reads per seed */
+#define SIM_MAX_READY_LOOP      64         /* readies per node per step before "livelock" */
+#define SIM_TICK_PERIOD         10         /* steps per tick at nominal clock rate */
+#define SIM_MS_PER_STEP         4          /* true milliseconds per step */
+#define SIM_PAYLOAD_MAX         4096       /* bytes of one proposal */
+#define SIM_DEFAULT_STEPS       3000       /* fault phase */
+#define SIM_LIVE_LEADER         2500       /* steps allowed to elect a leader once healed */
+#define SIM_LIVE_COMMIT         3000       /* steps allowed for healed-phase work to finish */
 #define SIM_MAX_TERM            (1u << 20) /* terms and indexes the checker tracks: far */
 #define SIM_MAX_INDEX           (1u << 22) /* beyond any run, reached only by corruption */
 #define SIM_CLUSTER_MAX         24         /* bytes of a cluster id, with its NUL */
@@ -243,26 +243,11 @@ enum sim_break {
 	SIM_BREAK_FORGET_VOTE,    /* lose the durable vote across a restart */
 	SIM_BREAK_LOCAL_READ,     /* answer reads from local state, without ReadIndex */
 	SIM_BREAK_CORRUPT_NET,    /* flip bytes in frames on the wire */
-	SIM_BREAK_EARLY_EXPIRY,   /* --sm coord: keepers expire sessions 300 ms early */
 	SIM_BREAK_ADMIT_LOST,     /* admit a server that lost its data as a newcomer */
 	SIM_BREAK_ADMIT_STRANGER, /* admit servers the configuration does not list */
 	SIM_BREAK_NO_PEER_RESET,  /* admit a newcomer without raft_peer_reset */
 	SIM_BREAK_UNBOUND,        /* admission ignores the folders voters are bound to */
-	/* --sm coord: the key/value machine broken around its apply (sm_coord.c) */
-	SIM_BREAK_KV_KEEP_EPHEMERAL, /* a session's end leaves its ephemeral keys */
-	SIM_BREAK_KV_SKIP_HISTORY,   /* a put or delete is not recorded in the history */
-	SIM_BREAK_KV_IGNORE_CAS,     /* a write applies whatever its cas */
-	SIM_BREAK_KV_IGNORE_FENCE,   /* a write applies whatever its fence */
-	SIM_BREAK_KV_NO_COMPACTED,   /* the history is trimmed, kv_compacted_index stays 0 */
-	SIM_BREAK_KV_GONE_KEPT,      /* a row of coord_kv_gone is never deleted */
-	SIM_BREAK_KV_OVERTRIM,       /* a trim drops one row past COORD_KV_HISTORY_MAX */
-	/* --sm coord: the lease keepers without L-3 (coord_client.c) */
-	SIM_BREAK_LEASE_FRESH,      /* a new leader gives every session a fresh TTL */
-	SIM_BREAK_ALIVE_ACK_EARLY,  /* a keepalive acknowledged without its ALIVE entry */
-	SIM_BREAK_ALIVE_SLACK_ZERO, /* a new leader counts from the anchor without slack */
-	/* --sm coord, rule 16: */
-	SIM_BREAK_WALL_STAMPS, /* entries stamped with the proposer's wall clock */
-	SIM_BREAK_MAX = SIM_BREAK_WALL_STAMPS
+	SIM_BREAK_MAX = SIM_BREAK_UNBOUND
 };
 
 /* The name of B for --break, or NULL. */
@@ -274,12 +259,8 @@ struct sim_run {
 	uint64_t steps;
 	bool trace;
 	enum sim_break brk;
-	const struct sim_sm_ops *sm; /* --sm: the toy chain or coord */
-	bool wipes;                  /* --wipes: members lose their data folders */
-	bool kv;                     /* --kv: the coord clients lean on keys */
+	bool wipes; /* --wipes: members lose their data folders */
 };
-
-struct sim_coord;
 
 /* A peer connection between two slots, opened by HELLOs both ways (conn.c):
  * one per pair of incarnations, opened again when either side's
@@ -317,10 +298,8 @@ struct sim_world {
 	bool trace;
 	enum sim_break brk;
 	bool wipes;
-	bool kv;
 	bool failed;
 	const struct sim_sm_ops *sm_ops;
-	struct sim_coord *coord; /* --sm coord: its clients and keepers, else NULL */
 	/* Counters for the summary of a traced run. */
 	uint64_t n_sent, n_delivered, n_dropped, n_crashes, n_elections, n_wipes, n_refused;
 	uint64_t n_folders; /* data folders created so far (folder ids) */

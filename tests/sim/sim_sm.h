@@ -44,7 +44,5 @@ struct sim_sm_ops {
 
 /* The toy machine: a hash chain over every applied entry. */
 extern const struct sim_sm_ops sim_sm_chain;
-/* The coord lock/session/election machine (sm_coord.c, sim_coord.h). */
-extern const struct sim_sm_ops sim_sm_coord;
 
 #endif

@@ -36,9 +36,8 @@ void sim_fail(struct sim_world *w, int slot, const char *invariant, const char *
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
-	printf("\n  replay: coord-sim --seed %llu --nodes %u --steps %llu%s%s%s --trace%s%s\n",
+	printf("\n  replay: coord-sim --seed %llu --nodes %u --steps %llu%s --trace%s%s\n",
 	       (unsigned long long)w->seed, w->p.nodes, (unsigned long long)w->p.steps,
-	       w->coord != NULL ? " --sm coord" : "", w->kv ? " --kv" : "",
 	       w->wipes ? " --wipes" : "", w->brk ? " --break " : "",
 	       w->brk ? sim_break_name(w->brk) : "");
 	fflush(stdout);

@@ -20,7 +20,6 @@
 
 #include "admit.h"
 #include "sim.h"
-#include "sim_coord.h"
 
 #define WORLD_OPERATOR_SEED   0x6f70657261746f72ull /* the operator's generator */
 #define WORLD_REPLACE_RATE    20  /* per mille per step: membership steps while a voter is lost */
@@ -262,8 +261,6 @@ static void world_step(struct sim_world *w)
 	}
 	if (w->phase == SIM_FAULTS || w->now < w->work_until)
 		sim_client_step(w);
-	if (w->coord != NULL)
-		sim_coord_step(w);
 	for (int s = 0; s < w->n_slots; s++) {
 		if (w->nodes[s].used && w->nodes[s].up && raft_role(w->nodes[s].r) == RAFT_LEADER &&
 		    w->nodes[s].removed_at == 0)
@@ -384,7 +381,6 @@ static void world_free(struct sim_world *w)
 		sim_host_free(w, s);
 	sim_net_free(&w->net);
 	sim_check_free(&w->check);
-	sim_coord_free(w->coord);
 	free(w);
 }
 
@@ -397,22 +393,10 @@ const char *sim_break_name(enum sim_break b)
 	    [SIM_BREAK_FORGET_VOTE] = "forget-vote",
 	    [SIM_BREAK_LOCAL_READ] = "local-read",
 	    [SIM_BREAK_CORRUPT_NET] = "corrupt-network",
-	    [SIM_BREAK_EARLY_EXPIRY] = "early-expiry",
 	    [SIM_BREAK_ADMIT_LOST] = "admit-lost-data",
 	    [SIM_BREAK_ADMIT_STRANGER] = "admit-strangers",
 	    [SIM_BREAK_NO_PEER_RESET] = "no-peer-reset",
 	    [SIM_BREAK_UNBOUND] = "unbound",
-	    [SIM_BREAK_KV_KEEP_EPHEMERAL] = "kv-keep-ephemeral",
-	    [SIM_BREAK_KV_SKIP_HISTORY] = "kv-skip-history",
-	    [SIM_BREAK_KV_IGNORE_CAS] = "kv-ignore-cas",
-	    [SIM_BREAK_KV_IGNORE_FENCE] = "kv-ignore-fence",
-	    [SIM_BREAK_KV_NO_COMPACTED] = "kv-no-compacted",
-	    [SIM_BREAK_KV_GONE_KEPT] = "kv-gone-kept",
-	    [SIM_BREAK_KV_OVERTRIM] = "kv-overtrim",
-	    [SIM_BREAK_LEASE_FRESH] = "lease-fresh-on-election",
-	    [SIM_BREAK_ALIVE_ACK_EARLY] = "alive-ack-early",
-	    [SIM_BREAK_ALIVE_SLACK_ZERO] = "alive-slack-zero",
-	    [SIM_BREAK_WALL_STAMPS] = "wall-stamps",
 	};
 	return (unsigned)b <= SIM_BREAK_MAX ? names[b] : NULL;
 }
@@ -430,13 +414,7 @@ bool sim_run_seed(uint64_t seed, const struct sim_run *run)
 	w->trace = run->trace;
 	w->brk = run->brk;
 	w->wipes = run->wipes;
-	w->kv = run->kv;
-	w->sm_ops = run->sm != NULL ? run->sm : &sim_sm_chain;
-	if (w->sm_ops == &sim_sm_coord && (w->coord = sim_coord_new()) == NULL) {
-		free(w);
-		return false;
-	}
-	sim_coord_set_break((int)w->brk);
+	w->sm_ops = &sim_sm_chain;
 	sim_rng_seed(&w->rng, seed);
 	sim_rng_seed(&w->ops, seed ^ WORLD_OPERATOR_SEED);
 	snprintf(w->cluster, sizeof(w->cluster), "c%016llx",

@@ -3,8 +3,8 @@
  * coord-rtsim is linked with --wrap=coord_sm_apply_entry, so each call
  * comes here first: the tables are read before the entry, the real apply
  * runs, what it holds is written (coord_sm_flush(), which sm.h allows
- * before anything reads the tables), and the checks of ../sm_coord_check.c
- * and ../sm_coord_kv_check.c compare the tables after it with those before
+ * before anything reads the tables), and the checks of sm_check.c
+ * and sm_kv_check.c compare the tables after it with those before
  * and with the entry's result (lock exclusion, fencing, live grants, FIFO,
  * lock-delay; ephemeral keys, conditional writes, the key/value history
  * and its watches). They read the tables directly, not through coord's
@@ -27,7 +27,7 @@
  * of their lock and election requests and send some again (client.c).
  *
  * --break kv-NAME breaks the key/value machine around its apply, as
- * coord-sim's does (../sm_break.c), to show that the checks catch it.
+ * coord-sim did (sm_break.c), to show that the checks catch it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +35,7 @@
 
 #include "node_internal.h"
 #include "rt.h"
-#include "sim_coord.h"
+#include "sm_check.h"
 
 int __real_coord_sm_apply_entry(struct coord_sm *sm, uint64_t index, const void *cmd, size_t len,
                                 struct coord_result *out);
@@ -67,13 +67,13 @@ static struct seq_session {
 } seqs[RT_SEQ_SESSIONS];
 static size_t n_seqs;
 static uint64_t order_checked; /* the highest index read */
-static int brk;                /* enum sim_break: SIM_BREAK_NONE or one of the kv breaks */
+static enum sim_kv_break brk;  /* --break: none, or one of the kv breaks */
 
 bool rt_apply_set_break(const char *name)
 {
 	static const struct {
 		const char *name;
-		enum sim_break brk;
+		enum sim_kv_break brk;
 	} breaks[] = {
 	    {"kv-keep-ephemeral", SIM_BREAK_KV_KEEP_EPHEMERAL},
 	    {"kv-skip-history", SIM_BREAK_KV_SKIP_HISTORY},

@@ -1,13 +1,13 @@
 /* sm_break.c: the key/value machine broken on purpose around its apply
- * (--break kv-*), so that the checks of sm_coord_kv_check.c show they
+ * (--break kv-*), so that the checks of sm_kv_check.c show they
  * catch what each break does: a condition dropped from the command before
- * it applies, or the tables edited before and after it. Used by coord-sim
- * (sm_coord.c) and coord-rtsim (rt/apply.c) alike. */
+ * it applies, or the tables edited before and after it, in the entry's own
+ * transaction (apply.c). */
 #include <stdio.h>
 #include <string.h>
 
 #include "sim.h"
-#include "sim_coord.h"
+#include "sm_check.h"
 
 /* --break kv-ignore-cas, kv-ignore-fence: CMD (a key/value command) without
  * its condition, encoded into BUF; its length, or 0 to apply the entry as

@@ -1,4 +1,4 @@
-/* sm_coord_check.c: the lock invariants, checked on one node after every
+/* sm_check.c: the lock invariants, checked on one node after every
  * entry it applies, from its own SQL tables and the entry's result:
  *
  *   exclusion   never two exclusive holders of a lock or election, never an
@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "sim.h"
-#include "sim_coord.h"
+#include "sm_check.h"
 
 static void row_read(sqlite3_stmt *st, struct sim_coord_row *r)
 {

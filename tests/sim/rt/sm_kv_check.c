@@ -1,4 +1,4 @@
-/* sm_coord_kv_check.c: the key/value invariants (coord/sm/sm_kv.c, KV-1..KV-5),
+/* sm_kv_check.c: the key/value invariants (coord/sm/sm_kv.c, KV-1..KV-5),
  * checked on one node after every entry it applies, from its own tables, the
  * entry's command and result, and a model of the changes kept here:
  *
@@ -34,13 +34,13 @@
  * The model is this node's own list of the changes it applied, derived from
  * commands and results alone (never from the history table); a snapshot
  * restore empties it, and watches are compared only from where it starts.
- * Like sm_coord_check.c, the checks read the tables with their own SQL. */
+ * Like sm_check.c, the checks read the tables with their own SQL. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim.h"
-#include "sim_coord.h"
+#include "sm_check.h"
 
 #include "sm_query.h"
 

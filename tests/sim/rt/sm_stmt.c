@@ -1,5 +1,5 @@
 /* sm_stmt.c: the checkers' prepared statements, kept from one entry to the
- * next. The checks of sm_coord_check.c and sm_coord_kv_check.c run the same
+ * next. The checks of sm_check.c and sm_kv_check.c run the same
  * few queries after every entry on every node; preparing them anew each
  * time cost more than the queries. A statement is found by its database
  * and its SQL text. */
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "sim.h"
-#include "sim_coord.h"
+#include "sm_check.h"
 
 #define SIM_STMTS_MAX 64 /* statements kept, over every database */
 

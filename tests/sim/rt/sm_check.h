@@ -1,19 +1,17 @@
-/* sim_coord.h: the coord lock/session/election machine under the simulator,
- * private to tests/sim.
- *
- * Two halves:
- *   sm_coord.c, sm_coord_check.c  the sim_sm_ops behind --sm coord: one SQLite
- *       ":memory:" database per node, applied through coord/sm/sm.h, snapshot
- *       by sqlite3_serialize; after every entry the node's own tables and the
- *       entry's result are checked (lock invariants, read per node).
- *   coord_client.c  the world around it: clients opening sessions, sending
- *       keepalives (a quorum read, as coordd does, DESIGN.md rule 5) and
- *       lock/election commands stamped with the leader's local clock; each
- *       leader's lease keeper (coord/sm/lease.h) proposing EXPIRE and WAKE; and
- *       the expiry invariant on the simulator's true clock.
+/* sm_check.h: the state machine's invariants, checked around each entry a
+ * node applies (apply.c calls them from the wrapped apply), private to the
+ * runtime simulator:
+ *   sm_check.c     locks and elections: exclusion, fencing, live grants,
+ *                  FIFO, lock-delay, session owners;
+ *   sm_kv_check.c  keys: ephemeral keys, conditional writes, the history,
+ *                  its trims and watches, the counters;
+ *   sm_break.c     the key/value machine broken on purpose (--break kv-*);
+ *   sm_stmt.c      the checks' prepared statements, kept.
+ * The checks read the tables directly (not through coord's queries), so a
+ * broken query cannot hide a broken apply.
  */
-#ifndef COORD_SIM_COORD_H
-#define COORD_SIM_COORD_H
+#ifndef COORD_RT_SM_CHECK_H
+#define COORD_RT_SM_CHECK_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,42 +22,24 @@
 #include "lease.h"
 #include "sm.h"
 
-struct sim_world;
-struct sim_sm;
-
 /* Named limits ------------------------------------------------------------ */
 
-#define SIM_COORD_SESSIONS   64   /* sessions clients open over one seed */
-#define SIM_COORD_LIVE_GOAL  5    /* clients keep about this many sessions open */
-#define SIM_COORD_KEEPALIVES 256  /* keepalives in flight at once */
-#define SIM_COORD_EXPIRIES   2048 /* EXPIRE proposals tracked per seed */
-#define SIM_COORD_WAITERS    1024 /* waiter rows one check reads (>= 4 * limits used) */
-#define SIM_COORD_DELAYS     256  /* running lock-delays one node's checker tracks */
-#define SIM_COORD_CTX_BIT    (UINT64_C(1) << 62) /* read ctx of a keepalive */
+#define SIM_COORD_WAITERS 1024 /* waiter rows one check reads (>= 4 * limits used) */
+#define SIM_COORD_DELAYS  256  /* running lock-delays one node's checker tracks */
 
-/* Access tokens (SM-10): every session of the workload belongs to the
- * token its id names, a pure function of the id, so that the checker knows
- * each session's owner without keeping any state; 0 is "opened without a
- * token", as in a cluster without access control. The workload sends a
- * request of a session with another token now and then (a hijack). */
-#define SIM_COORD_TOKENS 3 /* token ids 1..this */
-static inline uint64_t sim_coord_owner(const struct coord_session_id *id)
-{
-	return id->bytes[0] % (SIM_COORD_TOKENS + 1);
-}
+/* --break kv-NAME: the key/value machine broken around its apply. */
+enum sim_kv_break {
+	SIM_BREAK_KV_NONE = 0,
+	SIM_BREAK_KV_KEEP_EPHEMERAL, /* a session's end leaves its ephemeral keys */
+	SIM_BREAK_KV_SKIP_HISTORY,   /* a put or delete is not recorded in the history */
+	SIM_BREAK_KV_IGNORE_CAS,     /* a write applies whatever its cas */
+	SIM_BREAK_KV_IGNORE_FENCE,   /* a write applies whatever its fence */
+	SIM_BREAK_KV_NO_COMPACTED,   /* the history is trimmed, kv_compacted_index stays 0 */
+	SIM_BREAK_KV_GONE_KEPT,      /* a row of coord_kv_gone is never deleted */
+	SIM_BREAK_KV_OVERTRIM,       /* a trim drops one row past COORD_KV_HISTORY_MAX */
+};
 
-/* sm_coord.c: the machine's state, for the checks and the workload --------- */
-
-/* The --break (enum sim_break) the machine's key/value mutations follow:
- * one per process, set before the seed runs. */
-void sim_coord_set_break(int brk);
-
-/* The node's database (owned by the machine; valid until the next restore). */
-sqlite3 *sim_coord_db(struct sim_sm *sm);
-/* The result of the last NORMAL entry applied (type 0 after any other). */
-const struct coord_result *sim_coord_result(const struct sim_sm *sm);
-
-/* sm_coord_check.c: checks around one apply, on one node --------------------- */
+/* sm_check.c: checks around one apply, on one node --------------------- */
 
 /* Waiter and holder rows read before an entry applies. */
 struct sim_coord_row {
@@ -108,7 +88,7 @@ const char *sim_coord_check(sqlite3 *db, uint64_t index, const struct coord_cmd 
                             uint64_t *last_token, struct sim_coord_delays *delays, char *why,
                             size_t cap);
 
-/* sm_coord_kv_check.c: the key/value checks around one apply, on one node -- */
+/* sm_kv_check.c: the key/value checks around one apply, on one node -- */
 
 #define SIM_COORD_KV_KEYS    16  /* keys of an ending session one check reads */
 #define SIM_COORD_KV_KEY_MAX 15  /* bytes of a key the model names (the workload's: 2) */
@@ -164,7 +144,7 @@ void sim_coord_kv_model_close(struct sim_coord_kv_model *m);
 
 /* sm_break.c: the key/value machine broken on purpose (--break kv-*) -------- */
 
-/* BRK (enum sim_break) kv-ignore-cas or kv-ignore-fence: CMD without its
+/* BRK (enum sim_kv_break) kv-ignore-cas or kv-ignore-fence: CMD without its
  * condition, encoded into BUF (CAP bytes); its length, or 0 to apply the
  * entry as it is. */
 size_t sim_break_condition(int brk, const struct coord_cmd *cmd, uint8_t *buf, size_t cap);
@@ -186,31 +166,5 @@ void sim_stmts_forget(sqlite3 *db);
 
 /* The highest token of any current holder (after a restore). */
 uint64_t sim_coord_max_token(sqlite3 *db);
-
-/* coord_client.c: the world's clients and lease keepers ----------------------- */
-
-struct sim_coord *sim_coord_new(void);
-void sim_coord_free(struct sim_coord *c);
-/* Once per step: keepers follow leadership, propose EXPIRE and WAKE,
- * clients send keepalives. */
-void sim_coord_step(struct sim_world *w);
-/* A client command for the leader at SLOT into BUF (CAP bytes), stamped
- * with its clock; 0 when there is none to make. */
-size_t sim_coord_command(struct sim_world *w, int slot, uint8_t *buf, size_t cap);
-/* The command just made was proposed at (INDEX, TERM). */
-void sim_coord_proposed(struct sim_world *w, int slot, uint64_t index, uint64_t term);
-/* Entry E was applied at SLOT (after the machine's own checks). */
-void sim_coord_applied(struct sim_world *w, int slot, const struct raft_entry *e);
-/* A keepalive's quorum read at SLOT came back (index 0: failed). */
-void sim_coord_read_ready(struct sim_world *w, int slot, const struct raft_read *rd);
-/* Acknowledges keepalives of SLOT whose read point has been applied. */
-void sim_coord_answer(struct sim_world *w, int slot);
-/* SLOT (re)started (RESTARTED) or installed a snapshot, its state now at
- * INDEX: every session in its tables is anchored now (L-3: later than the
- * truth), and its cluster clock goes on from the newest stamp it holds. */
-void sim_coord_restored(struct sim_world *w, int slot, bool restarted, uint64_t index);
-/* SLOT took the entries of RD into its log: its cluster clock follows the
- * last stamped one from a leader (coord_clock.c, node_ready.c). */
-void sim_coord_persisted(struct sim_world *w, int slot, const struct raft_ready *rd);
 
 #endif
