@@ -39,6 +39,7 @@ struct rt_frame {
 	uint64_t depart_us;
 	enum transport_kind kind;
 	size_t len;
+	uint64_t log_from;            /* rt_raft_sent(): an APPEND may write from there (I4) */
 	struct transport_hello hello; /* HELLO: what the dialer said */
 	char hello_cluster[TRANSPORT_CLUSTER_MAX], hello_http[TRANSPORT_ADDR_MAX],
 	    hello_raft[TRANSPORT_ADDR_MAX];
@@ -277,18 +278,21 @@ int transport_send(struct transport *t, uint64_t to, enum transport_kind kind, c
 	assert(f);
 	f->kind = kind;
 	f->len = len;
+	f->log_from = 0;
 	memcpy(f->payload, payload, len);
 	t->stats.frames_sent++;
 	frame_send(rt_w, p->out, f);
 	if (kind != TRANSPORT_RAFT)
 		rt_trace(rt_w, "n%d -> n%llu %s (%zu bytes)", t->node + 1, (unsigned long long)to,
 		         kind == TRANSPORT_FORWARD ? "forward" : "reply", len);
-	if (kind == TRANSPORT_RAFT) { /* what a follower acknowledges (I9) */
+	if (kind == TRANSPORT_RAFT) { /* acknowledgements (I9), votes (I2), appends (I4) */
 		static struct raft_codec_msg m;
 
-		if (raft_codec_decode(f->payload, len, &m) == RAFT_CODEC_OK &&
-		    m.msg.type == RAFT_MSG_APPEND_RESP && !m.msg.reject)
-			rt_acked(rt_w, t->node, m.msg.index, f->depart_us);
+		if (raft_codec_decode(f->payload, len, &m) == RAFT_CODEC_OK) {
+			if (m.msg.type == RAFT_MSG_APPEND_RESP && !m.msg.reject)
+				rt_acked(rt_w, t->node, m.msg.index, f->depart_us);
+			f->log_from = rt_raft_sent(rt_w, t->node, &m.msg, f->depart_us);
+		}
 	}
 	return TRANSPORT_OK;
 }
@@ -376,6 +380,8 @@ void rt_net_frame_event(struct rt_world *w, struct rt_event *ev)
 			conn_close(w, c);
 		}
 	} else if (c->admitted) {
+		if (f->log_from)
+			rt_raft_append_in(w, c->to, f->log_from);
 		t->cfg.on_frame(t->cfg.ctx, (uint64_t)c->from + 1, f->kind, f->payload, f->len);
 	}
 	free(f);

@@ -233,6 +233,7 @@ static void node_start(struct rt_world *w, int slot)
 		    slot + 1, (unsigned long long)rn->must_hold,
 		    (unsigned long long)raft_last_index(rn->n->raft));
 	rn->last_index = raft_last_index(rn->n->raft);
+	rt_raft_started(w, slot);
 	node_transport_config(rn->n, &tc);
 	if (transport_start(NULL, &tc, &rn->n->transport) != TRANSPORT_OK) {
 		rt_fail(w, "n%d: no transport", slot + 1);
@@ -272,6 +273,7 @@ static void node_crash(struct rt_world *w, int slot, bool power_loss)
 	} while (ran);
 	rt_trace(w, "n%d %s", slot + 1, power_loss ? "loses power" : "crashes");
 	ack_bound(w, slot);
+	rt_raft_crashed(w, slot);
 	rt_front_node_down(w, slot);
 	rt_enter(w, slot);
 	rn->up = false;
@@ -586,6 +588,7 @@ static void check_nodes(struct rt_world *w)
 
 		if (!rn->up || rn->n->installing)
 			continue;
+		rt_raft_check(w, i); /* I2-I6 */
 		/* A truncation removes what the node acknowledged above it:
 		 * legitimately, when a new leader overwrote uncommitted entries. */
 		if (raft_last_index(rn->n->raft) < rn->last_index)
