@@ -1157,3 +1157,20 @@ void rt_disk_power_loss(int node)
 		p->dead = false;
 	}
 }
+
+/* NODE's disk is lost (rt_node_wipe; the node is down, its handles closed):
+ * nothing of its databases is kept, durable or not. The real files of its
+ * folder are removed by the caller. */
+void rt_disk_wipe(int node)
+{
+	for (struct path *p = paths; p; p = p->next) {
+		if (p->node != node)
+			continue;
+		assert(!p->mem || (p->n_open == 0 && !p->shm));
+		undo_clear(p);
+		if (p->mem && p->exists)
+			mem_drop(p);
+		p->shm_left = false;
+		p->dead = false;
+	}
+}

@@ -1,19 +1,29 @@
-/* operator.c: an operator who grows and shrinks the cluster through the
- * real API while the faults strike: adds the spare (started with --join)
- * as a learner, promotes it once caught up, then removes one of the
- * founders, which stops for good. Each step is asked again until its
- * outcome is known, as an operator would after a 503 or 504: a repeated
- * add answers 409 conflict once the id is in, a repeated promotion 200, a
- * repeated removal 404. Its calls are held to C-1 like the clients'. */
+/* operator.c: an operator who changes the cluster through the real API
+ * while the faults strike, in one of two plans:
+ *  - grow and shrink: add the spare (started with --join) as a learner,
+ *    promote it once caught up, then remove one of the founders, which
+ *    stops for good;
+ *  - replace a lost server: a founder's disk is lost (its folder wiped)
+ *    and the server is started again on the empty folder, as a careless
+ *    restart would (the others must refuse it: lost data); the operator
+ *    adds the spare as a learner and swaps it in for the lost voter in one
+ *    change (POST /v1/members/replace). The lost server keeps running
+ *    afterwards, removed, on its empty folder.
+ * Each step is asked again until its outcome is known, as an operator
+ * would after a 503 or 504: a repeated add answers 409 conflict once the
+ * id is in, a repeated promotion 200, a repeated removal or replacement
+ * 404. Its calls are held to C-1 like the clients'. */
 #include <stdio.h>
 #include <string.h>
 
+#include "node_internal.h"
 #include "rt.h"
 
-enum step { STEP_ADD, STEP_PROMOTE, STEP_REMOVE, STEP_DONE };
+enum step { STEP_WIPE, STEP_ADD, STEP_PROMOTE, STEP_REMOVE, STEP_REPLACE, STEP_DONE };
 
 static struct {
 	enum step step;
+	bool replace; /* the plan: replace a lost server (else grow and shrink) */
 	int spare, victim;
 	bool waiting;
 	int node;
@@ -21,7 +31,7 @@ static struct {
 	struct rt_answer ans;
 } op;
 
-static const char *const step_names[] = {"add", "promote", "remove", "done"};
+static const char *const step_names[] = {"wipe", "add", "promote", "remove", "replace", "done"};
 
 static void later(struct rt_world *w, uint64_t us)
 {
@@ -37,6 +47,8 @@ void rt_operator_start(struct rt_world *w)
 			op.spare = i;
 	if (op.spare < 0)
 		return;
+	op.replace = sim_chance(&w->rng, 500);
+	op.step = op.replace ? STEP_WIPE : STEP_ADD;
 	rt_push(w, 1000000 + sim_below(&w->rng, 2000000), RT_EV_OPERATOR, -1, NULL, 0);
 }
 
@@ -46,9 +58,9 @@ bool rt_operator_idle(const struct rt_world *w)
 	return !op.waiting;
 }
 
-static void send(struct rt_world *w)
+static void op_send(struct rt_world *w)
 {
-	char target[64], body[96];
+	char target[64], body[160];
 	const char *method = "POST", *b = NULL;
 
 	switch (op.step) {
@@ -65,6 +77,14 @@ static void send(struct rt_world *w)
 		snprintf(target, sizeof(target), "/v1/members/%d", op.victim + 1);
 		method = "DELETE";
 		break;
+	case STEP_REPLACE:
+		snprintf(target, sizeof(target), "/v1/members/replace");
+		snprintf(body, sizeof(body),
+		         "{\"remove\":%d, \"add\":{\"id\":%d, \"raft\":\"%s\"}}", op.victim + 1,
+		         op.spare + 1, w->nodes[op.spare].raft);
+		b = body;
+		break;
+	case STEP_WIPE:
 	case STEP_DONE:
 		return;
 	}
@@ -93,9 +113,18 @@ static void take(struct rt_world *w)
 	case STEP_ADD:
 		if (st == 201 || (st == 409 && strcmp(e, "conflict") == 0)) {
 			w->nodes[op.spare].member = true;
-			op.step = STEP_PROMOTE;
+			op.step = op.replace ? STEP_REPLACE : STEP_PROMOTE;
 		}
 		break;
+	case STEP_REPLACE:
+		/* 404: the lost voter is gone already (an earlier attempt whose
+		 * answer was lost), or ... */
+		if (st == 200 || (st == 404 && strcmp(e, "member_not_found") == 0)) {
+			rt_node_replaced(w, op.victim);
+			op.step = STEP_DONE;
+		}
+		break;
+	case STEP_WIPE:
 	case STEP_PROMOTE:
 		if (st == 200) {
 			/* A founder to remove: any that is still a member. */
@@ -145,6 +174,28 @@ void rt_operator_event(struct rt_world *w, struct rt_event *ev)
 	}
 	if (w->now_us >= w->end_us) /* the settle: no new change */
 		return;
-	send(w);
+	if (op.step == STEP_WIPE) {
+		/* A founder that is up loses its disk: the one to replace. Not
+		 * before every founder holds the committed configuration (a
+		 * founder that lost its disk before then leaves a cluster that
+		 * cannot be saved, only founded again). */
+		int n = 0, pick;
+
+		for (int i = 0; i < w->n_founders; i++)
+			if (w->nodes[i].up && raft_commit_index(w->nodes[i].n->raft) < 2)
+				return later(w, 300000);
+		for (int i = 0; i < w->n_founders; i++)
+			n += w->nodes[i].member && w->nodes[i].up;
+		pick = n ? (int)sim_below(&w->rng, (uint64_t)n) : -1;
+		for (int i = 0; i < w->n_founders && op.victim < 0; i++)
+			if (w->nodes[i].member && w->nodes[i].up && pick-- == 0)
+				op.victim = i;
+		if (op.victim < 0)
+			return later(w, 300000); /* none up now: later */
+		rt_node_wipe(w, op.victim);
+		op.step = STEP_ADD;
+		return later(w, 300000 + sim_below(&w->rng, 500000));
+	}
+	op_send(w);
 	later(w, 1000);
 }

@@ -381,6 +381,19 @@ void rt_raft_check(struct rt_world *w, int node)
 }
 
 /* I2 at a restart, then the restored log read back (I4). */
+/* Its folder was emptied: what it sent no longer binds what it restores
+ * (the others must refuse it instead, admit.h), and its log is empty. */
+void rt_raft_wiped(struct rt_world *w, int node)
+{
+	struct rc_node *cn = &nodes[node];
+
+	(void)w;
+	cn->floor_term = cn->vote_term = cn->vote_for = 0;
+	cn->n_pending = 0;
+	cn->base = cn->last = 0;
+	cn->rebuild = true;
+}
+
 void rt_raft_started(struct rt_world *w, int node)
 {
 	struct rt_node *rn = &w->nodes[node];

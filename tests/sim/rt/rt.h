@@ -76,6 +76,7 @@ struct rt_node {
 	                           * a spare once added; not a removed node) */
 	bool spare;               /* started with --join, waiting to be added */
 	bool removed;             /* removed from the configuration: stopped for good */
+	bool lost;                /* its folder was wiped: it runs empty, refused */
 	uint64_t busy_until_us;   /* its loop is blocked (a sync, a pause) until then */
 	int32_t wall_skew_ms;     /* its wall clock against true time (clock.c) */
 	int64_t wall_step_ms;     /* ... and the steps it took */
@@ -147,6 +148,7 @@ void rt_turn_end(struct rt_world *w, int node);
 void rt_disk_install(void);
 void rt_disk_dead(int node, bool dead); /* its handles change nothing */
 void rt_disk_power_loss(int node);      /* unsynced writes are lost */
+void rt_disk_wipe(int node);            /* its databases are gone (a lost disk) */
 
 /* clock.c: wall clocks and their steps; the cluster clock's check (C-7) */
 uint64_t rt_wall_ms(const struct rt_world *w, int slot);
@@ -155,8 +157,8 @@ void rt_wall_step(struct rt_world *w, int slot);
 void rt_clock_check(struct rt_world *w, int slot); /* after each of its ticks */
 
 /* apply.c: the state machine's invariants on every entry applied */
-void rt_apply_node_down(int slot); /* before its database closes */
-unsigned rt_apply_checked(void);   /* entries checked so far */
+void rt_apply_node_down(int slot);         /* before its database closes */
+unsigned rt_apply_checked(void);           /* entries checked so far */
 bool rt_apply_set_break(const char *name); /* --break kv-NAME; false: no such break */
 
 /* env.c */
@@ -176,6 +178,7 @@ uint64_t rt_raft_sent(struct rt_world *w, int node, const struct raft_msg *m, ui
 void rt_raft_append_in(struct rt_world *w, int node, uint64_t from);
 void rt_raft_crashed(struct rt_world *w, int node); /* what had not left never will */
 void rt_raft_started(struct rt_world *w, int node); /* its core restored (I2) */
+void rt_raft_wiped(struct rt_world *w, int node);   /* its folder was emptied: a new server */
 void rt_raft_check(struct rt_world *w, int node);   /* after an event; not while installing */
 
 /* transport.c */
@@ -202,6 +205,13 @@ void rt_front_node_down(struct rt_world *w, int node);
 int rt_pick_node(struct rt_world *w);
 /* NODE was removed from the configuration: it stops for good. */
 void rt_node_removed(struct rt_world *w, int node);
+/* NODE loses its disk: it loses power, its data folder is emptied, and it
+ * is started again on the empty folder 0.2-1 s later (a careless restart);
+ * it is no member any more as far as the world knows (lost). */
+void rt_node_wipe(struct rt_world *w, int node);
+/* The lost NODE was replaced (removed from the configuration): it keeps
+ * running, on its empty folder. */
+void rt_node_replaced(struct rt_world *w, int node);
 
 /* operator.c: adds the spare as a learner, promotes it, removes a voter. */
 void rt_operator_start(struct rt_world *w);
