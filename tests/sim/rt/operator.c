@@ -118,13 +118,12 @@ static void take(struct rt_world *w)
 		break;
 	case STEP_REPLACE:
 		/* 404: the lost voter is gone already (an earlier attempt whose
-		 * answer was lost), or ... */
+		 * answer was lost) and the spare is a voter. */
 		if (st == 200 || (st == 404 && strcmp(e, "member_not_found") == 0)) {
 			rt_node_replaced(w, op.victim);
 			op.step = STEP_DONE;
 		}
 		break;
-	case STEP_WIPE:
 	case STEP_PROMOTE:
 		if (st == 200) {
 			/* A founder to remove: any that is still a member. */
@@ -145,6 +144,7 @@ static void take(struct rt_world *w)
 			op.step = STEP_DONE;
 		}
 		break;
+	case STEP_WIPE: /* no call: rt_operator_event() wipes */
 	case STEP_DONE:
 		break;
 	}

@@ -185,6 +185,16 @@ static const char *node_flags[RT_NODE_FLAGS_MAX];
 static int n_node_flags;
 /* --wipes: every seed runs wipe_sequence() once. */
 static bool wipes;
+/* The options a replay command must repeat (--wipes, --break, --node-flag). */
+static char replay_opts[512];
+
+static void replay_opt(const char *opt, const char *value)
+{
+	size_t k = strlen(replay_opts);
+
+	snprintf(replay_opts + k, sizeof(replay_opts) - k, " %s%s%s", opt, value ? " " : "",
+	         value ? value : "");
+}
 
 static void node_start(struct rt_world *w, int slot)
 {
@@ -976,10 +986,9 @@ static int run_seed(uint64_t seed, int n_nodes, bool trace, const char *root)
 	if (w->failed)
 		printf(
 		    "FAIL seed %llu at %.3f ms: %s\n  replay: coord-rtsim --seed %llu --nodes %d "
-		    "--trace%s%s%s\n",
+		    "--trace%s\n",
 		    (unsigned long long)seed, (double)w->fail_us / 1000.0, w->why,
-		    (unsigned long long)seed, w->n_founders, wipes ? " --wipes" : "",
-		    n_node_flags ? " --node-flag " : "", n_node_flags ? node_flags[0] : "");
+		    (unsigned long long)seed, w->n_founders, replay_opts);
 	else if (trace)
 		printf("seed %llu passed: %u calls, %u entries checked, %u states compared\n",
 		       (unsigned long long)seed, rt_clients_calls(), rt_apply_checked(),
@@ -1020,13 +1029,14 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--trace"))
 			trace = true;
 		else if (!strcmp(argv[i], "--wipes"))
-			wipes = true;
+			wipes = true, replay_opt(argv[i], NULL);
 		else if (!strcmp(argv[i], "--break") && i + 1 < argc &&
 		         rt_apply_set_break(argv[i + 1]))
-			i++;
+			replay_opt(argv[i], argv[i + 1]), i++;
 		else if (!strcmp(argv[i], "--node-flag") && i + 1 < argc &&
 		         n_node_flags < RT_NODE_FLAGS_MAX)
-			node_flags[n_node_flags++] = argv[++i];
+			node_flags[n_node_flags++] = argv[i + 1], replay_opt(argv[i], argv[i + 1]),
+			i++;
 		else {
 			fprintf(stderr,
 			        "usage: coord-rtsim [--seeds N] [--first-seed S] [--seed X] "
@@ -1059,10 +1069,10 @@ int main(int argc, char **argv)
 		failed++;
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
 			printf("FAIL seed %llu: %s %d (a node's fail-stop, or a crash)\n  replay: "
-			       "coord-rtsim --seed %llu --nodes %d --trace\n",
+			       "coord-rtsim --seed %llu --nodes %d --trace%s\n",
 			       (unsigned long long)s, WIFEXITED(status) ? "exit" : "signal",
 			       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-			       (unsigned long long)s, n_nodes);
+			       (unsigned long long)s, n_nodes, replay_opts);
 		if (until_fail)
 			break;
 	}
