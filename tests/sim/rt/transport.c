@@ -8,7 +8,19 @@
  * lost) and is redialled after the real backoff. Across a partition frames
  * wait, as TCP retransmits them, and the connection closes after
  * TRANSPORT_STALL_MS, as TCP_USER_TIMEOUT closes it in coordd (its frames
- * are then lost); one that heals sooner delivers them late, in order. */
+ * are then lost); one that heals sooner delivers them late, in order.
+ *
+ * Beyond TCP, on purpose: in RT_NET_MESSY_PER_MILLE of the seeds the
+ * network also delivers some Raft frames twice (0-5% of them, drawn per
+ * seed) and lets some be overtaken by later ones (0-6% arrive up to
+ * RT_NET_TAIL_MAX_US late, a reordering tail), as coord-sim's net.c does
+ * for the core alone: the core must stay safe under both. Only Raft
+ * frames: never a HELLO (admission comes first on a connection), nor a
+ * forwarded request or its reply (the runtime relies on TCP's order for
+ * those). A duplicate departs with its original (rt_raft_sent() and I9
+ * see the message once) and is marked as its original is for I4
+ * (rt_raft_append_in() at each arrival). Those draws come from a
+ * generator of their own, so that the other seeds run as before. */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +48,7 @@ struct rt_conn {
 
 struct rt_frame {
 	struct rt_conn *c;
-	uint64_t depart_us;
+	uint64_t depart_us; /* when it left the node: after the syncs its loop is blocked in */
 	enum transport_kind kind;
 	size_t len;
 	uint64_t log_from;            /* rt_raft_sent(): an APPEND may write from there (I4) */
@@ -64,8 +76,39 @@ struct transport {
 
 #define RT_RETRANSMIT_US 50000 /* a held frame is tried again this often */
 
+/* The network beyond TCP, in some seeds (the header comment). */
+#define RT_NET_MESSY_PER_MILLE    333
+#define RT_NET_DUP_MAX_PER_MILLE  50                    /* Raft frames that arrive twice */
+#define RT_NET_TAIL_MAX_PER_MILLE 60                    /* ... that arrive late */
+#define RT_NET_TAIL_MAX_US        200000                /* ... by up to this much */
+#define RT_NET_SEED               0x6e6574776f726b21ull /* its generator's, mixed with the seed */
+
+static struct {
+	bool on;
+	struct sim_rng rng;
+	unsigned dup_per_mille, tail_per_mille;
+	uint64_t tail_us; /* a late frame's extra latency is below this */
+} messy;
+
 static struct rt_conn *all_conns;
 static struct transport *by_node[RT_NODES_MAX];
+
+void rt_net_start(struct rt_world *w)
+{
+	memset(&messy, 0, sizeof(messy));
+	sim_rng_seed(&messy.rng, w->seed ^ RT_NET_SEED);
+	messy.on = sim_chance(&messy.rng, RT_NET_MESSY_PER_MILLE);
+	if (!messy.on)
+		return;
+	messy.dup_per_mille = (unsigned)sim_below(&messy.rng, RT_NET_DUP_MAX_PER_MILLE + 1);
+	messy.tail_per_mille = (unsigned)sim_below(&messy.rng, RT_NET_TAIL_MAX_PER_MILLE + 1);
+	messy.tail_us = 2000 + sim_below(&messy.rng, RT_NET_TAIL_MAX_US - 2000);
+	rt_trace(w,
+	         "network: Raft frames duplicated %u per mille, %u per mille late by up to %llu "
+	         "ms",
+	         messy.dup_per_mille, messy.tail_per_mille,
+	         (unsigned long long)messy.tail_us / 1000);
+}
 
 const char *transport_strerror(int err)
 {
@@ -242,23 +285,66 @@ void transport_free(struct transport *t)
 	free(t);
 }
 
-/* Puts a frame on C, to arrive after the trip's latency, in order. */
+static void frame_push(struct rt_world *w, struct rt_frame *f, uint64_t at)
+{
+	rt_push(w, at, RT_EV_FRAME, f->c->to, f, 0);
+}
+
+/* F, sent now, goes on C: it leaves its node once the node's loop runs
+ * (after the syncs it is blocked in). */
 static void frame_send(struct rt_world *w, struct rt_conn *c, struct rt_frame *f)
 {
-	uint64_t at =
-	    rt_node_time(w, c->from) + w->latency_us + sim_below(&w->rng, w->jitter_us + 1);
+	f->c = c;
+	f->depart_us = rt_node_time(w, c->from);
+}
+
+/* When F arrives in order: after the trip, and after every frame before it
+ * on its connection. IN_ORDER: later frames arrive after it too. */
+static uint64_t frame_arrival(struct rt_world *w, struct rt_frame *f, bool in_order)
+{
+	struct rt_conn *c = f->c;
+	uint64_t at = f->depart_us + w->latency_us + sim_below(&w->rng, w->jitter_us + 1);
 
 	if (at <= c->last_arrival_us)
 		at = c->last_arrival_us + 1;
-	c->last_arrival_us = at;
-	f->c = c;
-	f->depart_us = rt_node_time(w, c->from);
-	rt_push(w, at, RT_EV_FRAME, c->to, f, 0);
+	if (in_order)
+		c->last_arrival_us = at;
+	return at;
+}
+
+/* Beyond TCP (the header comment): Raft frame F of message type TYPE may
+ * arrive twice, and late. */
+static void frame_scramble(struct rt_world *w, struct rt_frame *f, int type)
+{
+	bool dup = sim_chance(&messy.rng, messy.dup_per_mille);
+	bool late = sim_chance(&messy.rng, messy.tail_per_mille);
+	uint64_t at = frame_arrival(w, f, !late);
+
+	if (dup) {
+		struct rt_frame *d = malloc(sizeof(*d) + f->len);
+		uint64_t again = 1 + sim_below(&messy.rng, messy.tail_us);
+
+		assert(d);
+		memcpy(d, f, sizeof(*d) + f->len);
+		rt_trace(w, "n%d -> n%d %s duplicated: again %.1f ms later", f->c->from + 1,
+		         f->c->to + 1, raft_msg_type_name(type), (double)again / 1000.0);
+		frame_push(w, d, at + again);
+	}
+	if (late) {
+		uint64_t extra = 1 + sim_below(&messy.rng, messy.tail_us);
+
+		rt_trace(w, "n%d -> n%d %s late by %.1f ms: later frames overtake it",
+		         f->c->from + 1, f->c->to + 1, raft_msg_type_name(type),
+		         (double)extra / 1000.0);
+		at += extra;
+	}
+	frame_push(w, f, at);
 }
 
 int transport_send(struct transport *t, uint64_t to, enum transport_kind kind, const void *payload,
                    size_t len)
 {
+	static struct raft_codec_msg m;
 	struct rt_peer *p = peer_find(t, to);
 	struct rt_frame *f;
 
@@ -285,15 +371,17 @@ int transport_send(struct transport *t, uint64_t to, enum transport_kind kind, c
 	if (kind != TRANSPORT_RAFT)
 		rt_trace(rt_w, "n%d -> n%llu %s (%zu bytes)", t->node + 1, (unsigned long long)to,
 		         kind == TRANSPORT_FORWARD ? "forward" : "reply", len);
-	if (kind == TRANSPORT_RAFT) { /* acknowledgements (I9), votes (I2), appends (I4) */
-		static struct raft_codec_msg m;
-
-		if (raft_codec_decode(f->payload, len, &m) == RAFT_CODEC_OK) {
-			if (m.msg.type == RAFT_MSG_APPEND_RESP && !m.msg.reject)
-				rt_acked(rt_w, t->node, m.msg.index, f->depart_us);
-			f->log_from = rt_raft_sent(rt_w, t->node, &m.msg, f->depart_us);
+	/* Acknowledgements (I9), votes (I2), appends (I4). */
+	if (kind == TRANSPORT_RAFT && raft_codec_decode(f->payload, len, &m) == RAFT_CODEC_OK) {
+		if (m.msg.type == RAFT_MSG_APPEND_RESP && !m.msg.reject)
+			rt_acked(rt_w, t->node, m.msg.index, f->depart_us);
+		f->log_from = rt_raft_sent(rt_w, t->node, &m.msg, f->depart_us);
+		if (messy.on) {
+			frame_scramble(rt_w, f, m.msg.type);
+			return TRANSPORT_OK;
 		}
 	}
+	frame_push(rt_w, f, frame_arrival(rt_w, f, true));
 	return TRANSPORT_OK;
 }
 
@@ -344,6 +432,7 @@ void rt_net_dial_event(struct rt_world *w, struct rt_event *ev)
 	snprintf(f->hello_raft, sizeof(f->hello_raft), "%s", t->listen);
 	f->hello.id = t->cfg.id;
 	frame_send(w, c, f);
+	frame_push(w, f, frame_arrival(w, f, true));
 }
 
 void rt_net_frame_event(struct rt_world *w, struct rt_event *ev)
