@@ -2,7 +2,9 @@
  * while the faults strike, in one of two plans:
  *  - grow and shrink: add the spare (started with --join) as a learner,
  *    promote it once caught up, then remove one of the founders, which
- *    stops for good;
+ *    stops for good, or, in half of these seeds, keeps running with its
+ *    data (its election timers fire, it campaigns, it dials the others:
+ *    removed.c's I13 says it must not disrupt the cluster);
  *  - replace a lost server: a founder's disk is lost (its folder wiped)
  *    and the server is started again on the empty folder, as a careless
  *    restart would (the others must refuse it: lost data); the operator
@@ -19,6 +21,9 @@
 #include "node_internal.h"
 #include "rt.h"
 
+#define OP_KEEP_REMOVED_PER_MILLE 500 /* grow-and-shrink seeds whose removed founder runs on */
+#define OP_SEED                   0x6f70657261746f72ull /* its own generator's, mixed with the seed */
+
 enum step { STEP_WIPE, STEP_ADD, STEP_PROMOTE, STEP_REMOVE, STEP_REPLACE, STEP_DONE };
 
 static struct {
@@ -30,6 +35,8 @@ static struct {
 	uint64_t sent_us;
 	struct rt_answer ans;
 } op;
+
+static struct sim_rng own;
 
 static const char *const step_names[] = {"wipe", "add", "promote", "remove", "replace", "done"};
 
@@ -49,6 +56,12 @@ void rt_operator_start(struct rt_world *w)
 		return;
 	op.replace = sim_chance(&w->rng, 500);
 	op.step = op.replace ? STEP_WIPE : STEP_ADD;
+	/* From a generator of its own, so that every other draw of the seed
+	 * stays as it was. */
+	sim_rng_seed(&own, w->seed ^ OP_SEED);
+	w->keep_removed = !op.replace && sim_chance(&own, OP_KEEP_REMOVED_PER_MILLE);
+	if (w->keep_removed)
+		rt_trace(w, "operator: the founder it removes will keep running");
 	rt_push(w, 1000000 + sim_below(&w->rng, 2000000), RT_EV_OPERATOR, -1, NULL, 0);
 }
 

@@ -75,7 +75,8 @@ struct rt_node {
 	bool member;              /* in the configuration, as far as the world knows (founders;
 	                           * a spare once added; not a removed node) */
 	bool spare;               /* started with --join, waiting to be added */
-	bool removed;             /* removed from the configuration: stopped for good */
+	bool removed;             /* removed from the configuration */
+	bool stopped;             /* ... and stopped for good (not when it keeps running) */
 	bool lost;                /* its folder was wiped: it runs empty, refused */
 	uint64_t busy_until_us;   /* its loop is blocked (a sync, a pause) until then */
 	int32_t wall_skew_ms;     /* its wall clock against true time (clock.c) */
@@ -116,6 +117,7 @@ struct rt_world {
 	unsigned fsync_us;              /* a sync blocks its node this long */
 	unsigned slow_sync_per_mille;   /* ... and 50-450 ms more, this often */
 	bool torn_writes;               /* a power loss keeps some unsynced writes, one torn */
+	bool keep_removed;              /* a removed server keeps running with its data */
 	uint64_t fault_until_us;        /* faults stop then; the run heals and settles */
 	uint64_t end_us;
 	bool trace;
@@ -189,6 +191,19 @@ void rt_net_node_down(struct rt_world *w, int node); /* every connection of it r
 void rt_net_isolate(struct rt_world *w, int node, bool isolated);
 void rt_net_stall_event(struct rt_world *w, void *conn); /* a partition's stall ran out */
 
+/* removed.c: removed servers never disrupt the cluster (I13). */
+void rt_removed_observe(struct rt_world *w, int node); /* after an event: its core */
+/* Around the delivery of a Raft frame FROM sent at SENT_US to TO: what
+ * TO's core was before, and whether the frame changed it as it must not. */
+struct rt_removed_mark {
+	bool watch, lagging;
+	uint64_t term, ceiling, leader;
+	int role;
+};
+void rt_removed_before(struct rt_world *w, int from, int to, uint64_t sent_us,
+                       struct rt_removed_mark *mark);
+void rt_removed_after(struct rt_world *w, int from, int to, const struct rt_removed_mark *mark);
+
 /* front.c: calls as a client sends them, and their answers. */
 struct rt_answer {
 	bool answered;
@@ -204,7 +219,8 @@ void rt_front_node_down(struct rt_world *w, int node);
 
 /* A node a client or the operator may call: a member, at random. */
 int rt_pick_node(struct rt_world *w);
-/* NODE was removed from the configuration: it stops for good. */
+/* NODE was removed from the configuration: it stops for good, or, in the
+ * seeds that keep removed servers (keep_removed), runs on with its data. */
 void rt_node_removed(struct rt_world *w, int node);
 /* NODE loses its disk: it loses power, its data folder is emptied, and it
  * is started again on the empty folder 0.2-1 s later (a careless restart);

@@ -20,7 +20,9 @@
  * those). A duplicate departs with its original (rt_raft_sent() and I9
  * see the message once) and is marked as its original is for I4
  * (rt_raft_append_in() at each arrival). Those draws come from a
- * generator of their own, so that the other seeds run as before. */
+ * generator of their own, so that the other seeds run as before.
+ *
+ * Every Raft frame delivered passes removed.c's check (I13). */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +50,7 @@ struct rt_conn {
 
 struct rt_frame {
 	struct rt_conn *c;
+	uint64_t sent_us;   /* when its node's code sent it */
 	uint64_t depart_us; /* when it left the node: after the syncs its loop is blocked in */
 	enum transport_kind kind;
 	size_t len;
@@ -295,6 +298,7 @@ static void frame_push(struct rt_world *w, struct rt_frame *f, uint64_t at)
 static void frame_send(struct rt_world *w, struct rt_conn *c, struct rt_frame *f)
 {
 	f->c = c;
+	f->sent_us = w->now_us;
 	f->depart_us = rt_node_time(w, c->from);
 }
 
@@ -468,10 +472,16 @@ void rt_net_frame_event(struct rt_world *w, struct rt_event *ev)
 			t->stats.bad_peers++;
 			conn_close(w, c);
 		}
+	} else if (c->admitted && f->kind != TRANSPORT_RAFT) {
+		t->cfg.on_frame(t->cfg.ctx, (uint64_t)c->from + 1, f->kind, f->payload, f->len);
 	} else if (c->admitted) {
+		struct rt_removed_mark mark;
+
 		if (f->log_from)
 			rt_raft_append_in(w, c->to, f->log_from);
+		rt_removed_before(w, c->from, c->to, f->sent_us, &mark);
 		t->cfg.on_frame(t->cfg.ctx, (uint64_t)c->from + 1, f->kind, f->payload, f->len);
+		rt_removed_after(w, c->from, c->to, &mark);
 	}
 	free(f);
 }

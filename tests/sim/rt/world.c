@@ -348,9 +348,14 @@ void rt_node_removed(struct rt_world *w, int slot)
 {
 	struct rt_node *rn = &w->nodes[slot];
 
-	rt_trace(w, "n%d is removed from the configuration: it stops for good", slot + 1);
 	rn->member = false;
 	rn->removed = true;
+	if (w->keep_removed) { /* its timers fire, it campaigns, it dials the others */
+		rt_trace(w, "n%d is removed from the configuration: it keeps running", slot + 1);
+		return;
+	}
+	rt_trace(w, "n%d is removed from the configuration: it stops for good", slot + 1);
+	rn->stopped = true;
 	if (rn->up)
 		node_crash(w, slot, false);
 }
@@ -494,7 +499,7 @@ static void fault_event(struct rt_world *w, struct rt_event *ev)
 		return wipe_sequence(w, ev);
 	if (ev->arg == 1) { /* a restart or a heal of ev->node */
 		rn = &w->nodes[ev->node];
-		if (!rn->up && !rn->removed)
+		if (!rn->up && !rn->stopped)
 			node_start(w, ev->node);
 		if (rn->partitioned) {
 			rt_trace(w, "n%d rejoins the network", ev->node + 1);
@@ -685,6 +690,7 @@ static void check_nodes(struct rt_world *w)
 		if (!rn->up || rn->n->installing)
 			continue;
 		rt_raft_check(w, i); /* I2-I6 */
+		rt_removed_observe(w, i);
 		/* A truncation removes what the node acknowledged above it:
 		 * legitimately, when a new leader overwrote uncommitted entries. */
 		if (raft_last_index(rn->n->raft) < rn->last_index)
@@ -753,14 +759,15 @@ static uint64_t state_hash(struct rt_world *w, int slot, uint64_t *applied)
 
 /* The members are those of the configuration that the most advanced node
  * holds: a removal whose answer the operator never got (504) has taken
- * effect all the same, and that node stops as the operator would stop it. */
+ * effect all the same, and that node stops (or runs on) as the operator
+ * would have it. A removed node's own view is left out: it lags. */
 static void sync_members(struct rt_world *w)
 {
 	const struct raft_conf *conf = NULL;
 	uint64_t best = 0;
 
 	for (int i = 0; i < w->n_nodes; i++)
-		if (w->nodes[i].up && !w->nodes[i].lost &&
+		if (w->nodes[i].up && !w->nodes[i].lost && !w->nodes[i].removed &&
 		    (!conf || raft_commit_index(w->nodes[i].n->raft) > best)) {
 			conf = raft_conf(w->nodes[i].n->raft);
 			best = raft_commit_index(w->nodes[i].n->raft);
@@ -972,7 +979,7 @@ static int run_seed(uint64_t seed, int n_nodes, bool trace, const char *root)
 		        -1, NULL, 2); /* it takes up to 1.8 s: done before the settle */
 	rt_run_until(w, w->fault_until_us);
 	for (int i = 0; i < n_nodes; i++) { /* the settle: every fault heals */
-		if (!w->nodes[i].up && !w->nodes[i].removed && !w->failed)
+		if (!w->nodes[i].up && !w->nodes[i].stopped && !w->failed)
 			node_start(w, i);
 		if (w->nodes[i].partitioned)
 			rt_net_isolate(w, i, false);
