@@ -814,6 +814,11 @@ static void check_end(struct rt_world *w)
 		for (int i = 0; i < w->n_nodes; i++) {
 			if (!w->nodes[i].member)
 				continue;
+			if (!w->nodes[i].up) { /* stopped after the heal: back soon */
+				hash[i] = applied[i] = 0;
+				same = false;
+				continue;
+			}
 			hash[i] = state_hash(w, i, &applied[i]);
 			if (first < 0)
 				first = i;
