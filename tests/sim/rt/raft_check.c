@@ -2,6 +2,8 @@
  * over the real nodes (rt.h): their cores as coord/node drives them, their
  * hard state and log as persist/ restores them after a crash or a power loss.
  *
+ *  I1 election safety: at most one node leads a term, over all nodes and
+ *     all their lives.
  *  I2 term and vote durability: a node that sent a message of term T (not
  *     a pre-vote's) had made T durable; one whose vote in T left it (a
  *     granted vote, or a request for votes: its vote for itself) had made
@@ -24,9 +26,27 @@
  *     is ever committed, over all nodes and lives.
  *  I6 leader completeness: a node that becomes leader holds every entry
  *     committed so far (above what its snapshot covers) in its log.
+ *  I8 no regression: within one life of a node, its core's commit index
+ *     and the runtime's applied index (state.db's) never go back, and its
+ *     log never ends below its commit index (nothing it committed is
+ *     truncated); when it starts, its applied index is at least the index
+ *     of its newest durable snapshot and of the one raft.db's log starts
+ *     after (what the log no longer holds, the state must).
+ *  I9 acknowledgements follow durability, within a life (world.c checks
+ *     it across a crash): in the term it acknowledged them in, a node's
+ *     log keeps every entry it acknowledged (its leader counted them; only
+ *     a leader of a newer term may overwrite them).
+ *  I11 one membership change at a time (DESIGN.md rule 10): when a
+ *     leader's newest configuration entry is of its own term (it accepted
+ *     the change, or appended C_new once C_old,new committed), the
+ *     configuration entry before it is committed, and so is an entry of
+ *     its term (its first, the no-op). A new leader may hold two
+ *     uncommitted configuration entries of an older term (a restart does
+ *     not keep the commit index): it appends none of its own until they
+ *     committed.
  *
  * Each costs O(1) per event and node (most events change no core: a look
- * at five numbers), plus a hash of each entry each time it enters a log or
+ * at six numbers), plus a hash of each entry each time it enters a log or
  * an APPEND carries it again; I6 walks the new leader's log once per
  * election. Nothing is sampled. What coord-sim checks and this does not:
  * README.md, "Not yet".
@@ -39,6 +59,7 @@
 #include "rt.h"
 
 #define RC_INDEX_MAX   (1u << 22) /* log indexes the checker tracks: far beyond any seed */
+#define RC_TERM_MAX    (1u << 20) /* terms it tracks (I1): likewise */
 #define RC_PENDING_MAX 64         /* a node's messages of I2 not yet left, at once */
 #define RC_CHAIN_ROOT  1          /* the chain before index 1 (0: unknown) */
 #define RC_NONE        UINT64_MAX
@@ -48,6 +69,7 @@ struct rc_slot {
 	uint64_t term;
 	uint64_t fp;    /* hash of its type and payload */
 	uint64_t chain; /* hash of every entry up to it; 0: unknown */
+	uint64_t conf;  /* I11: the newest configuration entry up to it; 0: none above the base */
 };
 
 struct rc_node {
@@ -65,9 +87,13 @@ struct rc_node {
 	uint64_t base, last;
 	bool rebuild;  /* the mirror no longer matches: hash the whole log again */
 	uint64_t from; /* an APPEND reached it since: the first index it may write */
-	/* Its core as last seen in this life. */
-	uint64_t gen, term, commit;
+	/* I9: the newest term it acknowledged entries in, in this life, and
+	 * the highest index it acknowledged in that term. */
+	uint64_t ack_term, ack_index;
+	/* Its core and state as last seen in this life. */
+	uint64_t gen, term, commit, applied;
 	enum raft_role role;
+	uint64_t term_first; /* I11: the first entry of the term it leads */
 };
 
 /* I4: (index, term) -> the chain there, and the node that saw it first. */
@@ -87,6 +113,8 @@ static size_t chains_n, chains_cap;
 static struct rc_canon *canon;
 static size_t canon_cap;
 static uint64_t commit_max; /* the highest commit index any node reached */
+static uint64_t *leaders;   /* I1: term -> the node that led it (slot + 1), 0: none */
+static size_t leaders_cap;
 
 /* Grows *P (of *CAP elements of ELEM bytes, zeroed) to hold index WANT. */
 static void grow(void *pp, size_t *cap, uint64_t want, size_t elem)
@@ -104,12 +132,13 @@ static void grow(void *pp, size_t *cap, uint64_t want, size_t elem)
 	*cap = n;
 }
 
-static bool in_range(struct rt_world *w, int node, uint64_t index)
+/* VALUE (a WHAT) is below MAX, else the seed fails. */
+static bool in_range(struct rt_world *w, int node, const char *what, uint64_t value, uint64_t max)
 {
-	if (index < RC_INDEX_MAX)
+	if (value < max)
 		return true;
-	rt_fail(w, "n%d: log index %llu beyond the checker's range", node + 1,
-	        (unsigned long long)index);
+	rt_fail(w, "n%d: %s %llu beyond the checker's range", node + 1, what,
+	        (unsigned long long)value);
 	return false;
 }
 
@@ -149,11 +178,25 @@ static uint64_t first_written(const struct raft_msg *m)
 	return m->type == RAFT_MSG_APPEND && m->n_entries ? m->index + 1 : 0;
 }
 
+/* I9: NODE sent M: an acknowledgement of its log up to M's index? */
+static void note_ack(int node, const struct raft_msg *m)
+{
+	struct rc_node *cn = &nodes[node];
+
+	if (m->type != RAFT_MSG_APPEND_RESP || m->reject || m->term < cn->ack_term)
+		return;
+	if (m->term > cn->ack_term || m->index > cn->ack_index) {
+		cn->ack_term = m->term;
+		cn->ack_index = m->index;
+	}
+}
+
 uint64_t rt_raft_sent(struct rt_world *w, int node, const struct raft_msg *m, uint64_t depart_us)
 {
 	struct rc_node *cn = &nodes[node];
 	uint64_t vote = 0;
 
+	note_ack(node, m);
 	if (m->type == RAFT_MSG_VOTE)
 		vote = w->nodes[node].id;
 	else if (m->type == RAFT_MSG_VOTE_RESP && !m->reject)
@@ -258,7 +301,7 @@ static void mirror_update(struct rt_world *w, int node, struct raft *r, uint64_t
 	struct rc_node *cn = &nodes[node];
 	uint64_t from, t;
 
-	if (!in_range(w, node, last))
+	if (!in_range(w, node, "log index", last, RC_INDEX_MAX))
 		return;
 	grow(&cn->log, &cn->cap, last, sizeof(*cn->log));
 	if (led && cn->last > base) {
@@ -297,20 +340,35 @@ static void mirror_update(struct rt_world *w, int node, struct raft *r, uint64_t
 		uint64_t fp = entry_fp(e), prev = cn->log[i - 1].chain;
 		uint64_t chain = prev ? sim_mix(sim_mix(sim_mix(prev, i), e->term), fp) : 0;
 
-		cn->log[i] = (struct rc_slot){e->term, fp, chain};
+		cn->log[i] = (struct rc_slot){e->term, fp, chain,
+		                              e->type == RAFT_ENTRY_CONF ? i : cn->log[i - 1].conf};
 		if (chain)
 			chain_record(w, node, i, e->term, chain);
 	}
 	cn->last = last;
 }
 
-/* I5, I6 ----------------------------------------------------------------- */
+/* I1, I5, I6, I8, I11 ------------------------------------------------------ */
 
-/* I6: NODE just became leader: it holds every entry committed so far. */
-static void check_elected(struct rt_world *w, int node, struct raft *r)
+/* NODE just became leader of TERM: no other node led it (I1), and it holds
+ * every entry committed so far (I6). */
+static void check_elected(struct rt_world *w, int node, struct raft *r, uint64_t term)
 {
 	struct rc_node *cn = &nodes[node];
+	uint64_t first;
 
+	if (!in_range(w, node, "term", term, RC_TERM_MAX))
+		return;
+	grow(&leaders, &leaders_cap, term, sizeof(*leaders));
+	if (leaders[term] && leaders[term] != (uint64_t)node + 1)
+		rt_fail(w, "I1: n%d leads term %llu, which n%llu led", node + 1,
+		        (unsigned long long)term, (unsigned long long)leaders[term]);
+	leaders[term] = (uint64_t)node + 1;
+	/* I11: where its entries of the term start (its no-op): no other node
+	 * appends entries of this term (I1). */
+	for (first = cn->last; first > cn->base && cn->log[first].term == term; first--)
+		;
+	cn->term_first = first + 1;
 	for (uint64_t i = cn->base + 1; i <= commit_max && !w->failed; i++) {
 		const struct rc_canon *c = &canon[i];
 
@@ -322,6 +380,32 @@ static void check_elected(struct rt_world *w, int node, struct raft *r)
 			    node + 1, (unsigned long long)raft_term(r), (unsigned long long)i,
 			    (unsigned long long)c->term);
 	}
+}
+
+/* I11: NODE leads TERM, with COMMIT. If it appended its newest configuration
+ * entry itself (of TERM), the configuration entry before that and the first
+ * entry of TERM are committed: they were when it appended it, and a commit
+ * index never goes back (I8). */
+static void check_one_change(struct rt_world *w, int node, uint64_t term, uint64_t commit)
+{
+	const struct rc_node *cn = &nodes[node];
+	uint64_t newest = cn->log[cn->last].conf, before;
+
+	if (!newest || cn->log[newest].term != term)
+		return;
+	before = cn->log[newest - 1].conf;
+	if (before > commit)
+		rt_fail(w,
+		        "I11: n%d, leader of term %llu, appended configuration entry %llu while "
+		        "configuration entry %llu was uncommitted (commit %llu)",
+		        node + 1, (unsigned long long)term, (unsigned long long)newest,
+		        (unsigned long long)before, (unsigned long long)commit);
+	else if (commit < cn->term_first)
+		rt_fail(w,
+		        "I11: n%d, leader of term %llu, appended configuration entry %llu before "
+		        "an entry of its term committed (commit %llu, its first entry %llu)",
+		        node + 1, (unsigned long long)term, (unsigned long long)newest,
+		        (unsigned long long)commit, (unsigned long long)cn->term_first);
 }
 
 /* I5: NODE's commit index moved from FROM to TO. */
@@ -354,15 +438,35 @@ void rt_raft_check(struct rt_world *w, int node)
 	struct rc_node *cn = &nodes[node];
 	struct raft *r = rn->n->raft;
 	uint64_t commit = raft_commit_index(r), last = raft_last_index(r), term;
+	uint64_t applied = persist_state_applied_index(rn->n->pstate);
 	enum raft_role role;
 	bool led;
 
 	assert(cn->gen == rn->gen); /* rt_raft_started() saw this life begin */
+	if (applied < cn->applied)
+		rt_fail(w, "I8: n%d's applied index went back from %llu to %llu", node + 1,
+		        (unsigned long long)cn->applied, (unsigned long long)applied);
+	cn->applied = applied;
 	/* Most events change nothing here. A log changes only at its end or
 	 * through an APPEND received; a snapshot's reset moves its commit
 	 * index; a compaction alone changes no entry. */
 	if (cn->from == RC_NONE && commit == cn->commit && last == cn->last &&
 	    raft_term(r) == cn->term && raft_role(r) == cn->role)
+		return;
+	if (commit < cn->commit)
+		rt_fail(w, "I8: n%d's commit index went back from %llu to %llu", node + 1,
+		        (unsigned long long)cn->commit, (unsigned long long)commit);
+	else if (last < commit)
+		rt_fail(w, "I8: n%d's log ends at %llu, below its commit index %llu", node + 1,
+		        (unsigned long long)last, (unsigned long long)commit);
+	else if (raft_term(r) == cn->ack_term && last < cn->ack_index)
+		rt_fail(
+		    w,
+		    "I9: n%d acknowledged its log up to %llu in term %llu, and holds up to %llu "
+		    "in that term",
+		    node + 1, (unsigned long long)cn->ack_index, (unsigned long long)cn->ack_term,
+		    (unsigned long long)last);
+	if (w->failed)
 		return;
 	term = raft_term(r);
 	role = raft_role(r);
@@ -371,16 +475,16 @@ void rt_raft_check(struct rt_world *w, int node)
 	if (w->failed)
 		return;
 	if (role == RAFT_LEADER && !led)
-		check_elected(w, node, r);
+		check_elected(w, node, r, term);
+	if (role == RAFT_LEADER)
+		check_one_change(w, node, term, commit);
 	if (commit > cn->commit)
 		check_commit(w, node, cn->commit, commit);
 	cn->role = role;
 	cn->term = term;
-	if (commit > cn->commit)
-		cn->commit = commit;
+	cn->commit = commit;
 }
 
-/* I2 at a restart, then the restored log read back (I4). */
 /* Its folder was emptied: what it sent no longer binds what it restores
  * (the others must refuse it instead, admit.h), and its log is empty. */
 void rt_raft_wiped(struct rt_world *w, int node)
@@ -394,6 +498,7 @@ void rt_raft_wiped(struct rt_world *w, int node)
 	cn->rebuild = true;
 }
 
+/* I2 and I8 at a restart, then the restored log read back (I4). */
 void rt_raft_started(struct rt_world *w, int node)
 {
 	struct rt_node *rn = &w->nodes[node];
@@ -410,6 +515,15 @@ void rt_raft_started(struct rt_world *w, int node)
 		        "term with %s",
 		        node + 1, (unsigned long long)cn->vote_for, (unsigned long long)term,
 		        vote ? "another vote" : "no vote");
+	cn->applied = persist_state_applied_index(rn->n->pstate);
+	if (cn->applied < rn->n->snap.index || cn->applied < raft_first_index(r) - 1)
+		rt_fail(w,
+		        "I8: n%d restarts with applied index %llu, below its snapshot (%llu) or "
+		        "the start of its log (%llu)",
+		        node + 1, (unsigned long long)cn->applied,
+		        (unsigned long long)rn->n->snap.index,
+		        (unsigned long long)raft_first_index(r) - 1);
+	cn->ack_term = cn->ack_index = 0; /* world.c holds it to what left (I9) */
 	cn->gen = rn->gen;
 	cn->term = term;
 	cn->role = raft_role(r);

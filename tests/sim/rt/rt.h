@@ -170,16 +170,17 @@ void rt_job_run(struct rt_world *w, struct rt_event *ev);
  * leaves at DEPART_US (world.c, I9). */
 void rt_acked(struct rt_world *w, int node, uint64_t index, uint64_t depart_us);
 
-/* raft_check.c: the Raft invariants I2-I6 over the real nodes. */
+/* raft_check.c: the Raft invariants I1-I6, I8, I9 within a life and I11
+ * over the real nodes. */
 struct raft_msg;
-/* A Raft message M leaves NODE at DEPART_US (I2: its term, its vote).
- * Returns the first index it may write into its receiver's log (an APPEND
- * with entries), 0 for none: the transport hands it to rt_raft_append_in()
- * when the frame is delivered (I4). */
+/* A Raft message M leaves NODE at DEPART_US (I2: its term, its vote; I9:
+ * an acknowledgement). Returns the first index it may write into its
+ * receiver's log (an APPEND with entries), 0 for none: the transport hands
+ * it to rt_raft_append_in() when the frame is delivered (I4). */
 uint64_t rt_raft_sent(struct rt_world *w, int node, const struct raft_msg *m, uint64_t depart_us);
 void rt_raft_append_in(struct rt_world *w, int node, uint64_t from);
 void rt_raft_crashed(struct rt_world *w, int node); /* what had not left never will */
-void rt_raft_started(struct rt_world *w, int node); /* its core restored (I2) */
+void rt_raft_started(struct rt_world *w, int node); /* its core restored (I2, I8) */
 void rt_raft_wiped(struct rt_world *w, int node);   /* its folder was emptied: a new server */
 void rt_raft_check(struct rt_world *w, int node);   /* after an event; not while installing */
 
