@@ -1,10 +1,6 @@
 # Mutations of membership and admission (rt_mutation, CMakeLists.txt),
 # each caught by an invariant of the removed and lost servers.
 
-# I13's check (rt/removed.c) is part of the world: built here, with the
-# membership checks it belongs to.
-target_sources(coord_rtsim_world PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/rt/removed.c)
-
 # rt_mutation_also(NAME FILE OLD NEW): coord-rtsim-NAME, made by
 # rt_mutation, has a second file changed, one of a library the runtime
 # links (FILE with its folder, raft/election.c): the copy's object is
@@ -13,20 +9,9 @@ function(rt_mutation_also name file old new)
   if(NOT file MATCHES "/")
     message(FATAL_ERROR "runtime mutation ${name}: ${file} is not a library's file")
   endif()
-  set(src ${PROJECT_SOURCE_DIR}/${file})
-  file(READ ${src} text)
-  string(FIND "${text}" "${old}" at)
-  if(at EQUAL -1)
-    message(FATAL_ERROR "runtime mutation ${name}: its text is no longer in ${file}")
-  endif()
-  string(REPLACE "${old}" "${new}" text "${text}")
-  set(dir ${CMAKE_CURRENT_BINARY_DIR}/mutations/${name})
-  file(WRITE ${dir}/${file}.new "${text}")
-  configure_file(${dir}/${file}.new ${dir}/${file} COPYONLY)
-  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${src})
-  get_filename_component(src_dir ${src} DIRECTORY)
-  target_sources(coord-rtsim-${name} PRIVATE ${dir}/${file})
-  target_include_directories(coord-rtsim-${name} PRIVATE ${src_dir})
+  rt_mutated_copy(${name} ${file} "${old}" "${new}")
+  target_sources(coord-rtsim-${name} PRIVATE ${MUTATED})
+  target_include_directories(coord-rtsim-${name} PRIVATE ${MUTATED_DIR})
 endfunction()
 
 # I13 (thesis 4.2.3): a removed server that keeps running with its data
