@@ -964,11 +964,24 @@ static void peer_free(struct transport *t, int slot)
 	uv_close((uv_handle_t *)&p->timer, peer_timer_closed_cb);
 }
 
+/* Closes the connections ID dialled to T that T admitted. */
+static void close_inbound(struct transport *t, uint64_t id)
+{
+	struct conn *next;
+
+	for (struct conn *c = t->inbound; c; c = next) {
+		next = c->next_inbound;
+		if (c->hello_ok && c->from == id)
+			conn_close(c);
+	}
+}
+
 void transport_remove_peer(struct transport *t, uint64_t id)
 {
 	for (int i = 0; i < TRANSPORT_MAX_PEERS; i++)
 		if (t->peers[i] && t->peers[i]->id == id)
 			peer_free(t, i);
+	close_inbound(t, id); /* should it dial again, its HELLO is judged anew */
 }
 
 bool transport_has_peer(const struct transport *t, uint64_t id)
@@ -979,15 +992,10 @@ bool transport_has_peer(const struct transport *t, uint64_t id)
 void transport_redial(struct transport *t, uint64_t id)
 {
 	struct peer *p = peer_find(t, id);
-	struct conn *next;
 
 	if (p && p->out)
 		conn_close(p->out);
-	for (struct conn *c = t->inbound; c; c = next) {
-		next = c->next_inbound;
-		if (c->hello_ok && c->from == id)
-			conn_close(c);
-	}
+	close_inbound(t, id);
 }
 
 void transport_set_cluster(struct transport *t, const char *cluster)

@@ -136,7 +136,9 @@ int transport_start(uv_loop_t *loop, const struct transport_config *config, stru
 
 /* Adds (or re-addresses) peer ID at RAFT_ADDR ("host:port") and dials it. */
 int transport_add_peer(struct transport *t, uint64_t id, const char *raft_addr);
-/* Forgets peer ID and closes its connection. */
+/* Forgets peer ID and closes every connection with it, the one this node
+ * dialled and the ones ID dialled: should ID dial again, its HELLO is
+ * judged anew (a server that left the configuration is a stranger). */
 void transport_remove_peer(struct transport *t, uint64_t id);
 /* True when ID is a peer this node dials. */
 bool transport_has_peer(const struct transport *t, uint64_t id);

@@ -222,11 +222,9 @@ void transport_remove_peer(struct transport *t, uint64_t id)
 {
 	struct rt_peer *p = peer_find(t, id);
 
-	if (!p)
-		return;
-	if (p->out)
-		p->out->closed = true;
-	*p = t->peers[--t->n_peers];
+	if (p)
+		*p = t->peers[--t->n_peers];
+	transport_redial(t, id); /* both ways; with the peer gone, nothing redials */
 }
 
 bool transport_has_peer(const struct transport *t, uint64_t id)

@@ -341,6 +341,33 @@ static void test_a_new_cluster_id_is_announced_by_redialling(void **state)
 	node_stop(&b);
 }
 
+/* A peer that left the configuration is cut off both ways: its own dial
+ * is closed too, so what it sends next comes with a new HELLO, which the
+ * owner now refuses (a stranger). */
+static void test_a_removed_peer_is_cut_off_both_ways(void **state)
+{
+	struct node a = {0}, b = {0};
+
+	(void)state;
+	assert_int_equal(node_start(&a, 1, "c1"), TRANSPORT_OK);
+	assert_int_equal(node_start(&b, 2, "c1"), TRANSPORT_OK);
+	assert_int_equal(transport_add_peer(a.t, 2, b.listen), TRANSPORT_OK);
+	assert_int_equal(transport_add_peer(b.t, 1, a.listen), TRANSPORT_OK);
+	assert_true(run_until(&b.hellos, 1, 3000));
+	assert_int_equal(transport_send(a.t, 2, TRANSPORT_RAFT, "before", 6), TRANSPORT_OK);
+	assert_true(run_until(&b.frames, 1, 3000));
+	snprintf(b.cluster, sizeof(b.cluster), "gone"); /* B's owner: A is a stranger now */
+	transport_remove_peer(b.t, 1);
+	assert_false(transport_has_peer(b.t, 1));
+	(void)run_until(&a.frames, 1000, 300); /* A sees its connection close */
+	(void)transport_send(a.t, 2, TRANSPORT_RAFT, "after", 5);
+	(void)run_until(&b.frames, 2, 1500);
+	assert_int_equal(b.frames, 1);
+	assert_string_equal(b.last_payload, "before");
+	node_stop(&a);
+	node_stop(&b);
+}
+
 static void test_new_hello_supersedes_an_older_connection(void **state)
 {
 	/* Frame of 41 bytes: HELLO, version 3, node 7, cluster "c1", no
@@ -606,6 +633,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_other_cluster_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_disconnected, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_new_cluster_id_is_announced_by_redialling, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_a_removed_peer_is_cut_off_both_ways, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_new_hello_supersedes_an_older_connection, setup,
 	                                    teardown),
