@@ -453,25 +453,27 @@ void rt_raft_check(struct rt_world *w, int node)
 	if (cn->from == RC_NONE && commit == cn->commit && last == cn->last &&
 	    raft_term(r) == cn->term && raft_role(r) == cn->role)
 		return;
+	term = raft_term(r);
+	role = raft_role(r);
+	led = role == RAFT_LEADER && cn->role == RAFT_LEADER && cn->term == term;
+	/* I3 and I4 first: a leader whose log lost its end broke I3, which
+	 * says more than I8 would. */
+	mirror_update(w, node, r, last, raft_first_index(r) - 1, led);
+	if (w->failed)
+		return;
 	if (commit < cn->commit)
 		rt_fail(w, "I8: n%d's commit index went back from %llu to %llu", node + 1,
 		        (unsigned long long)cn->commit, (unsigned long long)commit);
 	else if (last < commit)
 		rt_fail(w, "I8: n%d's log ends at %llu, below its commit index %llu", node + 1,
 		        (unsigned long long)last, (unsigned long long)commit);
-	else if (raft_term(r) == cn->ack_term && last < cn->ack_index)
+	else if (term == cn->ack_term && last < cn->ack_index)
 		rt_fail(
 		    w,
 		    "I9: n%d acknowledged its log up to %llu in term %llu, and holds up to %llu "
 		    "in that term",
 		    node + 1, (unsigned long long)cn->ack_index, (unsigned long long)cn->ack_term,
 		    (unsigned long long)last);
-	if (w->failed)
-		return;
-	term = raft_term(r);
-	role = raft_role(r);
-	led = role == RAFT_LEADER && cn->role == RAFT_LEADER && cn->term == term;
-	mirror_update(w, node, r, last, raft_first_index(r) - 1, led);
 	if (w->failed)
 		return;
 	if (role == RAFT_LEADER && !led)
