@@ -40,16 +40,20 @@
 
 /* Named limits ------------------------------------------------------------ */
 
-#define RAFT_MAX_SERVERS       9            /* voters + learners in a configuration */
-#define RAFT_ADDR_MAX          64           /* bytes of an opaque server address, with NUL */
-#define RAFT_MAX_ENTRY_BYTES   (1u << 20)   /* payload of one entry */
-#define RAFT_MAX_MSG_ENTRIES   512          /* entries in one AppendEntries */
-#define RAFT_MAX_MSG_BYTES     (1u << 20)   /* entry payload bytes in one AppendEntries */
-#define RAFT_MAX_INFLIGHT      64           /* AppendEntries in flight per follower */
-#define RAFT_MAX_READY_APPLY   256          /* committed entries handed out by one ready */
-#define RAFT_SNAPSHOT_CHUNK    (256u << 10) /* bytes of one InstallSnapshot chunk */
-#define RAFT_MAX_PENDING_READS 8192         /* ReadIndex requests waiting for a round */
-#define RAFT_MAX_UNCOMMITTED   65536        /* proposed but uncommitted entries on a leader */
+#define RAFT_MAX_SERVERS       9          /* voters + learners in a configuration */
+#define RAFT_ADDR_MAX          64         /* bytes of an opaque server address, with NUL */
+#define RAFT_MAX_ENTRY_BYTES   (1u << 20) /* payload of one entry */
+#define RAFT_MAX_MSG_ENTRIES   512        /* entries in one AppendEntries */
+#define RAFT_MAX_MSG_BYTES     (1u << 20) /* entry payload bytes in one AppendEntries */
+#define RAFT_MAX_INFLIGHT      64         /* AppendEntries in flight per follower */
+#define RAFT_MAX_READY_APPLY   256        /* committed entries handed out by one ready */
+#define RAFT_MAX_PENDING_READS 8192       /* ReadIndex requests waiting for a round */
+#define RAFT_MAX_UNCOMMITTED   65536      /* proposed but uncommitted entries on a leader */
+/* Bytes of one InstallSnapshot chunk; the simulator builds its core with
+ * smaller ones (tests/sim/CMakeLists.txt). */
+#ifndef RAFT_SNAPSHOT_CHUNK
+#define RAFT_SNAPSHOT_CHUNK (256u << 10)
+#endif
 
 /* Errors -------------------------------------------------------------------- */
 

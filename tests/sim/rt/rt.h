@@ -186,6 +186,7 @@ void rt_raft_check(struct rt_world *w, int node);   /* after an event; not while
 
 /* transport.c */
 void rt_net_start(struct rt_world *w); /* the seed's network: in some, beyond TCP */
+void rt_limits_start(struct rt_world *w); /* the core's flow control: small in some */
 void rt_net_dial_event(struct rt_world *w, struct rt_event *ev);
 void rt_net_frame_event(struct rt_world *w, struct rt_event *ev);
 void rt_net_node_down(struct rt_world *w, int node); /* every connection of it resets */

@@ -953,6 +953,7 @@ static int run_seed(uint64_t seed, int n_nodes, bool trace, const char *root)
 	coord_log_set_level(trace ? COORD_LOG_INFO : COORD_LOG_ERROR);
 	rt_disk_install();
 	rt_net_start(w);
+	rt_limits_start(w);
 	/* A third of the 3-node seeds have a spare that the operator adds,
 	 * promotes, and then removes one of the others (operator.c). */
 	w->n_founders = n_nodes;
