@@ -24,8 +24,13 @@
  *     restart (the log read back from raft.db): only that part is hashed.
  *  I5 commit rule: at each index at most one entry (term, type, payload)
  *     is ever committed, over all nodes and lives.
- *  I6 leader completeness: a node that becomes leader holds every entry
- *     committed so far (above what its snapshot covers) in its log.
+ *  I6 leader completeness: a node that becomes leader of term T holds in
+ *     its log every entry (above what its snapshot covers) that was known
+ *     committed in an earlier term: first seen committed by a node whose
+ *     term was below T. A node may win an older term late (a vote that
+ *     reached it while its process was paused): entries committed in a
+ *     newer term meanwhile need not be in its log (Raft's Leader
+ *     Completeness speaks of higher terms only).
  *  I8 no regression: within one life of a node, its core's commit index
  *     and the runtime's applied index (state.db's) never go back, and its
  *     log never ends below its commit index (nothing it committed is
@@ -105,6 +110,7 @@ struct rc_chain {
 /* I5: the one entry committed at an index. */
 struct rc_canon {
 	uint64_t term, fp;
+	uint64_t seen_term; /* the term of the node that first saw it committed */
 };
 
 static struct rc_node nodes[RT_NODES_MAX];
@@ -351,7 +357,7 @@ static void mirror_update(struct rt_world *w, int node, struct raft *r, uint64_t
 /* I1, I5, I6, I8, I11 ------------------------------------------------------ */
 
 /* NODE just became leader of TERM: no other node led it (I1), and it holds
- * every entry committed so far (I6). */
+ * every entry known committed in an earlier term (I6). */
 static void check_elected(struct rt_world *w, int node, struct raft *r, uint64_t term)
 {
 	struct rc_node *cn = &nodes[node];
@@ -372,7 +378,7 @@ static void check_elected(struct rt_world *w, int node, struct raft *r, uint64_t
 	for (uint64_t i = cn->base + 1; i <= commit_max && !w->failed; i++) {
 		const struct rc_canon *c = &canon[i];
 
-		if (c->term &&
+		if (c->term && c->seen_term < term &&
 		    (i > cn->last || cn->log[i].term != c->term || cn->log[i].fp != c->fp))
 			rt_fail(
 			    w,
@@ -408,8 +414,8 @@ static void check_one_change(struct rt_world *w, int node, uint64_t term, uint64
 		        (unsigned long long)commit, (unsigned long long)cn->term_first);
 }
 
-/* I5: NODE's commit index moved from FROM to TO. */
-static void check_commit(struct rt_world *w, int node, uint64_t from, uint64_t to)
+/* I5: NODE's commit index moved from FROM to TO, in TERM. */
+static void check_commit(struct rt_world *w, int node, uint64_t term, uint64_t from, uint64_t to)
 {
 	struct rc_node *cn = &nodes[node];
 
@@ -419,7 +425,7 @@ static void check_commit(struct rt_world *w, int node, uint64_t from, uint64_t t
 		struct rc_canon *c = &canon[i];
 
 		if (!c->term)
-			*c = (struct rc_canon){s->term, s->fp};
+			*c = (struct rc_canon){s->term, s->fp, term};
 		else if (c->term != s->term || c->fp != s->fp)
 			rt_fail(
 			    w,
@@ -481,7 +487,7 @@ void rt_raft_check(struct rt_world *w, int node)
 	if (role == RAFT_LEADER)
 		check_one_change(w, node, term, commit);
 	if (commit > cn->commit)
-		check_commit(w, node, cn->commit, commit);
+		check_commit(w, node, term, cn->commit, commit);
 	cn->role = role;
 	cn->term = term;
 	cn->commit = commit;
