@@ -235,6 +235,7 @@ static void node_start(struct rt_world *w, int slot)
 	assert(rn->n);
 	rt_enter(w, slot);
 	if (node_open(rn->n, &cfg) != 0) {
+		rn->up = false; /* the failure's report shows it down */
 		rt_fail(w, "n%d could not start", slot + 1);
 		return;
 	}
@@ -645,16 +646,12 @@ static void dispatch(struct rt_world *w, struct rt_event *ev)
 }
 
 /* Invariants of the cores and states inside the real nodes, after every
- * event (the simulator one folder up checks these of its own host):
- *  I1 one leader per term;
- *  I8 a node's applied index never goes back while it runs;
+ * event: the Raft invariants of raft_check.c and removed.c, and
  *  I7 every node that applied index I (sampled: I a multiple of
  *     RT_HASH_EVERY) has the same state hash there. */
 #define RT_HASH_EVERY 25
-#define RT_TERMS_MAX  4096
 #define RT_HASHES_MAX 4096
 
-static uint64_t term_leader[RT_TERMS_MAX];
 static uint64_t index_hash[RT_HASHES_MAX];
 static int index_hash_node[RT_HASHES_MAX];
 static uint64_t last_applied[RT_NODES_MAX], last_applied_gen[RT_NODES_MAX];
@@ -685,11 +682,11 @@ static void check_nodes(struct rt_world *w)
 {
 	for (int i = 0; i < w->n_nodes && !w->failed; i++) {
 		struct rt_node *rn = &w->nodes[i];
-		uint64_t term, applied, h;
+		uint64_t applied, h;
 
 		if (!rn->up || rn->n->installing)
 			continue;
-		rt_raft_check(w, i); /* I2-I6 */
+		rt_raft_check(w, i); /* I1-I6, I8, I9, I11 */
 		rt_removed_observe(w, i);
 		/* A truncation removes what the node acknowledged above it:
 		 * legitimately, when a new leader overwrote uncommitted entries. */
@@ -698,19 +695,7 @@ static void check_nodes(struct rt_world *w)
 				if (rn->acks[k].index > raft_last_index(rn->n->raft))
 					rn->acks[k].index = raft_last_index(rn->n->raft);
 		rn->last_index = raft_last_index(rn->n->raft);
-		term = raft_term(rn->n->raft);
-		if (raft_role(rn->n->raft) == RAFT_LEADER && term < RT_TERMS_MAX) {
-			if (term_leader[term] && term_leader[term] != rn->id)
-				rt_fail(w, "I1: two leaders in term %llu: n%llu and n%llu",
-				        (unsigned long long)term,
-				        (unsigned long long)term_leader[term],
-				        (unsigned long long)rn->id);
-			term_leader[term] = rn->id;
-		}
 		applied = persist_state_applied_index(rn->n->pstate);
-		if (last_applied_gen[i] == rn->gen && applied < last_applied[i])
-			rt_fail(w, "I8: n%d's applied index went back from %llu to %llu", i + 1,
-			        (unsigned long long)last_applied[i], (unsigned long long)applied);
 		if (last_applied_gen[i] == rn->gen && applied == last_applied[i])
 			continue;
 		last_applied[i] = applied;
