@@ -4,7 +4,7 @@
  *
  * These are seams, bound at link time. coordd links node_env.c (libuv,
  * the kernel's clocks and getrandom); the runtime simulator links its own
- * (tests/sim/rt/), which gives each node a simulated clock, seeded
+ * (tests/sim/), which gives each node a simulated clock, seeded
  * randomness and jobs that run when the simulation says, so that the
  * runtime's code runs unchanged under a deterministic world.
  *

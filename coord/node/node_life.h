@@ -1,6 +1,6 @@
 /* node_life.h: a node's life apart from the loop that runs it. node.c runs
  * it on libuv with a real transport and HTTP front; the runtime simulator
- * (tests/sim/rt/) runs the same functions in a simulated world. Whoever
+ * (tests/sim/) runs the same functions in a simulated world. Whoever
  * runs a node:
  *
  *   node_open() once; starts the transport with node_transport_config()

@@ -1,7 +1,5 @@
-/* rng.c: the world's one generator (xoshiro256**, seeded with splitmix64),
- * and the hash helpers the checker uses. Every random choice of a run comes
- * from here, which is what makes a seed replay exactly. */
-#include "sim.h"
+/* rng.c: the generator and the hash helpers of rng.h. */
+#include "rng.h"
 
 static uint64_t rng_splitmix(uint64_t *x)
 {

@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sim.h"
+#include "rng.h"
 #include "sm_check.h"
 
 static void row_read(sqlite3_stmt *st, struct sim_coord_row *r)

@@ -39,7 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim.h"
+#include "rng.h"
 #include "sm_check.h"
 
 #include "sm_query.h"

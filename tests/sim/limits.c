@@ -4,12 +4,12 @@
  * of entries in one); batching and flow control only show under small
  * ones: a leader that must wait for acknowledgements before it sends
  * more, appends of a few entries that a follower takes one after another.
- * coord-rtsim is linked with --wrap=raft_new, so the runtime's core is
+ * coord-sim is linked with --wrap=raft_new, so the runtime's core is
  * built with the seed's limits and nothing else changes. In half the seeds
  * they stay the largest; in the other half each is small in turn or both
  * are. Drawn from a generator of its own, so other draws stay as they were.
  *
- * Snapshots travel in chunks of RAFT_SNAPSHOT_CHUNK, which coord-rtsim's
+ * Snapshots travel in chunks of RAFT_SNAPSHOT_CHUNK, which coord-sim's
  * core (coord_raft_sim, CMakeLists.txt) has at 16 KiB: a seed's snapshot
  * of about 160 KiB spans several chunks, each of which a crash, a reset or
  * a duplicate may strike. */

@@ -1,6 +1,6 @@
 /* apply.c: the state machine's invariants, on every entry a real node
  * applies. coordd applies through coord_sm_apply_entry() (node_ready.c);
- * coord-rtsim is linked with --wrap=coord_sm_apply_entry, so each call
+ * coord-sim is linked with --wrap=coord_sm_apply_entry, so each call
  * comes here first: the tables are read before the entry, the real apply
  * runs, what it holds is written (coord_sm_flush(), which sm.h allows
  * before anything reads the tables), and the checks of sm_check.c
@@ -27,8 +27,8 @@
  * stale_request naming the last, without grants. The clients number most
  * of their lock and election requests and send some again (client.c).
  *
- * --break kv-NAME breaks the key/value machine around its apply, as
- * coord-sim did (sm_break.c), to show that the checks catch it.
+ * --break kv-NAME breaks the key/value machine around its apply
+ * (sm_break.c), to show that the checks catch it.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 #include <assert.h>
 #include <string.h>
 
-#include "sim.h"
+#include "rng.h"
 #include "sm_check.h"
 
 #define SIM_STMTS_MAX 64 /* statements kept, over every database */

@@ -19,7 +19,7 @@
 
 #include <jansson.h>
 
-#include "sim.h" /* struct sim_rng */
+#include "rng.h"
 
 #define RT_NODES_MAX      5
 #define RT_CLIENTS_MAX    8
@@ -185,7 +185,7 @@ void rt_raft_wiped(struct rt_world *w, int node);   /* its folder was emptied: a
 void rt_raft_check(struct rt_world *w, int node);   /* after an event; not while installing */
 
 /* transport.c */
-void rt_net_start(struct rt_world *w); /* the seed's network: in some, beyond TCP */
+void rt_net_start(struct rt_world *w);    /* the seed's network: in some, beyond TCP */
 void rt_limits_start(struct rt_world *w); /* the core's flow control: small in some */
 void rt_net_dial_event(struct rt_world *w, struct rt_event *ev);
 void rt_net_frame_event(struct rt_world *w, struct rt_event *ev);

@@ -1,5 +1,5 @@
 # Mutations of the Raft core and of persist/ (rt_mutation, CMakeLists.txt),
-# each caught by an invariant of rt/raft_check.c, or by the clients' checks
+# each caught by an invariant of raft_check.c, or by the clients' checks
 # of the API (C-2, C-4) when the rule it breaks guards what a read answers.
 
 # Rule 5 (raft/read.c, b): a read served without a quorum's answer to a

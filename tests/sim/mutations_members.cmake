@@ -1,7 +1,7 @@
 # Mutations of membership and admission (rt_mutation, CMakeLists.txt),
 # each caught by an invariant of the removed and lost servers.
 
-# rt_mutation_also(NAME FILE OLD NEW): coord-rtsim-NAME, made by
+# rt_mutation_also(NAME FILE OLD NEW): coord-sim-NAME, made by
 # rt_mutation, has a second file changed, one of a library the runtime
 # links (FILE with its folder, raft/election.c): the copy's object is
 # linked ahead of that static library, as rt_mutation's own is.
@@ -10,8 +10,8 @@ function(rt_mutation_also name file old new)
     message(FATAL_ERROR "runtime mutation ${name}: ${file} is not a library's file")
   endif()
   rt_mutated_copy(${name} ${file} "${old}" "${new}")
-  target_sources(coord-rtsim-${name} PRIVATE ${MUTATED})
-  target_include_directories(coord-rtsim-${name} PRIVATE ${MUTATED_DIR})
+  target_sources(coord-sim-${name} PRIVATE ${MUTATED})
+  target_include_directories(coord-sim-${name} PRIVATE ${MUTATED_DIR})
 endfunction()
 
 # I13 (thesis 4.2.3): a removed server that keeps running with its data

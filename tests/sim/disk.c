@@ -52,7 +52,7 @@
 #define MEM_LOG_FILE    "raft.db" /* persist/log_impl.h's LOG_FILE (private to persist/log*.c) */
 #define MEM_SECTOR_SIZE 4096 /* what the unix VFS answers on Linux (SQLITE_DEFAULT_SECTOR_SIZE) */
 #define MEM_FILE_MODE   0644 /* a database SQLite itself creates (the unix VFS's default) */
-#define MEM_MARK        "coord-rtsim: this database is kept in memory (tests/sim/rt/disk.c)\n"
+#define MEM_MARK        "coord-sim: this database is kept in memory (tests/sim/disk.c)\n"
 #define BLOCK_MIN_SHIFT 12                /* a buffer's first block: 4 KiB, doubled as it grows */
 #define BLOCK_CLASSES   40                /* block sizes: 2^12 .. 2^51 */
 #define ARENA_BYTES     ((size_t)4 << 30) /* addresses kept for blocks; a seed touches MiBs */
@@ -1076,7 +1076,7 @@ void rt_disk_install(void)
 	io_mem = mem;
 	vfs = *real_vfs;
 	vfs.szOsFile = (int)sizeof(struct file);
-	vfs.zName = "rtsim";
+	vfs.zName = "coord-sim";
 	vfs.pNext = NULL;
 	vfs.xOpen = v_open;
 	vfs.xDelete = v_delete;

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sim.h"
+#include "rng.h"
 #include "sm_check.h"
 
 /* --break kv-ignore-cas, kv-ignore-fence: CMD (a key/value command) without

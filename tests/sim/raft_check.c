@@ -1,4 +1,4 @@
-/* raft_check.c: the Raft invariants of coord-sim's check.c (one folder up)
+/* raft_check.c: the Raft invariants (numbered as docs/DESIGN.md cites them)
  * over the real nodes (rt.h): their cores as coord/node drives them, their
  * hard state and log as persist/ restores them after a crash or a power loss.
  *
@@ -53,8 +53,8 @@
  * Each costs O(1) per event and node (most events change no core: a look
  * at six numbers), plus a hash of each entry each time it enters a log or
  * an APPEND carries it again; I6 walks the new leader's log once per
- * election. Nothing is sampled. What coord-sim checks and this does not:
- * README.md, "Not yet".
+ * election. Nothing is sampled. What is not checked: README.md, "Not
+ * yet".
  */
 #include <assert.h>
 #include <stdlib.h>

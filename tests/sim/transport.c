@@ -13,8 +13,8 @@
  * Beyond TCP, on purpose: in RT_NET_MESSY_PER_MILLE of the seeds the
  * network also delivers some Raft frames twice (0-5% of them, drawn per
  * seed) and lets some be overtaken by later ones (0-6% arrive up to
- * RT_NET_TAIL_MAX_US late, a reordering tail), as coord-sim's net.c does
- * for the core alone: the core must stay safe under both. Only Raft
+ * RT_NET_TAIL_MAX_US late, a reordering tail): the core must stay safe
+ * under both. Only Raft
  * frames: never a HELLO (admission comes first on a connection), nor a
  * forwarded request or its reply (the runtime relies on TCP's order for
  * those). A duplicate departs with its original (rt_raft_sent() and I9

@@ -1,10 +1,9 @@
 /* removed.c: removed servers never disrupt the cluster (I13, thesis 4.2.3),
- * coord-sim's check (tests/sim/check.c, README.md finding 3) over the real
- * nodes. A server D is removed once a committed configuration without it
- * is seen on any node (a leader's core shows it as soon as it commits), D
- * having been listed by an earlier one. Then, for every Raft frame D sent
- * after that (its own copy or the network's duplicate), delivered to a
- * member M of the newest committed configuration:
+ * in the form README.md explains (a lagging member), over the real nodes. A server D is removed
+ * once a committed configuration without it is seen on any node (a leader's core shows it as soon
+ * as it commits), D having been listed by an earlier one. Then, for every Raft frame D sent after
+ * that (its own copy or the network's duplicate), delivered to a member M of the newest committed
+ * configuration:
  *  - if M's own configuration no longer lists D, the frame does not raise
  *    M's term, depose M if it leads, or make M follow D. M refuses D's
  *    HELLO (coord/node/admit.h: a stranger) and never dials D, though a
