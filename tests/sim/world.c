@@ -748,13 +748,15 @@ static uint64_t state_hash(struct rt_world *w, int slot, uint64_t *applied)
  * would have it. A removed node's own view is left out: it lags. */
 static void sync_members(struct rt_world *w)
 {
+	struct raft_conf copy; /* that node may be the one removed below */
 	const struct raft_conf *conf = NULL;
 	uint64_t best = 0;
 
 	for (int i = 0; i < w->n_nodes; i++)
 		if (w->nodes[i].up && !w->nodes[i].lost && !w->nodes[i].removed &&
 		    (!conf || raft_commit_index(w->nodes[i].n->raft) > best)) {
-			conf = raft_conf(w->nodes[i].n->raft);
+			copy = *raft_conf(w->nodes[i].n->raft);
+			conf = &copy;
 			best = raft_commit_index(w->nodes[i].n->raft);
 		}
 	for (uint32_t k = 0; conf && k < conf->n; k++)
