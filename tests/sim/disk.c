@@ -30,7 +30,9 @@
  * (rt_node.busy_until_us) for the seed's fsync latency, now and then for a
  * slow disk's, and what the node sends or answers after it leaves only then
  * (rt_node_time); a power loss meanwhile loses the sync's writes, though the
- * code went on as if it had returned. The real fsync is not called:
+ * code went on as if it had returned, and every write the code made after
+ * it (issued only once the sync returned, when the power was already out).
+ * The real fsync is not called:
  * durability here is this model's, not the kernel's. Files written with
  * write(2) (snapshot temporaries, ids) are not modelled: what reached them
  * is kept.
@@ -59,6 +61,7 @@
 #define ARENA_ALIGN     ((size_t)2 << 20) /* a transparent huge page */
 
 struct undo {
+	uint64_t issued_at;          /* when it was written: after the syncs its node waited for */
 	uint64_t durable_at;         /* when the sync that covers it ends (UINT64_MAX: none yet) */
 	sqlite3_int64 off, old_size; /* the file's size before the write */
 	int len;                     /* bytes of DATA: what the write overwrote */
@@ -214,7 +217,11 @@ static void undo_push(struct path *p, sqlite3_file *real, sqlite3_int64 off, int
 		assert(p->undo);
 	}
 	u = &p->undo[p->n_undo++];
-	*u = (struct undo){.durable_at = UINT64_MAX, .off = off, .old_size = size, .wlen = len};
+	*u = (struct undo){.issued_at = rt_node_time(rt_w, p->node),
+	                   .durable_at = UINT64_MAX,
+	                   .off = off,
+	                   .old_size = size,
+	                   .wlen = len};
 	if (off < size) {
 		u->len = (int)(size - off < len ? size - off : len);
 		u->data = malloc((size_t)u->len);
@@ -1093,8 +1100,8 @@ void rt_disk_dead(int node, bool dead)
 }
 
 /* Puts P's writes back, from the last down to KEEP; KEEP perhaps in part
- * only (torn: its first sectors stay). */
-static void put_back(struct path *p, size_t keep)
+ * only (torn: its first sectors stay) when TORN. */
+static void put_back(struct path *p, size_t keep, bool torn)
 {
 	int fd = -1;
 
@@ -1105,7 +1112,7 @@ static void put_back(struct path *p, size_t keep)
 		sqlite3_int64 size = u->old_size;
 		int from = 0; /* bytes of the write that stay */
 
-		if (i == keep && rt_w->torn_writes && u->wlen > 512)
+		if (i == keep && torn && u->wlen > 512)
 			from = 512 * (int)sim_below(&rt_w->rng, (uint64_t)u->wlen / 512);
 		if (from) {
 			rt_trace(rt_w, "n%d: a write to %s torn at byte %d of %d", p->node + 1,
@@ -1135,24 +1142,31 @@ static void put_back(struct path *p, size_t keep)
 void rt_disk_power_loss(int node)
 {
 	for (struct path *p = paths; p; p = p->next) {
-		size_t first = p->n_undo, keep;
+		size_t first = p->n_undo, issued, keep;
 
 		if (p->node != node)
 			continue;
 		assert(!p->mem || (p->n_open == 0 && !p->shm));
 		while (first > 0 && p->undo[first - 1].durable_at > rt_w->now_us)
 			first--; /* undo[first..] were not durable */
+		/* The code went on past a sync that had not ended (the node was
+		 * blocked in it): what it wrote after one was never written, as
+		 * the fsync had not returned. SQLite relies on it (a checkpoint
+		 * writes the database only once the WAL's sync has returned). */
+		for (issued = first; issued < p->n_undo; issued++)
+			if (p->undo[issued].issued_at > rt_w->now_us)
+				break;
 		/* The disk wrote them in order and stopped somewhere: a prefix of
 		 * them reached it (in seeds with torn writes), the next one perhaps
 		 * in part, from a 512-byte sector on. */
-		keep = rt_w->torn_writes ? first + sim_below(&rt_w->rng, p->n_undo - first + 1)
-		                         : first;
+		keep =
+		    rt_w->torn_writes ? first + sim_below(&rt_w->rng, issued - first + 1) : first;
 		if (first < p->n_undo)
 			rt_trace(rt_w, "n%d: %zu of %zu unsynced writes to %s reach the disk",
 			         node + 1, keep - first, p->n_undo - first,
 			         strrchr(p->name, '/') + 1);
 		if (keep < p->n_undo)
-			put_back(p, keep);
+			put_back(p, keep, rt_w->torn_writes && keep < issued);
 		undo_clear(p);
 		p->dead = false;
 	}
