@@ -17,6 +17,11 @@
  *    any member other than D held (a pre-vote refusal carries D's term,
  *    which a lagging pre-candidate adopts; D's term came from members),
  *    and does not make M follow D.
+ * In either case M may follow D in the term D won before it was removed:
+ * D led that term rightfully, and a member that missed its removal learns
+ * it from D's appends (seed 2205: a lagging member follows the removed
+ * leader of term 3, cut off from the leader of term 4 that committed the
+ * removal; check-quorum deposes D within an election timeout).
  * A frame D sent in the turn that committed the removal does not count:
  * a removed leader hands over with TIMEOUT_NOW then (raft/membership.c).
  *
@@ -34,6 +39,7 @@ static struct {
 	bool listed[RT_NODES_MAX];         /* by a committed configuration, once */
 	uint64_t removed_us[RT_NODES_MAX]; /* when it was seen removed (0: not) */
 	uint64_t term_held[RT_NODES_MAX];  /* the highest term it held, in any life */
+	uint64_t term_led[RT_NODES_MAX];   /* the highest term it led before its removal */
 } rm;
 
 static bool lists(const struct raft_conf *conf, uint64_t id)
@@ -68,6 +74,8 @@ void rt_removed_observe(struct rt_world *w, int node)
 
 	if (raft_term(r) > rm.term_held[node])
 		rm.term_held[node] = raft_term(r);
+	if (raft_role(r) == RAFT_LEADER && !rm.removed_us[node] && raft_term(r) > rm.term_led[node])
+		rm.term_led[node] = raft_term(r);
 	/* A configuration held in an entry (one from a snapshot shows on the
 	 * leader that committed it, before any compaction). */
 	if (at > rm.conf_index && at <= raft_commit_index(r))
@@ -123,7 +131,7 @@ void rt_removed_after(struct rt_world *w, int from, int to, const struct rt_remo
 	else if (!mark->lagging && mark->role == RAFT_LEADER && raft_role(r) != RAFT_LEADER)
 		rt_fail(w, "I13: a frame removed n%llu sent deposes n%d, leader of term %llu",
 		        (unsigned long long)d, to + 1, (unsigned long long)mark->term);
-	else if (raft_leader(r) == d && mark->leader != d)
+	else if (raft_leader(r) == d && mark->leader != d && raft_term(r) != rm.term_led[from])
 		rt_fail(w, "I13: n%d follows removed n%llu as leader of term %llu", to + 1,
 		        (unsigned long long)d, (unsigned long long)raft_term(r));
 }
