@@ -79,12 +79,30 @@ static void tokens_keep(struct node *n, const uint8_t hash[COORD_TOKEN_HASH_LEN]
 	n->tokens_next = (i + 1) % NODE_TOKENS_KEPT;
 }
 
+/* The owners kept (n->owners): a session's owner is written when it opens
+ * and never changes while it lives, and its id is never used again, so an
+ * owner read once is the owner for as long as the session exists. A kept
+ * owner equal to the call's token answers "yes" exactly as a read would
+ * (the read says yes for that owner, and yes for a session that ended);
+ * any other case reads, so that every answer is the read's. Emptied
+ * whenever the state is replaced (node_auth_refresh), which is also when a
+ * state could hold other sessions. */
+static size_t owner_slot(const struct coord_session_id *id)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < COORD_SESSION_ID_LEN; i++)
+		h = (h ^ id->bytes[i]) * 1099511628211ULL;
+	return (size_t)(h % NODE_OWNERS_KEPT);
+}
+
 void node_auth_refresh(struct node *n)
 {
 	bool on = false;
 	uint64_t since = 0;
 
 	tokens_forget(n);
+	memset(n->owners, 0, sizeof(n->owners));
 	if (coord_sm_auth_enabled(n->reader, &on, &since) != 0)
 		node_fatal(n, "reading whether access control is on", "state.db");
 	n->auth_on = on;
@@ -274,6 +292,7 @@ bool node_auth_deny_owner(struct node *n, struct ncall *c)
 bool node_auth_owns(struct node *n, struct ncall *c, const struct coord_session_id *id)
 {
 	uint64_t owner;
+	size_t slot;
 	bool found;
 
 	/* Before the bootstrap applied here, every session this state holds
@@ -281,10 +300,18 @@ bool node_auth_owns(struct node *n, struct ncall *c, const struct coord_session_
 	 * one, with no read. */
 	if (!n->auth_on && c->actor == 0)
 		return true;
+	slot = owner_slot(id);
+	if (c->actor != 0 && n->owners[slot].owner == c->actor &&
+	    memcmp(&n->owners[slot].id, id, sizeof(*id)) == 0)
+		return true;
 	if (coord_sm_session_owner(n->reader, id, &found, &owner) != 0) {
 		node_answer_error(n, c, HTTP_ERR_UNAVAILABLE, NULL,
 		                  "the state could not be read; retry");
 		return false;
+	}
+	if (found && owner != 0) {
+		n->owners[slot].id = *id;
+		n->owners[slot].owner = owner;
 	}
 	return !found || owner == c->actor || node_auth_deny_owner(n, c);
 }

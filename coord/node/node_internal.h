@@ -109,7 +109,8 @@ enum node_auth_refusal {
  * HTTP_BEARER_MAX; the file is read up to this many bytes. */
 #define NODE_BOOTSTRAP_SECRET_MIN 32
 #define NODE_BOOTSTRAP_FILE_MAX   256
-#define NODE_TOKENS_KEPT          16 /* tokens a node keeps read between calls (node_auth.c) */
+#define NODE_TOKENS_KEPT          16  /* tokens a node keeps read between calls (node_auth.c) */
+#define NODE_OWNERS_KEPT          256 /* session owners a node keeps read (node_auth.c) */
 
 struct ncall {
 	struct node *n;
@@ -311,6 +312,13 @@ struct node {
 		struct coord_token *token; /* NULL: the slot is free */
 	} tokens[NODE_TOKENS_KEPT];
 	size_t tokens_next; /* the slot the next token read takes */
+	/* The owners (token ids) of sessions recent calls used, by a hash of
+	 * the session's id, so that a call on its own session costs no query;
+	 * owner 0: the slot is free. Emptied by node_auth_refresh(). */
+	struct {
+		struct coord_session_id id;
+		uint64_t owner;
+	} owners[NODE_OWNERS_KEPT];
 	/* --bootstrap-token-file: its secret's SHA-256 (the secret itself is
 	 * wiped once hashed), and the term whose leader proposed it. */
 	bool has_bootstrap_hash;
