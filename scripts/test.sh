@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds with warnings as errors, and runs the whole
-# suite through ctest: every test of the normal build, the unit tests again in
-# an ASan+UBSan build, and each libFuzzer target (clang) for a bounded time.
+# suite through ctest: every test of the normal build, the unit tests and 40
+# seeds of the simulator again in an ASan+UBSan build, and each libFuzzer
+# target (clang) for a bounded time.
 # Exits non-zero if any test fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +27,7 @@ build() {
 step "build (warnings are errors)"
 build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOORD_WERROR=ON
 
-step "build of the unit tests with ASan+UBSan"
+step "build of the unit tests and the simulator with ASan+UBSan"
 build build-asan -DCMAKE_BUILD_TYPE=Debug -DCOORD_WERROR=ON -DCOORD_SANITIZE=ON -DCOORD_UNIT_ONLY=ON
 
 step "build of the fuzz targets with clang (libFuzzer)"
@@ -57,7 +58,7 @@ run_ctest() {
 
 step "ctest: all tests"
 run_ctest build -j 2
-step "ctest: unit tests under ASan+UBSan"
+step "ctest: unit tests and 40 simulator seeds under ASan+UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	run_ctest build-asan -L unit -j 2
 
