@@ -5,7 +5,14 @@
  * that (its own copy or the network's duplicate), delivered to a member M of the newest committed
  * configuration:
  *  - if M's own configuration no longer lists D, the frame does not raise
- *    M's term, depose M if it leads, or make M follow D. M refuses D's
+ *    M's term, depose M if it leads, or make M follow D; but for two
+ *    frames whose term D had from members: an answer to M's own request
+ *    (a pre-vote M asked while it still listed D: seed 302571) may raise
+ *    it to no more than the highest term any member other than D held,
+ *    and a frame of the term D led, to a member that never heard of that
+ *    term (seed 306864), to that term, or to the next one for its
+ *    TIMEOUT_NOW (D hands over when its removal commits, and again while
+ *    it still leads that term: seed 302571). M refuses D's
  *    HELLO (coord/node/admit.h: a stranger) and never dials D, though a
  *    connection D dialled before its removal still brings D's frames to M
  *    (a node drops the peer that left its configuration, not that peer's
@@ -30,6 +37,7 @@
  */
 #include <assert.h>
 
+#include "codec.h"
 #include "node_internal.h"
 #include "rt.h"
 
@@ -97,10 +105,36 @@ static uint64_t members_term(struct rt_world *w, int from, int to)
 	return top;
 }
 
+/* The type (0 if it does not decode) and term of the Raft frame PAYLOAD,
+ * LEN bytes. */
+static int frame_type(const uint8_t *payload, size_t len, uint64_t *term)
+{
+	struct raft_msg *m = NULL;
+	int type = 0;
+
+	*term = 0;
+	if (raft_codec_decode_copy(payload, len, &m) == RAFT_CODEC_OK) {
+		type = m->type;
+		*term = m->term;
+	}
+	if (m)
+		raft_codec_msg_free(m);
+	return type;
+}
+
+static bool is_answer(int type)
+{
+	return type == RAFT_MSG_PREVOTE_RESP || type == RAFT_MSG_VOTE_RESP ||
+	       type == RAFT_MSG_APPEND_RESP || type == RAFT_MSG_HEARTBEAT_RESP ||
+	       type == RAFT_MSG_SNAPSHOT_RESP;
+}
+
 void rt_removed_before(struct rt_world *w, int from, int to, uint64_t sent_us,
-                       struct rt_removed_mark *mark)
+                       const uint8_t *payload, size_t len, struct rt_removed_mark *mark)
 {
 	struct raft *r = w->nodes[to].n->raft;
+	uint64_t msg_term, led;
+	int type;
 
 	mark->watch = rm.removed_us[from] && sent_us > rm.removed_us[from] &&
 	              lists(&rm.conf, w->nodes[to].id);
@@ -108,10 +142,18 @@ void rt_removed_before(struct rt_world *w, int from, int to, uint64_t sent_us,
 		return;
 	mark->lagging = lists(raft_conf(r), w->nodes[from].id);
 	mark->term = raft_term(r);
-	mark->ceiling = mark->lagging ? members_term(w, from, to) : mark->term;
+	type = frame_type(payload, len, &msg_term);
+	mark->ceiling = mark->lagging || is_answer(type) ? members_term(w, from, to) : mark->term;
+	/* D's handover: TIMEOUT_NOW of the term it led starts an election in
+	 * the next one. */
+	led = msg_term + (type == RAFT_MSG_TIMEOUT_NOW);
+	if (msg_term && msg_term == rm.term_led[from] && led > mark->ceiling)
+		mark->ceiling = led;
 	mark->role = raft_role(r);
 	mark->leader = raft_leader(r);
-	rt_trace(w, "n%d hears removed n%d%s", to + 1, from + 1,
+	rt_trace(w, "n%d hears removed n%d: %s of term %llu%s", to + 1, from + 1,
+	         type ? raft_msg_type_name(type) : "undecodable frame",
+	         (unsigned long long)msg_term,
 	         mark->lagging ? " (it lags: its configuration lists it)" : "");
 }
 

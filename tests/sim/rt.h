@@ -203,7 +203,7 @@ struct rt_removed_mark {
 	int role;
 };
 void rt_removed_before(struct rt_world *w, int from, int to, uint64_t sent_us,
-                       struct rt_removed_mark *mark);
+                       const uint8_t *payload, size_t len, struct rt_removed_mark *mark);
 void rt_removed_after(struct rt_world *w, int from, int to, const struct rt_removed_mark *mark);
 
 /* front.c: calls as a client sends them, and their answers. */

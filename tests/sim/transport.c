@@ -477,7 +477,7 @@ void rt_net_frame_event(struct rt_world *w, struct rt_event *ev)
 
 		if (f->log_from)
 			rt_raft_append_in(w, c->to, f->log_from);
-		rt_removed_before(w, c->from, c->to, f->sent_us, &mark);
+		rt_removed_before(w, c->from, c->to, f->sent_us, f->payload, f->len, &mark);
 		t->cfg.on_frame(t->cfg.ctx, (uint64_t)c->from + 1, f->kind, f->payload, f->len);
 		rt_removed_after(w, c->from, c->to, &mark);
 	}
